@@ -1,0 +1,43 @@
+/*
+ * compile.h: one compilation of one .nn file, phase by phase.
+ */
+#ifndef NNC_COMPILE_H
+#define NNC_COMPILE_H
+
+#include <stdio.h>
+
+#include "arena.h"
+#include "ast.h"
+#include "diag.h"
+#include "ir.h"
+
+#define NNC_VERSION "0.1.0"
+
+/* Largest source file accepted, in bytes. */
+#define NNC_MAX_SOURCE (16u << 20)
+
+/* All state of one compilation; no globals, so tests can run many. */
+typedef struct Compilation {
+    Arena arena;
+    Diag diag;
+    Module *module;     /* after parsing */
+    Ir *ir;             /* after lowering */
+} Compilation;
+
+/* Names accepted by --dump-after, in pipeline order; NULL-terminated. */
+extern const char *const compile_passes[];
+
+/*
+ * The front end: parse, sema, lower, shape, with ir_verify() after each IR
+ * pass and the IR printed to dump after the pass named dump_after (NULL for
+ * none).  src holds len bytes and may contain anything.  Returns 0 when the
+ * model is well formed (c->ir complete, every shape known), 1 when errors
+ * were reported to c->diag (print them with diag_flush).
+ */
+int compile_front(Compilation *c, const char *path, const char *src, uint32_t len,
+                  const char *dump_after, FILE *dump);
+
+/* Release everything the compilation allocated. */
+void compile_free(Compilation *c);
+
+#endif

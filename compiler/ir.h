@@ -1,0 +1,97 @@
+/*
+ * ir.h: the typed dataflow graph every phase after sema works on.
+ *
+ * Nodes live in one dense array in topological order: a node's inputs are
+ * ids of earlier nodes.  Shapes are per sample (the batch dimension is
+ * implicit and never stored).  Parameters are nodes of their own (OP_PARAM)
+ * placed just before the layer that uses them, so autodiff treats weights
+ * and activations alike.
+ */
+#ifndef NNC_IR_H
+#define NNC_IR_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "ops.h"
+
+#define IR_MAX_RANK 6
+
+/* Per-sample shape; rank 0 is a scalar (a loss). */
+typedef struct Shape {
+    int rank;
+    int64_t d[IR_MAX_RANK];
+} Shape;
+
+typedef enum DType {
+    DT_F32,
+    DT_CLASS,   /* int32 class label per sample; Shape holds [K] */
+    DT_I64      /* batchnorm's num_batches_tracked */
+} DType;
+
+/* What a parameter is to its layer; fixes its name suffix and initial value. */
+typedef enum ParamRole {
+    PR_WEIGHT,
+    PR_BIAS,
+    PR_RUNNING_MEAN,
+    PR_RUNNING_VAR,
+    PR_NUM_BATCHES_TRACKED
+} ParamRole;
+
+typedef struct IrNode {
+    Op op;
+    int *in;            /* input node ids, all smaller than this node's */
+    int nin;
+    const Value *args;  /* op_info[op].nargs resolved values, or NULL */
+    Shape shape;        /* set by shape inference */
+    int shape_known;
+    DType dtype;
+    const char *name;   /* value name for dumps and comments, or NULL */
+    Span span;          /* the .nn text this node comes from */
+    int poison;         /* depends on a reported error; skipped by passes */
+
+    /* OP_PARAM only: */
+    const char *param;  /* state_dict name, "fc1.weight" */
+    ParamRole role;
+    int trainable;      /* 0 for running statistics */
+    int layer;          /* the node that owns it */
+} IrNode;
+
+typedef struct Ir {
+    Arena *arena;
+    const char *model;  /* the model's name */
+    IrNode *nodes;
+    int n, cap;
+    int output;         /* node inference returns, or -1 */
+    int loss;           /* the loss node (scalar), or -1 */
+    const Value *optimizer; /* V_CALL of an OPTIM op, or NULL */
+    const Value *train;     /* op_info[OP_TRAIN] values, defaults filled */
+} Ir;
+
+Ir *ir_new(Arena *a, const char *model);
+
+/* Append a node; returns its id.  Inputs are copied. */
+int ir_add(Ir *ir, Op op, const int *in, int nin, const Value *args, Span sp);
+
+/* Structural invariants: inputs precede users, operand counts match
+ * ops.def, shapes known once shape inference ran (need_shapes).  A failure
+ * is a compiler bug: reported through diag_internal naming pass. */
+void ir_verify(const Ir *ir, const char *pass, int need_shapes);
+
+/* Elements per sample, or -1 if more than 2^31 - 1. */
+int64_t shape_numel(const Shape *s);
+
+/* "[1, 28, 28]" into buf; returns buf. */
+const char *shape_str(const Shape *s, char *buf, size_t n);
+
+/* Parameter elements of layer node id (trainable ones only if trainable_only). */
+int64_t ir_layer_params(const Ir *ir, int id, int trainable_only);
+
+/* Dumps (dump.c): the IR as text, the shape table, a Graphviz graph. */
+void ir_dump(const Ir *ir, FILE *f, const char *after);
+void ir_dump_shapes(const Ir *ir, FILE *f);
+void ir_dump_dot(const Ir *ir, FILE *f);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * parser.y: the grammar of the .nn language (spec sections 2-4).
+ *
+ * Precedence, loosest first:   ->   +   *   (unary minus on numbers only)
+ * so `a + b -> relu` is relu(a + b), and a pipeline is closed by `)`.
+ * Statements need no separator: no statement can continue an expression.
+ * Every action is one call into ast.c; meaning is checked in sema.c.
+ * After a syntax error the parser skips to the next statement and goes on,
+ * so one run reports the independent syntax errors of a file.
+ */
+%define api.pure full
+%define api.location.type {Span}
+%define parse.error custom
+%locations
+%expect 0
+%param {yyscan_t scanner}
+%parse-param {Parser *p}
+
+%code requires {
+#include "ast.h"
+#ifndef YY_TYPEDEF_YY_SCANNER_T
+#define YY_TYPEDEF_YY_SCANNER_T
+typedef void *yyscan_t;
+#endif
+
+#define YYLLOC_DEFAULT(Cur, Rhs, N)                                     \
+    do {                                                                \
+        if (N) {                                                        \
+            (Cur).start = YYRHSLOC(Rhs, 1).start;                       \
+            (Cur).end = YYRHSLOC(Rhs, N).end;                           \
+        } else {                                                        \
+            (Cur).start = (Cur).end = YYRHSLOC(Rhs, 0).end;             \
+        }                                                               \
+    } while (0)
+}
+
+%code provides {
+int yylex(YYSTYPE *yylval, YYLTYPE *yylloc, yyscan_t scanner);
+}
+
+%code {
+#include <string.h>
+
+static void yyerror(YYLTYPE *loc, yyscan_t scanner, Parser *p, const char *msg);
+static Span nospan(void) { Span s = {0, 0}; return s; }
+}
+
+%union {
+    Ast *ast;
+    Stmt *stmt;
+    AstList list;
+}
+
+%token MODEL "model" INPUT "input" TARGET "target" OUTPUT "output"
+%token LOSS "loss" OPTIMIZER "optimizer" TRAIN "train"
+%token TRUE "true" FALSE "false"
+%token IDENT "identifier" NUMBER "number" ARROW "->"
+
+%type <ast> expr pipe sum product unary primary call stage list arg kwarg
+%type <list> args args_opt items items_opt kwargs kwargs_opt
+%type <stmt> stmt
+
+%%
+
+file
+    : "model" IDENT '{' stmts '}'       { ast_module(p, @$, @2); }
+    ;
+
+stmts
+    : %empty
+    | stmts stmt                        { ast_add_stmt(p, $2); }
+    | stmts ';'
+    | stmts error
+    ;
+
+stmt
+    : "input" IDENT ':' IDENT list      { $$ = ast_decl(p, ST_INPUT, @$, @2, @4, $5); }
+    | "target" IDENT ':' IDENT list     { $$ = ast_decl(p, ST_TARGET, @$, @2, @4, $5); }
+    | IDENT '=' expr                    { $$ = ast_let(p, ST_LET, @$, @1, $3); }
+    | "output" IDENT '=' expr           { $$ = ast_let(p, ST_OUTPUT, @$, @2, $4); }
+    | "output" expr                     { $$ = ast_let(p, ST_OUTPUT, @$, nospan(), $2); }
+    | "loss" expr                       { $$ = ast_let(p, ST_LOSS, @$, nospan(), $2); }
+    | "optimizer" expr                  { $$ = ast_let(p, ST_OPTIMIZER, @$, nospan(), $2); }
+    | "train" '{' kwargs_opt '}'        { $$ = ast_train(p, @$, @1, $3); }
+    ;
+
+expr
+    : sum
+    | pipe
+    ;
+
+pipe
+    : sum "->" stage                    { $$ = ast_pipe(p, $1, $3); }
+    | pipe "->" stage                   { $$ = ast_pipe(p, $1, $3); }
+    ;
+
+sum
+    : product
+    | sum '+' product                   { $$ = ast_binop(p, AST_ADD, $1, $3); }
+    ;
+
+product
+    : unary
+    | product '*' unary                 { $$ = ast_binop(p, AST_MUL, $1, $3); }
+    ;
+
+unary
+    : primary
+    | '-' NUMBER                        { $$ = ast_num(p, @$, 1); }
+    ;
+
+primary
+    : NUMBER                            { $$ = ast_num(p, @$, 0); }
+    | "true"                            { $$ = ast_bool(p, @$, 1); }
+    | "false"                           { $$ = ast_bool(p, @$, 0); }
+    | IDENT                             { $$ = ast_name(p, @$); }
+    | call
+    | list
+    | '(' expr ')'                      { $$ = ast_paren(p, @$, $2); }
+    ;
+
+call
+    : IDENT '(' args_opt ')'            { $$ = ast_call(p, @$, nospan(), @1, $3, 1); }
+    | IDENT ':' IDENT '(' args_opt ')'  { $$ = ast_call(p, @$, @1, @3, $5, 1); }
+    ;
+
+stage
+    : call
+    | IDENT                             { $$ = ast_call(p, @$, nospan(), @1, ast_list_empty(), 0); }
+    | IDENT ':' IDENT                   { $$ = ast_call(p, @$, @1, @3, ast_list_empty(), 0); }
+    ;
+
+args_opt
+    : %empty                            { $$ = ast_list_empty(); }
+    | args
+    | args ','
+    ;
+
+args
+    : arg                               { $$ = ast_list_push(p, ast_list_empty(), $1); }
+    | args ',' arg                      { $$ = ast_list_push(p, $1, $3); }
+    ;
+
+arg
+    : expr
+    | kwarg
+    ;
+
+kwarg
+    : IDENT '=' expr                    { $$ = ast_kwarg(p, @$, @1, $3); }
+    ;
+
+list
+    : '[' items_opt ']'                 { $$ = ast_list(p, @$, $2); }
+    ;
+
+items_opt
+    : %empty                            { $$ = ast_list_empty(); }
+    | items
+    | items ','
+    ;
+
+items
+    : expr                              { $$ = ast_list_push(p, ast_list_empty(), $1); }
+    | items ',' expr                    { $$ = ast_list_push(p, $1, $3); }
+    ;
+
+kwargs_opt
+    : %empty                            { $$ = ast_list_empty(); }
+    | kwargs
+    | kwargs ','
+    ;
+
+kwargs
+    : kwarg                             { $$ = ast_list_push(p, ast_list_empty(), $1); }
+    | kwargs ',' kwarg                  { $$ = ast_list_push(p, $1, $3); }
+    | kwargs kwarg                      { $$ = ast_list_push(p, $1, $2); }
+    ;
+
+%%
+
+/* Bison names tokens '{' and "->"; messages use `{` and `->`. */
+static const char *token_text(yysymbol_kind_t k, char *buf, size_t n)
+{
+    const char *s = yysymbol_name(k);
+    size_t len = strlen(s);
+    if (len >= 2 && (s[0] == '\'' || s[0] == '"') && s[len - 1] == s[0])
+        snprintf(buf, n, "`%.*s`", (int)(len - 2), s + 1);
+    else
+        snprintf(buf, n, "%s", s);
+    return buf;
+}
+
+static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Parser *p)
+{
+    (void)scanner;
+    enum { MAX = 6 };
+    yysymbol_kind_t exp[MAX];
+    int n = yypcontext_expected_tokens(ctx, exp, MAX);
+    yysymbol_kind_t tok = yypcontext_token(ctx);
+    Span sp = *yypcontext_location(ctx);
+    char found[96], buf[64], want[512] = "";
+
+    if (tok == YYSYMBOL_YYEOF)
+        snprintf(found, sizeof found, "end of file");
+    else if (tok == YYSYMBOL_IDENT || tok == YYSYMBOL_NUMBER)
+        snprintf(found, sizeof found, "%s `%.*s%s`", yysymbol_name(tok),
+                 (int)(sp.end - sp.start > 40 ? 40 : sp.end - sp.start),
+                 p->diag->src + sp.start, sp.end - sp.start > 40 ? "..." : "");
+    else
+        token_text(tok, found, sizeof found);
+
+    if (n <= 0) {
+        diag_error(p->diag, sp, "unexpected %s", found);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            strcat(want, i == n - 1 ? " or " : ", ");
+        strcat(want, token_text(exp[i], buf, sizeof buf));
+    }
+    diag_error(p->diag, sp, "expected %s, found %s", want, found);
+    if (tok == YYSYMBOL_IDENT && n == 1 && exp[0] == YYSYMBOL_MODEL)
+        diag_hint(p->diag, "a .nn file holds one `model NAME { ... }`");
+    else if (tok == YYSYMBOL_YYEOF)
+        diag_hint(p->diag, "is a `)`, `]` or `}` missing?");
+    return 0;
+}
+
+static void yyerror(YYLTYPE *loc, yyscan_t scanner, Parser *p, const char *msg)
+{
+    (void)scanner;
+    /* Only reached when Bison's stack is exhausted: absurd nesting. */
+    if (strstr(msg, "exhausted")) {
+        if (!p->too_deep)
+            diag_error(p->diag, *loc, "expression nested too deeply (more than %d levels)", AST_MAX_DEPTH);
+        p->too_deep = 1;
+    } else {
+        diag_error(p->diag, *loc, "%s", msg);
+    }
+}
