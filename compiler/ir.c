@@ -95,6 +95,6 @@ void ir_verify(const Ir *ir, const char *pass, int need_shapes)
     }
     if (ir->output >= ir->n || ir->loss >= ir->n)
         diag_internal(pass, "output or loss refers to a missing node");
-    if (ir->loss >= 0 && op_info[ir->nodes[ir->loss].op].kind != K_LOSS)
+    if (ir->loss >= 0 && !ir->nodes[ir->loss].poison && op_info[ir->nodes[ir->loss].op].kind != K_LOSS)
         diag_internal(pass, "the loss node is a %s", op_info[ir->nodes[ir->loss].op].name);
 }

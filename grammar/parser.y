@@ -11,6 +11,7 @@
 %define api.pure full
 %define api.location.type {Span}
 %define parse.error custom
+%define parse.lac full
 %locations
 %expect 0
 %param {yyscan_t scanner}
@@ -186,8 +187,11 @@ static const char *token_text(yysymbol_kind_t k, char *buf, size_t n)
     size_t len = strlen(s);
     if (len >= 2 && (s[0] == '\'' || s[0] == '"') && s[len - 1] == s[0])
         snprintf(buf, n, "`%.*s`", (int)(len - 2), s + 1);
-    else
+    else if (k == YYSYMBOL_IDENT || k == YYSYMBOL_NUMBER || k == YYSYMBOL_YYEOF ||
+             k == YYSYMBOL_YYerror || k == YYSYMBOL_YYUNDEF)
         snprintf(buf, n, "%s", s);
+    else
+        snprintf(buf, n, "`%s`", s);
     return buf;
 }
 
@@ -220,7 +224,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
         strcat(want, token_text(exp[i], buf, sizeof buf));
     }
     diag_error(p->diag, sp, "expected %s, found %s", want, found);
-    if (tok == YYSYMBOL_IDENT && n == 1 && exp[0] == YYSYMBOL_MODEL)
+    if (n == 1 && exp[0] == YYSYMBOL_MODEL)
         diag_hint(p->diag, "a .nn file holds one `model NAME { ... }`");
     else if (tok == YYSYMBOL_YYEOF)
         diag_hint(p->diag, "is a `)`, `]` or `}` missing?");
