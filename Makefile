@@ -1,25 +1,35 @@
 # nnc: one non-recursive Makefile.
-#   make            build build/nnc
-#   make test       unit tests (check), golden error tests, example checks
-#   make asan       the same tests with AddressSanitizer and UBSan
-#   make fuzz       libFuzzer target on the front end (clang), FUZZ_SECONDS
-#   make lint       cppcheck on compiler/
+#
+#   make               build build/nnc and the runtime library build/libnnrt.a
+#   make test          unit tests (check), golden diagnostics, examples, generated
+#                      code (warnings, sanitizers, PyTorch golden files)
+#   make demo          train fashion_mlp on Fashion-MNIST with the generated C
+#   make asan          the unit and diagnostic tests under AddressSanitizer + UBSan
+#   make fuzz          the libFuzzer target on the front end for FUZZ_SECONDS
+#   make golden-update rewrite the golden files from the current compiler
+#   make lint          cppcheck over compiler/ and runtime/
 #   make clean
+#
+# Flex and Bison output goes to build/, never to the source tree.
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c99 -Wall -Wextra -pedantic -Wshadow -Wstrict-prototypes
-CPPFLAGS_ALL := -D_POSIX_C_SOURCE=200809L -Icompiler -Ibuild
+CPPFLAGS_ALL := -D_POSIX_C_SOURCE=200809L -Icompiler -Iruntime -Ibuild
 B       := build
+SAN     :=
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-COMPILER_SRC := compiler/arena.c compiler/diag.c compiler/ops.c compiler/ast.c \
-                compiler/parse.c compiler/sema.c compiler/ir.c compiler/lower.c \
-                compiler/shape.c compiler/dump.c compiler/compile.c
-GEN_SRC      := $(B)/parser.c $(B)/lexer.c
+COMPILER_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+RUNTIME_SRC  := $(wildcard runtime/*.c)
 COMPILER_OBJ := $(COMPILER_SRC:compiler/%.c=$(B)/obj/%.o) $(B)/obj/parser.o $(B)/obj/lexer.o
-HEADERS      := $(wildcard compiler/*.h) compiler/ops.def $(B)/parser.h $(B)/lexer.h
+RUNTIME_OBJ  := $(RUNTIME_SRC:runtime/%.c=$(B)/rt/%.o)
+HEADERS      := $(wildcard compiler/*.h) compiler/ops.def $(B)/parser.h $(B)/lexer.h runtime/nnrt.h
 
-all: $(B)/nnc
+# nnc --exe compiles generated code against these, wherever nnc is run from.
+PATHS := -DNNC_RUNTIME_DIR='"$(abspath runtime)"' -DNNC_RUNTIME_LIB='"$(abspath $(B)/libnnrt.a)"'
+
+all: $(B)/nnc $(B)/libnnrt.a
 
 $(B)/parser.c $(B)/parser.h: grammar/parser.y
 	@mkdir -p $(B)
@@ -31,19 +41,82 @@ $(B)/lexer.c $(B)/lexer.h: grammar/lexer.l
 
 $(B)/obj/%.o: compiler/%.c $(HEADERS)
 	@mkdir -p $(B)/obj
-	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(SAN) $(CFLAGS) $(PATHS) -c -o $@ $<
 
 # Generated code: flex's skeleton has unused helpers and signed compares.
 $(B)/obj/parser.o: $(B)/parser.c $(HEADERS)
 	@mkdir -p $(B)/obj
-	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) -c -o $@ $<
 $(B)/obj/lexer.o: $(B)/lexer.c $(HEADERS)
 	@mkdir -p $(B)/obj
-	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra -Wno-unused-function -Wno-sign-compare $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra -Wno-unused-function -Wno-sign-compare $(SAN) $(CFLAGS) -c -o $@ $<
 
-$(B)/nnc: $(COMPILER_OBJ) $(B)/obj/main.o
-	$(CC) $(CFLAGS) -o $@ $^ -lm
+$(B)/rt/%.o: runtime/%.c runtime/nnrt.h $(wildcard runtime/*.h)
+	@mkdir -p $(B)/rt
+	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(SAN) $(CFLAGS) -c -o $@ $<
 
-.PHONY: all clean
+$(B)/libnnrt.a: $(RUNTIME_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/libnnc.a: $(COMPILER_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/nnc: $(B)/obj/main.o $(B)/libnnc.a $(B)/libnnrt.a
+	$(CC) $(SAN) $(CFLAGS) -o $@ $^ -lz -lm
+
+# ---- tests -------------------------------------------------------------------
+
+UNIT_FRONT   := $(wildcard tests/unit/test_front*.c tests/unit/test_lex*.c tests/unit/test_sema*.c tests/unit/test_shape*.c tests/unit/test_diag*.c)
+UNIT_RUNTIME := $(wildcard tests/unit/test_runtime.c tests/unit/test_driver.c)
+
+$(B)/test_front: $(UNIT_FRONT) $(B)/libnnc.a $(B)/libnnrt.a $(wildcard tests/unit/*.h)
+	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
+	    -o $@ $(UNIT_FRONT) $(B)/libnnc.a $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
+
+$(B)/test_runtime: tests/unit/test_runtime.c $(B)/libnnrt.a runtime/nnrt.h
+	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
+	    -o $@ $< $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
+
+$(B)/test_driver: tests/unit/test_driver.c $(B)/libnnrt.a runtime/nnrt.h
+	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
+	    -o $@ $< $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
+
+UNIT_BINS := $(if $(UNIT_FRONT),$(B)/test_front) $(if $(wildcard tests/unit/test_runtime.c),$(B)/test_runtime) \
+             $(if $(wildcard tests/unit/test_driver.c),$(B)/test_driver)
+
+deps-test:
+	@scripts/install-deps.sh test
+
+test: deps-test all $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=no $$t; done
+	@echo "== diagnostics (tests/errors)"; NNC=$(B)/nnc sh tests/run_errors.sh
+	@echo "== examples"; NNC=$(B)/nnc sh tests/run_examples.sh
+	@echo "== generated code"; NNC=$(B)/nnc sh tests/run_codegen.sh
+
+golden-update: all
+	NNC=$(B)/nnc sh tests/run_errors.sh --update
+	NNC=$(B)/nnc sh tests/run_examples.sh --update
+
+asan:
+	$(MAKE) B=build/asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	    CFLAGS="-O1 -g" all $(subst $(B)/,build/asan/,$(UNIT_BINS))
+	@set -e; for t in $(subst $(B)/,build/asan/,$(UNIT_BINS)); do echo "== $$t (asan)"; \
+	    ASAN_OPTIONS=detect_leaks=1 CK_FORK=no $$t; done
+	@echo "== diagnostics (asan)"; NNC=build/asan/nnc sh tests/run_errors.sh
+	@echo "== examples (asan)"; NNC=build/asan/nnc sh tests/run_examples.sh
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps.sh fuzz
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --std=c99 --enable=warning,portability \
+	    --suppress=missingIncludeSystem -Icompiler -Iruntime compiler runtime
+
 clean:
 	rm -rf $(B)
+
+.PHONY: all test asan fuzz lint clean golden-update deps-test

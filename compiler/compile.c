@@ -1,10 +1,10 @@
 /*
  * compile.c: the pipeline, written out as the list of calls it is.
  *
- *   parse -> sema -> lower -> shape
+ *   parse -> sema -> lower -> shape -> autodiff -> memplan -> emit_c
  *
- * Later phases (autodiff, fusion, memory planning, the C emitter) append to
- * this list.  Sema's errors do not stop lowering: calls it could not check
+ * compile_front() runs the checks every use of nnc needs; compile_back()
+ * the phases that prepare code generation; main.c calls emit_c().  Sema's errors do not stop lowering: calls it could not check
  * become poisoned nodes, so shape errors elsewhere in the file are still
  * found and reported in the same run.  Syntax errors do stop: a partial
  * tree would only produce noise.
@@ -13,11 +13,12 @@
 
 #include <string.h>
 
+#include "autodiff.h"
 #include "lower.h"
 #include "sema.h"
 #include "shape.h"
 
-const char *const compile_passes[] = {"lower", "shape", NULL};
+const char *const compile_passes[] = {"lower", "shape", "autodiff", NULL};
 
 static void after(Compilation *c, const char *pass, int need_shapes, const char *dump_after, FILE *dump)
 {
@@ -46,6 +47,36 @@ int compile_front(Compilation *c, const char *path, const char *src, uint32_t le
     if (c->diag.nerrors > 0)
         return 1;
     after(c, "shape", 1, dump_after, dump);
+    return 0;
+}
+
+int compile_back(Compilation *c, const BackOptions *o)
+{
+    if (!o->inference) {
+        if (ad_backward(c->ir, &c->diag) > 0)
+            return 1;
+        after(c, "autodiff", 1, o->dump_after, o->dump);
+    } else if (o->dump_after && strcmp(o->dump_after, "autodiff") == 0) {
+        ir_dump(c->ir, o->dump, "autodiff (inference: nothing to differentiate)");
+    }
+
+    /* Everything is planned; inference-only code plans only what the
+     * output needs, and its parameters are constants outside the arena. */
+    unsigned char *include = arena_alloc(&c->arena, (size_t)c->ir->n);
+    if (o->inference) {
+        if (c->ir->output >= 0)
+            include[c->ir->output] = 1;
+        for (int i = c->ir->n - 1; i >= 0; i--)
+            if (include[i])
+                for (int j = 0; j < c->ir->nodes[i].nin; j++)
+                    include[c->ir->nodes[i].in[j]] = 1;
+        for (int i = 0; i < c->ir->n; i++)
+            if (c->ir->nodes[i].op == OP_PARAM)
+                include[i] = 0;
+    } else {
+        memset(include, 1, (size_t)c->ir->n);
+    }
+    c->plan = mem_plan(c->ir, include, o->max_batch, c->ir->output);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "ast.h"
 #include "diag.h"
 #include "ir.h"
+#include "memplan.h"
 
 #define NNC_VERSION "0.1.0"
 
@@ -22,7 +23,17 @@ typedef struct Compilation {
     Diag diag;
     Module *module;     /* after parsing */
     Ir *ir;             /* after lowering */
+    MemPlan *plan;      /* after compile_back */
 } Compilation;
+
+/* What the back half of the pipeline needs to know. */
+typedef struct BackOptions {
+    int max_batch;      /* --batch, or the train block's batch */
+    int inference;      /* --inference: no backward graph, no optimizer */
+    int opt_level;      /* -O0 .. -O2 */
+    const char *dump_after;
+    FILE *dump;
+} BackOptions;
 
 /* Names accepted by --dump-after, in pipeline order; NULL-terminated. */
 extern const char *const compile_passes[];
@@ -36,6 +47,13 @@ extern const char *const compile_passes[];
  */
 int compile_front(Compilation *c, const char *path, const char *src, uint32_t len,
                   const char *dump_after, FILE *dump);
+
+/*
+ * The back half: autodiff (unless inference), memory planning, with
+ * ir_verify() and the optional dump after each.  Returns 0, or 1 after
+ * reporting errors (an operator that cannot be trained yet).
+ */
+int compile_back(Compilation *c, const BackOptions *o);
 
 /* Release everything the compilation allocated. */
 void compile_free(Compilation *c);

@@ -51,6 +51,19 @@ void ir_dump(const Ir *ir, FILE *f, const char *after)
         case OP_PARAM:
             fprintf(f, "param %s%s : ", n->param, n->trainable ? "" : " (buffer)");
             break;
+        case OP_STATE:
+            fprintf(f, "state %s : ", n->param);
+            break;
+        case OP_GRAD:
+        case OP_UPDATE:
+            if (n->op == OP_GRAD)
+                fprintf(f, "grad %s %%%d[%d](", op_info[ir->nodes[n->fwd].op].name, n->fwd, n->which);
+            else
+                fprintf(f, "update %s(", op_info[ir->optimizer->op].name);
+            for (int j = 0; j < n->nin; j++)
+                fprintf(f, "%s%%%d", j ? ", " : "", n->in[j]);
+            fputs(") : ", f);
+            break;
         default:
             fprintf(f, "%s(", op_info[n->op].name);
             for (int j = 0; j < n->nin; j++)

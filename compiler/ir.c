@@ -28,6 +28,7 @@ int ir_add(Ir *ir, Op op, const int *in, int nin, const Value *args, Span sp)
     n.args = args;
     n.span = sp;
     n.layer = -1;
+    n.fwd = -1;
     ARENA_PUSH(ir->arena, ir->nodes, ir->n, ir->cap, n);
     return ir->n - 1;
 }
@@ -88,6 +89,8 @@ void ir_verify(const Ir *ir, const char *pass, int need_shapes)
             if (oi->nargs > 0 && !n->args)
                 diag_internal(pass, "node %%%d (%s) has no arguments", i, oi->name);
         }
+        if (n->op == OP_GRAD && (n->fwd < 0 || n->fwd >= ir->n || n->nin < 1))
+            diag_internal(pass, "gradient %%%d has no forward node or no dy", i);
         if (n->op == OP_PARAM && (n->layer < 0 || n->layer <= i || !n->param))
             diag_internal(pass, "parameter %%%d has no owning layer after it", i);
         if (need_shapes && !n->shape_known)

@@ -40,6 +40,8 @@ typedef enum ParamRole {
     PR_NUM_BATCHES_TRACKED
 } ParamRole;
 
+enum { PH_FORWARD, PH_BACKWARD, PH_UPDATE };
+
 typedef struct IrNode {
     Op op;
     int *in;            /* input node ids, all smaller than this node's */
@@ -52,8 +54,13 @@ typedef struct IrNode {
     Span span;          /* the .nn text this node comes from */
     int poison;         /* depends on a reported error; skipped by passes */
 
-    /* OP_PARAM only: */
-    const char *param;  /* state_dict name, "fc1.weight" */
+    int batched;        /* has the implicit batch dimension (activations) */
+    int phase;          /* PH_FORWARD, PH_BACKWARD or PH_UPDATE */
+    int fwd;            /* OP_GRAD: the forward node; OP_STATE/UPDATE: the parameter */
+    int which;          /* OP_GRAD: which input of fwd (loss: 0, the prediction) */
+
+    /* OP_PARAM (and OP_STATE) only: */
+    const char *param;  /* state_dict name, "fc1.weight"; states "fc1.weight.exp_avg" */
     ParamRole role;
     int trainable;      /* 0 for running statistics */
     int layer;          /* the node that owns it */
@@ -68,6 +75,7 @@ typedef struct Ir {
     int loss;           /* the loss node (scalar), or -1 */
     const Value *optimizer; /* V_CALL of an OPTIM op, or NULL */
     const Value *train;     /* op_info[OP_TRAIN] values, defaults filled */
+    int nforward;           /* nodes [0, nforward) are the forward graph */
 } Ir;
 
 Ir *ir_new(Arena *a, const char *model);

@@ -1,31 +1,63 @@
 /*
  * main.c: the nnc command line.
  *
- * Exit status: 0 success, 1 errors in the model, 2 usage or I/O errors,
- * 70 an internal compiler error (a bug in nnc).
+ * Exit status: 0 success, 1 errors in the model (or weights that do not fit
+ * it), 2 usage or I/O errors, 70 an internal compiler error (a bug in nnc).
+ * Nothing is written unless the whole compilation succeeded: files are
+ * written under temporary names and renamed at the end.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "compile.h"
+#include "emit_c.h"
+#include "nnrt.h"
+
+#ifndef NNC_RUNTIME_DIR
+#define NNC_RUNTIME_DIR "runtime"
+#endif
+#ifndef NNC_RUNTIME_LIB
+#define NNC_RUNTIME_LIB "build/libnnrt.a"
+#endif
 
 static const char usage[] =
     "usage: nnc MODEL.nn [options]\n"
     "\n"
-    "  --check              parse and check the model, shapes included; print\n"
-    "                       only diagnostics\n"
+    "  -o DIR               write DIR/NAME.h and DIR/NAME.c (default: .)\n"
+    "  --exe -o PROG        also compile them with the runtime into the program PROG\n"
+    "  --inference          inference code only: no training, no runtime, no heap\n"
+    "  --weights W          with --inference: compile the weights of the safetensors\n"
+    "                       file W in as const arrays\n"
+    "  --batch N            the largest batch the code is compiled for (default: the\n"
+    "                       train block's batch, else 32)\n"
+    "  -O0, -O1, -O2        optimisation level; -O0 turns off every optional pass\n"
+    "                       (no fusion passes exist yet: all levels emit the same code)\n"
+    "  --check              parse and check the model, shapes included; print only\n"
+    "                       diagnostics\n"
     "  --emit ir            print the IR after the last pass\n"
-    "  --emit shapes        print every value's per-sample shape, every\n"
-    "                       parameter, each layer's and the model's parameter count\n"
+    "  --emit shapes        print every value's per-sample shape, every parameter,\n"
+    "                       each layer's and the model's parameter count\n"
     "  --emit dot           print the model as a Graphviz graph (dot -Tsvg)\n"
-    "  --dump-after PASS    print the IR after PASS: lower, shape\n"
+    "  --emit memory        print the memory plan: every buffer, the arena size and\n"
+    "                       what reuse saved\n"
+    "  --dump-after PASS    print the IR after PASS: lower, shape, autodiff\n"
     "  -h, --help           show this help\n"
     "  --version            show the version\n"
     "\n"
-    "MODEL.nn may be - for standard input.\n"
+    "MODEL.nn may be - for standard input.  CC and NNC_CFLAGS choose the C\n"
+    "compiler and flags for --exe (default: cc -O2).\n"
     "Exit status: 0 ok, 1 errors in the model, 2 usage or I/O error, 70 compiler bug.\n";
+
+typedef struct Options {
+    const char *path, *out, *emit, *dump_after, *weights;
+    int check, exe, inference, batch, opt_level;
+    char cmdline[1024];
+} Options;
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -81,13 +113,16 @@ static char *read_source(const char *path, uint32_t *len)
     return NULL;
 }
 
-int main(int argc, char **argv)
+static int parse_args(Options *o, int argc, char **argv)
 {
-    const char *path = NULL, *emit = NULL, *dump_after = NULL;
-    int check = 0;
-
+    memset(o, 0, sizeof *o);
+    o->opt_level = 2;
+    size_t k = (size_t)snprintf(o->cmdline, sizeof o->cmdline, "nnc");
+    for (int i = 1; i < argc && k < sizeof o->cmdline; i++)
+        k += (size_t)snprintf(o->cmdline + k, sizeof o->cmdline - k, " %s", argv[i]);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        const char **value = NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(usage, stdout);
             return 0;
@@ -95,52 +130,264 @@ int main(int argc, char **argv)
             printf("nnc %s\n", NNC_VERSION);
             return 0;
         } else if (strcmp(a, "--check") == 0) {
-            check = 1;
-        } else if (strcmp(a, "--emit") == 0 || strcmp(a, "--dump-after") == 0) {
+            o->check = 1;
+        } else if (strcmp(a, "--exe") == 0) {
+            o->exe = 1;
+        } else if (strcmp(a, "--inference") == 0) {
+            o->inference = 1;
+        } else if (strcmp(a, "-O0") == 0 || strcmp(a, "-O1") == 0 || strcmp(a, "-O2") == 0) {
+            o->opt_level = a[2] - '0';
+        } else if (strcmp(a, "--emit") == 0) {
+            value = &o->emit;
+        } else if (strcmp(a, "--dump-after") == 0) {
+            value = &o->dump_after;
+        } else if (strcmp(a, "-o") == 0) {
+            value = &o->out;
+        } else if (strcmp(a, "--weights") == 0) {
+            value = &o->weights;
+        } else if (strcmp(a, "--batch") == 0) {
             if (i + 1 >= argc)
                 return usage_error("%s needs a value", a);
-            if (a[2] == 'e')
-                emit = argv[++i];
-            else
-                dump_after = argv[++i];
+            char *end;
+            long b = strtol(argv[++i], &end, 10);
+            if (*end || b < 1 || b > 65536)
+                return usage_error("--batch takes a number from 1 to 65536, not '%s'", argv[i]);
+            o->batch = (int)b;
         } else if (a[0] == '-' && a[1] != '\0') {
             return usage_error("unknown option '%s'", a);
-        } else if (path) {
+        } else if (o->path) {
             return usage_error("one model at a time; '%s' is a second file", a);
         } else {
-            path = a;
+            o->path = a;
+        }
+        if (value) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a value", a);
+            *value = argv[++i];
         }
     }
-    if (!path)
+    if (!o->path)
         return usage_error("%s", "no model file given");
-    if (emit && strcmp(emit, "ir") != 0 && strcmp(emit, "shapes") != 0 && strcmp(emit, "dot") != 0)
-        return usage_error("--emit takes ir, shapes or dot, not '%s'", emit);
-    if (dump_after) {
+    if (o->emit && strcmp(o->emit, "ir") != 0 && strcmp(o->emit, "shapes") != 0 && strcmp(o->emit, "dot") != 0 &&
+        strcmp(o->emit, "memory") != 0)
+        return usage_error("--emit takes ir, shapes, dot or memory, not '%s'", o->emit);
+    if (o->dump_after) {
         int ok = 0;
         for (int i = 0; compile_passes[i]; i++)
-            ok |= strcmp(compile_passes[i], dump_after) == 0;
+            ok |= strcmp(compile_passes[i], o->dump_after) == 0;
         if (!ok)
-            return usage_error("--dump-after takes a pass name: lower, shape; not '%s'", dump_after);
+            return usage_error("--dump-after takes a pass name: lower, shape, autodiff; not '%s'", o->dump_after);
     }
-    if (!check && !emit && !dump_after) {
-        fprintf(stderr, "nnc: error: code generation is not built yet; use --check, --emit or --dump-after\n");
+    if (o->weights && !o->inference)
+        return usage_error("%s", "--weights goes with --inference");
+    if (o->inference && !o->weights)
+        return usage_error("%s", "--inference needs --weights W.safetensors: the weights become constants");
+    if (o->exe && o->inference)
+        return usage_error("%s", "--exe builds the training program; --inference code has no main");
+    if (o->exe && !o->out)
+        return usage_error("%s", "--exe needs -o PROG");
+    return -1;
+}
+
+/* Write the file at path from tmp, or remove tmp. */
+static int commit_file(const char *tmp, const char *path)
+{
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "nnc: error: cannot write '%s': %s\n", path, strerror(errno));
+        remove(tmp);
         return 2;
     }
+    return 0;
+}
+
+/* The parameters' values from a safetensors file, per node id. */
+static int load_weights(Compilation *c, const char *path, const float ***out)
+{
+    Ir *ir = c->ir;
+    int np = 0;
+    for (int i = 0; i < ir->n; i++)
+        np += ir->nodes[i].op == OP_PARAM;
+    NnrtParamDesc *descs = arena_alloc(&c->arena, (size_t)(np + 1) * sizeof *descs);
+    void **dst = arena_alloc(&c->arena, (size_t)(np + 1) * sizeof *dst);
+    const float **w = arena_alloc(&c->arena, (size_t)ir->n * sizeof *w);
+    int k = 0;
+    for (int i = 0; i < ir->n; i++) {
+        const IrNode *p = &ir->nodes[i];
+        if (p->op != OP_PARAM)
+            continue;
+        descs[k].name = p->param;
+        descs[k].dtype = p->dtype == DT_I64 ? NNRT_I64 : NNRT_F32;
+        descs[k].rank = p->shape.rank;
+        for (int j = 0; j < p->shape.rank; j++)
+            descs[k].dims[j] = p->shape.d[j];
+        descs[k].trainable = p->trainable;
+        int64_t numel = p->shape.rank ? shape_numel(&p->shape) : 1;
+        dst[k] = arena_alloc(&c->arena, (size_t)numel * 8);
+        w[i] = dst[k];
+        k++;
+    }
+    NnrtErr err;
+    int rc = nnrt_st_load_params(path, descs, np, dst, &err);
+    if (rc != 0) {
+        fprintf(stderr, "nnc: error: %s\n", err.msg);
+        return rc == NN_EIO ? 2 : 1;
+    }
+    *out = w;
+    return 0;
+}
+
+/* Run cc over the generated files and the runtime into prog. */
+static int build_exe(const Options *o, const char *dir, const char *name)
+{
+    const char *cc = getenv("CC");
+    const char *cflags = getenv("NNC_CFLAGS");
+    const char *rtdir = getenv("NNC_RUNTIME_DIR");
+    const char *rtlib = getenv("NNC_RUNTIME_LIB");
+    if (!cc || !*cc)
+        cc = "cc";
+    if (!cflags)
+        cflags = "-O2";
+    if (!rtdir)
+        rtdir = NNC_RUNTIME_DIR;
+    if (!rtlib)
+        rtlib = NNC_RUNTIME_LIB;
+    char cmd[16384];
+    size_t need = strlen(dir) + strlen(name) + 16;
+    char *mainc = malloc(need);
+    if (!mainc)
+        return 2;
+    snprintf(mainc, need, "%s/%s_main.c", dir, name);
+    FILE *f = fopen(mainc, "w");
+    if (!f) {
+        fprintf(stderr, "nnc: error: cannot write '%s': %s\n", mainc, strerror(errno));
+        free(mainc);
+        return 2;
+    }
+    fprintf(f, "/* The training program's entry point, generated by nnc %s. */\n", NNC_VERSION);
+    fprintf(f, "#include \"nnrt.h\"\n\nextern const NnrtModel %s_model;\n\n", name);
+    fprintf(f, "int main(int argc, char **argv)\n{\n    return nnrt_main(&%s_model, argc, argv);\n}\n", name);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s -std=c99 %s -I'%s' -I'%s' -o '%s' '%s/%s.c' '%s' '%s' -lz -lm", cc, cflags, dir, rtdir,
+             o->out, dir, name, mainc, rtlib);
+    free(mainc);
+    int rc = system(cmd);
+    if (rc != 0) {
+        fprintf(stderr, "nnc: error: the C compiler failed (%s)\n", cmd);
+        return 2;
+    }
+    return 0;
+}
+
+static int generate(Compilation *c, const Options *o)
+{
+    const char *name = c->ir->model;
+    EmitOptions eo = {0};
+    eo.name = name;
+    eo.source = o->path;
+    eo.cmdline = o->cmdline;
+    eo.max_batch = c->plan->max_batch;
+    eo.inference = o->inference;
+    if (o->inference) {
+        const float **w = NULL;
+        int rc = load_weights(c, o->weights, &w);
+        if (rc)
+            return rc;
+        eo.weights = w;
+    }
+
+    char dir[4096], tmpdir[4096] = "", h_path[4352], c_path[4352], h_tmp[4400], c_tmp[4400];
+    if (o->exe) {
+        snprintf(tmpdir, sizeof tmpdir, "%s", "/tmp/nnc-XXXXXX");
+        if (!mkdtemp(tmpdir)) {
+            fprintf(stderr, "nnc: error: cannot make a temporary directory: %s\n", strerror(errno));
+            return 2;
+        }
+        snprintf(dir, sizeof dir, "%s", tmpdir);
+    } else {
+        snprintf(dir, sizeof dir, "%s", o->out ? o->out : ".");
+        struct stat st;
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "nnc: error: '%s' is not a directory\n", dir);
+            return 2;
+        }
+    }
+    snprintf(h_path, sizeof h_path, "%s/%s.h", dir, name);
+    snprintf(c_path, sizeof c_path, "%s/%s.c", dir, name);
+    snprintf(h_tmp, sizeof h_tmp, "%s.tmp%ld", h_path, (long)getpid());
+    snprintf(c_tmp, sizeof c_tmp, "%s.tmp%ld", c_path, (long)getpid());
+    FILE *h = fopen(h_tmp, "w"), *cf = fopen(c_tmp, "w");
+    if (!h || !cf) {
+        fprintf(stderr, "nnc: error: cannot write in '%s': %s\n", dir, strerror(errno));
+        if (h)
+            fclose(h);
+        if (cf)
+            fclose(cf);
+        remove(h_tmp);
+        remove(c_tmp);
+        return 2;
+    }
+    int rc = emit_c(c->ir, c->plan, &eo, &c->diag, h, cf);
+    int werr = ferror(h) | ferror(cf);
+    werr |= fclose(h) != 0;
+    werr |= fclose(cf) != 0;
+    if (rc != 0 || werr) {
+        if (werr)
+            fprintf(stderr, "nnc: error: cannot write in '%s'\n", dir);
+        remove(h_tmp);
+        remove(c_tmp);
+        return rc ? 1 : 2;
+    }
+    if ((rc = commit_file(h_tmp, h_path)) != 0 || (rc = commit_file(c_tmp, c_path)) != 0)
+        return rc;
+    if (o->exe) {
+        rc = build_exe(o, dir, name);
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "nnc: warning: could not remove '%s'\n", tmpdir);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    Options o;
+    int rc = parse_args(&o, argc, argv);
+    if (rc >= 0)
+        return rc;
 
     uint32_t len = 0;
-    char *src = read_source(path, &len);
+    char *src = read_source(o.path, &len);
     if (!src)
         return 2;
 
     Compilation c;
-    int rc = compile_front(&c, path, src, len, dump_after, stdout);
+    rc = compile_front(&c, o.path, src, len, o.dump_after, stdout);
+    /* --check, shapes, dot and front-end dumps need no back end. */
+    int front_only = o.check || (o.emit && (strcmp(o.emit, "shapes") == 0 || strcmp(o.emit, "dot") == 0)) ||
+                     (o.dump_after && strcmp(o.dump_after, "autodiff") != 0 && !o.emit);
+    if (rc == 0 && !front_only) {
+        BackOptions bo = {0};
+        bo.max_batch = o.batch ? o.batch : (int)op_num(OP_TRAIN, c.ir->train, "batch");
+        bo.inference = o.inference;
+        bo.opt_level = o.opt_level;
+        bo.dump_after = o.dump_after;
+        bo.dump = stdout;
+        if (!o.batch && !c.module->train)
+            bo.max_batch = 32;
+        rc = compile_back(&c, &bo);
+        if (rc == 0 && !o.emit && !o.dump_after)
+            rc = generate(&c, &o);
+    }
     diag_flush(&c.diag, stderr);
-    if (rc == 0 && emit) {
-        if (strcmp(emit, "ir") == 0)
-            ir_dump(c.ir, stdout, "shape");
-        else if (strcmp(emit, "shapes") == 0)
+    if (rc == 0 && o.emit) {
+        if (strcmp(o.emit, "ir") == 0)
+            ir_dump(c.ir, stdout, o.check ? "shape" : "autodiff");
+        else if (strcmp(o.emit, "memory") == 0)
+            mem_dump(c.ir, c.plan, stdout);
+        else if (strcmp(o.emit, "shapes") == 0)
             ir_dump_shapes(c.ir, stdout);
-        else
+        else if (strcmp(o.emit, "dot") == 0)
             ir_dump_dot(c.ir, stdout);
     }
     compile_free(&c);

@@ -451,6 +451,7 @@ int shape_infer(Ir *ir, Diag *d)
     int errors0 = d->nerrors;
     for (int i = 0; i < ir->n; i++) {
         IrNode *n = &ir->nodes[i];
+        n->batched = n->op != OP_PARAM && op_info[n->op].kind != K_LOSS;
         if (n->op == OP_PARAM)
             continue;
         if (n->op == OP_INPUT || n->op == OP_TARGET) {
@@ -487,5 +488,6 @@ int shape_infer(Ir *ir, Diag *d)
             }
         }
     }
+    ir->nforward = ir->n;
     return d->nerrors - errors0;
 }

@@ -1,0 +1,61 @@
+/*
+ * emit_c.h: the C emitter (emit_c.c) and the kernel emitters (kernels.c).
+ */
+#ifndef NNC_EMIT_C_H
+#define NNC_EMIT_C_H
+
+#include <stdio.h>
+
+#include "ir.h"
+#include "memplan.h"
+
+typedef struct EmitOptions {
+    const char *name;       /* C identifier of the model: NAME_create, ... */
+    const char *source;     /* the .nn path, for the header comment */
+    const char *cmdline;    /* how nnc was run, for the header comment */
+    int max_batch;
+    int inference;          /* --inference: no training code, no runtime, no heap */
+    const float *const *weights; /* --inference: per node id, a PARAM's values */
+} EmitOptions;
+
+/* The indenting printer every emitter writes through. */
+typedef struct Emitter {
+    FILE *f;
+    int indent;
+    const Ir *ir;
+    const MemPlan *plan;
+    const EmitOptions *opt;
+} Emitter;
+
+void emit_line(Emitter *e, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/*
+ * Write NAME.h to h and NAME.c to c for a planned IR: the API of spec
+ * section 10, one static function per kernel, the schedules, parameter
+ * initialisation (PyTorch's defaults), and NAME_model for the runtime's
+ * training driver.  Deterministic: the same IR gives the same bytes.
+ * Returns 0, or 1 after reporting an operator with no kernel yet to d.
+ */
+int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FILE *h, FILE *c);
+
+/* A float literal C reads back as the same float ("0.1f", "1.0f", "NAN");
+ * buf holds at least 48 bytes. */
+const char *emit_float(double x, char *buf);
+
+/* kernels.c: can node id be emitted?  (An op with no kernel yet: 0.) */
+int kern_supported(const Ir *ir, int id);
+
+/* kernels.c: the function k<id>_<what>(...) computing node id. */
+void kern_define(Emitter *e, int id);
+
+/* kernels.c: the kernel's name, "k012_dense" or "k031_dense_dw". */
+const char *kern_name(const Ir *ir, int id, char *buf, size_t n);
+
+/* kernels.c: forward FLOPs per sample of node id (multiply-adds count 2). */
+double kern_flops(const Ir *ir, int id);
+
+#endif

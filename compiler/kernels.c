@@ -1,0 +1,884 @@
+/*
+ * kernels.c: one C function per IR node, specialised to its shapes.
+ *
+ * Each kernel takes the batch size n (1 <= n <= the compiled maximum) and
+ * its operands in node-input order, then its output: every loop bound but n
+ * is a constant.  Forward and backward of each operator sit side by side
+ * (the backward rule is in autodiff.c's comment).  Numerics follow the
+ * PyTorch CPU kernels of torch 1.13: softmax multiplies by 1/sum,
+ * log_softmax is x - max - log(sum), max pooling keeps the first maximum and
+ * propagates NaN, average pooling counts padding (count_include_pad).
+ * Accumulation is in float, as PyTorch's, except losses, which sum the
+ * batch in double.
+ */
+#include "emit_c.h"
+
+#include "autodiff.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef long long ll;
+
+static const IrNode *node(const Emitter *e, int id)
+{
+    return &e->ir->nodes[id];
+}
+
+static ll numel(const IrNode *n)
+{
+    return n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
+}
+
+const char *emit_float(double x, char *buf)
+{
+    if (isnan(x))
+        return "NAN";
+    if (isinf(x))
+        return x > 0 ? "INFINITY" : "-INFINITY";
+    snprintf(buf, 40, "%.9g", x);
+    if (!strpbrk(buf, ".e"))
+        strcat(buf, ".0");
+    strcat(buf, "f");
+    return buf;
+}
+
+#define flit emit_float
+
+/* The forward op a node computes or differentiates. */
+static Op fwd_op(const Ir *ir, const IrNode *n)
+{
+    return n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op;
+}
+
+const char *kern_name(const Ir *ir, int id, char *buf, size_t len)
+{
+    const IrNode *n = &ir->nodes[id];
+    if (n->op == OP_GRAD) {
+        const IrNode *f = &ir->nodes[n->fwd];
+        const char *what = "dx";
+        if ((f->op == OP_DENSE || f->op == OP_CONV2D) && n->which == 1)
+            what = "dw";
+        else if ((f->op == OP_DENSE || f->op == OP_CONV2D) && n->which == 2)
+            what = "db";
+        else if (f->op == OP_CONCAT || f->op == OP_MUL)
+            what = n->which == 0 ? "da" : "db";
+        snprintf(buf, len, "k%03d_%s_%s", id, op_info[f->op].name, what);
+    } else if (n->op == OP_UPDATE) {
+        snprintf(buf, len, "k%03d_%s", id, op_info[ir->optimizer->op].name);
+    } else if (n->op == OP_ADD && n->phase == PH_BACKWARD) {
+        snprintf(buf, len, "k%03d_accumulate", id);
+    } else {
+        snprintf(buf, len, "k%03d_%s", id, op_info[n->op].name);
+    }
+    return buf;
+}
+
+int kern_supported(const Ir *ir, int id)
+{
+    const IrNode *n = &ir->nodes[id];
+    switch (fwd_op(ir, n)) {
+    case OP_DENSE:
+    case OP_CONV2D:
+    case OP_RELU:
+    case OP_SIGMOID:
+    case OP_TANH:
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX:
+    case OP_MAXPOOL:
+    case OP_AVGPOOL:
+    case OP_FLATTEN:
+    case OP_RESHAPE:
+    case OP_ADD:
+    case OP_MUL:
+    case OP_CONCAT:
+    case OP_MSE:
+    case OP_CROSS_ENTROPY:
+    case OP_INPUT:
+    case OP_TARGET:
+    case OP_PARAM:
+    case OP_STATE:
+        return 1;
+    case OP_UPDATE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void shape_comment(const IrNode *n, char *buf, size_t len)
+{
+    size_t k = (size_t)snprintf(buf, len, "[");
+    if (n->batched)
+        k += (size_t)snprintf(buf + k, len - k, "n%s", n->shape.rank ? ", " : "");
+    for (int i = 0; i < n->shape.rank && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (ll)n->shape.d[i]);
+    if (k < len)
+        snprintf(buf + k, len - k, "]");
+}
+
+/* static void kNNN_what(int n, const float *restrict a, ..., float *restrict out) */
+static void signature(Emitter *e, int id, const char *const *names, const char *out)
+{
+    const IrNode *n = node(e, id);
+    char kn[80], sc[160];
+    emit_line(e, "static void %s(int n,", kern_name(e->ir, id, kn, sizeof kn));
+    for (int j = 0; j < n->nin; j++) {
+        const IrNode *in = node(e, n->in[j]);
+        shape_comment(in, sc, sizeof sc);
+        emit_line(e, "    const %s *restrict %s /* %s */,", in->dtype == DT_CLASS ? "int32_t" : "float",
+                  names[j], in->dtype == DT_CLASS ? "[n] class labels" : sc);
+    }
+    shape_comment(n, sc, sizeof sc);
+    emit_line(e, "    float *restrict %s /* %s */)", out, sc);
+    emit_line(e, "{");
+    e->indent++;
+}
+
+static void end(Emitter *e)
+{
+    e->indent--;
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+static void zero(Emitter *e, const char *buf, const IrNode *n)
+{
+    if (n->batched)
+        emit_line(e, "memset(%s, 0, (size_t)n * %lld * sizeof(float));", buf, numel(n));
+    else
+        emit_line(e, "memset(%s, 0, %lld * sizeof(float));", buf, numel(n));
+}
+
+/* ---- dense: nn.Linear, y = x W^T + b ------------------------------------- */
+
+static void dense_forward(Emitter *e, int id)
+{
+    const IrNode *n = node(e, id);
+    static const char *const names[] = {"x", "w", "b"};
+    ll I = numel(node(e, n->in[0])), O = n->shape.d[0];
+    signature(e, id, names, "y");
+    emit_line(e, "for (int s = 0; s < n; s++) {");
+    emit_line(e, "    const float *xs = x + (size_t)s * %lld;", I);
+    emit_line(e, "    float *ys = y + (size_t)s * %lld;", O);
+    emit_line(e, "    for (int o = 0; o < %lld; o++) {", O);
+    emit_line(e, "        const float *wo = w + (size_t)o * %lld;", I);
+    emit_line(e, "        float acc = 0.0f;");
+    emit_line(e, "        for (int i = 0; i < %lld; i++)", I);
+    emit_line(e, "            acc += xs[i] * wo[i];");
+    emit_line(e, "        ys[o] = acc%s;", n->nin > 2 ? " + b[o]" : "");
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    end(e);
+}
+
+static void dense_backward(Emitter *e, int id)
+{
+    const IrNode *g = node(e, id), *f = node(e, g->fwd);
+    ll I = numel(node(e, f->in[0])), O = f->shape.d[0];
+    if (g->which == 0) {
+        static const char *const names[] = {"dy", "w"};
+        signature(e, id, names, "dx");
+        emit_line(e, "/* dx = dy W */");
+        zero(e, "dx", g);
+        emit_line(e, "for (int s = 0; s < n; s++) {");
+        emit_line(e, "    float *dxs = dx + (size_t)s * %lld;", I);
+        emit_line(e, "    for (int o = 0; o < %lld; o++) {", O);
+        emit_line(e, "        float d = dy[(size_t)s * %lld + o];", O);
+        emit_line(e, "        const float *wo = w + (size_t)o * %lld;", I);
+        emit_line(e, "        for (int i = 0; i < %lld; i++)", I);
+        emit_line(e, "            dxs[i] += d * wo[i];");
+        emit_line(e, "    }");
+        emit_line(e, "}");
+    } else {
+        static const char *const names[] = {"dy", "x"};
+        signature(e, id, names, "dw");
+        emit_line(e, "/* dW = dy^T x, summed over the batch */");
+        zero(e, "dw", g);
+        emit_line(e, "for (int s = 0; s < n; s++) {");
+        emit_line(e, "    const float *xs = x + (size_t)s * %lld;", I);
+        emit_line(e, "    for (int o = 0; o < %lld; o++) {", O);
+        emit_line(e, "        float d = dy[(size_t)s * %lld + o];", O);
+        emit_line(e, "        float *dwo = dw + (size_t)o * %lld;", I);
+        emit_line(e, "        for (int i = 0; i < %lld; i++)", I);
+        emit_line(e, "            dwo[i] += d * xs[i];");
+        emit_line(e, "    }");
+        emit_line(e, "}");
+    }
+    end(e);
+}
+
+/* db[c] = sum of dy over the batch and every position of channel c. */
+static void bias_backward(Emitter *e, int id)
+{
+    const IrNode *g = node(e, id), *f = node(e, g->fwd);
+    static const char *const names[] = {"dy"};
+    ll C = f->shape.d[0], HW = numel(f) / C;
+    signature(e, id, names, "db");
+    emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
+    emit_line(e, "    float acc = 0.0f;");
+    emit_line(e, "    for (int s = 0; s < n; s++)");
+    if (HW == 1) {
+        emit_line(e, "        acc += dy[(size_t)s * %lld + c];", C);
+    } else {
+        emit_line(e, "        for (int k = 0; k < %lld; k++)", HW);
+        emit_line(e, "            acc += dy[((size_t)s * %lld + c) * %lld + k];", C, HW);
+    }
+    emit_line(e, "    db[c] = acc;");
+    emit_line(e, "}");
+    end(e);
+}
+
+/* ---- conv2d: nn.Conv2d, direct loops over NCHW ---------------------------- */
+
+typedef struct {
+    ll C, H, W, F, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, G, CG, FG;
+} Conv;
+
+static Conv conv_geometry(const IrNode *f, const IrNode *x)
+{
+    Conv c;
+    int64_t k[2], s[2], d[2], p[2];
+    value_pair(op_arg(OP_CONV2D, f->args, "kernel"), k);
+    value_pair(op_arg(OP_CONV2D, f->args, "stride"), s);
+    value_pair(op_arg(OP_CONV2D, f->args, "dilation"), d);
+    const Value *pv = op_arg(OP_CONV2D, f->args, "padding");
+    if (pv->kind == V_IDENT) {
+        /* padding='same': the odd one out goes at the bottom/right. */
+        p[0] = d[0] * (k[0] - 1) / 2;
+        p[1] = d[1] * (k[1] - 1) / 2;
+    } else {
+        value_pair(pv, p);
+    }
+    c.C = x->shape.d[0];
+    c.H = x->shape.d[1];
+    c.W = x->shape.d[2];
+    c.F = f->shape.d[0];
+    c.OH = f->shape.d[1];
+    c.OW = f->shape.d[2];
+    c.KH = k[0];
+    c.KW = k[1];
+    c.SH = s[0];
+    c.SW = s[1];
+    c.PT = p[0];
+    c.PL = p[1];
+    c.DH = d[0];
+    c.DW = d[1];
+    c.G = (ll)op_num(OP_CONV2D, f->args, "groups");
+    c.CG = c.C / c.G;
+    c.FG = c.F / c.G;
+    return c;
+}
+
+/* The loops over (s, f, oh, ow) and, inside, over (c, kh, kw) with input
+ * row ih and column iw; positions in the padding are skipped, and a test
+ * that can never fail (no padding, window inside) is not emitted. */
+static void conv_kernel(Emitter *e, int id, const char *const *names, const char *out, const char *pre,
+                        const char *inner, const char *post, const char *zero_buf)
+{
+    const IrNode *n = node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
+    Conv c = conv_geometry(f, node(e, f->in[0]));
+    int pad_h = c.PT > 0 || (c.OH - 1) * c.SH - c.PT + c.DH * (c.KH - 1) >= c.H;
+    int pad_w = c.PL > 0 || (c.OW - 1) * c.SW - c.PL + c.DW * (c.KW - 1) >= c.W;
+    signature(e, id, names, out);
+    if (zero_buf)
+        zero(e, zero_buf, n);
+    emit_line(e, "for (int s = 0; s < n; s++)");
+    emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
+    emit_line(e, "for (int oh = 0; oh < %lld; oh++)", c.OH);
+    emit_line(e, "for (int ow = 0; ow < %lld; ow++) {", c.OW);
+    e->indent++;
+    emit_line(e, "size_t yi = (((size_t)s * %lld + f) * %lld + oh) * %lld + ow;", c.F, c.OH, c.OW);
+    emit_line(e, "size_t x0 = ((size_t)s * %lld + (size_t)(f / %lld) * %lld) * %lld;", c.C, c.FG, c.CG, c.H * c.W);
+    emit_line(e, "%s", pre);
+    emit_line(e, "for (int c = 0; c < %lld; c++)", c.CG);
+    emit_line(e, "for (int kh = 0; kh < %lld; kh++) {", c.KH);
+    emit_line(e, "    int ih = oh * %lld - %lld + kh * %lld;", c.SH, c.PT, c.DH);
+    if (pad_h)
+        emit_line(e, "    if (ih < 0 || ih >= %lld) continue;", c.H);
+    emit_line(e, "    for (int kw = 0; kw < %lld; kw++) {", c.KW);
+    emit_line(e, "        int iw = ow * %lld - %lld + kw * %lld;", c.SW, c.PL, c.DW);
+    if (pad_w)
+        emit_line(e, "        if (iw < 0 || iw >= %lld) continue;", c.W);
+    emit_line(e, "        size_t xi = x0 + ((size_t)c * %lld + ih) * %lld + iw;", c.H, c.W);
+    emit_line(e, "        size_t wi = (((size_t)f * %lld + c) * %lld + kh) * %lld + kw;", c.CG, c.KH, c.KW);
+    emit_line(e, "        %s", inner);
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    if (post[0])
+        emit_line(e, "%s", post);
+    e->indent--;
+    emit_line(e, "}");
+    end(e);
+}
+
+static void conv_forward(Emitter *e, int id)
+{
+    static const char *const names[] = {"x", "w", "b"};
+    char pre[64];
+    snprintf(pre, sizeof pre, "float acc = %s;", node(e, id)->nin > 2 ? "b[f]" : "0.0f");
+    conv_kernel(e, id, names, "y", pre, "acc += x[xi] * w[wi];", "y[yi] = acc;", NULL);
+}
+
+static void conv_backward(Emitter *e, int id)
+{
+    const IrNode *g = node(e, id);
+    if (g->which == 0) {
+        static const char *const names[] = {"dy", "w"};
+        conv_kernel(e, id, names, "dx", "float d = dy[yi];", "dx[xi] += d * w[wi];", "", "dx");
+    } else {
+        static const char *const names[] = {"dy", "x"};
+        conv_kernel(e, id, names, "dw", "float d = dy[yi];", "dw[wi] += d * x[xi];", "", "dw");
+    }
+}
+
+/* ---- pooling: nn.MaxPool2d, nn.AvgPool2d ------------------------------------ */
+
+/* The loops over (s, c, oh, ow) and the window (kh, kw) of a pooling
+ * kernel; pre and post may use %lld for the window's area. */
+static void pool_kernel(Emitter *e, int id, const char *const *names, const char *out, const char *zero_buf,
+                        const char *pre, const char *inner, const char *post)
+{
+    const IrNode *n = node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
+    const IrNode *x = node(e, f->in[0]);
+    int64_t k[2], s[2], p[2] = {0, 0};
+    value_pair(op_arg(f->op, f->args, "kernel"), k);
+    value_pair(op_arg(f->op, f->args, "stride"), s);
+    value_pair(op_arg(f->op, f->args, "padding"), p);
+    ll C = x->shape.d[0], H = x->shape.d[1], W = x->shape.d[2], OH = f->shape.d[1], OW = f->shape.d[2];
+    ll area = (ll)(k[0] * k[1]);
+    signature(e, id, names, out);
+    if (zero_buf)
+        zero(e, zero_buf, n);
+    emit_line(e, "for (int s = 0; s < n; s++)");
+    emit_line(e, "for (int c = 0; c < %lld; c++)", C);
+    emit_line(e, "for (int oh = 0; oh < %lld; oh++)", OH);
+    emit_line(e, "for (int ow = 0; ow < %lld; ow++) {", OW);
+    e->indent++;
+    emit_line(e, "size_t yi = (((size_t)s * %lld + c) * %lld + oh) * %lld + ow;", C, OH, OW);
+    emit_line(e, "size_t plane = ((size_t)s * %lld + c) * %lld;", C, H * W);
+    emit_line(e, pre, area);
+    emit_line(e, "for (int kh = 0; kh < %lld; kh++) {", (ll)k[0]);
+    emit_line(e, "    int ih = oh * %lld - %lld + kh;", (ll)s[0], (ll)p[0]);
+    if (p[0] > 0)
+        emit_line(e, "    if (ih < 0 || ih >= %lld) continue;", H);
+    emit_line(e, "    for (int kw = 0; kw < %lld; kw++) {", (ll)k[1]);
+    emit_line(e, "        int iw = ow * %lld - %lld + kw;", (ll)s[1], (ll)p[1]);
+    if (p[1] > 0)
+        emit_line(e, "        if (iw < 0 || iw >= %lld) continue;", W);
+    emit_line(e, "        size_t xi = plane + (size_t)ih * %lld + iw;", W);
+    emit_line(e, "        %s", inner);
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    if (post[0])
+        emit_line(e, post, area);
+    e->indent--;
+    emit_line(e, "}");
+    end(e);
+}
+
+static void maxpool_forward(Emitter *e, int id)
+{
+    static const char *const names[] = {"x"};
+    pool_kernel(e, id, names, "y", NULL, "float m = -INFINITY; /* window of %lld */",
+                "if (x[xi] > m || x[xi] != x[xi]) m = x[xi];", "y[yi] = m;");
+}
+
+static void maxpool_backward(Emitter *e, int id)
+{
+    static const char *const names[] = {"dy", "x"};
+    pool_kernel(e, id, names, "dx", "dx", "float m = -INFINITY; size_t at = (size_t)-1; /* window of %lld */",
+                "if (at == (size_t)-1 || x[xi] > m || x[xi] != x[xi]) { m = x[xi]; at = xi; }",
+                "dx[at] += dy[yi];");
+}
+
+static void avgpool_forward(Emitter *e, int id)
+{
+    static const char *const names[] = {"x"};
+    pool_kernel(e, id, names, "y", NULL, "float acc = 0.0f; /* window of %lld */", "acc += x[xi];",
+                "y[yi] = acc / %lld.0f;");
+}
+
+static void avgpool_backward(Emitter *e, int id)
+{
+    static const char *const names[] = {"dy"};
+    pool_kernel(e, id, names, "dx", "dx", "float d = dy[yi] / %lld.0f;", "dx[xi] += d;", "");
+}
+
+/* ---- element-wise ------------------------------------------------------------ */
+
+static void elementwise(Emitter *e, int id, const char *const *names, const char *out, const char *expr)
+{
+    const IrNode *n = node(e, id);
+    signature(e, id, names, out);
+    if (n->batched)
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", numel(n));
+    else
+        emit_line(e, "(void)n;\nfor (size_t i = 0; i < %lld; i++) {", numel(n));
+    emit_line(e, "    %s", expr);
+    emit_line(e, "}");
+    end(e);
+}
+
+/* ---- softmax, log_softmax over one axis --------------------------------------- */
+
+static void axis_split(const IrNode *n, int axis, ll *outer, ll *len, ll *inner)
+{
+    *outer = *inner = 1;
+    for (int i = 0; i < axis; i++)
+        *outer *= n->shape.d[i];
+    *len = n->shape.d[axis];
+    for (int i = axis + 1; i < n->shape.rank; i++)
+        *inner *= n->shape.d[i];
+}
+
+static int norm_axis(const IrNode *f, const char *arg)
+{
+    int a = (int)op_num(f->op, f->args, arg);
+    return a < 0 ? a + f->shape.rank : a;
+}
+
+static void softmax_kernel(Emitter *e, int id)
+{
+    const IrNode *n = node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
+    int log = f->op == OP_LOG_SOFTMAX;
+    ll outer, len, inner;
+    axis_split(f, norm_axis(f, "dim"), &outer, &len, &inner);
+    if (n->op == OP_GRAD) {
+        static const char *const names[] = {"dy", "y"};
+        signature(e, id, names, "dx");
+    } else {
+        static const char *const names[] = {"x"};
+        signature(e, id, names, "y");
+    }
+    emit_line(e, "for (size_t r = 0; r < (size_t)n * %lld; r++)", outer);
+    emit_line(e, "for (int i = 0; i < %lld; i++) {", inner);
+    e->indent++;
+    emit_line(e, "size_t base = r * %lld + i;", len * inner);
+    if (n->op != OP_GRAD) {
+        emit_line(e, "float m = -INFINITY, sum = 0.0f;");
+        emit_line(e, "for (int a = 0; a < %lld; a++)", len);
+        emit_line(e, "    if (x[base + (size_t)a * %lld] > m) m = x[base + (size_t)a * %lld];", inner, inner);
+        emit_line(e, "for (int a = 0; a < %lld; a++) {", len);
+        emit_line(e, "    float v = expf(x[base + (size_t)a * %lld] - m);", inner);
+        if (!log)
+            emit_line(e, "    y[base + (size_t)a * %lld] = v;", inner);
+        emit_line(e, "    sum += v;");
+        emit_line(e, "}");
+        if (log) {
+            emit_line(e, "float lse = logf(sum);");
+            emit_line(e, "for (int a = 0; a < %lld; a++)", len);
+            emit_line(e, "    y[base + (size_t)a * %lld] = x[base + (size_t)a * %lld] - m - lse;", inner, inner);
+        } else {
+            emit_line(e, "float inv = 1.0f / sum;");
+            emit_line(e, "for (int a = 0; a < %lld; a++)", len);
+            emit_line(e, "    y[base + (size_t)a * %lld] *= inv;", inner);
+        }
+    } else {
+        emit_line(e, "float acc = 0.0f;");
+        emit_line(e, "for (int a = 0; a < %lld; a++)", len);
+        if (log) {
+            emit_line(e, "    acc += dy[base + (size_t)a * %lld];", inner);
+            emit_line(e, "for (int a = 0; a < %lld; a++) {", len);
+            emit_line(e, "    size_t k = base + (size_t)a * %lld;", inner);
+            emit_line(e, "    dx[k] = dy[k] - expf(y[k]) * acc;");
+        } else {
+            emit_line(e, "    acc += dy[base + (size_t)a * %lld] * y[base + (size_t)a * %lld];", inner, inner);
+            emit_line(e, "for (int a = 0; a < %lld; a++) {", len);
+            emit_line(e, "    size_t k = base + (size_t)a * %lld;", inner);
+            emit_line(e, "    dx[k] = y[k] * (dy[k] - acc);");
+        }
+        emit_line(e, "}");
+    }
+    e->indent--;
+    emit_line(e, "}");
+    end(e);
+}
+
+/* ---- concat --------------------------------------------------------------------- */
+
+static void concat_kernel(Emitter *e, int id)
+{
+    const IrNode *n = node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
+    int axis = norm_axis(f, "axis");
+    ll outer, len, inner;
+    axis_split(f, axis, &outer, &len, &inner);
+    ll row = len * inner;
+    if (n->op == OP_GRAD) {
+        static const char *const names[] = {"dy"};
+        ll off = 0;
+        for (int k = 0; k < n->which; k++)
+            off += node(e, f->in[k])->shape.d[axis] * inner;
+        ll chunk = node(e, f->in[n->which])->shape.d[axis] * inner;
+        signature(e, id, names, "dx");
+        emit_line(e, "for (size_t r = 0; r < (size_t)n * %lld; r++)", outer);
+        emit_line(e, "    memcpy(dx + r * %lld, dy + r * %lld + %lld, %lld * sizeof(float));", chunk, row, off,
+                  chunk);
+        end(e);
+        return;
+    }
+    const char **names = arena_alloc(e->ir->arena, (size_t)n->nin * sizeof *names);
+    for (int k = 0; k < n->nin; k++)
+        names[k] = arena_printf(e->ir->arena, "x%d", k);
+    signature(e, id, names, "y");
+    emit_line(e, "for (size_t r = 0; r < (size_t)n * %lld; r++) {", outer);
+    ll off = 0;
+    for (int k = 0; k < n->nin; k++) {
+        ll chunk = node(e, n->in[k])->shape.d[axis] * inner;
+        emit_line(e, "    memcpy(y + r * %lld + %lld, x%d + r * %lld, %lld * sizeof(float));", row, off, k, chunk,
+                  chunk);
+        off += chunk;
+    }
+    emit_line(e, "}");
+    end(e);
+}
+
+/* ---- losses: F.mse_loss, F.cross_entropy (reduction = 'mean') ----------------- */
+
+static void mse_kernel(Emitter *e, int id)
+{
+    const IrNode *n = node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
+    ll N = numel(node(e, f->in[0]));
+    static const char *const names[] = {"p", "t"};
+    if (n->op == OP_GRAD) {
+        signature(e, id, names, "dp");
+        emit_line(e, "float scale = 2.0f / (float)((size_t)n * %lld);", N);
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++)", N);
+        emit_line(e, "    dp[i] = scale * (p[i] - t[i]);");
+    } else {
+        signature(e, id, names, "loss");
+        emit_line(e, "double acc = 0.0;");
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
+        emit_line(e, "    float d = p[i] - t[i];");
+        emit_line(e, "    acc += (double)(d * d);");
+        emit_line(e, "}");
+        emit_line(e, "loss[0] = (float)(acc / ((double)n * %lld.0));", N);
+    }
+    end(e);
+}
+
+/*
+ * cross_entropy from logits z [n, K]: per sample, lse = log sum exp z;
+ * class target y: (1 - eps) (lse - z_y) + eps/K sum_k (lse - z_k);
+ * probabilities t: sum_k t'_k (lse - z_k) with t' = (1 - eps) t + eps/K.
+ * Gradient: (softmax(z) sum_k t'_k - t'_k) / n.
+ */
+static void cross_entropy_kernel(Emitter *e, int id)
+{
+    const IrNode *n = node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
+    const IrNode *t = node(e, f->in[1]);
+    int cls = t->dtype == DT_CLASS;
+    ll K = node(e, f->in[0])->shape.d[0];
+    double eps = op_num(OP_CROSS_ENTROPY, f->args, "label_smoothing");
+    char b1[48], b2[48];
+    static const char *const names[] = {"z", "t"};
+    signature(e, id, names, n->op == OP_GRAD ? "dz" : "loss");
+    if (n->op != OP_GRAD)
+        emit_line(e, "double total = 0.0;");
+    emit_line(e, "for (int s = 0; s < n; s++) {");
+    e->indent++;
+    emit_line(e, "const float *zs = z + (size_t)s * %lld;", K);
+    emit_line(e, "float m = -INFINITY, sum = 0.0f;");
+    emit_line(e, "for (int k = 0; k < %lld; k++)", K);
+    emit_line(e, "    if (zs[k] > m) m = zs[k];");
+    emit_line(e, "for (int k = 0; k < %lld; k++)", K);
+    emit_line(e, "    sum += expf(zs[k] - m);");
+    emit_line(e, "float lse = m + logf(sum);");
+    if (n->op != OP_GRAD) {
+        if (cls) {
+            emit_line(e, "float nll = lse - zs[t[s]];");
+            if (eps != 0) {
+                emit_line(e, "float smooth = 0.0f;");
+                emit_line(e, "for (int k = 0; k < %lld; k++)", K);
+                emit_line(e, "    smooth += lse - zs[k];");
+                emit_line(e, "total += (double)(%s * nll + %s * smooth);", flit(1 - eps, b1), flit(eps / (double)K, b2));
+            } else {
+                emit_line(e, "total += (double)nll;");
+            }
+        } else {
+            emit_line(e, "const float *ts = t + (size_t)s * %lld;", K);
+            emit_line(e, "float acc = 0.0f;");
+            emit_line(e, "for (int k = 0; k < %lld; k++)", K);
+            if (eps != 0)
+                emit_line(e, "    acc += (ts[k] * %s + %s) * (lse - zs[k]);", flit(1 - eps, b1), flit(eps / (double)K, b2));
+            else
+                emit_line(e, "    acc += ts[k] * (lse - zs[k]);");
+            emit_line(e, "total += (double)acc;");
+        }
+    } else {
+        emit_line(e, "float *dzs = dz + (size_t)s * %lld;", K);
+        emit_line(e, "float inv_n = 1.0f / (float)n;");
+        if (cls) {
+            emit_line(e, "for (int k = 0; k < %lld; k++)", K);
+            emit_line(e, "    dzs[k] = (expf(zs[k] - lse) - %s) * inv_n;", eps != 0 ? flit(eps / (double)K, b2) : "0.0f");
+            emit_line(e, "dzs[t[s]] -= %s * inv_n;", flit(1 - eps, b1));
+        } else {
+            emit_line(e, "const float *ts = t + (size_t)s * %lld;", K);
+            emit_line(e, "float tsum = 0.0f;");
+            emit_line(e, "for (int k = 0; k < %lld; k++)", K);
+            emit_line(e, "    tsum += ts[k] * %s + %s;", flit(1 - eps, b1), flit(eps / (double)K, b2));
+            emit_line(e, "for (int k = 0; k < %lld; k++)", K);
+            emit_line(e, "    dzs[k] = (expf(zs[k] - lse) * tsum - (ts[k] * %s + %s)) * inv_n;", flit(1 - eps, b1),
+                      flit(eps / (double)K, b2));
+        }
+    }
+    e->indent--;
+    emit_line(e, "}");
+    if (n->op != OP_GRAD)
+        emit_line(e, "loss[0] = (float)(total / (double)n);");
+    end(e);
+}
+
+/* ---- optimizer updates: torch.optim, one loop per parameter tensor ---------- */
+
+static void update_kernel(Emitter *e, int id)
+{
+    const IrNode *u = node(e, id);
+    const Value *opt = e->ir->optimizer;
+    const Value *a = opt->args;
+    Op op = opt->op;
+    ll N = numel(u);
+    char kn[80], b1[48], b2[48], b3[48], b4[48];
+    const char *states[8];
+    int ns = ad_optimizer_states(opt, states);
+    emit_line(e, "static void %s(double lr, int64_t t, float *restrict p /* %s */,", kern_name(e->ir, id, kn, sizeof kn),
+              u->name);
+    emit_line(e, "    const float *restrict g%s", ns ? "," : ")");
+    for (int s = 0; s < ns; s++)
+        emit_line(e, "    float *restrict %s%s", states[s], s + 1 < ns ? "," : ")");
+    emit_line(e, "{");
+    e->indent++;
+    double wd = op_arg_index(op, "weight_decay") >= 0 ? op_num(op, a, "weight_decay") : 0;
+    switch (op) {
+    case OP_OPT_SGD: {
+        double mom = op_num(op, a, "momentum"), damp = op_num(op, a, "dampening");
+        int nesterov = op_num(op, a, "nesterov") != 0;
+        emit_line(e, "float lrf = (float)lr;");
+        emit_line(e, "(void)t;");
+        emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
+        emit_line(e, "    float d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+        if (mom != 0) {
+            emit_line(e, "    momentum_buffer[i] = t == 1 ? d : %s * momentum_buffer[i] + %s * d;", flit(mom, b1),
+                      flit(1 - damp, b2));
+            if (nesterov)
+                emit_line(e, "    d = d + %s * momentum_buffer[i];", flit(mom, b1));
+            else
+                emit_line(e, "    d = momentum_buffer[i];");
+        }
+        emit_line(e, "    p[i] -= lrf * d;");
+        emit_line(e, "}");
+        break;
+    }
+    case OP_OPT_ADAM:
+    case OP_OPT_ADAMW: {
+        double be1 = op_num(op, a, "beta1"), be2 = op_num(op, a, "beta2"), eps = op_num(op, a, "eps");
+        int ams = op == OP_OPT_ADAM && op_num(op, a, "amsgrad") != 0;
+        emit_line(e, "/* bias corrections in double, as torch.optim computes them in Python */");
+        emit_line(e, "double bc1 = 1.0 - pow(%.17g, (double)t);", be1);
+        emit_line(e, "double bc2 = 1.0 - pow(%.17g, (double)t);", be2);
+        emit_line(e, "float step_size = (float)(lr / bc1);");
+        emit_line(e, "float bc2_sqrt = (float)sqrt(bc2);");
+        if (op == OP_OPT_ADAMW && wd != 0)
+            emit_line(e, "float decay = (float)(1.0 - lr * %.17g);", wd);
+        emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
+        if (op == OP_OPT_ADAMW && wd != 0)
+            emit_line(e, "    p[i] *= decay;");
+        emit_line(e, "    float d = g[i]%s;",
+                  op == OP_OPT_ADAM && wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+        emit_line(e, "    exp_avg[i] = exp_avg[i] * %s + d * %s;", flit(be1, b1), flit(1 - be1, b2));
+        emit_line(e, "    exp_avg_sq[i] = exp_avg_sq[i] * %s + d * d * %s;", flit(be2, b3), flit(1 - be2, b4));
+        if (ams) {
+            emit_line(e, "    if (exp_avg_sq[i] > max_exp_avg_sq[i]) max_exp_avg_sq[i] = exp_avg_sq[i];");
+            emit_line(e, "    float denom = sqrtf(max_exp_avg_sq[i]) / bc2_sqrt + %s;", flit(eps, b1));
+        } else {
+            emit_line(e, "    float denom = sqrtf(exp_avg_sq[i]) / bc2_sqrt + %s;", flit(eps, b1));
+        }
+        emit_line(e, "    p[i] -= step_size * (exp_avg[i] / denom);");
+        emit_line(e, "}");
+        break;
+    }
+    case OP_OPT_ADAGRAD: {
+        double lrd = op_num(op, a, "lr_decay"), eps = op_num(op, a, "eps");
+        emit_line(e, "float clr = (float)(lr / (1.0 + (double)(t - 1) * %.17g));", lrd);
+        emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
+        emit_line(e, "    float d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+        emit_line(e, "    sum[i] += d * d;");
+        emit_line(e, "    p[i] -= clr * d / (sqrtf(sum[i]) + %s);", flit(eps, b2));
+        emit_line(e, "}");
+        break;
+    }
+    case OP_OPT_RMSPROP: {
+        double al = op_num(op, a, "alpha"), eps = op_num(op, a, "eps"), mom = op_num(op, a, "momentum");
+        int centered = op_num(op, a, "centered") != 0;
+        emit_line(e, "float lrf = (float)lr;");
+        emit_line(e, "(void)t;");
+        emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
+        emit_line(e, "    float d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+        emit_line(e, "    square_avg[i] = square_avg[i] * %s + d * d * %s;", flit(al, b1), flit(1 - al, b2));
+        if (centered) {
+            emit_line(e, "    grad_avg[i] = grad_avg[i] * %s + d * %s;", flit(al, b1), flit(1 - al, b2));
+            emit_line(e, "    float avg = sqrtf(square_avg[i] - grad_avg[i] * grad_avg[i]) + %s;", flit(eps, b3));
+        } else {
+            emit_line(e, "    float avg = sqrtf(square_avg[i]) + %s;", flit(eps, b3));
+        }
+        if (mom > 0) {
+            emit_line(e, "    momentum_buffer[i] = momentum_buffer[i] * %s + d / avg;", flit(mom, b4));
+            emit_line(e, "    p[i] -= lrf * momentum_buffer[i];");
+        } else {
+            emit_line(e, "    p[i] -= lrf * d / avg;");
+        }
+        emit_line(e, "}");
+        break;
+    }
+    case OP_OPT_ADADELTA: {
+        double rho = op_num(op, a, "rho"), eps = op_num(op, a, "eps");
+        emit_line(e, "float lrf = (float)lr;");
+        emit_line(e, "(void)t;");
+        emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
+        emit_line(e, "    float d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+        emit_line(e, "    square_avg[i] = square_avg[i] * %s + d * d * %s;", flit(rho, b1), flit(1 - rho, b2));
+        emit_line(e, "    float std = sqrtf(square_avg[i] + %s);", flit(eps, b3));
+        emit_line(e, "    float delta = sqrtf(acc_delta[i] + %s) / std * d;", flit(eps, b3));
+        emit_line(e, "    acc_delta[i] = acc_delta[i] * %s + delta * delta * %s;", flit(rho, b1), flit(1 - rho, b2));
+        emit_line(e, "    p[i] -= lrf * delta;");
+        emit_line(e, "}");
+        break;
+    }
+    default:
+        diag_internal("emit", "no update rule for %s", op_info[op].name);
+    }
+    e->indent--;
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+void kern_define(Emitter *e, int id)
+{
+    const IrNode *n = node(e, id);
+    Op op = fwd_op(e->ir, n);
+    int bwd = n->op == OP_GRAD;
+    static const char *const x1[] = {"x"};
+    static const char *const ab[] = {"a", "b"};
+    static const char *const dyy[] = {"dy", "y"};
+    static const char *const dyo[] = {"dy", "other"};
+    if (n->op == OP_UPDATE) {
+        update_kernel(e, id);
+        return;
+    }
+    if (n->op == OP_ADD && n->phase == PH_BACKWARD) {
+        elementwise(e, id, ab, "y", "y[i] = a[i] + b[i];");
+        return;
+    }
+    switch (op) {
+    case OP_DENSE:
+        if (!bwd)
+            dense_forward(e, id);
+        else if (n->which == 2)
+            bias_backward(e, id);
+        else
+            dense_backward(e, id);
+        break;
+    case OP_CONV2D:
+        if (!bwd)
+            conv_forward(e, id);
+        else if (n->which == 2)
+            bias_backward(e, id);
+        else
+            conv_backward(e, id);
+        break;
+    case OP_RELU:
+        if (bwd)
+            elementwise(e, id, dyy, "dx", "dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;");
+        else
+            elementwise(e, id, x1, "y", "y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);");
+        break;
+    case OP_SIGMOID:
+        if (bwd)
+            elementwise(e, id, dyy, "dx", "dx[i] = dy[i] * (1.0f - y[i]) * y[i];");
+        else
+            elementwise(e, id, x1, "y", "y[i] = 1.0f / (1.0f + expf(-x[i]));");
+        break;
+    case OP_TANH:
+        if (bwd)
+            elementwise(e, id, dyy, "dx", "dx[i] = dy[i] * (1.0f - y[i] * y[i]);");
+        else
+            elementwise(e, id, x1, "y", "y[i] = tanhf(x[i]);");
+        break;
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX:
+        softmax_kernel(e, id);
+        break;
+    case OP_MAXPOOL:
+        if (bwd)
+            maxpool_backward(e, id);
+        else
+            maxpool_forward(e, id);
+        break;
+    case OP_AVGPOOL:
+        if (bwd)
+            avgpool_backward(e, id);
+        else
+            avgpool_forward(e, id);
+        break;
+    case OP_ADD:
+        elementwise(e, id, ab, "y", "y[i] = a[i] + b[i];");
+        break;
+    case OP_MUL:
+        if (bwd)
+            elementwise(e, id, dyo, "dx", "dx[i] = dy[i] * other[i];");
+        else
+            elementwise(e, id, ab, "y", "y[i] = a[i] * b[i];");
+        break;
+    case OP_CONCAT:
+        concat_kernel(e, id);
+        break;
+    case OP_MSE:
+        mse_kernel(e, id);
+        break;
+    case OP_CROSS_ENTROPY:
+        cross_entropy_kernel(e, id);
+        break;
+    default:
+        diag_internal("emit", "no kernel for %s", op_info[op].name);
+    }
+}
+
+double kern_flops(const Ir *ir, int id)
+{
+    const IrNode *n = &ir->nodes[id];
+    if (n->op == OP_PARAM || n->op == OP_INPUT || n->op == OP_TARGET || n->phase != PH_FORWARD)
+        return 0;
+    double out = (double)numel(n);
+    switch (n->op) {
+    case OP_DENSE:
+        return 2.0 * (double)numel(&ir->nodes[n->in[0]]) * out;
+    case OP_CONV2D: {
+        const Value *k = op_arg(OP_CONV2D, n->args, "kernel");
+        int64_t kk[2];
+        value_pair(k, kk);
+        double cg = (double)ir->nodes[n->in[0]].shape.d[0] / op_num(OP_CONV2D, n->args, "groups");
+        return 2.0 * cg * (double)(kk[0] * kk[1]) * out;
+    }
+    case OP_MAXPOOL:
+    case OP_AVGPOOL: {
+        int64_t kk[2];
+        value_pair(op_arg(n->op, n->args, "kernel"), kk);
+        return (double)(kk[0] * kk[1]) * out;
+    }
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX:
+        return 4.0 * out;
+    case OP_FLATTEN:
+    case OP_RESHAPE:
+    case OP_CONCAT:
+        return 0;
+    default:
+        return out;
+    }
+}

@@ -1,0 +1,161 @@
+/*
+ * memplan.c: liveness and first-fit offsets in one arena.
+ *
+ * Assumes a complete IR (after autodiff).  Guarantees: two buffers whose
+ * live intervals meet never overlap; parameters and states never move, so
+ * NAME_load/NAME_save can address them by offset.
+ */
+#include "memplan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t align_up(int64_t x)
+{
+    return (x + MEM_ALIGN - 1) / MEM_ALIGN * MEM_ALIGN;
+}
+
+/* Does node i's value share its operand's storage? */
+static int is_view(const IrNode *n, const Ir *ir)
+{
+    if (n->op == OP_FLATTEN || n->op == OP_RESHAPE)
+        return 1;
+    if (n->op == OP_GRAD) {
+        Op f = ir->nodes[n->fwd].op;
+        return f == OP_FLATTEN || f == OP_RESHAPE;
+    }
+    return 0;
+}
+
+static int64_t floats_of(const IrNode *n, int max_batch)
+{
+    int64_t e = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
+    if (n->dtype == DT_I64)
+        e *= 2;
+    return e * (n->batched ? max_batch : 1);
+}
+
+typedef struct {
+    int64_t off, size;
+    int end;
+} Live;
+
+MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int keep_live)
+{
+    Arena *a = ir->arena;
+    MemPlan *p = arena_alloc(a, sizeof *p);
+    int n = ir->n;
+    p->offset = arena_alloc(a, (size_t)n * sizeof *p->offset);
+    p->size = arena_alloc(a, (size_t)n * sizeof *p->size);
+    p->root = arena_alloc(a, (size_t)n * sizeof *p->root);
+    p->max_batch = max_batch;
+    int *end = arena_alloc(a, (size_t)n * sizeof *end);
+
+    for (int i = 0; i < n; i++) {
+        const IrNode *nd = &ir->nodes[i];
+        p->offset[i] = -1;
+        p->root[i] = is_view(nd, ir) ? p->root[nd->in[0]] : i;
+        end[i] = i;
+    }
+    /* Last use of each root, over its views too. */
+    for (int i = 0; i < n; i++) {
+        if (!include[i])
+            continue;
+        const IrNode *nd = &ir->nodes[i];
+        for (int j = 0; j < nd->nin; j++) {
+            int r = p->root[nd->in[j]];
+            if (end[r] < i)
+                end[r] = i;
+        }
+    }
+    /* The output and the loss are read after their schedule ends. */
+    if (keep_live >= 0)
+        end[p->root[keep_live]] = n;
+    if (ir->loss >= 0 && include[ir->loss]) {
+        end[p->root[ir->loss]] = n;
+        /* The prediction too: the driver shows training accuracy from it. */
+        end[p->root[ir->nodes[ir->loss].in[0]]] = n;
+    }
+
+    /* Persistent state first. */
+    int64_t top = 0;
+    for (int i = 0; i < n; i++) {
+        const IrNode *nd = &ir->nodes[i];
+        if (!include[i] || (nd->op != OP_PARAM && nd->op != OP_STATE))
+            continue;
+        p->offset[i] = top;
+        p->size[i] = floats_of(nd, 1);
+        top += align_up(p->size[i]);
+    }
+    p->persistent = top;
+    p->naive = top;
+
+    /* Activations, gradients and scratch: first fit among the live. */
+    Live *live = malloc((size_t)(n + 1) * sizeof *live);
+    if (!live)
+        diag_internal("memplan", "out of memory");
+    int nlive = 0;
+    int64_t high = top;
+    for (int i = 0; i < n; i++) {
+        const IrNode *nd = &ir->nodes[i];
+        if (!include[i] || p->root[i] != i || nd->op == OP_PARAM || nd->op == OP_STATE ||
+            nd->op == OP_INPUT || nd->op == OP_TARGET || nd->op == OP_UPDATE || nd->poison)
+            continue;
+        int64_t size = align_up(floats_of(nd, max_batch));
+        /* Forget buffers whose last reader ran before this node. */
+        int k = 0;
+        for (int j = 0; j < nlive; j++)
+            if (live[j].end >= i)
+                live[k++] = live[j];
+        nlive = k;
+        /* Lowest offset from top that overlaps no live buffer. */
+        int64_t off = top;
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (int j = 0; j < nlive; j++)
+                if (off < live[j].off + live[j].size && live[j].off < off + size) {
+                    off = live[j].off + live[j].size;
+                    moved = 1;
+                }
+        }
+        live[nlive].off = off;
+        live[nlive].size = size;
+        live[nlive].end = end[i];
+        nlive++;
+        p->offset[i] = off;
+        p->size[i] = size;
+        p->naive += size;
+        if (off + size > high)
+            high = off + size;
+    }
+    free(live);
+    for (int i = 0; i < n; i++)
+        if (p->root[i] != i)
+            p->offset[i] = p->offset[p->root[i]];
+    p->total = high;
+    return p;
+}
+
+void mem_dump(const Ir *ir, const MemPlan *p, FILE *f)
+{
+    fprintf(f, "; memory plan for model %s, batch up to %d; offsets and sizes in bytes\n", ir->model,
+            p->max_batch);
+    for (int i = 0; i < ir->n; i++) {
+        const IrNode *n = &ir->nodes[i];
+        if (p->offset[i] < 0 && n->op != OP_INPUT && n->op != OP_TARGET)
+            continue;
+        const char *what = n->op == OP_GRAD ? "grad" : op_info[n->op].name;
+        fprintf(f, "%%%-4d %-14s %-32s ", i, what, n->name ? n->name : "");
+        if (n->op == OP_INPUT || n->op == OP_TARGET)
+            fputs("caller's memory\n", f);
+        else if (p->root[i] != i)
+            fprintf(f, "view of %%%d\n", p->root[i]);
+        else
+            fprintf(f, "@%-10lld %lld\n", (long long)p->offset[i] * 4, (long long)p->size[i] * 4);
+    }
+    fprintf(f, "arena: %lld bytes (%lld persistent: parameters and optimizer state)\n",
+            (long long)p->total * 4, (long long)p->persistent * 4);
+    fprintf(f, "without reuse: %lld bytes; reuse saved %lld bytes (%.1f%%)\n", (long long)p->naive * 4,
+            (long long)(p->naive - p->total) * 4,
+            p->naive > 0 ? 100.0 * (double)(p->naive - p->total) / (double)p->naive : 0.0);
+}

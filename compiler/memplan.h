@@ -1,0 +1,41 @@
+/*
+ * memplan.h: static memory planning of one arena.
+ */
+#ifndef NNC_MEMPLAN_H
+#define NNC_MEMPLAN_H
+
+#include <stdio.h>
+
+#include "ir.h"
+
+/* Offsets are in floats (4 bytes); every buffer starts on a 64-byte line. */
+#define MEM_ALIGN 16
+
+typedef struct MemPlan {
+    int64_t *offset;    /* per node: float offset of its buffer; -1 when it has none */
+    int64_t *size;      /* per node: floats it owns (0 for views and externals) */
+    int *root;          /* per node: the node whose buffer it uses (views: flatten, reshape) */
+    int64_t total;      /* floats in the arena */
+    int64_t persistent; /* floats of parameters and optimizer state, at the start */
+    int64_t naive;      /* floats if every buffer had its own place */
+    int max_batch;
+} MemPlan;
+
+/*
+ * Plan the nodes with include[i] != 0, executed in id order, for batches of
+ * up to max_batch samples.  Parameters and optimizer state live for the
+ * whole program and come first, in id order; every other buffer lives from
+ * the node that writes it to its last reader (liveness over the schedule)
+ * and takes the lowest offset free for that interval.  A buffer never
+ * overlaps the inputs of the node that writes it, so kernels need not be
+ * written for aliasing.  Inputs and targets are the caller's memory;
+ * flatten and reshape (and their gradients) are views of their operand.
+ * keep_live: a node (the output) that must survive to the end, or -1; the
+ * loss always does.
+ */
+MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int keep_live);
+
+/* --emit memory: every buffer, the arena size and what reuse saved. */
+void mem_dump(const Ir *ir, const MemPlan *plan, FILE *f);
+
+#endif

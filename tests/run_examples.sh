@@ -1,0 +1,51 @@
+#!/bin/sh
+# Every model in examples/ and tests/cases/ must pass `nnc --check`, and the
+# dumps pinned beside a case must match exactly:
+#   tests/cases/NAME.shapes   nnc MODEL --emit shapes
+#   tests/cases/NAME.ir       nnc MODEL --emit ir      (after autodiff)
+#   tests/cases/NAME.memory   nnc MODEL --emit memory
+# where MODEL is examples/NAME.nn or tests/cases/NAME.nn.
+#   tests/run_examples.sh [--update]    (--update rewrites the pinned dumps)
+# NNC names the compiler (default build/nnc).
+NNC=${NNC:-build/nnc}
+update=0
+[ "${1:-}" = "--update" ] && update=1
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+for model in examples/*.nn tests/cases/*.nn; do
+    [ -f "$model" ] || continue
+    name=$(basename "$model" .nn)
+    if "$NNC" "$model" --check 2>"$tmp/err"; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: $model does not pass --check:"
+        cat "$tmp/err"
+        fail=$((fail + 1))
+        continue
+    fi
+    for kind in shapes ir memory; do
+        want="tests/cases/$name.$kind"
+        [ -f "$want" ] || continue
+        if ! "$NNC" "$model" --emit "$kind" >"$tmp/got" 2>"$tmp/err"; then
+            echo "FAIL: $model --emit $kind exited non-zero:"
+            cat "$tmp/err"
+            fail=$((fail + 1))
+            continue
+        fi
+        if [ $update -eq 1 ]; then
+            cp "$tmp/got" "$want"
+            pass=$((pass + 1))
+        elif diff -u "$want" "$tmp/got" >"$tmp/diff"; then
+            pass=$((pass + 1))
+        else
+            echo "FAIL: $model --emit $kind differs from $want:"
+            cat "$tmp/diff"
+            fail=$((fail + 1))
+        fi
+    done
+done
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
