@@ -89,6 +89,21 @@ UNIT_BINS := $(if $(UNIT_FRONT),$(B)/test_front) $(if $(wildcard tests/unit/test
 deps-test:
 	@scripts/install-deps.sh test
 
+FMNIST := /usr/share/datasets/fashion-mnist
+DEMO_FLAGS ?= -O3 -march=native
+
+# The main job: compile examples/fashion_mlp.nn to C, build the training
+# program, train 3 epochs on the 60,000 Fashion-MNIST images and report the
+# accuracy on the 10,000 test images.
+demo:
+	@scripts/install-deps.sh demo
+	@$(MAKE) --no-print-directory all
+	NNC_CFLAGS="$(DEMO_FLAGS)" $(B)/nnc examples/fashion_mlp.nn --exe -o $(B)/fashion_mlp
+	$(B)/fashion_mlp train --data $(FMNIST)/train-images-idx3-ubyte.gz --labels $(FMNIST)/train-labels-idx1-ubyte.gz \
+	    --test-data $(FMNIST)/t10k-images-idx3-ubyte.gz --test-labels $(FMNIST)/t10k-labels-idx1-ubyte.gz \
+	    --save $(B)/fashion_mlp.safetensors
+	@echo "weights saved to $(B)/fashion_mlp.safetensors (PyTorch state_dict names)"
+
 test: deps-test all $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=no $$t; done
 	@echo "== diagnostics (tests/errors)"; NNC=$(B)/nnc sh tests/run_errors.sh
@@ -119,4 +134,4 @@ lint:
 clean:
 	rm -rf $(B)
 
-.PHONY: all test asan fuzz lint clean golden-update deps-test
+.PHONY: all test demo asan fuzz lint clean golden-update deps-test

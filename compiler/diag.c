@@ -126,22 +126,34 @@ static void buf_printf(Buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Where a span is shown: an error at the end of a file that ends with a
+ * newline points just after the last character, not at an empty line. */
+static Span shown(const Diag *d, Span sp)
+{
+    if (sp.start > d->len)
+        sp.start = d->len;
+    if (sp.start == d->len && d->len > 0 && d->src[d->len - 1] == '\n') {
+        sp.start = d->len - 1;
+        if (sp.start > 0 && d->src[sp.start - 1] == '\r')
+            sp.start--;
+    }
+    if (sp.end < sp.start)
+        sp.end = sp.start;
+    return sp;
+}
+
 /* The source line holding sp, a window of it if long, and the caret line. */
 static void put_excerpt(const Diag *d, Buf *b, Span sp)
 {
     int line, col;
-    if (sp.start > d->len)
-        sp.start = d->len;
-    /* An error at end of file points just after the last character. */
-    if (sp.start == d->len && d->len > 0 && d->src[d->len - 1] == '\n')
-        sp.start = d->len - 1;
-    if (sp.end < sp.start)
-        sp.end = sp.start;
+    sp = shown(d, sp);
     diag_linecol(d, sp.start, &line, &col);
     const unsigned char *src = (const unsigned char *)d->src;
     uint32_t ls = d->line_start[line - 1], le = ls;
     while (le < d->len && src[le] != '\n')
         le++;
+    if (le > ls && src[le - 1] == '\r')
+        le--; /* CRLF line endings */
     if (sp.end > le)
         sp.end = le;
 
@@ -208,7 +220,7 @@ static void report(Diag *d, const char *kind, Span sp, const char *fmt, va_list 
 {
     Buf b = {0};
     int line, col;
-    diag_linecol(d, sp.start > d->len ? d->len : sp.start, &line, &col);
+    diag_linecol(d, shown(d, sp).start, &line, &col);
     buf_printf(&b, "%s:%d:%d: %s: ", d->path, line, col, kind);
     buf_vprintf(&b, fmt, ap);
     buf_put(&b, "\n", 1);
@@ -276,7 +288,7 @@ void diag_note(Diag *d, Span sp, const char *fmt, ...)
         return;
     Buf b = {0};
     int line, col;
-    diag_linecol(d, sp.start > d->len ? d->len : sp.start, &line, &col);
+    diag_linecol(d, shown(d, sp).start, &line, &col);
     buf_printf(&b, "%s:%d:%d: note: ", d->path, line, col);
     va_list ap;
     va_start(ap, fmt);

@@ -306,6 +306,8 @@ static int generate(Compilation *c, const Options *o)
     } else {
         snprintf(dir, sizeof dir, "%s", o->out ? o->out : ".");
         struct stat st;
+        if (stat(dir, &st) != 0 && errno == ENOENT)
+            mkdir(dir, 0777); /* one level, as mkdir would; failure is reported below */
         if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
             fprintf(stderr, "nnc: error: '%s' is not a directory\n", dir);
             return 2;
@@ -361,8 +363,17 @@ int main(int argc, char **argv)
     if (!src)
         return 2;
 
+    /* Dumps are held back until the compilation has succeeded, so a bad
+     * model never leaves partial output. */
+    char *dump_text = NULL;
+    size_t dump_len = 0;
+    FILE *dump = o.dump_after ? open_memstream(&dump_text, &dump_len) : stdout;
+    if (!dump) {
+        fprintf(stderr, "nnc: error: out of memory\n");
+        return 2;
+    }
     Compilation c;
-    rc = compile_front(&c, o.path, src, len, o.dump_after, stdout);
+    rc = compile_front(&c, o.path, src, len, o.dump_after, dump);
     /* --check, shapes, dot and front-end dumps need no back end. */
     int front_only = o.check || (o.emit && (strcmp(o.emit, "shapes") == 0 || strcmp(o.emit, "dot") == 0)) ||
                      (o.dump_after && strcmp(o.dump_after, "autodiff") != 0 && !o.emit);
@@ -372,7 +383,7 @@ int main(int argc, char **argv)
         bo.inference = o.inference;
         bo.opt_level = o.opt_level;
         bo.dump_after = o.dump_after;
-        bo.dump = stdout;
+        bo.dump = dump;
         if (!o.batch && !c.module->train)
             bo.max_batch = 32;
         rc = compile_back(&c, &bo);
@@ -380,6 +391,12 @@ int main(int argc, char **argv)
             rc = generate(&c, &o);
     }
     diag_flush(&c.diag, stderr);
+    if (o.dump_after) {
+        fclose(dump);
+        if (rc == 0)
+            fwrite(dump_text, 1, dump_len, stdout);
+        free(dump_text);
+    }
     if (rc == 0 && o.emit) {
         if (strcmp(o.emit, "ir") == 0)
             ir_dump(c.ir, stdout, o.check ? "shape" : "autodiff");

@@ -365,6 +365,7 @@ static int bind_args(Sema *S, Ast *e, Op op, int first_pos)
         if (!check_value(S, &oi->args[slot], oi->name, a, &args[slot]))
             ok = 0;
     }
+    /* Plain defaults first, then those that copy another argument. */
     for (int i = 0; i < oi->nargs; i++) {
         if (given[i])
             continue;
@@ -372,20 +373,24 @@ static int bind_args(Sema *S, Ast *e, Op op, int first_pos)
             diag_error(S->diag, e->name_span, "%s needs `%s`", oi->name, oi->args[i].name);
             signature_hint(S, op);
             ok = 0;
-        } else if (oi->args[i].dflt[0] != '=' || given[op_arg_index(op, oi->args[i].dflt + 1)]) {
+        } else if (oi->args[i].dflt[0] != '=') {
             default_value(op, i, args);
         }
     }
+    for (int i = 0; i < oi->nargs; i++)
+        if (!given[i] && oi->args[i].dflt && oi->args[i].dflt[0] == '=')
+            default_value(op, i, args);
     e->args = args;
     return ok;
 }
 
 /* Checks between arguments, beyond each argument's own range (PyTorch
  * raises for the same combinations). */
-static void check_constraints(Sema *S, Ast *e)
+static int check_constraints(Sema *S, Ast *e)
 {
     Op op = e->op;
     const Value *a = e->args;
+    int errors0 = S->diag->nerrors;
     switch (op) {
     case OP_OPT_SGD:
         if (op_num(op, a, "nesterov") != 0 &&
@@ -426,6 +431,7 @@ static void check_constraints(Sema *S, Ast *e)
     default:
         break;
     }
+    return S->diag->nerrors == errors0;
 }
 
 /* The name of an unresolvable callee, explained. */
@@ -551,8 +557,8 @@ static int check_call(Sema *S, Ast *e, Ast *piped, Place pl, unsigned kinds, con
     if (!bind_args(S, e, op, next))
         ok = 0;
     e->op = op;
-    if (ok)
-        check_constraints(S, e);
+    if (ok && !check_constraints(S, e))
+        ok = 0;
 
     if (oi->kind == K_LAYER) {
         const char *prefix = e->label ? e->label : pl.autoname;

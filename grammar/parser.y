@@ -195,12 +195,20 @@ static const char *token_text(yysymbol_kind_t k, char *buf, size_t n)
     return buf;
 }
 
+static int expects(const yysymbol_kind_t *exp, int n, yysymbol_kind_t k)
+{
+    for (int i = 0; i < n; i++)
+        if (exp[i] == k)
+            return 1;
+    return 0;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Parser *p)
 {
     (void)scanner;
-    enum { MAX = 6 };
-    yysymbol_kind_t exp[MAX];
-    int n = yypcontext_expected_tokens(ctx, exp, MAX);
+    enum { LIST = 6 };
+    yysymbol_kind_t exp[YYNTOKENS];
+    int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
     yysymbol_kind_t tok = yypcontext_token(ctx);
     Span sp = *yypcontext_location(ctx);
     char found[96], buf[64], want[512] = "";
@@ -214,18 +222,32 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     else
         token_text(tok, found, sizeof found);
 
-    if (n <= 0) {
+    /* Long lists of expected tokens are said by what they have in common. */
+    if (n > LIST && expects(exp, n, YYSYMBOL_NUMBER) && expects(exp, n, YYSYMBOL_IDENT)) {
+        snprintf(want, sizeof want, "an expression");
+    } else if (n > LIST && expects(exp, n, YYSYMBOL_INPUT) && expects(exp, n, YYSYMBOL_LOSS)) {
+        snprintf(want, sizeof want, "%s", expects(exp, n, YYSYMBOL_ARROW)
+                 ? "`->`, `(`, another statement or `}`" : "a statement or `}`");
+    } else if (n > 0) {
+        for (int i = 0; i < n && i < LIST; i++) {
+            if (i > 0)
+                strcat(want, i == n - 1 ? " or " : ", ");
+            strcat(want, token_text(exp[i], buf, sizeof buf));
+        }
+        if (n > LIST)
+            strcat(want, ", ...");
+    }
+    if (want[0])
+        diag_error(p->diag, sp, "expected %s, found %s", want, found);
+    else
         diag_error(p->diag, sp, "unexpected %s", found);
-        return 0;
-    }
-    for (int i = 0; i < n; i++) {
-        if (i > 0)
-            strcat(want, i == n - 1 ? " or " : ", ");
-        strcat(want, token_text(exp[i], buf, sizeof buf));
-    }
-    diag_error(p->diag, sp, "expected %s, found %s", want, found);
+
     if (n == 1 && exp[0] == YYSYMBOL_MODEL)
         diag_hint(p->diag, "a .nn file holds one `model NAME { ... }`");
+    else if ((strcmp(yysymbol_name(tok), "'+'") == 0 || strcmp(yysymbol_name(tok), "'*'") == 0) &&
+             expects(exp, n, YYSYMBOL_ARROW))
+        diag_hint(p->diag, "a pipeline runs to the end of its expression; write `(a -> f) %c b`",
+                  yysymbol_name(tok)[1]);
     else if (tok == YYSYMBOL_YYEOF)
         diag_hint(p->diag, "is a `)`, `]` or `}` missing?");
     return 0;

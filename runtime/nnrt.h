@@ -1,0 +1,393 @@
+/*
+ * nnrt.h: the nnc runtime, the whole public API.
+ *
+ * The runtime is what every generated program shares and what does not
+ * depend on a model's shapes: reading data files (.npy, IDX, .csv), reading
+ * and writing weights (safetensors), a portable seeded RNG, a progress
+ * display and the command-line driver of spec section 11.  Generated code
+ * (NAME.c) describes its model with a `const NnrtModel` and calls
+ * nnrt_main() from main().
+ *
+ * Conventions:
+ *   - C99 plus zlib; POSIX only for file replacement and terminal checks.
+ *   - Functions that can fail return 0 or a negative NN_E* code and fill a
+ *     caller-provided NnrtErr with "FILE: reason".  The NnrtErr pointer may
+ *     be NULL when the caller only wants the code.
+ *   - Shapes are int64_t dims in row-major (C) order, at most NNRT_MAX_RANK.
+ *   - Memory returned to the caller is from malloc() and is released with
+ *     the matching nnrt_*_free() or, where stated, plain free().
+ *   - No global state: every function is reentrant on distinct objects.
+ */
+#ifndef NNRT_H
+#define NNRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Return codes.  0 is success; the negative values are shared with the
+ * generated NAME_load()/NAME_save() (spec section 10). */
+enum {
+    NN_OK = 0,
+    NN_EIO = -1,       /* cannot open, read, write or rename a file */
+    NN_EFORMAT = -2,   /* malformed or truncated file */
+    NN_EMISMATCH = -3, /* a valid file, but wrong names, shapes or dtypes
+                          for what the caller expects */
+    NN_ENOMEM = -4     /* an allocation failed */
+};
+
+/* A human-readable reason for the last failure, "FILE: reason" when a file
+ * is involved.  Always NUL-terminated after a failing call; long messages
+ * are truncated rather than overflowing. */
+typedef struct NnrtErr {
+    char msg[512];
+} NnrtErr;
+
+/* The NN_E* code's name ("NN_EIO", ...), for logs; "NN_E?" if unknown. */
+const char *nnrt_strerror(int code);
+
+/* ------------------------------------------------------------------ */
+/* Arrays and element types                                             */
+/* ------------------------------------------------------------------ */
+
+#define NNRT_MAX_RANK 8
+
+/* Element types.  NNRT_F32 is 0 so a zero-initialised descriptor means the
+ * common case. */
+enum {
+    NNRT_F32 = 0, /* float, IEEE binary32 */
+    NNRT_F64 = 1, /* double, IEEE binary64 */
+    NNRT_U8 = 2,  /* uint8_t (images) */
+    NNRT_I32 = 3, /* int32_t (class labels) */
+    NNRT_I64 = 4  /* int64_t (PyTorch's num_batches_tracked, npy labels) */
+};
+
+/* Bytes per element of `dtype`; 0 if it is not one of NNRT_*. */
+size_t nnrt_dtype_size(int dtype);
+
+/* The safetensors spelling of `dtype` ("F32", "F64", "U8", "I32", "I64"),
+ * also used in messages; "?" if unknown. */
+const char *nnrt_dtype_name(int dtype);
+
+/* An n-dimensional array in host byte order, row-major.
+ *   dtype  one of NNRT_*
+ *   rank   0..NNRT_MAX_RANK (0 is a scalar: one element)
+ *   dims   dims[0..rank-1] >= 0; entries past rank are 0
+ *   data   malloc()ed, nbytes long (may be NULL when nbytes is 0)
+ *   nbytes numel * nnrt_dtype_size(dtype) */
+typedef struct NnrtArray {
+    int dtype;
+    int rank;
+    int64_t dims[NNRT_MAX_RANK];
+    void *data;
+    size_t nbytes;
+} NnrtArray;
+
+/* Releases a->data and zeroes *a.  Safe on a zeroed or already freed
+ * array and on NULL. */
+void nnrt_array_free(NnrtArray *a);
+
+/* Number of elements: the product of dims[0..rank-1] (1 for rank 0). */
+int64_t nnrt_array_numel(const NnrtArray *a);
+
+/* Reads a data file into *out (zeroed first; left zeroed on failure).
+ * The format is detected from the content, not the name:
+ *   - gzip (1f 8b) is decompressed first, so any format below may be .gz;
+ *   - "\x93NUMPY": .npy version 1.0, 2.0 or 3.0 with descr '<f4' '<f8'
+ *     '|u1' '<i4' '<i8' (also '|i1' '<i2' '<u2', widened to I32), C
+ *     order.  fortran_order True and big-endian descrs are rejected;
+ *   - 00 00 TT RR: IDX (MNIST) with type TT 0x08 u8, 0x09 i8 and 0x0B i16
+ *     (both widened to I32), 0x0C i32, 0x0D f32, 0x0E f64 and RR dims,
+ *     converted from big-endian to host order;
+ *   - anything else that is text: CSV of numbers, one sample per line,
+ *     comma-separated, an optional non-numeric header line skipped, blank
+ *     lines ignored; the result is F64 [rows, cols].
+ * Errors: NN_EIO (cannot open/read), NN_EFORMAT (unknown format,
+ * malformed, truncated, ragged CSV row, unsupported dtype), NN_ENOMEM.
+ * Every size in a header is checked against the bytes actually present
+ * before anything is allocated from it. */
+int nnrt_load_array(const char *path, NnrtArray *out, NnrtErr *err);
+
+/* Converts the elements of `a` to a new float array *out (numel floats,
+ * free() it).  U8 becomes x / 255 in [0, 1], as torchvision's ToTensor
+ * does; other types are converted by value (F64 rounded to nearest).
+ * Errors: NN_ENOMEM; NN_EMISMATCH for an unknown dtype.  Messages carry no
+ * file name (the array does not know it); callers prefix it. */
+int nnrt_array_to_f32(const NnrtArray *a, float **out, NnrtErr *err);
+
+/* Converts class labels to a new int32 array *out (numel entries, free()
+ * it).  Integer dtypes and integral F32/F64 values are accepted; every
+ * label must lie in 0..nclasses-1.  Errors: NN_EMISMATCH naming the first
+ * bad index and value ("label 7 at index 12 is outside 0..4", "label at
+ * index 3 is 2.5, not an integer"); NN_ENOMEM.  No file name in the
+ * message, as for nnrt_array_to_f32. */
+int nnrt_array_to_labels(const NnrtArray *a, int32_t **out, int nclasses,
+                         NnrtErr *err);
+
+/* Writes float32 data [dims[0], ..., dims[rank-1]] to `path` as .npy
+ * version 1.0, descr '<f4', C order, readable by numpy.load().  The file
+ * is written to "PATH.tmp.PID", flushed, fsync()ed and renamed over PATH,
+ * so PATH is either the old file or the complete new one.
+ * rank 0..NNRT_MAX_RANK.  Errors: NN_EIO, NN_EMISMATCH (bad rank or dims),
+ * NN_ENOMEM. */
+int nnrt_save_npy(const char *path, const float *data, int rank,
+                  const int64_t *dims, NnrtErr *err);
+
+/* ------------------------------------------------------------------ */
+/* safetensors                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Largest JSON header accepted, as the reference implementation
+ * (huggingface/safetensors MAX_HEADER_SIZE). */
+#define NNRT_ST_MAX_HEADER 100000000u
+
+/* One tensor, for reading and for writing.
+ *   name   NUL-terminated UTF-8
+ *   dtype  NNRT_*; rank and dims as in NnrtArray
+ *   data   little-endian on disk; in memory host order, suitably aligned
+ *          for dtype when returned by nnrt_st_read()
+ *   nbytes filled by the reader; ignored by the writer, which derives it
+ *          from dtype and dims */
+typedef struct NnrtStTensor {
+    const char *name;
+    int dtype;
+    int rank;
+    int64_t dims[NNRT_MAX_RANK];
+    const void *data;
+    size_t nbytes;
+} NnrtStTensor;
+
+/* A safetensors file read into memory.  Fields are read-only for callers;
+ * everything is owned by the struct and released by nnrt_st_free().
+ *   tensors[0..ntensors-1]   in header order
+ *   meta_keys/meta_vals      the "__metadata__" string map, nmeta pairs */
+typedef struct NnrtSafetensors {
+    int ntensors;
+    NnrtStTensor *tensors;
+    int nmeta;
+    const char **meta_keys;
+    const char **meta_vals;
+    /* private */
+    unsigned char *file;  /* the whole file */
+    char *strings;        /* decoded names and metadata */
+    int *by_name;         /* tensor indices sorted by name, for lookup */
+    void **copies;        /* realigned tensor data, ntensors entries */
+} NnrtSafetensors;
+
+/* Reads and validates a whole safetensors file: 8-byte little-endian
+ * header length N (at most NNRT_ST_MAX_HEADER and within the file), N
+ * bytes of JSON {"NAME": {"dtype": D, "shape": [..], "data_offsets":
+ * [BEGIN, END]}, ..., "__metadata__": {STRING: STRING}}, then the data.
+ * The JSON is parsed strictly (RFC 8259, UTF-8, nesting bounded, no
+ * duplicate keys); unknown keys inside a tensor entry are ignored as the
+ * reference reader ignores them.  Offsets are relative to the data start
+ * and, sorted, must tile the data exactly (no gaps, no overlap, nothing
+ * after), each tensor's END - BEGIN being numel * dtype size.
+ * Dtypes F32, F64, U8, I32, I64 are supported; any other dtype is
+ * NN_EMISMATCH naming the tensor.  Errors: NN_EIO, NN_EFORMAT, NN_EMISMATCH,
+ * NN_ENOMEM; *st is zeroed on failure. */
+int nnrt_st_read(const char *path, NnrtSafetensors *st, NnrtErr *err);
+
+/* The tensor called `name`, or NULL.  O(log ntensors). */
+const NnrtStTensor *nnrt_st_find(const NnrtSafetensors *st, const char *name);
+
+/* The "__metadata__" value for `key`, or NULL. */
+const char *nnrt_st_meta(const NnrtSafetensors *st, const char *key);
+
+/* Releases everything nnrt_st_read() allocated and zeroes *st.  Safe on a
+ * zeroed struct and on NULL. */
+void nnrt_st_free(NnrtSafetensors *st);
+
+/* Writes tensors[0..n-1] in the given order, with {"format": "pt"} as
+ * metadata, the JSON header padded with spaces to a multiple of 8 bytes
+ * as the reference writer does.  Written to "PATH.tmp.PID" in the same
+ * directory, fsync()ed and renamed, so a crash never leaves a half-written
+ * checkpoint.  Errors: NN_EIO; NN_EMISMATCH for a NULL or duplicate name,
+ * an unknown dtype, a bad rank or a negative dim; NN_ENOMEM. */
+int nnrt_st_write(const char *path, const NnrtStTensor *tensors, int n,
+                  NnrtErr *err);
+
+/* ------------------------------------------------------------------ */
+/* Model parameters                                                     */
+/* ------------------------------------------------------------------ */
+
+/* One parameter (or buffer, such as batchnorm's running_mean) of a model,
+ * named as PyTorch's state_dict names it (spec section 4).
+ *   dtype      NNRT_F32 for weights, NNRT_I64 for num_batches_tracked
+ *   rank/dims  the exact shape, PyTorch's layout
+ *   trainable  1 if the optimizer updates it, 0 for buffers */
+typedef struct NnrtParamDesc {
+    const char *name;
+    int dtype;
+    int rank;
+    int64_t dims[8];
+    int trainable;
+} NnrtParamDesc;
+
+/* Number of elements of a parameter (1 for rank 0). */
+int64_t nnrt_param_numel(const NnrtParamDesc *p);
+
+/* Loads a model's parameters from a safetensors file.  dst[i] receives
+ * params[i]: numel elements of params[i].dtype in host order.
+ * Every parameter must be present with exactly its shape; an F32 parameter
+ * may be stored as F32 or F64 (converted), any other as its own dtype.  A
+ * missing tensor, a wrong shape (both shapes are named), a wrong dtype or
+ * a tensor in the file that is not a parameter of the model is
+ * NN_EMISMATCH; the message names the first problem and how many more
+ * there are.  Nothing is written to dst unless the whole file matches, so
+ * a failed load leaves the model as it was.  Other errors as
+ * nnrt_st_read(). */
+int nnrt_st_load_params(const char *path, const NnrtParamDesc *params, int n,
+                        void *const *dst, NnrtErr *err);
+
+/* Saves params[i] from src[i] (host order, params[i].dtype) with
+ * nnrt_st_write(), in the order given.  Errors as nnrt_st_write(). */
+int nnrt_st_save_params(const char *path, const NnrtParamDesc *params, int n,
+                        const void *const *src, NnrtErr *err);
+
+/* ------------------------------------------------------------------ */
+/* Random numbers                                                       */
+/* ------------------------------------------------------------------ */
+
+/* xoshiro256** (Blackman and Vigna, 2018), state seeded from one 64-bit
+ * seed through splitmix64 as the authors recommend.  Integer outputs are
+ * identical on every platform; nnrt_rng_normal() goes through libm's log
+ * and cos, which may differ in the last bit between libms. */
+typedef struct NnrtRng {
+    uint64_t s[4];
+} NnrtRng;
+
+/* (Re)starts the generator from `seed`; any seed, 0 included, is fine. */
+void nnrt_rng_seed(NnrtRng *rng, uint64_t seed);
+
+/* The next 64 random bits. */
+uint64_t nnrt_rng_next_u64(NnrtRng *rng);
+
+/* A float uniform in [0, 1): the top 24 bits times 2^-24, so every value
+ * is exact and 1.0 never occurs. */
+float nnrt_rng_uniform(NnrtRng *rng);
+
+/* A standard normal sample (mean 0, std 1) by the Box-Muller transform
+ * over two 53-bit uniforms; one sample per call, the sine half is
+ * dropped to keep the state a plain xoshiro state. */
+float nnrt_rng_normal(NnrtRng *rng);
+
+/* A uniform integer in 0..n-1 without modulo bias (rejection of the
+ * 2^64 mod n lowest values); 0 when n is 0. */
+uint64_t nnrt_rng_below(NnrtRng *rng, uint64_t n);
+
+/* Shuffles perm[0..n-1] in place (Fisher-Yates, Durstenfeld's version),
+ * every permutation equally likely.  To draw a random permutation fill
+ * perm with 0..n-1 first. */
+void nnrt_rng_shuffle(NnrtRng *rng, int32_t *perm, int64_t n);
+
+/* ------------------------------------------------------------------ */
+/* Training progress                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Progress of one epoch.  On a terminal a single line is redrawn with
+ * '\r' at most 10 times a second:
+ *   epoch 2/5 [#########-----------]  412/938  loss 0.4123  acc 0.8512  52011 samples/s
+ * elsewhere (a pipe or a file) nothing is drawn until nnrt_progress_end()
+ * writes one line per epoch.  Fields are private. */
+typedef struct NnrtProgress {
+    FILE *stream;
+    int tty, quiet, drawn;
+    int epoch, epochs;
+    int64_t steps, step;
+    int64_t samples, counted, correct;
+    double loss_sum; /* sum over samples of the per-sample mean loss */
+    double t_begin, t_draw;
+} NnrtProgress;
+
+/* Monotonic wall-clock seconds (arbitrary origin), for rates. */
+double nnrt_seconds(void);
+
+/* Starts epoch `epoch` (1-based) of `epochs`, which has `steps` optimizer
+ * steps.  Nothing is ever written when `quiet` is set. */
+void nnrt_progress_begin(NnrtProgress *p, FILE *stream, int epoch,
+                         int epochs, int64_t steps, int quiet);
+
+/* Records one step over `n` samples with mean loss `loss`, of which
+ * `correct` were classified correctly (pass a negative `correct` when
+ * accuracy is unknown).  Redraws the bar on a terminal if 0.1 s passed. */
+void nnrt_progress_update(NnrtProgress *p, int n, double loss, int64_t correct);
+
+/* Running mean loss and accuracy of the epoch so far (accuracy -1 when
+ * unknown) and its training throughput in samples per second. */
+double nnrt_progress_loss(const NnrtProgress *p);
+double nnrt_progress_accuracy(const NnrtProgress *p);
+double nnrt_progress_rate(const NnrtProgress *p);
+
+/* Ends the epoch: replaces the bar (or, off a terminal, writes a line)
+ * with "epoch e/E  loss L  acc A  N samples/s  T s" followed by `extra`
+ * (test results, may be NULL or ""), and a newline. */
+void nnrt_progress_end(NnrtProgress *p, const char *extra);
+
+/* ------------------------------------------------------------------ */
+/* The generated program                                                */
+/* ------------------------------------------------------------------ */
+
+/* What the generated code tells the driver about a model.  The code
+ * generator emits one `const NnrtModel NAME_model`. */
+enum { NNRT_TARGET_NONE, NNRT_TARGET_CLASS, NNRT_TARGET_F32 };
+typedef struct NnrtModel {
+    const char *name;            /* model name */
+    const char *source;          /* .nn file it was compiled from */
+    int max_batch;               /* largest n any call accepts */
+    int input_rank; int64_t input_dims[8]; int64_t input_numel;     /* per sample */
+    int target_kind; int64_t target_numel; /* CLASS: number of classes K, labels int32; F32: elements per sample */
+    int output_rank; int64_t output_dims[8]; int64_t output_numel;  /* per sample */
+    int train_batch, train_epochs, train_shuffle; uint64_t train_seed; double lr;  /* the .nn train block */
+    int nparams; const NnrtParamDesc *params;
+    size_t arena_bytes; double flops_per_sample;     /* forward FLOPs */
+    void *(*create)(uint64_t seed);                  /* NULL on OOM */
+    void (*destroy)(void *m);
+    /* 0 or NN_E*; on failure err holds "FILE: reason" (typically from
+     * nnrt_st_load_params / nnrt_st_save_params) and, for load, the model
+     * is unchanged.  save writes atomically (temporary file + rename). */
+    int (*load)(void *m, const char *path, NnrtErr *err);
+    int (*save)(const void *m, const char *path, NnrtErr *err);
+    void (*forward)(void *m, int n, const float *x, float *out);      /* eval mode; out [n, output_numel] */
+    float (*train_step)(void *m, int n, const float *x, const void *target);  /* one optimizer step, returns mean loss over the n samples */
+    float (*eval_loss)(void *m, int n, const float *x, const void *target, float *logits_out); /* eval mode, no update; fills out like forward */
+    void (*set_lr)(void *m, double lr);              /* --lr */
+    void (*epoch_end)(void *m);                      /* steps the learning-rate schedule once per epoch */
+    /* Added fields (may be NULL / 0 in generated code):
+     * train_logits: the loss's first argument as computed by the last
+     * train_step, [n, target_numel] for the n of that call; used only to
+     * show running training accuracy for CLASS targets (argmax).  NULL:
+     * the progress shows no training accuracy. */
+    const float *(*train_logits)(const void *m);
+} NnrtModel;
+
+/* The generated program's command line (spec section 11):
+ *   PROG train   --data X --labels Y [--test-data X2 --test-labels Y2]
+ *                [--epochs N] [--batch N] [--lr F] [--seed N] [--steps N]
+ *                [--no-shuffle] [--init W] [--save W] [--quiet]
+ *   PROG eval    --weights W --data X --labels Y
+ *   PROG predict --weights W --data X --output OUT.npy
+ *   PROG info
+ * Output goes to stdout, errors to stderr as "nnc model NAME: reason".
+ * Returns the exit status: 0 ok, 1 training or data failure (bad file,
+ * NaN/Inf loss, out of memory), 2 usage error. */
+int nnrt_main(const NnrtModel *model, int argc, char **argv);
+
+/* nnrt_main() with explicit streams, for tests and embedding: `out` gets
+ * results and progress, `errs` gets errors and usage. */
+int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
+                 FILE *errs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NNRT_H */

@@ -1,0 +1,120 @@
+/*
+ * progress.c: what a user sees while a model trains.
+ *
+ * On a terminal: one line per epoch, redrawn in place with '\r' at most
+ * ten times a second (drawing every step would cost more than a small
+ * model's step).  Anywhere else (a log file, a pipe, CI): no bar, just the
+ * finished line of each epoch, so logs stay readable and diffable.
+ * Writes nothing when quiet.
+ */
+#include "nnrt.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BAR_WIDTH 24
+#define REDRAW_SECONDS 0.1
+
+double nnrt_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return (double)clock() / CLOCKS_PER_SEC;
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void nnrt_progress_begin(NnrtProgress *p, FILE *stream, int epoch,
+                         int epochs, int64_t steps, int quiet)
+{
+    memset(p, 0, sizeof *p);
+    p->stream = stream;
+    p->quiet = quiet || !stream;
+    p->tty = !p->quiet && isatty(fileno(stream));
+    p->epoch = epoch;
+    p->epochs = epochs;
+    p->steps = steps;
+    p->t_begin = nnrt_seconds();
+    p->t_draw = p->t_begin - 2 * REDRAW_SECONDS; /* draw the first step */
+}
+
+double nnrt_progress_loss(const NnrtProgress *p)
+{
+    return p->samples > 0 ? p->loss_sum / (double)p->samples : 0.0;
+}
+
+double nnrt_progress_accuracy(const NnrtProgress *p)
+{
+    return p->counted > 0 ? (double)p->correct / (double)p->counted : -1.0;
+}
+
+double nnrt_progress_rate(const NnrtProgress *p)
+{
+    double dt = nnrt_seconds() - p->t_begin;
+    return dt > 0 ? (double)p->samples / dt : 0.0;
+}
+
+/* "loss 0.4123  acc 0.8512  52011 samples/s" */
+static void stats(const NnrtProgress *p, char *buf, size_t cap)
+{
+    double acc = nnrt_progress_accuracy(p);
+    size_t n = (size_t)snprintf(buf, cap, "loss %.4f",
+                                nnrt_progress_loss(p));
+    if (acc >= 0 && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, "  acc %.4f", acc);
+    if (n < cap)
+        snprintf(buf + n, cap - n, "  %.0f samples/s", nnrt_progress_rate(p));
+}
+
+void nnrt_progress_update(NnrtProgress *p, int n, double loss, int64_t correct)
+{
+    double now;
+    char bar[BAR_WIDTH + 1], st[128];
+    int i, fill, len;
+
+    p->step++;
+    p->samples += n;
+    p->loss_sum += loss * n; /* per-step means weighted back to samples */
+    if (correct >= 0) {
+        p->correct += correct;
+        p->counted += n;
+    }
+    if (!p->tty)
+        return;
+    now = nnrt_seconds();
+    if (now - p->t_draw < REDRAW_SECONDS && p->step != p->steps)
+        return;
+    p->t_draw = now;
+    fill = p->steps > 0 ? (int)(p->step * BAR_WIDTH / p->steps) : 0;
+    if (fill > BAR_WIDTH)
+        fill = BAR_WIDTH;
+    for (i = 0; i < BAR_WIDTH; i++)
+        bar[i] = i < fill ? '#' : '-';
+    bar[BAR_WIDTH] = '\0';
+    stats(p, st, sizeof st);
+    len = fprintf(p->stream, "\repoch %d/%d [%s] %lld/%lld  %s", p->epoch,
+                  p->epochs, bar, (long long)p->step, (long long)p->steps,
+                  st);
+    /* Blank out the tail of a longer previous line. */
+    for (i = len; i < p->drawn; i++)
+        fputc(' ', p->stream);
+    if (len > p->drawn)
+        p->drawn = len;
+    fflush(p->stream);
+}
+
+void nnrt_progress_end(NnrtProgress *p, const char *extra)
+{
+    char st[128];
+    int i, len;
+    if (p->quiet)
+        return;
+    stats(p, st, sizeof st);
+    len = fprintf(p->stream, "%sepoch %d/%d  %s  %.1f s%s%s", p->tty ? "\r" : "",
+                  p->epoch, p->epochs, st, nnrt_seconds() - p->t_begin,
+                  extra && *extra ? "  " : "", extra ? extra : "");
+    for (i = len; p->tty && i < p->drawn; i++)
+        fputc(' ', p->stream);
+    fputc('\n', p->stream);
+    fflush(p->stream);
+}

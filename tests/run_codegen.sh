@@ -1,0 +1,101 @@
+#!/bin/sh
+# Generated code, for every example model and tests/cases/*.nn that trains:
+#   - nnc's output is deterministic (two runs, identical bytes);
+#   - it compiles without a warning under gcc and clang with
+#     -std=c99 -Wall -Wextra -pedantic -Werror;
+#   - the training program, built with AddressSanitizer and UBSan, trains
+#     a few steps on random data, saves, reloads and predicts, cleanly;
+#   - the --inference build with those weights compiles warning-free and
+#     calls no allocator (nm shows no malloc, calloc, realloc or free).
+# NNC names the compiler (default build/nnc).
+NNC=${NNC:-build/nnc}
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+RT=runtime
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+
+check() { # name, command...
+    what=$1
+    shift
+    if "$@" >"$tmp/out" 2>&1; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: $what"
+        tail -n 30 "$tmp/out"
+        fail=$((fail + 1))
+    fi
+}
+
+# Random data shaped for a model: x [N, numel] in [0, 1), labels or targets.
+make_data() { # prog, dir
+    "$1" info >"$2/info" || return 1
+    in=$(awk '/^input/ { for (i = 1; i < NF; i++) if ($(i + 1) == "values") { print $i; exit } }' "$2/info")
+    tgt=$(awk '/^target/ {print $2; exit}' "$2/info")
+    awk -v n=20 -v k="$in" 'BEGIN { srand(7); for (i = 0; i < n; i++) { s = ""; for (j = 0; j < k; j++) s = s (j ? "," : "") sprintf("%.4f", rand()); print s } }' >"$2/x.csv"
+    case "$tgt" in
+    class*)
+        K=$(echo "$tgt" | tr -dc '0-9')
+        awk -v n=20 -v k="$K" 'BEGIN { srand(3); for (i = 0; i < n; i++) print int(rand() * k) }' >"$2/y.csv" ;;
+    *)
+        t=$(awk '/^target/ { for (i = 1; i < NF; i++) if ($(i + 1) == "values") { print $i; exit } }' "$2/info")
+        awk -v n=20 -v k="$t" 'BEGIN { srand(5); for (i = 0; i < n; i++) { s = ""; for (j = 0; j < k; j++) s = s (j ? "," : "") sprintf("%.4f", rand()); print s } }' >"$2/y.csv" ;;
+    esac
+}
+
+for model in examples/*.nn tests/cases/*.nn; do
+    [ -f "$model" ] || continue
+    name=$(basename "$model" .nn)
+    d="$tmp/$name"
+    mkdir -p "$d/a" "$d/b"
+    if ! "$NNC" "$model" -o "$d/a" 2>"$d/err"; then
+        if grep -q "not implemented yet" "$d/err"; then
+            continue    # operators later issues add; --check covers them
+        fi
+        echo "FAIL: $model: nnc failed"
+        cat "$d/err"
+        fail=$((fail + 1))
+        continue
+    fi
+    mv "$d/a" "$d/first"
+    mkdir -p "$d/a"
+    "$NNC" "$model" -o "$d/a" 2>/dev/null
+    check "$model: deterministic output" diff -r "$d/first" "$d/a"
+    c=$(ls "$d/a"/*.c)
+    for cc in gcc clang; do
+        check "$model: $cc -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -I"$RT" -c "$c" -o "$d/$cc.o"
+    done
+    grep -q "_train_step" "$d/a"/*.h || continue
+    if ! CC=clang NNC_CFLAGS="-O1 -g $SAN" "$NNC" "$model" --exe -o "$d/prog" >"$d/err" 2>&1; then
+        echo "FAIL: $model: --exe with sanitizers"
+        cat "$d/err"
+        fail=$((fail + 1))
+        continue
+    fi
+    make_data "$d/prog" "$d"
+    check "$model: train under ASan/UBSan" "$d/prog" train --data "$d/x.csv" --labels "$d/y.csv" --batch 8 \
+        --epochs 2 --save "$d/w.safetensors" --quiet
+    check "$model: eval under ASan/UBSan" "$d/prog" eval --weights "$d/w.safetensors" --data "$d/x.csv" --labels "$d/y.csv"
+    check "$model: predict under ASan/UBSan" "$d/prog" predict --weights "$d/w.safetensors" --data "$d/x.csv" \
+        --output "$d/out.npy"
+    mkdir -p "$d/inf"
+    if "$NNC" "$model" --inference --weights "$d/w.safetensors" -o "$d/inf" 2>"$d/err"; then
+        ic=$(ls "$d/inf"/*.c)
+        for cc in gcc clang; do
+            check "$model: --inference $cc -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -c "$ic" -o "$d/inf/$cc.o"
+        done
+        if nm "$d/inf/gcc.o" | grep -Eq ' U (malloc|calloc|realloc|free)$'; then
+            echo "FAIL: $model: --inference code calls the allocator"
+            fail=$((fail + 1))
+        else
+            pass=$((pass + 1))
+        fi
+    else
+        echo "FAIL: $model: --inference"
+        cat "$d/err"
+        fail=$((fail + 1))
+    fi
+done
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
