@@ -109,6 +109,7 @@ test: deps-test all $(UNIT_BINS)
 	@echo "== diagnostics (tests/errors)"; NNC=$(B)/nnc sh tests/run_errors.sh
 	@echo "== examples"; NNC=$(B)/nnc sh tests/run_examples.sh
 	@echo "== generated code"; NNC=$(B)/nnc sh tests/run_codegen.sh
+	@echo "== golden outputs against PyTorch"; NNC=$(B)/nnc sh tests/run_golden.sh
 
 golden-update: all
 	NNC=$(B)/nnc sh tests/run_errors.sh --update

@@ -1,0 +1,141 @@
+#!/bin/sh
+# Golden tests against PyTorch: every case directory tests/golden/CASE/
+# (made by tests/golden/gen.py, see there) is compiled with `nnc --exe` at
+# -O0 and at -O2, and the program must reproduce
+#   predict: out.npy from init.safetensors on x.npy        (rtol 1e-5)
+#   train:   after.safetensors after meta.json's steps of
+#            batch B, in file order, from init.safetensors  (rtol 1e-4)
+# judged by tests/golden/compare.c: |a - b| <= rtol * (|b| + rms(b)).
+# Each (case, -O level, predict|train) is one test; a compile failure fails
+# both tests of that level.
+#
+#   tests/run_golden.sh [--verbose] [CASE ...]
+#
+# --verbose shows the compiler's and the comparison's output.  NNC names the
+# compiler (default build/nnc), CC the C compiler for compare.c (default
+# cc).  Needs build/libnnrt.a (make all).  Temporary files go to
+# build/golden/ only.  The last line is "N passed, M failed"; the exit status
+# is non-zero when a test failed.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+case ${NNC:-} in
+"") NNC=$root/build/nnc ;;
+/*) ;;
+*/*) NNC=$(pwd)/$NNC ;;   # relative to where the script was started
+esac
+cd "$root" || exit 2
+CC=${CC:-cc}
+
+verbose=0
+cases=
+for arg in "$@"; do
+    case $arg in
+    --verbose|-v) verbose=1 ;;
+    -*) echo "usage: tests/run_golden.sh [--verbose] [CASE ...]" >&2; exit 2 ;;
+    *) cases="$cases ${arg%/}" ;;
+    esac
+done
+if [ -z "$cases" ]; then
+    for d in tests/golden/*/; do
+        [ -f "$d/model.nn" ] && cases="$cases $(basename "$d")"
+    done
+fi
+
+out=build/golden
+if [ ! -f build/libnnrt.a ] || [ ! -x "$NNC" ]; then
+    echo "run_golden: needs $NNC and build/libnnrt.a (make all)" >&2
+    exit 2
+fi
+mkdir -p "$out" || exit 2
+if ! $CC -std=c99 -O2 -Iruntime -o "$out/compare" tests/golden/compare.c \
+        build/libnnrt.a -lz -lm 2>"$out/compare.err"; then
+    echo "run_golden: cannot build tests/golden/compare.c:" >&2
+    cat "$out/compare.err" >&2
+    exit 2
+fi
+
+pass=0
+fail=0
+
+# show FILE: its content with --verbose
+show() {
+    [ $verbose -eq 1 ] && [ -s "$1" ] && sed 's/^/    /' "$1"
+    return 0
+}
+
+# meta KEY FILE: an integer field of meta.json
+meta() {
+    sed -n "s/^ *\"$1\": *\([0-9][0-9]*\).*/\1/p" "$2" | head -n 1
+}
+
+# record NAME STATUS LOGFILE: counts a test and reports it
+record() {
+    if [ "$2" -eq 0 ]; then
+        pass=$((pass + 1))
+        echo "ok   $1"
+        show "$3"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $1"
+        if [ $verbose -eq 1 ]; then
+            show "$3"
+        else  # the failing lines only
+            grep -v '^ok ' "$3" | sed 's/^/    /' | head -n 20
+        fi
+    fi
+}
+
+for c in $cases; do
+    g=tests/golden/$c
+    if [ ! -f "$g/model.nn" ]; then
+        echo "FAIL $c: no $g/model.nn"
+        fail=$((fail + 1))
+        continue
+    fi
+    batch=$(meta batch "$g/meta.json")
+    steps=$(meta steps "$g/meta.json")
+    for opt in -O0 -O2; do
+        d=$out/$c$opt
+        rm -rf "$d"
+        mkdir -p "$d" || exit 2
+        "$NNC" "$g/model.nn" --exe $opt -o "$d/prog" >"$d/compile.log" 2>&1
+        st=$?
+        if [ $st -ne 0 ]; then
+            echo "nnc $g/model.nn --exe $opt exited with status $st" >>"$d/compile.log"
+            record "$c $opt predict (compile)" 1 "$d/compile.log"
+            record "$c $opt train (compile)" 1 "$d/compile.log"
+            continue
+        fi
+
+        # predict: the forward output from the initial weights
+        log=$d/predict.log
+        if "$d/prog" predict --weights "$g/init.safetensors" --data "$g/x.npy" \
+                --output "$d/out.npy" >"$log" 2>&1; then
+            "$out/compare" --rtol 1e-5 "$g/out.npy" "$d/out.npy" >>"$log" 2>&1
+            st=$?
+        else
+            st=$?
+            echo "prog predict exited with status $st" >>"$log"
+        fi
+        record "$c $opt predict" $st "$log"
+
+        # train: the parameters after the steps
+        log=$d/train.log
+        if "$d/prog" train --init "$g/init.safetensors" --data "$g/x.npy" \
+                --labels "$g/y.npy" --steps "$steps" --batch "$batch" \
+                --no-shuffle --save "$d/after.safetensors" --quiet \
+                >"$log" 2>&1; then
+            "$out/compare" --rtol 1e-4 "$g/after.safetensors" \
+                "$d/after.safetensors" >>"$log" 2>&1
+            st=$?
+        else
+            st=$?
+            echo "prog train exited with status $st" >>"$log"
+        fi
+        record "$c $opt train" $st "$log"
+    done
+done
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
