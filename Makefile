@@ -110,6 +110,7 @@ test: deps-test all $(UNIT_BINS)
 	@echo "== examples"; NNC=$(B)/nnc sh tests/run_examples.sh
 	@echo "== generated code"; NNC=$(B)/nnc sh tests/run_codegen.sh
 	@echo "== golden outputs against PyTorch"; NNC=$(B)/nnc sh tests/run_golden.sh
+	@echo "== finite-difference gradient check"; NNC=$(B)/nnc sh tests/run_gradcheck.sh
 
 golden-update: all
 	NNC=$(B)/nnc sh tests/run_errors.sh --update

@@ -80,15 +80,16 @@ static void mark_needed(const Ir *ir, int id, unsigned char *set)
                 set[ir->nodes[i].in[j]] = 1;
 }
 
-/* The list of input parameters, "const float *in_x, const float *in_x2". */
-static void input_params(Emitter *e, char *out, size_t len)
+/* The list of input parameters, "const float *in_x, const float *in_x2";
+ * type is "float" in the API and "real" inside. */
+static void input_params(Emitter *e, char *out, size_t len, const char *type)
 {
     size_t k = 0;
     out[0] = '\0';
     for (int i = 0; i < e->ir->n; i++) {
         const IrNode *n = &e->ir->nodes[i];
         if (n->op == OP_INPUT)
-            k += (size_t)snprintf(out + k, len - k, ", const float *in_%s", n->name);
+            k += (size_t)snprintf(out + k, len - k, ", const %s *in_%s", type, n->name);
         if (k >= len)
             break;
     }
@@ -158,7 +159,7 @@ static void emit_header(Emitter *e)
     const Ir *ir = e->ir;
     const char *M = e->opt->name;
     char ip[1024];
-    input_params(e, ip, sizeof ip);
+    input_params(e, ip, sizeof ip, "float");
     header_comment(e, e->opt->inference ? "Inference code" : "Training and inference code");
     emit_line(e, "#ifndef %s_H", M);
     emit_line(e, "#define %s_H", M);
@@ -294,7 +295,7 @@ static void emit_weights(Emitter *e)
             continue;
         ll N = numel(p);
         const float *w = e->opt->weights[i];
-        emit_line(e, "static const float w_%s[%lld] = {", cname(ir, p->param), N);
+        emit_line(e, "static const real w_%s[%lld] = {", cname(ir, p->param), N);
         for (ll k = 0; k < N; k += 8) {
             char line[512], fb[48];
             size_t len = 0;
@@ -311,11 +312,11 @@ static void emit_weights(Emitter *e)
 static void emit_schedule(Emitter *e, const char *fn, const char *ret, const unsigned char *set, int phase, int tail)
 {
     char ip[1024];
-    input_params(e, ip, sizeof ip);
+    input_params(e, ip, sizeof ip, "real");
     emit_line(e, "static %s %s(%s *m, int n%s, const void *target)", ret, fn, e->opt->name, ip);
     emit_line(e, "{");
     e->indent++;
-    emit_line(e, "float *A = m->a;");
+    emit_line(e, "real *A = m->a;");
     emit_line(e, "(void)A;");
     emit_line(e, "(void)n;");
     emit_line(e, "(void)target;");
@@ -365,7 +366,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     /* ---- NAME.c ---- */
     e->f = c;
     char ip[1024], ia[1024];
-    input_params(e, ip, sizeof ip);
+    input_params(e, ip, sizeof ip, "float");
     double flops = 0;
     int64_t nparams = 0;
     int np = 0;
@@ -392,11 +393,27 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "#include \"nnrt.h\"");
     }
     emit_line(e, "%s", "");
+    emit_line(e, "/* The scalar type: float, or double when tests/gradcheck includes this");
+    emit_line(e, " * file with NNC_DOUBLE for its finite-difference gradient check. */");
+    emit_line(e, "#ifdef NNC_DOUBLE");
+    emit_line(e, "typedef double real;");
+    emit_line(e, "#define EXP exp");
+    emit_line(e, "#define LOG log");
+    emit_line(e, "#define TANH tanh");
+    emit_line(e, "#define SQRT sqrt");
+    emit_line(e, "#else");
+    emit_line(e, "typedef float real;");
+    emit_line(e, "#define EXP expf");
+    emit_line(e, "#define LOG logf");
+    emit_line(e, "#define TANH tanhf");
+    emit_line(e, "#define SQRT sqrtf");
+    emit_line(e, "#endif");
+    emit_line(e, "%s", "");
     emit_line(e, "#define MAX_BATCH %d", o->max_batch);
     emit_line(e, "#define ARENA_FLOATS %lldu /* every buffer; offsets below are in floats */", (ll)plan->total);
     emit_line(e, "%s", "");
     emit_line(e, "struct %s {", M);
-    emit_line(e, "    float *a;      /* ARENA_FLOATS floats, 64-byte aligned */");
+    emit_line(e, "    real *a;       /* ARENA_FLOATS scalars, 64-byte aligned */");
     if (!o->inference) {
         emit_line(e, "    void *heap;    /* what %s_create allocated, or NULL */", M);
         emit_line(e, "    double lr0;    /* the optimizer's lr, before the schedule */");
@@ -437,7 +454,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "static void run_update(%s *m)", M);
         emit_line(e, "{");
         e->indent++;
-        emit_line(e, "float *A = m->a;");
+        emit_line(e, "real *A = m->a;");
         emit_line(e, "m->t++;");
         for (int i = 0; i < ir->n; i++)
             if (ir->nodes[i].op == OP_UPDATE)
@@ -449,6 +466,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
 
     /* Parameters: names, shapes and places. */
     if (!o->inference) {
+        emit_line(e, "#ifndef NNC_DOUBLE");
         emit_line(e, "#define NPARAMS %d", np);
         emit_line(e, "static const NnrtParamDesc params[NPARAMS] = {");
         for (int i = 0; i < ir->n; i++) {
@@ -473,21 +491,22 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
             if (ir->nodes[i].op == OP_PARAM)
                 emit_line(e, "    p[%d] = m->a + %lld;", k++, (ll)plan->offset[i]);
         emit_line(e, "}");
+        emit_line(e, "#endif");
         emit_line(e, "%s", "");
 
-        emit_line(e, "static void fill_uniform(NnrtRng *r, float *p, size_t n, float bound)");
+        emit_line(e, "static void fill_uniform(NnrtRng *r, real *p, size_t n, float bound)");
         emit_line(e, "{");
         emit_line(e, "    for (size_t i = 0; i < n; i++)");
         emit_line(e, "        p[i] = (2.0f * nnrt_rng_uniform(r) - 1.0f) * bound;");
         emit_line(e, "}");
         emit_line(e, "%s", "");
-        emit_line(e, "static void fill_normal(NnrtRng *r, float *p, size_t n, float std)");
+        emit_line(e, "static void fill_normal(NnrtRng *r, real *p, size_t n, float std)");
         emit_line(e, "{");
         emit_line(e, "    for (size_t i = 0; i < n; i++)");
         emit_line(e, "        p[i] = nnrt_rng_normal(r) * std;");
         emit_line(e, "}");
         emit_line(e, "%s", "");
-        emit_line(e, "static void fill_const(float *p, size_t n, float v)");
+        emit_line(e, "static void fill_const(real *p, size_t n, float v)");
         emit_line(e, "{");
         emit_line(e, "    for (size_t i = 0; i < n; i++)");
         emit_line(e, "        p[i] = v;");
@@ -496,7 +515,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "static void init_params(%s *m, uint64_t seed)", M);
         emit_line(e, "{");
         e->indent++;
-        emit_line(e, "float *A = m->a;");
+        emit_line(e, "real *A = m->a;");
         emit_line(e, "NnrtRng rng;");
         emit_line(e, "nnrt_rng_seed(&rng, seed);");
         emit_line(e, "(void)fill_const;");
@@ -514,7 +533,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     /* The API. */
     emit_line(e, "size_t %s_arena_bytes(void)", M);
     emit_line(e, "{");
-    emit_line(e, "    return 64 + ((sizeof(%s) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(float);", M);
+    emit_line(e, "    return 64 + ((sizeof(%s) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(real);", M);
     emit_line(e, "}");
     emit_line(e, "%s", "");
     emit_line(e, "%s *%s_init(void *arena, uint64_t seed)", M, M);
@@ -525,8 +544,8 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "uintptr_t at = ((uintptr_t)arena + 63) / 64 * 64;");
     emit_line(e, "%s *m = (%s *)at;", M, M);
     emit_line(e, "memset(m, 0, sizeof *m);");
-    emit_line(e, "m->a = (float *)(at + ((sizeof(%s) + 63) / 64) * 64);", M);
-    emit_line(e, "memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(float));");
+    emit_line(e, "m->a = (real *)(at + ((sizeof(%s) + 63) / 64) * 64);", M);
+    emit_line(e, "memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(real));");
     if (!o->inference) {
         double lr = ir->optimizer ? op_num(ir->optimizer->op, ir->optimizer->args, "lr") : 0;
         emit_line(e, "m->lr0 = m->lr = %.17g;", lr);
@@ -555,6 +574,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "        free(m->heap);");
         emit_line(e, "}");
         emit_line(e, "%s", "");
+        emit_line(e, "#ifndef NNC_DOUBLE /* the API takes float data */");
         emit_line(e, "int %s_load_err(%s *m, const char *path, NnrtErr *err)", M, M);
         emit_line(e, "{");
         emit_line(e, "    void *p[NPARAMS];");
@@ -685,7 +705,44 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "%s", "");
     }
 
+    /* What tests/gradcheck needs to check every gradient against finite
+     * differences in a double build. */
+    int nin = 0, in0 = -1;
+    for (int i = 0; i < ir->n; i++)
+        if (ir->nodes[i].op == OP_INPUT && nin++ == 0)
+            in0 = i;
+    if (!o->inference)
+        emit_line(e, "#endif /* NNC_DOUBLE */");
+    emit_line(e, "%s", "");
+    if (training && nin == 1) {
+        const IrNode *t = &ir->nodes[ir->nodes[ir->loss].in[1]];
+        int nupd = 0;
+        emit_line(e, "#ifdef NNC_DOUBLE");
+        emit_line(e, "#define GC_INPUT_NUMEL %lld", numel(&ir->nodes[in0]));
+        emit_line(e, "#define GC_TARGET_CLASSES %lld /* 0: a float target */", t->dtype == DT_CLASS ? (ll)t->shape.d[0] : 0);
+        emit_line(e, "#define GC_TARGET_NUMEL %lld", t->dtype == DT_CLASS ? 1 : numel(t));
+        emit_line(e, "#define GC_LOSS_AT %lld", (ll)plan->offset[ir->loss]);
+        emit_line(e, "typedef %s gc_model;", M);
+        emit_line(e, "#define GC_CREATE %s_create", M);
+        emit_line(e, "#define GC_DESTROY %s_destroy", M);
+        emit_line(e, "static const struct { const char *name; size_t param, grad, numel; } gc_params[] = {");
+        for (int i = 0; i < ir->n; i++) {
+            const IrNode *u = &ir->nodes[i];
+            if (u->op != OP_UPDATE)
+                continue;
+            emit_line(e, "    {\"%s\", %lld, %lld, %lld},", ir->nodes[u->in[0]].param, (ll)plan->offset[u->in[0]],
+                      (ll)plan->offset[plan->root[u->in[1]]], numel(u));
+            nupd++;
+        }
+        emit_line(e, "};");
+        emit_line(e, "#define GC_NPARAMS %d", nupd);
+        emit_line(e, "#endif");
+        emit_line(e, "%s", "");
+    }
+
     /* The descriptor the runtime's training driver works from. */
+    if (!o->inference)
+        emit_line(e, "#ifndef NNC_DOUBLE");
     int ninputs = 0;
     int in_id = -1;
     for (int i = 0; i < ir->n; i++)
@@ -754,5 +811,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         e->indent--;
         emit_line(e, "};");
     }
+    if (!o->inference)
+        emit_line(e, "#endif /* NNC_DOUBLE */");
     return 0;
 }

@@ -8,7 +8,8 @@
  * PyTorch CPU kernels of torch 1.13: softmax multiplies by 1/sum,
  * log_softmax is x - max - log(sum), max pooling keeps the first maximum and
  * propagates NaN, average pooling counts padding (count_include_pad).
- * Accumulation is in float, as PyTorch's, except losses, which sum the
+ * Accumulation is in the scalar type `real` (float; double in the
+ * gradient-check build), as PyTorch's, except losses, which sum the
  * batch in double.
  */
 #include "emit_c.h"
@@ -126,11 +127,11 @@ static void signature(Emitter *e, int id, const char *const *names, const char *
     for (int j = 0; j < n->nin; j++) {
         const IrNode *in = node(e, n->in[j]);
         shape_comment(in, sc, sizeof sc);
-        emit_line(e, "    const %s *restrict %s /* %s */,", in->dtype == DT_CLASS ? "int32_t" : "float",
+        emit_line(e, "    const %s *restrict %s /* %s */,", in->dtype == DT_CLASS ? "int32_t" : "real",
                   names[j], in->dtype == DT_CLASS ? "[n] class labels" : sc);
     }
     shape_comment(n, sc, sizeof sc);
-    emit_line(e, "    float *restrict %s /* %s */)", out, sc);
+    emit_line(e, "    real *restrict %s /* %s */)", out, sc);
     emit_line(e, "{");
     e->indent++;
 }
@@ -145,9 +146,9 @@ static void end(Emitter *e)
 static void zero(Emitter *e, const char *buf, const IrNode *n)
 {
     if (n->batched)
-        emit_line(e, "memset(%s, 0, (size_t)n * %lld * sizeof(float));", buf, numel(n));
+        emit_line(e, "memset(%s, 0, (size_t)n * %lld * sizeof(real));", buf, numel(n));
     else
-        emit_line(e, "memset(%s, 0, %lld * sizeof(float));", buf, numel(n));
+        emit_line(e, "memset(%s, 0, %lld * sizeof(real));", buf, numel(n));
 }
 
 /* ---- dense: nn.Linear, y = x W^T + b ------------------------------------- */
@@ -159,11 +160,11 @@ static void dense_forward(Emitter *e, int id)
     ll I = numel(node(e, n->in[0])), O = n->shape.d[0];
     signature(e, id, names, "y");
     emit_line(e, "for (int s = 0; s < n; s++) {");
-    emit_line(e, "    const float *xs = x + (size_t)s * %lld;", I);
-    emit_line(e, "    float *ys = y + (size_t)s * %lld;", O);
+    emit_line(e, "    const real *xs = x + (size_t)s * %lld;", I);
+    emit_line(e, "    real *ys = y + (size_t)s * %lld;", O);
     emit_line(e, "    for (int o = 0; o < %lld; o++) {", O);
-    emit_line(e, "        const float *wo = w + (size_t)o * %lld;", I);
-    emit_line(e, "        float acc = 0.0f;");
+    emit_line(e, "        const real *wo = w + (size_t)o * %lld;", I);
+    emit_line(e, "        real acc = 0.0f;");
     emit_line(e, "        for (int i = 0; i < %lld; i++)", I);
     emit_line(e, "            acc += xs[i] * wo[i];");
     emit_line(e, "        ys[o] = acc%s;", n->nin > 2 ? " + b[o]" : "");
@@ -182,10 +183,10 @@ static void dense_backward(Emitter *e, int id)
         emit_line(e, "/* dx = dy W */");
         zero(e, "dx", g);
         emit_line(e, "for (int s = 0; s < n; s++) {");
-        emit_line(e, "    float *dxs = dx + (size_t)s * %lld;", I);
+        emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
         emit_line(e, "    for (int o = 0; o < %lld; o++) {", O);
-        emit_line(e, "        float d = dy[(size_t)s * %lld + o];", O);
-        emit_line(e, "        const float *wo = w + (size_t)o * %lld;", I);
+        emit_line(e, "        real d = dy[(size_t)s * %lld + o];", O);
+        emit_line(e, "        const real *wo = w + (size_t)o * %lld;", I);
         emit_line(e, "        for (int i = 0; i < %lld; i++)", I);
         emit_line(e, "            dxs[i] += d * wo[i];");
         emit_line(e, "    }");
@@ -196,10 +197,10 @@ static void dense_backward(Emitter *e, int id)
         emit_line(e, "/* dW = dy^T x, summed over the batch */");
         zero(e, "dw", g);
         emit_line(e, "for (int s = 0; s < n; s++) {");
-        emit_line(e, "    const float *xs = x + (size_t)s * %lld;", I);
+        emit_line(e, "    const real *xs = x + (size_t)s * %lld;", I);
         emit_line(e, "    for (int o = 0; o < %lld; o++) {", O);
-        emit_line(e, "        float d = dy[(size_t)s * %lld + o];", O);
-        emit_line(e, "        float *dwo = dw + (size_t)o * %lld;", I);
+        emit_line(e, "        real d = dy[(size_t)s * %lld + o];", O);
+        emit_line(e, "        real *dwo = dw + (size_t)o * %lld;", I);
         emit_line(e, "        for (int i = 0; i < %lld; i++)", I);
         emit_line(e, "            dwo[i] += d * xs[i];");
         emit_line(e, "    }");
@@ -216,7 +217,7 @@ static void bias_backward(Emitter *e, int id)
     ll C = f->shape.d[0], HW = numel(f) / C;
     signature(e, id, names, "db");
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
-    emit_line(e, "    float acc = 0.0f;");
+    emit_line(e, "    real acc = 0.0f;");
     emit_line(e, "    for (int s = 0; s < n; s++)");
     if (HW == 1) {
         emit_line(e, "        acc += dy[(size_t)s * %lld + c];", C);
@@ -317,7 +318,7 @@ static void conv_forward(Emitter *e, int id)
 {
     static const char *const names[] = {"x", "w", "b"};
     char pre[64];
-    snprintf(pre, sizeof pre, "float acc = %s;", node(e, id)->nin > 2 ? "b[f]" : "0.0f");
+    snprintf(pre, sizeof pre, "real acc = %s;", node(e, id)->nin > 2 ? "b[f]" : "0.0f");
     conv_kernel(e, id, names, "y", pre, "acc += x[xi] * w[wi];", "y[yi] = acc;", NULL);
 }
 
@@ -326,10 +327,10 @@ static void conv_backward(Emitter *e, int id)
     const IrNode *g = node(e, id);
     if (g->which == 0) {
         static const char *const names[] = {"dy", "w"};
-        conv_kernel(e, id, names, "dx", "float d = dy[yi];", "dx[xi] += d * w[wi];", "", "dx");
+        conv_kernel(e, id, names, "dx", "real d = dy[yi];", "dx[xi] += d * w[wi];", "", "dx");
     } else {
         static const char *const names[] = {"dy", "x"};
-        conv_kernel(e, id, names, "dw", "float d = dy[yi];", "dw[wi] += d * x[xi];", "", "dw");
+        conv_kernel(e, id, names, "dw", "real d = dy[yi];", "dw[wi] += d * x[xi];", "", "dw");
     }
 }
 
@@ -382,14 +383,14 @@ static void pool_kernel(Emitter *e, int id, const char *const *names, const char
 static void maxpool_forward(Emitter *e, int id)
 {
     static const char *const names[] = {"x"};
-    pool_kernel(e, id, names, "y", NULL, "float m = -INFINITY; /* window of %lld */",
+    pool_kernel(e, id, names, "y", NULL, "real m = -INFINITY; /* window of %lld */",
                 "if (x[xi] > m || x[xi] != x[xi]) m = x[xi];", "y[yi] = m;");
 }
 
 static void maxpool_backward(Emitter *e, int id)
 {
     static const char *const names[] = {"dy", "x"};
-    pool_kernel(e, id, names, "dx", "dx", "float m = -INFINITY; size_t at = (size_t)-1; /* window of %lld */",
+    pool_kernel(e, id, names, "dx", "dx", "real m = -INFINITY; size_t at = (size_t)-1; /* window of %lld */",
                 "if (at == (size_t)-1 || x[xi] > m || x[xi] != x[xi]) { m = x[xi]; at = xi; }",
                 "dx[at] += dy[yi];");
 }
@@ -397,14 +398,14 @@ static void maxpool_backward(Emitter *e, int id)
 static void avgpool_forward(Emitter *e, int id)
 {
     static const char *const names[] = {"x"};
-    pool_kernel(e, id, names, "y", NULL, "float acc = 0.0f; /* window of %lld */", "acc += x[xi];",
+    pool_kernel(e, id, names, "y", NULL, "real acc = 0.0f; /* window of %lld */", "acc += x[xi];",
                 "y[yi] = acc / %lld.0f;");
 }
 
 static void avgpool_backward(Emitter *e, int id)
 {
     static const char *const names[] = {"dy"};
-    pool_kernel(e, id, names, "dx", "dx", "float d = dy[yi] / %lld.0f;", "dx[xi] += d;", "");
+    pool_kernel(e, id, names, "dx", "dx", "real d = dy[yi] / %lld.0f;", "dx[xi] += d;", "");
 }
 
 /* ---- element-wise ------------------------------------------------------------ */
@@ -459,32 +460,32 @@ static void softmax_kernel(Emitter *e, int id)
     e->indent++;
     emit_line(e, "size_t base = r * %lld + i;", len * inner);
     if (n->op != OP_GRAD) {
-        emit_line(e, "float m = -INFINITY, sum = 0.0f;");
+        emit_line(e, "real m = -INFINITY, sum = 0.0f;");
         emit_line(e, "for (int a = 0; a < %lld; a++)", len);
         emit_line(e, "    if (x[base + (size_t)a * %lld] > m) m = x[base + (size_t)a * %lld];", inner, inner);
         emit_line(e, "for (int a = 0; a < %lld; a++) {", len);
-        emit_line(e, "    float v = expf(x[base + (size_t)a * %lld] - m);", inner);
+        emit_line(e, "    real v = EXP(x[base + (size_t)a * %lld] - m);", inner);
         if (!log)
             emit_line(e, "    y[base + (size_t)a * %lld] = v;", inner);
         emit_line(e, "    sum += v;");
         emit_line(e, "}");
         if (log) {
-            emit_line(e, "float lse = logf(sum);");
+            emit_line(e, "real lse = LOG(sum);");
             emit_line(e, "for (int a = 0; a < %lld; a++)", len);
             emit_line(e, "    y[base + (size_t)a * %lld] = x[base + (size_t)a * %lld] - m - lse;", inner, inner);
         } else {
-            emit_line(e, "float inv = 1.0f / sum;");
+            emit_line(e, "real inv = 1.0f / sum;");
             emit_line(e, "for (int a = 0; a < %lld; a++)", len);
             emit_line(e, "    y[base + (size_t)a * %lld] *= inv;", inner);
         }
     } else {
-        emit_line(e, "float acc = 0.0f;");
+        emit_line(e, "real acc = 0.0f;");
         emit_line(e, "for (int a = 0; a < %lld; a++)", len);
         if (log) {
             emit_line(e, "    acc += dy[base + (size_t)a * %lld];", inner);
             emit_line(e, "for (int a = 0; a < %lld; a++) {", len);
             emit_line(e, "    size_t k = base + (size_t)a * %lld;", inner);
-            emit_line(e, "    dx[k] = dy[k] - expf(y[k]) * acc;");
+            emit_line(e, "    dx[k] = dy[k] - EXP(y[k]) * acc;");
         } else {
             emit_line(e, "    acc += dy[base + (size_t)a * %lld] * y[base + (size_t)a * %lld];", inner, inner);
             emit_line(e, "for (int a = 0; a < %lld; a++) {", len);
@@ -516,7 +517,7 @@ static void concat_kernel(Emitter *e, int id)
         ll chunk = node(e, f->in[n->which])->shape.d[axis] * inner;
         signature(e, id, names, "dx");
         emit_line(e, "for (size_t r = 0; r < (size_t)n * %lld; r++)", outer);
-        emit_line(e, "    memcpy(dx + r * %lld, dy + r * %lld + %lld, %lld * sizeof(float));", chunk, row, off,
+        emit_line(e, "    memcpy(dx + r * %lld, dy + r * %lld + %lld, %lld * sizeof(real));", chunk, row, off,
                   chunk);
         end(e);
         return;
@@ -529,7 +530,7 @@ static void concat_kernel(Emitter *e, int id)
     ll off = 0;
     for (int k = 0; k < n->nin; k++) {
         ll chunk = node(e, n->in[k])->shape.d[axis] * inner;
-        emit_line(e, "    memcpy(y + r * %lld + %lld, x%d + r * %lld, %lld * sizeof(float));", row, off, k, chunk,
+        emit_line(e, "    memcpy(y + r * %lld + %lld, x%d + r * %lld, %lld * sizeof(real));", row, off, k, chunk,
                   chunk);
         off += chunk;
     }
@@ -547,17 +548,17 @@ static void mse_kernel(Emitter *e, int id)
     static const char *const names[] = {"p", "t"};
     if (n->op == OP_GRAD) {
         signature(e, id, names, "dp");
-        emit_line(e, "float scale = 2.0f / (float)((size_t)n * %lld);", N);
+        emit_line(e, "real scale = 2.0f / (real)((size_t)n * %lld);", N);
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++)", N);
         emit_line(e, "    dp[i] = scale * (p[i] - t[i]);");
     } else {
         signature(e, id, names, "loss");
         emit_line(e, "double acc = 0.0;");
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
-        emit_line(e, "    float d = p[i] - t[i];");
+        emit_line(e, "    real d = p[i] - t[i];");
         emit_line(e, "    acc += (double)(d * d);");
         emit_line(e, "}");
-        emit_line(e, "loss[0] = (float)(acc / ((double)n * %lld.0));", N);
+        emit_line(e, "loss[0] = (real)(acc / ((double)n * %lld.0));", N);
     }
     end(e);
 }
@@ -583,18 +584,18 @@ static void cross_entropy_kernel(Emitter *e, int id)
         emit_line(e, "double total = 0.0;");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "const float *zs = z + (size_t)s * %lld;", K);
-    emit_line(e, "float m = -INFINITY, sum = 0.0f;");
+    emit_line(e, "const real *zs = z + (size_t)s * %lld;", K);
+    emit_line(e, "real m = -INFINITY, sum = 0.0f;");
     emit_line(e, "for (int k = 0; k < %lld; k++)", K);
     emit_line(e, "    if (zs[k] > m) m = zs[k];");
     emit_line(e, "for (int k = 0; k < %lld; k++)", K);
-    emit_line(e, "    sum += expf(zs[k] - m);");
-    emit_line(e, "float lse = m + logf(sum);");
+    emit_line(e, "    sum += EXP(zs[k] - m);");
+    emit_line(e, "real lse = m + LOG(sum);");
     if (n->op != OP_GRAD) {
         if (cls) {
-            emit_line(e, "float nll = lse - zs[t[s]];");
+            emit_line(e, "real nll = lse - zs[t[s]];");
             if (eps != 0) {
-                emit_line(e, "float smooth = 0.0f;");
+                emit_line(e, "real smooth = 0.0f;");
                 emit_line(e, "for (int k = 0; k < %lld; k++)", K);
                 emit_line(e, "    smooth += lse - zs[k];");
                 emit_line(e, "total += (double)(%s * nll + %s * smooth);", flit(1 - eps, b1), flit(eps / (double)K, b2));
@@ -602,8 +603,8 @@ static void cross_entropy_kernel(Emitter *e, int id)
                 emit_line(e, "total += (double)nll;");
             }
         } else {
-            emit_line(e, "const float *ts = t + (size_t)s * %lld;", K);
-            emit_line(e, "float acc = 0.0f;");
+            emit_line(e, "const real *ts = t + (size_t)s * %lld;", K);
+            emit_line(e, "real acc = 0.0f;");
             emit_line(e, "for (int k = 0; k < %lld; k++)", K);
             if (eps != 0)
                 emit_line(e, "    acc += (ts[k] * %s + %s) * (lse - zs[k]);", flit(1 - eps, b1), flit(eps / (double)K, b2));
@@ -612,26 +613,26 @@ static void cross_entropy_kernel(Emitter *e, int id)
             emit_line(e, "total += (double)acc;");
         }
     } else {
-        emit_line(e, "float *dzs = dz + (size_t)s * %lld;", K);
-        emit_line(e, "float inv_n = 1.0f / (float)n;");
+        emit_line(e, "real *dzs = dz + (size_t)s * %lld;", K);
+        emit_line(e, "real inv_n = 1.0f / (real)n;");
         if (cls) {
             emit_line(e, "for (int k = 0; k < %lld; k++)", K);
-            emit_line(e, "    dzs[k] = (expf(zs[k] - lse) - %s) * inv_n;", eps != 0 ? flit(eps / (double)K, b2) : "0.0f");
+            emit_line(e, "    dzs[k] = (EXP(zs[k] - lse) - %s) * inv_n;", eps != 0 ? flit(eps / (double)K, b2) : "0.0f");
             emit_line(e, "dzs[t[s]] -= %s * inv_n;", flit(1 - eps, b1));
         } else {
-            emit_line(e, "const float *ts = t + (size_t)s * %lld;", K);
-            emit_line(e, "float tsum = 0.0f;");
+            emit_line(e, "const real *ts = t + (size_t)s * %lld;", K);
+            emit_line(e, "real tsum = 0.0f;");
             emit_line(e, "for (int k = 0; k < %lld; k++)", K);
             emit_line(e, "    tsum += ts[k] * %s + %s;", flit(1 - eps, b1), flit(eps / (double)K, b2));
             emit_line(e, "for (int k = 0; k < %lld; k++)", K);
-            emit_line(e, "    dzs[k] = (expf(zs[k] - lse) * tsum - (ts[k] * %s + %s)) * inv_n;", flit(1 - eps, b1),
+            emit_line(e, "    dzs[k] = (EXP(zs[k] - lse) * tsum - (ts[k] * %s + %s)) * inv_n;", flit(1 - eps, b1),
                       flit(eps / (double)K, b2));
         }
     }
     e->indent--;
     emit_line(e, "}");
     if (n->op != OP_GRAD)
-        emit_line(e, "loss[0] = (float)(total / (double)n);");
+        emit_line(e, "loss[0] = (real)(total / (double)n);");
     end(e);
 }
 
@@ -647,11 +648,11 @@ static void update_kernel(Emitter *e, int id)
     char kn[80], b1[48], b2[48], b3[48], b4[48];
     const char *states[8];
     int ns = ad_optimizer_states(opt, states);
-    emit_line(e, "static void %s(double lr, int64_t t, float *restrict p /* %s */,", kern_name(e->ir, id, kn, sizeof kn),
+    emit_line(e, "static void %s(double lr, int64_t t, real *restrict p /* %s */,", kern_name(e->ir, id, kn, sizeof kn),
               u->name);
-    emit_line(e, "    const float *restrict g%s", ns ? "," : ")");
+    emit_line(e, "    const real *restrict g%s", ns ? "," : ")");
     for (int s = 0; s < ns; s++)
-        emit_line(e, "    float *restrict %s%s", states[s], s + 1 < ns ? "," : ")");
+        emit_line(e, "    real *restrict %s%s", states[s], s + 1 < ns ? "," : ")");
     emit_line(e, "{");
     e->indent++;
     double wd = op_arg_index(op, "weight_decay") >= 0 ? op_num(op, a, "weight_decay") : 0;
@@ -659,10 +660,10 @@ static void update_kernel(Emitter *e, int id)
     case OP_OPT_SGD: {
         double mom = op_num(op, a, "momentum"), damp = op_num(op, a, "dampening");
         int nesterov = op_num(op, a, "nesterov") != 0;
-        emit_line(e, "float lrf = (float)lr;");
+        emit_line(e, "real lrf = (real)lr;");
         emit_line(e, "(void)t;");
         emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
-        emit_line(e, "    float d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+        emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
         if (mom != 0) {
             emit_line(e, "    momentum_buffer[i] = t == 1 ? d : %s * momentum_buffer[i] + %s * d;", flit(mom, b1),
                       flit(1 - damp, b2));
@@ -682,22 +683,22 @@ static void update_kernel(Emitter *e, int id)
         emit_line(e, "/* bias corrections in double, as torch.optim computes them in Python */");
         emit_line(e, "double bc1 = 1.0 - pow(%.17g, (double)t);", be1);
         emit_line(e, "double bc2 = 1.0 - pow(%.17g, (double)t);", be2);
-        emit_line(e, "float step_size = (float)(lr / bc1);");
-        emit_line(e, "float bc2_sqrt = (float)sqrt(bc2);");
+        emit_line(e, "real step_size = (real)(lr / bc1);");
+        emit_line(e, "real bc2_sqrt = (real)sqrt(bc2);");
         if (op == OP_OPT_ADAMW && wd != 0)
-            emit_line(e, "float decay = (float)(1.0 - lr * %.17g);", wd);
+            emit_line(e, "real decay = (real)(1.0 - lr * %.17g);", wd);
         emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
         if (op == OP_OPT_ADAMW && wd != 0)
             emit_line(e, "    p[i] *= decay;");
-        emit_line(e, "    float d = g[i]%s;",
+        emit_line(e, "    real d = g[i]%s;",
                   op == OP_OPT_ADAM && wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
         emit_line(e, "    exp_avg[i] = exp_avg[i] * %s + d * %s;", flit(be1, b1), flit(1 - be1, b2));
         emit_line(e, "    exp_avg_sq[i] = exp_avg_sq[i] * %s + d * d * %s;", flit(be2, b3), flit(1 - be2, b4));
         if (ams) {
             emit_line(e, "    if (exp_avg_sq[i] > max_exp_avg_sq[i]) max_exp_avg_sq[i] = exp_avg_sq[i];");
-            emit_line(e, "    float denom = sqrtf(max_exp_avg_sq[i]) / bc2_sqrt + %s;", flit(eps, b1));
+            emit_line(e, "    real denom = SQRT(max_exp_avg_sq[i]) / bc2_sqrt + %s;", flit(eps, b1));
         } else {
-            emit_line(e, "    float denom = sqrtf(exp_avg_sq[i]) / bc2_sqrt + %s;", flit(eps, b1));
+            emit_line(e, "    real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + %s;", flit(eps, b1));
         }
         emit_line(e, "    p[i] -= step_size * (exp_avg[i] / denom);");
         emit_line(e, "}");
@@ -705,27 +706,27 @@ static void update_kernel(Emitter *e, int id)
     }
     case OP_OPT_ADAGRAD: {
         double lrd = op_num(op, a, "lr_decay"), eps = op_num(op, a, "eps");
-        emit_line(e, "float clr = (float)(lr / (1.0 + (double)(t - 1) * %.17g));", lrd);
+        emit_line(e, "real clr = (real)(lr / (1.0 + (double)(t - 1) * %.17g));", lrd);
         emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
-        emit_line(e, "    float d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+        emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
         emit_line(e, "    sum[i] += d * d;");
-        emit_line(e, "    p[i] -= clr * d / (sqrtf(sum[i]) + %s);", flit(eps, b2));
+        emit_line(e, "    p[i] -= clr * d / (SQRT(sum[i]) + %s);", flit(eps, b2));
         emit_line(e, "}");
         break;
     }
     case OP_OPT_RMSPROP: {
         double al = op_num(op, a, "alpha"), eps = op_num(op, a, "eps"), mom = op_num(op, a, "momentum");
         int centered = op_num(op, a, "centered") != 0;
-        emit_line(e, "float lrf = (float)lr;");
+        emit_line(e, "real lrf = (real)lr;");
         emit_line(e, "(void)t;");
         emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
-        emit_line(e, "    float d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+        emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
         emit_line(e, "    square_avg[i] = square_avg[i] * %s + d * d * %s;", flit(al, b1), flit(1 - al, b2));
         if (centered) {
             emit_line(e, "    grad_avg[i] = grad_avg[i] * %s + d * %s;", flit(al, b1), flit(1 - al, b2));
-            emit_line(e, "    float avg = sqrtf(square_avg[i] - grad_avg[i] * grad_avg[i]) + %s;", flit(eps, b3));
+            emit_line(e, "    real avg = SQRT(square_avg[i] - grad_avg[i] * grad_avg[i]) + %s;", flit(eps, b3));
         } else {
-            emit_line(e, "    float avg = sqrtf(square_avg[i]) + %s;", flit(eps, b3));
+            emit_line(e, "    real avg = SQRT(square_avg[i]) + %s;", flit(eps, b3));
         }
         if (mom > 0) {
             emit_line(e, "    momentum_buffer[i] = momentum_buffer[i] * %s + d / avg;", flit(mom, b4));
@@ -738,13 +739,13 @@ static void update_kernel(Emitter *e, int id)
     }
     case OP_OPT_ADADELTA: {
         double rho = op_num(op, a, "rho"), eps = op_num(op, a, "eps");
-        emit_line(e, "float lrf = (float)lr;");
+        emit_line(e, "real lrf = (real)lr;");
         emit_line(e, "(void)t;");
         emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
-        emit_line(e, "    float d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+        emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
         emit_line(e, "    square_avg[i] = square_avg[i] * %s + d * d * %s;", flit(rho, b1), flit(1 - rho, b2));
-        emit_line(e, "    float std = sqrtf(square_avg[i] + %s);", flit(eps, b3));
-        emit_line(e, "    float delta = sqrtf(acc_delta[i] + %s) / std * d;", flit(eps, b3));
+        emit_line(e, "    real std = SQRT(square_avg[i] + %s);", flit(eps, b3));
+        emit_line(e, "    real delta = SQRT(acc_delta[i] + %s) / std * d;", flit(eps, b3));
         emit_line(e, "    acc_delta[i] = acc_delta[i] * %s + delta * delta * %s;", flit(rho, b1), flit(1 - rho, b2));
         emit_line(e, "    p[i] -= lrf * delta;");
         emit_line(e, "}");
@@ -802,13 +803,13 @@ void kern_define(Emitter *e, int id)
         if (bwd)
             elementwise(e, id, dyy, "dx", "dx[i] = dy[i] * (1.0f - y[i]) * y[i];");
         else
-            elementwise(e, id, x1, "y", "y[i] = 1.0f / (1.0f + expf(-x[i]));");
+            elementwise(e, id, x1, "y", "y[i] = 1.0f / (1.0f + EXP(-x[i]));");
         break;
     case OP_TANH:
         if (bwd)
             elementwise(e, id, dyy, "dx", "dx[i] = dy[i] * (1.0f - y[i] * y[i]);");
         else
-            elementwise(e, id, x1, "y", "y[i] = tanhf(x[i]);");
+            elementwise(e, id, x1, "y", "y[i] = TANH(x[i]);");
         break;
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:

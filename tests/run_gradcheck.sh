@@ -1,0 +1,39 @@
+#!/bin/sh
+# Finite-difference gradient check of every model that trains under
+# tests/golden/ (one or more per operator, loss and optimizer) and
+# examples/, in a double-precision build of the generated code.
+#   tests/run_gradcheck.sh [--verbose]
+# NNC names the compiler (default build/nnc); build/libnnrt.a must exist.
+NNC=${NNC:-build/nnc}
+verbose=0
+[ "${1:-}" = "--verbose" ] && verbose=1
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for model in tests/golden/*/model.nn examples/*.nn; do
+    [ -f "$model" ] || continue
+    name=$(echo "$model" | tr '/.' '__')
+    d="$tmp/$name"
+    mkdir -p "$d"
+    if ! "$NNC" "$model" -o "$d" 2>"$d/err"; then
+        grep -q "not implemented yet" "$d/err" && continue
+        echo "FAIL: $model: nnc failed"; cat "$d/err"; fail=$((fail + 1)); continue
+    fi
+    c=$(ls "$d"/*.c)
+    grep -q "GC_NPARAMS" "$c" || continue
+    if ! cc -std=c99 -O1 -DNNC_DOUBLE -DMODEL_C="\"$c\"" -I"$d" -Iruntime -o "$d/gc" tests/gradcheck/gradcheck.c \
+        build/libnnrt.a -lz -lm 2>"$d/err"; then
+        echo "FAIL: $model: the double build does not compile"; cat "$d/err"; fail=$((fail + 1)); continue
+    fi
+    if "$d/gc" >"$d/out" 2>&1; then
+        pass=$((pass + 1))
+        [ $verbose -eq 1 ] && { echo "ok   $model"; cat "$d/out"; }
+    else
+        echo "FAIL: $model: gradients differ from finite differences"
+        cat "$d/out"
+        fail=$((fail + 1))
+    fi
+done
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
