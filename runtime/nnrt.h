@@ -126,9 +126,10 @@ int nnrt_array_to_f32(const NnrtArray *a, float **out, NnrtErr *err);
 /* Converts class labels to a new int32 array *out (numel entries, free()
  * it).  Integer dtypes and integral F32/F64 values are accepted; every
  * label must lie in 0..nclasses-1.  Errors: NN_EMISMATCH naming the first
- * bad index and value ("label 7 at index 12 is outside 0..4", "label at
- * index 3 is 2.5, not an integer"); NN_ENOMEM.  No file name in the
- * message, as for nnrt_array_to_f32. */
+ * bad index and value ("label at index 12 is 7, outside 0..4 (5
+ * classes)", "label at index 3 is 2.5, not an integer"), also for
+ * nclasses < 1; NN_ENOMEM.  No file name in the message, as for
+ * nnrt_array_to_f32. */
 int nnrt_array_to_labels(const NnrtArray *a, int32_t **out, int nclasses,
                          NnrtErr *err);
 
@@ -305,7 +306,7 @@ typedef struct NnrtProgress {
     int64_t steps, step;
     int64_t samples, counted, correct;
     double loss_sum; /* sum over samples of the per-sample mean loss */
-    double t_begin, t_draw;
+    double t_begin, t_draw, t_last; /* seconds: begin, last bar, last step */
 } NnrtProgress;
 
 /* Monotonic wall-clock seconds (arbitrary origin), for rates. */
@@ -322,14 +323,16 @@ void nnrt_progress_begin(NnrtProgress *p, FILE *stream, int epoch,
 void nnrt_progress_update(NnrtProgress *p, int n, double loss, int64_t correct);
 
 /* Running mean loss and accuracy of the epoch so far (accuracy -1 when
- * unknown) and its training throughput in samples per second. */
+ * unknown) and its training throughput in samples per second, measured
+ * from nnrt_progress_begin() to the last update (so time spent after the
+ * last step, say on a test set, does not count). */
 double nnrt_progress_loss(const NnrtProgress *p);
 double nnrt_progress_accuracy(const NnrtProgress *p);
 double nnrt_progress_rate(const NnrtProgress *p);
 
 /* Ends the epoch: replaces the bar (or, off a terminal, writes a line)
- * with "epoch e/E  loss L  acc A  N samples/s  T s" followed by `extra`
- * (test results, may be NULL or ""), and a newline. */
+ * with "epoch e/E  loss L  acc A  EXTRA  N samples/s  T s" and a newline;
+ * `extra` (test results) may be NULL or "". */
 void nnrt_progress_end(NnrtProgress *p, const char *extra);
 
 /* ------------------------------------------------------------------ */

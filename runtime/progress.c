@@ -34,7 +34,7 @@ void nnrt_progress_begin(NnrtProgress *p, FILE *stream, int epoch,
     p->epoch = epoch;
     p->epochs = epochs;
     p->steps = steps;
-    p->t_begin = nnrt_seconds();
+    p->t_begin = p->t_last = nnrt_seconds();
     p->t_draw = p->t_begin - 2 * REDRAW_SECONDS; /* draw the first step */
 }
 
@@ -50,20 +50,18 @@ double nnrt_progress_accuracy(const NnrtProgress *p)
 
 double nnrt_progress_rate(const NnrtProgress *p)
 {
-    double dt = nnrt_seconds() - p->t_begin;
+    double dt = p->t_last - p->t_begin;
     return dt > 0 ? (double)p->samples / dt : 0.0;
 }
 
-/* "loss 0.4123  acc 0.8512  52011 samples/s" */
+/* "loss 0.4123  acc 0.8512" */
 static void stats(const NnrtProgress *p, char *buf, size_t cap)
 {
     double acc = nnrt_progress_accuracy(p);
     size_t n = (size_t)snprintf(buf, cap, "loss %.4f",
                                 nnrt_progress_loss(p));
     if (acc >= 0 && n < cap)
-        n += (size_t)snprintf(buf + n, cap - n, "  acc %.4f", acc);
-    if (n < cap)
-        snprintf(buf + n, cap - n, "  %.0f samples/s", nnrt_progress_rate(p));
+        snprintf(buf + n, cap - n, "  acc %.4f", acc);
 }
 
 void nnrt_progress_update(NnrtProgress *p, int n, double loss, int64_t correct)
@@ -79,9 +77,9 @@ void nnrt_progress_update(NnrtProgress *p, int n, double loss, int64_t correct)
         p->correct += correct;
         p->counted += n;
     }
+    now = p->t_last = nnrt_seconds();
     if (!p->tty)
         return;
-    now = nnrt_seconds();
     if (now - p->t_draw < REDRAW_SECONDS && p->step != p->steps)
         return;
     p->t_draw = now;
@@ -92,9 +90,10 @@ void nnrt_progress_update(NnrtProgress *p, int n, double loss, int64_t correct)
         bar[i] = i < fill ? '#' : '-';
     bar[BAR_WIDTH] = '\0';
     stats(p, st, sizeof st);
-    len = fprintf(p->stream, "\repoch %d/%d [%s] %lld/%lld  %s", p->epoch,
-                  p->epochs, bar, (long long)p->step, (long long)p->steps,
-                  st);
+    len = fprintf(p->stream,
+                  "\repoch %d/%d [%s] %lld/%lld  %s  %.0f samples/s",
+                  p->epoch, p->epochs, bar, (long long)p->step,
+                  (long long)p->steps, st, nnrt_progress_rate(p));
     /* Blank out the tail of a longer previous line. */
     for (i = len; i < p->drawn; i++)
         fputc(' ', p->stream);
@@ -110,9 +109,10 @@ void nnrt_progress_end(NnrtProgress *p, const char *extra)
     if (p->quiet)
         return;
     stats(p, st, sizeof st);
-    len = fprintf(p->stream, "%sepoch %d/%d  %s  %.1f s%s%s", p->tty ? "\r" : "",
-                  p->epoch, p->epochs, st, nnrt_seconds() - p->t_begin,
-                  extra && *extra ? "  " : "", extra ? extra : "");
+    len = fprintf(p->stream, "%sepoch %d/%d  %s%s%s  %.0f samples/s  %.2f s",
+                  p->tty ? "\r" : "", p->epoch, p->epochs, st,
+                  extra && *extra ? "  " : "", extra ? extra : "",
+                  nnrt_progress_rate(p), p->t_last - p->t_begin);
     for (i = len; p->tty && i < p->drawn; i++)
         fputc(' ', p->stream);
     fputc('\n', p->stream);
