@@ -12,7 +12,8 @@ NNC=${NNC:-build/nnc}
 pass=0
 fail=0
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+[ -n "${KEEP:-}" ] && echo "keeping $tmp"
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 RT=runtime
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
@@ -91,6 +92,44 @@ for model in examples/*.nn tests/cases/*.nn; do
         else
             pass=$((pass + 1))
         fi
+        # It runs from a static arena and agrees with the training program.
+        mname=$(basename "$ic" .c)
+        bytes=$(sed -n 's/.*arena \([0-9]*\) bytes.*/\1/p' "$ic" | head -n 1)
+        cat >"$d/inf/main.c" <<EOC
+#include <math.h>
+#include <stdio.h>
+#include "$mname.h"
+#include "nnrt.h"
+static unsigned char arena[$bytes + 4096];
+int main(void)
+{
+    NnrtErr err;
+    NnrtArray xa, ya;
+    float *x, *want;
+    if (nnrt_load_array("$d/x.csv", &xa, &err) || nnrt_array_to_f32(&xa, &x, &err) ||
+        nnrt_load_array("$d/out.npy", &ya, &err) || nnrt_array_to_f32(&ya, &want, &err)) {
+        fprintf(stderr, "%s\\n", err.msg);
+        return 1;
+    }
+    if (${mname}_arena_bytes() > sizeof arena)
+        return 1;
+    $mname *m = ${mname}_init(arena, 0);
+    int n = (int)xa.dims[0];
+    size_t k = (size_t)(nnrt_array_numel(&ya) / n);
+    static float out[1 << 20];
+    if ((size_t)n * k > sizeof out / sizeof out[0])
+        return 1;
+    ${mname}_forward(m, n, x, out);
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        if (!(fabsf(out[i] - want[i]) <= 1e-5f * (1.0f + fabsf(want[i])))) {
+            fprintf(stderr, "element %zu: %g, the training program says %g\\n", i, out[i], want[i]);
+            return 1;
+        }
+    return 0;
+}
+EOC
+        check "$model: --inference code runs from a static arena and matches predict" sh -c \
+            "cc -std=c99 -O1 -I'$d/inf' -I'$RT' -o '$d/inf/run' '$d/inf/main.c' '$ic' build/libnnrt.a -lz -lm && '$d/inf/run'"
     else
         echo "FAIL: $model: --inference"
         cat "$d/err"
