@@ -92,6 +92,7 @@ struct Stmt {
     Ast *expr;              /* the statement's expression; ST_TRAIN: a call named "train" */
     int index;              /* position in Module.stmts */
     int used;               /* sema: the name is referred to */
+    int bad;                /* sema: a malformed declaration; lower poisons it */
     int ir_id;              /* lower: the IR node of the bound value */
 };
 
@@ -113,6 +114,14 @@ typedef struct Parser {
     Module *module;
     uint32_t off;       /* lexer: byte offset of the next token */
     int too_deep;       /* reported "nested too deeply" once */
+    /* lexer, for syntax messages: the last two tokens (last is the
+     * parser's lookahead when it reports) and the open brackets. */
+    Span prev, last;
+    int prev_tok, last_tok;
+    Span open[64];
+    char open_kind[64];
+    int nopen;          /* may exceed 64; only the first 64 are kept */
+    int err_line;       /* line of the last syntax error reported */
 } Parser;
 
 Ast *ast_num(Parser *p, Span sp, int negative);

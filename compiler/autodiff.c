@@ -180,6 +180,10 @@ int ad_backward(Ir *ir, Diag *d)
     }
 
     int L = ir->loss;
+    if (!A.needs[ir->nodes[L].in[0]]) {
+        diag_error(d, ir->loss_span, "the loss depends on no parameter; there is nothing to train");
+        return d->nerrors - errors0;
+    }
     if (!rule(&A, L, -1)) {
         diag_error(d, ir->nodes[L].span, "training with the %s loss is not supported yet",
                    op_info[ir->nodes[L].op].name);

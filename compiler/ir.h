@@ -73,6 +73,7 @@ typedef struct Ir {
     int n, cap;
     int output;         /* node inference returns, or -1 */
     int loss;           /* the loss node (scalar), or -1 */
+    Span loss_span;     /* the loss statement */
     const Value *optimizer; /* V_CALL of an OPTIM op, or NULL */
     const Value *train;     /* op_info[OP_TRAIN] values, defaults filled */
     int nforward;           /* nodes [0, nforward) are the forward graph */

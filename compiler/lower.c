@@ -146,7 +146,7 @@ static int lower_decl(Lower *L, Stmt *s)
         if (n->shape.d[i] < 1)
             n->poison = 1;
     }
-    if (n->shape.rank > IR_MAX_RANK || n->shape.rank == 0)
+    if (n->shape.rank > IR_MAX_RANK || n->shape.rank == 0 || s->bad)
         n->poison = 1;
     return id;
 }
@@ -182,6 +182,7 @@ Ir *lower_module(Arena *a, Module *m)
             break;
         case ST_LOSS:
             if (s->expr->kind == AST_CALL && s == m->loss) {
+                L.ir->loss_span = s->span;
                 L.ir->loss = lower_expr(&L, s->expr);
                 L.ir->nodes[L.ir->loss].name = "loss";
             }

@@ -71,18 +71,21 @@ typedef struct Sema {
     Module *m;
     Map names;      /* value name -> Stmt */
     Map prefixes;   /* parameter prefix -> Ast (the layer call) */
+    Map declared;   /* every bound name in the file -> its first Stmt */
     int cur;        /* index of the statement being checked */
+    int quiet_prefix; /* the statement rebinds a name: its labels clash anyway */
 } Sema;
 
 /* Where a tensor expression stands, for labels and target use. */
 typedef struct {
     const char *autoname;   /* label for an unlabelled layer here, or NULL */
     int allow_target;       /* the target operand of a loss */
+    int pipe_head;          /* the head of a pipeline */
 } Place;
 
 static int check_tensor(Sema *S, Ast *e, Place pl);
 
-static const Place NOWHERE = {NULL, 0};
+static const Place NOWHERE = {NULL, 0, 0};
 
 /* ---- values: numbers, lists, enumerations ------------------------------ */
 
@@ -91,11 +94,18 @@ static int is_int_value(double x)
     return isfinite(x) && x == floor(x) && fabs(x) <= 9007199254740992.0;
 }
 
+/* The number as written, for messages: 99999999999999999999, not 1e+20. */
+static const char *written(Sema *S, Span sp)
+{
+    uint32_t n = sp.end - sp.start;
+    return arena_strndup(S->arena, S->diag->src + sp.start, n > 40 ? 40 : n);
+}
+
 static int check_range(Sema *S, const ArgSpec *as, const char *op, Span sp, double x)
 {
     if (range_ok(as->range, x))
         return 1;
-    diag_error(S->diag, sp, "`%s` of %s must be %s, got %g", as->name, op, range_text(as->range), x);
+    diag_error(S->diag, sp, "`%s` of %s must be %s, got %s", as->name, op, range_text(as->range), written(S, sp));
     return 0;
 }
 
@@ -108,7 +118,13 @@ static int number(Sema *S, const ArgSpec *as, const char *op, Ast *e, int want_i
         return 0;
     }
     if (e->num_bad) {
-        diag_error(S->diag, e->span, "number out of range");
+        diag_error(S->diag, e->span, "`%s` of %s must be a finite number, got %s", as->name, op, written(S, e->span));
+        return 0;
+    }
+    if (want_int && e->is_int && !is_int_value(e->num)) {
+        /* Too large to be exact: out of every integer argument's range. */
+        Range r = as->range == R_NONE || as->range == R_ANY ? R_SEED : as->range;
+        diag_error(S->diag, e->span, "`%s` of %s must be %s, got %s", as->name, op, range_text(r), written(S, e->span));
         return 0;
     }
     if (want_int && (!e->is_int || !is_int_value(e->num))) {
@@ -164,7 +180,7 @@ static int check_value(Sema *S, const ArgSpec *as, const char *op, Ast *e, Value
     case AT_INT2:
         if (e->kind == AST_LIST) {
             if (e->list.n != 2) {
-                diag_error(S->diag, e->span, "`%s` of %s takes one integer or two, [h, w]; got %d",
+                diag_error(S->diag, e->span, "`%s` of %s takes one integer or a list of two, [h, w]; got a list of %d",
                            as->name, op, e->list.n);
                 return 0;
             }
@@ -235,7 +251,23 @@ static int check_value(Sema *S, const ArgSpec *as, const char *op, Ast *e, Value
                 c += len + (bar != NULL);
             }
         }
-        diag_error(S->diag, e->span, "`%s` of %s must be one of: %s", as->name, op, as->choices);
+        char list[256];
+        size_t k = 0;
+        int nchoice = 1;
+        for (const char *c = as->choices; *c; c++)
+            nchoice += *c == '|';
+        int i = 0;
+        for (const char *c = as->choices; *c && k < sizeof list - 40; i++) {
+            const char *bar = strchr(c, '|');
+            int len = bar ? (int)(bar - c) : (int)strlen(c);
+            k += (size_t)snprintf(list + k, sizeof list - k, "%s`%.*s`", i == 0 ? "" : i == nchoice - 1 ? " or " : ", ",
+                                  len, c);
+            c += len + (bar != NULL);
+        }
+        if (e->kind == AST_NAME)
+            diag_error(S->diag, e->span, "`%s` of %s must be %s, found `%s`", as->name, op, list, e->name);
+        else
+            diag_error(S->diag, e->span, "`%s` of %s must be %s, found %s", as->name, op, list, ast_describe(e));
         return 0;
     }
     case AT_INIT:
@@ -288,6 +320,10 @@ static void signature_hint(Sema *S, Op op)
 {
     const OpInfo *oi = &op_info[op];
     char buf[512];
+    if (oi->nargs == 0) {
+        diag_hint(S->diag, "%s takes no arguments", oi->name);
+        return;
+    }
     size_t n = (size_t)snprintf(buf, sizeof buf, "%s(", oi->name);
     int first = 1;
     for (int i = 0; i < oi->nargs && n < sizeof buf; i++) {
@@ -304,12 +340,12 @@ static void signature_hint(Sema *S, Op op)
 
 /* Resolve a call's non-tensor arguments (positional from first_pos on, and
  * keyword) into e->args.  Returns 0 after reporting errors. */
-static int bind_args(Sema *S, Ast *e, Op op, int first_pos)
+static int bind_args(Sema *S, Ast *e, Op op, int first_pos, int quiet_missing)
 {
     const OpInfo *oi = &op_info[op];
     Value *args = arena_alloc(S->arena, (size_t)(oi->nargs + 1) * sizeof *args);
     Ast **given = arena_alloc(S->arena, (size_t)(oi->nargs + 1) * sizeof *given);
-    int ok = 1, pos = 0, seen_kw = 0;
+    int ok = 1, pos = 0, seen_kw = 0, misplaced = quiet_missing;
 
     for (int i = first_pos; i < e->list.n; i++) {
         Ast *a = e->list.items[i];
@@ -340,6 +376,7 @@ static int bind_args(Sema *S, Ast *e, Op op, int first_pos)
             if (seen_kw) {
                 diag_error(S->diag, a->span, "positional argument after keyword arguments");
                 ok = 0;
+                misplaced = 1;
                 continue;
             }
             slot = pos++;
@@ -370,8 +407,10 @@ static int bind_args(Sema *S, Ast *e, Op op, int first_pos)
         if (given[i])
             continue;
         if (!oi->args[i].dflt) {
-            diag_error(S->diag, e->name_span, "%s needs `%s`", oi->name, oi->args[i].name);
-            signature_hint(S, op);
+            if (!misplaced) {
+                diag_error(S->diag, e->name_span, "%s needs `%s`", oi->name, oi->args[i].name);
+                signature_hint(S, op);
+            }
             ok = 0;
         } else if (oi->args[i].dflt[0] != '=') {
             default_value(op, i, args);
@@ -452,7 +491,13 @@ static void unknown_op(Sema *S, Ast *e, unsigned mask, const char *what)
             diag_hint(S->diag, "schedules go in the train block: train { lr_schedule = %s(...) }", e->name);
         return;
     }
-    diag_error(S->diag, e->name_span, "unknown %s `%s`", what, e->name);
+    Stmt *value = map_get(&S->names, e->name);
+    if (value) {
+        diag_error(S->diag, e->name_span, "`%s` is a value, not %s", e->name, what);
+        diag_note(S->diag, value->name_span, "`%s` is defined here", e->name);
+        return;
+    }
+    diag_error(S->diag, e->name_span, "unknown %s `%s`", strchr(what, ' ') + 1, e->name);
     const char *best = op_suggest(e->name, mask);
     if (best)
         diag_hint(S->diag, "did you mean `%s`?", best);
@@ -485,11 +530,11 @@ static int check_call_value(Sema *S, Ast *e, OpKind kind, Value *v)
         call.kind = AST_CALL;
         call.list = ast_list_empty();
         call.name_span = e->span;
-        int ok = bind_args(S, &call, op, 0);
+        int ok = bind_args(S, &call, op, 0, 0);
         v->args = call.args;
         return ok;
     }
-    int ok = bind_args(S, e, op, 0);
+    int ok = bind_args(S, e, op, 0, 0);
     v->args = e->args;
     e->op = op;
     return ok;
@@ -499,6 +544,10 @@ static int check_call_value(Sema *S, Ast *e, OpKind kind, Value *v)
 static void claim_prefix(Sema *S, Ast *e, const char *prefix)
 {
     Ast *prev = map_get(&S->prefixes, prefix);
+    if (prev && S->quiet_prefix) {
+        e->prefix = prefix;
+        return;
+    }
     if (prev) {
         diag_error(S->diag, e->label ? e->label_span : e->name_span,
                    "two layers are named `%s`: their parameters would clash", prefix);
@@ -507,6 +556,24 @@ static void claim_prefix(Sema *S, Ast *e, const char *prefix)
     }
     map_put(S->arena, &S->prefixes, prefix, e);
     e->prefix = prefix;
+}
+
+/* Is e surely a tensor expression (rather than a number, a list, or an
+ * enumeration word such as he_normal)? */
+static int looks_tensor(Sema *S, const Ast *e)
+{
+    switch (e->kind) {
+    case AST_NAME:
+        return map_get(&S->names, e->name) != NULL;
+    case AST_CALL:
+        return op_lookup(e->name, KINDS_GRAPH) != OP_COUNT;
+    case AST_PIPE:
+    case AST_ADD:
+    case AST_MUL:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /*
@@ -541,6 +608,20 @@ static int check_call(Sema *S, Ast *e, Ast *piped, Place pl, unsigned kinds, con
         t[nt++] = a;
         next++;
     }
+    /* More tensors than the op takes: say so, rather than complain that
+     * the extra one is not a number. */
+    int extra = 0;
+    while (want >= 0 && next + extra < e->list.n && looks_tensor(S, e->list.items[next + extra]))
+        extra++;
+    if (extra > 0) {
+        diag_error(S->diag, e->list.items[next]->span, "%s takes %d tensor operand%s, got %d", oi->name, want,
+                   want == 1 ? "" : "s", nt + extra);
+        if (op == OP_ADD || op == OP_MUL)
+            diag_hint(S->diag, "to %s three values, write `a %c b %c c`", op == OP_ADD ? "add" : "multiply",
+                      op == OP_ADD ? '+' : '*', op == OP_ADD ? '+' : '*');
+        next += extra;
+        ok = 0;
+    }
     if (want >= 0 && nt < want) {
         diag_error(S->diag, e->span, "%s takes %d tensor operand%s, got %d", oi->name, want,
                    want == 1 ? "" : "s", nt);
@@ -554,7 +635,7 @@ static int check_call(Sema *S, Ast *e, Ast *piped, Place pl, unsigned kinds, con
     }
     e->tensors = t;
     e->ntensors = nt;
-    if (!bind_args(S, e, op, next))
+    if (!bind_args(S, e, op, next, extra > 0))
         ok = 0;
     e->op = op;
     if (ok && !check_constraints(S, e))
@@ -577,14 +658,11 @@ static int check_call(Sema *S, Ast *e, Ast *piped, Place pl, unsigned kinds, con
 
 static void unknown_name(Sema *S, Ast *e)
 {
-    Stmt *later = NULL;
-    for (int i = S->cur; i < S->m->n; i++) {
-        Stmt *s = S->m->stmts[i];
-        if (s->name && strcmp(s->name, e->name) == 0) {
-            later = s;
-            break;
-        }
-    }
+    if (diag_full(S->diag))
+        return; /* nothing more will be printed: spend no more time */
+    Stmt *later = map_get(&S->declared, e->name);
+    if (later && later->index < S->cur)
+        later = NULL;
     if (later) {
         diag_error(S->diag, e->span, "`%s` is used before it is defined", e->name);
         diag_note(S->diag, later->name_span, "`%s` is defined here", e->name);
@@ -637,13 +715,17 @@ static int check_tensor(Sema *S, Ast *e, Place pl)
     case AST_BOOL:
     case AST_LIST:
         diag_error(S->diag, e->span, "expected a tensor, found %s", ast_describe(e));
-        if (e->kind == AST_NUM)
+        if (pl.pipe_head)
+            diag_hint(S->diag, "a pipeline starts from a value: an input or a name bound with `=`");
+        else if (e->kind == AST_NUM)
             diag_hint(S->diag, "`+` and `*` combine two tensors of one shape; scalars are not broadcast");
         return 0;
     case AST_CALL:
-        return check_call(S, e, NULL, pl, KINDS_GRAPH, "layer or function");
+        return check_call(S, e, NULL, pl, KINDS_GRAPH, "a layer or function");
     case AST_PIPE: {
-        int ok = check_tensor(S, e->lhs, NOWHERE);
+        Place head = NOWHERE;
+        head.pipe_head = 1;
+        int ok = check_tensor(S, e->lhs, head);
         Ast *prev = e->lhs;
         for (int i = 0; i < e->list.n; i++) {
             Place sp = NOWHERE;
@@ -652,7 +734,7 @@ static int check_tensor(Sema *S, Ast *e, Place pl)
                 sp.autoname = arena_printf(S->arena, "%s.%d", pl.autoname, i);
                 (void)st;
             }
-            if (!check_call(S, e->list.items[i], prev, sp, KINDS_GRAPH, "layer or function"))
+            if (!check_call(S, e->list.items[i], prev, sp, KINDS_GRAPH, "a layer or function"))
                 ok = 0;
             prev = e->list.items[i];
         }
@@ -687,6 +769,7 @@ static void bind_name(Sema *S, Stmt *s)
 
 static void check_decl(Sema *S, Stmt *s)
 {
+    int errors0 = S->diag->nerrors;
     int is_class = strcmp(s->type_name, "class") == 0;
     if (!is_class && strcmp(s->type_name, "f32") != 0) {
         diag_error(S->diag, s->type_span, "unknown type `%s`", s->type_name);
@@ -706,6 +789,8 @@ static void check_decl(Sema *S, Stmt *s)
         if (x->kind != AST_NUM || !x->is_int || x->num_bad || x->num < 1 || x->num > 16777216.0)
             diag_error(S->diag, x->span, "a dimension must be an integer between 1 and 16777216");
     }
+    /* Uses of a malformed declaration are not checked further. */
+    s->bad = S->diag->nerrors > errors0;
     bind_name(S, s);
 }
 
@@ -733,7 +818,7 @@ static void check_loss(Sema *S, Stmt *s)
     if (piped && !check_tensor(S, piped, NOWHERE))
         return;
     Place pl = NOWHERE;
-    if (!check_call(S, call, piped, pl, KINDS(K_LOSS), "loss"))
+    if (!check_call(S, call, piped, pl, KINDS(K_LOSS), "a loss"))
         return;
     Ast *pred = call->tensors[0], *tgt = call->tensors[1];
     if (pred->kind == AST_NAME && pred->binding && pred->binding->kind == ST_TARGET) {
@@ -768,11 +853,11 @@ static void check_optimizer(Sema *S, Stmt *s)
         diag_error(S->diag, e->label_span, "an optimizer takes no label");
     Op op = op_lookup(e->name, KINDS(K_OPTIM));
     if (op == OP_COUNT) {
-        unknown_op(S, e, KINDS(K_OPTIM), "optimizer");
+        unknown_op(S, e, KINDS(K_OPTIM), "an optimizer");
         return;
     }
     e->op = op;
-    if (bind_args(S, e, op, 0))
+    if (bind_args(S, e, op, 0, 0))
         check_constraints(S, e);
 }
 
@@ -803,7 +888,9 @@ static void check_stmt(Sema *S, Stmt *s)
         pl.autoname = s->name;
         if (s->expr->kind == AST_NAME || s->expr->kind == AST_ADD || s->expr->kind == AST_MUL)
             pl.autoname = NULL;
+        S->quiet_prefix = s->name && map_get(&S->names, s->name) != NULL;
         check_tensor(S, s->expr, pl);
+        S->quiet_prefix = 0;
         if (s->name)
             bind_name(S, s);
         break;
@@ -818,7 +905,7 @@ static void check_stmt(Sema *S, Stmt *s)
     case ST_TRAIN:
         once(S, &m->train, s, "`train`");
         s->expr->op = OP_TRAIN;
-        bind_args(S, s->expr, OP_TRAIN, 0);
+        bind_args(S, s->expr, OP_TRAIN, 0, 0);
         break;
     }
 }
@@ -832,9 +919,14 @@ int sema_check(Arena *a, Diag *d, Module *m)
     int errors0 = d->nerrors;
     int ninputs = 0;
 
+    for (int i = 0; i < m->n; i++) {
+        Stmt *st = m->stmts[i];
+        st->index = i;
+        if (st->name && !map_get(&S.declared, st->name))
+            map_put(a, &S.declared, st->name, st);
+    }
     for (int i = 0; i < m->n && !diag_full(d); i++) {
         S.cur = i;
-        m->stmts[i]->index = i;
         check_stmt(&S, m->stmts[i]);
         ninputs += m->stmts[i]->kind == ST_INPUT;
     }
@@ -857,7 +949,7 @@ int sema_check(Arena *a, Diag *d, Module *m)
         Ast call = {0};
         call.kind = AST_CALL;
         call.name = "train";
-        bind_args(&S, &call, OP_TRAIN, 0);
+        bind_args(&S, &call, OP_TRAIN, 0, 0);
         m->train_args = call.args;
     }
 

@@ -294,8 +294,8 @@ static int shape_normalize(ShapeCtx *c, IrNode *n)
         const Value *v = op_arg(n->op, n->args, names[i]);
         if (v->kind == V_LIST && v->n != 1 && v->n != x->d[0]) {
             char b[SHAPE_BUF];
-            diag_error(c->d, v->span, "normalize: %s has %d values; the input %s has %lld channels",
-                       names[i], v->n, str(x, b), (long long)x->d[0]);
+            diag_error(c->d, v->span, "normalize: %s has %d values; the input %s has %lld channel%s",
+                       names[i], v->n, str(x, b), (long long)x->d[0], x->d[0] == 1 ? "" : "s");
             return 0;
         }
     }
@@ -429,9 +429,8 @@ static int shape_loss_class(ShapeCtx *c, IrNode *n)
         return 0;
     }
     if (t->shape.rank != 1 || t->shape.d[0] != p->d[0]) {
-        diag_error(c->d, n->span, "%s: %lld logits %s against the target `%s` : %s%s", opname(n),
-                   (long long)p->d[0], str(p, x), t->name, t->dtype == DT_CLASS ? "class" : "f32",
-                   str(&t->shape, y));
+        diag_error(c->d, n->span, "%s: the logits are %s but the target `%s` is %s%s", opname(n), str(p, x),
+                   t->name, t->dtype == DT_CLASS ? "class" : "f32", str(&t->shape, y));
         diag_hint(c->d, "the last layer needs one output per class");
         return 0;
     }
@@ -489,5 +488,20 @@ int shape_infer(Ir *ir, Diag *d)
         }
     }
     ir->nforward = ir->n;
+
+    /* A loss that no trainable parameter reaches cannot be minimised
+     * (torch.optim refuses an empty parameter list too): a warning here,
+     * an error when training code is asked for (autodiff.c). */
+    if (ir->loss >= 0 && !ir->nodes[ir->loss].poison && d->nerrors == errors0) {
+        unsigned char *reach = arena_alloc(ir->arena, (size_t)ir->n);
+        for (int i = 0; i < ir->n; i++) {
+            const IrNode *n = &ir->nodes[i];
+            reach[i] = n->op == OP_PARAM && n->trainable;
+            for (int j = 0; j < n->nin; j++)
+                reach[i] |= reach[n->in[j]];
+        }
+        if (!reach[ir->loss])
+            diag_warning(d, ir->loss_span, "the loss depends on no parameter; there is nothing to train");
+    }
     return d->nerrors - errors0;
 }

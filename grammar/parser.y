@@ -211,23 +211,53 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
     yysymbol_kind_t tok = yypcontext_token(ctx);
     Span sp = *yypcontext_location(ctx);
+    const char *name = yysymbol_name(tok);
     char found[96], buf[64], want[512] = "";
+    int line, prev_line, col;
 
     if (tok == YYSYMBOL_YYEOF)
         snprintf(found, sizeof found, "end of file");
     else if (tok == YYSYMBOL_IDENT || tok == YYSYMBOL_NUMBER)
-        snprintf(found, sizeof found, "%s `%.*s%s`", yysymbol_name(tok),
+        snprintf(found, sizeof found, "%s `%.*s%s`", name,
                  (int)(sp.end - sp.start > 40 ? 40 : sp.end - sp.start),
                  p->diag->src + sp.start, sp.end - sp.start > 40 ? "..." : "");
     else
         token_text(tok, found, sizeof found);
 
+    /* A token on a later line than the last good one: the mistake is where
+     * that line ended (a missing `)`, an unfinished pipeline). */
+    diag_linecol(p->diag, sp.start, &line, &col);
+    diag_linecol(p->diag, p->prev.end, &prev_line, &col);
+    int starts_stmt = tok == YYSYMBOL_IDENT || (tok >= YYSYMBOL_INPUT && tok <= YYSYMBOL_TRAIN) ||
+                      strcmp(name, "'}'") == 0;
+    int dangling = p->prev_tok == ARROW || p->prev_tok == '=' || p->prev_tok == ',' || p->prev_tok == ':' ||
+                   p->prev_tok == '(' || p->prev_tok == '[' || p->prev_tok == '+' || p->prev_tok == '*' ||
+                   p->prev_tok == '-';
+    int moved = 0;
+    if (p->prev_tok != 0 && line > prev_line && sp.start == p->last.start &&
+        (p->nopen > 1 || dangling || (starts_stmt && !expects(exp, n, YYSYMBOL_INPUT)))) {
+        moved = 1;
+        size_t k = strlen(found);
+        if (tok != YYSYMBOL_YYEOF)
+            snprintf(found + k, sizeof found - k, " on line %d", line);
+        sp.start = sp.end = p->prev.end;
+    }
+
+    /* After an error the parser resumes at the next statement-like token;
+     * a second complaint on the same line is almost always an echo of
+     * the first. */
+    int shown_line;
+    diag_linecol(p->diag, sp.start, &shown_line, &col);
+    if (p->err_line == shown_line)
+        return 0;
+    p->err_line = shown_line;
+
     /* Long lists of expected tokens are said by what they have in common. */
     if (n > LIST && expects(exp, n, YYSYMBOL_NUMBER) && expects(exp, n, YYSYMBOL_IDENT)) {
         snprintf(want, sizeof want, "an expression");
     } else if (n > LIST && expects(exp, n, YYSYMBOL_INPUT) && expects(exp, n, YYSYMBOL_LOSS)) {
-        snprintf(want, sizeof want, "%s", expects(exp, n, YYSYMBOL_ARROW)
-                 ? "`->`, `(`, another statement or `}`" : "a statement or `}`");
+        snprintf(want, sizeof want, "%s%sanother statement or `}`", expects(exp, n, YYSYMBOL_ARROW) ? "`->`, " : "",
+                 expects(exp, n, (yysymbol_kind_t)YYTRANSLATE('(')) ? "`(`, " : "");
     } else if (n > 0) {
         for (int i = 0; i < n && i < LIST; i++) {
             if (i > 0)
@@ -242,13 +272,30 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     else
         diag_error(p->diag, sp, "unexpected %s", found);
 
-    if (n == 1 && exp[0] == YYSYMBOL_MODEL)
+    /* The innermost open bracket, if closing it is one way on. */
+    int noted = 0;
+    if ((moved || tok == YYSYMBOL_YYEOF) && p->nopen > 0 && p->nopen <= 64) {
+        char k = p->open_kind[p->nopen - 1];
+        int closer = YYTRANSLATE(k == '(' ? ')' : k == '[' ? ']' : '}');
+        if (expects(exp, n, (yysymbol_kind_t)closer)) {
+            diag_note(p->diag, p->open[p->nopen - 1], "the `%c` opened here is not closed", k);
+            noted = 1;
+        }
+    }
+    if ((n == 1 && exp[0] == YYSYMBOL_MODEL) || (tok == YYSYMBOL_MODEL && expects(exp, n, YYSYMBOL_YYEOF)))
         diag_hint(p->diag, "a .nn file holds one `model NAME { ... }`");
-    else if ((strcmp(yysymbol_name(tok), "'+'") == 0 || strcmp(yysymbol_name(tok), "'*'") == 0) &&
-             expects(exp, n, YYSYMBOL_ARROW))
-        diag_hint(p->diag, "a pipeline runs to the end of its expression; write `(a -> f) %c b`",
-                  yysymbol_name(tok)[1]);
-    else if (tok == YYSYMBOL_YYEOF)
+    else if ((strcmp(name, "'+'") == 0 || strcmp(name, "'*'") == 0) && expects(exp, n, YYSYMBOL_ARROW))
+        diag_hint(p->diag, "a pipeline runs to the end of its expression; write `(a -> f) %c b`", name[1]);
+    else if (!moved && tok >= YYSYMBOL_MODEL && tok <= YYSYMBOL_FALSE && expects(exp, n, YYSYMBOL_IDENT))
+        diag_hint(p->diag, "`%s` is a keyword and cannot be used as a name", name);
+    else if (strcmp(name, "'='") == 0 && p->prev_tok >= MODEL && p->prev_tok <= FALSE)
+        diag_hint(p->diag, "`%.*s` is a keyword and cannot be used as a name", (int)(p->prev.end - p->prev.start),
+                  p->diag->src + p->prev.start);
+    else if (p->prev_tok == IDENT && expects(exp, n, (yysymbol_kind_t)YYTRANSLATE('=')) &&
+             !expects(exp, n, YYSYMBOL_IDENT))
+        diag_hint(p->diag, "is a `->` missing before `%.*s`?", (int)(p->prev.end - p->prev.start > 40 ? 40 : p->prev.end - p->prev.start),
+                  p->diag->src + p->prev.start);
+    else if (tok == YYSYMBOL_YYEOF && !noted)
         diag_hint(p->diag, "is a `)`, `]` or `}` missing?");
     return 0;
 }
@@ -258,8 +305,10 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, Parser *p, const char *msg)
     (void)scanner;
     /* Only reached when Bison's stack is exhausted: absurd nesting. */
     if (strstr(msg, "exhausted")) {
-        if (!p->too_deep)
+        if (!p->too_deep) {
             diag_error(p->diag, *loc, "expression nested too deeply (more than %d levels)", AST_MAX_DEPTH);
+            diag_hint(p->diag, "name intermediate values with `name = ...` to split it up");
+        }
         p->too_deep = 1;
     } else {
         diag_error(p->diag, *loc, "%s", msg);

@@ -220,8 +220,8 @@ static const ShapeCase loss_errors[] = {
     {"input x : f32[3]\ntarget t : f32[4]", "mse(x, t)", "mse: the prediction is [3] but the target `t` is [4]"},
     {"input x : f32[3]\ntarget t : class[3]", "l1(x, t)", "l1 needs an f32 target shaped like the prediction [3]; `t` is class[3]"},
     {"input x : f32[2]\ntarget t : class[2]", "binary_cross_entropy(x, t)", "binary_cross_entropy needs an f32 target"},
-    {"input x : f32[10]\ntarget t : class[5]", "cross_entropy(x, t)", "cross_entropy: 10 logits [10] against the target `t` : class[5]"},
-    {"input x : f32[10]\ntarget t : f32[5]", "cross_entropy(x, t)", "cross_entropy: 10 logits [10] against the target `t` : f32[5]"},
+    {"input x : f32[10]\ntarget t : class[5]", "cross_entropy(x, t)", "cross_entropy: the logits are [10] but the target `t` is class[5]"},
+    {"input x : f32[10]\ntarget t : f32[5]", "cross_entropy(x, t)", "cross_entropy: the logits are [10] but the target `t` is f32[5]"},
     {"input x : f32[2, 5]\ntarget t : class[5]", "cross_entropy(x, t)", "cross_entropy expects rank-1 logits [K], got [2, 5]"},
     {"input x : f32[10]\ntarget t : f32[10]", "nll(x, t)", "nll needs a class[10] target; `t` is f32[10]"},
 };
