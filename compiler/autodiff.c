@@ -19,6 +19,14 @@
  *   +       da = dy, db = dy     *  da = dy b, db = dy a
  *   concat  dx_k = the k-th slice of dy
  *   losses  d pred from (pred, target); the 1/n of the mean is inside
+ *   element-wise activations: dx from dy and x (the formulas in kernels.c)
+ *   dropout, rrelu: dx = dy * the mask or slope kept after y
+ *   batchnorm, layernorm: dx, dweight, dbias from dy, x and the mean and
+ *           1/std kept after y (training mode: the batch statistics)
+ *   prelu   dx from dy, x, weight; dweight from dy and x
+ *   glu     dx = [dy sigmoid(b), dy a sigmoid(b) (1 - sigmoid(b))]
+ *   normalize dx = dy / std;  global_avgpool dx = dy / (H W)
+ *   lppool  dx = dy y^(1-p) x^(p-1)
  */
 #include "autodiff.h"
 
@@ -75,6 +83,18 @@ static void grad(Ad *A, int i, int which, int dy, int s1, int s2)
     contribute(A, x, add_node(A, OP_GRAD, in, nin, i, which, &xn->shape, xn->batched));
 }
 
+/* grad() with three saved values. */
+static void grad3(Ad *A, int i, int which, int dy, int s1, int s2, int s3)
+{
+    const IrNode *n = &A->ir->nodes[i];
+    int x = n->in[which];
+    if (!A->needs[x])
+        return;
+    int in[4] = {dy, s1, s2, s3};
+    const IrNode *xn = &A->ir->nodes[x];
+    contribute(A, x, add_node(A, OP_GRAD, in, 4, i, which, &xn->shape, xn->batched));
+}
+
 /* The gradient rule of node i; dy is its gradient.  0 if op has none. */
 static int rule(Ad *A, int i, int dy)
 {
@@ -92,7 +112,49 @@ static int rule(Ad *A, int i, int dy)
     case OP_TANH:
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:
+    case OP_DROPOUT:                        /* y holds the mask after it */
+    case OP_RRELU:                          /* and the random slopes */
         grad(A, i, 0, dy, i, -1);           /* from dy and y */
+        return 1;
+    case OP_LEAKY_RELU:
+    case OP_RELU6:
+    case OP_ELU:
+    case OP_SELU:
+    case OP_CELU:
+    case OP_GELU:
+    case OP_HARDSIGMOID:
+    case OP_LOGSIGMOID:
+    case OP_HARDTANH:
+    case OP_TANHSHRINK:
+    case OP_SILU:
+    case OP_MISH:
+    case OP_SOFTPLUS:
+    case OP_SOFTSIGN:
+    case OP_HARDSHRINK:
+    case OP_SOFTSHRINK:
+    case OP_THRESHOLD:
+    case OP_HARDSWISH:
+    case OP_STEP:                           /* zeros, as PyTorch's grad is zero, not None */
+    case OP_GLU:
+        grad(A, i, 0, dy, n->in[0], -1);    /* from dy and x */
+        return 1;
+    case OP_NORMALIZE:
+    case OP_GLOBAL_AVGPOOL:
+        grad(A, i, 0, dy, -1, -1);
+        return 1;
+    case OP_LPPOOL:
+        grad(A, i, 0, dy, n->in[0], i);     /* from dy, x and y */
+        return 1;
+    case OP_PRELU:
+        grad(A, i, 0, dy, n->in[0], n->in[1]);  /* dx from dy, x and the slopes */
+        grad(A, i, 1, dy, n->in[0], -1);        /* dweight from dy and x */
+        return 1;
+    case OP_BATCHNORM:
+    case OP_LAYERNORM:
+        /* y holds the batch mean and 1/std after it */
+        grad3(A, i, 0, dy, n->in[0], i, n->in[1]);  /* dx */
+        grad(A, i, 1, dy, n->in[0], i);             /* dweight */
+        grad(A, i, 2, dy, -1, -1);                  /* dbias */
         return 1;
     case OP_MAXPOOL:
         grad(A, i, 0, dy, n->in[0], -1);    /* from dy and x */
@@ -116,6 +178,10 @@ static int rule(Ad *A, int i, int dy)
         grad(A, i, 1, dy, n->in[0], -1);    /* db = dy * a */
         return 1;
     case OP_MSE:
+    case OP_L1:
+    case OP_HUBER:
+    case OP_BINARY_CROSS_ENTROPY:
+    case OP_NLL:
     case OP_CROSS_ENTROPY:
         grad(A, i, 0, -1, n->in[0], n->in[1]);  /* from pred and target */
         return 1;

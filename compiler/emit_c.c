@@ -126,7 +126,9 @@ static void call(Emitter *e, int id)
         emit_line(e, "%s(%s);", kn, args);
         return;
     }
-    k += (size_t)snprintf(args, sizeof args, "n");
+    int extra = kern_extra(e, id);
+    k += (size_t)snprintf(args, sizeof args, "n%s%s", extra & KP_TRAINING ? (e->training ? ", 1" : ", 0") : "",
+                          extra & KP_RNG ? ", &m->rng" : "");
     for (int j = 0; j < n->nin && k < sizeof args; j++)
         k += (size_t)snprintf(args + k, sizeof args - k, ", %s", buf(e, n->in[j]));
     if (k < sizeof args)
@@ -221,6 +223,7 @@ static void emit_header(Emitter *e)
 /* Initialiser of one parameter, as PyTorch's reset_parameters() does. */
 static void emit_init(Emitter *e, int id)
 {
+    char fb[48];
     const Ir *ir = e->ir;
     const IrNode *p = &ir->nodes[id];
     const IrNode *layer = &ir->nodes[p->layer];
@@ -243,47 +246,55 @@ static void emit_init(Emitter *e, int id)
         return; /* the rest stay zero */
     }
     if (layer->op == OP_PRELU) {
-        emit_line(e, "fill_const(%s, %lld, %.9gf); /* %s */", b, N, op_num(OP_PRELU, layer->args, "init"), p->param);
+        emit_line(e, "fill_const(%s, %lld, %s); /* %s */", b, N, emit_float(op_num(OP_PRELU, layer->args, "init"), fb),
+                  p->param);
         return;
     }
     const Value *init = op_arg(layer->op, layer->args, p->role == PR_WEIGHT ? "init" : "bias_init");
     const Value *ia = init->args;
+    const char *fill = "fill_uniform", *what;
+    double v;
     switch (init->op) {
     case OP_INIT_DEFAULT:
         /* kaiming_uniform_(a = sqrt(5)) for weights and U(+-1/sqrt(fan_in))
          * for biases: both bound 1/sqrt(fan_in) (nn.Linear, nn.Conv2d). */
-        emit_line(e, "fill_uniform(&rng, %s, %lld, %.9gf); /* %s: default */", b, N, 1.0 / sqrt(fan_in), p->param);
+        v = 1.0 / sqrt(fan_in);
+        what = "default";
         break;
     case OP_INIT_HE_NORMAL:
-        emit_line(e, "fill_normal(&rng, %s, %lld, %.9gf); /* %s: kaiming_normal_, relu gain */", b, N,
-                  sqrt(2.0 / fan_in), p->param);
+        fill = "fill_normal";
+        v = sqrt(2.0 / fan_in);
+        what = "kaiming_normal_, relu gain";
         break;
     case OP_INIT_HE_UNIFORM:
-        emit_line(e, "fill_uniform(&rng, %s, %lld, %.9gf); /* %s: kaiming_uniform_, relu gain */", b, N,
-                  sqrt(6.0 / fan_in), p->param);
+        v = sqrt(6.0 / fan_in);
+        what = "kaiming_uniform_, relu gain";
         break;
     case OP_INIT_XAVIER_NORMAL:
-        emit_line(e, "fill_normal(&rng, %s, %lld, %.9gf); /* %s: xavier_normal_ */", b, N,
-                  sqrt(2.0 / (fan_in + fan_out)), p->param);
+        fill = "fill_normal";
+        v = sqrt(2.0 / (fan_in + fan_out));
+        what = "xavier_normal_";
         break;
     case OP_INIT_XAVIER_UNIFORM:
-        emit_line(e, "fill_uniform(&rng, %s, %lld, %.9gf); /* %s: xavier_uniform_ */", b, N,
-                  sqrt(6.0 / (fan_in + fan_out)), p->param);
+        v = sqrt(6.0 / (fan_in + fan_out));
+        what = "xavier_uniform_";
         break;
     case OP_INIT_ZEROS:
         emit_line(e, "/* %s: zeros */", p->param);
-        break;
+        return;
     case OP_INIT_NORMAL:
-        emit_line(e, "fill_normal(&rng, %s, %lld, %.9gf); /* %s: normal_ */", b, N,
-                  op_num(OP_INIT_NORMAL, ia, "std"), p->param);
+        fill = "fill_normal";
+        v = op_num(OP_INIT_NORMAL, ia, "std");
+        what = "normal_";
         break;
     case OP_INIT_UNIFORM:
-        emit_line(e, "fill_uniform(&rng, %s, %lld, %.9gf); /* %s: uniform_ */", b, N,
-                  op_num(OP_INIT_UNIFORM, ia, "a"), p->param);
+        v = op_num(OP_INIT_UNIFORM, ia, "a");
+        what = "uniform_";
         break;
     default:
         diag_internal("emit", "no initialiser %s", op_info[init->op].name);
     }
+    emit_line(e, "%s(&rng, %s, %lld, %s); /* %s: %s */", fill, b, N, emit_float(v, fb), p->param, what);
 }
 
 static void emit_weights(Emitter *e)
@@ -295,6 +306,11 @@ static void emit_weights(Emitter *e)
             continue;
         ll N = numel(p);
         const float *w = e->opt->weights[i];
+        if (p->dtype == DT_I64) {
+            /* num_batches_tracked: unused by inference */
+            emit_line(e, "static const real w_%s[2] = {0.0f, 0.0f};", cname(ir, p->param));
+            continue;
+        }
         emit_line(e, "static const real w_%s[%lld] = {", cname(ir, p->param), N);
         for (ll k = 0; k < N; k += 8) {
             char line[512], fb[48];
@@ -309,7 +325,7 @@ static void emit_weights(Emitter *e)
     emit_line(e, "%s", "");
 }
 
-static void emit_schedule(Emitter *e, const char *fn, const char *ret, const unsigned char *set, int phase, int tail)
+static void emit_schedule(Emitter *e, const char *fn, const char *ret, const unsigned char *set, int phase, int training)
 {
     char ip[1024];
     input_params(e, ip, sizeof ip, "real");
@@ -320,13 +336,11 @@ static void emit_schedule(Emitter *e, const char *fn, const char *ret, const uns
     emit_line(e, "(void)A;");
     emit_line(e, "(void)n;");
     emit_line(e, "(void)target;");
-    for (int i = 0; i < e->ir->n; i++) {
-        if (!set[i] || e->ir->nodes[i].phase != phase)
-            continue;
-        (void)tail;
-        if (runs(e, i))
+    e->training = training;
+    for (int i = 0; i < e->ir->n; i++)
+        if (set[i] && e->ir->nodes[i].phase == phase && runs(e, i))
             call(e, i);
-    }
+    e->training = 0;
     e->indent--;
     emit_line(e, "}");
     emit_line(e, "%s", "");
@@ -401,12 +415,18 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "#define LOG log");
     emit_line(e, "#define TANH tanh");
     emit_line(e, "#define SQRT sqrt");
+    emit_line(e, "#define ERF erf");
+    emit_line(e, "#define LOG1P log1p");
+    emit_line(e, "#define POW pow");
     emit_line(e, "#else");
     emit_line(e, "typedef float real;");
     emit_line(e, "#define EXP expf");
     emit_line(e, "#define LOG logf");
     emit_line(e, "#define TANH tanhf");
     emit_line(e, "#define SQRT sqrtf");
+    emit_line(e, "#define ERF erff");
+    emit_line(e, "#define LOG1P log1pf");
+    emit_line(e, "#define POW powf");
     emit_line(e, "#endif");
     emit_line(e, "%s", "");
     emit_line(e, "#define MAX_BATCH %d", o->max_batch);
@@ -420,6 +440,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "    double lr;     /* the learning rate of the next step */");
         emit_line(e, "    int64_t t;     /* optimizer steps taken */");
         emit_line(e, "    int64_t epoch; /* epochs ended */");
+        emit_line(e, "    NnrtRng rng;   /* dropout masks and rrelu slopes */");
     }
     emit_line(e, "};");
     emit_line(e, "%s", "");
@@ -449,8 +470,8 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         for (int i = 0; i < ir->n; i++)
             eval_set[i] = out_set[i] || loss_set[i];
         emit_schedule(e, "run_eval", "void", eval_set, PH_FORWARD, 0);
-        emit_schedule(e, "run_loss", "void", loss_set, PH_FORWARD, 0);
-        emit_schedule(e, "run_backward", "void", all, PH_BACKWARD, 0);
+        emit_schedule(e, "run_loss", "void", loss_set, PH_FORWARD, 1);
+        emit_schedule(e, "run_backward", "void", all, PH_BACKWARD, 1);
         emit_line(e, "static void run_update(%s *m)", M);
         emit_line(e, "{");
         e->indent++;
@@ -550,6 +571,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         double lr = ir->optimizer ? op_num(ir->optimizer->op, ir->optimizer->args, "lr") : 0;
         emit_line(e, "m->lr0 = m->lr = %.17g;", lr);
         emit_line(e, "init_params(m, seed);");
+        emit_line(e, "nnrt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u); /* a stream apart from the initialisers' */");
     } else {
         emit_line(e, "(void)seed;");
     }

@@ -25,6 +25,7 @@ typedef struct Emitter {
     const Ir *ir;
     const MemPlan *plan;
     const EmitOptions *opt;
+    int training;       /* the schedule being written runs in training mode */
 } Emitter;
 
 void emit_line(Emitter *e, const char *fmt, ...)
@@ -45,6 +46,11 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
 /* A float literal C reads back as the same float ("0.1f", "1.0f", "NAN");
  * buf holds at least 48 bytes. */
 const char *emit_float(double x, char *buf);
+
+/* What a kernel takes besides n and its operands: the mode (training or
+ * eval) and the model's random stream. */
+enum { KP_TRAINING = 1, KP_RNG = 2 };
+int kern_extra(const Emitter *e, int id);
 
 /* kernels.c: can node id be emitted?  (An op with no kernel yet: 0.) */
 int kern_supported(const Ir *ir, int id);

@@ -12,21 +12,19 @@
  * gradient-check build), as PyTorch's, except losses, which sum the
  * batch in double.
  */
-#include "emit_c.h"
+#include "kernels.h"
 
 #include "autodiff.h"
 
 #include <math.h>
 #include <string.h>
 
-typedef long long ll;
-
-static const IrNode *node(const Emitter *e, int id)
+const IrNode *kern_node(const Emitter *e, int id)
 {
     return &e->ir->nodes[id];
 }
 
-static ll numel(const IrNode *n)
+ll kern_numel(const IrNode *n)
 {
     return n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
 }
@@ -47,7 +45,7 @@ const char *emit_float(double x, char *buf)
 #define flit emit_float
 
 /* The forward op a node computes or differentiates. */
-static Op fwd_op(const Ir *ir, const IrNode *n)
+Op kern_fwd_op(const Ir *ir, const IrNode *n)
 {
     return n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op;
 }
@@ -78,7 +76,10 @@ const char *kern_name(const Ir *ir, int id, char *buf, size_t len)
 int kern_supported(const Ir *ir, int id)
 {
     const IrNode *n = &ir->nodes[id];
-    switch (fwd_op(ir, n)) {
+    Op op = kern_fwd_op(ir, n);
+    if (kern_act_supported(op) || kern_norm_supported(op))
+        return 1;
+    switch (op) {
     case OP_DENSE:
     case OP_CONV2D:
     case OP_RELU:
@@ -94,12 +95,15 @@ int kern_supported(const Ir *ir, int id)
     case OP_MUL:
     case OP_CONCAT:
     case OP_MSE:
+    case OP_L1:
+    case OP_HUBER:
+    case OP_BINARY_CROSS_ENTROPY:
+    case OP_NLL:
     case OP_CROSS_ENTROPY:
     case OP_INPUT:
     case OP_TARGET:
     case OP_PARAM:
     case OP_STATE:
-        return 1;
     case OP_UPDATE:
         return 1;
     default:
@@ -107,7 +111,7 @@ int kern_supported(const Ir *ir, int id)
     }
 }
 
-static void shape_comment(const IrNode *n, char *buf, size_t len)
+void kern_shape_comment(const IrNode *n, char *buf, size_t len)
 {
     size_t k = (size_t)snprintf(buf, len, "[");
     if (n->batched)
@@ -119,36 +123,56 @@ static void shape_comment(const IrNode *n, char *buf, size_t len)
 }
 
 /* static void kNNN_what(int n, const float *restrict a, ..., float *restrict out) */
-static void signature(Emitter *e, int id, const char *const *names, const char *out)
+void kern_signature(Emitter *e, int id, const char *const *names, const char *out)
 {
-    const IrNode *n = node(e, id);
+    const IrNode *n = kern_node(e, id);
     char kn[80], sc[160];
-    emit_line(e, "static void %s(int n,", kern_name(e->ir, id, kn, sizeof kn));
+    int extra = kern_extra(e, id);
+    emit_line(e, "static void %s(int n,%s%s", kern_name(e->ir, id, kn, sizeof kn),
+              extra & KP_TRAINING ? " int training," : "", extra & KP_RNG ? " NnrtRng *rng," : "");
     for (int j = 0; j < n->nin; j++) {
-        const IrNode *in = node(e, n->in[j]);
-        shape_comment(in, sc, sizeof sc);
-        emit_line(e, "    const %s *restrict %s /* %s */,", in->dtype == DT_CLASS ? "int32_t" : "real",
-                  names[j], in->dtype == DT_CLASS ? "[n] class labels" : sc);
+        const IrNode *in = kern_node(e, n->in[j]);
+        /* batchnorm's training pass updates its running statistics */
+        int written = n->op == OP_BATCHNORM && in->op == OP_PARAM && !in->trainable && (extra & KP_TRAINING);
+        kern_shape_comment(in, sc, sizeof sc);
+        emit_line(e, "    %s%s *restrict %s /* %s */,", written ? "" : "const ",
+                  in->dtype == DT_CLASS ? "int32_t" : "real", names[j], in->dtype == DT_CLASS ? "[n] class labels" : sc);
     }
-    shape_comment(n, sc, sizeof sc);
+    kern_shape_comment(n, sc, sizeof sc);
     emit_line(e, "    real *restrict %s /* %s */)", out, sc);
     emit_line(e, "{");
     e->indent++;
 }
 
-static void end(Emitter *e)
+int kern_extra(const Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    if (e->opt->inference || n->op == OP_GRAD)
+        return 0;
+    switch (n->op) {
+    case OP_BATCHNORM:
+        return KP_TRAINING;
+    case OP_DROPOUT:
+    case OP_RRELU:
+        return KP_TRAINING | KP_RNG;
+    default:
+        return 0;
+    }
+}
+
+void kern_end(Emitter *e)
 {
     e->indent--;
     emit_line(e, "}");
     emit_line(e, "%s", "");
 }
 
-static void zero(Emitter *e, const char *buf, const IrNode *n)
+void kern_zero(Emitter *e, const char *buf, const IrNode *n)
 {
     if (n->batched)
-        emit_line(e, "memset(%s, 0, (size_t)n * %lld * sizeof(real));", buf, numel(n));
+        emit_line(e, "memset(%s, 0, (size_t)n * %lld * sizeof(real));", buf, kern_numel(n));
     else
-        emit_line(e, "memset(%s, 0, %lld * sizeof(real));", buf, numel(n));
+        emit_line(e, "memset(%s, 0, %lld * sizeof(real));", buf, kern_numel(n));
 }
 
 /* ---- dense: nn.Linear, y = x W^T + b ------------------------------------- */
@@ -178,10 +202,10 @@ static void dot(Emitter *e, const char *acc, const char *a, const char *b, ll n)
 
 static void dense_forward(Emitter *e, int id)
 {
-    const IrNode *n = node(e, id);
+    const IrNode *n = kern_node(e, id);
     static const char *const names[] = {"x", "w", "b"};
-    ll I = numel(node(e, n->in[0])), O = n->shape.d[0];
-    signature(e, id, names, "y");
+    ll I = kern_numel(kern_node(e, n->in[0])), O = n->shape.d[0];
+    kern_signature(e, id, names, "y");
     emit_line(e, "/* One row of W at a time, over the whole batch, so the row stays in cache. */");
     emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
     emit_line(e, "    const real *wo = w + (size_t)o * %lld;", I);
@@ -193,18 +217,18 @@ static void dense_forward(Emitter *e, int id)
     emit_line(e, "        y[(size_t)s * %lld + o] = acc%s;", O, n->nin > 2 ? " + b[o]" : "");
     emit_line(e, "    }");
     emit_line(e, "}");
-    end(e);
+    kern_end(e);
 }
 
 static void dense_backward(Emitter *e, int id)
 {
-    const IrNode *g = node(e, id), *f = node(e, g->fwd);
-    ll I = numel(node(e, f->in[0])), O = f->shape.d[0];
+    const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
+    ll I = kern_numel(kern_node(e, f->in[0])), O = f->shape.d[0];
     if (g->which == 0) {
         static const char *const names[] = {"dy", "w"};
-        signature(e, id, names, "dx");
+        kern_signature(e, id, names, "dx");
         emit_line(e, "/* dx = dy W */");
-        zero(e, "dx", g);
+        kern_zero(e, "dx", g);
         emit_line(e, "for (int s = 0; s < n; s++) {");
         emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
         emit_line(e, "    for (int o = 0; o < %lld; o++) {", O);
@@ -216,9 +240,9 @@ static void dense_backward(Emitter *e, int id)
         emit_line(e, "}");
     } else {
         static const char *const names[] = {"dy", "x"};
-        signature(e, id, names, "dw");
+        kern_signature(e, id, names, "dw");
         emit_line(e, "/* dW = dy^T x, summed over the batch one row of dW at a time */");
-        zero(e, "dw", g);
+        kern_zero(e, "dw", g);
         emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
         emit_line(e, "    real *dwo = dw + (size_t)o * %lld;", I);
         emit_line(e, "    for (int s = 0; s < n; s++) {");
@@ -229,16 +253,16 @@ static void dense_backward(Emitter *e, int id)
         emit_line(e, "    }");
         emit_line(e, "}");
     }
-    end(e);
+    kern_end(e);
 }
 
 /* db[c] = sum of dy over the batch and every position of channel c. */
 static void bias_backward(Emitter *e, int id)
 {
-    const IrNode *g = node(e, id), *f = node(e, g->fwd);
+    const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
     static const char *const names[] = {"dy"};
-    ll C = f->shape.d[0], HW = numel(f) / C;
-    signature(e, id, names, "db");
+    ll C = f->shape.d[0], HW = kern_numel(f) / C;
+    kern_signature(e, id, names, "db");
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
     emit_line(e, "    real acc = 0.0f;");
     emit_line(e, "    for (int s = 0; s < n; s++)");
@@ -250,7 +274,7 @@ static void bias_backward(Emitter *e, int id)
     }
     emit_line(e, "    db[c] = acc;");
     emit_line(e, "}");
-    end(e);
+    kern_end(e);
 }
 
 /* ---- conv2d: nn.Conv2d, direct loops over NCHW ---------------------------- */
@@ -300,14 +324,14 @@ static Conv conv_geometry(const IrNode *f, const IrNode *x)
 static void conv_kernel(Emitter *e, int id, const char *const *names, const char *out, const char *pre,
                         const char *inner, const char *post, const char *zero_buf)
 {
-    const IrNode *n = node(e, id);
-    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
-    Conv c = conv_geometry(f, node(e, f->in[0]));
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    Conv c = conv_geometry(f, kern_node(e, f->in[0]));
     int pad_h = c.PT > 0 || (c.OH - 1) * c.SH - c.PT + c.DH * (c.KH - 1) >= c.H;
     int pad_w = c.PL > 0 || (c.OW - 1) * c.SW - c.PL + c.DW * (c.KW - 1) >= c.W;
-    signature(e, id, names, out);
+    kern_signature(e, id, names, out);
     if (zero_buf)
-        zero(e, zero_buf, n);
+        kern_zero(e, zero_buf, n);
     emit_line(e, "for (int s = 0; s < n; s++)");
     emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
     emit_line(e, "for (int oh = 0; oh < %lld; oh++)", c.OH);
@@ -334,20 +358,20 @@ static void conv_kernel(Emitter *e, int id, const char *const *names, const char
         emit_line(e, "%s", post);
     e->indent--;
     emit_line(e, "}");
-    end(e);
+    kern_end(e);
 }
 
 static void conv_forward(Emitter *e, int id)
 {
     static const char *const names[] = {"x", "w", "b"};
     char pre[64];
-    snprintf(pre, sizeof pre, "real acc = %s;", node(e, id)->nin > 2 ? "b[f]" : "0.0f");
+    snprintf(pre, sizeof pre, "real acc = %s;", kern_node(e, id)->nin > 2 ? "b[f]" : "0.0f");
     conv_kernel(e, id, names, "y", pre, "acc += x[xi] * w[wi];", "y[yi] = acc;", NULL);
 }
 
 static void conv_backward(Emitter *e, int id)
 {
-    const IrNode *g = node(e, id);
+    const IrNode *g = kern_node(e, id);
     if (g->which == 0) {
         static const char *const names[] = {"dy", "w"};
         conv_kernel(e, id, names, "dx", "real d = dy[yi];", "dx[xi] += d * w[wi];", "", "dx");
@@ -364,18 +388,18 @@ static void conv_backward(Emitter *e, int id)
 static void pool_kernel(Emitter *e, int id, const char *const *names, const char *out, const char *zero_buf,
                         const char *pre, const char *inner, const char *post)
 {
-    const IrNode *n = node(e, id);
-    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
-    const IrNode *x = node(e, f->in[0]);
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    const IrNode *x = kern_node(e, f->in[0]);
     int64_t k[2], s[2], p[2] = {0, 0};
     value_pair(op_arg(f->op, f->args, "kernel"), k);
     value_pair(op_arg(f->op, f->args, "stride"), s);
     value_pair(op_arg(f->op, f->args, "padding"), p);
     ll C = x->shape.d[0], H = x->shape.d[1], W = x->shape.d[2], OH = f->shape.d[1], OW = f->shape.d[2];
     ll area = (ll)(k[0] * k[1]);
-    signature(e, id, names, out);
+    kern_signature(e, id, names, out);
     if (zero_buf)
-        zero(e, zero_buf, n);
+        kern_zero(e, zero_buf, n);
     emit_line(e, "for (int s = 0; s < n; s++)");
     emit_line(e, "for (int c = 0; c < %lld; c++)", C);
     emit_line(e, "for (int oh = 0; oh < %lld; oh++)", OH);
@@ -400,7 +424,7 @@ static void pool_kernel(Emitter *e, int id, const char *const *names, const char
         emit_line(e, post, area);
     e->indent--;
     emit_line(e, "}");
-    end(e);
+    kern_end(e);
 }
 
 static void maxpool_forward(Emitter *e, int id)
@@ -433,22 +457,22 @@ static void avgpool_backward(Emitter *e, int id)
 
 /* ---- element-wise ------------------------------------------------------------ */
 
-static void elementwise(Emitter *e, int id, const char *const *names, const char *out, const char *expr)
+void kern_elementwise(Emitter *e, int id, const char *const *names, const char *out, const char *expr)
 {
-    const IrNode *n = node(e, id);
-    signature(e, id, names, out);
+    const IrNode *n = kern_node(e, id);
+    kern_signature(e, id, names, out);
     if (n->batched)
-        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", numel(n));
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", kern_numel(n));
     else
-        emit_line(e, "(void)n;\nfor (size_t i = 0; i < %lld; i++) {", numel(n));
+        emit_line(e, "(void)n;\nfor (size_t i = 0; i < %lld; i++) {", kern_numel(n));
     emit_line(e, "    %s", expr);
     emit_line(e, "}");
-    end(e);
+    kern_end(e);
 }
 
 /* ---- softmax, log_softmax over one axis --------------------------------------- */
 
-static void axis_split(const IrNode *n, int axis, ll *outer, ll *len, ll *inner)
+void kern_axis_split(const IrNode *n, int axis, ll *outer, ll *len, ll *inner)
 {
     *outer = *inner = 1;
     for (int i = 0; i < axis; i++)
@@ -458,7 +482,7 @@ static void axis_split(const IrNode *n, int axis, ll *outer, ll *len, ll *inner)
         *inner *= n->shape.d[i];
 }
 
-static int norm_axis(const IrNode *f, const char *arg)
+int kern_norm_axis(const IrNode *f, const char *arg)
 {
     int a = (int)op_num(f->op, f->args, arg);
     return a < 0 ? a + f->shape.rank : a;
@@ -466,17 +490,17 @@ static int norm_axis(const IrNode *f, const char *arg)
 
 static void softmax_kernel(Emitter *e, int id)
 {
-    const IrNode *n = node(e, id);
-    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
     int log = f->op == OP_LOG_SOFTMAX;
     ll outer, len, inner;
-    axis_split(f, norm_axis(f, "dim"), &outer, &len, &inner);
+    kern_axis_split(f, kern_norm_axis(f, "dim"), &outer, &len, &inner);
     if (n->op == OP_GRAD) {
         static const char *const names[] = {"dy", "y"};
-        signature(e, id, names, "dx");
+        kern_signature(e, id, names, "dx");
     } else {
         static const char *const names[] = {"x"};
-        signature(e, id, names, "y");
+        kern_signature(e, id, names, "y");
     }
     emit_line(e, "for (size_t r = 0; r < (size_t)n * %lld; r++)", outer);
     emit_line(e, "for (int i = 0; i < %lld; i++) {", inner);
@@ -519,71 +543,139 @@ static void softmax_kernel(Emitter *e, int id)
     }
     e->indent--;
     emit_line(e, "}");
-    end(e);
+    kern_end(e);
 }
 
 /* ---- concat --------------------------------------------------------------------- */
 
 static void concat_kernel(Emitter *e, int id)
 {
-    const IrNode *n = node(e, id);
-    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
-    int axis = norm_axis(f, "axis");
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    int axis = kern_norm_axis(f, "axis");
     ll outer, len, inner;
-    axis_split(f, axis, &outer, &len, &inner);
+    kern_axis_split(f, axis, &outer, &len, &inner);
     ll row = len * inner;
     if (n->op == OP_GRAD) {
         static const char *const names[] = {"dy"};
         ll off = 0;
         for (int k = 0; k < n->which; k++)
-            off += node(e, f->in[k])->shape.d[axis] * inner;
-        ll chunk = node(e, f->in[n->which])->shape.d[axis] * inner;
-        signature(e, id, names, "dx");
+            off += kern_node(e, f->in[k])->shape.d[axis] * inner;
+        ll chunk = kern_node(e, f->in[n->which])->shape.d[axis] * inner;
+        kern_signature(e, id, names, "dx");
         emit_line(e, "for (size_t r = 0; r < (size_t)n * %lld; r++)", outer);
         emit_line(e, "    memcpy(dx + r * %lld, dy + r * %lld + %lld, %lld * sizeof(real));", chunk, row, off,
                   chunk);
-        end(e);
+        kern_end(e);
         return;
     }
     const char **names = arena_alloc(e->ir->arena, (size_t)n->nin * sizeof *names);
     for (int k = 0; k < n->nin; k++)
         names[k] = arena_printf(e->ir->arena, "x%d", k);
-    signature(e, id, names, "y");
+    kern_signature(e, id, names, "y");
     emit_line(e, "for (size_t r = 0; r < (size_t)n * %lld; r++) {", outer);
     ll off = 0;
     for (int k = 0; k < n->nin; k++) {
-        ll chunk = node(e, n->in[k])->shape.d[axis] * inner;
+        ll chunk = kern_node(e, n->in[k])->shape.d[axis] * inner;
         emit_line(e, "    memcpy(y + r * %lld + %lld, x%d + r * %lld, %lld * sizeof(real));", row, off, k, chunk,
                   chunk);
         off += chunk;
     }
     emit_line(e, "}");
-    end(e);
+    kern_end(e);
 }
 
 /* ---- losses: F.mse_loss, F.cross_entropy (reduction = 'mean') ----------------- */
 
-static void mse_kernel(Emitter *e, int id)
+/*
+ * The element-wise losses, mean over every element of the batch:
+ *   mse   (p - t)^2                                  F.mse_loss
+ *   l1    |p - t|, gradient sign(p - t)              F.l1_loss
+ *   huber 0.5 d^2 if |d| < delta, else delta (|d| - 0.5 delta)   F.huber_loss
+ *   binary_cross_entropy from logits z:
+ *         (1 - t) z + m + log(exp(-m) + exp(-z - m)), m = max(-z, 0),
+ *         gradient sigmoid(z) - t        F.binary_cross_entropy_with_logits
+ */
+static void pointwise_loss_kernel(Emitter *e, int id)
 {
-    const IrNode *n = node(e, id);
-    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
-    ll N = numel(node(e, f->in[0]));
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    ll N = kern_numel(kern_node(e, f->in[0]));
+    char b1[48], b2[48];
     static const char *const names[] = {"p", "t"};
+    double delta = f->op == OP_HUBER ? op_num(OP_HUBER, f->args, "delta") : 0;
     if (n->op == OP_GRAD) {
-        signature(e, id, names, "dp");
-        emit_line(e, "real scale = 2.0f / (real)((size_t)n * %lld);", N);
-        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++)", N);
-        emit_line(e, "    dp[i] = scale * (p[i] - t[i]);");
+        kern_signature(e, id, names, "dp");
+        emit_line(e, "real s = 1.0f / (real)((size_t)n * %lld);", N);
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
+        emit_line(e, "    real d = p[i] - t[i];");
+        switch (f->op) {
+        case OP_MSE:
+            emit_line(e, "    dp[i] = 2.0f * s * d;");
+            break;
+        case OP_L1:
+            emit_line(e, "    dp[i] = d > 0.0f ? s : d < 0.0f ? -s : 0.0f;");
+            break;
+        case OP_HUBER:
+            emit_line(e, "    dp[i] = d < -%s ? -%s * s : d > %s ? %s * s : d * s;", flit(delta, b1), flit(delta, b1),
+                      flit(delta, b1), flit(delta, b1));
+            break;
+        default: /* binary_cross_entropy */
+            emit_line(e, "    (void)d;");
+            emit_line(e, "    dp[i] = (1.0f / (1.0f + EXP(-p[i])) - t[i]) * s;");
+            break;
+        }
+        emit_line(e, "}");
     } else {
-        signature(e, id, names, "loss");
+        kern_signature(e, id, names, "loss");
         emit_line(e, "double acc = 0.0;");
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
         emit_line(e, "    real d = p[i] - t[i];");
-        emit_line(e, "    acc += (double)(d * d);");
+        switch (f->op) {
+        case OP_MSE:
+            emit_line(e, "    acc += (double)(d * d);");
+            break;
+        case OP_L1:
+            emit_line(e, "    acc += (double)(d < 0.0f ? -d : d);");
+            break;
+        case OP_HUBER:
+            emit_line(e, "    real a = d < 0.0f ? -d : d;");
+            emit_line(e, "    acc += (double)(a < %s ? 0.5f * d * d : %s * (a - %s));", flit(delta, b1), flit(delta, b1),
+                      flit(0.5 * delta, b2));
+            break;
+        default:
+            emit_line(e, "    real z = p[i], m = z < 0.0f ? -z : 0.0f;");
+            emit_line(e, "    (void)d;");
+            emit_line(e, "    acc += (double)((1.0f - t[i]) * z + m + LOG(EXP(-m) + EXP(-z - m)));");
+            break;
+        }
         emit_line(e, "}");
         emit_line(e, "loss[0] = (real)(acc / ((double)n * %lld.0));", N);
     }
-    end(e);
+    kern_end(e);
+}
+
+/* nll from log-probabilities lp [n, K] and class labels: -mean lp[y]. */
+static void nll_kernel(Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    ll K = kern_node(e, f->in[0])->shape.d[0];
+    static const char *const names[] = {"lp", "t"};
+    if (n->op == OP_GRAD) {
+        kern_signature(e, id, names, "dlp");
+        emit_line(e, "(void)lp;");
+        kern_zero(e, "dlp", n);
+        emit_line(e, "for (int s = 0; s < n; s++)");
+        emit_line(e, "    dlp[(size_t)s * %lld + t[s]] = -1.0f / (real)n;", K);
+    } else {
+        kern_signature(e, id, names, "loss");
+        emit_line(e, "double acc = 0.0;");
+        emit_line(e, "for (int s = 0; s < n; s++)");
+        emit_line(e, "    acc -= (double)lp[(size_t)s * %lld + t[s]];", K);
+        emit_line(e, "loss[0] = (real)(acc / (double)n);");
+    }
+    kern_end(e);
 }
 
 /*
@@ -594,15 +686,15 @@ static void mse_kernel(Emitter *e, int id)
  */
 static void cross_entropy_kernel(Emitter *e, int id)
 {
-    const IrNode *n = node(e, id);
-    const IrNode *f = n->op == OP_GRAD ? node(e, n->fwd) : n;
-    const IrNode *t = node(e, f->in[1]);
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    const IrNode *t = kern_node(e, f->in[1]);
     int cls = t->dtype == DT_CLASS;
-    ll K = node(e, f->in[0])->shape.d[0];
+    ll K = kern_node(e, f->in[0])->shape.d[0];
     double eps = op_num(OP_CROSS_ENTROPY, f->args, "label_smoothing");
     char b1[48], b2[48];
     static const char *const names[] = {"z", "t"};
-    signature(e, id, names, n->op == OP_GRAD ? "dz" : "loss");
+    kern_signature(e, id, names, n->op == OP_GRAD ? "dz" : "loss");
     if (n->op != OP_GRAD)
         emit_line(e, "double total = 0.0;");
     emit_line(e, "for (int s = 0; s < n; s++) {");
@@ -656,18 +748,18 @@ static void cross_entropy_kernel(Emitter *e, int id)
     emit_line(e, "}");
     if (n->op != OP_GRAD)
         emit_line(e, "loss[0] = (real)(total / (double)n);");
-    end(e);
+    kern_end(e);
 }
 
 /* ---- optimizer updates: torch.optim, one loop per parameter tensor ---------- */
 
 static void update_kernel(Emitter *e, int id)
 {
-    const IrNode *u = node(e, id);
+    const IrNode *u = kern_node(e, id);
     const Value *opt = e->ir->optimizer;
     const Value *a = opt->args;
     Op op = opt->op;
-    ll N = numel(u);
+    ll N = kern_numel(u);
     char kn[80], b1[48], b2[48], b3[48], b4[48];
     const char *states[8];
     int ns = ad_optimizer_states(opt, states);
@@ -784,8 +876,10 @@ static void update_kernel(Emitter *e, int id)
 
 void kern_define(Emitter *e, int id)
 {
-    const IrNode *n = node(e, id);
-    Op op = fwd_op(e->ir, n);
+    const IrNode *n = kern_node(e, id);
+    if (kern_act_define(e, id) || kern_norm_define(e, id))
+        return;
+    Op op = kern_fwd_op(e->ir, n);
     int bwd = n->op == OP_GRAD;
     static const char *const x1[] = {"x"};
     static const char *const ab[] = {"a", "b"};
@@ -796,7 +890,7 @@ void kern_define(Emitter *e, int id)
         return;
     }
     if (n->op == OP_ADD && n->phase == PH_BACKWARD) {
-        elementwise(e, id, ab, "y", "y[i] = a[i] + b[i];");
+        kern_elementwise(e, id, ab, "y", "y[i] = a[i] + b[i];");
         return;
     }
     switch (op) {
@@ -818,21 +912,21 @@ void kern_define(Emitter *e, int id)
         break;
     case OP_RELU:
         if (bwd)
-            elementwise(e, id, dyy, "dx", "dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;");
+            kern_elementwise(e, id, dyy, "dx", "dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;");
         else
-            elementwise(e, id, x1, "y", "y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);");
+            kern_elementwise(e, id, x1, "y", "y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);");
         break;
     case OP_SIGMOID:
         if (bwd)
-            elementwise(e, id, dyy, "dx", "dx[i] = dy[i] * (1.0f - y[i]) * y[i];");
+            kern_elementwise(e, id, dyy, "dx", "dx[i] = dy[i] * (1.0f - y[i]) * y[i];");
         else
-            elementwise(e, id, x1, "y", "y[i] = 1.0f / (1.0f + EXP(-x[i]));");
+            kern_elementwise(e, id, x1, "y", "y[i] = 1.0f / (1.0f + EXP(-x[i]));");
         break;
     case OP_TANH:
         if (bwd)
-            elementwise(e, id, dyy, "dx", "dx[i] = dy[i] * (1.0f - y[i] * y[i]);");
+            kern_elementwise(e, id, dyy, "dx", "dx[i] = dy[i] * (1.0f - y[i] * y[i]);");
         else
-            elementwise(e, id, x1, "y", "y[i] = TANH(x[i]);");
+            kern_elementwise(e, id, x1, "y", "y[i] = TANH(x[i]);");
         break;
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:
@@ -851,19 +945,25 @@ void kern_define(Emitter *e, int id)
             avgpool_forward(e, id);
         break;
     case OP_ADD:
-        elementwise(e, id, ab, "y", "y[i] = a[i] + b[i];");
+        kern_elementwise(e, id, ab, "y", "y[i] = a[i] + b[i];");
         break;
     case OP_MUL:
         if (bwd)
-            elementwise(e, id, dyo, "dx", "dx[i] = dy[i] * other[i];");
+            kern_elementwise(e, id, dyo, "dx", "dx[i] = dy[i] * other[i];");
         else
-            elementwise(e, id, ab, "y", "y[i] = a[i] * b[i];");
+            kern_elementwise(e, id, ab, "y", "y[i] = a[i] * b[i];");
         break;
     case OP_CONCAT:
         concat_kernel(e, id);
         break;
     case OP_MSE:
-        mse_kernel(e, id);
+    case OP_L1:
+    case OP_HUBER:
+    case OP_BINARY_CROSS_ENTROPY:
+        pointwise_loss_kernel(e, id);
+        break;
+    case OP_NLL:
+        nll_kernel(e, id);
         break;
     case OP_CROSS_ENTROPY:
         cross_entropy_kernel(e, id);
@@ -878,10 +978,10 @@ double kern_flops(const Ir *ir, int id)
     const IrNode *n = &ir->nodes[id];
     if (n->op == OP_PARAM || n->op == OP_INPUT || n->op == OP_TARGET || n->phase != PH_FORWARD)
         return 0;
-    double out = (double)numel(n);
+    double out = (double)kern_numel(n);
     switch (n->op) {
     case OP_DENSE:
-        return 2.0 * (double)numel(&ir->nodes[n->in[0]]) * out;
+        return 2.0 * (double)kern_numel(&ir->nodes[n->in[0]]) * out;
     case OP_CONV2D: {
         const Value *k = op_arg(OP_CONV2D, n->args, "kernel");
         int64_t kk[2];

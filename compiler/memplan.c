@@ -27,12 +27,28 @@ static int is_view(const IrNode *n, const Ir *ir)
     return 0;
 }
 
+int64_t mem_aux_floats(const IrNode *n, int max_batch)
+{
+    int64_t numel = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
+    switch (n->op) {
+    case OP_BATCHNORM:
+        return 2 * n->shape.d[0];
+    case OP_LAYERNORM:
+        return 2 * (int64_t)max_batch * (numel / n->shape.d[n->shape.rank - 1]);
+    case OP_DROPOUT:
+    case OP_RRELU:
+        return (int64_t)max_batch * numel;
+    default:
+        return 0;
+    }
+}
+
 static int64_t floats_of(const IrNode *n, int max_batch)
 {
     int64_t e = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
     if (n->dtype == DT_I64)
         e *= 2;
-    return e * (n->batched ? max_batch : 1);
+    return e * (n->batched ? max_batch : 1) + mem_aux_floats(n, max_batch);
 }
 
 typedef struct {

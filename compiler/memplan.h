@@ -35,6 +35,11 @@ typedef struct MemPlan {
  */
 MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int keep_live);
 
+/* Scratch a node keeps after its value for its gradient, in scalars:
+ * batchnorm's batch mean and 1/std per channel, layernorm's per row,
+ * dropout's mask and rrelu's slopes per element (for max_batch samples). */
+int64_t mem_aux_floats(const IrNode *n, int max_batch);
+
 /* --emit memory: every buffer, the arena size and what reuse saved. */
 void mem_dump(const Ir *ir, const MemPlan *plan, FILE *f);
 

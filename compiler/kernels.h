@@ -1,0 +1,47 @@
+/*
+ * kernels.h: what the kernel emitters (kernels.c, kernels_act.c,
+ * kernels_norm.c) share.  Internal to the C emitter.
+ */
+#ifndef NNC_KERNELS_H
+#define NNC_KERNELS_H
+
+#include "emit_c.h"
+
+typedef long long ll;
+
+const IrNode *kern_node(const Emitter *e, int id);
+ll kern_numel(const IrNode *n);
+
+/* The forward op a node computes (OP_GRAD: the op it differentiates). */
+Op kern_fwd_op(const Ir *ir, const IrNode *n);
+
+/* "[n, 256]" for a shape comment. */
+void kern_shape_comment(const IrNode *n, char *buf, size_t len);
+
+/* static void kNNN_what(int n[, int training][, NnrtRng *rng],
+ *     const real *restrict names[0], ..., real *restrict out) {
+ * names: one per node input; the function body follows. */
+void kern_signature(Emitter *e, int id, const char *const *names, const char *out);
+
+/* Close the function. */
+void kern_end(Emitter *e);
+
+/* memset(buf, 0, ...) for node n's whole value. */
+void kern_zero(Emitter *e, const char *buf, const IrNode *n);
+
+/* A whole kernel looping i over every element of node id, body stmt. */
+void kern_elementwise(Emitter *e, int id, const char *const *names, const char *out, const char *stmt);
+
+/* Split a shape at axis: elements before it, along it, after it. */
+void kern_axis_split(const IrNode *n, int axis, ll *outer, ll *len, ll *inner);
+int kern_norm_axis(const IrNode *f, const char *arg);
+
+/* kernels_act.c: element-wise activations and their kin (glu, normalize,
+ * prelu, dropout, rrelu); kernels_norm.c: batchnorm, layernorm, lppool,
+ * global_avgpool.  Each returns 0 if node id is not one of its ops. */
+int kern_act_supported(Op op);
+int kern_act_define(Emitter *e, int id);
+int kern_norm_supported(Op op);
+int kern_norm_define(Emitter *e, int id);
+
+#endif

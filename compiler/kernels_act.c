@@ -1,0 +1,393 @@
+/*
+ * kernels_act.c: activations and the other element-wise functions, each
+ * forward (y from x) and backward (dx from dy and x) side by side.
+ *
+ * The formulas are those of the PyTorch 1.13 CPU kernels, operation for
+ * operation where the order changes rounding (aten/src/ATen/native/cpu/
+ * Activation.cpp, UnaryOpsKernel.cpp; F.glu, F.prelu, F.dropout, F.rrelu).
+ * `v` is x[i] and `d` is dy[i]; constants are the .nn arguments.
+ */
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#define flit emit_float
+
+/* Forward and backward statements of one element-wise op: the forward
+ * assigns y[i] from v, the backward dx[i] from v and d. */
+typedef struct {
+    char fwd[512], bwd[768];
+} Pointwise;
+
+static int pointwise(const IrNode *f, Pointwise *p)
+{
+    const Value *a = f->args;
+    Op op = f->op;
+    char b1[48], b2[48], b3[48];
+#define A(name) op_num(op, a, name)
+#define F(...) snprintf(p->fwd, sizeof p->fwd, __VA_ARGS__)
+#define B(...) snprintf(p->bwd, sizeof p->bwd, __VA_ARGS__)
+    switch (op) {
+    case OP_LEAKY_RELU:
+        F("y[i] = v > 0.0f ? v : v * %s;", flit(A("negative_slope"), b1));
+        B("dx[i] = v > 0.0f ? d : d * %s;", flit(A("negative_slope"), b1));
+        return 1;
+    case OP_RELU6:
+        F("y[i] = v <= 0.0f ? 0.0f : v >= 6.0f ? 6.0f : v;");
+        B("dx[i] = v > 0.0f && v < 6.0f ? d : 0.0f;");
+        return 1;
+    case OP_HARDTANH:
+        F("y[i] = v <= %s ? %s : v >= %s ? %s : v;", flit(A("min_val"), b1), b1, flit(A("max_val"), b2), b2);
+        B("dx[i] = v > %s && v < %s ? d : 0.0f;", b1, b2);
+        return 1;
+    case OP_ELU:
+        /* elu: x <= 0 ? (exp(x) - 1) alpha : x */
+        F("y[i] = v <= 0.0f ? (EXP(v) - 1.0f) * %s : v;", flit(A("alpha"), b1));
+        B("dx[i] = v <= 0.0f ? d * %s * EXP(v) : d;", b1);
+        return 1;
+    case OP_SELU: {
+        /* elu with alpha 1.6732632423543772848170429916717 and scale
+         * 1.0507009873554804934193349852946, coefficients in float */
+        float alpha = 1.6732632423543772848170429916717f, scale = 1.0507009873554804934193349852946f;
+        F("y[i] = v <= 0.0f ? (EXP(v) - 1.0f) * %s : v * %s;", flit((double)(alpha * scale), b1), flit(scale, b2));
+        B("dx[i] = v <= 0.0f ? d * %s * EXP(v) : d * %s;", b1, b2);
+        return 1;
+    }
+    case OP_CELU: {
+        /* elu with input scale 1/alpha */
+        double al = A("alpha");
+        F("y[i] = v <= 0.0f ? (EXP(v * %s) - 1.0f) * %s : v;", flit(1.0 / al, b1), flit(al, b2));
+        B("dx[i] = v <= 0.0f ? d * %s * %s * EXP(v * %s) : d;", b1, b2, b1);
+        return 1;
+    }
+    case OP_GELU:
+        if (strcmp(op_arg(op, a, "approximate")->ident, "tanh") == 0) {
+            /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+            const char *beta = "0.797884583f", *kappa = "0.0447149985f";
+            F("real inner = %s * (v + %s * (v * v * v)); y[i] = 0.5f * v * (1.0f + TANH(inner));", beta, kappa);
+            B("real inner = %s * (v + %s * (v * v * v)), t = TANH(inner); "
+              "dx[i] = d * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * %s * (1.0f + 3.0f * %s * v * v));",
+              beta, kappa, beta, kappa);
+        } else {
+            /* x Phi(x) = x 0.5 (1 + erf(x / sqrt(2))) */
+            F("y[i] = v * 0.5f * (1.0f + ERF(v * 0.707106769f));");
+            B("real cdf = 0.5f * (1.0f + ERF(v * 0.707106769f)), pdf = 0.398942292f * EXP(-0.5f * v * v); "
+              "dx[i] = d * (cdf + v * pdf);");
+        }
+        return 1;
+    case OP_HARDSIGMOID:
+        F("real t = v + 3.0f; t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t; y[i] = t / 6.0f;");
+        B("dx[i] = v > -3.0f && v < 3.0f ? d / 6.0f : 0.0f;");
+        return 1;
+    case OP_LOGSIGMOID:
+        /* min(x, 0) - log1p(exp(-|x|)) */
+        F("real z = EXP(v < 0.0f ? v : -v); y[i] = (v < 0.0f ? v : 0.0f) - LOG1P(z);");
+        B("real z = EXP(v < 0.0f ? v : -v); dx[i] = d * ((v < 0.0f ? 1.0f : 0.0f) - (v < 0.0f ? 1.0f : -1.0f) * (z / (1.0f + z)));");
+        return 1;
+    case OP_TANHSHRINK:
+        F("y[i] = v - TANH(v);");
+        B("real t = TANH(v); dx[i] = d * t * t;");
+        return 1;
+    case OP_SILU:
+        F("y[i] = v / (1.0f + EXP(-v));");
+        B("real s = 1.0f / (1.0f + EXP(-v)); dx[i] = d * s * (1.0f + v * (1.0f - s));");
+        return 1;
+    case OP_MISH:
+        /* x tanh(softplus(x)) */
+        F("y[i] = v * TANH(LOG1P(EXP(v)));");
+        B("real s = 1.0f / (1.0f + EXP(-v)), t = TANH(LOG1P(EXP(v))); dx[i] = d * (t + v * s * (1.0f - t * t));");
+        return 1;
+    case OP_SOFTPLUS:
+        /* log1p(exp(beta x)) / beta, or x where beta x > threshold */
+        F("y[i] = v * %s > %s ? v : LOG1P(EXP(v * %s)) / %s;", flit(A("beta"), b1), flit(A("threshold"), b2), b1, b1);
+        B("real z = EXP(v * %s); dx[i] = v * %s > %s ? d : d * z / (z + 1.0f);", b1, b1, b2);
+        return 1;
+    case OP_SOFTSIGN:
+        F("y[i] = v / (1.0f + (v < 0.0f ? -v : v));");
+        B("real t = 1.0f + (v < 0.0f ? -v : v); dx[i] = d / (t * t);");
+        return 1;
+    case OP_HARDSHRINK:
+        F("y[i] = v >= -%s && v <= %s ? 0.0f : v;", flit(A("lambd"), b1), b1);
+        B("dx[i] = v >= -%s && v <= %s ? 0.0f : d;", b1, b1);
+        return 1;
+    case OP_SOFTSHRINK:
+        F("y[i] = v > %s ? v - %s : v < -%s ? v + %s : 0.0f;", flit(A("lambd"), b1), b1, b1, b1);
+        B("dx[i] = v >= -%s && v <= %s ? 0.0f : d;", b1, b1);
+        return 1;
+    case OP_THRESHOLD:
+        F("y[i] = v <= %s ? %s : v;", flit(A("threshold"), b1), flit(A("value"), b2));
+        B("dx[i] = v <= %s ? 0.0f : d;", b1);
+        return 1;
+    case OP_HARDSWISH:
+        F("real t = v + 3.0f; t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t; y[i] = v * t / 6.0f;");
+        B("dx[i] = v < -3.0f ? 0.0f : v <= 3.0f ? d * (v / 3.0f + 0.5f) : d;");
+        return 1;
+    case OP_STEP:
+        F("y[i] = v >= 0.0f ? 1.0f : 0.0f;");
+        B("(void)v; (void)d; dx[i] = 0.0f;");
+        return 1;
+    default:
+        (void)b3;
+        return 0;
+    }
+#undef A
+#undef F
+#undef B
+}
+
+static void pointwise_kernel(Emitter *e, int id, const Pointwise *p)
+{
+    const IrNode *n = kern_node(e, id);
+    static const char *const fx[] = {"x"};
+    static const char *const bx[] = {"dy", "x"};
+    char body[1024];
+    if (n->op == OP_GRAD) {
+        snprintf(body, sizeof body, "real v = x[i], d = dy[i]; %s", p->bwd);
+        kern_elementwise(e, id, bx, "dx", body);
+    } else {
+        snprintf(body, sizeof body, "real v = x[i]; %s", p->fwd);
+        kern_elementwise(e, id, fx, "y", body);
+    }
+}
+
+/* The constant of a per-channel argument (a number, or a list with one
+ * value per channel): "name[c]" backed by a static array, or a literal. */
+static const char *channel_const(Emitter *e, const Value *v, const char *name, const char *index, char *buf)
+{
+    if (v->kind != V_LIST || v->n == 1)
+        return flit(v->kind == V_LIST ? v->list[0] : v->num, buf);
+    char line[4096], fb[48];
+    size_t k = (size_t)snprintf(line, sizeof line, "static const real %s[%d] = {", name, v->n);
+    for (int i = 0; i < v->n && k < sizeof line - 64; i++)
+        k += (size_t)snprintf(line + k, sizeof line - k, "%s%s", i ? ", " : "", flit(v->list[i], fb));
+    snprintf(line + k, sizeof line - k, "};");
+    emit_line(e, "%s", line);
+    snprintf(buf, 48, "%s[%s]", name, index);
+    return buf;
+}
+
+/* normalize: (x - mean[c]) / std[c], c the channel (dimension 0). */
+static void normalize_kernel(Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    ll N = kern_numel(f), C = f->shape.d[0], inner = N / C;
+    char mb[48], sb[48];
+    if (n->op == OP_GRAD) {
+        static const char *const names[] = {"dy"};
+        kern_signature(e, id, names, "dx");
+    } else {
+        static const char *const names[] = {"x"};
+        kern_signature(e, id, names, "y");
+    }
+    const char *mean = n->op == OP_GRAD ? "" : channel_const(e, op_arg(OP_NORMALIZE, f->args, "mean"), "mean", "c", mb);
+    const char *sd = channel_const(e, op_arg(OP_NORMALIZE, f->args, "std"), "sd", "c", sb);
+    emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
+    emit_line(e, "    size_t c = i / %lld %% %lld;", inner, C);
+    emit_line(e, "    (void)c;");
+    if (n->op == OP_GRAD)
+        emit_line(e, "    dx[i] = dy[i] / %s;", sd);
+    else
+        emit_line(e, "    y[i] = (x[i] - %s) / %s;", mean, sd);
+    emit_line(e, "}");
+    kern_end(e);
+}
+
+/* prelu: x > 0 ? x : w[c] x, one slope or one per channel (dimension 0). */
+static void prelu_kernel(Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    ll N = kern_numel(f), C = f->shape.d[0], inner = N / C;
+    ll P = kern_numel(kern_node(e, f->in[1]));
+    const char *c = P == 1 ? "0" : "c";
+    if (n->op != OP_GRAD) {
+        static const char *const names[] = {"x", "w"};
+        kern_signature(e, id, names, "y");
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
+        emit_line(e, "    size_t c = i / %lld %% %lld;", inner, C);
+        emit_line(e, "    (void)c;");
+        emit_line(e, "    y[i] = x[i] > 0.0f ? x[i] : w[%s] * x[i];", c);
+        emit_line(e, "}");
+    } else if (n->which == 0) {
+        static const char *const names[] = {"dy", "x", "w"};
+        kern_signature(e, id, names, "dx");
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
+        emit_line(e, "    size_t c = i / %lld %% %lld;", inner, C);
+        emit_line(e, "    (void)c;");
+        emit_line(e, "    dx[i] = x[i] > 0.0f ? dy[i] : w[%s] * dy[i];", c);
+        emit_line(e, "}");
+    } else {
+        static const char *const names[] = {"dy", "x"};
+        kern_signature(e, id, names, "dw");
+        kern_zero(e, "dw", n);
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
+        emit_line(e, "    size_t c = i / %lld %% %lld;", inner, C);
+        emit_line(e, "    (void)c;");
+        emit_line(e, "    if (!(x[i] > 0.0f))");
+        emit_line(e, "        dw[%s] += x[i] * dy[i];", c);
+        emit_line(e, "}");
+    }
+    kern_end(e);
+}
+
+/* glu: the first half of dimension dim times sigmoid of the second. */
+static void glu_kernel(Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    const IrNode *x = kern_node(e, f->in[0]);
+    int axis = (int)op_num(OP_GLU, f->args, "dim");
+    if (axis < 0)
+        axis += x->shape.rank;
+    ll outer, len, inner;
+    kern_axis_split(x, axis, &outer, &len, &inner);
+    ll half = len / 2 * inner;
+    if (n->op == OP_GRAD) {
+        static const char *const names[] = {"dy", "x"};
+        kern_signature(e, id, names, "dx");
+    } else {
+        static const char *const names[] = {"x"};
+        kern_signature(e, id, names, "y");
+    }
+    emit_line(e, "for (size_t r = 0; r < (size_t)n * %lld; r++)", outer);
+    emit_line(e, "for (size_t j = 0; j < %lld; j++) {", half);
+    e->indent++;
+    emit_line(e, "real a = x[r * %lld + j], b = x[r * %lld + %lld + j];", 2 * half, 2 * half, half);
+    emit_line(e, "real s = 1.0f / (1.0f + EXP(-b));");
+    if (n->op == OP_GRAD) {
+        emit_line(e, "real d = dy[r * %lld + j];", half);
+        emit_line(e, "dx[r * %lld + j] = d * s;", 2 * half);
+        emit_line(e, "dx[r * %lld + %lld + j] = (1.0f - s) * s * a * d;", 2 * half, half);
+    } else {
+        emit_line(e, "y[r * %lld + j] = a * s;", half);
+    }
+    e->indent--;
+    emit_line(e, "}");
+    kern_end(e);
+}
+
+/*
+ * dropout (inverted): in training each element is kept with probability
+ * 1 - p and scaled by 1/(1 - p); the scale (0 or 1/(1 - p)) is kept after
+ * y for the backward pass.  rrelu: in training a slope drawn from
+ * U(lower, upper) for each x <= 0 (kept after y); in eval the slope
+ * (lower + upper) / 2, as F.rrelu.
+ */
+static void random_kernel(Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    ll N = kern_numel(f), keep = (ll)e->plan->max_batch * N;
+    char b1[48], b2[48];
+    int train = !e->opt->inference;
+    if (n->op == OP_GRAD) {
+        static const char *const names[] = {"dy", "y"};
+        kern_signature(e, id, names, "dx");
+        emit_line(e, "const real *scale = y + %lld; /* kept by the forward pass */", keep);
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++)", N);
+        emit_line(e, "    dx[i] = dy[i] * scale[i];");
+        kern_end(e);
+        return;
+    }
+    static const char *const names[] = {"x"};
+    kern_signature(e, id, names, "y");
+    if (f->op == OP_DROPOUT) {
+        double p = op_num(OP_DROPOUT, f->args, "p");
+        if (train) {
+            emit_line(e, "if (training) {");
+            emit_line(e, "    real *scale = y + %lld;", keep);
+            emit_line(e, "    for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
+            if (p >= 1)
+                emit_line(e, "        scale[i] = 0.0f;");
+            else
+                emit_line(e, "        scale[i] = nnrt_rng_uniform(rng) < %s ? 0.0f : %s;", flit(p, b1),
+                          flit(1.0 / (1.0 - p), b2));
+            emit_line(e, "        y[i] = x[i] * scale[i];");
+            emit_line(e, "    }");
+            emit_line(e, "    return;");
+            emit_line(e, "}");
+        }
+        emit_line(e, "memcpy(y, x, (size_t)n * %lld * sizeof(real));", N);
+    } else {
+        double lo = op_num(OP_RRELU, f->args, "lower"), hi = op_num(OP_RRELU, f->args, "upper");
+        if (train) {
+            emit_line(e, "if (training) {");
+            emit_line(e, "    real *scale = y + %lld;", keep);
+            emit_line(e, "    for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
+            emit_line(e, "        scale[i] = x[i] <= 0.0f ? %s + %s * nnrt_rng_uniform(rng) : 1.0f;", flit(lo, b1),
+                      flit(hi - lo, b2));
+            emit_line(e, "        y[i] = x[i] * scale[i];");
+            emit_line(e, "    }");
+            emit_line(e, "    return;");
+            emit_line(e, "}");
+        }
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++)", N);
+        emit_line(e, "    y[i] = x[i] > 0.0f ? x[i] : x[i] * %s;", flit((lo + hi) / 2, b1));
+    }
+    kern_end(e);
+}
+
+int kern_act_supported(Op op)
+{
+    switch (op) {
+    case OP_GLU:
+    case OP_NORMALIZE:
+    case OP_PRELU:
+    case OP_DROPOUT:
+    case OP_RRELU:
+        return 1;
+    case OP_LEAKY_RELU:
+    case OP_RELU6:
+    case OP_HARDTANH:
+    case OP_ELU:
+    case OP_SELU:
+    case OP_CELU:
+    case OP_GELU:
+    case OP_HARDSIGMOID:
+    case OP_LOGSIGMOID:
+    case OP_TANHSHRINK:
+    case OP_SILU:
+    case OP_MISH:
+    case OP_SOFTPLUS:
+    case OP_SOFTSIGN:
+    case OP_HARDSHRINK:
+    case OP_SOFTSHRINK:
+    case OP_THRESHOLD:
+    case OP_HARDSWISH:
+    case OP_STEP:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int kern_act_define(Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    if (n->op != OP_GRAD && op_info[n->op].kind != K_FUNC && op_info[n->op].kind != K_LAYER)
+        return 0;
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    Pointwise p;
+    switch (f->op) {
+    case OP_GLU:
+        glu_kernel(e, id);
+        return 1;
+    case OP_NORMALIZE:
+        normalize_kernel(e, id);
+        return 1;
+    case OP_PRELU:
+        prelu_kernel(e, id);
+        return 1;
+    case OP_DROPOUT:
+    case OP_RRELU:
+        random_kernel(e, id);
+        return 1;
+    default:
+        if (!pointwise(f, &p))
+            return 0;
+        pointwise_kernel(e, id, &p);
+        return 1;
+    }
+}
