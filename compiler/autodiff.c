@@ -99,6 +99,8 @@ static void grad3(Ad *A, int i, int which, int dy, int s1, int s2, int s3)
 static int rule(Ad *A, int i, int dy)
 {
     const IrNode *n = &A->ir->nodes[i];
+    if (!ad_differentiable(n->op))
+        return 0;
     switch (n->op) {
     case OP_DENSE:
     case OP_CONV2D:
@@ -184,6 +186,30 @@ static int rule(Ad *A, int i, int dy)
     case OP_NLL:
     case OP_CROSS_ENTROPY:
         grad(A, i, 0, -1, n->in[0], n->in[1]);  /* from pred and target */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int ad_differentiable(Op op)
+{
+    /* The ops rule() knows; kept beside it so the two cannot drift far:
+     * docs/ops.md is generated from this, and tests/run_gradcheck.sh
+     * fails for an op whose rule is missing. */
+    switch (op) {
+    case OP_DENSE: case OP_CONV2D: case OP_RELU: case OP_SIGMOID: case OP_TANH:
+    case OP_SOFTMAX: case OP_LOG_SOFTMAX: case OP_DROPOUT: case OP_RRELU:
+    case OP_LEAKY_RELU: case OP_RELU6: case OP_ELU: case OP_SELU: case OP_CELU:
+    case OP_GELU: case OP_HARDSIGMOID: case OP_LOGSIGMOID: case OP_HARDTANH:
+    case OP_TANHSHRINK: case OP_SILU: case OP_MISH: case OP_SOFTPLUS:
+    case OP_SOFTSIGN: case OP_HARDSHRINK: case OP_SOFTSHRINK: case OP_THRESHOLD:
+    case OP_HARDSWISH: case OP_STEP: case OP_GLU: case OP_NORMALIZE:
+    case OP_GLOBAL_AVGPOOL: case OP_LPPOOL: case OP_PRELU: case OP_BATCHNORM:
+    case OP_LAYERNORM: case OP_MAXPOOL: case OP_AVGPOOL: case OP_FLATTEN:
+    case OP_RESHAPE: case OP_CONCAT: case OP_ADD: case OP_MUL: case OP_MSE:
+    case OP_L1: case OP_HUBER: case OP_BINARY_CROSS_ENTROPY: case OP_NLL:
+    case OP_CROSS_ENTROPY:
         return 1;
     default:
         return 0;

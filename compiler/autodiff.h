@@ -22,6 +22,9 @@
  */
 int ad_backward(Ir *ir, Diag *d);
 
+/* Has op a gradient rule? */
+int ad_differentiable(Op op);
+
 /* The names of optimizer op's per-parameter state tensors (torch.optim
  * state keys), NULL-terminated, for the given arguments. */
 int ad_optimizer_states(const Value *opt, const char **names);

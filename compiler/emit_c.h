@@ -54,6 +54,7 @@ int kern_extra(const Emitter *e, int id);
 
 /* kernels.c: can node id be emitted?  (An op with no kernel yet: 0.) */
 int kern_supported(const Ir *ir, int id);
+int kern_op_supported(Op op);
 
 /* kernels.c: the function k<id>_<what>(...) computing node id. */
 void kern_define(Emitter *e, int id);

@@ -75,8 +75,11 @@ const char *kern_name(const Ir *ir, int id, char *buf, size_t len)
 
 int kern_supported(const Ir *ir, int id)
 {
-    const IrNode *n = &ir->nodes[id];
-    Op op = kern_fwd_op(ir, n);
+    return kern_op_supported(kern_fwd_op(ir, &ir->nodes[id]));
+}
+
+int kern_op_supported(Op op)
+{
     if (kern_act_supported(op) || kern_norm_supported(op))
         return 1;
     switch (op) {

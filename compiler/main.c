@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "autodiff.h"
 #include "compile.h"
 #include "emit_c.h"
 #include "nnrt.h"
@@ -46,6 +47,7 @@ static const char usage[] =
     "  --emit memory        print the memory plan: every buffer, the arena size and\n"
     "                       what reuse saved\n"
     "  --dump-after PASS    print the IR after PASS: lower, shape, autodiff\n"
+    "  --list-ops           list every operator with its code-generation status\n"
     "  -h, --help           show this help\n"
     "  --version            show the version\n"
     "\n"
@@ -125,6 +127,18 @@ static int parse_args(Options *o, int argc, char **argv)
         const char **value = NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(a, "--list-ops") == 0) {
+            /* kind, name, has a kernel, has a gradient rule: for docs/ops.md */
+            for (int op = 0; op < OP_COUNT; op++) {
+                const OpInfo *oi = &op_info[op];
+                if (oi->kind == K_IR || oi->kind == K_TRAIN)
+                    continue;
+                int graph = oi->kind == K_LAYER || oi->kind == K_FUNC || oi->kind == K_LOSS;
+                printf("%s\t%s\t%s\t%s\n", op_kind_name(oi->kind), oi->name,
+                       graph ? (kern_op_supported((Op)op) ? "yes" : "no") : "yes",
+                       graph ? (ad_differentiable((Op)op) ? "yes" : "no") : "-");
+            }
             return 0;
         } else if (strcmp(a, "--version") == 0) {
             printf("nnc %s\n", NNC_VERSION);
