@@ -181,8 +181,9 @@ void kern_zero(Emitter *e, const char *buf, const IrNode *n)
 /* ---- dense: nn.Linear, y = x W^T + b ------------------------------------- */
 
 /* A dot product of n elements of a and b into the real `acc`, in eight
- * independent partial sums that compilers turn into one SIMD register,
- * added pairwise at the end: the same order on every machine. */
+ * independent partial sums (lane k takes the elements i = k mod 8), added
+ * pairwise at the end, then the tail in order: the same order in the
+ * vector code below and on every machine. */
 static void dot(Emitter *e, const char *acc, const char *a, const char *b, ll n)
 {
     if (n < 16) {
@@ -203,12 +204,92 @@ static void dot(Emitter *e, const char *acc, const char *a, const char *b, ll n)
     }
 }
 
+/*
+ * A register block of dot products for the vector build: rows xr[0..SB)
+ * of x against rows wr[0..OB) of w over I elements, eight lanes each
+ * (the lanes of dot() above), into y[(s + a) * O + o + b] (+ bias).
+ */
+static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
+{
+    ll I8 = I / 8 * 8;
+    for (int a = 0; a < SB; a++)
+        emit_line(e, "const real *x%d = x + (size_t)(s + %d) * %lld;", a, a, I);
+    for (int a = 0; a < SB; a++)
+        for (int b = 0; b < OB; b++)
+            emit_line(e, "vreal a%d%d = {0};", a, b);
+    emit_line(e, "for (int i = 0; i < %lld; i += 8) {", I8);
+    e->indent++;
+    for (int b = 0; b < OB; b++) {
+        emit_line(e, "vreal w%d;", b);
+        emit_line(e, "VLOAD(w%d, wr%d + i);", b, b);
+    }
+    for (int a = 0; a < SB; a++) {
+        emit_line(e, "{");
+        emit_line(e, "    vreal v;");
+        emit_line(e, "    VLOAD(v, x%d + i);", a);
+        for (int b = 0; b < OB; b++)
+            emit_line(e, "    a%d%d += v * w%d;", a, b, b);
+        emit_line(e, "}");
+    }
+    e->indent--;
+    emit_line(e, "}");
+    for (int a = 0; a < SB; a++)
+        for (int b = 0; b < OB; b++) {
+            emit_line(e, "{");
+            emit_line(e, "    real t = VSUM(a%d%d);", a, b);
+            if (I % 8)
+                emit_line(e, "    for (int i = %lld; i < %lld; i++) t += x%d[i] * wr%d[i];", I8, I, a, b);
+            emit_line(e, "    y[(size_t)(s + %d) * %lld + o + %d] = t%s;", a, O, b,
+                      bias ? arena_printf(e->ir->arena, " + b[o + %d]", b) : "");
+            emit_line(e, "}");
+        }
+}
+
+/* The vector version of dense's forward: blocks of 4 samples x 2 rows of
+ * W, each row loaded once per block; results as the scalar code's. */
+static void dense_forward_vector(Emitter *e, ll I, ll O, int bias)
+{
+    emit_line(e, "#ifdef NNC_VECTOR");
+    emit_line(e, "for (int o = 0; o < %lld; o += 2) {", O / 2 * 2);
+    e->indent++;
+    emit_line(e, "const real *wr0 = w + (size_t)o * %lld, *wr1 = wr0 + %lld;", I, I);
+    emit_line(e, "int s = 0;");
+    emit_line(e, "for (; s + 4 <= n; s += 4) {");
+    e->indent++;
+    dot_block(e, 4, 2, I, O, bias);
+    e->indent--;
+    emit_line(e, "}");
+    emit_line(e, "for (; s < n; s++) {");
+    e->indent++;
+    dot_block(e, 1, 2, I, O, bias);
+    e->indent--;
+    emit_line(e, "}");
+    e->indent--;
+    emit_line(e, "}");
+    if (O % 2) {
+        emit_line(e, "{");
+        e->indent++;
+        emit_line(e, "const int o = %lld;", O - 1);
+        emit_line(e, "const real *wr0 = w + (size_t)o * %lld;", I);
+        emit_line(e, "for (int s = 0; s < n; s++) {");
+        e->indent++;
+        dot_block(e, 1, 1, I, O, bias);
+        e->indent--;
+        emit_line(e, "}");
+        e->indent--;
+        emit_line(e, "}");
+    }
+    emit_line(e, "#else");
+}
+
 static void dense_forward(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
     static const char *const names[] = {"x", "w", "b"};
     ll I = kern_numel(kern_node(e, n->in[0])), O = n->shape.d[0];
     kern_signature(e, id, names, "y");
+    if (I >= 16)
+        dense_forward_vector(e, I, O, n->nin > 2);
     emit_line(e, "/* One row of W at a time, over the whole batch, so the row stays in cache. */");
     emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
     emit_line(e, "    const real *wo = w + (size_t)o * %lld;", I);
@@ -220,17 +301,76 @@ static void dense_forward(Emitter *e, int id)
     emit_line(e, "        y[(size_t)s * %lld + o] = acc%s;", O, n->nin > 2 ? " + b[o]" : "");
     emit_line(e, "    }");
     emit_line(e, "}");
+    if (I >= 16)
+        emit_line(e, "#endif");
     kern_end(e);
+}
+
+/*
+ * out[r, j] = sum over k of coef(r, k) * row_k[j], k in order, for rows
+ * r of a block of RB and columns j of 16 (two vectors): the vector form of
+ * "out[r][j] += c * row[j]" loops, in the same order.  coef and row are
+ * C expressions of r (as `a`) and k; the loop over k runs K times.
+ */
+static void axpy_block(Emitter *e, int RB, const char *k_count, const char *coef, const char *row, const char *out)
+{
+    for (int a = 0; a < RB; a++)
+        emit_line(e, "vreal c%d0 = {0}, c%d1 = {0};", a, a);
+    emit_line(e, "for (int k = 0; k < %s; k++) {", k_count);
+    e->indent++;
+    emit_line(e, "vreal r0, r1;");
+    emit_line(e, "VLOAD(r0, %s);", row);
+    emit_line(e, "VLOAD(r1, %s + 8);", row);
+    for (int a = 0; a < RB; a++) {
+        char cbuf[256];
+        snprintf(cbuf, sizeof cbuf, coef, a);
+        emit_line(e, "{");
+        emit_line(e, "    real d = %s;", cbuf);
+        emit_line(e, "    c%d0 += d * r0;", a);
+        emit_line(e, "    c%d1 += d * r1;", a);
+        emit_line(e, "}");
+    }
+    e->indent--;
+    emit_line(e, "}");
+    for (int a = 0; a < RB; a++) {
+        char obuf[256];
+        snprintf(obuf, sizeof obuf, out, a);
+        emit_line(e, "VSTORE(%s, c%d0);", obuf, a);
+        emit_line(e, "VSTORE(%s + 8, c%d1);", obuf, a);
+    }
 }
 
 static void dense_backward(Emitter *e, int id)
 {
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
     ll I = kern_numel(kern_node(e, f->in[0])), O = f->shape.d[0];
+    ll I16 = I / 16 * 16;
     if (g->which == 0) {
         static const char *const names[] = {"dy", "w"};
         kern_signature(e, id, names, "dx");
         emit_line(e, "/* dx = dy W */");
+        if (I16) {
+            emit_line(e, "#ifdef NNC_VECTOR");
+            emit_line(e, "for (int s = 0; s < n; s++) {");
+            emit_line(e, "    const real *dys = dy + (size_t)s * %lld;", O);
+            emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
+            emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
+            e->indent += 2;
+            axpy_block(e, 1, arena_printf(e->ir->arena, "%lld", O), "dys[k]",
+                       arena_printf(e->ir->arena, "w + (size_t)k * %lld + i", I), "dxs + i");
+            e->indent -= 2;
+            emit_line(e, "    }");
+            if (I % 16) {
+                emit_line(e, "    for (int i = %lld; i < %lld; i++) {", I16, I);
+                emit_line(e, "        real acc = 0.0f;");
+                emit_line(e, "        for (int o = 0; o < %lld; o++)", O);
+                emit_line(e, "            acc += dys[o] * w[(size_t)o * %lld + i];", I);
+                emit_line(e, "        dxs[i] = acc;");
+                emit_line(e, "    }");
+            }
+            emit_line(e, "}");
+            emit_line(e, "#else");
+        }
         kern_zero(e, "dx", g);
         emit_line(e, "for (int s = 0; s < n; s++) {");
         emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
@@ -241,10 +381,42 @@ static void dense_backward(Emitter *e, int id)
         emit_line(e, "            dxs[i] += d * wo[i];");
         emit_line(e, "    }");
         emit_line(e, "}");
+        if (I16)
+            emit_line(e, "#endif");
     } else {
         static const char *const names[] = {"dy", "x"};
         kern_signature(e, id, names, "dw");
         emit_line(e, "/* dW = dy^T x, summed over the batch one row of dW at a time */");
+        if (I16) {
+            emit_line(e, "#ifdef NNC_VECTOR");
+            emit_line(e, "int o = 0;");
+            emit_line(e, "for (; o + 4 <= %lld; o += 4)", O);
+            emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
+            e->indent += 2;
+            axpy_block(e, 4, "n", arena_printf(e->ir->arena, "dy[(size_t)k * %lld + o + %%d]", O),
+                       arena_printf(e->ir->arena, "x + (size_t)k * %lld + i", I),
+                       arena_printf(e->ir->arena, "dw + (size_t)(o + %%d) * %lld + i", I));
+            e->indent -= 2;
+            emit_line(e, "    }");
+            emit_line(e, "for (; o < %lld; o++)", O);
+            emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
+            e->indent += 2;
+            axpy_block(e, 1, "n", arena_printf(e->ir->arena, "dy[(size_t)k * %lld + o]", O),
+                       arena_printf(e->ir->arena, "x + (size_t)k * %lld + i", I),
+                       arena_printf(e->ir->arena, "dw + (size_t)o * %lld + i", I));
+            e->indent -= 2;
+            emit_line(e, "    }");
+            if (I % 16) {
+                emit_line(e, "for (int r = 0; r < %lld; r++)", O);
+                emit_line(e, "    for (int i = %lld; i < %lld; i++) {", I16, I);
+                emit_line(e, "        real acc = 0.0f;");
+                emit_line(e, "        for (int s = 0; s < n; s++)");
+                emit_line(e, "            acc += dy[(size_t)s * %lld + r] * x[(size_t)s * %lld + i];", O, I);
+                emit_line(e, "        dw[(size_t)r * %lld + i] = acc;", I);
+                emit_line(e, "    }");
+            }
+            emit_line(e, "#else");
+        }
         kern_zero(e, "dw", g);
         emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
         emit_line(e, "    real *dwo = dw + (size_t)o * %lld;", I);
@@ -255,6 +427,8 @@ static void dense_backward(Emitter *e, int id)
         emit_line(e, "            dwo[i] += d * xs[i];");
         emit_line(e, "    }");
         emit_line(e, "}");
+        if (I16)
+            emit_line(e, "#endif");
     }
     kern_end(e);
 }

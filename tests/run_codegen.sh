@@ -68,7 +68,7 @@ for model in examples/*.nn tests/cases/*.nn; do
         check "$model: $cc -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -I"$RT" -c "$c" -o "$d/$cc.o"
     done
     grep -q "_train_step" "$d/a"/*.h || continue
-    if ! CC=clang NNC_CFLAGS="-O1 -g $SAN" "$NNC" "$model" --exe -o "$d/prog" >"$d/err" 2>&1; then
+    if ! CC=clang NNC_CFLAGS="-O1 -g $SAN" "$NNC" "$model" --exe --batch 8 -o "$d/prog" >"$d/err" 2>&1; then
         echo "FAIL: $model: --exe with sanitizers"
         cat "$d/err"
         fail=$((fail + 1))
@@ -80,6 +80,13 @@ for model in examples/*.nn tests/cases/*.nn; do
     check "$model: eval under ASan/UBSan" "$d/prog" eval --weights "$d/w.safetensors" --data "$d/x.csv" --labels "$d/y.csv"
     check "$model: predict under ASan/UBSan" "$d/prog" predict --weights "$d/w.safetensors" --data "$d/x.csv" \
         --output "$d/out.npy"
+    # The vector kernels and the portable loops (-DNNC_SCALAR) agree bit for bit.
+    if NNC_CFLAGS="-O2 -DNNC_SCALAR" "$NNC" "$model" --exe --batch 8 -o "$d/scalar" 2>"$d/err"; then
+        "$d/scalar" predict --weights "$d/w.safetensors" --data "$d/x.csv" --output "$d/out_scalar.npy" >/dev/null 2>&1
+        check "$model: vector and scalar kernels give identical outputs" cmp "$d/out.npy" "$d/out_scalar.npy"
+    else
+        echo "FAIL: $model: -DNNC_SCALAR build"; cat "$d/err"; fail=$((fail + 1))
+    fi
     mkdir -p "$d/inf"
     if "$NNC" "$model" --inference --weights "$d/w.safetensors" -o "$d/inf" 2>"$d/err"; then
         ic=$(ls "$d/inf"/*.c)
