@@ -127,7 +127,7 @@ asan:
 FUZZ_SECONDS ?= 60
 fuzz:
 	@scripts/install-deps.sh fuzz
-	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --std=c99 --enable=warning,portability \

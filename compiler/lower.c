@@ -142,8 +142,10 @@ static int lower_decl(Lower *L, Stmt *s)
     n->shape.rank = s->dims->list.n;
     n->shape_known = 1;
     for (int i = 0; i < n->shape.rank && i < IR_MAX_RANK; i++) {
-        n->shape.d[i] = (int64_t)s->dims->list.items[i]->num;
-        if (n->shape.d[i] < 1)
+        /* sema has reported any dimension outside 1..2^24 (s->bad) */
+        double d = s->dims->list.items[i]->num;
+        n->shape.d[i] = d >= 1 && d <= 16777216.0 ? (int64_t)d : 1;
+        if (!(d >= 1 && d <= 16777216.0))
             n->poison = 1;
     }
     if (n->shape.rank > IR_MAX_RANK || n->shape.rank == 0 || s->bad)
