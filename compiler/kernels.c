@@ -312,10 +312,18 @@ static void dense_forward(Emitter *e, int id)
  * "out[r][j] += c * row[j]" loops, in the same order.  coef and row are
  * C expressions of r (as `a`) and k; the loop over k runs K times.
  */
-static void axpy_block(Emitter *e, int RB, const char *k_count, const char *coef, const char *row, const char *out)
+static void axpy_block_init(Emitter *e, int RB, const char *k_count, const char *coef, const char *row, const char *out,
+                            const char *init)
 {
-    for (int a = 0; a < RB; a++)
-        emit_line(e, "vreal c%d0 = {0}, c%d1 = {0};", a, a);
+    for (int a = 0; a < RB; a++) {
+        if (init) {
+            char ib[256];
+            snprintf(ib, sizeof ib, init, a);
+            emit_line(e, "vreal c%d0 = (vreal){0} + %s, c%d1 = (vreal){0} + %s;", a, ib, a, ib);
+        } else {
+            emit_line(e, "vreal c%d0 = {0}, c%d1 = {0};", a, a);
+        }
+    }
     emit_line(e, "for (int k = 0; k < %s; k++) {", k_count);
     e->indent++;
     emit_line(e, "vreal r0, r1;");
@@ -338,6 +346,11 @@ static void axpy_block(Emitter *e, int RB, const char *k_count, const char *coef
         emit_line(e, "VSTORE(%s, c%d0);", obuf, a);
         emit_line(e, "VSTORE(%s + 8, c%d1);", obuf, a);
     }
+}
+
+static void axpy_block(Emitter *e, int RB, const char *k_count, const char *coef, const char *row, const char *out)
+{
+    axpy_block_init(e, RB, k_count, coef, row, out, NULL);
 }
 
 static void dense_backward(Emitter *e, int id)
@@ -495,67 +508,232 @@ static Conv conv_geometry(const IrNode *f, const IrNode *x)
     return c;
 }
 
-/* The loops over (s, f, oh, ow) and, inside, over (c, kh, kw) with input
- * row ih and column iw; positions in the padding are skipped, and a test
- * that can never fail (no padding, window inside) is not emitted. */
-static void conv_kernel(Emitter *e, int id, const char *const *names, const char *out, const char *pre,
-                        const char *inner, const char *post, const char *zero_buf)
+/*
+ * Convolution as im2col + GEMM, one sample at a time.  col [K, P] holds,
+ * for k = (c, kh, kw) and output position p = (oh, ow), the input value
+ * the kernel tap k sees at p (0 in the padding); it lives after the
+ * node's value in the arena (mem_aux_floats).  With KG = CG KH KW taps per
+ * group and FG filters per group:
+ *   forward  y[f, p]   = b[f] + sum_k w[f, k] col[g KG + k, p]
+ *   dW       dw[f, k] += sum_p dy[f, p] col[g KG + k, p]   (over samples)
+ *   dx       dcol[g KG + k, p] = sum_f w[f, k] dy[f, p], then col2im
+ * Sums run in the same order in the vector code and the plain loops.
+ */
+static void im2col(Emitter *e, const Conv *c, const char *xs, const char *col)
 {
-    const IrNode *n = kern_node(e, id);
-    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
-    Conv c = conv_geometry(f, kern_node(e, f->in[0]));
-    int pad_h = c.PT > 0 || (c.OH - 1) * c.SH - c.PT + c.DH * (c.KH - 1) >= c.H;
-    int pad_w = c.PL > 0 || (c.OW - 1) * c.SW - c.PL + c.DW * (c.KW - 1) >= c.W;
-    kern_signature(e, id, names, out);
-    if (zero_buf)
-        kern_zero(e, zero_buf, n);
-    emit_line(e, "for (int s = 0; s < n; s++)");
-    emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
-    emit_line(e, "for (int oh = 0; oh < %lld; oh++)", c.OH);
-    emit_line(e, "for (int ow = 0; ow < %lld; ow++) {", c.OW);
+    ll P = c->OH * c->OW;
+    emit_line(e, "for (int ci = 0; ci < %lld; ci++)", c->C);
+    emit_line(e, "for (int kh = 0; kh < %lld; kh++)", c->KH);
+    emit_line(e, "for (int kw = 0; kw < %lld; kw++) {", c->KW);
     e->indent++;
-    emit_line(e, "size_t yi = (((size_t)s * %lld + f) * %lld + oh) * %lld + ow;", c.F, c.OH, c.OW);
-    emit_line(e, "size_t x0 = ((size_t)s * %lld + (size_t)(f / %lld) * %lld) * %lld;", c.C, c.FG, c.CG, c.H * c.W);
-    emit_line(e, "%s", pre);
-    emit_line(e, "for (int c = 0; c < %lld; c++)", c.CG);
-    emit_line(e, "for (int kh = 0; kh < %lld; kh++) {", c.KH);
-    emit_line(e, "    int ih = oh * %lld - %lld + kh * %lld;", c.SH, c.PT, c.DH);
-    if (pad_h)
-        emit_line(e, "    if (ih < 0 || ih >= %lld) continue;", c.H);
-    emit_line(e, "    for (int kw = 0; kw < %lld; kw++) {", c.KW);
-    emit_line(e, "        int iw = ow * %lld - %lld + kw * %lld;", c.SW, c.PL, c.DW);
-    if (pad_w)
-        emit_line(e, "        if (iw < 0 || iw >= %lld) continue;", c.W);
-    emit_line(e, "        size_t xi = x0 + ((size_t)c * %lld + ih) * %lld + iw;", c.H, c.W);
-    emit_line(e, "        size_t wi = (((size_t)f * %lld + c) * %lld + kh) * %lld + kw;", c.CG, c.KH, c.KW);
-    emit_line(e, "        %s", inner);
+    emit_line(e, "real *cr = %s + ((size_t)(ci * %lld + kh) * %lld + kw) * %lld;", col, c->KH, c->KW, P);
+    emit_line(e, "const real *plane = %s + (size_t)ci * %lld;", xs, c->H * c->W);
+    emit_line(e, "for (int oh = 0; oh < %lld; oh++) {", c->OH);
+    emit_line(e, "    int ih = oh * %lld - %lld + kh * %lld;", c->SH, c->PT, c->DH);
+    emit_line(e, "    real *cp = cr + (size_t)oh * %lld;", c->OW);
+    emit_line(e, "    if (ih < 0 || ih >= %lld) {", c->H);
+    emit_line(e, "        memset(cp, 0, %lld * sizeof(real));", c->OW);
+    emit_line(e, "        continue;");
+    emit_line(e, "    }");
+    emit_line(e, "    for (int ow = 0; ow < %lld; ow++) {", c->OW);
+    emit_line(e, "        int iw = ow * %lld - %lld + kw * %lld;", c->SW, c->PL, c->DW);
+    emit_line(e, "        cp[ow] = iw >= 0 && iw < %lld ? plane[(size_t)ih * %lld + iw] : 0.0f;", c->W, c->W);
     emit_line(e, "    }");
     emit_line(e, "}");
-    if (post[0])
-        emit_line(e, "%s", post);
+    e->indent--;
+    emit_line(e, "}");
+}
+
+static ll conv_aux_at(const Emitter *e, const IrNode *n)
+{
+    return (ll)e->plan->max_batch * kern_numel(n);
+}
+
+/* out[r, p] = init(r) + sum_k coef(r, k) row(k)[p] for rows r of [r0, r1)
+ * and every p < P, rows in blocks of 4 and p in blocks of 16 (vectors),
+ * with a plain fallback in the same order.  Formats take the row as %s. */
+static void rows_axpy(Emitter *e, const char *r0, const char *r1, ll K, ll P, const char *coef, const char *row,
+                      const char *out, const char *init)
+{
+    ll P16 = P / 16 * 16;
+    char kc[32];
+    snprintf(kc, sizeof kc, "%lld", K);
+    emit_line(e, "#ifdef NNC_VECTOR");
+    emit_line(e, "{");
+    e->indent++;
+    emit_line(e, "int r = %s;", r0);
+    for (int pass = 0; pass < 2; pass++) {
+        int RB = pass == 0 ? 4 : 1;
+        emit_line(e, "for (; r + %d <= %s; r += %d) {", RB, r1, RB);
+        e->indent++;
+        if (P16) {
+            emit_line(e, "for (int p = 0; p < %lld; p += 16) {", P16);
+            e->indent++;
+            char cf[256], rw[256], ot[256], in[256];
+            snprintf(cf, sizeof cf, coef, "r + %d");
+            snprintf(rw, sizeof rw, row, "k");
+            snprintf(ot, sizeof ot, out, "r + %d");
+            if (init)
+                snprintf(in, sizeof in, init, "r + %d");
+            axpy_block_init(e, RB, kc, cf, arena_printf(e->ir->arena, "%s + p", rw),
+                            arena_printf(e->ir->arena, "%s + p", ot), init ? in : NULL);
+            e->indent--;
+            emit_line(e, "}");
+        }
+        if (P % 16) {
+            emit_line(e, "for (int a = 0; a < %d; a++)", RB);
+            emit_line(e, "for (int p = %lld; p < %lld; p++) {", P16, P);
+            char cf[256], rw[256], ot[256], in[256];
+            snprintf(cf, sizeof cf, coef, "r + a");
+            snprintf(rw, sizeof rw, row, "k");
+            snprintf(ot, sizeof ot, out, "r + a");
+            if (init)
+                snprintf(in, sizeof in, init, "r + a");
+            emit_line(e, "    real acc = %s;", init ? in : "0.0f");
+            emit_line(e, "    for (int k = 0; k < %lld; k++)", K);
+            emit_line(e, "        acc += %s * %s[p];", cf, rw);
+            emit_line(e, "    %s[p] = acc;", ot);
+            emit_line(e, "}");
+        }
+        e->indent--;
+        emit_line(e, "}");
+    }
+    e->indent--;
+    emit_line(e, "}");
+    emit_line(e, "#else");
+    {
+        char cf[256], rw[256], ot[256], in[256];
+        snprintf(cf, sizeof cf, coef, "r");
+        snprintf(rw, sizeof rw, row, "k");
+        snprintf(ot, sizeof ot, out, "r");
+        if (init)
+            snprintf(in, sizeof in, init, "r");
+        emit_line(e, "for (int r = %s; r < %s; r++)", r0, r1);
+        emit_line(e, "for (int p = 0; p < %lld; p++) {", P);
+        emit_line(e, "    real acc = %s;", init ? in : "0.0f");
+        emit_line(e, "    for (int k = 0; k < %lld; k++)", K);
+        emit_line(e, "        acc += %s * %s[p];", cf, rw);
+        emit_line(e, "    %s[p] = acc;", ot);
+        emit_line(e, "}");
+    }
+    emit_line(e, "#endif");
+}
+
+static void conv_forward(Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    static const char *const names[] = {"x", "w", "b"};
+    Conv c = conv_geometry(n, kern_node(e, n->in[0]));
+    ll P = c.OH * c.OW, KG = c.CG * c.KH * c.KW;
+    kern_signature(e, id, names, "y");
+    emit_line(e, "real *col = y + %lld; /* [%lld, %lld] im2col scratch */", conv_aux_at(e, n), c.C * c.KH * c.KW, P);
+    emit_line(e, "for (int s = 0; s < n; s++) {");
+    e->indent++;
+    emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
+    emit_line(e, "real *ys = y + (size_t)s * %lld;", c.F * P);
+    im2col(e, &c, "xs", "col");
+    emit_line(e, "for (int g = 0; g < %lld; g++) {", c.G);
+    e->indent++;
+    emit_line(e, "const real *cg = col + (size_t)g * %lld;", KG * P);
+    rows_axpy(e, arena_printf(e->ir->arena, "g * %lld", c.FG), arena_printf(e->ir->arena, "(g + 1) * %lld", c.FG), KG, P,
+              arena_printf(e->ir->arena, "w[(size_t)(%%s) * %lld + k]", KG),
+              arena_printf(e->ir->arena, "(cg + (size_t)(%%s) * %lld)", P),
+              arena_printf(e->ir->arena, "(ys + (size_t)(%%s) * %lld)", P), n->nin > 2 ? "b[%s]" : NULL);
+    e->indent--;
+    emit_line(e, "}");
     e->indent--;
     emit_line(e, "}");
     kern_end(e);
 }
 
-static void conv_forward(Emitter *e, int id)
-{
-    static const char *const names[] = {"x", "w", "b"};
-    char pre[64];
-    snprintf(pre, sizeof pre, "real acc = %s;", kern_node(e, id)->nin > 2 ? "b[f]" : "0.0f");
-    conv_kernel(e, id, names, "y", pre, "acc += x[xi] * w[wi];", "y[yi] = acc;", NULL);
-}
-
 static void conv_backward(Emitter *e, int id)
 {
-    const IrNode *g = kern_node(e, id);
-    if (g->which == 0) {
-        static const char *const names[] = {"dy", "w"};
-        conv_kernel(e, id, names, "dx", "real d = dy[yi];", "dx[xi] += d * w[wi];", "", "dx");
-    } else {
+    const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
+    Conv c = conv_geometry(f, kern_node(e, f->in[0]));
+    ll P = c.OH * c.OW, KG = c.CG * c.KH * c.KW;
+    if (g->which == 1) {
         static const char *const names[] = {"dy", "x"};
-        conv_kernel(e, id, names, "dw", "real d = dy[yi];", "dw[wi] += d * x[xi];", "", "dw");
+        kern_signature(e, id, names, "dw");
+        emit_line(e, "real *col = dw + %lld; /* im2col scratch */", kern_numel(g));
+        kern_zero(e, "dw", g);
+        emit_line(e, "for (int s = 0; s < n; s++) {");
+        e->indent++;
+        emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
+        emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
+        im2col(e, &c, "xs", "col");
+        emit_line(e, "for (int f = 0; f < %lld; f++) {", c.F);
+        emit_line(e, "    const real *dyf = dys + (size_t)f * %lld;", P);
+        emit_line(e, "    const real *cg = col + (size_t)(f / %lld) * %lld;", c.FG, KG * P);
+        emit_line(e, "    for (int k = 0; k < %lld; k++) {", KG);
+        emit_line(e, "        const real *ck = cg + (size_t)k * %lld;", P);
+        e->indent += 2;
+        if (P >= 16) {
+            emit_line(e, "#ifdef NNC_VECTOR");
+            emit_line(e, "vreal lanes = {0};");
+            emit_line(e, "for (int p = 0; p < %lld; p += 8) {", P / 8 * 8);
+            emit_line(e, "    vreal u, v;");
+            emit_line(e, "    VLOAD(u, dyf + p);");
+            emit_line(e, "    VLOAD(v, ck + p);");
+            emit_line(e, "    lanes += u * v;");
+            emit_line(e, "}");
+            emit_line(e, "real acc = VSUM(lanes);");
+            if (P % 8) {
+                emit_line(e, "for (int p = %lld; p < %lld; p++)", P / 8 * 8, P);
+                emit_line(e, "    acc += dyf[p] * ck[p];");
+            }
+            emit_line(e, "#else");
+        }
+        dot(e, "acc", "dyf", "ck", P);
+        if (P >= 16)
+            emit_line(e, "#endif");
+        emit_line(e, "dw[(size_t)f * %lld + k] += acc;", KG);
+        e->indent -= 2;
+        emit_line(e, "    }");
+        emit_line(e, "}");
+        e->indent--;
+        emit_line(e, "}");
+        kern_end(e);
+        return;
     }
+    static const char *const names[] = {"dy", "w"};
+    kern_signature(e, id, names, "dx");
+    emit_line(e, "real *dcol = dx + %lld; /* [%lld, %lld] */", kern_numel(g) * e->plan->max_batch, c.C * c.KH * c.KW, P);
+    kern_zero(e, "dx", g);
+    emit_line(e, "for (int s = 0; s < n; s++) {");
+    e->indent++;
+    emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
+    emit_line(e, "real *dxs = dx + (size_t)s * %lld;", c.C * c.H * c.W);
+    emit_line(e, "for (int g = 0; g < %lld; g++) {", c.G);
+    e->indent++;
+    emit_line(e, "const real *wg = w + (size_t)g * %lld;", c.FG * KG);
+    emit_line(e, "const real *dyg = dys + (size_t)g * %lld;", c.FG * P);
+    emit_line(e, "real *dcg = dcol + (size_t)g * %lld;", KG * P);
+    rows_axpy(e, "0", arena_printf(e->ir->arena, "%lld", KG), c.FG, P,
+              arena_printf(e->ir->arena, "wg[(size_t)k * %lld + (%%s)]", KG),
+              arena_printf(e->ir->arena, "(dyg + (size_t)(%%s) * %lld)", P),
+              arena_printf(e->ir->arena, "(dcg + (size_t)(%%s) * %lld)", P), NULL);
+    e->indent--;
+    emit_line(e, "}");
+    emit_line(e, "/* col2im: every tap's gradient back to the input it read */");
+    emit_line(e, "for (int ci = 0; ci < %lld; ci++)", c.C);
+    emit_line(e, "for (int kh = 0; kh < %lld; kh++)", c.KH);
+    emit_line(e, "for (int kw = 0; kw < %lld; kw++) {", c.KW);
+    emit_line(e, "    const real *cr = dcol + ((size_t)(ci * %lld + kh) * %lld + kw) * %lld;", c.KH, c.KW, P);
+    emit_line(e, "    real *plane = dxs + (size_t)ci * %lld;", c.H * c.W);
+    emit_line(e, "    for (int oh = 0; oh < %lld; oh++) {", c.OH);
+    emit_line(e, "        int ih = oh * %lld - %lld + kh * %lld;", c.SH, c.PT, c.DH);
+    emit_line(e, "        if (ih < 0 || ih >= %lld)", c.H);
+    emit_line(e, "            continue;");
+    emit_line(e, "        for (int ow = 0; ow < %lld; ow++) {", c.OW);
+    emit_line(e, "            int iw = ow * %lld - %lld + kw * %lld;", c.SW, c.PL, c.DW);
+    emit_line(e, "            if (iw >= 0 && iw < %lld)", c.W);
+    emit_line(e, "                plane[(size_t)ih * %lld + iw] += cr[(size_t)oh * %lld + ow];", c.W, c.OW);
+    emit_line(e, "        }");
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    e->indent--;
+    emit_line(e, "}");
+    kern_end(e);
 }
 
 /* ---- pooling: nn.MaxPool2d, nn.AvgPool2d ------------------------------------ */

@@ -27,9 +27,17 @@ static int is_view(const IrNode *n, const Ir *ir)
     return 0;
 }
 
-int64_t mem_aux_floats(const IrNode *n, int max_batch)
+int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
 {
     int64_t numel = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
+    const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
+    if (f->op == OP_CONV2D && (n->op == OP_CONV2D || n->which < 2)) {
+        /* im2col scratch, [C KH KW, OH OW], one sample at a time */
+        const IrNode *w = &ir->nodes[f->in[1]];
+        int64_t taps = w->shape.d[1] * w->shape.d[2] * w->shape.d[3];
+        int64_t groups = ir->nodes[f->in[0]].shape.d[0] / w->shape.d[1];
+        return taps * groups * f->shape.d[1] * f->shape.d[2];
+    }
     switch (n->op) {
     case OP_BATCHNORM:
         return 2 * n->shape.d[0];
@@ -43,12 +51,12 @@ int64_t mem_aux_floats(const IrNode *n, int max_batch)
     }
 }
 
-static int64_t floats_of(const IrNode *n, int max_batch)
+static int64_t floats_of(const Ir *ir, const IrNode *n, int max_batch)
 {
     int64_t e = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
     if (n->dtype == DT_I64)
         e *= 2;
-    return e * (n->batched ? max_batch : 1) + mem_aux_floats(n, max_batch);
+    return e * (n->batched ? max_batch : 1) + mem_aux_floats(ir, n, max_batch);
 }
 
 typedef struct {
@@ -100,7 +108,7 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (!include[i] || (nd->op != OP_PARAM && nd->op != OP_STATE))
             continue;
         p->offset[i] = top;
-        p->size[i] = floats_of(nd, 1);
+        p->size[i] = floats_of(ir, nd, 1);
         top += align_up(p->size[i]);
     }
     p->persistent = top;
@@ -117,7 +125,7 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (!include[i] || p->root[i] != i || nd->op == OP_PARAM || nd->op == OP_STATE ||
             nd->op == OP_INPUT || nd->op == OP_TARGET || nd->op == OP_UPDATE || nd->poison)
             continue;
-        int64_t size = align_up(floats_of(nd, max_batch));
+        int64_t size = align_up(floats_of(ir, nd, max_batch));
         /* Forget buffers whose last reader ran before this node. */
         int k = 0;
         for (int j = 0; j < nlive; j++)

@@ -37,8 +37,9 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
 
 /* Scratch a node keeps after its value for its gradient, in scalars:
  * batchnorm's batch mean and 1/std per channel, layernorm's per row,
- * dropout's mask and rrelu's slopes per element (for max_batch samples). */
-int64_t mem_aux_floats(const IrNode *n, int max_batch);
+ * dropout's mask and rrelu's slopes per element (for max_batch samples),
+ * a convolution's (and its gradients') im2col matrix for one sample. */
+int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch);
 
 /* --emit memory: every buffer, the arena size and what reuse saved. */
 void mem_dump(const Ir *ir, const MemPlan *plan, FILE *f);
