@@ -111,10 +111,13 @@ test: deps-test all $(UNIT_BINS)
 	@echo "== generated code"; NNC=$(B)/nnc sh tests/run_codegen.sh
 	@echo "== golden outputs against PyTorch"; NNC=$(B)/nnc sh tests/run_golden.sh
 	@echo "== finite-difference gradient check"; NNC=$(B)/nnc sh tests/run_gradcheck.sh
+	@echo "== initialiser statistics"; NNC=$(B)/nnc sh tests/run_init_stats.sh
+	@echo "== docs/ops.md is current"; NNC=$(B)/nnc sh tests/check_ops_doc.sh
 
 golden-update: all
 	NNC=$(B)/nnc sh tests/run_errors.sh --update
 	NNC=$(B)/nnc sh tests/run_examples.sh --update
+	NNC=$(B)/nnc sh tests/check_ops_doc.sh --update
 
 asan:
 	$(MAKE) B=build/asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \

@@ -4,13 +4,17 @@
 # -O0 and at -O2, and the program must reproduce
 #   predict: out.npy from init.safetensors on x.npy        (rtol 1e-5)
 #   train:   after.safetensors after meta.json's steps of
-#            batch B, in file order, from init.safetensors  (rtol 1e-4)
+#            batch B, in file order, from init.safetensors  (rtol 1e-4);
+#            when meta.json has "epochs", that many whole epochs instead
+#            (--epochs E without --steps: the lr schedule steps per epoch)
 # judged by tests/golden/compare.c: |a - b| <= rtol * (|b| + rms(b)).
 # Each (case, -O level, predict|train) is one test; a compile failure fails
 # both tests of that level.
 #
-#   tests/run_golden.sh [--verbose] [CASE ...]
+#   tests/run_golden.sh [--verbose] [--only CASE]... [CASE ...]
 #
+# --only CASE (repeatable) and bare CASE arguments both select cases; with
+# none, every case runs.
 # --verbose shows the compiler's and the comparison's output.  NNC names the
 # compiler (default build/nnc), CC the C compiler for compare.c (default
 # cc).  Needs build/libnnrt.a (make all).  Temporary files go to
@@ -27,14 +31,21 @@ esac
 cd "$root" || exit 2
 CC=${CC:-cc}
 
+usage() {
+    echo "usage: tests/run_golden.sh [--verbose] [--only CASE]... [CASE ...]" >&2
+    exit 2
+}
 verbose=0
 cases=
-for arg in "$@"; do
-    case $arg in
+while [ $# -gt 0 ]; do
+    case $1 in
     --verbose|-v) verbose=1 ;;
-    -*) echo "usage: tests/run_golden.sh [--verbose] [CASE ...]" >&2; exit 2 ;;
-    *) cases="$cases ${arg%/}" ;;
+    --only) [ $# -ge 2 ] || usage; shift; cases="$cases ${1%/}" ;;
+    --only=*) a=${1#--only=}; cases="$cases ${a%/}" ;;
+    -*) usage ;;
+    *) cases="$cases ${1%/}" ;;
     esac
+    shift
 done
 if [ -z "$cases" ]; then
     for d in tests/golden/*/; do
@@ -95,6 +106,12 @@ for c in $cases; do
     fi
     batch=$(meta batch "$g/meta.json")
     steps=$(meta steps "$g/meta.json")
+    epochs=$(meta epochs "$g/meta.json")
+    if [ -n "$epochs" ]; then
+        length="--epochs $epochs"
+    else
+        length="--steps $steps"
+    fi
     for opt in -O0 -O2; do
         d=$out/$c$opt
         rm -rf "$d"
@@ -120,10 +137,11 @@ for c in $cases; do
         fi
         record "$c $opt predict" $st "$log"
 
-        # train: the parameters after the steps
+        # train: the parameters after the steps (or epochs)
         log=$d/train.log
+        # shellcheck disable=SC2086 # $length is two words
         if "$d/prog" train --init "$g/init.safetensors" --data "$g/x.npy" \
-                --labels "$g/y.npy" --steps "$steps" --batch "$batch" \
+                --labels "$g/y.npy" $length --batch "$batch" \
                 --no-shuffle --save "$d/after.safetensors" --quiet \
                 >"$log" 2>&1; then
             "$out/compare" --rtol 1e-4 "$g/after.safetensors" \

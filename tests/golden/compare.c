@@ -5,7 +5,8 @@
  *   compare [--rtol R] [--atol A] [--quiet] REFERENCE CANDIDATE
  *
  * Both files are .npy (one array) or both are safetensors (every tensor of
- * the reference must be in the candidate, by name, with the same shape;
+ * the reference must be in the candidate, by name, with the same shape and
+ * dtype, as PyTorch's state_dict has them: num_batches_tracked is I64;
  * tensors only in the candidate are listed but are not a failure).  The
  * format is recognised from the content, as the runtime does.
  *
@@ -23,6 +24,23 @@
  * index, both values, the difference) and the smallest rtol that would
  * accept the tensor.  Exit status: 0 all pass, 1 some tensor fails, 2 usage
  * or a file that cannot be read.
+ *
+ *   compare --stats [--sigmas K] FILE.safetensors TENSOR DIST PARAM
+ *
+ * The stats mode (tests/run_init_stats.sh) checks that one tensor looks
+ * like a sample of a distribution, for initialisers that cannot match
+ * PyTorch bit for bit.  DIST PARAM is one of
+ *   uniform B    U(-B, B): every |x| <= B; min and max within 40/n of -B
+ *                and B (the whole range is used); mean 0 and standard
+ *                deviation B/sqrt(3), each within K standard errors
+ *                (B/sqrt(3n) and B/sqrt(15n))
+ *   normal S     N(0, S^2): mean 0 and standard deviation S within K
+ *                standard errors (S/sqrt(n), S/sqrt(2n)); excess kurtosis
+ *                0 within K sqrt(24/n) (not uniform: that has -1.2); and
+ *                for n >= 2000 some |x| > 2.5 S (not truncated at 2 S)
+ *   const V      every element equal to V (as float32, so 0.1 works)
+ * K defaults to 5.  A zero B or S means const 0.  One line: ok/FAIL, the
+ * tensor, its statistics and what was expected.
  */
 #include "nnrt.h"
 
@@ -56,6 +74,18 @@ static double elem(const void *data, int dtype, int64_t i)
     case NNRT_I64: return (double)((const int64_t *)data)[i];
     }
     return NAN;
+}
+
+static const char *dtype_name(int dtype)
+{
+    switch (dtype) {
+    case NNRT_F32: return "F32";
+    case NNRT_F64: return "F64";
+    case NNRT_U8: return "U8";
+    case NNRT_I32: return "I32";
+    case NNRT_I64: return "I64";
+    }
+    return "?";
 }
 
 /* Fills t from a raw array; 0 or -1 on out of memory. */
@@ -290,6 +320,10 @@ static int compare_safetensors(const char *ref, const char *cand,
                    fmt_dims(s1, sizeof s1, ct.rank, ct.dims), cand,
                    fmt_dims(s2, sizeof s2, rt.rank, rt.dims));
             failed++;
+        } else if (c->dtype != r->dtype) {
+            printf("FAIL %s: dtype %s in %s, %s in the reference\n", r->name,
+                   dtype_name(c->dtype), cand, dtype_name(r->dtype));
+            failed++;
         } else if (!compare_tensor(&ct, &rt, o)) {
             failed++;
         }
@@ -306,6 +340,130 @@ static int compare_safetensors(const char *ref, const char *cand,
     return failed ? 1 : 0;
 }
 
+/* --stats: see the top of the file.  Returns 0 if t fits the
+ * distribution, 1 if not. */
+static int stats_tensor(const Tensor *t, const char *dist, double param,
+                        double k)
+{
+    double n = (double)t->numel, sum = 0, mean, m2 = 0, m4 = 0, sd, kurt;
+    double lo = INFINITY, hi = -INFINITY, amax = 0, se;
+    int64_t i;
+    char sh[128], why[256] = "";
+
+    fmt_dims(sh, sizeof sh, t->rank, t->dims);
+    if (param == 0)
+        dist = "const";
+    for (i = 0; i < t->numel; i++) {
+        double x = t->v[i];
+        if (!isfinite(x)) {
+            printf("FAIL %s %s: element %lld is %g\n", t->name, sh,
+                   (long long)i, x);
+            return 1;
+        }
+        sum += x;
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+        amax = fabs(x) > amax ? fabs(x) : amax;
+    }
+    if (t->numel == 0) {
+        printf("FAIL %s %s: no elements\n", t->name, sh);
+        return 1;
+    }
+    mean = sum / n;
+    for (i = 0; i < t->numel; i++) {
+        double d = t->v[i] - mean;
+        m2 += d * d;
+        m4 += d * d * d * d;
+    }
+    m2 /= n;
+    m4 /= n;
+    sd = sqrt(m2);
+    kurt = m2 > 0 ? m4 / (m2 * m2) - 3 : 0;
+
+    if (strcmp(dist, "const") == 0) {
+        double v = (double)(float)param;
+        if (lo != hi || fabs(lo - v) > 1e-6 * fabs(v))
+            snprintf(why, sizeof why, "elements in [%.9g, %.9g], want all "
+                     "%.9g", lo, hi, v);
+        printf("%s %s %s const(%g): n %.0f, min %.9g, max %.9g%s%s\n",
+               why[0] ? "FAIL" : "ok  ", t->name, sh, param, n, lo, hi,
+               why[0] ? "; " : "", why);
+        return why[0] != 0;
+    }
+    if (strcmp(dist, "uniform") == 0) {
+        double b = param, edge = b * (1 - 40 / n);
+        if (amax > b * (1 + 1e-6))
+            snprintf(why, sizeof why, "an element %.9g is outside "
+                     "[-%.9g, %.9g]", hi > -lo ? hi : lo, b, b);
+        else if (hi < edge || lo > -edge)
+            snprintf(why, sizeof why, "range [%.6g, %.6g] does not reach "
+                     "+-%.6g (the bound is %.6g)", lo, hi, edge, b);
+        else if (fabs(mean) > k * (se = b / sqrt(3 * n)))
+            snprintf(why, sizeof why, "mean is %.2f standard errors from 0",
+                     fabs(mean) / se);
+        else if (fabs(sd - b / sqrt(3.0)) > k * (se = b / sqrt(15 * n)))
+            snprintf(why, sizeof why, "std is %.2f standard errors from "
+                     "%.6g", fabs(sd - b / sqrt(3.0)) / se, b / sqrt(3.0));
+        printf("%s %s %s uniform(%g): n %.0f, min %.6g, max %.6g, mean %.3g,"
+               " std %.6g (want %.6g)%s%s\n", why[0] ? "FAIL" : "ok  ",
+               t->name, sh, b, n, lo, hi, mean, sd, b / sqrt(3.0),
+               why[0] ? "; " : "", why);
+        return why[0] != 0;
+    }
+    if (strcmp(dist, "normal") == 0) {
+        double s = param;
+        if (fabs(mean) > k * (se = s / sqrt(n)))
+            snprintf(why, sizeof why, "mean is %.2f standard errors from 0",
+                     fabs(mean) / se);
+        else if (fabs(sd - s) > k * (se = s / sqrt(2 * n)))
+            snprintf(why, sizeof why, "std is %.2f standard errors from "
+                     "%.6g", fabs(sd - s) / se, s);
+        else if (fabs(kurt) > k * (se = sqrt(24 / n)))
+            snprintf(why, sizeof why, "excess kurtosis %.3f is %.2f standard"
+                     " errors from 0", kurt, fabs(kurt) / se);
+        else if (n >= 2000 && amax <= 2.5 * s)
+            snprintf(why, sizeof why, "no element beyond 2.5 std (%.6g): "
+                     "truncated?", 2.5 * s);
+        printf("%s %s %s normal(%g): n %.0f, min %.6g, max %.6g, mean %.3g,"
+               " std %.6g, excess kurtosis %.3f%s%s\n",
+               why[0] ? "FAIL" : "ok  ", t->name, sh, s, n, lo, hi, mean, sd,
+               kurt, why[0] ? "; " : "", why);
+        return why[0] != 0;
+    }
+    fprintf(stderr, "compare: unknown distribution '%s' (uniform, normal, "
+                    "const)\n", dist);
+    return 2;
+}
+
+static int stats_main(const char *path, const char *name, const char *dist,
+                      double param, double k)
+{
+    NnrtSafetensors st;
+    NnrtErr err;
+    const NnrtStTensor *r;
+    Tensor t;
+    int rc;
+
+    if (nnrt_st_read(path, &st, &err) < 0) {
+        fprintf(stderr, "compare: %s\n", err.msg);
+        return 2;
+    }
+    r = nnrt_st_find(&st, name);
+    if (!r) {
+        printf("FAIL %s: not in %s\n", name, path);
+        nnrt_st_free(&st);
+        return 1;
+    }
+    if (widen(&t, r->name, r->dtype, r->rank, r->dims, r->data) < 0) {
+        fprintf(stderr, "compare: out of memory\n");
+        exit(2);
+    }
+    rc = stats_tensor(&t, dist, param, k);
+    free(t.v);
+    nnrt_st_free(&st);
+    return rc;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: compare [--rtol R] [--atol A] [--quiet] "
@@ -313,7 +471,11 @@ static int usage(void)
                     "  both .npy or both .safetensors; passes when every "
                     "element has\n"
                     "  |a - b| <= atol + rtol * (|b| + rms(b)), b the "
-                    "reference (rtol 1e-5, atol 0)\n");
+                    "reference (rtol 1e-5, atol 0)\n"
+                    "       compare --stats [--sigmas K] FILE.safetensors "
+                    "TENSOR uniform B|normal S|const V\n"
+                    "  TENSOR looks like a sample of the distribution "
+                    "(within K = 5 standard errors)\n");
     return 2;
 }
 
@@ -328,11 +490,17 @@ static double number(const char *s)
 int main(int argc, char **argv)
 {
     Opts o = {1e-5, 0, 0};
-    const char *path[2];
-    int i, npaths = 0, kind0, kind1;
+    const char *path[4];
+    int i, npaths = 0, kind0, kind1, stats = 0;
+    double sigmas = 5;
 
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--rtol") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--stats") == 0) {
+            stats = 1;
+        } else if (strcmp(argv[i], "--sigmas") == 0 && i + 1 < argc) {
+            if ((sigmas = number(argv[++i])) <= 0)
+                return usage();
+        } else if (strcmp(argv[i], "--rtol") == 0 && i + 1 < argc) {
             if ((o.rtol = number(argv[++i])) < 0)
                 return usage();
         } else if (strcmp(argv[i], "--atol") == 0 && i + 1 < argc) {
@@ -340,13 +508,23 @@ int main(int argc, char **argv)
                 return usage();
         } else if (strcmp(argv[i], "--quiet") == 0) {
             o.quiet = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage();
-        } else if (npaths < 2) {
+        } else if (argv[i][0] == '-' && argv[i][1] && npaths < 3) {
+            return usage();   /* (a negative const value may follow) */
+        } else if (npaths < 4) {
             path[npaths++] = argv[i];
         } else {
             return usage();
         }
+    }
+    if (stats) {
+        char *end;
+        double param;
+        if (npaths != 4)
+            return usage();
+        param = strtod(path[3], &end);
+        if (!*path[3] || *end || !isfinite(param))
+            return usage();
+        return stats_main(path[0], path[1], path[2], param, sigmas);
     }
     if (npaths != 2)
         return usage();

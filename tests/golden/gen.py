@@ -17,8 +17,14 @@ each case this writes tests/golden/CASE/:
   after.safetensors  the parameters after `steps` optimizer steps of batch
                      size B over x in file order (step k takes samples
                      k*B .. k*B+B-1), mean reduction, the torch.optim
-                     optimizer built with exactly the .nn hyperparameters
-  meta.json          B, the step count and what the case covers
+                     optimizer built with exactly the .nn hyperparameters;
+                     for a case with `epochs`, after that many whole
+                     epochs in file order with the lr_scheduler stepped
+                     after each; buffers included (batchnorm's running
+                     statistics and its int64 num_batches_tracked)
+  meta.json          B, the step count (and epochs) and what the case
+                     covers; for an operator with kinks, how many of its
+                     inputs fall in each region of its formula
 
 The reference numbers are computed in float64 from the float32 weights and
 data (so the files carry no PyTorch rounding, only the final rounding to
@@ -31,6 +37,10 @@ measuring rounding, not correctness.
 Needs torch (Debian's python3-torch, 1.13) and numpy; run it by hand:
     /usr/bin/python3 tests/golden/gen.py [CASE ...]
 CI does not run it: the committed files are the truth.
+
+Initialisers draw from nnc's own RNG and cannot match PyTorch bit for bit;
+they are checked statistically, without Python, by tests/run_init_stats.sh
+over the models of tests/golden/init_cases/ (not made by this script).
 """
 
 import gzip
@@ -38,6 +48,7 @@ import json
 import os
 import struct
 import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -83,7 +94,11 @@ def write_safetensors(path, tensors):
     blobs = []
     offset = 0
     for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
+        # not np.ascontiguousarray: it makes a 0-d array (num_batches_tracked,
+        # shape [] in PyTorch's state_dict) 1-d
+        arr = np.asarray(arr)
+        if not arr.flags.c_contiguous:
+            arr = arr.copy(order="C")
         arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
         raw = arr.tobytes()
         header[name] = {"dtype": _ST_DTYPES[arr.dtype],
@@ -156,6 +171,8 @@ def worst_ratio(a, b):
     they differ)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if np.isnan(a).any():   # a NaN fails compare.c whatever the tolerance
+        return float("inf")
     rms = np.sqrt(np.mean(b * b)) if b.size else 0.0
     den = np.abs(b) + rms
     diff = np.abs(a - b)
@@ -289,16 +306,27 @@ CASES = []
 
 
 def case(name, nn_text, build, data, loss, optim, batch=8, steps=3, seed=0,
-         covers="", mutants=None):
-    """mutants: {description: {"build"|"loss"|"optim": replacement}}, each
-    a plausible bug (a hyperparameter ignored, a PyTorch convention
+         covers="", mutants=None, epochs=None, sched=None, probe=None):
+    """mutants: {description: {"build"|"loss"|"optim"|...: replacement}},
+    each a plausible bug (a hyperparameter ignored, a PyTorch convention
     missed); generate() checks that every one of them would fail the test
     by at least SENSITIVITY times its tolerance, so the case really tests
-    what it claims to."""
+    what it claims to.
+
+    epochs: train whole epochs over x in file order instead of `steps`
+    steps (the last batch may be short), calling sched(optimizer).step()
+    after each epoch when sched is given (torch.optim.lr_scheduler);
+    meta.json then records "epochs" and run_golden.sh passes --epochs.
+    probe: (model, x) -> (tensor, breakpoints): the input of the operator
+    under test and the points where its formula changes; generate()
+    requires every region between them to hold a few values and records
+    the counts."""
     CASES.append(dict(name=name, nn=nn_text.strip() + "\n", build=build,
                       data=data, loss=loss, optim=optim, batch=batch,
                       steps=steps, seed=seed, covers=covers,
-                      mutants=mutants or {}))
+                      mutants=mutants or {}, epochs=epochs, sched=sched,
+                      sched_every_step=False, sched_early=False,
+                      probe=probe))
 
 
 def random_data(shape, nclasses=None, target=None, n=24, seed=1):
@@ -901,6 +929,1328 @@ case("fashion_lenet", _lenet_nn(),
      covers="examples/fashion_lenet.nn (LeNet-5, adam)")
 
 
+# ===========================================================================
+# Operators, layers, losses and schedules of spec sections 5-7
+# ===========================================================================
+#
+# Each case isolates one operator (or one small family) so that a failure
+# names it.  Activations sit between two dense layers, with the rows of the
+# first scaled so that the activation's input spreads from small to large
+# magnitudes: every region of its formula (both sides of every kink and
+# threshold) holds values, checked by the probe and recorded in meta.json.
+# Mutants include wrong gradients with right forward values (grad_stage),
+# so the training test is shown to check the backward rule, not just the
+# forward output.
+
+def grad_stage(fwd, bwd):
+    """A parameterless stage computing fwd(x) whose gradient is bwd(x, dy)
+    (a mutant whose forward pass is right and whose backward is not)."""
+    class _F(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return fwd(x)
+
+        @staticmethod
+        def backward(ctx, dy):
+            (x,) = ctx.saved_tensors
+            return bwd(x, dy)
+    return Fn(_F.apply)
+
+
+def in_float32(f):
+    """f computed in float32 whatever the model's dtype (a mutant that is
+    only wrong where float32 overflows)."""
+    return Fn(lambda x: f(x.float()).to(x.dtype))
+
+
+def spread_rows(linear, lo, hi):
+    """Scales output row i of `linear` (weight and bias) so that, for N(0, 1)
+    inputs, output i has a standard deviation running geometrically from
+    lo to hi, small and large rows interleaved.  PyTorch's default rows
+    give about sqrt(1/3) (U(-1/sqrt(fan_in), ...) weights)."""
+    n = linear.out_features
+    s = np.geomspace(lo, hi, n) / np.sqrt(1.0 / 3.0)
+    order = np.concatenate([np.arange(0, n, 2), np.arange(1, n, 2)[::-1]])
+    s = torch.from_numpy(s[np.argsort(order)].astype(np.float32))
+    with torch.no_grad():
+        linear.weight.mul_(s[:, None])
+        linear.bias.mul_(s)
+
+
+def act_net(act, lo, hi, nin=8, hidden=16, k=4):
+    """logits = x -> dense(hidden) -> ACT -> dense(k), the first layer's rows
+    spread over [lo, hi] standard deviations."""
+    m = Chain(nn.Linear(nin, hidden), act, nn.Linear(hidden, k))
+    spread_rows(m.logits[0], lo, hi)
+    return m
+
+
+def act_probe(points):
+    """The input of the activation logits.1 of an act_net."""
+    return lambda m, x: (m.logits[0](x), points)
+
+
+ACT_NN = """
+{what}
+model {name} {{
+    input  x : f32[8]
+    target y : class[4]
+
+    logits = x -> dense(16) -> {act} -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = {lr}, momentum = 0.5)
+}}
+"""
+
+
+def act_case(name, act_nn, act, what, lo, hi, points, mutants, seed, lr=0.5,
+             covers=None):
+    """An activation between two dense layers (see act_net); mutants:
+    {description: wrong stage in place of the activation}."""
+    what = textwrap.fill(what, 76, initial_indent="# ",
+                         subsequent_indent="# ")
+    case(name, ACT_NN.format(name=name, act=act_nn, what=what, lr=lr),
+         build=lambda: act_net(act(), lo, hi),
+         data=lambda: random_data([8], nclasses=4, seed=seed),
+         loss=ce,
+         optim=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.5),
+         covers=covers or act_nn,
+         probe=act_probe(points),
+         mutants={k: {"build": (lambda f: lambda: act_net(f(), lo, hi))(f)}
+                  for k, f in mutants.items()})
+
+
+def where(c, a, b):
+    return torch.where(c, a, b)
+
+
+act_case("act_leaky_relu", "leaky_relu(negative_slope = 0.2)",
+         lambda: nn.LeakyReLU(0.2),
+         "leaky_relu with a non-default negative_slope", 0.3, 4, [0],
+         {"negative_slope ignored (0.01)": lambda: nn.LeakyReLU(0.01),
+          "gradient 0 for x < 0 (relu's)": lambda: grad_stage(
+              lambda x: F.leaky_relu(x, 0.2),
+              lambda x, dy: dy * (x > 0).to(dy.dtype))},
+         seed=101)
+
+act_case("act_relu6", "relu6", nn.ReLU6,
+         "relu6: inputs below 0, in [0, 6] and above 6", 1, 12, [0, 6],
+         {"no clamp at 6 (relu)": nn.ReLU,
+          "gradient 1 above 6": lambda: grad_stage(
+              F.relu6, lambda x, dy: dy * (x > 0).to(dy.dtype))},
+         seed=102)
+
+act_case("act_elu", "elu(alpha = 0.5)", lambda: nn.ELU(0.5),
+         "elu with a non-default alpha", 0.3, 5, [0],
+         {"alpha ignored (1)": nn.ELU,
+          "gradient exp(x) for x < 0, alpha missing": lambda: grad_stage(
+              lambda x: F.elu(x, 0.5),
+              lambda x, dy: dy * where(x > 0, torch.ones_like(x),
+                                       torch.exp(x)))},
+         seed=103)
+
+act_case("act_selu", "selu", nn.SELU,
+         "selu (PyTorch's alpha and scale)", 0.3, 5, [0],
+         {"scale missing (elu with selu's alpha)":
+              lambda: nn.ELU(1.6732632423543772848170429916717),
+          "alpha 1 (scale * elu)":
+              lambda: Fn(lambda x: 1.0507009873554804934193349852946
+                         * F.elu(x))},
+         seed=104)
+
+act_case("act_celu", "celu(alpha = 2)", lambda: nn.CELU(2.0),
+         "celu with alpha 2: alpha * (exp(x / alpha) - 1) below 0", 0.3, 5,
+         [0],
+         {"celu as elu: alpha * (exp(x) - 1)": lambda: nn.ELU(2.0),
+          "alpha ignored (1)": nn.CELU},
+         seed=105)
+
+act_case("act_gelu", "gelu", nn.GELU,
+         "gelu, exact (erf)", 0.3, 5, [-2, 0, 2],
+         {"tanh approximation": lambda: nn.GELU(approximate="tanh"),
+          "gradient Phi(x) only": lambda: grad_stage(
+              F.gelu, lambda x, dy: dy * 0.5 * (1 + torch.erf(
+                  x / np.sqrt(2.0))))},
+         seed=106)
+
+act_case("act_gelu_tanh", "gelu(approximate = tanh)",
+         lambda: nn.GELU(approximate="tanh"),
+         "gelu with the tanh approximation", 0.3, 5, [-2, 0, 2],
+         {"exact erf gelu": nn.GELU,
+          "no cubic term": lambda: Fn(lambda x: 0.5 * x * (1 + torch.tanh(
+              np.sqrt(2 / np.pi) * x)))},
+         seed=107)
+
+act_case("act_hardsigmoid", "hardsigmoid", nn.Hardsigmoid,
+         "hardsigmoid: below -3, between, above 3", 0.5, 10, [-3, 3],
+         {"Keras' slope: clamp(0.2 x + 0.5, 0, 1)": lambda: Fn(
+              lambda x: torch.clamp(0.2 * x + 0.5, 0, 1)),
+          "gradient 1/6 outside (-3, 3)": lambda: grad_stage(
+              F.hardsigmoid, lambda x, dy: dy / 6)},
+         seed=108)
+
+act_case("act_logsigmoid", "logsigmoid", nn.LogSigmoid,
+         "logsigmoid down to x < -100 (float32 exp overflows past 88)",
+         0.5, 150, [-88, -10, 0, 10],
+         {"naive log(sigmoid(x)) in float32": lambda: in_float32(
+              lambda x: torch.log(torch.sigmoid(x))),
+          "naive -log(1 + exp(-x)) in float32": lambda: in_float32(
+              lambda x: -torch.log(1 + torch.exp(-x))),
+          "gradient exp(-x) / (1 + exp(-x)) in float32": lambda: grad_stage(
+              F.logsigmoid, lambda x, dy: dy * (torch.exp(-x.float()) / (
+                  1 + torch.exp(-x.float()))).to(dy.dtype))},
+         seed=109, lr=0.05)
+
+act_case("act_hardtanh", "hardtanh(min_val = -0.5, max_val = 2)",
+         lambda: nn.Hardtanh(-0.5, 2.0),
+         "hardtanh with non-default bounds", 0.3, 6, [-0.5, 2],
+         {"bounds ignored (-1, 1)": nn.Hardtanh,
+          "gradient 1 outside the bounds": lambda: grad_stage(
+              lambda x: F.hardtanh(x, -0.5, 2.0), lambda x, dy: dy)},
+         seed=110)
+
+act_case("act_tanhshrink", "tanhshrink", nn.Tanhshrink,
+         "tanhshrink: x - tanh(x)", 0.3, 5, [-1, 1],
+         {"gradient 1 - tanh(x)^2 (tanh's)": lambda: grad_stage(
+              F.tanhshrink, lambda x, dy: dy * (1 - torch.tanh(x) ** 2))},
+         seed=111)
+
+act_case("act_silu", "silu", nn.SiLU,
+         "silu: x * sigmoid(x)", 0.3, 6, [-2, 0, 2],
+         {"gradient sigmoid(x) only": lambda: grad_stage(
+              F.silu, lambda x, dy: dy * torch.sigmoid(x)),
+          "hardswish": nn.Hardswish},
+         seed=112)
+
+act_case("act_mish", "mish", nn.Mish,
+         "mish: x * tanh(softplus(x))", 0.3, 6, [-2, 0, 2],
+         {"gradient tanh(softplus(x)) only": lambda: grad_stage(
+              F.mish, lambda x, dy: dy * torch.tanh(F.softplus(x))),
+          "silu": nn.SiLU},
+         seed=113)
+
+act_case("act_softplus", "softplus(beta = 2, threshold = 3)",
+         lambda: nn.Softplus(2.0, 3.0),
+         "softplus with beta 2 and threshold 3: the identity where "
+         "beta * x > 3, i.e. x > 1.5", 0.3, 6, [0, 1.5],
+         {"threshold ignored": lambda: Fn(
+              lambda x: torch.log1p(torch.exp(2.0 * x)) / 2.0),
+          "beta ignored (1)": lambda: nn.Softplus(1.0, 3.0),
+          "threshold compared with x, not beta * x": lambda: Fn(
+              lambda x: where(x > 3.0, x,
+                              torch.log1p(torch.exp(2.0 * x)) / 2.0))},
+         seed=114)
+
+act_case("act_softplus_large", "softplus", nn.Softplus,
+         "softplus with default beta and threshold, x up to +-150 (float32 "
+         "exp overflows past 88)", 0.5, 150, [0, 20, 88],
+         {"threshold ignored, log(1 + exp(x)) in float32": lambda: in_float32(
+              lambda x: torch.log(1 + torch.exp(x))),
+          "gradient exp(x) / (1 + exp(x)) in float32": lambda: grad_stage(
+              F.softplus, lambda x, dy: dy * (torch.exp(x.float()) / (
+                  1 + torch.exp(x.float()))).to(dy.dtype))},
+         seed=115, lr=0.05)
+
+act_case("act_softsign", "softsign", nn.Softsign,
+         "softsign: x / (1 + |x|)", 0.3, 6, [-1, 1],
+         {"gradient 1 / (1 + |x|), not squared": lambda: grad_stage(
+              F.softsign, lambda x, dy: dy / (1 + x.abs())),
+          "x / (1 + x^2)": lambda: Fn(lambda x: x / (1 + x * x))},
+         seed=116)
+
+act_case("act_hardshrink", "hardshrink(lambd = 1.5)",
+         lambda: nn.Hardshrink(1.5),
+         "hardshrink with lambd 1.5", 0.3, 6, [-1.5, 1.5],
+         {"lambd ignored (0.5)": nn.Hardshrink,
+          "gradient 1 inside [-lambd, lambd]": lambda: grad_stage(
+              lambda x: F.hardshrink(x, 1.5), lambda x, dy: dy)},
+         seed=117)
+
+act_case("act_softshrink", "softshrink(lambd = 1.5)",
+         lambda: nn.Softshrink(1.5),
+         "softshrink with lambd 1.5", 0.3, 6, [-1.5, 1.5],
+         {"lambd ignored (0.5)": nn.Softshrink,
+          "hardshrink": lambda: nn.Hardshrink(1.5)},
+         seed=118)
+
+act_case("act_threshold", "threshold(threshold = 0.5, value = -2)",
+         lambda: nn.Threshold(0.5, -2.0),
+         "threshold(0.5, -2): x if x > 0.5, else -2", 0.3, 5, [0.5],
+         {"value ignored (0)": lambda: nn.Threshold(0.5, 0.0),
+          "threshold at 0": lambda: nn.Threshold(0.0, -2.0),
+          "gradient 1 below the threshold": lambda: grad_stage(
+              lambda x: F.threshold(x, 0.5, -2.0), lambda x, dy: dy)},
+         seed=119)
+
+act_case("act_hardswish", "hardswish", nn.Hardswish,
+         "hardswish: below -3, between, above 3", 0.5, 10, [-3, 3],
+         {"x * Keras' hard sigmoid clamp(0.2 x + 0.5, 0, 1)": lambda: Fn(
+              lambda x: x * torch.clamp(0.2 * x + 0.5, 0, 1)),
+          "gradient (2x + 3) / 6 above 3 too": lambda: grad_stage(
+              F.hardswish, lambda x, dy: dy * where(
+                  x < -3, torch.zeros_like(x), (2 * x + 3) / 6))},
+         seed=120)
+
+
+# step: zero gradient, on side branches so that training has gradients --------
+class StepNet(nn.Module):
+    def __init__(self, step=None):
+        super().__init__()
+        self.h = nn.Sequential(nn.Linear(10, 12))
+        self.logits = nn.Sequential(nn.Linear(24, 4))
+        self.step = step or (lambda v: (v >= 0).to(v.dtype))
+
+    def forward(self, x):
+        h = self.h(x)
+        a = self.step(F.relu(h))      # 1 everywhere: relu's zeros are >= 0
+        b = self.step(h)
+        z = self.logits(torch.cat([h * a, h * b], dim=1))
+        return z, z
+
+
+case("act_step", """
+# step (x >= 0 ? 1 : 0, zero gradient) on side branches: gates that
+# multiply h, so that h still trains; the step of relu(h) is 1 everywhere,
+# relu's exact zeros included
+model act_step {
+    input  x : f32[10]
+    target y : class[4]
+
+    h      = x -> dense(12)
+    a      = h -> relu -> step
+    b      = h -> step
+    logits = concat(h * a, h * b) -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.5)
+}
+""",
+     build=StepNet,
+     data=lambda: random_data([10], nclasses=4, seed=121),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5),
+     covers="step (forward at 0, zero gradient), * and concat of gates",
+     probe=lambda m, x: (m.h(x), [0]),
+     mutants={"step as x > 0 (0 at 0)": {"build": lambda: StepNet(
+                  lambda v: (v > 0).to(v.dtype))},
+              "straight-through gradient (identity)": {"build":
+                  lambda: StepNet(grad_stage(
+                      lambda v: (v >= 0).to(v.dtype), lambda v, dy: dy))}})
+
+
+# glu on dim 0 and the last dim of a [C, L] value ------------------------------
+class GluNet(nn.Module):
+    def __init__(self, glu0=None, glu1=None):
+        super().__init__()
+        self.h = nn.Sequential(nn.Linear(10, 24), Reshape(4, 6))
+        self.logits = nn.Sequential(nn.Linear(24, 4))
+        self.glu0 = glu0 or (lambda v: F.glu(v, dim=axis(0)))
+        self.glu1 = glu1 or (lambda v: F.glu(v, dim=axis(-1)))
+
+    def forward(self, x):
+        h = self.h(x)
+        a = self.glu0(h).flatten(1)       # [2, 6]
+        b = self.glu1(h).flatten(1)       # [4, 3]
+        z = self.logits(torch.cat([a, b], dim=1))
+        return z, z
+
+
+def swapped_glu(v, dim):
+    a, b = v.chunk(2, dim=dim)
+    return torch.sigmoid(a) * b
+
+
+case("act_glu", """
+# glu(dim = 0) and glu() (the last axis) on a [4, 6] value
+model act_glu {
+    input  x : f32[10]
+    target y : class[4]
+
+    h      = x -> dense(24) -> reshape([4, 6])
+    a      = h -> glu(dim = 0) -> flatten     # [2, 6]
+    b      = h -> glu -> flatten              # [4, 3]
+    logits = concat(a, b) -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.5, momentum = 0.5)
+}
+""",
+     build=GluNet,
+     data=lambda: random_data([10], nclasses=4, seed=122),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5),
+     covers="glu(dim = 0) and glu(dim = -1) on [C, L]",
+     mutants={"glu(dim = 0) over the last axis": {"build": lambda: GluNet(
+                  glu0=lambda v: F.glu(v, dim=-1).reshape(-1, 2, 6))},
+              "halves swapped: sigmoid(a) * b": {"build": lambda: GluNet(
+                  glu0=lambda v: swapped_glu(v, axis(0)),
+                  glu1=lambda v: swapped_glu(v, -1))}})
+
+
+# prelu: one slope and one per channel, on [C, H, W] and on [C] ----------------
+class ChannelLastPReLU(nn.Module):
+    """prelu with slope weight[i % C] for flat per-sample index i (the
+    channel taken as the fastest axis), for a mutant."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((c,), 0.25))
+
+    def forward(self, x):
+        n = x[0].numel()
+        a = self.weight[torch.arange(n) % self.weight.numel()]
+        a = a.reshape(x.shape[1:])
+        return torch.where(x >= 0, x, a * x)
+
+
+class SharedPReLU(nn.Module):
+    """prelu with weight[0] for every channel, for a mutant."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((c,), 0.25))
+
+    def forward(self, x):
+        return torch.where(x >= 0, x, self.weight[0] * x)
+
+
+def prelu_net(per_channel=nn.PReLU):
+    m = Chain(nn.Conv2d(2, 3, 3), per_channel(3),                 # [3, 4, 4]
+              nn.Conv2d(3, 4, 3), nn.PReLU(),                     # [4, 2, 2]
+              nn.Flatten(), nn.Linear(16, 12), per_channel(12),   # [12]
+              nn.Linear(12, 8), nn.PReLU(init=0.1),               # [8]
+              nn.Linear(8, 4))
+    # slopes of both signs, different per channel (the .nn's init values
+    # are for fresh models; these weights come from init.safetensors)
+    with torch.no_grad():
+        for i in (1, 3, 6, 8):
+            w = m.logits[i].weight
+            w.copy_(torch.empty_like(w).uniform_(-0.6, 0.9))
+    return m
+
+
+case("prelu", """
+# prelu with one slope and with one per channel, on [C, H, W] and on [C];
+# the slopes in init.safetensors differ per channel and take both signs
+model prelu {
+    input  x : f32[2, 6, 6]
+    target y : class[4]
+
+    logits = x -> conv2d(3, kernel = 3) -> prelu(num_parameters = 3)  # [3, 4, 4]
+               -> conv2d(4, kernel = 3) -> prelu                      # [4, 2, 2]
+               -> flatten -> dense(12) -> prelu(num_parameters = 12)  # [12]
+               -> dense(8) -> prelu(init = 0.1)                       # [8]
+               -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.3, momentum = 0.5)
+}
+""",
+     build=prelu_net,
+     data=lambda: random_data([2, 6, 6], nclasses=4, seed=123),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.3, momentum=0.5),
+     covers="prelu num_parameters 1 and C on [C, H, W] and [C]",
+     mutants={"per-channel slope indexed by the last axis":
+              {"build": lambda: prelu_net(ChannelLastPReLU)},
+              "weight[0] for every channel":
+              {"build": lambda: prelu_net(SharedPReLU)}})
+
+
+# normalize: per-channel lists on [C, H, W], on [C, H, W] inside the graph,
+# and scalars ---------------------------------------------------------------
+class Normalize(nn.Module):
+    """nnc's normalize(mean, std): (x - mean[c]) / std[c] along axis 0."""
+
+    def __init__(self, mean, std, channel_last=False, times_std=False):
+        super().__init__()
+        self.mean = mean if np.isscalar(mean) else list(mean)
+        self.std = std if np.isscalar(std) else list(std)
+        self.channel_last = channel_last
+        self.times_std = times_std
+
+    def forward(self, x):
+        def shaped(v):
+            if np.isscalar(v):
+                return v
+            t = torch.tensor(v, dtype=x.dtype)
+            if self.channel_last:
+                n = x[0].numel()
+                return t[torch.arange(n) % len(v)].reshape(x.shape[1:])
+            return t.reshape((-1,) + (1,) * (x.dim() - 2))
+        m, s = shaped(self.mean), shaped(self.std)
+        return (x - m) * s if self.times_std else (x - m) / s
+
+
+def normalize_net(**bug):
+    return Chain(Normalize([0.5, -1.0, 2.0], [0.25, 2.0, 0.5], **bug),
+                 nn.Conv2d(3, 4, 3), Normalize([0.1, -0.2, 0.3, 0.0],
+                                               [0.5, 2.0, 1.0, 4.0], **bug),
+                 nn.Tanh(), nn.Flatten(), nn.Linear(36, 8),
+                 Normalize(0.5, 2.0, **bug), nn.Linear(8, 4))
+
+
+def normalize_data():
+    x, y = random_data([3, 5, 5], nclasses=4, seed=124)
+    m = np.array([0.5, -1.0, 2.0], np.float32).reshape(1, 3, 1, 1)
+    s = np.array([0.25, 2.0, 0.5], np.float32).reshape(1, 3, 1, 1)
+    return (x * s + m).astype(np.float32), y
+
+
+case("normalize", """
+# normalize(mean, std) with per-channel lists on the input [3, 5, 5] and
+# on a conv2d output [4, 3, 3] (its gradient), and with scalars on [8];
+# the input's channels have the means and deviations the first undoes
+model normalize {
+    input  x : f32[3, 5, 5]
+    target y : class[4]
+
+    logits = x -> normalize(mean = [0.5, -1, 2], std = [0.25, 2, 0.5])
+               -> conv2d(4, kernel = 3)                              # [4, 3, 3]
+               -> normalize([0.1, -0.2, 0.3, 0], [0.5, 2, 1, 4])
+               -> tanh -> flatten -> dense(8)
+               -> normalize(0.5, 2)
+               -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.3)
+}
+""",
+     build=normalize_net,
+     data=normalize_data,
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.3),
+     covers="normalize per-channel lists on [C, H, W], scalars on [C]",
+     mutants={"per-channel values indexed by the last axis":
+              {"build": lambda: normalize_net(channel_last=True)},
+              "multiplied by std": {"build":
+                                    lambda: normalize_net(times_std=True)}})
+
+
+# rrelu: the mean slope in predict; lower == upper in training ---------------
+class RReluNet(nn.Module):
+    def __init__(self, inner=None, outer=None):
+        super().__init__()
+        self.logits = nn.Sequential(nn.Linear(10, 16),
+                                    inner or nn.RReLU(0.2, 0.2),
+                                    nn.Linear(16, 4))
+        self.outer = outer or nn.RReLU(0.1, 0.4)
+
+    def forward(self, x):
+        z = self.logits(x)
+        return self.outer(z), z
+
+
+case("rrelu", """
+# rrelu: in training with lower == upper, so the random slope is 0.2 for
+# sure; as the output (predict only, never trained) with lower 0.1 and
+# upper 0.4, so predict's eval mode must use the mean slope 0.25
+model rrelu {
+    input  x : f32[10]
+    target y : class[4]
+
+    logits = x -> dense(16) -> rrelu(lower = 0.2, upper = 0.2) -> dense(4)
+    output o = logits -> rrelu(lower = 0.1, upper = 0.4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.5)
+}
+""",
+     build=RReluNet,
+     data=lambda: random_data([10], nclasses=4, seed=125),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5),
+     covers="rrelu eval (mean slope), rrelu training with lower == upper",
+     probe=lambda m, x: (m.logits(x), [0]),
+     mutants={"eval slope = lower": {"build": lambda: RReluNet(
+                  outer=nn.LeakyReLU(0.1))},
+              "lower and upper ignored (defaults)": {"build": lambda:
+                  RReluNet(inner=nn.RReLU(), outer=nn.RReLU())},
+              "training slope 1/2 (lower + upper) of the defaults": {
+                  "build": lambda: RReluNet(inner=nn.LeakyReLU(
+                      (0.125 + 1 / 3) / 2))}})
+
+
+# batchnorm on [C], [C, L], [C, H, W] ----------------------------------------
+class ManualBatchNorm(nn.Module):
+    """BatchNorm written out with switchable misreadings (for mutants); the
+    parameters and buffers of nn.BatchNorm1d/2d, by the same names."""
+
+    def __init__(self, c, eps, momentum, keras_momentum=False,
+                 biased_running_var=False, bessel_over_batch=False,
+                 normalise_unbiased=False, eval_batch_stats=False,
+                 no_count=False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(c))
+        self.bias = nn.Parameter(torch.zeros(c))
+        self.register_buffer("running_mean", torch.zeros(c))
+        self.register_buffer("running_var", torch.ones(c))
+        self.register_buffer("num_batches_tracked",
+                             torch.tensor(0, dtype=torch.long))
+        self.eps, self.momentum = eps, momentum
+        self.keras_momentum = keras_momentum
+        self.biased_running_var = biased_running_var
+        self.bessel_over_batch = bessel_over_batch
+        self.normalise_unbiased = normalise_unbiased
+        self.eval_batch_stats = eval_batch_stats
+        self.no_count = no_count
+
+    def forward(self, x):
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        axes = [0] + list(range(2, x.dim()))
+        n = x.numel() // x.shape[1]
+        if self.training or self.eval_batch_stats:
+            mean = x.mean(axes)
+            var = x.var(axes, unbiased=False)
+            if self.training:
+                with torch.no_grad():
+                    mom = (1 - self.momentum if self.keras_momentum
+                           else self.momentum)
+                    nb = x.shape[0] if self.bessel_over_batch else n
+                    vu = var if self.biased_running_var else var * nb / (nb - 1)
+                    self.running_mean.mul_(1 - mom).add_(mom * mean)
+                    self.running_var.mul_(1 - mom).add_(mom * vu)
+                    if not self.no_count:
+                        self.num_batches_tracked += 1
+            if self.normalise_unbiased:
+                var = var * n / (n - 1)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return ((x - mean.view(shape)) / torch.sqrt(var.view(shape) + self.eps)
+                * self.weight.view(shape) + self.bias.view(shape))
+
+
+def set_bn_state(bn, mean_std, var_lo, var_hi, tracked=7):
+    """Non-default affine parameters and running statistics, so that
+    predict (eval mode) really uses them."""
+    c = bn.weight.numel()
+    with torch.no_grad():
+        bn.weight.copy_(torch.empty(c).uniform_(0.5, 1.5))
+        bn.bias.copy_(torch.randn(c) * 0.3)
+        bn.running_mean.copy_(torch.randn(c) * mean_std)
+        bn.running_var.copy_(torch.empty(c).uniform_(var_lo, var_hi))
+        bn.num_batches_tracked.fill_(tracked)
+
+
+def bn_mutants(make):
+    """make(**bug) -> model with ManualBatchNorm(**bug) in place of the
+    reference's nn.BatchNorm."""
+    mut = {"momentum as Keras' (1 - momentum)": dict(keras_momentum=True),
+           "running_var from the biased variance":
+               dict(biased_running_var=True),
+           "normalised with the unbiased variance":
+               dict(normalise_unbiased=True),
+           "eval mode uses batch statistics": dict(eval_batch_stats=True),
+           "num_batches_tracked not counted": dict(no_count=True)}
+    return {k: {"build": (lambda b: lambda: make(**b))(b)}
+            for k, b in mut.items()}
+
+
+def bn_dense(bn=None, **bug):
+    if bn is None:
+        bn = (ManualBatchNorm(12, 1e-3, 0.3, **bug) if bug else
+              nn.BatchNorm1d(12, eps=1e-3, momentum=0.3))
+    m = Chain(nn.Linear(10, 12), bn, nn.ReLU(), nn.Linear(12, 4))
+    set_bn_state(m.logits[1], 0.3, 0.1, 0.6)
+    return m
+
+
+case("batchnorm_dense", """
+# batchnorm on [C] (BatchNorm1d on [N, C]) with momentum 0.3 and eps 1e-3;
+# init.safetensors has non-default weight, bias and running statistics
+# (predict uses them); after.safetensors has running_mean, running_var
+# (updated with the unbiased batch variance) and num_batches_tracked
+model batchnorm_dense {
+    input  x : f32[10]
+    target y : class[4]
+
+    logits = x -> dense(12) -> batchnorm(momentum = 0.3, eps = 0.001)
+               -> relu -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.2, momentum = 0.5)
+}
+""",
+     build=bn_dense,
+     data=lambda: random_data([10], nclasses=4, seed=126),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.2, momentum=0.5),
+     covers="batchnorm [C]: momentum, eps, running stats, eval mode",
+     mutants=dict(bn_mutants(lambda **b: bn_dense(**b)),
+                  **{"eps default (1e-5)": {"build": lambda: bn_dense(
+                      bn=nn.BatchNorm1d(12, momentum=0.3))}}))
+
+
+def bn_seq(bn=None, **bug):
+    if bn is None:
+        bn = (ManualBatchNorm(4, 1e-2, 0.2, **bug) if bug else
+              nn.BatchNorm1d(4, eps=1e-2, momentum=0.2))
+    m = Chain(nn.Linear(10, 24), Reshape(4, 6), bn,
+              nn.Tanh(), nn.Flatten(), nn.Linear(24, 4))
+    set_bn_state(m.logits[2], 0.3, 0.1, 0.6)
+    return m
+
+
+case("batchnorm_seq", """
+# batchnorm on [C, L] = [4, 6] (BatchNorm1d on [N, C, L]): statistics per
+# channel over the batch and the 6 positions (48 values); momentum 0.2,
+# eps 1e-2
+model batchnorm_seq {
+    input  x : f32[10]
+    target y : class[4]
+
+    logits = x -> dense(24) -> reshape([4, 6])
+               -> batchnorm(momentum = 0.2, eps = 0.01)
+               -> tanh -> flatten -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.2, momentum = 0.5)
+}
+""",
+     build=bn_seq,
+     data=lambda: random_data([10], nclasses=4, seed=127),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.2, momentum=0.5),
+     covers="batchnorm [C, L]: momentum, eps, running stats, eval mode",
+     mutants=dict(bn_mutants(lambda **b: bn_seq(**b)),
+                  **{"Bessel's correction with N, not N * L":
+                     {"build": lambda: bn_seq(bessel_over_batch=True)},
+                     "eps default (1e-5)": {"build": lambda: bn_seq(
+                         bn=nn.BatchNorm1d(4, momentum=0.2))}}))
+
+
+def bn_conv(bn=None, **bug):
+    if bn is None:
+        bn = (ManualBatchNorm(3, 1e-3, 0.25, **bug) if bug else
+              nn.BatchNorm2d(3, eps=1e-3, momentum=0.25))
+    m = Chain(nn.Conv2d(2, 3, 3), bn, nn.ReLU(), nn.Flatten(),
+              nn.Linear(48, 4))
+    set_bn_state(m.logits[1], 0.3, 0.1, 0.6)
+    return m
+
+
+case("batchnorm_conv", """
+# batchnorm on [C, H, W] = [3, 4, 4] (BatchNorm2d): statistics per channel
+# over the batch and the 16 positions; momentum 0.25, eps 1e-3
+model batchnorm_conv {
+    input  x : f32[2, 6, 6]
+    target y : class[4]
+
+    logits = x -> conv2d(3, kernel = 3)
+               -> batchnorm(momentum = 0.25, eps = 0.001)
+               -> relu -> flatten -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.2, momentum = 0.5)
+}
+""",
+     build=bn_conv,
+     data=lambda: random_data([2, 6, 6], nclasses=4, seed=128),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.2, momentum=0.5),
+     covers="batchnorm [C, H, W]: momentum, eps, running stats, eval mode",
+     mutants=dict(bn_mutants(lambda **b: bn_conv(**b)),
+                  **{"Bessel's correction with N, not N * H * W":
+                     {"build": lambda: bn_conv(bessel_over_batch=True)},
+                     "eps default (1e-5)": {"build": lambda: bn_conv(
+                         bn=nn.BatchNorm2d(3, momentum=0.25))}}))
+
+
+# layernorm on [D] and on [C, D] ---------------------------------------------
+class ManualLayerNorm(nn.Module):
+    """LayerNorm over the last dimension with misreadings (for mutants)."""
+
+    def __init__(self, d, eps=1e-5, all_axes=False, unbiased=False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.bias = nn.Parameter(torch.zeros(d))
+        self.eps, self.all_axes, self.unbiased = eps, all_axes, unbiased
+
+    def forward(self, x):
+        axes = tuple(range(1, x.dim())) if self.all_axes else (-1,)
+        mean = x.mean(axes, keepdim=True)
+        var = x.var(axes, unbiased=self.unbiased, keepdim=True)
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+class LayerNormNet(nn.Module):
+    def __init__(self, ln1=None, ln2=None):
+        super().__init__()
+        self.h = nn.Sequential(nn.Linear(10, 12),
+                               ln1 or nn.LayerNorm(12, eps=1e-2), nn.Tanh())
+        self.logits = nn.Sequential(nn.Linear(12, 12), Reshape(3, 4),
+                                    ln2 or nn.LayerNorm(4), nn.Flatten(),
+                                    nn.Linear(12, 4))
+        with torch.no_grad():
+            for ln in (self.h[1], self.logits[2]):
+                ln.weight.copy_(torch.empty_like(ln.weight).uniform_(0.5, 1.5))
+                ln.bias.copy_(torch.randn_like(ln.bias) * 0.3)
+
+    def forward(self, x):
+        z = self.logits(self.h(x))
+        return z, z
+
+
+case("layernorm", """
+# layernorm with eps 1e-2 on [12], and with the default eps on [3, 4]
+# (over the last axis only, as nn.LayerNorm(4)); non-default weight and
+# bias in init.safetensors
+model layernorm {
+    input  x : f32[10]
+    target y : class[4]
+
+    h      = x -> dense(12) -> layernorm(eps = 0.01) -> tanh
+    logits = h -> dense(12) -> reshape([3, 4]) -> layernorm -> flatten
+               -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.3, momentum = 0.5)
+}
+""",
+     build=LayerNormNet,
+     data=lambda: random_data([10], nclasses=4, seed=129),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.3, momentum=0.5),
+     covers="layernorm on [D] and [C, D], eps",
+     mutants={"eps default (1e-5)": {"build": lambda: LayerNormNet(
+                  ln1=nn.LayerNorm(12))},
+              "unbiased variance": {"build": lambda: LayerNormNet(
+                  ln1=ManualLayerNorm(12, 1e-2, unbiased=True),
+                  ln2=ManualLayerNorm(4, unbiased=True))},
+              "[3, 4] normalised over all 12 elements": {
+                  "build": lambda: LayerNormNet(
+                      ln2=ManualLayerNorm(4, all_axes=True))}})
+
+
+# dropout: p = 0 and p = 1 in training (deterministic), identity in predict --
+class DropoutNet(nn.Module):
+    def __init__(self, drop1=None, out=None):
+        super().__init__()
+        self.h = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Dropout(0.0))
+        self.z = nn.Sequential(drop1 or nn.Dropout(1.0))
+        self.logits = nn.Sequential(nn.Linear(16, 4))
+        self.out = out or nn.Dropout(0.5)
+
+    def forward(self, x):
+        h = self.h(x)
+        z = self.logits(h + self.z(h))
+        return self.out(z), z
+
+
+class NoInvertDropout(nn.Module):
+    """Old-style dropout: identity in training is not what it does, but
+    in eval it scales by 1 - p (for a mutant of eval mode only)."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        return x * (1 - self.p) if not self.training else x
+
+
+case("dropout", """
+# dropout in training with p = 0 (the identity) and p = 1 (zeros: the
+# branch z adds nothing and passes no gradient), so training is
+# deterministic; in predict every dropout is the identity, so logits there
+# are dense(h + h), and the output dropout(0.5) passes them unchanged
+model dropout {
+    input  x : f32[10]
+    target y : class[4]
+
+    h      = x -> dense(16) -> relu -> dropout(p = 0)
+    z      = h -> dropout(p = 1)
+    logits = (h + z) -> dense(4)
+    output o = logits -> dropout
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.5)
+}
+""",
+     build=DropoutNet,
+     data=lambda: random_data([10], nclasses=4, seed=130),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5),
+     covers="dropout p = 0 and p = 1 in training, identity in eval",
+     mutants={"dropout active in eval (p = 1 gives zeros)": {
+                  "build": lambda: DropoutNet(drop1=Fn(lambda v: v * 0))},
+              "eval scales by 1 - p": {"build": lambda: DropoutNet(
+                  out=NoInvertDropout(0.5))},
+              "p = 1 treated as p = 0 in training": {
+                  "build": lambda: DropoutNet(drop1=nn.Dropout(0.0))}})
+
+
+# lppool p = 2 and p = 3 ---------------------------------------------------------
+class LpPoolNet(nn.Module):
+    def __init__(self, pool2=None, pool3=None):
+        super().__init__()
+        self.c = nn.Sequential(nn.Conv2d(2, 3, 2))                  # [3, 8, 8]
+        self.a = nn.Sequential(pool2 or nn.LPPool2d(2, 2), nn.Flatten())
+        self.b = nn.Sequential(nn.Sigmoid(),
+                               pool3 or nn.LPPool2d(3, (3, 2), (2, 3)),
+                               nn.Flatten())
+        self.logits = nn.Sequential(nn.Linear(48 + 27, 4))
+
+    def forward(self, x):
+        c = self.c(x)
+        z = self.logits(torch.cat([self.a(c), self.b(c)], dim=1))
+        return z, z
+
+
+def lp_mean(p, k, s=None):
+    """(mean of x^p over the window)^(1/p): the window size forgotten."""
+    return Fn(lambda x: F.avg_pool2d(x.pow(p), k, s).pow(1.0 / p))
+
+
+case("lppool", """
+# lppool with p = 2 (L2 pooling, kernel 2) on values of both signs, and
+# with p = 3 and a rectangular kernel and stride on positive values (a
+# negative sum has no real cube root; PyTorch gives NaN)
+model lppool {
+    input  x : f32[2, 9, 9]
+    target y : class[4]
+
+    c      = x -> conv2d(3, kernel = 2)                                # [3, 8, 8]
+    a      = c -> lppool(2, 2) -> flatten                              # [3, 4, 4]
+    b      = c -> sigmoid -> lppool(p = 3, kernel = [3, 2], stride = [2, 3])
+               -> flatten                                              # [3, 3, 3]
+    logits = concat(a, b) -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.5, momentum = 0.5)
+}
+""",
+     build=LpPoolNet,
+     data=lambda: random_data([2, 9, 9], nclasses=4, seed=131),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5),
+     covers="lppool p = 2 and p = 3, rectangular kernel and stride",
+     mutants={"window mean, not sum": {"build": lambda: LpPoolNet(
+                  lp_mean(2, 2), lp_mean(3, (3, 2), (2, 3)))},
+              "p ignored (2)": {"build": lambda: LpPoolNet(
+                  pool3=nn.LPPool2d(2, (3, 2), (2, 3)))}})
+
+
+# global_avgpool, reshape with -1, add/mul/concat by name ----------------------
+class StructNet(nn.Module):
+    def __init__(self, gap=None, cat_axis=1):
+        super().__init__()
+        self.f = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(),
+                               Fn(gap or (lambda v: v.mean((2, 3)))))
+        self.q = nn.Sequential(nn.Flatten(), nn.Linear(72, 4), nn.Tanh())
+        self.a = nn.Sequential(nn.Linear(4, 12), Reshape(3, 4))
+        self.b = nn.Sequential(nn.Linear(4, 12), Reshape(3, 4),
+                               nn.Softmax(dim=axis(0)))
+        self.logits = nn.Sequential(nn.Flatten(), nn.Linear(24, 4))
+        self.cat_axis = cat_axis
+
+    def forward(self, x):
+        p = self.f(x)
+        q = self.q(x)
+        a = self.a(torch.add(p, q))
+        b = self.b(torch.mul(p, q))
+        z = self.logits(torch.cat([a, b], dim=axis(self.cat_axis)))
+        return z, z
+
+
+case("structure", """
+# global_avgpool (one stage: f.2), reshape with -1, and add, mul and
+# concat (axis = 1 of [3, 4] values) written as calls
+model structure {
+    input  x : f32[2, 6, 6]
+    target y : class[4]
+
+    f      = x -> conv2d(4, kernel = 3, padding = 1) -> relu
+               -> global_avgpool                        # [4]
+    q      = x -> flatten -> dense(4) -> tanh           # [4]
+    a      = add(f, q) -> dense(12) -> reshape([-1, 4]) # [3, 4]
+    b      = mul(f, q) -> dense(12) -> reshape([3, -1])
+               -> softmax(dim = 0)                      # [3, 4]
+    logits = concat(a, b, axis = 1) -> flatten -> dense(4)   # [3, 8]
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.5, momentum = 0.5)
+}
+""",
+     build=StructNet,
+     data=lambda: random_data([2, 6, 6], nclasses=4, seed=132),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5),
+     covers="global_avgpool, reshape -1, add(), mul(), concat(axis = 1)",
+     mutants={"global_avgpool sums": {"build": lambda: StructNet(
+                  gap=lambda v: v.sum((2, 3)))},
+              "concat along axis 0": {"build": lambda: StructNet(
+                  cat_axis=0)}})
+
+
+# losses: l1, huber, binary_cross_entropy, nll -----------------------------------
+class Pred(nn.Module):
+    """`NAME = x -> s0 -> s1 ...` (Chain under another name, pred by
+    default)."""
+
+    def __init__(self, *stages, name="pred"):
+        super().__init__()
+        self.name = name
+        setattr(self, name, nn.Sequential(*stages))
+
+    def forward(self, x):
+        z = getattr(self, self.name)(x)
+        return z, z
+
+
+def sum_over_outputs(loss):
+    """A mean over the batch only, summing each sample's elements."""
+    return lambda p, y: loss(p, y, reduction="sum") / p.shape[0]
+
+
+case("loss_l1", """
+# l1 loss on float targets, the mean over all N * 3 elements
+model loss_l1 {
+    input  x : f32[8]
+    target y : f32[3]
+
+    pred = x -> dense(16) -> tanh -> dense(3)
+
+    loss      l1(pred, y)
+    optimizer sgd(lr = 0.2, momentum = 0.5)
+}
+""",
+     build=lambda: Pred(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3)),
+     data=lambda: random_data([8], target=[3], seed=133),
+     loss=F.l1_loss,
+     optim=lambda p: torch.optim.SGD(p, lr=0.2, momentum=0.5),
+     covers="l1",
+     mutants={"mse": {"loss": F.mse_loss},
+              "summed over outputs, mean over the batch only":
+                  {"loss": sum_over_outputs(F.l1_loss)}})
+
+
+def huber_data():
+    x, y = random_data([8], target=[3], seed=134)
+    return x, (1.2 * y).astype(np.float32)
+
+
+case("loss_huber", """
+# huber with delta 0.7; the residuals lie on both sides of delta
+model loss_huber {
+    input  x : f32[8]
+    target y : f32[3]
+
+    pred = x -> dense(16) -> tanh -> dense(3)
+
+    loss      huber(pred, y, delta = 0.7)
+    optimizer sgd(lr = 0.3, momentum = 0.5)
+}
+""",
+     build=lambda: Pred(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3)),
+     data=huber_data,
+     loss=lambda p, y: F.huber_loss(p, y, delta=0.7),
+     optim=lambda p: torch.optim.SGD(p, lr=0.3, momentum=0.5),
+     covers="huber(delta) with |r| < delta and > delta",
+     probe=lambda m, x: (m(x)[0] - torch.from_numpy(huber_data()[1]).double(),
+                         [-0.7, 0, 0.7]),
+     mutants={"delta ignored (1)": {"loss": F.huber_loss},
+              "smooth_l1 (huber / delta)": {"loss": lambda p, y:
+                  F.smooth_l1_loss(p, y, beta=0.7)},
+              "summed over outputs, mean over the batch only":
+                  {"loss": sum_over_outputs(
+                      lambda p, y, **k: F.huber_loss(p, y, delta=0.7, **k))}})
+
+
+def bce_net():
+    m = Chain(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 6))
+    spread_rows(m.logits[2], 1, 200)
+    return m
+
+
+def bce_data():
+    g = torch.Generator().manual_seed(135)
+    x = torch.randn(24, 8, generator=g)
+    y = torch.rand(24, 6, generator=g)
+    y[:, :2] = (y[:, :2] > 0.5).float()     # some hard 0/1 targets too
+    return x.numpy().astype(np.float32), y.numpy().astype(np.float32)
+
+
+def naive_bce(p, y):
+    """-[t log sigmoid(z) + (1 - t) log(1 - sigmoid(z))] in float32."""
+    s = torch.sigmoid(p.float())
+    t = y.float()
+    return -(t * torch.log(s) + (1 - t) * torch.log(1 - s)).mean().to(p.dtype)
+
+
+case("loss_bce", """
+# binary_cross_entropy from logits, targets in [0, 1] (probabilities and a
+# few hard 0/1); the logits reach +-100, where float32 1 - sigmoid(z) is 0
+model loss_bce {
+    input  x : f32[8]
+    target y : f32[6]
+
+    logits = x -> dense(16) -> tanh -> dense(6)
+
+    loss      binary_cross_entropy(logits, y)
+    optimizer sgd(lr = 0.02, momentum = 0.5)
+}
+""",
+     build=bce_net,
+     data=bce_data,
+     loss=F.binary_cross_entropy_with_logits,
+     optim=lambda p: torch.optim.SGD(p, lr=0.02, momentum=0.5),
+     covers="binary_cross_entropy with logits, soft and hard targets, "
+            "large logits",
+     probe=lambda m, x: (m(x)[0], [-30, 0, 30]),
+     mutants={"naive log(sigmoid) formula in float32": {"loss": naive_bce},
+              "targets rounded to 0/1": {"loss": lambda p, y:
+                  F.binary_cross_entropy_with_logits(p, torch.round(y))},
+              "summed over outputs, mean over the batch only":
+                  {"loss": sum_over_outputs(
+                      F.binary_cross_entropy_with_logits)}})
+
+
+def nll(p, y, **k):
+    return F.nll_loss(p, y.long(), **k)
+
+
+case("loss_nll", """
+# nll of log_softmax output (log-probabilities), class targets
+model loss_nll {
+    input  x : f32[10]
+    target y : class[5]
+
+    logp = x -> dense(16) -> relu -> dense(5) -> log_softmax
+
+    loss      nll(logp, y)
+    optimizer sgd(lr = 0.5)
+}
+""",
+     build=lambda: Pred(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 5),
+                        nn.LogSoftmax(dim=-1), name="logp"),
+     data=lambda: random_data([10], nclasses=5, seed=136),
+     loss=nll,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5),
+     covers="nll after log_softmax",
+     mutants={"summed over the batch": {"loss": lambda p, y:
+                  nll(p, y, reduction="sum")},
+              "mean over all N * K log-probabilities": {"loss": lambda p, y:
+                  nll(p, y) / p.shape[1]}})
+
+
+# activations exactly at their kinks ------------------------------------------
+# PyTorch's value and gradient at a kink are conventions (leaky_relu'(0) is
+# the slope, hardswish'(-3) = -0.5 and hardswish'(3) = 1.5, elu'(0) = alpha,
+# threshold(t, v) at exactly t gives v, softplus at beta * x = threshold
+# takes the log branch).  They matter in practice: a conv2d with zero biases
+# over an image's black background gives exact zeros.  Each branch's dense
+# has zero weights and biases exactly at the kinks in init.safetensors, so
+# predict and the first training step see every sample exactly there.
+KINKS = [  # (branch, .nn stage, kinks, torch stage)
+    ("a", "leaky_relu(negative_slope = 0.2)", [0.0],
+     lambda: nn.LeakyReLU(0.2)),
+    ("b", "relu6", [0.0, 6.0], nn.ReLU6),
+    ("c", "elu(alpha = 0.5)", [0.0], lambda: nn.ELU(0.5)),
+    ("d", "selu", [0.0], nn.SELU),
+    ("e", "hardtanh(min_val = -0.5, max_val = 2)", [-0.5, 2.0],
+     lambda: nn.Hardtanh(-0.5, 2.0)),
+    ("f", "hardsigmoid", [-3.0, 3.0], nn.Hardsigmoid),
+    ("g", "hardswish", [-3.0, 3.0], nn.Hardswish),
+    ("h", "hardshrink(lambd = 1.5)", [-1.5, 1.5],
+     lambda: nn.Hardshrink(1.5)),
+    ("i", "softshrink(lambd = 1.5)", [-1.5, 1.5],
+     lambda: nn.Softshrink(1.5)),
+    ("j", "threshold(threshold = 0.5, value = -2)", [0.5],
+     lambda: nn.Threshold(0.5, -2.0)),
+    ("k", "softplus(beta = 2, threshold = 3)", [1.5],
+     lambda: nn.Softplus(2.0, 3.0)),
+    ("l", "relu", [0.0], nn.ReLU),
+    ("m", "rrelu(lower = 0.2, upper = 0.2)", [0.0],
+     lambda: nn.RReLU(0.2, 0.2)),
+    ("n", "prelu(init = 0.3)", [0.0], lambda: nn.PReLU(init=0.3)),
+]
+
+
+class KinkNet(nn.Module):
+    def __init__(self, **replace):
+        super().__init__()
+        for b, _, kinks, act in KINKS:
+            lin = nn.Linear(8, len(kinks))
+            with torch.no_grad():
+                lin.weight.zero_()
+                lin.bias.copy_(torch.tensor(kinks))
+            setattr(self, b, nn.Sequential(lin, (replace.get(b) or act)()))
+        width = sum(len(k) for _, _, k, _ in KINKS)
+        self.logits = nn.Sequential(nn.Linear(width, 4))
+
+    def forward(self, x):
+        h = torch.cat([getattr(self, b)(x) for b, _, _, _ in KINKS], dim=1)
+        z = self.logits(h)
+        return z, z
+
+
+class OneSidedPReLU(nn.Module):
+    """prelu with the positive branch taken at 0 (x >= 0), for a mutant."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((1,), 0.3))
+
+    def forward(self, x):
+        return grad_stage(lambda v: torch.where(v >= 0, v, self.weight * v),
+                          lambda v, dy: dy * torch.where(
+                              v >= 0, torch.ones_like(v),
+                              self.weight.detach().expand_as(v)))(x)
+
+
+def deriv(fwd, d):
+    """grad_stage(fwd, dy * d(x))."""
+    return lambda: grad_stage(fwd, lambda x, dy: dy * d(x))
+
+
+
+ONE = torch.ones_like
+SELU_A, SELU_S = 1.6732632423543772848170429916717, \
+    1.0507009873554804934193349852946
+KINK_MUTANTS = {
+    "leaky_relu'(0) = 1": ("a", deriv(lambda x: F.leaky_relu(x, 0.2),
+        lambda x: torch.where(x >= 0, ONE(x), 0.2 * ONE(x)))),
+    "relu6'(0) = relu6'(6) = 1": ("b", deriv(F.relu6,
+        lambda x: ((x >= 0) & (x <= 6)).to(x.dtype))),
+    "elu'(0) = 1, not alpha": ("c", deriv(lambda x: F.elu(x, 0.5),
+        lambda x: torch.where(x >= 0, ONE(x), 0.5 * torch.exp(x)))),
+    "selu'(0) = scale, not scale * alpha": ("d", deriv(F.selu,
+        lambda x: torch.where(x >= 0, SELU_S * ONE(x),
+                              SELU_S * SELU_A * torch.exp(x)))),
+    "hardtanh' = 1 at the bounds": ("e", deriv(
+        lambda x: F.hardtanh(x, -0.5, 2.0),
+        lambda x: ((x >= -0.5) & (x <= 2)).to(x.dtype))),
+    "hardsigmoid' = 1/6 at -3 and 3": ("f", deriv(F.hardsigmoid,
+        lambda x: ((x >= -3) & (x <= 3)).to(x.dtype) / 6)),
+    "hardswish' = 0 at -3 and 1 at 3 (one-sided)": ("g", deriv(F.hardswish,
+        lambda x: torch.where(x <= -3, 0 * x, torch.where(
+            x >= 3, ONE(x), (2 * x + 3) / 6)))),
+    "hardshrink keeps x at |x| = lambd": ("h", lambda: Fn(
+        lambda x: torch.where(x.abs() >= 1.5, x, 0 * x))),
+    "softshrink' = 1 at |x| = lambd": ("i", deriv(
+        lambda x: F.softshrink(x, 1.5),
+        lambda x: (x.abs() >= 1.5).to(x.dtype))),
+    "threshold keeps x at x = threshold": ("j", lambda: Fn(
+        lambda x: torch.where(x >= 0.5, x, -2.0 * ONE(x)))),
+    "softplus is x at beta * x = threshold": ("k", lambda: Fn(
+        lambda x: torch.where(2 * x >= 3, x, F.softplus(x, 2.0, 1e9)))),
+    "relu'(0) = 1": ("l", deriv(F.relu, lambda x: (x >= 0).to(x.dtype))),
+    "rrelu'(0) = 1 in training": ("m", deriv(
+        lambda x: F.leaky_relu(x, 0.2),
+        lambda x: torch.where(x >= 0, ONE(x), 0.2 * ONE(x)))),
+    "prelu'(0) = 1": ("n", OneSidedPReLU),
+}
+
+case("act_kinks", """
+# every activation with a kink or threshold, its input exactly there: the
+# dense layers a..n have zero weights and biases at the kinks in
+# init.safetensors, so predict and the first step see nothing else
+# (PyTorch's conventions: leaky_relu'(0) = slope, relu6'(0) = relu6'(6) = 0,
+# elu'(0) = alpha, hardswish'(-3) = -0.5 and (3) = 1.5, threshold(t, v) at
+# t is v, softplus at beta * x = threshold is the log branch, ...)
+model act_kinks {
+    input  x : f32[8]
+    target y : class[4]
+
+""" + "".join("    %s = x -> dense(%d) -> %s%s# %s\n" % (
+    b, len(k), s, " " * max(1, 44 - len(s) - len(str(len(k)))),
+    ", ".join("%g" % v for v in k)) for b, s, k, _ in KINKS) + """
+    logits = concat(%s) -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.5)
+}
+""" % ", ".join(b for b, _, _, _ in KINKS),
+     build=KinkNet,
+     data=lambda: random_data([8], nclasses=4, seed=140),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5),
+     covers="values and gradients exactly at kinks and thresholds",
+     mutants={k: {"build": (lambda b, f: lambda: KinkNet(**{b: f}))(b, f)}
+              for k, (b, f) in KINK_MUTANTS.items()})
+
+
+# learning-rate schedules, stepped once per epoch -------------------------------
+SCHED_NN = """
+# lr_schedule = {sched}:
+# {epochs} epochs of 2 steps (16 samples, batch 8, in file order), the
+# schedule stepped after each epoch as PyTorch's {torch_name}{note}
+model {name} {{
+    input  x : f32[10]
+    target y : class[4]
+
+    logits = x -> dense(16) -> relu -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer {optim}
+    train     {{ batch = 8, epochs = {epochs}, shuffle = false,
+                lr_schedule = {sched} }}
+}}
+"""
+
+
+def sched_case(name, sched_nn, torch_name, optim_nn, optim, sched, seed,
+               covers, mutants=None, epochs=3, note=""):
+    muts = {"schedule ignored (constant lr)": {"sched": None},
+            "stepped after every optimizer step":
+                {"sched_every_step": True},
+            "stepped once before the first epoch too":
+                {"sched_early": True}}
+    muts.update(mutants or {})
+    case(name, SCHED_NN.format(name=name, sched=sched_nn, epochs=epochs,
+                               torch_name=torch_name, optim=optim_nn,
+                               note=note),
+         build=lambda: Chain(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 4)),
+         data=lambda: random_data([10], nclasses=4, n=16, seed=seed),
+         loss=ce, optim=optim, epochs=epochs, sched=sched, covers=covers,
+         mutants=muts)
+
+
+sched_case("sched_step", "step(step_size = 2, gamma = 0.2)", "StepLR",
+           "sgd(lr = 0.3, momentum = 0.5)",
+           lambda p: torch.optim.SGD(p, lr=0.3, momentum=0.5),
+           lambda o: torch.optim.lr_scheduler.StepLR(o, 2, gamma=0.2),
+           seed=137, covers="lr_schedule step(step_size, gamma), epochs",
+           mutants={"step_size ignored (1)": {"sched": lambda o:
+                        torch.optim.lr_scheduler.StepLR(o, 1, gamma=0.2)}})
+
+sched_case("sched_exponential", "exponential(gamma = 0.5)", "ExponentialLR",
+           "adam(lr = 0.01)",
+           lambda p: torch.optim.Adam(p, lr=0.01),
+           lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.5),
+           seed=138, covers="lr_schedule exponential(gamma), adam, epochs")
+
+def clamped_cosine(o, t_max, eta_min, lr):
+    """A cosine schedule that stays at eta_min after t_max (PyTorch's
+    climbs back to lr by 2 t_max), for a mutant."""
+    def factor(e):
+        e = min(e, t_max)
+        return (eta_min + (lr - eta_min) * (1 + np.cos(np.pi * e / t_max))
+                / 2) / lr
+    return torch.optim.lr_scheduler.LambdaLR(o, factor)
+
+
+sched_case("sched_cosine", "cosine(t_max = 2, eta_min = 0.05)",
+           "CosineAnnealingLR", "sgd(lr = 0.5)",
+           lambda p: torch.optim.SGD(p, lr=0.5),
+           lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(
+               o, 2, eta_min=0.05),
+           seed=139, epochs=5,
+           note=":\n# lr 0.5, 0.275, 0.05 (eta_min at t_max), then back up: "
+                "0.275, 0.5",
+           covers="lr_schedule cosine(t_max, eta_min) past t_max, epochs",
+           mutants={"eta_min ignored (0)": {"sched": lambda o:
+                        torch.optim.lr_scheduler.CosineAnnealingLR(o, 2)},
+                    "t_max + 1": {"sched": lambda o:
+                        torch.optim.lr_scheduler.CosineAnnealingLR(
+                            o, 3, eta_min=0.05)},
+                    "held at eta_min after t_max": {"sched": lambda o:
+                        clamped_cosine(o, 2, 0.05, 0.5)}})
+
+
 # ---------------------------------------------------------------------------
 # Running a case
 # ---------------------------------------------------------------------------
@@ -928,6 +2278,8 @@ def run(c, init, x, y, dtype):
     m.train()
     opt = c["optim"](m.parameters())
     B = c["batch"]
+    if c["epochs"]:
+        return out, run_epochs(c, m, opt, xt, yt)
     for k in range(c["steps"]):
         opt.zero_grad()
         _, pred = m(xt[k * B:(k + 1) * B])
@@ -935,6 +2287,43 @@ def run(c, init, x, y, dtype):
         loss.backward()
         opt.step()
     return out, state_to_numpy(m)
+
+
+def run_epochs(c, m, opt, xt, yt):
+    """c["epochs"] epochs in file order, the scheduler stepped after each
+    (or, for mutants, after each step, or once before training)."""
+    B = c["batch"]
+    sched = c["sched"](opt) if c["sched"] else None
+    if sched and c["sched_early"]:
+        sched.step()
+    for _ in range(c["epochs"]):
+        for k in range(0, xt.shape[0], B):
+            opt.zero_grad()
+            _, pred = m(xt[k:k + B])
+            loss = c["loss"](pred, yt[k:k + B])
+            loss.backward()
+            opt.step()
+            if sched and c["sched_every_step"]:
+                sched.step()
+        if sched and not c["sched_every_step"]:
+            sched.step()
+    return state_to_numpy(m)
+
+
+def probe_regions(c, init, x, least=4):
+    """Counts of the probed operator input between its breakpoints, on all
+    of x, from the init weights: ({"(a, b)": count}, every count >= least)."""
+    m = c["build"]()
+    m.load_state_dict({k: torch.from_numpy(v) for k, v in init.items()})
+    m = m.double().eval()
+    with torch.no_grad():
+        v, points = c["probe"](m, torch.from_numpy(x).double())
+    v = v.flatten().numpy()
+    edges = [-np.inf] + list(points) + [np.inf]
+    counts = {}
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        counts["(%g, %g)" % (lo, hi)] = int(np.sum((v > lo) & (v < hi)))
+    return counts, min(counts.values()) >= least
 
 
 def generate(c):
@@ -946,7 +2335,9 @@ def generate(c):
     assert x.dtype == np.float32
     assert y.dtype in (np.int32, np.float32)
     n = x.shape[0]
-    assert c["batch"] * c["steps"] <= n, c["name"]
+    if c["epochs"]:
+        c = dict(c, steps=c["epochs"] * -(-n // c["batch"]))
+    assert c["epochs"] or c["batch"] * c["steps"] <= n, c["name"]
 
     out, after = run(c, init, x, y, torch.float64)
     out32, after32 = run(c, init, x, y, torch.float32)
@@ -961,6 +2352,16 @@ def generate(c):
               c["name"], list(out.shape), "%d tensors" % len(after), r_out,
               r_after, r_moved, "" if ok else "  ILL-CONDITIONED"))
 
+    # Coverage: the operator's input falls in every region of its formula.
+    regions = None
+    if c["probe"]:
+        regions, covered = probe_regions(c, init, x)
+        print("    regions %s" % " ".join(
+            "%s:%d" % kv for kv in regions.items()))
+        if not covered:
+            print("    SOME REGION HOLDS TOO FEW VALUES")
+            ok = False
+
     # Sensitivity: each mutant must fail the test by far.
     sensitivity = {}
     for what, change in c["mutants"].items():
@@ -972,7 +2373,7 @@ def generate(c):
         print("    mutant %-50s fails by %8.3g tolerances%s" % (
             what, s, "" if s >= SENSITIVITY else "  TOO CLOSE"))
         ok = ok and s >= SENSITIVITY
-        sensitivity[what] = float("%.3g" % s)
+        sensitivity[what] = float("%.3g" % s) if np.isfinite(s) else "inf"
 
     with open(os.path.join(d, "model.nn"), "w") as f:
         f.write(c["nn"])
@@ -981,13 +2382,17 @@ def generate(c):
     np.save(os.path.join(d, "y.npy"), y)
     np.save(os.path.join(d, "out.npy"), out.astype(np.float32))
     write_safetensors(os.path.join(d, "after.safetensors"), after)
-    meta = {"batch": c["batch"], "steps": c["steps"], "samples": n,
-            "seed": c["seed"], "covers": c["covers"],
+    meta = {"batch": c["batch"], "steps": c["steps"]}
+    if c["epochs"]:
+        meta["epochs"] = c["epochs"]
+    meta.update({"samples": n, "seed": c["seed"], "covers": c["covers"],
             "reference": "torch %s, float64 from float32 weights and data"
                          % torch.__version__,
             "fp32_margin": {"out": float("%.3g" % r_out),
                             "after": float("%.3g" % r_after)},
-            "mutants_fail_by_tolerances": sensitivity}
+            "mutants_fail_by_tolerances": sensitivity})
+    if regions:
+        meta["operator_input_regions"] = regions
     with open(os.path.join(d, "meta.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
@@ -1003,6 +2408,8 @@ def main(argv):
     torch.set_num_threads(1)
     # padding='same' with an even kernel: PyTorch warns that it pads a copy.
     warnings.filterwarnings("ignore", message="Using padding='same'")
+    # the mutant that steps a schedule before training does so on purpose
+    warnings.filterwarnings("ignore", message="Detected call of")
     bad = [c["name"] for c in CASES
            if (not want or c["name"] in want) and not generate(c)]
     if bad:
