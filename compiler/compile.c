@@ -1,7 +1,7 @@
 /*
  * compile.c: the pipeline, written out as the list of calls it is.
  *
- *   parse -> sema -> lower -> shape -> autodiff -> memplan -> emit_c
+ *   parse -> sema -> lower -> shape -> autodiff -> fuse_epilogue -> memplan -> emit_c
  *
  * compile_front() runs the checks every use of nnc needs; compile_back()
  * the phases that prepare code generation; main.c calls emit_c().  Sema's errors do not stop lowering: calls it could not check
@@ -14,15 +14,17 @@
 #include <string.h>
 
 #include "autodiff.h"
+#include "fuse_epilogue.h"
 #include "lower.h"
 #include "sema.h"
 #include "shape.h"
 
-const char *const compile_passes[] = {"lower", "shape", "autodiff", NULL};
+const char *const compile_passes[] = {"lower", "shape", "autodiff", "fuse_epilogue", NULL};
 
 static void after(Compilation *c, const char *pass, int need_shapes, const char *dump_after, FILE *dump)
 {
     ir_verify(c->ir, pass, need_shapes);
+    c->last_pass = pass;
     if (dump_after && strcmp(dump_after, pass) == 0)
         ir_dump(c->ir, dump, pass);
 }
@@ -58,6 +60,12 @@ int compile_back(Compilation *c, const BackOptions *o)
         after(c, "autodiff", 1, o->dump_after, o->dump);
     } else if (o->dump_after && strcmp(o->dump_after, "autodiff") == 0) {
         ir_dump(c->ir, o->dump, "autodiff (inference: nothing to differentiate)");
+    }
+
+    /* Optional passes, in order; -O0 runs none of them. */
+    if (o->opt_level >= 1) {
+        fuse_epilogue(c->ir);
+        after(c, "fuse_epilogue", 1, o->dump_after, o->dump);
     }
 
     /* Everything is planned; inference-only code plans only what the

@@ -24,6 +24,7 @@ typedef struct Compilation {
     Module *module;     /* after parsing */
     Ir *ir;             /* after lowering */
     MemPlan *plan;      /* after compile_back */
+    const char *last_pass; /* the last pass that ran, for dumps */
 } Compilation;
 
 /* What the back half of the pipeline needs to know. */

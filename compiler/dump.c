@@ -73,6 +73,10 @@ void ir_dump(const Ir *ir, FILE *f, const char *after)
             break;
         }
         put_shape(f, n);
+        if (n->epilogue != OP_COUNT)
+            fprintf(f, " +%s", op_info[n->epilogue].name);
+        if (n->fused_into >= 0)
+            fprintf(f, " = view of %%%d", n->fused_into);
         if (n->name && n->op != OP_INPUT && n->op != OP_TARGET && n->op != OP_PARAM)
             fprintf(f, "  ; %s", n->name);
         fputc('\n', f);

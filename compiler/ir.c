@@ -29,6 +29,8 @@ int ir_add(Ir *ir, Op op, const int *in, int nin, const Value *args, Span sp)
     n.span = sp;
     n.layer = -1;
     n.fwd = -1;
+    n.epilogue = OP_COUNT;
+    n.fused_into = -1;
     ARENA_PUSH(ir->arena, ir->nodes, ir->n, ir->cap, n);
     return ir->n - 1;
 }

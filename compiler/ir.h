@@ -58,6 +58,8 @@ typedef struct IrNode {
     int phase;          /* PH_FORWARD, PH_BACKWARD or PH_UPDATE */
     int fwd;            /* OP_GRAD: the forward node; OP_STATE/UPDATE: the parameter */
     int which;          /* OP_GRAD: which input of fwd (loss: 0, the prediction) */
+    Op epilogue;        /* fuse_epilogue: the activation this node's kernel applies, or OP_COUNT */
+    int fused_into;     /* fuse_epilogue: the node computing this one's value, or -1 */
 
     /* OP_PARAM (and OP_STATE) only: */
     const char *param;  /* state_dict name, "fc1.weight"; states "fc1.weight.exp_avg" */

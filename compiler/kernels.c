@@ -67,6 +67,8 @@ const char *kern_name(const Ir *ir, int id, char *buf, size_t len)
         snprintf(buf, len, "k%03d_%s", id, op_info[ir->optimizer->op].name);
     } else if (n->op == OP_ADD && n->phase == PH_BACKWARD) {
         snprintf(buf, len, "k%03d_accumulate", id);
+    } else if (n->epilogue != OP_COUNT) {
+        snprintf(buf, len, "k%03d_%s_%s", id, op_info[n->op].name, op_info[n->epilogue].name);
     } else {
         snprintf(buf, len, "k%03d_%s", id, op_info[n->op].name);
     }
@@ -282,6 +284,24 @@ static void dense_forward_vector(Emitter *e, ll I, ll O, int bias)
     emit_line(e, "#else");
 }
 
+/* The fused activation of node n over count elements of out (a C
+ * expression), as its own kernel would compute it (fuse_epilogue.c). */
+static void epilogue(Emitter *e, const IrNode *n, const char *out, const char *count)
+{
+    const char *f;
+    switch (n->epilogue) {
+    case OP_RELU: f = "v > 0.0f ? v : (v != v ? v : 0.0f)"; break;
+    case OP_SIGMOID: f = "1.0f / (1.0f + EXP(-v))"; break;
+    case OP_TANH: f = "TANH(v)"; break;
+    default: return;
+    }
+    emit_line(e, "/* fused %s */", op_info[n->epilogue].name);
+    emit_line(e, "for (size_t i = 0; i < (size_t)(%s); i++) {", count);
+    emit_line(e, "    real v = %s[i];", out);
+    emit_line(e, "    %s[i] = %s;", out, f);
+    emit_line(e, "}");
+}
+
 static void dense_forward(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
@@ -303,6 +323,7 @@ static void dense_forward(Emitter *e, int id)
     emit_line(e, "}");
     if (I >= 16)
         emit_line(e, "#endif");
+    epilogue(e, n, "y", arena_printf(e->ir->arena, "(size_t)n * %lld", O));
     kern_end(e);
 }
 
@@ -641,6 +662,7 @@ static void conv_forward(Emitter *e, int id)
               arena_printf(e->ir->arena, "(ys + (size_t)(%%s) * %lld)", P), n->nin > 2 ? "b[%s]" : NULL);
     e->indent--;
     emit_line(e, "}");
+    epilogue(e, n, "ys", arena_printf(e->ir->arena, "%lld", c.F * P));
     e->indent--;
     emit_line(e, "}");
     kern_end(e);

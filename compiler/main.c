@@ -413,7 +413,7 @@ int main(int argc, char **argv)
     }
     if (rc == 0 && o.emit) {
         if (strcmp(o.emit, "ir") == 0)
-            ir_dump(c.ir, stdout, o.check ? "shape" : "autodiff");
+            ir_dump(c.ir, stdout, c.last_pass);
         else if (strcmp(o.emit, "memory") == 0)
             mem_dump(c.ir, c.plan, stdout);
         else if (strcmp(o.emit, "shapes") == 0)

@@ -18,7 +18,7 @@ static int64_t align_up(int64_t x)
 /* Does node i's value share its operand's storage? */
 static int is_view(const IrNode *n, const Ir *ir)
 {
-    if (n->op == OP_FLATTEN || n->op == OP_RESHAPE)
+    if (n->op == OP_FLATTEN || n->op == OP_RESHAPE || n->fused_into >= 0)
         return 1;
     if (n->op == OP_GRAD) {
         Op f = ir->nodes[n->fwd].op;

@@ -124,7 +124,7 @@ const char *range_text(Range r)
 
 static void num_print(FILE *f, double x)
 {
-    if (x == (double)(int64_t)x && fabs(x) < 1e15)
+    if (fabs(x) < 1e15 && x == (double)(int64_t)x)
         fprintf(f, "%lld", (long long)x);
     else
         fprintf(f, "%.9g", x);

@@ -14,21 +14,32 @@
 #   build/fuzz/artifacts/     crash-*, leak-*, timeout-*, oom-* reproducers
 #   build/fuzz/fuzz.log       the fuzzer's output of the last run
 #
+# The corpus only grows; to shrink it to the inputs that matter:
+#   mkdir build/fuzz/c2 && build/fuzz/fuzz_front -merge=1 build/fuzz/c2 build/fuzz/corpus
+#   && rm -r build/fuzz/corpus && mv build/fuzz/c2 build/fuzz/corpus
+#
 # Exit status: 0 when the run found nothing; 1 when it found a crash, leak,
 # timeout or out-of-memory (the reproducer's path is printed; replay it
 # with `build/fuzz/fuzz_front FILE`); 2 when the fuzzer could not be built.
 #
 # Environment:
 #   FUZZ_CC=clang-14     the compiler (default: clang, else clang-NN)
-#   FUZZ_JOBS=N          run N fuzzing processes in parallel (-fork=N)
+#   FUZZ_JOBS=N          run N fuzzing processes in parallel (-fork=N); add
+#                        the flag -ignore_crashes=1 to go on after a crash
+#                        and collect every reproducer
 #   FUZZ_MINIMIZE=0      do not minimise crash reproducers (default: the first
 #                        five, 30 s each, into FILE.min)
 #   FUZZ_REBUILD=1       rebuild even when the binary looks up to date
+#   FUZZ_MAX_LEN=N       largest input tried, in bytes (default 65536; smaller
+#                        inputs run faster)
 #
 # Needs clang with libFuzzer (Debian 12: clang, libclang-rt-14-dev), flex
 # and bison.
 set -u
 
+# All of it is one function, read before it runs: bash reads a script as it
+# goes, so a script edited (or updated by git) during a run would go wrong.
+main() {
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root" || exit 2
@@ -79,7 +90,8 @@ if ! "$cc" $san -o "$probe" "$probe.c" >"$probe.err" 2>&1; then
 fi
 
 # ---- build ---------------------------------------------------------------
-srcs=$(ls compiler/*.c | grep -v '^compiler/main\.c$')
+srcs=
+for s in compiler/*.c; do [ "$s" = compiler/main.c ] || srcs="$srcs $s"; done
 stale=1
 if [ "${FUZZ_REBUILD:-0}" != 1 ] && [ -x "$bin" ] &&
    [ -z "$(find compiler grammar tests/fuzz/fuzz_front.c tests/fuzz/run.sh -newer "$bin" -print -quit)" ]; then
@@ -108,7 +120,8 @@ if [ $stale = 1 ]; then
     [ -f "$out/obj/fuzz_front.o" ] || die "tests/fuzz/fuzz_front.c does not compile"
     ar=${AR:-ar}
     command -v "$ar" >/dev/null 2>&1 || ar=llvm-ar
-    objs=$(ls "$out"/obj/*.o | grep -v '/fuzz_front\.o$')
+    objs=
+    for o in "$out"/obj/*.o; do [ "$o" = "$out/obj/fuzz_front.o" ] || objs="$objs $o"; done
     "$ar" rcs "$out/libnnc.a" $objs || die "$ar failed"
     "$cc" $cflags -o "$bin" "$out/obj/fuzz_front.o" "$out/libnnc.a" -lm || die "link failed"
 fi
@@ -167,7 +180,7 @@ echo "run.sh: fuzzing for $seconds s (corpus $corpus, $(ls "$corpus" | wc -l) fi
     -max_total_time="$seconds" \
     -timeout=5 \
     -rss_limit_mb=2048 \
-    -max_len=65536 \
+    -max_len="${FUZZ_MAX_LEN:-65536}" \
     -artifact_prefix="$artifacts/" \
     -print_final_stats=1 \
     $leak_flag $fork_flag "$@" 2>&1 | tee "$log"
@@ -209,3 +222,7 @@ for f in $found; do
         head -n 2 | sed 's/^/run.sh:   /'
 done
 exit 1
+}
+
+main "$@"
+exit $?
