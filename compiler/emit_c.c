@@ -346,6 +346,19 @@ static void emit_schedule(Emitter *e, const char *fn, const char *ret, const uns
     emit_line(e, "%s", "");
 }
 
+void emit_kernel_list(const Ir *ir, const MemPlan *plan, FILE *f)
+{
+    char kn[80];
+    fprintf(f, "; kernels of model %s, in schedule order\n", ir->model);
+    for (int i = 0; i < ir->n; i++) {
+        const IrNode *n = &ir->nodes[i];
+        if (n->op == OP_INPUT || n->op == OP_TARGET || n->op == OP_PARAM || n->op == OP_STATE ||
+            plan->root[i] != i || n->poison)
+            continue;
+        fprintf(f, "%s\n", kern_name(ir, i, kn, sizeof kn));
+    }
+}
+
 int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FILE *h, FILE *c)
 {
     Emitter E = {0}, *e = &E;

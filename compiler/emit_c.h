@@ -47,6 +47,10 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
  * buf holds at least 48 bytes. */
 const char *emit_float(double x, char *buf);
 
+/* --emit kernels: the kernel functions a model becomes, in schedule order
+ * (forward, backward, update), one name a line. */
+void emit_kernel_list(const Ir *ir, const MemPlan *plan, FILE *f);
+
 /* What a kernel takes besides n and its operands: the mode (training or
  * eval) and the model's random stream. */
 enum { KP_TRAINING = 1, KP_RNG = 2 };

@@ -36,8 +36,8 @@ static const char usage[] =
     "                       file W in as const arrays\n"
     "  --batch N            the largest batch the code is compiled for (default: the\n"
     "                       train block's batch, else 32)\n"
-    "  -O0, -O1, -O2        optimisation level; -O0 turns off every optional pass\n"
-    "                       (no fusion passes exist yet: all levels emit the same code)\n"
+    "  -O0, -O1, -O2        optimisation level (default -O2); -O0 turns off the\n"
+    "                       optional passes (fusion)\n"
     "  --check              parse and check the model, shapes included; print only\n"
     "                       diagnostics\n"
     "  --emit ir            print the IR after the last pass\n"
@@ -46,6 +46,7 @@ static const char usage[] =
     "  --emit dot           print the model as a Graphviz graph (dot -Tsvg)\n"
     "  --emit memory        print the memory plan: every buffer, the arena size and\n"
     "                       what reuse saved\n"
+    "  --emit kernels       print the kernels the model becomes, in schedule order\n"
     "  --dump-after PASS    print the IR after PASS: lower, shape, autodiff\n"
     "  --list-ops           list every operator with its code-generation status\n"
     "  -h, --help           show this help\n"
@@ -183,8 +184,8 @@ static int parse_args(Options *o, int argc, char **argv)
     if (!o->path)
         return usage_error("%s", "no model file given");
     if (o->emit && strcmp(o->emit, "ir") != 0 && strcmp(o->emit, "shapes") != 0 && strcmp(o->emit, "dot") != 0 &&
-        strcmp(o->emit, "memory") != 0)
-        return usage_error("--emit takes ir, shapes, dot or memory, not '%s'", o->emit);
+        strcmp(o->emit, "memory") != 0 && strcmp(o->emit, "kernels") != 0)
+        return usage_error("--emit takes ir, shapes, dot, memory or kernels, not '%s'", o->emit);
     if (o->dump_after) {
         int ok = 0;
         for (int i = 0; compile_passes[i]; i++)
@@ -416,6 +417,8 @@ int main(int argc, char **argv)
             ir_dump(c.ir, stdout, c.last_pass);
         else if (strcmp(o.emit, "memory") == 0)
             mem_dump(c.ir, c.plan, stdout);
+        else if (strcmp(o.emit, "kernels") == 0)
+            emit_kernel_list(c.ir, c.plan, stdout);
         else if (strcmp(o.emit, "shapes") == 0)
             ir_dump_shapes(c.ir, stdout);
         else if (strcmp(o.emit, "dot") == 0)

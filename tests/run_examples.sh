@@ -4,6 +4,7 @@
 #   tests/cases/NAME.shapes   nnc MODEL --emit shapes
 #   tests/cases/NAME.ir       nnc MODEL --emit ir      (after autodiff)
 #   tests/cases/NAME.memory   nnc MODEL --emit memory
+#   tests/cases/NAME.kernels  nnc MODEL --emit kernels (the kernels it becomes)
 # where MODEL is examples/NAME.nn or tests/cases/NAME.nn.
 #   tests/run_examples.sh [--update]    (--update rewrites the pinned dumps)
 # NNC names the compiler (default build/nnc).
@@ -26,7 +27,7 @@ for model in examples/*.nn tests/cases/*.nn; do
         fail=$((fail + 1))
         continue
     fi
-    for kind in shapes ir memory; do
+    for kind in shapes ir memory kernels; do
         want="tests/cases/$name.$kind"
         [ -f "$want" ] || continue
         if ! "$NNC" "$model" --emit "$kind" >"$tmp/got" 2>"$tmp/err"; then
