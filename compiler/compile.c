@@ -54,6 +54,7 @@ int compile_front(Compilation *c, const char *path, const char *src, uint32_t le
 
 int compile_back(Compilation *c, const BackOptions *o)
 {
+    c->ir->threads = o->threads > 1 ? o->threads : 1;
     if (!o->inference) {
         if (ad_backward(c->ir, &c->diag) > 0)
             return 1;

@@ -32,6 +32,7 @@ typedef struct BackOptions {
     int max_batch;      /* --batch, or the train block's batch */
     int inference;      /* --inference: no backward graph, no optimizer */
     int opt_level;      /* -O0 .. -O2 */
+    int threads;        /* --threads */
     const char *dump_after;
     FILE *dump;
 } BackOptions;

@@ -15,6 +15,7 @@ typedef struct EmitOptions {
     const char *cmdline;    /* how nnc was run, for the header comment */
     int max_batch;
     int inference;          /* --inference: no training code, no runtime, no heap */
+    int threads;            /* --threads: OpenMP threads of the parallel loops (1: none) */
     const float *const *weights; /* --inference: per node id, a PARAM's values */
 } EmitOptions;
 

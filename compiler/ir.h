@@ -79,6 +79,7 @@ typedef struct Ir {
     const Value *optimizer; /* V_CALL of an OPTIM op, or NULL */
     const Value *train;     /* op_info[OP_TRAIN] values, defaults filled */
     int nforward;           /* nodes [0, nforward) are the forward graph */
+    int threads;            /* the generated code's threads (scratch per thread) */
 } Ir;
 
 Ir *ir_new(Arena *a, const char *model);

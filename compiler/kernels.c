@@ -252,6 +252,7 @@ static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
 static void dense_forward_vector(Emitter *e, ll I, ll O, int bias)
 {
     emit_line(e, "#ifdef NNC_VECTOR");
+    emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int o = 0; o < %lld; o += 2) {", O / 2 * 2);
     e->indent++;
     emit_line(e, "const real *wr0 = w + (size_t)o * %lld, *wr1 = wr0 + %lld;", I, I);
@@ -311,6 +312,7 @@ static void dense_forward(Emitter *e, int id)
     if (I >= 16)
         dense_forward_vector(e, I, O, n->nin > 2);
     emit_line(e, "/* One row of W at a time, over the whole batch, so the row stays in cache. */");
+    emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
     emit_line(e, "    const real *wo = w + (size_t)o * %lld;", I);
     emit_line(e, "    for (int s = 0; s < n; s++) {");
@@ -385,6 +387,7 @@ static void dense_backward(Emitter *e, int id)
         emit_line(e, "/* dx = dy W */");
         if (I16) {
             emit_line(e, "#ifdef NNC_VECTOR");
+            emit_line(e, "NNC_PARALLEL_FOR");
             emit_line(e, "for (int s = 0; s < n; s++) {");
             emit_line(e, "    const real *dys = dy + (size_t)s * %lld;", O);
             emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
@@ -406,6 +409,7 @@ static void dense_backward(Emitter *e, int id)
             emit_line(e, "#else");
         }
         kern_zero(e, "dx", g);
+        emit_line(e, "NNC_PARALLEL_FOR");
         emit_line(e, "for (int s = 0; s < n; s++) {");
         emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
         emit_line(e, "    for (int o = 0; o < %lld; o++) {", O);
@@ -423,8 +427,8 @@ static void dense_backward(Emitter *e, int id)
         emit_line(e, "/* dW = dy^T x, summed over the batch one row of dW at a time */");
         if (I16) {
             emit_line(e, "#ifdef NNC_VECTOR");
-            emit_line(e, "int o = 0;");
-            emit_line(e, "for (; o + 4 <= %lld; o += 4)", O);
+            emit_line(e, "NNC_PARALLEL_FOR");
+            emit_line(e, "for (int o = 0; o < %lld; o += 4)", O / 4 * 4);
             emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
             e->indent += 2;
             axpy_block(e, 4, "n", arena_printf(e->ir->arena, "dy[(size_t)k * %lld + o + %%d]", O),
@@ -432,7 +436,7 @@ static void dense_backward(Emitter *e, int id)
                        arena_printf(e->ir->arena, "dw + (size_t)(o + %%d) * %lld + i", I));
             e->indent -= 2;
             emit_line(e, "    }");
-            emit_line(e, "for (; o < %lld; o++)", O);
+            emit_line(e, "for (int o = %lld; o < %lld; o++)", O / 4 * 4, O);
             emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
             e->indent += 2;
             axpy_block(e, 1, "n", arena_printf(e->ir->arena, "dy[(size_t)k * %lld + o]", O),
@@ -441,6 +445,7 @@ static void dense_backward(Emitter *e, int id)
             e->indent -= 2;
             emit_line(e, "    }");
             if (I % 16) {
+                emit_line(e, "NNC_PARALLEL_FOR");
                 emit_line(e, "for (int r = 0; r < %lld; r++)", O);
                 emit_line(e, "    for (int i = %lld; i < %lld; i++) {", I16, I);
                 emit_line(e, "        real acc = 0.0f;");
@@ -452,6 +457,7 @@ static void dense_backward(Emitter *e, int id)
             emit_line(e, "#else");
         }
         kern_zero(e, "dw", g);
+        emit_line(e, "NNC_PARALLEL_FOR");
         emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
         emit_line(e, "    real *dwo = dw + (size_t)o * %lld;", I);
         emit_line(e, "    for (int s = 0; s < n; s++) {");
@@ -582,10 +588,13 @@ static void rows_axpy(Emitter *e, const char *r0, const char *r1, ll K, ll P, co
     emit_line(e, "#ifdef NNC_VECTOR");
     emit_line(e, "{");
     e->indent++;
-    emit_line(e, "int r = %s;", r0);
+    emit_line(e, "const int r0 = %s, r4 = r0 + (%s - r0) / 4 * 4;", r0, r1);
     for (int pass = 0; pass < 2; pass++) {
         int RB = pass == 0 ? 4 : 1;
-        emit_line(e, "for (; r + %d <= %s; r += %d) {", RB, r1, RB);
+        if (pass == 0)
+            emit_line(e, "for (int r = r0; r < r4; r += 4) {");
+        else
+            emit_line(e, "for (int r = r4; r < %s; r++) {", r1);
         e->indent++;
         if (P16) {
             emit_line(e, "for (int p = 0; p < %lld; p += 16) {", P16);
@@ -647,9 +656,11 @@ static void conv_forward(Emitter *e, int id)
     Conv c = conv_geometry(n, kern_node(e, n->in[0]));
     ll P = c.OH * c.OW, KG = c.CG * c.KH * c.KW;
     kern_signature(e, id, names, "y");
-    emit_line(e, "real *col = y + %lld; /* [%lld, %lld] im2col scratch */", conv_aux_at(e, n), c.C * c.KH * c.KW, P);
+    emit_line(e, "/* samples in parallel, an im2col matrix [%lld, %lld] per thread */", c.C * c.KH * c.KW, P);
+    emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
+    emit_line(e, "real *col = y + %lld + (size_t)NNC_THREAD * %lld;", conv_aux_at(e, n), c.C * c.KH * c.KW * P);
     emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
     emit_line(e, "real *ys = y + (size_t)s * %lld;", c.F * P);
     im2col(e, &c, "xs", "col");
@@ -676,14 +687,19 @@ static void conv_backward(Emitter *e, int id)
     if (g->which == 1) {
         static const char *const names[] = {"dy", "x"};
         kern_signature(e, id, names, "dw");
-        emit_line(e, "real *col = dw + %lld; /* im2col scratch */", kern_numel(g));
         kern_zero(e, "dw", g);
+        emit_line(e, "/* each thread owns a range of filters and sums every sample in order */");
+        emit_line(e, "NNC_PARALLEL");
+        emit_line(e, "{");
+        e->indent++;
+        emit_line(e, "real *col = dw + %lld + (size_t)NNC_THREAD * %lld;", kern_numel(g), c.C * c.KH * c.KW * P);
+        emit_line(e, "int f0 = %lld * NNC_THREAD / NNC_NTHREADS, f1 = %lld * (NNC_THREAD + 1) / NNC_NTHREADS;", c.F, c.F);
         emit_line(e, "for (int s = 0; s < n; s++) {");
         e->indent++;
         emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
         emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
         im2col(e, &c, "xs", "col");
-        emit_line(e, "for (int f = 0; f < %lld; f++) {", c.F);
+        emit_line(e, "for (int f = f0; f < f1; f++) {");
         emit_line(e, "    const real *dyf = dys + (size_t)f * %lld;", P);
         emit_line(e, "    const real *cg = col + (size_t)(f / %lld) * %lld;", c.FG, KG * P);
         emit_line(e, "    for (int k = 0; k < %lld; k++) {", KG);
@@ -714,15 +730,20 @@ static void conv_backward(Emitter *e, int id)
         emit_line(e, "}");
         e->indent--;
         emit_line(e, "}");
+        e->indent--;
+        emit_line(e, "}");
         kern_end(e);
         return;
     }
     static const char *const names[] = {"dy", "w"};
     kern_signature(e, id, names, "dx");
-    emit_line(e, "real *dcol = dx + %lld; /* [%lld, %lld] */", kern_numel(g) * e->plan->max_batch, c.C * c.KH * c.KW, P);
     kern_zero(e, "dx", g);
+    emit_line(e, "/* samples in parallel, a column gradient [%lld, %lld] per thread */", c.C * c.KH * c.KW, P);
+    emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
+    emit_line(e, "real *dcol = dx + %lld + (size_t)NNC_THREAD * %lld;", kern_numel(g) * e->plan->max_batch,
+              c.C * c.KH * c.KW * P);
     emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", c.C * c.H * c.W);
     emit_line(e, "for (int g = 0; g < %lld; g++) {", c.G);

@@ -34,6 +34,8 @@ static const char usage[] =
     "  --inference          inference code only: no training, no runtime, no heap\n"
     "  --weights W          with --inference: compile the weights of the safetensors\n"
     "                       file W in as const arrays\n"
+    "  --threads N          split the hot loops over N threads with OpenMP (results\n"
+    "                       equal one thread's); --exe then compiles with -fopenmp\n"
     "  --batch N            the largest batch the code is compiled for (default: the\n"
     "                       train block's batch, else 32)\n"
     "  -O0, -O1, -O2        optimisation level (default -O2); -O0 turns off the\n"
@@ -58,7 +60,7 @@ static const char usage[] =
 
 typedef struct Options {
     const char *path, *out, *emit, *dump_after, *weights;
-    int check, exe, inference, batch, opt_level;
+    int check, exe, inference, batch, opt_level, threads;
     char cmdline[1024];
 } Options;
 
@@ -160,6 +162,14 @@ static int parse_args(Options *o, int argc, char **argv)
             value = &o->out;
         } else if (strcmp(a, "--weights") == 0) {
             value = &o->weights;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a value", a);
+            char *end;
+            long t = strtol(argv[++i], &end, 10);
+            if (*end || t < 1 || t > 256)
+                return usage_error("--threads takes a number from 1 to 256, not '%s'", argv[i]);
+            o->threads = (int)t;
         } else if (strcmp(a, "--batch") == 0) {
             if (i + 1 >= argc)
                 return usage_error("%s needs a value", a);
@@ -282,8 +292,8 @@ static int build_exe(const Options *o, const char *dir, const char *name)
     fprintf(f, "#include \"nnrt.h\"\n\nextern const NnrtModel %s_model;\n\n", name);
     fprintf(f, "int main(int argc, char **argv)\n{\n    return nnrt_main(&%s_model, argc, argv);\n}\n", name);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "%s -std=c99 %s -I'%s' -I'%s' -o '%s' '%s/%s.c' '%s' '%s' -lz -lm", cc, cflags, dir, rtdir,
-             o->out, dir, name, mainc, rtlib);
+    snprintf(cmd, sizeof cmd, "%s -std=c99 %s%s -I'%s' -I'%s' -o '%s' '%s/%s.c' '%s' '%s' -lz -lm", cc, cflags,
+             o->threads > 1 ? " -fopenmp" : "", dir, rtdir, o->out, dir, name, mainc, rtlib);
     free(mainc);
     int rc = system(cmd);
     if (rc != 0) {
@@ -302,6 +312,7 @@ static int generate(Compilation *c, const Options *o)
     eo.cmdline = o->cmdline;
     eo.max_batch = c->plan->max_batch;
     eo.inference = o->inference;
+    eo.threads = o->threads;
     if (o->inference) {
         const float **w = NULL;
         int rc = load_weights(c, o->weights, &w);
@@ -397,6 +408,7 @@ int main(int argc, char **argv)
         bo.max_batch = o.batch ? o.batch : (int)op_num(OP_TRAIN, c.ir->train, "batch");
         bo.inference = o.inference;
         bo.opt_level = o.opt_level;
+        bo.threads = o.threads;
         bo.dump_after = o.dump_after;
         bo.dump = dump;
         if (!o.batch && !c.module->train)

@@ -36,7 +36,7 @@ int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
         const IrNode *w = &ir->nodes[f->in[1]];
         int64_t taps = w->shape.d[1] * w->shape.d[2] * w->shape.d[3];
         int64_t groups = ir->nodes[f->in[0]].shape.d[0] / w->shape.d[1];
-        return taps * groups * f->shape.d[1] * f->shape.d[2];
+        return taps * groups * f->shape.d[1] * f->shape.d[2] * (ir->threads > 1 ? ir->threads : 1);
     }
     switch (n->op) {
     case OP_BATCHNORM:

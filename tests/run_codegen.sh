@@ -80,6 +80,17 @@ for model in examples/*.nn tests/cases/*.nn; do
     check "$model: eval under ASan/UBSan" "$d/prog" eval --weights "$d/w.safetensors" --data "$d/x.csv" --labels "$d/y.csv"
     check "$model: predict under ASan/UBSan" "$d/prog" predict --weights "$d/w.safetensors" --data "$d/x.csv" \
         --output "$d/out.npy"
+    # Two threads train to the same bits as one (gcc: libgomp comes with it).
+    if CC=gcc NNC_CFLAGS="-O2" "$NNC" "$model" --exe --batch 8 --threads 2 -o "$d/t2" 2>"$d/err" &&
+        CC=gcc NNC_CFLAGS="-O2" "$NNC" "$model" --exe --batch 8 -o "$d/t1" 2>>"$d/err"; then
+        "$d/t1" train --data "$d/x.csv" --labels "$d/y.csv" --batch 8 --epochs 2 --no-shuffle \
+            --save "$d/w1.safetensors" --quiet >/dev/null 2>&1
+        "$d/t2" train --data "$d/x.csv" --labels "$d/y.csv" --batch 8 --epochs 2 --no-shuffle \
+            --save "$d/w2.safetensors" --quiet >/dev/null 2>&1
+        check "$model: two threads train to the same weights as one" cmp "$d/w1.safetensors" "$d/w2.safetensors"
+    else
+        echo "FAIL: $model: --threads 2 build"; cat "$d/err"; fail=$((fail + 1))
+    fi
     # The vector kernels and the portable loops (-DNNC_SCALAR) agree bit for bit.
     if NNC_CFLAGS="-O2 -DNNC_SCALAR" "$NNC" "$model" --exe --batch 8 -o "$d/scalar" 2>"$d/err"; then
         "$d/scalar" predict --weights "$d/w.safetensors" --data "$d/x.csv" --output "$d/out_scalar.npy" >/dev/null 2>&1
