@@ -4,6 +4,7 @@
 #   make test          unit tests (check), golden diagnostics, examples, generated
 #                      code (warnings, sanitizers, PyTorch golden files)
 #   make demo          train fashion_mlp on Fashion-MNIST with the generated C
+#   make bench         nnc's generated code against PyTorch, as ratios
 #   make asan          the unit and diagnostic tests under AddressSanitizer + UBSan
 #   make fuzz          the libFuzzer target on the front end for FUZZ_SECONDS
 #   make golden-update rewrite the golden files from the current compiler
@@ -127,6 +128,11 @@ asan:
 	@echo "== diagnostics (asan)"; NNC=build/asan/nnc sh tests/run_errors.sh
 	@echo "== examples (asan)"; NNC=build/asan/nnc sh tests/run_examples.sh
 
+# nnc's generated code and the same models in PyTorch, side by side, as
+# ratios (bench/run.sh; results in build/bench/ and docs/performance.md).
+bench:
+	sh bench/run.sh
+
 FUZZ_SECONDS ?= 60
 fuzz:
 	@scripts/install-deps.sh fuzz
@@ -139,4 +145,4 @@ lint:
 clean:
 	rm -rf $(B)
 
-.PHONY: all test demo asan fuzz lint clean golden-update deps-test
+.PHONY: all test demo bench asan fuzz lint clean golden-update deps-test

@@ -1,0 +1,205 @@
+#!/bin/sh
+# bench/run.sh: nnc against PyTorch eager on Fashion-MNIST, side by side.
+#
+#   bench/run.sh            (what `make bench` runs; about 5-10 minutes)
+#   BENCH_QUICK=1 bench/run.sh    one short run of everything (a smoke test)
+#
+# Builds nnc, generates and compiles three models (examples/fashion_mlp.nn,
+# examples/fashion_lenet.nn, bench/wide_mlp.nn), times them through the
+# generated C API (bench/harness.c) and times the same models in PyTorch
+# (bench/torch_bench.py), then prints one table of ratios against the
+# targets (bench/report.py).  Everything is a median of 3 timed runs after
+# warm-up, each run a fixed amount of work.  A benchmark, not a test: exits
+# 0 when targets are missed, non-zero only when something fails to run.
+#
+# Environment:
+#   NNC_CFLAGS     flags for the generated code and the harness
+#                  (default: -O3 -march=native)
+#   BENCH_OUT      where builds and results go (default: build/bench)
+#   FASHION_MNIST  the dataset directory (default:
+#                  /usr/share/datasets/fashion-mnist)
+#   PYTHON         the Python with torch (default: /usr/bin/python3)
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+cd "$root"
+
+NNC_CFLAGS=${NNC_CFLAGS:--O3 -march=native}
+export NNC_CFLAGS
+OUT=${BENCH_OUT:-build/bench}
+DATA=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+PY=${PYTHON:-/usr/bin/python3}
+CC=${CC:-cc}
+QUICK=${BENCH_QUICK:-0}
+REPS=3
+[ "$QUICK" = 1 ] && REPS=1
+
+say() { printf '%s\n' "bench: $*" >&2; }
+
+# ---- dependencies: the build, the dataset, python3-torch ------------------
+# The toolchain through the project's script; torch, numpy and the dataset
+# here, the same way (apt-get through sudo when not root, only if missing).
+if [ -f scripts/install-deps.sh ]; then
+    sh scripts/install-deps.sh build
+fi
+missing=""
+# OpenBLAS, as the issue's PyTorch baseline had: without it Debian's torch runs
+# nn.Linear on the reference BLAS, an unfairly slow opponent.
+for p in python3-torch python3-numpy libopenblas0-pthread dataset-fashion-mnist; do
+    [ "$p" = dataset-fashion-mnist ] && [ -r "$DATA/train-images-idx3-ubyte.gz" ] && continue
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    say "installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -qq --no-install-recommends $missing
+fi
+for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz; do
+    [ -r "$DATA/$f" ] || { say "missing $DATA/$f (package dataset-fashion-mnist)"; exit 1; }
+done
+"$PY" -c 'import torch, numpy' || { say "$PY cannot import torch and numpy"; exit 1; }
+
+make -s all >&2
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+R="$OUT/results.txt"
+: >"$R"
+put() { printf '%s=%s\n' "$1" "$2" >>"$R"; }
+# value of KEY in a key=value output file
+get() { sed -n "s/^$1=//p" "$2" | tail -n 1; }
+now_ns() { date +%s%N; }
+
+# ---- the machine ------------------------------------------------------------
+put cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+put cores "$(nproc)"
+put cc "$($CC --version | head -n 1)"
+put nnc_cflags "$NNC_CFLAGS"
+# which nnc: the commit, and whether the compiler sources differ from it
+put nnc_commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if git diff --quiet HEAD -- compiler runtime grammar 2>/dev/null; then
+    put nnc_tree clean
+else
+    put nnc_tree "compiler/runtime sources modified since that commit"
+fi
+put load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+"$PY" bench/torch_bench.py env >"$OUT/torch_env.txt"
+cat "$OUT/torch_env.txt" >>"$R"
+put python "$("$PY" --version 2>&1)"
+put reps "$REPS"
+
+# ---- peak: an FMA loop on 1 and 2 threads -----------------------------------
+say "measuring peak FLOP/s"
+# shellcheck disable=SC2086
+$CC -std=c99 -O2 $NNC_CFLAGS -pthread bench/peak.c -o "$OUT/peak"
+for t in 1 2; do
+    "$OUT/peak" "$t" >"$OUT/peak$t.txt"
+    put "peak.$t" "$(get peak_gflops "$OUT/peak$t.txt")"
+    put "peak_isa.$t" "$(get peak_isa "$OUT/peak$t.txt")"
+    put "peak_avx2.$t" "$(get peak_gflops_avx2 "$OUT/peak$t.txt")"
+    put "peak_wall.$t" "$(get peak_gflops_avx512_wall "$OUT/peak$t.txt")"
+done
+
+# ---- compile time: median of 5 runs of nnc per example -----------------------
+say "timing nnc on each example"
+tmp="$OUT/compile"
+mkdir -p "$tmp"
+for nn in examples/*.nn bench/wide_mlp.nn; do
+    [ -f "$nn" ] || continue
+    ts=""
+    i=0
+    while [ $i -lt 6 ]; do # one untimed warm-up run, then 5
+        t0=$(now_ns)
+        build/nnc "$nn" -o "$tmp" >/dev/null
+        t1=$(now_ns)
+        [ $i -gt 0 ] && ts="$ts $(( (t1 - t0) / 1000 ))"
+        i=$((i + 1))
+    done
+    # shellcheck disable=SC2086 # $ts is a list of numbers, split on purpose
+    med=$(printf '%s\n' $ts | sort -n | sed -n 3p)
+    put "compile_ms.$(basename "$nn" .nn)" "$(awk "BEGIN { printf \"%.1f\", $med / 1000 }")"
+done
+
+# ---- the models ---------------------------------------------------------------
+# name  source  train-batch  train-steps  warm-up  latency-calls  b256-batches
+models="fashion_mlp:examples/fashion_mlp.nn:64:50:3:500:20
+fashion_lenet:examples/fashion_lenet.nn:64:30:3:300:10
+wide_mlp:bench/wide_mlp.nn:256:2:1:40:2"
+if [ "$QUICK" = 1 ]; then
+    models="fashion_mlp:examples/fashion_mlp.nn:64:10:1:50:2
+fashion_lenet:examples/fashion_lenet.nn:64:5:1:50:2
+wide_mlp:bench/wide_mlp.nn:256:1:1:5:1"
+fi
+
+TRX="$DATA/train-images-idx3-ubyte.gz"
+TRY="$DATA/train-labels-idx1-ubyte.gz"
+TEX="$DATA/t10k-images-idx3-ubyte.gz"
+
+# build NAME NN BATCH VARIANT: generated code for max batch BATCH + harness
+build() {
+    d="$OUT/$1.$4"
+    build/nnc "$2" --batch "$3" -o "$d"
+    # shellcheck disable=SC2086
+    $CC -std=c99 $NNC_CFLAGS -DMODEL="$1" -I"$d" -Iruntime bench/harness.c "$d/$1.c" \
+        build/libnnrt.a -lz -lm -o "$OUT/harness_$1.$4"
+}
+
+# record KEYPREFIX OUTFILE METRIC: the median and the CPU utilisation
+record() {
+    v=$(get "$3" "$2")
+    [ -n "$v" ] || { say "no $3 in $2:"; cat "$2" >&2; exit 1; }
+    put "$1" "$v"
+    put "$1.util" "$(get cpu_util "$2")"
+}
+
+echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
+    say "building $name"
+    build "$name" "$nn" "$batch" train
+    build "$name" "$nn" 256 infer
+    # the training program: nnc's own build of the example, and its FLOPs
+    build/nnc "$nn" --batch "$batch" --exe -o "$OUT/$name"
+    "$OUT/$name" info >"$OUT/$name.info"
+    put "flops.$name" "$(sed -n 's/^forward FLOPs per sample: *//p' "$OUT/$name.info")"
+
+    say "$name: training, batch $batch, $steps steps x $REPS"
+    o="$OUT/$name"
+    "$OUT/harness_$name.train" train --data "$TRX" --labels "$TRY" --batch "$batch" \
+        --steps "$steps" --warmup "$warm" --reps "$REPS" >"$o.nnc.train.txt"
+    record "nnc.$name.train.1" "$o.nnc.train.txt" train_samples_per_sec
+    for t in 1 2; do
+        "$PY" bench/torch_bench.py train --model "$name" --threads "$t" --data "$TRX" --labels "$TRY" \
+            --batch "$batch" --steps "$steps" --warmup "$warm" --reps "$REPS" >"$o.torch$t.train.txt"
+        record "torch.$name.train.$t" "$o.torch$t.train.txt" train_samples_per_sec
+    done
+
+    say "$name: latency at batch 1, $calls calls x $REPS"
+    "$OUT/harness_$name.infer" latency --data "$TEX" --calls "$calls" --reps "$REPS" >"$o.nnc.latency.txt"
+    record "nnc.$name.latency.1" "$o.nnc.latency.txt" latency_us
+    for t in 1 2; do
+        "$PY" bench/torch_bench.py latency --model "$name" --threads "$t" --data "$TEX" \
+            --calls "$calls" --reps "$REPS" >"$o.torch$t.latency.txt"
+        record "torch.$name.latency.$t" "$o.torch$t.latency.txt" latency_us
+    done
+
+    say "$name: inference at batch 256, $batches batches x $REPS"
+    "$OUT/harness_$name.infer" throughput --data "$TEX" --batch 256 --batches "$batches" \
+        --warmup 1 --reps "$REPS" >"$o.nnc.throughput.txt"
+    record "nnc.$name.throughput.1" "$o.nnc.throughput.txt" infer_samples_per_sec
+    for t in 1 2; do
+        "$PY" bench/torch_bench.py throughput --model "$name" --threads "$t" --data "$TEX" \
+            --batch 256 --batches "$batches" --warmup 1 --reps "$REPS" >"$o.torch$t.throughput.txt"
+        record "torch.$name.throughput.$t" "$o.torch$t.throughput.txt" infer_samples_per_sec
+    done
+done
+
+put load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- the table ------------------------------------------------------------------
+"$PY" bench/report.py "$R" --markdown "$OUT/results.md"
+say "raw results in $R, the table as Markdown in $OUT/results.md"
+exit 0
