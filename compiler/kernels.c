@@ -387,8 +387,18 @@ static void dense_backward(Emitter *e, int id)
         emit_line(e, "/* dx = dy W */");
         if (I16) {
             emit_line(e, "#ifdef NNC_VECTOR");
+            emit_line(e, "/* four samples at a time, so each row of W is read once per four */");
             emit_line(e, "NNC_PARALLEL_FOR");
-            emit_line(e, "for (int s = 0; s < n; s++) {");
+            emit_line(e, "for (int s4 = 0; s4 < n / 4 * 4; s4 += 4)");
+            emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
+            e->indent += 2;
+            axpy_block(e, 4, arena_printf(e->ir->arena, "%lld", O),
+                       arena_printf(e->ir->arena, "dy[(size_t)(s4 + %%d) * %lld + k]", O),
+                       arena_printf(e->ir->arena, "w + (size_t)k * %lld + i", I),
+                       arena_printf(e->ir->arena, "dx + (size_t)(s4 + %%d) * %lld + i", I));
+            e->indent -= 2;
+            emit_line(e, "    }");
+            emit_line(e, "for (int s = n / 4 * 4; s < n; s++) {");
             emit_line(e, "    const real *dys = dy + (size_t)s * %lld;", O);
             emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
             emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
@@ -397,15 +407,20 @@ static void dense_backward(Emitter *e, int id)
                        arena_printf(e->ir->arena, "w + (size_t)k * %lld + i", I), "dxs + i");
             e->indent -= 2;
             emit_line(e, "    }");
+            emit_line(e, "}");
             if (I % 16) {
+                emit_line(e, "NNC_PARALLEL_FOR");
+                emit_line(e, "for (int s = 0; s < n; s++) {");
+                emit_line(e, "    const real *dys = dy + (size_t)s * %lld;", O);
+                emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
                 emit_line(e, "    for (int i = %lld; i < %lld; i++) {", I16, I);
                 emit_line(e, "        real acc = 0.0f;");
                 emit_line(e, "        for (int o = 0; o < %lld; o++)", O);
                 emit_line(e, "            acc += dys[o] * w[(size_t)o * %lld + i];", I);
                 emit_line(e, "        dxs[i] = acc;");
                 emit_line(e, "    }");
+                emit_line(e, "}");
             }
-            emit_line(e, "}");
             emit_line(e, "#else");
         }
         kern_zero(e, "dx", g);
