@@ -140,13 +140,16 @@ TRX="$DATA/train-images-idx3-ubyte.gz"
 TRY="$DATA/train-labels-idx1-ubyte.gz"
 TEX="$DATA/t10k-images-idx3-ubyte.gz"
 
-# build NAME NN BATCH VARIANT: generated code for max batch BATCH + harness
+# build NAME NN BATCH VARIANT THREADS: generated code for max batch BATCH
+# and THREADS threads (nnc --threads, OpenMP) + harness
 build() {
-    d="$OUT/$1.$4"
-    build/nnc "$2" --batch "$3" -o "$d"
+    d="$OUT/$1.$4.$5"
+    omp=""
+    [ "$5" -gt 1 ] && omp="-fopenmp"
+    build/nnc "$2" --batch "$3" --threads "$5" -o "$d"
     # shellcheck disable=SC2086
-    $CC -std=c99 $NNC_CFLAGS -DMODEL="$1" -I"$d" -Iruntime bench/harness.c "$d/$1.c" \
-        build/libnnrt.a -lz -lm -o "$OUT/harness_$1.$4"
+    $CC -std=c99 $NNC_CFLAGS $omp -DMODEL="$1" -I"$d" -Iruntime bench/harness.c "$d/$1.c" \
+        build/libnnrt.a -lz -lm -o "$OUT/harness_$1.$4.$5"
 }
 
 # record KEYPREFIX OUTFILE METRIC: the median and the CPU utilisation
@@ -159,8 +162,10 @@ record() {
 
 echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
     say "building $name"
-    build "$name" "$nn" "$batch" train
-    build "$name" "$nn" 256 infer
+    for t in 1 2; do
+        build "$name" "$nn" "$batch" train "$t"
+        build "$name" "$nn" 256 infer "$t"
+    done
     # the training program: nnc's own build of the example, and its FLOPs
     build/nnc "$nn" --batch "$batch" --exe -o "$OUT/$name"
     "$OUT/$name" info >"$OUT/$name.info"
@@ -168,9 +173,11 @@ echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
 
     say "$name: training, batch $batch, $steps steps x $REPS"
     o="$OUT/$name"
-    "$OUT/harness_$name.train" train --data "$TRX" --labels "$TRY" --batch "$batch" \
-        --steps "$steps" --warmup "$warm" --reps "$REPS" >"$o.nnc.train.txt"
-    record "nnc.$name.train.1" "$o.nnc.train.txt" train_samples_per_sec
+    for t in 1 2; do
+        "$OUT/harness_$name.train.$t" train --data "$TRX" --labels "$TRY" --batch "$batch" \
+            --steps "$steps" --warmup "$warm" --reps "$REPS" >"$o.nnc$t.train.txt"
+        record "nnc.$name.train.$t" "$o.nnc$t.train.txt" train_samples_per_sec
+    done
     for t in 1 2; do
         "$PY" bench/torch_bench.py train --model "$name" --threads "$t" --data "$TRX" --labels "$TRY" \
             --batch "$batch" --steps "$steps" --warmup "$warm" --reps "$REPS" >"$o.torch$t.train.txt"
@@ -178,8 +185,10 @@ echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
     done
 
     say "$name: latency at batch 1, $calls calls x $REPS"
-    "$OUT/harness_$name.infer" latency --data "$TEX" --calls "$calls" --reps "$REPS" >"$o.nnc.latency.txt"
-    record "nnc.$name.latency.1" "$o.nnc.latency.txt" latency_us
+    for t in 1 2; do
+        "$OUT/harness_$name.infer.$t" latency --data "$TEX" --calls "$calls" --reps "$REPS" >"$o.nnc$t.latency.txt"
+        record "nnc.$name.latency.$t" "$o.nnc$t.latency.txt" latency_us
+    done
     for t in 1 2; do
         "$PY" bench/torch_bench.py latency --model "$name" --threads "$t" --data "$TEX" \
             --calls "$calls" --reps "$REPS" >"$o.torch$t.latency.txt"
@@ -187,9 +196,11 @@ echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
     done
 
     say "$name: inference at batch 256, $batches batches x $REPS"
-    "$OUT/harness_$name.infer" throughput --data "$TEX" --batch 256 --batches "$batches" \
-        --warmup 1 --reps "$REPS" >"$o.nnc.throughput.txt"
-    record "nnc.$name.throughput.1" "$o.nnc.throughput.txt" infer_samples_per_sec
+    for t in 1 2; do
+        "$OUT/harness_$name.infer.$t" throughput --data "$TEX" --batch 256 --batches "$batches" \
+            --warmup 1 --reps "$REPS" >"$o.nnc$t.throughput.txt"
+        record "nnc.$name.throughput.$t" "$o.nnc$t.throughput.txt" infer_samples_per_sec
+    done
     for t in 1 2; do
         "$PY" bench/torch_bench.py throughput --model "$name" --threads "$t" --data "$TEX" \
             --batch 256 --batches "$batches" --warmup 1 --reps "$REPS" >"$o.torch$t.throughput.txt"

@@ -252,6 +252,39 @@ static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
 static void dense_forward_vector(Emitter *e, ll I, ll O, int bias)
 {
     emit_line(e, "#ifdef NNC_VECTOR");
+    if (O >= 4) {
+        /* A few samples (inference latency): four rows of W per pass, so
+         * each load of x serves four outputs. */
+        emit_line(e, "if (n < 4) {");
+        e->indent++;
+        emit_line(e, "NNC_PARALLEL_FOR");
+        emit_line(e, "for (int o = 0; o < %lld; o += 4) {", O / 4 * 4);
+        e->indent++;
+        emit_line(e, "const real *wr0 = w + (size_t)o * %lld, *wr1 = wr0 + %lld, *wr2 = wr1 + %lld, *wr3 = wr2 + %lld;", I,
+                  I, I, I);
+        emit_line(e, "for (int s = 0; s < n; s++) {");
+        e->indent++;
+        dot_block(e, 1, 4, I, O, bias);
+        e->indent--;
+        emit_line(e, "}");
+        e->indent--;
+        emit_line(e, "}");
+        if (O % 4) {
+            emit_line(e, "for (int o = %lld; o < %lld; o++) {", O / 4 * 4, O);
+            e->indent++;
+            emit_line(e, "const real *wr0 = w + (size_t)o * %lld;", I);
+            emit_line(e, "for (int s = 0; s < n; s++) {");
+            e->indent++;
+            dot_block(e, 1, 1, I, O, bias);
+            e->indent--;
+            emit_line(e, "}");
+            e->indent--;
+            emit_line(e, "}");
+        }
+        e->indent--;
+        emit_line(e, "} else {");
+        e->indent++;
+    }
     emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int o = 0; o < %lld; o += 2) {", O / 2 * 2);
     e->indent++;
@@ -279,6 +312,10 @@ static void dense_forward_vector(Emitter *e, ll I, ll O, int bias)
         dot_block(e, 1, 1, I, O, bias);
         e->indent--;
         emit_line(e, "}");
+        e->indent--;
+        emit_line(e, "}");
+    }
+    if (O >= 4) {
         e->indent--;
         emit_line(e, "}");
     }
