@@ -157,6 +157,28 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (p->root[i] != i)
             p->offset[i] = p->offset[p->root[i]];
     p->total = high;
+    p->last_use = end;
+
+    /* The lower bound no plan can beat: everything persistent, every
+     * parameter gradient, and the most other floats live at one time. */
+    int64_t grads = 0, peak = 0;
+    for (int i = 0; i < n; i++) {
+        const IrNode *nd = &ir->nodes[i];
+        if (p->size[i] > 0 && p->offset[i] >= p->persistent && nd->op == OP_GRAD && !nd->batched)
+            grads += p->size[i];
+    }
+    for (int t = 0; t < n; t++) {
+        int64_t now = 0;
+        for (int i = 0; i <= t; i++) {
+            const IrNode *nd = &ir->nodes[i];
+            if (p->size[i] > 0 && p->root[i] == i && p->offset[i] >= p->persistent &&
+                !(nd->op == OP_GRAD && !nd->batched) && end[i] >= t)
+                now += p->size[i];
+        }
+        if (now > peak)
+            peak = now;
+    }
+    p->bound = p->persistent + grads + peak;
     return p;
 }
 
@@ -179,6 +201,9 @@ void mem_dump(const Ir *ir, const MemPlan *p, FILE *f)
     }
     fprintf(f, "arena: %lld bytes (%lld persistent: parameters and optimizer state)\n",
             (long long)p->total * 4, (long long)p->persistent * 4);
+    fprintf(f, "lower bound: %lld bytes (persistent + parameter gradients + peak live activations); "
+               "arena / bound = %.3f\n",
+            (long long)p->bound * 4, p->bound > 0 ? (double)p->total / (double)p->bound : 1.0);
     fprintf(f, "without reuse: %lld bytes; reuse saved %lld bytes (%.1f%%)\n", (long long)p->naive * 4,
             (long long)(p->naive - p->total) * 4,
             p->naive > 0 ? 100.0 * (double)(p->naive - p->total) / (double)p->naive : 0.0);

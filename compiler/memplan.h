@@ -18,6 +18,9 @@ typedef struct MemPlan {
     int64_t total;      /* floats in the arena */
     int64_t persistent; /* floats of parameters and optimizer state, at the start */
     int64_t naive;      /* floats if every buffer had its own place */
+    int64_t bound;      /* the lower bound: persistent + parameter gradients +
+                         * the most activation floats live at one time */
+    int *last_use;      /* per node: position of the last reader of its buffer */
     int max_batch;
 } MemPlan;
 

@@ -27,6 +27,17 @@ for model in examples/*.nn tests/cases/*.nn; do
         fail=$((fail + 1))
         continue
     fi
+    # The training arena stays within 1.25x of the lower bound (issue:
+    # parameters + gradients + optimizer state + peak live activations).
+    if "$NNC" "$model" --emit memory >"$tmp/mem" 2>/dev/null; then
+        r=$(sed -n 's/.*arena \/ bound = \([0-9.]*\).*/\1/p' "$tmp/mem")
+        if [ -n "$r" ] && awk -v r="$r" 'BEGIN { exit !(r <= 1.25) }'; then
+            pass=$((pass + 1))
+        else
+            echo "FAIL: $model: arena / lower bound = ${r:-?}, more than 1.25"
+            fail=$((fail + 1))
+        fi
+    fi
     for kind in shapes ir memory kernels; do
         want="tests/cases/$name.$kind"
         [ -f "$want" ] || continue
