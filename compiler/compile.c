@@ -1,7 +1,8 @@
 /*
  * compile.c: the pipeline, written out as the list of calls it is.
  *
- *   parse -> sema -> lower -> shape -> autodiff -> fuse_epilogue -> memplan -> emit_c
+ *   parse -> sema -> lower -> shape -> fuse_loss -> autodiff -> fuse_epilogue
+ *   -> memplan -> emit_c   (the fuse_ passes only at -O1 and above)
  *
  * compile_front() runs the checks every use of nnc needs; compile_back()
  * the phases that prepare code generation; main.c calls emit_c().  Sema's errors do not stop lowering: calls it could not check
@@ -15,11 +16,12 @@
 
 #include "autodiff.h"
 #include "fuse_epilogue.h"
+#include "fuse_loss.h"
 #include "lower.h"
 #include "sema.h"
 #include "shape.h"
 
-const char *const compile_passes[] = {"lower", "shape", "autodiff", "fuse_epilogue", NULL};
+const char *const compile_passes[] = {"lower", "shape", "fuse_loss", "autodiff", "fuse_epilogue", NULL};
 
 static void after(Compilation *c, const char *pass, int need_shapes, const char *dump_after, FILE *dump)
 {
@@ -55,6 +57,10 @@ int compile_front(Compilation *c, const char *path, const char *src, uint32_t le
 int compile_back(Compilation *c, const BackOptions *o)
 {
     c->ir->threads = o->threads > 1 ? o->threads : 1;
+    if (o->opt_level >= 1 && !o->inference) {
+        fuse_loss(c->ir);
+        after(c, "fuse_loss", 1, o->dump_after, o->dump);
+    }
     if (!o->inference) {
         if (ad_backward(c->ir, &c->diag) > 0)
             return 1;

@@ -49,7 +49,8 @@ static const char usage[] =
     "  --emit memory        print the memory plan: every buffer, the arena size and\n"
     "                       what reuse saved\n"
     "  --emit kernels       print the kernels the model becomes, in schedule order\n"
-    "  --dump-after PASS    print the IR after PASS: lower, shape, autodiff\n"
+    "  --dump-after PASS    print the IR after PASS: lower, shape, fuse_loss, autodiff,\n"
+    "                       fuse_epilogue\n"
     "  --list-ops           list every operator with its code-generation status\n"
     "  -h, --help           show this help\n"
     "  --version            show the version\n"
@@ -201,7 +202,8 @@ static int parse_args(Options *o, int argc, char **argv)
         for (int i = 0; compile_passes[i]; i++)
             ok |= strcmp(compile_passes[i], o->dump_after) == 0;
         if (!ok)
-            return usage_error("--dump-after takes a pass name: lower, shape, autodiff; not '%s'", o->dump_after);
+            return usage_error("--dump-after takes a pass name: lower, shape, fuse_loss, autodiff, fuse_epilogue; "
+                               "not '%s'", o->dump_after);
     }
     if (o->weights && !o->inference)
         return usage_error("%s", "--weights goes with --inference");
@@ -402,7 +404,8 @@ int main(int argc, char **argv)
     rc = compile_front(&c, o.path, src, len, o.dump_after, dump);
     /* --check, shapes, dot and front-end dumps need no back end. */
     int front_only = o.check || (o.emit && (strcmp(o.emit, "shapes") == 0 || strcmp(o.emit, "dot") == 0)) ||
-                     (o.dump_after && strcmp(o.dump_after, "autodiff") != 0 && !o.emit);
+                     (o.dump_after && (strcmp(o.dump_after, "lower") == 0 || strcmp(o.dump_after, "shape") == 0) &&
+                      !o.emit);
     if (rc == 0 && !front_only) {
         BackOptions bo = {0};
         bo.max_batch = o.batch ? o.batch : (int)op_num(OP_TRAIN, c.ir->train, "batch");
