@@ -23,6 +23,7 @@
 
 #include "autodiff.h"
 #include "compile.h"
+#include "gemm.h"
 
 typedef long long ll;
 
@@ -461,11 +462,13 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "#define NNC_PRAGMA(x) _Pragma(#x)");
     emit_line(e, "#define NNC_PARALLEL_FOR NNC_PRAGMA(omp parallel for num_threads(NNC_THREADS) schedule(static))");
     emit_line(e, "#define NNC_PARALLEL NNC_PRAGMA(omp parallel num_threads(NNC_THREADS))");
+    emit_line(e, "#define NNC_PARALLEL_FOR_IF(c) NNC_PRAGMA(omp parallel for if(c) num_threads(NNC_THREADS) schedule(static))");
     emit_line(e, "#define NNC_THREAD omp_get_thread_num()");
     emit_line(e, "#define NNC_NTHREADS omp_get_num_threads()");
     emit_line(e, "#else");
     emit_line(e, "#define NNC_PARALLEL_FOR");
     emit_line(e, "#define NNC_PARALLEL");
+    emit_line(e, "#define NNC_PARALLEL_FOR_IF(c)");
     emit_line(e, "#define NNC_THREAD 0");
     emit_line(e, "#define NNC_NTHREADS 1");
     emit_line(e, "#endif");
@@ -487,6 +490,16 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "%s", "");
     if (o->inference)
         emit_weights(e);
+
+    /* gemm(), when a dense or conv2d kernel will call it. */
+    for (int i = 0; i < ir->n; i++) {
+        const IrNode *n = &ir->nodes[i];
+        Op op = n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op;
+        if (all[i] && runs(e, i) && (op == OP_DENSE || op == OP_CONV2D) && (n->op != OP_GRAD || n->which < 2)) {
+            gemm_emit(e);
+            break;
+        }
+    }
 
     /* Kernels, in schedule order. */
     for (int i = 0; i < ir->n; i++) {

@@ -182,146 +182,6 @@ void kern_zero(Emitter *e, const char *buf, const IrNode *n)
 
 /* ---- dense: nn.Linear, y = x W^T + b ------------------------------------- */
 
-/* A dot product of n elements of a and b into the real `acc`, in eight
- * independent partial sums (lane k takes the elements i = k mod 8), added
- * pairwise at the end, then the tail in order: the same order in the
- * vector code below and on every machine. */
-static void dot(Emitter *e, const char *acc, const char *a, const char *b, ll n)
-{
-    if (n < 16) {
-        emit_line(e, "real %s = 0.0f;", acc);
-        emit_line(e, "for (int i = 0; i < %lld; i++)", n);
-        emit_line(e, "    %s += %s[i] * %s[i];", acc, a, b);
-        return;
-    }
-    emit_line(e, "real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;");
-    emit_line(e, "for (int i = 0; i < %lld; i += 8) {", n / 8 * 8);
-    for (int k = 0; k < 8; k++)
-        emit_line(e, "    p%d += %s[i + %d] * %s[i + %d];", k, a, k, b, k);
-    emit_line(e, "}");
-    emit_line(e, "real %s = ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7));", acc);
-    if (n % 8) {
-        emit_line(e, "for (int i = %lld; i < %lld; i++)", n / 8 * 8, n);
-        emit_line(e, "    %s += %s[i] * %s[i];", acc, a, b);
-    }
-}
-
-/*
- * A register block of dot products for the vector build: rows xr[0..SB)
- * of x against rows wr[0..OB) of w over I elements, eight lanes each
- * (the lanes of dot() above), into y[(s + a) * O + o + b] (+ bias).
- */
-static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
-{
-    ll I8 = I / 8 * 8;
-    for (int a = 0; a < SB; a++)
-        emit_line(e, "const real *x%d = x + (size_t)(s + %d) * %lld;", a, a, I);
-    for (int a = 0; a < SB; a++)
-        for (int b = 0; b < OB; b++)
-            emit_line(e, "vreal a%d%d = {0};", a, b);
-    emit_line(e, "for (int i = 0; i < %lld; i += 8) {", I8);
-    e->indent++;
-    for (int b = 0; b < OB; b++) {
-        emit_line(e, "vreal w%d;", b);
-        emit_line(e, "VLOAD(w%d, wr%d + i);", b, b);
-    }
-    for (int a = 0; a < SB; a++) {
-        emit_line(e, "{");
-        emit_line(e, "    vreal v;");
-        emit_line(e, "    VLOAD(v, x%d + i);", a);
-        for (int b = 0; b < OB; b++)
-            emit_line(e, "    a%d%d += v * w%d;", a, b, b);
-        emit_line(e, "}");
-    }
-    e->indent--;
-    emit_line(e, "}");
-    for (int a = 0; a < SB; a++)
-        for (int b = 0; b < OB; b++) {
-            emit_line(e, "{");
-            emit_line(e, "    real t = VSUM(a%d%d);", a, b);
-            if (I % 8)
-                emit_line(e, "    for (int i = %lld; i < %lld; i++) t += x%d[i] * wr%d[i];", I8, I, a, b);
-            emit_line(e, "    y[(size_t)(s + %d) * %lld + o + %d] = t%s;", a, O, b,
-                      bias ? arena_printf(e->ir->arena, " + b[o + %d]", b) : "");
-            emit_line(e, "}");
-        }
-}
-
-/* The vector version of dense's forward: blocks of 4 samples x 2 rows of
- * W, each row loaded once per block; results as the scalar code's. */
-static void dense_forward_vector(Emitter *e, ll I, ll O, int bias)
-{
-    emit_line(e, "#ifdef NNC_VECTOR");
-    if (O >= 4) {
-        /* A few samples (inference latency): four rows of W per pass, so
-         * each load of x serves four outputs. */
-        emit_line(e, "if (n < 4) {");
-        e->indent++;
-        emit_line(e, "NNC_PARALLEL_FOR");
-        emit_line(e, "for (int o = 0; o < %lld; o += 4) {", O / 4 * 4);
-        e->indent++;
-        emit_line(e, "const real *wr0 = w + (size_t)o * %lld, *wr1 = wr0 + %lld, *wr2 = wr1 + %lld, *wr3 = wr2 + %lld;", I,
-                  I, I, I);
-        emit_line(e, "for (int s = 0; s < n; s++) {");
-        e->indent++;
-        dot_block(e, 1, 4, I, O, bias);
-        e->indent--;
-        emit_line(e, "}");
-        e->indent--;
-        emit_line(e, "}");
-        if (O % 4) {
-            emit_line(e, "for (int o = %lld; o < %lld; o++) {", O / 4 * 4, O);
-            e->indent++;
-            emit_line(e, "const real *wr0 = w + (size_t)o * %lld;", I);
-            emit_line(e, "for (int s = 0; s < n; s++) {");
-            e->indent++;
-            dot_block(e, 1, 1, I, O, bias);
-            e->indent--;
-            emit_line(e, "}");
-            e->indent--;
-            emit_line(e, "}");
-        }
-        e->indent--;
-        emit_line(e, "} else {");
-        e->indent++;
-    }
-    emit_line(e, "NNC_PARALLEL_FOR");
-    emit_line(e, "for (int o = 0; o < %lld; o += 2) {", O / 2 * 2);
-    e->indent++;
-    emit_line(e, "const real *wr0 = w + (size_t)o * %lld, *wr1 = wr0 + %lld;", I, I);
-    emit_line(e, "int s = 0;");
-    emit_line(e, "for (; s + 4 <= n; s += 4) {");
-    e->indent++;
-    dot_block(e, 4, 2, I, O, bias);
-    e->indent--;
-    emit_line(e, "}");
-    emit_line(e, "for (; s < n; s++) {");
-    e->indent++;
-    dot_block(e, 1, 2, I, O, bias);
-    e->indent--;
-    emit_line(e, "}");
-    e->indent--;
-    emit_line(e, "}");
-    if (O % 2) {
-        emit_line(e, "{");
-        e->indent++;
-        emit_line(e, "const int o = %lld;", O - 1);
-        emit_line(e, "const real *wr0 = w + (size_t)o * %lld;", I);
-        emit_line(e, "for (int s = 0; s < n; s++) {");
-        e->indent++;
-        dot_block(e, 1, 1, I, O, bias);
-        e->indent--;
-        emit_line(e, "}");
-        e->indent--;
-        emit_line(e, "}");
-    }
-    if (O >= 4) {
-        e->indent--;
-        emit_line(e, "}");
-    }
-    emit_line(e, "#else");
-}
-
 /* The fused activation of node n over count elements of out (a C
  * expression), as its own kernel would compute it (fuse_epilogue.c). */
 static void epilogue(Emitter *e, const IrNode *n, const char *out, const char *count)
@@ -346,181 +206,29 @@ static void dense_forward(Emitter *e, int id)
     static const char *const names[] = {"x", "w", "b"};
     ll I = kern_numel(kern_node(e, n->in[0])), O = n->shape.d[0];
     kern_signature(e, id, names, "y");
-    if (I >= 16)
-        dense_forward_vector(e, I, O, n->nin > 2);
-    emit_line(e, "/* One row of W at a time, over the whole batch, so the row stays in cache. */");
-    emit_line(e, "NNC_PARALLEL_FOR");
-    emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
-    emit_line(e, "    const real *wo = w + (size_t)o * %lld;", I);
-    emit_line(e, "    for (int s = 0; s < n; s++) {");
-    emit_line(e, "        const real *xs = x + (size_t)s * %lld;", I);
-    e->indent += 2;
-    dot(e, "acc", "xs", "wo", I);
-    e->indent -= 2;
-    emit_line(e, "        y[(size_t)s * %lld + o] = acc%s;", O, n->nin > 2 ? " + b[o]" : "");
-    emit_line(e, "    }");
-    emit_line(e, "}");
-    if (I >= 16)
-        emit_line(e, "#endif");
+    emit_line(e, "/* y[n, %lld] = x[n, %lld] W^T + b: W^T is packed a panel at a time */", O, I);
+    emit_line(e, "gemm(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, 0, NULL, %s, y + %lld, 1);", O, I, I, I, O,
+              n->nin > 2 ? "b" : "NULL", (ll)e->plan->max_batch * O);
     epilogue(e, n, "y", arena_printf(e->ir->arena, "(size_t)n * %lld", O));
     kern_end(e);
-}
-
-/*
- * out[r, j] = sum over k of coef(r, k) * row_k[j], k in order, for rows
- * r of a block of RB and columns j of 16 (two vectors): the vector form of
- * "out[r][j] += c * row[j]" loops, in the same order.  coef and row are
- * C expressions of r (as `a`) and k; the loop over k runs K times.
- */
-static void axpy_block_init(Emitter *e, int RB, const char *k_count, const char *coef, const char *row, const char *out,
-                            const char *init)
-{
-    for (int a = 0; a < RB; a++) {
-        if (init) {
-            char ib[256];
-            snprintf(ib, sizeof ib, init, a);
-            emit_line(e, "vreal c%d0 = (vreal){0} + %s, c%d1 = (vreal){0} + %s;", a, ib, a, ib);
-        } else {
-            emit_line(e, "vreal c%d0 = {0}, c%d1 = {0};", a, a);
-        }
-    }
-    emit_line(e, "for (int k = 0; k < %s; k++) {", k_count);
-    e->indent++;
-    emit_line(e, "vreal r0, r1;");
-    emit_line(e, "VLOAD(r0, %s);", row);
-    emit_line(e, "VLOAD(r1, %s + 8);", row);
-    for (int a = 0; a < RB; a++) {
-        char cbuf[256];
-        snprintf(cbuf, sizeof cbuf, coef, a);
-        emit_line(e, "{");
-        emit_line(e, "    real d = %s;", cbuf);
-        emit_line(e, "    c%d0 += d * r0;", a);
-        emit_line(e, "    c%d1 += d * r1;", a);
-        emit_line(e, "}");
-    }
-    e->indent--;
-    emit_line(e, "}");
-    for (int a = 0; a < RB; a++) {
-        char obuf[256];
-        snprintf(obuf, sizeof obuf, out, a);
-        emit_line(e, "VSTORE(%s, c%d0);", obuf, a);
-        emit_line(e, "VSTORE(%s + 8, c%d1);", obuf, a);
-    }
-}
-
-static void axpy_block(Emitter *e, int RB, const char *k_count, const char *coef, const char *row, const char *out)
-{
-    axpy_block_init(e, RB, k_count, coef, row, out, NULL);
 }
 
 static void dense_backward(Emitter *e, int id)
 {
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
     ll I = kern_numel(kern_node(e, f->in[0])), O = f->shape.d[0];
-    ll I16 = I / 16 * 16;
     if (g->which == 0) {
         static const char *const names[] = {"dy", "w"};
         kern_signature(e, id, names, "dx");
-        emit_line(e, "/* dx = dy W */");
-        if (I16) {
-            emit_line(e, "#ifdef NNC_VECTOR");
-            emit_line(e, "/* four samples at a time, so each row of W is read once per four */");
-            emit_line(e, "NNC_PARALLEL_FOR");
-            emit_line(e, "for (int s4 = 0; s4 < n / 4 * 4; s4 += 4)");
-            emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
-            e->indent += 2;
-            axpy_block(e, 4, arena_printf(e->ir->arena, "%lld", O),
-                       arena_printf(e->ir->arena, "dy[(size_t)(s4 + %%d) * %lld + k]", O),
-                       arena_printf(e->ir->arena, "w + (size_t)k * %lld + i", I),
-                       arena_printf(e->ir->arena, "dx + (size_t)(s4 + %%d) * %lld + i", I));
-            e->indent -= 2;
-            emit_line(e, "    }");
-            emit_line(e, "for (int s = n / 4 * 4; s < n; s++) {");
-            emit_line(e, "    const real *dys = dy + (size_t)s * %lld;", O);
-            emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
-            emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
-            e->indent += 2;
-            axpy_block(e, 1, arena_printf(e->ir->arena, "%lld", O), "dys[k]",
-                       arena_printf(e->ir->arena, "w + (size_t)k * %lld + i", I), "dxs + i");
-            e->indent -= 2;
-            emit_line(e, "    }");
-            emit_line(e, "}");
-            if (I % 16) {
-                emit_line(e, "NNC_PARALLEL_FOR");
-                emit_line(e, "for (int s = 0; s < n; s++) {");
-                emit_line(e, "    const real *dys = dy + (size_t)s * %lld;", O);
-                emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
-                emit_line(e, "    for (int i = %lld; i < %lld; i++) {", I16, I);
-                emit_line(e, "        real acc = 0.0f;");
-                emit_line(e, "        for (int o = 0; o < %lld; o++)", O);
-                emit_line(e, "            acc += dys[o] * w[(size_t)o * %lld + i];", I);
-                emit_line(e, "        dxs[i] = acc;");
-                emit_line(e, "    }");
-                emit_line(e, "}");
-            }
-            emit_line(e, "#else");
-        }
-        kern_zero(e, "dx", g);
-        emit_line(e, "NNC_PARALLEL_FOR");
-        emit_line(e, "for (int s = 0; s < n; s++) {");
-        emit_line(e, "    real *dxs = dx + (size_t)s * %lld;", I);
-        emit_line(e, "    for (int o = 0; o < %lld; o++) {", O);
-        emit_line(e, "        real d = dy[(size_t)s * %lld + o];", O);
-        emit_line(e, "        const real *wo = w + (size_t)o * %lld;", I);
-        emit_line(e, "        for (int i = 0; i < %lld; i++)", I);
-        emit_line(e, "            dxs[i] += d * wo[i];");
-        emit_line(e, "    }");
-        emit_line(e, "}");
-        if (I16)
-            emit_line(e, "#endif");
+        emit_line(e, "/* dx[n, %lld] = dy[n, %lld] W */", I, O);
+        emit_line(e, "gemm(n, %lld, %lld, dy, %lld, 1, w, %lld, 1, dx, %lld, 0, NULL, NULL, dx + %lld, 1);", I, O, O, I, I,
+                  (ll)e->plan->max_batch * I);
     } else {
         static const char *const names[] = {"dy", "x"};
         kern_signature(e, id, names, "dw");
-        emit_line(e, "/* dW = dy^T x, summed over the batch one row of dW at a time */");
-        if (I16) {
-            emit_line(e, "#ifdef NNC_VECTOR");
-            emit_line(e, "NNC_PARALLEL_FOR");
-            emit_line(e, "for (int o = 0; o < %lld; o += 4)", O / 4 * 4);
-            emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
-            e->indent += 2;
-            axpy_block(e, 4, "n", arena_printf(e->ir->arena, "dy[(size_t)k * %lld + o + %%d]", O),
-                       arena_printf(e->ir->arena, "x + (size_t)k * %lld + i", I),
-                       arena_printf(e->ir->arena, "dw + (size_t)(o + %%d) * %lld + i", I));
-            e->indent -= 2;
-            emit_line(e, "    }");
-            emit_line(e, "for (int o = %lld; o < %lld; o++)", O / 4 * 4, O);
-            emit_line(e, "    for (int i = 0; i < %lld; i += 16) {", I16);
-            e->indent += 2;
-            axpy_block(e, 1, "n", arena_printf(e->ir->arena, "dy[(size_t)k * %lld + o]", O),
-                       arena_printf(e->ir->arena, "x + (size_t)k * %lld + i", I),
-                       arena_printf(e->ir->arena, "dw + (size_t)o * %lld + i", I));
-            e->indent -= 2;
-            emit_line(e, "    }");
-            if (I % 16) {
-                emit_line(e, "NNC_PARALLEL_FOR");
-                emit_line(e, "for (int r = 0; r < %lld; r++)", O);
-                emit_line(e, "    for (int i = %lld; i < %lld; i++) {", I16, I);
-                emit_line(e, "        real acc = 0.0f;");
-                emit_line(e, "        for (int s = 0; s < n; s++)");
-                emit_line(e, "            acc += dy[(size_t)s * %lld + r] * x[(size_t)s * %lld + i];", O, I);
-                emit_line(e, "        dw[(size_t)r * %lld + i] = acc;", I);
-                emit_line(e, "    }");
-            }
-            emit_line(e, "#else");
-        }
-        kern_zero(e, "dw", g);
-        emit_line(e, "NNC_PARALLEL_FOR");
-        emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
-        emit_line(e, "    real *dwo = dw + (size_t)o * %lld;", I);
-        emit_line(e, "    for (int s = 0; s < n; s++) {");
-        emit_line(e, "        real d = dy[(size_t)s * %lld + o];", O);
-        emit_line(e, "        const real *xs = x + (size_t)s * %lld;", I);
-        emit_line(e, "        for (int i = 0; i < %lld; i++)", I);
-        emit_line(e, "            dwo[i] += d * xs[i];");
-        emit_line(e, "    }");
-        emit_line(e, "}");
-        if (I16)
-            emit_line(e, "#endif");
+        emit_line(e, "/* dW[%lld, %lld] = dy^T x, summed over the batch in order */", O, I);
+        emit_line(e, "gemm(%lld, %lld, n, dy, 1, %lld, x, %lld, 1, dw, %lld, 0, NULL, NULL, dw + %lld, 1);", O, I, O, I, I,
+                  O * I);
     }
     kern_end(e);
 }
@@ -628,77 +336,9 @@ static ll conv_aux_at(const Emitter *e, const IrNode *n)
     return (ll)e->plan->max_batch * kern_numel(n);
 }
 
-/* out[r, p] = init(r) + sum_k coef(r, k) row(k)[p] for rows r of [r0, r1)
- * and every p < P, rows in blocks of 4 and p in blocks of 16 (vectors),
- * with a plain fallback in the same order.  Formats take the row as %s. */
-static void rows_axpy(Emitter *e, const char *r0, const char *r1, ll K, ll P, const char *coef, const char *row,
-                      const char *out, const char *init)
+static ll conv_col_floats(const Conv *c)
 {
-    ll P16 = P / 16 * 16;
-    char kc[32];
-    snprintf(kc, sizeof kc, "%lld", K);
-    emit_line(e, "#ifdef NNC_VECTOR");
-    emit_line(e, "{");
-    e->indent++;
-    emit_line(e, "const int r0 = %s, r4 = r0 + (%s - r0) / 4 * 4;", r0, r1);
-    for (int pass = 0; pass < 2; pass++) {
-        int RB = pass == 0 ? 4 : 1;
-        if (pass == 0)
-            emit_line(e, "for (int r = r0; r < r4; r += 4) {");
-        else
-            emit_line(e, "for (int r = r4; r < %s; r++) {", r1);
-        e->indent++;
-        if (P16) {
-            emit_line(e, "for (int p = 0; p < %lld; p += 16) {", P16);
-            e->indent++;
-            char cf[256], rw[256], ot[256], in[256];
-            snprintf(cf, sizeof cf, coef, "r + %d");
-            snprintf(rw, sizeof rw, row, "k");
-            snprintf(ot, sizeof ot, out, "r + %d");
-            if (init)
-                snprintf(in, sizeof in, init, "r + %d");
-            axpy_block_init(e, RB, kc, cf, arena_printf(e->ir->arena, "%s + p", rw),
-                            arena_printf(e->ir->arena, "%s + p", ot), init ? in : NULL);
-            e->indent--;
-            emit_line(e, "}");
-        }
-        if (P % 16) {
-            emit_line(e, "for (int a = 0; a < %d; a++)", RB);
-            emit_line(e, "for (int p = %lld; p < %lld; p++) {", P16, P);
-            char cf[256], rw[256], ot[256], in[256];
-            snprintf(cf, sizeof cf, coef, "r + a");
-            snprintf(rw, sizeof rw, row, "k");
-            snprintf(ot, sizeof ot, out, "r + a");
-            if (init)
-                snprintf(in, sizeof in, init, "r + a");
-            emit_line(e, "    real acc = %s;", init ? in : "0.0f");
-            emit_line(e, "    for (int k = 0; k < %lld; k++)", K);
-            emit_line(e, "        acc += %s * %s[p];", cf, rw);
-            emit_line(e, "    %s[p] = acc;", ot);
-            emit_line(e, "}");
-        }
-        e->indent--;
-        emit_line(e, "}");
-    }
-    e->indent--;
-    emit_line(e, "}");
-    emit_line(e, "#else");
-    {
-        char cf[256], rw[256], ot[256], in[256];
-        snprintf(cf, sizeof cf, coef, "r");
-        snprintf(rw, sizeof rw, row, "k");
-        snprintf(ot, sizeof ot, out, "r");
-        if (init)
-            snprintf(in, sizeof in, init, "r");
-        emit_line(e, "for (int r = %s; r < %s; r++)", r0, r1);
-        emit_line(e, "for (int p = 0; p < %lld; p++) {", P);
-        emit_line(e, "    real acc = %s;", init ? in : "0.0f");
-        emit_line(e, "    for (int k = 0; k < %lld; k++)", K);
-        emit_line(e, "        acc += %s * %s[p];", cf, rw);
-        emit_line(e, "    %s[p] = acc;", ot);
-        emit_line(e, "}");
-    }
-    emit_line(e, "#endif");
+    return c->C * c->KH * c->KW * c->OH * c->OW;
 }
 
 static void conv_forward(Emitter *e, int id)
@@ -707,24 +347,22 @@ static void conv_forward(Emitter *e, int id)
     static const char *const names[] = {"x", "w", "b"};
     Conv c = conv_geometry(n, kern_node(e, n->in[0]));
     ll P = c.OH * c.OW, KG = c.CG * c.KH * c.KW;
+    ll col = conv_aux_at(e, n), pack = col + conv_col_floats(&c) * e->ir->threads;
     kern_signature(e, id, names, "y");
-    emit_line(e, "/* samples in parallel, an im2col matrix [%lld, %lld] per thread */", c.C * c.KH * c.KW, P);
+    emit_line(e, "/* samples in parallel; per thread an im2col matrix [%lld, %lld] and gemm's pack */",
+              c.C * c.KH * c.KW, P);
     emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "real *col = y + %lld + (size_t)NNC_THREAD * %lld;", conv_aux_at(e, n), c.C * c.KH * c.KW * P);
+    emit_line(e, "real *col = y + %lld + (size_t)NNC_THREAD * %lld;", col, conv_col_floats(&c));
     emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
     emit_line(e, "real *ys = y + (size_t)s * %lld;", c.F * P);
     im2col(e, &c, "xs", "col");
-    emit_line(e, "for (int g = 0; g < %lld; g++) {", c.G);
-    e->indent++;
-    emit_line(e, "const real *cg = col + (size_t)g * %lld;", KG * P);
-    rows_axpy(e, arena_printf(e->ir->arena, "g * %lld", c.FG), arena_printf(e->ir->arena, "(g + 1) * %lld", c.FG), KG, P,
-              arena_printf(e->ir->arena, "w[(size_t)(%%s) * %lld + k]", KG),
-              arena_printf(e->ir->arena, "(cg + (size_t)(%%s) * %lld)", P),
-              arena_printf(e->ir->arena, "(ys + (size_t)(%%s) * %lld)", P), n->nin > 2 ? "b[%s]" : NULL);
-    e->indent--;
-    emit_line(e, "}");
+    emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
+    emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, col + (size_t)g * %lld, %lld, 1,", c.FG, P, KG,
+              c.FG * KG, KG, KG * P, P);
+    emit_line(e, "         ys + (size_t)g * %lld, %lld, 0, %s, NULL, y + %lld, 0);", c.FG * P, P,
+              n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c.FG) : "NULL", pack);
     epilogue(e, n, "ys", arena_printf(e->ir->arena, "%lld", c.F * P));
     e->indent--;
     emit_line(e, "}");
@@ -738,77 +376,40 @@ static void conv_backward(Emitter *e, int id)
     ll P = c.OH * c.OW, KG = c.CG * c.KH * c.KW;
     if (g->which == 1) {
         static const char *const names[] = {"dy", "x"};
+        ll col = kern_numel(g), pack = col + conv_col_floats(&c) * e->ir->threads;
         kern_signature(e, id, names, "dw");
+        emit_line(e, "/* dW[f, tap] += dy[f, p] col[tap, p]^T, sample after sample */");
         kern_zero(e, "dw", g);
-        emit_line(e, "/* each thread owns a range of filters and sums every sample in order */");
-        emit_line(e, "NNC_PARALLEL");
-        emit_line(e, "{");
-        e->indent++;
-        emit_line(e, "real *col = dw + %lld + (size_t)NNC_THREAD * %lld;", kern_numel(g), c.C * c.KH * c.KW * P);
-        emit_line(e, "int f0 = %lld * NNC_THREAD / NNC_NTHREADS, f1 = %lld * (NNC_THREAD + 1) / NNC_NTHREADS;", c.F, c.F);
+        emit_line(e, "real *col = dw + %lld;", col);
         emit_line(e, "for (int s = 0; s < n; s++) {");
         e->indent++;
-        emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
         emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
-        im2col(e, &c, "xs", "col");
-        emit_line(e, "for (int f = f0; f < f1; f++) {");
-        emit_line(e, "    const real *dyf = dys + (size_t)f * %lld;", P);
-        emit_line(e, "    const real *cg = col + (size_t)(f / %lld) * %lld;", c.FG, KG * P);
-        emit_line(e, "    for (int k = 0; k < %lld; k++) {", KG);
-        emit_line(e, "        const real *ck = cg + (size_t)k * %lld;", P);
-        e->indent += 2;
-        if (P >= 16) {
-            emit_line(e, "#ifdef NNC_VECTOR");
-            emit_line(e, "vreal lanes = {0};");
-            emit_line(e, "for (int p = 0; p < %lld; p += 8) {", P / 8 * 8);
-            emit_line(e, "    vreal u, v;");
-            emit_line(e, "    VLOAD(u, dyf + p);");
-            emit_line(e, "    VLOAD(v, ck + p);");
-            emit_line(e, "    lanes += u * v;");
-            emit_line(e, "}");
-            emit_line(e, "real acc = VSUM(lanes);");
-            if (P % 8) {
-                emit_line(e, "for (int p = %lld; p < %lld; p++)", P / 8 * 8, P);
-                emit_line(e, "    acc += dyf[p] * ck[p];");
-            }
-            emit_line(e, "#else");
-        }
-        dot(e, "acc", "dyf", "ck", P);
-        if (P >= 16)
-            emit_line(e, "#endif");
-        emit_line(e, "dw[(size_t)f * %lld + k] += acc;", KG);
-        e->indent -= 2;
-        emit_line(e, "    }");
-        emit_line(e, "}");
-        e->indent--;
-        emit_line(e, "}");
+        im2col(e, &c, arena_printf(e->ir->arena, "(x + (size_t)s * %lld)", c.C * c.H * c.W), "col");
+        emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
+        emit_line(e, "    gemm(%lld, %lld, %lld, dys + (size_t)g * %lld, %lld, 1, col + (size_t)g * %lld, 1, %lld,", c.FG, KG,
+                  P, c.FG * P, P, KG * P, P);
+        emit_line(e, "         dw + (size_t)g * %lld, %lld, 1, NULL, NULL, dw + %lld, 1);", c.FG * KG, KG, pack);
         e->indent--;
         emit_line(e, "}");
         kern_end(e);
         return;
     }
     static const char *const names[] = {"dy", "w"};
+    ll dcol = kern_numel(g) * e->plan->max_batch, pack = dcol + conv_col_floats(&c) * e->ir->threads;
     kern_signature(e, id, names, "dx");
     kern_zero(e, "dx", g);
-    emit_line(e, "/* samples in parallel, a column gradient [%lld, %lld] per thread */", c.C * c.KH * c.KW, P);
+    emit_line(e, "/* samples in parallel; per thread a column gradient [%lld, %lld] */", c.C * c.KH * c.KW, P);
     emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "real *dcol = dx + %lld + (size_t)NNC_THREAD * %lld;", kern_numel(g) * e->plan->max_batch,
-              c.C * c.KH * c.KW * P);
+    emit_line(e, "real *dcol = dx + %lld + (size_t)NNC_THREAD * %lld;", dcol, conv_col_floats(&c));
     emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", c.C * c.H * c.W);
-    emit_line(e, "for (int g = 0; g < %lld; g++) {", c.G);
-    e->indent++;
-    emit_line(e, "const real *wg = w + (size_t)g * %lld;", c.FG * KG);
-    emit_line(e, "const real *dyg = dys + (size_t)g * %lld;", c.FG * P);
-    emit_line(e, "real *dcg = dcol + (size_t)g * %lld;", KG * P);
-    rows_axpy(e, "0", arena_printf(e->ir->arena, "%lld", KG), c.FG, P,
-              arena_printf(e->ir->arena, "wg[(size_t)k * %lld + (%%s)]", KG),
-              arena_printf(e->ir->arena, "(dyg + (size_t)(%%s) * %lld)", P),
-              arena_printf(e->ir->arena, "(dcg + (size_t)(%%s) * %lld)", P), NULL);
-    e->indent--;
-    emit_line(e, "}");
+    emit_line(e, "/* dcol[tap, p] = sum_f w[f, tap] dy[f, p] */");
+    emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
+    emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, 1, %lld, dys + (size_t)g * %lld, %lld, 1,", KG, P, c.FG,
+              c.FG * KG, KG, c.FG * P, P);
+    emit_line(e, "         dcol + (size_t)g * %lld, %lld, 0, NULL, NULL, dx + %lld, 0);", KG * P, P, pack);
     emit_line(e, "/* col2im: every tap's gradient back to the input it read */");
     emit_line(e, "for (int ci = 0; ci < %lld; ci++)", c.C);
     emit_line(e, "for (int kh = 0; kh < %lld; kh++)", c.KH);

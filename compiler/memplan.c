@@ -7,6 +7,8 @@
  */
 #include "memplan.h"
 
+#include "gemm.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,13 +33,16 @@ int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
 {
     int64_t numel = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
     const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
+    int threads = ir->threads > 1 ? ir->threads : 1;
     if (f->op == OP_CONV2D && (n->op == OP_CONV2D || n->which < 2)) {
-        /* im2col scratch, [C KH KW, OH OW], one sample at a time */
+        /* im2col scratch, [C KH KW, OH OW], per thread, and gemm's pack */
         const IrNode *w = &ir->nodes[f->in[1]];
         int64_t taps = w->shape.d[1] * w->shape.d[2] * w->shape.d[3];
         int64_t groups = ir->nodes[f->in[0]].shape.d[0] / w->shape.d[1];
-        return taps * groups * f->shape.d[1] * f->shape.d[2] * (ir->threads > 1 ? ir->threads : 1);
+        return taps * groups * f->shape.d[1] * f->shape.d[2] * threads + gemm_pack_floats(threads);
     }
+    if (f->op == OP_DENSE && (n->op == OP_DENSE || n->which < 2))
+        return gemm_pack_floats(threads); /* gemm's pack */
     switch (n->op) {
     case OP_BATCHNORM:
         return 2 * n->shape.d[0];
