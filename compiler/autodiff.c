@@ -13,7 +13,8 @@
  *   conv2d  dx = conv_transpose  dW = corr(x, dy)  db = sum_{n,h,w} dy
  *   relu    dx = dy * (y > 0)    sigmoid dx = dy y (1 - y)   tanh dx = dy (1 - y^2)
  *   softmax dx = y (dy - sum(dy y))        log_softmax dx = dy - exp(y) sum(dy)
- *   maxpool dx = dy routed to the first maximum of each window (as PyTorch)
+ *   maxpool dx = dy routed to the first maximum of each window (as PyTorch),
+ *           whose place the forward pass keeps after y
  *   avgpool dx = dy / (kh kw) spread over each window
  *   flatten, reshape: dx = dy viewed in x's shape
  *   +       da = dy, db = dy     *  da = dy b, db = dy a
@@ -159,7 +160,7 @@ static int rule(Ad *A, int i, int dy)
         grad(A, i, 2, dy, -1, -1);                  /* dbias */
         return 1;
     case OP_MAXPOOL:
-        grad(A, i, 0, dy, n->in[0], -1);    /* from dy and x */
+        grad(A, i, 0, dy, i, -1);           /* from dy and where the maxima were (after y) */
         return 1;
     case OP_AVGPOOL:
     case OP_FLATTEN:

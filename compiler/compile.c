@@ -57,6 +57,7 @@ int compile_front(Compilation *c, const char *path, const char *src, uint32_t le
 int compile_back(Compilation *c, const BackOptions *o)
 {
     c->ir->threads = o->threads > 1 ? o->threads : 1;
+    c->ir->inference = o->inference;
     if (o->opt_level >= 1 && !o->inference) {
         fuse_loss(c->ir);
         after(c, "fuse_loss", 1, o->dump_after, o->dump);

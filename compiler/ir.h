@@ -80,6 +80,7 @@ typedef struct Ir {
     const Value *train;     /* op_info[OP_TRAIN] values, defaults filled */
     int nforward;           /* nodes [0, nforward) are the forward graph */
     int threads;            /* the generated code's threads (scratch per thread) */
+    int inference;          /* inference-only code: nothing kept for a backward pass */
 } Ir;
 
 Ir *ir_new(Arena *a, const char *model);

@@ -182,6 +182,71 @@ void kern_zero(Emitter *e, const char *buf, const IrNode *n)
 
 /* ---- dense: nn.Linear, y = x W^T + b ------------------------------------- */
 
+/* A dot product of n elements of a and b into the real `acc`, in eight
+ * independent partial sums (lane k takes the elements i = k mod 8), added
+ * pairwise at the end, then the tail in order: the same order in the
+ * vector code below and on every machine. */
+static void dot(Emitter *e, const char *acc, const char *a, const char *b, ll n)
+{
+    if (n < 16) {
+        emit_line(e, "real %s = 0.0f;", acc);
+        emit_line(e, "for (int i = 0; i < %lld; i++)", n);
+        emit_line(e, "    %s += %s[i] * %s[i];", acc, a, b);
+        return;
+    }
+    emit_line(e, "real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;");
+    emit_line(e, "for (int i = 0; i < %lld; i += 8) {", n / 8 * 8);
+    for (int k = 0; k < 8; k++)
+        emit_line(e, "    p%d += %s[i + %d] * %s[i + %d];", k, a, k, b, k);
+    emit_line(e, "}");
+    emit_line(e, "real %s = ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7));", acc);
+    if (n % 8) {
+        emit_line(e, "for (int i = %lld; i < %lld; i++)", n / 8 * 8, n);
+        emit_line(e, "    %s += %s[i] * %s[i];", acc, a, b);
+    }
+}
+
+/*
+ * A register block of dot products for the vector build: rows xr[0..SB)
+ * of x against rows wr[0..OB) of w over I elements, eight lanes each
+ * (the lanes of dot() above), into y[(s + a) * O + o + b] (+ bias).
+ */
+static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
+{
+    ll I8 = I / 8 * 8;
+    for (int a = 0; a < SB; a++)
+        emit_line(e, "const real *x%d = x + (size_t)(s + %d) * %lld;", a, a, I);
+    for (int a = 0; a < SB; a++)
+        for (int b = 0; b < OB; b++)
+            emit_line(e, "vreal a%d%d = {0};", a, b);
+    emit_line(e, "for (int i = 0; i < %lld; i += 8) {", I8);
+    e->indent++;
+    for (int b = 0; b < OB; b++) {
+        emit_line(e, "vreal w%d;", b);
+        emit_line(e, "VLOAD(w%d, wr%d + i);", b, b);
+    }
+    for (int a = 0; a < SB; a++) {
+        emit_line(e, "{");
+        emit_line(e, "    vreal v;");
+        emit_line(e, "    VLOAD(v, x%d + i);", a);
+        for (int b = 0; b < OB; b++)
+            emit_line(e, "    a%d%d += v * w%d;", a, b, b);
+        emit_line(e, "}");
+    }
+    e->indent--;
+    emit_line(e, "}");
+    for (int a = 0; a < SB; a++)
+        for (int b = 0; b < OB; b++) {
+            emit_line(e, "{");
+            emit_line(e, "    real t = VSUM(a%d%d);", a, b);
+            if (I % 8)
+                emit_line(e, "    for (int i = %lld; i < %lld; i++) t += x%d[i] * wr%d[i];", I8, I, a, b);
+            emit_line(e, "    y[(size_t)(s + %d) * %lld + o + %d] = t%s;", a, O, b,
+                      bias ? arena_printf(e->ir->arena, " + b[o + %d]", b) : "");
+            emit_line(e, "}");
+        }
+}
+
 /* The fused activation of node n over count elements of out (a C
  * expression), as its own kernel would compute it (fuse_epilogue.c). */
 static void epilogue(Emitter *e, const IrNode *n, const char *out, const char *count)
@@ -200,15 +265,73 @@ static void epilogue(Emitter *e, const IrNode *n, const char *out, const char *c
     emit_line(e, "}");
 }
 
+/*
+ * The forward of a few samples (inference latency) reads W once, row by
+ * row, with no packing: each output is a dot product in eight lanes
+ * (dot(), dot_block()).  Larger batches go through gemm().  The two sum in
+ * different orders, so a sample's outputs may differ in the last bits
+ * between the two paths; each path gives the same bits in its vector and
+ * plain versions.
+ */
+static void dense_forward_small(Emitter *e, ll I, ll O, int bias)
+{
+    emit_line(e, "if (n < 8) {");
+    e->indent++;
+    emit_line(e, "#ifdef NNC_VECTOR");
+    emit_line(e, "NNC_PARALLEL_FOR");
+    emit_line(e, "for (int o = 0; o < %lld; o += 4) {", O / 4 * 4);
+    e->indent++;
+    emit_line(e, "const real *wr0 = w + (size_t)o * %lld, *wr1 = wr0 + %lld, *wr2 = wr1 + %lld, *wr3 = wr2 + %lld;", I, I, I,
+              I);
+    emit_line(e, "for (int s = 0; s < n; s++) {");
+    e->indent++;
+    dot_block(e, 1, 4, I, O, bias);
+    e->indent--;
+    emit_line(e, "}");
+    e->indent--;
+    emit_line(e, "}");
+    if (O % 4) {
+        emit_line(e, "for (int o = %lld; o < %lld; o++) {", O / 4 * 4, O);
+        e->indent++;
+        emit_line(e, "const real *wr0 = w + (size_t)o * %lld;", I);
+        emit_line(e, "for (int s = 0; s < n; s++) {");
+        e->indent++;
+        dot_block(e, 1, 1, I, O, bias);
+        e->indent--;
+        emit_line(e, "}");
+        e->indent--;
+        emit_line(e, "}");
+    }
+    emit_line(e, "#else");
+    emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
+    emit_line(e, "    const real *wo = w + (size_t)o * %lld;", I);
+    emit_line(e, "    for (int s = 0; s < n; s++) {");
+    emit_line(e, "        const real *xs = x + (size_t)s * %lld;", I);
+    e->indent += 2;
+    dot(e, "acc", "xs", "wo", I);
+    e->indent -= 2;
+    emit_line(e, "        y[(size_t)s * %lld + o] = acc%s;", O, bias ? " + b[o]" : "");
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "#endif");
+    e->indent--;
+    emit_line(e, "} else {");
+}
+
 static void dense_forward(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
     static const char *const names[] = {"x", "w", "b"};
     ll I = kern_numel(kern_node(e, n->in[0])), O = n->shape.d[0];
     kern_signature(e, id, names, "y");
-    emit_line(e, "/* y[n, %lld] = x[n, %lld] W^T + b: W^T is packed a panel at a time */", O, I);
-    emit_line(e, "gemm(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, 0, NULL, %s, y + %lld, 1);", O, I, I, I, O,
-              n->nin > 2 ? "b" : "NULL", (ll)e->plan->max_batch * O);
+    int small = I >= 16 && O >= 4;
+    if (small)
+        dense_forward_small(e, I, O, n->nin > 2);
+    emit_line(e, "%s/* y[n, %lld] = x[n, %lld] W^T + b: W^T is packed a panel at a time */", small ? "    " : "", O, I);
+    emit_line(e, "%sgemm(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, 0, NULL, %s, y + %lld, 1);", small ? "    " : "", O, I,
+              I, I, O, n->nin > 2 ? "b" : "NULL", (ll)e->plan->max_batch * O);
+    if (small)
+        emit_line(e, "}");
     epilogue(e, n, "y", arena_printf(e->ir->arena, "(size_t)n * %lld", O));
     kern_end(e);
 }
@@ -478,19 +601,36 @@ static void pool_kernel(Emitter *e, int id, const char *const *names, const char
     kern_end(e);
 }
 
+/* Max pooling keeps, after y, where each maximum came from (its offset in
+ * the sample's channel plane), so the backward pass routes dy straight
+ * there; in inference there is no backward and nothing is kept. */
 static void maxpool_forward(Emitter *e, int id)
 {
     static const char *const names[] = {"x"};
-    pool_kernel(e, id, names, "y", NULL, "real m = -INFINITY; /* window of %lld */",
-                "if (x[xi] > m || x[xi] != x[xi]) m = x[xi];", "y[yi] = m;");
+    const IrNode *n = kern_node(e, id);
+    if (e->opt->inference) {
+        pool_kernel(e, id, names, "y", NULL, "real m = -INFINITY; /* window of %lld */",
+                    "if (x[xi] > m || x[xi] != x[xi]) m = x[xi];", "y[yi] = m;");
+        return;
+    }
+    pool_kernel(e, id, names, "y", NULL,
+                arena_printf(e->ir->arena, "real m = -INFINITY; size_t at = (size_t)-1; /* window of %%lld */"),
+                "if (at == (size_t)-1 || x[xi] > m || x[xi] != x[xi]) { m = x[xi]; at = xi; }",
+                arena_printf(e->ir->arena, "y[yi] = m; y[%lld + yi] = (real)(at - plane);",
+                             (ll)e->plan->max_batch * kern_numel(n)));
 }
 
 static void maxpool_backward(Emitter *e, int id)
 {
-    static const char *const names[] = {"dy", "x"};
-    pool_kernel(e, id, names, "dx", "dx", "real m = -INFINITY; size_t at = (size_t)-1; /* window of %lld */",
-                "if (at == (size_t)-1 || x[xi] > m || x[xi] != x[xi]) { m = x[xi]; at = xi; }",
-                "dx[at] += dy[yi];");
+    static const char *const names[] = {"dy", "y"};
+    const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd), *x = kern_node(e, f->in[0]);
+    ll OP = f->shape.d[1] * f->shape.d[2], HW = x->shape.d[1] * x->shape.d[2];
+    kern_signature(e, id, names, "dx");
+    emit_line(e, "const real *at = y + %lld; /* where each maximum came from */", (ll)e->plan->max_batch * kern_numel(f));
+    kern_zero(e, "dx", g);
+    emit_line(e, "for (size_t yi = 0; yi < (size_t)n * %lld; yi++)", kern_numel(f));
+    emit_line(e, "    dx[yi / %lld * %lld + (size_t)at[yi]] += dy[yi];", OP, HW);
+    kern_end(e);
 }
 
 static void avgpool_forward(Emitter *e, int id)

@@ -51,6 +51,8 @@ int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
     case OP_DROPOUT:
     case OP_RRELU:
         return (int64_t)max_batch * numel;
+    case OP_MAXPOOL:
+        return ir->inference ? 0 : (int64_t)max_batch * numel; /* where each maximum came from */
     default:
         return 0;
     }
