@@ -190,7 +190,8 @@ def main():
         "CPU-time ratio: the same from samples per CPU second (1 thread), a check on the wall-clock "
         "ratio when other load preempted a run; the targets are judged on the wall-clock ratio",
         f"PyTorch's dense layers call the system libblas.so.3, here {kind}"
-        f"{' (' + blas[0] + ')' if blas else ''}; its convolutions use oneDNN",
+        f"{' (' + blas[0] + ')' if blas else ''}; its convolutions use oneDNN; PyTorch runs with "
+        "torch.set_num_threads(T) and OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = T",
         "nnc's 2-thread figures: nnc --threads 2, compiled with -fopenmp; results equal 1 thread's bit for bit",
         "training GFLOP/s = samples/s x 3 x forward FLOPs per sample (from PROG info)",
         f"medians of {r.get('reps', '3')} timed runs after warm-up; load average "

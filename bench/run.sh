@@ -179,7 +179,7 @@ echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
         record "nnc.$name.train.$t" "$o.nnc$t.train.txt" train_samples_per_sec
     done
     for t in 1 2; do
-        "$PY" bench/torch_bench.py train --model "$name" --threads "$t" --data "$TRX" --labels "$TRY" \
+        OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$PY" bench/torch_bench.py train --model "$name" --threads "$t" --data "$TRX" --labels "$TRY" \
             --batch "$batch" --steps "$steps" --warmup "$warm" --reps "$REPS" >"$o.torch$t.train.txt"
         record "torch.$name.train.$t" "$o.torch$t.train.txt" train_samples_per_sec
     done
@@ -190,7 +190,7 @@ echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
         record "nnc.$name.latency.$t" "$o.nnc$t.latency.txt" latency_us
     done
     for t in 1 2; do
-        "$PY" bench/torch_bench.py latency --model "$name" --threads "$t" --data "$TEX" \
+        OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$PY" bench/torch_bench.py latency --model "$name" --threads "$t" --data "$TEX" \
             --calls "$calls" --reps "$REPS" >"$o.torch$t.latency.txt"
         record "torch.$name.latency.$t" "$o.torch$t.latency.txt" latency_us
     done
@@ -202,7 +202,7 @@ echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
         record "nnc.$name.throughput.$t" "$o.nnc$t.throughput.txt" infer_samples_per_sec
     done
     for t in 1 2; do
-        "$PY" bench/torch_bench.py throughput --model "$name" --threads "$t" --data "$TEX" \
+        OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$PY" bench/torch_bench.py throughput --model "$name" --threads "$t" --data "$TEX" \
             --batch 256 --batches "$batches" --warmup 1 --reps "$REPS" >"$o.torch$t.throughput.txt"
         record "torch.$name.throughput.$t" "$o.torch$t.throughput.txt" infer_samples_per_sec
     done
