@@ -559,8 +559,29 @@ static void conv_backward(Emitter *e, int id)
 
 /* The loops over (s, c, oh, ow) and the window (kh, kw) of a pooling
  * kernel; pre and post may use %lld for the window's area. */
-static void pool_kernel(Emitter *e, int id, const char *const *names, const char *out, const char *zero_buf,
-                        const char *pre, const char *inner, const char *post)
+/* text with every "%lld" replaced by the window's area. */
+static const char *with_area(Emitter *e, const char *text, ll area)
+{
+    char num[32];
+    size_t nl = (size_t)snprintf(num, sizeof num, "%lld", area), n = 0;
+    for (const char *p = strstr(text, "%lld"); p; p = strstr(p + 4, "%lld"))
+        n++;
+    char *out = arena_alloc(e->ir->arena, strlen(text) + n * nl + 1), *o = out;
+    for (const char *p = text; *p;) {
+        if (strncmp(p, "%lld", 4) == 0) {
+            memcpy(o, num, nl);
+            o += nl;
+            p += 4;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+void kern_pool(Emitter *e, int id, const char *const *names, const char *out, const char *zero_buf, const char *pre,
+               const char *inner, const char *post)
 {
     const IrNode *n = kern_node(e, id);
     const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
@@ -568,7 +589,8 @@ static void pool_kernel(Emitter *e, int id, const char *const *names, const char
     int64_t k[2], s[2], p[2] = {0, 0};
     value_pair(op_arg(f->op, f->args, "kernel"), k);
     value_pair(op_arg(f->op, f->args, "stride"), s);
-    value_pair(op_arg(f->op, f->args, "padding"), p);
+    if (op_arg_index(f->op, "padding") >= 0) /* lppool has none */
+        value_pair(op_arg(f->op, f->args, "padding"), p);
     ll C = x->shape.d[0], H = x->shape.d[1], W = x->shape.d[2], OH = f->shape.d[1], OW = f->shape.d[2];
     ll area = (ll)(k[0] * k[1]);
     kern_signature(e, id, names, out);
@@ -581,7 +603,7 @@ static void pool_kernel(Emitter *e, int id, const char *const *names, const char
     e->indent++;
     emit_line(e, "size_t yi = (((size_t)s * %lld + c) * %lld + oh) * %lld + ow;", C, OH, OW);
     emit_line(e, "size_t plane = ((size_t)s * %lld + c) * %lld;", C, H * W);
-    emit_line(e, pre, area);
+    emit_line(e, "%s", with_area(e, pre, area));
     emit_line(e, "for (int kh = 0; kh < %lld; kh++) {", (ll)k[0]);
     emit_line(e, "    int ih = oh * %lld - %lld + kh;", (ll)s[0], (ll)p[0]);
     if (p[0] > 0)
@@ -595,7 +617,7 @@ static void pool_kernel(Emitter *e, int id, const char *const *names, const char
     emit_line(e, "    }");
     emit_line(e, "}");
     if (post[0])
-        emit_line(e, post, area);
+        emit_line(e, "%s", with_area(e, post, area));
     e->indent--;
     emit_line(e, "}");
     kern_end(e);
@@ -609,11 +631,11 @@ static void maxpool_forward(Emitter *e, int id)
     static const char *const names[] = {"x"};
     const IrNode *n = kern_node(e, id);
     if (e->opt->inference) {
-        pool_kernel(e, id, names, "y", NULL, "real m = -INFINITY; /* window of %lld */",
+        kern_pool(e, id, names, "y", NULL, "real m = -INFINITY; /* window of %lld */",
                     "if (x[xi] > m || x[xi] != x[xi]) m = x[xi];", "y[yi] = m;");
         return;
     }
-    pool_kernel(e, id, names, "y", NULL,
+    kern_pool(e, id, names, "y", NULL,
                 arena_printf(e->ir->arena, "real m = -INFINITY; size_t at = (size_t)-1; /* window of %%lld */"),
                 "if (at == (size_t)-1 || x[xi] > m || x[xi] != x[xi]) { m = x[xi]; at = xi; }",
                 arena_printf(e->ir->arena, "y[yi] = m; y[%lld + yi] = (real)(at - plane);",
@@ -636,14 +658,14 @@ static void maxpool_backward(Emitter *e, int id)
 static void avgpool_forward(Emitter *e, int id)
 {
     static const char *const names[] = {"x"};
-    pool_kernel(e, id, names, "y", NULL, "real acc = 0.0f; /* window of %lld */", "acc += x[xi];",
+    kern_pool(e, id, names, "y", NULL, "real acc = 0.0f; /* window of %lld */", "acc += x[xi];",
                 "y[yi] = acc / %lld.0f;");
 }
 
 static void avgpool_backward(Emitter *e, int id)
 {
     static const char *const names[] = {"dy"};
-    pool_kernel(e, id, names, "dx", "dx", "real d = dy[yi] / %lld.0f;", "dx[xi] += d;", "");
+    kern_pool(e, id, names, "dx", "dx", "real d = dy[yi] / %lld.0f;", "dx[xi] += d;", "");
 }
 
 /* ---- element-wise ------------------------------------------------------------ */

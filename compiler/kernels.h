@@ -32,6 +32,13 @@ void kern_zero(Emitter *e, const char *buf, const IrNode *n);
 /* A whole kernel looping i over every element of node id, body stmt. */
 void kern_elementwise(Emitter *e, int id, const char *const *names, const char *out, const char *stmt);
 
+/* A pooling kernel: loops over (s, c, oh, ow) and the window (kh, kw),
+ * padding skipped; pre opens each output (yi, plane known), inner sees
+ * each input xi, post closes it.  Every "%lld" in pre and post becomes
+ * the window's area.  zero_buf, if not NULL, is cleared first. */
+void kern_pool(Emitter *e, int id, const char *const *names, const char *out, const char *zero_buf, const char *pre,
+               const char *inner, const char *post);
+
 /* Split a shape at axis: elements before it, along it, after it. */
 void kern_axis_split(const IrNode *n, int axis, ll *outer, ll *len, ll *inner);
 int kern_norm_axis(const IrNode *f, const char *arg);

@@ -228,53 +228,27 @@ static void lppool_kernel(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
     const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
-    const IrNode *x = kern_node(e, f->in[0]);
-    int64_t k[2], s[2];
-    char pb[48], ib[48], qb[48];
-    value_pair(op_arg(OP_LPPOOL, f->args, "kernel"), k);
-    value_pair(op_arg(OP_LPPOOL, f->args, "stride"), s);
     double p = op_num(OP_LPPOOL, f->args, "p");
-    ll C = x->shape.d[0], H = x->shape.d[1], W = x->shape.d[2], OH = f->shape.d[1], OW = f->shape.d[2];
-    ll area = (ll)(k[0] * k[1]);
+    char pb[48], ib[48], qb[48];
     flit(p, pb);
     flit(1.0 / p, ib);
     flit(p - 1.0, qb);
     if (n->op == OP_GRAD) {
         static const char *const names[] = {"dy", "x", "y"};
-        kern_signature(e, id, names, "dx");
-        kern_zero(e, "dx", n);
+        kern_pool(e, id, names, "dx", "dx",
+                  arena_printf(e->ir->arena, "if (!(y[yi] > 0.0f)) continue; /* window of %%lld */ real g = dy[yi] * "
+                                             "POW(y[yi], 1.0f - %s);", pb),
+                  arena_printf(e->ir->arena, "dx[xi] += g * POW(x[xi], %s);", qb), "");
     } else {
+        /* as F.lp_pool2d: the window's mean times its area, to the 1/p */
         static const char *const names[] = {"x"};
-        kern_signature(e, id, names, "y");
+        int64_t k[2];
+        value_pair(op_arg(OP_LPPOOL, f->args, "kernel"), k);
+        kern_pool(e, id, names, "y", NULL, "real acc = 0.0f; /* window of %lld */",
+                  arena_printf(e->ir->arena, "acc += POW(x[xi], %s);", pb),
+                  arena_printf(e->ir->arena, "y[yi] = POW(acc / %lld.0f * %lld.0f, %s);", (ll)(k[0] * k[1]),
+                               (ll)(k[0] * k[1]), ib));
     }
-    emit_line(e, "for (int s = 0; s < n; s++)");
-    emit_line(e, "for (int c = 0; c < %lld; c++)", C);
-    emit_line(e, "for (int oh = 0; oh < %lld; oh++)", OH);
-    emit_line(e, "for (int ow = 0; ow < %lld; ow++) {", OW);
-    e->indent++;
-    emit_line(e, "size_t yi = (((size_t)s * %lld + c) * %lld + oh) * %lld + ow;", C, OH, OW);
-    emit_line(e, "size_t plane = ((size_t)s * %lld + c) * %lld;", C, H * W);
-    if (n->op == OP_GRAD) {
-        emit_line(e, "if (!(y[yi] > 0.0f))");
-        emit_line(e, "    continue;");
-        emit_line(e, "real g = dy[yi] * POW(y[yi], 1.0f - %s);", pb);
-    } else {
-        emit_line(e, "real acc = 0.0f;");
-    }
-    emit_line(e, "for (int kh = 0; kh < %lld; kh++)", (ll)k[0]);
-    emit_line(e, "    for (int kw = 0; kw < %lld; kw++) {", (ll)k[1]);
-    emit_line(e, "        size_t xi = plane + (size_t)(oh * %lld + kh) * %lld + (size_t)(ow * %lld + kw);", (ll)s[0], W,
-              (ll)s[1]);
-    if (n->op == OP_GRAD)
-        emit_line(e, "        dx[xi] += g * POW(x[xi], %s);", qb);
-    else
-        emit_line(e, "        acc += POW(x[xi], %s);", pb);
-    emit_line(e, "    }");
-    if (n->op != OP_GRAD)
-        emit_line(e, "y[yi] = POW(acc / %lld.0f * %lld.0f, %s);", area, area, ib);
-    e->indent--;
-    emit_line(e, "}");
-    kern_end(e);
 }
 
 static void global_avgpool_kernel(Emitter *e, int id)
