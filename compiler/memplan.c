@@ -139,19 +139,20 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
             if (live[j].end >= i)
                 live[k++] = live[j];
         nlive = k;
-        /* Lowest offset from top that overlaps no live buffer. */
+        /* The live buffers are kept sorted by offset: the lowest gap from
+         * top that holds size is found in one scan, O(live) a buffer. */
         int64_t off = top;
-        for (int moved = 1; moved;) {
-            moved = 0;
-            for (int j = 0; j < nlive; j++)
-                if (off < live[j].off + live[j].size && live[j].off < off + size) {
-                    off = live[j].off + live[j].size;
-                    moved = 1;
-                }
+        int at = 0;
+        for (; at < nlive; at++) {
+            if (live[at].off >= off + size)
+                break;
+            if (live[at].off + live[at].size > off)
+                off = live[at].off + live[at].size;
         }
-        live[nlive].off = off;
-        live[nlive].size = size;
-        live[nlive].end = end[i];
+        memmove(&live[at + 1], &live[at], (size_t)(nlive - at) * sizeof *live);
+        live[at].off = off;
+        live[at].size = size;
+        live[at].end = end[i];
         nlive++;
         p->offset[i] = off;
         p->size[i] = size;
@@ -174,16 +175,21 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (p->size[i] > 0 && p->offset[i] >= p->persistent && nd->op == OP_GRAD && !nd->batched)
             grads += p->size[i];
     }
-    for (int t = 0; t < n; t++) {
-        int64_t now = 0;
-        for (int i = 0; i <= t; i++) {
-            const IrNode *nd = &ir->nodes[i];
-            if (p->size[i] > 0 && p->root[i] == i && p->offset[i] >= p->persistent &&
-                !(nd->op == OP_GRAD && !nd->batched) && end[i] >= t)
-                now += p->size[i];
+    /* live(t) = sum of the sizes with start <= t <= end: a difference
+     * array over the schedule, then one running sum. */
+    int64_t *delta = arena_alloc(a, (size_t)(n + 2) * sizeof *delta);
+    for (int i = 0; i < n; i++) {
+        const IrNode *nd = &ir->nodes[i];
+        if (p->size[i] > 0 && p->root[i] == i && p->offset[i] >= p->persistent && !(nd->op == OP_GRAD && !nd->batched)) {
+            delta[i] += p->size[i];
+            delta[(end[i] < n ? end[i] : n) + 1] -= p->size[i];
         }
-        if (now > peak)
-            peak = now;
+    }
+    int64_t running = 0;
+    for (int t = 0; t <= n; t++) {
+        running += delta[t];
+        if (running > peak)
+            peak = running;
     }
     p->bound = p->persistent + grads + peak;
     return p;
