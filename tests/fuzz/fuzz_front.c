@@ -5,7 +5,8 @@
  * sema, lower, shape, with ir_verify after each IR pass), the buffered
  * diagnostics are formatted to /dev/null, and on success the three IR dumps
  * are written to /dev/null too, so the formatting code runs under the
- * sanitizers as well.  Everything is released with compile_free(); the
+ * sanitizers as well; then compile_back() (autodiff, fusion, memory
+ * planning) and emit_c() write the whole generated C to /dev/null.  Everything is released with compile_free(); the
  * input buffer is a private heap copy with no NUL terminator, so a read
  * past the end of the source is caught by AddressSanitizer.
  *
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "emit_c.h"
 
 /* Inputs larger than this are ignored (run.sh also passes -max_len). */
 #define FUZZ_MAX_INPUT (1u << 16)
@@ -74,6 +76,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ir_dump(c.ir, sink, "shape");
         ir_dump_shapes(c.ir, sink);
         ir_dump_dot(c.ir, sink);
+        /* Every model the front end accepts goes through the back end and
+         * the C emitter too, at -O0 or -O2, with 1 or 2 threads (two more
+         * bits of the input), so autodiff, fusion, memory planning and
+         * every kernel emitter run under the sanitizers. */
+        BackOptions bo;
+        memset(&bo, 0, sizeof bo);
+        bo.max_batch = 4;
+        bo.opt_level = (size & 2) ? 0 : 2;
+        bo.threads = (size & 4) ? 2 : 1;
+        if (compile_back(&c, &bo) == 0) {
+            EmitOptions eo;
+            memset(&eo, 0, sizeof eo);
+            eo.name = c.ir->model;
+            eo.source = "fuzz.nn";
+            eo.cmdline = "nnc fuzz.nn";
+            eo.max_batch = bo.max_batch;
+            eo.threads = bo.threads;
+            emit_c(c.ir, c.plan, &eo, &c.diag, sink, sink);
+            mem_dump(c.ir, c.plan, sink);
+            emit_kernel_list(c.ir, c.plan, sink);
+        }
+        diag_flush(&c.diag, sink);
     }
     compile_free(&c);
     free(src);
