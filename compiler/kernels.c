@@ -156,6 +156,7 @@ int kern_extra(const Emitter *e, int id)
         return 0;
     switch (n->op) {
     case OP_BATCHNORM:
+    case OP_MAXPOOL: /* keeps where the maxima were only when training */
         return KP_TRAINING;
     case OP_DROPOUT:
     case OP_RRELU:
@@ -638,7 +639,7 @@ static void maxpool_forward(Emitter *e, int id)
     kern_pool(e, id, names, "y", NULL,
                 arena_printf(e->ir->arena, "real m = -INFINITY; size_t at = (size_t)-1; /* window of %%lld */"),
                 "if (at == (size_t)-1 || x[xi] > m || x[xi] != x[xi]) { m = x[xi]; at = xi; }",
-                arena_printf(e->ir->arena, "y[yi] = m; y[%lld + yi] = (real)(at - plane);",
+                arena_printf(e->ir->arena, "y[yi] = m; if (training) y[%lld + yi] = (real)(at - plane);",
                              (ll)e->plan->max_batch * kern_numel(n)));
 }
 
