@@ -308,6 +308,19 @@ static int build_exe(const Options *o, const char *dir, const char *name)
 static int generate(Compilation *c, const Options *o)
 {
     const char *name = c->ir->model;
+    if (o->exe) {
+        /* The training program reads one input file (spec section 11). */
+        int inputs = 0;
+        for (int i = 0; i < c->ir->n; i++)
+            inputs += c->ir->nodes[i].op == OP_INPUT;
+        if (inputs != 1 || c->ir->output < 0) {
+            fprintf(stderr, "nnc: error: --exe builds the program of spec section 11, which feeds one input; "
+                            "model `%s` has %d\n", name, inputs);
+            fprintf(stderr, "hint: write the C files with -o DIR and call %s_train_step and %s_forward, "
+                            "which take every input\n", name, name);
+            return 1;
+        }
+    }
     EmitOptions eo = {0};
     eo.name = name;
     eo.source = o->path;
