@@ -80,12 +80,7 @@ int compile_back(Compilation *c, const BackOptions *o)
      * output needs, and its parameters are constants outside the arena. */
     unsigned char *include = arena_alloc(&c->arena, (size_t)c->ir->n);
     if (o->inference) {
-        if (c->ir->output >= 0)
-            include[c->ir->output] = 1;
-        for (int i = c->ir->n - 1; i >= 0; i--)
-            if (include[i])
-                for (int j = 0; j < c->ir->nodes[i].nin; j++)
-                    include[c->ir->nodes[i].in[j]] = 1;
+        ir_mark_needed(c->ir, c->ir->output, include);
         for (int i = 0; i < c->ir->n; i++)
             if (c->ir->nodes[i].op == OP_PARAM)
                 include[i] = 0;

@@ -69,18 +69,6 @@ static const char *buf(const Emitter *e, int id)
     return arena_printf(ir->arena, "A + %lld", (ll)e->plan->offset[r]);
 }
 
-/* Mark node id and everything it reads. */
-static void mark_needed(const Ir *ir, int id, unsigned char *set)
-{
-    if (id < 0)
-        return;
-    set[id] = 1;
-    for (int i = id; i >= 0; i--)
-        if (set[i])
-            for (int j = 0; j < ir->nodes[i].nin; j++)
-                set[ir->nodes[i].in[j]] = 1;
-}
-
 /* The list of input parameters, "const float *in_x, const float *in_x2";
  * type is "float" in the API and "real" inside. */
 static void input_params(Emitter *e, char *out, size_t len, const char *type)
@@ -326,11 +314,11 @@ static void emit_weights(Emitter *e)
     emit_line(e, "%s", "");
 }
 
-static void emit_schedule(Emitter *e, const char *fn, const char *ret, const unsigned char *set, int phase, int training)
+static void emit_schedule(Emitter *e, const char *fn, const unsigned char *set, int phase, int training)
 {
     char ip[1024];
     input_params(e, ip, sizeof ip, "real");
-    emit_line(e, "static %s %s(%s *m, int n%s, const void *target)", ret, fn, e->opt->name, ip);
+    emit_line(e, "static void %s(%s *m, int n%s, const void *target)", fn, e->opt->name, ip);
     emit_line(e, "{");
     e->indent++;
     emit_line(e, "real *A = m->a;");
@@ -372,9 +360,9 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     unsigned char *out_set = arena_alloc(ir->arena, (size_t)ir->n);
     unsigned char *loss_set = arena_alloc(ir->arena, (size_t)ir->n);
     unsigned char *all = arena_alloc(ir->arena, (size_t)ir->n);
-    mark_needed(ir, ir->output, out_set);
+    ir_mark_needed(ir, ir->output, out_set);
     if (!o->inference)
-        mark_needed(ir, ir->loss, loss_set);
+        ir_mark_needed(ir, ir->loss, loss_set);
     int training = !o->inference && ir->loss >= 0;
     for (int i = 0; i < ir->n; i++) {
         all[i] = out_set[i] || loss_set[i] || (training && ir->nodes[i].phase != PH_FORWARD);
@@ -515,7 +503,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         kern_define(e, i);
     }
 
-    emit_schedule(e, "run_output", "void", out_set, PH_FORWARD, 0);
+    emit_schedule(e, "run_output", out_set, PH_FORWARD, 0);
     if (training) {
         /* Evaluation computes the output and the loss in one pass in
          * schedule order: the plan lets the loss reuse memory of values
@@ -523,9 +511,9 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         unsigned char *eval_set = arena_alloc(ir->arena, (size_t)ir->n);
         for (int i = 0; i < ir->n; i++)
             eval_set[i] = out_set[i] || loss_set[i];
-        emit_schedule(e, "run_eval", "void", eval_set, PH_FORWARD, 0);
-        emit_schedule(e, "run_loss", "void", loss_set, PH_FORWARD, 1);
-        emit_schedule(e, "run_backward", "void", all, PH_BACKWARD, 1);
+        emit_schedule(e, "run_eval", eval_set, PH_FORWARD, 0);
+        emit_schedule(e, "run_loss", loss_set, PH_FORWARD, 1);
+        emit_schedule(e, "run_backward", all, PH_BACKWARD, 1);
         emit_line(e, "static void run_update(%s *m)", M);
         emit_line(e, "{");
         e->indent++;

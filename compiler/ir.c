@@ -103,3 +103,15 @@ void ir_verify(const Ir *ir, const char *pass, int need_shapes)
     if (ir->loss >= 0 && !ir->nodes[ir->loss].poison && op_info[ir->nodes[ir->loss].op].kind != K_LOSS)
         diag_internal(pass, "the loss node is a %s", op_info[ir->nodes[ir->loss].op].name);
 }
+
+void ir_mark_needed(const Ir *ir, int id, unsigned char *set)
+{
+    if (id < 0)
+        return;
+    set[id] = 1;
+    /* inputs precede their readers: one backward sweep reaches them all */
+    for (int i = id; i >= 0; i--)
+        if (set[i])
+            for (int j = 0; j < ir->nodes[i].nin; j++)
+                set[ir->nodes[i].in[j]] = 1;
+}

@@ -93,6 +93,10 @@ int ir_add(Ir *ir, Op op, const int *in, int nin, const Value *args, Span sp);
  * is a compiler bug: reported through diag_internal naming pass. */
 void ir_verify(const Ir *ir, const char *pass, int need_shapes);
 
+/* Set set[i] for node id and every node it reads, directly or not
+ * (nothing for id < 0). */
+void ir_mark_needed(const Ir *ir, int id, unsigned char *set);
+
 /* Elements per sample, or -1 if more than 2^31 - 1. */
 int64_t shape_numel(const Shape *s);
 
