@@ -1,7 +1,7 @@
 /*
  * compile.c: the pipeline, written out as the list of calls it is.
  *
- *   parse -> sema -> lower -> shape -> fuse_loss -> autodiff -> fuse_epilogue
+ *   parse -> sema -> lower -> shape -> fuse_loss -> autodiff -> fuse_epilogue -> conv_algo
  *   -> memplan -> emit_c   (the fuse_ passes only at -O1 and above)
  *
  * compile_front() runs the checks every use of nnc needs; compile_back()
@@ -15,13 +15,14 @@
 #include <string.h>
 
 #include "autodiff.h"
+#include "conv_algo.h"
 #include "fuse_epilogue.h"
 #include "fuse_loss.h"
 #include "lower.h"
 #include "sema.h"
 #include "shape.h"
 
-const char *const compile_passes[] = {"lower", "shape", "fuse_loss", "autodiff", "fuse_epilogue", NULL};
+const char *const compile_passes[] = {"lower", "shape", "fuse_loss", "autodiff", "fuse_epilogue", "conv_algo", NULL};
 
 static void after(Compilation *c, const char *pass, int need_shapes, const char *dump_after, FILE *dump)
 {
@@ -74,6 +75,8 @@ int compile_back(Compilation *c, const BackOptions *o)
     if (o->opt_level >= 1) {
         fuse_epilogue(c->ir);
         after(c, "fuse_epilogue", 1, o->dump_after, o->dump);
+        conv_algo(c->ir);
+        after(c, "conv_algo", 1, o->dump_after, o->dump);
     }
 
     /* Everything is planned; inference-only code plans only what the

@@ -3,6 +3,7 @@
  * shapes and parameter counts (--emit shapes), and a Graphviz graph
  * (--emit dot).  Output is deterministic so tests can pin it.
  */
+#include "conv_algo.h"
 #include "ir.h"
 
 #include <string.h>
@@ -75,6 +76,9 @@ void ir_dump(const Ir *ir, FILE *f, const char *after)
         put_shape(f, n);
         if (n->epilogue != OP_COUNT)
             fprintf(f, " +%s", op_info[n->epilogue].name);
+        if (n->conv_algo)
+            fprintf(f, " direct(%s%s%s)", n->conv_algo & CONV_DIRECT_FWD ? "y" : "",
+                    n->conv_algo & CONV_DIRECT_DX ? ",dx" : "", n->conv_algo & CONV_DIRECT_DW ? ",dw" : "");
         if (n->fused_into >= 0)
             fprintf(f, " = view of %%%d", n->fused_into);
         if (n->name && n->op != OP_INPUT && n->op != OP_TARGET && n->op != OP_PARAM)

@@ -61,6 +61,9 @@ int kern_extra(const Emitter *e, int id);
 int kern_supported(const Ir *ir, int id);
 int kern_op_supported(Op op);
 
+/* kernels_conv.c: the static function dotsum() (direct conv2d dW). */
+void kern_dotsum_emit(Emitter *e);
+
 /* kernels.c: the function k<id>_<what>(...) computing node id. */
 void kern_define(Emitter *e, int id);
 

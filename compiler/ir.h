@@ -60,6 +60,7 @@ typedef struct IrNode {
     int which;          /* OP_GRAD: which input of fwd (loss: 0, the prediction) */
     Op epilogue;        /* fuse_epilogue: the activation this node's kernel applies, or OP_COUNT */
     int fused_into;     /* fuse_epilogue: the node computing this one's value, or -1 */
+    int conv_algo;      /* conv_algo: CONV_DIRECT_* bits of a conv2d, 0 for im2col + GEMM */
 
     /* OP_PARAM (and OP_STATE) only: */
     const char *param;  /* state_dict name, "fc1.weight"; states "fc1.weight.exp_avg" */

@@ -15,6 +15,7 @@
 #include "kernels.h"
 
 #include "autodiff.h"
+#include "conv_algo.h"
 
 #include <math.h>
 #include <string.h>
@@ -144,7 +145,12 @@ void kern_signature(Emitter *e, int id, const char *const *names, const char *ou
                   in->dtype == DT_CLASS ? "int32_t" : "real", names[j], in->dtype == DT_CLASS ? "[n] class labels" : sc);
     }
     kern_shape_comment(n, sc, sizeof sc);
-    emit_line(e, "    real *restrict %s /* %s */)", out, sc);
+    if (e->plan->scratch[id] >= 0) {
+        emit_line(e, "    real *restrict %s /* %s */,", out, sc);
+        emit_line(e, "    real *restrict scratch /* %lld scalars, while this runs */)", (ll)e->plan->scratch_size[id]);
+    } else {
+        emit_line(e, "    real *restrict %s /* %s */)", out, sc);
+    }
     emit_line(e, "{");
     e->indent++;
 }
@@ -329,8 +335,8 @@ static void dense_forward(Emitter *e, int id)
     if (small)
         dense_forward_small(e, I, O, n->nin > 2);
     emit_line(e, "%s/* y[n, %lld] = x[n, %lld] W^T + b: W^T is packed a panel at a time */", small ? "    " : "", O, I);
-    emit_line(e, "%sgemm(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, 0, NULL, %s, y + %lld, 1);", small ? "    " : "", O, I,
-              I, I, O, n->nin > 2 ? "b" : "NULL", (ll)e->plan->max_batch * O);
+    emit_line(e, "%sgemm(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, 0, NULL, %s, scratch, 1, NULL);", small ? "    " : "", O, I,
+              I, I, O, n->nin > 2 ? "b" : "NULL");
     if (small)
         emit_line(e, "}");
     epilogue(e, n, "y", arena_printf(e->ir->arena, "(size_t)n * %lld", O));
@@ -345,85 +351,64 @@ static void dense_backward(Emitter *e, int id)
         static const char *const names[] = {"dy", "w"};
         kern_signature(e, id, names, "dx");
         emit_line(e, "/* dx[n, %lld] = dy[n, %lld] W */", I, O);
-        emit_line(e, "gemm(n, %lld, %lld, dy, %lld, 1, w, %lld, 1, dx, %lld, 0, NULL, NULL, dx + %lld, 1);", I, O, O, I, I,
-                  (ll)e->plan->max_batch * I);
+        emit_line(e, "gemm(n, %lld, %lld, dy, %lld, 1, w, %lld, 1, dx, %lld, 0, NULL, NULL, scratch, 1, NULL);", I, O, O, I, I);
     } else {
         static const char *const names[] = {"dy", "x"};
         kern_signature(e, id, names, "dw");
         emit_line(e, "/* dW[%lld, %lld] = dy^T x, summed over the batch in order */", O, I);
-        emit_line(e, "gemm(%lld, %lld, n, dy, 1, %lld, x, %lld, 1, dw, %lld, 0, NULL, NULL, dw + %lld, 1);", O, I, O, I, I,
-                  O * I);
+        emit_line(e, "gemm(%lld, %lld, n, dy, 1, %lld, x, %lld, 1, dw, %lld, 0, NULL, NULL, scratch, 1, NULL);", O, I, O, I, I);
     }
     kern_end(e);
 }
 
-/* db[c] = sum of dy over the batch and every position of channel c. */
+/* db[c] = sum of dy over the batch and every position of channel c.  Over
+ * positions, in 16 partial sums (lane l takes the positions p = l mod 16
+ * below the last multiple of 16, samples in order; the rest in one more
+ * sum) added in a fixed tree: a loop the compiler turns into vector adds
+ * without reordering any sum. */
 static void bias_backward(Emitter *e, int id)
 {
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
     static const char *const names[] = {"dy"};
-    ll C = f->shape.d[0], HW = kern_numel(f) / C;
+    ll C = f->shape.d[0], HW = kern_numel(f) / C, H16 = HW / 16 * 16;
     kern_signature(e, id, names, "db");
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
-    emit_line(e, "    real acc = 0.0f;");
-    emit_line(e, "    for (int s = 0; s < n; s++)");
-    if (HW == 1) {
-        emit_line(e, "        acc += dy[(size_t)s * %lld + c];", C);
+    e->indent++;
+    if (HW < 16) {
+        emit_line(e, "real acc = 0.0f;");
+        emit_line(e, "for (int s = 0; s < n; s++)");
+        if (HW == 1) {
+            emit_line(e, "    acc += dy[(size_t)s * %lld + c];", C);
+        } else {
+            emit_line(e, "    for (int k = 0; k < %lld; k++)", HW);
+            emit_line(e, "        acc += dy[((size_t)s * %lld + c) * %lld + k];", C, HW);
+        }
+        emit_line(e, "db[c] = acc;");
     } else {
-        emit_line(e, "        for (int k = 0; k < %lld; k++)", HW);
-        emit_line(e, "            acc += dy[((size_t)s * %lld + c) * %lld + k];", C, HW);
+        emit_line(e, "real t[16] = {0}, rest = 0.0f;");
+        emit_line(e, "for (int s = 0; s < n; s++) {");
+        emit_line(e, "    const real *p = dy + ((size_t)s * %lld + c) * %lld;", C, HW);
+        emit_line(e, "    for (int k = 0; k < %lld; k += 16)", H16);
+        emit_line(e, "        for (int l = 0; l < 16; l++)");
+        emit_line(e, "            t[l] += p[k + l];");
+        if (H16 < HW) {
+            emit_line(e, "    for (int k = %lld; k < %lld; k++)", H16, HW);
+            emit_line(e, "        rest += p[k];");
+        }
+        emit_line(e, "}");
+        emit_line(e, "db[c] = ((((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]))) +");
+        emit_line(e, "         (((t[8] + t[9]) + (t[10] + t[11])) + ((t[12] + t[13]) + (t[14] + t[15])))) + rest;");
     }
-    emit_line(e, "    db[c] = acc;");
+    e->indent--;
     emit_line(e, "}");
     kern_end(e);
-}
-
-/* ---- conv2d: nn.Conv2d, direct loops over NCHW ---------------------------- */
-
-typedef struct {
-    ll C, H, W, F, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, G, CG, FG;
-} Conv;
-
-static Conv conv_geometry(const IrNode *f, const IrNode *x)
-{
-    Conv c;
-    int64_t k[2], s[2], d[2], p[2];
-    value_pair(op_arg(OP_CONV2D, f->args, "kernel"), k);
-    value_pair(op_arg(OP_CONV2D, f->args, "stride"), s);
-    value_pair(op_arg(OP_CONV2D, f->args, "dilation"), d);
-    const Value *pv = op_arg(OP_CONV2D, f->args, "padding");
-    if (pv->kind == V_IDENT) {
-        /* padding='same': the odd one out goes at the bottom/right. */
-        p[0] = d[0] * (k[0] - 1) / 2;
-        p[1] = d[1] * (k[1] - 1) / 2;
-    } else {
-        value_pair(pv, p);
-    }
-    c.C = x->shape.d[0];
-    c.H = x->shape.d[1];
-    c.W = x->shape.d[2];
-    c.F = f->shape.d[0];
-    c.OH = f->shape.d[1];
-    c.OW = f->shape.d[2];
-    c.KH = k[0];
-    c.KW = k[1];
-    c.SH = s[0];
-    c.SW = s[1];
-    c.PT = p[0];
-    c.PL = p[1];
-    c.DH = d[0];
-    c.DW = d[1];
-    c.G = (ll)op_num(OP_CONV2D, f->args, "groups");
-    c.CG = c.C / c.G;
-    c.FG = c.F / c.G;
-    return c;
 }
 
 /*
  * Convolution as im2col + GEMM, one sample at a time.  col [K, P] holds,
  * for k = (c, kh, kw) and output position p = (oh, ow), the input value
  * the kernel tap k sees at p (0 in the padding); it lives after the
- * node's value in the arena (mem_aux_floats).  With KG = CG KH KW taps per
+ * kernel's scratch (mem_scratch_floats).  With KG = CG KH KW taps per
  * group and FG filters per group:
  *   forward  y[f, p]   = b[f] + sum_k w[f, k] col[g KG + k, p]
  *   dW       dw[f, k] += sum_p dy[f, p] col[g KG + k, p]   (over samples)
@@ -455,11 +440,6 @@ static void im2col(Emitter *e, const Conv *c, const char *xs, const char *col)
     emit_line(e, "}");
 }
 
-static ll conv_aux_at(const Emitter *e, const IrNode *n)
-{
-    return (ll)e->plan->max_batch * kern_numel(n);
-}
-
 static ll conv_col_floats(const Conv *c)
 {
     return c->C * c->KH * c->KW * c->OH * c->OW;
@@ -468,24 +448,28 @@ static ll conv_col_floats(const Conv *c)
 static void conv_forward(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
+    if (n->conv_algo & CONV_DIRECT_FWD) {
+        kern_conv_forward_direct(e, id);
+        return;
+    }
     static const char *const names[] = {"x", "w", "b"};
     Conv c = conv_geometry(n, kern_node(e, n->in[0]));
     ll P = c.OH * c.OW, KG = c.CG * c.KH * c.KW;
-    ll col = conv_aux_at(e, n), pack = col + conv_col_floats(&c) * e->ir->threads;
+    ll pack = conv_col_floats(&c) * e->ir->threads;
     kern_signature(e, id, names, "y");
     emit_line(e, "/* samples in parallel; per thread an im2col matrix [%lld, %lld] and gemm's pack */",
               c.C * c.KH * c.KW, P);
     emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "real *col = y + %lld + (size_t)NNC_THREAD * %lld;", col, conv_col_floats(&c));
+    emit_line(e, "real *col = scratch + (size_t)NNC_THREAD * %lld;", conv_col_floats(&c));
     emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
     emit_line(e, "real *ys = y + (size_t)s * %lld;", c.F * P);
     im2col(e, &c, "xs", "col");
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
     emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, col + (size_t)g * %lld, %lld, 1,", c.FG, P, KG,
               c.FG * KG, KG, KG * P, P);
-    emit_line(e, "         ys + (size_t)g * %lld, %lld, 0, %s, NULL, y + %lld, 0);", c.FG * P, P,
+    emit_line(e, "         ys + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, 0, NULL);", c.FG * P, P,
               n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c.FG) : "NULL", pack);
     epilogue(e, n, "ys", arena_printf(e->ir->arena, "%lld", c.F * P));
     e->indent--;
@@ -496,15 +480,22 @@ static void conv_forward(Emitter *e, int id)
 static void conv_backward(Emitter *e, int id)
 {
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
+    if (f->conv_algo & (g->which == 1 ? CONV_DIRECT_DW : CONV_DIRECT_DX)) {
+        if (g->which == 1)
+            kern_conv_dw_direct(e, id);
+        else
+            kern_conv_dx_direct(e, id);
+        return;
+    }
     Conv c = conv_geometry(f, kern_node(e, f->in[0]));
     ll P = c.OH * c.OW, KG = c.CG * c.KH * c.KW;
     if (g->which == 1) {
         static const char *const names[] = {"dy", "x"};
-        ll col = kern_numel(g), pack = col + conv_col_floats(&c) * e->ir->threads;
+        ll pack = conv_col_floats(&c) * e->ir->threads;
         kern_signature(e, id, names, "dw");
         emit_line(e, "/* dW[f, tap] += dy[f, p] col[tap, p]^T, sample after sample */");
         kern_zero(e, "dw", g);
-        emit_line(e, "real *col = dw + %lld;", col);
+        emit_line(e, "real *col = scratch;");
         emit_line(e, "for (int s = 0; s < n; s++) {");
         e->indent++;
         emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
@@ -512,28 +503,28 @@ static void conv_backward(Emitter *e, int id)
         emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
         emit_line(e, "    gemm(%lld, %lld, %lld, dys + (size_t)g * %lld, %lld, 1, col + (size_t)g * %lld, 1, %lld,", c.FG, KG,
                   P, c.FG * P, P, KG * P, P);
-        emit_line(e, "         dw + (size_t)g * %lld, %lld, 1, NULL, NULL, dw + %lld, 1);", c.FG * KG, KG, pack);
+        emit_line(e, "         dw + (size_t)g * %lld, %lld, 1, NULL, NULL, scratch + %lld, 1, NULL);", c.FG * KG, KG, pack);
         e->indent--;
         emit_line(e, "}");
         kern_end(e);
         return;
     }
     static const char *const names[] = {"dy", "w"};
-    ll dcol = kern_numel(g) * e->plan->max_batch, pack = dcol + conv_col_floats(&c) * e->ir->threads;
+    ll pack = conv_col_floats(&c) * e->ir->threads;
     kern_signature(e, id, names, "dx");
     kern_zero(e, "dx", g);
     emit_line(e, "/* samples in parallel; per thread a column gradient [%lld, %lld] */", c.C * c.KH * c.KW, P);
     emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "real *dcol = dx + %lld + (size_t)NNC_THREAD * %lld;", dcol, conv_col_floats(&c));
+    emit_line(e, "real *dcol = scratch + (size_t)NNC_THREAD * %lld;", conv_col_floats(&c));
     emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", c.C * c.H * c.W);
     emit_line(e, "/* dcol[tap, p] = sum_f w[f, tap] dy[f, p] */");
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
     emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, 1, %lld, dys + (size_t)g * %lld, %lld, 1,", KG, P, c.FG,
               c.FG * KG, KG, c.FG * P, P);
-    emit_line(e, "         dcol + (size_t)g * %lld, %lld, 0, NULL, NULL, dx + %lld, 0);", KG * P, P, pack);
+    emit_line(e, "         dcol + (size_t)g * %lld, %lld, 0, NULL, NULL, scratch + %lld, 0, NULL);", KG * P, P, pack);
     emit_line(e, "/* col2im: every tap's gradient back to the input it read */");
     emit_line(e, "for (int ci = 0; ci < %lld; ci++)", c.C);
     emit_line(e, "for (int kh = 0; kh < %lld; kh++)", c.KH);
@@ -977,7 +968,8 @@ static void update_kernel(Emitter *e, int id)
     char kn[80], b1[48], b2[48], b3[48], b4[48];
     const char *states[8];
     int ns = ad_optimizer_states(opt, states);
-    emit_line(e, "static void %s(double lr, int64_t t, real *restrict p /* %s */,", kern_name(e->ir, id, kn, sizeof kn),
+    emit_line(e, "static void %s(double lr, int64_t t, real *restrict p /* %s */,",
+              kern_name(e->ir, id, kn, sizeof kn),
               u->name);
     emit_line(e, "    const real *restrict g%s", ns ? "," : ")");
     for (int s = 0; s < ns; s++)
@@ -1016,7 +1008,31 @@ static void update_kernel(Emitter *e, int id)
         emit_line(e, "real bc2_sqrt = (real)sqrt(bc2);");
         if (op == OP_OPT_ADAMW && wd != 0)
             emit_line(e, "real decay = (real)(1.0 - lr * %.17g);", wd);
-        emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
+        emit_line(e, "int i0 = 0;");
+        if (!ams) {
+            /* the same operations on vectors (square roots by the ISA's
+             * instruction: sqrtf() is not vectorized where it may set errno) */
+            emit_line(e, "#ifdef NNC_VSQRT");
+            emit_line(e, "for (; i0 + NNC_VSQRT <= %lld; i0 += NNC_VSQRT) {", N);
+            emit_line(e, "    vsq P, G, M, V;");
+            emit_line(e, "    memcpy(&P, p + i0, sizeof P);");
+            emit_line(e, "    memcpy(&G, g + i0, sizeof G);");
+            emit_line(e, "    memcpy(&M, exp_avg + i0, sizeof M);");
+            emit_line(e, "    memcpy(&V, exp_avg_sq + i0, sizeof V);");
+            if (op == OP_OPT_ADAMW && wd != 0)
+                emit_line(e, "    P *= decay;");
+            emit_line(e, "    vsq d = G%s;", op == OP_OPT_ADAM && wd != 0 ? arena_printf(e->ir->arena, " + %s * P", flit(wd, b1)) : "");
+            emit_line(e, "    M = M * %s + d * %s;", flit(be1, b1), flit(1 - be1, b2));
+            emit_line(e, "    V = V * %s + d * d * %s;", flit(be2, b3), flit(1 - be2, b4));
+            emit_line(e, "    vsq denom = VSQRT(V) / bc2_sqrt + %s;", flit(eps, b1));
+            emit_line(e, "    P -= step_size * (M / denom);");
+            emit_line(e, "    memcpy(p + i0, &P, sizeof P);");
+            emit_line(e, "    memcpy(exp_avg + i0, &M, sizeof M);");
+            emit_line(e, "    memcpy(exp_avg_sq + i0, &V, sizeof V);");
+            emit_line(e, "}");
+            emit_line(e, "#endif");
+        }
+        emit_line(e, "for (int i = i0; i < %lld; i++) {", N);
         if (op == OP_OPT_ADAMW && wd != 0)
             emit_line(e, "    p[i] *= decay;");
         emit_line(e, "    real d = g[i]%s;",

@@ -51,4 +51,10 @@ int kern_act_define(Emitter *e, int id);
 int kern_norm_supported(Op op);
 int kern_norm_define(Emitter *e, int id);
 
+/* kernels_conv.c: direct convolution (conv_algo.c chose it for node id's
+ * product), and the static function dotsum() their dW kernels call. */
+void kern_conv_forward_direct(Emitter *e, int id);
+void kern_conv_dx_direct(Emitter *e, int id);
+void kern_conv_dw_direct(Emitter *e, int id);
+
 #endif

@@ -7,6 +7,7 @@
  */
 #include "memplan.h"
 
+#include "conv_algo.h"
 #include "gemm.h"
 
 #include <stdlib.h>
@@ -34,15 +35,8 @@ int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
     int64_t numel = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
     const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
     int threads = ir->threads > 1 ? ir->threads : 1;
-    if (f->op == OP_CONV2D && (n->op == OP_CONV2D || n->which < 2)) {
-        /* im2col scratch, [C KH KW, OH OW], per thread, and gemm's pack */
-        const IrNode *w = &ir->nodes[f->in[1]];
-        int64_t taps = w->shape.d[1] * w->shape.d[2] * w->shape.d[3];
-        int64_t groups = ir->nodes[f->in[0]].shape.d[0] / w->shape.d[1];
-        return taps * groups * f->shape.d[1] * f->shape.d[2] * threads + gemm_pack_floats(threads);
-    }
-    if (f->op == OP_DENSE && (n->op == OP_DENSE || n->which < 2))
-        return gemm_pack_floats(threads); /* gemm's pack */
+    (void)f;
+    (void)threads;
     switch (n->op) {
     case OP_BATCHNORM:
         return 2 * n->shape.d[0];
@@ -58,6 +52,16 @@ int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
     }
 }
 
+int64_t mem_scratch_floats(const Ir *ir, const IrNode *n, int max_batch)
+{
+    const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
+    if (f->op == OP_CONV2D && (n->op == OP_CONV2D || n->which < 2))
+        return conv_aux_floats(ir, n, max_batch);
+    if (f->op == OP_DENSE && (n->op == OP_DENSE || n->which < 2))
+        return gemm_pack_floats(ir->threads > 1 ? ir->threads : 1); /* gemm's pack */
+    return 0;
+}
+
 static int64_t floats_of(const Ir *ir, const IrNode *n, int max_batch)
 {
     int64_t e = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
@@ -71,6 +75,27 @@ typedef struct {
     int end;
 } Live;
 
+/* Place size floats, live until end, at the lowest offset from top that
+ * overlaps none of the nlive buffers (sorted by offset); returns the
+ * offset, and the buffer joins the list. */
+static int64_t first_fit(Live *live, int *nlive, int64_t top, int64_t size, int end)
+{
+    int64_t off = top;
+    int at = 0;
+    for (; at < *nlive; at++) {
+        if (live[at].off >= off + size)
+            break;
+        if (live[at].off + live[at].size > off)
+            off = live[at].off + live[at].size;
+    }
+    memmove(&live[at + 1], &live[at], (size_t)(*nlive - at) * sizeof *live);
+    live[at].off = off;
+    live[at].size = size;
+    live[at].end = end;
+    (*nlive)++;
+    return off;
+}
+
 MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int keep_live)
 {
     Arena *a = ir->arena;
@@ -79,12 +104,15 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
     p->offset = arena_alloc(a, (size_t)n * sizeof *p->offset);
     p->size = arena_alloc(a, (size_t)n * sizeof *p->size);
     p->root = arena_alloc(a, (size_t)n * sizeof *p->root);
+    p->scratch = arena_alloc(a, (size_t)n * sizeof *p->scratch);
+    p->scratch_size = arena_alloc(a, (size_t)n * sizeof *p->scratch_size);
     p->max_batch = max_batch;
     int *end = arena_alloc(a, (size_t)n * sizeof *end);
 
     for (int i = 0; i < n; i++) {
         const IrNode *nd = &ir->nodes[i];
         p->offset[i] = -1;
+        p->scratch[i] = -1;
         p->root[i] = is_view(nd, ir) ? p->root[nd->in[0]] : i;
         end[i] = i;
     }
@@ -121,8 +149,22 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
     p->persistent = top;
     p->naive = top;
 
+    /* Parameter gradients next: each lives from its kernel to the
+     * optimizer update at the end, so placed among the activations they
+     * would split the space the backward pass frees.  The lower bound
+     * counts them whole anyway. */
+    for (int i = 0; i < n; i++) {
+        const IrNode *nd = &ir->nodes[i];
+        if (!include[i] || p->root[i] != i || nd->op != OP_GRAD || nd->batched || nd->poison)
+            continue;
+        p->offset[i] = top;
+        p->size[i] = align_up(floats_of(ir, nd, max_batch));
+        p->naive += p->size[i];
+        top += p->size[i];
+    }
+
     /* Activations, gradients and scratch: first fit among the live. */
-    Live *live = malloc((size_t)(n + 1) * sizeof *live);
+    Live *live = malloc((size_t)(2 * n + 2) * sizeof *live);
     if (!live)
         diag_internal("memplan", "out of memory");
     int nlive = 0;
@@ -132,7 +174,6 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (!include[i] || p->root[i] != i || nd->op == OP_PARAM || nd->op == OP_STATE ||
             nd->op == OP_INPUT || nd->op == OP_TARGET || nd->op == OP_UPDATE || nd->poison)
             continue;
-        int64_t size = align_up(floats_of(ir, nd, max_batch));
         /* Forget buffers whose last reader ran before this node. */
         int k = 0;
         for (int j = 0; j < nlive; j++)
@@ -140,25 +181,26 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
                 live[k++] = live[j];
         nlive = k;
         /* The live buffers are kept sorted by offset: the lowest gap from
-         * top that holds size is found in one scan, O(live) a buffer. */
-        int64_t off = top;
-        int at = 0;
-        for (; at < nlive; at++) {
-            if (live[at].off >= off + size)
-                break;
-            if (live[at].off + live[at].size > off)
-                off = live[at].off + live[at].size;
+         * top that holds size is found in one scan, O(live) a buffer.
+         * Parameter gradients are placed already. */
+        if (p->offset[i] < 0) {
+            int64_t size = align_up(floats_of(ir, nd, max_batch));
+            p->offset[i] = first_fit(live, &nlive, top, size, end[i]);
+            p->size[i] = size;
+            p->naive += size;
+            if (p->offset[i] + size > high)
+                high = p->offset[i] + size;
         }
-        memmove(&live[at + 1], &live[at], (size_t)(nlive - at) * sizeof *live);
-        live[at].off = off;
-        live[at].size = size;
-        live[at].end = end[i];
-        nlive++;
-        p->offset[i] = off;
-        p->size[i] = size;
-        p->naive += size;
-        if (off + size > high)
-            high = off + size;
+        /* The kernel's scratch lives while it runs: beside its inputs and
+         * its value, free again for the next node. */
+        int64_t ssize = align_up(mem_scratch_floats(ir, nd, max_batch));
+        if (ssize > 0) {
+            p->scratch[i] = first_fit(live, &nlive, top, ssize, i);
+            p->scratch_size[i] = ssize;
+            p->naive += ssize;
+            if (p->scratch[i] + ssize > high)
+                high = p->scratch[i] + ssize;
+        }
     }
     free(live);
     for (int i = 0; i < n; i++)
@@ -183,6 +225,10 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (p->size[i] > 0 && p->root[i] == i && p->offset[i] >= p->persistent && !(nd->op == OP_GRAD && !nd->batched)) {
             delta[i] += p->size[i];
             delta[(end[i] < n ? end[i] : n) + 1] -= p->size[i];
+        }
+        if (p->scratch[i] >= 0) {
+            delta[i] += p->scratch_size[i];
+            delta[i + 1] -= p->scratch_size[i];
         }
     }
     int64_t running = 0;
@@ -211,6 +257,9 @@ void mem_dump(const Ir *ir, const MemPlan *p, FILE *f)
             fprintf(f, "view of %%%d\n", p->root[i]);
         else
             fprintf(f, "@%-10lld %lld\n", (long long)p->offset[i] * 4, (long long)p->size[i] * 4);
+        if (p->scratch[i] >= 0)
+            fprintf(f, "%%%-4d %-14s %-32s @%-10lld %lld\n", i, "scratch", "(while it runs)",
+                    (long long)p->scratch[i] * 4, (long long)p->scratch_size[i] * 4);
     }
     fprintf(f, "arena: %lld bytes (%lld persistent: parameters and optimizer state)\n",
             (long long)p->total * 4, (long long)p->persistent * 4);

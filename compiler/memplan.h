@@ -15,6 +15,9 @@ typedef struct MemPlan {
     int64_t *offset;    /* per node: float offset of its buffer; -1 when it has none */
     int64_t *size;      /* per node: floats it owns (0 for views and externals) */
     int *root;          /* per node: the node whose buffer it uses (views: flatten, reshape) */
+    int64_t *scratch;   /* per node: float offset of its kernel's scratch, live only while
+                         * the kernel runs; -1 when it needs none */
+    int64_t *scratch_size;
     int64_t total;      /* floats in the arena */
     int64_t persistent; /* floats of parameters and optimizer state, at the start */
     int64_t naive;      /* floats if every buffer had its own place */
@@ -38,11 +41,17 @@ typedef struct MemPlan {
  */
 MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int keep_live);
 
-/* Scratch a node keeps after its value for its gradient, in scalars:
+/* What a node keeps after its value for its gradient, in scalars:
  * batchnorm's batch mean and 1/std per channel, layernorm's per row,
- * dropout's mask and rrelu's slopes per element (for max_batch samples),
- * a convolution's (and its gradients') im2col matrix for one sample. */
+ * dropout's mask and rrelu's slopes per element, max pooling's argmax
+ * (for max_batch samples). */
 int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch);
+
+/* Scratch node n's kernel uses only while it runs, in scalars: gemm's
+ * pack, a convolution's (and its gradients') im2col matrices or padded
+ * planes (conv_aux_floats()); 0 for none.  The kernel takes it as its
+ * last argument. */
+int64_t mem_scratch_floats(const Ir *ir, const IrNode *n, int max_batch);
 
 /* --emit memory: every buffer, the arena size and what reuse saved. */
 void mem_dump(const Ir *ir, const MemPlan *plan, FILE *f);

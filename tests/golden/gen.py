@@ -534,6 +534,45 @@ model conv_adam {
                   NoBiasCorrectionAdam(p, lr=0.01)}})
 
 
+# 5b. the two convolution algorithms (compiler/conv_algo.c) ------------------
+def conv_direct_net(third):
+    return Chain(
+        nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(4, 4, 3, stride=2), nn.ReLU(),
+        third(), nn.ReLU(),
+        nn.Conv2d(4, 4, 7),
+        nn.Flatten(),
+        nn.Linear(16, 3))
+
+
+case("conv_direct", """
+# direct convolution (stride 1), im2col (stride 2; a 7x7 kernel keeping 2
+# of 8 padded columns) and direct forward and dW with im2col dx (padding 2
+# beyond the 2x2 kernel's reach)
+model conv_direct {
+    input  x : f32[2, 12, 12]
+    target y : class[3]
+
+    logits = x -> conv2d(4, kernel = 3, padding = 1) -> relu        # [4, 12, 12]
+               -> conv2d(4, kernel = 3, stride = 2) -> relu         # [4, 5, 5]
+               -> conv2d(4, kernel = 2, padding = 2) -> relu        # [4, 8, 8]
+               -> conv2d(4, kernel = 7)                             # [4, 2, 2]
+               -> flatten -> dense(3)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.1, momentum = 0.9)
+}
+""",
+     build=lambda: conv_direct_net(lambda: nn.Conv2d(4, 4, 2, padding=2)),
+     data=lambda: random_data([2, 12, 12], nclasses=3, seed=11),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     covers="conv2d direct and im2col products side by side",
+     mutants={"padding 2 as 1 on top and 3 at the bottom":
+              {"build": lambda: conv_direct_net(
+                  lambda: PaddedConv2d(4, 4, 2, (2, 2, 1, 3)))}})
+
+
 # 6. rectangular kernels and pools with padding -----------------------------
 class Rect(nn.Module):
     def __init__(self, avgpool=None, maxpool=None):

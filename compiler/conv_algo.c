@@ -1,0 +1,151 @@
+/*
+ * conv_algo.c: choose, per conv2d layer and per product (forward, dx, dW),
+ * between im2col + GEMM and direct convolution.
+ *
+ * Direct convolution here is the "padded-width" formulation: the input of
+ * one sample is copied once into zero-padded planes of HP rows of WP, and
+ * the output is computed over the padded width, Q = OH WP positions per
+ * filter, of which OW of every WP are kept.  With stride 1, the input a
+ * tap (c, kh, kw) sees at output position q = oh WP + ow is the padded
+ * plane at q + c HP WP + kh DH WP + kw DW: every tap's row of the im2col
+ * matrix is a window of the same array, so the GEMM reads B's rows in
+ * place (gemm()'s boff) and no im2col matrix is built.  The price is the
+ * WP - OW columns of every row computed and dropped.
+ *   forward  ypad[f, q] = b[f] + sum_tap w[f, tap] xpad[off(tap) + q]
+ *   dx       the forward of the output gradient padded by (K-1) D - P on
+ *            each side, with the kernel flipped and its two channel axes
+ *            swapped: dx is a full correlation of dy with w
+ *   dW       dw[f, tap] = sum_s sum_q dypad[s, f, q] xpad[s, off(tap) + q],
+ *            a dot product over q (dypad is zero in the dropped columns),
+ *            in 16 partial sums (dotsum() in the generated code)
+ *
+ * Rules: a product is direct when the layer has stride 1 and at least half
+ * of each padded row is kept (OW >= WP / 2: otherwise the dropped columns
+ * cost more than im2col's copy), and for dx when the padding is at most
+ * (K-1) D (the flipped convolution needs non-negative padding).  Measured
+ * on fashion_lenet (bench/run.sh): direct beats im2col on both layers in
+ * all three products.  Every other case keeps im2col + GEMM, which handles
+ * any stride, padding and dilation.  The two agree to rounding (the sums
+ * run over the taps in the same order; dW's sums are split differently).
+ */
+#include "conv_algo.h"
+
+#include "gemm.h"
+#include "ops.h"
+
+Conv conv_geometry(const IrNode *f, const IrNode *x)
+{
+    Conv c;
+    int64_t k[2], s[2], d[2], p[2];
+    value_pair(op_arg(OP_CONV2D, f->args, "kernel"), k);
+    value_pair(op_arg(OP_CONV2D, f->args, "stride"), s);
+    value_pair(op_arg(OP_CONV2D, f->args, "dilation"), d);
+    const Value *pv = op_arg(OP_CONV2D, f->args, "padding");
+    if (pv->kind == V_IDENT) {
+        /* padding='same': the odd one out goes at the bottom/right. */
+        p[0] = d[0] * (k[0] - 1) / 2;
+        p[1] = d[1] * (k[1] - 1) / 2;
+    } else {
+        value_pair(pv, p);
+    }
+    c.C = x->shape.d[0];
+    c.H = x->shape.d[1];
+    c.W = x->shape.d[2];
+    c.F = f->shape.d[0];
+    c.OH = f->shape.d[1];
+    c.OW = f->shape.d[2];
+    c.KH = k[0];
+    c.KW = k[1];
+    c.SH = s[0];
+    c.SW = s[1];
+    c.PT = p[0];
+    c.PL = p[1];
+    c.DH = d[0];
+    c.DW = d[1];
+    c.G = (long long)op_num(OP_CONV2D, f->args, "groups");
+    c.CG = c.C / c.G;
+    c.FG = c.F / c.G;
+    return c;
+}
+
+static long long align16(long long x)
+{
+    return (x + 15) / 16 * 16;
+}
+
+ConvDirect conv_direct_geometry(const Conv *c)
+{
+    ConvDirect d;
+    d.HP = c->OH + (c->KH - 1) * c->DH;
+    d.WP = c->OW + (c->KW - 1) * c->DW;
+    d.Q = c->OH * d.WP;
+    d.Q16 = align16(d.Q);
+    /* the last tap's window runs (KW-1) DW past the last plane, gemm()
+     * reads whole panels of 32 and dotsum() goes on to Q16 */
+    d.XP = align16(c->C * d.HP * d.WP + (c->KW - 1) * c->DW + 32);
+    d.P2T = (c->KH - 1) * c->DH - c->PT;
+    d.P2L = (c->KW - 1) * c->DW - c->PL;
+    d.HP2 = c->H + (c->KH - 1) * c->DH;
+    d.WP2 = c->W + (c->KW - 1) * c->DW;
+    d.Q2 = c->H * d.WP2;
+    d.DYP = align16(c->F * d.HP2 * d.WP2 + (c->KW - 1) * c->DW + 32);
+    return d;
+}
+
+int conv_dw_chunk(int max_batch)
+{
+    return max_batch < CONV_DW_CHUNK ? max_batch : CONV_DW_CHUNK;
+}
+
+static int choose(const Conv *c)
+{
+    if (c->SH != 1 || c->SW != 1)
+        return 0;
+    ConvDirect d = conv_direct_geometry(c);
+    if (2 * c->OW < d.WP)
+        return 0;
+    int algo = CONV_DIRECT_FWD | CONV_DIRECT_DW;
+    if (d.P2T >= 0 && d.P2L >= 0)
+        algo |= CONV_DIRECT_DX;
+    return algo;
+}
+
+int conv_algo(Ir *ir)
+{
+    int made = 0;
+    for (int i = 0; i < ir->n; i++) {
+        IrNode *n = &ir->nodes[i];
+        if (n->op != OP_CONV2D || n->poison)
+            continue;
+        Conv c = conv_geometry(n, &ir->nodes[n->in[0]]);
+        n->conv_algo = choose(&c);
+        made += (n->conv_algo & 1) + (n->conv_algo >> 1 & 1) + (n->conv_algo >> 2 & 1);
+    }
+    return made;
+}
+
+int64_t conv_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
+{
+    const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
+    int threads = ir->threads > 1 ? ir->threads : 1;
+    Conv c = conv_geometry(f, &ir->nodes[f->in[0]]);
+    ConvDirect d = conv_direct_geometry(&c);
+    int64_t taps = c.CG * c.KH * c.KW;
+    if (n->op == OP_CONV2D) {
+        if (f->conv_algo & CONV_DIRECT_FWD) /* a padded sample and the padded output, per thread */
+            return (d.XP + align16(c.F * d.Q)) * threads + gemm_pack_floats(threads);
+        return taps * c.G * c.OH * c.OW * threads + gemm_pack_floats(threads);
+    }
+    if (n->which == 0) {
+        if (f->conv_algo & CONV_DIRECT_DX) /* the flipped kernel; padded dy and dx per thread */
+            return align16(c.C * c.FG * c.KH * c.KW) + (d.DYP + align16(c.C * d.Q2)) * threads +
+                   gemm_pack_floats(threads);
+        return taps * c.G * c.OH * c.OW * threads + gemm_pack_floats(threads);
+    }
+    if (n->which == 1) {
+        if (f->conv_algo & CONV_DIRECT_DW) /* 16 partial sums per weight; a chunk's padded inputs and dy */
+            return align16(c.F * taps * 16) + conv_dw_chunk(max_batch) * (d.XP + c.F * d.Q16);
+        return taps * c.G * c.OH * c.OW * threads + gemm_pack_floats(threads);
+    }
+    return 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * conv_algo.h: how each conv2d is computed (conv_algo.c).
+ */
+#ifndef NNC_CONV_ALGO_H
+#define NNC_CONV_ALGO_H
+
+#include "ir.h"
+
+#include <stdint.h>
+
+/* IrNode.conv_algo of a conv2d node: which of its three products run as
+ * direct convolution; the others use im2col + GEMM. */
+enum { CONV_DIRECT_FWD = 1, CONV_DIRECT_DX = 2, CONV_DIRECT_DW = 4 };
+
+/* A conv2d's geometry, NCHW, per sample: input [C, H, W], output
+ * [F, OH, OW], kernel KH x KW, stride, padding top/left (PyTorch's
+ * 'same' puts the odd one at the bottom/right), dilation, G groups of CG
+ * input channels and FG filters. */
+typedef struct {
+    long long C, H, W, F, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, G, CG, FG;
+} Conv;
+
+/* Geometry of conv2d node f whose input is node x (shapes inferred). */
+Conv conv_geometry(const IrNode *f, const IrNode *x);
+
+/*
+ * The padded planes of direct convolution (conv_algo.c's comment):
+ * rows HP = OH + (KH-1) DH and row length WP = OW + (KW-1) DW of the
+ * zero-padded input; Q = OH WP outputs over the padded width; XP scalars a
+ * padded sample takes with its tail; Q16, Q rounded up to 16 (dW's sums).
+ * For dx: the output gradient padded to HP2 x WP2, Q2 = H WP2, DYP scalars
+ * per sample.
+ */
+typedef struct {
+    long long HP, WP, Q, XP, Q16;
+    long long P2T, P2L, HP2, WP2, Q2, DYP;
+} ConvDirect;
+ConvDirect conv_direct_geometry(const Conv *c);
+
+/* Samples a direct dW kernel pads and sums at a time (its scratch):
+ * CONV_DW_CHUNK, or fewer when the batch is smaller. */
+#define CONV_DW_CHUNK 8
+int conv_dw_chunk(int max_batch);
+
+/*
+ * The pass: set conv_algo on every conv2d node (-O1 and up; at -O0 every
+ * product stays im2col + GEMM).  Returns the number of products made
+ * direct.
+ */
+int conv_algo(Ir *ir);
+
+/* Scratch (in scalars) the kernel of node n (a conv2d or one of its
+ * gradients) needs after its value: im2col matrices or padded planes per
+ * thread, gemm's pack. */
+int64_t conv_aux_floats(const Ir *ir, const IrNode *n, int max_batch);
+
+#endif
