@@ -256,15 +256,21 @@ static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
 
 /* The fused activation of node n over count elements of out (a C
  * expression), as its own kernel would compute it (fuse_epilogue.c). */
+const char *kern_epilogue_expr(const IrNode *n)
+{
+    switch (n->epilogue) {
+    case OP_RELU: return "v > 0.0f ? v : (v != v ? v : 0.0f)";
+    case OP_SIGMOID: return "1.0f / (1.0f + EXP(-v))";
+    case OP_TANH: return "TANH(v)";
+    default: return "v";
+    }
+}
+
 static void epilogue(Emitter *e, const IrNode *n, const char *out, const char *count)
 {
-    const char *f;
-    switch (n->epilogue) {
-    case OP_RELU: f = "v > 0.0f ? v : (v != v ? v : 0.0f)"; break;
-    case OP_SIGMOID: f = "1.0f / (1.0f + EXP(-v))"; break;
-    case OP_TANH: f = "TANH(v)"; break;
-    default: return;
-    }
+    if (n->epilogue == OP_COUNT)
+        return;
+    const char *f = kern_epilogue_expr(n);
     emit_line(e, "/* fused %s */", op_info[n->epilogue].name);
     emit_line(e, "for (size_t i = 0; i < (size_t)(%s); i++) {", count);
     emit_line(e, "    real v = %s[i];", out);

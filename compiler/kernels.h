@@ -51,6 +51,10 @@ int kern_act_define(Emitter *e, int id);
 int kern_norm_supported(Op op);
 int kern_norm_define(Emitter *e, int id);
 
+/* The activation fuse_epilogue.c folded into node n, as a C expression
+ * of the real v (just "v" when none). */
+const char *kern_epilogue_expr(const IrNode *n);
+
 /* kernels_conv.c: direct convolution (conv_algo.c chose it for node id's
  * product), and the static function dotsum() their dW kernels call. */
 void kern_conv_forward_direct(Emitter *e, int id);

@@ -62,18 +62,6 @@ static void pad_copy(Emitter *e, const char *dst, const char *src, ll C, ll H, l
     emit_line(e, "               %lld * sizeof(real));", W < wp - left ? W : wp - left);
 }
 
-/* The activation fuse_epilogue.c folded into node n, as an expression of
- * v, or "v". */
-static const char *act_expr(const IrNode *n)
-{
-    switch (n->epilogue) {
-    case OP_RELU: return "v > 0.0f ? v : (v != v ? v : 0.0f)";
-    case OP_SIGMOID: return "1.0f / (1.0f + EXP(-v))";
-    case OP_TANH: return "TANH(v)";
-    default: return "v";
-    }
-}
-
 void kern_conv_forward_direct(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
@@ -106,7 +94,7 @@ void kern_conv_forward_direct(Emitter *e, int id)
     emit_line(e, "    for (int oh = 0; oh < %lld; oh++)", c.OH);
     emit_line(e, "        for (int ow = 0; ow < %lld; ow++) {", c.OW);
     emit_line(e, "            real v = yp[(size_t)f * %lld + oh * %lld + ow];", d.Q, d.WP);
-    emit_line(e, "            ys[((size_t)f * %lld + oh) * %lld + ow] = %s;", c.OH, c.OW, act_expr(n));
+    emit_line(e, "            ys[((size_t)f * %lld + oh) * %lld + ow] = %s;", c.OH, c.OW, kern_epilogue_expr(n));
     emit_line(e, "        }");
     e->indent--;
     emit_line(e, "}");

@@ -33,10 +33,6 @@ static int is_view(const IrNode *n, const Ir *ir)
 int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
 {
     int64_t numel = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
-    const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
-    int threads = ir->threads > 1 ? ir->threads : 1;
-    (void)f;
-    (void)threads;
     switch (n->op) {
     case OP_BATCHNORM:
         return 2 * n->shape.d[0];
