@@ -23,6 +23,21 @@
 #include "shape.h"
 
 const char *const compile_passes[] = {"lower", "shape", "fuse_loss", "autodiff", "fuse_epilogue", "conv_algo", NULL};
+const char *const compile_optional_passes[] = {"fuse_loss", "fuse_epilogue", "conv_algo", NULL};
+
+int compile_optional_pass(const char *name)
+{
+    for (int i = 0; compile_optional_passes[i]; i++)
+        if (strcmp(compile_optional_passes[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* Does optional pass name run under o? */
+static int pass_on(const BackOptions *o, const char *name)
+{
+    return o->opt_level >= 1 && !(o->disabled >> compile_optional_pass(name) & 1u);
+}
 
 static void after(Compilation *c, const char *pass, int need_shapes, const char *dump_after, FILE *dump)
 {
@@ -59,7 +74,7 @@ int compile_back(Compilation *c, const BackOptions *o)
 {
     c->ir->threads = o->threads > 1 ? o->threads : 1;
     c->ir->inference = o->inference;
-    if (o->opt_level >= 1 && !o->inference) {
+    if (pass_on(o, "fuse_loss") && !o->inference) {
         fuse_loss(c->ir);
         after(c, "fuse_loss", 1, o->dump_after, o->dump);
     }
@@ -72,9 +87,11 @@ int compile_back(Compilation *c, const BackOptions *o)
     }
 
     /* Optional passes, in order; -O0 runs none of them. */
-    if (o->opt_level >= 1) {
+    if (pass_on(o, "fuse_epilogue")) {
         fuse_epilogue(c->ir);
         after(c, "fuse_epilogue", 1, o->dump_after, o->dump);
+    }
+    if (pass_on(o, "conv_algo")) {
         conv_algo(c->ir);
         after(c, "conv_algo", 1, o->dump_after, o->dump);
     }

@@ -33,12 +33,20 @@ typedef struct BackOptions {
     int inference;      /* --inference: no backward graph, no optimizer */
     int opt_level;      /* -O0 .. -O2 */
     int threads;        /* --threads */
+    unsigned disabled;  /* --disable: bit i turns off compile_optional_passes[i] */
     const char *dump_after;
     FILE *dump;
 } BackOptions;
 
 /* Names accepted by --dump-after, in pipeline order; NULL-terminated. */
 extern const char *const compile_passes[];
+
+/* The passes -O1 and up run, each of which --disable NAME turns off
+ * alone; NULL-terminated.  Results never depend on them beyond rounding. */
+extern const char *const compile_optional_passes[];
+
+/* Index of name in compile_optional_passes, or -1. */
+int compile_optional_pass(const char *name);
 
 /*
  * The front end: parse, sema, lower, shape, with ir_verify() after each IR

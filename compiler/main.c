@@ -39,7 +39,9 @@ static const char usage[] =
     "  --batch N            the largest batch the code is compiled for (default: the\n"
     "                       train block's batch, else 32)\n"
     "  -O0, -O1, -O2        optimisation level (default -O2); -O0 turns off the\n"
-    "                       optional passes (fusion)\n"
+    "                       optional passes (fusion, algorithm choice)\n"
+    "  --disable PASS       turn off one optional pass (repeatable): fuse_loss,\n"
+    "                       fuse_epilogue, conv_algo\n"
     "  --check              parse and check the model, shapes included; print only\n"
     "                       diagnostics\n"
     "  --emit ir            print the IR after the last pass\n"
@@ -50,7 +52,7 @@ static const char usage[] =
     "                       what reuse saved\n"
     "  --emit kernels       print the kernels the model becomes, in schedule order\n"
     "  --dump-after PASS    print the IR after PASS: lower, shape, fuse_loss, autodiff,\n"
-    "                       fuse_epilogue\n"
+    "                       fuse_epilogue, conv_algo\n"
     "  --list-ops           list every operator with its code-generation status\n"
     "  -h, --help           show this help\n"
     "  --version            show the version\n"
@@ -62,6 +64,7 @@ static const char usage[] =
 typedef struct Options {
     const char *path, *out, *emit, *dump_after, *weights;
     int check, exe, inference, batch, opt_level, threads;
+    unsigned disabled;
     char cmdline[1024];
 } Options;
 
@@ -155,6 +158,14 @@ static int parse_args(Options *o, int argc, char **argv)
             o->inference = 1;
         } else if (strcmp(a, "-O0") == 0 || strcmp(a, "-O1") == 0 || strcmp(a, "-O2") == 0) {
             o->opt_level = a[2] - '0';
+        } else if (strcmp(a, "--disable") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a value", a);
+            int p = compile_optional_pass(argv[++i]);
+            if (p < 0)
+                return usage_error("--disable takes an optional pass: fuse_loss, fuse_epilogue, conv_algo; not '%s'",
+                                   argv[i]);
+            o->disabled |= 1u << p;
         } else if (strcmp(a, "--emit") == 0) {
             value = &o->emit;
         } else if (strcmp(a, "--dump-after") == 0) {
@@ -202,8 +213,8 @@ static int parse_args(Options *o, int argc, char **argv)
         for (int i = 0; compile_passes[i]; i++)
             ok |= strcmp(compile_passes[i], o->dump_after) == 0;
         if (!ok)
-            return usage_error("--dump-after takes a pass name: lower, shape, fuse_loss, autodiff, fuse_epilogue; "
-                               "not '%s'", o->dump_after);
+            return usage_error("--dump-after takes a pass name: lower, shape, fuse_loss, autodiff, fuse_epilogue, "
+                               "conv_algo; not '%s'", o->dump_after);
     }
     if (o->weights && !o->inference)
         return usage_error("%s", "--weights goes with --inference");
@@ -424,6 +435,7 @@ int main(int argc, char **argv)
         bo.max_batch = o.batch ? o.batch : (int)op_num(OP_TRAIN, c.ir->train, "batch");
         bo.inference = o.inference;
         bo.opt_level = o.opt_level;
+        bo.disabled = o.disabled;
         bo.threads = o.threads;
         bo.dump_after = o.dump_after;
         bo.dump = dump;
