@@ -1,7 +1,8 @@
 /*
  * compile.c: the pipeline, written out as the list of calls it is.
  *
- *   parse -> sema -> lower -> shape -> fuse_loss -> autodiff -> fuse_epilogue -> conv_algo
+ *   parse -> sema -> lower -> shape -> fuse_loss -> autodiff -> fuse_epilogue -> fuse_act_grad
+ *   -> conv_algo
  *   -> memplan -> emit_c   (the fuse_ passes only at -O1 and above)
  *
  * compile_front() runs the checks every use of nnc needs; compile_back()
@@ -16,14 +17,15 @@
 
 #include "autodiff.h"
 #include "conv_algo.h"
+#include "fuse_act_grad.h"
 #include "fuse_epilogue.h"
 #include "fuse_loss.h"
 #include "lower.h"
 #include "sema.h"
 #include "shape.h"
 
-const char *const compile_passes[] = {"lower", "shape", "fuse_loss", "autodiff", "fuse_epilogue", "conv_algo", NULL};
-const char *const compile_optional_passes[] = {"fuse_loss", "fuse_epilogue", "conv_algo", NULL};
+const char *const compile_passes[] = {"lower", "shape", "fuse_loss", "autodiff", "fuse_epilogue", "fuse_act_grad", "conv_algo", NULL};
+const char *const compile_optional_passes[] = {"fuse_loss", "fuse_epilogue", "fuse_act_grad", "conv_algo", NULL};
 
 int compile_optional_pass(const char *name)
 {
@@ -90,6 +92,10 @@ int compile_back(Compilation *c, const BackOptions *o)
     if (pass_on(o, "fuse_epilogue")) {
         fuse_epilogue(c->ir);
         after(c, "fuse_epilogue", 1, o->dump_after, o->dump);
+    }
+    if (pass_on(o, "fuse_act_grad") && !o->inference) {
+        fuse_act_grad(c->ir);
+        after(c, "fuse_act_grad", 1, o->dump_after, o->dump);
     }
     if (pass_on(o, "conv_algo")) {
         conv_algo(c->ir);

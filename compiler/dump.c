@@ -75,7 +75,7 @@ void ir_dump(const Ir *ir, FILE *f, const char *after)
         }
         put_shape(f, n);
         if (n->epilogue != OP_COUNT)
-            fprintf(f, " +%s", op_info[n->epilogue].name);
+            fprintf(f, " +%s%s", op_info[n->epilogue].name, n->op == OP_GRAD ? " dx" : "");
         if (n->conv_algo)
             fprintf(f, " direct(%s%s%s)", n->conv_algo & CONV_DIRECT_FWD ? "y" : "",
                     n->conv_algo & CONV_DIRECT_DX ? ",dx" : "", n->conv_algo & CONV_DIRECT_DW ? ",dw" : "");

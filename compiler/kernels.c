@@ -63,7 +63,10 @@ const char *kern_name(const Ir *ir, int id, char *buf, size_t len)
             what = "db";
         else if (f->op == OP_CONCAT || f->op == OP_MUL)
             what = n->which == 0 ? "da" : "db";
-        snprintf(buf, len, "k%03d_%s_%s", id, op_info[f->op].name, what);
+        if (n->epilogue != OP_COUNT) /* the backward of f(act(x)), fuse_act_grad.c */
+            snprintf(buf, len, "k%03d_%s_%s_%s", id, op_info[f->op].name, op_info[n->epilogue].name, what);
+        else
+            snprintf(buf, len, "k%03d_%s_%s", id, op_info[f->op].name, what);
     } else if (n->op == OP_UPDATE) {
         snprintf(buf, len, "k%03d_%s", id, op_info[ir->optimizer->op].name);
     } else if (n->op == OP_ADD && n->phase == PH_BACKWARD) {
@@ -266,10 +269,38 @@ const char *kern_epilogue_expr(const IrNode *n)
     }
 }
 
+/* dx of activation op from its output `yv` and the incoming gradient `gv`
+ * (a C expression): the backward of relu, sigmoid and tanh, both in their
+ * own kernels and folded into the kernel computing gv (fuse_act_grad.c). */
+const char *kern_act_grad_expr(Op op)
+{
+    switch (op) {
+    case OP_RELU: return "yv > 0.0f ? gv : 0.0f";
+    case OP_SIGMOID: return "gv * (1.0f - yv) * yv";
+    case OP_TANH: return "gv * (1.0f - yv * yv)";
+    default: diag_internal("emit", "no folded backward for %s", op_info[op].name);
+    }
+}
+
+/* The folded activation backward of gradient node n over its output out
+ * (rows of `count` elements; y the activation's output), in place. */
+static void grad_epilogue(Emitter *e, const IrNode *n, const char *out, const char *y, const char *count)
+{
+    emit_line(e, "/* fused %s backward */", op_info[n->epilogue].name);
+    emit_line(e, "for (size_t i = 0; i < (size_t)(%s); i++) {", count);
+    emit_line(e, "    real gv = %s[i], yv = %s[i];", out, y);
+    emit_line(e, "    %s[i] = %s;", out, kern_act_grad_expr(n->epilogue));
+    emit_line(e, "}");
+}
+
 static void epilogue(Emitter *e, const IrNode *n, const char *out, const char *count)
 {
     if (n->epilogue == OP_COUNT)
         return;
+    if (n->op == OP_GRAD) {
+        grad_epilogue(e, n, out, "y", count);
+        return;
+    }
     const char *f = kern_epilogue_expr(n);
     emit_line(e, "/* fused %s */", op_info[n->epilogue].name);
     emit_line(e, "for (size_t i = 0; i < (size_t)(%s); i++) {", count);
@@ -354,10 +385,11 @@ static void dense_backward(Emitter *e, int id)
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
     ll I = kern_numel(kern_node(e, f->in[0])), O = f->shape.d[0];
     if (g->which == 0) {
-        static const char *const names[] = {"dy", "w"};
+        static const char *const names[] = {"dy", "w", "y"};
         kern_signature(e, id, names, "dx");
         emit_line(e, "/* dx[n, %lld] = dy[n, %lld] W */", I, O);
         emit_line(e, "gemm(n, %lld, %lld, dy, %lld, 1, w, %lld, 1, dx, %lld, 0, NULL, NULL, scratch, 1, NULL);", I, O, O, I, I);
+        epilogue(e, g, "dx", arena_printf(e->ir->arena, "(size_t)n * %lld", I));
     } else {
         static const char *const names[] = {"dy", "x"};
         kern_signature(e, id, names, "dw");
@@ -515,7 +547,7 @@ static void conv_backward(Emitter *e, int id)
         kern_end(e);
         return;
     }
-    static const char *const names[] = {"dy", "w"};
+    static const char *const names[] = {"dy", "w", "y"};
     ll pack = conv_col_floats(&c) * e->ir->threads;
     kern_signature(e, id, names, "dx");
     kern_zero(e, "dx", g);
@@ -548,6 +580,9 @@ static void conv_backward(Emitter *e, int id)
     emit_line(e, "        }");
     emit_line(e, "    }");
     emit_line(e, "}");
+    if (g->epilogue != OP_COUNT)
+        grad_epilogue(e, g, "dxs", arena_printf(e->ir->arena, "(y + (size_t)s * %lld)", c.C * c.H * c.W),
+                      arena_printf(e->ir->arena, "%lld", c.C * c.H * c.W));
     e->indent--;
     emit_line(e, "}");
     kern_end(e);
@@ -640,6 +675,8 @@ static void maxpool_forward(Emitter *e, int id)
                              (ll)e->plan->max_batch * kern_numel(n)));
 }
 
+/* With a folded activation backward (fuse_act_grad.c), A's output where
+ * the maximum came from is the pooled value y itself. */
 static void maxpool_backward(Emitter *e, int id)
 {
     static const char *const names[] = {"dy", "y"};
@@ -648,8 +685,14 @@ static void maxpool_backward(Emitter *e, int id)
     kern_signature(e, id, names, "dx");
     emit_line(e, "const real *at = y + %lld; /* where each maximum came from */", (ll)e->plan->max_batch * kern_numel(f));
     kern_zero(e, "dx", g);
-    emit_line(e, "for (size_t yi = 0; yi < (size_t)n * %lld; yi++)", kern_numel(f));
-    emit_line(e, "    dx[yi / %lld * %lld + (size_t)at[yi]] += dy[yi];", OP, HW);
+    emit_line(e, "for (size_t yi = 0; yi < (size_t)n * %lld; yi++) {", kern_numel(f));
+    if (g->epilogue != OP_COUNT) {
+        emit_line(e, "    real gv = dy[yi], yv = y[yi]; /* fused %s backward */", op_info[g->epilogue].name);
+        emit_line(e, "    dx[yi / %lld * %lld + (size_t)at[yi]] += %s;", OP, HW, kern_act_grad_expr(g->epilogue));
+    } else {
+        emit_line(e, "    dx[yi / %lld * %lld + (size_t)at[yi]] += dy[yi];", OP, HW);
+    }
+    emit_line(e, "}");
     kern_end(e);
 }
 
@@ -1110,6 +1153,12 @@ static void update_kernel(Emitter *e, int id)
     emit_line(e, "%s", "");
 }
 
+/* The element-wise statement of activation op's backward alone. */
+static const char *act_grad(Emitter *e, Op op)
+{
+    return arena_printf(e->ir->arena, "real gv = dy[i], yv = y[i];\n    dx[i] = %s;", kern_act_grad_expr(op));
+}
+
 void kern_define(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
@@ -1148,19 +1197,19 @@ void kern_define(Emitter *e, int id)
         break;
     case OP_RELU:
         if (bwd)
-            kern_elementwise(e, id, dyy, "dx", "dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;");
+            kern_elementwise(e, id, dyy, "dx", act_grad(e, op));
         else
             kern_elementwise(e, id, x1, "y", "y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);");
         break;
     case OP_SIGMOID:
         if (bwd)
-            kern_elementwise(e, id, dyy, "dx", "dx[i] = dy[i] * (1.0f - y[i]) * y[i];");
+            kern_elementwise(e, id, dyy, "dx", act_grad(e, op));
         else
             kern_elementwise(e, id, x1, "y", "y[i] = 1.0f / (1.0f + EXP(-x[i]));");
         break;
     case OP_TANH:
         if (bwd)
-            kern_elementwise(e, id, dyy, "dx", "dx[i] = dy[i] * (1.0f - y[i] * y[i]);");
+            kern_elementwise(e, id, dyy, "dx", act_grad(e, op));
         else
             kern_elementwise(e, id, x1, "y", "y[i] = TANH(x[i]);");
         break;

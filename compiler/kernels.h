@@ -55,6 +55,11 @@ int kern_norm_define(Emitter *e, int id);
  * of the real v (just "v" when none). */
 const char *kern_epilogue_expr(const IrNode *n);
 
+/* dx of relu, sigmoid or tanh as a C expression of its output `yv` and
+ * the incoming gradient `gv`: their backward alone and folded into
+ * another kernel (fuse_act_grad.c).  The PyTorch formulas, in autodiff.c. */
+const char *kern_act_grad_expr(Op op);
+
 /* kernels_conv.c: direct convolution (conv_algo.c chose it for node id's
  * product), and the static function dotsum() their dW kernels call. */
 void kern_conv_forward_direct(Emitter *e, int id);

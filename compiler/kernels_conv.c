@@ -104,7 +104,7 @@ void kern_conv_forward_direct(Emitter *e, int id)
 void kern_conv_dx_direct(Emitter *e, int id)
 {
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
-    static const char *const names[] = {"dy", "w"};
+    static const char *const names[] = {"dy", "w", "y"};
     Conv c = conv_geometry(f, kern_node(e, f->in[0]));
     ConvDirect d = conv_direct_geometry(&c);
     ll KK = c.KH * c.KW, KF = c.FG * KK, WT = align16(c.C * KF), DXP = align16(c.C * d.Q2), slab = d.DYP + DXP;
@@ -135,9 +135,19 @@ void kern_conv_dx_direct(Emitter *e, int id)
               c.CG * KF, KF, c.FG * d.HP2 * d.WP2);
     emit_line(e, "         dxp + (size_t)g * %lld, %lld, 0, NULL, NULL, scratch + %lld, 0, %s);", c.CG * d.Q2, d.Q2, pack, taps);
     emit_line(e, "for (int ci = 0; ci < %lld; ci++)", c.C);
-    emit_line(e, "    for (int h = 0; h < %lld; h++)", c.H);
-    emit_line(e, "        memcpy(dxs + ((size_t)ci * %lld + h) * %lld, dxp + (size_t)ci * %lld + h * %lld, %lld * sizeof(real));",
-              c.H, c.W, d.Q2, d.WP2, c.W);
+    if (g->epilogue != OP_COUNT) {
+        emit_line(e, "    for (int h = 0; h < %lld; h++)", c.H);
+        emit_line(e, "        for (int iw = 0; iw < %lld; iw++) { /* fused %s backward */", c.W, op_info[g->epilogue].name);
+        emit_line(e, "            size_t i = ((size_t)ci * %lld + h) * %lld + iw;", c.H, c.W);
+        emit_line(e, "            real gv = dxp[(size_t)ci * %lld + h * %lld + iw], yv = y[(size_t)s * %lld + i];", d.Q2, d.WP2,
+                  c.C * c.H * c.W);
+        emit_line(e, "            dxs[i] = %s;", kern_act_grad_expr(g->epilogue));
+        emit_line(e, "        }");
+    } else {
+        emit_line(e, "    for (int h = 0; h < %lld; h++)", c.H);
+        emit_line(e, "        memcpy(dxs + ((size_t)ci * %lld + h) * %lld, dxp + (size_t)ci * %lld + h * %lld, %lld * sizeof(real));",
+                  c.H, c.W, d.Q2, d.WP2, c.W);
+    }
     e->indent--;
     emit_line(e, "}");
     kern_end(e);

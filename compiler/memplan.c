@@ -117,7 +117,10 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (!include[i])
             continue;
         const IrNode *nd = &ir->nodes[i];
-        for (int j = 0; j < nd->nin; j++) {
+        /* A view reads only what it views: an activation gradient folded
+         * into its dy's kernel (fuse_act_grad.c) no longer reads y. */
+        int reads = p->root[i] != i ? 1 : nd->nin;
+        for (int j = 0; j < reads; j++) {
             int r = p->root[nd->in[j]];
             if (end[r] < i)
                 end[r] = i;

@@ -59,5 +59,37 @@ for model in examples/*.nn tests/cases/*.nn; do
         fi
     done
 done
+
+# Each optional pass can be turned off alone: without it, the kernels it
+# fuses come back, and the rest of the plan is unchanged.
+check_disable() { # PASS MODEL KERNEL-THAT-RETURNS
+    if "$NNC" "$2" --emit kernels --disable "$1" >"$tmp/got" 2>"$tmp/err" && grep -qx "$3" "$tmp/got" &&
+        ! "$NNC" "$2" --emit kernels | grep -qx "$3"; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: $2 --disable $1 does not bring back $3"
+        cat "$tmp/err"
+        fail=$((fail + 1))
+    fi
+}
+check_disable fuse_epilogue examples/fashion_lenet.nn k005_relu
+check_disable fuse_act_grad examples/fashion_lenet.nn k044_relu_dx
+check_disable fuse_loss tests/golden/loss_nll/model.nn k010_nll
+if "$NNC" examples/fashion_lenet.nn --emit ir --disable conv_algo | grep -q direct; then
+    echo "FAIL: --disable conv_algo still chooses direct convolution"
+    fail=$((fail + 1))
+else
+    pass=$((pass + 1))
+fi
+if "$NNC" examples/fashion_lenet.nn --emit ir --disable fusion >/dev/null 2>"$tmp/err"; then
+    echo "FAIL: --disable accepts an unknown pass"
+    fail=$((fail + 1))
+elif [ $? -eq 2 ] && grep -q "optional pass" "$tmp/err"; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: --disable fusion: wrong status or message:"
+    cat "$tmp/err"
+    fail=$((fail + 1))
+fi
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -573,6 +573,51 @@ model conv_direct {
                   lambda: PaddedConv2d(4, 4, 2, (2, 2, 1, 3)))}})
 
 
+def act_grad_net(first=nn.Sigmoid, third=nn.ReLU):
+    return Chain(
+        nn.Conv2d(2, 4, 3, padding=1), first(),
+        nn.MaxPool2d(3, stride=2, padding=1),
+        nn.Tanh(),
+        nn.Conv2d(4, 4, 3, stride=2, padding=1), third(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.Flatten(),
+        nn.Linear(36, 8), nn.Sigmoid(),
+        nn.Linear(8, 3))
+
+
+case("act_grad_fold", """
+# activation backward folded into the kernel computing its dy (fuse_act_grad):
+# sigmoid into max pooling with overlapping windows, tanh into an im2col
+# conv2d dx, relu into a direct conv2d dx, sigmoid into a dense dx
+model act_grad_fold {
+    input  x : f32[2, 10, 10]
+    target y : class[3]
+
+    logits = x -> conv2d(4, kernel = 3, padding = 1) -> sigmoid         # [4, 10, 10]
+               -> maxpool(3, stride = 2, padding = 1)                   # [4, 5, 5]
+               -> tanh
+               -> conv2d(4, kernel = 3, stride = 2, padding = 1) -> relu  # [4, 3, 3]
+               -> conv2d(4, kernel = 3, padding = 1)                    # [4, 3, 3]
+               -> flatten -> dense(8) -> sigmoid -> dense(3)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.5, momentum = 0.9)
+}
+""",
+     build=act_grad_net,
+     data=lambda: random_data([2, 10, 10], nclasses=3, seed=12),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.9),
+     covers="activation backward through overlapping max pooling, im2col and "
+            "direct conv2d dx and dense dx",
+     mutants={"sigmoid's backward skipped before the pooling":
+              {"build": lambda: act_grad_net(first=lambda: Fn(
+                  lambda x: x + (torch.sigmoid(x) - x).detach()))},
+              "relu's backward skipped before the direct conv2d":
+              {"build": lambda: act_grad_net(third=lambda: Fn(
+                  lambda x: x + (torch.relu(x) - x).detach()))}})
+
+
 # 6. rectangular kernels and pools with padding -----------------------------
 class Rect(nn.Module):
     def __init__(self, avgpool=None, maxpool=None):
