@@ -1,5 +1,5 @@
 /*
- * memplan.c: liveness and first-fit offsets in one arena.
+ * memplan.c: liveness, then offsets in one arena placed greedily by size.
  *
  * Assumes a complete IR (after autodiff).  Guarantees: two buffers whose
  * live intervals meet never overlap; parameters and states never move, so
@@ -66,30 +66,60 @@ static int64_t floats_of(const Ir *ir, const IrNode *n, int max_batch)
     return e * (n->batched ? max_batch : 1) + mem_aux_floats(ir, n, max_batch);
 }
 
+/* A buffer to place: size floats live over schedule steps [start, end];
+ * *off receives its offset. */
 typedef struct {
-    int64_t off, size;
-    int end;
-} Live;
+    int64_t size;
+    int start, end;
+    int64_t *off;
+} Block;
 
-/* Place size floats, live until end, at the lowest offset from top that
- * overlaps none of the nlive buffers (sorted by offset); returns the
- * offset, and the buffer joins the list. */
-static int64_t first_fit(Live *live, int *nlive, int64_t top, int64_t size, int end)
+/* Larger first; ties by start, so the order (and the plan) is fixed. */
+static int by_size(const void *pa, const void *pb)
 {
-    int64_t off = top;
-    int at = 0;
-    for (; at < *nlive; at++) {
-        if (live[at].off >= off + size)
-            break;
-        if (live[at].off + live[at].size > off)
-            off = live[at].off + live[at].size;
+    const Block *a = pa, *b = pb;
+    if (a->size != b->size)
+        return a->size > b->size ? -1 : 1;
+    return (a->start > b->start) - (a->start < b->start);
+}
+
+static int by_offset(const void *pa, const void *pb)
+{
+    const Block *a = *(Block *const *)pa, *b = *(Block *const *)pb;
+    return (*a->off > *b->off) - (*a->off < *b->off);
+}
+
+/*
+ * Greedy by size (the offline planner of TensorFlow Lite's arena; Pisarchyk
+ * and Lee, "Efficient Memory Management for Deep Neural Net Inference",
+ * 2020): the largest buffers are placed first, each at the lowest offset
+ * from top that overlaps no placed buffer whose lifetime meets its own.
+ * Placing in schedule order instead (first fit as buffers come alive)
+ * leaves holes the next large buffer cannot use.  Returns the arena's end.
+ */
+static int64_t place(Block *b, int nb, int64_t top)
+{
+    qsort(b, (size_t)nb, sizeof *b, by_size);
+    Block **meet = malloc((size_t)(nb > 0 ? nb : 1) * sizeof *meet);
+    if (!meet)
+        diag_internal("memplan", "out of memory");
+    int64_t high = top;
+    for (int i = 0; i < nb; i++) {
+        int k = 0;
+        for (int j = 0; j < i; j++)
+            if (b[j].start <= b[i].end && b[i].start <= b[j].end)
+                meet[k++] = &b[j];
+        qsort(meet, (size_t)k, sizeof *meet, by_offset);
+        int64_t off = top;
+        for (int j = 0; j < k && *meet[j]->off < off + b[i].size; j++)
+            if (*meet[j]->off + meet[j]->size > off)
+                off = *meet[j]->off + meet[j]->size;
+        *b[i].off = off;
+        if (off + b[i].size > high)
+            high = off + b[i].size;
     }
-    memmove(&live[at + 1], &live[at], (size_t)(*nlive - at) * sizeof *live);
-    live[at].off = off;
-    live[at].size = size;
-    live[at].end = end;
-    (*nlive)++;
-    return off;
+    free(meet);
+    return high;
 }
 
 MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int keep_live)
@@ -162,46 +192,31 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         top += p->size[i];
     }
 
-    /* Activations, gradients and scratch: first fit among the live. */
-    Live *live = malloc((size_t)(2 * n + 2) * sizeof *live);
-    if (!live)
+    /* Activations, gradients and scratch, each live from its kernel to its
+     * last reader; a kernel's scratch only while it runs. */
+    Block *blocks = malloc((size_t)(2 * n + 1) * sizeof *blocks);
+    if (!blocks)
         diag_internal("memplan", "out of memory");
-    int nlive = 0;
-    int64_t high = top;
+    int nb = 0;
     for (int i = 0; i < n; i++) {
         const IrNode *nd = &ir->nodes[i];
         if (!include[i] || p->root[i] != i || nd->op == OP_PARAM || nd->op == OP_STATE ||
             nd->op == OP_INPUT || nd->op == OP_TARGET || nd->op == OP_UPDATE || nd->poison)
             continue;
-        /* Forget buffers whose last reader ran before this node. */
-        int k = 0;
-        for (int j = 0; j < nlive; j++)
-            if (live[j].end >= i)
-                live[k++] = live[j];
-        nlive = k;
-        /* The live buffers are kept sorted by offset: the lowest gap from
-         * top that holds size is found in one scan, O(live) a buffer.
-         * Parameter gradients are placed already. */
-        if (p->offset[i] < 0) {
-            int64_t size = align_up(floats_of(ir, nd, max_batch));
-            p->offset[i] = first_fit(live, &nlive, top, size, end[i]);
-            p->size[i] = size;
-            p->naive += size;
-            if (p->offset[i] + size > high)
-                high = p->offset[i] + size;
+        if (p->offset[i] < 0) { /* parameter gradients are placed already */
+            p->size[i] = align_up(floats_of(ir, nd, max_batch));
+            p->naive += p->size[i];
+            blocks[nb++] = (Block){p->size[i], i, end[i], &p->offset[i]};
         }
-        /* The kernel's scratch lives while it runs: beside its inputs and
-         * its value, free again for the next node. */
         int64_t ssize = align_up(mem_scratch_floats(ir, nd, max_batch));
         if (ssize > 0) {
-            p->scratch[i] = first_fit(live, &nlive, top, ssize, i);
             p->scratch_size[i] = ssize;
             p->naive += ssize;
-            if (p->scratch[i] + ssize > high)
-                high = p->scratch[i] + ssize;
+            blocks[nb++] = (Block){ssize, i, i, &p->scratch[i]};
         }
     }
-    free(live);
+    int64_t high = place(blocks, nb, top);
+    free(blocks);
     for (int i = 0; i < n; i++)
         if (p->root[i] != i)
             p->offset[i] = p->offset[p->root[i]];

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "lower.h"
+#include "memplan.h"
 #include "shape.h"
 
 /* ---- helpers (declared in testutil.h) ---------------------------------- */
@@ -355,6 +356,55 @@ START_TEST(test_examples_verify)
 }
 END_TEST
 
+/* memplan.h's guarantee, checked pair by pair: two buffers whose live
+ * intervals meet never overlap (a kernel's scratch lives at its node
+ * only), every buffer lies in the arena, and the arena is no smaller than
+ * the lower bound.  Over the examples, training and -O0, 1 and 2 threads. */
+START_TEST(test_memplan_no_overlap)
+{
+    for (int k = 0; k < NEXAMPLES; k++)
+        for (int v = 0; v < 4; v++) {
+            TestCompile t;
+            compile_example(&t, examples[k]);
+            BackOptions o = {0};
+            o.max_batch = v & 1 ? 1 : 64;
+            o.opt_level = v < 2 ? 2 : 0;
+            o.threads = v & 1 ? 2 : 1;
+            ck_assert_int_eq(compile_back(&t.c, &o), 0);
+            const Ir *ir = t.c.ir;
+            const MemPlan *p = t.c.plan;
+            int nb = 0;
+            struct { int64_t off, size; int start, end; } *b = malloc((size_t)(2 * ir->n) * sizeof *b);
+            ck_assert_ptr_nonnull(b);
+            for (int i = 0; i < ir->n; i++) {
+                int own = p->root[i] == i && p->offset[i] >= p->persistent && p->size[i] > 0;
+                int up = ir->nodes[i].op == OP_GRAD && !ir->nodes[i].batched; /* lives to the update */
+                if (own) {
+                    b[nb].off = p->offset[i], b[nb].size = p->size[i], b[nb].start = i;
+                    b[nb].end = up ? ir->n : p->last_use[i];
+                    nb++;
+                }
+                if (p->scratch[i] >= 0) {
+                    b[nb].off = p->scratch[i], b[nb].size = p->scratch_size[i], b[nb].start = b[nb].end = i;
+                    nb++;
+                }
+            }
+            for (int i = 0; i < nb; i++) {
+                ck_assert(b[i].off >= p->persistent && b[i].off + b[i].size <= p->total);
+                for (int j = 0; j < i; j++) {
+                    int meet = b[i].start <= b[j].end && b[j].start <= b[i].end;
+                    int overlap = b[i].off < b[j].off + b[j].size && b[j].off < b[i].off + b[i].size;
+                    ck_assert_msg(!(meet && overlap), "%s (variant %d): buffers at steps %d and %d overlap", examples[k],
+                                  v, b[i].start, b[j].start);
+                }
+            }
+            ck_assert_int_ge(p->total, p->bound);
+            free(b);
+            tc_free(&t);
+        }
+}
+END_TEST
+
 /* Parameters sit just before the layer that owns them, in state_dict order. */
 START_TEST(test_params_just_before_layer)
 {
@@ -624,6 +674,7 @@ Suite *ir_suite(void)
     Suite *s = suite_create("ir");
     TCase *tc = tcase_create("ir");
     tcase_add_test(tc, test_examples_verify);
+    tcase_add_test(tc, test_memplan_no_overlap);
     tcase_add_test(tc, test_params_just_before_layer);
     tcase_add_test(tc, test_resmlp_shared_value);
     tcase_add_test(tc, test_output_and_loss);
