@@ -629,6 +629,7 @@ void kern_pool(Emitter *e, int id, const char *const *names, const char *out, co
     kern_signature(e, id, names, out);
     if (zero_buf)
         kern_zero(e, zero_buf, n);
+    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
     emit_line(e, "for (int s = 0; s < n; s++)");
     emit_line(e, "for (int c = 0; c < %lld; c++)", C);
     emit_line(e, "for (int oh = 0; oh < %lld; oh++)", OH);
@@ -675,23 +676,60 @@ static void maxpool_forward(Emitter *e, int id)
                              (ll)e->plan->max_batch * kern_numel(n)));
 }
 
-/* With a folded activation backward (fuse_act_grad.c), A's output where
- * the maximum came from is the pooled value y itself. */
+/*
+ * dy goes to where each maximum came from.  When the windows tile the
+ * input exactly (stride = kernel, no padding, nothing left over), every dx
+ * is written once, in order, from its own window: no zeroing and no
+ * scatter.  Otherwise dx is zeroed and each dy added at its maximum, in
+ * order (windows may overlap).  With a folded activation backward
+ * (fuse_act_grad.c), A's output where the maximum came from is the pooled
+ * value y itself.  Samples in parallel: each writes its own planes.
+ */
 static void maxpool_backward(Emitter *e, int id)
 {
     static const char *const names[] = {"dy", "y"};
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd), *x = kern_node(e, f->in[0]);
-    ll OP = f->shape.d[1] * f->shape.d[2], HW = x->shape.d[1] * x->shape.d[2];
+    ll C = f->shape.d[0], OH = f->shape.d[1], OW = f->shape.d[2], H = x->shape.d[1], W = x->shape.d[2];
+    int64_t k[2], st[2], pd[2];
+    value_pair(op_arg(f->op, f->args, "kernel"), k);
+    value_pair(op_arg(f->op, f->args, "stride"), st);
+    value_pair(op_arg(f->op, f->args, "padding"), pd);
+    const char *grad = g->epilogue != OP_COUNT ? kern_act_grad_expr(g->epilogue) : "gv";
     kern_signature(e, id, names, "dx");
     emit_line(e, "const real *at = y + %lld; /* where each maximum came from */", (ll)e->plan->max_batch * kern_numel(f));
-    kern_zero(e, "dx", g);
-    emit_line(e, "for (size_t yi = 0; yi < (size_t)n * %lld; yi++) {", kern_numel(f));
-    if (g->epilogue != OP_COUNT) {
-        emit_line(e, "    real gv = dy[yi], yv = y[yi]; /* fused %s backward */", op_info[g->epilogue].name);
-        emit_line(e, "    dx[yi / %lld * %lld + (size_t)at[yi]] += %s;", OP, HW, kern_act_grad_expr(g->epilogue));
+    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
+    emit_line(e, "for (int s = 0; s < n; s++) {");
+    e->indent++;
+    emit_line(e, "const real *dys = dy + (size_t)s * %lld, *ys = y + (size_t)s * %lld, *ats = at + (size_t)s * %lld;",
+              kern_numel(f), kern_numel(f), kern_numel(f));
+    emit_line(e, "real *dxs = dx + (size_t)s * %lld;", kern_numel(x));
+    if (g->epilogue != OP_COUNT)
+        emit_line(e, "/* fused %s backward */", op_info[g->epilogue].name);
+    if (st[0] == k[0] && st[1] == k[1] && pd[0] == 0 && pd[1] == 0 && OH * k[0] == H && OW * k[1] == W) {
+        emit_line(e, "for (int c = 0; c < %lld; c++)", C);
+        emit_line(e, "for (int oh = 0; oh < %lld; oh++)", OH);
+        emit_line(e, "for (int kh = 0; kh < %lld; kh++) {", (ll)k[0]);
+        emit_line(e, "    size_t yi = ((size_t)c * %lld + oh) * %lld;", OH, OW);
+        emit_line(e, "    int row = (oh * %lld + kh) * %lld;", (ll)k[0], W);
+        emit_line(e, "    real *d = dxs + (size_t)c * %lld + row;", H * W);
+        emit_line(e, "    for (int ow = 0; ow < %lld; ow++) {", OW);
+        emit_line(e, "        real gv = dys[yi + ow], yv = ys[yi + ow];");
+        emit_line(e, "        real v = %s;", grad);
+        emit_line(e, "        int m = (int)ats[yi + ow] - row - ow * %lld;", (ll)k[1]);
+        emit_line(e, "        (void)yv;");
+        emit_line(e, "        for (int kw = 0; kw < %lld; kw++)", (ll)k[1]);
+        emit_line(e, "            d[ow * %lld + kw] = kw == m ? v : 0.0f;", (ll)k[1]);
+        emit_line(e, "    }");
+        emit_line(e, "}");
     } else {
-        emit_line(e, "    dx[yi / %lld * %lld + (size_t)at[yi]] += dy[yi];", OP, HW);
+        emit_line(e, "memset(dxs, 0, %lld * sizeof(real));", kern_numel(x));
+        emit_line(e, "for (int yi = 0; yi < %lld; yi++) {", kern_numel(f));
+        emit_line(e, "    real gv = dys[yi], yv = ys[yi];");
+        emit_line(e, "    (void)yv;");
+        emit_line(e, "    dxs[yi / %lld * %lld + (size_t)ats[yi]] += %s;", OH * OW, H * W, grad);
+        emit_line(e, "}");
     }
+    e->indent--;
     emit_line(e, "}");
     kern_end(e);
 }
