@@ -190,6 +190,10 @@ void kern_zero(Emitter *e, const char *buf, const IrNode *n)
         emit_line(e, "memset(%s, 0, %lld * sizeof(real));", buf, kern_numel(n));
 }
 
+/* Elements a simple loop must have before its threads pay for their
+ * start (about a microsecond's work on one core). */
+#define PARALLEL_MIN 32768
+
 /* ---- dense: nn.Linear, y = x W^T + b ------------------------------------- */
 
 /* A dot product of n elements of a and b into the real `acc`, in eight
@@ -410,6 +414,8 @@ static void bias_backward(Emitter *e, int id)
     static const char *const names[] = {"dy"};
     ll C = f->shape.d[0], HW = kern_numel(f) / C, H16 = HW / 16 * 16;
     kern_signature(e, id, names, "db");
+    if (C > 1) /* each channel's sum is its own: split them over threads */
+        emit_line(e, "NNC_PARALLEL_FOR_IF(n * %lld >= %d)", C * HW, PARALLEL_MIN);
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
     e->indent++;
     if (HW < 16) {
@@ -753,9 +759,11 @@ void kern_elementwise(Emitter *e, int id, const char *const *names, const char *
 {
     const IrNode *n = kern_node(e, id);
     kern_signature(e, id, names, out);
-    if (n->batched)
+    if (n->batched) {
+        /* elements are independent: split over threads when it pays */
+        emit_line(e, "NNC_PARALLEL_FOR_IF(n * %lld >= %d)", kern_numel(n), PARALLEL_MIN);
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", kern_numel(n));
-    else
+    } else
         emit_line(e, "(void)n;\nfor (size_t i = 0; i < %lld; i++) {", kern_numel(n));
     emit_line(e, "    %s", expr);
     emit_line(e, "}");
@@ -1045,6 +1053,10 @@ static void cross_entropy_kernel(Emitter *e, int id)
 
 /* ---- optimizer updates: torch.optim, one loop per parameter tensor ---------- */
 
+/* Elements of a parameter a thread updates at a time (a multiple of every
+ * vector width). */
+#define UPDATE_CHUNK 8192
+
 static void update_kernel(Emitter *e, int id)
 {
     const IrNode *u = kern_node(e, id);
@@ -1064,13 +1076,26 @@ static void update_kernel(Emitter *e, int id)
     emit_line(e, "{");
     e->indent++;
     double wd = op_arg_index(op, "weight_decay") >= 0 ? op_num(op, a, "weight_decay") : 0;
+    /* Large tensors in chunks over the threads: every element's update is
+     * independent, and the vector and plain loops give the same bits, so
+     * the split changes nothing. */
+    const char *lo = "0", *hi = arena_printf(e->ir->arena, "%lld", N);
+    int chunked = e->ir->threads > 1 && N >= 4 * UPDATE_CHUNK;
+    if (chunked) {
+        lo = "c0";
+        hi = "c1";
+        emit_line(e, "NNC_PARALLEL_FOR");
+        emit_line(e, "for (int c0 = 0; c0 < %lld; c0 += %d) {", N, UPDATE_CHUNK);
+        e->indent++;
+        emit_line(e, "int c1 = c0 + %d < %lld ? c0 + %d : %lld;", UPDATE_CHUNK, N, UPDATE_CHUNK, N);
+    }
     switch (op) {
     case OP_OPT_SGD: {
         double mom = op_num(op, a, "momentum"), damp = op_num(op, a, "dampening");
         int nesterov = op_num(op, a, "nesterov") != 0;
         emit_line(e, "real lrf = (real)lr;");
         emit_line(e, "(void)t;");
-        emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
+        emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
         emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
         if (mom != 0) {
             emit_line(e, "    momentum_buffer[i] = t == 1 ? d : %s * momentum_buffer[i] + %s * d;", flit(mom, b1),
@@ -1095,12 +1120,12 @@ static void update_kernel(Emitter *e, int id)
         emit_line(e, "real bc2_sqrt = (real)sqrt(bc2);");
         if (op == OP_OPT_ADAMW && wd != 0)
             emit_line(e, "real decay = (real)(1.0 - lr * %.17g);", wd);
-        emit_line(e, "int i0 = 0;");
+        emit_line(e, "int i0 = %s;", lo);
         if (!ams) {
             /* the same operations on vectors (square roots by the ISA's
              * instruction: sqrtf() is not vectorized where it may set errno) */
             emit_line(e, "#ifdef NNC_VSQRT");
-            emit_line(e, "for (; i0 + NNC_VSQRT <= %lld; i0 += NNC_VSQRT) {", N);
+            emit_line(e, "for (; i0 + NNC_VSQRT <= %s; i0 += NNC_VSQRT) {", hi);
             emit_line(e, "    vsq P, G, M, V;");
             emit_line(e, "    memcpy(&P, p + i0, sizeof P);");
             emit_line(e, "    memcpy(&G, g + i0, sizeof G);");
@@ -1119,7 +1144,7 @@ static void update_kernel(Emitter *e, int id)
             emit_line(e, "}");
             emit_line(e, "#endif");
         }
-        emit_line(e, "for (int i = i0; i < %lld; i++) {", N);
+        emit_line(e, "for (int i = i0; i < %s; i++) {", hi);
         if (op == OP_OPT_ADAMW && wd != 0)
             emit_line(e, "    p[i] *= decay;");
         emit_line(e, "    real d = g[i]%s;",
@@ -1139,7 +1164,7 @@ static void update_kernel(Emitter *e, int id)
     case OP_OPT_ADAGRAD: {
         double lrd = op_num(op, a, "lr_decay"), eps = op_num(op, a, "eps");
         emit_line(e, "real clr = (real)(lr / (1.0 + (double)(t - 1) * %.17g));", lrd);
-        emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
+        emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
         emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
         emit_line(e, "    sum[i] += d * d;");
         emit_line(e, "    p[i] -= clr * d / (SQRT(sum[i]) + %s);", flit(eps, b2));
@@ -1151,7 +1176,7 @@ static void update_kernel(Emitter *e, int id)
         int centered = op_num(op, a, "centered") != 0;
         emit_line(e, "real lrf = (real)lr;");
         emit_line(e, "(void)t;");
-        emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
+        emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
         emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
         emit_line(e, "    square_avg[i] = square_avg[i] * %s + d * d * %s;", flit(al, b1), flit(1 - al, b2));
         if (centered) {
@@ -1173,7 +1198,7 @@ static void update_kernel(Emitter *e, int id)
         double rho = op_num(op, a, "rho"), eps = op_num(op, a, "eps");
         emit_line(e, "real lrf = (real)lr;");
         emit_line(e, "(void)t;");
-        emit_line(e, "for (int i = 0; i < %lld; i++) {", N);
+        emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
         emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
         emit_line(e, "    square_avg[i] = square_avg[i] * %s + d * d * %s;", flit(rho, b1), flit(1 - rho, b2));
         emit_line(e, "    real std = SQRT(square_avg[i] + %s);", flit(eps, b3));
@@ -1185,6 +1210,10 @@ static void update_kernel(Emitter *e, int id)
     }
     default:
         diag_internal("emit", "no update rule for %s", op_info[op].name);
+    }
+    if (chunked) {
+        e->indent--;
+        emit_line(e, "}");
     }
     e->indent--;
     emit_line(e, "}");

@@ -1,14 +1,15 @@
 #!/bin/sh
 # Golden tests against PyTorch: every case directory tests/golden/CASE/
 # (made by tests/golden/gen.py, see there) is compiled with `nnc --exe` at
-# -O0 and at -O2, and the program must reproduce
+# -O0, at -O2 and at -O2 with two OpenMP threads (-O2-t2), and the program
+# must reproduce
 #   predict: out.npy from init.safetensors on x.npy        (rtol 1e-5)
 #   train:   after.safetensors after meta.json's steps of
 #            batch B, in file order, from init.safetensors  (rtol 1e-4);
 #            when meta.json has "epochs", that many whole epochs instead
 #            (--epochs E without --steps: the lr schedule steps per epoch)
 # judged by tests/golden/compare.c: |a - b| <= rtol * (|b| + rms(b)).
-# Each (case, -O level, predict|train) is one test; a compile failure fails
+# Each (case, level, predict|train) is one test; a compile failure fails
 # both tests of that level.
 #
 #   tests/run_golden.sh [--verbose] [--only CASE]... [CASE ...]
@@ -112,14 +113,17 @@ for c in $cases; do
     else
         length="--steps $steps"
     fi
-    for opt in -O0 -O2; do
+    for opt in -O0 -O2 -O2-t2; do
         d=$out/$c$opt
+        flags=$opt
+        [ "$opt" = -O2-t2 ] && flags="-O2 --threads 2"
         rm -rf "$d"
         mkdir -p "$d" || exit 2
-        "$NNC" "$g/model.nn" --exe $opt -o "$d/prog" >"$d/compile.log" 2>&1
+        # shellcheck disable=SC2086 # $flags may be two options
+        "$NNC" "$g/model.nn" --exe $flags -o "$d/prog" >"$d/compile.log" 2>&1
         st=$?
         if [ $st -ne 0 ]; then
-            echo "nnc $g/model.nn --exe $opt exited with status $st" >>"$d/compile.log"
+            echo "nnc $g/model.nn --exe $flags exited with status $st" >>"$d/compile.log"
             record "$c $opt predict (compile)" 1 "$d/compile.log"
             record "$c $opt train (compile)" 1 "$d/compile.log"
             continue
