@@ -326,7 +326,7 @@ static void dense_forward_small(Emitter *e, ll I, ll O, int bias)
     emit_line(e, "if (n < 8) {");
     e->indent++;
     emit_line(e, "#ifdef NNC_VECTOR");
-    emit_line(e, "NNC_PARALLEL_FOR");
+    emit_line(e, "NNC_PARALLEL_FOR_IF(n * %lld >= %d)", I * O, PARALLEL_MIN * 4);
     emit_line(e, "for (int o = 0; o < %lld; o += 4) {", O / 4 * 4);
     e->indent++;
     emit_line(e, "const real *wr0 = w + (size_t)o * %lld, *wr1 = wr0 + %lld, *wr2 = wr1 + %lld, *wr3 = wr2 + %lld;", I, I, I,
@@ -503,7 +503,7 @@ static void conv_forward(Emitter *e, int id)
     kern_signature(e, id, names, "y");
     emit_line(e, "/* samples in parallel; per thread an im2col matrix [%lld, %lld] and gemm's pack */",
               c.C * c.KH * c.KW, P);
-    emit_line(e, "NNC_PARALLEL_FOR");
+    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *col = scratch + (size_t)NNC_THREAD * %lld;", conv_col_floats(&c));
@@ -558,7 +558,7 @@ static void conv_backward(Emitter *e, int id)
     kern_signature(e, id, names, "dx");
     kern_zero(e, "dx", g);
     emit_line(e, "/* samples in parallel; per thread a column gradient [%lld, %lld] */", c.C * c.KH * c.KW, P);
-    emit_line(e, "NNC_PARALLEL_FOR");
+    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *dcol = scratch + (size_t)NNC_THREAD * %lld;", conv_col_floats(&c));
@@ -711,7 +711,9 @@ static void maxpool_backward(Emitter *e, int id)
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", kern_numel(x));
     if (g->epilogue != OP_COUNT)
         emit_line(e, "/* fused %s backward */", op_info[g->epilogue].name);
-    if (st[0] == k[0] && st[1] == k[1] && pd[0] == 0 && pd[1] == 0 && OH * k[0] == H && OW * k[1] == W) {
+    /* (offsets are exact in a float below 2^24) */
+    if (st[0] == k[0] && st[1] == k[1] && pd[0] == 0 && pd[1] == 0 && OH * k[0] == H && OW * k[1] == W &&
+        H * W < (1 << 24)) {
         emit_line(e, "for (int c = 0; c < %lld; c++)", C);
         emit_line(e, "for (int oh = 0; oh < %lld; oh++)", OH);
         emit_line(e, "for (int kh = 0; kh < %lld; kh++) {", (ll)k[0]);
@@ -721,10 +723,12 @@ static void maxpool_backward(Emitter *e, int id)
         emit_line(e, "    for (int ow = 0; ow < %lld; ow++) {", OW);
         emit_line(e, "        real gv = dys[yi + ow], yv = ys[yi + ow];");
         emit_line(e, "        real v = %s;", grad);
-        emit_line(e, "        int m = (int)ats[yi + ow] - row - ow * %lld;", (ll)k[1]);
+        /* compared as reals: GCC 12's vectoriser (-O3 -mavx2 and up)
+         * miscompiles this loop when the offset is converted to int */
+        emit_line(e, "        real m = ats[yi + ow] - (real)(row + ow * %lld);", (ll)k[1]);
         emit_line(e, "        (void)yv;");
         emit_line(e, "        for (int kw = 0; kw < %lld; kw++)", (ll)k[1]);
-        emit_line(e, "            d[ow * %lld + kw] = kw == m ? v : 0.0f;", (ll)k[1]);
+        emit_line(e, "            d[ow * %lld + kw] = (real)kw == m ? v : 0.0f;", (ll)k[1]);
         emit_line(e, "    }");
         emit_line(e, "}");
     } else {

@@ -77,7 +77,7 @@ void kern_conv_forward_direct(Emitter *e, int id)
     kern_signature(e, id, names, "y");
     emit_line(e, "/* direct: per thread the input padded to [%lld, %lld, %lld] and the output over", c.C, d.HP, d.WP);
     emit_line(e, " * the padded width, [%lld, %lld]; samples in parallel */", c.F, d.Q);
-    emit_line(e, "NNC_PARALLEL_FOR");
+    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *xp = scratch + (size_t)NNC_THREAD * %lld, *yp = xp + %lld;", slab, d.XP);
@@ -123,7 +123,7 @@ void kern_conv_dx_direct(Emitter *e, int id)
     emit_line(e, "            for (int k = 0; k < %lld; k++)", KK);
     emit_line(e, "                wt[((size_t)g * %lld + ci) * %lld + f * %lld + k] = w[(((size_t)g * %lld + f) * %lld + ci) * %lld + %lld - k];",
               c.CG, KF, KK, c.FG, c.CG, KK, KK - 1);
-    emit_line(e, "NNC_PARALLEL_FOR");
+    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *dyp = scratch + %lld + (size_t)NNC_THREAD * %lld, *dxp = dyp + %lld;", WT, slab, d.DYP);
@@ -174,7 +174,7 @@ void kern_conv_dw_direct(Emitter *e, int id)
     emit_line(e, "for (int s0 = 0; s0 < n; s0 += %lld) {", S);
     e->indent++;
     emit_line(e, "int ns = n - s0 < %lld ? n - s0 : %lld;", S, S);
-    emit_line(e, "NNC_PARALLEL_FOR");
+    emit_line(e, "NNC_PARALLEL_FOR_IF(ns > 1)");
     emit_line(e, "for (int i = 0; i < ns; i++) {");
     e->indent++;
     emit_line(e, "real *xps = xp + (size_t)i * %lld, *dyps = dyp + (size_t)i * %lld;", d.XP, DYS);

@@ -284,7 +284,7 @@ static int build_exe(const Options *o, const char *dir, const char *name)
     const char *rtlib = getenv("NNC_RUNTIME_LIB");
     if (!cc || !*cc)
         cc = "cc";
-    if (!cflags)
+    if (!cflags || !*cflags)
         cflags = "-O2";
     if (!rtdir)
         rtdir = NNC_RUNTIME_DIR;
