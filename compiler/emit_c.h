@@ -27,6 +27,11 @@ typedef struct Emitter {
     const MemPlan *plan;
     const EmitOptions *opt;
     int training;       /* the schedule being written runs in training mode */
+    /* kern_par_begin .. kern_par_end: the loop being captured */
+    FILE *par_saved;
+    char *par_text;
+    size_t par_len;
+    const char *par_cond;
 } Emitter;
 
 void emit_line(Emitter *e, const char *fmt, ...)

@@ -18,6 +18,7 @@
 #include "conv_algo.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 const IrNode *kern_node(const Emitter *e, int id)
@@ -177,6 +178,8 @@ int kern_extra(const Emitter *e, int id)
 
 void kern_end(Emitter *e)
 {
+    if (e->par_saved)
+        kern_par_end(e);
     e->indent--;
     emit_line(e, "}");
     emit_line(e, "%s", "");
@@ -193,6 +196,52 @@ void kern_zero(Emitter *e, const char *buf, const IrNode *n)
 /* Elements a simple loop must have before its threads pay for their
  * start (about a microsecond's work on one core). */
 #define PARALLEL_MIN 32768
+
+void kern_par_begin(Emitter *e, const char *cond)
+{
+    if (e->ir->threads <= 1)
+        return;
+    if (e->par_saved)
+        diag_internal("emit", "nested parallel loops");
+    e->par_saved = e->f;
+    e->par_cond = cond;
+    e->f = open_memstream(&e->par_text, &e->par_len);
+    if (!e->f)
+        diag_internal("emit", "out of memory");
+}
+
+/* The captured text, one level deeper. */
+static void put_indented(Emitter *e, const char *text)
+{
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len > 0)
+            fputs("    ", e->f);
+        fwrite(p, 1, len, e->f);
+        fputc('\n', e->f);
+        p += len + (nl != NULL);
+    }
+}
+
+void kern_par_end(Emitter *e)
+{
+    if (e->ir->threads <= 1)
+        return;
+    fclose(e->f);
+    e->f = e->par_saved;
+    e->par_saved = NULL;
+    emit_line(e, "if (%s) {", e->par_cond);
+    e->indent++;
+    emit_line(e, "NNC_PARALLEL_FOR");
+    e->indent--;
+    put_indented(e, e->par_text);
+    emit_line(e, "} else {");
+    put_indented(e, e->par_text);
+    emit_line(e, "}");
+    free(e->par_text);
+    e->par_text = NULL;
+}
 
 /* ---- dense: nn.Linear, y = x W^T + b ------------------------------------- */
 
@@ -326,7 +375,8 @@ static void dense_forward_small(Emitter *e, ll I, ll O, int bias)
     emit_line(e, "if (n < 8) {");
     e->indent++;
     emit_line(e, "#ifdef NNC_VECTOR");
-    emit_line(e, "NNC_PARALLEL_FOR_IF(n * %lld >= %d)", I * O, PARALLEL_MIN * 4);
+    if (I * O >= PARALLEL_MIN * 4) /* rows over the threads when one sample pays */
+        emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int o = 0; o < %lld; o += 4) {", O / 4 * 4);
     e->indent++;
     emit_line(e, "const real *wr0 = w + (size_t)o * %lld, *wr1 = wr0 + %lld, *wr2 = wr1 + %lld, *wr3 = wr2 + %lld;", I, I, I,
@@ -415,7 +465,7 @@ static void bias_backward(Emitter *e, int id)
     ll C = f->shape.d[0], HW = kern_numel(f) / C, H16 = HW / 16 * 16;
     kern_signature(e, id, names, "db");
     if (C > 1) /* each channel's sum is its own: split them over threads */
-        emit_line(e, "NNC_PARALLEL_FOR_IF(n * %lld >= %d)", C * HW, PARALLEL_MIN);
+        kern_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", C * HW, PARALLEL_MIN));
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
     e->indent++;
     if (HW < 16) {
@@ -503,7 +553,7 @@ static void conv_forward(Emitter *e, int id)
     kern_signature(e, id, names, "y");
     emit_line(e, "/* samples in parallel; per thread an im2col matrix [%lld, %lld] and gemm's pack */",
               c.C * c.KH * c.KW, P);
-    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
+    kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *col = scratch + (size_t)NNC_THREAD * %lld;", conv_col_floats(&c));
@@ -558,7 +608,7 @@ static void conv_backward(Emitter *e, int id)
     kern_signature(e, id, names, "dx");
     kern_zero(e, "dx", g);
     emit_line(e, "/* samples in parallel; per thread a column gradient [%lld, %lld] */", c.C * c.KH * c.KW, P);
-    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
+    kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *dcol = scratch + (size_t)NNC_THREAD * %lld;", conv_col_floats(&c));
@@ -635,7 +685,7 @@ void kern_pool(Emitter *e, int id, const char *const *names, const char *out, co
     kern_signature(e, id, names, out);
     if (zero_buf)
         kern_zero(e, zero_buf, n);
-    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
+    kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++)");
     emit_line(e, "for (int c = 0; c < %lld; c++)", C);
     emit_line(e, "for (int oh = 0; oh < %lld; oh++)", OH);
@@ -703,7 +753,7 @@ static void maxpool_backward(Emitter *e, int id)
     const char *grad = g->epilogue != OP_COUNT ? kern_act_grad_expr(g->epilogue) : "gv";
     kern_signature(e, id, names, "dx");
     emit_line(e, "const real *at = y + %lld; /* where each maximum came from */", (ll)e->plan->max_batch * kern_numel(f));
-    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
+    kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "const real *dys = dy + (size_t)s * %lld, *ys = y + (size_t)s * %lld, *ats = at + (size_t)s * %lld;",
@@ -765,7 +815,7 @@ void kern_elementwise(Emitter *e, int id, const char *const *names, const char *
     kern_signature(e, id, names, out);
     if (n->batched) {
         /* elements are independent: split over threads when it pays */
-        emit_line(e, "NNC_PARALLEL_FOR_IF(n * %lld >= %d)", kern_numel(n), PARALLEL_MIN);
+        kern_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", kern_numel(n), PARALLEL_MIN));
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", kern_numel(n));
     } else
         emit_line(e, "(void)n;\nfor (size_t i = 0; i < %lld; i++) {", kern_numel(n));

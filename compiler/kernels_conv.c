@@ -77,7 +77,7 @@ void kern_conv_forward_direct(Emitter *e, int id)
     kern_signature(e, id, names, "y");
     emit_line(e, "/* direct: per thread the input padded to [%lld, %lld, %lld] and the output over", c.C, d.HP, d.WP);
     emit_line(e, " * the padded width, [%lld, %lld]; samples in parallel */", c.F, d.Q);
-    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
+    kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *xp = scratch + (size_t)NNC_THREAD * %lld, *yp = xp + %lld;", slab, d.XP);
@@ -123,7 +123,7 @@ void kern_conv_dx_direct(Emitter *e, int id)
     emit_line(e, "            for (int k = 0; k < %lld; k++)", KK);
     emit_line(e, "                wt[((size_t)g * %lld + ci) * %lld + f * %lld + k] = w[(((size_t)g * %lld + f) * %lld + ci) * %lld + %lld - k];",
               c.CG, KF, KK, c.FG, c.CG, KK, KK - 1);
-    emit_line(e, "NNC_PARALLEL_FOR_IF(n > 1)");
+    kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *dyp = scratch + %lld + (size_t)NNC_THREAD * %lld, *dxp = dyp + %lld;", WT, slab, d.DYP);
@@ -174,7 +174,7 @@ void kern_conv_dw_direct(Emitter *e, int id)
     emit_line(e, "for (int s0 = 0; s0 < n; s0 += %lld) {", S);
     e->indent++;
     emit_line(e, "int ns = n - s0 < %lld ? n - s0 : %lld;", S, S);
-    emit_line(e, "NNC_PARALLEL_FOR_IF(ns > 1)");
+    kern_par_begin(e, "ns > 1");
     emit_line(e, "for (int i = 0; i < ns; i++) {");
     e->indent++;
     emit_line(e, "real *xps = xp + (size_t)i * %lld, *dyps = dyp + (size_t)i * %lld;", d.XP, DYS);
@@ -188,6 +188,7 @@ void kern_conv_dw_direct(Emitter *e, int id)
               d.Q16, d.WP, c.OH, c.OW, c.OW);
     e->indent--;
     emit_line(e, "}");
+    kern_par_end(e);
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
     emit_line(e, "    dotsum(%lld, %lld, %lld, ns, dyp + (size_t)g * %lld, %lld, %lld, xp + (size_t)g * %lld, %lld, %s,", c.FG,
               KG, d.Q16, c.FG * d.Q16, DYS, d.Q16, c.CG * d.HP * d.WP, d.XP, taps);
