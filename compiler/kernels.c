@@ -822,7 +822,7 @@ static void elementwise_kernel(Emitter *e, int id)
     int scoped, nk = ir_kernel_nodes(ir, id, NULL, 0);
     if (nk == 1) {
         const IrNode *n = kern_node(e, id);
-        const char *in[2];
+        const char *in[2] = {NULL, NULL};
         for (int j = 0; j < n->nin && j < 2; j++)
             in[j] = arena_printf(ir->arena, "%s[i]", names[j]);
         kern_elementwise(e, id, names, out,
@@ -840,7 +840,7 @@ static void elementwise_kernel(Emitter *e, int id)
     e->indent++;
     for (int k = 0; k < nk; k++) {
         const IrNode *m = kern_node(e, nodes[k]);
-        const char *in[2];
+        const char *in[2] = {NULL, NULL};
         for (int j = 0; j < m->nin && j < 2; j++) {
             int t = ir_inlined_input(ir, nodes[k], m->in[j]);
             in[j] = t >= 0 ? arena_printf(ir->arena, "t%d", t)
