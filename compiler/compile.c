@@ -1,9 +1,10 @@
 /*
  * compile.c: the pipeline, written out as the list of calls it is.
  *
- *   parse -> sema -> lower -> shape -> fuse_loss -> autodiff -> fuse_epilogue -> fuse_act_grad
- *   -> conv_algo
- *   -> memplan -> emit_c   (the fuse_ passes only at -O1 and above)
+ *   parse -> sema -> lower -> shape -> fuse_loss -> autodiff -> fuse_epilogue
+ *   -> fuse_act_grad -> fuse_elementwise -> conv_algo -> memplan -> emit_c
+ *   (fuse_loss, fuse_epilogue, fuse_act_grad, fuse_elementwise and conv_algo
+ *   only at -O1 and above, each switched off alone by --disable)
  *
  * compile_front() runs the checks every use of nnc needs; compile_back()
  * the phases that prepare code generation; main.c calls emit_c().  Sema's errors do not stop lowering: calls it could not check
@@ -18,14 +19,18 @@
 #include "autodiff.h"
 #include "conv_algo.h"
 #include "fuse_act_grad.h"
+#include "fuse_elementwise.h"
 #include "fuse_epilogue.h"
 #include "fuse_loss.h"
 #include "lower.h"
 #include "sema.h"
 #include "shape.h"
 
-const char *const compile_passes[] = {"lower", "shape", "fuse_loss", "autodiff", "fuse_epilogue", "fuse_act_grad", "conv_algo", NULL};
-const char *const compile_optional_passes[] = {"fuse_loss", "fuse_epilogue", "fuse_act_grad", "conv_algo", NULL};
+const char *const compile_passes[] = {"lower",         "shape",         "fuse_loss",        "autodiff",
+                                      "fuse_epilogue", "fuse_act_grad", "fuse_elementwise", "conv_algo",
+                                      NULL};
+const char *const compile_optional_passes[] = {"fuse_loss",        "fuse_epilogue", "fuse_act_grad",
+                                               "fuse_elementwise", "conv_algo",     NULL};
 
 int compile_optional_pass(const char *name)
 {
@@ -96,6 +101,10 @@ int compile_back(Compilation *c, const BackOptions *o)
     if (pass_on(o, "fuse_act_grad") && !o->inference) {
         fuse_act_grad(c->ir);
         after(c, "fuse_act_grad", 1, o->dump_after, o->dump);
+    }
+    if (pass_on(o, "fuse_elementwise")) {
+        fuse_elementwise(c->ir);
+        after(c, "fuse_elementwise", 1, o->dump_after, o->dump);
     }
     if (pass_on(o, "conv_algo")) {
         conv_algo(c->ir);

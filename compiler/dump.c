@@ -81,6 +81,8 @@ void ir_dump(const Ir *ir, FILE *f, const char *after)
                     n->conv_algo & CONV_DIRECT_DX ? ",dx" : "", n->conv_algo & CONV_DIRECT_DW ? ",dw" : "");
         if (n->fused_into >= 0)
             fprintf(f, " = view of %%%d", n->fused_into);
+        if (n->inlined_into >= 0)
+            fprintf(f, " = in %%%d", n->inlined_into);
         if (n->name && n->op != OP_INPUT && n->op != OP_TARGET && n->op != OP_PARAM)
             fprintf(f, "  ; %s", n->name);
         fputc('\n', f);

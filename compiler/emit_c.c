@@ -106,7 +106,7 @@ static void input_args(Emitter *e, char *out, size_t len, const char *offset)
 static void call(Emitter *e, int id)
 {
     const IrNode *n = &e->ir->nodes[id];
-    char kn[80];
+    char kn[KERN_NAME_MAX];
     char args[2048];
     size_t k = 0;
     kern_name(e->ir, id, kn, sizeof kn);
@@ -120,8 +120,11 @@ static void call(Emitter *e, int id)
     int extra = kern_extra(e, id);
     k += (size_t)snprintf(args, sizeof args, "n%s%s", extra & KP_TRAINING ? (e->training ? ", 1" : ", 0") : "",
                           extra & KP_RNG ? ", &m->rng" : "");
-    for (int j = 0; j < n->nin && k < sizeof args; j++)
-        k += (size_t)snprintf(args + k, sizeof args - k, ", %s", buf(e, n->in[j]));
+    int nops = ir_operands(e->ir, id, NULL, 0);
+    int *ops = arena_alloc(e->ir->arena, (size_t)(nops + 1) * sizeof *ops);
+    ir_operands(e->ir, id, ops, nops);
+    for (int j = 0; j < nops && k < sizeof args; j++)
+        k += (size_t)snprintf(args + k, sizeof args - k, ", %s", buf(e, ops[j]));
     if (k < sizeof args)
         k += (size_t)snprintf(args + k, sizeof args - k, ", %s", buf(e, id));
     if (k < sizeof args && e->plan->scratch[id] >= 0)
@@ -130,11 +133,11 @@ static void call(Emitter *e, int id)
 }
 
 /* Does node id run a kernel (rather than being a view, a value the caller
- * passes, or storage)? */
+ * passes, storage, or computed inside another node's kernel)? */
 static int runs(const Emitter *e, int id)
 {
     const IrNode *n = &e->ir->nodes[id];
-    if (n->op == OP_INPUT || n->op == OP_TARGET || n->op == OP_PARAM || n->op == OP_STATE)
+    if (n->op == OP_INPUT || n->op == OP_TARGET || n->op == OP_PARAM || n->op == OP_STATE || n->inlined_into >= 0)
         return 0;
     return e->plan->root[id] == id;
 }
@@ -341,12 +344,12 @@ static void emit_schedule(Emitter *e, const char *fn, const unsigned char *set, 
 
 void emit_kernel_list(const Ir *ir, const MemPlan *plan, FILE *f)
 {
-    char kn[80];
+    char kn[KERN_NAME_MAX];
     fprintf(f, "; kernels of model %s, in schedule order\n", ir->model);
     for (int i = 0; i < ir->n; i++) {
         const IrNode *n = &ir->nodes[i];
         if (n->op == OP_INPUT || n->op == OP_TARGET || n->op == OP_PARAM || n->op == OP_STATE ||
-            plan->root[i] != i || n->poison)
+            plan->root[i] != i || n->poison || n->inlined_into >= 0)
             continue;
         fprintf(f, "%s\n", kern_name(ir, i, kn, sizeof kn));
     }
@@ -533,13 +536,20 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     for (int i = 0; i < ir->n; i++) {
         if (!all[i] || !runs(e, i))
             continue;
-        const IrNode *n = &ir->nodes[i];
-        const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
-        int line, col;
-        diag_linecol(d, f->span.start, &line, &col);
-        const char *what = n->op == OP_GRAD ? "gradient of" : n->op == OP_UPDATE ? "update of" : "";
-        emit_line(e, "/* %%%d %s%s%s %s (%s:%d) */", i, what, what[0] ? " " : "", f->name ? f->name : "",
-                  op_info[f->op].name, o->source, line);
+        int nk = ir_kernel_nodes(ir, i, NULL, 0);
+        int *nodes = arena_alloc(ir->arena, (size_t)nk * sizeof *nodes);
+        ir_kernel_nodes(ir, i, nodes, nk);
+        if (nk > 1)
+            emit_line(e, "/* fused: the %d nodes below in one loop, no buffer between them */", nk);
+        for (int k = 0; k < nk; k++) {
+            const IrNode *n = &ir->nodes[nodes[k]];
+            const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
+            int line, col;
+            diag_linecol(d, f->span.start, &line, &col);
+            const char *what = n->op == OP_GRAD ? "gradient of" : n->op == OP_UPDATE ? "update of" : "";
+            emit_line(e, "/* %%%d %s%s%s %s (%s:%d) */", nodes[k], what, what[0] ? " " : "", f->name ? f->name : "",
+                      op_info[f->op].name, o->source, line);
+        }
         kern_define(e, i);
     }
 

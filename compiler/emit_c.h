@@ -62,6 +62,12 @@ void emit_kernel_list(const Ir *ir, const MemPlan *plan, FILE *f);
 enum { KP_TRAINING = 1, KP_RNG = 2 };
 int kern_extra(const Emitter *e, int id);
 
+/* kernels.c: is node id's kernel one statement per element, every input
+ * of the node's shape: relu, sigmoid, tanh, add, mul and the activations
+ * of kernels_act.c's pointwise() table, forward and their gradients, and
+ * the backward pass's accumulating add?  (fuse_elementwise fuses these.) */
+int kern_is_elementwise(const Ir *ir, int id);
+
 /* kernels.c: can node id be emitted?  (An op with no kernel yet: 0.) */
 int kern_supported(const Ir *ir, int id);
 int kern_op_supported(Op op);
@@ -72,7 +78,11 @@ void kern_dotsum_emit(Emitter *e);
 /* kernels.c: the function k<id>_<what>(...) computing node id. */
 void kern_define(Emitter *e, int id);
 
-/* kernels.c: the kernel's name, "k012_dense" or "k031_dense_dw". */
+/* kernels.c: the kernel's name, "k012_dense" or "k031_dense_dw"; a
+ * kernel computing nodes inlined into it is named for all of them,
+ * "k014_fused_gelu_add_relu" (kern_name's comment).  Buffers for it
+ * take KERN_NAME_MAX bytes. */
+#define KERN_NAME_MAX 128
 const char *kern_name(const Ir *ir, int id, char *buf, size_t n);
 
 /* kernels.c: forward FLOPs per sample of node id (multiply-adds count 2). */

@@ -3,6 +3,7 @@
  */
 #include "ir.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 Ir *ir_new(Arena *a, const char *model)
@@ -31,6 +32,7 @@ int ir_add(Ir *ir, Op op, const int *in, int nin, const Value *args, Span sp)
     n.fwd = -1;
     n.epilogue = OP_COUNT;
     n.fused_into = -1;
+    n.inlined_into = -1;
     ARENA_PUSH(ir->arena, ir->nodes, ir->n, ir->cap, n);
     return ir->n - 1;
 }
@@ -97,6 +99,15 @@ void ir_verify(const Ir *ir, const char *pass, int need_shapes)
             diag_internal(pass, "parameter %%%d has no owning layer after it", i);
         if (need_shapes && !n->shape_known)
             diag_internal(pass, "node %%%d (%s) has no shape", i, oi->name);
+        if (n->inlined_into >= 0) {
+            int k = n->inlined_into, read = 0;
+            if (k <= i || k >= ir->n)
+                diag_internal(pass, "node %%%d is inlined into %%%d, which does not follow it", i, k);
+            for (int j = 0; j < ir->nodes[k].nin; j++)
+                read |= ir_inlined_input(ir, k, ir->nodes[k].in[j]) == i;
+            if (!read || n->fused_into >= 0)
+                diag_internal(pass, "node %%%d is inlined into %%%d, which does not read it", i, k);
+        }
     }
     if (ir->output >= ir->n || ir->loss >= ir->n)
         diag_internal(pass, "output or loss refers to a missing node");
@@ -114,4 +125,116 @@ void ir_mark_needed(const Ir *ir, int id, unsigned char *set)
         if (set[i])
             for (int j = 0; j < ir->nodes[i].nin; j++)
                 set[ir->nodes[i].in[j]] = 1;
+}
+
+int ir_view_of(const Ir *ir, int id)
+{
+    const IrNode *n = &ir->nodes[id];
+    if (n->fused_into >= 0)
+        return n->fused_into;
+    if (n->nin < 1)
+        return -1;
+    if (n->op == OP_FLATTEN || n->op == OP_RESHAPE)
+        return n->in[0];
+    if (n->op == OP_GRAD && (ir->nodes[n->fwd].op == OP_FLATTEN || ir->nodes[n->fwd].op == OP_RESHAPE))
+        return n->in[0];
+    return -1;
+}
+
+int ir_kernel_of(const Ir *ir, int id)
+{
+    while (ir->nodes[id].inlined_into >= 0)
+        id = ir->nodes[id].inlined_into;
+    return id;
+}
+
+int ir_inlined_input(const Ir *ir, int id, int x)
+{
+    for (int s = x; s >= 0; s = ir_view_of(ir, s))
+        if (ir->nodes[s].inlined_into == id)
+            return s;
+    return -1;
+}
+
+/* A growing list of node ids. */
+typedef struct {
+    int *id;
+    int n, cap;
+} IdList;
+
+static int listed(const IdList *l, int id)
+{
+    for (int k = 0; k < l->n; k++)
+        if (l->id[k] == id)
+            return 1;
+    return 0;
+}
+
+static void push(IdList *l, int id)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        int *p = realloc(l->id, (size_t)l->cap * sizeof *p);
+        if (!p)
+            diag_internal("ir", "out of memory");
+        l->id = p;
+    }
+    l->id[l->n++] = id;
+}
+
+/* Copy at most max of l into out, release l, return its length. */
+static int give(IdList *l, int *out, int max)
+{
+    for (int k = 0; k < l->n && k < max; k++)
+        out[k] = l->id[k];
+    free(l->id);
+    return l->n;
+}
+
+/* Node id's operands appended to l: recursion as deep as the chain of
+ * nodes inlined into one another (fuse_elementwise bounds it). */
+static void operands_of(const Ir *ir, int id, IdList *l)
+{
+    const IrNode *n = &ir->nodes[id];
+    for (int j = 0; j < n->nin; j++) {
+        int m = ir_inlined_input(ir, id, n->in[j]);
+        if (m >= 0)
+            operands_of(ir, m, l);
+        else if (!listed(l, n->in[j]))
+            push(l, n->in[j]);
+    }
+}
+
+int ir_operands(const Ir *ir, int id, int *ops, int max)
+{
+    IdList l = {NULL, 0, 0};
+    operands_of(ir, id, &l);
+    return give(&l, ops, max);
+}
+
+static void inlined_of(const Ir *ir, int id, IdList *l)
+{
+    const IrNode *n = &ir->nodes[id];
+    for (int j = 0; j < n->nin; j++) {
+        int m = ir_inlined_input(ir, id, n->in[j]);
+        if (m >= 0 && !listed(l, m)) {
+            push(l, m);
+            inlined_of(ir, m, l);
+        }
+    }
+}
+
+int ir_kernel_nodes(const Ir *ir, int id, int *nodes, int max)
+{
+    IdList l = {NULL, 0, 0};
+    inlined_of(ir, id, &l);
+    push(&l, id);
+    /* ascending ids: short lists, insertion sort */
+    for (int k = 1; k < l.n; k++)
+        for (int j = k; j > 0 && l.id[j - 1] > l.id[j]; j--) {
+            int t = l.id[j];
+            l.id[j] = l.id[j - 1];
+            l.id[j - 1] = t;
+        }
+    return give(&l, nodes, max);
 }

@@ -59,7 +59,14 @@ typedef struct IrNode {
     int fwd;            /* OP_GRAD: the forward node; OP_STATE/UPDATE: the parameter */
     int which;          /* OP_GRAD: which input of fwd (loss: 0, the prediction) */
     Op epilogue;        /* fuse_epilogue: the activation this node's kernel applies, or OP_COUNT */
-    int fused_into;     /* fuse_epilogue: the node computing this one's value, or -1 */
+    int fused_into;     /* fuse_epilogue: the node computing this one's value, or -1;
+                         * this node is then a view of fused_into's buffer */
+    int inlined_into;   /* fuse_elementwise (and later fusions): the node whose kernel
+                         * computes this node's value in registers (or its own scratch),
+                         * or -1.  This node then has no buffer of its own and runs no
+                         * kernel; its reads happen when that kernel runs.  No node may
+                         * be a view of it.  Chains form: P inlined into C inlined into
+                         * D are all computed by D's kernel (ir_kernel_of). */
     int conv_algo;      /* conv_algo: CONV_DIRECT_* bits of a conv2d, 0 for im2col + GEMM */
 
     /* OP_PARAM (and OP_STATE) only: */
@@ -93,6 +100,41 @@ int ir_add(Ir *ir, Op op, const int *in, int nin, const Value *args, Span sp);
  * ops.def, shapes known once shape inference ran (need_shapes).  A failure
  * is a compiler bug: reported through diag_internal naming pass. */
 void ir_verify(const Ir *ir, const char *pass, int need_shapes);
+
+/* The node whose buffer node id's value is a view of: the operand of
+ * flatten and reshape (and of their gradients), fused_into; -1 when id
+ * has storage of its own (or none, being inlined). */
+int ir_view_of(const Ir *ir, int id);
+
+/* The node whose kernel computes node id: id itself, or the end of its
+ * inlined_into chain. */
+int ir_kernel_of(const Ir *ir, int id);
+
+/* The node inlined into node id that id's input x stands for: x itself
+ * or the node x is a view of (through any chain of views), when that
+ * node's inlined_into is id; -1 otherwise (x is an ordinary operand). */
+int ir_inlined_input(const Ir *ir, int id, int x);
+
+/*
+ * The operands of node id's kernel, what it reads from memory: id's
+ * inputs in order, where an input standing for a node inlined into id
+ * (ir_inlined_input) is replaced, recursively, by that node's own
+ * operands; each node listed once, at its first occurrence.  Stores at
+ * most max ids in ops (ops may be NULL when max is 0) and returns how
+ * many there are, so a caller can ask for the count first.  Every
+ * kernel's parameters and the arguments of its call are built from this
+ * list.
+ */
+int ir_operands(const Ir *ir, int id, int *ops, int max);
+
+/*
+ * The nodes node id's kernel computes: the nodes inlined into it,
+ * directly or not, in ascending id order (an order to evaluate them in,
+ * since inputs precede their readers), then id itself; stores at most
+ * max in nodes and returns how many there are (1 when nothing is
+ * inlined into id).
+ */
+int ir_kernel_nodes(const Ir *ir, int id, int *nodes, int max);
 
 /* Set set[i] for node id and every node it reads, directly or not
  * (nothing for id < 0). */

@@ -2,7 +2,8 @@
  * kernels.c: one C function per IR node, specialised to its shapes.
  *
  * Each kernel takes the batch size n (1 <= n <= the compiled maximum) and
- * its operands in node-input order, then its output: every loop bound but n
+ * its operands in node-input order (ir_operands: a node inlined into it
+ * stands for its own operands), then its output: every loop bound but n
  * is a constant.  Forward and backward of each operator sit side by side
  * (the backward rule is in autodiff.c's comment).  Numerics follow the
  * PyTorch CPU kernels of torch 1.13: softmax multiplies by 1/sum,
@@ -52,7 +53,8 @@ Op kern_fwd_op(const Ir *ir, const IrNode *n)
     return n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op;
 }
 
-const char *kern_name(const Ir *ir, int id, char *buf, size_t len)
+/* What node id computes, for kernel names: "dense_dw", "accumulate". */
+static void what_name(const Ir *ir, int id, char *buf, size_t len)
 {
     const IrNode *n = &ir->nodes[id];
     if (n->op == OP_GRAD) {
@@ -65,17 +67,47 @@ const char *kern_name(const Ir *ir, int id, char *buf, size_t len)
         else if (f->op == OP_CONCAT || f->op == OP_MUL)
             what = n->which == 0 ? "da" : "db";
         if (n->epilogue != OP_COUNT) /* the backward of f(act(x)), fuse_act_grad.c */
-            snprintf(buf, len, "k%03d_%s_%s_%s", id, op_info[f->op].name, op_info[n->epilogue].name, what);
+            snprintf(buf, len, "%s_%s_%s", op_info[f->op].name, op_info[n->epilogue].name, what);
         else
-            snprintf(buf, len, "k%03d_%s_%s", id, op_info[f->op].name, what);
+            snprintf(buf, len, "%s_%s", op_info[f->op].name, what);
     } else if (n->op == OP_UPDATE) {
-        snprintf(buf, len, "k%03d_%s", id, op_info[ir->optimizer->op].name);
+        snprintf(buf, len, "%s", op_info[ir->optimizer->op].name);
     } else if (n->op == OP_ADD && n->phase == PH_BACKWARD) {
-        snprintf(buf, len, "k%03d_accumulate", id);
+        snprintf(buf, len, "accumulate");
     } else if (n->epilogue != OP_COUNT) {
-        snprintf(buf, len, "k%03d_%s_%s", id, op_info[n->op].name, op_info[n->epilogue].name);
+        snprintf(buf, len, "%s_%s", op_info[n->op].name, op_info[n->epilogue].name);
     } else {
-        snprintf(buf, len, "k%03d_%s", id, op_info[n->op].name);
+        snprintf(buf, len, "%s", op_info[n->op].name);
+    }
+}
+
+/*
+ * "k<id>_<what>", id the node (three digits at least), what as
+ * what_name() says.  A kernel computing nodes inlined into it is
+ * "k<id>_fused_<what>_<what>...", one part per node it computes, in the
+ * order it computes them (ascending ids, node id last):
+ * k014_fused_gelu_add_relu, k052_fused_relu_dx_tanh_dx_accumulate.  A
+ * list that does not fit ends with "_and<N>more".
+ */
+const char *kern_name(const Ir *ir, int id, char *buf, size_t len)
+{
+    char what[64];
+    int nk = ir_kernel_nodes(ir, id, NULL, 0);
+    if (nk == 1) {
+        what_name(ir, id, what, sizeof what);
+        snprintf(buf, len, "k%03d_%s", id, what);
+        return buf;
+    }
+    int *nodes = arena_alloc(ir->arena, (size_t)nk * sizeof *nodes);
+    ir_kernel_nodes(ir, id, nodes, nk);
+    size_t k = (size_t)snprintf(buf, len, "k%03d_fused", id);
+    for (int j = 0; j < nk; j++) {
+        what_name(ir, nodes[j], what, sizeof what);
+        if (k + 1 + strlen(what) + 16 >= len) {
+            snprintf(buf + k, len - k, "_and%dmore", nk - j);
+            break;
+        }
+        k += (size_t)snprintf(buf + k, len - k, "_%s", what);
     }
     return buf;
 }
@@ -132,21 +164,44 @@ void kern_shape_comment(const IrNode *n, char *buf, size_t len)
         snprintf(buf + k, len - k, "]");
 }
 
+int kern_operands(const Emitter *e, int id, int **ops)
+{
+    int nops = ir_operands(e->ir, id, NULL, 0);
+    *ops = arena_alloc(e->ir->arena, (size_t)(nops + 1) * sizeof **ops);
+    ir_operands(e->ir, id, *ops, nops);
+    return nops;
+}
+
+const char *kern_operand_name(const Emitter *e, int id, const char *const *names, int x)
+{
+    const IrNode *n = kern_node(e, id);
+    for (int j = 0; names && j < n->nin; j++)
+        if (n->in[j] == x)
+            return names[j];
+    return arena_printf(e->ir->arena, "x%d", x);
+}
+
+static const char *elem_type(const IrNode *n)
+{
+    return n->dtype == DT_CLASS ? "int32_t" : "real";
+}
+
 /* static void kNNN_what(int n, const float *restrict a, ..., float *restrict out) */
 void kern_signature(Emitter *e, int id, const char *const *names, const char *out)
 {
     const IrNode *n = kern_node(e, id);
-    char kn[80], sc[160];
+    char kn[KERN_NAME_MAX], sc[160];
     int extra = kern_extra(e, id);
+    int *ops, nops = kern_operands(e, id, &ops);
     emit_line(e, "static void %s(int n,%s%s", kern_name(e->ir, id, kn, sizeof kn),
               extra & KP_TRAINING ? " int training," : "", extra & KP_RNG ? " NnrtRng *rng," : "");
-    for (int j = 0; j < n->nin; j++) {
-        const IrNode *in = kern_node(e, n->in[j]);
+    for (int k = 0; k < nops; k++) {
+        const IrNode *in = kern_node(e, ops[k]);
         /* batchnorm's training pass updates its running statistics */
         int written = n->op == OP_BATCHNORM && in->op == OP_PARAM && !in->trainable && (extra & KP_TRAINING);
         kern_shape_comment(in, sc, sizeof sc);
-        emit_line(e, "    %s%s *restrict %s /* %s */,", written ? "" : "const ",
-                  in->dtype == DT_CLASS ? "int32_t" : "real", names[j], in->dtype == DT_CLASS ? "[n] class labels" : sc);
+        emit_line(e, "    %s%s *restrict %s /* %s */,", written ? "" : "const ", elem_type(in),
+                  kern_operand_name(e, id, names, ops[k]), in->dtype == DT_CLASS ? "[n] class labels" : sc);
     }
     kern_shape_comment(n, sc, sizeof sc);
     if (e->plan->scratch[id] >= 0) {
@@ -157,6 +212,13 @@ void kern_signature(Emitter *e, int id, const char *const *names, const char *ou
     }
     emit_line(e, "{");
     e->indent++;
+    /* An input given twice is one parameter; the body's later name for it
+     * is an alias. */
+    for (int j = 0; names && j < n->nin; j++) {
+        const char *first = kern_operand_name(e, id, names, n->in[j]);
+        if (ir_inlined_input(e->ir, id, n->in[j]) < 0 && strcmp(first, names[j]) != 0)
+            emit_line(e, "const %s *%s = %s;", elem_type(kern_node(e, n->in[j])), names[j], first);
+    }
 }
 
 int kern_extra(const Emitter *e, int id)
@@ -809,6 +871,139 @@ static void avgpool_backward(Emitter *e, int id)
 
 /* ---- element-wise ------------------------------------------------------------ */
 
+int kern_is_elementwise(const Ir *ir, int id)
+{
+    const IrNode *n = &ir->nodes[id];
+    if (n->poison)
+        return 0;
+    if (n->op == OP_ADD)
+        return 1; /* forward, or the backward pass's accumulation */
+    switch (kern_fwd_op(ir, n)) {
+    case OP_RELU:
+    case OP_SIGMOID:
+    case OP_TANH:
+    case OP_MUL:
+        return 1;
+    default:
+        return kern_act_pointwise(ir, id);
+    }
+}
+
+/* relu, sigmoid, tanh: PyTorch's formulas; relu keeps NaN (torch.relu
+ * propagates it). */
+const char *kern_elementwise_stmt(const Ir *ir, int id, const char *const *in, const char *out, int *scoped)
+{
+    const IrNode *n = &ir->nodes[id];
+    Arena *a = ir->arena;
+    int bwd = n->op == OP_GRAD;
+    const char *x = in[0], *dy = in[0], *y = bwd ? in[1] : NULL;
+    *scoped = 0;
+    if (n->op == OP_ADD)
+        return arena_printf(a, "%s = %s + %s;", out, in[0], in[1]);
+    Op op = kern_fwd_op(ir, n);
+    if (bwd && (op == OP_RELU || op == OP_SIGMOID || op == OP_TANH)) {
+        *scoped = 1; /* declares gv and yv */
+        return arena_printf(a, "real gv = %s, yv = %s; %s = %s;", dy, y, out, kern_act_grad_expr(op));
+    }
+    switch (op) {
+    case OP_RELU:
+        return arena_printf(a, "%s = %s > 0.0f ? %s : (%s != %s ? %s : 0.0f);", out, x, x, x, x, x);
+    case OP_SIGMOID:
+        return arena_printf(a, "%s = 1.0f / (1.0f + EXP(-%s));", out, x);
+    case OP_TANH:
+        return arena_printf(a, "%s = TANH(%s);", out, x);
+    case OP_MUL: /* forward a * b; backward da = dy * b, db = dy * a */
+        return arena_printf(a, "%s = %s * %s;", out, in[0], in[1]);
+    default:
+        *scoped = 1; /* declares v (and d) */
+        return kern_act_stmt(ir, id, in, out);
+    }
+}
+
+/* The names a lone element-wise kernel gives its inputs and its output. */
+static const char *const *elementwise_names(const Ir *ir, int id, const char **out)
+{
+    static const char *const x1[] = {"x"};
+    static const char *const ab[] = {"a", "b"};
+    static const char *const dyy[] = {"dy", "y"};
+    static const char *const dyx[] = {"dy", "x"};
+    static const char *const dyo[] = {"dy", "other"};
+    const IrNode *n = &ir->nodes[id];
+    *out = n->op == OP_GRAD ? "dx" : "y";
+    if (n->op == OP_ADD)
+        return ab;
+    switch (kern_fwd_op(ir, n)) {
+    case OP_RELU:
+    case OP_SIGMOID:
+    case OP_TANH:
+        return n->op == OP_GRAD ? dyy : x1;
+    case OP_MUL:
+        return n->op == OP_GRAD ? dyo : ab;
+    default:
+        return n->op == OP_GRAD ? dyx : x1;
+    }
+}
+
+/*
+ * The kernel of element-wise node id and the nodes inlined into it
+ * (fuse_elementwise.c): one loop over every element, as
+ * kern_elementwise(), whose body evaluates the nodes in order, each
+ * intermediate in a local `real t<node>` (a block of its own when its
+ * statement declares locals), the last into the output.  Each node's
+ * statement is the one its own kernel would run, so the fused kernel
+ * computes the same value for each element, operation for operation.
+ * Operands are named x<node>.
+ */
+static void elementwise_kernel(Emitter *e, int id)
+{
+    const Ir *ir = e->ir;
+    const char *out;
+    const char *const *names = elementwise_names(ir, id, &out);
+    int scoped, nk = ir_kernel_nodes(ir, id, NULL, 0);
+    if (nk == 1) {
+        const IrNode *n = kern_node(e, id);
+        const char *in[2] = {NULL, NULL};
+        for (int j = 0; j < n->nin && j < 2; j++)
+            in[j] = arena_printf(ir->arena, "%s[i]", names[j]);
+        kern_elementwise(e, id, names, out,
+                         kern_elementwise_stmt(ir, id, in, arena_printf(ir->arena, "%s[i]", out), &scoped));
+        return;
+    }
+    int *nodes = arena_alloc(ir->arena, (size_t)nk * sizeof *nodes);
+    ir_kernel_nodes(ir, id, nodes, nk);
+    const IrNode *n = kern_node(e, id);
+    kern_signature(e, id, NULL, out);
+    if (n->batched) {
+        kern_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", kern_numel(n), PARALLEL_MIN));
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", kern_numel(n));
+    } else
+        emit_line(e, "(void)n;\nfor (size_t i = 0; i < %lld; i++) {", kern_numel(n));
+    e->indent++;
+    for (int k = 0; k < nk; k++) {
+        const IrNode *m = kern_node(e, nodes[k]);
+        const char *in[2] = {NULL, NULL};
+        for (int j = 0; j < m->nin && j < 2; j++) {
+            int t = ir_inlined_input(ir, nodes[k], m->in[j]);
+            in[j] = t >= 0 ? arena_printf(ir->arena, "t%d", t)
+                           : arena_printf(ir->arena, "%s[i]", kern_operand_name(e, id, NULL, m->in[j]));
+        }
+        if (nodes[k] == id) {
+            emit_line(e, "%s", kern_elementwise_stmt(ir, id, in, arena_printf(ir->arena, "%s[i]", out), &scoped));
+            break;
+        }
+        const char *stmt = kern_elementwise_stmt(ir, nodes[k], in, arena_printf(ir->arena, "t%d", nodes[k]), &scoped);
+        if (scoped) {
+            emit_line(e, "real t%d;", nodes[k]);
+            emit_line(e, "{ %s }", stmt);
+        } else {
+            emit_line(e, "real %s", stmt);
+        }
+    }
+    e->indent--;
+    emit_line(e, "}");
+    kern_end(e);
+}
+
 void kern_elementwise(Emitter *e, int id, const char *const *names, const char *out, const char *expr)
 {
     const IrNode *n = kern_node(e, id);
@@ -1118,7 +1313,7 @@ static void update_kernel(Emitter *e, int id)
     const Value *a = opt->args;
     Op op = opt->op;
     ll N = kern_numel(u);
-    char kn[80], b1[48], b2[48], b3[48], b4[48];
+    char kn[KERN_NAME_MAX], b1[48], b2[48], b3[48], b4[48];
     const char *states[8];
     int ns = ad_optimizer_states(opt, states);
     emit_line(e, "static void %s(double lr, int64_t t, real *restrict p /* %s */,",
@@ -1274,29 +1469,19 @@ static void update_kernel(Emitter *e, int id)
     emit_line(e, "%s", "");
 }
 
-/* The element-wise statement of activation op's backward alone. */
-static const char *act_grad(Emitter *e, Op op)
-{
-    return arena_printf(e->ir->arena, "real gv = dy[i], yv = y[i];\n    dx[i] = %s;", kern_act_grad_expr(op));
-}
-
 void kern_define(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
+    if (kern_is_elementwise(e->ir, id)) {
+        elementwise_kernel(e, id);
+        return;
+    }
     if (kern_act_define(e, id) || kern_norm_define(e, id))
         return;
     Op op = kern_fwd_op(e->ir, n);
     int bwd = n->op == OP_GRAD;
-    static const char *const x1[] = {"x"};
-    static const char *const ab[] = {"a", "b"};
-    static const char *const dyy[] = {"dy", "y"};
-    static const char *const dyo[] = {"dy", "other"};
     if (n->op == OP_UPDATE) {
         update_kernel(e, id);
-        return;
-    }
-    if (n->op == OP_ADD && n->phase == PH_BACKWARD) {
-        kern_elementwise(e, id, ab, "y", "y[i] = a[i] + b[i];");
         return;
     }
     switch (op) {
@@ -1316,24 +1501,6 @@ void kern_define(Emitter *e, int id)
         else
             conv_backward(e, id);
         break;
-    case OP_RELU:
-        if (bwd)
-            kern_elementwise(e, id, dyy, "dx", act_grad(e, op));
-        else
-            kern_elementwise(e, id, x1, "y", "y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);");
-        break;
-    case OP_SIGMOID:
-        if (bwd)
-            kern_elementwise(e, id, dyy, "dx", act_grad(e, op));
-        else
-            kern_elementwise(e, id, x1, "y", "y[i] = 1.0f / (1.0f + EXP(-x[i]));");
-        break;
-    case OP_TANH:
-        if (bwd)
-            kern_elementwise(e, id, dyy, "dx", act_grad(e, op));
-        else
-            kern_elementwise(e, id, x1, "y", "y[i] = TANH(x[i]);");
-        break;
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:
         softmax_kernel(e, id);
@@ -1349,15 +1516,6 @@ void kern_define(Emitter *e, int id)
             avgpool_backward(e, id);
         else
             avgpool_forward(e, id);
-        break;
-    case OP_ADD:
-        kern_elementwise(e, id, ab, "y", "y[i] = a[i] + b[i];");
-        break;
-    case OP_MUL:
-        if (bwd)
-            kern_elementwise(e, id, dyo, "dx", "dx[i] = dy[i] * other[i];");
-        else
-            kern_elementwise(e, id, ab, "y", "y[i] = a[i] * b[i];");
         break;
     case OP_CONCAT:
         concat_kernel(e, id);

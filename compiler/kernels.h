@@ -18,9 +18,21 @@ Op kern_fwd_op(const Ir *ir, const IrNode *n);
 /* "[n, 256]" for a shape comment. */
 void kern_shape_comment(const IrNode *n, char *buf, size_t len);
 
+/* The operands of node id's kernel (ir_operands), in *ops (arena
+ * memory); returns how many. */
+int kern_operands(const Emitter *e, int id, int **ops);
+
+/* The parameter name of operand x of node id's kernel: names[j] for the
+ * first input j of id that is x, else (an operand brought in by a node
+ * inlined into id, or names NULL) "x<x>", "x12". */
+const char *kern_operand_name(const Emitter *e, int id, const char *const *names, int x);
+
 /* static void kNNN_what(int n[, int training][, NnrtRng *rng],
- *     const real *restrict names[0], ..., real *restrict out) {
- * names: one per node input; the function body follows. */
+ *     const real *restrict OPERAND, ..., real *restrict out) {
+ * one parameter per operand (kern_operands), named by
+ * kern_operand_name(names): names has one entry per node input, or is
+ * NULL.  An input given twice is one parameter, and its later names are
+ * declared as aliases of it.  The function body follows. */
 void kern_signature(Emitter *e, int id, const char *const *names, const char *out);
 
 /* Close the function. */
@@ -28,6 +40,22 @@ void kern_end(Emitter *e);
 
 /* memset(buf, 0, ...) for node n's whole value. */
 void kern_zero(Emitter *e, const char *buf, const IrNode *n);
+
+/*
+ * The C statement computing one element of element-wise node id
+ * (kern_is_elementwise): in[j] is the C expression of input j's element,
+ * a name or a subscript (it may be evaluated several times), and out the
+ * lvalue the result is assigned to: "y[i] = TANH(x[i]);".  Sets *scoped
+ * when the statement declares locals (v, d, ...), so that two of them
+ * need blocks of their own in one loop.  Every element-wise kernel, lone
+ * or fused, is written from these statements.  Arena memory.
+ */
+const char *kern_elementwise_stmt(const Ir *ir, int id, const char *const *in, const char *out, int *scoped);
+
+/* kernels_act.c: is node id (or its forward node) a row of the
+ * pointwise() table?  Its statement, as kern_elementwise_stmt(), or NULL. */
+int kern_act_pointwise(const Ir *ir, int id);
+const char *kern_act_stmt(const Ir *ir, int id, const char *const *in, const char *out);
 
 /* A whole kernel looping i over every element of node id, body stmt. */
 void kern_elementwise(Emitter *e, int id, const char *const *names, const char *out, const char *stmt);

@@ -5,7 +5,10 @@
  * The formulas are those of the PyTorch 1.13 CPU kernels, operation for
  * operation where the order changes rounding (aten/src/ATen/native/cpu/
  * Activation.cpp, UnaryOpsKernel.cpp; F.glu, F.prelu, F.dropout, F.rrelu).
- * `v` is x[i] and `d` is dy[i]; constants are the .nn arguments.
+ * `v` is x[i] and `d` is dy[i]; constants are the .nn arguments.  The
+ * element-wise ones are a row of pointwise() each: expressions that
+ * kern_elementwise_stmt() turns into the statement of their own kernel or
+ * of a fused one (fuse_elementwise.c).
  */
 #include "kernels.h"
 
@@ -14,10 +17,11 @@
 
 #define flit emit_float
 
-/* Forward and backward statements of one element-wise op: the forward
- * assigns y[i] from v, the backward dx[i] from v and d. */
+/* Forward and backward of one element-wise op as C expressions: the
+ * forward of v (x[i]), the backward of v and d (dy[i]); each may need
+ * declarations first (fpre, bpre: whole statements, each ending "; "). */
 typedef struct {
-    char fwd[512], bwd[768];
+    char fpre[256], fwd[512], bpre[512], bwd[512];
 } Pointwise;
 
 static int pointwise(const IrNode *f, Pointwise *p)
@@ -25,107 +29,120 @@ static int pointwise(const IrNode *f, Pointwise *p)
     const Value *a = f->args;
     Op op = f->op;
     char b1[48], b2[48], b3[48];
+    p->fpre[0] = p->bpre[0] = '\0';
 #define A(name) op_num(op, a, name)
 #define F(...) snprintf(p->fwd, sizeof p->fwd, __VA_ARGS__)
 #define B(...) snprintf(p->bwd, sizeof p->bwd, __VA_ARGS__)
+#define FPRE(...) snprintf(p->fpre, sizeof p->fpre, __VA_ARGS__)
+#define BPRE(...) snprintf(p->bpre, sizeof p->bpre, __VA_ARGS__)
     switch (op) {
     case OP_LEAKY_RELU:
-        F("y[i] = v > 0.0f ? v : v * %s;", flit(A("negative_slope"), b1));
-        B("dx[i] = v > 0.0f ? d : d * %s;", flit(A("negative_slope"), b1));
+        F("v > 0.0f ? v : v * %s", flit(A("negative_slope"), b1));
+        B("v > 0.0f ? d : d * %s", flit(A("negative_slope"), b1));
         return 1;
     case OP_RELU6:
-        F("y[i] = v <= 0.0f ? 0.0f : v >= 6.0f ? 6.0f : v;");
-        B("dx[i] = v > 0.0f && v < 6.0f ? d : 0.0f;");
+        F("v <= 0.0f ? 0.0f : v >= 6.0f ? 6.0f : v");
+        B("v > 0.0f && v < 6.0f ? d : 0.0f");
         return 1;
     case OP_HARDTANH:
-        F("y[i] = v <= %s ? %s : v >= %s ? %s : v;", flit(A("min_val"), b1), b1, flit(A("max_val"), b2), b2);
-        B("dx[i] = v > %s && v < %s ? d : 0.0f;", b1, b2);
+        F("v <= %s ? %s : v >= %s ? %s : v", flit(A("min_val"), b1), b1, flit(A("max_val"), b2), b2);
+        B("v > %s && v < %s ? d : 0.0f", b1, b2);
         return 1;
     case OP_ELU:
         /* elu: x <= 0 ? (exp(x) - 1) alpha : x */
-        F("y[i] = v <= 0.0f ? (EXP(v) - 1.0f) * %s : v;", flit(A("alpha"), b1));
-        B("dx[i] = v <= 0.0f ? d * %s * EXP(v) : d;", b1);
+        F("v <= 0.0f ? (EXP(v) - 1.0f) * %s : v", flit(A("alpha"), b1));
+        B("v <= 0.0f ? d * %s * EXP(v) : d", b1);
         return 1;
     case OP_SELU: {
         /* elu with alpha 1.6732632423543772848170429916717 and scale
          * 1.0507009873554804934193349852946, coefficients in float */
         float alpha = 1.6732632423543772848170429916717f, scale = 1.0507009873554804934193349852946f;
-        F("y[i] = v <= 0.0f ? (EXP(v) - 1.0f) * %s : v * %s;", flit((double)(alpha * scale), b1), flit(scale, b2));
-        B("dx[i] = v <= 0.0f ? d * %s * EXP(v) : d * %s;", b1, b2);
+        F("v <= 0.0f ? (EXP(v) - 1.0f) * %s : v * %s", flit((double)(alpha * scale), b1), flit(scale, b2));
+        B("v <= 0.0f ? d * %s * EXP(v) : d * %s", b1, b2);
         return 1;
     }
     case OP_CELU: {
         /* elu with input scale 1/alpha */
         double al = A("alpha");
-        F("y[i] = v <= 0.0f ? (EXP(v * %s) - 1.0f) * %s : v;", flit(1.0 / al, b1), flit(al, b2));
-        B("dx[i] = v <= 0.0f ? d * %s * %s * EXP(v * %s) : d;", b1, b2, b1);
+        F("v <= 0.0f ? (EXP(v * %s) - 1.0f) * %s : v", flit(1.0 / al, b1), flit(al, b2));
+        B("v <= 0.0f ? d * %s * %s * EXP(v * %s) : d", b1, b2, b1);
         return 1;
     }
     case OP_GELU:
         if (strcmp(op_arg(op, a, "approximate")->ident, "tanh") == 0) {
             /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
             const char *beta = "0.797884583f", *kappa = "0.0447149985f";
-            F("real inner = %s * (v + %s * (v * v * v)); y[i] = 0.5f * v * (1.0f + TANH(inner));", beta, kappa);
-            B("real inner = %s * (v + %s * (v * v * v)), t = TANH(inner); "
-              "dx[i] = d * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * %s * (1.0f + 3.0f * %s * v * v));",
-              beta, kappa, beta, kappa);
+            FPRE("real inner = %s * (v + %s * (v * v * v)); ", beta, kappa);
+            F("0.5f * v * (1.0f + TANH(inner))");
+            BPRE("real inner = %s * (v + %s * (v * v * v)), t = TANH(inner); ", beta, kappa);
+            B("d * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * %s * (1.0f + 3.0f * %s * v * v))", beta, kappa);
         } else {
             /* x Phi(x) = x 0.5 (1 + erf(x / sqrt(2))) */
-            F("y[i] = v * 0.5f * (1.0f + ERF(v * 0.707106769f));");
-            B("real cdf = 0.5f * (1.0f + ERF(v * 0.707106769f)), pdf = 0.398942292f * EXP(-0.5f * v * v); "
-              "dx[i] = d * (cdf + v * pdf);");
+            F("v * 0.5f * (1.0f + ERF(v * 0.707106769f))");
+            BPRE("real cdf = 0.5f * (1.0f + ERF(v * 0.707106769f)), pdf = 0.398942292f * EXP(-0.5f * v * v); ");
+            B("d * (cdf + v * pdf)");
         }
         return 1;
     case OP_HARDSIGMOID:
-        F("real t = v + 3.0f; t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t; y[i] = t / 6.0f;");
-        B("dx[i] = v > -3.0f && v < 3.0f ? d / 6.0f : 0.0f;");
+        FPRE("real t = v + 3.0f; t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t; ");
+        F("t / 6.0f");
+        B("v > -3.0f && v < 3.0f ? d / 6.0f : 0.0f");
         return 1;
     case OP_LOGSIGMOID:
         /* min(x, 0) - log1p(exp(-|x|)) */
-        F("real z = EXP(v < 0.0f ? v : -v); y[i] = (v < 0.0f ? v : 0.0f) - LOG1P(z);");
-        B("real z = EXP(v < 0.0f ? v : -v); dx[i] = d * ((v < 0.0f ? 1.0f : 0.0f) - (v < 0.0f ? 1.0f : -1.0f) * (z / (1.0f + z)));");
+        FPRE("real z = EXP(v < 0.0f ? v : -v); ");
+        F("(v < 0.0f ? v : 0.0f) - LOG1P(z)");
+        BPRE("real z = EXP(v < 0.0f ? v : -v); ");
+        B("d * ((v < 0.0f ? 1.0f : 0.0f) - (v < 0.0f ? 1.0f : -1.0f) * (z / (1.0f + z)))");
         return 1;
     case OP_TANHSHRINK:
-        F("y[i] = v - TANH(v);");
-        B("real t = TANH(v); dx[i] = d * t * t;");
+        F("v - TANH(v)");
+        BPRE("real t = TANH(v); ");
+        B("d * t * t");
         return 1;
     case OP_SILU:
-        F("y[i] = v / (1.0f + EXP(-v));");
-        B("real s = 1.0f / (1.0f + EXP(-v)); dx[i] = d * s * (1.0f + v * (1.0f - s));");
+        F("v / (1.0f + EXP(-v))");
+        BPRE("real s = 1.0f / (1.0f + EXP(-v)); ");
+        B("d * s * (1.0f + v * (1.0f - s))");
         return 1;
     case OP_MISH:
         /* x tanh(softplus(x)) */
-        F("y[i] = v * TANH(LOG1P(EXP(v)));");
-        B("real s = 1.0f / (1.0f + EXP(-v)), t = TANH(LOG1P(EXP(v))); dx[i] = d * (t + v * s * (1.0f - t * t));");
+        F("v * TANH(LOG1P(EXP(v)))");
+        BPRE("real s = 1.0f / (1.0f + EXP(-v)), t = TANH(LOG1P(EXP(v))); ");
+        B("d * (t + v * s * (1.0f - t * t))");
         return 1;
     case OP_SOFTPLUS:
         /* log1p(exp(beta x)) / beta, or x where beta x > threshold */
-        F("y[i] = v * %s > %s ? v : LOG1P(EXP(v * %s)) / %s;", flit(A("beta"), b1), flit(A("threshold"), b2), b1, b1);
-        B("real z = EXP(v * %s); dx[i] = v * %s > %s ? d : d * z / (z + 1.0f);", b1, b1, b2);
+        F("v * %s > %s ? v : LOG1P(EXP(v * %s)) / %s", flit(A("beta"), b1), flit(A("threshold"), b2), b1, b1);
+        BPRE("real z = EXP(v * %s); ", b1);
+        B("v * %s > %s ? d : d * z / (z + 1.0f)", b1, b2);
         return 1;
     case OP_SOFTSIGN:
-        F("y[i] = v / (1.0f + (v < 0.0f ? -v : v));");
-        B("real t = 1.0f + (v < 0.0f ? -v : v); dx[i] = d / (t * t);");
+        F("v / (1.0f + (v < 0.0f ? -v : v))");
+        BPRE("real t = 1.0f + (v < 0.0f ? -v : v); ");
+        B("d / (t * t)");
         return 1;
     case OP_HARDSHRINK:
-        F("y[i] = v >= -%s && v <= %s ? 0.0f : v;", flit(A("lambd"), b1), b1);
-        B("dx[i] = v >= -%s && v <= %s ? 0.0f : d;", b1, b1);
+        F("v >= -%s && v <= %s ? 0.0f : v", flit(A("lambd"), b1), b1);
+        B("v >= -%s && v <= %s ? 0.0f : d", b1, b1);
         return 1;
     case OP_SOFTSHRINK:
-        F("y[i] = v > %s ? v - %s : v < -%s ? v + %s : 0.0f;", flit(A("lambd"), b1), b1, b1, b1);
-        B("dx[i] = v >= -%s && v <= %s ? 0.0f : d;", b1, b1);
+        F("v > %s ? v - %s : v < -%s ? v + %s : 0.0f", flit(A("lambd"), b1), b1, b1, b1);
+        B("v >= -%s && v <= %s ? 0.0f : d", b1, b1);
         return 1;
     case OP_THRESHOLD:
-        F("y[i] = v <= %s ? %s : v;", flit(A("threshold"), b1), flit(A("value"), b2));
-        B("dx[i] = v <= %s ? 0.0f : d;", b1);
+        F("v <= %s ? %s : v", flit(A("threshold"), b1), flit(A("value"), b2));
+        B("v <= %s ? 0.0f : d", b1);
         return 1;
     case OP_HARDSWISH:
-        F("real t = v + 3.0f; t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t; y[i] = v * t / 6.0f;");
-        B("dx[i] = v < -3.0f ? 0.0f : v <= 3.0f ? d * (v / 3.0f + 0.5f) : d;");
+        FPRE("real t = v + 3.0f; t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t; ");
+        F("v * t / 6.0f");
+        B("v < -3.0f ? 0.0f : v <= 3.0f ? d * (v / 3.0f + 0.5f) : d");
         return 1;
     case OP_STEP:
-        F("y[i] = v >= 0.0f ? 1.0f : 0.0f;");
-        B("(void)v; (void)d; dx[i] = 0.0f;");
+        F("v >= 0.0f ? 1.0f : 0.0f");
+        BPRE("(void)v; (void)d; ");
+        B("0.0f");
         return 1;
     default:
         (void)b3;
@@ -134,21 +151,29 @@ static int pointwise(const IrNode *f, Pointwise *p)
 #undef A
 #undef F
 #undef B
+#undef FPRE
+#undef BPRE
 }
 
-static void pointwise_kernel(Emitter *e, int id, const Pointwise *p)
+int kern_act_pointwise(const Ir *ir, int id)
 {
-    const IrNode *n = kern_node(e, id);
-    static const char *const fx[] = {"x"};
-    static const char *const bx[] = {"dy", "x"};
-    char body[1024];
+    const IrNode *n = &ir->nodes[id];
+    Pointwise p;
+    return pointwise(n->op == OP_GRAD ? &ir->nodes[n->fwd] : n, &p);
+}
+
+const char *kern_act_stmt(const Ir *ir, int id, const char *const *in, const char *out)
+{
+    const IrNode *n = &ir->nodes[id];
+    Pointwise p;
     if (n->op == OP_GRAD) {
-        snprintf(body, sizeof body, "real v = x[i], d = dy[i]; %s", p->bwd);
-        kern_elementwise(e, id, bx, "dx", body);
-    } else {
-        snprintf(body, sizeof body, "real v = x[i]; %s", p->fwd);
-        kern_elementwise(e, id, fx, "y", body);
+        if (!pointwise(&ir->nodes[n->fwd], &p))
+            return NULL;
+        return arena_printf(ir->arena, "real v = %s, d = %s; %s%s = %s;", in[1], in[0], p.bpre, out, p.bwd);
     }
+    if (!pointwise(n, &p))
+        return NULL;
+    return arena_printf(ir->arena, "real v = %s; %s%s = %s;", in[0], p.fpre, out, p.fwd);
 }
 
 /* The constant of a per-channel argument (a number, or a list with one
@@ -369,7 +394,6 @@ int kern_act_define(Emitter *e, int id)
     if (n->op != OP_GRAD && op_info[n->op].kind != K_FUNC && op_info[n->op].kind != K_LAYER)
         return 0;
     const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
-    Pointwise p;
     switch (f->op) {
     case OP_GLU:
         glu_kernel(e, id);
@@ -385,9 +409,6 @@ int kern_act_define(Emitter *e, int id)
         random_kernel(e, id);
         return 1;
     default:
-        if (!pointwise(f, &p))
-            return 0;
-        pointwise_kernel(e, id, &p);
-        return 1;
+        return 0; /* the pointwise() table: kern_elementwise_stmt() */
     }
 }

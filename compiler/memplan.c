@@ -18,18 +18,6 @@ static int64_t align_up(int64_t x)
     return (x + MEM_ALIGN - 1) / MEM_ALIGN * MEM_ALIGN;
 }
 
-/* Does node i's value share its operand's storage? */
-static int is_view(const IrNode *n, const Ir *ir)
-{
-    if (n->op == OP_FLATTEN || n->op == OP_RESHAPE || n->fused_into >= 0)
-        return 1;
-    if (n->op == OP_GRAD) {
-        Op f = ir->nodes[n->fwd].op;
-        return f == OP_FLATTEN || f == OP_RESHAPE;
-    }
-    return 0;
-}
-
 int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
 {
     int64_t numel = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
@@ -122,6 +110,33 @@ static int64_t place(Block *b, int nb, int64_t top)
     return high;
 }
 
+/* A node inlined into another has no buffer, nor has a view of it: no
+ * kernel may read one from memory, and the values the caller reads after
+ * the schedule (the output, the loss and its prediction) must have one.
+ * A failure is a bug in the pass that inlined it. */
+static void check_inlined(const Ir *ir, const MemPlan *p, const unsigned char *include, int keep_live)
+{
+    for (int i = 0; i < ir->n; i++) {
+        const IrNode *nd = &ir->nodes[i];
+        if (!include[i] || nd->inlined_into >= 0 || p->root[i] != i || nd->poison)
+            continue;
+        int nops = ir_operands(ir, i, NULL, 0);
+        int *ops = malloc((size_t)(nops > 0 ? nops : 1) * sizeof *ops);
+        if (!ops)
+            diag_internal("memplan", "out of memory");
+        ir_operands(ir, i, ops, nops);
+        for (int k = 0; k < nops; k++)
+            if (ir->nodes[p->root[ops[k]]].inlined_into >= 0)
+                diag_internal("memplan", "node %%%d reads %%%d, which is inlined into %%%d and has no buffer", i,
+                              ops[k], ir->nodes[p->root[ops[k]]].inlined_into);
+        free(ops);
+    }
+    int kept[3] = {keep_live, ir->loss, ir->loss >= 0 ? ir->nodes[ir->loss].in[0] : -1};
+    for (int k = 0; k < 3; k++)
+        if (kept[k] >= 0 && ir->nodes[p->root[kept[k]]].inlined_into >= 0)
+            diag_internal("memplan", "node %%%d is read after the schedule but inlined", kept[k]);
+}
+
 MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int keep_live)
 {
     Arena *a = ir->arena;
@@ -136,26 +151,29 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
     int *end = arena_alloc(a, (size_t)n * sizeof *end);
 
     for (int i = 0; i < n; i++) {
-        const IrNode *nd = &ir->nodes[i];
+        int v = ir_view_of(ir, i);
         p->offset[i] = -1;
         p->scratch[i] = -1;
-        p->root[i] = is_view(nd, ir) ? p->root[nd->in[0]] : i;
+        p->root[i] = v >= 0 ? p->root[v] : i;
         end[i] = i;
     }
-    /* Last use of each root, over its views too. */
+    /* Last use of each root, over its views too.  A node inlined into
+     * another reads its inputs when the kernel computing it runs. */
     for (int i = 0; i < n; i++) {
         if (!include[i])
             continue;
         const IrNode *nd = &ir->nodes[i];
         /* A view reads only what it views: an activation gradient folded
-         * into its dy's kernel (fuse_act_grad.c) no longer reads y. */
-        int reads = p->root[i] != i ? 1 : nd->nin;
+         * into its dy's kernel (fuse_act_grad.c) no longer reads y.  An
+         * inlined node reads when the kernel computing it runs. */
+        int reads = p->root[i] != i ? 1 : nd->nin, at = ir_kernel_of(ir, i);
         for (int j = 0; j < reads; j++) {
             int r = p->root[nd->in[j]];
-            if (end[r] < i)
-                end[r] = i;
+            if (end[r] < at)
+                end[r] = at;
         }
     }
+    check_inlined(ir, p, include, keep_live);
     /* The output and the loss are read after their schedule ends. */
     if (keep_live >= 0)
         end[p->root[keep_live]] = n;
@@ -201,7 +219,8 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
     for (int i = 0; i < n; i++) {
         const IrNode *nd = &ir->nodes[i];
         if (!include[i] || p->root[i] != i || nd->op == OP_PARAM || nd->op == OP_STATE ||
-            nd->op == OP_INPUT || nd->op == OP_TARGET || nd->op == OP_UPDATE || nd->poison)
+            nd->op == OP_INPUT || nd->op == OP_TARGET || nd->op == OP_UPDATE || nd->poison ||
+            nd->inlined_into >= 0)
             continue;
         if (p->offset[i] < 0) { /* parameter gradients are placed already */
             p->size[i] = align_up(floats_of(ir, nd, max_batch));
@@ -261,6 +280,11 @@ void mem_dump(const Ir *ir, const MemPlan *p, FILE *f)
             p->max_batch);
     for (int i = 0; i < ir->n; i++) {
         const IrNode *n = &ir->nodes[i];
+        if (n->inlined_into >= 0 && p->offset[ir_kernel_of(ir, i)] >= 0) {
+            fprintf(f, "%%%-4d %-14s %-32s in %%%d's kernel, no buffer\n", i, n->op == OP_GRAD ? "grad" : op_info[n->op].name,
+                    n->name ? n->name : "", ir_kernel_of(ir, i));
+            continue;
+        }
         if (p->offset[i] < 0 && n->op != OP_INPUT && n->op != OP_TARGET)
             continue;
         const char *what = n->op == OP_GRAD ? "grad" : op_info[n->op].name;

@@ -35,7 +35,9 @@ typedef struct MemPlan {
  * and takes the lowest offset free for that interval.  A buffer never
  * overlaps the inputs of the node that writes it, so kernels need not be
  * written for aliasing.  Inputs and targets are the caller's memory;
- * flatten and reshape (and their gradients) are views of their operand.
+ * flatten and reshape (and their gradients) are views of their operand;
+ * a node inlined into another's kernel (IrNode.inlined_into) has no
+ * buffer, and its inputs are read when that kernel runs.
  * keep_live: a node (the output) that must survive to the end, or -1; the
  * loss always does.
  */

@@ -6,7 +6,9 @@
 #   - the training program, built with AddressSanitizer and UBSan, trains
 #     a few steps on random data, saves, reloads and predicts, cleanly;
 #   - the --inference build with those weights compiles warning-free and
-#     calls no allocator (nm shows no malloc, calloc, realloc or free).
+#     calls no allocator (nm shows no malloc, calloc, realloc or free);
+#   - two threads, -march=native, -DNNC_SCALAR and --disable
+#     fuse_elementwise give the same results (bits or rounding, as below).
 # NNC names the compiler (default build/nnc).
 NNC=${NNC:-build/nnc}
 pass=0
@@ -96,6 +98,15 @@ for model in examples/*.nn tests/cases/*.nn; do
         check "$model: two threads train to the same weights as one" cmp "$d/w1.safetensors" "$d/w2.safetensors"
     else
         echo "FAIL: $model: --threads 2 build"; cat "$d/err"; fail=$((fail + 1))
+    fi
+    # Element-wise fusion changes no bit: a fused kernel evaluates the
+    # statements of the kernels it replaces, in the same order.
+    if CC=gcc NNC_CFLAGS="-O2" "$NNC" "$model" --exe --batch 8 --disable fuse_elementwise -o "$d/unfused" 2>"$d/err"; then
+        "$d/unfused" train --data "$d/x.csv" --labels "$d/y.csv" --batch 8 --epochs 2 --no-shuffle \
+            --save "$d/wu.safetensors" --quiet >/dev/null 2>&1
+        check "$model: --disable fuse_elementwise trains to the same weights" cmp "$d/w1.safetensors" "$d/wu.safetensors"
+    else
+        echo "FAIL: $model: --disable fuse_elementwise build"; cat "$d/err"; fail=$((fail + 1))
     fi
     # The widest vectors of this machine (-march=native: 16 lanes and fused
     # multiply-add with AVX-512) agree with the portable loops built for

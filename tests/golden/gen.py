@@ -2335,6 +2335,75 @@ sched_case("sched_cosine", "cosine(t_max = 2, eta_min = 0.05)",
                         clamped_cosine(o, 2, 0.05, 0.5)}})
 
 
+# element-wise chains fused into one loop (fuse_elementwise) -------------------
+class EwFusion(nn.Module):
+    """The network of tests/cases/ew_fusion.nn, with switchable misreadings
+    of its chains (for mutants)."""
+
+    def __init__(self, ungated=False, swapped=False, relu_first=False,
+                 out_order=False):
+        super().__init__()
+        self.h = nn.Sequential(nn.Linear(10, 16), nn.Tanh())
+        self.h2 = nn.Sequential(nn.Linear(10, 16))
+        self.h3 = nn.Sequential(nn.Linear(16, 16))
+        self.logits = nn.Sequential(nn.ReLU(), nn.Linear(16, 4))
+        self.ungated, self.swapped = ungated, swapped
+        self.relu_first, self.out_order = relu_first, out_order
+
+    def forward(self, x):
+        h = self.h(x)
+        h2 = self.h2(x)
+        g = h * (h2 if self.ungated else torch.sigmoid(h2)) + self.h3(h)
+        u = F.gelu(F.silu(g)) if self.swapped else F.silu(F.gelu(g))
+        if self.relu_first:
+            z = self.logits[1](F.relu(u) + h)
+        else:
+            z = self.logits(u + h)
+        if self.out_order:
+            o = F.hardswish(F.softsign(F.mish(z)))
+        else:
+            o = F.hardswish(F.mish(F.softsign(z)))
+        return o, z
+
+
+case("ew_fusion", """
+# chains of element-wise operators, which -O2 computes in one loop each
+# (fuse_elementwise; the kernels are pinned by tests/cases/ew_fusion.*):
+# forward h * sigmoid(h2) + h3, silu -> (+ h) -> relu and the output's
+# softsign -> mish -> hardswish; backward silu's gradient into gelu's,
+# mul's into sigmoid's, and h's three contributions summed into tanh's
+model ew_fusion {
+    input  x : f32[10]
+    target y : class[4]
+
+    h      = x -> dense(16) -> tanh
+    h2     = x -> dense(16)
+    h3     = h -> dense(16)
+    g      = h * sigmoid(h2) + h3
+    u      = g -> gelu -> silu
+    logits = (u + h) -> relu -> dense(4)
+    output o = logits -> softsign -> mish -> hardswish
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.5, momentum = 0.5)
+}
+""",
+     build=EwFusion,
+     data=lambda: random_data([10], nclasses=4, seed=141),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5),
+     covers="fused element-wise chains: mul + add, silu + add + relu, "
+            "softsign -> mish -> hardswish; their gradients",
+     mutants={"gate without its sigmoid": {"build": lambda:
+                  EwFusion(ungated=True)},
+              "gelu and silu in the other order": {"build": lambda:
+                  EwFusion(swapped=True)},
+              "relu before the residual add": {"build": lambda:
+                  EwFusion(relu_first=True)},
+              "mish before softsign": {"build": lambda:
+                  EwFusion(out_order=True)}})
+
+
 # ---------------------------------------------------------------------------
 # Running a case
 # ---------------------------------------------------------------------------
