@@ -2,9 +2,9 @@
  * compile.c: the pipeline, written out as the list of calls it is.
  *
  *   parse -> sema -> lower -> shape -> fuse_loss -> autodiff -> fuse_epilogue
- *   -> fuse_act_grad -> fuse_elementwise -> conv_algo -> memplan -> emit_c
- *   (fuse_loss, fuse_epilogue, fuse_act_grad, fuse_elementwise and conv_algo
- *   only at -O1 and above, each switched off alone by --disable)
+ *   -> fuse_act_grad -> fuse_elementwise -> conv_algo -> fuse_conv_pool -> memplan
+ *   -> emit_c   (every pass after autodiff, and fuse_loss, only at -O1 and
+ *   above, each switched off alone by --disable)
  *
  * compile_front() runs the checks every use of nnc needs; compile_back()
  * the phases that prepare code generation; main.c calls emit_c().  Sema's errors do not stop lowering: calls it could not check
@@ -19,6 +19,7 @@
 #include "autodiff.h"
 #include "conv_algo.h"
 #include "fuse_act_grad.h"
+#include "fuse_conv_pool.h"
 #include "fuse_elementwise.h"
 #include "fuse_epilogue.h"
 #include "fuse_loss.h"
@@ -28,9 +29,9 @@
 
 const char *const compile_passes[] = {"lower",         "shape",         "fuse_loss",        "autodiff",
                                       "fuse_epilogue", "fuse_act_grad", "fuse_elementwise", "conv_algo",
-                                      NULL};
+                                      "fuse_conv_pool", NULL};
 const char *const compile_optional_passes[] = {"fuse_loss",        "fuse_epilogue", "fuse_act_grad",
-                                               "fuse_elementwise", "conv_algo",     NULL};
+                                               "fuse_elementwise", "conv_algo",     "fuse_conv_pool", NULL};
 
 int compile_optional_pass(const char *name)
 {
@@ -109,6 +110,10 @@ int compile_back(Compilation *c, const BackOptions *o)
     if (pass_on(o, "conv_algo")) {
         conv_algo(c->ir);
         after(c, "conv_algo", 1, o->dump_after, o->dump);
+    }
+    if (pass_on(o, "fuse_conv_pool")) {
+        fuse_conv_pool(c->ir);
+        after(c, "fuse_conv_pool", 1, o->dump_after, o->dump);
     }
 
     /* Everything is planned; inference-only code plans only what the

@@ -17,6 +17,7 @@
 
 #include "autodiff.h"
 #include "conv_algo.h"
+#include "fuse_conv_pool.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -1508,6 +1509,8 @@ void kern_define(Emitter *e, int id)
     case OP_MAXPOOL:
         if (bwd)
             maxpool_backward(e, id);
+        else if (fuse_conv_pool_conv(e->ir, id) >= 0)
+            kern_conv_pool_direct(e, id);
         else
             maxpool_forward(e, id);
         break;

@@ -102,6 +102,7 @@ const char *kern_act_grad_expr(Op op);
 /* kernels_conv.c: direct convolution (conv_algo.c chose it for node id's
  * product), and the static function dotsum() their dW kernels call. */
 void kern_conv_forward_direct(Emitter *e, int id);
+void kern_conv_pool_direct(Emitter *e, int id);
 void kern_conv_dx_direct(Emitter *e, int id);
 void kern_conv_dw_direct(Emitter *e, int id);
 

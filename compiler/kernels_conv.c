@@ -20,8 +20,14 @@
  */
 #include "kernels.h"
 
+#include "fuse_conv_pool.h"
+
 #include "conv_algo.h"
 #include "gemm.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
 
 static ll align16(ll x)
 {
@@ -96,6 +102,113 @@ void kern_conv_forward_direct(Emitter *e, int id)
     emit_line(e, "            real v = yp[(size_t)f * %lld + oh * %lld + ow];", d.Q, d.WP);
     emit_line(e, "            ys[((size_t)f * %lld + oh) * %lld + ow] = %s;", c.OH, c.OW, kern_epilogue_expr(n));
     emit_line(e, "        }");
+    e->indent--;
+    emit_line(e, "}");
+    kern_end(e);
+}
+
+/* expr with every variable `v` renamed v<t> */
+static const char *with_var(Emitter *e, const char *expr, ll t)
+{
+    size_t len = strlen(expr);
+    char *out = arena_alloc(e->ir->arena, len * 8 + 1), *o = out;
+    for (size_t i = 0; i < len; i++) {
+        int alone = expr[i] == 'v' && (i == 0 || !isalnum((unsigned char)expr[i - 1])) &&
+                    !isalnum((unsigned char)expr[i + 1]) && expr[i + 1] != '_';
+        if (alone)
+            o += sprintf(o, "v%lld", t);
+        else
+            *o++ = expr[i];
+    }
+    *o = '\0';
+    return out;
+}
+
+/*
+ * conv2d by direct convolution, its fused activation and the max pooling
+ * that reads it, one sample at a time (fuse_conv_pool.c): the pooling
+ * reads the activated values from the padded-width output while it is in
+ * cache, and the convolution's output is never stored.  Maxima, and where
+ * they came from (an offset into the [OH, OW] plane, as maxpool's own
+ * kernel keeps it), are found with maxpool's comparisons in maxpool's
+ * order: the same bits.
+ */
+void kern_conv_pool_direct(Emitter *e, int id)
+{
+    const IrNode *m = kern_node(e, id);
+    int conv = fuse_conv_pool_conv(e->ir, id);
+    const IrNode *n = kern_node(e, conv);
+    Conv c = conv_geometry(n, kern_node(e, n->in[0]));
+    ConvDirect d = conv_direct_geometry(&c);
+    ll KG = c.CG * c.KH * c.KW, YP = align16(c.F * d.Q), slab = d.XP + YP;
+    ll pack = slab * e->ir->threads, PH = m->shape.d[1], PW = m->shape.d[2];
+    int64_t k[2], st[2];
+    value_pair(op_arg(OP_MAXPOOL, m->args, "kernel"), k);
+    value_pair(op_arg(OP_MAXPOOL, m->args, "stride"), st);
+    int keep = !e->opt->inference; /* where the maxima came from */
+    char taps[32];
+    snprintf(taps, sizeof taps, "k%03d_taps", id);
+    emit_line(e, "/* tap (c, kh, kw) of a group reads the padded input at q + k%03d_taps[tap] */", id);
+    tap_table(e, taps, c.CG, c.KH, c.KW, c.DH, c.DW, d.HP, d.WP);
+    kern_signature(e, id, NULL, "y");
+    emit_line(e, "const real *x = %s, *w = %s;", kern_operand_name(e, id, NULL, n->in[0]),
+              kern_operand_name(e, id, NULL, n->in[1]));
+    if (n->nin > 2)
+        emit_line(e, "const real *b = %s;", kern_operand_name(e, id, NULL, n->in[2]));
+    emit_line(e, "/* direct: per thread the input padded to [%lld, %lld, %lld] and the output over", c.C, d.HP, d.WP);
+    emit_line(e, " * the padded width, [%lld, %lld], pooled from there; samples in parallel */", c.F, d.Q);
+    kern_par_begin(e, "n > 1");
+    emit_line(e, "for (int s = 0; s < n; s++) {");
+    e->indent++;
+    emit_line(e, "real *xp = scratch + (size_t)NNC_THREAD * %lld, *yp = xp + %lld;", slab, d.XP);
+    emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
+    pad_copy(e, "xp", "xs", c.C, c.H, c.W, d.HP, d.WP, c.PT, c.PL, d.XP);
+    emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
+    emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, xp + (size_t)g * %lld, 0, 1,", c.FG, d.Q, KG,
+              c.FG * KG, KG, c.CG * d.HP * d.WP);
+    emit_line(e, "         yp + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, 0, %s);", c.FG * d.Q, d.Q,
+              n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c.FG) : "NULL", pack, taps);
+    emit_line(e, "/* max pooling [%lld, %lld] by [%lld, %lld]%s: the first maximum, NaN kept */", (ll)k[0], (ll)k[1],
+              (ll)st[0], (ll)st[1], n->epilogue != OP_COUNT ? " of the activated values" : "");
+    emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
+    emit_line(e, "for (int ph = 0; ph < %lld; ph++) {", PH);
+    e->indent++;
+    emit_line(e, "real *yrow = y + ((size_t)s * %lld + f) * %lld + ph * %lld;", c.F, PH * PW, PW);
+    if (keep) {
+        emit_line(e, "real *arow = yrow + %lld;", (ll)e->plan->max_batch * kern_numel(m));
+        emit_line(e, "(void)training;");
+    }
+    emit_line(e, "for (int pw = 0; pw < %lld; pw++) {", PW);
+    e->indent++;
+    /* Straight-line selects, not branches: which tap wins is data, and a
+     * mispredicted branch per tap cost more than the convolution. */
+    emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw * %lld;", d.Q, (ll)st[0] * d.WP, (ll)st[1]);
+    emit_line(e, "int at0 = ph * %lld + pw * %lld;", (ll)st[0] * c.OW, (ll)st[1]);
+    for (ll kh = 0; kh < k[0]; kh++)
+        for (ll kw = 0; kw < k[1]; kw++) {
+            ll t = kh * k[1] + kw;
+            emit_line(e, "real v%lld = win[%lld];", t, kh * d.WP + kw);
+            if (n->epilogue != OP_COUNT)
+                emit_line(e, "v%lld = %s;", t, with_var(e, kern_epilogue_expr(n), t));
+            if (t == 0) {
+                emit_line(e, "real m = v0;");
+                emit_line(e, "int at = at0;");
+            } else {
+                emit_line(e, "int b%lld = v%lld > m || v%lld != v%lld;", t, t, t, t);
+                emit_line(e, "m = b%lld ? v%lld : m;", t, t);
+                emit_line(e, "at = b%lld ? at0 + %lld : at;", t, kh * c.OW + kw);
+            }
+        }
+    emit_line(e, "yrow[pw] = m;");
+    /* kept in evaluation too (the room is there): no branch in the loop */
+    if (keep)
+        emit_line(e, "arow[pw] = (real)at;");
+    else
+        emit_line(e, "(void)at;");
+    e->indent--;
+    emit_line(e, "}");
+    e->indent--;
+    emit_line(e, "}");
     e->indent--;
     emit_line(e, "}");
     kern_end(e);

@@ -41,7 +41,8 @@ static const char usage[] =
     "  -O0, -O1, -O2        optimisation level (default -O2); -O0 turns off the\n"
     "                       optional passes (fusion, algorithm choice)\n"
     "  --disable PASS       turn off one optional pass (repeatable): fuse_loss,\n"
-    "                       fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo\n"
+    "                       fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo,\n"
+    "                       fuse_conv_pool\n"
     "  --check              parse and check the model, shapes included; print only\n"
     "                       diagnostics\n"
     "  --emit ir            print the IR after the last pass\n"
@@ -52,7 +53,8 @@ static const char usage[] =
     "                       what reuse saved\n"
     "  --emit kernels       print the kernels the model becomes, in schedule order\n"
     "  --dump-after PASS    print the IR after PASS: lower, shape, fuse_loss, autodiff,\n"
-    "                       fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo\n"
+    "                       fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo,\n"
+    "                       fuse_conv_pool\n"
     "  --list-ops           list every operator with its code-generation status\n"
     "  -h, --help           show this help\n"
     "  --version            show the version\n"
@@ -164,7 +166,7 @@ static int parse_args(Options *o, int argc, char **argv)
             int p = compile_optional_pass(argv[++i]);
             if (p < 0)
                 return usage_error("--disable takes an optional pass: fuse_loss, fuse_epilogue, fuse_act_grad, "
-                                   "fuse_elementwise, conv_algo; not '%s'",
+                                   "fuse_elementwise, conv_algo, fuse_conv_pool; not '%s'",
                                    argv[i]);
             o->disabled |= 1u << p;
         } else if (strcmp(a, "--emit") == 0) {
@@ -215,7 +217,7 @@ static int parse_args(Options *o, int argc, char **argv)
             ok |= strcmp(compile_passes[i], o->dump_after) == 0;
         if (!ok)
             return usage_error("--dump-after takes a pass name: lower, shape, fuse_loss, autodiff, fuse_epilogue, "
-                               "fuse_act_grad, fuse_elementwise, conv_algo; not '%s'", o->dump_after);
+                               "fuse_act_grad, fuse_elementwise, conv_algo, fuse_conv_pool; not '%s'", o->dump_after);
     }
     if (o->weights && !o->inference)
         return usage_error("%s", "--weights goes with --inference");

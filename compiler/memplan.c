@@ -8,6 +8,7 @@
 #include "memplan.h"
 
 #include "conv_algo.h"
+#include "fuse_conv_pool.h"
 #include "gemm.h"
 
 #include <stdlib.h>
@@ -39,6 +40,9 @@ int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
 int64_t mem_scratch_floats(const Ir *ir, const IrNode *n, int max_batch)
 {
     const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
+    int conv = n->op == OP_MAXPOOL ? fuse_conv_pool_conv(ir, (int)(n - ir->nodes)) : -1;
+    if (conv >= 0) /* the convolution computed inside it */
+        return conv_aux_floats(ir, &ir->nodes[conv], max_batch);
     if (f->op == OP_CONV2D && (n->op == OP_CONV2D || n->which < 2))
         return conv_aux_floats(ir, n, max_batch);
     if (f->op == OP_DENSE && (n->op == OP_DENSE || n->which < 2))

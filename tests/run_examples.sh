@@ -76,6 +76,7 @@ check_disable fuse_epilogue examples/fashion_lenet.nn k005_relu
 check_disable fuse_act_grad examples/fashion_lenet.nn k044_relu_dx
 check_disable fuse_loss tests/golden/loss_nll/model.nn k010_nll
 check_disable fuse_elementwise tests/cases/ew_fusion.nn k013_mul
+check_disable fuse_conv_pool examples/fashion_lenet.nn k004_conv2d_relu
 if "$NNC" examples/fashion_lenet.nn --emit ir --disable conv_algo | grep -q direct; then
     echo "FAIL: --disable conv_algo still chooses direct convolution"
     fail=$((fail + 1))

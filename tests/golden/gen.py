@@ -618,6 +618,48 @@ model act_grad_fold {
                   lambda x: x + (torch.relu(x) - x).detach()))}})
 
 
+def conv_pool_net(first=nn.Tanh):
+    return Chain(
+        nn.Conv2d(1, 4, 3, padding=1), first(),
+        nn.MaxPool2d(3, stride=2),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.MaxPool2d(2, stride=1),
+        nn.Conv2d(4, 3, 3, padding=1), nn.Sigmoid(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(12, 3))
+
+
+case("conv_pool_fold", """
+# direct conv2d + activation + maxpool as one kernel (fuse_conv_pool): tanh
+# with overlapping windows, no activation with stride 1, sigmoid
+model conv_pool_fold {
+    input  x : f32[1, 12, 12]
+    target y : class[3]
+
+    logits = x -> conv2d(4, kernel = 3, padding = 1) -> tanh      # [4, 12, 12]
+               -> maxpool(3, stride = 2)                          # [4, 5, 5]
+               -> conv2d(4, kernel = 3, padding = 1)              # [4, 5, 5]
+               -> maxpool(2, stride = 1)                          # [4, 4, 4]
+               -> conv2d(3, kernel = 3, padding = 1) -> sigmoid   # [3, 4, 4]
+               -> maxpool(2)                                      # [3, 2, 2]
+               -> flatten -> dense(3)
+
+    loss      cross_entropy(logits, y)
+    optimizer adam(lr = 0.01)
+}
+""",
+     build=conv_pool_net,
+     data=lambda: random_data([1, 12, 12], nclasses=3, seed=13),
+     loss=ce,
+     optim=lambda p: torch.optim.Adam(p, lr=0.01),
+     covers="conv2d, activation and max pooling in one kernel: overlapping "
+            "windows, stride 1, no activation, sigmoid",
+     mutants={"tanh's backward skipped before the overlapping pool":
+              {"build": lambda: conv_pool_net(first=lambda: Fn(
+                  lambda x: x + (torch.tanh(x) - x).detach()))}})
+
+
 # 6. rectangular kernels and pools with padding -----------------------------
 class Rect(nn.Module):
     def __init__(self, avgpool=None, maxpool=None):
