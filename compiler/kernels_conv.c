@@ -68,14 +68,28 @@ static void pad_copy(Emitter *e, const char *dst, const char *src, ll C, ll H, l
     emit_line(e, "               %lld * sizeof(real));", W < wp - left ? W : wp - left);
 }
 
+/* Inside a sample loop: sample s of x padded into this thread's slab of
+ * scratch (xp) and the convolution over the padded width into yp,
+ * [F, Q], bias added; both forward kernels continue from yp. */
+static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, const ConvDirect *d, const char *taps)
+{
+    ll KG = c->CG * c->KH * c->KW, slab = d->XP + align16(c->F * d->Q), pack = slab * e->ir->threads;
+    emit_line(e, "real *xp = scratch + (size_t)NNC_THREAD * %lld, *yp = xp + %lld;", slab, d->XP);
+    emit_line(e, "const real *xs = x + (size_t)s * %lld;", c->C * c->H * c->W);
+    pad_copy(e, "xp", "xs", c->C, c->H, c->W, d->HP, d->WP, c->PT, c->PL, d->XP);
+    emit_line(e, "for (int g = 0; g < %lld; g++)", c->G);
+    emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, xp + (size_t)g * %lld, 0, 1,", c->FG, d->Q, KG,
+              c->FG * KG, KG, c->CG * d->HP * d->WP);
+    emit_line(e, "         yp + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, 0, %s);", c->FG * d->Q, d->Q,
+              n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c->FG) : "NULL", pack, taps);
+}
+
 void kern_conv_forward_direct(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
     static const char *const names[] = {"x", "w", "b"};
     Conv c = conv_geometry(n, kern_node(e, n->in[0]));
     ConvDirect d = conv_direct_geometry(&c);
-    ll KG = c.CG * c.KH * c.KW, YP = align16(c.F * d.Q), slab = d.XP + YP;
-    ll pack = slab * e->ir->threads;
     char taps[32];
     snprintf(taps, sizeof taps, "k%03d_taps", id);
     emit_line(e, "/* tap (c, kh, kw) of a group reads the padded input at q + k%03d_taps[tap] */", id);
@@ -86,15 +100,8 @@ void kern_conv_forward_direct(Emitter *e, int id)
     kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "real *xp = scratch + (size_t)NNC_THREAD * %lld, *yp = xp + %lld;", slab, d.XP);
-    emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
+    direct_forward_sample(e, n, &c, &d, taps);
     emit_line(e, "real *ys = y + (size_t)s * %lld;", c.F * c.OH * c.OW);
-    pad_copy(e, "xp", "xs", c.C, c.H, c.W, d.HP, d.WP, c.PT, c.PL, d.XP);
-    emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
-    emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, xp + (size_t)g * %lld, 0, 1,", c.FG, d.Q, KG,
-              c.FG * KG, KG, c.CG * d.HP * d.WP);
-    emit_line(e, "         yp + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, 0, %s);", c.FG * d.Q, d.Q,
-              n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c.FG) : "NULL", pack, taps);
     emit_line(e, "/* the kept columns, back to NCHW%s */", n->epilogue != OP_COUNT ? ", through the fused activation" : "");
     emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
     emit_line(e, "    for (int oh = 0; oh < %lld; oh++)", c.OH);
@@ -140,8 +147,7 @@ void kern_conv_pool_direct(Emitter *e, int id)
     const IrNode *n = kern_node(e, conv);
     Conv c = conv_geometry(n, kern_node(e, n->in[0]));
     ConvDirect d = conv_direct_geometry(&c);
-    ll KG = c.CG * c.KH * c.KW, YP = align16(c.F * d.Q), slab = d.XP + YP;
-    ll pack = slab * e->ir->threads, PH = m->shape.d[1], PW = m->shape.d[2];
+    ll PH = m->shape.d[1], PW = m->shape.d[2];
     int64_t k[2], st[2];
     value_pair(op_arg(OP_MAXPOOL, m->args, "kernel"), k);
     value_pair(op_arg(OP_MAXPOOL, m->args, "stride"), st);
@@ -160,14 +166,7 @@ void kern_conv_pool_direct(Emitter *e, int id)
     kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "real *xp = scratch + (size_t)NNC_THREAD * %lld, *yp = xp + %lld;", slab, d.XP);
-    emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
-    pad_copy(e, "xp", "xs", c.C, c.H, c.W, d.HP, d.WP, c.PT, c.PL, d.XP);
-    emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
-    emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, xp + (size_t)g * %lld, 0, 1,", c.FG, d.Q, KG,
-              c.FG * KG, KG, c.CG * d.HP * d.WP);
-    emit_line(e, "         yp + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, 0, %s);", c.FG * d.Q, d.Q,
-              n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c.FG) : "NULL", pack, taps);
+    direct_forward_sample(e, n, &c, &d, taps);
     emit_line(e, "/* max pooling [%lld, %lld] by [%lld, %lld]%s: the first maximum, NaN kept */", (ll)k[0], (ll)k[1],
               (ll)st[0], (ll)st[1], n->epilogue != OP_COUNT ? " of the activated values" : "");
     emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
