@@ -513,11 +513,13 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     if (o->inference)
         emit_weights(e);
 
-    /* gemm(), when a dense or conv2d kernel will call it. */
+    /* gemm(), when a kernel will compute a dense or conv2d product, its
+     * own or one inlined into it (fuse_conv_pool.c). */
     for (int i = 0; i < ir->n; i++) {
         const IrNode *n = &ir->nodes[i];
         Op op = n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op;
-        if (all[i] && runs(e, i) && (op == OP_DENSE || op == OP_CONV2D) && (n->op != OP_GRAD || n->which < 2)) {
+        if (all[i] && runs(e, ir_kernel_of(ir, i)) && (op == OP_DENSE || op == OP_CONV2D) &&
+            (n->op != OP_GRAD || n->which < 2)) {
             gemm_emit(e);
             break;
         }
