@@ -25,7 +25,6 @@
 #include "conv_algo.h"
 #include "gemm.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,23 +113,6 @@ void kern_conv_forward_direct(Emitter *e, int id)
     kern_end(e);
 }
 
-/* expr with every variable `v` renamed v<t> */
-static const char *with_var(Emitter *e, const char *expr, ll t)
-{
-    size_t len = strlen(expr);
-    char *out = arena_alloc(e->ir->arena, len * 8 + 1), *o = out;
-    for (size_t i = 0; i < len; i++) {
-        int alone = expr[i] == 'v' && (i == 0 || !isalnum((unsigned char)expr[i - 1])) &&
-                    !isalnum((unsigned char)expr[i + 1]) && expr[i + 1] != '_';
-        if (alone)
-            o += sprintf(o, "v%lld", t);
-        else
-            *o++ = expr[i];
-    }
-    *o = '\0';
-    return out;
-}
-
 /*
  * conv2d by direct convolution, its fused activation and the max pooling
  * that reads it, one sample at a time (fuse_conv_pool.c): the pooling
@@ -183,20 +165,20 @@ void kern_conv_pool_direct(Emitter *e, int id)
      * mispredicted branch per tap cost more than the convolution. */
     emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw * %lld;", d.Q, (ll)st[0] * d.WP, (ll)st[1]);
     emit_line(e, "int at0 = ph * %lld + pw * %lld;", (ll)st[0] * c.OW, (ll)st[1]);
+    emit_line(e, "real m = win[0];");
+    emit_line(e, "int at = at0;");
+    if (n->epilogue != OP_COUNT)
+        emit_line(e, "{ real v = m; m = %s; }", kern_epilogue_expr(n));
     for (ll kh = 0; kh < k[0]; kh++)
-        for (ll kw = 0; kw < k[1]; kw++) {
-            ll t = kh * k[1] + kw;
-            emit_line(e, "real v%lld = win[%lld];", t, kh * d.WP + kw);
+        for (ll kw = kh == 0; kw < k[1]; kw++) {
+            emit_line(e, "{");
+            emit_line(e, "    real v = win[%lld];", kh * d.WP + kw);
             if (n->epilogue != OP_COUNT)
-                emit_line(e, "v%lld = %s;", t, with_var(e, kern_epilogue_expr(n), t));
-            if (t == 0) {
-                emit_line(e, "real m = v0;");
-                emit_line(e, "int at = at0;");
-            } else {
-                emit_line(e, "int b%lld = v%lld > m || v%lld != v%lld;", t, t, t, t);
-                emit_line(e, "m = b%lld ? v%lld : m;", t, t);
-                emit_line(e, "at = b%lld ? at0 + %lld : at;", t, kh * c.OW + kw);
-            }
+                emit_line(e, "    v = %s;", kern_epilogue_expr(n));
+            emit_line(e, "    int better = v > m || v != v;");
+            emit_line(e, "    m = better ? v : m;");
+            emit_line(e, "    at = better ? at0 + %lld : at;", kh * c.OW + kw);
+            emit_line(e, "}");
         }
     emit_line(e, "yrow[pw] = m;");
     /* kept in evaluation too (the room is there): no branch in the loop */
@@ -327,14 +309,7 @@ static const char *const dotsum_source[] = {
     "#define DOT_NB 3",
     "#endif",
     "#define DOT_H (16 / GEMM_LANES)",
-    "/* c += a b, element by element, fused where NNC_FMA says so */",
-    "#if defined(NNC_FMA) && GEMM_LANES == 16",
-    "#define GVFMA(c, a, b) ((c) = (vgemm)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))",
-    "#elif defined(NNC_FMA)",
-    "#define GVFMA(c, a, b) ((c) = (vgemm)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))",
-    "#else",
-    "#define GVFMA(c, a, b) ((c) += (a) * (b))",
-    "#endif",
+    "/* GVFMA: see gemm() */",
     "#if defined(__clang__)",
     "#define NNC_UNROLL _Pragma(\"unroll\")",
     "#else",
