@@ -43,19 +43,9 @@ int fuse_conv_pool_conv(const Ir *ir, int id)
 
 int fuse_conv_pool(Ir *ir)
 {
-    /* Readers that read memory: a fused view (an activation in its
-     * layer's kernel, a gradient in its dy's) reads nothing itself;
-     * flatten and reshape views count, their readers reading through them. */
-    int *readers = calloc((size_t)ir->n, sizeof *readers);
-    if (!readers)
-        diag_internal("fuse_conv_pool", "out of memory");
-    for (int i = 0; i < ir->n; i++) {
-        const IrNode *n = &ir->nodes[i];
-        if (n->fused_into >= 0)
-            continue;
-        for (int j = 0; j < n->nin; j++)
-            readers[n->in[j]]++;
-    }
+    /* Views fused into a kernel (C's activation, the activation's
+     * gradient folded into M's backward) read nothing: ir_readers(). */
+    int *readers = ir_readers(ir);
 
     int fused = 0;
     for (int i = 0; i < ir->nforward; i++) {

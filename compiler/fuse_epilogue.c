@@ -22,12 +22,7 @@
 
 int fuse_epilogue(Ir *ir)
 {
-    int *readers = calloc((size_t)ir->n, sizeof *readers);
-    if (!readers)
-        diag_internal("fuse_epilogue", "out of memory");
-    for (int i = 0; i < ir->n; i++)
-        for (int j = 0; j < ir->nodes[i].nin; j++)
-            readers[ir->nodes[i].in[j]]++;
+    int *readers = ir_readers(ir);
 
     int fused = 0;
     for (int i = 0; i < ir->nforward; i++) {

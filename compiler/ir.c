@@ -115,6 +115,21 @@ void ir_verify(const Ir *ir, const char *pass, int need_shapes)
         diag_internal(pass, "the loss node is a %s", op_info[ir->nodes[ir->loss].op].name);
 }
 
+int *ir_readers(const Ir *ir)
+{
+    int *readers = calloc((size_t)(ir->n > 0 ? ir->n : 1), sizeof *readers);
+    if (!readers)
+        diag_internal("ir", "out of memory");
+    for (int i = 0; i < ir->n; i++) {
+        const IrNode *n = &ir->nodes[i];
+        if (n->fused_into >= 0)
+            continue;
+        for (int j = 0; j < n->nin; j++)
+            readers[n->in[j]]++;
+    }
+    return readers;
+}
+
 void ir_mark_needed(const Ir *ir, int id, unsigned char *set)
 {
     if (id < 0)

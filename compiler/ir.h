@@ -136,6 +136,12 @@ int ir_operands(const Ir *ir, int id, int *ops, int max);
  */
 int ir_kernel_nodes(const Ir *ir, int id, int *nodes, int max);
 
+/* For each node, how many nodes read it (malloc'ed, ir->n counts; the
+ * caller frees).  A node fused into another's kernel as a view
+ * (fused_into) reads nothing itself: its kernel's node does.  Flatten and
+ * reshape views do count, their readers reading through them. */
+int *ir_readers(const Ir *ir);
+
 /* Set set[i] for node id and every node it reads, directly or not
  * (nothing for id < 0). */
 void ir_mark_needed(const Ir *ir, int id, unsigned char *set);
