@@ -96,20 +96,29 @@ static void grad3(Ad *A, int i, int which, int dy, int s1, int s2, int s3)
     contribute(A, x, add_node(A, OP_GRAD, in, 4, i, which, &xn->shape, xn->batched));
 }
 
-/* The gradient rule of node i; dy is its gradient.  0 if op has none. */
-static int rule(Ad *A, int i, int dy)
+/* What an op's gradient nodes read besides dy: the one list of which ops
+ * have a rule (ad_differentiable() and docs/ops.md come from it). */
+typedef enum Wiring {
+    W_NONE,     /* no rule */
+    W_LINEAR,   /* dense, conv2d: dx from W, dW from x, db from dy alone */
+    W_Y,        /* from the output (which keeps a mask, maxima, ... after it) */
+    W_X,        /* from the input */
+    W_DY,       /* from dy alone */
+    W_X_Y,      /* lppool: from x and y */
+    W_PRELU,    /* dx from x and the slopes, dweight from x */
+    W_NORM,     /* batchnorm, layernorm: statistics kept after y */
+    W_CONCAT,   /* each input its slice of dy */
+    W_ADD,      /* dy itself to each input */
+    W_MUL,      /* each input from the other */
+    W_LOSS      /* from the prediction and the target, no dy */
+} Wiring;
+
+static Wiring wiring(Op op)
 {
-    const IrNode *n = &A->ir->nodes[i];
-    if (!ad_differentiable(n->op))
-        return 0;
-    switch (n->op) {
+    switch (op) {
     case OP_DENSE:
     case OP_CONV2D:
-        grad(A, i, 0, dy, n->in[1], -1);    /* dx from dy and W */
-        grad(A, i, 1, dy, n->in[0], -1);    /* dW from dy and x */
-        if (n->nin > 2)
-            grad(A, i, 2, dy, -1, -1);      /* db from dy */
-        return 1;
+        return W_LINEAR;
     case OP_RELU:
     case OP_SIGMOID:
     case OP_TANH:
@@ -117,8 +126,8 @@ static int rule(Ad *A, int i, int dy)
     case OP_LOG_SOFTMAX:
     case OP_DROPOUT:                        /* y holds the mask after it */
     case OP_RRELU:                          /* and the random slopes */
-        grad(A, i, 0, dy, i, -1);           /* from dy and y */
-        return 1;
+    case OP_MAXPOOL:                        /* and where the maxima were */
+        return W_Y;
     case OP_LEAKY_RELU:
     case OP_RELU6:
     case OP_ELU:
@@ -139,82 +148,96 @@ static int rule(Ad *A, int i, int dy)
     case OP_HARDSWISH:
     case OP_STEP:                           /* zeros, as PyTorch's grad is zero, not None */
     case OP_GLU:
-        grad(A, i, 0, dy, n->in[0], -1);    /* from dy and x */
-        return 1;
+        return W_X;
     case OP_NORMALIZE:
     case OP_GLOBAL_AVGPOOL:
-        grad(A, i, 0, dy, -1, -1);
-        return 1;
-    case OP_LPPOOL:
-        grad(A, i, 0, dy, n->in[0], i);     /* from dy, x and y */
-        return 1;
-    case OP_PRELU:
-        grad(A, i, 0, dy, n->in[0], n->in[1]);  /* dx from dy, x and the slopes */
-        grad(A, i, 1, dy, n->in[0], -1);        /* dweight from dy and x */
-        return 1;
-    case OP_BATCHNORM:
-    case OP_LAYERNORM:
-        /* y holds the batch mean and 1/std after it */
-        grad3(A, i, 0, dy, n->in[0], i, n->in[1]);  /* dx */
-        grad(A, i, 1, dy, n->in[0], i);             /* dweight */
-        grad(A, i, 2, dy, -1, -1);                  /* dbias */
-        return 1;
-    case OP_MAXPOOL:
-        grad(A, i, 0, dy, i, -1);           /* from dy and where the maxima were (after y) */
-        return 1;
     case OP_AVGPOOL:
     case OP_FLATTEN:
     case OP_RESHAPE:
-        grad(A, i, 0, dy, -1, -1);
-        return 1;
+        return W_DY;
+    case OP_LPPOOL:
+        return W_X_Y;
+    case OP_PRELU:
+        return W_PRELU;
+    case OP_BATCHNORM:
+    case OP_LAYERNORM:
+        return W_NORM;
     case OP_CONCAT:
-        for (int k = 0; k < n->nin; k++)
-            grad(A, i, k, dy, -1, -1);
-        return 1;
+        return W_CONCAT;
     case OP_ADD:
-        for (int k = 0; k < 2; k++)
-            if (A->needs[n->in[k]])
-                contribute(A, n->in[k], dy);
-        return 1;
+        return W_ADD;
     case OP_MUL:
-        grad(A, i, 0, dy, n->in[1], -1);    /* da = dy * b */
-        grad(A, i, 1, dy, n->in[0], -1);    /* db = dy * a */
-        return 1;
+        return W_MUL;
     case OP_MSE:
     case OP_L1:
     case OP_HUBER:
     case OP_BINARY_CROSS_ENTROPY:
     case OP_NLL:
     case OP_CROSS_ENTROPY:
+        return W_LOSS;
+    default:
+        return W_NONE;
+    }
+}
+
+/* The gradient rule of node i; dy is its gradient.  0 if op has none. */
+static int rule(Ad *A, int i, int dy)
+{
+    const IrNode *n = &A->ir->nodes[i];
+    switch (wiring(n->op)) {
+    case W_LINEAR:
+        grad(A, i, 0, dy, n->in[1], -1);    /* dx from dy and W */
+        grad(A, i, 1, dy, n->in[0], -1);    /* dW from dy and x */
+        if (n->nin > 2)
+            grad(A, i, 2, dy, -1, -1);      /* db from dy */
+        return 1;
+    case W_Y:
+        grad(A, i, 0, dy, i, -1);
+        return 1;
+    case W_X:
+        grad(A, i, 0, dy, n->in[0], -1);
+        return 1;
+    case W_DY:
+        grad(A, i, 0, dy, -1, -1);
+        return 1;
+    case W_X_Y:
+        grad(A, i, 0, dy, n->in[0], i);
+        return 1;
+    case W_PRELU:
+        grad(A, i, 0, dy, n->in[0], n->in[1]);  /* dx from dy, x and the slopes */
+        grad(A, i, 1, dy, n->in[0], -1);        /* dweight from dy and x */
+        return 1;
+    case W_NORM:
+        /* y holds the batch mean and 1/std after it */
+        grad3(A, i, 0, dy, n->in[0], i, n->in[1]);  /* dx */
+        grad(A, i, 1, dy, n->in[0], i);             /* dweight */
+        grad(A, i, 2, dy, -1, -1);                  /* dbias */
+        return 1;
+    case W_CONCAT:
+        for (int k = 0; k < n->nin; k++)
+            grad(A, i, k, dy, -1, -1);
+        return 1;
+    case W_ADD:
+        for (int k = 0; k < 2; k++)
+            if (A->needs[n->in[k]])
+                contribute(A, n->in[k], dy);
+        return 1;
+    case W_MUL:
+        grad(A, i, 0, dy, n->in[1], -1);    /* da = dy * b */
+        grad(A, i, 1, dy, n->in[0], -1);    /* db = dy * a */
+        return 1;
+    case W_LOSS:
         grad(A, i, 0, -1, n->in[0], n->in[1]);  /* from pred and target */
         return 1;
-    default:
-        return 0;
+    case W_NONE:
+        break;
     }
+    return 0;
 }
 
 int ad_differentiable(Op op)
 {
-    /* The ops rule() knows; kept beside it so the two cannot drift far:
-     * docs/ops.md is generated from this, and tests/run_gradcheck.sh
-     * fails for an op whose rule is missing. */
-    switch (op) {
-    case OP_DENSE: case OP_CONV2D: case OP_RELU: case OP_SIGMOID: case OP_TANH:
-    case OP_SOFTMAX: case OP_LOG_SOFTMAX: case OP_DROPOUT: case OP_RRELU:
-    case OP_LEAKY_RELU: case OP_RELU6: case OP_ELU: case OP_SELU: case OP_CELU:
-    case OP_GELU: case OP_HARDSIGMOID: case OP_LOGSIGMOID: case OP_HARDTANH:
-    case OP_TANHSHRINK: case OP_SILU: case OP_MISH: case OP_SOFTPLUS:
-    case OP_SOFTSIGN: case OP_HARDSHRINK: case OP_SOFTSHRINK: case OP_THRESHOLD:
-    case OP_HARDSWISH: case OP_STEP: case OP_GLU: case OP_NORMALIZE:
-    case OP_GLOBAL_AVGPOOL: case OP_LPPOOL: case OP_PRELU: case OP_BATCHNORM:
-    case OP_LAYERNORM: case OP_MAXPOOL: case OP_AVGPOOL: case OP_FLATTEN:
-    case OP_RESHAPE: case OP_CONCAT: case OP_ADD: case OP_MUL: case OP_MSE:
-    case OP_L1: case OP_HUBER: case OP_BINARY_CROSS_ENTROPY: case OP_NLL:
-    case OP_CROSS_ENTROPY:
-        return 1;
-    default:
-        return 0;
-    }
+    return wiring(op) != W_NONE;
 }
 
 int ad_optimizer_states(const Value *opt, const char **names)
