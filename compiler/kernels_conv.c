@@ -139,6 +139,8 @@ void kern_conv_pool_direct(Emitter *e, int id)
     emit_line(e, "/* tap (c, kh, kw) of a group reads the padded input at q + k%03d_taps[tap] */", id);
     tap_table(e, taps, c.CG, c.KH, c.KW, c.DH, c.DW, d.HP, d.WP);
     kern_signature(e, id, NULL, "y");
+    if (keep) /* kept in evaluation too: the room is there */
+        emit_line(e, "(void)training;");
     emit_line(e, "const real *x = %s, *w = %s;", kern_operand_name(e, id, NULL, n->in[0]),
               kern_operand_name(e, id, NULL, n->in[1]));
     if (n->nin > 2)
@@ -155,10 +157,8 @@ void kern_conv_pool_direct(Emitter *e, int id)
     emit_line(e, "for (int ph = 0; ph < %lld; ph++) {", PH);
     e->indent++;
     emit_line(e, "real *yrow = y + ((size_t)s * %lld + f) * %lld + ph * %lld;", c.F, PH * PW, PW);
-    if (keep) {
+    if (keep)
         emit_line(e, "real *arow = yrow + %lld;", (ll)e->plan->max_batch * kern_numel(m));
-        emit_line(e, "(void)training;");
-    }
     emit_line(e, "for (int pw = 0; pw < %lld; pw++) {", PW);
     e->indent++;
     /* Straight-line selects, not branches: which tap wins is data, and a

@@ -51,14 +51,20 @@ typedef struct Data {
 static int fail(const Ctx *c, int status, const char *fmt, ...)
     NNRT_PRINTF(3, 4);
 
+/* "nnc model NAME: message" on the error stream. */
+static void say(const Ctx *c, const char *fmt, va_list ap)
+{
+    fprintf(c->errs, "nnc model %s: ", c->m->name ? c->m->name : "?");
+    vfprintf(c->errs, fmt, ap);
+    fputc('\n', c->errs);
+}
+
 static int fail(const Ctx *c, int status, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(c->errs, "nnc model %s: ", c->m->name ? c->m->name : "?");
     va_start(ap, fmt);
-    vfprintf(c->errs, fmt, ap);
+    say(c, fmt, ap);
     va_end(ap);
-    fputc('\n', c->errs);
     return status;
 }
 
@@ -87,11 +93,9 @@ static int bad_usage(const Ctx *c, const char *fmt, ...) NNRT_PRINTF(2, 3);
 static int bad_usage(const Ctx *c, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(c->errs, "nnc model %s: ", c->m->name ? c->m->name : "?");
     va_start(ap, fmt);
-    vfprintf(c->errs, fmt, ap);
+    say(c, fmt, ap);
     va_end(ap);
-    fputc('\n', c->errs);
     usage(c, c->errs);
     return EXIT_USAGE;
 }
