@@ -19,13 +19,27 @@
  *            a dot product over q (dypad is zero in the dropped columns),
  *            in 16 partial sums (dotsum() in the generated code)
  *
+ * The forward has a second direct form, CONV_DIRECT_OC: vectorised over
+ * the output channels instead of the positions, as oneDNN's direct
+ * kernels block them (nChw16c).  Lane f of an accumulator is filter f, the
+ * weights are read as rows wt[tap, f] (transposed once per call) and the
+ * input as one broadcast scalar per position and tap, so every position
+ * computed is a kept one (no padded width); the output is position-major,
+ * [OH OW, F rounded up to 16], which max pooling then reads a vector of
+ * filters at a time.  The cost is the filters rounded up to 16.
+ *
  * Rules: a product is direct when the layer has stride 1 and at least half
  * of each padded row is kept (OW >= WP / 2: otherwise the dropped columns
  * cost more than im2col's copy), and for dx when the padding is at most
  * (K-1) D (the flipped convolution needs non-negative padding).  Measured
  * on fashion_lenet (bench/run.sh): direct beats im2col on both layers in
- * all three products.  Every other case keeps im2col + GEMM, which handles
- * any stride, padding and dilation.  The two agree to rounding (the sums
+ * all three products.  The forward is CONV_DIRECT_OC (stride 1, one group,
+ * at most CONV_OC_MAX filters) when it computes fewer multiply-adds: its
+ * OH OW positions times the filters rounded up to 16, against the padded
+ * width's Q positions in panels of 32 times the filters in blocks of 6
+ * (fashion_lenet's second layer: 1,600 against 2,880 per tap; its first,
+ * 6 filters, stays over the padded width).  Every other case keeps im2col
+ * + GEMM, which handles any stride, padding and dilation.  The two agree to rounding (the sums
  * run over the taps in the same order; dW's sums are split differently).
  */
 #include "conv_algo.h"
@@ -92,9 +106,53 @@ ConvDirect conv_direct_geometry(const Conv *c)
     return d;
 }
 
+int conv_phase_geometry(const Ir *ir, const IrNode *conv, ConvPhase *p)
+{
+    if (conv->inlined_into < 0 || !(conv->conv_algo & CONV_DIRECT_FWD) || (conv->conv_algo & CONV_DIRECT_OC))
+        return 0;
+    const IrNode *m = &ir->nodes[conv->inlined_into];
+    if (m->op != OP_MAXPOOL)
+        return 0;
+    int64_t k[2], st[2];
+    value_pair(op_arg(OP_MAXPOOL, m->args, "kernel"), k);
+    value_pair(op_arg(OP_MAXPOOL, m->args, "stride"), st);
+    if (k[0] != st[0] || k[1] != st[1])
+        return 0;
+    Conv c = conv_geometry(conv, &ir->nodes[conv->in[0]]);
+    if (c.DH != 1 || c.DW != 1)
+        return 0;
+    ConvDirect d = conv_direct_geometry(&c);
+    p->Ph = k[0];
+    p->Pw = k[1];
+    p->PHq = (d.HP + p->Ph - 1) / p->Ph;
+    p->PWq = (d.WP + p->Pw - 1) / p->Pw;
+    p->N = m->shape.d[1] * p->PWq;
+    /* every window reads inside the planes; gemm() reads up to 32 past */
+    p->XP = align16(c.C * p->Ph * p->Pw * p->PHq * p->PWq + 32);
+    return p->Ph * p->Pw * ((p->N + 31) / 32) <= (d.Q + 31) / 32;
+}
+
 int conv_dw_chunk(int max_batch)
 {
     return max_batch < CONV_DW_CHUNK ? max_batch : CONV_DW_CHUNK;
+}
+
+int conv_dw_groups(int max_batch)
+{
+    return max_batch < CONV_DW_RUNS ? max_batch : CONV_DW_RUNS;
+}
+
+/* Multiply-adds per tap that gemm()'s 6 x 32 tiles spend on the padded
+ * width, and that CONV_DIRECT_OC's vectors of 16 filters spend on the
+ * exact positions. */
+static long long padded_width_work(const Conv *c, const ConvDirect *d)
+{
+    return (d->Q + 31) / 32 * 32 * ((c->FG + 5) / 6 * 6) * c->G;
+}
+
+static long long oc_work(const Conv *c)
+{
+    return c->OH * c->OW * align16(c->F);
 }
 
 static int choose(const Conv *c)
@@ -102,11 +160,14 @@ static int choose(const Conv *c)
     if (c->SH != 1 || c->SW != 1)
         return 0;
     ConvDirect d = conv_direct_geometry(c);
-    if (2 * c->OW < d.WP)
-        return 0;
-    int algo = CONV_DIRECT_FWD | CONV_DIRECT_DW;
-    if (d.P2T >= 0 && d.P2L >= 0)
-        algo |= CONV_DIRECT_DX;
+    int algo = 0;
+    if (2 * c->OW >= d.WP) {
+        algo = CONV_DIRECT_FWD | CONV_DIRECT_DW;
+        if (d.P2T >= 0 && d.P2L >= 0)
+            algo |= CONV_DIRECT_DX;
+    }
+    if (c->G == 1 && c->F <= CONV_OC_MAX && oc_work(c) < padded_width_work(c, &d))
+        algo |= CONV_DIRECT_FWD | CONV_DIRECT_OC;
     return algo;
 }
 
@@ -132,6 +193,13 @@ int64_t conv_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
     ConvDirect d = conv_direct_geometry(&c);
     int64_t taps = c.CG * c.KH * c.KW;
     if (n->op == OP_CONV2D) {
+        if (f->conv_algo & CONV_DIRECT_OC) { /* the weights by tap; per thread a padded sample, the output */
+            int64_t FP = align16(c.F), in_place = d.HP == c.H && d.WP == c.W && c.PT == 0 && c.PL == 0;
+            return align16(taps * FP + FP) + (align16(c.OH * c.OW * FP) + (in_place ? 0 : align16(c.C * d.HP * d.WP))) * threads;
+        }
+        ConvPhase ph;
+        if (conv_phase_geometry(ir, f, &ph)) /* a sample's planes and its output per window tap, per thread */
+            return (ph.XP + align16(ph.Ph * ph.Pw * c.F * ph.N)) * threads + gemm_pack_floats(threads);
         if (f->conv_algo & CONV_DIRECT_FWD) /* a padded sample and the padded output, per thread */
             return (d.XP + align16(c.F * d.Q)) * threads + gemm_pack_floats(threads);
         return taps * c.G * c.OH * c.OW * threads + gemm_pack_floats(threads);
@@ -143,8 +211,9 @@ int64_t conv_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
         return taps * c.G * c.OH * c.OW * threads + gemm_pack_floats(threads);
     }
     if (n->which == 1) {
-        if (f->conv_algo & CONV_DIRECT_DW) /* 16 partial sums per weight; a chunk's padded inputs and dy */
-            return align16(c.F * taps * 16) + conv_dw_chunk(max_batch) * (d.XP + c.F * d.Q16);
+        if (f->conv_algo & CONV_DIRECT_DW) /* 16 partial sums per weight; per thread a chunk's padded inputs and dy */
+            return conv_dw_groups(max_batch) * align16(c.F * taps * 16) +
+                   conv_dw_chunk(max_batch) * (d.XP + c.F * d.Q16) * threads;
         return taps * c.G * c.OH * c.OW * threads + gemm_pack_floats(threads);
     }
     return 0;

@@ -9,8 +9,15 @@
 #include <stdint.h>
 
 /* IrNode.conv_algo of a conv2d node: which of its three products run as
- * direct convolution; the others use im2col + GEMM. */
-enum { CONV_DIRECT_FWD = 1, CONV_DIRECT_DX = 2, CONV_DIRECT_DW = 4 };
+ * direct convolution; the others use im2col + GEMM.  CONV_DIRECT_OC (with
+ * CONV_DIRECT_FWD): the direct forward vectorised over the output
+ * channels, at the exact output positions, instead of over the padded
+ * width (conv_algo.c). */
+enum { CONV_DIRECT_FWD = 1, CONV_DIRECT_DX = 2, CONV_DIRECT_DW = 4, CONV_DIRECT_OC = 8 };
+
+/* The most filters CONV_DIRECT_OC takes: 4 vectors of 16 (8 of 8), at
+ * least one output position's sums in registers. */
+#define CONV_OC_MAX 64
 
 /* A conv2d's geometry, NCHW, per sample: input [C, H, W], output
  * [F, OH, OW], kernel KH x KW, stride, padding top/left (PyTorch's
@@ -37,10 +44,40 @@ typedef struct {
 } ConvDirect;
 ConvDirect conv_direct_geometry(const Conv *c);
 
+/*
+ * Polyphase planes: a direct forward (over the padded width) whose max
+ * pooling fuse_conv_pool.c inlined it into, with windows Ph x Pw that
+ * tile the output (kernel = stride), is computed one window tap (dh, dw)
+ * at a time: phase plane (a, b) of a channel holds the padded input's
+ * rows a, a + Ph, ... and columns b, b + Pw, ..., PHq x PWq of them, so
+ * the outputs at (Ph ph + dh, Pw pw + dw) for every (ph, pw) are again one
+ * product over windows of those planes, N = PH PWq columns (PH pooled
+ * rows).  The pooling then takes the maximum of Ph Pw planes of outputs
+ * element by element, contiguous loops the compiler vectorises, instead
+ * of gathering every window from strided rows.  XP: scalars of a sample's
+ * planes with gemm()'s tail.
+ */
+typedef struct {
+    long long Ph, Pw, PHq, PWq, N, XP;
+} ConvPhase;
+
+/* Fill *p and return 1 when conv2d node conv is computed in polyphase
+ * planes: inlined into a maxpool whose windows tile (kernel = stride),
+ * over the padded width (not CONV_DIRECT_OC), undilated, and no more panels of 32
+ * columns than the padded width takes. */
+int conv_phase_geometry(const Ir *ir, const IrNode *conv, ConvPhase *p);
+
 /* Samples a direct dW kernel pads and sums at a time (its scratch):
  * CONV_DW_CHUNK, or fewer when the batch is smaller. */
 #define CONV_DW_CHUNK 8
 int conv_dw_chunk(int max_batch);
+
+/* Runs of samples a direct dW kernel sums separately and then adds in a
+ * fixed tree: CONV_DW_RUNS, or fewer when the batch is smaller.  Fixed
+ * whatever the thread count, so that the sums are too; the threads split
+ * the runs. */
+#define CONV_DW_RUNS 8
+int conv_dw_groups(int max_batch);
 
 /*
  * The pass: set conv_algo on every conv2d node (-O1 and up; at -O0 every

@@ -77,7 +77,7 @@ void ir_dump(const Ir *ir, FILE *f, const char *after)
         if (n->epilogue != OP_COUNT)
             fprintf(f, " +%s%s", op_info[n->epilogue].name, n->op == OP_GRAD ? " dx" : "");
         if (n->conv_algo)
-            fprintf(f, " direct(%s%s%s)", n->conv_algo & CONV_DIRECT_FWD ? "y" : "",
+            fprintf(f, " direct(%s%s%s)", n->conv_algo & CONV_DIRECT_OC ? "y-oc" : n->conv_algo & CONV_DIRECT_FWD ? "y" : "",
                     n->conv_algo & CONV_DIRECT_DX ? ",dx" : "", n->conv_algo & CONV_DIRECT_DW ? ",dw" : "");
         if (n->fused_into >= 0)
             fprintf(f, " = view of %%%d", n->fused_into);

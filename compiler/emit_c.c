@@ -484,13 +484,11 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "#define NNC_PRAGMA(x) _Pragma(#x)");
     emit_line(e, "#define NNC_PARALLEL_FOR NNC_PRAGMA(omp parallel for num_threads(NNC_THREADS) schedule(static))");
     emit_line(e, "#define NNC_PARALLEL NNC_PRAGMA(omp parallel num_threads(NNC_THREADS))");
-    emit_line(e, "#define NNC_PARALLEL_FOR_IF(c) NNC_PRAGMA(omp parallel for if(c) num_threads(NNC_THREADS) schedule(static))");
     emit_line(e, "#define NNC_THREAD omp_get_thread_num()");
     emit_line(e, "#define NNC_NTHREADS omp_get_num_threads()");
     emit_line(e, "#else");
     emit_line(e, "#define NNC_PARALLEL_FOR");
     emit_line(e, "#define NNC_PARALLEL");
-    emit_line(e, "#define NNC_PARALLEL_FOR_IF(c)");
     emit_line(e, "#define NNC_THREAD 0");
     emit_line(e, "#define NNC_NTHREADS 1");
     emit_line(e, "#endif");

@@ -489,7 +489,7 @@ static void dense_forward(Emitter *e, int id)
     if (small)
         dense_forward_small(e, I, O, n->nin > 2);
     emit_line(e, "%s/* y[n, %lld] = x[n, %lld] W^T + b: W^T is packed a panel at a time */", small ? "    " : "", O, I);
-    emit_line(e, "%sgemm(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, 0, NULL, %s, scratch, 1, NULL);", small ? "    " : "", O, I,
+    emit_line(e, "%sGEMM_PAR(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, 0, NULL, %s, scratch, NULL);", small ? "    " : "", O, I,
               I, I, O, n->nin > 2 ? "b" : "NULL");
     if (small)
         emit_line(e, "}");
@@ -505,13 +505,13 @@ static void dense_backward(Emitter *e, int id)
         static const char *const names[] = {"dy", "w", "y"};
         kern_signature(e, id, names, "dx");
         emit_line(e, "/* dx[n, %lld] = dy[n, %lld] W */", I, O);
-        emit_line(e, "gemm(n, %lld, %lld, dy, %lld, 1, w, %lld, 1, dx, %lld, 0, NULL, NULL, scratch, 1, NULL);", I, O, O, I, I);
+        emit_line(e, "GEMM_PAR(n, %lld, %lld, dy, %lld, 1, w, %lld, 1, dx, %lld, 0, NULL, NULL, scratch, NULL);", I, O, O, I, I);
         epilogue(e, g, "dx", arena_printf(e->ir->arena, "(size_t)n * %lld", I));
     } else {
         static const char *const names[] = {"dy", "x"};
         kern_signature(e, id, names, "dw");
         emit_line(e, "/* dW[%lld, %lld] = dy^T x, summed over the batch in order */", O, I);
-        emit_line(e, "gemm(%lld, %lld, n, dy, 1, %lld, x, %lld, 1, dw, %lld, 0, NULL, NULL, scratch, 1, NULL);", O, I, O, I, I);
+        emit_line(e, "GEMM_PAR(%lld, %lld, n, dy, 1, %lld, x, %lld, 1, dw, %lld, 0, NULL, NULL, scratch, NULL);", O, I, O, I, I);
     }
     kern_end(e);
 }
@@ -624,9 +624,9 @@ static void conv_forward(Emitter *e, int id)
     emit_line(e, "real *ys = y + (size_t)s * %lld;", c.F * P);
     im2col(e, &c, "xs", "col");
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
-    emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, col + (size_t)g * %lld, %lld, 1,", c.FG, P, KG,
+    emit_line(e, "    GEMM(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, col + (size_t)g * %lld, %lld, 1,", c.FG, P, KG,
               c.FG * KG, KG, KG * P, P);
-    emit_line(e, "         ys + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, 0, NULL);", c.FG * P, P,
+    emit_line(e, "         ys + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, NULL);", c.FG * P, P,
               n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c.FG) : "NULL", pack);
     epilogue(e, n, "ys", arena_printf(e->ir->arena, "%lld", c.F * P));
     e->indent--;
@@ -658,9 +658,9 @@ static void conv_backward(Emitter *e, int id)
         emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
         im2col(e, &c, arena_printf(e->ir->arena, "(x + (size_t)s * %lld)", c.C * c.H * c.W), "col");
         emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
-        emit_line(e, "    gemm(%lld, %lld, %lld, dys + (size_t)g * %lld, %lld, 1, col + (size_t)g * %lld, 1, %lld,", c.FG, KG,
-                  P, c.FG * P, P, KG * P, P);
-        emit_line(e, "         dw + (size_t)g * %lld, %lld, 1, NULL, NULL, scratch + %lld, 1, NULL);", c.FG * KG, KG, pack);
+        emit_line(e, "    GEMM_PAR(%lld, %lld, %lld, dys + (size_t)g * %lld, %lld, 1, col + (size_t)g * %lld, 1, %lld,", c.FG,
+                  KG, P, c.FG * P, P, KG * P, P);
+        emit_line(e, "             dw + (size_t)g * %lld, %lld, 1, NULL, NULL, scratch + %lld, NULL);", c.FG * KG, KG, pack);
         e->indent--;
         emit_line(e, "}");
         kern_end(e);
@@ -679,9 +679,9 @@ static void conv_backward(Emitter *e, int id)
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", c.C * c.H * c.W);
     emit_line(e, "/* dcol[tap, p] = sum_f w[f, tap] dy[f, p] */");
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
-    emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, 1, %lld, dys + (size_t)g * %lld, %lld, 1,", KG, P, c.FG,
+    emit_line(e, "    GEMM(%lld, %lld, %lld, w + (size_t)g * %lld, 1, %lld, dys + (size_t)g * %lld, %lld, 1,", KG, P, c.FG,
               c.FG * KG, KG, c.FG * P, P);
-    emit_line(e, "         dcol + (size_t)g * %lld, %lld, 0, NULL, NULL, scratch + %lld, 0, NULL);", KG * P, P, pack);
+    emit_line(e, "         dcol + (size_t)g * %lld, %lld, 0, NULL, NULL, scratch + %lld, NULL);", KG * P, P, pack);
     emit_line(e, "/* col2im: every tap's gradient back to the input it read */");
     emit_line(e, "for (int ci = 0; ci < %lld; ci++)", c.C);
     emit_line(e, "for (int kh = 0; kh < %lld; kh++)", c.KH);

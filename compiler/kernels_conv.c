@@ -1,22 +1,30 @@
 /*
- * kernels_conv.c: direct convolution kernels (the padded-width
- * formulation of conv_algo.c) and dotsum(), the batched dot products of
- * their weight gradient.
+ * kernels_conv.c: direct convolution kernels (conv_algo.c's formulations)
+ * and dotsum(), the batched dot products of their weight gradient.
  *
  * Forward and dx: one sample per iteration (samples in parallel), its
- * input copied into zero-padded planes in per-thread scratch, one gemm()
+ * input copied into zero-padded planes in per-thread scratch, one GEMM
  * whose B rows are the tap windows of those planes (a table of offsets,
  * kNNN_taps[]), and the padded output copied back to NCHW with the fused
  * activation applied on the way.  Each output is a sum over the taps in
- * order, as in the im2col kernels.
+ * order, as in the im2col kernels.  Two other forward layouts:
+ * CONV_DIRECT_OC, vectorised over the filters at the exact positions
+ * (oc_tile()), and polyphase planes (ConvPhase) when max pooling with
+ * tiling windows reads the output (kern_conv_pool_direct()): one GEMM per
+ * window tap, so that pooling is an element-wise maximum of contiguous
+ * planes.  Both sum the taps in the same order: the same bits.
  *
- * dW: CONV_DW_CHUNK samples (or the whole batch, if smaller) at a time, their inputs and output gradients
- * are padded (samples in parallel), then dotsum() adds their part of
- * every dw[f, tap], one dot product over the batch and the padded
- * positions kept in 16 partial sums (lane l takes the positions
- * q = l mod 16), samples in order; sum16() adds the 16 in a fixed tree.  The threads split the outputs, not the sums, so every
- * thread count gives the same bits, and so do the vector code (16 lanes,
- * or two vectors of 8) and the plain loops.
+ * dW: the batch in CONV_DW_RUNS runs of samples, each run CONV_DW_CHUNK
+ * samples at a time: their inputs and output gradients are padded into
+ * the thread's scratch, then dotsum() adds their part of every dw[f, tap]
+ * to the run's partial sums, one dot product over the samples and the
+ * padded positions kept in 16 partial sums (lane l takes the positions
+ * q = l mod 16), samples in order.  The runs are then added in a fixed
+ * tree and sum16() adds each weight's 16.  The threads split the runs, the
+ * way every other kernel splits the samples, so each thread reads the
+ * gradients it wrote; the runs do not depend on the thread count, so
+ * every thread count gives the same bits, and so do the vector code (16
+ * lanes, or two vectors of 8) and the plain loops.
  */
 #include "kernels.h"
 
@@ -33,24 +41,42 @@ static ll align16(ll x)
     return (x + 15) / 16 * 16;
 }
 
+/* Where tap (c, kh, kw) of a group's kernel starts, for the output at
+ * (Ph oh + dh, Pw ow + dw), in C channels of Ph x Pw planes of PHq x PWq
+ * (polyphase planes, ConvPhase; Ph = Pw = 1 is the padded input itself):
+ * out[(c KH + kh) KW + kw]. */
+static void tap_offsets(ll C, ll KH, ll KW, ll DH, ll DW, ll Ph, ll Pw, ll PHq, ll PWq, ll dh, ll dw, ll *out)
+{
+    for (ll c = 0; c < C; c++)
+        for (ll kh = 0; kh < KH; kh++)
+            for (ll kw = 0; kw < KW; kw++) {
+                ll r = dh + kh * DH, q = dw + kw * DW;
+                *out++ = ((c * Ph + r % Ph) * Pw + q % Pw) * PHq * PWq + r / Ph * PWq + q / Pw;
+            }
+}
+
+/* n integers, comma after each, in lines of about 100 columns. */
+static void emit_ints(Emitter *e, const char *indent, const ll *v, ll n)
+{
+    char line[200];
+    size_t len = 0;
+    for (ll i = 0; i < n; i++) {
+        len += (size_t)snprintf(line + len, sizeof line - len, "%lld, ", v[i]);
+        if (len > 100 || i == n - 1) {
+            emit_line(e, "%s%s", indent, line);
+            len = 0;
+        }
+    }
+}
+
 /* static const int NAME[taps] = {...}: where tap (c, kh, kw) of a group's
  * kernel starts in padded planes of hp x wp. */
 static void tap_table(Emitter *e, const char *name, ll C, ll KH, ll KW, ll DH, ll DW, ll hp, ll wp)
 {
-    char line[200];
-    size_t len = 0;
-    emit_line(e, "static const int %s[%lld] = {", name, C * KH * KW);
-    for (ll c = 0; c < C; c++)
-        for (ll kh = 0; kh < KH; kh++)
-            for (ll kw = 0; kw < KW; kw++) {
-                len += (size_t)snprintf(line + len, sizeof line - len, "%lld, ", c * hp * wp + kh * DH * wp + kw * DW);
-                if (len > 100) {
-                    emit_line(e, "    %s", line);
-                    len = 0;
-                }
-            }
-    if (len)
-        emit_line(e, "    %s", line);
+    ll n = C * KH * KW, *v = arena_alloc(e->ir->arena, (size_t)n * sizeof *v);
+    tap_offsets(C, KH, KW, DH, DW, 1, 1, hp, wp, 0, 0, v);
+    emit_line(e, "static const int %s[%lld] = {", name, n);
+    emit_ints(e, "    ", v, n);
     emit_line(e, "};");
 }
 
@@ -67,20 +93,258 @@ static void pad_copy(Emitter *e, const char *dst, const char *src, ll C, ll H, l
     emit_line(e, "               %lld * sizeof(real));", W < wp - left ? W : wp - left);
 }
 
-/* Inside a sample loop: sample s of x padded into this thread's slab of
- * scratch (xp) and the convolution over the padded width into yp,
- * [F, Q], bias added; both forward kernels continue from yp. */
-static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, const ConvDirect *d, const char *taps)
+/* Where the forward kernels leave a sample's convolution output (bias
+ * added, activation not yet): element (f, oh, ow) at yp[f sf + oh sh + ow
+ * sw]; in polyphase planes (phase), output (Ph ph + dh, Pw pw + dw) at
+ * yp[((dh Pw + dw) F + f) N + ph PWq + pw] instead. */
+typedef struct {
+    ll sf, sh, sw;
+    int phase;
+    ConvPhase p;
+} OutLayout;
+
+/* static const int NAME[Ph Pw][taps]: where tap (c, kh, kw) of a group's
+ * kernel starts in the polyphase planes for window tap (dh, dw). */
+static void phase_tap_table(Emitter *e, const char *name, const Conv *c, const ConvPhase *p)
 {
-    ll KG = c->CG * c->KH * c->KW, slab = d->XP + align16(c->F * d->Q), pack = slab * e->ir->threads;
+    ll n = c->CG * c->KH * c->KW, *v = arena_alloc(e->ir->arena, (size_t)n * sizeof *v);
+    emit_line(e, "static const int %s[%lld][%lld] = {", name, p->Ph * p->Pw, n);
+    for (ll dh = 0; dh < p->Ph; dh++)
+        for (ll dw = 0; dw < p->Pw; dw++) {
+            tap_offsets(c->CG, c->KH, c->KW, c->DH, c->DW, p->Ph, p->Pw, p->PHq, p->PWq, dh, dw, v);
+            emit_line(e, "    {");
+            emit_ints(e, "        ", v, n);
+            emit_line(e, "    },");
+        }
+    emit_line(e, "};");
+}
+
+/* Filters padded to whole vectors of 16 lanes (CONV_DIRECT_OC). */
+static ll oc_filters(const Conv *c)
+{
+    return align16(c->F);
+}
+
+/* Is the padded input of a CONV_DIRECT_OC layer the input itself?  It
+ * reads no scalar past its windows, so without padding it needs no copy. */
+static int oc_in_place(const Conv *c, const ConvDirect *d)
+{
+    return d->HP == c->H && d->WP == c->W && c->PT == 0 && c->PL == 0;
+}
+
+/* Before the sample loop of a CONV_DIRECT_OC kernel: the weights as
+ * wt[tap, FP], lane f of a row w[f, tap] (0 past F), the bias as bt[FP]. */
+static void oc_prologue(Emitter *e, const IrNode *n, const Conv *c)
+{
+    ll KG = c->CG * c->KH * c->KW, FP = oc_filters(c);
+    emit_line(e, "real *wt = scratch, *bt = scratch + %lld;", KG * FP);
+    emit_line(e, "for (int k = 0; k < %lld; k++)", KG);
+    emit_line(e, "    for (int f = 0; f < %lld; f++)", FP);
+    emit_line(e, "        wt[k * %lld + f] = f < %lld ? w[(size_t)f * %lld + k] : 0.0f;", FP, c->F, KG);
+    emit_line(e, "for (int f = 0; f < %lld; f++)", FP);
+    emit_line(e, "    bt[f] = f < %lld ? %s : 0.0f;", c->F, n->nin > 2 ? "b[f]" : "0.0f");
+}
+
+/*
+ * One register tile of a CONV_DIRECT_OC kernel: R output rows by T
+ * columns from (oh, ow0), every filter: R T accumulators of FV vectors,
+ * each a sum over the taps in order started from the bias, so the same
+ * bits as gemm() and as the plain loops.  Every window of the tile is at
+ * a constant distance from the first, so each product reads its input
+ * as a broadcast at a fixed offset and the weights' row once per tap.
+ */
+static void oc_tile(Emitter *e, const Conv *c, const ConvDirect *d, const char *taps, ll R, ll T)
+{
+    ll KG = c->CG * c->KH * c->KW, FP = oc_filters(c);
+    emit_line(e, "{");
+    e->indent++;
+    emit_line(e, "const real *xt = xp + (size_t)oh * %lld + ow0;", d->WP);
+    emit_line(e, "real *yt = yp + ((size_t)oh * %lld + ow0) * %lld;", c->OW, FP);
+    emit_line(e, "vgemm acc[%lld][FV];", R * T);
+    emit_line(e, "for (int v = 0; v < FV; v++) {");
+    emit_line(e, "    vgemm b0;");
+    emit_line(e, "    GLOAD(b0, bt + v * GEMM_LANES);");
+    emit_line(e, "    for (int t = 0; t < %lld; t++)", R * T);
+    emit_line(e, "        acc[t][v] = b0;");
+    emit_line(e, "}");
+    emit_line(e, "for (int k = 0; k < %lld; k++) {", KG);
+    emit_line(e, "    const real *xk = xt + %s[k];", taps);
+    emit_line(e, "    for (int v = 0; v < FV; v++) {");
+    emit_line(e, "        vgemm wv;");
+    emit_line(e, "        GLOAD(wv, wt + (size_t)k * %lld + v * GEMM_LANES);", FP);
+    for (ll r = 0; r < R; r++)
+        for (ll t = 0; t < T; t++)
+            emit_line(e, "        GFMA(acc[%lld][v], xk[%lld], wv);", r * T + t, r * d->WP + t);
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "for (int v = 0; v < FV; v++) {");
+    for (ll r = 0; r < R; r++)
+        for (ll t = 0; t < T; t++)
+            emit_line(e, "    GSTORE(yt + %lld + v * GEMM_LANES, acc[%lld][v]);", (r * c->OW + t) * FP, r * T + t);
+    emit_line(e, "}");
+    e->indent--;
+    emit_line(e, "}");
+}
+
+/* The tiles of one sample for lanes-wide vectors: R x T tiles of at most
+ * regs accumulators, then the partial ones at the right and the bottom. */
+static void oc_tiles(Emitter *e, const Conv *c, const ConvDirect *d, const char *taps, ll lanes, ll regs)
+{
+    ll FV = oc_filters(c) / lanes;
+    ll T = regs / FV < 1 ? 1 : regs / FV;
+    if (T > c->OW)
+        T = c->OW;
+    ll R = regs / (FV * T) < 1 ? 1 : regs / (FV * T);
+    if (R > c->OH)
+        R = c->OH;
+    ll Tr = c->OW % T, Rr = c->OH % R, OHR = c->OH - Rr, OWT = c->OW - Tr;
+    emit_line(e, "#define FV %lld", FV);
+    for (int rest = 0; rest < 2; rest++) {
+        ll r = rest ? 1 : R;
+        if (rest && !Rr)
+            break;
+        if (rest)
+            emit_line(e, "for (int oh = %lld; oh < %lld; oh++) {", OHR, c->OH);
+        else
+            emit_line(e, "for (int oh = 0; oh < %lld; oh += %lld) {", OHR, R);
+        e->indent++;
+        emit_line(e, "for (int ow0 = 0; ow0 < %lld; ow0 += %lld)", OWT, T);
+        e->indent++;
+        oc_tile(e, c, d, taps, r, T);
+        e->indent--;
+        if (Tr) {
+            emit_line(e, "int ow0 = %lld;", OWT);
+            oc_tile(e, c, d, taps, r, Tr);
+        }
+        e->indent--;
+        emit_line(e, "}");
+    }
+    emit_line(e, "#undef FV");
+}
+
+/*
+ * Inside a sample loop: sample s of x padded into this thread's slab of
+ * scratch (xp) and its convolution into yp, bias added; both forward
+ * kernels continue from yp, laid out as *out says.  Over the padded width
+ * (gemm(), [F, Q]) or, with CONV_DIRECT_OC, position-major with the
+ * filters in vectors ([OH OW, FP]).
+ */
+static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, const ConvDirect *d, const char *taps,
+                                  OutLayout *out)
+{
+    ll KG = c->CG * c->KH * c->KW;
+    if (n->conv_algo & CONV_DIRECT_OC) {
+        ll FP = oc_filters(c), XP = oc_in_place(c, d) ? 0 : align16(c->C * d->HP * d->WP);
+        ll slab = XP + align16(c->OH * c->OW * FP);
+        emit_line(e, "real *yp = scratch + %lld + (size_t)NNC_THREAD * %lld;", align16(KG * FP + FP), slab);
+        emit_line(e, "const real *xs = x + (size_t)s * %lld;", c->C * c->H * c->W);
+        if (XP) {
+            emit_line(e, "real *xp = yp + %lld;", align16(c->OH * c->OW * FP));
+            pad_copy(e, "xp", "xs", c->C, c->H, c->W, d->HP, d->WP, c->PT, c->PL, c->C * d->HP * d->WP);
+        } else {
+            emit_line(e, "const real *xp = xs;");
+        }
+        emit_line(e, "#ifdef NNC_VECTOR");
+        /* accumulators: 32 vector registers with AVX-512, 16 with AVX */
+        emit_line(e, "#if GEMM_LANES == 16");
+        oc_tiles(e, c, d, taps, 16, 24);
+        emit_line(e, "#else");
+        oc_tiles(e, c, d, taps, 8, 12);
+        emit_line(e, "#endif");
+        emit_line(e, "#else");
+        emit_line(e, "for (int oh = 0; oh < %lld; oh++)", c->OH);
+        emit_line(e, "    for (int ow = 0; ow < %lld; ow++)", c->OW);
+        emit_line(e, "        for (int f = 0; f < %lld; f++) {", FP);
+        emit_line(e, "            real acc = bt[f];");
+        emit_line(e, "            for (int k = 0; k < %lld; k++)", KG);
+        emit_line(e, "                acc = FMADD(wt[k * %lld + f], xp[oh * %lld + ow + %s[k]], acc);", FP, d->WP, taps);
+        emit_line(e, "            yp[((size_t)oh * %lld + ow) * %lld + f] = acc;", c->OW, FP);
+        emit_line(e, "        }");
+        emit_line(e, "#endif");
+        *out = (OutLayout){1, c->OW * FP, FP, 0, {0}};
+        return;
+    }
+    ConvPhase p;
+    if (conv_phase_geometry(e->ir, n, &p)) {
+        ll plane = p.PHq * p.PWq, PP = p.Ph * p.Pw;
+        ll slab = p.XP + align16(PP * c->F * p.N), pack = slab * e->ir->threads;
+        emit_line(e, "real *xp = scratch + (size_t)NNC_THREAD * %lld, *yp = xp + %lld;", slab, p.XP);
+        emit_line(e, "const real *xs = x + (size_t)s * %lld;", c->C * c->H * c->W);
+        emit_line(e, "/* plane (pa, pb) of channel c: the padded input's rows pa + %lld i, columns pb + %lld j */",
+                  p.Ph, p.Pw);
+        emit_line(e, "memset(xp, 0, %lld * sizeof(real));", p.XP);
+        emit_line(e, "for (int c = 0; c < %lld; c++)", c->C);
+        emit_line(e, "    for (int pa = 0; pa < %lld; pa++)", p.Ph);
+        emit_line(e, "        for (int i = 0; i < %lld; i++) {", p.PHq);
+        emit_line(e, "            int h = %lld * i + pa - %lld;", p.Ph, c->PT);
+        emit_line(e, "            if (h < 0 || h >= %lld)", c->H);
+        emit_line(e, "                continue;");
+        emit_line(e, "            for (int pb = 0; pb < %lld; pb++)", p.Pw);
+        emit_line(e, "                for (int j = 0; j < %lld; j++) {", p.PWq);
+        emit_line(e, "                    int iw = %lld * j + pb - %lld;", p.Pw, c->PL);
+        emit_line(e, "                    if (iw >= 0 && iw < %lld)", c->W);
+        emit_line(e, "                        xp[((size_t)(c * %lld + pa) * %lld + pb) * %lld + i * %lld + j] =", p.Ph,
+                  p.Pw, plane, p.PWq);
+        emit_line(e, "                            xs[((size_t)c * %lld + h) * %lld + iw];", c->H, c->W);
+        emit_line(e, "                }");
+        emit_line(e, "        }");
+        emit_line(e, "for (int t = 0; t < %lld; t++)", PP);
+        emit_line(e, "    for (int g = 0; g < %lld; g++)", c->G);
+        emit_line(e, "        GEMM(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, xp + (size_t)g * %lld, 0, 1,", c->FG,
+                  p.N, KG, c->FG * KG, KG, c->CG * PP * plane);
+        emit_line(e, "             yp + ((size_t)t * %lld + g * %lld) * %lld, %lld, 0, %s, NULL, scratch + %lld, %s[t]);",
+                  c->F, c->FG, p.N, p.N,
+                  n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c->FG) : "NULL", pack, taps);
+        *out = (OutLayout){0, 0, 0, 1, p};
+        return;
+    }
+    ll slab = d->XP + align16(c->F * d->Q), pack = slab * e->ir->threads;
     emit_line(e, "real *xp = scratch + (size_t)NNC_THREAD * %lld, *yp = xp + %lld;", slab, d->XP);
     emit_line(e, "const real *xs = x + (size_t)s * %lld;", c->C * c->H * c->W);
     pad_copy(e, "xp", "xs", c->C, c->H, c->W, d->HP, d->WP, c->PT, c->PL, d->XP);
     emit_line(e, "for (int g = 0; g < %lld; g++)", c->G);
-    emit_line(e, "    gemm(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, xp + (size_t)g * %lld, 0, 1,", c->FG, d->Q, KG,
+    emit_line(e, "    GEMM(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, xp + (size_t)g * %lld, 0, 1,", c->FG, d->Q, KG,
               c->FG * KG, KG, c->CG * d->HP * d->WP);
-    emit_line(e, "         yp + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, 0, %s);", c->FG * d->Q, d->Q,
+    emit_line(e, "         yp + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, %s);", c->FG * d->Q, d->Q,
               n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c->FG) : "NULL", pack, taps);
+    *out = (OutLayout){d->Q, d->WP, 1, 0, {0}};
+}
+
+/* The tap table of a forward kernel, before its signature. */
+static void direct_forward_taps(Emitter *e, const IrNode *n, const Conv *c, const ConvDirect *d, const char *taps)
+{
+    ConvPhase p;
+    if (conv_phase_geometry(e->ir, n, &p)) {
+        emit_line(e, "/* for window tap t, tap (c, kh, kw) of a group reads the planes at q + %s[t][tap] */", taps);
+        phase_tap_table(e, taps, c, &p);
+        return;
+    }
+    emit_line(e, "/* tap (c, kh, kw) of a group reads the padded input at q + %s[tap] */", taps);
+    tap_table(e, taps, c->CG, c->KH, c->KW, c->DH, c->DW, d->HP, d->WP);
+}
+
+/* The forward kernels' first lines: what they compute where, and with
+ * CONV_DIRECT_OC the weights and bias laid out for it. */
+static void direct_forward_begin(Emitter *e, const IrNode *n, const Conv *c, const ConvDirect *d, const char *then)
+{
+    if (n->conv_algo & CONV_DIRECT_OC) {
+        emit_line(e, "/* direct, vectorised over the filters: per thread the input%s and the output",
+                  oc_in_place(c, d) ? " in place"
+                                    : arena_printf(e->ir->arena, " padded to [%lld, %lld, %lld]", c->C, d->HP, d->WP));
+        emit_line(e, " * position-major, [%lld, %lld]%s; samples in parallel */", c->OH * c->OW, oc_filters(c), then);
+        oc_prologue(e, n, c);
+        return;
+    }
+    ConvPhase p;
+    if (conv_phase_geometry(e->ir, n, &p)) {
+        emit_line(e, "/* direct in polyphase planes: per thread the input padded and split into [%lld, %lld, %lld,",
+                  c->C, p.Ph * p.Pw, p.PHq);
+        emit_line(e, " * %lld] and the output per window tap, [%lld, %lld, %lld]%s; samples in parallel */", p.PWq,
+                  p.Ph * p.Pw, c->F, p.N, then);
+        return;
+    }
+    emit_line(e, "/* direct: per thread the input padded to [%lld, %lld, %lld] and the output over", c->C, d->HP, d->WP);
+    emit_line(e, " * the padded width, [%lld, %lld]%s; samples in parallel */", c->F, d->Q, then);
 }
 
 void kern_conv_forward_direct(Emitter *e, int id)
@@ -91,21 +355,20 @@ void kern_conv_forward_direct(Emitter *e, int id)
     ConvDirect d = conv_direct_geometry(&c);
     char taps[32];
     snprintf(taps, sizeof taps, "k%03d_taps", id);
-    emit_line(e, "/* tap (c, kh, kw) of a group reads the padded input at q + k%03d_taps[tap] */", id);
-    tap_table(e, taps, c.CG, c.KH, c.KW, c.DH, c.DW, d.HP, d.WP);
+    direct_forward_taps(e, n, &c, &d, taps);
     kern_signature(e, id, names, "y");
-    emit_line(e, "/* direct: per thread the input padded to [%lld, %lld, %lld] and the output over", c.C, d.HP, d.WP);
-    emit_line(e, " * the padded width, [%lld, %lld]; samples in parallel */", c.F, d.Q);
+    direct_forward_begin(e, n, &c, &d, "");
     kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    direct_forward_sample(e, n, &c, &d, taps);
+    OutLayout o;
+    direct_forward_sample(e, n, &c, &d, taps, &o);
     emit_line(e, "real *ys = y + (size_t)s * %lld;", c.F * c.OH * c.OW);
-    emit_line(e, "/* the kept columns, back to NCHW%s */", n->epilogue != OP_COUNT ? ", through the fused activation" : "");
+    emit_line(e, "/* the kept outputs, back to NCHW%s */", n->epilogue != OP_COUNT ? ", through the fused activation" : "");
     emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
     emit_line(e, "    for (int oh = 0; oh < %lld; oh++)", c.OH);
     emit_line(e, "        for (int ow = 0; ow < %lld; ow++) {", c.OW);
-    emit_line(e, "            real v = yp[(size_t)f * %lld + oh * %lld + ow];", d.Q, d.WP);
+    emit_line(e, "            real v = yp[(size_t)f * %lld + oh * %lld + ow * %lld];", o.sf, o.sh, o.sw);
     emit_line(e, "            ys[((size_t)f * %lld + oh) * %lld + ow] = %s;", c.OH, c.OW, kern_epilogue_expr(n));
     emit_line(e, "        }");
     e->indent--;
@@ -113,14 +376,55 @@ void kern_conv_forward_direct(Emitter *e, int id)
     kern_end(e);
 }
 
+/* One pooled output of kern_conv_pool_direct: the window at `win`, its
+ * maximum stored to out[at] and, when keep, where it came from to
+ * out[at + where] (maxpool's layout). */
+typedef struct {
+    const IrNode *conv;
+    ll KH, KW, SH, SW, skh, skw, OW;
+    int keep;
+    ll where;
+} PoolWindow;
+
+static void pool_window(Emitter *e, const PoolWindow *w, const char *out, const char *at)
+{
+    /* Straight-line selects, not branches: which tap wins is data, and a
+     * mispredicted branch per tap cost more than the convolution. */
+    int act = w->conv->epilogue != OP_COUNT;
+    emit_line(e, "int at0 = ph * %lld + pw * %lld;", w->SH * w->OW, w->SW);
+    emit_line(e, "real m = win[0];");
+    emit_line(e, "int at = at0;");
+    if (act)
+        emit_line(e, "{ real v = m; m = %s; }", kern_epilogue_expr(w->conv));
+    for (ll kh = 0; kh < w->KH; kh++)
+        for (ll kw = kh == 0; kw < w->KW; kw++) {
+            emit_line(e, "{");
+            emit_line(e, "    real v = win[%lld];", kh * w->skh + kw * w->skw);
+            if (act)
+                emit_line(e, "    v = %s;", kern_epilogue_expr(w->conv));
+            emit_line(e, "    int better = v > m || v != v;");
+            emit_line(e, "    m = better ? v : m;");
+            emit_line(e, "    at = better ? at0 + %lld : at;", kh * w->OW + kw);
+            emit_line(e, "}");
+        }
+    emit_line(e, "%s[%s] = m;", out, at);
+    /* kept in evaluation too (the room is there): no branch in the loop */
+    if (w->keep)
+        emit_line(e, "%s[%s + %lld] = (real)at;", out, at, w->where);
+    else
+        emit_line(e, "(void)at;");
+}
+
 /*
  * conv2d by direct convolution, its fused activation and the max pooling
  * that reads it, one sample at a time (fuse_conv_pool.c): the pooling
- * reads the activated values from the padded-width output while it is in
+ * reads the activated values from the scratch output while it is in
  * cache, and the convolution's output is never stored.  Maxima, and where
  * they came from (an offset into the [OH, OW] plane, as maxpool's own
  * kernel keeps it), are found with maxpool's comparisons in maxpool's
- * order: the same bits.
+ * order: the same bits.  With CONV_DIRECT_OC the filters are the
+ * innermost loop, contiguous in the scratch output: one vector of them
+ * per window tap.
  */
 void kern_conv_pool_direct(Emitter *e, int id)
 {
@@ -136,8 +440,7 @@ void kern_conv_pool_direct(Emitter *e, int id)
     int keep = !e->opt->inference; /* where the maxima came from */
     char taps[32];
     snprintf(taps, sizeof taps, "k%03d_taps", id);
-    emit_line(e, "/* tap (c, kh, kw) of a group reads the padded input at q + k%03d_taps[tap] */", id);
-    tap_table(e, taps, c.CG, c.KH, c.KW, c.DH, c.DW, d.HP, d.WP);
+    direct_forward_taps(e, n, &c, &d, taps);
     kern_signature(e, id, NULL, "y");
     if (keep) /* kept in evaluation too: the room is there */
         emit_line(e, "(void)training;");
@@ -145,51 +448,76 @@ void kern_conv_pool_direct(Emitter *e, int id)
               kern_operand_name(e, id, NULL, n->in[1]));
     if (n->nin > 2)
         emit_line(e, "const real *b = %s;", kern_operand_name(e, id, NULL, n->in[2]));
-    emit_line(e, "/* direct: per thread the input padded to [%lld, %lld, %lld] and the output over", c.C, d.HP, d.WP);
-    emit_line(e, " * the padded width, [%lld, %lld], pooled from there; samples in parallel */", c.F, d.Q);
+    direct_forward_begin(e, n, &c, &d, ", pooled from there");
     kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    direct_forward_sample(e, n, &c, &d, taps);
+    OutLayout o;
+    direct_forward_sample(e, n, &c, &d, taps, &o);
     emit_line(e, "/* max pooling [%lld, %lld] by [%lld, %lld]%s: the first maximum, NaN kept */", (ll)k[0], (ll)k[1],
               (ll)st[0], (ll)st[1], n->epilogue != OP_COUNT ? " of the activated values" : "");
-    emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
-    emit_line(e, "for (int ph = 0; ph < %lld; ph++) {", PH);
-    e->indent++;
-    emit_line(e, "real *yrow = y + ((size_t)s * %lld + f) * %lld + ph * %lld;", c.F, PH * PW, PW);
-    if (keep)
-        emit_line(e, "real *arow = yrow + %lld;", (ll)e->plan->max_batch * kern_numel(m));
-    emit_line(e, "for (int pw = 0; pw < %lld; pw++) {", PW);
-    e->indent++;
-    /* Straight-line selects, not branches: which tap wins is data, and a
-     * mispredicted branch per tap cost more than the convolution. */
-    emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw * %lld;", d.Q, (ll)st[0] * d.WP, (ll)st[1]);
-    emit_line(e, "int at0 = ph * %lld + pw * %lld;", (ll)st[0] * c.OW, (ll)st[1]);
-    emit_line(e, "real m = win[0];");
-    emit_line(e, "int at = at0;");
-    if (n->epilogue != OP_COUNT)
-        emit_line(e, "{ real v = m; m = %s; }", kern_epilogue_expr(n));
-    for (ll kh = 0; kh < k[0]; kh++)
-        for (ll kw = kh == 0; kw < k[1]; kw++) {
-            emit_line(e, "{");
-            emit_line(e, "    real v = win[%lld];", kh * d.WP + kw);
-            if (n->epilogue != OP_COUNT)
-                emit_line(e, "    v = %s;", kern_epilogue_expr(n));
-            emit_line(e, "    int better = v > m || v != v;");
-            emit_line(e, "    m = better ? v : m;");
-            emit_line(e, "    at = better ? at0 + %lld : at;", kh * c.OW + kw);
+    /* window (f, ph, pw) at yp[f sf + ph sph + pw spw], its tap (kh, kw) at + kh skh + kw skw */
+    ll sf = o.sf, sph = st[0] * o.sh, spw = st[1] * o.sw, skh = o.sh, skw = o.sw;
+    if (o.phase) {
+        sf = o.p.N;
+        sph = o.p.PWq;
+        spw = 1;
+        skh = o.p.Pw * c.F * o.p.N;
+        skw = c.F * o.p.N;
+    }
+    PoolWindow pw = {n, k[0], k[1], st[0], st[1], skh, skw, c.OW, keep, (ll)e->plan->max_batch * kern_numel(m)};
+    if (sf == 1) {
+        /* CONV_DIRECT_OC: the filters innermost, a vector of them per tap */
+        emit_line(e, "for (int ph = 0; ph < %lld; ph++)", PH);
+        emit_line(e, "    for (int pw = 0; pw < %lld; pw++) {", PW);
+        e->indent += 2;
+        emit_line(e, "real *yo = y + (size_t)s * %lld + ph * %lld + pw;", c.F * PH * PW, PW);
+        emit_line(e, "for (int f = 0; f < %lld; f++) {", c.F);
+        e->indent++;
+        emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw * %lld;", sf, sph, spw);
+        pool_window(e, &pw, "yo", arena_printf(e->ir->arena, "(size_t)f * %lld", PH * PW));
+        e->indent--;
+        emit_line(e, "}");
+        e->indent -= 2;
+        emit_line(e, "    }");
+    } else if (o.phase) {
+        /* Rows (f, ph) of the output, the windows of each contiguous in every
+         * plane.  All but the last rows run on to the planes' width, PWq:
+         * one whole vector for fashion_lenet's 14 of 16 (1.6 us of its 11 at
+         * batch 1), the extra columns computed in the planes and stored over
+         * the next row's start, before that row is. */
+        ll rows = c.F * PH, wide = rows * PW < o.p.PWq ? 0 : (rows * PW - o.p.PWq) / PW + 1; /* r PW + PWq <= rows PW */
+        for (int last = 0; last < 2; last++) {
+            ll r0 = last ? wide : 0, r1 = last ? rows : wide;
+            if (r0 >= r1)
+                continue;
+            emit_line(e, "for (int r = %lld; r < %lld; r++) {", r0, r1);
+            e->indent++;
+            emit_line(e, "int f = r / %lld, ph = r %% %lld;", PH, PH);
+            emit_line(e, "real *yrow = y + (size_t)s * %lld + (size_t)r * %lld;", c.F * PH * PW, PW);
+            emit_line(e, "for (int pw = 0; pw < %lld; pw++) {", last ? PW : o.p.PWq);
+            e->indent++;
+            emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw;", sf, sph);
+            pool_window(e, &pw, "yrow", "pw");
+            e->indent--;
+            emit_line(e, "}");
+            e->indent--;
             emit_line(e, "}");
         }
-    emit_line(e, "yrow[pw] = m;");
-    /* kept in evaluation too (the room is there): no branch in the loop */
-    if (keep)
-        emit_line(e, "arow[pw] = (real)at;");
-    else
-        emit_line(e, "(void)at;");
-    e->indent--;
-    emit_line(e, "}");
-    e->indent--;
-    emit_line(e, "}");
+    } else {
+        emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
+        emit_line(e, "    for (int ph = 0; ph < %lld; ph++) {", PH);
+        e->indent++;
+        emit_line(e, "real *yrow = y + ((size_t)s * %lld + f) * %lld + ph * %lld;", c.F, PH * PW, PW);
+        emit_line(e, "for (int pw = 0; pw < %lld; pw++) {", PW);
+        e->indent++;
+        emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw * %lld;", sf, sph, spw);
+        pool_window(e, &pw, "yrow", "pw");
+        e->indent--;
+        emit_line(e, "}");
+        e->indent--;
+        emit_line(e, "}");
+    }
     e->indent--;
     emit_line(e, "}");
     kern_end(e);
@@ -225,9 +553,9 @@ void kern_conv_dx_direct(Emitter *e, int id)
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", c.C * c.H * c.W);
     pad_copy(e, "dyp", "dys", c.F, c.OH, c.OW, d.HP2, d.WP2, d.P2T, d.P2L, d.DYP);
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
-    emit_line(e, "    gemm(%lld, %lld, %lld, wt + (size_t)g * %lld, %lld, 1, dyp + (size_t)g * %lld, 0, 1,", c.CG, d.Q2, KF,
+    emit_line(e, "    GEMM(%lld, %lld, %lld, wt + (size_t)g * %lld, %lld, 1, dyp + (size_t)g * %lld, 0, 1,", c.CG, d.Q2, KF,
               c.CG * KF, KF, c.FG * d.HP2 * d.WP2);
-    emit_line(e, "         dxp + (size_t)g * %lld, %lld, 0, NULL, NULL, scratch + %lld, 0, %s);", c.CG * d.Q2, d.Q2, pack, taps);
+    emit_line(e, "         dxp + (size_t)g * %lld, %lld, 0, NULL, NULL, scratch + %lld, %s);", c.CG * d.Q2, d.Q2, pack, taps);
     emit_line(e, "for (int ci = 0; ci < %lld; ci++)", c.C);
     if (g->epilogue != OP_COUNT) {
         emit_line(e, "    for (int h = 0; h < %lld; h++)", c.H);
@@ -247,28 +575,48 @@ void kern_conv_dx_direct(Emitter *e, int id)
     kern_end(e);
 }
 
+/* The sum of p[r PART] over runs r in [lo, hi), halves added first: a
+ * fixed tree whatever the thread count. */
+static const char *conv_dw_tree(Emitter *e, ll lo, ll hi, ll PART)
+{
+    if (hi - lo == 1)
+        return arena_printf(e->ir->arena, "p[%lld]", lo * PART);
+    ll mid = lo + (hi - lo) / 2;
+    return arena_printf(e->ir->arena, "(%s + %s)", conv_dw_tree(e, lo, mid, PART), conv_dw_tree(e, mid, hi, PART));
+}
+
 void kern_conv_dw_direct(Emitter *e, int id)
 {
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
     static const char *const names[] = {"dy", "x"};
     Conv c = conv_geometry(f, kern_node(e, f->in[0]));
     ConvDirect d = conv_direct_geometry(&c);
-    ll KG = c.CG * c.KH * c.KW, DYS = c.F * d.Q16;
-    ll S = conv_dw_chunk(e->plan->max_batch);
+    ll KG = c.CG * c.KH * c.KW, DYS = c.F * d.Q16, PART = align16(c.F * KG * 16);
+    ll S = conv_dw_chunk(e->plan->max_batch), NG = conv_dw_groups(e->plan->max_batch);
     char taps[32];
     snprintf(taps, sizeof taps, "k%03d_taps", id);
     emit_line(e, "/* tap (c, kh, kw) of a group reads the padded input at q + k%03d_taps[tap] */", id);
     tap_table(e, taps, c.CG, c.KH, c.KW, c.DH, c.DW, d.HP, d.WP);
     kern_signature(e, id, names, "dw");
-    emit_line(e, "/* direct: %lld samples at a time, the inputs padded to [%lld, %lld, %lld] and dy over the", S, c.C,
+    emit_line(e, "/* direct: the batch in %lld runs of samples (the same for any thread count), each", NG);
+    emit_line(e, " * %lld samples at a time: the inputs padded to [%lld, %lld, %lld] and dy over the padded", S, c.C,
               d.HP, d.WP);
-    emit_line(e, " * padded width, [%lld, %lld] (0 in the dropped columns); dw[f, tap] is one dot product", c.F, d.Q16);
-    emit_line(e, " * over the batch and the positions, its 16 partial sums kept in part */");
-    emit_line(e, "real *part = scratch, *xp = part + %lld, *dyp = xp + %lld;", align16(c.F * KG * 16), S * d.XP);
-    emit_line(e, "for (int s0 = 0; s0 < n; s0 += %lld) {", S);
+    emit_line(e, " * width, [%lld, %lld] (0 in the dropped columns); dw[f, tap] is one dot product", c.F, d.Q16);
+    emit_line(e, " * over the run's samples and positions, 16 partial sums in part[run], and the");
+    emit_line(e, " * runs are added in a fixed tree.  The threads split the runs as the other");
+    emit_line(e, " * kernels split the samples, so each reads what it wrote */");
+    emit_line(e, "real *part = scratch;");
+    kern_par_begin(e, "n > 1");
+    emit_line(e, "for (int r = 0; r < %lld; r++) {", NG);
     e->indent++;
-    emit_line(e, "int ns = n - s0 < %lld ? n - s0 : %lld;", S, S);
-    kern_par_begin(e, "ns > 1");
+    emit_line(e, "real *xp = scratch + %lld + (size_t)NNC_THREAD * %lld, *dyp = xp + %lld;", NG * PART,
+              S * (d.XP + DYS), S * d.XP);
+    emit_line(e, "int lo = (int)((long)r * n / %lld), hi = (int)((long)(r + 1) * n / %lld);", NG, NG);
+    emit_line(e, "if (lo == hi)");
+    emit_line(e, "    memset(part + (size_t)r * %lld, 0, %lld * sizeof(real));", PART, c.F * KG * 16);
+    emit_line(e, "for (int s0 = lo; s0 < hi; s0 += %lld) {", S);
+    e->indent++;
+    emit_line(e, "int ns = hi - s0 < %lld ? hi - s0 : %lld;", S, S);
     emit_line(e, "for (int i = 0; i < ns; i++) {");
     e->indent++;
     emit_line(e, "real *xps = xp + (size_t)i * %lld, *dyps = dyp + (size_t)i * %lld;", d.XP, DYS);
@@ -282,15 +630,30 @@ void kern_conv_dw_direct(Emitter *e, int id)
               d.Q16, d.WP, c.OH, c.OW, c.OW);
     e->indent--;
     emit_line(e, "}");
-    kern_par_end(e);
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
     emit_line(e, "    dotsum(%lld, %lld, %lld, ns, dyp + (size_t)g * %lld, %lld, %lld, xp + (size_t)g * %lld, %lld, %s,", c.FG,
               KG, d.Q16, c.FG * d.Q16, DYS, d.Q16, c.CG * d.HP * d.WP, d.XP, taps);
-    emit_line(e, "           part + (size_t)g * %lld, s0 == 0);", c.FG * KG * 16);
+    emit_line(e, "           part + (size_t)r * %lld + (size_t)g * %lld, s0 == lo);", PART, c.FG * KG * 16);
     e->indent--;
     emit_line(e, "}");
-    emit_line(e, "for (int i = 0; i < %lld; i++)", c.F * KG);
-    emit_line(e, "    dw[i] = sum16(part + (size_t)i * 16);");
+    e->indent--;
+    emit_line(e, "}");
+    kern_par_end(e);
+    emit_line(e, "/* the runs' partial sums in a fixed tree, then each weight's 16 */");
+    if (c.F * KG * 16 * NG >= 32768) /* worth a parallel region: the adds of fashion_lenet's second layer are */
+        emit_line(e, "NNC_PARALLEL_FOR");
+    emit_line(e, "for (int i = 0; i < %lld; i++) {", c.F * KG);
+    e->indent++;
+    emit_line(e, "real t[16];");
+    emit_line(e, "for (int l = 0; l < 16; l++) {");
+    e->indent++;
+    emit_line(e, "const real *p = part + (size_t)i * 16 + l;");
+    emit_line(e, "t[l] = %s;", conv_dw_tree(e, 0, NG, PART));
+    e->indent--;
+    emit_line(e, "}");
+    emit_line(e, "dw[i] = sum16(t);");
+    e->indent--;
+    emit_line(e, "}");
     kern_end(e);
 }
 
@@ -321,59 +684,67 @@ static const char *const dotsum_source[] = {
     "    return (((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]))) +",
     "           (((t[8] + t[9]) + (t[10] + t[11])) + ((t[12] + t[13]) + (t[14] + t[15])));",
     "}",
+    "/* block blk of the outputs: DOT_MB x DOT_NB of them (one in the plain build) */",
+    "#ifdef NNC_VECTOR",
+    "#define DOT_BLOCKS(M, N) (((M) + DOT_MB - 1) / DOT_MB * (((N) + DOT_NB - 1) / DOT_NB))",
+    "#else",
+    "#define DOT_BLOCKS(M, N) ((M) * (N))",
+    "#endif",
+    "static void dotsum_block(int blk, int M, int N, int K, int ns, const real *A, long sa, long lda, const real *B,",
+    "                         long sb, const int *boff, real *part, int first)",
+    "{",
+    "#ifdef NNC_VECTOR",
+    "    int nbn = (N + DOT_NB - 1) / DOT_NB;",
+    "    int m0 = blk / nbn * DOT_MB, n0 = blk % nbn * DOT_NB;",
+    "    int mb = M - m0 < DOT_MB ? M - m0 : DOT_MB, nb = N - n0 < DOT_NB ? N - n0 : DOT_NB;",
+    "    long ao[DOT_MB], bo[DOT_NB];",
+    "    for (int i = 0; i < DOT_MB; i++)",
+    "        ao[i] = (long)(m0 + (i < mb ? i : mb - 1)) * lda;",
+    "    for (int j = 0; j < DOT_NB; j++)",
+    "        bo[j] = boff[n0 + (j < nb ? j : nb - 1)];",
+    "    vgemm acc[DOT_MB][DOT_NB][DOT_H];",
+    "    memset(acc, 0, sizeof acc);",
+    "    if (!first)",
+    "        for (int i = 0; i < mb; i++)",
+    "            for (int j = 0; j < nb; j++)",
+    "                memcpy(acc[i][j], part + ((long)(m0 + i) * N + n0 + j) * 16, sizeof acc[i][j]);",
+    "    for (int s = 0; s < ns; s++) {",
+    "        const real *as = A + (long)s * sa, *bs = B + (long)s * sb;",
+    "        for (int k = 0; k < K; k += GEMM_LANES) {",
+    "            int h = k / GEMM_LANES % DOT_H;",
+    "            vgemm av[DOT_MB], bv;",
+    "            NNC_UNROLL",
+    "            for (int i = 0; i < DOT_MB; i++)",
+    "                GLOAD(av[i], as + ao[i] + k);",
+    "            NNC_UNROLL",
+    "            for (int j = 0; j < DOT_NB; j++) {",
+    "                GLOAD(bv, bs + bo[j] + k);",
+    "                NNC_UNROLL",
+    "                for (int i = 0; i < DOT_MB; i++)",
+    "                    GVFMA(acc[i][j][h], av[i], bv);",
+    "            }",
+    "        }",
+    "    }",
+    "    for (int i = 0; i < mb; i++)",
+    "        for (int j = 0; j < nb; j++)",
+    "            memcpy(part + ((long)(m0 + i) * N + n0 + j) * 16, acc[i][j], sizeof acc[i][j]);",
+    "#else",
+    "    int m = blk / N, n = blk % N;",
+    "    real *t = part + ((long)m * N + n) * 16;",
+    "    (void)M;",
+    "    if (first)",
+    "        memset(t, 0, 16 * sizeof(real));",
+    "    for (int s = 0; s < ns; s++)",
+    "        for (int k = 0; k < K; k++)",
+    "            t[k % 16] = FMADD(A[(long)s * sa + (long)m * lda + k], B[(long)s * sb + boff[n] + k], t[k % 16]);",
+    "#endif",
+    "}",
+    "/* Every block, on the calling thread (the caller splits the samples) */",
     "static void dotsum(int M, int N, int K, int ns, const real *A, long sa, long lda, const real *B, long sb,",
     "                   const int *boff, real *part, int first)",
     "{",
-    "#ifdef NNC_VECTOR",
-    "    int nbm = (M + DOT_MB - 1) / DOT_MB, nbn = (N + DOT_NB - 1) / DOT_NB;",
-    "    NNC_PARALLEL_FOR",
-    "    for (int blk = 0; blk < nbm * nbn; blk++) {",
-    "        int m0 = blk / nbn * DOT_MB, n0 = blk % nbn * DOT_NB;",
-    "        int mb = M - m0 < DOT_MB ? M - m0 : DOT_MB, nb = N - n0 < DOT_NB ? N - n0 : DOT_NB;",
-    "        long ao[DOT_MB], bo[DOT_NB];",
-    "        for (int i = 0; i < DOT_MB; i++)",
-    "            ao[i] = (long)(m0 + (i < mb ? i : mb - 1)) * lda;",
-    "        for (int j = 0; j < DOT_NB; j++)",
-    "            bo[j] = boff[n0 + (j < nb ? j : nb - 1)];",
-    "        vgemm acc[DOT_MB][DOT_NB][DOT_H];",
-    "        memset(acc, 0, sizeof acc);",
-    "        if (!first)",
-    "            for (int i = 0; i < mb; i++)",
-    "                for (int j = 0; j < nb; j++)",
-    "                    memcpy(acc[i][j], part + ((long)(m0 + i) * N + n0 + j) * 16, sizeof acc[i][j]);",
-    "        for (int s = 0; s < ns; s++) {",
-    "            const real *as = A + (long)s * sa, *bs = B + (long)s * sb;",
-    "            for (int k = 0; k < K; k += GEMM_LANES) {",
-    "                int h = k / GEMM_LANES % DOT_H;",
-    "                vgemm av[DOT_MB], bv;",
-    "                NNC_UNROLL",
-    "                for (int i = 0; i < DOT_MB; i++)",
-    "                    GLOAD(av[i], as + ao[i] + k);",
-    "                NNC_UNROLL",
-    "                for (int j = 0; j < DOT_NB; j++) {",
-    "                    GLOAD(bv, bs + bo[j] + k);",
-    "                    NNC_UNROLL",
-    "                    for (int i = 0; i < DOT_MB; i++)",
-    "                        GVFMA(acc[i][j][h], av[i], bv);",
-    "                }",
-    "            }",
-    "        }",
-    "        for (int i = 0; i < mb; i++)",
-    "            for (int j = 0; j < nb; j++)",
-    "                memcpy(part + ((long)(m0 + i) * N + n0 + j) * 16, acc[i][j], sizeof acc[i][j]);",
-    "    }",
-    "#else",
-    "    NNC_PARALLEL_FOR",
-    "    for (int m = 0; m < M; m++)",
-    "        for (int n = 0; n < N; n++) {",
-    "            real *t = part + ((long)m * N + n) * 16;",
-    "            if (first)",
-    "                memset(t, 0, 16 * sizeof(real));",
-    "            for (int s = 0; s < ns; s++)",
-    "                for (int k = 0; k < K; k++)",
-    "                    t[k % 16] = FMADD(A[(long)s * sa + (long)m * lda + k], B[(long)s * sb + boff[n] + k], t[k % 16]);",
-    "        }",
-    "#endif",
+    "    for (int blk = 0; blk < DOT_BLOCKS(M, N); blk++)",
+    "        dotsum_block(blk, M, N, K, ns, A, sa, lda, B, sb, boff, part, first);",
     "}",
     "",
 };

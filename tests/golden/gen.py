@@ -660,6 +660,85 @@ model conv_pool_fold {
                   lambda x: x + (torch.tanh(x) - x).detach()))}})
 
 
+def conv_oc_net(first=nn.Tanh):
+    return Chain(
+        nn.Conv2d(2, 32, 3, padding=1), first(),
+        nn.MaxPool2d(3, stride=2),
+        nn.Conv2d(32, 16, 2), nn.Sigmoid(),
+        nn.MaxPool2d(2, stride=1),
+        nn.Flatten(),
+        nn.Linear(288, 3))
+
+
+case("conv_oc", """
+# direct conv2d vectorised over the filters (conv_algo's y-oc), each fused
+# with its activation and max pooling: 32 filters (two vectors of 16) over
+# a padded input, then 16 filters read in place; register tiles with a
+# partial last column block (8 lanes) and a partial last row block (16)
+model conv_oc {
+    input  x : f32[2, 17, 11]
+    target y : class[3]
+
+    logits = x -> conv2d(32, kernel = 3, padding = 1) -> tanh     # [32, 17, 11]
+               -> maxpool(3, stride = 2)                          # [32, 8, 5]
+               -> conv2d(16, kernel = 2) -> sigmoid               # [16, 7, 4]
+               -> maxpool(2, stride = 1)                          # [16, 6, 3]
+               -> flatten -> dense(3)
+
+    loss      cross_entropy(logits, y)
+    optimizer adam(lr = 0.01)
+}
+""",
+     build=conv_oc_net,
+     data=lambda: random_data([2, 17, 11], nclasses=3, seed=14),
+     loss=ce,
+     optim=lambda p: torch.optim.Adam(p, lr=0.01),
+     covers="direct convolution vectorised over the output channels, fused "
+            "with tanh or sigmoid and overlapping max pooling, padded and in place",
+     mutants={"tanh's backward skipped before the overlapping pool":
+              {"build": lambda: conv_oc_net(first=lambda: Fn(
+                  lambda x: x + (torch.tanh(x) - x).detach()))}})
+
+
+def conv_phase_net(first=nn.Tanh):
+    return Chain(
+        nn.Conv2d(2, 4, 3, padding=1, groups=2), first(),
+        nn.MaxPool2d((1, 2)),
+        nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(960, 3))
+
+
+case("conv_phase", """
+# direct conv2d in polyphase planes (fuse_conv_pool with tiling windows):
+# two groups, padding, tanh, a [1, 2] pool; then a 2 x 2 pool over the
+# padded width
+model conv_phase {
+    input  x : f32[2, 32, 62]
+    target y : class[3]
+
+    logits = x -> conv2d(4, kernel = 3, padding = 1, groups = 2) -> tanh   # [4, 32, 62]
+               -> maxpool([1, 2])                                        # [4, 32, 31]
+               -> conv2d(4, kernel = 3, padding = 1) -> relu             # [4, 32, 31]
+               -> maxpool(2)                                             # [4, 16, 15]
+               -> flatten -> dense(3)
+
+    loss      cross_entropy(logits, y)
+    optimizer adam(lr = 0.01)
+}
+""",
+     build=conv_phase_net,
+     data=lambda: random_data([2, 32, 62], nclasses=3, seed=15),
+     loss=ce,
+     optim=lambda p: torch.optim.Adam(p, lr=0.01),
+     covers="direct convolution computed per window tap in polyphase planes, "
+            "fused with tanh and a rectangular tiling max pool, two groups",
+     mutants={"tanh's backward skipped before the pool":
+              {"build": lambda: conv_phase_net(first=lambda: Fn(
+                  lambda x: x + (torch.tanh(x) - x).detach()))}})
+
+
 # 6. rectangular kernels and pools with padding -----------------------------
 class Rect(nn.Module):
     def __init__(self, avgpool=None, maxpool=None):
