@@ -517,10 +517,13 @@ static void dense_backward(Emitter *e, int id)
 }
 
 /* db[c] = sum of dy over the batch and every position of channel c.  Over
- * positions, in 16 partial sums (lane l takes the positions p = l mod 16
- * below the last multiple of 16, samples in order; the rest in one more
- * sum) added in a fixed tree: a loop the compiler turns into vector adds
- * without reordering any sum. */
+ * positions, in 4 x 16 partial sums (lane l of sum j takes the positions
+ * p = 16 (4 i + j) + l below the last multiple of 64, samples in order;
+ * the next multiples of 16 go to sums 0, 1, 2 in turn, the rest to one
+ * more) added in a fixed tree: loops the compiler turns into vector adds
+ * without reordering any sum.  Four chains of vector adds, not one: a
+ * single chain waited on each add's latency (fashion_lenet's first layer,
+ * 21 us a step). */
 static void bias_backward(Emitter *e, int id)
 {
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
@@ -542,19 +545,30 @@ static void bias_backward(Emitter *e, int id)
         }
         emit_line(e, "db[c] = acc;");
     } else {
-        emit_line(e, "real t[16] = {0}, rest = 0.0f;");
+        ll H64 = HW / 64 * 64;
+        emit_line(e, "real t[4][16] = {{0}}, rest = 0.0f;");
         emit_line(e, "for (int s = 0; s < n; s++) {");
         emit_line(e, "    const real *p = dy + ((size_t)s * %lld + c) * %lld;", C, HW);
-        emit_line(e, "    for (int k = 0; k < %lld; k += 16)", H16);
-        emit_line(e, "        for (int l = 0; l < 16; l++)");
-        emit_line(e, "            t[l] += p[k + l];");
+        if (H64) {
+            emit_line(e, "    for (int k = 0; k < %lld; k += 64)", H64);
+            emit_line(e, "        for (int l = 0; l < 16; l++) {");
+            for (int j = 0; j < 4; j++)
+                emit_line(e, "            t[%d][l] += p[k + %d + l];", j, 16 * j);
+            emit_line(e, "        }");
+        }
+        for (ll k = H64; k < H16; k += 16) {
+            emit_line(e, "    for (int l = 0; l < 16; l++)");
+            emit_line(e, "        t[%lld][l] += p[%lld + l];", (k - H64) / 16, k);
+        }
         if (H16 < HW) {
             emit_line(e, "    for (int k = %lld; k < %lld; k++)", H16, HW);
             emit_line(e, "        rest += p[k];");
         }
         emit_line(e, "}");
-        emit_line(e, "db[c] = ((((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]))) +");
-        emit_line(e, "         (((t[8] + t[9]) + (t[10] + t[11])) + ((t[12] + t[13]) + (t[14] + t[15])))) + rest;");
+        emit_line(e, "for (int l = 0; l < 16; l++)");
+        emit_line(e, "    t[0][l] = (t[0][l] + t[1][l]) + (t[2][l] + t[3][l]);");
+        emit_line(e, "db[c] = ((((t[0][0] + t[0][1]) + (t[0][2] + t[0][3])) + ((t[0][4] + t[0][5]) + (t[0][6] + t[0][7]))) +");
+        emit_line(e, "         (((t[0][8] + t[0][9]) + (t[0][10] + t[0][11])) + ((t[0][12] + t[0][13]) + (t[0][14] + t[0][15])))) + rest;");
     }
     e->indent--;
     emit_line(e, "}");
