@@ -39,8 +39,9 @@
  * width's Q positions in panels of 32 times the filters in blocks of 6
  * (fashion_lenet's second layer: 1,600 against 2,880 per tap; its first,
  * 6 filters, stays over the padded width).  Every other case keeps im2col
- * + GEMM, which handles any stride, padding and dilation.  The two agree to rounding (the sums
- * run over the taps in the same order; dW's sums are split differently).
+ * + GEMM, which handles any stride, padding and dilation.  The two agree
+ * to rounding (the sums run over the taps in the same order; dW's sums are
+ * split differently).
  */
 #include "conv_algo.h"
 
@@ -106,6 +107,11 @@ ConvDirect conv_direct_geometry(const Conv *c)
     return d;
 }
 
+int conv_oc_in_place(const Conv *c, const ConvDirect *d)
+{
+    return d->HP == c->H && d->WP == c->W && c->PT == 0 && c->PL == 0;
+}
+
 int conv_phase_geometry(const Ir *ir, const IrNode *conv, ConvPhase *p)
 {
     if (conv->inlined_into < 0 || !(conv->conv_algo & CONV_DIRECT_FWD) || (conv->conv_algo & CONV_DIRECT_OC))
@@ -127,7 +133,7 @@ int conv_phase_geometry(const Ir *ir, const IrNode *conv, ConvPhase *p)
     p->PHq = (d.HP + p->Ph - 1) / p->Ph;
     p->PWq = (d.WP + p->Pw - 1) / p->Pw;
     p->N = m->shape.d[1] * p->PWq;
-    /* every window reads inside the planes; gemm() reads up to 32 past */
+    /* every window reads inside the planes; the GEMM reads up to 32 past */
     p->XP = align16(c.C * p->Ph * p->Pw * p->PHq * p->PWq + 32);
     return p->Ph * p->Pw * ((p->N + 31) / 32) <= (d.Q + 31) / 32;
 }
@@ -137,12 +143,12 @@ int conv_dw_chunk(int max_batch)
     return max_batch < CONV_DW_CHUNK ? max_batch : CONV_DW_CHUNK;
 }
 
-int conv_dw_groups(int max_batch)
+int conv_dw_runs(int max_batch)
 {
     return max_batch < CONV_DW_RUNS ? max_batch : CONV_DW_RUNS;
 }
 
-/* Multiply-adds per tap that gemm()'s 6 x 32 tiles spend on the padded
+/* Multiply-adds per tap that the GEMM's 6 x 32 tiles spend on the padded
  * width, and that CONV_DIRECT_OC's vectors of 16 filters spend on the
  * exact positions. */
 static long long padded_width_work(const Conv *c, const ConvDirect *d)
@@ -194,8 +200,8 @@ int64_t conv_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
     int64_t taps = c.CG * c.KH * c.KW;
     if (n->op == OP_CONV2D) {
         if (f->conv_algo & CONV_DIRECT_OC) { /* the weights by tap; per thread a padded sample, the output */
-            int64_t FP = align16(c.F), in_place = d.HP == c.H && d.WP == c.W && c.PT == 0 && c.PL == 0;
-            return align16(taps * FP + FP) + (align16(c.OH * c.OW * FP) + (in_place ? 0 : align16(c.C * d.HP * d.WP))) * threads;
+            int64_t FP = align16(c.F), xp = conv_oc_in_place(&c, &d) ? 0 : align16(c.C * d.HP * d.WP);
+            return align16(taps * FP + FP) + (align16(c.OH * c.OW * FP) + xp) * threads;
         }
         ConvPhase ph;
         if (conv_phase_geometry(ir, f, &ph)) /* a sample's planes and its output per window tap, per thread */
@@ -212,9 +218,10 @@ int64_t conv_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
     }
     if (n->which == 1) {
         if (f->conv_algo & CONV_DIRECT_DW) /* 16 partial sums per weight; per thread a chunk's padded inputs and dy */
-            return conv_dw_groups(max_batch) * align16(c.F * taps * 16) +
+            return conv_dw_runs(max_batch) * align16(c.F * taps * 16) +
                    conv_dw_chunk(max_batch) * (d.XP + c.F * d.Q16) * threads;
         return taps * c.G * c.OH * c.OW * threads + gemm_pack_floats(threads);
     }
-    return 0;
+    /* db: per run of samples, 16 lane sums and the rest per channel */
+    return conv_dw_runs(max_batch) * align16(c.F * 17);
 }

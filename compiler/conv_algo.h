@@ -44,6 +44,11 @@ typedef struct {
 } ConvDirect;
 ConvDirect conv_direct_geometry(const Conv *c);
 
+/* Is the padded input of a CONV_DIRECT_OC layer the input itself?  Its
+ * kernel reads no scalar past its windows, so without padding it needs no
+ * copy. */
+int conv_oc_in_place(const Conv *c, const ConvDirect *d);
+
 /*
  * Polyphase planes: a direct forward (over the padded width) whose max
  * pooling fuse_conv_pool.c inlined it into, with windows Ph x Pw that
@@ -72,12 +77,12 @@ int conv_phase_geometry(const Ir *ir, const IrNode *conv, ConvPhase *p);
 #define CONV_DW_CHUNK 8
 int conv_dw_chunk(int max_batch);
 
-/* Runs of samples a direct dW kernel sums separately and then adds in a
- * fixed tree: CONV_DW_RUNS, or fewer when the batch is smaller.  Fixed
- * whatever the thread count, so that the sums are too; the threads split
- * the runs. */
+/* Runs of samples a direct dW kernel (and every conv2d db kernel) sums
+ * separately and then adds in a fixed tree: CONV_DW_RUNS, or fewer when
+ * the batch is smaller.  Fixed whatever the thread count, so that the sums
+ * are too; the threads split the runs as other kernels split samples. */
 #define CONV_DW_RUNS 8
-int conv_dw_groups(int max_batch);
+int conv_dw_runs(int max_batch);
 
 /*
  * The pass: set conv_algo on every conv2d node (-O1 and up; at -O0 every
@@ -88,7 +93,7 @@ int conv_algo(Ir *ir);
 
 /* Scratch (in scalars) the kernel of node n (a conv2d or one of its
  * gradients) needs after its value: im2col matrices or padded planes per
- * thread, gemm's pack. */
+ * thread, gemm's pack, the runs' partial sums (dW, db). */
 int64_t conv_aux_floats(const Ir *ir, const IrNode *n, int max_batch);
 
 #endif

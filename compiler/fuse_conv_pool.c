@@ -6,9 +6,12 @@
  * activation fuse_epilogue folded into C (a view of C), takes C inline
  * (C's inlined_into = M) when
  *   - C's forward is direct convolution (conv_algo.c): its kernel already
- *     computes a sample's whole output into a scratch plane over the padded
- *     width, so M pools from there while it is in cache, and the output is
- *     never stored;
+ *     computes a sample's whole output into scratch (over the padded width,
+ *     or position-major with CONV_DIRECT_OC), so M pools from there while
+ *     it is in cache, and the output is never stored.  When M's windows
+ *     tile, the kernel computes C in polyphase planes instead (ConvPhase in
+ *     conv_algo.h), one window tap at a time, and pooling is an
+ *     element-wise maximum of contiguous rows;
  *   - M is C's only reader.  Views (C's activation, and the activation's
  *     gradient that fuse_act_grad.c folded into M's backward) do not count:
  *     they read nothing of their own.  C's own gradients read C's inputs,

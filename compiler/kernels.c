@@ -516,62 +516,24 @@ static void dense_backward(Emitter *e, int id)
     kern_end(e);
 }
 
-/* db[c] = sum of dy over the batch and every position of channel c.  Over
- * positions, in 4 x 16 partial sums (lane l of sum j takes the positions
- * p = 16 (4 i + j) + l below the last multiple of 64, samples in order;
- * the next multiples of 16 go to sums 0, 1, 2 in turn, the rest to one
- * more) added in a fixed tree: loops the compiler turns into vector adds
- * without reordering any sum.  Four chains of vector adds, not one: a
- * single chain waited on each add's latency (fashion_lenet's first layer,
- * 21 us a step). */
+/* db[o] = sum of dy[:, o] over the batch, samples in order (dense; conv2d's
+ * is kern_conv_db()). */
 static void bias_backward(Emitter *e, int id)
 {
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
     static const char *const names[] = {"dy"};
-    ll C = f->shape.d[0], HW = kern_numel(f) / C, H16 = HW / 16 * 16;
+    ll C = f->shape.d[0];
     kern_signature(e, id, names, "db");
-    if (C > 1) /* each channel's sum is its own: split them over threads */
-        kern_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", C * HW, PARALLEL_MIN));
+    if (C > 1) /* each output's sum is its own: split them over threads */
+        kern_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", C, PARALLEL_MIN));
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
-    e->indent++;
-    if (HW < 16) {
-        emit_line(e, "real acc = 0.0f;");
-        emit_line(e, "for (int s = 0; s < n; s++)");
-        if (HW == 1) {
-            emit_line(e, "    acc += dy[(size_t)s * %lld + c];", C);
-        } else {
-            emit_line(e, "    for (int k = 0; k < %lld; k++)", HW);
-            emit_line(e, "        acc += dy[((size_t)s * %lld + c) * %lld + k];", C, HW);
-        }
-        emit_line(e, "db[c] = acc;");
-    } else {
-        ll H64 = HW / 64 * 64;
-        emit_line(e, "real t[4][16] = {{0}}, rest = 0.0f;");
-        emit_line(e, "for (int s = 0; s < n; s++) {");
-        emit_line(e, "    const real *p = dy + ((size_t)s * %lld + c) * %lld;", C, HW);
-        if (H64) {
-            emit_line(e, "    for (int k = 0; k < %lld; k += 64)", H64);
-            emit_line(e, "        for (int l = 0; l < 16; l++) {");
-            for (int j = 0; j < 4; j++)
-                emit_line(e, "            t[%d][l] += p[k + %d + l];", j, 16 * j);
-            emit_line(e, "        }");
-        }
-        for (ll k = H64; k < H16; k += 16) {
-            emit_line(e, "    for (int l = 0; l < 16; l++)");
-            emit_line(e, "        t[%lld][l] += p[%lld + l];", (k - H64) / 16, k);
-        }
-        if (H16 < HW) {
-            emit_line(e, "    for (int k = %lld; k < %lld; k++)", H16, HW);
-            emit_line(e, "        rest += p[k];");
-        }
-        emit_line(e, "}");
-        emit_line(e, "for (int l = 0; l < 16; l++)");
-        emit_line(e, "    t[0][l] = (t[0][l] + t[1][l]) + (t[2][l] + t[3][l]);");
-        emit_line(e, "db[c] = ((((t[0][0] + t[0][1]) + (t[0][2] + t[0][3])) + ((t[0][4] + t[0][5]) + (t[0][6] + t[0][7]))) +");
-        emit_line(e, "         (((t[0][8] + t[0][9]) + (t[0][10] + t[0][11])) + ((t[0][12] + t[0][13]) + (t[0][14] + t[0][15])))) + rest;");
-    }
-    e->indent--;
+    emit_line(e, "    real acc = 0.0f;");
+    emit_line(e, "    for (int s = 0; s < n; s++)");
+    emit_line(e, "        acc += dy[(size_t)s * %lld + c];", C);
+    emit_line(e, "    db[c] = acc;");
     emit_line(e, "}");
+    if (C > 1)
+        kern_par_end(e);
     kern_end(e);
 }
 
@@ -1516,7 +1478,7 @@ void kern_define(Emitter *e, int id)
         if (!bwd)
             conv_forward(e, id);
         else if (n->which == 2)
-            bias_backward(e, id);
+            kern_conv_db(e, id);
         else
             conv_backward(e, id);
         break;

@@ -105,5 +105,7 @@ void kern_conv_forward_direct(Emitter *e, int id);
 void kern_conv_pool_direct(Emitter *e, int id);
 void kern_conv_dx_direct(Emitter *e, int id);
 void kern_conv_dw_direct(Emitter *e, int id);
+/* conv2d's bias gradient, for any conv_algo (it reads dy alone). */
+void kern_conv_db(Emitter *e, int id);
 
 #endif

@@ -125,13 +125,6 @@ static ll oc_filters(const Conv *c)
     return align16(c->F);
 }
 
-/* Is the padded input of a CONV_DIRECT_OC layer the input itself?  It
- * reads no scalar past its windows, so without padding it needs no copy. */
-static int oc_in_place(const Conv *c, const ConvDirect *d)
-{
-    return d->HP == c->H && d->WP == c->W && c->PT == 0 && c->PL == 0;
-}
-
 /* Before the sample loop of a CONV_DIRECT_OC kernel: the weights as
  * wt[tap, FP], lane f of a row w[f, tap] (0 past F), the bias as bt[FP]. */
 static void oc_prologue(Emitter *e, const IrNode *n, const Conv *c)
@@ -234,7 +227,7 @@ static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, co
 {
     ll KG = c->CG * c->KH * c->KW;
     if (n->conv_algo & CONV_DIRECT_OC) {
-        ll FP = oc_filters(c), XP = oc_in_place(c, d) ? 0 : align16(c->C * d->HP * d->WP);
+        ll FP = oc_filters(c), XP = conv_oc_in_place(c, d) ? 0 : align16(c->C * d->HP * d->WP);
         ll slab = XP + align16(c->OH * c->OW * FP);
         emit_line(e, "real *yp = scratch + %lld + (size_t)NNC_THREAD * %lld;", align16(KG * FP + FP), slab);
         emit_line(e, "const real *xs = x + (size_t)s * %lld;", c->C * c->H * c->W);
@@ -329,7 +322,7 @@ static void direct_forward_begin(Emitter *e, const IrNode *n, const Conv *c, con
 {
     if (n->conv_algo & CONV_DIRECT_OC) {
         emit_line(e, "/* direct, vectorised over the filters: per thread the input%s and the output",
-                  oc_in_place(c, d) ? " in place"
+                  conv_oc_in_place(c, d) ? " in place"
                                     : arena_printf(e->ir->arena, " padded to [%lld, %lld, %lld]", c->C, d->HP, d->WP));
         emit_line(e, " * position-major, [%lld, %lld]%s; samples in parallel */", c->OH * c->OW, oc_filters(c), then);
         oc_prologue(e, n, c);
@@ -408,11 +401,69 @@ static void pool_window(Emitter *e, const PoolWindow *w, const char *out, const 
             emit_line(e, "}");
         }
     emit_line(e, "%s[%s] = m;", out, at);
-    /* kept in evaluation too (the room is there): no branch in the loop */
     if (w->keep)
         emit_line(e, "%s[%s + %lld] = (real)at;", out, at, w->where);
     else
         emit_line(e, "(void)at;");
+}
+
+/* kern_conv_pool_direct's pooling of one sample from yp, window (f, ph, pw)
+ * at yp[f sf + ph sph + pw spw], for the layout o. */
+static void pool_loops(Emitter *e, const PoolWindow *pw, const OutLayout *o, const Conv *c, ll PH, ll PW, ll sf,
+                       ll sph, ll spw)
+{
+    if (sf == 1) {
+        /* CONV_DIRECT_OC: the filters innermost, a vector of them per tap */
+        emit_line(e, "for (int ph = 0; ph < %lld; ph++)", PH);
+        emit_line(e, "    for (int pw = 0; pw < %lld; pw++) {", PW);
+        e->indent += 2;
+        emit_line(e, "real *yo = y + (size_t)s * %lld + ph * %lld + pw;", c->F * PH * PW, PW);
+        emit_line(e, "for (int f = 0; f < %lld; f++) {", c->F);
+        e->indent++;
+        emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw * %lld;", sf, sph, spw);
+        pool_window(e, pw, "yo", arena_printf(e->ir->arena, "(size_t)f * %lld", PH * PW));
+        e->indent--;
+        emit_line(e, "}");
+        e->indent -= 2;
+        emit_line(e, "    }");
+    } else if (o->phase) {
+        /* Rows (f, ph) of the output, the windows of each contiguous in every
+         * plane.  All but the last rows run on to the planes' width, PWq:
+         * one whole vector for fashion_lenet's 14 of 16 (1.6 us of its 11 at
+         * batch 1), the extra columns computed in the planes and stored over
+         * the next row's start, before that row is. */
+        ll rows = c->F * PH, wide = rows * PW < o->p.PWq ? 0 : (rows * PW - o->p.PWq) / PW + 1; /* r PW + PWq <= rows PW */
+        for (int last = 0; last < 2; last++) {
+            ll r0 = last ? wide : 0, r1 = last ? rows : wide;
+            if (r0 >= r1)
+                continue;
+            emit_line(e, "for (int r = %lld; r < %lld; r++) {", r0, r1);
+            e->indent++;
+            emit_line(e, "int f = r / %lld, ph = r %% %lld;", PH, PH);
+            emit_line(e, "real *yrow = y + (size_t)s * %lld + (size_t)r * %lld;", c->F * PH * PW, PW);
+            emit_line(e, "for (int pw = 0; pw < %lld; pw++) {", last ? PW : o->p.PWq);
+            e->indent++;
+            emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw;", sf, sph);
+            pool_window(e, pw, "yrow", "pw");
+            e->indent--;
+            emit_line(e, "}");
+            e->indent--;
+            emit_line(e, "}");
+        }
+    } else {
+        emit_line(e, "for (int f = 0; f < %lld; f++)", c->F);
+        emit_line(e, "    for (int ph = 0; ph < %lld; ph++) {", PH);
+        e->indent++;
+        emit_line(e, "real *yrow = y + ((size_t)s * %lld + f) * %lld + ph * %lld;", c->F, PH * PW, PW);
+        emit_line(e, "for (int pw = 0; pw < %lld; pw++) {", PW);
+        e->indent++;
+        emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw * %lld;", sf, sph, spw);
+        pool_window(e, pw, "yrow", "pw");
+        e->indent--;
+        emit_line(e, "}");
+        e->indent--;
+        emit_line(e, "}");
+    }
 }
 
 /*
@@ -442,8 +493,6 @@ void kern_conv_pool_direct(Emitter *e, int id)
     snprintf(taps, sizeof taps, "k%03d_taps", id);
     direct_forward_taps(e, n, &c, &d, taps);
     kern_signature(e, id, NULL, "y");
-    if (keep) /* kept in evaluation too: the room is there */
-        emit_line(e, "(void)training;");
     emit_line(e, "const real *x = %s, *w = %s;", kern_operand_name(e, id, NULL, n->in[0]),
               kern_operand_name(e, id, NULL, n->in[1]));
     if (n->nin > 2)
@@ -465,58 +514,22 @@ void kern_conv_pool_direct(Emitter *e, int id)
         skh = o.p.Pw * c.F * o.p.N;
         skw = c.F * o.p.N;
     }
-    PoolWindow pw = {n, k[0], k[1], st[0], st[1], skh, skw, c.OW, keep, (ll)e->plan->max_batch * kern_numel(m)};
-    if (sf == 1) {
-        /* CONV_DIRECT_OC: the filters innermost, a vector of them per tap */
-        emit_line(e, "for (int ph = 0; ph < %lld; ph++)", PH);
-        emit_line(e, "    for (int pw = 0; pw < %lld; pw++) {", PW);
-        e->indent += 2;
-        emit_line(e, "real *yo = y + (size_t)s * %lld + ph * %lld + pw;", c.F * PH * PW, PW);
-        emit_line(e, "for (int f = 0; f < %lld; f++) {", c.F);
+    PoolWindow pw = {n, k[0], k[1], st[0], st[1], skh, skw, c.OW, 0, (ll)e->plan->max_batch * kern_numel(m)};
+    if (keep) {
+        /* where the maxima came from only when training: evaluation does not need it */
+        emit_line(e, "if (training) {");
         e->indent++;
-        emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw * %lld;", sf, sph, spw);
-        pool_window(e, &pw, "yo", arena_printf(e->ir->arena, "(size_t)f * %lld", PH * PW));
+        pw.keep = 1;
+        pool_loops(e, &pw, &o, &c, PH, PW, sf, sph, spw);
+        pw.keep = 0;
+        e->indent--;
+        emit_line(e, "} else {");
+        e->indent++;
+        pool_loops(e, &pw, &o, &c, PH, PW, sf, sph, spw);
         e->indent--;
         emit_line(e, "}");
-        e->indent -= 2;
-        emit_line(e, "    }");
-    } else if (o.phase) {
-        /* Rows (f, ph) of the output, the windows of each contiguous in every
-         * plane.  All but the last rows run on to the planes' width, PWq:
-         * one whole vector for fashion_lenet's 14 of 16 (1.6 us of its 11 at
-         * batch 1), the extra columns computed in the planes and stored over
-         * the next row's start, before that row is. */
-        ll rows = c.F * PH, wide = rows * PW < o.p.PWq ? 0 : (rows * PW - o.p.PWq) / PW + 1; /* r PW + PWq <= rows PW */
-        for (int last = 0; last < 2; last++) {
-            ll r0 = last ? wide : 0, r1 = last ? rows : wide;
-            if (r0 >= r1)
-                continue;
-            emit_line(e, "for (int r = %lld; r < %lld; r++) {", r0, r1);
-            e->indent++;
-            emit_line(e, "int f = r / %lld, ph = r %% %lld;", PH, PH);
-            emit_line(e, "real *yrow = y + (size_t)s * %lld + (size_t)r * %lld;", c.F * PH * PW, PW);
-            emit_line(e, "for (int pw = 0; pw < %lld; pw++) {", last ? PW : o.p.PWq);
-            e->indent++;
-            emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw;", sf, sph);
-            pool_window(e, &pw, "yrow", "pw");
-            e->indent--;
-            emit_line(e, "}");
-            e->indent--;
-            emit_line(e, "}");
-        }
     } else {
-        emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
-        emit_line(e, "    for (int ph = 0; ph < %lld; ph++) {", PH);
-        e->indent++;
-        emit_line(e, "real *yrow = y + ((size_t)s * %lld + f) * %lld + ph * %lld;", c.F, PH * PW, PW);
-        emit_line(e, "for (int pw = 0; pw < %lld; pw++) {", PW);
-        e->indent++;
-        emit_line(e, "const real *win = yp + (size_t)f * %lld + ph * %lld + pw * %lld;", sf, sph, spw);
-        pool_window(e, &pw, "yrow", "pw");
-        e->indent--;
-        emit_line(e, "}");
-        e->indent--;
-        emit_line(e, "}");
+        pool_loops(e, &pw, &o, &c, PH, PW, sf, sph, spw);
     }
     e->indent--;
     emit_line(e, "}");
@@ -592,7 +605,7 @@ void kern_conv_dw_direct(Emitter *e, int id)
     Conv c = conv_geometry(f, kern_node(e, f->in[0]));
     ConvDirect d = conv_direct_geometry(&c);
     ll KG = c.CG * c.KH * c.KW, DYS = c.F * d.Q16, PART = align16(c.F * KG * 16);
-    ll S = conv_dw_chunk(e->plan->max_batch), NG = conv_dw_groups(e->plan->max_batch);
+    ll S = conv_dw_chunk(e->plan->max_batch), NG = conv_dw_runs(e->plan->max_batch);
     char taps[32];
     snprintf(taps, sizeof taps, "k%03d_taps", id);
     emit_line(e, "/* tap (c, kh, kw) of a group reads the padded input at q + k%03d_taps[tap] */", id);
@@ -652,6 +665,76 @@ void kern_conv_dw_direct(Emitter *e, int id)
     e->indent--;
     emit_line(e, "}");
     emit_line(e, "dw[i] = sum16(t);");
+    e->indent--;
+    emit_line(e, "}");
+    kern_end(e);
+}
+
+/*
+ * db[f] = sum of dy over the batch and every position of channel f, in
+ * the runs of samples of the dW kernel (the same for any thread count,
+ * split over the threads as the samples are, so each reads what it wrote):
+ * per run and channel, 4 x 16 partial sums (lane l of sum j takes the
+ * positions p = 16 (4 i + j) + l below the last multiple of 64, samples in
+ * order; the next multiples of 16 go to sums 0, 1, 2 in turn, the rest to
+ * one more), then the runs added in a fixed tree and the lanes in
+ * another.  Plain loops the compiler turns into vector adds without
+ * reordering a sum; four chains of them, not one, since a single chain
+ * waited on each add's latency (fashion_lenet's first layer, 21 us a
+ * step), and by runs, not channels, since a thread reading the other's
+ * samples waited on the other core's cache.
+ */
+void kern_conv_db(Emitter *e, int id)
+{
+    const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
+    static const char *const names[] = {"dy"};
+    ll C = f->shape.d[0], HW = kern_numel(f) / C, H16 = HW / 16 * 16, H64 = HW / 64 * 64;
+    ll NG = conv_dw_runs(e->plan->max_batch), RS = align16(C * 17);
+    kern_signature(e, id, names, "db");
+    emit_line(e, "real *part = scratch; /* [run][channel][16 lanes + the rest] */");
+    kern_par_begin(e, "n > 1");
+    emit_line(e, "for (int r = 0; r < %lld; r++) {", NG);
+    e->indent++;
+    emit_line(e, "int lo = (int)((long)r * n / %lld), hi = (int)((long)(r + 1) * n / %lld);", NG, NG);
+    emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
+    e->indent++;
+    emit_line(e, "real t[4][16] = {{0}}, rest = 0.0f;");
+    emit_line(e, "for (int s = lo; s < hi; s++) {");
+    emit_line(e, "    const real *p = dy + ((size_t)s * %lld + c) * %lld;", C, HW);
+    if (H64) {
+        emit_line(e, "    for (int k = 0; k < %lld; k += 64)", H64);
+        emit_line(e, "        for (int l = 0; l < 16; l++) {");
+        for (int j = 0; j < 4; j++)
+            emit_line(e, "            t[%d][l] += p[k + %d + l];", j, 16 * j);
+        emit_line(e, "        }");
+    }
+    for (ll k = H64; k < H16; k += 16) {
+        emit_line(e, "    for (int l = 0; l < 16; l++)");
+        emit_line(e, "        t[%lld][l] += p[%lld + l];", (k - H64) / 16, k);
+    }
+    if (H16 < HW) {
+        emit_line(e, "    for (int k = %lld; k < %lld; k++)", H16, HW);
+        emit_line(e, "        rest += p[k];");
+    }
+    emit_line(e, "}");
+    emit_line(e, "real *pc = part + (size_t)r * %lld + (size_t)c * 17;", RS);
+    emit_line(e, "for (int l = 0; l < 16; l++)");
+    emit_line(e, "    pc[l] = (t[0][l] + t[1][l]) + (t[2][l] + t[3][l]);");
+    emit_line(e, "pc[16] = rest;");
+    e->indent--;
+    emit_line(e, "}");
+    e->indent--;
+    emit_line(e, "}");
+    kern_par_end(e);
+    emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
+    e->indent++;
+    emit_line(e, "real u[17];");
+    emit_line(e, "for (int l = 0; l < 17; l++) {");
+    emit_line(e, "    const real *p = part + (size_t)c * 17 + l;");
+    emit_line(e, "    u[l] = %s;", conv_dw_tree(e, 0, NG, RS));
+    emit_line(e, "}");
+    emit_line(e, "db[c] = ((((u[0] + u[1]) + (u[2] + u[3])) + ((u[4] + u[5]) + (u[6] + u[7]))) +");
+    emit_line(e, "         (((u[8] + u[9]) + (u[10] + u[11])) + ((u[12] + u[13]) + (u[14] + u[15])))) + u[16];");
     e->indent--;
     emit_line(e, "}");
     kern_end(e);

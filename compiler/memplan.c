@@ -43,7 +43,7 @@ int64_t mem_scratch_floats(const Ir *ir, const IrNode *n, int max_batch)
     int conv = n->op == OP_MAXPOOL ? fuse_conv_pool_conv(ir, (int)(n - ir->nodes)) : -1;
     if (conv >= 0) /* the convolution computed inside it */
         return conv_aux_floats(ir, &ir->nodes[conv], max_batch);
-    if (f->op == OP_CONV2D && (n->op == OP_CONV2D || n->which < 2))
+    if (f->op == OP_CONV2D)
         return conv_aux_floats(ir, n, max_batch);
     if (f->op == OP_DENSE && (n->op == OP_DENSE || n->which < 2))
         return gemm_pack_floats(ir->threads > 1 ? ir->threads : 1); /* gemm's pack */
