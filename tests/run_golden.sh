@@ -1,9 +1,10 @@
 #!/bin/sh
 # Golden tests against PyTorch: every case directory tests/golden/CASE/
 # (made by tests/golden/gen.py, see there) is compiled with `nnc --exe` at
-# -O0, at -O2, and at -O2 with two OpenMP threads and the generated C
-# built with -O3 -march=native (-O2-t2-native: the benchmark's build, whose
-# vectoriser once miscompiled a backward kernel); the program must reproduce
+# -O0 (no fusion) with one and two OpenMP threads (-O0-t2), at -O2, and at
+# -O2 with two threads and the generated C built with -O3 -march=native
+# (-O2-t2-native: the benchmark's build, whose vectoriser once miscompiled
+# a backward kernel); the program must reproduce
 #   predict: out.npy from init.safetensors on x.npy        (rtol 1e-5)
 #   train:   after.safetensors after meta.json's steps of
 #            batch B, in file order, from init.safetensors  (rtol 1e-4);
@@ -114,14 +115,17 @@ for c in $cases; do
     else
         length="--steps $steps"
     fi
-    for opt in -O0 -O2 -O2-t2-native; do
+    for opt in -O0 -O0-t2 -O2 -O2-t2-native; do
         d=$out/$c$opt
         flags=$opt
         cflags=${NNC_CFLAGS:-}
-        if [ "$opt" = -O2-t2-native ]; then
+        case $opt in
+        -O0-t2) flags="-O0 --threads 2" ;;
+        -O2-t2-native)
             flags="-O2 --threads 2"
             cflags="-O3 -march=native"
-        fi
+            ;;
+        esac
         rm -rf "$d"
         mkdir -p "$d" || exit 2
         # shellcheck disable=SC2086 # $flags may be two options
