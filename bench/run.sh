@@ -127,8 +127,10 @@ done
 
 # ---- the models ---------------------------------------------------------------
 # name  source  train-batch  train-steps  warm-up  latency-calls  b256-batches
-models="fashion_mlp:examples/fashion_mlp.nn:64:50:3:500:20
-fashion_lenet:examples/fashion_lenet.nn:64:30:3:300:10
+# (training runs of at least about 0.2 s for nnc at 2 threads: runs of 50
+# and 30 steps, about 30 ms, varied by several percent on this machine)
+models="fashion_mlp:examples/fashion_mlp.nn:64:200:5:500:20
+fashion_lenet:examples/fashion_lenet.nn:64:100:5:300:10
 wide_mlp:bench/wide_mlp.nn:256:2:1:40:2"
 if [ "$QUICK" = 1 ]; then
     models="fashion_mlp:examples/fashion_mlp.nn:64:10:1:50:2
