@@ -618,6 +618,12 @@ model act_grad_fold {
                   lambda x: x + (torch.relu(x) - x).detach()))}})
 
 
+def tanh_without_backward():
+    """tanh forward, identity backward: a fused kernel that skips tanh's
+    backward (a mutant of the conv + pool cases)."""
+    return Fn(lambda x: x + (torch.tanh(x) - x).detach())
+
+
 def conv_pool_net(first=nn.Tanh):
     return Chain(
         nn.Conv2d(1, 4, 3, padding=1), first(),
@@ -656,8 +662,7 @@ model conv_pool_fold {
      covers="conv2d, activation and max pooling in one kernel: overlapping "
             "windows, stride 1, no activation, sigmoid",
      mutants={"tanh's backward skipped before the overlapping pool":
-              {"build": lambda: conv_pool_net(first=lambda: Fn(
-                  lambda x: x + (torch.tanh(x) - x).detach()))}})
+              {"build": lambda: conv_pool_net(first=tanh_without_backward)}})
 
 
 def conv_oc_net(first=nn.Tanh):
@@ -696,8 +701,7 @@ model conv_oc {
      covers="direct convolution vectorised over the output channels, fused "
             "with tanh or sigmoid and overlapping max pooling, padded and in place",
      mutants={"tanh's backward skipped before the overlapping pool":
-              {"build": lambda: conv_oc_net(first=lambda: Fn(
-                  lambda x: x + (torch.tanh(x) - x).detach()))}})
+              {"build": lambda: conv_oc_net(first=tanh_without_backward)}})
 
 
 def conv_phase_net(first=nn.Tanh):
@@ -735,8 +739,7 @@ model conv_phase {
      covers="direct convolution computed per window tap in polyphase planes, "
             "fused with tanh and a rectangular tiling max pool, two groups",
      mutants={"tanh's backward skipped before the pool":
-              {"build": lambda: conv_phase_net(first=lambda: Fn(
-                  lambda x: x + (torch.tanh(x) - x).detach()))}})
+              {"build": lambda: conv_phase_net(first=tanh_without_backward)}})
 
 
 # 6. rectangular kernels and pools with padding -----------------------------
