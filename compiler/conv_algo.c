@@ -9,7 +9,7 @@
  * tap (c, kh, kw) sees at output position q = oh WP + ow is the padded
  * plane at q + c HP WP + kh DH WP + kw DW: every tap's row of the im2col
  * matrix is a window of the same array, so the GEMM reads B's rows in
- * place (gemm()'s boff) and no im2col matrix is built.  The price is the
+ * place (the GEMM's boff) and no im2col matrix is built.  The price is the
  * WP - OW columns of every row computed and dropped.
  *   forward  ypad[f, q] = b[f] + sum_tap w[f, tap] xpad[off(tap) + q]
  *   dx       the forward of the output gradient padded by (K-1) D - P on
@@ -95,7 +95,7 @@ ConvDirect conv_direct_geometry(const Conv *c)
     d.WP = c->OW + (c->KW - 1) * c->DW;
     d.Q = c->OH * d.WP;
     d.Q16 = align16(d.Q);
-    /* the last tap's window runs (KW-1) DW past the last plane, gemm()
+    /* the last tap's window runs (KW-1) DW past the last plane, the GEMM
      * reads whole panels of 32 and dotsum() goes on to Q16 */
     d.XP = align16(c->C * d.HP * d.WP + (c->KW - 1) * c->DW + 32);
     d.P2T = (c->KH - 1) * c->DH - c->PT;

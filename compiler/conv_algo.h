@@ -60,7 +60,7 @@ int conv_oc_in_place(const Conv *c, const ConvDirect *d);
  * rows).  The pooling then takes the maximum of Ph Pw planes of outputs
  * element by element, contiguous loops the compiler vectorises, instead
  * of gathering every window from strided rows.  XP: scalars of a sample's
- * planes with gemm()'s tail.
+ * planes with the GEMM's tail.
  */
 typedef struct {
     long long Ph, Pw, PHq, PWq, N, XP;

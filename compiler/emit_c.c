@@ -511,7 +511,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     if (o->inference)
         emit_weights(e);
 
-    /* gemm(), when a kernel will compute a dense or conv2d product, its
+    /* The GEMM, when a kernel will compute a dense or conv2d product, its
      * own or one inlined into it (fuse_conv_pool.c). */
     for (int i = 0; i < ir->n; i++) {
         const IrNode *n = &ir->nodes[i];

@@ -6,10 +6,11 @@
 
 #include "emit_c.h"
 
-/* K block of the emitted gemm(); its pack scratch is GEMM_PACK_KC x 16. */
+/* K block of the emitted GEMM; its pack scratch is GEMM_PACK_KC x 16. */
 #define GEMM_PACK_KC 256
 
-/* Write the static function gemm() (vector and plain versions). */
+/* Write the GEMM: gemm_part() (vector and plain versions) and the macros
+ * GEMM (on the calling thread) and GEMM_PAR (split over the threads). */
 void gemm_emit(Emitter *e);
 
 /* Scalars of pack scratch a call needs, for threads threads. */

@@ -428,7 +428,7 @@ static void epilogue(Emitter *e, const IrNode *n, const char *out, const char *c
 /*
  * The forward of a few samples (inference latency) reads W once, row by
  * row, with no packing: each output is a dot product in eight lanes
- * (dot(), dot_block()).  Larger batches go through gemm().  The two sum in
+ * (dot(), dot_block()).  Larger batches go through the GEMM.  The two sum in
  * different orders, so a sample's outputs may differ in the last bits
  * between the two paths; each path gives the same bits in its vector and
  * plain versions.

@@ -142,7 +142,7 @@ static void oc_prologue(Emitter *e, const IrNode *n, const Conv *c)
  * One register tile of a CONV_DIRECT_OC kernel: R output rows by T
  * columns from (oh, ow0), every filter: R T accumulators of FV vectors,
  * each a sum over the taps in order started from the bias, so the same
- * bits as gemm() and as the plain loops.  Every window of the tile is at
+ * bits as the GEMM and as the plain loops.  Every window of the tile is at
  * a constant distance from the first, so each product reads its input
  * as a broadcast at a fixed offset and the weights' row once per tap.
  */
@@ -219,8 +219,9 @@ static void oc_tiles(Emitter *e, const Conv *c, const ConvDirect *d, const char 
  * Inside a sample loop: sample s of x padded into this thread's slab of
  * scratch (xp) and its convolution into yp, bias added; both forward
  * kernels continue from yp, laid out as *out says.  Over the padded width
- * (gemm(), [F, Q]) or, with CONV_DIRECT_OC, position-major with the
- * filters in vectors ([OH OW, FP]).
+ * (a GEMM, [F, Q]), in polyphase planes (a GEMM per window tap, [Ph Pw,
+ * F, N]) or, with CONV_DIRECT_OC, position-major with the filters in
+ * vectors ([OH OW, FP]).
  */
 static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, const ConvDirect *d, const char *taps,
                                   OutLayout *out)
@@ -755,7 +756,7 @@ static const char *const dotsum_source[] = {
     "#define DOT_NB 3",
     "#endif",
     "#define DOT_H (16 / GEMM_LANES)",
-    "/* GVFMA: see gemm() */",
+    "/* GVFMA: see the GEMM */",
     "#if defined(__clang__)",
     "#define NNC_UNROLL _Pragma(\"unroll\")",
     "#else",
