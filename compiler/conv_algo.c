@@ -222,6 +222,7 @@ int64_t conv_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
                    conv_dw_chunk(max_batch) * (d.XP + c.F * d.Q16) * threads;
         return taps * c.G * c.OH * c.OW * threads + gemm_pack_floats(threads);
     }
-    /* db: per run of samples, 16 lane sums and the rest per channel */
+    /* db: per run of samples, 16 lane sums and the rest per channel (at most
+     * 17: kern_conv_db uses 16 when the positions are a multiple of 16) */
     return conv_dw_runs(max_batch) * align16(c.F * 17);
 }

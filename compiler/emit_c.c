@@ -41,6 +41,12 @@ void emit_line(Emitter *e, const char *fmt, ...)
     fputc('\n', e->f);
 }
 
+void emit_lines(Emitter *e, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        emit_line(e, "%s", lines[i]);
+}
+
 static ll numel(const IrNode *n)
 {
     return n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
@@ -483,14 +489,10 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "#include <omp.h>");
     emit_line(e, "#define NNC_PRAGMA(x) _Pragma(#x)");
     emit_line(e, "#define NNC_PARALLEL_FOR NNC_PRAGMA(omp parallel for num_threads(NNC_THREADS) schedule(static))");
-    emit_line(e, "#define NNC_PARALLEL NNC_PRAGMA(omp parallel num_threads(NNC_THREADS))");
     emit_line(e, "#define NNC_THREAD omp_get_thread_num()");
-    emit_line(e, "#define NNC_NTHREADS omp_get_num_threads()");
     emit_line(e, "#else");
     emit_line(e, "#define NNC_PARALLEL_FOR");
-    emit_line(e, "#define NNC_PARALLEL");
     emit_line(e, "#define NNC_THREAD 0");
-    emit_line(e, "#define NNC_NTHREADS 1");
     emit_line(e, "#endif");
     emit_line(e, "%s", "");
     emit_line(e, "#define MAX_BATCH %d", o->max_batch);

@@ -40,6 +40,10 @@ void emit_line(Emitter *e, const char *fmt, ...)
 #endif
     ;
 
+/* n fixed lines of C (a helper's source: the GEMM, dotsum()), each as
+ * emit_line(e, "%s", line) writes it. */
+void emit_lines(Emitter *e, const char *const *lines, size_t n);
+
 /*
  * Write NAME.h to h and NAME.c to c for a planned IR: the API of spec
  * section 10, one static function per kernel, the schedules, parameter

@@ -212,8 +212,7 @@ static const char *const gemm_source[] = {
 
 void gemm_emit(Emitter *e)
 {
-    for (size_t i = 0; i < sizeof gemm_source / sizeof gemm_source[0]; i++)
-        emit_line(e, "%s", gemm_source[i]);
+    emit_lines(e, gemm_source, sizeof gemm_source / sizeof gemm_source[0]);
 }
 
 int64_t gemm_pack_floats(int threads)

@@ -341,22 +341,43 @@ static void direct_forward_begin(Emitter *e, const IrNode *n, const Conv *c, con
     emit_line(e, " * the padded width, [%lld, %lld]%s; samples in parallel */", c->F, d->Q, then);
 }
 
-void kern_conv_forward_direct(Emitter *e, int id)
+/*
+ * The opening of kernel id, a direct forward of conv2d node n (id itself,
+ * or the maxpool it is inlined into): its tap table and signature, x, w
+ * and b named, and the sample loop (samples in parallel) down to the
+ * convolution of sample s in yp; returns yp's layout.  The caller writes
+ * the rest of the loop's body, then closes the loop and the function.
+ */
+static OutLayout direct_forward_open(Emitter *e, int id, const IrNode *n, const Conv *c, const ConvDirect *d,
+                                     const char *then)
 {
-    const IrNode *n = kern_node(e, id);
     static const char *const names[] = {"x", "w", "b"};
-    Conv c = conv_geometry(n, kern_node(e, n->in[0]));
-    ConvDirect d = conv_direct_geometry(&c);
-    char taps[32];
-    snprintf(taps, sizeof taps, "k%03d_taps", id);
-    direct_forward_taps(e, n, &c, &d, taps);
-    kern_signature(e, id, names, "y");
-    direct_forward_begin(e, n, &c, &d, "");
+    char *taps = arena_printf(e->ir->arena, "k%03d_taps", id);
+    direct_forward_taps(e, n, c, d, taps);
+    if (id == (int)(n - e->ir->nodes)) {
+        kern_signature(e, id, names, "y");
+    } else { /* n is inlined: its operands are named by node */
+        kern_signature(e, id, NULL, "y");
+        emit_line(e, "const real *x = %s, *w = %s;", kern_operand_name(e, id, NULL, n->in[0]),
+                  kern_operand_name(e, id, NULL, n->in[1]));
+        if (n->nin > 2)
+            emit_line(e, "const real *b = %s;", kern_operand_name(e, id, NULL, n->in[2]));
+    }
+    direct_forward_begin(e, n, c, d, then);
     kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     OutLayout o;
-    direct_forward_sample(e, n, &c, &d, taps, &o);
+    direct_forward_sample(e, n, c, d, taps, &o);
+    return o;
+}
+
+void kern_conv_forward_direct(Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    Conv c = conv_geometry(n, kern_node(e, n->in[0]));
+    ConvDirect d = conv_direct_geometry(&c);
+    OutLayout o = direct_forward_open(e, id, n, &c, &d, "");
     emit_line(e, "real *ys = y + (size_t)s * %lld;", c.F * c.OH * c.OW);
     emit_line(e, "/* the kept outputs, back to NCHW%s */", n->epilogue != OP_COUNT ? ", through the fused activation" : "");
     emit_line(e, "for (int f = 0; f < %lld; f++)", c.F);
@@ -490,20 +511,7 @@ void kern_conv_pool_direct(Emitter *e, int id)
     value_pair(op_arg(OP_MAXPOOL, m->args, "kernel"), k);
     value_pair(op_arg(OP_MAXPOOL, m->args, "stride"), st);
     int keep = !e->opt->inference; /* where the maxima came from */
-    char taps[32];
-    snprintf(taps, sizeof taps, "k%03d_taps", id);
-    direct_forward_taps(e, n, &c, &d, taps);
-    kern_signature(e, id, NULL, "y");
-    emit_line(e, "const real *x = %s, *w = %s;", kern_operand_name(e, id, NULL, n->in[0]),
-              kern_operand_name(e, id, NULL, n->in[1]));
-    if (n->nin > 2)
-        emit_line(e, "const real *b = %s;", kern_operand_name(e, id, NULL, n->in[2]));
-    direct_forward_begin(e, n, &c, &d, ", pooled from there");
-    kern_par_begin(e, "n > 1");
-    emit_line(e, "for (int s = 0; s < n; s++) {");
-    e->indent++;
-    OutLayout o;
-    direct_forward_sample(e, n, &c, &d, taps, &o);
+    OutLayout o = direct_forward_open(e, id, n, &c, &d, ", pooled from there");
     emit_line(e, "/* max pooling [%lld, %lld] by [%lld, %lld]%s: the first maximum, NaN kept */", (ll)k[0], (ll)k[1],
               (ll)st[0], (ll)st[1], n->epilogue != OP_COUNT ? " of the activated values" : "");
     /* window (f, ph, pw) at yp[f sf + ph sph + pw spw], its tap (kh, kw) at + kh skh + kw skw */
@@ -677,8 +685,8 @@ void kern_conv_dw_direct(Emitter *e, int id)
  * split over the threads as the samples are, so each reads what it wrote):
  * per run and channel, 4 x 16 partial sums (lane l of sum j takes the
  * positions p = 16 (4 i + j) + l below the last multiple of 64, samples in
- * order; the next multiples of 16 go to sums 0, 1, 2 in turn, the rest to
- * one more), then the runs added in a fixed tree and the lanes in
+ * order; the next multiples of 16 go to sums 0, 1, 2 in turn, the rest, if
+ * any, to one more), then the runs added in a fixed tree and the lanes in
  * another.  Plain loops the compiler turns into vector adds without
  * reordering a sum; four chains of them, not one, since a single chain
  * waited on each add's latency (fashion_lenet's first layer, 21 us a
@@ -690,16 +698,17 @@ void kern_conv_db(Emitter *e, int id)
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
     static const char *const names[] = {"dy"};
     ll C = f->shape.d[0], HW = kern_numel(f) / C, H16 = HW / 16 * 16, H64 = HW / 64 * 64;
-    ll NG = conv_dw_runs(e->plan->max_batch), RS = align16(C * 17);
+    int rest = H16 < HW; /* positions past the last multiple of 16: one more sum */
+    ll L = 16 + rest, NG = conv_dw_runs(e->plan->max_batch), RS = align16(C * L);
     kern_signature(e, id, names, "db");
-    emit_line(e, "real *part = scratch; /* [run][channel][16 lanes + the rest] */");
+    emit_line(e, "real *part = scratch; /* [run][channel][16 lanes%s] */", rest ? " + the rest" : "");
     kern_par_begin(e, "n > 1");
     emit_line(e, "for (int r = 0; r < %lld; r++) {", NG);
     e->indent++;
     emit_line(e, "int lo = (int)((long)r * n / %lld), hi = (int)((long)(r + 1) * n / %lld);", NG, NG);
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
     e->indent++;
-    emit_line(e, "real t[4][16] = {{0}}, rest = 0.0f;");
+    emit_line(e, "real t[4][16] = {{0}}%s;", rest ? ", rest = 0.0f" : "");
     emit_line(e, "for (int s = lo; s < hi; s++) {");
     emit_line(e, "    const real *p = dy + ((size_t)s * %lld + c) * %lld;", C, HW);
     if (H64) {
@@ -713,15 +722,16 @@ void kern_conv_db(Emitter *e, int id)
         emit_line(e, "    for (int l = 0; l < 16; l++)");
         emit_line(e, "        t[%lld][l] += p[%lld + l];", (k - H64) / 16, k);
     }
-    if (H16 < HW) {
+    if (rest) {
         emit_line(e, "    for (int k = %lld; k < %lld; k++)", H16, HW);
         emit_line(e, "        rest += p[k];");
     }
     emit_line(e, "}");
-    emit_line(e, "real *pc = part + (size_t)r * %lld + (size_t)c * 17;", RS);
+    emit_line(e, "real *pc = part + (size_t)r * %lld + (size_t)c * %lld;", RS, L);
     emit_line(e, "for (int l = 0; l < 16; l++)");
     emit_line(e, "    pc[l] = (t[0][l] + t[1][l]) + (t[2][l] + t[3][l]);");
-    emit_line(e, "pc[16] = rest;");
+    if (rest)
+        emit_line(e, "pc[16] = rest;");
     e->indent--;
     emit_line(e, "}");
     e->indent--;
@@ -729,13 +739,14 @@ void kern_conv_db(Emitter *e, int id)
     kern_par_end(e);
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
     e->indent++;
-    emit_line(e, "real u[17];");
-    emit_line(e, "for (int l = 0; l < 17; l++) {");
-    emit_line(e, "    const real *p = part + (size_t)c * 17 + l;");
+    emit_line(e, "real u[%lld];", L);
+    emit_line(e, "for (int l = 0; l < %lld; l++) {", L);
+    emit_line(e, "    const real *p = part + (size_t)c * %lld + l;", L);
     emit_line(e, "    u[l] = %s;", conv_dw_tree(e, 0, NG, RS));
     emit_line(e, "}");
     emit_line(e, "db[c] = ((((u[0] + u[1]) + (u[2] + u[3])) + ((u[4] + u[5]) + (u[6] + u[7]))) +");
-    emit_line(e, "         (((u[8] + u[9]) + (u[10] + u[11])) + ((u[12] + u[13]) + (u[14] + u[15])))) + u[16];");
+    emit_line(e, "         (((u[8] + u[9]) + (u[10] + u[11])) + ((u[12] + u[13]) + (u[14] + u[15]))))%s;",
+              rest ? " + u[16]" : "");
     e->indent--;
     emit_line(e, "}");
     kern_end(e);
@@ -835,6 +846,5 @@ static const char *const dotsum_source[] = {
 
 void kern_dotsum_emit(Emitter *e)
 {
-    for (size_t i = 0; i < sizeof dotsum_source / sizeof dotsum_source[0]; i++)
-        emit_line(e, "%s", dotsum_source[i]);
+    emit_lines(e, dotsum_source, sizeof dotsum_source / sizeof dotsum_source[0]);
 }
