@@ -342,6 +342,26 @@ void nnrt_progress_end(NnrtProgress *p, const char *extra);
 /* What the generated code tells the driver about a model.  The code
  * generator emits one `const NnrtModel NAME_model`. */
 enum { NNRT_TARGET_NONE, NNRT_TARGET_CLASS, NNRT_TARGET_F32 };
+/* The loss a model trains with (NnrtModel.loss_kind); NONE in code from an
+ * older nnc, when the driver reports loss and, for class targets,
+ * accuracy only. */
+enum {
+    NNRT_LOSS_NONE,
+    NNRT_LOSS_CROSS_ENTROPY, /* class or probability targets: accuracy */
+    NNRT_LOSS_NLL,           /* class targets: accuracy */
+    NNRT_LOSS_BCE,           /* binary_cross_entropy on logits: accuracy at 0.5 */
+    NNRT_LOSS_MSE,           /* float targets: MAE and RMSE */
+    NNRT_LOSS_L1,
+    NNRT_LOSS_HUBER
+};
+/* One input of a model, in declaration order (spec section 11: --data once
+ * per input, or --data NAME=FILE). */
+typedef struct NnrtInputDesc {
+    const char *name;
+    int rank;
+    int64_t dims[8];
+    int64_t numel; /* per sample */
+} NnrtInputDesc;
 typedef struct NnrtModel {
     const char *name;            /* model name */
     const char *source;          /* .nn file it was compiled from */
@@ -370,6 +390,49 @@ typedef struct NnrtModel {
      * show running training accuracy for CLASS targets (argmax).  NULL:
      * the progress shows no training accuracy. */
     const float *(*train_logits)(const void *m);
+
+    /* ---- version 2 of the descriptor (spec section 11, version 2).  Every
+     * field below may be 0 / NULL in code from an older nnc; the driver
+     * then falls back to the single-input fields above. ---- */
+
+    /* Every input in declaration order; inputs[0] repeats input_rank,
+     * input_dims and input_numel above. */
+    int ninputs;
+    const NnrtInputDesc *inputs;
+    /* As forward/train_step/eval_loss, with xs[i] the rows of inputs[i],
+     * [n, inputs[i].numel] float32 each. */
+    void (*forward_n)(void *m, int n, const float *const *xs, float *out);
+    float (*train_step_n)(void *m, int n, const float *const *xs, const void *target);
+    float (*eval_loss_n)(void *m, int n, const float *const *xs, const void *target, float *out);
+    /* The loss's first argument (the prediction metrics are computed on:
+     * logits for cross_entropy and binary_cross_entropy, log-probabilities
+     * for nll, the prediction for mse/l1/huber) as computed by the last
+     * train_step or eval_loss call, [n, target_numel] (class targets:
+     * [n, K]).  NULL when the loss reads an input directly. */
+    const float *(*pred)(const void *m);
+    /* Which loss the model trains with, so the driver reports the metrics
+     * of spec section 11: NNRT_LOSS_*. */
+    int loss_kind;
+    /* Training state beyond the parameters, for --checkpoint/--resume:
+     * optimizer slots named "<param>.<slot>" after torch.optim's state
+     * (momentum_buffer, exp_avg, exp_avg_sq, max_exp_avg_sq, sum,
+     * square_avg, grad_avg, acc_delta), the optimizer's step count, the
+     * learning-rate schedule's position and the model's own RNG (dropout,
+     * rrelu), each as a named tensor ("__step__", "__lr__", "__rng__",
+     * ...).  state_ptr(m, i) is where state[i] lives in m (host order,
+     * state[i].dtype).  Restoring every state tensor and every parameter
+     * makes the next train_step bit-identical to an uninterrupted run. */
+    int nstate;
+    const NnrtParamDesc *state;
+    void *(*state_ptr)(void *m, int i);
+    /* The learning rate the next step uses (schedule and warm-up applied),
+     * for the progress line and --log. */
+    double (*get_lr)(const void *m);
+    /* As epoch_end, given the epoch's validation loss (the training loss
+     * when there is no validation data): lr_schedule = plateau steps on it
+     * (torch.optim.lr_scheduler.ReduceLROnPlateau.step(loss)).  When set,
+     * the driver calls it instead of epoch_end. */
+    void (*epoch_end_loss)(void *m, double loss);
 } NnrtModel;
 
 /* The generated program's command line (spec section 11):
