@@ -296,7 +296,7 @@ void nnrt_rng_shuffle(NnrtRng *rng, int32_t *perm, int64_t n);
 
 /* Progress of one epoch.  On a terminal a single line is redrawn with
  * '\r' at most 10 times a second:
- *   epoch 2/5 [#########-----------]  412/938  loss 0.4123  acc 0.8512  52011 samples/s
+ *   epoch 2/5 [#########-----------]  412/938  loss 0.4123  acc 0.8512  lr 0.05  52011 samples/s  3.1s  eta 12.0s
  * elsewhere (a pipe or a file) nothing is drawn until nnrt_progress_end()
  * writes one line per epoch.  Fields are private. */
 typedef struct NnrtProgress {
@@ -307,6 +307,10 @@ typedef struct NnrtProgress {
     int64_t samples, counted, correct;
     double loss_sum; /* sum over samples of the per-sample mean loss */
     double t_begin, t_draw, t_last; /* seconds: begin, last bar, last step */
+    /* Set by nnrt_progress_plan(); the line omits what is unknown. */
+    double lr;          /* learning rate of the next step; < 0 unknown */
+    double t_run;       /* start of the whole run (seconds); < 0 unknown */
+    int64_t steps_after; /* steps of the epochs after this one, for ETA */
 } NnrtProgress;
 
 /* Monotonic wall-clock seconds (arbitrary origin), for rates. */
@@ -316,6 +320,15 @@ double nnrt_seconds(void);
  * steps.  Nothing is ever written when `quiet` is set. */
 void nnrt_progress_begin(NnrtProgress *p, FILE *stream, int epoch,
                          int epochs, int64_t steps, int quiet);
+
+/* What the line shows beyond the epoch: `t_run` the nnrt_seconds() at
+ * which the run started (elapsed time; < 0 to omit), `steps_after` the
+ * optimizer steps still to come after this epoch (the ETA is the steps
+ * left, this epoch's and those, times this epoch's seconds per step) and
+ * `lr` the current learning rate (< 0 to omit).  May be called again at
+ * any step, say when a schedule or a warm-up changes the rate. */
+void nnrt_progress_plan(NnrtProgress *p, double t_run, int64_t steps_after,
+                        double lr);
 
 /* Records one step over `n` samples with mean loss `loss`, of which
  * `correct` were classified correctly (pass a negative `correct` when
@@ -331,8 +344,10 @@ double nnrt_progress_accuracy(const NnrtProgress *p);
 double nnrt_progress_rate(const NnrtProgress *p);
 
 /* Ends the epoch: replaces the bar (or, off a terminal, writes a line)
- * with "epoch e/E  loss L  acc A  EXTRA  N samples/s  T s" and a newline;
- * `extra` (test results) may be NULL or "". */
+ * with "epoch e/E  loss L  acc A  EXTRA  lr R  N samples/s  T s  elapsed
+ * E  eta S" and a newline (lr, elapsed and eta as nnrt_progress_plan()
+ * set them); `extra` (validation and test results, "stopped after ...")
+ * may be NULL or "". */
 void nnrt_progress_end(NnrtProgress *p, const char *extra);
 
 /* ------------------------------------------------------------------ */
