@@ -2152,7 +2152,8 @@ int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
 
     trains = strcmp(o.cmd, "predict") != 0;
     if (trains && (model->target_kind == NNRT_TARGET_NONE ||
-                   !model->train_step || !model->eval_loss))
+                   (!model->train_step && !model->train_step_n) ||
+                   (!model->eval_loss && !model->eval_loss_n)))
         return bad_usage(&c, "this model has no loss, so it cannot '%s'; "
                              "it supports predict and info",
                          o.cmd);

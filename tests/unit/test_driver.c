@@ -29,6 +29,8 @@ typedef struct Softmax {
     double lr;
     int64_t steps;    /* optimizer steps taken */
     int64_t nan_at;   /* this step (1-based) returns NaN; 0: never */
+    int64_t inf_at;   /* after this step the weights are infinite but
+                         its loss (computed before the update) is not */
     float logits[MAXB * NC]; /* [n, 3] of the last train_step */
 } Softmax;
 
@@ -56,6 +58,14 @@ static void *sm_create_nan(uint64_t seed)
     Softmax *m = sm_create(seed);
     if (m)
         m->nan_at = 5;
+    return m;
+}
+
+static void *sm_create_inf(uint64_t seed)
+{
+    Softmax *m = sm_create(seed);
+    if (m)
+        m->inf_at = 6; /* the last step of epoch 2 at batch 50 */
     return m;
 }
 
@@ -146,6 +156,8 @@ static float sm_train_step(void *vm, int n, const float *x, const void *t)
         m->w[c] -= (float)m->lr * dw[c];
     for (c = 0; c < NC; c++)
         m->b[c] -= (float)m->lr * db[c];
+    if (m->steps + 1 == m->inf_at)
+        m->w[1] = INFINITY; /* as lr 1e39 would make it */
     if (++m->steps == m->nan_at) {
         m->w[0] = NAN; /* as a diverged model would be */
         return NAN;
@@ -186,6 +198,325 @@ static const float *sm_train_logits(const void *vm)
 
 static const NnrtModel softmax_model = SOFTMAX_MODEL(sm_create);
 static const NnrtModel softmax_nan_model = SOFTMAX_MODEL(sm_create_nan);
+static const NnrtModel softmax_inf_model = SOFTMAX_MODEL(sm_create_inf);
+
+/* ---- version-2 models ----
+ *
+ * Momentum: the softmax regression above with SGD momentum 0.9
+ * (torch.optim.SGD: v = 0.9 v + g; w -= lr v) and a schedule that halves
+ * the learning rate after every epoch, described with the version-2
+ * fields: pred, loss_kind, get_lr and the training state (momentum
+ * buffers, lr, step and epoch counters) that --checkpoint saves and
+ * --resume restores.  A variant's validation loss follows a script, for
+ * --save-best and --patience. */
+typedef struct Mom {
+    float w[NC * NF], b[NC];
+    float vw[NC * NF], vb[NC]; /* momentum buffers */
+    double lr;                 /* "__lr__" */
+    int64_t step, epochs;      /* "__step__", "__epochs__" */
+    float logits[MAXB * NC];   /* pred: [n, 3] of the last call */
+    int scripted;
+} Mom;
+
+static const NnrtParamDesc mom_state[5] = {
+    {"fc.weight.momentum_buffer", NNRT_F32, 2, {NC, NF}, 0},
+    {"fc.bias.momentum_buffer", NNRT_F32, 1, {NC}, 0},
+    {"__lr__", NNRT_F64, 1, {1}, 0},
+    {"__step__", NNRT_I64, 1, {1}, 0},
+    {"__epochs__", NNRT_I64, 1, {1}, 0},
+};
+
+static const NnrtInputDesc mom_inputs[1] = {{"x", 1, {NF}, NF}};
+
+static void *mom_create(uint64_t seed)
+{
+    Mom *m = calloc(1, sizeof *m);
+    NnrtRng r;
+    int k;
+    if (!m)
+        return NULL;
+    nnrt_rng_seed(&r, seed);
+    for (k = 0; k < NC * NF; k++)
+        m->w[k] = 0.1f * nnrt_rng_normal(&r);
+    m->lr = 0.5;
+    return m;
+}
+
+static void *mom_create_scripted(uint64_t seed)
+{
+    Mom *m = mom_create(seed);
+    if (m)
+        m->scripted = 1;
+    return m;
+}
+
+static int mom_load(void *vm, const char *path, NnrtErr *err)
+{
+    Mom *m = vm;
+    void *dst[2];
+    dst[0] = m->w;
+    dst[1] = m->b;
+    return nnrt_st_load_params(path, sm_params, 2, dst, err);
+}
+
+static int mom_save(const void *vm, const char *path, NnrtErr *err)
+{
+    const Mom *m = vm;
+    const void *src[2];
+    src[0] = m->w;
+    src[1] = m->b;
+    return nnrt_st_save_params(path, sm_params, 2, src, err);
+}
+
+/* The softmax functions work on the Softmax layout; copy in and out. */
+static void mom_to_sm(const Mom *m, Softmax *s)
+{
+    memset(s, 0, sizeof *s);
+    memcpy(s->w, m->w, sizeof s->w);
+    memcpy(s->b, m->b, sizeof s->b);
+}
+
+static void mom_forward(void *vm, int n, const float *x, float *out)
+{
+    Softmax s;
+    float logits[MAXB * NC];
+    mom_to_sm(vm, &s);
+    sm_logits(&s, n, x, logits, out);
+}
+
+static void mom_forward_n(void *vm, int n, const float *const *xs, float *out)
+{
+    mom_forward(vm, n, xs[0], out);
+}
+
+/* Validation losses of the scripted variant, epoch by epoch: the best is
+ * epoch 2's. */
+static const float script[] = {1.0f, 0.5f, 0.7f, 0.8f, 0.9f, 0.95f, 0.99f};
+
+static float mom_eval_loss(void *vm, int n, const float *x, const void *t,
+                           float *out)
+{
+    Mom *m = vm;
+    Softmax s;
+    float l;
+    mom_to_sm(m, &s);
+    sm_logits(&s, n, x, m->logits, out);
+    l = sm_loss(out, n, t);
+    if (m->scripted)
+        l = script[m->epochs < 7 ? m->epochs : 6];
+    return l;
+}
+
+static float mom_eval_loss_n(void *vm, int n, const float *const *xs,
+                             const void *t, float *out)
+{
+    return mom_eval_loss(vm, n, xs[0], t, out);
+}
+
+static float mom_train_step(void *vm, int n, const float *x, const void *t)
+{
+    Mom *m = vm;
+    const int32_t *y = t;
+    float probs[MAXB * NC], dw[NC * NF] = {0}, db[NC] = {0};
+    Softmax s;
+    int i, c, f;
+    mom_to_sm(m, &s);
+    sm_logits(&s, n, x, m->logits, probs);
+    for (i = 0; i < n; i++)
+        for (c = 0; c < NC; c++) {
+            float d = (probs[i * NC + c] - (c == y[i])) / (float)n;
+            db[c] += d;
+            for (f = 0; f < NF; f++)
+                dw[c * NF + f] += d * x[i * NF + f];
+        }
+    for (c = 0; c < NC * NF; c++) {
+        m->vw[c] = 0.9f * m->vw[c] + dw[c];
+        m->w[c] -= (float)m->lr * m->vw[c];
+    }
+    for (c = 0; c < NC; c++) {
+        m->vb[c] = 0.9f * m->vb[c] + db[c];
+        m->b[c] -= (float)m->lr * m->vb[c];
+    }
+    m->step++;
+    return sm_loss(probs, n, y);
+}
+
+static float mom_train_step_n(void *vm, int n, const float *const *xs,
+                              const void *t)
+{
+    return mom_train_step(vm, n, xs[0], t);
+}
+
+static const float *mom_pred(const void *vm)
+{
+    return ((const Mom *)vm)->logits;
+}
+
+static void mom_set_lr(void *vm, double lr)
+{
+    ((Mom *)vm)->lr = lr;
+}
+
+static double mom_get_lr(const void *vm)
+{
+    return ((const Mom *)vm)->lr;
+}
+
+static void mom_epoch_end(void *vm)
+{
+    Mom *m = vm;
+    m->lr *= 0.5;
+    m->epochs++;
+}
+
+static void *mom_state_ptr(void *vm, int i)
+{
+    Mom *m = vm;
+    void *p[5];
+    p[0] = m->vw;
+    p[1] = m->vb;
+    p[2] = &m->lr;
+    p[3] = &m->step;
+    p[4] = &m->epochs;
+    return p[i];
+}
+
+#define MOM_MODEL(create_fn)                                               \
+    {                                                                      \
+        .name = "mom", .source = "mom.nn", .max_batch = MAXB,              \
+        .input_rank = 1, .input_dims = {NF}, .input_numel = NF,            \
+        .target_kind = NNRT_TARGET_CLASS, .target_numel = NC,              \
+        .output_rank = 1, .output_dims = {NC}, .output_numel = NC,         \
+        .train_batch = 16, .train_epochs = 2, .train_shuffle = 1,          \
+        .train_seed = 7, .lr = 0.5, .nparams = 2, .params = sm_params,     \
+        .arena_bytes = sizeof(Mom), .flops_per_sample = 2 * NC * NF,       \
+        .create = create_fn, .destroy = sm_destroy, .load = mom_load,      \
+        .save = mom_save, .forward = mom_forward,                          \
+        .train_step = mom_train_step, .eval_loss = mom_eval_loss,          \
+        .set_lr = mom_set_lr, .epoch_end = mom_epoch_end,                  \
+        .ninputs = 1, .inputs = mom_inputs, .forward_n = mom_forward_n,    \
+        .train_step_n = mom_train_step_n, .eval_loss_n = mom_eval_loss_n,  \
+        .pred = mom_pred, .loss_kind = NNRT_LOSS_CROSS_ENTROPY,            \
+        .nstate = 5, .state = mom_state, .state_ptr = mom_state_ptr,       \
+        .get_lr = mom_get_lr                                               \
+    }
+
+static const NnrtModel mom_model = MOM_MODEL(mom_create);
+static const NnrtModel mom_scripted_model = MOM_MODEL(mom_create_scripted);
+
+/* Two inputs, a linear regression with plain SGD:
+ *   pred = b + wa . img + wv . v      img [3, 2, 4], v [2], pred [1]
+ *   loss = mean (pred - y)^2          (F.mse_loss)
+ * The same functions with loss_kind BCE test the binary metrics (pred is
+ * then read as a logit). */
+enum { NA = 24, NV = 2 };
+
+typedef struct Lin {
+    float wa[NA], wv[NV], b[1];
+    float pred[MAXB];
+} Lin;
+
+static const NnrtParamDesc lin_params[3] = {
+    {"wa", NNRT_F32, 1, {NA}, 1},
+    {"wv", NNRT_F32, 1, {NV}, 1},
+    {"b", NNRT_F32, 1, {1}, 1},
+};
+
+static const NnrtInputDesc lin_inputs[2] = {{"img", 3, {3, 2, 4}, NA},
+                                            {"v", 1, {NV}, NV}};
+
+static void *lin_create(uint64_t seed)
+{
+    (void)seed;
+    return calloc(1, sizeof(Lin));
+}
+
+static int lin_load(void *vm, const char *path, NnrtErr *err)
+{
+    Lin *m = vm;
+    void *dst[3];
+    dst[0] = m->wa;
+    dst[1] = m->wv;
+    dst[2] = m->b;
+    return nnrt_st_load_params(path, lin_params, 3, dst, err);
+}
+
+static int lin_save(const void *vm, const char *path, NnrtErr *err)
+{
+    const Lin *m = vm;
+    const void *src[3];
+    src[0] = m->wa;
+    src[1] = m->wv;
+    src[2] = m->b;
+    return nnrt_st_save_params(path, lin_params, 3, src, err);
+}
+
+static void lin_forward_n(void *vm, int n, const float *const *xs, float *out)
+{
+    Lin *m = vm;
+    int i, k;
+    for (i = 0; i < n; i++) {
+        float z = m->b[0];
+        for (k = 0; k < NA; k++)
+            z += m->wa[k] * xs[0][i * NA + k];
+        for (k = 0; k < NV; k++)
+            z += m->wv[k] * xs[1][i * NV + k];
+        out[i] = m->pred[i] = z;
+    }
+}
+
+static float lin_eval_loss_n(void *vm, int n, const float *const *xs,
+                             const void *t, float *out)
+{
+    const float *y = t;
+    double s = 0;
+    int i;
+    lin_forward_n(vm, n, xs, out);
+    for (i = 0; i < n; i++)
+        s += (double)(out[i] - y[i]) * (out[i] - y[i]);
+    return (float)(s / n);
+}
+
+static float lin_train_step_n(void *vm, int n, const float *const *xs,
+                              const void *t)
+{
+    Lin *m = vm;
+    const float *y = t;
+    float out[MAXB], loss = lin_eval_loss_n(vm, n, xs, t, out);
+    int i, k;
+    for (i = 0; i < n; i++) {
+        float d = 2 * (out[i] - y[i]) / (float)n * 0.01f; /* lr 0.01 */
+        m->b[0] -= d;
+        for (k = 0; k < NA; k++)
+            m->wa[k] -= d * xs[0][i * NA + k];
+        for (k = 0; k < NV; k++)
+            m->wv[k] -= d * xs[1][i * NV + k];
+    }
+    return loss;
+}
+
+static const float *lin_pred(const void *vm)
+{
+    return ((const Lin *)vm)->pred;
+}
+
+#define LIN_MODEL(kind)                                                    \
+    {                                                                      \
+        .name = "lin", .source = "lin.nn", .max_batch = MAXB,              \
+        .input_rank = 3, .input_dims = {3, 2, 4}, .input_numel = NA,       \
+        .target_kind = NNRT_TARGET_F32, .target_numel = 1,                 \
+        .output_rank = 1, .output_dims = {1}, .output_numel = 1,           \
+        .train_batch = 8, .train_epochs = 1, .train_shuffle = 0,           \
+        .train_seed = 1, .lr = 0.01, .nparams = 3, .params = lin_params,   \
+        .arena_bytes = sizeof(Lin), .flops_per_sample = 2 * (NA + NV),     \
+        .create = lin_create, .destroy = sm_destroy, .load = lin_load,     \
+        .save = lin_save, .ninputs = 2, .inputs = lin_inputs,              \
+        .forward_n = lin_forward_n, .train_step_n = lin_train_step_n,      \
+        .eval_loss_n = lin_eval_loss_n, .pred = lin_pred, .loss_kind = kind \
+    }
+
+static const NnrtModel lin_model = LIN_MODEL(NNRT_LOSS_MSE);
+static const NnrtModel lin_bce_model = LIN_MODEL(NNRT_LOSS_BCE);
 
 /* ---- fixture and helpers ---- */
 
@@ -673,6 +1004,430 @@ START_TEST(bad_data)
 }
 END_TEST
 
+
+/* ---- version 2 (issues 11, 15, 16) ---- */
+
+/* A uint8 .npy file [dims...] (nnrt_save_npy writes float32 only). */
+static void write_npy_u8(const char *path, int rank, const int64_t *dims,
+                         const uint8_t *v)
+{
+    char hdr[128], shape[64] = "";
+    size_t n = 0, len, total = 1;
+    int k;
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    for (k = 0; k < rank; k++) {
+        n += (size_t)snprintf(shape + n, sizeof shape - n, "%lld,",
+                              (long long)dims[k]);
+        total *= (size_t)dims[k];
+    }
+    len = (size_t)snprintf(hdr, sizeof hdr,
+                           "{'descr': '|u1', 'fortran_order': False, "
+                           "'shape': (%s), }",
+                           shape);
+    while ((10 + len + 1) % 64)
+        hdr[len++] = ' ';
+    hdr[len++] = '\n';
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc((int)(len & 0xff), f);
+    fputc((int)(len >> 8), f);
+    fwrite(hdr, 1, len, f);
+    fwrite(v, 1, total, f);
+    fclose(f);
+}
+
+/* The int64 value of a one-element tensor of a safetensors file. */
+static int64_t st_i64(const char *path, const char *name)
+{
+    NnrtSafetensors st;
+    NnrtErr e;
+    const NnrtStTensor *t;
+    int64_t v;
+    ck_assert_msg(nnrt_st_read(path, &st, &e) == 0, "%s", e.msg);
+    t = nnrt_st_find(&st, name);
+    ck_assert_msg(t != NULL, "%s has no %s", path, name);
+    ck_assert_int_eq(t->dtype, NNRT_I64);
+    memcpy(&v, t->data, sizeof v);
+    nnrt_st_free(&st);
+    return v;
+}
+
+/* Lines of s that start with `prefix`. */
+static int count_lines(const char *s, const char *prefix)
+{
+    int n = 0;
+    size_t len = strlen(prefix);
+    while (s && *s) {
+        if (strncmp(s, prefix, len) == 0)
+            n++;
+        s = strchr(s, '\n');
+        if (s)
+            s++;
+    }
+    return n;
+}
+
+START_TEST(steps_cross_epochs)
+{
+    /* 12 samples, batch 4: 3 steps an epoch; --steps 5 runs 5 (the old
+     * driver stopped at the end of the default single epoch, after 3). */
+    float x[12 * NF];
+    int32_t y[12];
+    int64_t d[2] = {12, NF};
+    NnrtErr e;
+    Run r;
+    const char *a[] = {"mom", "train", "--data", tpath("x12.npy"),
+                       "--labels", tpath("y12.csv"), "--batch", "4",
+                       "--steps", "5", "--checkpoint", tpath("c.st"),
+                       NULL};
+    make_data(12, 4, x, y);
+    ck_assert_int_eq(nnrt_save_npy(tpath("x12.npy"), x, 2, d, &e), 0);
+    write_labels_csv(tpath("y12.csv"), 12, y);
+    run(&r, &mom_model, a);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    /* The model counted its steps; the checkpoint holds its count. */
+    ck_assert_int_eq(st_i64(tpath("c.st"), "__step__"), 5);
+    ck_assert_int_eq(st_i64(tpath("c.st"), "__driver__.step"), 5);
+    /* The schedule stepped once: only epoch 1 was whole. */
+    ck_assert_int_eq(st_i64(tpath("c.st"), "__epochs__"), 1);
+    ck_assert_has(r.out, "epoch 1/2");
+    ck_assert_has(r.out, "epoch 2/2");
+    ck_assert_has(r.out, "stopped after 5 steps (2 of this epoch's 3)");
+    ck_assert_has(r.out, "steps=5\n");
+    ck_assert_int_eq(count_lines(r.out, "epoch 1/2"), 1);
+    ck_assert(strstr(r.out, "epoch 1/2  loss") &&
+              !strstr(strstr(r.out, "epoch 1/2"), "stopped after 3"));
+}
+END_TEST
+
+START_TEST(help_lists_options_and_defaults)
+{
+    Run r;
+    const char *top[] = {"./p", "--help", NULL};
+    const char *tr[] = {"p", "train", "--help", NULL};
+    const char *tr2[] = {"p", "help", "train", NULL};
+    const char *ev[] = {"p", "eval", "--data", "x", "--help", NULL};
+    const char *pr[] = {"p", "predict", "--help", NULL};
+    const char *b[] = {"p", "train", "--data", "x", "--labels", "y",
+                       "--batch", "100", NULL};
+    static const char *const train_opts[] = {
+        "--data FILE", "--labels FILE", "--test-data FILE",
+        "--test-labels FILE", "--val-split F", "--epochs N", "--steps N",
+        "--batch N", "--lr F", "--seed N", "--no-shuffle", "--no-scale",
+        "--init W", "--partial", "--strip-prefix P", "--save W",
+        "--save-best W", "--patience N", "--checkpoint C", "--resume C",
+        "--log FILE", "--quiet"};
+    size_t k;
+    run(&r, &softmax_model, top);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_has(r.out, "p train --data X");
+    ck_assert_has(r.out, "p CMD --help");
+    run(&r, &softmax_model, tr);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    for (k = 0; k < sizeof train_opts / sizeof train_opts[0]; k++)
+        ck_assert_has(r.out, train_opts[k]);
+    /* The defaults are the model's own. */
+    ck_assert_has(r.out, "(default 2, from the model's train block)");
+    ck_assert_has(r.out, "(default 16; compiled for at most 64)");
+    ck_assert_has(r.out, "(default 0.5, from the model's optimizer)");
+    ck_assert_has(r.out, "(default 7)");
+    ck_assert(strstr(r.out, "--weights") == NULL);
+    run(&r, &softmax_model, tr2);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_has(r.out, "--val-split F");
+    run(&r, &softmax_model, ev);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_has(r.out, "--confusion");
+    ck_assert_has(r.out, "--weights W");
+    ck_assert(strstr(r.out, "--epochs") == NULL);
+    run(&r, &softmax_model, pr);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_has(r.out, "--output OUT");
+    /* A batch above the compiled one says how to rebuild. */
+    run(&r, &softmax_model, b);
+    ck_assert_int_eq(r.rc, 2);
+    ck_assert_has(r.err, "compiled for batches of at most 64; rebuild with "
+                         "`nnc --batch 100`");
+}
+END_TEST
+
+/* Writes n samples of the two-input model: img [n, 3, 2, 4] (or the
+ * channels-last [n, 2, 4, 3] when `nhwc`), v [n, 2], y [n, 1]. */
+static void write_lin_data(int n, uint64_t seed, const char *img,
+                           const char *v, const char *y, int nhwc)
+{
+    float *a = malloc((size_t)n * NA * sizeof *a), vv[MAXB * NV], yy[MAXB];
+    int64_t da[4] = {n, 3, 2, 4}, dv[2] = {n, NV}, dy[2] = {n, 1};
+    NnrtRng r;
+    NnrtErr e;
+    int i;
+    ck_assert(n <= MAXB);
+    nnrt_rng_seed(&r, seed);
+    for (i = 0; i < n * NA; i++)
+        a[i] = nnrt_rng_normal(&r);
+    for (i = 0; i < n * NV; i++)
+        vv[i] = nnrt_rng_normal(&r);
+    for (i = 0; i < n; i++)
+        yy[i] = a[i * NA] - 2 * vv[i * NV + 1] + 0.5f;
+    if (nhwc) {
+        da[1] = 2;
+        da[2] = 4;
+        da[3] = 3;
+    }
+    ck_assert_int_eq(nnrt_save_npy(img, a, 4, da, &e), 0);
+    ck_assert_int_eq(nnrt_save_npy(v, vv, 2, dv, &e), 0);
+    ck_assert_int_eq(nnrt_save_npy(y, yy, 2, dy, &e), 0);
+    free(a);
+}
+
+/* Saves the two-input model's weights: wa all `a`, wv all `v`, b. */
+static void write_lin_weights(const char *path, float a, float v, float b)
+{
+    float wa[NA], wv[NV];
+    const void *src[3];
+    NnrtErr e;
+    int k;
+    for (k = 0; k < NA; k++)
+        wa[k] = a;
+    for (k = 0; k < NV; k++)
+        wv[k] = v;
+    src[0] = wa;
+    src[1] = wv;
+    src[2] = &b;
+    ck_assert_int_eq(nnrt_st_save_params(path, lin_params, 3, src, &e), 0);
+}
+
+START_TEST(data_shapes_must_match)
+{
+    Run r;
+    float x[20 * NF];
+    int64_t flat[2] = {20, NA}, d5[5] = {20, 1, 3, 2, 4};
+    float *big = calloc(20 * NA, sizeof *big);
+    NnrtErr e;
+    const char *nhwc[] = {"lin", "predict", "--weights", tpath("w.st"),
+                          "--data", tpath("nhwc.npy"), "--data",
+                          tpath("v.npy"), "--output", tpath("o.npy"), NULL};
+    const char *flatc[] = {"lin", "predict", "--weights", tpath("w.st"),
+                           "--data", tpath("flat.npy"), "--data",
+                           tpath("v.npy"), "--output", tpath("o.npy"),
+                           NULL};
+    const char *ok[] = {"lin", "predict", "--weights", tpath("w.st"),
+                        "--data", tpath("one.npy"), "--data", tpath("v.npy"),
+                        "--output", tpath("o.npy"), NULL};
+    const char *csv[] = {"lin", "predict", "--weights", tpath("w.st"),
+                         "--data", tpath("flat.csv"), "--data",
+                         tpath("v.npy"), "--output", tpath("o.npy"), NULL};
+    write_lin_weights(tpath("w.st"), 0.1f, 0.2f, 0.3f);
+    write_lin_data(20, 3, tpath("nhwc.npy"), tpath("v.npy"), tpath("y.npy"),
+                   1);
+    /* [N, 8, 8, 3]-style data for a [3, 8, 8]-style input. */
+    run(&r, &lin_model, nhwc);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "nhwc.npy: each sample has shape [2, 4, 3], but "
+                         "the model's input 'img' is [3, 2, 4]");
+    ck_assert_has(r.err, "transpose");
+    /* Flat rows are not images, in a binary file... */
+    ck_assert_int_eq(nnrt_save_npy(tpath("flat.npy"), big, 2, flat, &e), 0);
+    run(&r, &lin_model, flatc);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "flat.npy: each sample has shape [24]");
+    ck_assert(strstr(r.err, "transpose") == NULL);
+    /* ... but size-1 dimensions do not count, and CSV rows are flat. */
+    ck_assert_int_eq(nnrt_save_npy(tpath("one.npy"), big, 5, d5, &e), 0);
+    run(&r, &lin_model, ok);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    write_features_csv(tpath("flat.csv"), 20, NA, big);
+    run(&r, &lin_model, csv);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    /* A rank-1 input takes any sample shape of its size (flattened). */
+    make_data(20, 1, x, (int32_t *)big);
+    {
+        int64_t d3[3] = {20, 2, 2};
+        const char *a[] = {"softmax", "predict", "--weights", tpath("sm.st"),
+                           "--data", tpath("x22.npy"), "--output",
+                           tpath("o.npy"), NULL};
+        const char *t[] = {"softmax", "train", "--data", tpath("train_x.npy"),
+                           "--labels", tpath("train_y.csv"), "--epochs", "1",
+                           "--quiet", "--save", tpath("sm.st"), NULL};
+        ck_assert_int_eq(nnrt_save_npy(tpath("x22.npy"), x, 3, d3, &e), 0);
+        run(&r, &softmax_model, t);
+        ck_assert_int_eq(r.rc, 0);
+        run(&r, &softmax_model, a);
+        ck_assert_msg(r.rc == 0, "%s", r.err);
+    }
+    free(big);
+}
+END_TEST
+
+START_TEST(uint8_scaling)
+{
+    /* uint8 inputs are divided by 255 (unless --no-scale); uint8 targets
+     * are values.  The model's prediction is the mean of img (wa = 1/24):
+     * img all 255 gives 1 scaled, 255 unscaled; targets 200. */
+    uint8_t img[10 * NA], v[10 * NV], y[10];
+    int64_t di[4] = {10, 3, 2, 4}, dv[2] = {10, NV}, dy[1] = {10};
+    Run r;
+    const char *ev[] = {"lin", "eval", "--weights", tpath("w.st"), "--data",
+                        tpath("img.npy"), "--data", tpath("v.npy"),
+                        "--labels", tpath("y.npy"), NULL};
+    const char *ev_ns[] = {"lin", "eval", "--weights", tpath("w.st"),
+                           "--data", tpath("img.npy"), "--data",
+                           tpath("v.npy"), "--labels", tpath("y.npy"),
+                           "--no-scale", NULL};
+    memset(img, 255, sizeof img);
+    memset(v, 0, sizeof v);
+    memset(y, 200, sizeof y);
+    write_npy_u8(tpath("img.npy"), 4, di, img);
+    write_npy_u8(tpath("v.npy"), 2, dv, v);
+    write_npy_u8(tpath("y.npy"), 1, dy, y);
+    write_lin_weights(tpath("w.st"), 1.0f / NA, 0, 0);
+    run(&r, &lin_model, ev);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    /* pred 1, target 200: MAE 199 (the old driver: target 200/255). */
+    ck_assert(fabs(value_after(r.out, "mae=") - 199.0) < 1e-3);
+    ck_assert(fabs(value_after(r.out, "loss=") - 199.0 * 199.0) < 0.1);
+    run(&r, &lin_model, ev_ns);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(fabs(value_after(r.out, "mae=") - 55.0) < 1e-3);
+}
+END_TEST
+
+START_TEST(predict_csv_output)
+{
+    Run r;
+    NnrtArray a, b;
+    NnrtErr e;
+    int64_t i;
+    const char *t[] = {"softmax", "train", "--data", tpath("train_x.npy"),
+                       "--labels", tpath("train_y.csv"), "--epochs", "1",
+                       "--quiet", "--save", tpath("w.st"), NULL};
+    const char *pn[] = {"softmax", "predict", "--weights", tpath("w.st"),
+                        "--data", tpath("test_x.csv"), "--output",
+                        tpath("p.npy"), NULL};
+    const char *pc[] = {"softmax", "predict", "--weights", tpath("w.st"),
+                        "--data", tpath("test_x.csv"), "--output",
+                        tpath("p.CSV"), NULL};
+    const char *px[] = {"softmax", "predict", "--weights", tpath("w.st"),
+                        "--data", tpath("test_x.csv"), "--output",
+                        tpath("p.txt"), NULL};
+    run(&r, &softmax_model, t);
+    ck_assert_int_eq(r.rc, 0);
+    run(&r, &softmax_model, pn);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    run(&r, &softmax_model, pc);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_int_eq(nnrt_load_array(tpath("p.npy"), &a, &e), 0);
+    ck_assert_msg(nnrt_load_array(tpath("p.CSV"), &b, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(b.rank, 2);
+    ck_assert_int_eq(b.dims[0], NTEST);
+    ck_assert_int_eq(b.dims[1], NC);
+    for (i = 0; i < NTEST * NC; i++)
+        ck_assert(((const float *)a.data)[i] ==
+                  (float)((const double *)b.data)[i]);
+    nnrt_array_free(&a);
+    nnrt_array_free(&b);
+    run(&r, &softmax_model, px);
+    ck_assert_int_eq(r.rc, 2);
+    ck_assert_has(r.err, "p.txt: the name must end in .npy");
+    ck_assert(access(tpath("p.txt"), F_OK) != 0);
+}
+END_TEST
+
+START_TEST(progress_shows_lr_and_time)
+{
+    Run r;
+    const char *a[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                       "--labels", tpath("train_y.csv"), "--epochs", "3",
+                       NULL};
+    const char *b[] = {"softmax", "train", "--data", tpath("train_x.npy"),
+                       "--labels", tpath("train_y.csv"), "--epochs", "2",
+                       "--lr", "0.125", NULL};
+    run(&r, &mom_model, a);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    /* get_lr: the schedule halves the rate every epoch. */
+    ck_assert_has(r.out, "lr 0.5  ");
+    ck_assert_has(r.out, "lr 0.25  ");
+    ck_assert_has(r.out, "lr 0.125  ");
+    ck_assert_has(r.out, "elapsed ");
+    ck_assert_has(strstr(r.out, "epoch 1/3"), "eta ");
+    /* No get_lr: the configured rate. */
+    run(&r, &softmax_model, b);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_has(r.out, "lr 0.125  ");
+}
+END_TEST
+
+START_TEST(nonfinite_weights_never_saved)
+{
+    /* The weights turn infinite at the last step of epoch 2, whose losses
+     * (computed before each update) are all finite: w.st keeps epoch 1's
+     * weights and the run fails.  The old driver saved the infinities. */
+    Run r;
+    const char *good[] = {"softmax", "train", "--data", tpath("train_x.npy"),
+                          "--labels", tpath("train_y.csv"), "--batch", "50",
+                          "--epochs", "1", "--save", tpath("e1.st"), NULL};
+    const char *bad[] = {"softmax", "train", "--data", tpath("train_x.npy"),
+                         "--labels", tpath("train_y.csv"), "--batch", "50",
+                         "--epochs", "3", "--save", tpath("w.st"),
+                         "--checkpoint", tpath("c.st"), NULL};
+    const char *ev[] = {"softmax", "eval", "--weights", tpath("w.st"),
+                        "--data", tpath("test_x.csv"), "--labels",
+                        tpath("test_y.csv"), NULL};
+    run(&r, &softmax_inf_model, good);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    run(&r, &softmax_inf_model, bad);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "the weights are not finite after epoch 2 (step 6 "
+                         "overall): 'fc.weight' holds a NaN or an infinity "
+                         "at element 1");
+    ck_assert_has(r.err, "w.st keeps the weights of epoch 1");
+    ck_assert_has(r.err, "c.st keeps the checkpoint of epoch 1");
+    ck_assert(same_file(tpath("w.st"), tpath("e1.st")));
+    ck_assert_int_eq(st_i64(tpath("c.st"), "__driver__.epoch"), 2);
+    ck_assert(!leftover_tmp());
+    run(&r, &softmax_model, ev);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+}
+END_TEST
+
+START_TEST(nonfinite_weights_and_loss_reported)
+{
+    Run r;
+    float w[NC * NF], b[NC] = {0};
+    const void *src[2];
+    NnrtErr e;
+    int k;
+    const char *init[] = {"softmax", "train", "--data", tpath("train_x.npy"),
+                          "--labels", tpath("train_y.csv"), "--init",
+                          tpath("nan.st"), NULL};
+    const char *ev[] = {"softmax", "eval", "--weights", tpath("huge.st"),
+                        "--data", tpath("test_x.csv"), "--labels",
+                        tpath("test_y.csv"), NULL};
+    for (k = 0; k < NC * NF; k++)
+        w[k] = 0;
+    src[0] = w;
+    src[1] = b;
+    b[2] = NAN;
+    ck_assert_int_eq(nnrt_st_save_params(tpath("nan.st"), sm_params, 2, src,
+                                         &e), 0);
+    run(&r, &softmax_model, init);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "nan.st: tensor 'fc.bias' holds a NaN or an "
+                         "infinity (element 2)");
+    /* Finite weights whose loss overflows: eval fails, loudly. */
+    b[2] = 0;
+    for (k = 0; k < NC * NF; k++)
+        w[k] = k % 2 ? 3e38f : -3e38f;
+    ck_assert_int_eq(nnrt_st_save_params(tpath("huge.st"), sm_params, 2, src,
+                                         &e), 0);
+    run(&r, &softmax_model, ev);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "the loss over ");
+    ck_assert_has(r.err, "huge.st");
+    ck_assert(strstr(r.out, "loss=") == NULL);
+}
+END_TEST
+
 static Suite *driver_suite(void)
 {
     Suite *s = suite_create("driver");
@@ -687,6 +1442,14 @@ static Suite *driver_suite(void)
     tcase_add_test(tc, info);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, bad_data);
+    tcase_add_test(tc, steps_cross_epochs);
+    tcase_add_test(tc, help_lists_options_and_defaults);
+    tcase_add_test(tc, data_shapes_must_match);
+    tcase_add_test(tc, uint8_scaling);
+    tcase_add_test(tc, predict_csv_output);
+    tcase_add_test(tc, progress_shows_lr_and_time);
+    tcase_add_test(tc, nonfinite_weights_never_saved);
+    tcase_add_test(tc, nonfinite_weights_and_loss_reported);
     suite_add_tcase(s, tc);
     return s;
 }
