@@ -1197,7 +1197,7 @@ static int load_partial(const Ctx *c, void *model, const char *path,
         int found = -1, k, same;
         t[i] = *p;
         for (j = 0; j < file.ntensors; j++)
-            if (strcmp(renamed[j], p->name) == 0)
+            if (renamed[j] && strcmp(renamed[j], p->name) == 0)
                 found = j;
         if (found >= 0) {
             const NnrtStTensor *f = &file.tensors[found];

@@ -1428,6 +1428,401 @@ START_TEST(nonfinite_weights_and_loss_reported)
 }
 END_TEST
 
+START_TEST(metrics_by_target_kind)
+{
+    /* Regression (MSE): MAE and RMSE; binary cross-entropy: accuracy at
+     * 0.5 (logit > 0); each against the same sums done here. */
+    Run r;
+    NnrtArray p, y;
+    NnrtErr e;
+    double mae = 0, mse = 0, acc = 0;
+    int i;
+    const char *ev[] = {"lin", "eval", "--weights", tpath("w.st"), "--data",
+                        tpath("img.npy"), "--data", tpath("v.npy"),
+                        "--labels", tpath("y.npy"), NULL};
+    const char *pr[] = {"lin", "predict", "--weights", tpath("w.st"),
+                        "--data", tpath("img.npy"), "--data", tpath("v.npy"),
+                        "--output", tpath("p.npy"), NULL};
+    const char *bev[] = {"lin", "eval", "--weights", tpath("w.st"), "--data",
+                         tpath("img.npy"), "--data", tpath("v.npy"),
+                         "--labels", tpath("yb.npy"), NULL};
+    write_lin_data(40, 5, tpath("img.npy"), tpath("v.npy"), tpath("y.npy"),
+                   0);
+    write_lin_weights(tpath("w.st"), 0.05f, -0.5f, 0.1f);
+    run(&r, &lin_model, pr);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_int_eq(nnrt_load_array(tpath("p.npy"), &p, &e), 0);
+    ck_assert_int_eq(nnrt_load_array(tpath("y.npy"), &y, &e), 0);
+    for (i = 0; i < 40; i++) {
+        double d = (double)((const float *)p.data)[i] -
+                   (double)((const float *)y.data)[i];
+        mae += fabs(d);
+        mse += d * d;
+    }
+    run(&r, &lin_model, ev);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(fabs(value_after(r.out, "mae=") - mae / 40) < 1e-5);
+    ck_assert(fabs(value_after(r.out, "rmse=") - sqrt(mse / 40)) < 1e-5);
+    ck_assert(strstr(r.out, "accuracy=") == NULL);
+    /* Binary targets: y > 0.5 as 0/1 floats. */
+    {
+        float yb[40];
+        int64_t d[2] = {40, 1};
+        for (i = 0; i < 40; i++) {
+            yb[i] = ((const float *)y.data)[i] > 0.5f ? 1.0f : 0.0f;
+            acc += (((const float *)p.data)[i] > 0) == (yb[i] > 0.5f);
+        }
+        ck_assert_int_eq(nnrt_save_npy(tpath("yb.npy"), yb, 2, d, &e), 0);
+    }
+    run(&r, &lin_bce_model, bev);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(fabs(value_after(r.out, "accuracy=") - acc / 40) < 1e-9);
+    ck_assert(strstr(r.out, "mae=") == NULL);
+    nnrt_array_free(&p);
+    nnrt_array_free(&y);
+}
+END_TEST
+
+START_TEST(eval_confusion)
+{
+    Run r;
+    NnrtArray p;
+    NnrtErr e;
+    float xte[NTEST * NF];
+    int32_t yte[NTEST];
+    int64_t conf[NC][NC] = {{0}};
+    int i, c;
+    char want[64];
+    const char *t[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                       "--labels", tpath("train_y.csv"), "--epochs", "1",
+                       "--quiet", "--save", tpath("w.st"), NULL};
+    const char *pr[] = {"mom", "predict", "--weights", tpath("w.st"),
+                        "--data", tpath("test_x.csv"), "--output",
+                        tpath("p.npy"), NULL};
+    const char *ev[] = {"mom", "eval", "--weights", tpath("w.st"), "--data",
+                        tpath("test_x.csv"), "--labels", tpath("test_y.csv"),
+                        "--confusion", NULL};
+    const char *bad[] = {"lin", "eval", "--weights", "w", "--data", "a",
+                         "--data", "b", "--labels", "y", "--confusion", NULL};
+    run(&r, &mom_model, t);
+    ck_assert_int_eq(r.rc, 0);
+    run(&r, &mom_model, pr);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_int_eq(nnrt_load_array(tpath("p.npy"), &p, &e), 0);
+    make_data(NTEST, 2, xte, yte);
+    for (i = 0; i < NTEST; i++) {
+        const float *q = (const float *)p.data + i * NC;
+        int best = 0;
+        for (c = 1; c < NC; c++)
+            if (q[c] > q[best])
+                best = c;
+        conf[yte[i]][best]++;
+    }
+    nnrt_array_free(&p);
+    run(&r, &mom_model, ev);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_has(r.out, "confusion matrix (rows: true class, columns: "
+                         "predicted class)");
+    for (i = 0; i < NC; i++) {
+        int64_t tp = conf[i][i], pc = 0, ac = 0;
+        for (c = 0; c < NC; c++) {
+            pc += conf[c][i];
+            ac += conf[i][c];
+        }
+        snprintf(want, sizeof want, "%6d %7lld %7lld %7lld\n", i,
+                 (long long)conf[i][0], (long long)conf[i][1],
+                 (long long)conf[i][2]);
+        ck_assert_has(r.out, want);
+        snprintf(want, sizeof want, "class=%d precision=%.4f recall=%.4f",
+                 i, pc ? (double)tp / pc : 0.0, ac ? (double)tp / ac : 0.0);
+        ck_assert_has(r.out, want);
+    }
+    run(&r, &lin_model, bad);
+    ck_assert_int_eq(r.rc, 2);
+    ck_assert_has(r.err, "--confusion needs class targets");
+}
+END_TEST
+
+START_TEST(val_split_deterministic)
+{
+    Run r;
+    char first[16384];
+    const char *a[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                       "--labels", tpath("train_y.csv"), "--val-split", "0.2",
+                       "--seed", "3", "--epochs", "2", "--quiet", "--save",
+                       tpath("a.st"), NULL};
+    const char *b[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                       "--labels", tpath("train_y.csv"), "--val-split", "0.2",
+                       "--seed", "3", "--epochs", "2", "--quiet", "--save",
+                       tpath("b.st"), NULL};
+    const char *c[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                       "--labels", tpath("train_y.csv"), "--val-split", "0.2",
+                       "--seed", "4", "--epochs", "2", "--quiet", NULL};
+    const char *bad[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                         "--labels", tpath("train_y.csv"), "--val-split",
+                         "1.5", NULL};
+    const char *tiny[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                          "--labels", tpath("train_y.csv"), "--val-split",
+                          "0.001", NULL};
+    run(&r, &mom_model, a);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_has(r.out, "val_loss=");
+    ck_assert_has(r.out, "val_accuracy=");
+    ck_assert_has(r.out, "train_accuracy=");
+    strcpy(first, r.out);
+    run(&r, &mom_model, b);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert(same_file(tpath("a.st"), tpath("b.st")));
+    ck_assert(value_after(first, "val_loss=") ==
+              value_after(r.out, "val_loss="));
+    run(&r, &mom_model, c);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert(value_after(first, "val_loss=") !=
+              value_after(r.out, "val_loss="));
+    run(&r, &mom_model, bad);
+    ck_assert_int_eq(r.rc, 2);
+    run(&r, &mom_model, tiny);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "leaves 0 for validation");
+}
+END_TEST
+
+START_TEST(save_best_and_patience)
+{
+    /* Scripted validation losses 1.0, 0.5, 0.7, 0.8, ...: the best is
+     * epoch 2; with --patience 2 the run stops after epoch 4. */
+    Run r;
+    const char *two[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                         "--labels", tpath("train_y.csv"), "--epochs", "2",
+                         "--quiet", "--save", tpath("e2.st"), NULL};
+    const char *a[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                       "--labels", tpath("train_y.csv"), "--test-data",
+                       tpath("test_x.csv"), "--test-labels",
+                       tpath("test_y.csv"), "--epochs", "7", "--patience",
+                       "2", "--save-best", tpath("best.st"), "--save",
+                       tpath("last.st"), NULL};
+    const char *no_val[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                            "--labels", tpath("train_y.csv"), "--patience",
+                            "2", NULL};
+    run(&r, &mom_scripted_model, two);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    run(&r, &mom_scripted_model, a);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_has(r.out, "epoch 4/7");
+    ck_assert(strstr(r.out, "epoch 5/7") == NULL);
+    ck_assert_has(r.out, "stopped early: the validation loss has not "
+                         "improved for 2 epochs (best 0.500000 at epoch 2)");
+    ck_assert_has(r.out, "best_epoch=2\n");
+    ck_assert_has(r.out, "stopped_early_at_epoch=4\n");
+    ck_assert(same_file(tpath("best.st"), tpath("e2.st")));
+    ck_assert(!same_file(tpath("last.st"), tpath("e2.st")));
+    run(&r, &mom_scripted_model, no_val);
+    ck_assert_int_eq(r.rc, 2);
+    ck_assert_has(r.err, "need validation data");
+}
+END_TEST
+
+START_TEST(resume_is_bit_identical)
+{
+    /* Shuffled, momentum, a schedule: a run cut mid-epoch (--steps 5 of
+     * 3 a epoch) or at an epoch's end, then resumed, ends with the same
+     * bits as one run. */
+    Run r;
+    const char *whole[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                           "--labels", tpath("train_y.csv"), "--batch", "50",
+                           "--epochs", "4", "--quiet", "--save",
+                           tpath("a.st"), "--checkpoint", tpath("ca.st"),
+                           NULL};
+    const char *cut[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                         "--labels", tpath("train_y.csv"), "--batch", "50",
+                         "--steps", "5", "--quiet", "--checkpoint",
+                         tpath("cb.st"), NULL};
+    const char *resume[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                            "--labels", tpath("train_y.csv"), "--batch",
+                            "50", "--epochs", "4", "--quiet", "--save",
+                            tpath("b.st"), "--resume", tpath("cb.st"),
+                            "--checkpoint", tpath("cb2.st"), NULL};
+    const char *e1[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                        "--labels", tpath("train_y.csv"), "--batch", "50",
+                        "--epochs", "1", "--quiet", "--checkpoint",
+                        tpath("cc.st"), NULL};
+    const char *resume2[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                             "--labels", tpath("train_y.csv"), "--batch",
+                             "50", "--epochs", "4", "--quiet", "--save",
+                             tpath("c.st"), "--resume", tpath("cc.st"), NULL};
+    const char *other_batch[] = {"mom", "train", "--data",
+                                 tpath("train_x.npy"), "--labels",
+                                 tpath("train_y.csv"), "--batch", "30",
+                                 "--resume", tpath("cc.st"), NULL};
+    const char *not_ck[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                            "--labels", tpath("train_y.csv"), "--resume",
+                            tpath("a.st"), NULL};
+    run(&r, &mom_model, whole);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_int_eq(st_i64(tpath("ca.st"), "__step__"), 12);
+    run(&r, &mom_model, cut);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_int_eq(st_i64(tpath("cb.st"), "__driver__.epoch_step"), 2);
+    run(&r, &mom_model, resume);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_has(r.out, "steps=12\n");
+    ck_assert(same_file(tpath("a.st"), tpath("b.st")));
+    ck_assert(same_file(tpath("ca.st"), tpath("cb2.st")));
+    run(&r, &mom_model, e1);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    run(&r, &mom_model, resume2);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(same_file(tpath("a.st"), tpath("c.st")));
+    run(&r, &mom_model, other_batch);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "written by a run with batch 50");
+    run(&r, &mom_model, not_ck);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "a.st: no tensor '__driver__.epoch'");
+}
+END_TEST
+
+START_TEST(several_inputs)
+{
+    Run r;
+    const char *t[] = {"lin", "train", "--data", tpath("img.npy"), "--data",
+                       tpath("v.npy"), "--labels", tpath("y.npy"),
+                       "--epochs", "3", "--quiet", "--save", tpath("a.st"),
+                       NULL};
+    const char *named[] = {"lin", "train", "--data", "v=" , "--data",
+                           tpath("img.npy"), "--labels", tpath("y.npy"),
+                           "--epochs", "3", "--quiet", "--save",
+                           tpath("b.st"), NULL};
+    const char *one[] = {"lin", "train", "--data", tpath("img.npy"),
+                         "--labels", tpath("y.npy"), NULL};
+    const char *p1[] = {"lin", "predict", "--weights", tpath("a.st"),
+                        "--data", tpath("img.npy"), "--data", tpath("v.npy"),
+                        "--output", tpath("p1.npy"), NULL};
+    const char *p2[] = {"lin", "predict", "--weights", tpath("a.st"),
+                        "--data", "", "--data", "", "--output",
+                        tpath("p2.npy"), NULL};
+    char vname[200], iname[200];
+    write_lin_data(40, 6, tpath("img.npy"), tpath("v.npy"), tpath("y.npy"),
+                   0);
+    run(&r, &lin_model, t);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_has(r.out, "train_mae=");
+    ck_assert_has(r.out, "train_rmse=");
+    /* NAME=FILE in any order trains the same. */
+    snprintf(vname, sizeof vname, "v=%s", tpath("v.npy"));
+    named[3] = vname;
+    run(&r, &lin_model, named);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(same_file(tpath("a.st"), tpath("b.st")));
+    run(&r, &lin_model, one);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "the model has 2 inputs but 1 data file was given");
+    run(&r, &lin_model, p1);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    snprintf(iname, sizeof iname, "img=%s", tpath("img.npy"));
+    p2[5] = vname;
+    p2[7] = iname;
+    run(&r, &lin_model, p2);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(same_file(tpath("p1.npy"), tpath("p2.npy")));
+}
+END_TEST
+
+START_TEST(log_csv)
+{
+    Run r;
+    char buf[4096];
+    FILE *f;
+    size_t n;
+    const char *a[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                       "--labels", tpath("train_y.csv"), "--val-split", "0.2",
+                       "--test-data", tpath("test_x.csv"), "--test-labels",
+                       tpath("test_y.csv"), "--epochs", "3", "--quiet",
+                       "--log", tpath("log.csv"), NULL};
+    run(&r, &mom_model, a);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    f = fopen(tpath("log.csv"), "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    ck_assert_has(buf, "epoch,step,lr,seconds,samples_per_sec,train_loss,"
+                       "train_accuracy,val_loss,val_accuracy,test_loss,"
+                       "test_accuracy\n");
+    ck_assert_has(buf, "\n1,");
+    ck_assert_has(buf, "\n3,");
+    ck_assert_int_eq(count_lines(buf, ""), 4);
+    ck_assert_has(buf, ",0.5,");  /* epoch 1's lr */
+    ck_assert_has(buf, ",0.125,"); /* epoch 3's */
+}
+END_TEST
+
+START_TEST(init_partial_and_prefix)
+{
+    Run r;
+    NnrtParamDesc pre[3] = {{"module.fc.weight", NNRT_F32, 2, {NC, NF}, 1},
+                            {"module.fc.bias", NNRT_F32, 1, {NC}, 1},
+                            {"module.head.weight", NNRT_F32, 1, {2}, 1}};
+    float w[NC * NF], b[NC] = {1, 2, 3}, h[2] = {0};
+    const void *src[3];
+    NnrtErr e;
+    NnrtSafetensors st;
+    int k;
+    const char *strict[] = {"softmax", "train", "--data",
+                            tpath("train_x.npy"), "--labels",
+                            tpath("train_y.csv"), "--init", tpath("pre.st"),
+                            "--strip-prefix", "module.", NULL};
+    const char *partial[] = {"softmax", "train", "--data",
+                             tpath("train_x.npy"), "--labels",
+                             tpath("train_y.csv"), "--init", tpath("pre.st"),
+                             "--strip-prefix", "module.", "--partial",
+                             "--lr", "1e-30", "--steps", "1", "--quiet",
+                             "--save", tpath("w.st"), NULL};
+    const char *half[] = {"softmax", "train", "--data", tpath("train_x.npy"),
+                          "--labels", tpath("train_y.csv"), "--init",
+                          tpath("half.st"), "--partial", "--quiet", "--steps",
+                          "1", NULL};
+    const char *none[] = {"softmax", "train", "--data", tpath("train_x.npy"),
+                          "--labels", tpath("train_y.csv"), "--init",
+                          tpath("pre.st"), "--partial", NULL};
+    const char *alone[] = {"softmax", "train", "--data", "x", "--labels",
+                           "y", "--partial", NULL};
+    for (k = 0; k < NC * NF; k++)
+        w[k] = (float)k;
+    src[0] = w;
+    src[1] = b;
+    src[2] = h;
+    ck_assert_int_eq(nnrt_st_save_params(tpath("pre.st"), pre, 3, src, &e), 0);
+    ck_assert_int_eq(nnrt_st_save_params(tpath("half.st"), sm_params, 1, src,
+                                         &e), 0);
+    /* Without --partial every tensor must match. */
+    run(&r, &softmax_model, strict);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "head.weight");
+    run(&r, &softmax_model, partial);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_has(r.err, "skipped (not a parameter of this model, or another "
+                         "shape or type): module.head.weight [2]");
+    ck_assert_has(r.err, "loaded 2 of 2 parameters");
+    /* The loaded values (one step at lr 1e-30 changes nothing). */
+    ck_assert_int_eq(nnrt_st_read(tpath("w.st"), &st, &e), 0);
+    ck_assert(((const float *)nnrt_st_find(&st, "fc.weight")->data)[5] ==
+              5.0f);
+    ck_assert(((const float *)nnrt_st_find(&st, "fc.bias")->data)[2] == 3.0f);
+    nnrt_st_free(&st);
+    run(&r, &softmax_model, half);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_has(r.err, "kept their initial values: fc.bias");
+    ck_assert_has(r.err, "loaded 1 of 2 parameters");
+    run(&r, &softmax_model, none);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "no tensor matches a parameter of this model (is "
+                         "--strip-prefix needed?)");
+    run(&r, &softmax_model, alone);
+    ck_assert_int_eq(r.rc, 2);
+}
+END_TEST
+
 static Suite *driver_suite(void)
 {
     Suite *s = suite_create("driver");
@@ -1450,6 +1845,14 @@ static Suite *driver_suite(void)
     tcase_add_test(tc, progress_shows_lr_and_time);
     tcase_add_test(tc, nonfinite_weights_never_saved);
     tcase_add_test(tc, nonfinite_weights_and_loss_reported);
+    tcase_add_test(tc, metrics_by_target_kind);
+    tcase_add_test(tc, eval_confusion);
+    tcase_add_test(tc, val_split_deterministic);
+    tcase_add_test(tc, save_best_and_patience);
+    tcase_add_test(tc, resume_is_bit_identical);
+    tcase_add_test(tc, several_inputs);
+    tcase_add_test(tc, log_csv);
+    tcase_add_test(tc, init_partial_and_prefix);
     suite_add_tcase(s, tc);
     return s;
 }
