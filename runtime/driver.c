@@ -2189,7 +2189,49 @@ int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
     return cmd_predict(&c, &o);
 }
 
+/* OpenMP, when the program was linked with it: a weak reference is NULL
+ * in a program without it (GCC and Clang; elsewhere the thread settings
+ * below are skipped). */
+#if defined(__GNUC__) && !defined(NNRT_NO_WEAK)
+extern int omp_get_max_threads(void) __attribute__((weak));
+#define HAVE_OMP() (omp_get_max_threads != NULL)
+#else
+#define HAVE_OMP() 0
+#endif
+
+/* Threads that behave on a shared machine (issue 15).  OpenMP threads
+ * spin for a while at the end of each parallel region (libgomp: up to
+ * 300,000 spins); when other processes want the cores, that spinning
+ * costs more than the work (1,877 samples/s became 282 with two threads
+ * on a busy 2-core machine).  So unless the user chose a policy, the
+ * program runs with OMP_WAIT_POLICY=passive.  libgomp reads its
+ * environment once, before main(), so the program sets the variable and
+ * executes itself again (Linux: /proc/self/exe); if that fails it goes
+ * on as it is.  Also warns when OMP_NUM_THREADS asks for more threads
+ * than there are cores. */
+static void threads_setup(const NnrtModel *m, char **argv)
+{
+    const char *n;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (!HAVE_OMP())
+        return;
+    if (!getenv("OMP_WAIT_POLICY") && argv && argv[0] &&
+        access("/proc/self/exe", X_OK) == 0 &&
+        setenv("OMP_WAIT_POLICY", "passive", 1) == 0) {
+        execv("/proc/self/exe", argv);
+        /* Still here: run with the policy libgomp already read. */
+    }
+    n = getenv("OMP_NUM_THREADS");
+    if (n && cores > 0 && strtol(n, NULL, 10) > cores)
+        fprintf(stderr,
+                "nnc model %s: warning: OMP_NUM_THREADS=%s asks for more "
+                "threads than the %ld cores available; they will slow each "
+                "other down\n",
+                m && m->name ? m->name : "?", n, cores);
+}
+
 int nnrt_main(const NnrtModel *model, int argc, char **argv)
 {
+    threads_setup(model, argv);
     return nnrt_main_io(model, argc, argv, stdout, stderr);
 }
