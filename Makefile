@@ -109,6 +109,7 @@ test: deps-test all $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=no $$t; done
 	@echo "== diagnostics (tests/errors)"; NNC=$(B)/nnc sh tests/run_errors.sh
 	@echo "== examples"; NNC=$(B)/nnc sh tests/run_examples.sh
+	@echo "== the generated program"; NNC=$(B)/nnc sh tests/run_program.sh
 	@echo "== generated code"; NNC=$(B)/nnc sh tests/run_codegen.sh
 	@echo "== golden outputs against PyTorch"; NNC=$(B)/nnc sh tests/run_golden.sh
 	@echo "== finite-difference gradient check"; NNC=$(B)/nnc sh tests/run_gradcheck.sh

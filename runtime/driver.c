@@ -1072,13 +1072,16 @@ static int snapshot(const Ctx *c, const void *model, NnrtSafetensors *st)
 }
 
 /* The name of the first float tensor of st holding a NaN or an infinity
- * (its index in *at), or NULL. */
+ * (its index in *at), or NULL.  The driver's own tensors of a checkpoint
+ * are not weights and are skipped. */
 static const char *nonfinite_tensor(const NnrtSafetensors *st, int64_t *at)
 {
     int i;
     size_t k;
     for (i = 0; i < st->ntensors; i++) {
         const NnrtStTensor *t = &st->tensors[i];
+        if (strncmp(t->name, "__driver__.", 11) == 0)
+            continue; /* best_loss is infinite until there is one */
         if (t->dtype == NNRT_F32) {
             const float *v = t->data;
             for (k = 0; k < t->nbytes / sizeof *v; k++)
@@ -1118,13 +1121,6 @@ static int check_weights_file(const Ctx *c, const char *path)
     return bad ? EXIT_FAIL : 0;
 }
 
-static int load_weights(const Ctx *c, void *model, const char *path)
-{
-    NnrtErr err;
-    if (c->m->load(model, path, &err) != 0)
-        return fail(c, EXIT_FAIL, "%s", err.msg);
-    return check_weights_file(c, path);
-}
 
 /* Writes tensors t[0..n-1] into a temporary file and loads the model
  * from it: how a subset of a file (--partial, --resume) reaches the
@@ -1306,6 +1302,49 @@ static void driver_tensors(RunState *rs, NnrtStTensor *t)
     }
 }
 
+/* Loads the weights of checkpoint st (read from `path`): every tensor
+ * that is neither the model's training state nor the driver's. */
+static int load_checkpoint_weights(const Ctx *c, void *model,
+                                   const NnrtSafetensors *st,
+                                   const char *path)
+{
+    const NnrtModel *m = c->m;
+    NnrtStTensor *w = calloc((size_t)st->ntensors + 1, sizeof *w);
+    int i, k, nw = 0, rc;
+    if (!w)
+        return fail(c, EXIT_FAIL, "out of memory reading %s", path);
+    for (i = 0; i < st->ntensors; i++) {
+        const char *nm = st->tensors[i].name;
+        int is_state = strncmp(nm, "__driver__.", 11) == 0;
+        for (k = 0; !is_state && k < m->nstate && m->state; k++)
+            is_state = strcmp(nm, m->state[k].name) == 0;
+        if (!is_state)
+            w[nw++] = st->tensors[i];
+    }
+    rc = load_tensors(c, model, w, nw, path);
+    free(w);
+    return rc;
+}
+
+/* Loads weights from `path`: a weights file, or a checkpoint written by
+ * --checkpoint (its weights only). */
+static int load_weights(const Ctx *c, void *model, const char *path)
+{
+    NnrtErr err;
+    NnrtSafetensors st;
+    int rc;
+    if (c->m->load(model, path, &err) == 0)
+        return check_weights_file(c, path);
+    if (nnrt_st_read(path, &st, NULL) != 0 ||
+        !nnrt_st_find(&st, "__driver__.epoch")) {
+        nnrt_st_free(&st);
+        return fail(c, EXIT_FAIL, "%s", err.msg);
+    }
+    rc = load_checkpoint_weights(c, model, &st, path);
+    nnrt_st_free(&st);
+    return rc ? rc : check_weights_file(c, path);
+}
+
 /* Writes weights `w` (a checked snapshot), the model's training state
  * and the driver's to checkpoint `path`, atomically. */
 static int write_checkpoint(const Ctx *c, void *model,
@@ -1347,16 +1386,15 @@ static int read_checkpoint(const Ctx *c, void *model, const char *path,
     const NnrtModel *m = c->m;
     NnrtSafetensors st;
     NnrtErr err;
-    NnrtStTensor drv[NDRV], *w = NULL;
+    NnrtStTensor drv[NDRV];
     RunState got = *rs;
-    int i, k, nw = 0, rc = EXIT_FAIL;
+    int i, k, rc = EXIT_FAIL;
     int64_t at;
     const char *bad;
 
     if (nnrt_st_read(path, &st, &err) != 0)
         return fail(c, EXIT_FAIL, "%s", err.msg);
-    if ((bad = nonfinite_tensor(&st, &at)) != NULL &&
-        strcmp(bad, "__driver__.best_loss") != 0) {
+    if ((bad = nonfinite_tensor(&st, &at)) != NULL) {
         fail(c, EXIT_FAIL, "%s: tensor '%s' holds a NaN or an infinity "
                            "(element %lld)",
              path, bad, (long long)at);
@@ -1385,21 +1423,7 @@ static int read_checkpoint(const Ctx *c, void *model, const char *path,
              (long long)rs->batch, (long long)rs->samples);
         goto done;
     }
-    /* The weights: every tensor that is neither state nor the driver's. */
-    w = calloc((size_t)st.ntensors + 1, sizeof *w);
-    if (!w) {
-        fail(c, EXIT_FAIL, "out of memory reading %s", path);
-        goto done;
-    }
-    for (i = 0; i < st.ntensors; i++) {
-        const char *nm = st.tensors[i].name;
-        int is_state = strncmp(nm, "__driver__.", 11) == 0;
-        for (k = 0; !is_state && k < m->nstate && m->state; k++)
-            is_state = strcmp(nm, m->state[k].name) == 0;
-        if (!is_state)
-            w[nw++] = st.tensors[i];
-    }
-    if (load_tensors(c, model, w, nw, path))
+    if (load_checkpoint_weights(c, model, &st, path))
         goto done;
     for (k = 0; k < m->nstate && m->state && m->state_ptr; k++) {
         const NnrtParamDesc *s = &m->state[k];
@@ -1421,7 +1445,6 @@ static int read_checkpoint(const Ctx *c, void *model, const char *path,
     *rs = got;
     rc = 0;
 done:
-    free(w);
     nnrt_st_free(&st);
     return rc;
 }

@@ -1679,6 +1679,22 @@ START_TEST(resume_is_bit_identical)
     run(&r, &mom_model, not_ck);
     ck_assert_int_eq(r.rc, 1);
     ck_assert_has(r.err, "a.st: no tensor '__driver__.epoch'");
+    /* A checkpoint serves as weights, too. */
+    {
+        const char *ev[] = {"mom", "eval", "--weights", tpath("ca.st"),
+                            "--data", tpath("test_x.csv"), "--labels",
+                            tpath("test_y.csv"), NULL};
+        const char *ev2[] = {"mom", "eval", "--weights", tpath("a.st"),
+                             "--data", tpath("test_x.csv"), "--labels",
+                             tpath("test_y.csv"), NULL};
+        char first[16384];
+        run(&r, &mom_model, ev);
+        ck_assert_msg(r.rc == 0, "%s", r.err);
+        strcpy(first, r.out);
+        run(&r, &mom_model, ev2);
+        ck_assert_msg(r.rc == 0, "%s", r.err);
+        ck_assert_str_eq(first, r.out);
+    }
 }
 END_TEST
 

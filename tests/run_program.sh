@@ -1,0 +1,120 @@
+#!/bin/sh
+# The generated program (nnc --exe) end to end, on a small classifier built
+# here (tests/unit/test_driver.c covers the driver in depth on hand-written
+# models):
+#   - every option `PROG CMD --help` lists is documented in docs/program.md;
+#   - --steps N runs exactly N steps across epochs and says where it stopped;
+#   - a diverging run (--lr 1e39) never leaves non-finite weights in --save;
+#   - predict --output writes CSV for .csv and refuses other names;
+#   - an OpenMP build runs with OMP_WAIT_POLICY=passive unless told
+#     otherwise (libgomp only: OMP_DISPLAY_ENV shows GOMP_SPINCOUNT 0).
+# NNC names the compiler (default build/nnc).
+NNC=${NNC:-build/nnc}
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { # what, file to show
+    echo "FAIL: $1"
+    [ -f "${2:-}" ] && tail -n 20 "$2"
+    fail=$((fail + 1))
+}
+
+cat >"$tmp/tiny.nn" <<'EOF'
+model tiny {
+    input  x : f32[4]
+    target y : class[3]
+    logits = x -> dense(8) -> relu -> dense(3)
+    output probs = logits -> softmax
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.1, momentum = 0.9)
+    train     { batch = 4, epochs = 1, shuffle = true, seed = 1 }
+}
+EOF
+# 12 samples: class i % 3 has its feature i % 3 raised.
+awk 'BEGIN { srand(3); for (i = 0; i < 12; i++) { c = i % 3; s = "";
+    for (j = 0; j < 4; j++) s = s (j ? "," : "") sprintf("%.4f", rand() + (j == c ? 2 : 0)); print s } }' >"$tmp/x.csv"
+awk 'BEGIN { for (i = 0; i < 12; i++) print i % 3 }' >"$tmp/y.csv"
+
+if ! "$NNC" "$tmp/tiny.nn" --exe -o "$tmp/prog" >"$tmp/err" 2>&1; then
+    bad "nnc --exe tiny.nn" "$tmp/err"
+    echo "$pass passed, $fail failed"
+    exit 1
+fi
+prog=$tmp/prog
+
+# --help: every option of every command, and each is in docs/program.md.
+for cmd in train eval predict; do
+    if "$prog" "$cmd" --help >"$tmp/help" 2>&1 && grep -q -- "--data" "$tmp/help"; then
+        ok
+    else
+        bad "prog $cmd --help" "$tmp/help"
+    fi
+    for opt in $(grep -o -- '^  --[a-z-]*' "$tmp/help"); do
+        if grep -q -- "\`$opt" docs/program.md; then
+            ok
+        else
+            bad "docs/program.md does not document '$cmd $opt'"
+        fi
+    done
+done
+if "$prog" train --help | grep -q "default 4; compiled for at most"; then ok; else bad "train --help shows no batch default"; fi
+
+# --steps 5 with 3 steps an epoch: 5 steps, the second epoch cut short.
+if "$prog" train --data "$tmp/x.csv" --labels "$tmp/y.csv" --steps 5 >"$tmp/out" 2>&1 &&
+    grep -q '^steps=5$' "$tmp/out" && grep -q 'epoch 2/2.*stopped after 5 steps (2 of this epoch.s 3)' "$tmp/out"; then
+    ok
+else
+    bad "--steps 5 does not run 5 steps over two epochs" "$tmp/out"
+fi
+if grep -q 'lr 0.1 .*elapsed' "$tmp/out"; then ok; else bad "the progress line has no lr or elapsed time" "$tmp/out"; fi
+
+# The NaN guard: whatever happens at lr 1e39, w.st never holds non-finite
+# weights (eval refuses such weights by name, and any loss it prints is finite).
+"$prog" train --data "$tmp/x.csv" --labels "$tmp/y.csv" --lr 1e39 --epochs 3 --save "$tmp/w.st" >"$tmp/out" 2>&1
+st=$?
+if [ $st -eq 1 ] && grep -q 'stopped without saving' "$tmp/out"; then ok; else bad "--lr 1e39 did not stop (status $st)" "$tmp/out"; fi
+if [ -f "$tmp/w.st" ]; then
+    if "$prog" eval --weights "$tmp/w.st" --data "$tmp/x.csv" --labels "$tmp/y.csv" >"$tmp/ev" 2>&1; then
+        ok
+    else
+        bad "--lr 1e39 left weights that do not evaluate" "$tmp/ev"
+    fi
+else
+    ok # nothing was saved: nothing bad was saved
+fi
+
+# predict --output: CSV for .csv, the same numbers as .npy; other names refused.
+"$prog" train --data "$tmp/x.csv" --labels "$tmp/y.csv" --epochs 2 --quiet --save "$tmp/w.st" >/dev/null 2>&1
+if "$prog" predict --weights "$tmp/w.st" --data "$tmp/x.csv" --output "$tmp/p.csv" >"$tmp/out" 2>&1 &&
+    [ "$(wc -l <"$tmp/p.csv")" -eq 12 ] && awk -F, 'NF != 3 { exit 1 }' "$tmp/p.csv"; then
+    ok
+else
+    bad "predict --output p.csv does not write 12 rows of 3 numbers" "$tmp/out"
+fi
+"$prog" predict --weights "$tmp/w.st" --data "$tmp/x.csv" --output "$tmp/p.txt" >"$tmp/out" 2>&1
+st=$?
+if [ $st -eq 2 ] && [ ! -e "$tmp/p.txt" ] && grep -q 'must end in .npy' "$tmp/out"; then
+    ok
+else
+    bad "predict --output p.txt: status $st" "$tmp/out"
+fi
+
+# OMP_WAIT_POLICY=passive by default in a threaded build (gcc's libgomp).
+if CC=gcc NNC_CFLAGS=-O1 "$NNC" "$tmp/tiny.nn" --exe --threads 2 -o "$tmp/prog2" >"$tmp/err" 2>&1; then
+    spin=$(OMP_DISPLAY_ENV=verbose "$tmp/prog2" info 2>&1 | sed -n "s/.*GOMP_SPINCOUNT = '\([0-9]*\)'.*/\1/p" | tail -n 1)
+    user=$(OMP_WAIT_POLICY=active OMP_DISPLAY_ENV=verbose "$tmp/prog2" info 2>&1 |
+        sed -n "s/.*OMP_WAIT_POLICY = '\([A-Z]*\)'.*/\1/p" | tail -n 1)
+    if [ -z "$spin" ] || { [ "$spin" = 0 ] && [ "$user" = ACTIVE ]; }; then
+        ok
+    else
+        bad "a --threads 2 program spins (GOMP_SPINCOUNT '$spin', OMP_WAIT_POLICY=active gives '$user')"
+    fi
+else
+    bad "nnc --exe --threads 2" "$tmp/err"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
