@@ -1776,7 +1776,9 @@ static int cmd_train(const Ctx *c, const Opts *o)
                 goto done;
             }
         }
-        if (val && !stop) {
+        /* An epoch cut short by --steps ends the run: its weights may be
+         * the best, but it does not count towards --patience. */
+        if (val) {
             if (vloss < rs.best_loss) {
                 rs.best_loss = vloss;
                 rs.best_epoch = epoch;
@@ -1787,11 +1789,11 @@ static int cmd_train(const Ctx *c, const Opts *o)
                     fail(c, EXIT_FAIL, "%s", err.msg);
                     goto done;
                 }
-            } else {
+            } else if (!stop) {
                 rs.bad_epochs++;
             }
             if (o->patience > 0 && rs.bad_epochs >= o->patience &&
-                epoch < epochs) {
+                epoch < epochs && !stop) {
                 why_stop = "patience";
                 stop = 1;
             }
@@ -1816,7 +1818,7 @@ static int cmd_train(const Ctx *c, const Opts *o)
         metrics_print(c->out, &vam, "val_", "\n");
     if (have_test)
         metrics_print(c->out, &tem, "test_", "\n");
-    if (have_val || have_test)
+    if (rs.best_epoch > 0)
         fprintf(c->out, "best_epoch=%lld\nbest_val_loss=%.6f\n",
                 (long long)rs.best_epoch, rs.best_loss);
     if (why_stop)

@@ -1619,6 +1619,18 @@ START_TEST(save_best_and_patience)
     run(&r, &mom_scripted_model, no_val);
     ck_assert_int_eq(r.rc, 2);
     ck_assert_has(r.err, "need validation data");
+    {
+        /* A run shorter than an epoch still keeps its best weights. */
+        const char *short_run[] = {"mom", "train", "--data",
+                                   tpath("train_x.npy"), "--labels",
+                                   tpath("train_y.csv"), "--val-split",
+                                   "0.2", "--steps", "2", "--quiet",
+                                   "--save-best", tpath("b2.st"), NULL};
+        run(&r, &mom_model, short_run);
+        ck_assert_msg(r.rc == 0, "%s", r.err);
+        ck_assert_has(r.out, "best_epoch=1\n");
+        ck_assert(access(tpath("b2.st"), F_OK) == 0);
+    }
 }
 END_TEST
 
