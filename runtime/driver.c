@@ -1600,12 +1600,18 @@ static int cmd_train(const Ctx *c, const Opts *o)
             warn(c, "this program is from an older nnc and exports no "
                     "optimizer state; --resume restores the weights and "
                     "the position in the run only");
-        if (o->lr > 0 && m->set_lr)
-            m->set_lr(model, o->lr);
+        /* --lr was applied before: the checkpoint's learning-rate state
+         * (the schedule's position) replaced it, as it should. */
+        saved_epoch = rs.epoch - 1;
     }
     /* --steps counts the steps of the whole run, --epochs its epochs; a
      * resumed run continues towards the same totals. */
-    epochs = o->steps ? (int)((o->steps + spe - 1) / spe)
+    if (o->steps && o->steps / spe + (o->steps % spe != 0) > INT_MAX) {
+        fail(c, EXIT_FAIL, "--steps %ld is more than %d epochs of %lld "
+                           "steps", o->steps, INT_MAX, (long long)spe);
+        goto done;
+    }
+    epochs = o->steps ? (int)(o->steps / spe + (o->steps % spe != 0))
              : o->epochs ? (int)o->epochs
                          : default_epochs(m);
     if (o->steps && rs.step >= o->steps) {

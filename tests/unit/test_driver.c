@@ -1637,31 +1637,32 @@ END_TEST
 START_TEST(resume_is_bit_identical)
 {
     /* Shuffled, momentum, a schedule: a run cut mid-epoch (--steps 5 of
-     * 3 a epoch) or at an epoch's end, then resumed, ends with the same
-     * bits as one run. */
+     * 3 a epoch) or at an epoch's end, then resumed with the same
+     * options, ends with the same bits as one run (--lr does not reset
+     * the schedule's position). */
     Run r;
     const char *whole[] = {"mom", "train", "--data", tpath("train_x.npy"),
                            "--labels", tpath("train_y.csv"), "--batch", "50",
-                           "--epochs", "4", "--quiet", "--save",
+                           "--epochs", "4", "--lr", "0.4", "--quiet", "--save",
                            tpath("a.st"), "--checkpoint", tpath("ca.st"),
                            NULL};
     const char *cut[] = {"mom", "train", "--data", tpath("train_x.npy"),
                          "--labels", tpath("train_y.csv"), "--batch", "50",
-                         "--steps", "5", "--quiet", "--checkpoint",
+                         "--steps", "5", "--lr", "0.4", "--quiet", "--checkpoint",
                          tpath("cb.st"), NULL};
     const char *resume[] = {"mom", "train", "--data", tpath("train_x.npy"),
                             "--labels", tpath("train_y.csv"), "--batch",
-                            "50", "--epochs", "4", "--quiet", "--save",
-                            tpath("b.st"), "--resume", tpath("cb.st"),
+                            "50", "--epochs", "4", "--lr", "0.4", "--quiet",
+                            "--save", tpath("b.st"), "--resume", tpath("cb.st"),
                             "--checkpoint", tpath("cb2.st"), NULL};
     const char *e1[] = {"mom", "train", "--data", tpath("train_x.npy"),
                         "--labels", tpath("train_y.csv"), "--batch", "50",
-                        "--epochs", "1", "--quiet", "--checkpoint",
+                        "--epochs", "1", "--lr", "0.4", "--quiet", "--checkpoint",
                         tpath("cc.st"), NULL};
     const char *resume2[] = {"mom", "train", "--data", tpath("train_x.npy"),
                              "--labels", tpath("train_y.csv"), "--batch",
-                             "50", "--epochs", "4", "--quiet", "--save",
-                             tpath("c.st"), "--resume", tpath("cc.st"), NULL};
+                             "50", "--epochs", "4", "--lr", "0.4", "--quiet",
+                             "--save", tpath("c.st"), "--resume", tpath("cc.st"), NULL};
     const char *other_batch[] = {"mom", "train", "--data",
                                  tpath("train_x.npy"), "--labels",
                                  tpath("train_y.csv"), "--batch", "30",
