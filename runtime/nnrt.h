@@ -450,20 +450,29 @@ typedef struct NnrtModel {
     void (*epoch_end_loss)(void *m, double loss);
 } NnrtModel;
 
-/* The generated program's command line (spec section 11):
+/* The generated program's command line (spec section 11, version 2;
+ * docs/program.md is the manual):
  *   PROG train   --data X --labels Y [--test-data X2 --test-labels Y2]
- *                [--epochs N] [--batch N] [--lr F] [--seed N] [--steps N]
- *                [--no-shuffle] [--init W] [--save W] [--quiet]
- *   PROG eval    --weights W --data X --labels Y
- *   PROG predict --weights W --data X --output OUT.npy
- *   PROG info
- * Output goes to stdout, errors to stderr as "nnc model NAME: reason".
- * Returns the exit status: 0 ok, 1 training or data failure (bad file,
- * NaN/Inf loss, out of memory), 2 usage error. */
+ *                [--val-split F] [--epochs N] [--steps N] [--batch N]
+ *                [--lr F] [--seed N] [--no-shuffle] [--no-scale]
+ *                [--init W [--partial] [--strip-prefix P]] [--save W]
+ *                [--save-best W] [--patience N] [--checkpoint C]
+ *                [--resume C] [--log FILE.csv] [--quiet]
+ *   PROG eval    --weights W --data X --labels Y [--confusion]
+ *   PROG predict --weights W --data X --output OUT.npy|OUT.csv
+ *   PROG info;  PROG --help;  PROG CMD --help
+ * --data is given once per input (or as NAME=FILE).  Output goes to
+ * stdout (progress, key=value results), errors to stderr as "nnc model
+ * NAME: reason".  Returns the exit status: 0 ok, 1 training or data
+ * failure (bad file, NaN/Inf loss or weights, out of memory), 2 usage
+ * error.  In a program linked with OpenMP, nnrt_main() first sets
+ * OMP_WAIT_POLICY=passive when it is unset and executes the program again
+ * (/proc/self/exe) so that libgomp reads it. */
 int nnrt_main(const NnrtModel *model, int argc, char **argv);
 
 /* nnrt_main() with explicit streams, for tests and embedding: `out` gets
- * results and progress, `errs` gets errors and usage. */
+ * results and progress, `errs` gets errors and usage.  It leaves the
+ * OpenMP environment alone. */
 int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
                  FILE *errs);
 
