@@ -509,18 +509,19 @@ static int to_f32_values(const NnrtArray *a, float **out, NnrtErr *err)
     return 0;
 }
 
-/* The first non-finite value of v[0..n-1] as "NaN at sample S, value
- * V" in buf (values per sample `per`); 0 if all are finite. */
+/* The first non-finite value of v[0..n-1] as "a NaN in sample S
+ * (counting from 0), element E" in buf (values per sample `per`); 0 if
+ * all are finite. */
 static int find_nonfinite(const float *v, int64_t n, int64_t per, char *buf,
                           size_t cap)
 {
     int64_t i;
     for (i = 0; i < n; i++)
         if (!isfinite(v[i])) {
-            snprintf(buf, cap, "%s at sample %lld (row %lld), value %lld",
-                     isnan(v[i]) ? "NaN" : "an infinity",
-                     (long long)(i / per), (long long)(i / per + 1),
-                     (long long)(i % per));
+            snprintf(buf, cap,
+                     "%s in sample %lld (counting from 0), element %lld",
+                     isnan(v[i]) ? "a NaN" : "an infinity",
+                     (long long)(i / per), (long long)(i % per));
             return 1;
         }
     return 0;

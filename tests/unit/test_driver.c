@@ -1425,6 +1425,21 @@ START_TEST(nonfinite_weights_and_loss_reported)
     ck_assert_has(r.err, "the loss over ");
     ck_assert_has(r.err, "huge.st");
     ck_assert(strstr(r.out, "loss=") == NULL);
+    /* Non-finite data is named by file, sample and element. */
+    {
+        float x[NTRAIN * NF];
+        int32_t y[NTRAIN];
+        int64_t d[2] = {NTRAIN, NF};
+        const char *a[] = {"softmax", "train", "--data", tpath("bad_x.npy"),
+                           "--labels", tpath("train_y.csv"), NULL};
+        make_data(NTRAIN, 1, x, y);
+        x[7 * NF + 2] = NAN;
+        ck_assert_int_eq(nnrt_save_npy(tpath("bad_x.npy"), x, 2, d, &e), 0);
+        run(&r, &softmax_model, a);
+        ck_assert_int_eq(r.rc, 1);
+        ck_assert_has(r.err, "bad_x.npy: a NaN in sample 7 (counting from "
+                             "0), element 2; the data must be finite");
+    }
 }
 END_TEST
 
