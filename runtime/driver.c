@@ -384,7 +384,8 @@ static int parse_args(const Ctx *c, int argc, char **argv, Opts *o)
         } else if (eq) {
             return bad_usage(c, "option '--%s' takes no value", d->name);
         }
-        if (strcmp(d->name, "data") == 0 || strcmp(d->name, "test-data") == 0) {
+        if (strcmp(d->name, "data") == 0 ||
+            strcmp(d->name, "test-data") == 0) {
             int *n = d->name[0] == 'd' ? &o->ndata : &o->ntest;
             const char **list = d->name[0] == 'd' ? o->data : o->test_data;
             if (*n >= MAX_INPUTS)

@@ -1663,21 +1663,25 @@ START_TEST(resume_is_bit_identical)
                            NULL};
     const char *cut[] = {"mom", "train", "--data", tpath("train_x.npy"),
                          "--labels", tpath("train_y.csv"), "--batch", "50",
-                         "--steps", "5", "--lr", "0.4", "--quiet", "--checkpoint",
+                         "--steps", "5", "--lr", "0.4", "--quiet",
+                         "--checkpoint",
                          tpath("cb.st"), NULL};
     const char *resume[] = {"mom", "train", "--data", tpath("train_x.npy"),
                             "--labels", tpath("train_y.csv"), "--batch",
                             "50", "--epochs", "4", "--lr", "0.4", "--quiet",
-                            "--save", tpath("b.st"), "--resume", tpath("cb.st"),
+                            "--save", tpath("b.st"), "--resume",
+                            tpath("cb.st"),
                             "--checkpoint", tpath("cb2.st"), NULL};
     const char *e1[] = {"mom", "train", "--data", tpath("train_x.npy"),
                         "--labels", tpath("train_y.csv"), "--batch", "50",
-                        "--epochs", "1", "--lr", "0.4", "--quiet", "--checkpoint",
+                        "--epochs", "1", "--lr", "0.4", "--quiet",
+                        "--checkpoint",
                         tpath("cc.st"), NULL};
     const char *resume2[] = {"mom", "train", "--data", tpath("train_x.npy"),
                              "--labels", tpath("train_y.csv"), "--batch",
                              "50", "--epochs", "4", "--lr", "0.4", "--quiet",
-                             "--save", tpath("c.st"), "--resume", tpath("cc.st"), NULL};
+                             "--save", tpath("c.st"), "--resume",
+                             tpath("cc.st"), NULL};
     const char *other_batch[] = {"mom", "train", "--data",
                                  tpath("train_x.npy"), "--labels",
                                  tpath("train_y.csv"), "--batch", "30",
