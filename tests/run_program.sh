@@ -5,6 +5,8 @@
 #   - every option `PROG CMD --help` lists is documented in docs/program.md;
 #   - --steps N runs exactly N steps across epochs and says where it stopped;
 #   - a diverging run (--lr 1e39) never leaves non-finite weights in --save;
+#   - --log writes one row per epoch, which docs/program.md's gnuplot
+#     line plots (when gnuplot is installed);
 #   - predict --output writes CSV for .csv and refuses other names;
 #   - an OpenMP build runs with OMP_WAIT_POLICY=passive unless told
 #     otherwise (libgomp only: OMP_DISPLAY_ENV shows GOMP_SPINCOUNT 0).
@@ -84,6 +86,23 @@ if [ -f "$tmp/w.st" ]; then
     fi
 else
     ok # nothing was saved: nothing bad was saved
+fi
+
+# --log: one row per epoch, plotted by the gnuplot line docs/program.md gives.
+if "$prog" train --data "$tmp/x.csv" --labels "$tmp/y.csv" --epochs 4 --val-split 0.25 --quiet \
+        --log "$tmp/log.csv" >"$tmp/out" 2>&1 && [ "$(wc -l <"$tmp/log.csv")" -eq 5 ] &&
+    head -n 1 "$tmp/log.csv" | grep -q '^epoch,step,lr,seconds,samples_per_sec,train_loss,train_accuracy,val_loss,val_accuracy$'; then
+    ok
+else
+    bad "--log writes no header and 4 rows" "$tmp/out"
+fi
+if command -v gnuplot >/dev/null 2>&1; then
+    plot=$(sed -n "s/^gnuplot -e \"\(.*\)\"$/\1/p" docs/program.md | sed "s|'log.csv'|'$tmp/log.csv'|; s|'curves.png'|'$tmp/curves.png'|")
+    if [ -n "$plot" ] && gnuplot -e "$plot" >"$tmp/out" 2>&1 && [ -s "$tmp/curves.png" ]; then
+        ok
+    else
+        bad "the gnuplot line of docs/program.md does not plot a --log file" "$tmp/out"
+    fi
 fi
 
 # predict --output: CSV for .csv, the same numbers as .npy; other names refused.
