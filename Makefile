@@ -95,15 +95,21 @@ DEMO_FLAGS ?= -O3 -march=native
 
 # The main job: compile examples/fashion_mlp.nn to C, build the training
 # program, train 3 epochs on the 60,000 Fashion-MNIST images and report the
-# accuracy on the 10,000 test images.
+# accuracy on the 10,000 test images; the curves go to build/demo-log.csv
+# and, with gnuplot, build/demo-curves.png.
 demo:
 	@scripts/install-deps.sh demo
 	@$(MAKE) --no-print-directory all
 	NNC_CFLAGS="$(DEMO_FLAGS)" $(B)/nnc examples/fashion_mlp.nn --exe -o $(B)/fashion_mlp
 	$(B)/fashion_mlp train --data $(FMNIST)/train-images-idx3-ubyte.gz --labels $(FMNIST)/train-labels-idx1-ubyte.gz \
 	    --test-data $(FMNIST)/t10k-images-idx3-ubyte.gz --test-labels $(FMNIST)/t10k-labels-idx1-ubyte.gz \
-	    --save $(B)/fashion_mlp.safetensors
+	    --save $(B)/fashion_mlp.safetensors --log $(B)/demo-log.csv
 	@echo "weights saved to $(B)/fashion_mlp.safetensors (PyTorch state_dict names)"
+	@if command -v gnuplot >/dev/null 2>&1; then \
+	    gnuplot -e "set datafile separator ','; set term png; set output '$(B)/demo-curves.png'; \
+	        plot '$(B)/demo-log.csv' using 'epoch':'train_loss' with lines title 'train', \
+	        '' using 'epoch':'test_loss' with lines title 'test'" && \
+	    echo "training curves in $(B)/demo-curves.png (from $(B)/demo-log.csv)"; fi
 
 test: deps-test all $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=no $$t; done

@@ -1629,7 +1629,7 @@ static int cmd_train(const Ctx *c, const Opts *o)
             goto done;
         }
         if (!(rs.epoch > 1 || rs.epoch_step))
-            log_header(c, logf, have_val || have_test, have_test);
+            log_header(c, logf, have_val, have_test);
     }
 
     for (epoch = rs.epoch; epoch <= epochs && !stop; epoch++) {
@@ -1756,8 +1756,8 @@ static int cmd_train(const Ctx *c, const Opts *o)
                     (long long)rs.step, pg.lr, nnrt_seconds() - t_run,
                     nnrt_progress_rate(&pg));
             log_metrics(c, logf, &trm);
-            if (have_val || have_test)
-                log_metrics(c, logf, have_val ? &vam : &tem);
+            if (have_val)
+                log_metrics(c, logf, &vam);
             if (have_test)
                 log_metrics(c, logf, &tem);
             fputc('\n', logf);
