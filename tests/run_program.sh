@@ -9,7 +9,8 @@
 #     line plots (when gnuplot is installed);
 #   - predict --output writes CSV for .csv and refuses other names;
 #   - an OpenMP build runs with OMP_WAIT_POLICY=passive unless told
-#     otherwise (libgomp only: OMP_DISPLAY_ENV shows GOMP_SPINCOUNT 0).
+#     otherwise (libgomp only: OMP_DISPLAY_ENV shows GOMP_SPINCOUNT 0),
+#     and warns when OMP_NUM_THREADS exceeds the cores.
 # NNC names the compiler (default build/nnc).
 NNC=${NNC:-build/nnc}
 pass=0
@@ -130,6 +131,12 @@ if CC=gcc NNC_CFLAGS=-O1 "$NNC" "$tmp/tiny.nn" --exe --threads 2 -o "$tmp/prog2"
         ok
     else
         bad "a --threads 2 program spins (GOMP_SPINCOUNT '$spin', OMP_WAIT_POLICY=active gives '$user')"
+    fi
+    many=$(($(getconf _NPROCESSORS_ONLN) + 1))
+    if OMP_NUM_THREADS=$many "$tmp/prog2" info 2>&1 >/dev/null | grep -q "OMP_NUM_THREADS=$many asks for more threads than"; then
+        ok
+    else
+        bad "OMP_NUM_THREADS=$many (more than the cores) gives no warning"
     fi
 else
     bad "nnc --exe --threads 2" "$tmp/err"
