@@ -1519,6 +1519,28 @@ static void say_kept(const Ctx *c, const Opts *o, int64_t saved_epoch,
                 o->save_best, (long long)rs->best_epoch);
 }
 
+/* Copies samples idx[0..nb-1] of d into the batch buffers: xb[i]
+ * [nb, in[i].numel] for each input, cb [nb] (class targets) or yb
+ * [nb, target_numel]; the model takes contiguous rows. */
+static void gather(const Ctx *c, const Data *d, const int32_t *idx, int nb,
+                   float *const *xb, int32_t *cb, float *yb)
+{
+    int64_t per = c->m->target_numel;
+    int i, j;
+    for (j = 0; j < nb; j++) {
+        int64_t s = idx[j];
+        for (i = 0; i < c->nin; i++)
+            memcpy(xb[i] + (int64_t)j * c->in[i].numel,
+                   d->x[i] + s * c->in[i].numel,
+                   (size_t)c->in[i].numel * sizeof(float));
+        if (cb)
+            cb[j] = d->cls[s];
+        else
+            memcpy(yb + (int64_t)j * per, d->y + s * per,
+                   (size_t)per * sizeof *yb);
+    }
+}
+
 static int cmd_train(const Ctx *c, const Opts *o)
 {
     const NnrtModel *m = c->m;
@@ -1653,25 +1675,12 @@ static int cmd_train(const Ctx *c, const Opts *o)
         t0 = nnrt_seconds();
         for (step = skip; step < spe; step++) {
             int64_t first = step * batch;
-            int nb = (int)(tr.n - first < batch ? tr.n - first : batch), j;
+            int nb = (int)(tr.n - first < batch ? tr.n - first : batch);
             const void *target;
             const float *pred = NULL;
             float loss;
             int64_t correct = -1, before = trm.correct;
-            /* Gather the batch: the model takes contiguous rows. */
-            for (j = 0; j < nb; j++) {
-                int64_t s = perm[first + j];
-                for (i = 0; i < c->nin; i++)
-                    memcpy(xb[i] + (int64_t)j * c->in[i].numel,
-                           tr.x[i] + s * c->in[i].numel,
-                           (size_t)c->in[i].numel * sizeof(float));
-                if (cb)
-                    cb[j] = tr.cls[s];
-                else
-                    memcpy(yb + (int64_t)j * m->target_numel,
-                           tr.y + s * m->target_numel,
-                           (size_t)m->target_numel * sizeof *yb);
-            }
+            gather(c, &tr, perm + first, nb, xb, cb, yb);
             target = cb ? (const void *)cb : (const void *)yb;
             loss = model_train_step(c, model, nb, (const float *const *)xb,
                                     target);
