@@ -3,7 +3,8 @@
 # here (tests/unit/test_driver.c covers the driver in depth on hand-written
 # models):
 #   - every option `PROG CMD --help` lists is documented in docs/program.md;
-#   - --steps N runs exactly N steps across epochs and says where it stopped;
+#   - --steps N runs exactly N steps across epochs and says where it stopped,
+#     and replays PyTorch's N steps (tests/program/, written by its gen.py);
 #   - a diverging run (--lr 1e39) never leaves non-finite weights in --save;
 #   - --log writes one row per epoch, which docs/program.md's gnuplot
 #     line plots (when gnuplot is installed);
@@ -120,6 +121,22 @@ if [ $st -eq 2 ] && [ ! -e "$tmp/p.txt" ] && grep -q 'must end in .npy' "$tmp/ou
     ok
 else
     bad "predict --output p.txt: status $st" "$tmp/out"
+fi
+
+# --steps across epochs, replayed against PyTorch (tests/program/gen.py):
+# 7 steps of 3 an epoch, the StepLR schedule stepped after the two whole
+# epochs only; judged as the golden tests judge (tests/golden/compare.c).
+if ! ${CC:-cc} -std=c99 -O2 -Iruntime -o "$tmp/compare" tests/golden/compare.c build/libnnrt.a -lz -lm \
+        >"$tmp/err" 2>&1; then
+    bad "cannot build tests/golden/compare.c" "$tmp/err"
+elif ! "$NNC" tests/program/steps.nn --exe -o "$tmp/steps" >"$tmp/err" 2>&1; then
+    bad "nnc --exe tests/program/steps.nn" "$tmp/err"
+elif "$tmp/steps" train --init tests/program/init.safetensors --data tests/program/x.npy \
+        --labels tests/program/y.npy --steps 7 --quiet --save "$tmp/after.st" >"$tmp/out" 2>&1 &&
+    "$tmp/compare" --rtol 1e-5 tests/program/after.safetensors "$tmp/after.st" >>"$tmp/out" 2>&1; then
+    ok
+else
+    bad "--steps 7 over 3-step epochs does not replay PyTorch's 7 steps" "$tmp/out"
 fi
 
 # OMP_WAIT_POLICY=passive by default in a threaded build (gcc's libgomp).
