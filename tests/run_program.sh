@@ -6,6 +6,8 @@
 #   - --steps N runs exactly N steps across epochs and says where it stopped,
 #     and replays PyTorch's N steps (tests/program/, written by its gen.py);
 #   - a diverging run (--lr 1e39) never leaves non-finite weights in --save;
+#   - a run cut by --steps and resumed from its --checkpoint ends with the
+#     same bits as one run;
 #   - --log writes one row per epoch, which docs/program.md's gnuplot
 #     line plots (when gnuplot is installed);
 #   - predict --output writes CSV for .csv and refuses other names;
@@ -121,6 +123,20 @@ if [ $st -eq 2 ] && [ ! -e "$tmp/p.txt" ] && grep -q 'must end in .npy' "$tmp/ou
     ok
 else
     bad "predict --output p.txt: status $st" "$tmp/out"
+fi
+
+# --checkpoint/--resume: a run cut mid-epoch and resumed ends with the bits
+# of an uninterrupted one (shuffled; plain SGD, whose state is the weights,
+# so this holds also before the compiler exports optimizer state).
+sed 's/sgd(lr = 0.1, momentum = 0.9)/sgd(lr = 0.1)/; s/model tiny/model plain/' "$tmp/tiny.nn" >"$tmp/plain.nn"
+if "$NNC" "$tmp/plain.nn" --exe -o "$tmp/plain" >"$tmp/err" 2>&1 &&
+    "$tmp/plain" train --data "$tmp/x.csv" --labels "$tmp/y.csv" --epochs 3 --quiet --save "$tmp/a.st" >"$tmp/out" 2>&1 &&
+    "$tmp/plain" train --data "$tmp/x.csv" --labels "$tmp/y.csv" --steps 4 --quiet --checkpoint "$tmp/c.st" >>"$tmp/out" 2>&1 &&
+    "$tmp/plain" train --data "$tmp/x.csv" --labels "$tmp/y.csv" --epochs 3 --quiet --resume "$tmp/c.st" \
+        --save "$tmp/b.st" >>"$tmp/out" 2>&1 && cmp "$tmp/a.st" "$tmp/b.st" >>"$tmp/out" 2>&1; then
+    ok
+else
+    bad "a resumed run differs from an uninterrupted one" "$tmp/out"
 fi
 
 # --steps across epochs, replayed against PyTorch (tests/program/gen.py):
