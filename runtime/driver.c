@@ -1073,34 +1073,40 @@ static int snapshot(const Ctx *c, const void *model, NnrtSafetensors *st)
     return 0;
 }
 
-/* The name of the first float tensor of st holding a NaN or an infinity
- * (its index in *at), or NULL.  The driver's own tensors of a checkpoint
- * are not weights and are skipped. */
-static const char *nonfinite_tensor(const NnrtSafetensors *st, int64_t *at)
+/* The name of the first float tensor of t[0..n-1] holding a NaN or an
+ * infinity (its index in *at), or NULL.  The driver's own tensors of a
+ * checkpoint are not weights and are skipped. */
+static const char *nonfinite_in(const NnrtStTensor *t, int n, int64_t *at)
 {
     int i;
-    size_t k;
-    for (i = 0; i < st->ntensors; i++) {
-        const NnrtStTensor *t = &st->tensors[i];
-        if (strncmp(t->name, "__driver__.", 11) == 0)
+    int64_t k, numel;
+    for (i = 0; i < n; i++) {
+        if (strncmp(t[i].name, "__driver__.", 11) == 0)
             continue; /* best_loss is infinite until there is one */
-        if (t->dtype == NNRT_F32) {
-            const float *v = t->data;
-            for (k = 0; k < t->nbytes / sizeof *v; k++)
+        if (nnrt__numel(t[i].rank, t[i].dims, 8, &numel) != 0)
+            continue;
+        if (t[i].dtype == NNRT_F32) {
+            const float *v = t[i].data;
+            for (k = 0; k < numel; k++)
                 if (!isfinite(v[k])) {
-                    *at = (int64_t)k;
-                    return t->name;
+                    *at = k;
+                    return t[i].name;
                 }
-        } else if (t->dtype == NNRT_F64) {
-            const double *v = t->data;
-            for (k = 0; k < t->nbytes / sizeof *v; k++)
+        } else if (t[i].dtype == NNRT_F64) {
+            const double *v = t[i].data;
+            for (k = 0; k < numel; k++)
                 if (!isfinite(v[k])) {
-                    *at = (int64_t)k;
-                    return t->name;
+                    *at = k;
+                    return t[i].name;
                 }
         }
     }
     return NULL;
+}
+
+static const char *nonfinite_tensor(const NnrtSafetensors *st, int64_t *at)
+{
+    return nonfinite_in(st->tensors, st->ntensors, at);
 }
 
 /* Reads a weights file only to name a non-finite tensor in it (loading
@@ -1355,6 +1361,8 @@ static int write_checkpoint(const Ctx *c, void *model,
 {
     const NnrtModel *m = c->m;
     int n = 0, i, rc;
+    int64_t at = 0;
+    const char *bad;
     NnrtErr err;
     NnrtStTensor *t = calloc((size_t)(w->ntensors + m->nstate + NDRV),
                              sizeof *t);
@@ -1370,6 +1378,19 @@ static int write_checkpoint(const Ctx *c, void *model,
         memcpy(t[n].dims, s->dims, sizeof t[n].dims);
         t[n].data = m->state_ptr(model, i);
         n++;
+    }
+    /* The weights were checked; the optimizer's state may still have
+     * overflowed (a squared gradient), which no checkpoint may keep. */
+    if ((bad = nonfinite_in(t + w->ntensors, n - w->ntensors, &at)) !=
+        NULL) {
+        free(t);
+        return fail(c, EXIT_FAIL,
+                    "the training state '%s' holds a NaN or an infinity at "
+                    "element %lld after epoch %lld; stopped without "
+                    "writing %s",
+                    bad, (long long)at,
+                    (long long)(rs->epoch_step ? rs->epoch : rs->epoch - 1),
+                    path);
     }
     driver_tensors(rs, t + n);
     n += NDRV;

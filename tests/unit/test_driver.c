@@ -216,6 +216,8 @@ typedef struct Mom {
     int64_t step, epochs;      /* "__step__", "__epochs__" */
     float logits[MAXB * NC];   /* pred: [n, 3] of the last call */
     int scripted;
+    int64_t state_inf_at; /* after this step a momentum buffer is
+                             infinite, the weights not yet */
 } Mom;
 
 static const NnrtParamDesc mom_state[5] = {
@@ -247,6 +249,14 @@ static void *mom_create_scripted(uint64_t seed)
     Mom *m = mom_create(seed);
     if (m)
         m->scripted = 1;
+    return m;
+}
+
+static void *mom_create_state_inf(uint64_t seed)
+{
+    Mom *m = mom_create(seed);
+    if (m)
+        m->state_inf_at = 6; /* the last step of epoch 2 at batch 50 */
     return m;
 }
 
@@ -337,7 +347,8 @@ static float mom_train_step(void *vm, int n, const float *x, const void *t)
         m->vb[c] = 0.9f * m->vb[c] + db[c];
         m->b[c] -= (float)m->lr * m->vb[c];
     }
-    m->step++;
+    if (++m->step == m->state_inf_at)
+        m->vw[0] = INFINITY;
     return sm_loss(probs, n, y);
 }
 
@@ -403,6 +414,7 @@ static void *mom_state_ptr(void *vm, int i)
 
 static const NnrtModel mom_model = MOM_MODEL(mom_create);
 static const NnrtModel mom_scripted_model = MOM_MODEL(mom_create_scripted);
+static const NnrtModel mom_state_inf_model = MOM_MODEL(mom_create_state_inf);
 
 /* Two inputs, a linear regression with plain SGD:
  *   pred = b + wa . img + wv . v      img [3, 2, 4], v [2], pred [1]
@@ -1385,6 +1397,21 @@ START_TEST(nonfinite_weights_never_saved)
     ck_assert(same_file(tpath("w.st"), tpath("e1.st")));
     ck_assert_int_eq(st_i64(tpath("c.st"), "__driver__.epoch"), 2);
     ck_assert(!leftover_tmp());
+    {
+        /* Finite weights, an infinite momentum buffer: no checkpoint. */
+        const char *st[] = {"mom", "train", "--data", tpath("train_x.npy"),
+                            "--labels", tpath("train_y.csv"), "--batch",
+                            "50", "--epochs", "3", "--checkpoint",
+                            tpath("m.st"), NULL};
+        run(&r, &mom_state_inf_model, st);
+        ck_assert_int_eq(r.rc, 1);
+        ck_assert_has(r.err, "the training state "
+                             "'fc.weight.momentum_buffer' holds a NaN or an "
+                             "infinity at element 0 after epoch 2; stopped "
+                             "without writing");
+        ck_assert_int_eq(st_i64(tpath("m.st"), "__driver__.epoch"), 2);
+        ck_assert_int_eq(st_i64(tpath("m.st"), "__step__"), 3);
+    }
     run(&r, &softmax_model, ev);
     ck_assert_msg(r.rc == 0, "%s", r.err);
 }
