@@ -59,6 +59,7 @@ typedef struct Ctx {
      * forward output (older code, class targets with one output per
      * class). */
     int use_pred;
+    const char *label_spec; /* --label-column, or NULL */
 } Ctx;
 
 typedef struct Opts {
@@ -67,7 +68,7 @@ typedef struct Opts {
     const char *data[MAX_INPUTS], *test_data[MAX_INPUTS];
     const char *labels, *test_labels;
     const char *weights, *output, *init, *save, *save_best;
-    const char *checkpoint, *resume, *log, *strip_prefix;
+    const char *checkpoint, *resume, *log, *strip_prefix, *label_column;
     long epochs, batch, steps, patience; /* 0: not given (patience -1) */
     double lr;                           /* 0: not given */
     double val_split;                    /* 0: none */
@@ -136,7 +137,11 @@ static const OptDef optdefs[] = {
      "samples (.npy, IDX, .csv); once per input in declaration order, or "
      "NAME=FILE (required)"},
     {"labels", "FILE", C_TRAIN | C_EVAL,
-     "targets, one per sample (required)"},
+     "targets, one per sample (required, unless --label-column)"},
+    {"label-column", "N", C_TRAIN | C_EVAL,
+     "take the targets from column N of the --data table (and of "
+     "--test-data), counting from 0, -1 the last; A:B for columns A to "
+     "B-1 (default: --labels)"},
     {"test-data", "FILE", C_TRAIN,
      "test samples, evaluated after every epoch; as --data (default: none)"},
     {"test-labels", "FILE", C_TRAIN, "test targets (with --test-data)"},
@@ -403,6 +408,7 @@ static int parse_args(const Ctx *c, int argc, char **argv, Opts *o)
         else if (strcmp(d->name, "resume") == 0) o->resume = val;
         else if (strcmp(d->name, "log") == 0) o->log = val;
         else if (strcmp(d->name, "strip-prefix") == 0) o->strip_prefix = val;
+        else if (strcmp(d->name, "label-column") == 0) o->label_column = val;
         else if (strcmp(d->name, "no-shuffle") == 0) o->no_shuffle = 1;
         else if (strcmp(d->name, "no-scale") == 0) o->no_scale = 1;
         else if (strcmp(d->name, "quiet") == 0) o->quiet = 1;
@@ -532,9 +538,11 @@ static int find_nonfinite(const float *v, int64_t n, int64_t per, char *buf,
  * the per-sample shape must equal the input's up to size-1 dimensions
  * (a rank-1 input takes any per-sample shape of its size, flattened
  * row-major, as torch.flatten does; CSV rows are flat and need only the
- * right length).  uint8 is divided by 255 when `scale`.  Sets *n. */
+ * right length).  uint8 is divided by 255 when `scale`.  Sets *n.  When
+ * `pre` is not NULL its array is used (and released) instead of reading
+ * `path`, which then only names it. */
 static int load_samples(const Ctx *c, const char *path, const Input *in,
-                        int scale, int64_t *n, float **x)
+                        int scale, NnrtArray *pre, int64_t *n, float **x)
 {
     NnrtArray a;
     NnrtErr err;
@@ -543,8 +551,12 @@ static int load_samples(const Ctx *c, const char *path, const Input *in,
     int rc, r, rin, same = 1, k;
 
     *x = NULL;
-    if ((rc = nnrt_load_array(path, &a, &err)) != 0)
+    if (pre) {
+        a = *pre; /* the features of a --label-column table: flat rows */
+        memset(pre, 0, sizeof *pre);
+    } else if ((rc = nnrt_load_array(path, &a, &err)) != 0) {
         return fail(c, EXIT_FAIL, "%s", err.msg);
+    }
     numel = nnrt_array_numel(&a);
     nnrt__fmt_dims(shape, sizeof shape, a.rank, a.dims);
     if (a.rank < 1 || a.dims[0] == 0) {
@@ -571,7 +583,7 @@ static int load_samples(const Ctx *c, const char *path, const Input *in,
     same = r == rin;
     for (k = 0; same && k < r; k++)
         same = sq[k] == sqin[k];
-    if (!same && in->rank > 1 && !is_csv(path)) {
+    if (!same && in->rank > 1 && !pre && !is_csv(path)) {
         int64_t s1[NNRT_MAX_RANK], s2[NNRT_MAX_RANK];
         int perm = r == rin, i, j;
         /* The same sizes in another order: a layout problem, most often
@@ -618,9 +630,10 @@ static int load_samples(const Ctx *c, const char *path, const Input *in,
     return 0;
 }
 
-/* Loads the targets of a data set of d->n samples from `path`. */
+/* Loads the targets of a data set of d->n samples from `path` (or, as
+ * load_samples(), from `pre`). */
 static int load_targets(const Ctx *c, const char *path, const char *xpath,
-                        Data *d)
+                        NnrtArray *pre, Data *d)
 {
     const NnrtModel *m = c->m;
     NnrtArray a;
@@ -629,8 +642,12 @@ static int load_targets(const Ctx *c, const char *path, const char *xpath,
     char shape[160], buf[160];
     int rc;
 
-    if ((rc = nnrt_load_array(path, &a, &err)) != 0)
+    if (pre) {
+        a = *pre;
+        memset(pre, 0, sizeof *pre);
+    } else if ((rc = nnrt_load_array(path, &a, &err)) != 0) {
         return fail(c, EXIT_FAIL, "%s", err.msg);
+    }
     numel = nnrt_array_numel(&a);
     nnrt__fmt_dims(shape, sizeof shape, a.rank, a.dims);
     if (a.rank < 1 || a.dims[0] != d->n) {
@@ -685,15 +702,128 @@ out:
     return rc;
 }
 
+/* --label-column: "N" or "A:B" (a Python slice, B exclusive and
+ * optional), negative values counting from the end of `cols` columns,
+ * into [*lo, *hi).  -1 if it is not a column range of the table. */
+static int parse_columns(const char *spec, int64_t cols, int64_t *lo,
+                         int64_t *hi)
+{
+    char *end;
+    long long a, b;
+    errno = 0;
+    a = strtoll(spec, &end, 10);
+    if (errno || end == spec)
+        return -1;
+    if (*end == ':') {
+        const char *q = end + 1;
+        if (*q == '\0') {
+            b = cols;
+        } else {
+            b = strtoll(q, &end, 10);
+            if (errno || end == q || *end)
+                return -1;
+        }
+        if (b < 0)
+            b += cols;
+    } else if (*end) {
+        return -1;
+    } else {
+        b = a < 0 ? a + cols + 1 : a + 1;
+    }
+    if (a < 0)
+        a += cols;
+    if (a < 0 || b > cols || a >= b)
+        return -1;
+    *lo = a;
+    *hi = b;
+    return 0;
+}
+
+/* Splits the table `path` ([rows, cols], rank 2) into its features x and
+ * the targets y in columns `spec` (--label-column): y is [rows] for one
+ * column (class labels), [rows, k] for k. */
+static int split_table(const Ctx *c, const char *path, const char *spec,
+                       NnrtArray *x, NnrtArray *y)
+{
+    NnrtArray a;
+    NnrtErr err;
+    int64_t lo, hi, rows, cols, r, k;
+    size_t es;
+    char shape[160];
+    const unsigned char *src;
+
+    memset(x, 0, sizeof *x);
+    memset(y, 0, sizeof *y);
+    if (nnrt_load_array(path, &a, &err) != 0)
+        return fail(c, EXIT_FAIL, "%s", err.msg);
+    nnrt__fmt_dims(shape, sizeof shape, a.rank, a.dims);
+    if (a.rank != 2 || a.dims[0] < 1) {
+        nnrt_array_free(&a);
+        return fail(c, EXIT_FAIL, "%s: --label-column needs a table of "
+                                  "rows and columns, not shape %s",
+                    path, shape);
+    }
+    rows = a.dims[0];
+    cols = a.dims[1];
+    if (parse_columns(spec, cols, &lo, &hi) != 0 ||
+        hi - lo >= cols) {
+        nnrt_array_free(&a);
+        return fail(c, EXIT_FAIL,
+                    "%s: --label-column %s is not a range of its %lld "
+                    "columns that leaves features (columns count from 0; "
+                    "-1 is the last; A:B is A to B-1)",
+                    path, spec, (long long)cols);
+    }
+    es = nnrt_dtype_size(a.dtype);
+    *x = a;
+    *y = a;
+    x->dims[1] = cols - (hi - lo);
+    y->rank = hi - lo == 1 ? 1 : 2;
+    y->dims[1] = hi - lo == 1 ? 0 : hi - lo;
+    x->nbytes = (size_t)(rows * x->dims[1]) * es;
+    y->nbytes = (size_t)(rows * (hi - lo)) * es;
+    x->data = malloc(x->nbytes);
+    y->data = malloc(y->nbytes);
+    if (!x->data || !y->data) {
+        free(x->data);
+        free(y->data);
+        memset(x, 0, sizeof *x);
+        memset(y, 0, sizeof *y);
+        nnrt_array_free(&a);
+        return fail(c, EXIT_FAIL, "%s: out of memory", path);
+    }
+    src = a.data;
+    for (r = 0; r < rows; r++) {
+        unsigned char *xo = (unsigned char *)x->data +
+                            (size_t)(r * x->dims[1]) * es;
+        unsigned char *yo = (unsigned char *)y->data +
+                            (size_t)(r * (hi - lo)) * es;
+        for (k = 0; k < cols; k++) {
+            const unsigned char *v = src + (size_t)(r * cols + k) * es;
+            if (k >= lo && k < hi) {
+                memcpy(yo, v, es);
+                yo += es;
+            } else {
+                memcpy(xo, v, es);
+                xo += es;
+            }
+        }
+    }
+    nnrt_array_free(&a);
+    return 0;
+}
+
 /* Loads a data set: files[0..nfiles-1] are the inputs, positionally in
  * declaration order or as NAME=FILE, and ypath (may be NULL) the
- * targets.  Every file must have the same number of samples. */
+ * targets, or, with c->label_spec and no ypath, the target columns of the
+ * one input's table.  Every file must have the same number of samples. */
 static int load_data(const Ctx *c, const char *const *files, int nfiles,
                      const char *ypath, int scale, Data *d)
 {
     const char *path[MAX_INPUTS] = {0};
-    int i, j, next = 0;
+    int i, j, next = 0, table = c->label_spec && !ypath;
     int64_t n0 = 0;
+    NnrtArray tx, ty;
 
     memset(d, 0, sizeof *d);
     if (nfiles != c->nin)
@@ -734,9 +864,25 @@ static int load_data(const Ctx *c, const char *const *files, int nfiles,
             next++;
         path[next++] = files[i];
     }
+    if (table) {
+        if (c->nin != 1)
+            return fail(c, EXIT_FAIL, "--label-column reads one table; the "
+                                      "model has %d inputs",
+                        c->nin);
+        if (split_table(c, path[0], c->label_spec, &tx, &ty))
+            return EXIT_FAIL;
+        if (load_samples(c, path[0], &c->in[0], scale, &tx, &d->n,
+                         &d->x[0]) ||
+            load_targets(c, path[0], path[0], &ty, d)) {
+            nnrt_array_free(&tx);
+            nnrt_array_free(&ty);
+            goto bad;
+        }
+        return 0;
+    }
     for (i = 0; i < c->nin; i++) {
         int64_t n;
-        if (load_samples(c, path[i], &c->in[i], scale, &n, &d->x[i]))
+        if (load_samples(c, path[i], &c->in[i], scale, NULL, &n, &d->x[i]))
             goto bad;
         if (i > 0 && n != n0) {
             fail(c, EXIT_FAIL, "%s has %lld samples but %s has %lld; every "
@@ -746,7 +892,7 @@ static int load_data(const Ctx *c, const char *const *files, int nfiles,
         }
         n0 = d->n = n;
     }
-    if (ypath && load_targets(c, ypath, path[0], d))
+    if (ypath && load_targets(c, ypath, path[0], NULL, d))
         goto bad;
     return 0;
 bad:
@@ -2228,14 +2374,19 @@ int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
                     c.nin);
     if (!o.ndata)
         return bad_usage(&c, "'%s' needs --data", o.cmd);
-    if (strcmp(o.cmd, "predict") != 0 && !o.labels)
-        return bad_usage(&c, "'%s' needs --labels", o.cmd);
+    if (o.labels && o.label_column)
+        return bad_usage(&c, "--labels and --label-column do not go "
+                             "together");
+    if (strcmp(o.cmd, "predict") != 0 && !o.labels && !o.label_column)
+        return bad_usage(&c, "'%s' needs --labels (or --label-column)",
+                         o.cmd);
     if (strcmp(o.cmd, "train") != 0 && !o.weights)
         return bad_usage(&c, "'%s' needs --weights", o.cmd);
     if (strcmp(o.cmd, "predict") == 0 && !o.output)
         return bad_usage(&c, "'predict' needs --output");
-    if (!o.ntest != !o.test_labels)
+    if (!o.ntest != !o.test_labels && !(o.ntest && o.label_column))
         return bad_usage(&c, "--test-data and --test-labels go together");
+    c.label_spec = o.label_column;
     if ((o.partial || o.strip_prefix) && !o.init)
         return bad_usage(&c, "--partial and --strip-prefix go with --init");
     if (o.init && o.resume)

@@ -1123,7 +1123,8 @@ START_TEST(help_lists_options_and_defaults)
     const char *b[] = {"p", "train", "--data", "x", "--labels", "y",
                        "--batch", "100", NULL};
     static const char *const train_opts[] = {
-        "--data FILE", "--labels FILE", "--test-data FILE",
+        "--data FILE", "--labels FILE", "--label-column N",
+        "--test-data FILE",
         "--test-labels FILE", "--val-split F", "--epochs N", "--steps N",
         "--batch N", "--lr F", "--seed N", "--no-shuffle", "--no-scale",
         "--init W", "--partial", "--strip-prefix P", "--save W",
@@ -1898,6 +1899,72 @@ START_TEST(init_partial_and_prefix)
 }
 END_TEST
 
+START_TEST(label_column)
+{
+    /* A table with the label in its first column trains as the two files
+     * do; -1 and A:B forms, errors name the file and the columns. */
+    float x[NTRAIN * NF];
+    int32_t y[NTRAIN];
+    FILE *f;
+    int i, k;
+    Run r;
+    const char *files[] = {"softmax", "train", "--data", tpath("train_x.npy"),
+                           "--labels", tpath("train_y.csv"), "--epochs", "2",
+                           "--quiet", "--save", tpath("a.st"), NULL};
+    const char *table[] = {"softmax", "train", "--data", tpath("t.csv"),
+                           "--label-column", "0", "--epochs", "2", "--quiet",
+                           "--save", tpath("b.st"), NULL};
+    const char *last[] = {"softmax", "train", "--data", tpath("u.csv"),
+                          "--label-column", "-1", "--epochs", "2", "--quiet",
+                          "--save", tpath("c.st"), "--test-data",
+                          tpath("u.csv"), NULL};
+    const char *ev[] = {"softmax", "eval", "--weights", tpath("c.st"),
+                        "--data", tpath("u.csv"), "--label-column", "4:",
+                        NULL};
+    const char *bad[] = {"softmax", "train", "--data", tpath("t.csv"),
+                         "--label-column", "7", NULL};
+    const char *both[] = {"softmax", "train", "--data", tpath("t.csv"),
+                          "--label-column", "0", "--labels", "y", NULL};
+    make_data(NTRAIN, 1, x, y);
+    f = fopen(tpath("t.csv"), "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "label,a,b,c,d\n");
+    for (i = 0; i < NTRAIN; i++) {
+        fprintf(f, "%d", y[i]);
+        for (k = 0; k < NF; k++)
+            fprintf(f, ",%.9g", x[i * NF + k]);
+        fputc('\n', f);
+    }
+    fclose(f);
+    f = fopen(tpath("u.csv"), "w");
+    ck_assert_ptr_nonnull(f);
+    for (i = 0; i < NTRAIN; i++) {
+        for (k = 0; k < NF; k++)
+            fprintf(f, "%.9g,", x[i * NF + k]);
+        fprintf(f, "%d\n", y[i]);
+    }
+    fclose(f);
+    run(&r, &softmax_model, files);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    run(&r, &softmax_model, table);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(same_file(tpath("a.st"), tpath("b.st")));
+    run(&r, &softmax_model, last);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(same_file(tpath("a.st"), tpath("c.st")));
+    ck_assert_has(r.out, "test_accuracy=");
+    run(&r, &softmax_model, ev);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_has(r.out, "accuracy=");
+    run(&r, &softmax_model, bad);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "t.csv: --label-column 7 is not a range of its 5 "
+                         "columns");
+    run(&r, &softmax_model, both);
+    ck_assert_int_eq(r.rc, 2);
+}
+END_TEST
+
 static Suite *driver_suite(void)
 {
     Suite *s = suite_create("driver");
@@ -1928,6 +1995,7 @@ static Suite *driver_suite(void)
     tcase_add_test(tc, several_inputs);
     tcase_add_test(tc, log_csv);
     tcase_add_test(tc, init_partial_and_prefix);
+    tcase_add_test(tc, label_column);
     suite_add_tcase(s, tc);
     return s;
 }
