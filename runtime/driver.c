@@ -246,6 +246,7 @@ static void usage(const Ctx *c, FILE *f)
     fprintf(f,
             "usage: %s train --data X --labels Y [--test-data X2 "
             "--test-labels Y2] [--val-split F]\n"
+            "         [--label-column N (instead of --labels)]\n"
             "         [--epochs N] [--steps N] [--batch N] [--lr F] "
             "[--seed N] [--no-shuffle] [--no-scale]\n"
             "         [--init W [--partial] [--strip-prefix P]] [--save W] "
@@ -253,7 +254,7 @@ static void usage(const Ctx *c, FILE *f)
             "         [--checkpoint C] [--resume C] [--log FILE.csv] "
             "[--quiet]\n"
             "       %s eval --weights W --data X --labels Y [--confusion] "
-            "[--no-scale]\n"
+            "[--no-scale] [--label-column N]\n"
             "       %s predict --weights W --data X --output OUT.npy|OUT.csv "
             "[--no-scale]\n"
             "       %s info\n"

@@ -459,6 +459,7 @@ typedef struct NnrtModel {
  *                [--save-best W] [--patience N] [--checkpoint C]
  *                [--resume C] [--log FILE.csv] [--quiet]
  *   PROG eval    --weights W --data X --labels Y [--confusion]
+ * (--label-column N instead of --labels takes the targets from the table)
  *   PROG predict --weights W --data X --output OUT.npy|OUT.csv
  *   PROG info;  PROG --help;  PROG CMD --help
  * --data is given once per input (or as NAME=FILE).  Output goes to
