@@ -245,16 +245,19 @@ static void usage(const Ctx *c, FILE *f)
     const char *p = c->prog;
     fprintf(f,
             "usage: %s train --data X --labels Y [--test-data X2 "
-            "--test-labels Y2] [--val-split F]\n"
-            "         [--label-column N (instead of --labels)]\n"
-            "         [--epochs N] [--steps N] [--batch N] [--lr F] "
-            "[--seed N] [--no-shuffle] [--no-scale]\n"
-            "         [--init W [--partial] [--strip-prefix P]] [--save W] "
-            "[--save-best W] [--patience N]\n"
-            "         [--checkpoint C] [--resume C] [--log FILE.csv] "
-            "[--quiet]\n"
+            "--test-labels Y2]\n"
+            "         [--label-column N (instead of --labels)] "
+            "[--val-split F] [--epochs N]\n"
+            "         [--steps N] [--batch N] [--lr F] [--seed N] "
+            "[--no-shuffle]\n"
+            "         [--no-scale] [--init W [--partial] [--strip-prefix P]] "
+            "[--save W]\n"
+            "         [--save-best W] [--patience N] [--checkpoint C] "
+            "[--resume C]\n"
+            "         [--log FILE.csv] [--quiet]\n"
             "       %s eval --weights W --data X --labels Y [--confusion] "
-            "[--no-scale] [--label-column N]\n"
+            "[--no-scale]\n"
+            "         [--label-column N]\n"
             "       %s predict --weights W --data X --output OUT.npy|OUT.csv "
             "[--no-scale]\n"
             "       %s info\n"
@@ -265,6 +268,44 @@ static void usage(const Ctx *c, FILE *f)
             p, p, p, p, p, p);
 }
 
+/* Writes text's words, each after a space, from column `indent` - 1 (where
+ * the caller left the line), breaking lines before column `width` and
+ * starting the next ones at the same column.  A final parenthesised group
+ * ("(default ...)") is kept on one line, so it can be searched for. */
+static void wrap(FILE *f, const char *text, int indent, int width)
+{
+    int col = indent;
+    size_t n = strlen(text);
+    const char *w = text, *unit = NULL;
+    if (n && text[n - 1] == ')') {
+        const char *p = text + n;
+        while (p > text && !(p[-1] == '(' && p - 1 > text && p[-2] == ' '))
+            p--;
+        if (p > text)
+            unit = p - 1;
+    }
+    while (*w) {
+        int len = 0;
+        while (*w == ' ')
+            w++;
+        if (w == unit)
+            len = (int)strlen(w);
+        else
+            while (w[len] && w[len] != ' ')
+                len++;
+        if (!len)
+            break;
+        if (col > indent && col + 1 + len > width) {
+            fprintf(f, "\n%*s", indent - 1, "");
+            col = indent;
+        }
+        fprintf(f, " %.*s", len, w); /* the space ends the column before */
+        col += 1 + len;
+        w += len;
+    }
+    fputc('\n', f);
+}
+
 /* PROG CMD --help: every option of CMD with its default. */
 static void usage_cmd(const Ctx *c, const char *cmd, FILE *f)
 {
@@ -273,21 +314,22 @@ static void usage_cmd(const Ctx *c, const char *cmd, FILE *f)
             cmd);
     for (k = 0; k < NOPTS; k++) {
         const OptDef *d = &optdefs[k];
-        char head[64], def[96];
+        char head[64], def[96], text[512];
         const char *h, *pct;
         if (!(d->cmds & bit))
             continue;
         snprintf(head, sizeof head, "--%s%s%s", d->name, d->arg ? " " : "",
                  d->arg ? d->arg : "");
-        fprintf(f, "  %-20s ", head);
         h = d->help;
         pct = strstr(h, "%D");
-        if (pct) {
+        def[0] = '\0';
+        if (pct)
             dflt(c->m, d, def, sizeof def);
-            fprintf(f, "%.*s%s%s\n", (int)(pct - h), h, def, pct + 2);
-        } else {
-            fprintf(f, "%s\n", h);
-        }
+        snprintf(text, sizeof text, "%.*s%s%s",
+                 (int)(pct ? pct - h : (long)strlen(h)), h, def,
+                 pct ? pct + 2 : "");
+        fprintf(f, "  %-20s", head);
+        wrap(f, text, 23, 79);
     }
     fprintf(f, "Results are printed as key=value lines; see "
                "docs/program.md.\n");
@@ -2333,10 +2375,18 @@ int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
         return bad_usage(&c, "no command given");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        if (argc > 2 && argv[2] && cmd_bit(argv[2]))
+        if (argc > 2 && argv[2] && cmd_bit(argv[2])) {
             usage_cmd(&c, argv[2], c.out);
-        else
+        } else {
+            /* Everything: the synopsis, then each command's options. */
             usage(&c, c.out);
+            fputc('\n', c.out);
+            usage_cmd(&c, "train", c.out);
+            fputc('\n', c.out);
+            usage_cmd(&c, "eval", c.out);
+            fputc('\n', c.out);
+            usage_cmd(&c, "predict", c.out);
+        }
         return EXIT_OK;
     }
     if (strcmp(argv[1], "info") == 0) {

@@ -1135,6 +1135,11 @@ START_TEST(help_lists_options_and_defaults)
     ck_assert_int_eq(r.rc, 0);
     ck_assert_has(r.out, "p train --data X");
     ck_assert_has(r.out, "p CMD --help");
+    /* PROG --help lists every command's options with their defaults. */
+    ck_assert_has(r.out, "--val-split F");
+    ck_assert_has(r.out, "(default 2, from the model's train block)");
+    ck_assert_has(r.out, "--confusion");
+    ck_assert_has(r.out, "--output OUT");
     run(&r, &softmax_model, tr);
     ck_assert_msg(r.rc == 0, "%s", r.err);
     for (k = 0; k < sizeof train_opts / sizeof train_opts[0]; k++)
