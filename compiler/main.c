@@ -46,7 +46,8 @@ static const char usage[] =
     "                       fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo,\n"
     "                       fuse_conv_pool\n"
     "  --check              parse and check the model, shapes included; print only\n"
-    "                       diagnostics\n"
+    "                       diagnostics (errors and warnings)\n"
+    "  -Werror              make warnings errors: exit status 1 and no output\n"
     "  --emit ir            print the IR after the last pass\n"
     "  --emit shapes        print every value's per-sample shape, every parameter,\n"
     "                       each layer's and the model's parameter count\n"
@@ -71,7 +72,7 @@ static const char usage[] =
 
 typedef struct Options {
     const char *path, *out, *emit, *dump_after, *weights;
-    int check, exe, inference, batch, opt_level, threads;
+    int check, exe, inference, batch, opt_level, threads, werror;
     unsigned disabled;
     char *cmdline;      /* how nnc was run, quoted as a shell would need it; malloc'ed */
 } Options;
@@ -203,6 +204,8 @@ static int parse_args(Options *o, int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--check") == 0) {
             o->check = 1;
+        } else if (strcmp(a, "-Werror") == 0) {
+            o->werror = 1;
         } else if (strcmp(a, "--exe") == 0) {
             o->exe = 1;
         } else if (strcmp(a, "--inference") == 0) {
@@ -636,7 +639,7 @@ int main(int argc, char **argv)
         return 2;
     }
     Compilation c;
-    rc = compile_front(&c, o.path, src, len, o.dump_after, dump);
+    rc = compile_front_werror(&c, o.path, src, len, o.dump_after, dump, o.werror);
     /* --check, shapes, dot and front-end dumps need no back end. */
     int front_only = o.check || (o.emit && (strcmp(o.emit, "shapes") == 0 || strcmp(o.emit, "dot") == 0)) ||
                      (o.dump_after && (strcmp(o.dump_after, "lower") == 0 || strcmp(o.dump_after, "shape") == 0) &&
