@@ -14,7 +14,9 @@
 #     builds and runs; every file-scope identifier and macro of the code
 #     generated for the examples is tried as a model name;
 #   - parameters whose C spellings meet (h.0.weight, h_0.weight) compile in
-#     --inference code.
+#     --inference code;
+#   - a warning keeps exit status 0 and writes the files; -Werror makes it
+#     an error (exit 1, nothing written).
 #   tests/run_cli.sh        NNC names the compiler (default build/nnc)
 NNC=${NNC:-build/nnc}
 case $NNC in /*) ;; *) NNC=$(pwd)/$NNC ;; esac
@@ -190,6 +192,32 @@ if (cd "$tmp" && NNC_CFLAGS=-O0 "$NNC" tiny.nn --exe -o tp >/dev/null 2>&1 &&
 else
     bad "--inference code with parameters h.0.weight and h_0.weight does not compile:"
     head -20 "$tmp/err"
+fi
+
+# ---- warnings ---------------------------------------------------------------
+# A warning leaves the exit status 0 and writes the files; -Werror makes it
+# an error: exit 1, nothing written.
+cat >"$tmp/warn.nn" <<EOF
+model warn {
+    input  x : f32[4]
+    target y : f32[1]
+    p = x -> dense(1) -> sigmoid
+    loss      binary_cross_entropy(p, y)
+    optimizer sgd(lr = 0.1)
+}
+EOF
+if "$NNC" "$tmp/warn.nn" -o "$tmp/w0" 2>"$tmp/err" && grep -q "warning: binary_cross_entropy" "$tmp/err" &&
+    [ -f "$tmp/w0/warn.c" ]; then ok; else
+    bad "a model with a warning: nonzero exit, no warning or no files"
+    cat "$tmp/err"
+fi
+"$NNC" "$tmp/warn.nn" -Werror -o "$tmp/w1" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "error: binary_cross_entropy.*\[-Werror\]" "$tmp/err" && [ ! -e "$tmp/w1/warn.c" ]; then
+    ok
+else
+    bad "-Werror: exit $rc (want 1), or no [-Werror] error, or files written"
+    cat "$tmp/err"
 fi
 
 echo "run_cli: $pass passed, $fail failed"
