@@ -68,7 +68,14 @@ static const char usage[] =
     "(default, and when empty: -O3 -march=native, code for the machine nnc runs on;\n"
     "set NNC_CFLAGS=-O2 for a program that runs on other machines).  Both are split\n"
     "into words at white space and run without a shell: quotes are not interpreted.\n"
-    "Exit status: 0 ok, 1 errors in the model, 2 usage or I/O error, 70 compiler bug.\n";
+    "\n"
+    "Warnings (a softmax before cross_entropy, a sigmoid before binary_cross_entropy,\n"
+    "nll of raw logits, a batch dimension written into an input, an unused value)\n"
+    "leave the exit status 0; -Werror makes them errors.  A model whose name C\n"
+    "already uses (exp, free, int, m, seed, ...) is nnc_NAME in C: nnc_NAME.h,\n"
+    "nnc_NAME.c, nnc_NAME_forward, ...\n"
+    "Exit status: 0 ok, 1 errors in the model (or warnings under -Werror), 2 usage\n"
+    "or I/O error, 70 compiler bug.\n";
 
 typedef struct Options {
     const char *path, *out, *emit, *dump_after, *weights;
