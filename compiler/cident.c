@@ -311,6 +311,26 @@ static int intrin_header(const char *s)
     return n >= 6 && strcmp(s + n - 6, "intrin") == 0;
 }
 
+/* What the API appends to the model's name (emit_c.c, main.c): NAME_H,
+ * NAME_forward, NAME_model, ... */
+static const char *const api_suffixes[] = {
+    "H", "MAX_BATCH", "OUTPUT_SIZE", "arena_bytes", "create", "destroy", "epoch_end", "eval_loss", "forward",
+    "init", "load", "load_err", "main", "model", "save", "save_err", "set_lr", "train_step",
+};
+
+/* Why s, a whole identifier, is taken; NULL when it is free. */
+static const char *taken(const char *s)
+{
+    if (listed(s, libc, sizeof libc / sizeof *libc) || intrin_header(s))
+        return "a name of the C library or of its headers";
+    if (listed(s, generated, sizeof generated / sizeof *generated) || kernel_like(s))
+        return "a name the generated code uses itself";
+    for (size_t i = 0; i < sizeof families / sizeof *families; i++)
+        if (strncmp(s, families[i], strlen(families[i])) == 0)
+            return "in a family of names the generated code or its runtime uses";
+    return NULL;
+}
+
 const char *cident_model(Arena *a, const char *name, const char **why)
 {
     const char *reason = NULL;
@@ -318,13 +338,13 @@ const char *cident_model(Arena *a, const char *name, const char **why)
         reason = "a keyword of C or C++";
     else if (name[0] == '_')
         reason = "reserved in C (names that begin with '_' belong to the compiler and its library)";
-    else if (listed(name, libc, sizeof libc / sizeof *libc) || intrin_header(name))
-        reason = "a name of the C library or of its headers";
-    else if (listed(name, generated, sizeof generated / sizeof *generated) || kernel_like(name))
-        reason = "a name the generated code uses itself";
-    for (size_t i = 0; !reason && i < sizeof families / sizeof *families; i++)
-        if (strncmp(name, families[i], strlen(families[i])) == 0)
-            reason = "in a family of names the generated code or its runtime uses";
+    else
+        reason = taken(name);
+    /* DOT gives the header guard DOT_H, which the GEMM defines. */
+    for (size_t i = 0; !reason && i < sizeof api_suffixes / sizeof *api_suffixes; i++)
+        if (taken(arena_printf(a, "%s_%s", name, api_suffixes[i])))
+            reason = arena_printf(a, "a name whose %s_%s the generated code or the C library already uses", name,
+                                  api_suffixes[i]);
     if (why)
         *why = reason;
     return reason ? arena_printf(a, "nnc_%s", name) : name;

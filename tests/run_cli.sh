@@ -12,7 +12,8 @@
 #     one of the generated code's own identifiers (m, at, real, seed, exp,
 #     free, size_t, int, static, _Bool, __x, w, NAN, linux, math, ...)
 #     builds and runs; every file-scope identifier and macro of the code
-#     generated for the examples is tried as a model name;
+#     generated for the examples, and NAME where NAME_H or NAME_forward
+#     would be one, is tried as a model name;
 #   - parameters whose C spellings meet (h.0.weight, h_0.weight) compile in
 #     --inference code;
 #   - a warning keeps exit status 0 and writes the files; -Werror makes it
@@ -46,6 +47,12 @@ model $1 {
     optimizer sgd(lr = 0.1)
 }
 EOF
+}
+# A model named $1 with a kernel of each family (the GEMM, direct
+# convolutions and dotsum(), pooling, batchnorm, dropout, adam), so that
+# every helper the generated code can hold is there.
+big_model() {
+    sed "s/^model fashion_lenet /model $1 /" examples/fashion_lenet.nn | sed 's/-> dense(84)  -> relu/-> dense(84) -> batchnorm -> relu -> dropout(0.2)/'
 }
 model tiny >"$tmp/tiny.nn"
 printf '0,0\n0,1\n1,0\n1,1\n' >"$tmp/x.csv"
@@ -163,18 +170,27 @@ for c in "$tmp"/gen/*.c; do
     grep -oE 'typedef [^;(]*' "$c" | grep -oE '[A-Za-z_][A-Za-z0-9_]*$'
     grep -oE 'typedef [^;]*[A-Za-z0-9_]+ __attribute__' "$c" | awk '{ print $(NF - 1) }'
 done | sort -u | grep -vxE 'model|input|target|output|loss|optimizer|train|true|false' >"$tmp/names"
+echo fashion_lenet >>"$tmp/names"
+# DOT would define DOT_H, a macro of the GEMM: the stems of names the API
+# would make (NAME_H, NAME_forward, ...) too.
+sed -nE 's/^([A-Za-z][A-Za-z0-9_]*)_(H|MAX_BATCH|OUTPUT_SIZE|arena_bytes|create|destroy|epoch_end|eval_loss|forward|init|load|load_err|model|save|save_err|set_lr|train_step)$/\1/p' \
+    "$tmp/names" | grep -vxE 'model|input|target|output|loss|optimizer|train|true|false' >"$tmp/stems"
+cat "$tmp/stems" >>"$tmp/names"
 printf '%s\n' w NAN linux math xor k001 in_x omp class xmmintrin >>"$tmp/names"
 n=0
 mkdir -p "$tmp/many"
 while read -r name; do
-    model "$name" >"$tmp/many/m.nn"
+    big_model "$name" >"$tmp/many/m.nn"
     if ! "$NNC" "$tmp/many/m.nn" -o "$tmp/many" >/dev/null 2>"$tmp/many/err"; then
         bad "nnc fails on a model named $name"
         cat "$tmp/many/err"
     fi
     n=$((n + 1))
 done <"$tmp/names"
-if [ "$n" -lt 40 ]; then
+if ! grep -q "DOT_H" "$tmp/many/fashion_lenet.c" 2>/dev/null ||
+    ! grep -q "batchnorm" "$tmp/many/fashion_lenet.c"; then
+    bad "the model of the names test lost its direct convolution or its batchnorm"
+elif [ "$n" -lt 40 ]; then
     bad "only $n file-scope names found in the generated code"
 elif gcc -std=c99 -Wall -Wextra -pedantic -Werror -fsyntax-only -I"$RT" "$tmp"/many/*.c >"$tmp/err" 2>&1; then
     ok
