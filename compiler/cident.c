@@ -267,7 +267,7 @@ static const char *const libc[] = {
  * file-scope names (emit_c.c, gemm.c, kernels*.c) and macros, and the
  * locals of the functions that name the model's type (m, at, seed, ...). */
 static const char *const generated[] = {
-    "A", "ARENA_FLOATS", "DOT_BLOCKS", "DOT_H", "DOT_MB", "DOT_NB", "ERF", "EXP", "FMADD", "GEMM", "GFMA",
+    "A", "ARENA_FLOATS", "DOT_BLOCKS", "DOT_H", "DOT_MB", "DOT_NB", "ERF", "EXP", "FMADD", "FV", "GEMM", "GFMA",
     "GLOAD", "GSTORE", "GVFMA", "LOG", "LOG1P", "MAX_BATCH", "NPARAMS", "POW", "SQRT", "TANH", "VLOAD",
     "VSQRT", "VSTORE", "VSUM", "arena", "at", "bad_batch", "done", "dotsum", "dotsum_block", "err", "fill_const",
     "fill_normal", "fill_uniform", "gemm_panel", "gemm_part", "gemm_row", "i", "init_params", "j", "k", "lr", "m",
