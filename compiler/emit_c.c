@@ -64,7 +64,9 @@ static const char *cname(const Ir *ir, const char *s)
 
 /* The static array of parameter node id in inference code: w_ and its
  * name with dots as underscores, and the node id after it when an earlier
- * parameter already has that spelling (h.0.weight and h_0.weight). */
+ * parameter already has that spelling (h.0.weight and h_0.weight).  No
+ * parameter name ends in a digit (.weight, .bias, .running_mean, ...), so
+ * the suffixed name is no other parameter's. */
 static const char *weight_name(const Ir *ir, int id)
 {
     const char *c = cname(ir, ir->nodes[id].param);
@@ -109,10 +111,12 @@ const char *emit_c_comment(Arena *a, const char *s)
         } else if (*q == '?' && q[1] == '?') {
             *p++ = '?';
             *p++ = ' ';
-        } else if (*q < 0x20 || *q == 0x7f) {
+        } else if (*q < 0x20 || *q >= 0x7f) {
+            /* Control bytes, and bytes that may not be valid UTF-8 (which
+             * some compilers warn about), as the text \ooo. */
             p += sprintf(p, "\\%03o", *q);
         } else {
-            *p++ = (char)*q; /* UTF-8 file names stay readable */
+            *p++ = (char)*q;
         }
     }
     *p = '\0';

@@ -62,7 +62,8 @@ const char *emit_float(double x, char *buf);
 const char *emit_c_string(Arena *a, const char *s);
 
 /* s (any bytes) safe inside a C block comment: neither * / nor / * (nor a
- * trigraph) survives, control bytes are written as \ooo; in arena a. */
+ * trigraph) survives, control bytes and bytes >= 0x80 are written as the
+ * text \ooo; in arena a. */
 const char *emit_c_comment(Arena *a, const char *s);
 
 /* --emit kernels: the kernel functions a model becomes, in schedule order

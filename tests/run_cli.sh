@@ -5,7 +5,7 @@
 #     quotes and `;` runs nothing, CC and NNC_CFLAGS are split into words,
 #     -O3 -march=native is the default (also for an empty NNC_CFLAGS), and
 #     the temporary directory is gone afterwards, on success and failure;
-#   - a model path holding " \ */ ??/ and a newline, and an argument holding
+#   - a model path holding " \ */ ??/, a newline and a byte 0xff, and an argument holding
 #     */, give C that compiles warning-free, and the program reports the
 #     path exactly (the .source string literal);
 #   - a model named after a C keyword, a C library name, a reserved name or
@@ -124,7 +124,7 @@ if [ $rc -eq 2 ] && grep -q "cannot run the C compiler" "$tmp/err"; then ok; els
 fi
 
 # ---- escaping ---------------------------------------------------------------
-weird=$(printf '%s\n%s' 'we"ird\dir*/ ??/ /*' 'x')
+weird=$(printf '%s\n%s\377' 'we"ird\dir*/ ??/ /*' 'x')
 mkdir -p "$tmp/$weird" "$tmp/o*" "$tmp/p*/"
 cp "$tmp/tiny.nn" "$tmp/$weird/m.nn"
 if (cd "$tmp" && "$NNC" "$weird/m.nn" -o "o*/d" 2>"$tmp/err") &&
