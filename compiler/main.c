@@ -81,7 +81,8 @@ typedef struct Options {
     const char *path, *out, *emit, *dump_after, *weights;
     int check, exe, inference, batch, opt_level, threads, werror;
     unsigned disabled;
-    char *cmdline;      /* how nnc was run, quoted as a shell would need it; malloc'ed */
+    int argc;           /* how nnc was run, for the generated files' header */
+    char **argv;
 } Options;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -286,11 +287,8 @@ static int parse_args(Options *o, int argc, char **argv)
         return usage_error("%s", "--exe builds the training program; --inference code has no main");
     if (o->exe && !o->out)
         return usage_error("%s", "--exe needs -o PROG");
-    o->cmdline = join_command(argc, argv);
-    if (!o->cmdline) {
-        fprintf(stderr, "nnc: error: out of memory\n");
-        return 2;
-    }
+    o->argc = argc;
+    o->argv = argv;
     return -1;
 }
 
@@ -548,7 +546,13 @@ static int generate(Compilation *c, const Options *o)
     EmitOptions eo = {0};
     eo.name = cname;
     eo.source = o->path;
-    eo.cmdline = o->cmdline;
+    char *cmdline = join_command(o->argc, o->argv);
+    if (!cmdline) {
+        fprintf(stderr, "nnc: error: out of memory\n");
+        return 2;
+    }
+    eo.cmdline = arena_printf(&c->arena, "%s", cmdline);
+    free(cmdline);
     eo.max_batch = c->plan->max_batch;
     eo.inference = o->inference;
     eo.threads = o->threads;
@@ -687,7 +691,6 @@ int main(int argc, char **argv)
     }
     compile_free(&c);
     free(src);
-    free(o.cmdline);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "nnc: error: cannot write output: %s\n", strerror(errno));
         return 2;

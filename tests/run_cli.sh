@@ -5,9 +5,9 @@
 #     quotes and `;` runs nothing, CC and NNC_CFLAGS are split into words,
 #     -O3 -march=native is the default (also for an empty NNC_CFLAGS), and
 #     the temporary directory is gone afterwards, on success and failure;
-#   - a model path holding " \ */ ??/, a newline and a byte 0xff, and an argument holding
-#     */, give C that compiles warning-free, and the program reports the
-#     path exactly (the .source string literal);
+#   - a model path holding " \ */ ??/, a newline and a byte 0xff, and an
+#     argument holding */, give C that compiles warning-free, and the
+#     program reports the path exactly (the .source string literal);
 #   - a model named after a C keyword, a C library name, a reserved name or
 #     one of the generated code's own identifiers (m, at, real, seed, exp,
 #     free, size_t, int, static, _Bool, __x, w, NAN, linux, math, ...)
@@ -27,6 +27,17 @@ fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nnc-cli.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
+
+# Under `make asan` nnc and the runtime library it links are instrumented,
+# so the programs --exe builds need the sanitizers too.
+san=
+if nm "$NNC" 2>/dev/null | grep -q __asan_init; then
+    san="-fsanitize=address,undefined"
+    ASAN_OPTIONS=detect_leaks=0
+    export ASAN_OPTIONS
+fi
+CC="${CC:-cc} $san"
+export CC
 
 ok() { pass=$((pass + 1)); }
 bad() {
@@ -78,7 +89,7 @@ cat >"$tmp/logcc" <<EOF
 #!/bin/sh
 for a in "\$@"; do printf '[%s]' "\$a"; done >>"$tmp/cc.log"
 echo >>"$tmp/cc.log"
-exec ${CC_FOR_TEST:-cc} "\$@"
+exec ${CC_FOR_TEST:-cc} $san "\$@"
 EOF
 chmod +x "$tmp/logcc"
 cc_args() { # NNC_CFLAGS value or "unset", then expected and unexpected words
