@@ -4,7 +4,9 @@
  * Exit status: 0 success, 1 errors in the model (or weights that do not fit
  * it), 2 usage or I/O errors, 70 an internal compiler error (a bug in nnc).
  * Nothing is written unless the whole compilation succeeded: files are
- * written under temporary names and renamed at the end.
+ * written under temporary names and renamed at the end.  --exe runs the C
+ * compiler with posix_spawnp and an argument vector, never through a
+ * shell, so no name or flag is ever taken for a command.
  */
 #include <errno.h>
 #include <spawn.h>
