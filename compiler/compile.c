@@ -58,8 +58,15 @@ static void after(Compilation *c, const char *pass, int need_shapes, const char 
 int compile_front(Compilation *c, const char *path, const char *src, uint32_t len,
                   const char *dump_after, FILE *dump)
 {
+    return compile_front_werror(c, path, src, len, dump_after, dump, 0);
+}
+
+int compile_front_werror(Compilation *c, const char *path, const char *src, uint32_t len,
+                         const char *dump_after, FILE *dump, int werror)
+{
     memset(c, 0, sizeof *c);
     diag_init(&c->diag, &c->arena, path, src, len);
+    c->diag.werror = werror;
 
     c->module = parse_module(&c->arena, &c->diag);
     if (!c->module)
@@ -72,7 +79,7 @@ int compile_front(Compilation *c, const char *path, const char *src, uint32_t le
     after(c, "lower", 0, c->diag.nerrors ? NULL : dump_after, dump);
 
     shape_infer(c->ir, &c->diag);
-    if (c->diag.nerrors > 0)
+    if (c->diag.nerrors > 0 || (werror && c->diag.nwarnings > 0))
         return 1;
     after(c, "shape", 1, dump_after, dump);
     return 0;

@@ -58,6 +58,11 @@ int compile_optional_pass(const char *name);
 int compile_front(Compilation *c, const char *path, const char *src, uint32_t len,
                   const char *dump_after, FILE *dump);
 
+/* compile_front, with warnings shown as errors when werror is set
+ * (nnc -Werror): then warnings also make it return 1. */
+int compile_front_werror(Compilation *c, const char *path, const char *src, uint32_t len,
+                         const char *dump_after, FILE *dump, int werror);
+
 /*
  * The back half: autodiff (unless inference), memory planning, with
  * ir_verify() and the optional dump after each.  Returns 0, or 1 after

@@ -216,13 +216,14 @@ static void add_msg(Diag *d, uint32_t off, Buf *b)
     free(b->p);
 }
 
-static void report(Diag *d, const char *kind, Span sp, const char *fmt, va_list ap)
+static void report(Diag *d, const char *kind, const char *suffix, Span sp, const char *fmt, va_list ap)
 {
     Buf b = {0};
     int line, col;
     diag_linecol(d, shown(d, sp).start, &line, &col);
     buf_printf(&b, "%s:%d:%d: %s: ", d->path, line, col, kind);
     buf_vprintf(&b, fmt, ap);
+    buf_put(&b, suffix, strlen(suffix));
     buf_put(&b, "\n", 1);
     put_excerpt(d, &b, sp);
     add_msg(d, sp.start, &b);
@@ -235,7 +236,7 @@ void diag_error(Diag *d, Span sp, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    report(d, "error", sp, fmt, ap);
+    report(d, "error", "", sp, fmt, ap);
     va_end(ap);
     d->nerrors++;
 }
@@ -247,7 +248,10 @@ void diag_warning(Diag *d, Span sp, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    report(d, "warning", sp, fmt, ap);
+    if (d->werror)
+        report(d, "error", " [-Werror]", sp, fmt, ap);
+    else
+        report(d, "warning", "", sp, fmt, ap);
     va_end(ap);
     d->nwarnings++;
 }

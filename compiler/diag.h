@@ -33,6 +33,8 @@ typedef struct Diag {
     int nerrors, nwarnings;
     int max_errors;         /* diag_full() once reached; default 50 */
     int last_dropped;       /* the last error came after max_errors */
+    int werror;             /* -Werror: warnings are shown as errors, "[-Werror]"; the
+                               caller fails when nwarnings > 0 */
     DiagMsg *msgs;
     int nmsgs, cap;
 } Diag;
@@ -49,6 +51,10 @@ void diag_init(Diag *d, Arena *a, const char *path, const char *src, uint32_t le
 
 /* An error at sp.  Returns nothing: callers go on to find further errors. */
 void diag_error(Diag *d, Span sp, const char *fmt, ...) DIAG_PRINTF(3, 4);
+
+/* A warning at sp: a model that compiles but is probably not what was
+ * meant.  Counted in nwarnings, never in nerrors, so the phases run the
+ * same with and without -Werror (which only changes how it is shown). */
 void diag_warning(Diag *d, Span sp, const char *fmt, ...) DIAG_PRINTF(3, 4);
 
 /* A "hint:" line attached to the last error or warning. */

@@ -57,6 +57,15 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
  * buf holds at least 48 bytes. */
 const char *emit_float(double x, char *buf);
 
+/* s (any bytes) as the inside of a C string literal: " \\ and control
+ * bytes escaped, bytes >= 0x80 in octal, no trigraph; in arena a. */
+const char *emit_c_string(Arena *a, const char *s);
+
+/* s (any bytes) safe inside a C block comment: neither * / nor / * (nor a
+ * trigraph) survives, control bytes and bytes >= 0x80 are written as the
+ * text \ooo; in arena a. */
+const char *emit_c_comment(Arena *a, const char *s);
+
 /* --emit kernels: the kernel functions a model becomes, in schedule order
  * (forward, backward, update), one name a line. */
 void emit_kernel_list(const Ir *ir, const MemPlan *plan, FILE *f);

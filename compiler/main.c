@@ -4,9 +4,12 @@
  * Exit status: 0 success, 1 errors in the model (or weights that do not fit
  * it), 2 usage or I/O errors, 70 an internal compiler error (a bug in nnc).
  * Nothing is written unless the whole compilation succeeded: files are
- * written under temporary names and renamed at the end.
+ * written under temporary names and renamed at the end.  --exe runs the C
+ * compiler with posix_spawnp and an argument vector, never through a
+ * shell, so no name or flag is ever taken for a command.
  */
 #include <errno.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "autodiff.h"
+#include "cident.h"
 #include "compile.h"
 #include "emit_c.h"
 #include "nnrt.h"
@@ -44,7 +48,8 @@ static const char usage[] =
     "                       fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo,\n"
     "                       fuse_conv_pool\n"
     "  --check              parse and check the model, shapes included; print only\n"
-    "                       diagnostics\n"
+    "                       diagnostics (errors and warnings)\n"
+    "  -Werror              make warnings errors: exit status 1 and no output\n"
     "  --emit ir            print the IR after the last pass\n"
     "  --emit shapes        print every value's per-sample shape, every parameter,\n"
     "                       each layer's and the model's parameter count\n"
@@ -59,15 +64,27 @@ static const char usage[] =
     "  -h, --help           show this help\n"
     "  --version            show the version\n"
     "\n"
-    "MODEL.nn may be - for standard input.  CC and NNC_CFLAGS choose the C\n"
-    "compiler and flags for --exe (default: cc -O2).\n"
-    "Exit status: 0 ok, 1 errors in the model, 2 usage or I/O error, 70 compiler bug.\n";
+    "MODEL.nn may be - for standard input.\n"
+    "\n"
+    "--exe runs the C compiler $CC (default: cc) with the flags $NNC_CFLAGS\n"
+    "(default, and when empty: -O3 -march=native, code for the machine nnc runs on;\n"
+    "set NNC_CFLAGS=-O2 for a program that runs on other machines).  Both are split\n"
+    "into words at white space and run without a shell: quotes are not interpreted.\n"
+    "\n"
+    "Warnings (a softmax before cross_entropy, a sigmoid before binary_cross_entropy,\n"
+    "nll of raw logits, a batch dimension written into an input, an unused value)\n"
+    "leave the exit status 0; -Werror makes them errors.  A model whose name C\n"
+    "already uses (exp, free, int, m, seed, ...) is nnc_NAME in C: nnc_NAME.h,\n"
+    "nnc_NAME.c, nnc_NAME_forward, ...\n"
+    "Exit status: 0 ok, 1 errors in the model (or warnings under -Werror), 2 usage\n"
+    "or I/O error, 70 compiler bug.\n";
 
 typedef struct Options {
     const char *path, *out, *emit, *dump_after, *weights;
-    int check, exe, inference, batch, opt_level, threads;
+    int check, exe, inference, batch, opt_level, threads, werror;
     unsigned disabled;
-    char cmdline[1024];
+    int argc;           /* how nnc was run, for the generated files' header */
+    char **argv;
 } Options;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -124,13 +141,56 @@ static char *read_source(const char *path, uint32_t *len)
     return NULL;
 }
 
+/* Does a shell need a quoted? */
+static int needs_quotes(const char *a)
+{
+    if (!*a)
+        return 1;
+    for (; *a; a++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./:,@%", *a))
+            return 1;
+    return 0;
+}
+
+/* The words of argv joined by spaces, word 0 as "nnc", each quoted as sh(1)
+ * would need it ('it'\''s'), so the command in a generated header can be
+ * run again; NULL when out of memory.  Escaping it for a C comment is
+ * emit_c's job. */
+static char *join_command(int argc, char **argv)
+{
+    size_t len = 8;
+    for (int i = 0; i < argc; i++)
+        len += 4 * strlen(argv[i]) + 3;
+    char *s = malloc(len), *p = s;
+    if (!s)
+        return NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = i == 0 ? "nnc" : argv[i];
+        if (i)
+            *p++ = ' ';
+        if (!needs_quotes(a)) {
+            p += sprintf(p, "%s", a);
+            continue;
+        }
+        *p++ = '\'';
+        for (; *a; a++) {
+            if (*a == '\'') {
+                memcpy(p, "'\\''", 4);
+                p += 4;
+            } else {
+                *p++ = *a;
+            }
+        }
+        *p++ = '\'';
+    }
+    *p = '\0';
+    return s;
+}
+
 static int parse_args(Options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     o->opt_level = 2;
-    size_t k = (size_t)snprintf(o->cmdline, sizeof o->cmdline, "nnc");
-    for (int i = 1; i < argc && k < sizeof o->cmdline; i++)
-        k += (size_t)snprintf(o->cmdline + k, sizeof o->cmdline - k, " %s", argv[i]);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **value = NULL;
@@ -154,6 +214,8 @@ static int parse_args(Options *o, int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--check") == 0) {
             o->check = 1;
+        } else if (strcmp(a, "-Werror") == 0) {
+            o->werror = 1;
         } else if (strcmp(a, "--exe") == 0) {
             o->exe = 1;
         } else if (strcmp(a, "--inference") == 0) {
@@ -227,6 +289,8 @@ static int parse_args(Options *o, int argc, char **argv)
         return usage_error("%s", "--exe builds the training program; --inference code has no main");
     if (o->exe && !o->out)
         return usage_error("%s", "--exe needs -o PROG");
+    o->argc = argc;
+    o->argv = argv;
     return -1;
 }
 
@@ -277,51 +341,197 @@ static int load_weights(Compilation *c, const char *path, const float ***out)
     return 0;
 }
 
-/* Run cc over the generated files and the runtime into prog. */
-static int build_exe(const Options *o, const char *dir, const char *name)
+/* A growing, NULL-terminated argument vector for the C compiler. */
+typedef struct Argv {
+    char **v;
+    int n, cap;
+} Argv;
+
+static int argv_push(Argv *a, const char *s)
+{
+    if (a->n + 2 > a->cap) {
+        int cap = a->cap ? 2 * a->cap : 32;
+        char **v = realloc(a->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    char *copy = malloc(strlen(s) + 1);
+    if (!copy)
+        return -1;
+    strcpy(copy, s);
+    a->v[a->n++] = copy;
+    a->v[a->n] = NULL;
+    return 0;
+}
+
+static const char blanks[] = " \t\n\r\f\v";
+
+/* Push the words of s, split at white space.  Quotes mean nothing (no
+ * shell runs), so CC="ccache gcc" and NNC_CFLAGS="-O2 -g" work and nothing
+ * in them is ever executed as a command. */
+static int argv_push_words(Argv *a, const char *s)
+{
+    for (;;) {
+        s += strspn(s, blanks);
+        size_t n = strcspn(s, blanks);
+        if (n == 0)
+            return 0;
+        char *w = malloc(n + 1);
+        if (!w)
+            return -1;
+        memcpy(w, s, n);
+        w[n] = '\0';
+        int rc = argv_push(a, w);
+        free(w);
+        if (rc)
+            return -1;
+        s += n;
+    }
+}
+
+static void argv_free(Argv *a)
+{
+    for (int i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+}
+
+/* Does s hold anything but white space? */
+static int has_words(const char *s)
+{
+    return s && s[strspn(s, blanks)] != '\0';
+}
+
+extern char **environ;
+
+/* Run a->v[0], found on PATH, with the arguments a->v, and wait for it; no
+ * shell is involved.  Returns its exit status, or -1 after reporting why it
+ * could not run or how it died. */
+static int run_argv(const Argv *a)
+{
+    pid_t pid;
+    int err = posix_spawnp(&pid, a->v[0], NULL, NULL, a->v, environ);
+    if (err != 0) {
+        fprintf(stderr, "nnc: error: cannot run the C compiler '%s': %s\n", a->v[0], strerror(err));
+        return -1;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            fprintf(stderr, "nnc: error: waiting for the C compiler: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    if (WIFSIGNALED(status)) {
+        fprintf(stderr, "nnc: error: the C compiler '%s' was killed by signal %d\n", a->v[0], WTERMSIG(status));
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Compile dir/cname.c, dir/cname_main.c and the runtime into o->out with
+ * $CC $NNC_CFLAGS (default: cc -O3 -march=native).  Returns 0, or 2 after
+ * reporting the failure. */
+static int build_exe(const Options *o, const char *dir, const char *cname)
 {
     const char *cc = getenv("CC");
     const char *cflags = getenv("NNC_CFLAGS");
     const char *rtdir = getenv("NNC_RUNTIME_DIR");
     const char *rtlib = getenv("NNC_RUNTIME_LIB");
-    if (!cc || !*cc)
+    /* Fast by default: the program is built for the machine nnc runs on,
+     * whose registers are as wide as the vector code needs. */
+    if (!has_words(cflags))
+        cflags = "-O3 -march=native";
+    if (!has_words(cc))
         cc = "cc";
-    if (!cflags || !*cflags)
-        cflags = "-O2";
     if (!rtdir)
         rtdir = NNC_RUNTIME_DIR;
     if (!rtlib)
         rtlib = NNC_RUNTIME_LIB;
-    char cmd[16384];
-    size_t need = strlen(dir) + strlen(name) + 16;
-    char *mainc = malloc(need);
-    if (!mainc)
+    size_t need = strlen(dir) + strlen(cname) + 16;
+    char *mainc = malloc(need), *srcc = malloc(need);
+    if (!mainc || !srcc) {
+        free(mainc);
+        free(srcc);
+        fprintf(stderr, "nnc: error: out of memory\n");
         return 2;
-    snprintf(mainc, need, "%s/%s_main.c", dir, name);
+    }
+    snprintf(mainc, need, "%s/%s_main.c", dir, cname);
+    snprintf(srcc, need, "%s/%s.c", dir, cname);
     FILE *f = fopen(mainc, "w");
     if (!f) {
         fprintf(stderr, "nnc: error: cannot write '%s': %s\n", mainc, strerror(errno));
         free(mainc);
+        free(srcc);
         return 2;
     }
     fprintf(f, "/* The training program's entry point, generated by nnc %s. */\n", NNC_VERSION);
-    fprintf(f, "#include \"nnrt.h\"\n\nextern const NnrtModel %s_model;\n\n", name);
-    fprintf(f, "int main(int argc, char **argv)\n{\n    return nnrt_main(&%s_model, argc, argv);\n}\n", name);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "%s -std=c99 %s%s -I'%s' -I'%s' -o '%s' '%s/%s.c' '%s' '%s' -lz -lm", cc, cflags,
-             o->threads > 1 ? " -fopenmp" : "", dir, rtdir, o->out, dir, name, mainc, rtlib);
+    fprintf(f, "#include \"nnrt.h\"\n\nextern const NnrtModel %s_model;\n\n", cname);
+    fprintf(f, "int main(int argc, char **argv)\n{\n    return nnrt_main(&%s_model, argc, argv);\n}\n", cname);
+    int werr = ferror(f);
+    werr |= fclose(f) != 0;
+    if (werr)
+        fprintf(stderr, "nnc: error: cannot write '%s'\n", mainc);
+
+    Argv a = {0};
+    int bad = 0;
+    bad |= argv_push_words(&a, cc);
+    bad |= argv_push(&a, "-std=c99");
+    bad |= argv_push_words(&a, cflags);
+    if (o->threads > 1)
+        bad |= argv_push(&a, "-fopenmp");
+    bad |= argv_push(&a, "-I");
+    bad |= argv_push(&a, dir);
+    bad |= argv_push(&a, "-I");
+    bad |= argv_push(&a, rtdir);
+    bad |= argv_push(&a, "-o");
+    bad |= argv_push(&a, o->out);
+    bad |= argv_push(&a, srcc);
+    bad |= argv_push(&a, mainc);
+    bad |= argv_push(&a, rtlib);
+    bad |= argv_push(&a, "-lz");
+    bad |= argv_push(&a, "-lm");
     free(mainc);
-    int rc = system(cmd);
-    if (rc != 0) {
-        fprintf(stderr, "nnc: error: the C compiler failed (%s)\n", cmd);
-        return 2;
+    free(srcc);
+    if (bad && !werr)
+        fprintf(stderr, "nnc: error: out of memory\n");
+    int rc = bad || werr ? -1 : run_argv(&a);
+    if (rc > 0) {
+        char *cmd = join_command(a.n, a.v);
+        fprintf(stderr, "nnc: error: the C compiler failed (exit status %d): %s%s\n", rc, a.v[0],
+                cmd && strchr(cmd, ' ') ? strchr(cmd, ' ') : "");
+        free(cmd);
     }
-    return 0;
+    argv_free(&a);
+    return rc == 0 ? 0 : 2;
 }
 
+/* Remove --exe's temporary directory and the files nnc wrote there; no
+ * shell, and nothing outside it is touched. */
+static void remove_tmpdir(const char *dir, const char *cname)
+{
+    static const char *const suffix[] = {".h", ".c", "_main.c"};
+    size_t need = strlen(dir) + strlen(cname) + 16;
+    char *path = malloc(need);
+    for (size_t i = 0; path && i < sizeof suffix / sizeof *suffix; i++) {
+        snprintf(path, need, "%s/%s%s", dir, cname, suffix[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            fprintf(stderr, "nnc: warning: could not remove '%s': %s\n", path, strerror(errno));
+    }
+    free(path);
+    if (rmdir(dir) != 0)
+        fprintf(stderr, "nnc: warning: could not remove '%s': %s\n", dir, strerror(errno));
+}
+
+/* Write the C files, and with --exe the program.  Files and C names follow
+ * the model's C identifier (cident_model): NAME, or nnc_NAME where NAME
+ * would collide with C. */
 static int generate(Compilation *c, const Options *o)
 {
-    const char *name = c->ir->model;
+    const char *name = c->ir->model, *why = NULL;
+    const char *cname = cident_model(&c->arena, name, &why);
     if (o->exe) {
         /* The training program reads one input file (spec section 11). */
         int inputs = 0;
@@ -331,14 +541,20 @@ static int generate(Compilation *c, const Options *o)
             fprintf(stderr, "nnc: error: --exe builds the program of spec section 11, which feeds one input; "
                             "model `%s` has %d\n", name, inputs);
             fprintf(stderr, "hint: write the C files with -o DIR and call %s_train_step and %s_forward, "
-                            "which take every input\n", name, name);
+                            "which take every input\n", cname, cname);
             return 1;
         }
     }
     EmitOptions eo = {0};
-    eo.name = name;
+    eo.name = cname;
     eo.source = o->path;
-    eo.cmdline = o->cmdline;
+    char *cmdline = join_command(o->argc, o->argv);
+    if (!cmdline) {
+        fprintf(stderr, "nnc: error: out of memory\n");
+        return 2;
+    }
+    eo.cmdline = arena_printf(&c->arena, "%s", cmdline);
+    free(cmdline);
     eo.max_batch = c->plan->max_batch;
     eo.inference = o->inference;
     eo.threads = o->threads;
@@ -352,9 +568,12 @@ static int generate(Compilation *c, const Options *o)
 
     char dir[4096], tmpdir[4096] = "", h_path[4352], c_path[4352], h_tmp[4400], c_tmp[4400];
     if (o->exe) {
-        snprintf(tmpdir, sizeof tmpdir, "%s", "/tmp/nnc-XXXXXX");
+        const char *t = getenv("TMPDIR");
+        if (!t || t[0] != '/' || strlen(t) > 2048)
+            t = "/tmp";
+        snprintf(tmpdir, sizeof tmpdir, "%s/nnc-XXXXXX", t);
         if (!mkdtemp(tmpdir)) {
-            fprintf(stderr, "nnc: error: cannot make a temporary directory: %s\n", strerror(errno));
+            fprintf(stderr, "nnc: error: cannot make a temporary directory in '%s': %s\n", t, strerror(errno));
             return 2;
         }
         snprintf(dir, sizeof dir, "%s", tmpdir);
@@ -368,10 +587,11 @@ static int generate(Compilation *c, const Options *o)
             return 2;
         }
     }
-    snprintf(h_path, sizeof h_path, "%s/%s.h", dir, name);
-    snprintf(c_path, sizeof c_path, "%s/%s.c", dir, name);
+    snprintf(h_path, sizeof h_path, "%s/%s.h", dir, cname);
+    snprintf(c_path, sizeof c_path, "%s/%s.c", dir, cname);
     snprintf(h_tmp, sizeof h_tmp, "%s.tmp%ld", h_path, (long)getpid());
     snprintf(c_tmp, sizeof c_tmp, "%s.tmp%ld", c_path, (long)getpid());
+    int rc;
     FILE *h = fopen(h_tmp, "w"), *cf = fopen(c_tmp, "w");
     if (!h || !cf) {
         fprintf(stderr, "nnc: error: cannot write in '%s': %s\n", dir, strerror(errno));
@@ -381,27 +601,31 @@ static int generate(Compilation *c, const Options *o)
             fclose(cf);
         remove(h_tmp);
         remove(c_tmp);
-        return 2;
+        rc = 2;
+    } else {
+        rc = emit_c(c->ir, c->plan, &eo, &c->diag, h, cf);
+        int werr = ferror(h) | ferror(cf);
+        werr |= fclose(h) != 0;
+        werr |= fclose(cf) != 0;
+        if (rc != 0 || werr) {
+            if (werr)
+                fprintf(stderr, "nnc: error: cannot write in '%s'\n", dir);
+            remove(h_tmp);
+            remove(c_tmp);
+            rc = rc ? 1 : 2;
+        } else if ((rc = commit_file(h_tmp, h_path)) == 0) {
+            rc = commit_file(c_tmp, c_path);
+        } else {
+            remove(c_tmp);
+        }
     }
-    int rc = emit_c(c->ir, c->plan, &eo, &c->diag, h, cf);
-    int werr = ferror(h) | ferror(cf);
-    werr |= fclose(h) != 0;
-    werr |= fclose(cf) != 0;
-    if (rc != 0 || werr) {
-        if (werr)
-            fprintf(stderr, "nnc: error: cannot write in '%s'\n", dir);
-        remove(h_tmp);
-        remove(c_tmp);
-        return rc ? 1 : 2;
-    }
-    if ((rc = commit_file(h_tmp, h_path)) != 0 || (rc = commit_file(c_tmp, c_path)) != 0)
-        return rc;
     if (o->exe) {
-        rc = build_exe(o, dir, name);
-        char cmd[4200];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "nnc: warning: could not remove '%s'\n", tmpdir);
+        if (rc == 0)
+            rc = build_exe(o, dir, cname);
+        remove_tmpdir(tmpdir, cname);
+    } else if (rc == 0 && why) {
+        fprintf(stderr, "nnc: note: model `%s` is `%s` in C (%s.h, %s.c, %s_create, ...): `%s` is %s\n", name,
+                cname, cname, cname, cname, name, why);
     }
     return rc;
 }
@@ -428,7 +652,7 @@ int main(int argc, char **argv)
         return 2;
     }
     Compilation c;
-    rc = compile_front(&c, o.path, src, len, o.dump_after, dump);
+    rc = compile_front_werror(&c, o.path, src, len, o.dump_after, dump, o.werror);
     /* --check, shapes, dot and front-end dumps need no back end. */
     int front_only = o.check || (o.emit && (strcmp(o.emit, "shapes") == 0 || strcmp(o.emit, "dot") == 0)) ||
                      (o.dump_after && (strcmp(o.dump_after, "lower") == 0 || strcmp(o.dump_after, "shape") == 0) &&

@@ -74,6 +74,7 @@ typedef struct Sema {
     Map declared;   /* every bound name in the file -> its first Stmt */
     int cur;        /* index of the statement being checked */
     int quiet_prefix; /* the statement rebinds a name: its labels clash anyway */
+    Map batch_warned; /* input name -> Stmt: its batch-size warning is out */
 } Sema;
 
 /* Where a tensor expression stands, for labels and target use. */
@@ -84,6 +85,7 @@ typedef struct {
 } Place;
 
 static int check_tensor(Sema *S, Ast *e, Place pl);
+static void warn_batch_dim(Sema *S, Ast *dense);
 
 static const Place NOWHERE = {NULL, 0, 0};
 
@@ -640,6 +642,8 @@ static int check_call(Sema *S, Ast *e, Ast *piped, Place pl, unsigned kinds, con
     e->op = op;
     if (ok && !check_constraints(S, e))
         ok = 0;
+    if (ok && op == OP_DENSE)
+        warn_batch_dim(S, e);
 
     if (oi->kind == K_LAYER) {
         const char *prefix = e->label ? e->label : pl.autoname;
@@ -690,6 +694,108 @@ static void unknown_name(Sema *S, Ast *e)
         if (op)
             diag_hint(S->diag, "did you mean the function `%s`? apply it with `x -> %s`", op, op);
     }
+}
+
+/* ---- warnings for classic mistakes -------------------------------------- */
+
+/* The expression that computes e's value: through names bound with `=` and
+ * to the last stage of a pipeline; with see_through, also through the
+ * stages that keep a sample's values (flatten, reshape, dropout,
+ * normalize).  An input's name stays a name. */
+static Ast *producer(Ast *e, int see_through)
+{
+    for (int guard = 0; e && guard < 10000; guard++) {
+        if (e->kind == AST_NAME && e->binding && (e->binding->kind == ST_LET || e->binding->kind == ST_OUTPUT))
+            e = e->binding->expr;
+        else if (e->kind == AST_PIPE && e->list.n > 0)
+            e = e->list.items[e->list.n - 1];
+        else if (see_through && e->kind == AST_CALL && e->ntensors == 1 &&
+                 (e->op == OP_FLATTEN || e->op == OP_RESHAPE || e->op == OP_DROPOUT || e->op == OP_NORMALIZE))
+            e = e->tensors[0];
+        else
+            return e;
+    }
+    return e;
+}
+
+/* Losses fed by the activation they apply themselves, and nll fed by
+ * anything but log_softmax: all train, to a worse model, without a word. */
+static void warn_loss_input(Sema *S, Ast *call)
+{
+    Ast *pred = call->tensors[0];
+    Ast *act = producer(pred, 0);
+    Op op = act && act->kind == AST_CALL ? act->op : OP_COUNT;
+    const char *what = pred->kind == AST_NAME ? arena_printf(S->arena, "`%s`", pred->name) : "its input";
+    switch (call->op) {
+    case OP_CROSS_ENTROPY:
+        if (op != OP_SOFTMAX && op != OP_LOG_SOFTMAX)
+            return;
+        diag_warning(S->diag, pred->span,
+                     "cross_entropy applies log_softmax itself, and %s already ends in %s%s", what,
+                     op_info[op].name, op == OP_SOFTMAX ? ", so it trains on the softmax of probabilities"
+                                                        : ", which is then applied twice");
+        if (act->span.start != pred->span.start)
+            diag_note(S->diag, act->name_span, "the %s is here", op_info[op].name);
+        diag_hint(S->diag, "pass the logits, the values before %s (PyTorch's F.cross_entropy takes logits too)%s",
+                  op_info[op].name, op == OP_SOFTMAX ? "; for probabilities, add `output probs = logits -> softmax`"
+                                                     : ", or use nll(log_probs, y)");
+        break;
+    case OP_BINARY_CROSS_ENTROPY:
+        if (op != OP_SIGMOID)
+            return;
+        diag_warning(S->diag, pred->span,
+                     "binary_cross_entropy applies sigmoid itself (it is PyTorch's "
+                     "binary_cross_entropy_with_logits), and %s already ends in sigmoid", what);
+        if (act->span.start != pred->span.start)
+            diag_note(S->diag, act->name_span, "the sigmoid is here");
+        diag_hint(S->diag, "pass the logits, the values before sigmoid; for probabilities, add "
+                           "`output p = logits -> sigmoid`");
+        break;
+    case OP_NLL:
+        if (op == OP_LOG_SOFTMAX || (pred->kind == AST_NAME && pred->binding && pred->binding->kind == ST_INPUT))
+            return;
+        diag_warning(S->diag, pred->span, "nll takes log-probabilities, and %s does not end in log_softmax%s", what,
+                     op != OP_COUNT ? arena_printf(S->arena, " (it ends in %s)", op_info[op].name) : "");
+        diag_hint(S->diag, "end it with `-> log_softmax`, or use cross_entropy, which applies log_softmax itself");
+        break;
+    default:
+        break;
+    }
+}
+
+/* 16, 32, ..., 4096: the batch sizes people write. */
+static int batch_like(double d)
+{
+    for (double b = 16; b <= 4096; b *= 2)
+        if (d == b)
+            return 1;
+    return 0;
+}
+
+/* dense (rank-1 samples) reading an input declared as f32[64, 784]: the
+ * batch dimension written by habit.  A square [32, 32] is an image. */
+static void warn_batch_dim(Sema *S, Ast *dense)
+{
+    if (dense->ntensors < 1)
+        return;
+    Ast *x = producer(dense->tensors[0], 1);
+    if (!x || x->kind != AST_NAME || !x->binding || x->binding->kind != ST_INPUT || x->binding->bad)
+        return;
+    Stmt *in = x->binding;
+    AstList *d = &in->dims->list;
+    if (d->n < 2 || !batch_like(d->items[0]->num) || d->items[1]->num == d->items[0]->num ||
+        map_get(&S->batch_warned, in->name))
+        return;
+    map_put(S->arena, &S->batch_warned, in->name, in);
+    char rest[160];
+    size_t k = 0;
+    for (int i = 1; i < d->n && k < sizeof rest; i++)
+        k += (size_t)snprintf(rest + k, sizeof rest - k, "%s%.0f", i > 1 ? ", " : "", d->items[i]->num);
+    diag_warning(S->diag, d->items[0]->span,
+                 "the first dimension of input `%s` is %.0f, a typical batch size, and dense reads it", in->name,
+                 d->items[0]->num);
+    diag_hint(S->diag, "the batch dimension is implicit: declare one sample, `input %s : f32[%s]`, and set the "
+                       "batch with `train { batch = %.0f }` or nnc --batch", in->name, rest, d->items[0]->num);
 }
 
 /* An expression that must denote a tensor.  Returns 0 after errors. */
@@ -829,6 +935,8 @@ static void check_loss(Sema *S, Stmt *s)
         diag_error(S->diag, tgt->span, "the second operand of %s must be a `target`", call->name);
         if (tgt->kind == AST_NAME && tgt->binding)
             diag_note(S->diag, tgt->binding->name_span, "`%s` is declared here", tgt->name);
+    } else {
+        warn_loss_input(S, call);
     }
     s->expr = call;
 }

@@ -116,6 +116,11 @@ static int shape_dense(ShapeCtx *c, IrNode *n)
         char b[SHAPE_BUF];
         diag_error(c->d, n->span, "dense expects a rank-1 input, got %s; insert flatten", str(x, b));
         diag_hint(c->d, "write `-> flatten -> dense(...)`");
+        /* An input written [64, 784] by habit (sema warns as well). */
+        int64_t d0 = x->d[0];
+        if (in_node(c, n, 0)->op == OP_INPUT && d0 >= 16 && d0 <= 4096 && (d0 & (d0 - 1)) == 0)
+            diag_hint(c->d, "if %lld is the batch size: the batch dimension is implicit; declare one sample",
+                      (long long)d0);
         return 0;
     }
     int64_t units = arg_int(n, "units");

@@ -8,8 +8,12 @@
 #               0 for a model that only draws warnings, 2 for I/O errors)
 #   the rest    the exact expected stderr, source excerpts and carets included
 #
+# A case whose first line is `# flags: ...` is run with those options
+# added (`# flags: -Werror`).
+#
 # Case names start with the layer they test: lex_ syn_ name_ arg_ shape_
-# stmt_ train_ multi_ (several independent errors in one file) and warn_.
+# stmt_ train_ multi_ (several independent errors in one file) and warn_
+# (warnings: exit 0, or 1 under -Werror).
 #
 # Paths in the messages are as given on the command line, so run this from
 # the repository root.  stdout must stay empty: --check prints only
@@ -87,7 +91,9 @@ for nn in "$@"; do
         continue
     fi
 
-    $run_limit "$NNC" "$nn" --check >"$tmp/stdout" 2>"$tmp/stderr"
+    flags=$(sed -n '1s/^# flags: //p' "$nn")
+    # shellcheck disable=SC2086
+    $run_limit "$NNC" "$nn" --check $flags >"$tmp/stdout" 2>"$tmp/stderr"
     rc=$?
     {
         echo "# exit $rc"

@@ -5,7 +5,8 @@
 #   tests/cases/NAME.ir       nnc MODEL --emit ir      (after autodiff)
 #   tests/cases/NAME.memory   nnc MODEL --emit memory
 #   tests/cases/NAME.kernels  nnc MODEL --emit kernels (the kernels it becomes)
-# where MODEL is examples/NAME.nn or tests/cases/NAME.nn.
+# where MODEL is examples/NAME.nn or tests/cases/NAME.nn.  Then the
+# command-line checks of tests/run_cli.sh.
 #   tests/run_examples.sh [--update]    (--update rewrites the pinned dumps)
 # NNC names the compiler (default build/nnc).
 NNC=${NNC:-build/nnc}
@@ -91,6 +92,15 @@ elif [ $? -eq 2 ] && grep -q "optional pass" "$tmp/err"; then
 else
     echo "FAIL: --disable fusion: wrong status or message:"
     cat "$tmp/err"
+    fail=$((fail + 1))
+fi
+# The command line against hostile input: no shell, escaping, names that
+# collide with C (tests/run_cli.sh).
+if NNC="$NNC" sh tests/run_cli.sh >"$tmp/cli" 2>&1; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: tests/run_cli.sh:"
+    cat "$tmp/cli"
     fail=$((fail + 1))
 fi
 echo "$pass passed, $fail failed"

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cident.h"
+#include "emit_c.h"
+
 /* A Diag over src with its own arena. */
 typedef struct {
     Arena arena;
@@ -431,6 +434,80 @@ START_TEST(test_internal_error_exits_70)
 }
 END_TEST
 
+/* -Werror shows a warning as an error, but counts it as a warning: the
+ * phases run the same and the caller decides the exit status. */
+START_TEST(test_werror)
+{
+    static const char src[] = "a = 1\nb = 2\n";
+    TestDiag t;
+    td_init(&t, src, sizeof src - 1);
+    t.d.werror = 1;
+    diag_warning(&t.d, span(6, 7), "`b` is computed but never used");
+    diag_hint(&t.d, "use it");
+    ck_assert_int_eq(t.d.nerrors, 0);
+    ck_assert_int_eq(t.d.nwarnings, 1);
+    ck_assert_str_eq(td_flush(&t), "t.nn:2:1: error: `b` is computed but never used [-Werror]\n"
+                                   "    2 | b = 2\n"
+                                   "      | ^\n"
+                                   "hint: use it\n");
+    td_free(&t);
+}
+END_TEST
+
+/* The model's C identifier: itself, or nnc_ and itself where it would
+ * collide with C, C++, the C library or the generated code. */
+START_TEST(test_cident_model)
+{
+    Arena a = {0};
+    const char *why;
+    static const char *const plain[] = {"fashion_mlp", "lenet", "mlp", "net", "resmlp", "model2", "kx", "kx_1",
+                                        "nnc_exp", "Exp", "weights"};
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
+        ck_assert_str_eq(cident_model(&a, plain[i], &why), plain[i]);
+        ck_assert_ptr_null(why);
+    }
+    static const char *const prefixed[] = {"m", "at", "real", "seed", "exp", "free", "size_t", "int", "static",
+                                           "_Bool", "__x", "_x", "class", "xor", "NAN", "linux", "math", "stdio",
+                                           "xmmintrin", "w", "w_fc", "in_x", "k001", "k012_dense", "MAX_BATCH",
+                                           "EXP", "params", "run_loss", "nnrt_main", "NnrtModel", "omp_get",
+                                           "GEMM_NR", "y0", "uint32_t", "int8_t", "FILE", "stdin"};
+    for (size_t i = 0; i < sizeof prefixed / sizeof *prefixed; i++) {
+        const char *c = cident_model(&a, prefixed[i], &why);
+        ck_assert_msg(strncmp(c, "nnc_", 4) == 0 && strcmp(c + 4, prefixed[i]) == 0, "%s -> %s", prefixed[i], c);
+        ck_assert_ptr_nonnull(why);
+    }
+    cident_model(&a, "int", &why);
+    ck_assert_str_eq(why, "a keyword of C or C++");
+    cident_model(&a, "free", &why);
+    ck_assert_str_eq(why, "a name of the C library or of its headers");
+    cident_model(&a, "seed", &why);
+    ck_assert_str_eq(why, "a name the generated code uses itself");
+    ck_assert_str_eq(cident_model(&a, "exp", NULL), "nnc_exp");
+    arena_free(&a);
+}
+END_TEST
+
+/* Strings from the command line written into C: the .source literal and
+ * the comments of the header and of each kernel. */
+START_TEST(test_emit_escapes)
+{
+    Arena a = {0};
+    ck_assert_str_eq(emit_c_string(&a, "examples/m.nn"), "examples/m.nn");
+    ck_assert_str_eq(emit_c_string(&a, "a\"b\\c"), "a\\\"b\\\\c");
+    ck_assert_str_eq(emit_c_string(&a, "x\ny\tz"), "x\\012y\\011z");
+    /* octal escapes take three digits: "\0011" would be \001 then '1' */
+    ck_assert_str_eq(emit_c_string(&a, "\0011"), "\\0011");
+    ck_assert_str_eq(emit_c_string(&a, "caf\xc3\xa9"), "caf\\303\\251");
+    ck_assert_str_eq(emit_c_string(&a, "?\?/?\?="), "?\\?/?\\?="); /* trigraphs: question marks in pairs */
+    ck_assert_str_eq(emit_c_string(&a, "*/"), "*/");
+    ck_assert_str_eq(emit_c_comment(&a, "nnc m.nn -o 'a*/b' /*c"), "nnc m.nn -o 'a* /b' / *c");
+    ck_assert_str_eq(emit_c_comment(&a, "a**/"), "a** /");
+    ck_assert_str_eq(emit_c_comment(&a, "x\ny?\?/"), "x\\012y? ?/");
+    ck_assert_str_eq(emit_c_comment(&a, "caf\xc3\xa9 \"q\" \\"), "caf\\303\\251 \"q\" \\");
+    arena_free(&a);
+}
+END_TEST
+
 Suite *diag_suite(void)
 {
     Suite *s = suite_create("diag");
@@ -441,6 +518,9 @@ Suite *diag_suite(void)
     tcase_add_test(tc, test_linecol_many_lines);
     tcase_add_test(tc, test_format);
     tcase_add_test(tc, test_note_and_warning);
+    tcase_add_test(tc, test_werror);
+    tcase_add_test(tc, test_cident_model);
+    tcase_add_test(tc, test_emit_escapes);
     tcase_add_test(tc, test_caret_tabs);
     tcase_add_test(tc, test_caret_multiline_span);
     tcase_add_test(tc, test_caret_control_and_utf8);

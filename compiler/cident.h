@@ -1,0 +1,27 @@
+/*
+ * cident.h: identifiers from the .nn source that the generated C uses.
+ *
+ * The model name becomes C identifiers (NAME_forward, the typedef NAME,
+ * NAME_MAX_BATCH) and file names (NAME.h, NAME.c).  A name that C, C++, the
+ * C library or the generated code itself already uses gets the prefix nnc_
+ * everywhere in C, so every valid .nn name compiles (spec section 9:
+ * "Identifiers from the source never collide with C").
+ */
+#ifndef NNC_CIDENT_H
+#define NNC_CIDENT_H
+
+#include "arena.h"
+
+/*
+ * The C identifier of model `name` (an identifier of the .nn language):
+ * name itself, or "nnc_" name, allocated in a, when name is a C or C++
+ * keyword, starts with '_' (reserved at file scope), is declared by a C
+ * library header the generated code includes (exp, free, size_t, NAN),
+ * names such a header (math: NAME.h would hide <math.h> from -I), or is an
+ * identifier of the generated code (real, m, seed, w, MAX_BATCH, k012_dense).
+ * *why (when why is not NULL) gets the reason in words ("a C keyword"),
+ * or NULL when name is used as it is.
+ */
+const char *cident_model(Arena *a, const char *name, const char **why);
+
+#endif
