@@ -197,7 +197,12 @@ static int check_value(Sema *S, const ArgSpec *as, const char *op, Ast *e, Value
         return number(S, as, op, e, 1, &v->num) && check_range(S, as, op, e->span, v->num);
     case AT_FLOATS:
         /* `none` where ops.def gives it as the default (a loss's weight) */
-        if (e->kind == AST_NAME && as->dflt && strcmp(as->dflt, "none") == 0 && strcmp(e->name, "none") == 0) {
+        if (e->kind == AST_NAME && as->dflt && strcmp(as->dflt, "none") == 0) {
+            if (strcmp(e->name, "none") != 0) {
+                diag_error(S->diag, e->span, "`%s` of %s must be a list of numbers or `none`, found `%s`", as->name,
+                           op, e->name);
+                return 0;
+            }
             v->kind = V_IDENT;
             v->ident = "none";
             return 1;
