@@ -354,7 +354,7 @@ static void emit_step_lr(Emitter *e, const char *decl, const char *step)
 {
     ll warmup = (ll)op_num(OP_TRAIN, e->ir->train, "warmup");
     if (warmup > 0)
-        emit_line(e, "%s = %s < %lld ? m->lr * ((double)%s / %lld.0) : m->lr; /* warm-up */", decl, step, warmup, step,
+        emit_line(e, "%s = %s < %lld ? m->lr * ((double)(%s) / %lld.0) : m->lr; /* warm-up */", decl, step, warmup, step,
                   warmup);
     else
         emit_line(e, "%s = m->lr;", decl);
