@@ -16,12 +16,16 @@ each case this writes tests/golden/CASE/:
                      `output` statement) on all of x, from the init weights
   after.safetensors  the parameters after `steps` optimizer steps of batch
                      size B over x in file order (step k takes samples
-                     k*B .. k*B+B-1), mean reduction, the torch.optim
-                     optimizer built with exactly the .nn hyperparameters;
-                     for a case with `epochs`, after that many whole
-                     epochs in file order with the lr_scheduler stepped
-                     after each; buffers included (batchnorm's running
-                     statistics and its int64 num_batches_tracked)
+                     k*B .. k*B+B-1), the loss with the .nn's options
+                     (reduction, weights, ...), the torch.optim
+                     optimizer built with exactly the .nn hyperparameters
+                     (and the train block's clip_grad_norm_ and per-step
+                     warm-up scheduler, when given); for a case with
+                     `epochs`, after that many whole epochs in file order
+                     with the lr_scheduler stepped after each (with the
+                     epoch's mean training loss for ReduceLROnPlateau);
+                     buffers included (batchnorm's running statistics and
+                     its int64 num_batches_tracked)
   meta.json          B, the step count (and epochs) and what the case
                      covers; for an operator with kinks, how many of its
                      inputs fall in each region of its formula
