@@ -178,7 +178,7 @@ static void call(Emitter *e, int id)
     size_t k = 0;
     kern_name(e->ir, id, kn, sizeof kn);
     if (n->op == OP_UPDATE) {
-        k += (size_t)snprintf(args, sizeof args, "m->lr, m->t");
+        k += (size_t)snprintf(args, sizeof args, "lr, m->t");
         for (int j = 0; j < n->nin && k < sizeof args; j++)
             k += (size_t)snprintf(args + k, sizeof args - k, ", %s", buf(e, n->in[j]));
         emit_line(e, "%s(%s);", kn, args);
@@ -222,6 +222,8 @@ static void header_comment(Emitter *e, const char *what)
     emit_line(e, " * Do not edit: change the .nn file and run nnc again.");
     emit_line(e, " */");
 }
+
+static int train_plateau(const Ir *ir);
 
 static void emit_header(Emitter *e)
 {
@@ -282,6 +284,12 @@ static void emit_header(Emitter *e)
         emit_line(e, "void %s_set_lr(%s *m, double lr);", M, M);
         emit_line(e, "/* End of an epoch: steps the learning-rate schedule. */");
         emit_line(e, "void %s_epoch_end(%s *m);", M, M);
+        if (train_plateau(ir)) {
+            emit_line(e, "/* End of an epoch with its validation loss: lr_schedule = plateau steps on it. */");
+            emit_line(e, "void %s_epoch_end_loss(%s *m, double loss);", M, M);
+        }
+        emit_line(e, "/* The learning rate the next step uses (schedule and warm-up applied). */");
+        emit_line(e, "double %s_get_lr(const %s *m);", M, M);
     }
     emit_line(e, "%s", "");
     emit_line(e, "#endif");
@@ -389,6 +397,130 @@ static void emit_weights(Emitter *e)
         }
         emit_line(e, "};");
     }
+    emit_line(e, "%s", "");
+}
+
+/* ---- training options of the train block ---- */
+
+/* Does the model train with lr_schedule = plateau (ReduceLROnPlateau)? */
+static int train_plateau(const Ir *ir)
+{
+    return ir->loss >= 0 && ir->optimizer && ir->train &&
+           op_arg(OP_TRAIN, ir->train, "lr_schedule")->op == OP_SCHED_PLATEAU;
+}
+
+/*
+ * `DECL = the learning rate of step STEP (1-based);`: the scheduled m->lr,
+ * times min(1, s / N) during warm-up = N steps (the linear ramp of
+ * LambdaLR(lambda k: min(1, (k + 1) / N)) stepped after every optimizer
+ * step, k = s - 1 the scheduler's count).
+ */
+static void emit_step_lr(Emitter *e, const char *decl, const char *step)
+{
+    ll warmup = (ll)op_num(OP_TRAIN, e->ir->train, "warmup");
+    if (warmup > 0)
+        emit_line(e, "%s = %s < %lld ? m->lr * ((double)(%s) / %lld.0) : m->lr; /* warm-up */", decl, step, warmup, step,
+                  warmup);
+    else
+        emit_line(e, "%s = m->lr;", decl);
+}
+
+/*
+ * clip_grad_norm = X: torch.nn.utils.clip_grad_norm_(parameters, X), norm
+ * type 2, before the optimizer step: the norm of all trainable
+ * parameters' gradients taken together, sqrt(sum g^2) (summed in double),
+ * and every gradient times X / (norm + 1e-6) when that is below 1.
+ */
+static void emit_clip(Emitter *e)
+{
+    const Ir *ir = e->ir;
+    double x = op_num(OP_TRAIN, ir->train, "clip_grad_norm");
+    if (x <= 0)
+        return;
+    emit_line(e, "/* clip_grad_norm_(max_norm = %.9g, norm_type = 2) */", x);
+    emit_line(e, "double sumsq = 0.0;");
+    for (int i = 0; i < ir->n; i++) {
+        const IrNode *u = &ir->nodes[i];
+        if (u->op != OP_UPDATE)
+            continue;
+        emit_line(e, "for (size_t i = 0; i < %lld; i++) /* %s */", numel(u), u->name);
+        emit_line(e, "    sumsq += (double)(%s)[i] * (double)(%s)[i];", buf(e, u->in[1]), buf(e, u->in[1]));
+    }
+    emit_line(e, "double clip = %.17g / (sqrt(sumsq) + 1e-6);", x);
+    emit_line(e, "if (clip < 1.0) {");
+    e->indent++;
+    emit_line(e, "real c = (real)clip;");
+    for (int i = 0; i < ir->n; i++) {
+        const IrNode *u = &ir->nodes[i];
+        if (u->op != OP_UPDATE)
+            continue;
+        emit_line(e, "for (size_t i = 0; i < %lld; i++)", numel(u));
+        emit_line(e, "    (%s)[i] *= c;", buf(e, u->in[1]));
+    }
+    e->indent--;
+    emit_line(e, "}");
+}
+
+/*
+ * The training state beyond the parameters (NnrtModel.state, spec
+ * section 11's --checkpoint): every optimizer slot "<param>.<slot>" as
+ * torch.optim names it, the step count, the epoch, the learning rate and
+ * the one the schedule starts from, plateau's best loss and bad epochs
+ * (and this epoch's loss so far), and the model's RNG.  Restoring these
+ * and the parameters makes the next train_step bit-identical.
+ *   #define NSTATE, state_desc[NSTATE], state_ptr(m, i)
+ */
+static void emit_state(Emitter *e)
+{
+    const Ir *ir = e->ir;
+    const char *M = e->opt->name;
+    typedef struct { const char *name, *dtype, *where; const IrNode *shape; } St;
+    St *st = arena_alloc(ir->arena, (size_t)(ir->n + 16) * sizeof *st);
+    int ns = 0;
+    for (int i = 0; i < ir->n; i++)
+        if (ir->nodes[i].op == OP_STATE)
+            st[ns++] = (St){ir->nodes[i].param, "NNRT_F32", arena_printf(ir->arena, "m->a + %lld", (ll)e->plan->offset[i]),
+                            &ir->nodes[i]};
+    st[ns++] = (St){"__step__", "NNRT_I64", "&m->t", NULL};
+    st[ns++] = (St){"__epoch__", "NNRT_I64", "&m->epoch", NULL};
+    st[ns++] = (St){"__lr__", "NNRT_F64", "&m->lr", NULL};
+    st[ns++] = (St){"__base_lr__", "NNRT_F64", "&m->lr0", NULL};
+    if (train_plateau(ir)) {
+        st[ns++] = (St){"__plateau_best__", "NNRT_F64", "&m->best", NULL};
+        st[ns++] = (St){"__plateau_bad_epochs__", "NNRT_I64", "&m->bad_epochs", NULL};
+        st[ns++] = (St){"__epoch_loss_sum__", "NNRT_F64", "&m->epoch_loss_sum", NULL};
+        st[ns++] = (St){"__epoch_samples__", "NNRT_F64", "&m->epoch_samples", NULL};
+    }
+    st[ns++] = (St){"__rng__", "NNRT_I64", "m->rng.s", NULL}; /* xoshiro256** state, 4 x uint64 */
+    emit_line(e, "/* Training state for --checkpoint/--resume: optimizer slots named as");
+    emit_line(e, " * torch.optim names them, step, epoch, learning rate, schedule, RNG. */");
+    emit_line(e, "#define NSTATE %d", ns);
+    emit_line(e, "static const NnrtParamDesc state_desc[NSTATE] = {");
+    for (int k = 0; k < ns; k++) {
+        char dims[256] = "0";
+        int rank = 0;
+        if (st[k].shape) {
+            size_t len = 0;
+            rank = st[k].shape->shape.rank;
+            for (int j = 0; j < rank; j++)
+                len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", j ? ", " : "",
+                                        (ll)st[k].shape->shape.d[j]);
+        } else if (strcmp(st[k].name, "__rng__") == 0) {
+            rank = 1;
+            snprintf(dims, sizeof dims, "4");
+        }
+        emit_line(e, "    {\"%s\", %s, %d, {%s}, 0},", st[k].name, st[k].dtype, rank, dims);
+    }
+    emit_line(e, "};");
+    emit_line(e, "%s", "");
+    emit_line(e, "static void *state_ptr(%s *m, int i)", M);
+    emit_line(e, "{");
+    emit_line(e, "    switch (i) {");
+    for (int k = 0; k < ns; k++)
+        emit_line(e, "    case %d: return %s;", k, st[k].where);
+    emit_line(e, "    }");
+    emit_line(e, "    return NULL;");
+    emit_line(e, "}");
     emit_line(e, "%s", "");
 }
 
@@ -572,6 +704,12 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "    int64_t t;     /* optimizer steps taken */");
         emit_line(e, "    int64_t epoch; /* epochs ended */");
         emit_line(e, "    NnrtRng rng;   /* dropout masks and rrelu slopes */");
+        if (train_plateau(ir)) {
+            emit_line(e, "    double best;           /* plateau: the lowest epoch loss so far */");
+            emit_line(e, "    int64_t bad_epochs;    /* plateau: epochs since it improved */");
+            emit_line(e, "    double epoch_loss_sum; /* this epoch's train_step losses times n */");
+            emit_line(e, "    double epoch_samples;  /* and the n summed */");
+        }
     }
     emit_line(e, "};");
     emit_line(e, "%s", "");
@@ -637,6 +775,8 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         e->indent++;
         emit_line(e, "real *A = m->a;");
         emit_line(e, "m->t++;");
+        emit_step_lr(e, "double lr", "m->t");
+        emit_clip(e);
         for (int i = 0; i < ir->n; i++)
             if (ir->nodes[i].op == OP_UPDATE)
                 call(e, i);
@@ -730,6 +870,8 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     if (!o->inference) {
         double lr = ir->optimizer ? op_num(ir->optimizer->op, ir->optimizer->args, "lr") : 0;
         emit_line(e, "m->lr0 = m->lr = %.17g;", lr);
+        if (train_plateau(ir))
+            emit_line(e, "m->best = INFINITY;");
         emit_line(e, "init_params(m, seed);");
         emit_line(e, "nnrt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u); /* a stream apart from the initialisers' */");
     } else {
@@ -818,8 +960,16 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "    if (n < 1 || n > MAX_BATCH || !target)");
         emit_line(e, "        return 1;");
         if (t->dtype == DT_CLASS) {
+            const IrNode *L = &ir->nodes[ir->loss];
+            const Value *ii = op_arg_index(L->op, "ignore_index") >= 0 ? op_arg(L->op, L->args, "ignore_index") : NULL;
             emit_line(e, "    for (int s = 0; s < n; s++)");
-            emit_line(e, "        if ((uint32_t)((const int32_t *)target)[s] >= %lldu)", (ll)t->shape.d[0]);
+            if (ii && !ii->is_default && (ii->num < 0 || ii->num >= (double)t->shape.d[0])) {
+                /* a label equal to ignore_index is skipped by the loss */
+                emit_line(e, "        if ((uint32_t)((const int32_t *)target)[s] >= %lldu &&", (ll)t->shape.d[0]);
+                emit_line(e, "            ((const int32_t *)target)[s] != %lld)", (ll)ii->num);
+            } else {
+                emit_line(e, "        if ((uint32_t)((const int32_t *)target)[s] >= %lldu)", (ll)t->shape.d[0]);
+            }
             emit_line(e, "            return 1;");
         }
         emit_line(e, "    return 0;");
@@ -832,6 +982,11 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "    run_loss(m, n%s, target);", ia);
         emit_line(e, "    run_backward(m, n%s, target);", ia);
         emit_line(e, "    run_update(m);");
+        if (train_plateau(ir)) {
+            /* epoch_end() without a loss steps the plateau on this */
+            emit_line(e, "    m->epoch_loss_sum += (double)m->a[%lld] * n;", (ll)plan->offset[ir->loss]);
+            emit_line(e, "    m->epoch_samples += n;");
+        }
         emit_line(e, "    return m->a[%lld];", (ll)plan->offset[ir->loss]);
         emit_line(e, "}");
         emit_line(e, "%s", "");
@@ -859,32 +1014,75 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "%s", "");
         const Value *sched = op_arg(OP_TRAIN, ir->train, "lr_schedule");
         const Value *sa = sched->args;
-        emit_line(e, "void %s_epoch_end(%s *m)", M, M);
-        emit_line(e, "{");
-        emit_line(e, "    m->epoch++;");
-        switch (sched->op) {
-        case OP_SCHED_STEP:
-            emit_line(e, "    /* StepLR(step_size = %g, gamma = %g) */", op_num(sched->op, sa, "step_size"),
-                      op_num(sched->op, sa, "gamma"));
-            emit_line(e, "    m->lr = m->lr0 * pow(%.17g, (double)(m->epoch / %lld));", op_num(sched->op, sa, "gamma"),
-                      (ll)op_num(sched->op, sa, "step_size"));
-            break;
-        case OP_SCHED_EXPONENTIAL:
-            emit_line(e, "    /* ExponentialLR(gamma = %g) */", op_num(sched->op, sa, "gamma"));
-            emit_line(e, "    m->lr = m->lr0 * pow(%.17g, (double)m->epoch);", op_num(sched->op, sa, "gamma"));
-            break;
-        case OP_SCHED_COSINE:
-            emit_line(e, "    /* CosineAnnealingLR(T_max = %g, eta_min = %g), closed form */",
-                      op_num(sched->op, sa, "t_max"), op_num(sched->op, sa, "eta_min"));
-            emit_line(e, "    m->lr = %.17g + (m->lr0 - %.17g) * (1.0 + cos(3.14159265358979323846 * (double)m->epoch / %.17g)) / 2.0;",
-                      op_num(sched->op, sa, "eta_min"), op_num(sched->op, sa, "eta_min"), op_num(sched->op, sa, "t_max"));
-            break;
-        default:
-            emit_line(e, "    /* constant learning rate */");
-            break;
+        if (train_plateau(ir)) {
+            double factor = op_num(sched->op, sa, "factor");
+            ll patience = (ll)op_num(sched->op, sa, "patience");
+            emit_line(e, "/* ReduceLROnPlateau(mode = 'min', factor = %g, patience = %lld, threshold = 1e-4,", factor,
+                      patience);
+            emit_line(e, " * threshold_mode = 'rel', cooldown = 0, min_lr = 0, eps = 1e-8).step(loss) */");
+            emit_line(e, "void %s_epoch_end_loss(%s *m, double loss)", M, M);
+            emit_line(e, "{");
+            emit_line(e, "    m->epoch++;");
+            emit_line(e, "    m->epoch_loss_sum = m->epoch_samples = 0.0;");
+            emit_line(e, "    if (loss < m->best * (1.0 - 1e-4)) {");
+            emit_line(e, "        m->best = loss;");
+            emit_line(e, "        m->bad_epochs = 0;");
+            emit_line(e, "    } else {");
+            emit_line(e, "        m->bad_epochs++;");
+            emit_line(e, "    }");
+            emit_line(e, "    if (m->bad_epochs > %lld) {", patience);
+            emit_line(e, "        double lr = m->lr * %.17g;", factor);
+            emit_line(e, "        if (m->lr - lr > 1e-8)");
+            emit_line(e, "            m->lr = lr;");
+            emit_line(e, "        m->bad_epochs = 0;");
+            emit_line(e, "    }");
+            emit_line(e, "}");
+            emit_line(e, "%s", "");
+            emit_line(e, "/* Without a validation loss: the epoch's mean training loss, the");
+            emit_line(e, " * train_step losses weighted by their n (the driver's progress loss). */");
+            emit_line(e, "void %s_epoch_end(%s *m)", M, M);
+            emit_line(e, "{");
+            emit_line(e, "    %s_epoch_end_loss(m, m->epoch_samples > 0 ? m->epoch_loss_sum / m->epoch_samples : NAN);", M);
+            emit_line(e, "}");
+            emit_line(e, "%s", "");
+        } else {
+            emit_line(e, "void %s_epoch_end(%s *m)", M, M);
+            emit_line(e, "{");
+            emit_line(e, "    m->epoch++;");
+            switch (sched->op) {
+            case OP_SCHED_STEP:
+                emit_line(e, "    /* StepLR(step_size = %g, gamma = %g) */", op_num(sched->op, sa, "step_size"),
+                          op_num(sched->op, sa, "gamma"));
+                emit_line(e, "    m->lr = m->lr0 * pow(%.17g, (double)(m->epoch / %lld));",
+                          op_num(sched->op, sa, "gamma"), (ll)op_num(sched->op, sa, "step_size"));
+                break;
+            case OP_SCHED_EXPONENTIAL:
+                emit_line(e, "    /* ExponentialLR(gamma = %g) */", op_num(sched->op, sa, "gamma"));
+                emit_line(e, "    m->lr = m->lr0 * pow(%.17g, (double)m->epoch);", op_num(sched->op, sa, "gamma"));
+                break;
+            case OP_SCHED_COSINE:
+                emit_line(e, "    /* CosineAnnealingLR(T_max = %g, eta_min = %g), closed form */",
+                          op_num(sched->op, sa, "t_max"), op_num(sched->op, sa, "eta_min"));
+                emit_line(e, "    m->lr = %.17g + (m->lr0 - %.17g) * (1.0 + cos(3.14159265358979323846 * (double)m->epoch / %.17g)) / 2.0;",
+                          op_num(sched->op, sa, "eta_min"), op_num(sched->op, sa, "eta_min"),
+                          op_num(sched->op, sa, "t_max"));
+                break;
+            default:
+                emit_line(e, "    /* constant learning rate */");
+                break;
+            }
+            emit_line(e, "}");
+            emit_line(e, "%s", "");
         }
+        emit_line(e, "double %s_get_lr(const %s *m)", M, M);
+        emit_line(e, "{");
+        e->indent++;
+        emit_step_lr(e, "double lr", "m->t + 1");
+        emit_line(e, "return lr;");
+        e->indent--;
         emit_line(e, "}");
         emit_line(e, "%s", "");
+        emit_state(e);
     }
 
     /* What tests/gradcheck needs to check every gradient against finite
@@ -922,7 +1120,9 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "%s", "");
     }
 
-    /* The descriptor the runtime's training driver works from. */
+    /* The descriptor the runtime's training driver works from (nnrt.h's
+     * NnrtModel, version 2: every input, the loss kind, the prediction,
+     * the training state, the current lr and plateau's hook). */
     if (!o->inference)
         emit_line(e, "#ifndef NNC_DOUBLE");
     int ninputs = 0;
@@ -933,25 +1133,58 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
             if (in_id < 0)
                 in_id = i;
         }
-    if (!o->inference && ninputs == 1 && ir->output >= 0) {
+    if (!o->inference && ninputs >= 1 && ir->output >= 0) {
         const IrNode *x = &ir->nodes[in_id], *out = &ir->nodes[ir->output];
+        int pred = training && ir->nodes[plan->root[ir->nodes[ir->loss].in[0]]].op != OP_INPUT;
+        /* "xs[0], xs[1]": the inputs of an array, in declaration order */
+        char xs[1024];
+        size_t xk = 0;
+        xs[0] = '\0';
+        for (int j = 0; j < ninputs && xk < sizeof xs; j++)
+            xk += (size_t)snprintf(xs + xk, sizeof xs - xk, "%sxs[%d]", j ? ", " : "", j);
         emit_line(e, "static void *w_create(uint64_t seed) { return %s_create(seed); }", M);
         emit_line(e, "static void w_destroy(void *m) { %s_destroy(m); }", M);
         emit_line(e, "static int w_load(void *m, const char *path, NnrtErr *err) { return %s_load_err(m, path, err); }", M);
         emit_line(e, "static int w_save(const void *m, const char *path, NnrtErr *err) { return %s_save_err(m, path, err); }",
                   M);
-        emit_line(e, "static void w_forward(void *m, int n, const float *x, float *out) { %s_forward(m, n, x, out); }", M);
+        if (ninputs == 1)
+            emit_line(e, "static void w_forward(void *m, int n, const float *x, float *out) { %s_forward(m, n, x, out); }", M);
+        emit_line(e, "static void w_forward_n(void *m, int n, const float *const *xs, float *out) { %s_forward(m, n, %s, out); }",
+                  M, xs);
         if (training) {
-            emit_line(e, "static float w_train_step(void *m, int n, const float *x, const void *t) { return %s_train_step(m, n, x, t); }",
-                      M);
-            emit_line(e, "static float w_eval_loss(void *m, int n, const float *x, const void *t, float *out) { return %s_eval_loss(m, n, x, t, out); }",
-                      M);
+            if (ninputs == 1) {
+                emit_line(e, "static float w_train_step(void *m, int n, const float *x, const void *t) { return %s_train_step(m, n, x, t); }",
+                          M);
+                emit_line(e, "static float w_eval_loss(void *m, int n, const float *x, const void *t, float *out) { return %s_eval_loss(m, n, x, t, out); }",
+                          M);
+            }
+            emit_line(e, "static float w_train_step_n(void *m, int n, const float *const *xs, const void *t) { return %s_train_step(m, n, %s, t); }",
+                      M, xs);
+            emit_line(e, "static float w_eval_loss_n(void *m, int n, const float *const *xs, const void *t, float *out) { return %s_eval_loss(m, n, %s, t, out); }",
+                      M, xs);
             emit_line(e, "static void w_set_lr(void *m, double lr) { %s_set_lr(m, lr); }", M);
             emit_line(e, "static void w_epoch_end(void *m) { %s_epoch_end(m); }", M);
-            if (ir->nodes[plan->root[ir->nodes[ir->loss].in[0]]].op != OP_INPUT)
-                emit_line(e, "static const float *w_train_logits(const void *m) { return ((const %s *)m)->a + %lld; }",
+            if (train_plateau(ir))
+                emit_line(e, "static void w_epoch_end_loss(void *m, double loss) { %s_epoch_end_loss(m, loss); }", M);
+            emit_line(e, "static double w_get_lr(const void *m) { return %s_get_lr(m); }", M);
+            emit_line(e, "static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }");
+            if (pred)
+                emit_line(e, "static const float *w_pred(const void *m) { return ((const %s *)m)->a + %lld; }",
                           M, (ll)plan->offset[plan->root[ir->nodes[ir->loss].in[0]]]);
         }
+        emit_line(e, "%s", "");
+        emit_line(e, "static const NnrtInputDesc inputs[%d] = {", ninputs);
+        for (int i = 0; i < ir->n; i++) {
+            const IrNode *in = &ir->nodes[i];
+            if (in->op != OP_INPUT)
+                continue;
+            char dims[256];
+            size_t k = 0;
+            for (int j = 0; j < in->shape.rank; j++)
+                k += (size_t)snprintf(dims + k, sizeof dims - k, "%s%lld", j ? ", " : "", (ll)in->shape.d[j]);
+            emit_line(e, "    {\"%s\", %d, {%s}, %lld},", in->name, in->shape.rank, dims, numel(in));
+        }
+        emit_line(e, "};");
         emit_line(e, "%s", "");
         emit_line(e, "const NnrtModel %s_model = {", M);
         e->indent++;
@@ -985,11 +1218,32 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, ".nparams = NPARAMS, .params = params,");
         emit_line(e, ".arena_bytes = %lld, .flops_per_sample = %.17g,", (ll)plan->total * 4, flops);
         emit_line(e, ".create = w_create, .destroy = w_destroy, .load = w_load, .save = w_save,");
-        emit_line(e, ".forward = w_forward,");
+        if (ninputs == 1)
+            emit_line(e, ".forward = w_forward,");
+        if (training && ninputs == 1)
+            emit_line(e, ".train_step = w_train_step, .eval_loss = w_eval_loss,");
         if (training)
-            emit_line(e, ".train_step = w_train_step, .eval_loss = w_eval_loss, .set_lr = w_set_lr, .epoch_end = w_epoch_end,");
-        if (training && ir->nodes[plan->root[ir->nodes[ir->loss].in[0]]].op != OP_INPUT)
-            emit_line(e, ".train_logits = w_train_logits,");
+            emit_line(e, ".set_lr = w_set_lr, .epoch_end = w_epoch_end,");
+        if (pred)
+            emit_line(e, ".train_logits = w_pred,");
+        emit_line(e, ".ninputs = %d, .inputs = inputs,", ninputs);
+        emit_line(e, ".forward_n = w_forward_n,");
+        if (training) {
+            static const char *const kinds[] = {"MSE", "L1", "HUBER", "CROSS_ENTROPY", "BCE", "NLL"};
+            static const Op kops[] = {OP_MSE, OP_L1, OP_HUBER, OP_CROSS_ENTROPY, OP_BINARY_CROSS_ENTROPY, OP_NLL};
+            const char *kind = "NONE";
+            for (int j = 0; j < 6; j++)
+                if (ir->nodes[ir->loss].op == kops[j])
+                    kind = kinds[j];
+            emit_line(e, ".train_step_n = w_train_step_n, .eval_loss_n = w_eval_loss_n,");
+            if (pred)
+                emit_line(e, ".pred = w_pred,");
+            emit_line(e, ".loss_kind = NNRT_LOSS_%s,", kind);
+            emit_line(e, ".nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,");
+            emit_line(e, ".get_lr = w_get_lr,");
+            if (train_plateau(ir))
+                emit_line(e, ".epoch_end_loss = w_epoch_end_loss,");
+        }
         e->indent--;
         emit_line(e, "};");
     }

@@ -3,8 +3,9 @@
  *
  * Rule: when the loss is nll and its input is a log_softmax of rank-1
  * logits that no other node reads, the loss becomes cross_entropy(z, y)
- * with no label smoothing, which is the same function (F.cross_entropy is
- * defined as exactly this composition), and training no longer computes
+ * with no label smoothing and nll's weight, ignore_index and reduction,
+ * which is the same function (F.cross_entropy is defined as exactly this
+ * composition), and training no longer computes
  * the log_softmax (inference still does when it is the output).  The backward is then softmax(z) - onehot(y) over n in one
  * pass instead of two kernels and a buffer.  Runs before autodiff;
  * results agree with the unfused code up to rounding.
@@ -26,8 +27,13 @@ int fuse_loss(Ir *ir)
         for (int j = 0; j < ir->nodes[i].nin; j++)
             if (ir->nodes[i].in[j] == ls && i != ir->loss)
                 return 0;
+    /* nll's weight, ignore_index and reduction mean the same in
+     * F.cross_entropy; label_smoothing stays 0 */
     Value *args = arena_alloc(ir->arena, sizeof *args * (size_t)(op_info[OP_CROSS_ENTROPY].nargs + 1));
     args[op_arg_index(OP_CROSS_ENTROPY, "label_smoothing")].kind = V_NUM;
+    static const char *const kept[] = {"weight", "ignore_index", "reduction"};
+    for (int k = 0; k < 3; k++)
+        args[op_arg_index(OP_CROSS_ENTROPY, kept[k])] = *op_arg(OP_NLL, loss->args, kept[k]);
     loss = &ir->nodes[ir->loss];
     loss->op = OP_CROSS_ENTROPY;
     loss->args = args;

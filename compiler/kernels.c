@@ -1111,28 +1111,74 @@ static void concat_kernel(Emitter *e, int id)
     kern_end(e);
 }
 
-/* ---- losses: F.mse_loss, F.cross_entropy (reduction = 'mean') ----------------- */
+/* ---- losses: F.mse_loss, F.cross_entropy, ... ----------------------------------- */
+
+/* reduction = sum?  (mean, PyTorch's default, otherwise) */
+static int loss_sum(const IrNode *f)
+{
+    return strcmp(op_arg(f->op, f->args, "reduction")->ident, "sum") == 0;
+}
+
+/* `static const real NAME[k] = {...};` for a list argument of the loss;
+ * a single number is repeated k times.  0 (nothing emitted) for `none`. */
+static int loss_list(Emitter *e, const IrNode *f, const char *arg, const char *name, ll k)
+{
+    const Value *v = op_arg(f->op, f->args, arg);
+    if (v->kind != V_LIST && v->kind != V_NUM)
+        return 0;
+    char line[1024], fb[48];
+    emit_line(e, "static const real %s[%lld] = {", name, k);
+    for (ll i = 0; i < k; i += 8) {
+        size_t len = 0;
+        for (ll j = i; j < k && j < i + 8; j++)
+            len += (size_t)snprintf(line + len, sizeof line - len, "%s, ",
+                                    flit(v->kind == V_LIST ? v->list[j] : v->num, fb));
+        line[len - 1] = '\0';
+        emit_line(e, "    %s", line);
+    }
+    emit_line(e, "};");
+    return 1;
+}
+
+/* The class label PyTorch's ignore_index skips, or INT64_MIN when the
+ * model keeps the default -100 (labels are in 0..K-1, so nothing to skip). */
+static long long loss_ignore(const IrNode *f)
+{
+    const Value *v = op_arg(f->op, f->args, "ignore_index");
+    return v->is_default ? INT64_MIN : (long long)v->num;
+}
 
 /*
- * The element-wise losses, mean over every element of the batch:
+ * The element-wise losses over every element of the batch, then the mean
+ * (divided by n times the elements per sample) or the sum:
  *   mse   (p - t)^2                                  F.mse_loss
  *   l1    |p - t|, gradient sign(p - t)              F.l1_loss
  *   huber 0.5 d^2 if |d| < delta, else delta (|d| - 0.5 delta)   F.huber_loss
- *   binary_cross_entropy from logits z:
- *         (1 - t) z + m + log(exp(-m) + exp(-z - m)), m = max(-z, 0),
- *         gradient sigmoid(z) - t        F.binary_cross_entropy_with_logits
+ *   binary_cross_entropy from logits z, with lw = (pos_weight - 1) t + 1:
+ *         (1 - t) z + lw (m + log(exp(-m) + exp(-z - m))), m = max(-z, 0),
+ *         gradient sigmoid(z) - t, with pos_weight
+ *         (pos_weight t + 1 - t) sigmoid(z) - pos_weight t
+ *         (F.binary_cross_entropy_with_logits and its backward, torch 1.13;
+ *         pos_weight broadcast over the last dimension)
  */
 static void pointwise_loss_kernel(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
     const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
-    ll N = kern_numel(kern_node(e, f->in[0]));
+    const IrNode *pn = kern_node(e, f->in[0]);
+    ll N = kern_numel(pn);
+    ll last = pn->shape.rank ? pn->shape.d[pn->shape.rank - 1] : 1;
     char b1[48], b2[48];
     static const char *const names[] = {"p", "t"};
     double delta = f->op == OP_HUBER ? op_num(OP_HUBER, f->args, "delta") : 0;
+    int sum = loss_sum(f);
+    kern_signature(e, id, names, n->op == OP_GRAD ? "dp" : "loss");
+    int pw = f->op == OP_BINARY_CROSS_ENTROPY && loss_list(e, f, "pos_weight", "pos_weight", last);
     if (n->op == OP_GRAD) {
-        kern_signature(e, id, names, "dp");
-        emit_line(e, "real s = 1.0f / (real)((size_t)n * %lld);", N);
+        if (sum)
+            emit_line(e, "real s = 1.0f; /* reduction = sum */");
+        else
+            emit_line(e, "real s = 1.0f / (real)((size_t)n * %lld);", N);
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
         emit_line(e, "    real d = p[i] - t[i];");
         switch (f->op) {
@@ -1148,12 +1194,16 @@ static void pointwise_loss_kernel(Emitter *e, int id)
             break;
         default: /* binary_cross_entropy */
             emit_line(e, "    (void)d;");
-            emit_line(e, "    dp[i] = (1.0f / (1.0f + EXP(-p[i])) - t[i]) * s;");
+            if (pw) {
+                emit_line(e, "    real pt = pos_weight[i %% %lld] * t[i];", last);
+                emit_line(e, "    dp[i] = ((pt + 1.0f - t[i]) * (1.0f / (1.0f + EXP(-p[i]))) - pt) * s;");
+            } else {
+                emit_line(e, "    dp[i] = (1.0f / (1.0f + EXP(-p[i])) - t[i]) * s;");
+            }
             break;
         }
         emit_line(e, "}");
     } else {
-        kern_signature(e, id, names, "loss");
         emit_line(e, "double acc = 0.0;");
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
         emit_line(e, "    real d = p[i] - t[i];");
@@ -1172,43 +1222,93 @@ static void pointwise_loss_kernel(Emitter *e, int id)
         default:
             emit_line(e, "    real z = p[i], m = z < 0.0f ? -z : 0.0f;");
             emit_line(e, "    (void)d;");
-            emit_line(e, "    acc += (double)((1.0f - t[i]) * z + m + LOG(EXP(-m) + EXP(-z - m)));");
+            if (pw) {
+                emit_line(e, "    real lw = (pos_weight[i %% %lld] - 1.0f) * t[i] + 1.0f;", last);
+                emit_line(e, "    acc += (double)((1.0f - t[i]) * z + lw * (m + LOG(EXP(-m) + EXP(-z - m))));");
+            } else {
+                emit_line(e, "    acc += (double)((1.0f - t[i]) * z + m + LOG(EXP(-m) + EXP(-z - m)));");
+            }
             break;
         }
         emit_line(e, "}");
-        emit_line(e, "loss[0] = (real)(acc / ((double)n * %lld.0));", N);
-    }
-    kern_end(e);
-}
-
-/* nll from log-probabilities lp [n, K] and class labels: -mean lp[y]. */
-static void nll_kernel(Emitter *e, int id)
-{
-    const IrNode *n = kern_node(e, id);
-    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
-    ll K = kern_node(e, f->in[0])->shape.d[0];
-    static const char *const names[] = {"lp", "t"};
-    if (n->op == OP_GRAD) {
-        kern_signature(e, id, names, "dlp");
-        emit_line(e, "(void)lp;");
-        kern_zero(e, "dlp", n);
-        emit_line(e, "for (int s = 0; s < n; s++)");
-        emit_line(e, "    dlp[(size_t)s * %lld + t[s]] = -1.0f / (real)n;", K);
-    } else {
-        kern_signature(e, id, names, "loss");
-        emit_line(e, "double acc = 0.0;");
-        emit_line(e, "for (int s = 0; s < n; s++)");
-        emit_line(e, "    acc -= (double)lp[(size_t)s * %lld + t[s]];", K);
-        emit_line(e, "loss[0] = (real)(acc / (double)n);");
+        if (sum)
+            emit_line(e, "loss[0] = (real)acc; /* reduction = sum */");
+        else
+            emit_line(e, "loss[0] = (real)(acc / ((double)n * %lld.0));", N);
     }
     kern_end(e);
 }
 
 /*
- * cross_entropy from logits z [n, K]: per sample, lse = log sum exp z;
- * class target y: (1 - eps) (lse - z_y) + eps/K sum_k (lse - z_k);
- * probabilities t: sum_k t'_k (lse - z_k) with t' = (1 - eps) t + eps/K.
- * Gradient: (softmax(z) sum_k t'_k - t'_k) / n.
+ * The denominator of a class loss's mean, as F.nll_loss has it: the sum
+ * of w[y] over the samples not ignored (their count without weights), so
+ * a weighted mean; 1 for reduction = sum.  Emits `double den`.
+ */
+static void class_loss_den(Emitter *e, const IrNode *f, int weighted, long long ii)
+{
+    if (loss_sum(f)) {
+        emit_line(e, "double den = 1.0; /* reduction = sum */");
+        return;
+    }
+    if (!weighted && ii == INT64_MIN) {
+        emit_line(e, "double den = (double)n;");
+        return;
+    }
+    emit_line(e, "double den = 0.0;");
+    emit_line(e, "for (int s = 0; s < n; s++)");
+    if (ii != INT64_MIN)
+        emit_line(e, "    if (t[s] != %lld)", ii);
+    emit_line(e, "    %sden += %s;", ii != INT64_MIN ? "    " : "", weighted ? "(double)w[t[s]]" : "1.0");
+}
+
+/* nll from log-probabilities lp [n, K] and class labels:
+ * -sum_s w[y_s] lp[s, y_s] / den (class_loss_den), samples labelled
+ * ignore_index left out (F.nll_loss). */
+static void nll_kernel(Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
+    ll K = kern_node(e, f->in[0])->shape.d[0];
+    long long ii = loss_ignore(f);
+    static const char *const names[] = {"lp", "t"};
+    kern_signature(e, id, names, n->op == OP_GRAD ? "dlp" : "loss");
+    int weighted = loss_list(e, f, "weight", "w", K);
+    class_loss_den(e, f, weighted, ii);
+    const char *wy = weighted ? "(real)w[t[s]]" : "1.0f";
+    if (n->op == OP_GRAD) {
+        emit_line(e, "(void)lp;");
+        kern_zero(e, "dlp", n);
+        emit_line(e, "real inv = (real)(1.0 / den);");
+        emit_line(e, "for (int s = 0; s < n; s++)");
+        if (ii != INT64_MIN)
+            emit_line(e, "    if (t[s] != %lld)", ii);
+        emit_line(e, "    %sdlp[(size_t)s * %lld + t[s]] = -%s * inv;", ii != INT64_MIN ? "    " : "", K, wy);
+    } else {
+        emit_line(e, "double acc = 0.0;");
+        emit_line(e, "for (int s = 0; s < n; s++)");
+        if (ii != INT64_MIN)
+            emit_line(e, "    if (t[s] != %lld)", ii);
+        if (weighted)
+            emit_line(e, "    %sacc -= (double)(w[t[s]] * lp[(size_t)s * %lld + t[s]]);", ii != INT64_MIN ? "    " : "",
+                      K);
+        else
+            emit_line(e, "    %sacc -= (double)lp[(size_t)s * %lld + t[s]];", ii != INT64_MIN ? "    " : "", K);
+        emit_line(e, "loss[0] = (real)(acc / den);");
+    }
+    kern_end(e);
+}
+
+/*
+ * cross_entropy from logits z [n, K] (F.cross_entropy, torch 1.13): per
+ * sample, lse = log sum exp z, eps the label smoothing, w the class
+ * weights (all 1 without `weight`), W = sum_k w_k;
+ * class target y (skipped when it is ignore_index):
+ *   (1 - eps) w_y (lse - z_y) + eps/K sum_k w_k (lse - z_k),
+ *   summed and divided by den (class_loss_den: sum of w_y, the weighted
+ *   mean, for both terms as PyTorch does), gradient
+ *   ((1 - eps) w_y (p_k - [k = y]) + eps/K (W p_k - w_k)) / den;
+ * probabilities t: sum_k c_k (lse - z_k), c_k = w_k ((1 - eps) t_k + eps/K),
+ *   divided by n (mean) or 1 (sum), gradient (p_k sum_k c_k - c_k) / n.
  */
 static void cross_entropy_kernel(Emitter *e, int id)
 {
@@ -1218,13 +1318,37 @@ static void cross_entropy_kernel(Emitter *e, int id)
     int cls = t->dtype == DT_CLASS;
     ll K = kern_node(e, f->in[0])->shape.d[0];
     double eps = op_num(OP_CROSS_ENTROPY, f->args, "label_smoothing");
+    long long ii = cls ? loss_ignore(f) : INT64_MIN;
+    int sum = loss_sum(f);
     char b1[48], b2[48];
     static const char *const names[] = {"z", "t"};
     kern_signature(e, id, names, n->op == OP_GRAD ? "dz" : "loss");
+    int weighted = loss_list(e, f, "weight", "w", K);
+    double W = 0;
+    for (ll k = 0; k < K; k++) {
+        const Value *v = op_arg(f->op, f->args, "weight");
+        W += weighted ? v->list[k] : 1.0;
+    }
+    int skip = ii != INT64_MIN;
+    if (cls)
+        class_loss_den(e, f, weighted, ii);
     if (n->op != OP_GRAD)
         emit_line(e, "double total = 0.0;");
+    else if (cls)
+        emit_line(e, "real inv_n = (real)(1.0 / den);");
+    else
+        emit_line(e, "real inv_n = %s;", sum ? "1.0f; /* reduction = sum */" : "1.0f / (real)n;");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
+    if (skip && n->op == OP_GRAD) {
+        emit_line(e, "if (t[s] == %lld) {", ii);
+        emit_line(e, "    memset(dz + (size_t)s * %lld, 0, %lld * sizeof(real));", K, K);
+        emit_line(e, "    continue;");
+        emit_line(e, "}");
+    } else if (skip) {
+        emit_line(e, "if (t[s] == %lld)", ii);
+        emit_line(e, "    continue;");
+    }
     emit_line(e, "const real *zs = z + (size_t)s * %lld;", K);
     emit_line(e, "real m = -INFINITY, sum = 0.0f;");
     emit_line(e, "for (int k = 0; k < %lld; k++)", K);
@@ -1234,11 +1358,11 @@ static void cross_entropy_kernel(Emitter *e, int id)
     emit_line(e, "real lse = m + LOG(sum);");
     if (n->op != OP_GRAD) {
         if (cls) {
-            emit_line(e, "real nll = lse - zs[t[s]];");
+            emit_line(e, "real nll = %s(lse - zs[t[s]]);", weighted ? "w[t[s]] * " : "");
             if (eps != 0) {
                 emit_line(e, "real smooth = 0.0f;");
                 emit_line(e, "for (int k = 0; k < %lld; k++)", K);
-                emit_line(e, "    smooth += lse - zs[k];");
+                emit_line(e, "    smooth += %s(lse - zs[k]);", weighted ? "w[k] * " : "");
                 emit_line(e, "total += (double)(%s * nll + %s * smooth);", flit(1 - eps, b1), flit(eps / (double)K, b2));
             } else {
                 emit_line(e, "total += (double)nll;");
@@ -1248,32 +1372,49 @@ static void cross_entropy_kernel(Emitter *e, int id)
             emit_line(e, "real acc = 0.0f;");
             emit_line(e, "for (int k = 0; k < %lld; k++)", K);
             if (eps != 0)
-                emit_line(e, "    acc += (ts[k] * %s + %s) * (lse - zs[k]);", flit(1 - eps, b1), flit(eps / (double)K, b2));
+                emit_line(e, "    acc += %s(ts[k] * %s + %s) * (lse - zs[k]);", weighted ? "w[k] * " : "",
+                          flit(1 - eps, b1), flit(eps / (double)K, b2));
             else
-                emit_line(e, "    acc += ts[k] * (lse - zs[k]);");
+                emit_line(e, "    acc += %sts[k] * (lse - zs[k]);", weighted ? "w[k] * " : "");
             emit_line(e, "total += (double)acc;");
         }
     } else {
         emit_line(e, "real *dzs = dz + (size_t)s * %lld;", K);
-        emit_line(e, "real inv_n = 1.0f / (real)n;");
-        if (cls) {
+        if (cls && !weighted) {
             emit_line(e, "for (int k = 0; k < %lld; k++)", K);
             emit_line(e, "    dzs[k] = (EXP(zs[k] - lse) - %s) * inv_n;", eps != 0 ? flit(eps / (double)K, b2) : "0.0f");
             emit_line(e, "dzs[t[s]] -= %s * inv_n;", flit(1 - eps, b1));
+        } else if (cls) {
+            /* p_k ((1 - eps) w_y + eps/K W) - eps/K w_k - (1 - eps) w_y [k = y] */
+            emit_line(e, "real wy = %s * w[t[s]];", flit(1 - eps, b1));
+            emit_line(e, "real pk = wy + %s;", flit(eps / (double)K * W, b2));
+            emit_line(e, "for (int k = 0; k < %lld; k++)", K);
+            if (eps != 0)
+                emit_line(e, "    dzs[k] = (EXP(zs[k] - lse) * pk - %s * w[k]) * inv_n;", flit(eps / (double)K, b2));
+            else
+                emit_line(e, "    dzs[k] = EXP(zs[k] - lse) * pk * inv_n;");
+            emit_line(e, "dzs[t[s]] -= wy * inv_n;");
         } else {
+            const char *wk = weighted ? "w[k] * " : "";
             emit_line(e, "const real *ts = t + (size_t)s * %lld;", K);
             emit_line(e, "real tsum = 0.0f;");
             emit_line(e, "for (int k = 0; k < %lld; k++)", K);
-            emit_line(e, "    tsum += ts[k] * %s + %s;", flit(1 - eps, b1), flit(eps / (double)K, b2));
+            emit_line(e, "    tsum += %s(ts[k] * %s + %s);", wk, flit(1 - eps, b1), flit(eps / (double)K, b2));
             emit_line(e, "for (int k = 0; k < %lld; k++)", K);
-            emit_line(e, "    dzs[k] = (EXP(zs[k] - lse) * tsum - (ts[k] * %s + %s)) * inv_n;", flit(1 - eps, b1),
+            emit_line(e, "    dzs[k] = (EXP(zs[k] - lse) * tsum - %s(ts[k] * %s + %s)) * inv_n;", wk, flit(1 - eps, b1),
                       flit(eps / (double)K, b2));
         }
     }
     e->indent--;
     emit_line(e, "}");
-    if (n->op != OP_GRAD)
-        emit_line(e, "loss[0] = (real)(total / (double)n);");
+    if (n->op != OP_GRAD) {
+        if (cls)
+            emit_line(e, "loss[0] = (real)(total / den);");
+        else if (sum)
+            emit_line(e, "loss[0] = (real)total; /* reduction = sum */");
+        else
+            emit_line(e, "loss[0] = (real)(total / (double)n);");
+    }
     kern_end(e);
 }
 

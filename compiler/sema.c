@@ -198,6 +198,17 @@ static int check_value(Sema *S, const ArgSpec *as, const char *op, Ast *e, Value
         v->kind = V_NUM;
         return number(S, as, op, e, 1, &v->num) && check_range(S, as, op, e->span, v->num);
     case AT_FLOATS:
+        /* `none` where ops.def gives it as the default (a loss's weight) */
+        if (e->kind == AST_NAME && as->dflt && strcmp(as->dflt, "none") == 0) {
+            if (strcmp(e->name, "none") != 0) {
+                diag_error(S->diag, e->span, "`%s` of %s must be a list of numbers or `none`, found `%s`", as->name,
+                           op, e->name);
+                return 0;
+            }
+            v->kind = V_IDENT;
+            v->ident = "none";
+            return 1;
+        }
         if (e->kind == AST_LIST) {
             if (e->list.n == 0) {
                 diag_error(S->diag, e->span, "`%s` of %s must not be an empty list", as->name, op);
@@ -300,6 +311,15 @@ static void default_value(Op op, int i, Value *args)
     case AT_ENUM:
         v->kind = V_IDENT;
         v->ident = d;
+        break;
+    case AT_FLOATS:
+        if (strcmp(d, "none") == 0) {
+            v->kind = V_IDENT;
+            v->ident = "none";
+        } else {
+            v->kind = V_NUM;
+            v->num = strtod(d, NULL);
+        }
         break;
     case AT_INIT:
     case AT_SCHED:

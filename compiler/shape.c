@@ -396,6 +396,23 @@ static int shape_concat(ShapeCtx *c, IrNode *n)
     return 1;
 }
 
+/* A loss's per-class or per-output list argument (weight, pos_weight):
+ * `none`, or exactly k numbers, one per `unit` (a single number too when
+ * scalar_ok, as PyTorch broadcasts a one-element pos_weight). */
+static int loss_list_ok(ShapeCtx *c, IrNode *n, const char *arg, int64_t k, const char *unit, int scalar_ok)
+{
+    const Value *v = op_arg(n->op, n->args, arg);
+    if ((v->kind == V_LIST && v->n == k) || v->kind == V_IDENT || (v->kind == V_NUM && scalar_ok))
+        return 1;
+    if (v->kind == V_LIST)
+        diag_error(c->d, v->span, "`%s` of %s has %d entries; it needs %lld, one per %s", arg, opname(n), v->n,
+                   (long long)k, unit);
+    else
+        diag_error(c->d, v->span, "`%s` of %s must be a list of %lld numbers, one per %s", arg, opname(n),
+                   (long long)k, unit);
+    return 0;
+}
+
 /* mse, l1, huber, binary_cross_entropy: an f32 target of the same shape. */
 static int shape_loss_same(ShapeCtx *c, IrNode *n)
 {
@@ -413,6 +430,10 @@ static int shape_loss_same(ShapeCtx *c, IrNode *n)
                    t->name, str(&t->shape, y));
         return 0;
     }
+    /* pos_weight broadcasts over the last dimension, as in PyTorch */
+    if (n->op == OP_BINARY_CROSS_ENTROPY &&
+        !loss_list_ok(c, n, "pos_weight", p->rank ? p->d[p->rank - 1] : 1, "output (the last dimension)", 1))
+        return 0;
     n->shape.rank = 0;
     return 1;
 }
@@ -437,6 +458,16 @@ static int shape_loss_class(ShapeCtx *c, IrNode *n)
         diag_error(c->d, n->span, "%s: the logits are %s but the target `%s` is %s%s", opname(n), str(p, x),
                    t->name, t->dtype == DT_CLASS ? "class" : "f32", str(&t->shape, y));
         diag_hint(c->d, "the last layer needs one output per class");
+        return 0;
+    }
+    if (!loss_list_ok(c, n, "weight", p->d[0], "class", 0))
+        return 0;
+    /* PyTorch: "ignore_index is not supported for floating point target" */
+    const Value *ii = op_arg(n->op, n->args, "ignore_index");
+    if (t->dtype == DT_F32 && ii->num >= 0) {
+        diag_error(c->d, ii->is_default ? n->span : ii->span,
+                   "`ignore_index` of %s applies to class targets only; `%s` is f32%s", opname(n), t->name,
+                   str(&t->shape, y));
         return 0;
     }
     n->shape.rank = 0;

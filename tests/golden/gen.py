@@ -16,12 +16,16 @@ each case this writes tests/golden/CASE/:
                      `output` statement) on all of x, from the init weights
   after.safetensors  the parameters after `steps` optimizer steps of batch
                      size B over x in file order (step k takes samples
-                     k*B .. k*B+B-1), mean reduction, the torch.optim
-                     optimizer built with exactly the .nn hyperparameters;
-                     for a case with `epochs`, after that many whole
-                     epochs in file order with the lr_scheduler stepped
-                     after each; buffers included (batchnorm's running
-                     statistics and its int64 num_batches_tracked)
+                     k*B .. k*B+B-1), the loss with the .nn's options
+                     (reduction, weights, ...), the torch.optim
+                     optimizer built with exactly the .nn hyperparameters
+                     (and the train block's clip_grad_norm_ and per-step
+                     warm-up scheduler, when given); for a case with
+                     `epochs`, after that many whole epochs in file order
+                     with the lr_scheduler stepped after each (with the
+                     epoch's mean training loss for ReduceLROnPlateau);
+                     buffers included (batchnorm's running statistics and
+                     its int64 num_batches_tracked)
   meta.json          B, the step count (and epochs) and what the case
                      covers; for an operator with kinks, how many of its
                      inputs fall in each region of its formula
@@ -306,7 +310,8 @@ CASES = []
 
 
 def case(name, nn_text, build, data, loss, optim, batch=8, steps=3, seed=0,
-         covers="", mutants=None, epochs=None, sched=None, probe=None):
+         covers="", mutants=None, epochs=None, sched=None, probe=None,
+         clip=None, step_sched=None, sched_loss=False):
     """mutants: {description: {"build"|"loss"|"optim"|...: replacement}},
     each a plausible bug (a hyperparameter ignored, a PyTorch convention
     missed); generate() checks that every one of them would fail the test
@@ -320,13 +325,19 @@ def case(name, nn_text, build, data, loss, optim, batch=8, steps=3, seed=0,
     probe: (model, x) -> (tensor, breakpoints): the input of the operator
     under test and the points where its formula changes; generate()
     requires every region between them to hold a few values and records
-    the counts."""
+    the counts.
+    clip(parameters): called between backward and the optimizer step
+    (torch.nn.utils.clip_grad_norm_); step_sched(optimizer): a scheduler
+    stepped after every optimizer step (warm-up); sched_loss: the epoch
+    scheduler is stepped with the epoch's training loss, the mean of the
+    step losses weighted by their batch sizes (ReduceLROnPlateau)."""
     CASES.append(dict(name=name, nn=nn_text.strip() + "\n", build=build,
                       data=data, loss=loss, optim=optim, batch=batch,
                       steps=steps, seed=seed, covers=covers,
                       mutants=mutants or {}, epochs=epochs, sched=sched,
                       sched_every_step=False, sched_early=False,
-                      probe=probe))
+                      probe=probe, clip=clip, step_sched=step_sched,
+                      sched_loss=sched_loss))
 
 
 def random_data(shape, nclasses=None, target=None, n=24, seed=1):
@@ -2459,6 +2470,340 @@ sched_case("sched_cosine", "cosine(t_max = 2, eta_min = 0.05)",
                         clamped_cosine(o, 2, 0.05, 0.5)}})
 
 
+# loss options (version 2): weight, ignore_index, pos_weight, reduction ---------
+def wt(w, like):
+    return torch.tensor(w, dtype=like.dtype)
+
+
+CE_W = [0.5, 2.0, 1.0, 3.0, 0.25, 1.5]
+
+
+def ce_w(p, y, w=CE_W, **k):
+    return ce(p, y, weight=wt(w, p) if w is not None else None, **k)
+
+
+def kept(y, ignore):
+    """The samples whose label is not ignore_index."""
+    return y.long() != ignore
+
+
+case("loss_ce_weight_ignore", """
+# cross_entropy with class weights and ignore_index: the weighted mean
+# sum_s w[y_s] nll_s / sum_s w[y_s] over the samples not labelled 2
+model loss_ce_weight_ignore {
+    input  x : f32[10]
+    target y : class[6]
+
+    logits = x -> dense(16) -> relu -> dense(6)
+
+    loss      cross_entropy(logits, y, weight = [0.5, 2, 1, 3, 0.25, 1.5],
+                            ignore_index = 2)
+    optimizer sgd(lr = 0.5, momentum = 0.5)
+}
+""",
+     build=lambda: Chain(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 6)),
+     data=lambda: random_data([10], nclasses=6, seed=201),
+     loss=lambda p, y: ce_w(p, y, ignore_index=2),
+     optim=lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5),
+     covers="cross_entropy weight (weighted mean) and ignore_index",
+     mutants={"weight ignored": {"loss": lambda p, y:
+                  ce(p, y, ignore_index=2)},
+              "ignore_index ignored": {"loss": ce_w},
+              "mean over the samples, not their weights": {"loss":
+                  lambda p, y: ce_w(p, y, ignore_index=2, reduction="sum")
+                  / kept(y, 2).sum()},
+              "ignored samples' weights in the mean": {"loss":
+                  lambda p, y: ce_w(p, y, ignore_index=2, reduction="sum")
+                  / wt(CE_W, p)[y.long()].sum()}})
+
+
+def ce_smooth_unweighted(p, y, w, eps, ignore=-100):
+    """label smoothing whose uniform part ignores the class weights."""
+    lp = F.log_softmax(p, dim=1)
+    nll = F.nll_loss(lp, y.long(), weight=wt(w, p), reduction="sum",
+                     ignore_index=ignore)
+    smooth = -(lp.sum(dim=1) * kept(y, ignore)).sum()
+    return (1 - eps) * nll + eps / p.shape[1] * smooth
+
+
+CE_W5 = [1.0, 0.2, 2.5, 0.7, 1.3]
+
+case("loss_ce_weight_smoothing", """
+# cross_entropy with class weights, label_smoothing and reduction = sum:
+# the smoothing term is weighted too, as PyTorch 1.13 does
+model loss_ce_weight_smoothing {
+    input  x : f32[10]
+    target y : class[5]
+
+    logits = x -> dense(16) -> relu -> dense(5)
+
+    loss      cross_entropy(logits, y, label_smoothing = 0.3,
+                            weight = [1, 0.2, 2.5, 0.7, 1.3], reduction = sum)
+    optimizer sgd(lr = 0.05, momentum = 0.5)
+}
+""",
+     build=lambda: Chain(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 5)),
+     data=lambda: random_data([10], nclasses=5, seed=202),
+     loss=lambda p, y: ce_w(p, y, CE_W5, label_smoothing=0.3,
+                            reduction="sum"),
+     optim=lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.5),
+     covers="cross_entropy weight + label_smoothing, reduction sum",
+     mutants={"smoothing term unweighted": {"loss": lambda p, y:
+                  ce_smooth_unweighted(p, y, CE_W5, 0.3)},
+              "mean instead of sum": {"loss": lambda p, y:
+                  ce_w(p, y, CE_W5, label_smoothing=0.3)},
+              "weight ignored": {"loss": lambda p, y:
+                  ce(p, y, label_smoothing=0.3, reduction="sum")}})
+
+
+case("loss_ce_prob_weight", """
+# cross_entropy with probability targets, class weights and label
+# smoothing: sum_k w_k t'_k (lse - z_k), the mean over the samples
+model loss_ce_prob_weight {
+    input  x : f32[12]
+    target y : f32[5]
+
+    logits = x -> dense(16) -> relu -> dense(5)
+
+    loss      cross_entropy(logits, y, weight = [1, 0.2, 2.5, 0.7, 1.3],
+                            label_smoothing = 0.1)
+    optimizer sgd(lr = 0.3)
+}
+""",
+     build=lambda: Chain(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 5)),
+     data=lambda: probability_data(12, 5, seed=203),
+     loss=lambda p, y: ce_w(p, y, CE_W5, label_smoothing=0.1),
+     optim=lambda p: torch.optim.SGD(p, lr=0.3),
+     covers="cross_entropy probability targets + weight + label_smoothing",
+     mutants={"weight ignored": {"loss": lambda p, y:
+                  ce(p, y, label_smoothing=0.1)},
+              "divided by the weights' sum": {"loss": lambda p, y:
+                  ce_w(p, y, CE_W5, label_smoothing=0.1) * p.shape[0]
+                  / (wt(CE_W5, p) * y).sum()}})
+
+
+NLL_W = [2.0, 0.5, 1.0, 4.0, 0.3]
+
+
+case("loss_nll_weight_ignore", """
+# nll of log_softmax with class weights and ignore_index (-O2 computes it
+# as one cross_entropy kernel, -O0 as log_softmax then nll)
+model loss_nll_weight_ignore {
+    input  x : f32[10]
+    target y : class[5]
+
+    logp = x -> dense(16) -> relu -> dense(5) -> log_softmax
+
+    loss      nll(logp, y, weight = [2, 0.5, 1, 4, 0.3], ignore_index = 1)
+    optimizer sgd(lr = 0.5)
+}
+""",
+     build=lambda: Pred(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 5),
+                        nn.LogSoftmax(dim=-1), name="logp"),
+     data=lambda: random_data([10], nclasses=5, seed=204),
+     loss=lambda p, y: nll(p, y, weight=wt(NLL_W, p), ignore_index=1),
+     optim=lambda p: torch.optim.SGD(p, lr=0.5),
+     covers="nll weight (weighted mean) and ignore_index, fused and not",
+     mutants={"weight ignored": {"loss": lambda p, y:
+                  nll(p, y, ignore_index=1)},
+              "ignore_index ignored": {"loss": lambda p, y:
+                  nll(p, y, weight=wt(NLL_W, p))},
+              "mean over the samples, not their weights": {"loss":
+                  lambda p, y: nll(p, y, weight=wt(NLL_W, p), ignore_index=1,
+                                   reduction="sum") / kept(y, 1).sum()}})
+
+
+def pointwise_sum_case(name, loss_nn, loss, seed, lr):
+    case(name, """
+# %s with reduction = sum: summed over the batch and the outputs
+model %s {
+    input  x : f32[8]
+    target y : f32[3]
+
+    pred = x -> dense(16) -> tanh -> dense(3)
+
+    loss      %s
+    optimizer sgd(lr = %g, momentum = 0.5)
+}
+""" % (loss_nn.split("(")[0], name, loss_nn, lr),
+         build=lambda: Pred(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3)),
+         data=lambda: huber_data() if seed == 134 else
+         random_data([8], target=[3], seed=seed),
+         loss=lambda p, y: loss(p, y, reduction="sum"),
+         optim=lambda p: torch.optim.SGD(p, lr=lr, momentum=0.5),
+         covers=loss_nn.split("(")[0] + " reduction sum",
+         mutants={"mean instead of sum": {"loss": loss},
+                  "mean over the batch only": {"loss":
+                      sum_over_outputs(loss)}})
+
+
+pointwise_sum_case("loss_mse_sum", "mse(pred, y, reduction = sum)",
+                   F.mse_loss, 205, 0.005)
+pointwise_sum_case("loss_l1_sum", "l1(pred, y, reduction = sum)",
+                   F.l1_loss, 206, 0.01)
+pointwise_sum_case("loss_huber_sum",
+                   "huber(pred, y, delta = 0.7, reduction = sum)",
+                   lambda p, y, **k: F.huber_loss(p, y, delta=0.7, **k),
+                   134, 0.01)
+
+
+POS_W = [3.0, 0.5, 1.0, 2.0, 0.25, 5.0]
+
+
+def bce_pw(p, y, pw=POS_W, **k):
+    return F.binary_cross_entropy_with_logits(
+        p, y, pos_weight=wt(pw, p) if pw is not None else None, **k)
+
+
+case("loss_bce_pos_weight", """
+# binary_cross_entropy from logits with a pos_weight per output
+model loss_bce_pos_weight {
+    input  x : f32[8]
+    target y : f32[6]
+
+    logits = x -> dense(16) -> tanh -> dense(6)
+
+    loss      binary_cross_entropy(logits, y,
+                                   pos_weight = [3, 0.5, 1, 2, 0.25, 5])
+    optimizer sgd(lr = 0.02, momentum = 0.5)
+}
+""",
+     build=bce_net,
+     data=bce_data,
+     loss=bce_pw,
+     optim=lambda p: torch.optim.SGD(p, lr=0.02, momentum=0.5),
+     covers="binary_cross_entropy pos_weight per output, large logits",
+     mutants={"pos_weight ignored": {"loss": lambda p, y: bce_pw(p, y, None)},
+              "pos_weight reversed": {"loss": lambda p, y:
+                  bce_pw(p, y, POS_W[::-1])},
+              "pos_weight on the negatives": {"loss": lambda p, y:
+                  F.binary_cross_entropy_with_logits(
+                      p, y, weight=(wt(POS_W, p) - 1) * (1 - y) + 1)}})
+
+
+case("loss_bce_pos_weight_sum", """
+# binary_cross_entropy with one pos_weight for every output, reduction = sum
+model loss_bce_pos_weight_sum {
+    input  x : f32[8]
+    target y : f32[6]
+
+    logits = x -> dense(16) -> tanh -> dense(6)
+
+    loss      binary_cross_entropy(logits, y, pos_weight = 3, reduction = sum)
+    optimizer sgd(lr = 0.001, momentum = 0.5)
+}
+""",
+     build=bce_net,
+     data=bce_data,
+     loss=lambda p, y: bce_pw(p, y, [3.0], reduction="sum"),
+     optim=lambda p: torch.optim.SGD(p, lr=0.001, momentum=0.5),
+     covers="binary_cross_entropy scalar pos_weight, reduction sum",
+     mutants={"pos_weight ignored": {"loss": lambda p, y:
+                  bce_pw(p, y, None, reduction="sum")},
+              "mean instead of sum": {"loss": lambda p, y:
+                  bce_pw(p, y, [3.0])}})
+
+
+# training options (version 2): clip_grad_norm, warmup, plateau ---------------
+def clip_each(max_norm):
+    """Each parameter's gradient clipped on its own, for a mutant."""
+    def f(params):
+        for q in params:
+            torch.nn.utils.clip_grad_norm_([q], max_norm)
+    return f
+
+
+case("train_clip", """
+# clip_grad_norm = 0.5: the global L2 norm of all gradients is clipped
+# before each step (torch.nn.utils.clip_grad_norm_); every step clips
+model train_clip {
+    input  x : f32[10]
+    target y : class[4]
+
+    logits = x -> dense(16) -> relu -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.5, momentum = 0.5)
+    train     { batch = 8, clip_grad_norm = 0.5 }
+}
+""",
+     build=lambda: Chain(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 4)),
+     data=lambda: random_data([10], nclasses=4, seed=207),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5),
+     clip=lambda ps: torch.nn.utils.clip_grad_norm_(ps, 0.5),
+     covers="clip_grad_norm (global norm, norm_type 2)",
+     mutants={"no clipping": {"clip": None},
+              "each parameter clipped on its own": {"clip": clip_each(0.5)},
+              "clipped to 1": {"clip": lambda ps:
+                  torch.nn.utils.clip_grad_norm_(ps, 1.0)}})
+
+
+def warmup(n, shift=1):
+    """LambdaLR whose step s = k + 1 (1-based) uses lr min(1, s / n)."""
+    return lambda o: torch.optim.lr_scheduler.LambdaLR(
+        o, lambda k: min(1.0, (k + shift) / n))
+
+
+case("train_warmup", """
+# warmup = 4: step s (1-based) uses lr * min(1, s / 4), PyTorch's
+# LambdaLR(lambda k: min(1, (k + 1) / 4)) stepped after every step
+model train_warmup {
+    input  x : f32[10]
+    target y : class[4]
+
+    logits = x -> dense(16) -> relu -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer adam(lr = 0.05)
+    train     { batch = 8, warmup = 4 }
+}
+""",
+     build=lambda: Chain(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 4)),
+     data=lambda: random_data([10], nclasses=4, n=48, seed=208),
+     loss=ce,
+     optim=lambda p: torch.optim.Adam(p, lr=0.05),
+     steps=6,
+     step_sched=warmup(4),
+     covers="warmup (linear, per step), adam",
+     mutants={"no warm-up": {"step_sched": None},
+              "ramp from 0 ((s - 1) / N)": {"step_sched": warmup(4, 0)},
+              "ramp over N + 1 steps": {"step_sched": warmup(5)}})
+
+
+def plateau(factor, patience):
+    return lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(
+        o, mode="min", factor=factor, patience=patience)
+
+
+case("sched_plateau", """
+# lr_schedule = plateau(factor = 0.5, patience = 1): ReduceLROnPlateau
+# stepped after each epoch with the epoch's training loss (the mean of the
+# step losses); the large lr makes the loss rise, so the lr is halved
+model sched_plateau {
+    input  x : f32[10]
+    target y : class[4]
+
+    logits = x -> dense(16) -> relu -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 3, momentum = 0.5)
+    train     { batch = 8, epochs = 8, shuffle = false,
+                lr_schedule = plateau(factor = 0.5, patience = 1) }
+}
+""",
+     build=lambda: Chain(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 4)),
+     data=lambda: random_data([10], nclasses=4, n=16, seed=209),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=3.0, momentum=0.5),
+     epochs=8, sched=plateau(0.5, 1), sched_loss=True,
+     covers="lr_schedule plateau(factor, patience), epochs",
+     mutants={"schedule ignored (constant lr)": {"sched": None},
+              "patience ignored (0)": {"sched": plateau(0.5, 0)},
+              "factor ignored (0.1)": {"sched": plateau(0.1, 1)},
+              "patience + 1": {"sched": plateau(0.5, 2)}})
+
+
 # element-wise chains fused into one loop (fuse_elementwise) -------------------
 class EwFusion(nn.Module):
     """The network of tests/cases/ew_fusion.nn, with switchable misreadings
@@ -2557,12 +2902,17 @@ def run(c, init, x, y, dtype):
     B = c["batch"]
     if c["epochs"]:
         return out, run_epochs(c, m, opt, xt, yt)
+    step_sched = c["step_sched"](opt) if c["step_sched"] else None
     for k in range(c["steps"]):
         opt.zero_grad()
         _, pred = m(xt[k * B:(k + 1) * B])
         loss = c["loss"](pred, yt[k * B:(k + 1) * B])
         loss.backward()
+        if c["clip"]:
+            c["clip"](m.parameters())
         opt.step()
+        if step_sched:
+            step_sched.step()
     return out, state_to_numpy(m)
 
 
@@ -2574,16 +2924,21 @@ def run_epochs(c, m, opt, xt, yt):
     if sched and c["sched_early"]:
         sched.step()
     for _ in range(c["epochs"]):
+        total, count = 0.0, 0
         for k in range(0, xt.shape[0], B):
             opt.zero_grad()
             _, pred = m(xt[k:k + B])
             loss = c["loss"](pred, yt[k:k + B])
             loss.backward()
+            if c["clip"]:
+                c["clip"](m.parameters())
             opt.step()
+            total += loss.item() * pred.shape[0]
+            count += pred.shape[0]
             if sched and c["sched_every_step"]:
-                sched.step()
+                sched.step(*([total / count] if c["sched_loss"] else []))
         if sched and not c["sched_every_step"]:
-            sched.step()
+            sched.step(*([total / count] if c["sched_loss"] else []))
     return state_to_numpy(m)
 
 
