@@ -533,15 +533,13 @@ static int generate(Compilation *c, const Options *o)
     const char *name = c->ir->model, *why = NULL;
     const char *cname = cident_model(&c->arena, name, &why);
     if (o->exe) {
-        /* The training program reads one input file (spec section 11). */
-        int inputs = 0;
-        for (int i = 0; i < c->ir->n; i++)
-            inputs += c->ir->nodes[i].op == OP_INPUT;
-        if (inputs != 1 || c->ir->output < 0) {
-            fprintf(stderr, "nnc: error: --exe builds the program of spec section 11, which feeds one input; "
-                            "model `%s` has %d\n", name, inputs);
-            fprintf(stderr, "hint: write the C files with -o DIR and call %s_train_step and %s_forward, "
-                            "which take every input\n", cname, cname);
+        /* The program of spec section 11 runs the model's output: a
+         * model has one unless its loss reads an input directly. */
+        if (c->ir->output < 0) {
+            fprintf(stderr, "nnc: error: --exe builds the program of spec section 11, which needs an output; "
+                            "model `%s` has none\n", name);
+            fprintf(stderr, "hint: add `output NAME = ...`, or write the C files with -o DIR and call "
+                            "%s_train_step directly\n", cname);
             return 1;
         }
     }

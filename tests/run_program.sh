@@ -11,6 +11,8 @@
 #   - --log writes one row per epoch, which docs/program.md's gnuplot
 #     line plots (when gnuplot is installed);
 #   - predict --output writes CSV for .csv and refuses other names;
+#   - a model with two inputs builds with --exe and takes --data once per
+#     input, in order or as NAME=FILE, with the same predictions;
 #   - an OpenMP build runs with OMP_WAIT_POLICY=passive unless told
 #     otherwise (libgomp only: OMP_DISPLAY_ENV shows GOMP_SPINCOUNT 0),
 #     and warns when OMP_NUM_THREADS exceeds the cores.
@@ -173,6 +175,41 @@ if CC=gcc NNC_CFLAGS=-O1 "$NNC" "$tmp/tiny.nn" --exe --threads 2 -o "$tmp/prog2"
     fi
 else
     bad "nnc --exe --threads 2" "$tmp/err"
+fi
+
+# Two inputs: --exe builds the program; --data in declaration order and
+# --data NAME=FILE (in the other order) give the same predictions.
+cat >"$tmp/two.nn" <<'EOF'
+model two {
+    input  a : f32[3]
+    input  b : f32[2]
+    target y : class[2]
+    h      = a -> dense(4) -> relu
+    logits = concat(h, b) -> dense(2)
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.1)
+    train     { batch = 4, epochs = 2, seed = 1 }
+}
+EOF
+awk 'BEGIN { srand(5); for (i = 0; i < 10; i++) printf "%.4f,%.4f,%.4f\n", rand(), rand(), rand() }' >"$tmp/a.csv"
+awk 'BEGIN { srand(6); for (i = 0; i < 10; i++) printf "%.4f,%.4f\n", rand(), rand() }' >"$tmp/b.csv"
+awk 'BEGIN { for (i = 0; i < 10; i++) print i % 2 }' >"$tmp/y2.csv"
+if "$NNC" "$tmp/two.nn" --exe -o "$tmp/two" >"$tmp/err" 2>&1 &&
+    "$tmp/two" train --data "$tmp/a.csv" --data "$tmp/b.csv" --labels "$tmp/y2.csv" --quiet \
+        --save "$tmp/two.st" >"$tmp/err" 2>&1 &&
+    "$tmp/two" predict --weights "$tmp/two.st" --data "$tmp/a.csv" --data "$tmp/b.csv" \
+        --output "$tmp/p1.csv" >"$tmp/err" 2>&1 &&
+    "$tmp/two" predict --weights "$tmp/two.st" --data b="$tmp/b.csv" --data a="$tmp/a.csv" \
+        --output "$tmp/p2.csv" >"$tmp/err" 2>&1 &&
+    [ "$(wc -l <"$tmp/p1.csv")" -eq 10 ] && cmp -s "$tmp/p1.csv" "$tmp/p2.csv"; then
+    ok
+else
+    bad "a two-input model through --exe, train and predict" "$tmp/err"
+fi
+if "$tmp/two" train --data "$tmp/a.csv" --labels "$tmp/y2.csv" --quiet >"$tmp/err" 2>&1; then
+    bad "a two-input program trained with one --data"
+else
+    ok
 fi
 
 echo "$pass passed, $fail failed"
