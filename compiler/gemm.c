@@ -8,15 +8,17 @@
  * right strides; with boff, row k of B starts at B + boff[k] instead (the
  * rows of an implicit im2col matrix, all windows of one padded input).
  * The vector version works on panels of GEMM_NR columns of B (two vectors
- * of 8 lanes, or of 16 with AVX-512), K in blocks of GEMM_KC so
- * a panel stays in L1, and 6 rows of A at a time (12 accumulators in
- * registers); a panel of B not contiguous in n is packed first.  The sum
+ * of NNC_LANES: 16 with AVX-512, 8 with AVX, 4 with SSE2 or NEON), K in
+ * blocks of GEMM_KC so a panel stays in L1, and 6 rows of A at a time (12
+ * accumulators in registers); a panel of B not contiguous in n is packed first.  The sum
  * of each output runs over k in order in both versions, k-block after
  * k-block (the running sum is carried in C), so -DNNC_SCALAR gives the
  * same bits.  Rows 6 at a time; the last partial block repeats its last
  * row and stores only the real ones.  A call is the macro GEMM (every
  * panel on the calling thread) or GEMM_PAR (the panels split over the
- * threads), both around gemm_part(), one panel.
+ * threads), both around gemm_part(), one panel.  Built for x86-64
+ * without AVX, gemm_panel() also has AVX-512 and AVX2 + FMA copies that
+ * gemm_part() picks at run time (gemm_isa_begin(); docs/performance.md).
  */
 #include "gemm.h"
 

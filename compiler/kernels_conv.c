@@ -338,13 +338,6 @@ static void direct_forward_begin(Emitter *e, const IrNode *n, const Conv *c, con
 }
 
 /*
- * The opening of kernel id, a direct forward of conv2d node n (id itself,
- * or the maxpool it is inlined into): its tap table and signature, x, w
- * and b named, and the sample loop (samples in parallel) down to the
- * convolution of sample s in yp; returns yp's layout.  The caller writes
- * the rest of the loop's body, then closes the loop and the function.
- */
-/*
  * Before a CONV_DIRECT_OC kernel: its vector tiles of one sample as the
  * function kNNN_oc(xp, yp, wt, bt) (padded input, output [OH OW, FP],
  * weights wt[tap, FP], bias bt[FP]), written for each vector width and,
@@ -376,6 +369,13 @@ static void oc_function(Emitter *e, int id, const Conv *c, const ConvDirect *d, 
     emit_line(e, "#endif");
 }
 
+/*
+ * The opening of kernel id, a direct forward of conv2d node n (id itself,
+ * or the maxpool it is inlined into): its tap table and signature, x, w
+ * and b named, and the sample loop (samples in parallel) down to the
+ * convolution of sample s in yp; returns yp's layout.  The caller writes
+ * the rest of the loop's body, then closes the loop and the function.
+ */
 static OutLayout direct_forward_open(Emitter *e, int id, const IrNode *n, const Conv *c, const ConvDirect *d,
                                      const char *then)
 {
