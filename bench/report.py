@@ -6,7 +6,9 @@
 RESULTS.txt holds key=value lines (see bench/run.sh).  Prints a plain-text
 table to stdout (and the same tables as Markdown to OUT.md): each metric
 with nnc, PyTorch, the ratio, the target and whether it is met; then
-GFLOP/s and the fraction of the measured peak; then the targets missed.
+GFLOP/s and the fraction of the measured peak; then the generated code
+built with plain flags (PLAIN_CFLAGS, -O2 and no -march) against the
+NNC_CFLAGS build; then the targets missed.
 """
 
 import sys
@@ -17,6 +19,7 @@ LATENCY_TARGET = {"fashion_mlp": 8.0, "fashion_lenet": 15.0}
 THROUGHPUT_TARGET = 1.5
 SCALING_TARGET = {"fashion_lenet": 1.7, "wide_mlp": 1.7}
 COMPILE_TARGET_MS = 50.0
+PLAIN_TARGET = 0.5  # plain -O2 training / the -O3 -march=native build's
 DISTURBED = 0.85  # cpu_util below this on a 1-thread run: it was preempted
 NO_THREADS = "n/a"
 
@@ -150,6 +153,24 @@ def main():
 
     head = ["metric", "nnc", "PyTorch", "ratio", "CPU-time ratio", "target", "met?"]
 
+    # The generated code built with plain flags against NNC_CFLAGS.
+    native_fl, plain_fl = r.get("nnc_cflags", "?"), r.get("plain_cflags", "?")
+    prows = []
+    for m in MODELS:
+        for t in (1, 2):
+            n, q = num(r, f"nnc.{m}.train.{t}"), num(r, f"plain.{m}.train.{t}")
+            if n is None or q is None:
+                continue
+            ratio = q / n if n else None
+            un, uq = num(r, f"nnc.{m}.train.{t}.util"), num(r, f"plain.{m}.train.{t}.util")
+            cpu = fmt_x((q / uq) / (n / un)) if t == 1 and un and uq else "-"
+            metric = f"{m} training samples/s, {t} thread{'s' if t > 1 else ''}: {plain_fl} / {native_fl}"
+            tgt, ok = verdict(metric, ratio, PLAIN_TARGET)
+            prows.append([f"{m} training samples/s, {t} thread{'s' if t > 1 else ''}",
+                          mark("nnc", m, "train", t, fmt_rate(n)), mark("plain", m, "train", t, fmt_rate(q)),
+                          fmt_x(ratio), cpu, tgt, ok])
+    phead = ["generated code", native_fl, plain_fl, "ratio", "CPU-time ratio", "target", "met?"]
+
     # GFLOP/s: training counts 3x the forward FLOPs per sample.
     # peak.T: the FMA loop on T threads, FLOPs over each thread's CPU time
     # (other load on the machine does not lower it).
@@ -193,6 +214,9 @@ def main():
         f"{' (' + blas[0] + ')' if blas else ''}; its convolutions use oneDNN; PyTorch runs with "
         "torch.set_num_threads(T) and OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = T",
         "nnc's 2-thread figures: nnc --threads 2, compiled with -fopenmp; results equal 1 thread's bit for bit",
+        f"generated code and harness compiled with {r.get('nnc_cflags', '?')}, and in the plain rows with "
+        f"{r.get('plain_cflags', '?')} (no -march: SSE2 code whose GEMM, dotsum() and direct-convolution "
+        "tiles dispatch at run time to AVX-512 or AVX2 + FMA copies)",
         "training GFLOP/s = samples/s x 3 x forward FLOPs per sample (from PROG info)",
         f"medians of {r.get('reps', '3')} timed runs after warm-up; load average "
         f"{r.get('load_before', '?')} before, {r.get('load_after', '?')} after",
@@ -225,6 +249,9 @@ def main():
     print()
     print(text_table(fhead, frows))
     print()
+    if prows:
+        print(text_table(phead, prows))
+        print()
     for n in notes:
         print("  " + n)
     print()
@@ -235,6 +262,8 @@ def main():
     if md_path:
         with open(md_path, "w") as f:
             f.write(title + "\n\n" + md_table(head, rows) + "\n\n" + md_table(fhead, frows) + "\n\n")
+            if prows:
+                f.write(md_table(phead, prows) + "\n\n")
             for n in notes:
                 f.write("- " + n.replace("*", "\\*") + "\n")
             f.write(f"\n{summary}\n\n")

@@ -12,9 +12,15 @@
 # warm-up, each run a fixed amount of work.  A benchmark, not a test: exits
 # 0 when targets are missed, non-zero only when something fails to run.
 #
+# Training is also timed with the generated code built with plain
+# NNC_PLAIN_CFLAGS (no -march: SSE2 and run-time dispatch to the CPU's
+# AVX-512 or AVX2 copies of the hot functions), reported as a ratio to the
+# NNC_CFLAGS build (target: at least 0.5).
+#
 # Environment:
 #   NNC_CFLAGS     flags for the generated code and the harness
 #                  (default: -O3 -march=native)
+#   NNC_PLAIN_CFLAGS  flags of the plain rows (default: -O2)
 #   BENCH_OUT      where builds and results go (default: build/bench)
 #   FASHION_MNIST  the dataset directory (default:
 #                  /usr/share/datasets/fashion-mnist)
@@ -27,6 +33,7 @@ cd "$root"
 
 NNC_CFLAGS=${NNC_CFLAGS:--O3 -march=native}
 export NNC_CFLAGS
+PLAIN_CFLAGS=${NNC_PLAIN_CFLAGS:--O2}
 OUT=${BENCH_OUT:-build/bench}
 DATA=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 PY=${PYTHON:-/usr/bin/python3}
@@ -80,6 +87,7 @@ put cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
 put cores "$(nproc)"
 put cc "$($CC --version | head -n 1)"
 put nnc_cflags "$NNC_CFLAGS"
+put plain_cflags "$PLAIN_CFLAGS"
 # which nnc: the commit, and whether the compiler sources differ from it
 put nnc_commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if git diff --quiet HEAD -- compiler runtime grammar 2>/dev/null; then
@@ -142,15 +150,16 @@ TRX="$DATA/train-images-idx3-ubyte.gz"
 TRY="$DATA/train-labels-idx1-ubyte.gz"
 TEX="$DATA/t10k-images-idx3-ubyte.gz"
 
-# build NAME NN BATCH VARIANT THREADS: generated code for max batch BATCH
-# and THREADS threads (nnc --threads, OpenMP) + harness
+# build NAME NN BATCH VARIANT THREADS [CFLAGS]: generated code for max batch
+# BATCH and THREADS threads (nnc --threads, OpenMP) + harness, compiled with
+# CFLAGS (default: NNC_CFLAGS)
 build() {
     d="$OUT/$1.$4.$5"
     omp=""
     [ "$5" -gt 1 ] && omp="-fopenmp"
     build/nnc "$2" --batch "$3" --threads "$5" -o "$d"
     # shellcheck disable=SC2086
-    $CC -std=c99 $NNC_CFLAGS $omp -DMODEL="$1" -I"$d" -Iruntime bench/harness.c "$d/$1.c" \
+    $CC -std=c99 ${6:-$NNC_CFLAGS} $omp -DMODEL="$1" -I"$d" -Iruntime bench/harness.c "$d/$1.c" \
         build/libnnrt.a -lz -lm -o "$OUT/harness_$1.$4.$5"
 }
 
@@ -166,6 +175,7 @@ echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
     say "building $name"
     for t in 1 2; do
         build "$name" "$nn" "$batch" train "$t"
+        build "$name" "$nn" "$batch" plain "$t" "$PLAIN_CFLAGS"
         build "$name" "$nn" 256 infer "$t"
     done
     # the training program: nnc's own build of the example, and its FLOPs
@@ -175,10 +185,14 @@ echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
 
     say "$name: training, batch $batch, $steps steps x $REPS"
     o="$OUT/$name"
+    # the NNC_CFLAGS build and the plain one, one after the other
     for t in 1 2; do
         "$OUT/harness_$name.train.$t" train --data "$TRX" --labels "$TRY" --batch "$batch" \
             --steps "$steps" --warmup "$warm" --reps "$REPS" >"$o.nnc$t.train.txt"
         record "nnc.$name.train.$t" "$o.nnc$t.train.txt" train_samples_per_sec
+        "$OUT/harness_$name.plain.$t" train --data "$TRX" --labels "$TRY" --batch "$batch" \
+            --steps "$steps" --warmup "$warm" --reps "$REPS" >"$o.plain$t.train.txt"
+        record "plain.$name.train.$t" "$o.plain$t.train.txt" train_samples_per_sec
     done
     for t in 1 2; do
         OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$PY" bench/torch_bench.py train --model "$name" --threads "$t" --data "$TRX" --labels "$TRY" \

@@ -47,6 +47,126 @@ void emit_lines(Emitter *e, const char *const *lines, size_t n)
         emit_line(e, "%s", lines[i]);
 }
 
+/*
+ * The vector, fused multiply-add, dispatch and square-root macros of the
+ * generated code.  Everything is chosen by the predefined macros of the
+ * compiler and target that compile the generated file, never by nnc: the
+ * same NAME.c builds for AVX-512, plain x86-64, AArch64 or a Cortex-M
+ * (docs/performance.md, "Vector width and fused multiply-add").
+ */
+static const char *const vector_prelude[] = {
+    "/* Vectors (GCC and Clang vector extensions) as wide as the registers of the",
+    " * target the file is compiled for: NNC_LANES floats, 16 with AVX-512, 8 with",
+    " * AVX, 4 with SSE2 or NEON; elsewhere no vector types (plain loops the",
+    " * compiler may vectorise).  No sum's order depends on the width, and",
+    " * -DNNC_SCALAR selects the plain loops, which give the same bits. */",
+    "#if defined(__GNUC__) && !defined(NNC_SCALAR)",
+    "#if defined(__AVX512F__)",
+    "#define NNC_LANES 16",
+    "#elif defined(__AVX__)",
+    "#define NNC_LANES 8",
+    "#elif defined(__SSE2__) || defined(__ARM_NEON) || defined(__aarch64__)",
+    "#define NNC_LANES 4",
+    "#endif",
+    "#endif",
+    "#ifdef NNC_LANES",
+    "#define NNC_VECTOR 1",
+    "#endif",
+    "/* Eight-lane dot products (the small-batch dense kernels), where the",
+    " * registers have eight lanes or more; the plain loops elsewhere. */",
+    "#if defined(NNC_VECTOR) && NNC_LANES >= 8",
+    "#define NNC_VECTOR8 1",
+    "typedef real vreal __attribute__((vector_size(8 * sizeof(real))));",
+    "#define VLOAD(v, p) memcpy(&(v), (p), sizeof(vreal))",
+    "#define VSTORE(p, v) memcpy((p), &(v), sizeof(vreal))",
+    "#define VSUM(v) ((((v)[0] + (v)[1]) + ((v)[2] + (v)[3])) + (((v)[4] + (v)[5]) + ((v)[6] + (v)[7])))",
+    "#endif",
+    "",
+    "/* Fused multiply-add (one rounding) where the target has it: x86 FMA or",
+    " * AVX-512, AArch64, Arm VFPv4 and NEONv2 (__ARM_FEATURE_FMA); about twice",
+    " * the multiply-add throughput of mul then add.  The vector kernels use the",
+    " * instruction and the plain loops fmaf() (an instruction there too), so the",
+    " * two agree bit for bit on one target; across targets they agree to",
+    " * rounding. */",
+    "#if !defined(NNC_DOUBLE) && defined(__GNUC__) && (defined(__FMA__) || defined(__AVX512F__))",
+    "#define NNC_FMA 1",
+    "#include <immintrin.h>",
+    "#elif !defined(NNC_DOUBLE) && defined(__ARM_FEATURE_FMA)",
+    "#define NNC_FMA 1",
+    "#if defined(NNC_VECTOR) && defined(__ARM_NEON)",
+    "#include <arm_neon.h>",
+    "#endif",
+    "#endif",
+    "",
+    "/* Run-time dispatch, for code compiled for x86-64 without AVX (plain",
+    " * cc -O2) by GCC 6+ or Clang 7+: the hot vector functions (the GEMM's",
+    " * panel, dotsum(), the direct convolutions' tiles) have AVX-512 and",
+    " * AVX2 + FMA copies besides the SSE2 one, compiled for those instruction",
+    " * sets, and NNC_ISA_CALL picks one by nnc_isa, set once at start-up from",
+    " * the CPU: 2 AVX-512, 1 AVX2 and FMA, 0 neither.  Both copies fuse their",
+    " * multiply-adds, and so does FMADD in the plain loops when nnc_isa > 0,",
+    " * so the vector and the plain (-DNNC_SCALAR) builds give the same bits on",
+    " * one machine; machines with and without FMA agree to rounding, as",
+    " * builds for them do.  -DNNC_NO_DISPATCH turns it off; -DNNC_ISA_MAX=N",
+    " * caps the level (tests build each path). */",
+    "#if !defined(NNC_DOUBLE) && !defined(NNC_FMA) && !defined(NNC_NO_DISPATCH) && defined(__x86_64__) && \\",
+    "    !defined(__AVX__) && !defined(__INTEL_COMPILER) && \\",
+    "    ((defined(__clang__) && __clang_major__ >= 7) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 6))",
+    "#define NNC_DISPATCH 1",
+    "#ifndef NNC_ISA_MAX",
+    "#define NNC_ISA_MAX 2",
+    "#endif",
+    "#ifdef NNC_VECTOR",
+    "#include <immintrin.h>",
+    "#endif",
+    "static int nnc_isa;",
+    "__attribute__((constructor)) static void nnc_isa_init(void)",
+    "{",
+    "    __builtin_cpu_init();",
+    "    nnc_isa = __builtin_cpu_supports(\"avx512f\") ? 2 : __builtin_cpu_supports(\"avx2\") && __builtin_cpu_supports(\"fma\");",
+    "    if (nnc_isa > NNC_ISA_MAX)",
+    "        nnc_isa = NNC_ISA_MAX;",
+    "}",
+    "#endif",
+    "#if defined(NNC_DISPATCH) && defined(NNC_VECTOR)",
+    "#define NNC_ISA_CALL(fn, args) (nnc_isa == 2 ? fn##_x16 args : nnc_isa == 1 ? fn##_x8 args : fn args)",
+    "#else",
+    "#define NNC_ISA_CALL(fn, args) fn args",
+    "#endif",
+    "#ifdef NNC_FMA",
+    "#define FMADD(a, b, c) fmaf((a), (b), (c))",
+    "#elif defined(NNC_DISPATCH)",
+    "#define FMADD(a, b, c) (nnc_isa ? fmaf((a), (b), (c)) : (a) * (b) + (c))",
+    "#else",
+    "#define FMADD(a, b, c) ((a) * (b) + (c))",
+    "#endif",
+    "",
+    "/* Square roots of a vector (Adam's update), by the instruction: sqrtf()",
+    " * is not vectorized where it may set errno.  Correctly rounded either way. */",
+    "#if defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && NNC_LANES == 16",
+    "#include <immintrin.h>",
+    "#define NNC_VSQRT 16",
+    "typedef float vsq __attribute__((vector_size(64)));",
+    "#define VSQRT(v) ((vsq)_mm512_sqrt_ps((__m512)(v)))",
+    "#elif defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && NNC_LANES == 8",
+    "#include <immintrin.h>",
+    "#define NNC_VSQRT 8",
+    "typedef float vsq __attribute__((vector_size(32)));",
+    "#define VSQRT(v) ((vsq)_mm256_sqrt_ps((__m256)(v)))",
+    "#elif defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__SSE2__)",
+    "#include <emmintrin.h>",
+    "#define NNC_VSQRT 4",
+    "typedef float vsq __attribute__((vector_size(16)));",
+    "#define VSQRT(v) ((vsq)_mm_sqrt_ps((__m128)(v)))",
+    "#elif defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__aarch64__)",
+    "#include <arm_neon.h>",
+    "#define NNC_VSQRT 4",
+    "typedef float vsq __attribute__((vector_size(16)));",
+    "#define VSQRT(v) ((vsq)vsqrtq_f32((float32x4_t)(v)))",
+    "#endif",
+    "",
+};
+
 static ll numel(const IrNode *n)
 {
     return n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
@@ -641,43 +761,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "#define POW powf");
     emit_line(e, "#endif");
     emit_line(e, "%s", "");
-    emit_line(e, "/* Eight-lane vectors (GCC and Clang vector extensions) for the hot kernels;");
-    emit_line(e, " * -DNNC_SCALAR selects the plain loops, which sum in the same order. */");
-    emit_line(e, "#if defined(__GNUC__) && !defined(NNC_SCALAR)");
-    emit_line(e, "#define NNC_VECTOR 1");
-    emit_line(e, "typedef real vreal __attribute__((vector_size(8 * sizeof(real))));");
-    emit_line(e, "#define VLOAD(v, p) memcpy(&(v), (p), sizeof(vreal))");
-    emit_line(e, "#define VSTORE(p, v) memcpy((p), &(v), sizeof(vreal))");
-    emit_line(e, "#define VSUM(v) ((((v)[0] + (v)[1]) + ((v)[2] + (v)[3])) + (((v)[4] + (v)[5]) + ((v)[6] + (v)[7])))");
-    emit_line(e, "#endif");
-    emit_line(e, "%s", "");
-    emit_line(e, "/* Fused multiply-add (one rounding) where the target has it, x86 FMA or");
-    emit_line(e, " * AVX-512: about twice the multiply-add throughput of mul then add.  The");
-    emit_line(e, " * vector kernels use the instruction and the plain loops fmaf(), so the");
-    emit_line(e, " * two agree bit for bit on one target; across targets they agree to");
-    emit_line(e, " * rounding. */");
-    emit_line(e, "#if !defined(NNC_DOUBLE) && defined(__GNUC__) && (defined(__FMA__) || defined(__AVX512F__))");
-    emit_line(e, "#define NNC_FMA 1");
-    emit_line(e, "#include <immintrin.h>");
-    emit_line(e, "#define FMADD(a, b, c) fmaf((a), (b), (c))");
-    emit_line(e, "#else");
-    emit_line(e, "#define FMADD(a, b, c) ((a) * (b) + (c))");
-    emit_line(e, "#endif");
-    emit_line(e, "%s", "");
-    emit_line(e, "/* Square roots of a vector (Adam's update), by the instruction: sqrtf()");
-    emit_line(e, " * is not vectorized where it may set errno.  Correctly rounded either way. */");
-    emit_line(e, "#if defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__AVX512F__)");
-    emit_line(e, "#include <immintrin.h>");
-    emit_line(e, "#define NNC_VSQRT 16");
-    emit_line(e, "typedef float vsq __attribute__((vector_size(64)));");
-    emit_line(e, "#define VSQRT(v) ((vsq)_mm512_sqrt_ps((__m512)(v)))");
-    emit_line(e, "#elif defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__AVX__)");
-    emit_line(e, "#include <immintrin.h>");
-    emit_line(e, "#define NNC_VSQRT 8");
-    emit_line(e, "typedef float vsq __attribute__((vector_size(32)));");
-    emit_line(e, "#define VSQRT(v) ((vsq)_mm256_sqrt_ps((__m256)(v)))");
-    emit_line(e, "#endif");
-    emit_line(e, "%s", "");
+    emit_lines(e, vector_prelude, sizeof vector_prelude / sizeof vector_prelude[0]);
     emit_line(e, "/* Threads: compile with -fopenmp (nnc --threads N does); each parallel loop");
     emit_line(e, " * splits independent outputs, so results equal one thread's bit for bit.");
     emit_line(e, " * The arena holds scratch for NNC_THREADS threads, so it is fixed here. */");

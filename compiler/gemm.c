@@ -8,15 +8,17 @@
  * right strides; with boff, row k of B starts at B + boff[k] instead (the
  * rows of an implicit im2col matrix, all windows of one padded input).
  * The vector version works on panels of GEMM_NR columns of B (two vectors
- * of 8 lanes, or of 16 with AVX-512), K in blocks of GEMM_KC so
- * a panel stays in L1, and 6 rows of A at a time (12 accumulators in
- * registers); a panel of B not contiguous in n is packed first.  The sum
+ * of NNC_LANES: 16 with AVX-512, 8 with AVX, 4 with SSE2 or NEON), K in
+ * blocks of GEMM_KC so a panel stays in L1, and 6 rows of A at a time (12
+ * accumulators in registers); a panel of B not contiguous in n is packed first.  The sum
  * of each output runs over k in order in both versions, k-block after
  * k-block (the running sum is carried in C), so -DNNC_SCALAR gives the
  * same bits.  Rows 6 at a time; the last partial block repeats its last
  * row and stores only the real ones.  A call is the macro GEMM (every
  * panel on the calling thread) or GEMM_PAR (the panels split over the
- * threads), both around gemm_part(), one panel.
+ * threads), both around gemm_part(), one panel.  Built for x86-64
+ * without AVX, gemm_panel() also has AVX-512 and AVX2 + FMA copies that
+ * gemm_part() picks at run time (gemm_isa_begin(); docs/performance.md).
  */
 #include "gemm.h"
 
@@ -30,10 +32,11 @@ static const char *const gemm_source[] = {
     " * and may be read up to GEMM_NR scalars past column N (the padded planes of",
     " * direct convolution), so it is never packed. */",
     "#define GEMM_KC 256",
-    "/* 16 lanes where the machine has 512-bit vectors, else 8: the tile is 6 x",
-    " * GEMM_NR outputs; the order of each sum does not depend on it. */",
-    "#if defined(NNC_VECTOR) && defined(__AVX512F__)",
-    "#define GEMM_LANES 16",
+    "/* The tile is 6 x GEMM_NR outputs, two vectors of GEMM_LANES; the order of",
+    " * each sum does not depend on the width.  The AVX-512 and AVX2 copies of",
+    " * gemm_panel() (NNC_DISPATCH) redefine GEMM_LANES, vgemm and GVFMA. */",
+    "#ifdef NNC_VECTOR",
+    "#define GEMM_LANES NNC_LANES",
     "#else",
     "#define GEMM_LANES 8",
     "#endif",
@@ -44,16 +47,33 @@ static const char *const gemm_source[] = {
     "#define GSTORE(p, v) memcpy((p), &(v), sizeof(vgemm))",
     "/* c += a b, element by element, fused where NNC_FMA says so (as FMADD is);",
     " * GFMA broadcasts a scalar a (a - 0 is a exactly, -0 included) */",
-    "#if defined(NNC_FMA) && GEMM_LANES == 16",
-    "#define GVFMA(c, a, b) ((c) = (vgemm)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))",
-    "#elif defined(NNC_FMA)",
-    "#define GVFMA(c, a, b) ((c) = (vgemm)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))",
+    "#if defined(NNC_FMA) && NNC_LANES == 16",
+    "#define GVFMA_N(c, a, b) ((c) = (vgemm)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))",
+    "#elif defined(NNC_FMA) && NNC_LANES == 8",
+    "#define GVFMA_N(c, a, b) ((c) = (vgemm)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))",
+    "#elif defined(NNC_FMA) && defined(__ARM_NEON)",
+    "#define GVFMA_N(c, a, b) ((c) = (vgemm)vfmaq_f32((float32x4_t)(c), (float32x4_t)(a), (float32x4_t)(b)))",
     "#else",
-    "#define GVFMA(c, a, b) ((c) += (a) * (b))",
+    "#define GVFMA_N(c, a, b) ((c) += (a) * (b))",
     "#endif",
+    "#define GVFMA GVFMA_N",
     "#define GFMA(c, a, b) GVFMA(c, (a) - (vgemm){0}, b)",
     "#endif",
+    "#if defined(NNC_DISPATCH) && defined(NNC_VECTOR)",
+    "typedef real vgemm_x16 __attribute__((vector_size(16 * sizeof(real))));",
+    "typedef real vgemm_x8 __attribute__((vector_size(8 * sizeof(real))));",
+    "#define GVFMA_X16(c, a, b) ((c) = (vgemm)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))",
+    "#define GVFMA_X8(c, a, b) ((c) = (vgemm)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))",
+    "/* the panel width of the copy nnc_isa picks */",
+    "#define GEMM_NR_RUN (nnc_isa == 2 ? 32 : nnc_isa == 1 ? 16 : GEMM_NR)",
+    "#else",
+    "#define GEMM_NR_RUN GEMM_NR",
+    "#endif",
     "#ifdef NNC_VECTOR",
+};
+
+/* gemm_panel(), once per instruction set (gemm_isa_begin()). */
+static const char *const gemm_panel_source[] = {
     "/* columns [n0, n0 + GEMM_NR) of GEMM below; pk: this thread's pack */",
     "static void gemm_panel(int n0, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,",
     "                       long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pk,",
@@ -144,6 +164,9 @@ static const char *const gemm_source[] = {
     "        }",
     "    }",
     "}",
+};
+
+static const char *const gemm_rest_source[] = {
     "#else",
     "/* row m of GEMM below */",
     "static void gemm_row(int m, int N, int K, const real *A, long sam, long sak, const real *B, long sbk, long sbn,",
@@ -158,11 +181,11 @@ static const char *const gemm_source[] = {
     "}",
     "#endif",
     "",
-    "/* The parts GEMM is split into: panels of GEMM_NR columns (rows in the",
+    "/* The parts GEMM is split into: panels of GEMM_NR_RUN columns (rows in the",
     " * plain build); gemm_part() computes part p on the calling thread, its pack",
-    " * the calling thread's. */",
+    " * the calling thread's (room for the widest panel, 32 columns). */",
     "#ifdef NNC_VECTOR",
-    "#define GEMM_PARTS(M, N) (((N) + GEMM_NR - 1) / GEMM_NR)",
+    "#define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)",
     "#else",
     "#define GEMM_PARTS(M, N) (M)",
     "#endif",
@@ -171,8 +194,8 @@ static const char *const gemm_source[] = {
     "                      const int *boff)",
     "{",
     "#ifdef NNC_VECTOR",
-    "    gemm_panel(p * GEMM_NR, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,",
-    "               pack + (size_t)NNC_THREAD * GEMM_KC * GEMM_NR, boff);",
+    "    NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,",
+    "                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));",
     "#else",
     "    (void)M;",
     "    (void)pack;",
@@ -210,9 +233,64 @@ static const char *const gemm_source[] = {
     "",
 };
 
+/* The copies of run-time dispatch: the function-name suffix NNC_ISA_CALL
+ * adds, the instruction sets, the lanes and the fused multiply-add. */
+static const struct {
+    const char *suffix, *target, *lanes, *fma;
+} isa_copies[GEMM_ISA_COPIES] = {
+    {"_x16", "avx512f,fma", "16", "GVFMA_X16"},
+    {"_x8", "avx2,fma", "8", "GVFMA_X8"},
+};
+
+void gemm_isa_begin(Emitter *e, int copy, const char *const *fns, int nfns)
+{
+    emit_line(e, "/* the %s copy of %s%s for run-time dispatch: the same text, other lanes */",
+              isa_copies[copy].target, fns[0], nfns > 1 ? " and its helpers" : "");
+    emit_line(e, "#if defined(NNC_DISPATCH) && defined(NNC_VECTOR)");
+    emit_line(e, "#if defined(__clang__)");
+    emit_line(e, "#pragma clang attribute push(__attribute__((target(\"%s\"))), apply_to = function)", isa_copies[copy].target);
+    emit_line(e, "#else");
+    emit_line(e, "#pragma GCC push_options");
+    emit_line(e, "#pragma GCC target(\"%s\")", isa_copies[copy].target);
+    emit_line(e, "#endif");
+    emit_line(e, "#undef GEMM_LANES");
+    emit_line(e, "#define GEMM_LANES %s", isa_copies[copy].lanes);
+    emit_line(e, "#define vgemm vgemm%s", isa_copies[copy].suffix);
+    emit_line(e, "#undef GVFMA");
+    emit_line(e, "#define GVFMA %s", isa_copies[copy].fma);
+    for (int i = 0; i < nfns; i++)
+        emit_line(e, "#define %s %s%s", fns[i], fns[i], isa_copies[copy].suffix);
+}
+
+void gemm_isa_end(Emitter *e, int copy, const char *const *fns, int nfns)
+{
+    (void)copy;
+    for (int i = 0; i < nfns; i++)
+        emit_line(e, "#undef %s", fns[i]);
+    emit_line(e, "#undef GEMM_LANES");
+    emit_line(e, "#define GEMM_LANES NNC_LANES");
+    emit_line(e, "#undef vgemm");
+    emit_line(e, "#undef GVFMA");
+    emit_line(e, "#define GVFMA GVFMA_N");
+    emit_line(e, "#if defined(__clang__)");
+    emit_line(e, "#pragma clang attribute pop");
+    emit_line(e, "#else");
+    emit_line(e, "#pragma GCC pop_options");
+    emit_line(e, "#endif");
+    emit_line(e, "#endif");
+}
+
 void gemm_emit(Emitter *e)
 {
+    static const char *const fns[] = {"gemm_panel"};
     emit_lines(e, gemm_source, sizeof gemm_source / sizeof gemm_source[0]);
+    emit_lines(e, gemm_panel_source, sizeof gemm_panel_source / sizeof gemm_panel_source[0]);
+    for (int v = 0; v < GEMM_ISA_COPIES; v++) {
+        gemm_isa_begin(e, v, fns, 1);
+        emit_lines(e, gemm_panel_source, sizeof gemm_panel_source / sizeof gemm_panel_source[0]);
+        gemm_isa_end(e, v, fns, 1);
+    }
+    emit_lines(e, gemm_rest_source, sizeof gemm_rest_source / sizeof gemm_rest_source[0]);
 }
 
 int64_t gemm_pack_floats(int threads)

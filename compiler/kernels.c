@@ -437,7 +437,7 @@ static void dense_forward_small(Emitter *e, ll I, ll O, int bias)
 {
     emit_line(e, "if (n < 8) {");
     e->indent++;
-    emit_line(e, "#ifdef NNC_VECTOR");
+    emit_line(e, "#ifdef NNC_VECTOR8"); /* eight-lane vreal: AVX or wider */
     if (I * O >= PARALLEL_MIN * 4) /* rows over the threads when one sample pays */
         emit_line(e, "NNC_PARALLEL_FOR");
     emit_line(e, "for (int o = 0; o < %lld; o += 4) {", O / 4 * 4);

@@ -239,12 +239,8 @@ static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, co
             emit_line(e, "const real *xp = xs;");
         }
         emit_line(e, "#ifdef NNC_VECTOR");
-        /* accumulators: 32 vector registers with AVX-512, 16 with AVX */
-        emit_line(e, "#if GEMM_LANES == 16");
-        oc_tiles(e, c, d, taps, 16, 24);
-        emit_line(e, "#else");
-        oc_tiles(e, c, d, taps, 8, 12);
-        emit_line(e, "#endif");
+        /* kNNN_oc(), oc_function(): taps is kNNN_taps */
+        emit_line(e, "NNC_ISA_CALL(%.*s_oc, (xp, yp, wt, bt));", (int)(strlen(taps) - strlen("_taps")), taps);
         emit_line(e, "#else");
         emit_line(e, "for (int oh = 0; oh < %lld; oh++)", c->OH);
         emit_line(e, "    for (int ow = 0; ow < %lld; ow++)", c->OW);
@@ -342,6 +338,38 @@ static void direct_forward_begin(Emitter *e, const IrNode *n, const Conv *c, con
 }
 
 /*
+ * Before a CONV_DIRECT_OC kernel: its vector tiles of one sample as the
+ * function kNNN_oc(xp, yp, wt, bt) (padded input, output [OH OW, FP],
+ * weights wt[tap, FP], bias bt[FP]), written for each vector width and,
+ * with run-time dispatch, once more per instruction set (gemm_isa_begin()).
+ */
+static void oc_function(Emitter *e, int id, const Conv *c, const ConvDirect *d, const char *taps)
+{
+    const char *fn = arena_printf(e->ir->arena, "k%03d_oc", id);
+    emit_line(e, "#ifdef NNC_VECTOR");
+    for (int v = -1; v < GEMM_ISA_COPIES; v++) {
+        if (v >= 0)
+            gemm_isa_begin(e, v, &fn, 1);
+        emit_line(e, "static void %s(const real *xp, real *yp, const real *wt, const real *bt)", fn);
+        emit_line(e, "{");
+        e->indent++;
+        /* accumulators: 32 vector registers with AVX-512, 16 with AVX or SSE2 */
+        emit_line(e, "#if GEMM_LANES == 16");
+        oc_tiles(e, c, d, taps, 16, 24);
+        emit_line(e, "#elif GEMM_LANES == 8");
+        oc_tiles(e, c, d, taps, 8, 12);
+        emit_line(e, "#else");
+        oc_tiles(e, c, d, taps, 4, 12);
+        emit_line(e, "#endif");
+        e->indent--;
+        emit_line(e, "}");
+        if (v >= 0)
+            gemm_isa_end(e, v, &fn, 1);
+    }
+    emit_line(e, "#endif");
+}
+
+/*
  * The opening of kernel id, a direct forward of conv2d node n (id itself,
  * or the maxpool it is inlined into): its tap table and signature, x, w
  * and b named, and the sample loop (samples in parallel) down to the
@@ -354,6 +382,8 @@ static OutLayout direct_forward_open(Emitter *e, int id, const IrNode *n, const 
     static const char *const names[] = {"x", "w", "b"};
     char *taps = arena_printf(e->ir->arena, "k%03d_taps", id);
     direct_forward_taps(e, n, c, d, taps);
+    if (n->conv_algo & CONV_DIRECT_OC)
+        oc_function(e, id, c, d, taps);
     if (id == (int)(n - e->ir->nodes)) {
         kern_signature(e, id, names, "y");
     } else { /* n is inlined: its operands are named by node */
@@ -653,9 +683,10 @@ void kern_conv_dw_direct(Emitter *e, int id)
     e->indent--;
     emit_line(e, "}");
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
-    emit_line(e, "    dotsum(%lld, %lld, %lld, ns, dyp + (size_t)g * %lld, %lld, %lld, xp + (size_t)g * %lld, %lld, %s,", c.FG,
-              KG, d.Q16, c.FG * d.Q16, DYS, d.Q16, c.CG * d.HP * d.WP, d.XP, taps);
-    emit_line(e, "           part + (size_t)r * %lld + (size_t)g * %lld, s0 == lo);", PART, c.FG * KG * 16);
+    emit_line(e, "    NNC_ISA_CALL(dotsum, (%lld, %lld, %lld, ns, dyp + (size_t)g * %lld, %lld, %lld, xp + (size_t)g * %lld, %lld,",
+              c.FG, KG, d.Q16, c.FG * d.Q16, DYS, d.Q16, c.CG * d.HP * d.WP, d.XP);
+    emit_line(e, "                          %s, part + (size_t)r * %lld + (size_t)g * %lld, s0 == lo));", taps, PART,
+              c.FG * KG * 16);
     e->indent--;
     emit_line(e, "}");
     e->indent--;
@@ -759,13 +790,11 @@ static const char *const dotsum_source[] = {
     " * then adds the 16 partial sums in a fixed tree.  The same bits from the vector",
     " * code and the plain loops, on any thread count (threads split the outputs). */",
     "#ifdef NNC_VECTOR",
-    "#if GEMM_LANES == 16",
-    "#define DOT_MB 4",
-    "#define DOT_NB 6",
-    "#else",
-    "#define DOT_MB 2",
-    "#define DOT_NB 3",
-    "#endif",
+    "/* DOT_MB x DOT_NB outputs of DOT_H vectors (their 16 lanes) in registers;",
+    " * expressions, not #if, so that the dispatch copies (gemm_isa_begin())",
+    " * see their own GEMM_LANES */",
+    "#define DOT_MB (GEMM_LANES == 16 ? 4 : 2)",
+    "#define DOT_NB (GEMM_LANES == 16 ? 6 : 3)",
     "#define DOT_H (16 / GEMM_LANES)",
     "/* GVFMA: see the GEMM */",
     "#if defined(__clang__)",
@@ -785,6 +814,10 @@ static const char *const dotsum_source[] = {
     "#else",
     "#define DOT_BLOCKS(M, N) ((M) * (N))",
     "#endif",
+};
+
+/* dotsum_block() and dotsum(), once per instruction set (gemm_isa_begin()). */
+static const char *const dotsum_fn_source[] = {
     "static void dotsum_block(int blk, int M, int N, int K, int ns, const real *A, long sa, long lda, const real *B,",
     "                         long sb, const int *boff, real *part, int first)",
     "{",
@@ -846,5 +879,12 @@ static const char *const dotsum_source[] = {
 
 void kern_dotsum_emit(Emitter *e)
 {
+    static const char *const fns[] = {"dotsum", "dotsum_block"};
     emit_lines(e, dotsum_source, sizeof dotsum_source / sizeof dotsum_source[0]);
+    emit_lines(e, dotsum_fn_source, sizeof dotsum_fn_source / sizeof dotsum_fn_source[0]);
+    for (int v = 0; v < GEMM_ISA_COPIES; v++) {
+        gemm_isa_begin(e, v, fns, 2);
+        emit_lines(e, dotsum_fn_source, sizeof dotsum_fn_source / sizeof dotsum_fn_source[0]);
+        gemm_isa_end(e, v, fns, 2);
+    }
 }

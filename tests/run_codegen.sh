@@ -2,13 +2,22 @@
 # Generated code, for every example model and tests/cases/*.nn that trains:
 #   - nnc's output is deterministic (two runs, identical bytes);
 #   - it compiles without a warning under gcc and clang with
-#     -std=c99 -Wall -Wextra -pedantic -Werror;
+#     -std=c99 -Wall -Wextra -pedantic -Werror, with and without
+#     -march=native, and under the cross compilers aarch64-linux-gnu-gcc
+#     and arm-none-eabi-gcc (Cortex-M4) when they are installed;
+#   - no GCC vector operation is wider than the target's registers
+#     (-Wvector-operation-performance: plain x86-64, -march=native, AArch64,
+#     Cortex-M4), and the GEMM uses the target's fused multiply-add (fmla on
+#     AArch64, vfma.f32 on the Cortex-M4);
 #   - the training program, built with AddressSanitizer and UBSan, trains
 #     a few steps on random data, saves, reloads and predicts, cleanly;
 #   - the --inference build with those weights compiles warning-free and
 #     calls no allocator (nm shows no malloc, calloc, realloc or free);
 #   - two threads, -march=native, -DNNC_SCALAR and --disable
-#     fuse_elementwise give the same results (bits or rounding, as below).
+#     fuse_elementwise give the same results (bits or rounding, as below);
+#     so do plain -O2 (run-time dispatch) and -march=native, every dispatch
+#     level (-DNNC_ISA_MAX) and its plain loops, and, under qemu-aarch64,
+#     the AArch64 NEON and plain builds of the --inference code.
 # NNC names the compiler (default build/nnc).
 NNC=${NNC:-build/nnc}
 pass=0
@@ -47,6 +56,23 @@ make_data() { # prog, dir
     esac
 }
 
+# Cross compilers and qemu: checked when installed, skipped with a word.
+A64=$(command -v aarch64-linux-gnu-gcc || true)
+M4=$(command -v arm-none-eabi-gcc || true)
+QEMU_A64=$(command -v qemu-aarch64 || true)
+[ -n "$A64" ] || echo "run_codegen: no aarch64-linux-gnu-gcc: AArch64 checks skipped"
+[ -n "$M4" ] || echo "run_codegen: no arm-none-eabi-gcc: Cortex-M4 checks skipped"
+[ -n "$A64" ] && [ -z "$QEMU_A64" ] && echo "run_codegen: no qemu-aarch64: AArch64 runs skipped"
+M4FLAGS="-mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16"
+VWARN="-std=c99 -Wall -Wextra -pedantic -Werror -Wvector-operation-performance"
+# x86-64 with AVX2 and FMA, or AVX-512: run-time dispatch then picks the copy
+# that -march=native compiles (other CPUs: see docs/performance.md)
+X86_FMA=""
+if [ "$(uname -m)" = x86_64 ] && grep -qw fma /proc/cpuinfo 2>/dev/null &&
+    grep -Eqw 'avx2|avx512f' /proc/cpuinfo; then
+    X86_FMA=1
+fi
+
 # the judge of "agree to rounding" (tests/golden/compare.c)
 if ! ${CC:-cc} -std=c99 -O2 -I"$RT" -o "$tmp/compare" tests/golden/compare.c build/libnnrt.a -lz -lm; then
     echo "run_codegen: cannot build tests/golden/compare.c" >&2
@@ -74,7 +100,28 @@ for model in examples/*.nn tests/cases/*.nn; do
     c=$(ls "$d/a"/*.c)
     for cc in gcc clang; do
         check "$model: $cc -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -I"$RT" -c "$c" -o "$d/$cc.o"
+        check "$model: $cc -march=native -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -march=native \
+            -I"$RT" -c "$c" -o "$d/$cc.native.o"
     done
+    # Vectors as wide as the target's registers: none lowered piece by piece.
+    check "$model: gcc -O2: no vector wider than SSE2's" gcc $VWARN -O2 -I"$RT" -c "$c" -o "$d/vw.o"
+    check "$model: gcc -O2 -march=native: no vector wider than the machine's" gcc $VWARN -O2 -march=native \
+        -I"$RT" -c "$c" -o "$d/vwn.o"
+    if [ -n "$A64" ]; then
+        check "$model: aarch64-linux-gnu-gcc -O2 -Werror" "$A64" $VWARN -O2 -I"$RT" -c "$c" -o "$d/a64.o"
+        check "$model: aarch64-linux-gnu-gcc -O2 -DNNC_SCALAR -Werror" "$A64" $VWARN -O2 -DNNC_SCALAR -I"$RT" \
+            -c "$c" -o "$d/a64s.o"
+        if grep -q "gemm_panel" "$c"; then
+            check "$model: AArch64 GEMM uses fmla" sh -c "aarch64-linux-gnu-objdump -d '$d/a64.o' | grep -q fmla"
+            check "$model: AArch64 plain GEMM uses fmadd" sh -c "aarch64-linux-gnu-objdump -d '$d/a64s.o' | grep -q fmadd"
+        fi
+    fi
+    if [ -n "$M4" ]; then
+        check "$model: arm-none-eabi-gcc (Cortex-M4) -Werror" "$M4" $M4FLAGS $VWARN -O2 -I"$RT" -c "$c" -o "$d/m4.o"
+        if grep -q "gemm_panel" "$c"; then
+            check "$model: Cortex-M4 GEMM uses vfma.f32" sh -c "arm-none-eabi-objdump -d '$d/m4.o' | grep -q 'vfma.f32'"
+        fi
+    fi
     grep -q "_train_step" "$d/a"/*.h || continue
     if ! CC=clang NNC_CFLAGS="-O1 -g $SAN" "$NNC" "$model" --exe --batch 8 -o "$d/prog" >"$d/err" 2>&1; then
         echo "FAIL: $model: --exe with sanitizers"
@@ -130,6 +177,31 @@ for model in examples/*.nn tests/cases/*.nn; do
     else
         echo "FAIL: $model: -DNNC_SCALAR build"; cat "$d/err"; fail=$((fail + 1))
     fi
+    # Plain -O2 on x86-64 dispatches at run time to the copy of the hot
+    # functions for this CPU: the same bits as -march=native.
+    if [ -n "$X86_FMA" ]; then
+        "$d/t1" predict --weights "$d/w.safetensors" --data "$d/x.csv" --output "$d/out_o2.npy" >/dev/null 2>&1
+        check "$model: plain -O2 (run-time dispatch) and -march=native give identical outputs" \
+            cmp "$d/out_o2.npy" "$d/out_native.npy"
+    fi
+    # Each dispatch level (0 SSE2, 1 AVX2 + FMA) and the plain loops built
+    # for it agree bit for bit (level 2 is the default build above).
+    for lvl in 0 1; do
+        if CC=gcc NNC_CFLAGS="-O2 -DNNC_ISA_MAX=$lvl" "$NNC" "$model" --exe --batch 8 -o "$d/isa$lvl" 2>"$d/err" &&
+            CC=gcc NNC_CFLAGS="-O2 -DNNC_ISA_MAX=$lvl -DNNC_SCALAR" "$NNC" "$model" --exe --batch 8 \
+                -o "$d/isa${lvl}s" 2>>"$d/err"; then
+            "$d/isa$lvl" predict --weights "$d/w.safetensors" --data "$d/x.csv" --output "$d/out_isa$lvl.npy" \
+                >/dev/null 2>&1
+            "$d/isa${lvl}s" predict --weights "$d/w.safetensors" --data "$d/x.csv" --output "$d/out_isa${lvl}s.npy" \
+                >/dev/null 2>&1
+            check "$model: dispatch level $lvl: vector and scalar kernels give identical outputs" \
+                cmp "$d/out_isa$lvl.npy" "$d/out_isa${lvl}s.npy"
+            check "$model: dispatch level $lvl and the default build agree to rounding" \
+                "$tmp/compare" --rtol 1e-5 "$d/out.npy" "$d/out_isa$lvl.npy"
+        else
+            echo "FAIL: $model: -DNNC_ISA_MAX=$lvl build"; cat "$d/err"; fail=$((fail + 1))
+        fi
+    done
     mkdir -p "$d/inf"
     if "$NNC" "$model" --inference --weights "$d/w.safetensors" -o "$d/inf" 2>"$d/err"; then
         ic=$(ls "$d/inf"/*.c)
@@ -193,6 +265,46 @@ int main(void)
 EOC
         check "$model: --inference code runs from a static arena and matches predict" sh -c \
             "cc -std=c99 -O1 -I'$d/inf' -I'$RT' -o '$d/inf/run' '$d/inf/main.c' '$ic' build/libnnrt.a -lz -lm && '$d/inf/run'"
+        # The same file built for AArch64 (NEON vectors and fmla; the plain
+        # loops with fmadd) and run under qemu-aarch64: the two give the
+        # same bits, and agree with x86-64 to rounding.
+        if [ -n "$A64" ] && [ -n "$QEMU_A64" ] && [ "$(grep -c '_INPUT_.*_SIZE' "$d/inf/$mname.h")" -eq 1 ]; then
+            awk 'BEGIN { printf "static const float xin[] = {" }
+                 { n = split($0, v, ","); for (i = 1; i <= n; i++) printf "%s%sf", (c++ ? ", " : ""), v[i] }
+                 END { print "};" }' "$d/x.csv" >"$d/inf/xin.h"
+            cat >"$d/inf/xmain.c" <<EOC
+#include <stdio.h>
+#include "$mname.h"
+#include "xin.h"
+static unsigned char arena[$bytes + 4096];
+static float out[20 * ${mname}_OUTPUT_SIZE];
+int main(void)
+{
+    $mname *m = ${mname}_init(arena, 0);
+    ${mname}_forward(m, 20, xin, out);
+    for (int i = 0; i < 20 * ${mname}_OUTPUT_SIZE; i++)
+        printf("%a %.9g\\n", out[i], out[i]);
+    return 0;
+}
+EOC
+            if "$A64" -std=c99 -O2 -static -I"$d/inf" -o "$d/inf/a64" "$d/inf/xmain.c" "$ic" -lm 2>"$d/err" &&
+                "$A64" -std=c99 -O2 -static -DNNC_SCALAR -I"$d/inf" -o "$d/inf/a64s" "$d/inf/xmain.c" "$ic" -lm \
+                    2>>"$d/err" &&
+                cc -std=c99 -O2 -I"$d/inf" -o "$d/inf/x86" "$d/inf/xmain.c" "$ic" -lm 2>>"$d/err"; then
+                "$QEMU_A64" "$d/inf/a64" >"$d/inf/a64.txt"
+                "$QEMU_A64" "$d/inf/a64s" >"$d/inf/a64s.txt"
+                "$d/inf/x86" >"$d/inf/x86.txt"
+                check "$model: AArch64 NEON and plain --inference code give identical outputs (qemu)" \
+                    cmp "$d/inf/a64.txt" "$d/inf/a64s.txt"
+                check "$model: AArch64 and x86-64 --inference outputs agree to rounding" \
+                    awk 'NR == FNR { w[FNR] = $2; next }
+                         { d = $2 - w[FNR]; if (d < 0) d = -d; a = w[FNR] < 0 ? -w[FNR] : w[FNR]
+                           if (!(d <= 1e-5 * (1 + a))) { print "line " FNR ": " $2 " against " w[FNR]; bad = 1 } }
+                         END { if (FNR == 0) bad = 1; exit bad }' "$d/inf/x86.txt" "$d/inf/a64.txt"
+            else
+                echo "FAIL: $model: AArch64 --inference build"; cat "$d/err"; fail=$((fail + 1))
+            fi
+        fi
     else
         echo "FAIL: $model: --inference"
         cat "$d/err"
