@@ -268,18 +268,18 @@ static const char *const libc[] = {
  * locals of the functions that name the model's type (m, at, seed, ...). */
 static const char *const generated[] = {
     "A", "ARENA_FLOATS", "DOT_BLOCKS", "DOT_H", "DOT_MB", "DOT_NB", "ERF", "EXP", "FMADD", "FV", "GEMM", "GFMA",
-    "GLOAD", "GSTORE", "GVFMA", "LOG", "LOG1P", "MAX_BATCH", "NPARAMS", "POW", "SQRT", "TANH", "VLOAD",
+    "GLOAD", "GSTORE", "GVFMA", "LOG", "LOG1P", "MAX_BATCH", "NPARAMS", "NSTATE", "POW", "SQRT", "TANH", "VLOAD",
     "VSQRT", "VSTORE", "VSUM", "arena", "at", "bad_batch", "done", "dotsum", "dotsum_block", "err", "fill_const",
-    "fill_normal", "fill_uniform", "gemm_panel", "gemm_part", "gemm_row", "i", "init_params", "j", "k", "lr", "m",
-    "mem", "n", "out", "p", "param_ptrs", "params", "path", "real", "run_backward", "run_eval", "run_loss",
-    "run_output", "run_update", "s", "seed", "sum16", "t", "target", "vgemm", "vreal", "vsq", "w", "x",
+    "fill_normal", "fill_uniform", "gemm_panel", "gemm_part", "gemm_row", "i", "init_params", "inputs", "j", "k", "lr", "m",
+    "mem", "n", "nnc_isa", "nnc_isa_init", "out", "p", "param_ptrs", "params", "path", "real", "run_backward", "run_eval", "run_loss",
+    "run_output", "run_update", "s", "seed", "state_desc", "state_ptr", "sum16", "t", "target", "vgemm", "vgemm_x16", "vgemm_x8", "vreal", "vsq", "w", "x",
 };
 
 /* Prefixes of whole families: the runtime's names (nnrt.h), the generated
  * code's macros and helpers, OpenMP's, and the inputs' and inference
  * weights' names (in_x, w_fc_weight). */
 static const char *const families[] = {
-    "DOT_", "GC_", "GEMM_", "NNC_", "NNRT_", "NN_", "Nnrt", "gc_", "gemm_", "in_", "nnrt", "omp",
+    "DOT_", "GC_", "GEMM_", "NNC_", "NNRT_", "NN_", "Nnrt", "dotsum_", "gc_", "gemm_", "in_", "nnrt", "omp",
     "run_", "w_",
 };
 
@@ -314,8 +314,8 @@ static int intrin_header(const char *s)
 /* What the API appends to the model's name (emit_c.c, main.c): NAME_H,
  * NAME_forward, NAME_model, ... */
 static const char *const api_suffixes[] = {
-    "H", "MAX_BATCH", "OUTPUT_SIZE", "arena_bytes", "create", "destroy", "epoch_end", "eval_loss", "forward",
-    "init", "load", "load_err", "main", "model", "save", "save_err", "set_lr", "train_step",
+    "H", "MAX_BATCH", "OUTPUT_SIZE", "arena_bytes", "create", "destroy", "epoch_end", "epoch_end_loss", "eval_loss",
+    "forward", "get_lr", "init", "load", "load_err", "main", "model", "save", "save_err", "set_lr", "train_step",
 };
 
 /* Why s, a whole identifier, is taken; NULL when it is free. */
