@@ -504,14 +504,19 @@ START_TEST(csv_errors)
 {
     write_text(tpath("r.csv"), "a,b,c\n1,2,3\n4,5,6\n7,8\n");
     expect_load_fail(tpath("r.csv"), NN_EFORMAT,
-                     "line 4 has 2 values, line 2 has 3");
+                     "line 4 has 2 fields, the header on line 1 has 3");
+    write_text(tpath("r2.csv"), "1,2,3\n4,5,6,7\n");
+    expect_load_fail(tpath("r2.csv"), NN_EFORMAT,
+                     "line 2 has 4 fields, line 1 has 3");
     write_text(tpath("n.csv"), "1,2\n3,abc\n");
     expect_load_fail(tpath("n.csv"), NN_EFORMAT,
-                     "line 2, field 2: 'abc' is not a number");
+                     "line 2, column 2: 'abc' is not a number");
     write_text(tpath("e.csv"), "1,2\n3,\n");
-    expect_load_fail(tpath("e.csv"), NN_EFORMAT, "line 2, field 2 is empty");
+    expect_load_fail(tpath("e.csv"), NN_EFORMAT,
+                     "line 2, column 2: empty cell");
     write_text(tpath("h.csv"), "only,a,header\n");
-    expect_load_fail(tpath("h.csv"), NN_EFORMAT, "no rows of numbers");
+    expect_load_fail(tpath("h.csv"), NN_EFORMAT,
+                     "no rows of numbers (only a header row)");
     write_text(tpath("z.csv"), "");
     expect_load_fail(tpath("z.csv"), NN_EFORMAT, "empty file");
     expect_load_fail(tpath("missing.csv"), NN_EIO, "cannot open");
@@ -955,12 +960,15 @@ START_TEST(params_mismatch)
     ck_assert_msg_has(e, "tensor 'fc2.weight' in the file is not a parameter "
                          "of this model");
 
-    /* Several problems: the first is told, the rest counted. */
+    /* Several problems: every one is listed, one per line. */
     write_params(tpath("multi.safetensors"), 3, 4, NNRT_F32);
     ck_assert_int_eq(nnrt_st_load_params(tpath("multi.safetensors"),
                                          model_params, 2, dst, &e),
                      NN_EMISMATCH);
-    ck_assert_msg_has(e, "(and 1 more problem)");
+    ck_assert_msg_has(e, "multi.safetensors: 2 problems:\n  tensor "
+                         "'fc.weight' has shape [4, 3] in the file, the "
+                         "model expects [3, 4]\n  tensor 'fc2.weight' in "
+                         "the file is not a parameter of this model");
 
     /* dtype: an I64 buffer is not loaded from an F32 tensor. */
     two[0] = model_params[0];
