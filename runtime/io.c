@@ -668,22 +668,17 @@ int nnrt__atomic_open(NnrtAtomic *a, const char *path, NnrtErr *err)
         return nnrt__fail(err, NN_EIO, path ? path : "(null)",
                           "no file name");
     a->path = path;
-    a->target = resolve_links(path, &loop);
-    if (!a->target)
-        return nnrt__fail(err, loop ? NN_EIO : NN_ENOMEM, path, "%s",
-                          loop ? "too many levels of symbolic links"
-                               : "out of memory");
-    have = stat(a->target, &st) == 0;
-    if (have && S_ISDIR(st.st_mode)) {
-        nnrt__atomic_abort(a);
+    /* stat() follows every link, the kernel's "magic" ones in /proc
+     * (/dev/stdout -> /proc/self/fd/1 -> pipe:[N]) included. */
+    have = stat(path, &st) == 0;
+    if (have && S_ISDIR(st.st_mode))
         return nnrt__fail(err, NN_EIO, path, "is a directory");
-    }
     if (have && !S_ISREG(st.st_mode)) {
         /* A device or a FIFO is written in place: renaming over it would
          * turn /dev/null into a regular file.  O_NONBLOCK so a FIFO that
          * nobody reads is an error (ENXIO) rather than a hang. */
         do
-            fd = open(a->target, O_WRONLY | O_NONBLOCK | O_NOCTTY);
+            fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY);
         while (fd < 0 && errno == EINTR);
         if (fd < 0) {
             e = errno;
@@ -698,6 +693,12 @@ int nnrt__atomic_open(NnrtAtomic *a, const char *path, NnrtErr *err)
         if (e >= 0)
             fcntl(fd, F_SETFL, e & ~O_NONBLOCK);
     } else {
+        /* A regular or new file: replace what the links end at. */
+        a->target = resolve_links(path, &loop);
+        if (!a->target)
+            return nnrt__fail(err, loop ? NN_EIO : NN_ENOMEM, path, "%s",
+                              loop ? "too many levels of symbolic links"
+                                   : "out of memory");
         a->tmp = nnrt__tmp_name(a->target);
         if (!a->tmp) {
             nnrt__atomic_abort(a);

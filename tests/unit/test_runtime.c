@@ -1190,6 +1190,19 @@ START_TEST(save_devices_in_place)
     ck_assert(S_ISFIFO(st.st_mode));
     ck_assert_int_eq(nnrt_save_npy(tmpdir, x, 1, &d2, &e), NN_EIO);
     ck_assert_msg_has(e, "is a directory");
+    /* A pipe through /dev/fd (as --output /dev/stdout | python is): the
+     * kernel's links name no file, yet the pipe is written. */
+    {
+        int fds[2];
+        char p[64], got[8];
+        ck_assert_int_eq(pipe(fds), 0);
+        snprintf(p, sizeof p, "/dev/fd/%d", fds[1]);
+        ck_assert_int_eq(nnrt_save_npy(p, x, 1, &d2, &e), 0);
+        ck_assert_int_eq(read(fds[0], got, 6), 6);
+        ck_assert(memcmp(got, "\x93NUMPY", 6) == 0);
+        close(fds[0]);
+        close(fds[1]);
+    }
 }
 END_TEST
 
