@@ -429,11 +429,14 @@ static int read_gzip(const char *path, int fd, size_t csize,
         if (zr == Z_STREAM_END) {
             /* Another member may follow (cat a.gz b.gz); anything else
              * after the end is ignored, as gzip -d does. */
-            if (z.avail_in == 0 && !in_eof) {
-                long n = read_some(fd, in, GZ_IN_CHUNK);
+            if (z.avail_in < 2 && !in_eof) {
+                size_t keep = z.avail_in;
+                long n;
+                memmove(in, z.next_in, keep);
+                n = read_some(fd, in + keep, GZ_IN_CHUNK - keep);
                 in_eof = n <= 0;
                 z.next_in = in;
-                z.avail_in = n > 0 ? (uInt)n : 0;
+                z.avail_in = (uInt)(keep + (n > 0 ? (size_t)n : 0));
             }
             if (z.avail_in >= 2 && z.next_in[0] == 0x1f &&
                 z.next_in[1] == 0x8b && inflateReset(&z) == Z_OK)
