@@ -278,6 +278,7 @@ int nnrt__parse_csv(const char *path, NnrtBuf *b, NnrtCsvOpts *opts,
     c.line = 1;
     c.path = path;
     c.err = err;
+    c.sep = opts && opts->sep ? opts->sep : 0; /* 0: tabs are blanks */
     if (b->len >= 3 && memcmp(c.s, "\xEF\xBB\xBF", 3) == 0)
         c.s += 3; /* byte-order mark */
     if (!next_record(&c)) {

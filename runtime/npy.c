@@ -278,6 +278,7 @@ int nnrt__npy_declared(const unsigned char *p, size_t len, uint64_t *total,
                         (size_t)p[10] << 16 | (size_t)p[11] << 24);
     if (hlen > len - start && hlen <= (1u << 20))
         return 0; /* a plausible header, not all here yet */
+    memset(&info, 0, sizeof info);
     if (hlen > len - start || npy_header(NULL, p, len, &info, NULL) != 0) {
         *total = (uint64_t)start + hlen; /* the parser will say what is wrong */
         return 1;
@@ -297,6 +298,7 @@ int nnrt__parse_npy(const char *path, NnrtBuf *b, NnrtArray *out,
     int64_t numel;
     char dimbuf[160];
 
+    memset(&info, 0, sizeof info);
     rc = npy_header(path, p, b->len, &info, err);
     if (rc)
         return rc;
