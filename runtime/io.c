@@ -791,26 +791,6 @@ void nnrt__atomic_abort(NnrtAtomic *a)
     a->target = NULL;
 }
 
-/* fsync()s the directory holding `file`, so the rename itself survives a
- * power cut; best effort (some file systems refuse directory fsync). */
-static void sync_dir(const char *file)
-{
-    const char *slash = strrchr(file, '/');
-    char *dir = slash ? strndup(file, slash == file ? 1 : (size_t)(slash - file))
-                      : strdup(".");
-    int fd;
-    if (!dir)
-        return;
-    fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        if (fsync(fd) != 0) {
-            /* nothing to do: the data itself was synced */
-        }
-        close(fd);
-    }
-    free(dir);
-}
-
 int nnrt__atomic_commit(NnrtAtomic *a, NnrtErr *err)
 {
     int e;
@@ -841,7 +821,10 @@ int nnrt__atomic_commit(NnrtAtomic *a, NnrtErr *err)
                               "%s",
                               strerror(e));
         }
-        sync_dir(a->target);
+        /* The directory is not fsync()ed: that doubles the cost of a
+         * save (every epoch, for small models the whole run), and after a
+         * power cut NAME is then the previous complete file, which is
+         * still a good checkpoint. */
         free(a->tmp);
         a->tmp = NULL;
     }
