@@ -9,7 +9,8 @@
  * nnrt_main() from main().
  *
  * Conventions:
- *   - C99 plus zlib; POSIX only for file replacement and terminal checks.
+ *   - C99 plus zlib; POSIX for reading without blocking (open, fstat),
+ *     file replacement and terminal checks.
  *   - Functions that can fail return 0 or a negative NN_E* code and fill a
  *     caller-provided NnrtErr with "FILE: reason".  The NnrtErr pointer may
  *     be NULL when the caller only wants the code.
