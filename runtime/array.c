@@ -125,7 +125,7 @@ static int load_any(const char *path, NnrtCsvOpts *opts, NnrtArray *out,
                     NnrtErr *err)
 {
     NnrtBuf b;
-    int rc;
+    int rc, csv = 0;
 
     memset(out, 0, sizeof *out);
     rc = nnrt__read_file(path, 1, declared, &b, err);
@@ -144,6 +144,7 @@ static int load_any(const char *path, NnrtCsvOpts *opts, NnrtArray *out,
                         b.len);
     } else if (looks_like_text(b.data, b.len)) {
         rc = nnrt__parse_csv(path, &b, opts, out, err);
+        csv = 1;
     } else {
         rc = nnrt__fail(err, NN_EFORMAT, path,
                         "not a .npy, IDX or CSV file (starts with bytes "
@@ -165,7 +166,7 @@ static int load_any(const char *path, NnrtCsvOpts *opts, NnrtArray *out,
     }
     free(b.data);
     /* CSV checked its cells itself, naming lines; binary formats here. */
-    if (rc == 0 && !(opts && opts->allow_nonfinite) &&
+    if (rc == 0 && !csv && !(opts && opts->allow_nonfinite) &&
         (rc = nnrt_array_check_finite(out, path, err)) != 0)
         nnrt_array_free(out);
     return rc;

@@ -63,6 +63,7 @@ typedef struct Csv {
     const char *s, *end; /* the text and its end */
     long line;           /* line of *s, from 1 */
     char sep;
+    int fast;            /* the separator cannot continue a number */
     const char *path;
     NnrtErr *err;
 } Csv;
@@ -90,6 +91,23 @@ static void eat_eol(Csv *c)
     c->line++;
 }
 
+/* Characters that may start a number strtod reads (without its white
+ * space skipping). */
+static int number_start(char ch)
+{
+    return (ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == '.' ||
+           ch == 'i' || ch == 'I' || ch == 'n' || ch == 'N';
+}
+
+/* Characters that may occur inside a number strtod reads ("0x1p-3",
+ * "infinity", "nan(...)"): a separator among them needs the slow path. */
+static int number_char(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+           (ch >= 'A' && ch <= 'Z') || ch == '.' || ch == '+' ||
+           ch == '-' || ch == '(' || ch == ')' || ch == '_';
+}
+
 /* Compares case-insensitively with an ASCII word. */
 static int same_word(const char *s, size_t n, const char *w)
 {
@@ -106,7 +124,8 @@ static int same_word(const char *s, size_t n, const char *w)
     return 1;
 }
 
-/* Classifies cell->text (complete when len < sizeof text). */
+/* Classifies cell->text (complete when len < sizeof text).  Numbers
+ * first: they are nearly every cell. */
 static void classify(Cell *cell)
 {
     static const char *const missing[] = {"na", "n/a", "null", "none",
@@ -117,20 +136,18 @@ static void classify(Cell *cell)
         cell->kind = CELL_EMPTY;
         return;
     }
+    if (cell->len < sizeof cell->text) {
+        cell->value = strtod(cell->text, &end);
+        if (end == cell->text + cell->len) {
+            cell->kind = isfinite(cell->value) ? CELL_NUMBER : CELL_NONFINITE;
+            return;
+        }
+    }
     for (k = 0; missing[k][0]; k++)
         if (same_word(cell->text, cell->len, missing[k])) {
             cell->kind = CELL_MISSING;
             return;
         }
-    if (cell->len < sizeof cell->text) {
-        errno = 0;
-        cell->value = strtod(cell->text, &end);
-        if (end == cell->text + cell->len && end != cell->text &&
-            !(cell->text[0] == ' ')) {
-            cell->kind = isfinite(cell->value) ? CELL_NUMBER : CELL_NONFINITE;
-            return;
-        }
-    }
     cell->kind = CELL_TEXT;
 }
 
@@ -181,10 +198,34 @@ static int read_field(Csv *c, Cell *cell, long col)
                               "quote",
                               c->line, col);
     } else {
-        const char *start = c->s, *e;
-        while (!at_eol(c) && *c->s != c->sep)
-            c->s++;
-        e = c->s;
+        const char *start = c->s, *e, *p = c->s, *end = c->end;
+        char sep = c->sep;
+        /* The common case in one pass and without a copy: strtod reads
+         * the number and stops at the separator or line end (the text is
+         * NUL-terminated); if only spaces follow before them, the number
+         * is the whole field.  Only from a character that starts a number,
+         * as strtod would skip white space (line ends included), and not
+         * when the separator could continue a number. */
+        if (c->fast && p < end && number_start(*p)) {
+            char *num_end;
+            const char *q;
+            cell->value = strtod(p, &num_end);
+            q = num_end;
+            while (q < end && is_space(c, *q))
+                q++;
+            if (num_end > p && isfinite(cell->value) &&
+                (q == end || *q == sep || *q == '\n' || *q == '\r')) {
+                cell->len = (size_t)(num_end - p);
+                cell->text[0] = '\0';
+                cell->kind = CELL_NUMBER;
+                c->s = q;
+                return 0;
+            }
+        }
+        while (p < end && *p != sep && *p != '\n' && *p != '\r')
+            p++;
+        c->s = p;
+        e = p;
         while (e > start && is_space(c, e[-1]))
             e--;
         cell->len = (size_t)(e - start);
@@ -279,12 +320,14 @@ int nnrt__parse_csv(const char *path, NnrtBuf *b, NnrtCsvOpts *opts,
     c.path = path;
     c.err = err;
     c.sep = opts && opts->sep ? opts->sep : 0; /* 0: tabs are blanks */
+    c.fast = 0;
     if (b->len >= 3 && memcmp(c.s, "\xEF\xBB\xBF", 3) == 0)
         c.s += 3; /* byte-order mark */
     if (!next_record(&c)) {
         return nnrt__fail(err, NN_EFORMAT, path, "no rows of numbers");
     }
     c.sep = opts && opts->sep ? opts->sep : detect_sep(c.s, c.end);
+    c.fast = !number_char(c.sep);
     if (opts)
         opts->sep_used = c.sep;
 
