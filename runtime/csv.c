@@ -258,11 +258,26 @@ static int bad_cell(Csv *c, const Cell *cell)
         return nnrt__fail(c->err, NN_EFORMAT, c->path,
                           "line %ld, column %ld: '%s' is not a finite number",
                           cell->line, cell->col, q);
-    default:
+    default: {
+        /* "1,5" with ';' separators: a decimal comma, which strtod in the
+         * C locale does not read. */
+        char t[sizeof cell->text], *comma, *end;
+        int decimal_comma = 0;
+        memcpy(t, cell->text, sizeof t);
+        comma = strchr(t, ',');
+        if (c->sep != ',' && comma && cell->len < sizeof t) {
+            *comma = '.';
+            strtod(t, &end);
+            decimal_comma = end == t + cell->len;
+        }
         return nnrt__fail(c->err, NN_EFORMAT, c->path,
-                          "line %ld, column %ld: '%s%s' is not a number",
+                          "line %ld, column %ld: '%s%s' is not a number%s",
                           cell->line, cell->col, q,
-                          cell->len >= sizeof cell->text ? "..." : "");
+                          cell->len >= sizeof cell->text ? "..." : "",
+                          decimal_comma ? " (a decimal comma? numbers need "
+                                          "'.')"
+                                        : "");
+    }
     }
 }
 

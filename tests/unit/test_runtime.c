@@ -1482,7 +1482,8 @@ START_TEST(csv_quotes_and_separators)
     write_text(tpath("w.csv"), "a;b\n1,5;2\n3;4\n");
     ck_assert_int_eq(nnrt_load_csv_opts(tpath("w.csv"), &o, &a, NULL, &e),
                      NN_EFORMAT);
-    ck_assert_msg_has(e, "line 2, column 1: '1,5' is not a number");
+    ck_assert_msg_has(e, "line 2, column 1: '1,5' is not a number (a "
+                         "decimal comma? numbers need '.')");
 }
 END_TEST
 
