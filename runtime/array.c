@@ -249,13 +249,22 @@ int nnrt_load_csv_opts(const char *path, NnrtCsvOpts *opts,
     c0 = opts->label_column < 0 ? cols + opts->label_column
                                 : opts->label_column;
     if (c0 < 0 || c0 + k > cols || k >= cols) {
+        char what[64];
+        if (k > 1)
+            snprintf(what, sizeof what, "label columns %d..%d",
+                     opts->label_column, opts->label_column + (int)k - 1);
+        else
+            snprintf(what, sizeof what, "label column %d",
+                     opts->label_column);
         rc = nnrt__fail(err, NN_EMISMATCH, path,
-                        "label column%s %d%s is outside the %lld columns "
-                        "(0..%lld, or -%lld..-1 from the end)%s",
-                        k > 1 ? "s" : "", opts->label_column,
-                        k > 1 ? " and the following" : "", (long long)cols,
-                        (long long)cols - 1, (long long)cols,
-                        k >= cols ? ", leaving no feature column" : "");
+                        "%s %s the %lld columns (0..%lld, or -%lld..-1 from "
+                        "the end)",
+                        what,
+                        k >= cols && c0 >= 0 && c0 + k <= cols
+                            ? "leave no feature column of"
+                            : k > 1 ? "are outside" : "is outside",
+                        (long long)cols, (long long)cols - 1,
+                        (long long)cols);
         nnrt_array_free(&a);
         return rc;
     }

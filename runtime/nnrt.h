@@ -176,8 +176,9 @@ typedef struct NnrtCsvOpts {
  * the label columns (*labels, F64 [rows, label_count]); otherwise the
  * whole array goes to *features and labels may be NULL.  opts may be NULL
  * (defaults).  The split needs a rank-2 array (every CSV is one) and a
- * column range inside it; otherwise NN_EMISMATCH ("--label-column 5 is
- * outside the 4 columns (0..3, or -4..-1 from the end)").  Errors as
+ * column range inside it that leaves at least one feature column;
+ * otherwise NN_EMISMATCH ("label column 5 is outside the 4 columns (0..3,
+ * or -4..-1 from the end)").  Errors as
  * nnrt_load_array(); on failure both arrays are left zeroed. */
 int nnrt_load_csv_opts(const char *path, NnrtCsvOpts *opts,
                        NnrtArray *features, NnrtArray *labels, NnrtErr *err);
@@ -242,7 +243,8 @@ int nnrt_save_npy(const char *path, const float *data, int rank,
 
 /* Writes data [rows, cols] to `path` as CSV: one row per line ('\n'),
  * fields separated by ',', each value as "%.9g" (which reads back as the
- * same float32), no header; NaN and infinities as "nan", "inf", "-inf".
+ * same float32), no header; NaN and infinities as printf writes them
+ * ("nan" or "-nan", "inf", "-inf").
  * Saved as described above.  Errors: NN_EIO; NN_EMISMATCH for negative
  * sizes; NN_ENOMEM. */
 int nnrt_save_csv(const char *path, const float *data, int64_t rows,

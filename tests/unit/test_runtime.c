@@ -1532,6 +1532,17 @@ START_TEST(csv_label_column)
     o.label_column = -5;
     ck_assert_int_eq(nnrt_load_csv_opts(tpath("t.csv"), &o, &x, &y, &e),
                      NN_EMISMATCH);
+    o.label_column = 2;
+    o.label_count = 3;
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("t.csv"), &o, &x, &y, &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "label columns 2..4 are outside the 4 columns");
+    o.label_column = 0;
+    o.label_count = 4;
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("t.csv"), &o, &x, &y, &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "label columns 0..3 leave no feature column of the "
+                         "4 columns");
 }
 END_TEST
 
