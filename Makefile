@@ -120,6 +120,7 @@ test: deps-test all $(UNIT_BINS)
 	@echo "== finite-difference gradient check"; NNC=$(B)/nnc sh tests/run_gradcheck.sh
 	@echo "== initialiser statistics"; NNC=$(B)/nnc sh tests/run_init_stats.sh
 	@echo "== docs/ops.md is current"; NNC=$(B)/nnc sh tests/check_ops_doc.sh
+	@echo "== reliability"; NNC=$(B)/nnc sh tests/run_reliability.sh
 
 golden-update: all
 	NNC=$(B)/nnc sh tests/run_errors.sh --update

@@ -36,6 +36,46 @@ static void describe(char *buf, size_t cap, int rank, const int64_t *dims,
     }
 }
 
+/* Bytes per element of an IDX type byte; 0 if unknown. */
+static size_t idx_esize(int type)
+{
+    switch (type) {
+    case 0x08: case 0x09: return 1;
+    case 0x0B: return 2;
+    case 0x0C: case 0x0D: return 4;
+    case 0x0E: return 8;
+    default: return 0;
+    }
+}
+
+int nnrt__idx_declared(const unsigned char *p, size_t len, uint64_t *total,
+                       int *exact)
+{
+    int rank, i;
+    size_t hdr, esize;
+    int64_t dims[NNRT_MAX_RANK], numel;
+    if (len < 4)
+        return 0;
+    rank = p[3];
+    esize = idx_esize(p[2]);
+    hdr = 4 + 4 * (size_t)rank;
+    *exact = 1; /* the file must hold exactly what the header promises */
+    if (esize == 0 || rank > NNRT_MAX_RANK) {
+        *total = 4; /* the parser reports the bad header */
+        return 1;
+    }
+    if (len < hdr)
+        return 0;
+    for (i = 0; i < rank; i++)
+        dims[i] = be32(p + 4 + 4 * i);
+    if (nnrt__numel(rank, dims, esize, &numel) < 0 ||
+        (uint64_t)numel * esize > NNRT_MAX_FILE_BYTES)
+        *total = hdr; /* "too large": the header alone tells */
+    else
+        *total = hdr + (uint64_t)numel * esize;
+    return 1;
+}
+
 int nnrt__parse_idx(const char *path, NnrtBuf *b, NnrtArray *out,
                     NnrtErr *err)
 {
@@ -45,12 +85,7 @@ int nnrt__parse_idx(const char *path, NnrtBuf *b, NnrtArray *out,
     int64_t dims[NNRT_MAX_RANK], numel, i64;
     char what[256];
 
-    switch (type) {
-    case 0x08: case 0x09: esize = 1; break;
-    case 0x0B: esize = 2; break;
-    case 0x0C: case 0x0D: esize = 4; break;
-    default: esize = 8; break; /* 0x0E; the caller checked the type */
-    }
+    esize = idx_esize(type); /* the caller checked the type */
     if (rank > NNRT_MAX_RANK)
         return nnrt__fail(err, NN_EFORMAT, path,
                           "IDX header has %d dimensions (at most %d)", rank,
@@ -63,7 +98,8 @@ int nnrt__parse_idx(const char *path, NnrtBuf *b, NnrtArray *out,
                           rank, hdr, b->len);
     for (i = 0; i < rank; i++)
         dims[i] = be32(p + 4 + 4 * i); /* unsigned, so never negative */
-    if (nnrt__numel(rank, dims, esize, &numel) < 0)
+    if (nnrt__numel(rank, dims, esize, &numel) < 0 ||
+        (uint64_t)numel * esize > NNRT_MAX_FILE_BYTES)
         return nnrt__fail(err, NN_EFORMAT, path,
                           "IDX shape %s is too large",
                           nnrt__fmt_dims(what, sizeof what, rank, dims));
@@ -74,6 +110,12 @@ int nnrt__parse_idx(const char *path, NnrtBuf *b, NnrtArray *out,
          * counts ("60000 images"). */
         size_t per = dims[0] > 0 ? need / (size_t)dims[0] : 0;
         describe(what, sizeof what, rank, dims, dims[0]);
+        if (b->gzip_over)
+            return nnrt__fail(err, NN_EFORMAT, path,
+                              "header says %s (%zu bytes of data), but the "
+                              "gzip stream holds more; stopped reading "
+                              "after %zu bytes",
+                              what, need, b->len);
         if (need > have)
             return nnrt__fail(err, NN_EFORMAT, path,
                               "truncated: header says %s, file holds %zu",

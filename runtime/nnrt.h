@@ -9,7 +9,8 @@
  * nnrt_main() from main().
  *
  * Conventions:
- *   - C99 plus zlib; POSIX only for file replacement and terminal checks.
+ *   - C99 plus zlib; POSIX for reading without blocking (open, fstat),
+ *     file replacement and terminal checks.
  *   - Functions that can fail return 0 or a negative NN_E* code and fill a
  *     caller-provided NnrtErr with "FILE: reason".  The NnrtErr pointer may
  *     be NULL when the caller only wants the code.
@@ -98,27 +99,104 @@ void nnrt_array_free(NnrtArray *a);
 /* Number of elements: the product of dims[0..rank-1] (1 for rank 0). */
 int64_t nnrt_array_numel(const NnrtArray *a);
 
+/* The largest file the readers accept, compressed or decompressed
+ * (16 GiB): far above any data set a generated program trains on in
+ * memory, low enough that a runaway read fails with a message instead of
+ * exhausting memory. */
+#define NNRT_MAX_FILE_BYTES ((uint64_t)1 << 34)
+
 /* Reads a data file into *out (zeroed first; left zeroed on failure).
- * The format is detected from the content, not the name:
- *   - gzip (1f 8b) is decompressed first, so any format below may be .gz;
+ * Only regular files are read: a directory, FIFO, device or socket is
+ * NN_EIO ("is a FIFO (named pipe), not a regular file") before any byte is
+ * read, and opening never blocks.  Files above NNRT_MAX_FILE_BYTES are
+ * NN_EFORMAT.  The format is detected from the content, not the name:
+ *   - gzip (1f 8b) is decompressed as a stream, so any format below may be
+ *     .gz; decompression stops at the size the content's header declares
+ *     (an IDX file holding more than its header says is an error as soon
+ *     as the extra byte appears, not after inflating all of it);
  *   - "\x93NUMPY": .npy version 1.0, 2.0 or 3.0 with descr '<f4' '<f8'
  *     '|u1' '<i4' '<i8' (also '|i1' '<i2' '<u2', widened to I32), C
- *     order.  fortran_order True and big-endian descrs are rejected;
+ *     order.  fortran_order True and big-endian descrs are rejected; a
+ *     file cut inside the preamble is "truncated .npy header";
  *   - 00 00 TT RR: IDX (MNIST) with type TT 0x08 u8, 0x09 i8 and 0x0B i16
  *     (both widened to I32), 0x0C i32, 0x0D f32, 0x0E f64 and RR dims,
  *     converted from big-endian to host order;
- *   - anything else that is text: CSV of numbers, one sample per line,
- *     comma-separated, an optional non-numeric header line skipped, blank
- *     lines ignored; the result is F64 [rows, cols].
- * Errors: NN_EIO (cannot open/read), NN_EFORMAT (unknown format,
- * malformed, truncated, ragged CSV row, unsupported dtype), NN_ENOMEM.
- * Every size in a header is checked against the bytes actually present
- * before anything is allocated from it. */
+ *   - anything else that is UTF-8 text: CSV of numbers as
+ *     nnrt_load_csv_opts() reads it with default options (separator
+ *     detected, header row detected); the result is F64 [rows, cols].
+ * NaN and infinities in F32/F64 data are NN_EFORMAT naming the row and
+ * column (CSV: the line and column; .npy/IDX: the index, "NaN at [12, 5]");
+ * use nnrt_load_csv_opts() with allow_nonfinite to accept them.
+ * Errors: NN_EIO (cannot open/read, not a regular file), NN_EFORMAT
+ * (unknown format, malformed, truncated, ragged CSV row, bad cell,
+ * unsupported dtype, non-finite value), NN_ENOMEM.  Every size in a header
+ * is checked against the bytes actually present before anything is
+ * allocated from it. */
 int nnrt_load_array(const char *path, NnrtArray *out, NnrtErr *err);
+
+/* Options and results of nnrt_load_csv_opts().  Zero-initialise, set the
+ * inputs, read the outputs after the call.
+ * CSV rules (docs/program-data-files.md):
+ *   - a UTF-8 byte-order mark is skipped; line ends LF, CRLF or CR alone;
+ *     blank lines are ignored;
+ *   - fields are separated by `sep`, or, when sep is 0, by whichever of
+ *     ',' ';' and tab occurs most often (outside quotes) in the first
+ *     non-blank line (ties: ',' then ';' then tab); a field may be quoted
+ *     as RFC 4180 says ("1.5", "a ""name"", with, commas"); spaces and
+ *     tabs around a field are ignored;
+ *   - the first row is a header, skipped, only when none of its fields is
+ *     a number or a missing-value marker (NA, N/A, NULL, None, ?, -) and
+ *     at least one is a name; it must have as many fields as the data;
+ *   - every other cell must be a number (strtod's syntax, C locale): an
+ *     empty cell, "NA" or a typo is NN_EFORMAT naming the line and the
+ *     column (both counted from 1, as editors and spreadsheets show them),
+ *     and so is a row with a different number of fields.
+ * Other formats (.npy, IDX) are read as nnrt_load_array() reads them; the
+ * label split below applies to them too when they are [rows, cols]. */
+typedef struct NnrtCsvOpts {
+    /* inputs */
+    char sep;            /* ',', ';', '\t' or any other byte; 0: detect */
+    int have_label;      /* split label column(s) off into *labels */
+    int label_column;    /* first label column, 0-based; negative counts
+                            from the end (-1: the last column) */
+    int label_count;     /* number of label columns from label_column
+                            (a range, for several targets); 0 means 1 */
+    int allow_nonfinite; /* accept NaN and infinities ("nan", "inf") */
+    /* outputs */
+    int header_skipped;  /* 1: the first row was a header and was skipped
+                            (the driver says "header row skipped") */
+    char sep_used;       /* the separator used (CSV only) */
+    int label_column_used; /* label_column resolved to 0-based */
+    char header[160];    /* the skipped header line, escaped, possibly
+                            shortened; "" when none */
+} NnrtCsvOpts;
+
+/* Reads a data table; with opts->have_label, splits it into the feature
+ * columns (*features, F64 [rows, cols - label_count], in file order) and
+ * the label columns (*labels, F64 [rows, label_count]); otherwise the
+ * whole array goes to *features and labels may be NULL.  opts may be NULL
+ * (defaults).  The split needs a rank-2 array (every CSV is one) and a
+ * column range inside it that leaves at least one feature column;
+ * otherwise NN_EMISMATCH ("label column 5 is outside the 4 columns (0..3,
+ * or -4..-1 from the end)").  Errors as
+ * nnrt_load_array(); on failure both arrays are left zeroed. */
+int nnrt_load_csv_opts(const char *path, NnrtCsvOpts *opts,
+                       NnrtArray *features, NnrtArray *labels, NnrtErr *err);
+
+/* Finds the first NaN or infinity of an F32/F64 array (other dtypes have
+ * none).  Returns 0 when all values are finite; otherwise NN_EFORMAT with
+ * "PATH: NaN at [12, 5]" (path may be NULL), the index in the array's own
+ * dims. */
+int nnrt_array_check_finite(const NnrtArray *a, const char *path,
+                            NnrtErr *err);
 
 /* Converts the elements of `a` to a new float array *out (numel floats,
  * free() it).  U8 becomes x / 255 in [0, 1], as torchvision's ToTensor
  * does; other types are converted by value (F64 rounded to nearest).
+ * A finite F64 value beyond float32's range (|x| > 3.4e38, which would
+ * become an infinity) is NN_EFORMAT naming its index ("value at [3, 1] is
+ * 1e+39, outside float32's range"); NaN and infinities already in the
+ * array pass through (nnrt_load_array() rejected them unless allowed).
  * Errors: NN_ENOMEM; NN_EMISMATCH for an unknown dtype.  Messages carry no
  * file name (the array does not know it); callers prefix it. */
 int nnrt_array_to_f32(const NnrtArray *a, float **out, NnrtErr *err);
@@ -133,14 +211,44 @@ int nnrt_array_to_f32(const NnrtArray *a, float **out, NnrtErr *err);
 int nnrt_array_to_labels(const NnrtArray *a, int32_t **out, int nclasses,
                          NnrtErr *err);
 
+/* Saving, shared by every writer below (nnrt_save_npy, nnrt_save_csv,
+ * nnrt_st_write, nnrt_save_file):
+ *   - a regular file (or a new one) is written to the temporary file
+ *     ".NAME.tmp" in the same directory (".PREFIX~HASH.tmp" when NAME is
+ *     too long for that to fit NAME_MAX), flushed, fsync()ed and renamed
+ *     over NAME, so NAME is either the old file or the complete new one.
+ *     The temporary's name is fixed per target: a crash leaves at most
+ *     that one file, which the next save of NAME removes.  Two programs
+ *     saving the same NAME at the same moment are not supported;
+ *   - an existing file's permission bits (and, when allowed, owner) are
+ *     kept; a symbolic link is followed and its target replaced, the link
+ *     staying a link (a hard link is broken, as by any rename);
+ *   - a device or FIFO is written in place, without a temporary: saving
+ *     to /dev/full is "write error: No space left on device" and the
+ *     device stays a device; a FIFO with no reader is an error, not a
+ *     hang; a directory is "is a directory".
+ * Errors: NN_EIO with the reason (messages shorten a long path with "..."
+ * so the reason is never cut), NN_ENOMEM. */
+
+/* Writes len bytes to `path` as described above. */
+int nnrt_save_file(const char *path, const void *data, size_t len,
+                   NnrtErr *err);
+
 /* Writes float32 data [dims[0], ..., dims[rank-1]] to `path` as .npy
- * version 1.0, descr '<f4', C order, readable by numpy.load().  The file
- * is written to "PATH.tmp.PID", flushed, fsync()ed and renamed over PATH,
- * so PATH is either the old file or the complete new one.
- * rank 0..NNRT_MAX_RANK.  Errors: NN_EIO, NN_EMISMATCH (bad rank or dims),
- * NN_ENOMEM. */
+ * version 1.0, descr '<f4', C order, readable by numpy.load(), saving as
+ * described above.  rank 0..NNRT_MAX_RANK.  Errors: NN_EIO, NN_EMISMATCH
+ * (bad rank or dims), NN_ENOMEM. */
 int nnrt_save_npy(const char *path, const float *data, int rank,
                   const int64_t *dims, NnrtErr *err);
+
+/* Writes data [rows, cols] to `path` as CSV: one row per line ('\n'),
+ * fields separated by ',', each value as "%.9g" (which reads back as the
+ * same float32), no header; NaN and infinities as printf writes them
+ * ("nan" or "-nan", "inf", "-inf").
+ * Saved as described above.  Errors: NN_EIO; NN_EMISMATCH for negative
+ * sizes; NN_ENOMEM. */
+int nnrt_save_csv(const char *path, const float *data, int64_t rows,
+                  int64_t cols, NnrtErr *err);
 
 /* ------------------------------------------------------------------ */
 /* safetensors                                                          */
@@ -183,7 +291,8 @@ typedef struct NnrtSafetensors {
     void **copies;        /* realigned tensor data, ntensors entries */
 } NnrtSafetensors;
 
-/* Reads and validates a whole safetensors file: 8-byte little-endian
+/* Reads and validates a whole safetensors file (a regular file of at most
+ * NNRT_MAX_FILE_BYTES; FIFOs and devices are refused before reading): 8-byte little-endian
  * header length N (at most NNRT_ST_MAX_HEADER and within the file), N
  * bytes of JSON {"NAME": {"dtype": D, "shape": [..], "data_offsets":
  * [BEGIN, END]}, ..., "__metadata__": {STRING: STRING}}, then the data.
@@ -209,9 +318,9 @@ void nnrt_st_free(NnrtSafetensors *st);
 
 /* Writes tensors[0..n-1] in the given order, with {"format": "pt"} as
  * metadata, the JSON header padded with spaces to a multiple of 8 bytes
- * as the reference writer does.  Written to "PATH.tmp.PID" in the same
- * directory, fsync()ed and renamed, so a crash never leaves a half-written
- * checkpoint.  Errors: NN_EIO; NN_EMISMATCH for a NULL or duplicate name,
+ * as the reference writer does.  Saved as nnrt_save_npy() says (temporary
+ * ".NAME.tmp", fsync, rename; links followed, permissions kept), so a
+ * crash never leaves a half-written checkpoint.  Errors: NN_EIO; NN_EMISMATCH for a NULL or duplicate name,
  * an unknown dtype, a bad rank or a negative dim; NN_ENOMEM. */
 int nnrt_st_write(const char *path, const NnrtStTensor *tensors, int n,
                   NnrtErr *err);
@@ -240,14 +349,54 @@ int64_t nnrt_param_numel(const NnrtParamDesc *p);
  * params[i]: numel elements of params[i].dtype in host order.
  * Every parameter must be present with exactly its shape; an F32 parameter
  * may be stored as F32 or F64 (converted), any other as its own dtype.  A
- * missing tensor, a wrong shape (both shapes are named), a wrong dtype or
- * a tensor in the file that is not a parameter of the model is
- * NN_EMISMATCH; the message names the first problem and how many more
- * there are.  Nothing is written to dst unless the whole file matches, so
- * a failed load leaves the model as it was.  Other errors as
- * nnrt_st_read(). */
+ * missing tensor, a wrong shape (both shapes are named), a wrong dtype, a
+ * tensor in the file that is not a parameter of the model, or a NaN or
+ * infinity in a float tensor ("tensor 'fc1.weight' holds NaN at index
+ * 12") is NN_EMISMATCH.  With one problem the message is that problem;
+ * with several it is "PATH: N problems:" and one problem per line (as
+ * many as fit; the report of nnrt_st_load_params_opts() has them all).
+ * Nothing is written to dst unless the whole file matches, so a failed
+ * load leaves the model as it was.  Other errors as nnrt_st_read().
+ * Same as nnrt_st_load_params_opts() with no options; generated code
+ * calls this. */
 int nnrt_st_load_params(const char *path, const NnrtParamDesc *params, int n,
                         void *const *dst, NnrtErr *err);
+
+/* Options of nnrt_st_load_params_opts(); zero means the default. */
+typedef struct NnrtParamLoadOpts {
+    int partial;              /* load the tensors that match a parameter by
+                                 name, shape and dtype; skip the others;
+                                 parameters not loaded keep their values */
+    const char *strip_prefix; /* removed from the start of every file name
+                                 that has it, before matching ("module.") */
+    int allow_nonfinite;      /* load NaN and infinities as they are */
+} NnrtParamLoadOpts;
+
+/* What a load did, for the driver to print.  text is malloc()ed (free()
+ * it; NULL when there is nothing to say): one line per event, each ending
+ * in '\n', escaped:
+ *   "skipped 'fc3.weight': not a parameter of this model"
+ *   "skipped 'fc1.weight': shape [4, 3] in the file, the model expects [3, 4]"
+ *   "kept initialisation: 'fc2.bias' (not in the file)"
+ * and, after a failed load, every problem (up to 1000 lines). */
+typedef struct NnrtParamLoadReport {
+    int nloaded;  /* parameters loaded */
+    int nkept;    /* parameters that kept their values (partial) */
+    int nskipped; /* tensors of the file not loaded (partial) */
+    char *text;
+} NnrtParamLoadReport;
+
+/* nnrt_st_load_params() with options.  opts and report may be NULL.
+ * partial: problems with single tensors become "skipped" lines instead of
+ * errors; loading nothing at all is still NN_EMISMATCH ("no tensor of the
+ * file matches a parameter of the model"), and NaN or infinity in a tensor
+ * that would be loaded is still an error.  strip_prefix: two file names
+ * that become equal after stripping are NN_EMISMATCH.  A failed load
+ * writes nothing to dst. */
+int nnrt_st_load_params_opts(const char *path, const NnrtParamDesc *params,
+                             int n, void *const *dst,
+                             const NnrtParamLoadOpts *opts,
+                             NnrtParamLoadReport *report, NnrtErr *err);
 
 /* Saves params[i] from src[i] (host order, params[i].dtype) with
  * nnrt_st_write(), in the order given.  Errors as nnrt_st_write(). */

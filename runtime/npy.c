@@ -97,31 +97,45 @@ static const NpyType npy_types[] = {
     {"i2", 2, NNRT_I32, 1}, {"u2", 2, NNRT_I32, 0},
 };
 
-int nnrt__parse_npy(const char *path, NnrtBuf *b, NnrtArray *out,
-                    NnrtErr *err)
+/* What the header says: where the data starts, its type and shape. */
+typedef struct NpyInfo {
+    size_t start, hlen; /* preamble bytes, header bytes */
+    const NpyType *t;
+    char descr[32];
+    int rank;
+    int64_t dims[NNRT_MAX_RANK], numel;
+    size_t need; /* bytes of data */
+} NpyInfo;
+
+/* Parses the preamble and header of p[0..len-1] into *info, checking the
+ * header (not the data) against len. */
+static int npy_header(const char *path, const unsigned char *p, size_t len,
+                      NpyInfo *info, NnrtErr *err)
 {
-    const unsigned char *p = b->data;
-    size_t hlen, start, need, have;
+    size_t hlen, start;
     NpyHdr h;
-    char key[32], descr[32], dimbuf[160];
+    char key[32], dimbuf[160];
+    char *descr = info->descr;
     int have_descr = 0, have_fortran = 0, have_shape = 0, fortran = 0;
     int rank = 0;
-    int64_t dims[NNRT_MAX_RANK], numel;
+    int64_t *dims = info->dims, numel;
     const NpyType *t = NULL;
     size_t k;
 
-    if (b->len < 10)
+    if (len < 10)
         return nnrt__fail(err, NN_EFORMAT, path,
-                          "truncated .npy: %zu bytes, not even a header",
-                          b->len);
+                          "truncated .npy header: %zu bytes, the preamble "
+                          "alone is 10",
+                          len);
     if (p[6] == 1 && p[7] == 0) {
         hlen = (size_t)p[8] | (size_t)p[9] << 8;
         start = 10;
     } else if ((p[6] == 2 || p[6] == 3) && p[7] == 0) {
-        if (b->len < 12)
+        if (len < 12)
             return nnrt__fail(err, NN_EFORMAT, path,
-                              "truncated .npy: %zu bytes, not even a header",
-                              b->len);
+                              "truncated .npy header: %zu bytes, the "
+                              "preamble alone is 12",
+                              len);
         hlen = (size_t)p[8] | (size_t)p[9] << 8 | (size_t)p[10] << 16 |
                (size_t)p[11] << 24;
         start = 12;
@@ -131,11 +145,11 @@ int nnrt__parse_npy(const char *path, NnrtBuf *b, NnrtArray *out,
                           "(1.0, 2.0 and 3.0 are supported)",
                           p[6], p[7]);
     }
-    if (hlen > b->len - start)
+    if (hlen > len - start)
         return nnrt__fail(err, NN_EFORMAT, path,
-                          "truncated .npy: header length %zu but the file "
-                          "has only %zu bytes after the preamble",
-                          hlen, b->len - start);
+                          "truncated .npy header: header length %zu but the "
+                          "file has only %zu bytes after the preamble",
+                          hlen, len - start);
 
     h.s = (const char *)p + start;
     h.n = hlen;
@@ -230,18 +244,82 @@ int nnrt__parse_npy(const char *path, NnrtBuf *b, NnrtArray *out,
     if (nnrt__numel(rank, dims, t->size, &numel) < 0)
         return nnrt__fail(err, NN_EFORMAT, path, "shape %s is too large",
                           nnrt__fmt_dims(dimbuf, sizeof dimbuf, rank, dims));
-    need = (size_t)numel * t->size;
+    info->start = start;
+    info->hlen = hlen;
+    info->t = t;
+    info->rank = rank;
+    info->numel = numel;
+    info->need = (size_t)numel * t->size;
+    return 0;
+
+bad:
+    /* Quote the start of the header, with anything unprintable as '?'. */
+    for (k = 0; k < hlen && k < 80; k++) {
+        unsigned char c = p[start + k];
+        dimbuf[k] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    dimbuf[k] = '\0';
+    return nnrt__fail(err, NN_EFORMAT, path,
+                      "malformed .npy header at byte %zu: %s%s", start + h.i,
+                      dimbuf, hlen > 80 ? "..." : "");
+}
+
+int nnrt__npy_declared(const unsigned char *p, size_t len, uint64_t *total,
+                       int *exact)
+{
+    NpyInfo info;
+    size_t start, hlen;
+    *exact = 0; /* np.save may append further arrays: numpy.load ignores them */
+    if (len < 12)
+        return 0;
+    start = p[6] == 1 ? 10 : 12;
+    hlen = p[6] == 1 ? ((size_t)p[8] | (size_t)p[9] << 8)
+                     : ((size_t)p[8] | (size_t)p[9] << 8 |
+                        (size_t)p[10] << 16 | (size_t)p[11] << 24);
+    if (hlen > len - start && hlen <= (1u << 20))
+        return 0; /* a plausible header, not all here yet */
+    memset(&info, 0, sizeof info);
+    if (hlen > len - start || npy_header(NULL, p, len, &info, NULL) != 0) {
+        *total = (uint64_t)start + hlen; /* the parser will say what is wrong */
+        return 1;
+    }
+    *total = (uint64_t)info.start + info.hlen + info.need;
+    return 1;
+}
+
+int nnrt__parse_npy(const char *path, NnrtBuf *b, NnrtArray *out,
+                    NnrtErr *err)
+{
+    const unsigned char *p = b->data;
+    NpyInfo info;
+    size_t start, hlen, need, have, k;
+    const NpyType *t;
+    int rank, rc;
+    int64_t numel;
+    char dimbuf[160];
+
+    memset(&info, 0, sizeof info);
+    rc = npy_header(path, p, b->len, &info, err);
+    if (rc)
+        return rc;
+    start = info.start;
+    hlen = info.hlen;
+    t = info.t;
+    rank = info.rank;
+    numel = info.numel;
+    need = info.need;
     have = b->len - start - hlen;
     if (need > have)
         return nnrt__fail(err, NN_EFORMAT, path,
                           "truncated: shape %s of '%s' needs %zu bytes of "
                           "data, the file holds %zu",
-                          nnrt__fmt_dims(dimbuf, sizeof dimbuf, rank, dims),
-                          descr, need, have);
+                          nnrt__fmt_dims(dimbuf, sizeof dimbuf, rank,
+                                         info.dims),
+                          info.descr, need, have);
 
     out->rank = rank;
     for (k = 0; k < (size_t)rank; k++)
-        out->dims[k] = dims[k];
+        out->dims[k] = info.dims[k];
     out->dtype = t->dtype;
     if (t->dtype == NNRT_I32 && t->size != 4) {
         /* Widen 1- and 2-byte integers, reading them little-endian. */
@@ -276,17 +354,6 @@ int nnrt__parse_npy(const char *path, NnrtBuf *b, NnrtArray *out,
     if (!nnrt__host_le())
         nnrt__swap(out->data, (size_t)numel, t->size);
     return 0;
-
-bad:
-    /* Quote the start of the header, with anything unprintable as '?'. */
-    for (k = 0; k < hlen && k < 80; k++) {
-        unsigned char c = p[start + k];
-        dimbuf[k] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    dimbuf[k] = '\0';
-    return nnrt__fail(err, NN_EFORMAT, path,
-                      "malformed .npy header at byte %zu: %s%s", start + h.i,
-                      dimbuf, hlen > 80 ? "..." : "");
 }
 
 int nnrt_save_npy(const char *path, const float *data, int rank,

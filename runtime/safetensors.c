@@ -688,7 +688,7 @@ int nnrt_st_read(const char *path, NnrtSafetensors *st, NnrtErr *err)
 
     memset(st, 0, sizeof *st);
     memset(&p, 0, sizeof p);
-    rc = nnrt__read_file(path, 0, &b, err);
+    rc = nnrt__read_file(path, 0, NULL, &b, err);
     if (rc)
         return rc;
     st->file = b.data;

@@ -577,7 +577,8 @@ static void write_features_csv(const char *path, int n, int cols,
     FILE *f = fopen(path, "w");
     int i, k;
     ck_assert_ptr_nonnull(f);
-    fprintf(f, "a,b,c,d\n");
+    for (k = 0; k < cols; k++) /* a header row, one name per column */
+        fprintf(f, "%c%s", 'a' + k, k + 1 < cols ? "," : "\n");
     for (i = 0; i < n; i++)
         for (k = 0; k < cols; k++)
             fprintf(f, "%.9g%s", k < NF ? x[i * NF + k] : 0.0f,
@@ -1009,9 +1010,11 @@ START_TEST(bad_data)
                                              &e), 0);
         run(&r, &softmax_model, a);
         ck_assert_int_eq(r.rc, 1);
-        ck_assert_has(r.err, "other.st: tensor 'fc.weight' has shape [2, 4] "
-                             "in the file, the model expects [3, 4] (and 1 "
-                             "more problem)");
+        /* Every problem is listed, one per line. */
+        ck_assert_has(r.err, "other.st: 2 problems:\n  tensor 'fc.weight' "
+                             "has shape [2, 4] in the file, the model "
+                             "expects [3, 4]\n  tensor 'fc.bias' has shape "
+                             "[2] in the file, the model expects [3]");
     }
 }
 END_TEST

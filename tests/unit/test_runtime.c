@@ -13,10 +13,12 @@
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -504,14 +506,19 @@ START_TEST(csv_errors)
 {
     write_text(tpath("r.csv"), "a,b,c\n1,2,3\n4,5,6\n7,8\n");
     expect_load_fail(tpath("r.csv"), NN_EFORMAT,
-                     "line 4 has 2 values, line 2 has 3");
+                     "line 4 has 2 fields, the header on line 1 has 3");
+    write_text(tpath("r2.csv"), "1,2,3\n4,5,6,7\n");
+    expect_load_fail(tpath("r2.csv"), NN_EFORMAT,
+                     "line 2 has 4 fields, line 1 has 3");
     write_text(tpath("n.csv"), "1,2\n3,abc\n");
     expect_load_fail(tpath("n.csv"), NN_EFORMAT,
-                     "line 2, field 2: 'abc' is not a number");
+                     "line 2, column 2: 'abc' is not a number");
     write_text(tpath("e.csv"), "1,2\n3,\n");
-    expect_load_fail(tpath("e.csv"), NN_EFORMAT, "line 2, field 2 is empty");
+    expect_load_fail(tpath("e.csv"), NN_EFORMAT,
+                     "line 2, column 2: empty cell");
     write_text(tpath("h.csv"), "only,a,header\n");
-    expect_load_fail(tpath("h.csv"), NN_EFORMAT, "no rows of numbers");
+    expect_load_fail(tpath("h.csv"), NN_EFORMAT,
+                     "no rows of numbers (only a header row)");
     write_text(tpath("z.csv"), "");
     expect_load_fail(tpath("z.csv"), NN_EFORMAT, "empty file");
     expect_load_fail(tpath("missing.csv"), NN_EIO, "cannot open");
@@ -955,12 +962,15 @@ START_TEST(params_mismatch)
     ck_assert_msg_has(e, "tensor 'fc2.weight' in the file is not a parameter "
                          "of this model");
 
-    /* Several problems: the first is told, the rest counted. */
+    /* Several problems: every one is listed, one per line. */
     write_params(tpath("multi.safetensors"), 3, 4, NNRT_F32);
     ck_assert_int_eq(nnrt_st_load_params(tpath("multi.safetensors"),
                                          model_params, 2, dst, &e),
                      NN_EMISMATCH);
-    ck_assert_msg_has(e, "(and 1 more problem)");
+    ck_assert_msg_has(e, "multi.safetensors: 2 problems:\n  tensor "
+                         "'fc.weight' has shape [4, 3] in the file, the "
+                         "model expects [3, 4]\n  tensor 'fc2.weight' in "
+                         "the file is not a parameter of this model");
 
     /* dtype: an I64 buffer is not loaded from an F32 tensor. */
     two[0] = model_params[0];
@@ -1002,6 +1012,779 @@ START_TEST(atomic_save)
     ck_assert_int_eq(nnrt_save_npy(tpath("bad.npy"), x, 9, &d, &e),
                      NN_EMISMATCH);
     ck_assert(!leftover_tmp());
+}
+END_TEST
+
+/* ---- saving that cannot lose or replace the wrong thing (issue 16.4) ---- */
+
+/* A file whose name ends in ".tmp" is in the test directory. */
+static int leftover_dot_tmp(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if ((n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0) ||
+            strstr(e->d_name, ".tmp."))
+            found = 1;
+    }
+    closedir(d);
+    return found;
+}
+
+START_TEST(save_follows_symlink)
+{
+    const float x[2] = {1, 2}, y[3] = {3, 4, 5};
+    int64_t d2 = 2, d3 = 3;
+    struct stat st;
+    NnrtArray a;
+    NnrtErr e;
+
+    ck_assert_int_eq(nnrt_save_npy(tpath("real.npy"), x, 1, &d2, &e), 0);
+    ck_assert_int_eq(symlink("real.npy", tpath("link.npy")), 0);
+    ck_assert_int_eq(nnrt_save_npy(tpath("link.npy"), y, 1, &d3, &e), 0);
+    /* The link is still a link, and its target holds the new data. */
+    ck_assert_int_eq(lstat(tpath("link.npy"), &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(nnrt_load_array(tpath("real.npy"), &a, &e), 0);
+    ck_assert_int_eq(a.dims[0], 3);
+    nnrt_array_free(&a);
+    /* A dangling link: its target is created. */
+    ck_assert_int_eq(symlink("new.npy", tpath("dangling.npy")), 0);
+    ck_assert_int_eq(nnrt_save_npy(tpath("dangling.npy"), x, 1, &d2, &e), 0);
+    ck_assert_int_eq(lstat(tpath("dangling.npy"), &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(nnrt_load_array(tpath("new.npy"), &a, &e), 0);
+    nnrt_array_free(&a);
+    /* A link to a device writes the device (and keeps both). */
+    ck_assert_int_eq(symlink("/dev/null", tpath("null.npy")), 0);
+    ck_assert_int_eq(nnrt_save_npy(tpath("null.npy"), x, 1, &d2, &e), 0);
+    ck_assert_int_eq(lstat(tpath("null.npy"), &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    ck_assert(!leftover_dot_tmp());
+}
+END_TEST
+
+START_TEST(save_keeps_mode)
+{
+    const float x[2] = {1, 2};
+    int64_t d2 = 2;
+    struct stat st;
+    NnrtErr e;
+    NnrtStTensor t;
+
+    write_text(tpath("w.st"), "old");
+    ck_assert_int_eq(chmod(tpath("w.st"), 0600), 0);
+    memset(&t, 0, sizeof t);
+    t.name = "x";
+    t.rank = 1;
+    t.dims[0] = 2;
+    t.data = x;
+    ck_assert_int_eq(nnrt_st_write(tpath("w.st"), &t, 1, &e), 0);
+    ck_assert_int_eq(stat(tpath("w.st"), &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    write_text(tpath("o.npy"), "old");
+    ck_assert_int_eq(chmod(tpath("o.npy"), 0640), 0);
+    ck_assert_int_eq(nnrt_save_npy(tpath("o.npy"), x, 1, &d2, &e), 0);
+    ck_assert_int_eq(stat(tpath("o.npy"), &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0640);
+}
+END_TEST
+
+/* tmpdir/NAME where NAME is `len` copies of `c` followed by `ext`. */
+static const char *long_name(char *buf, size_t cap, char c, size_t len,
+                             const char *ext)
+{
+    size_t n = (size_t)snprintf(buf, cap, "%s/", tmpdir), k;
+    for (k = 0; k < len && n + 1 < cap; k++)
+        buf[n++] = c;
+    snprintf(buf + n, cap - n, "%s", ext);
+    return buf;
+}
+
+START_TEST(save_long_names)
+{
+    const float x[3] = {1, 2, 3};
+    int64_t d3 = 3;
+    char p[600];
+    NnrtArray a;
+    NnrtErr e;
+    size_t len[2] = {245, 251}; /* + ".npy": 249 and 255 characters */
+    int k;
+
+    for (k = 0; k < 2; k++) {
+        long_name(p, sizeof p, k ? 'b' : 'a', len[k], ".npy");
+        ck_assert_int_eq(nnrt_save_npy(p, x, 1, &d3, &e), 0);
+        ck_assert_int_eq(nnrt_save_npy(p, x, 1, &d3, &e), 0);
+        ck_assert_int_eq(nnrt_load_array(p, &a, &e), 0);
+        ck_assert_int_eq(a.dims[0], 3);
+        nnrt_array_free(&a);
+    }
+    ck_assert(!leftover_dot_tmp());
+    /* A name that cannot exist: the reason survives the long path. */
+    long_name(p, sizeof p, 'c', 300, "/x.npy");
+    ck_assert_int_eq(nnrt_save_npy(p, x, 1, &d3, &e), NN_EIO);
+    ck_assert_msg_has(e, "...");
+    ck_assert_msg_has(e, "File name too long");
+    long_name(p, sizeof p, 'd', 200, "/");
+    snprintf(p + strlen(p), sizeof p - strlen(p), "%0200d.npy", 7);
+    ck_assert_int_eq(nnrt_save_npy(p, x, 1, &d3, &e), NN_EIO);
+    ck_assert_msg_has(e, "No such file or directory");
+    ck_assert_int_eq(nnrt_load_array(p, &a, &e), NN_EIO);
+    ck_assert_msg_has(e, "cannot open: No such file or directory");
+}
+END_TEST
+
+START_TEST(save_removes_stale_tmp)
+{
+    const float x[2] = {1, 2};
+    int64_t d2 = 2;
+    NnrtErr e;
+    /* What a save killed half-way leaves behind: the next save reuses
+     * and so removes it. */
+    write_text(tpath(".a.npy.tmp"), "half-written");
+    ck_assert(leftover_dot_tmp());
+    ck_assert_int_eq(nnrt_save_npy(tpath("a.npy"), x, 1, &d2, &e), 0);
+    ck_assert(!leftover_dot_tmp());
+    ck_assert_int_eq(access(tpath(".a.npy.tmp"), F_OK), -1);
+    /* A link planted under the temporary's name is not followed. */
+    ck_assert_int_eq(symlink("victim", tpath(".b.npy.tmp")), 0);
+    ck_assert_int_eq(nnrt_save_npy(tpath("b.npy"), x, 1, &d2, &e), 0);
+    ck_assert_int_eq(access(tpath("victim"), F_OK), -1);
+    ck_assert(!leftover_dot_tmp());
+}
+END_TEST
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    ck_abort_msg("blocked on a FIFO");
+}
+
+START_TEST(save_devices_in_place)
+{
+    const float x[2] = {1, 2};
+    int64_t d2 = 2;
+    struct stat st;
+    NnrtErr e;
+
+    if (access("/dev/full", W_OK) == 0) {
+        ck_assert_int_eq(nnrt_save_npy("/dev/full", x, 1, &d2, &e), NN_EIO);
+        ck_assert_msg_has(e, "/dev/full: write error: No space left on device");
+        ck_assert_int_eq(nnrt_save_csv("/dev/full", x, 1, 2, &e), NN_EIO);
+        ck_assert_msg_has(e, "No space left on device");
+        ck_assert_int_eq(stat("/dev/full", &st), 0);
+        ck_assert(S_ISCHR(st.st_mode));
+    }
+    /* A FIFO nobody reads: an error, not a hang, and it stays a FIFO. */
+    ck_assert_int_eq(mkfifo(tpath("fifo"), 0600), 0);
+    signal(SIGALRM, on_alarm);
+    alarm(10);
+    ck_assert_int_eq(nnrt_save_npy(tpath("fifo"), x, 1, &d2, &e), NN_EIO);
+    alarm(0);
+    ck_assert_msg_has(e, "the FIFO has no reader");
+    ck_assert_int_eq(lstat(tpath("fifo"), &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(nnrt_save_npy(tmpdir, x, 1, &d2, &e), NN_EIO);
+    ck_assert_msg_has(e, "is a directory");
+    /* A pipe through /dev/fd (as --output /dev/stdout | python is): the
+     * kernel's links name no file, yet the pipe is written. */
+    {
+        int fds[2];
+        char p[64], got[8];
+        ck_assert_int_eq(pipe(fds), 0);
+        snprintf(p, sizeof p, "/dev/fd/%d", fds[1]);
+        ck_assert_int_eq(nnrt_save_npy(p, x, 1, &d2, &e), 0);
+        ck_assert_int_eq(read(fds[0], got, 6), 6);
+        ck_assert(memcmp(got, "\x93NUMPY", 6) == 0);
+        close(fds[0]);
+        close(fds[1]);
+    }
+}
+END_TEST
+
+START_TEST(save_csv_roundtrip)
+{
+    const float x[6] = {1, 2.5f, -3e-7f, 0.1f, 16777217.0f, -0.0f};
+    NnrtArray a;
+    NnrtErr e;
+    size_t n;
+    unsigned char *text;
+    const double *v;
+    int k;
+
+    ck_assert_int_eq(nnrt_save_csv(tpath("o.csv"), x, 3, 2, &e), 0);
+    text = read_bytes(tpath("o.csv"), &n);
+    ck_assert(n > 10 && memcmp(text, "1,2.5\n-3.00000011e-07,0.100000001\n",
+                               34) == 0);
+    free(text);
+    ck_assert_int_eq(nnrt_load_array(tpath("o.csv"), &a, &e), 0);
+    ck_assert_int_eq(a.dims[0], 3);
+    ck_assert_int_eq(a.dims[1], 2);
+    v = a.data;
+    for (k = 0; k < 6; k++)
+        ck_assert((float)v[k] == x[k]);
+    nnrt_array_free(&a);
+    ck_assert_int_eq(nnrt_save_csv(tpath("o.csv"), x, -1, 2, &e),
+                     NN_EMISMATCH);
+    ck_assert(!leftover_dot_tmp());
+}
+END_TEST
+
+/* ---- bounded, early-checked reads (issue 16.5) ---- */
+
+START_TEST(read_rejects_non_regular)
+{
+    NnrtSafetensors st;
+    NnrtErr e;
+    ck_assert_int_eq(mkfifo(tpath("fifo"), 0600), 0);
+    signal(SIGALRM, on_alarm);
+    alarm(10); /* the old reader waited forever for a writer */
+    expect_load_fail(tpath("fifo"), NN_EIO,
+                     "is a FIFO (named pipe), not a regular file");
+    ck_assert_int_eq(nnrt_st_read(tpath("fifo"), &st, &e), NN_EIO);
+    alarm(0);
+    ck_assert_msg_has(e, "fifo: is a FIFO");
+    expect_load_fail("/dev/zero", NN_EIO,
+                     "/dev/zero: is a character device, not a regular file");
+    ck_assert_int_eq(nnrt_st_read("/dev/zero", &st, &e), NN_EIO);
+    ck_assert_msg_has(e, "is a character device");
+    expect_load_fail(tmpdir, NN_EIO, "is a directory");
+}
+END_TEST
+
+/* Writes a gzip file holding an IDX header for `n` 28x28 images, those
+ * images, and then `zeros_mib` MiB of zeros, without ever holding the
+ * zeros in memory: one deflated MiB of zeros (after a full flush, so it
+ * refers to nothing before it) is repeated. */
+static void write_gzip_bomb(const char *path, uint32_t n, int zeros_mib)
+{
+    static unsigned char in[1 << 20], out[1 << 20], zout[1 << 16];
+    const uint32_t dims[3] = {n, 28, 28};
+    size_t head, zlen;
+    z_stream z;
+    uLong crc, len;
+    FILE *f = fopen(path, "wb");
+    unsigned char trailer[8];
+    int k;
+
+    ck_assert_ptr_nonnull(f);
+    memset(in, 0, sizeof in);
+    head = make_idx(in, 0x08, 3, dims, "", 0);
+    memset(in + head, 7, (size_t)n * 784);
+    head += (size_t)n * 784;
+    memset(&z, 0, sizeof z);
+    ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, -15, 9,
+                                  Z_DEFAULT_STRATEGY), Z_OK);
+    fwrite("\x1f\x8b\x08\0\0\0\0\0\0\x03", 1, 10, f);
+    z.next_in = in;
+    z.avail_in = (uInt)head;
+    z.next_out = out;
+    z.avail_out = sizeof out;
+    ck_assert_int_eq(deflate(&z, Z_FULL_FLUSH), Z_OK);
+    fwrite(out, 1, sizeof out - z.avail_out, f);
+    crc = crc32(0, in, (uInt)head);
+    memset(in, 0, head);
+    z.next_in = in;
+    z.avail_in = sizeof in;
+    z.next_out = zout;
+    z.avail_out = sizeof zout;
+    ck_assert_int_eq(deflate(&z, Z_FULL_FLUSH), Z_OK);
+    zlen = sizeof zout - z.avail_out;
+    for (k = 0; k < zeros_mib; k++) {
+        fwrite(zout, 1, zlen, f);
+        crc = crc32_combine(crc, crc32(0, in, sizeof in), sizeof in);
+    }
+    z.next_in = in;
+    z.avail_in = 0;
+    z.next_out = out;
+    z.avail_out = sizeof out;
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    fwrite(out, 1, sizeof out - z.avail_out, f);
+    deflateEnd(&z);
+    len = (uLong)(head + (size_t)zeros_mib * sizeof in);
+    for (k = 0; k < 4; k++) {
+        trailer[k] = (unsigned char)(crc >> (8 * k));
+        trailer[4 + k] = (unsigned char)(len >> (8 * k));
+    }
+    fwrite(trailer, 1, 8, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(gzip_bomb_stops_early)
+{
+    NnrtArray a;
+    NnrtErr e;
+    double t;
+    /* About 1 MB on disk, 1 GiB inflated; the header promises 10 images. */
+    write_gzip_bomb(tpath("bomb.gz"), 10, 1024);
+    t = nnrt_seconds();
+    ck_assert_int_eq(nnrt_load_array(tpath("bomb.gz"), &a, &e), NN_EFORMAT);
+    t = nnrt_seconds() - t;
+    ck_assert_msg_has(e, "header says 10 images of 28x28 (7840 bytes of "
+                         "data), but the gzip stream holds more; stopped "
+                         "reading after 7857 bytes");
+    ck_assert_msg(t < 1.0, "took %.2f s: not stopped early", t);
+    /* The same construction without the zeros is a valid file. */
+    write_gzip_bomb(tpath("ok.gz"), 10, 0);
+    ck_assert_int_eq(nnrt_load_array(tpath("ok.gz"), &a, &e), 0);
+    ck_assert_int_eq(a.dims[0], 10);
+    ck_assert_int_eq(((unsigned char *)a.data)[7839], 7);
+    nnrt_array_free(&a);
+}
+END_TEST
+
+START_TEST(truncated_headers_named)
+{
+    write_bytes(tpath("five.npy"), "\x93NUMP", 5);
+    expect_load_fail(tpath("five.npy"), NN_EFORMAT, "truncated .npy header");
+    write_bytes(tpath("nine.npy"), "\x93NUMPY\x01\x00\x10", 9);
+    expect_load_fail(tpath("nine.npy"), NN_EFORMAT, "truncated .npy header");
+    write_gz(tpath("five.npy.gz"), "\x93NUMP", 5);
+    expect_load_fail(tpath("five.npy.gz"), NN_EFORMAT,
+                     "truncated .npy header");
+    write_bytes(tpath("three.idx"), "\0\0\x08", 3);
+    expect_load_fail(tpath("three.idx"), NN_EFORMAT, "truncated");
+}
+END_TEST
+
+/* ---- CSV that cannot lose a row (issue 16.6, issue 15) ---- */
+
+static void expect_csv(const char *name, const char *text, int64_t rows,
+                       int64_t cols, int header)
+{
+    NnrtCsvOpts o;
+    NnrtArray a;
+    NnrtErr e;
+    int rc;
+    memset(&o, 0, sizeof o);
+    if (text)
+        write_text(tpath(name), text);
+    rc = nnrt_load_csv_opts(tpath(name), &o, &a, NULL, &e);
+    ck_assert_msg(rc == 0, "%s: %s", name, e.msg);
+    ck_assert_msg(a.dims[0] == rows && a.dims[1] == cols,
+                  "%s: [%lld, %lld], expected [%lld, %lld]", name,
+                  (long long)a.dims[0], (long long)a.dims[1],
+                  (long long)rows, (long long)cols);
+    ck_assert_int_eq(o.header_skipped, header);
+    nnrt_array_free(&a);
+}
+
+START_TEST(csv_keeps_every_row)
+{
+    char text[1024];
+    size_t n = 0;
+    int k;
+    NnrtArray a;
+    NnrtErr e;
+
+    /* A byte-order mark before 20 rows of numbers: 20 rows. */
+    n += (size_t)snprintf(text, sizeof text, "\xEF\xBB\xBF");
+    for (k = 0; k < 20; k++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%d,%d.5\r\n", k,
+                              k);
+    expect_csv("bom.csv", text, 20, 2, 0);
+    ck_assert_int_eq(nnrt_load_array(tpath("bom.csv"), &a, &e), 0);
+    ck_assert(((double *)a.data)[0] == 0 && ((double *)a.data)[39] == 19.5);
+    nnrt_array_free(&a);
+    /* A BOM before a header: the header is still recognised. */
+    expect_csv("bomh.csv", "\xEF\xBB\xBFx,y\n1,2\n", 1, 2, 1);
+    /* CR-only line ends (old Mac spreadsheets). */
+    expect_csv("cr.csv", "1,2\r3,4\r5,6", 3, 2, 0);
+    expect_csv("crh.csv", "a,b\r1,2\r\r3,4\r", 2, 2, 1);
+    /* A bad cell anywhere, the first row included, is an error with its
+     * line and column, never a skipped "header". */
+    write_text(tpath("empty1.csv"), "1,,3\n4,5,6\n");
+    expect_load_fail(tpath("empty1.csv"), NN_EFORMAT,
+                     "empty1.csv: line 1, column 2: empty cell");
+    write_text(tpath("na1.csv"), "NA,2\n3,4\n");
+    expect_load_fail(tpath("na1.csv"), NN_EFORMAT,
+                     "line 1, column 1: missing value 'NA'");
+    write_text(tpath("typo1.csv"), "1,2x,3\n4,5,6\n");
+    expect_load_fail(tpath("typo1.csv"), NN_EFORMAT,
+                     "line 1, column 2: '2x' is not a number");
+    write_text(tpath("na3.csv"), "a,b\n1,2\n\n3,n/a\n");
+    expect_load_fail(tpath("na3.csv"), NN_EFORMAT,
+                     "line 4, column 2: missing value 'n/a'");
+    write_text(tpath("hdr2.csv"), "a,b\nc,d\n1,2\n");
+    expect_load_fail(tpath("hdr2.csv"), NN_EFORMAT,
+                     "line 2, column 1: 'c' is not a number");
+    /* Two gzip members (cat a.gz b.gz): both are read, as zcat does. */
+    {
+        size_t n1, n2;
+        unsigned char *g1, *g2, *both;
+        write_gz(tpath("g1.gz"), "1,2\n", 4);
+        write_gz(tpath("g2.gz"), "3,4\n5,6\n", 8);
+        g1 = read_bytes(tpath("g1.gz"), &n1);
+        g2 = read_bytes(tpath("g2.gz"), &n2);
+        both = malloc(n1 + n2);
+        memcpy(both, g1, n1);
+        memcpy(both + n1, g2, n2);
+        write_bytes(tpath("both.csv.gz"), both, n1 + n2);
+        free(g1);
+        free(g2);
+        free(both);
+        expect_csv("both.csv.gz", NULL, 3, 2, 0);
+    }
+    write_text(tpath("crlf.csv"), "1,2\r\n3,\r\n");
+    expect_load_fail(tpath("crlf.csv"), NN_EFORMAT,
+                     "line 2, column 2: empty cell");
+}
+END_TEST
+
+START_TEST(csv_quotes_and_separators)
+{
+    NnrtCsvOpts o;
+    NnrtArray a;
+    NnrtErr e;
+    const double *v;
+
+    /* RFC 4180: quoted names with separators, quotes and line breaks;
+     * quoted numbers. */
+    write_text(tpath("q.csv"),
+               "\"a, \"\"first\"\"\",\"b\nsecond\"\n\"1.5\", 2\n3,\"-4\"\n");
+    memset(&o, 0, sizeof o);
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("q.csv"), &o, &a, NULL, &e), 0);
+    ck_assert_int_eq(o.header_skipped, 1);
+    ck_assert_str_eq(o.header, "\"a, \"\"first\"\"\",\"b\\x0asecond\"");
+    ck_assert_int_eq(a.dims[0], 2);
+    v = a.data;
+    ck_assert(v[0] == 1.5 && v[1] == 2 && v[3] == -4);
+    nnrt_array_free(&a);
+    /* Line numbers count the line breaks inside quotes. */
+    write_text(tpath("q2.csv"), "\"x\ny\",z\n1,\n");
+    expect_load_fail(tpath("q2.csv"), NN_EFORMAT,
+                     "line 3, column 2: empty cell");
+    write_text(tpath("q3.csv"), "1,\"2\n");
+    expect_load_fail(tpath("q3.csv"), NN_EFORMAT,
+                     "line 1, column 2: the quoted field is never closed");
+    write_text(tpath("q4.csv"), "1,\"2\"3\n");
+    expect_load_fail(tpath("q4.csv"), NN_EFORMAT,
+                     "line 1, column 2: text after the closing quote");
+    /* Separators: detected, or given. */
+    expect_csv("semi.csv", "a;b;c\n1.5;2;3\n4;5;6\n", 2, 3, 1);
+    expect_csv("tab.csv", "1\t2\n3\t4\n", 2, 2, 0);
+    expect_csv("one.csv", "y\n1\n0\n", 2, 1, 1);
+    write_text(tpath("pipe.csv"), "1|2\n3|4\n");
+    memset(&o, 0, sizeof o);
+    o.sep = '|';
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("pipe.csv"), &o, &a, NULL, &e),
+                     0);
+    ck_assert_int_eq(a.dims[1], 2);
+    ck_assert_int_eq(o.sep_used, '|');
+    nnrt_array_free(&a);
+    /* A wrong separator shows as a field count that does not match. */
+    memset(&o, 0, sizeof o);
+    o.sep = ';';
+    write_text(tpath("w.csv"), "a;b\n1,5;2\n3;4\n");
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("w.csv"), &o, &a, NULL, &e),
+                     NN_EFORMAT);
+    ck_assert_msg_has(e, "line 2, column 1: '1,5' is not a number (a "
+                         "decimal comma? numbers need '.')");
+}
+END_TEST
+
+START_TEST(csv_label_column)
+{
+    NnrtCsvOpts o;
+    NnrtArray x, y;
+    NnrtErr e;
+    const double *xv, *yv;
+
+    write_text(tpath("t.csv"), "x1,x2,x3,y\n1,2,3,0\n4,5,6,1\n");
+    memset(&o, 0, sizeof o);
+    o.have_label = 1;
+    o.label_column = -1;
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("t.csv"), &o, &x, &y, &e), 0);
+    ck_assert_int_eq(o.header_skipped, 1);
+    ck_assert_int_eq(o.label_column_used, 3);
+    ck_assert_int_eq(x.dims[0], 2);
+    ck_assert_int_eq(x.dims[1], 3);
+    ck_assert_int_eq(y.dims[0], 2);
+    ck_assert_int_eq(y.dims[1], 1);
+    xv = x.data;
+    yv = y.data;
+    ck_assert(xv[0] == 1 && xv[5] == 6 && yv[0] == 0 && yv[1] == 1);
+    nnrt_array_free(&x);
+    nnrt_array_free(&y);
+    /* From the front, and a range of two columns. */
+    o.label_column = 1;
+    o.label_count = 2;
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("t.csv"), &o, &x, &y, &e), 0);
+    xv = x.data;
+    yv = y.data;
+    ck_assert_int_eq(x.dims[1], 2);
+    ck_assert_int_eq(y.dims[1], 2);
+    ck_assert(xv[0] == 1 && xv[1] == 0 && yv[0] == 2 && yv[3] == 6);
+    nnrt_array_free(&x);
+    nnrt_array_free(&y);
+    o.label_column = 4;
+    o.label_count = 0;
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("t.csv"), &o, &x, &y, &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "label column 4 is outside the 4 columns (0..3, or "
+                         "-4..-1 from the end)");
+    ck_assert_ptr_null(x.data);
+    ck_assert_ptr_null(y.data);
+    o.label_column = -5;
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("t.csv"), &o, &x, &y, &e),
+                     NN_EMISMATCH);
+    o.label_column = 2;
+    o.label_count = 3;
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("t.csv"), &o, &x, &y, &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "label columns 2..4 are outside the 4 columns");
+    o.label_column = 0;
+    o.label_count = 4;
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("t.csv"), &o, &x, &y, &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "label columns 0..3 leave no feature column of the "
+                         "4 columns");
+}
+END_TEST
+
+/* ---- NaN and infinities are named (issue 16.8) ---- */
+
+START_TEST(nonfinite_data_named)
+{
+    const float f[6] = {1, 2, 3, 4, 5, 0};
+    const double big[2] = {1, 1e39};
+    float nanf_[6];
+    NnrtCsvOpts o;
+    NnrtArray a;
+    NnrtErr e;
+    float *conv;
+    char dict[128];
+
+    write_text(tpath("n.csv"), "1,2\n3,nan\n");
+    expect_load_fail(tpath("n.csv"), NN_EFORMAT,
+                     "n.csv: line 2, column 2: 'nan' is not a finite number");
+    write_text(tpath("i.csv"), "1,-inf\n3,4\n");
+    expect_load_fail(tpath("i.csv"), NN_EFORMAT,
+                     "line 1, column 2: '-inf' is not a finite number");
+    write_text(tpath("o.csv"), "1,1e999\n");
+    expect_load_fail(tpath("o.csv"), NN_EFORMAT,
+                     "line 1, column 2: '1e999' is not a finite number");
+    memset(&o, 0, sizeof o);
+    o.allow_nonfinite = 1;
+    ck_assert_int_eq(nnrt_load_csv_opts(tpath("n.csv"), &o, &a, NULL, &e), 0);
+    ck_assert(isnan(((double *)a.data)[3]));
+    nnrt_array_free(&a);
+
+    memcpy(nanf_, f, sizeof f);
+    nanf_[5] = NAN;
+    snprintf(dict, sizeof dict,
+             "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }");
+    write_npy_raw(tpath("n.npy"), 1, dict, nanf_, sizeof nanf_);
+    expect_load_fail(tpath("n.npy"), NN_EFORMAT, "n.npy: NaN at [1, 2]");
+    nanf_[5] = -INFINITY;
+    write_npy_raw(tpath("n.npy"), 1, dict, nanf_, sizeof nanf_);
+    expect_load_fail(tpath("n.npy"), NN_EFORMAT, "n.npy: -Inf at [1, 2]");
+
+    /* A finite double beyond float32 is not silently made infinite. */
+    memset(&a, 0, sizeof a);
+    a.dtype = NNRT_F64;
+    a.rank = 2;
+    a.dims[0] = 1;
+    a.dims[1] = 2;
+    a.data = (void *)big;
+    ck_assert_int_eq(nnrt_array_to_f32(&a, &conv, &e), NN_EFORMAT);
+    ck_assert_msg_has(e, "value at [0, 1] is 1e+39, outside float32's range");
+}
+END_TEST
+
+/* ---- weights: non-finite, escaped names, partial, prefixes ---- */
+
+START_TEST(params_nonfinite_named)
+{
+    float wv[12], b[3] = {1, 2, 3}, w[12];
+    void *dst[2] = {w, b};
+    NnrtStTensor t[2];
+    NnrtParamLoadOpts po;
+    NnrtErr e;
+    int k;
+    for (k = 0; k < 12; k++)
+        wv[k] = w[k] = (float)k;
+    wv[5] = NAN;
+    memset(t, 0, sizeof t);
+    t[0].name = "fc.weight"; t[0].rank = 2; t[0].dims[0] = 3;
+    t[0].dims[1] = 4; t[0].data = wv;
+    t[1].name = "fc.bias"; t[1].rank = 1; t[1].dims[0] = 3; t[1].data = b;
+    ck_assert_int_eq(nnrt_st_write(tpath("w.st"), t, 2, &e), 0);
+    w[5] = -1;
+    ck_assert_int_eq(nnrt_st_load_params(tpath("w.st"), model_params, 2, dst,
+                                         &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "w.st: tensor 'fc.weight' holds NaN at index 5");
+    ck_assert(w[5] == -1); /* nothing loaded */
+    memset(&po, 0, sizeof po);
+    po.allow_nonfinite = 1;
+    ck_assert_int_eq(nnrt_st_load_params_opts(tpath("w.st"), model_params, 2,
+                                              dst, &po, NULL, &e),
+                     0);
+    ck_assert(isnan(w[5]));
+}
+END_TEST
+
+START_TEST(messages_escape_controls)
+{
+    float x[3] = {1, 2, 3}, w[12], b[3];
+    void *dst[2] = {w, b};
+    NnrtStTensor t;
+    NnrtErr e;
+    memset(&t, 0, sizeof t);
+    t.name = "evil\x1b]0;owned\x07\x1b[2J";
+    t.rank = 1;
+    t.dims[0] = 3;
+    t.data = x;
+    ck_assert_int_eq(nnrt_st_write(tpath("evil.st"), &t, 1, &e), 0);
+    ck_assert_int_eq(nnrt_st_load_params(tpath("evil.st"), model_params, 2,
+                                         dst, &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "tensor 'evil\\x1b]0;owned\\x07\\x1b[2J' in the file "
+                         "is not a parameter");
+    ck_assert_ptr_null(strchr(e.msg, '\x1b'));
+    ck_assert_ptr_null(strchr(e.msg, '\x07'));
+    /* C1 CSI (U+009B) and DEL in a CSV cell. */
+    write_text(tpath("esc.csv"), "1,2\n3,\xc2\x9b" "31m\x7f" "red\n");
+    expect_load_fail(tpath("esc.csv"), NN_EFORMAT,
+                     "'\\xc2\\x9b31m\\x7fred' is not a number");
+}
+END_TEST
+
+START_TEST(params_partial_and_prefix)
+{
+    float w[12], b[3], wv[12];
+    void *dst[2] = {w, b};
+    NnrtStTensor t[2];
+    NnrtParamLoadOpts po;
+    NnrtParamLoadReport rep;
+    NnrtErr e;
+    int k;
+
+    /* Every parameter and an extra fc2.weight: loaded, fc2 skipped. */
+    write_params(tpath("part.st"), 3, 3, NNRT_F32);
+    memset(&po, 0, sizeof po);
+    po.partial = 1;
+    ck_assert_int_eq(nnrt_st_load_params_opts(tpath("part.st"), model_params,
+                                              2, dst, &po, &rep, &e),
+                     0);
+    ck_assert_int_eq(rep.nloaded, 2);
+    ck_assert_int_eq(rep.nskipped, 1);
+    ck_assert_ptr_nonnull(strstr(rep.text, "skipped 'fc2.weight': not a "
+                                           "parameter of this model\n"));
+    free(rep.text);
+
+    /* The encoder half: fc.weight loads, fc.bias keeps its values. */
+    for (k = 0; k < 12; k++)
+        w[k] = -1;
+    b[0] = b[1] = b[2] = 42;
+    for (k = 0; k < 12; k++)
+        wv[k] = (float)(100 + k);
+    memset(t, 0, sizeof t);
+    t[0].name = "fc.weight"; t[0].rank = 2; t[0].dims[0] = 3;
+    t[0].dims[1] = 4; t[0].data = wv;
+    t[1].name = "dec.weight"; t[1].rank = 2; t[1].dims[0] = 4;
+    t[1].dims[1] = 3; t[1].data = wv;
+    ck_assert_int_eq(nnrt_st_write(tpath("enc.st"), t, 2, &e), 0);
+    ck_assert_int_eq(nnrt_st_load_params(tpath("enc.st"), model_params, 2,
+                                         dst, &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "enc.st: 2 problems:\n  missing tensor 'fc.bias' "
+                         "(the model expects F32 [3])\n  tensor 'dec.weight' "
+                         "in the file is not a parameter of this model");
+    ck_assert(w[0] == -1);
+    ck_assert_int_eq(nnrt_st_load_params_opts(tpath("enc.st"), model_params,
+                                              2, dst, &po, &rep, &e),
+                     0);
+    ck_assert(w[0] == 100 && w[11] == 111 && b[0] == 42);
+    ck_assert_int_eq(rep.nloaded, 1);
+    ck_assert_int_eq(rep.nkept, 1);
+    ck_assert_int_eq(rep.nskipped, 1);
+    ck_assert_ptr_nonnull(strstr(rep.text, "kept initialisation: 'fc.bias' "
+                                           "(not in the file)\n"));
+    ck_assert_ptr_nonnull(strstr(rep.text, "skipped 'dec.weight': not a "
+                                           "parameter of this model\n"));
+    free(rep.text);
+
+    /* Nothing matches: an error even when partial. */
+    t[0].name = "other";
+    ck_assert_int_eq(nnrt_st_write(tpath("none.st"), t, 1, &e), 0);
+    ck_assert_int_eq(nnrt_st_load_params_opts(tpath("none.st"), model_params,
+                                              2, dst, &po, &rep, &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "no tensor of the file matches a parameter");
+    free(rep.text);
+
+    /* PyTorch's DataParallel prefix: a hint, then --strip-prefix. */
+    t[0].name = "module.fc.weight";
+    t[1].name = "module.fc.bias"; t[1].rank = 1; t[1].dims[0] = 3;
+    ck_assert_int_eq(nnrt_st_write(tpath("dp.st"), t, 2, &e), 0);
+    ck_assert_int_eq(nnrt_st_load_params(tpath("dp.st"), model_params, 2, dst,
+                                         &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "--strip-prefix module. removes it");
+    memset(&po, 0, sizeof po);
+    po.strip_prefix = "module.";
+    w[0] = b[0] = 0;
+    ck_assert_int_eq(nnrt_st_load_params_opts(tpath("dp.st"), model_params, 2,
+                                              dst, &po, NULL, &e),
+                     0);
+    ck_assert(w[0] == 100 && b[0] == 100);
+    /* Two names that become one. */
+    t[1].name = "fc.weight";
+    t[1].rank = 2; t[1].dims[0] = 3; t[1].dims[1] = 4;
+    ck_assert_int_eq(nnrt_st_write(tpath("dup.st"), t, 2, &e), 0);
+    ck_assert_int_eq(nnrt_st_load_params_opts(tpath("dup.st"), model_params,
+                                              2, dst, &po, NULL, &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "both become 'fc.weight' after stripping 'module.'");
+}
+END_TEST
+
+START_TEST(params_all_problems_listed)
+{
+    enum { N = 40 };
+    NnrtParamDesc p[N];
+    static char names[N][16];
+    float v[N];
+    void *dst[N];
+    NnrtStTensor t;
+    NnrtParamLoadReport rep;
+    NnrtErr e;
+    int k, lines = 0;
+    const char *s;
+
+    for (k = 0; k < N; k++) {
+        snprintf(names[k], sizeof names[k], "layer%02d.weight", k);
+        memset(&p[k], 0, sizeof p[k]);
+        p[k].name = names[k];
+        p[k].rank = 1;
+        p[k].dims[0] = 1;
+        dst[k] = &v[k];
+    }
+    memset(&t, 0, sizeof t);
+    t.name = "stranger";
+    t.rank = 1;
+    t.dims[0] = 1;
+    t.data = v;
+    ck_assert_int_eq(nnrt_st_write(tpath("s.st"), &t, 1, &e), 0);
+    ck_assert_int_eq(nnrt_st_load_params_opts(tpath("s.st"), p, N, dst, NULL,
+                                              &rep, &e),
+                     NN_EMISMATCH);
+    ck_assert_msg_has(e, "s.st: 41 problems:\n  missing tensor "
+                         "'layer00.weight'");
+    ck_assert_msg_has(e, " more)");
+    ck_assert(strlen(e.msg) < sizeof e.msg);
+    for (s = rep.text; (s = strchr(s, '\n')) != NULL; s++)
+        lines++;
+    ck_assert_int_eq(lines, 41);
+    ck_assert_ptr_nonnull(strstr(rep.text, "missing tensor 'layer39.weight'"));
+    ck_assert_ptr_nonnull(strstr(rep.text, "'stranger' in the file"));
+    free(rep.text);
 }
 END_TEST
 
@@ -1143,6 +1926,23 @@ static Suite *runtime_suite(void)
     tcase_add_test(tc, params_load);
     tcase_add_test(tc, params_mismatch);
     tcase_add_test(tc, atomic_save);
+    tcase_add_test(tc, save_follows_symlink);
+    tcase_add_test(tc, save_keeps_mode);
+    tcase_add_test(tc, save_long_names);
+    tcase_add_test(tc, save_removes_stale_tmp);
+    tcase_add_test(tc, save_devices_in_place);
+    tcase_add_test(tc, save_csv_roundtrip);
+    tcase_add_test(tc, read_rejects_non_regular);
+    tcase_add_test(tc, gzip_bomb_stops_early);
+    tcase_add_test(tc, truncated_headers_named);
+    tcase_add_test(tc, csv_keeps_every_row);
+    tcase_add_test(tc, csv_quotes_and_separators);
+    tcase_add_test(tc, csv_label_column);
+    tcase_add_test(tc, nonfinite_data_named);
+    tcase_add_test(tc, params_nonfinite_named);
+    tcase_add_test(tc, messages_escape_controls);
+    tcase_add_test(tc, params_partial_and_prefix);
+    tcase_add_test(tc, params_all_problems_listed);
     tcase_add_test(tc, rng_pinned);
     tcase_add_test(tc, rng_distributions);
     tcase_add_test(tc, rng_shuffle);
