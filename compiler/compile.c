@@ -131,7 +131,7 @@ const CompilePass compile_passes[] = {
     {"fuse_epilogue", run_fuse_epilogue, PASS_OPTIONAL, "autodiff", "activation inside the dense/conv2d before it",
      NULL},
     {"fuse_act_grad", run_fuse_act_grad, PASS_OPTIONAL | PASS_TRAINING, "autodiff fuse_epilogue",
-     "activation backward in the kernel making its dy", NULL},
+     "activation backward in the kernel of its dy", NULL},
     {"fuse_elementwise", run_fuse_elementwise, PASS_OPTIONAL, "autodiff fuse_epilogue",
      "element-wise chains as one loop", NULL},
     {"conv_algo", run_conv_algo, PASS_OPTIONAL, "shape", "direct convolution where faster than im2col", NULL},
