@@ -571,6 +571,27 @@ END_TEST
 
 /* ---- memplan ------------------------------------------------------------------- */
 
+/* What node n keeps after its value for its backward, in floats, written
+ * here independently of memplan.c (the issue 12 experiment: memplan
+ * forgetting maxpool's argmax ran clean and ruined training). */
+static int64_t kept(const Ir *ir, const IrNode *n, int batch)
+{
+    int64_t numel = n->shape.rank ? shape_numel(&n->shape) : 1;
+    switch (n->op) {
+    case OP_BATCHNORM: /* batch mean and 1/std per channel */
+        return 2 * n->shape.d[0];
+    case OP_LAYERNORM: /* mean and 1/std per row of the last axis */
+        return 2 * batch * (numel / n->shape.d[n->shape.rank - 1]);
+    case OP_DROPOUT: /* the mask */
+    case OP_RRELU:   /* the slopes */
+        return batch * numel;
+    case OP_MAXPOOL: /* where each maximum came from, for the backward */
+        return ir->inference ? 0 : batch * numel;
+    default:
+        return 0;
+    }
+}
+
 /* What is wrong with plan p of b's IR, or NULL: a region (a buffer or a
  * scratch) outside the arena or smaller than what it holds, parameters
  * outside the persistent part, two regions live at the same step that
@@ -589,8 +610,7 @@ static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned cha
         if (!included[i] || n->poison)
             continue;
         int64_t numel = n->shape.rank ? shape_numel(&n->shape) : 1;
-        int64_t need = numel * (n->dtype == DT_I64 ? 2 : 1) * (n->batched ? p->max_batch : 1) +
-                       mem_aux_floats(ir, n, p->max_batch);
+        int64_t need = numel * (n->dtype == DT_I64 ? 2 : 1) * (n->batched ? p->max_batch : 1) + kept(ir, n, p->max_batch);
         if (n->op == OP_PARAM || n->op == OP_STATE) {
             if (p->offset[i] < 0 || p->offset[i] + need > p->persistent)
                 bad = snprintf(buf, size, "parameter %%%d outside the persistent part", i) ? buf : buf;
