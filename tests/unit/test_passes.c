@@ -4,8 +4,8 @@
  * compile_back with BackOptions):
  *
  *   - the pass table (compile_passes): its order constraints hold, and a
- *     table that breaks one is reported; --disable and --dump-after
- *     semantics (a disabled or -O0 pass leaves no dump, --inference skips
+ *     table that breaks one is reported; the docs list its passes;
+ *     --disable and --dump-after semantics (a disabled or -O0 pass leaves no dump, --inference skips
  *     the training passes);
  *   - autodiff's gradient wiring: which OP_GRAD nodes exist and what
  *     each reads;
@@ -16,8 +16,9 @@
  *     as large as its value, and no two regions live at once overlap;
  *     the checker itself is shown a broken plan.
  *
- * Models are source strings compiled as "t.nn"; nothing is read from disk.
- * Run from anywhere: CK_FORK=no build/test_passes.
+ * Models are source strings compiled as "t.nn"; the one file read is
+ * docs/language.md, whose pass lists must match the table: run from the
+ * repository root (or set NNC_ROOT), CK_FORK=no build/test_passes.
  */
 #include <check.h>
 #include <stdio.h>
@@ -384,6 +385,71 @@ START_TEST(test_dump_after_runs)
 }
 END_TEST
 
+/* The text of the repository file rel ($NNC_ROOT, or the working
+ * directory), malloc'ed; fails the test when it cannot be read. */
+static char *read_repo(const char *rel)
+{
+    const char *root = getenv("NNC_ROOT");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", root && *root ? root : ".", rel);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot read %s (run from the repository root, or set NNC_ROOT)", path);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(m);
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, got, m);
+    fclose(f);
+    fclose(m);
+    return text;
+}
+
+/* "(`a`, `b`, `c`)": the passes with the flags in with and none in
+ * without, as docs/language.md lists them (malloc'ed). */
+static char *doc_list(unsigned with, unsigned without)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    ck_assert_ptr_nonnull(f);
+    const char *sep = "(";
+    for (int i = 0; i < compile_npasses; i++) {
+        unsigned fl = compile_passes[i].flags;
+        if ((fl & with) != with || (fl & without))
+            continue;
+        fprintf(f, "%s`%s`", sep, compile_passes[i].name);
+        sep = ", ";
+    }
+    fputc(')', f);
+    fclose(f);
+    return s;
+}
+
+/* docs/language.md's --disable and --dump-after rows name the passes the
+ * table has, in its order. */
+START_TEST(test_docs_list_the_passes)
+{
+    char *doc = read_repo("docs/language.md");
+    char *opt = doc_list(PASS_OPTIONAL, 0), *dump = doc_list(0, PASS_NO_IR);
+    const char *row = strstr(doc, "| `--disable PASS` |");
+    ck_assert_ptr_nonnull(row);
+    const char *end = strchr(row, '\n');
+    const char *at = strstr(row, opt);
+    ck_assert_msg(at && at < end, "docs/language.md's --disable row does not list %s", opt);
+    row = strstr(doc, "| `--dump-after PASS` |");
+    ck_assert_ptr_nonnull(row);
+    end = strchr(row, '\n');
+    at = strstr(row, dump);
+    ck_assert_msg(at && at < end, "docs/language.md's --dump-after row does not list %s", dump);
+    free(opt);
+    free(dump);
+    free(doc);
+}
+END_TEST
+
 /* ---- autodiff ------------------------------------------------------------------ */
 
 START_TEST(test_autodiff_mlp_wiring)
@@ -737,6 +803,7 @@ static Suite *passes_suite(void)
     tcase_add_test(t, test_table_violations_reported);
     tcase_add_test(t, test_print_passes);
     tcase_add_test(t, test_dump_after_runs);
+    tcase_add_test(t, test_docs_list_the_passes);
     suite_add_tcase(s, t);
     t = tcase_create("autodiff");
     tcase_add_test(t, test_autodiff_mlp_wiring);
