@@ -125,7 +125,8 @@ static int run_memplan(Compilation *c, const BackOptions *o)
 const CompilePass compile_passes[] = {
     {"lower", run_lower, PASS_FRONT | PASS_UNSHAPED, "", "the checked syntax tree to the IR", NULL},
     {"shape", run_shape, PASS_FRONT, "lower", "every value's shape, checked", NULL},
-    {"fuse_loss", run_fuse_loss, PASS_OPTIONAL | PASS_TRAINING, "shape", "nll(log_softmax(z)) as cross_entropy(z)", NULL},
+    {"fuse_loss", run_fuse_loss, PASS_OPTIONAL | PASS_TRAINING, "shape", "nll(log_softmax(z)) as cross_entropy(z)",
+     NULL},
     {"autodiff", run_autodiff, PASS_TRAINING, "shape fuse_loss", "the backward graph and the optimizer's update",
      "inference: nothing to differentiate"},
     {"fuse_epilogue", run_fuse_epilogue, PASS_OPTIONAL, "autodiff", "activation inside the dense/conv2d before it",

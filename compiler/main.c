@@ -30,7 +30,7 @@
 #define NNC_RUNTIME_LIB "build/libnnrt.a"
 #endif
 
-/* --help, in four parts around the pass lists print_usage() adds. */
+/* --help, in three parts around the pass lists print_usage() adds. */
 static const char usage_options[] =
     "usage: nnc MODEL.nn [options]\n"
     "\n"
@@ -114,7 +114,7 @@ static void print_usage(FILE *f)
     }
 }
 
-/* "a, b or c": the names of the passes with the flags in with and none in
+/* "a, b, c": the names of the passes with the flags in with and none in
  * without, for an error message (malloc'ed; NULL when out of memory). */
 static char *pass_names(unsigned with, unsigned without)
 {

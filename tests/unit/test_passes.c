@@ -5,8 +5,8 @@
  *
  *   - the pass table (compile_passes): its order constraints hold, and a
  *     table that breaks one is reported; the docs list its passes;
- *     --disable and --dump-after semantics (a disabled or -O0 pass leaves no dump, --inference skips
- *     the training passes);
+ *     --disable and --dump-after semantics (a disabled or -O0 pass
+ *     leaves no dump, --inference skips the training passes);
  *   - autodiff's gradient wiring: which OP_GRAD nodes exist and what
  *     each reads;
  *   - each optional pass's kernel list on a small model, with the pass on
@@ -21,6 +21,7 @@
  * repository root (or set NNC_ROOT), CK_FORK=no build/test_passes.
  */
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -658,6 +659,21 @@ static int64_t kept(const Ir *ir, const IrNode *n, int batch)
     }
 }
 
+/* Format a fault into buf; returns buf. */
+static const char *fault(char *buf, size_t size, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static const char *fault(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
 /* What is wrong with plan p of b's IR, or NULL: a region (a buffer or a
  * scratch) outside the arena or smaller than what it holds, parameters
  * outside the persistent part, two regions live at the same step that
@@ -676,10 +692,11 @@ static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned cha
         if (!included[i] || n->poison)
             continue;
         int64_t numel = n->shape.rank ? shape_numel(&n->shape) : 1;
-        int64_t need = numel * (n->dtype == DT_I64 ? 2 : 1) * (n->batched ? p->max_batch : 1) + kept(ir, n, p->max_batch);
+        int64_t need =
+            numel * (n->dtype == DT_I64 ? 2 : 1) * (n->batched ? p->max_batch : 1) + kept(ir, n, p->max_batch);
         if (n->op == OP_PARAM || n->op == OP_STATE) {
             if (p->offset[i] < 0 || p->offset[i] + need > p->persistent)
-                bad = snprintf(buf, size, "parameter %%%d outside the persistent part", i) ? buf : buf;
+                bad = fault(buf, size, "parameter %%%d outside the persistent part", i);
             else
                 r[nr++] = (struct Region){p->offset[i], need, 0, ir->n};
             continue;
@@ -688,21 +705,21 @@ static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned cha
             continue;
         if (p->root[i] != i) {
             if (p->offset[i] != p->offset[p->root[i]])
-                bad = snprintf(buf, size, "view %%%d not at %%%d's offset", i, p->root[i]) ? buf : buf;
+                bad = fault(buf, size, "view %%%d not at %%%d's offset", i, p->root[i]);
             continue;
         }
         if (p->offset[i] < p->persistent || p->offset[i] + p->size[i] > p->total || p->size[i] < need)
-            bad = snprintf(buf, size, "%%%d: %lld floats at %lld, needs %lld, arena %lld..%lld", i,
+            bad = fault(buf, size, "%%%d: %lld floats at %lld, needs %lld, arena %lld..%lld", i,
                            (long long)p->size[i], (long long)p->offset[i], (long long)need,
-                           (long long)p->persistent, (long long)p->total) ? buf : buf;
+                           (long long)p->persistent, (long long)p->total);
         int up = n->op == OP_GRAD && !n->batched; /* lives to the update */
         r[nr++] = (struct Region){p->offset[i], p->size[i], i, up ? ir->n : p->last_use[i]};
         int64_t s = mem_scratch_floats(ir, n, p->max_batch);
         if (s > 0) {
             if (p->scratch[i] < p->persistent || p->scratch[i] + p->scratch_size[i] > p->total ||
                 p->scratch_size[i] < s)
-                bad = snprintf(buf, size, "%%%d's scratch: %lld floats at %lld, needs %lld", i,
-                               (long long)p->scratch_size[i], (long long)p->scratch[i], (long long)s) ? buf : buf;
+                bad = fault(buf, size, "%%%d's scratch: %lld floats at %lld, needs %lld", i,
+                               (long long)p->scratch_size[i], (long long)p->scratch[i], (long long)s);
             r[nr++] = (struct Region){p->scratch[i], p->scratch_size[i], i, i};
         }
     }
@@ -711,9 +728,9 @@ static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned cha
             int meet = r[i].start <= r[j].end && r[j].start <= r[i].end;
             int overlap = r[i].off < r[j].off + r[j].size && r[j].off < r[i].off + r[i].size;
             if (meet && overlap)
-                bad = snprintf(buf, size, "regions at steps %d and %d overlap ([%lld, +%lld) and [%lld, +%lld))",
+                bad = fault(buf, size, "regions at steps %d and %d overlap ([%lld, +%lld) and [%lld, +%lld))",
                                r[j].start, r[i].start, (long long)r[j].off, (long long)r[j].size,
-                               (long long)r[i].off, (long long)r[i].size) ? buf : buf;
+                               (long long)r[i].off, (long long)r[i].size);
         }
     free(r);
     return bad;
