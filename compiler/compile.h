@@ -64,8 +64,9 @@ typedef struct CompilePass {
     const char *after;  /* the passes it must run after, space-separated ("" for
                          * none): their rows come earlier (compile_check_passes) */
     const char *what;   /* one line for --help: what it does */
-    const char *skipped; /* when --inference skips a PASS_TRAINING pass, --dump-after
-                          * NAME prints the IR under "NAME (skipped)" if this is set */
+    const char *skipped; /* when --inference skips this PASS_TRAINING pass, --dump-after
+                          * NAME prints the IR headed "NAME (skipped)" if set ("autodiff
+                          * (inference: nothing to differentiate)"); NULL: prints nothing */
 } CompilePass;
 
 /* The pipeline, in order; compile_npasses rows, then one whose name is NULL. */
@@ -110,9 +111,10 @@ int compile_front_werror(Compilation *c, const char *path, const char *src, uint
                          const char *dump_after, FILE *dump, int werror);
 
 /*
- * The back half: autodiff (unless inference), memory planning, with
- * ir_verify() and the optional dump after each.  Returns 0, or 1 after
- * reporting errors (an operator that cannot be trained yet).
+ * The back half: the rows of compile_passes without PASS_FRONT that run
+ * under o (autodiff unless inference, the optional passes at -O1 and up,
+ * memplan), with ir_verify() and the optional dump after each.  Returns
+ * 0, or 1 after reporting errors (an operator that cannot be trained yet).
  */
 int compile_back(Compilation *c, const BackOptions *o);
 
