@@ -84,8 +84,14 @@ $(B)/test_driver: tests/unit/test_driver.c $(B)/libnnrt.a runtime/nnrt.h
 	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
 	    -o $@ $< $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
 
+# The back half of the pipeline (pass table, autodiff, fusion, memplan).
+$(B)/test_passes: tests/unit/test_passes.c $(B)/libnnc.a $(B)/libnnrt.a
+	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
+	    -o $@ $< $(B)/libnnc.a $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
+
 UNIT_BINS := $(if $(UNIT_FRONT),$(B)/test_front) $(if $(wildcard tests/unit/test_runtime.c),$(B)/test_runtime) \
-             $(if $(wildcard tests/unit/test_driver.c),$(B)/test_driver)
+             $(if $(wildcard tests/unit/test_driver.c),$(B)/test_driver) \
+             $(if $(wildcard tests/unit/test_passes.c),$(B)/test_passes)
 
 deps-test:
 	@scripts/install-deps.sh test

@@ -30,7 +30,8 @@
 #define NNC_RUNTIME_LIB "build/libnnrt.a"
 #endif
 
-static const char usage[] =
+/* --help, in three parts around the pass lists print_usage() adds. */
+static const char usage_options[] =
     "usage: nnc MODEL.nn [options]\n"
     "\n"
     "  -o DIR               write DIR/NAME.h and DIR/NAME.c (default: .)\n"
@@ -44,9 +45,9 @@ static const char usage[] =
     "                       train block's batch, else 32)\n"
     "  -O0, -O1, -O2        optimisation level (default -O2); -O0 turns off the\n"
     "                       optional passes (fusion, algorithm choice)\n"
-    "  --disable PASS       turn off one optional pass (repeatable): fuse_loss,\n"
-    "                       fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo,\n"
-    "                       fuse_conv_pool\n"
+    "  --disable PASS       turn off one optional pass (repeatable): ";
+static const char usage_dump[] =
+    "\n"
     "  --check              parse and check the model, shapes included; print only\n"
     "                       diagnostics (errors and warnings)\n"
     "  -Werror              make warnings errors: exit status 1 and no output\n"
@@ -57,9 +58,9 @@ static const char usage[] =
     "  --emit memory        print the memory plan: every buffer, the arena size and\n"
     "                       what reuse saved\n"
     "  --emit kernels       print the kernels the model becomes, in schedule order\n"
-    "  --dump-after PASS    print the IR after PASS: lower, shape, fuse_loss, autodiff,\n"
-    "                       fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo,\n"
-    "                       fuse_conv_pool\n"
+    "  --dump-after PASS    print the IR after PASS: ";
+static const char usage_rest[] =
+    "\n"
     "  --list-ops           list every operator with its code-generation status\n"
     "  -h, --help           show this help\n"
     "  --version            show the version\n"
@@ -78,6 +79,67 @@ static const char usage[] =
     "nnc_NAME.c, nnc_NAME_forward, ...\n"
     "Exit status: 0 ok, 1 errors in the model (or warnings under -Werror), 2 usage\n"
     "or I/O error, 70 compiler bug.\n";
+
+/* Column where the help text of an option starts, and the width it wraps at. */
+enum { HELP_INDENT = 23, HELP_WIDTH = 79 };
+
+/* Columns of the last line of s. */
+static int last_line_len(const char *s)
+{
+    const char *nl = strrchr(s, '\n');
+    return (int)strlen(nl ? nl + 1 : s);
+}
+
+/* nnc --help: the options, the pass lists and the pass table made from
+ * compile_passes, then the notes. */
+static void print_usage(FILE *f)
+{
+    fputs(usage_options, f);
+    compile_print_passes(f, PASS_OPTIONAL, 0, last_line_len(usage_options), HELP_INDENT, HELP_WIDTH);
+    fputs(usage_dump, f);
+    compile_print_passes(f, 0, PASS_NO_IR, last_line_len(usage_dump), HELP_INDENT, HELP_WIDTH);
+    fputs(usage_rest, f);
+    fputs("\nThe passes, in the order they run (opt: -O1 and up, --disable turns it off;\n"
+          "train: not with --inference; no IR: changes no IR, no --dump-after):\n",
+          f);
+    for (int i = 0; compile_passes[i].name; i++) {
+        const CompilePass *p = &compile_passes[i];
+        unsigned fl = p->flags;
+        const char *kind = (fl & PASS_OPTIONAL) && (fl & PASS_TRAINING) ? "opt, train"
+                           : fl & PASS_OPTIONAL                         ? "opt"
+                           : fl & PASS_TRAINING                         ? "train"
+                           : fl & PASS_NO_IR                            ? "no IR"
+                                                                        : "";
+        fprintf(f, "  %-17s %-12s%s\n", p->name, kind, p->what);
+    }
+}
+
+/* "a, b, c": the names of the passes with the flags in with and none in
+ * without, for an error message (malloc'ed; NULL when out of memory). */
+static char *pass_names(unsigned with, unsigned without)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    if (!f)
+        return NULL;
+    compile_print_passes(f, with, without, 0, 0, 1 << 30);
+    if (fclose(f) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* The error for --disable or --dump-after naming no pass it takes. */
+static int pass_error(const char *opt, const char *kind, unsigned with, unsigned without, const char *arg)
+{
+    char *names = pass_names(with, without);
+    fprintf(stderr, "nnc: error: %s takes %s: %s; not '%s'\nTry 'nnc --help'.\n", opt, kind,
+            names ? names : "(out of memory)", arg);
+    free(names);
+    return 2;
+}
 
 typedef struct Options {
     const char *path, *out, *emit, *dump_after, *weights;
@@ -195,7 +257,7 @@ static int parse_args(Options *o, int argc, char **argv)
         const char *a = argv[i];
         const char **value = NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(usage, stdout);
+            print_usage(stdout);
             return 0;
         } else if (strcmp(a, "--list-ops") == 0) {
             /* kind, name, has a kernel, has a gradient rule: for docs/ops.md */
@@ -225,11 +287,9 @@ static int parse_args(Options *o, int argc, char **argv)
         } else if (strcmp(a, "--disable") == 0) {
             if (i + 1 >= argc)
                 return usage_error("%s needs a value", a);
-            int p = compile_optional_pass(argv[++i]);
-            if (p < 0)
-                return usage_error("--disable takes an optional pass: fuse_loss, fuse_epilogue, fuse_act_grad, "
-                                   "fuse_elementwise, conv_algo, fuse_conv_pool; not '%s'",
-                                   argv[i]);
+            int p = compile_pass(argv[++i]);
+            if (p < 0 || !(compile_passes[p].flags & PASS_OPTIONAL))
+                return pass_error(a, "an optional pass", PASS_OPTIONAL, 0, argv[i]);
             o->disabled |= 1u << p;
         } else if (strcmp(a, "--emit") == 0) {
             value = &o->emit;
@@ -274,12 +334,9 @@ static int parse_args(Options *o, int argc, char **argv)
         strcmp(o->emit, "memory") != 0 && strcmp(o->emit, "kernels") != 0)
         return usage_error("--emit takes ir, shapes, dot, memory or kernels, not '%s'", o->emit);
     if (o->dump_after) {
-        int ok = 0;
-        for (int i = 0; compile_passes[i]; i++)
-            ok |= strcmp(compile_passes[i], o->dump_after) == 0;
-        if (!ok)
-            return usage_error("--dump-after takes a pass name: lower, shape, fuse_loss, autodiff, fuse_epilogue, "
-                               "fuse_act_grad, fuse_elementwise, conv_algo, fuse_conv_pool; not '%s'", o->dump_after);
+        int p = compile_pass(o->dump_after);
+        if (p < 0 || (compile_passes[p].flags & PASS_NO_IR))
+            return pass_error("--dump-after", "a pass name", 0, PASS_NO_IR, o->dump_after);
     }
     if (o->weights && !o->inference)
         return usage_error("%s", "--weights goes with --inference");
@@ -630,6 +687,11 @@ static int generate(Compilation *c, const Options *o)
 
 int main(int argc, char **argv)
 {
+    char why[256];
+    if (compile_check_passes(compile_passes, compile_npasses, why, sizeof why) != 0) {
+        fprintf(stderr, "nnc: internal error: the pass table: %s\n", why);
+        return 70;
+    }
     Options o;
     int rc = parse_args(&o, argc, argv);
     if (rc >= 0)
@@ -653,8 +715,7 @@ int main(int argc, char **argv)
     rc = compile_front_werror(&c, o.path, src, len, o.dump_after, dump, o.werror);
     /* --check, shapes, dot and front-end dumps need no back end. */
     int front_only = o.check || (o.emit && (strcmp(o.emit, "shapes") == 0 || strcmp(o.emit, "dot") == 0)) ||
-                     (o.dump_after && (strcmp(o.dump_after, "lower") == 0 || strcmp(o.dump_after, "shape") == 0) &&
-                      !o.emit);
+                     (o.dump_after && (compile_passes[compile_pass(o.dump_after)].flags & PASS_FRONT) && !o.emit);
     if (rc == 0 && !front_only) {
         BackOptions bo = {0};
         bo.max_batch = o.batch ? o.batch : (int)op_num(OP_TRAIN, c.ir->train, "batch");

@@ -94,6 +94,20 @@ else
     cat "$tmp/err"
     fail=$((fail + 1))
 fi
+# --dump-after takes the passes that change the IR (compile.c's table):
+# memplan is rejected with the list made from the table; --help shows the
+# table, each pass with what it does.
+if "$NNC" examples/xor.nn --dump-after memplan >/dev/null 2>"$tmp/err"; then
+    echo "FAIL: --dump-after accepts memplan"
+    fail=$((fail + 1))
+elif [ $? -eq 2 ] && grep -q "takes a pass name: lower, shape, .*fuse_conv_pool; not 'memplan'" "$tmp/err" &&
+    "$NNC" --help | grep -q "^  memplan  *no IR  *every buffer's place in the arena$"; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: --dump-after memplan: wrong status or message, or --help has no pass table:"
+    cat "$tmp/err"
+    fail=$((fail + 1))
+fi
 # The command line against hostile input: no shell, escaping, names that
 # collide with C (tests/run_cli.sh).
 if NNC="$NNC" sh tests/run_cli.sh >"$tmp/cli" 2>&1; then

@@ -1,0 +1,852 @@
+/*
+ * test_passes.c: unit tests of the back half of the pipeline, through the
+ * public compile API the way main.c uses it (compile_front, then
+ * compile_back with BackOptions):
+ *
+ *   - the pass table (compile_passes): its order constraints hold, and a
+ *     table that breaks one is reported; the docs list its passes;
+ *     --disable and --dump-after semantics (a disabled or -O0 pass
+ *     leaves no dump, --inference skips the training passes);
+ *   - autodiff's gradient wiring: which OP_GRAD nodes exist and what
+ *     each reads;
+ *   - each optional pass's kernel list on a small model, with the pass on
+ *     and turned off alone (the kernels it fuses come back, nothing else
+ *     changes);
+ *   - memplan: every buffer and scratch region lies in the arena and is
+ *     as large as its value, and no two regions live at once overlap;
+ *     the checker itself is shown a broken plan.
+ *
+ * Models are source strings compiled as "t.nn"; the one file read is
+ * docs/language.md, whose pass lists must match the table: run from the
+ * repository root (or set NNC_ROOT), CK_FORK=no build/test_passes.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+#include "emit_c.h"
+#include "ir.h"
+#include "memplan.h"
+#include "ops.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* One compilation of a source string, front and back. */
+typedef struct Built {
+    Compilation c;
+    char *src;
+    char *dump;     /* what --dump-after printed ("" if nothing) */
+} Built;
+
+/* Options as nnc gives them: -O2, training, batch 4, one thread. */
+static BackOptions opts(void)
+{
+    BackOptions o;
+    memset(&o, 0, sizeof o);
+    o.opt_level = 2;
+    o.max_batch = 4;
+    o.threads = 1;
+    return o;
+}
+
+/* The bit of BackOptions.disabled that --disable name sets. */
+static unsigned off(const char *name)
+{
+    int i = compile_pass(name);
+    ck_assert_msg(i >= 0 && (compile_passes[i].flags & PASS_OPTIONAL), "%s is not an optional pass", name);
+    return 1u << i;
+}
+
+/* Compile src under o (o->dump_after honoured, into b->dump); fails the
+ * test when either half reports an error. */
+static void build(Built *b, const char *src, BackOptions o)
+{
+    memset(b, 0, sizeof *b);
+    size_t n = strlen(src);
+    b->src = malloc(n + 1);
+    ck_assert_ptr_nonnull(b->src);
+    memcpy(b->src, src, n + 1);
+    size_t len = 0;
+    FILE *f = open_memstream(&b->dump, &len);
+    ck_assert_ptr_nonnull(f);
+    int rc = compile_front(&b->c, "t.nn", b->src, (uint32_t)n, o.dump_after, f);
+    if (rc == 0) {
+        o.dump = f;
+        rc = compile_back(&b->c, &o);
+    }
+    if (rc != 0)
+        diag_flush(&b->c.diag, stderr);
+    fclose(f);
+    ck_assert_msg(rc == 0, "the model does not compile:\n%s", src);
+}
+
+static void unbuild(Built *b)
+{
+    compile_free(&b->c);
+    free(b->src);
+    free(b->dump);
+}
+
+/* nnc --emit kernels under o, the kernel names joined by single spaces
+ * (malloc'ed). */
+static char *kernels(const char *src, BackOptions o)
+{
+    Built b;
+    build(&b, src, o);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    emit_kernel_list(b.c.ir, b.c.plan, f);
+    fclose(f);
+    unbuild(&b);
+    /* drop the "; kernels of ..." line, join the rest */
+    char *out = malloc(len + 1), *p = out;
+    ck_assert_ptr_nonnull(out);
+    const char *s = strchr(text, '\n');
+    for (s = s ? s + 1 : text; *s; s++)
+        *p++ = *s == '\n' ? ' ' : *s;
+    while (p > out && p[-1] == ' ')
+        p--;
+    *p = '\0';
+    free(text);
+    return out;
+}
+
+/* The last node named name that is not a parameter or a gradient, or -1. */
+static int node(const Ir *ir, const char *name)
+{
+    int found = -1;
+    for (int i = 0; i < ir->n; i++)
+        if (ir->nodes[i].name && strcmp(ir->nodes[i].name, name) == 0 && ir->nodes[i].op != OP_PARAM &&
+            ir->nodes[i].op != OP_GRAD && ir->nodes[i].op != OP_UPDATE)
+            found = i;
+    return found;
+}
+
+/* The id of the parameter with state_dict name param, or -1. */
+static int param(const Ir *ir, const char *name)
+{
+    for (int i = 0; i < ir->n; i++)
+        if (ir->nodes[i].op == OP_PARAM && strcmp(ir->nodes[i].param, name) == 0)
+            return i;
+    return -1;
+}
+
+/* The OP_GRAD node for input `which` of forward node fwd, or -1; fails the
+ * test if there are two. */
+static int grad(const Ir *ir, int fwd, int which)
+{
+    int found = -1;
+    for (int i = ir->nforward; i < ir->n; i++) {
+        const IrNode *n = &ir->nodes[i];
+        if (n->op == OP_GRAD && n->fwd == fwd && n->which == which) {
+            ck_assert_msg(found < 0, "two gradients of input %d of %%%d", which, fwd);
+            found = i;
+        }
+    }
+    return found;
+}
+
+/* Node id reads exactly the nodes a, b (-1: no second input). */
+static void reads(const Ir *ir, int id, int a, int b)
+{
+    ck_assert_int_ge(id, 0);
+    const IrNode *n = &ir->nodes[id];
+    ck_assert_int_eq(n->nin, b < 0 ? 1 : 2);
+    ck_assert_msg(n->in[0] == a, "%%%d reads %%%d first, not %%%d", id, n->in[0], a);
+    if (b >= 0)
+        ck_assert_msg(n->in[1] == b, "%%%d reads %%%d second, not %%%d", id, n->in[1], b);
+}
+
+static int count_op(const Ir *ir, Op op, int from)
+{
+    int k = 0;
+    for (int i = from; i < ir->n; i++)
+        k += ir->nodes[i].op == op;
+    return k;
+}
+
+/* ---- models ------------------------------------------------------------------- */
+
+/* dense + relu + dense + cross_entropy: the wiring of a classifier. */
+static const char mlp[] = "model m {\n"
+                          "    input  x : f32[4]\n"
+                          "    target y : class[3]\n"
+                          "    h   = x -> dense(8) -> relu\n"
+                          "    out = h -> dense(3)\n"
+                          "    loss      cross_entropy(out, y)\n"
+                          "    optimizer sgd(lr = 0.1)\n"
+                          "    train     { batch = 2 }\n"
+                          "}\n";
+
+/* h feeds two readers (mul and add): its gradient is a sum. */
+static const char ew[] = "model ew {\n"
+                         "    input  x : f32[6]\n"
+                         "    target y : class[3]\n"
+                         "    h   = x -> dense(6) -> tanh\n"
+                         "    h2  = x -> dense(6)\n"
+                         "    g   = h * sigmoid(h2) + h\n"
+                         "    out = g -> dense(3)\n"
+                         "    loss      cross_entropy(out, y)\n"
+                         "    optimizer sgd(lr = 0.1)\n"
+                         "}\n";
+
+/* nll of log_softmax: fuse_loss's case. */
+static const char nll[] = "model loss_nll {\n"
+                          "    input  x : f32[10]\n"
+                          "    target y : class[5]\n"
+                          "    logp = x -> dense(16) -> relu -> dense(5) -> log_softmax\n"
+                          "    loss      nll(logp, y)\n"
+                          "    optimizer sgd(lr = 0.5)\n"
+                          "}\n";
+
+/* conv2d + relu + maxpool: conv_algo's and fuse_conv_pool's case. */
+static const char convpool[] = "model conv_pool_only {\n"
+                               "    input  x : f32[1, 8, 8]\n"
+                               "    target y : f32[16]\n"
+                               "    pred = x -> conv2d(1, kernel = 3, padding = 1) -> relu -> maxpool(2) -> flatten\n"
+                               "    loss      mse(pred, y)\n"
+                               "    optimizer sgd(lr = 0.1)\n"
+                               "}\n";
+
+/* Everything that keeps memory for its backward or needs scratch: a
+ * convolution, batchnorm, dropout, max pooling, a residual sum. */
+static const char zoo[] = "model zoo {\n"
+                          "    input  x : f32[2, 10, 10]\n"
+                          "    target y : class[5]\n"
+                          "    c = x -> conv2d(8, kernel = 3, padding = 1) -> batchnorm -> relu -> maxpool(2)\n"
+                          "    f = c -> flatten -> dense(32) -> relu -> dropout(0.25)\n"
+                          "    t = f -> dense(32) -> tanh\n"
+                          "    r = (f + t) -> layernorm\n"
+                          "    out = r -> dense(5)\n"
+                          "    loss      cross_entropy(out, y)\n"
+                          "    optimizer adam(lr = 0.01)\n"
+                          "}\n";
+
+/* ---- the pass table --------------------------------------------------------- */
+
+START_TEST(test_table_order_holds)
+{
+    char why[256] = "";
+    ck_assert_msg(compile_check_passes(compile_passes, compile_npasses, why, sizeof why) == 0, "%s", why);
+    ck_assert_ptr_null(compile_passes[compile_npasses].name);
+    for (int i = 0; i < compile_npasses; i++) {
+        const CompilePass *p = &compile_passes[i];
+        ck_assert_int_eq(compile_pass(p->name), i);
+        ck_assert_ptr_nonnull(p->run);
+        /* nnc --help prints what in a column starting at 33 of 79 */
+        ck_assert_msg(p->what && *p->what && strlen(p->what) <= 46, "%s: what is empty or too long", p->name);
+        ck_assert_msg(!((p->flags & PASS_FRONT) && (p->flags & (PASS_OPTIONAL | PASS_TRAINING))),
+                      "%s: the front end always runs whole", p->name);
+        ck_assert_msg(!p->skipped || (p->flags & PASS_TRAINING), "%s: skipped without PASS_TRAINING", p->name);
+    }
+    ck_assert_int_eq(compile_pass("fusion"), -1);
+}
+END_TEST
+
+/* A copy of compile_passes with rows i and j swapped. */
+static CompilePass *swapped(int i, int j)
+{
+    static CompilePass t[40];
+    ck_assert_int_le(compile_npasses, 40);
+    memcpy(t, compile_passes, (size_t)compile_npasses * sizeof *t);
+    CompilePass x = t[i];
+    t[i] = t[j];
+    t[j] = x;
+    return t;
+}
+
+START_TEST(test_table_violations_reported)
+{
+    char why[256];
+    int loss = compile_pass("fuse_loss"), ad = compile_pass("autodiff");
+    int pool = compile_pass("fuse_conv_pool"), algo = compile_pass("conv_algo");
+    int lower = compile_pass("lower"), shape = compile_pass("shape");
+    ck_assert(loss >= 0 && ad >= 0 && pool >= 0 && algo >= 0 && lower >= 0 && shape >= 0);
+
+    /* fuse_loss rewrites the forward graph autodiff differentiates */
+    CompilePass *t = swapped(loss, ad);
+    ck_assert_int_eq(compile_check_passes(t, compile_npasses, why, sizeof why), -1);
+    ck_assert_str_eq(why, "autodiff must run after fuse_loss, which comes later");
+
+    t = swapped(algo, pool);
+    ck_assert_int_eq(compile_check_passes(t, compile_npasses, why, sizeof why), -1);
+    ck_assert_str_eq(why, "fuse_conv_pool must run after conv_algo, which comes later");
+
+    t = swapped(lower, shape); /* both front: only the order is wrong */
+    ck_assert_int_eq(compile_check_passes(t, compile_npasses, why, sizeof why), -1);
+    ck_assert_str_eq(why, "shape must run after lower, which comes later");
+
+    t = swapped(0, 0);
+    t[ad].after = "shape fuse_los";
+    ck_assert_int_eq(compile_check_passes(t, compile_npasses, why, sizeof why), -1);
+    ck_assert_str_eq(why, "autodiff must run after fuse_los, which is no pass");
+
+    t = swapped(0, 0);
+    t[ad].after = "autodiff";
+    ck_assert_int_eq(compile_check_passes(t, compile_npasses, why, sizeof why), -1);
+    ck_assert_str_eq(why, "autodiff must run after autodiff, itself");
+
+    t = swapped(0, 0);
+    t[pool].name = "conv_algo";
+    ck_assert_int_eq(compile_check_passes(t, compile_npasses, why, sizeof why), -1);
+    ck_assert_str_eq(why, "conv_algo is in the table twice");
+
+    t = swapped(0, 0);
+    t[ad].flags |= PASS_FRONT;
+    ck_assert_int_eq(compile_check_passes(t, compile_npasses, why, sizeof why), -1);
+    ck_assert_str_eq(why, "autodiff runs in compile_front but comes after fuse_loss, which does not");
+
+    /* the untouched copy passes */
+    t = swapped(0, 0);
+    ck_assert_int_eq(compile_check_passes(t, compile_npasses, why, sizeof why), 0);
+}
+END_TEST
+
+/* The lists --help and the errors print: every optional pass, comma
+ * separated, wrapped within the width. */
+START_TEST(test_print_passes)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    ck_assert_ptr_nonnull(f);
+    compile_print_passes(f, PASS_OPTIONAL, 0, 0, 0, 1 << 30);
+    fclose(f);
+    ck_assert_str_eq(s, "fuse_loss, fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo, fuse_conv_pool");
+    free(s);
+
+    f = open_memstream(&s, &len);
+    compile_print_passes(f, 0, PASS_NO_IR, 10, 4, 30);
+    fclose(f);
+    /* the first line has 10 columns taken already */
+    ck_assert_str_eq(s, "lower, shape,\n"
+                        "    fuse_loss, autodiff,\n"
+                        "    fuse_epilogue,\n"
+                        "    fuse_act_grad,\n"
+                        "    fuse_elementwise,\n"
+                        "    conv_algo, fuse_conv_pool");
+    free(s);
+}
+END_TEST
+
+/* --dump-after P prints the IR after P only when P runs: not at -O0 for
+ * an optional pass, not when disabled, not training passes under
+ * --inference (autodiff then says why). */
+START_TEST(test_dump_after_runs)
+{
+    for (int i = 0; i < compile_npasses; i++) {
+        const CompilePass *p = &compile_passes[i];
+        if (p->flags & PASS_NO_IR)
+            continue;
+        char head[128];
+        snprintf(head, sizeof head, "IR after %s\n", p->name);
+        Built b;
+        BackOptions o = opts();
+        o.dump_after = p->name;
+        build(&b, zoo, o);
+        ck_assert_msg(strstr(b.dump, head) != NULL, "no dump after %s:\n%s", p->name, b.dump);
+        unbuild(&b);
+        if (p->flags & PASS_OPTIONAL) {
+            o.disabled = off(p->name);
+            build(&b, zoo, o);
+            ck_assert_str_eq(b.dump, "");
+            unbuild(&b);
+            o.disabled = 0;
+            o.opt_level = 0;
+            build(&b, zoo, o);
+            ck_assert_str_eq(b.dump, "");
+            unbuild(&b);
+        }
+    }
+    Built b;
+    BackOptions o = opts();
+    o.inference = 1;
+    o.dump_after = "autodiff";
+    build(&b, zoo, o);
+    ck_assert_msg(strstr(b.dump, "IR after autodiff (inference: nothing to differentiate)\n") != NULL, "%s", b.dump);
+    ck_assert_int_eq(count_op(b.c.ir, OP_GRAD, 0), 0);
+    unbuild(&b);
+    o.dump_after = "fuse_act_grad";
+    build(&b, zoo, o);
+    ck_assert_str_eq(b.dump, "");
+    ck_assert_str_eq(b.c.last_pass, "fuse_conv_pool");
+    unbuild(&b);
+    /* -O0: the last pass that changed the IR is autodiff */
+    o = opts();
+    o.opt_level = 0;
+    build(&b, zoo, o);
+    ck_assert_str_eq(b.c.last_pass, "autodiff");
+    ck_assert_ptr_nonnull(b.c.plan);
+    unbuild(&b);
+}
+END_TEST
+
+/* The text of the repository file rel ($NNC_ROOT, or the working
+ * directory), malloc'ed; fails the test when it cannot be read. */
+static char *read_repo(const char *rel)
+{
+    const char *root = getenv("NNC_ROOT");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", root && *root ? root : ".", rel);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot read %s (run from the repository root, or set NNC_ROOT)", path);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(m);
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, got, m);
+    fclose(f);
+    fclose(m);
+    return text;
+}
+
+/* "(`a`, `b`, `c`)": the passes with the flags in with and none in
+ * without, as docs/language.md lists them (malloc'ed). */
+static char *doc_list(unsigned with, unsigned without)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    ck_assert_ptr_nonnull(f);
+    const char *sep = "(";
+    for (int i = 0; i < compile_npasses; i++) {
+        unsigned fl = compile_passes[i].flags;
+        if ((fl & with) != with || (fl & without))
+            continue;
+        fprintf(f, "%s`%s`", sep, compile_passes[i].name);
+        sep = ", ";
+    }
+    fputc(')', f);
+    fclose(f);
+    return s;
+}
+
+/* docs/language.md's --disable and --dump-after rows name the passes the
+ * table has, in its order. */
+START_TEST(test_docs_list_the_passes)
+{
+    char *doc = read_repo("docs/language.md");
+    char *opt = doc_list(PASS_OPTIONAL, 0), *dump = doc_list(0, PASS_NO_IR);
+    const char *row = strstr(doc, "| `--disable PASS` |");
+    ck_assert_ptr_nonnull(row);
+    const char *end = strchr(row, '\n');
+    const char *at = strstr(row, opt);
+    ck_assert_msg(at && at < end, "docs/language.md's --disable row does not list %s", opt);
+    row = strstr(doc, "| `--dump-after PASS` |");
+    ck_assert_ptr_nonnull(row);
+    end = strchr(row, '\n');
+    at = strstr(row, dump);
+    ck_assert_msg(at && at < end, "docs/language.md's --dump-after row does not list %s", dump);
+    free(opt);
+    free(dump);
+    free(doc);
+}
+END_TEST
+
+/* ---- autodiff ------------------------------------------------------------------ */
+
+START_TEST(test_autodiff_mlp_wiring)
+{
+    Built b;
+    BackOptions o = opts();
+    o.opt_level = 0;
+    build(&b, mlp, o);
+    const Ir *ir = b.c.ir;
+    int x = node(ir, "x"), y = node(ir, "y"), h0 = node(ir, "h.0"), h = node(ir, "h"), out = node(ir, "out");
+    int w1 = param(ir, "h.0.weight"), w2 = param(ir, "out.0.weight");
+    int l = ir->loss;
+    ck_assert(x >= 0 && y >= 0 && h0 >= 0 && h >= 0 && out >= 0 && w1 >= 0 && w2 >= 0 && l >= 0);
+    ck_assert_int_eq(ir->nodes[h].op, OP_RELU);
+
+    /* dlogits = softmax(out) - onehot(y), from the logits and the labels */
+    int dout = grad(ir, l, 0);
+    reads(ir, dout, out, y);
+    ck_assert_int_eq(grad(ir, l, 1), -1); /* labels get no gradient */
+    /* dense: dx = dy W, dW = dy^T x, db = sum dy */
+    int dh = grad(ir, out, 0);
+    reads(ir, dh, dout, w2);
+    reads(ir, grad(ir, out, 1), dout, h);
+    reads(ir, grad(ir, out, 2), dout, -1);
+    /* relu's backward reads its output, not its input */
+    int dh0 = grad(ir, h, 0);
+    reads(ir, dh0, dh, h);
+    /* the input needs no gradient, the first layer's parameters do */
+    ck_assert_int_eq(grad(ir, h0, 0), -1);
+    reads(ir, grad(ir, h0, 1), dh0, x);
+    reads(ir, grad(ir, h0, 2), dh0, -1);
+    /* loss, out's three, relu, h.0's two; no accumulation; one update
+     * per parameter */
+    ck_assert_int_eq(count_op(ir, OP_GRAD, 0), 7);
+    ck_assert_int_eq(count_op(ir, OP_ADD, 0), 0);
+    ck_assert_int_eq(count_op(ir, OP_UPDATE, 0), 4);
+    for (int i = ir->nforward; i < ir->n; i++)
+        if (ir->nodes[i].op == OP_UPDATE) {
+            const IrNode *u = &ir->nodes[i];
+            ck_assert_int_eq(u->nin, 2);
+            ck_assert_int_eq(ir->nodes[u->in[0]].op, OP_PARAM);
+            ck_assert_int_eq(grad(ir, ir->nodes[u->in[0]].layer, ir->nodes[u->in[0]].role == PR_WEIGHT ? 1 : 2),
+                             u->in[1]);
+        }
+    unbuild(&b);
+}
+END_TEST
+
+/* A value read twice gets its gradient summed; sigmoid and tanh's
+ * backwards read their outputs, mul's read the other factor. */
+START_TEST(test_autodiff_accumulates)
+{
+    Built b;
+    BackOptions o = opts();
+    o.opt_level = 0;
+    build(&b, ew, o);
+    const Ir *ir = b.c.ir;
+    int h = node(ir, "h"), g = node(ir, "g");
+    ck_assert(h >= 0 && g >= 0);
+    ck_assert_int_eq(ir->nodes[g].op, OP_ADD);
+    int mul = ir->nodes[g].in[0], sig = ir->nodes[mul].in[1];
+    ck_assert_int_eq(ir->nodes[mul].op, OP_MUL);
+    ck_assert_int_eq(ir->nodes[sig].op, OP_SIGMOID);
+    int dg = grad(ir, node(ir, "out"), 0);
+    /* add passes dy through to both operands: no node of its own */
+    ck_assert_int_eq(grad(ir, g, 0), -1);
+    ck_assert_int_eq(grad(ir, g, 1), -1);
+    /* d(a*b)/da = dy b, d(a*b)/db = dy a */
+    reads(ir, grad(ir, mul, 0), dg, sig);
+    reads(ir, grad(ir, mul, 1), dg, h);
+    reads(ir, grad(ir, sig, 0), grad(ir, mul, 1), sig);
+    /* h's two contributions (through mul, and add's dy itself) meet in
+     * one OP_ADD in the backward graph, which tanh's backward reads with
+     * tanh's output */
+    int dtanh = grad(ir, h, 0);
+    ck_assert_int_ge(dtanh, 0);
+    int acc = ir->nodes[dtanh].in[0];
+    ck_assert_int_eq(ir->nodes[acc].op, OP_ADD);
+    ck_assert_int_ge(acc, ir->nforward);
+    ck_assert_int_eq(ir->nodes[dtanh].in[1], h);
+    reads(ir, acc, dg, grad(ir, mul, 0));
+    ck_assert_int_eq(count_op(ir, OP_ADD, ir->nforward), 1);
+    unbuild(&b);
+}
+END_TEST
+
+/* ---- the optional passes' kernel lists ----------------------------------------- */
+
+/* The kernels of src at -O2, and with pass turned off alone. */
+static void check_kernels(const char *src, const char *pass, const char *on, const char *without)
+{
+    BackOptions o = opts();
+    char *k = kernels(src, o);
+    ck_assert_str_eq(k, on);
+    free(k);
+    o.disabled = off(pass);
+    k = kernels(src, o);
+    ck_assert_str_eq(k, without);
+    free(k);
+}
+
+START_TEST(test_fuse_loss_kernels)
+{
+    check_kernels(nll, "fuse_loss",
+                  "k004_dense_relu k008_dense k009_log_softmax k010_cross_entropy k011_cross_entropy_dx "
+                  "k012_dense_relu_dx k013_dense_dw k014_dense_db k016_dense_dw k017_dense_db k018_sgd k019_sgd "
+                  "k020_sgd k021_sgd",
+                  "k004_dense_relu k008_dense k009_log_softmax k010_nll k011_nll_dx k012_log_softmax_dx "
+                  "k013_dense_relu_dx k014_dense_dw k015_dense_db k017_dense_dw k018_dense_db k019_sgd k020_sgd "
+                  "k021_sgd k022_sgd");
+}
+END_TEST
+
+START_TEST(test_fuse_epilogue_kernels)
+{
+    check_kernels(mlp, "fuse_epilogue",
+                  "k004_dense_relu k008_dense k009_cross_entropy k010_cross_entropy_dx k011_dense_relu_dx "
+                  "k012_dense_dw k013_dense_db k015_dense_dw k016_dense_db k017_sgd k018_sgd k019_sgd k020_sgd",
+                  "k004_dense k005_relu k008_dense k009_cross_entropy k010_cross_entropy_dx k011_dense_relu_dx "
+                  "k012_dense_dw k013_dense_db k015_dense_dw k016_dense_db k017_sgd k018_sgd k019_sgd k020_sgd");
+}
+END_TEST
+
+START_TEST(test_fuse_act_grad_kernels)
+{
+    check_kernels(mlp, "fuse_act_grad",
+                  "k004_dense_relu k008_dense k009_cross_entropy k010_cross_entropy_dx k011_dense_relu_dx "
+                  "k012_dense_dw k013_dense_db k015_dense_dw k016_dense_db k017_sgd k018_sgd k019_sgd k020_sgd",
+                  "k004_dense_relu k008_dense k009_cross_entropy k010_cross_entropy_dx k011_dense_dx "
+                  "k012_dense_dw k013_dense_db k014_relu_dx k015_dense_dw k016_dense_db k017_sgd k018_sgd "
+                  "k019_sgd k020_sgd");
+}
+END_TEST
+
+START_TEST(test_fuse_elementwise_kernels)
+{
+    check_kernels(ew, "fuse_elementwise",
+                  "k004_dense_tanh k008_dense_sigmoid k011_fused_mul_add k014_dense k015_cross_entropy "
+                  "k016_cross_entropy_dx k017_dense_dx k018_dense_dw k019_dense_db k023_fused_mul_db_sigmoid_dx "
+                  "k024_dense_dw k025_dense_db k026_fused_mul_da_accumulate_tanh_dx k027_dense_dw k028_dense_db "
+                  "k029_sgd k030_sgd k031_sgd k032_sgd k033_sgd k034_sgd",
+                  "k004_dense_tanh k008_dense_sigmoid k010_mul k011_add k014_dense k015_cross_entropy "
+                  "k016_cross_entropy_dx k017_dense_dx k018_dense_dw k019_dense_db k020_mul_da k021_accumulate "
+                  "k022_mul_db k023_sigmoid_dx k024_dense_dw k025_dense_db k026_tanh_dx k027_dense_dw "
+                  "k028_dense_db k029_sgd k030_sgd k031_sgd k032_sgd k033_sgd k034_sgd");
+}
+END_TEST
+
+static const char convpool_fused[] = "k006_fused_conv2d_relu_maxpool k008_mse k009_mse_dx k011_maxpool_relu_dx "
+                                     "k013_conv2d_dw k014_conv2d_db k015_sgd k016_sgd";
+static const char convpool_apart[] = "k004_conv2d_relu k006_maxpool k008_mse k009_mse_dx k011_maxpool_relu_dx "
+                                     "k013_conv2d_dw k014_conv2d_db k015_sgd k016_sgd";
+
+START_TEST(test_fuse_conv_pool_kernels)
+{
+    check_kernels(convpool, "fuse_conv_pool", convpool_fused, convpool_apart);
+}
+END_TEST
+
+/* conv_algo marks the convolution direct (and fuse_conv_pool, which
+ * needs a direct forward, then fuses it); without it, im2col + GEMM and
+ * nothing to fuse. */
+START_TEST(test_conv_algo)
+{
+    check_kernels(convpool, "conv_algo", convpool_fused, convpool_apart);
+    for (int v = 0; v < 2; v++) {
+        Built b;
+        BackOptions o = opts();
+        o.disabled = v ? off("conv_algo") : 0;
+        build(&b, convpool, o);
+        int conv = -1;
+        for (int i = 0; i < b.c.ir->n; i++)
+            if (b.c.ir->nodes[i].op == OP_CONV2D)
+                conv = i;
+        ck_assert_int_ge(conv, 0);
+        int algo = b.c.ir->nodes[conv].conv_algo;
+        if (v)
+            ck_assert_int_eq(algo, 0);
+        else
+            ck_assert_msg(algo != 0, "conv_algo chose im2col for a 3x3 stride-1 convolution");
+        unbuild(&b);
+    }
+}
+END_TEST
+
+/* ---- memplan ------------------------------------------------------------------- */
+
+/* What node n keeps after its value for its backward, in floats, written
+ * here independently of memplan.c (the issue 12 experiment: memplan
+ * forgetting maxpool's argmax ran clean and ruined training). */
+static int64_t kept(const Ir *ir, const IrNode *n, int batch)
+{
+    int64_t numel = n->shape.rank ? shape_numel(&n->shape) : 1;
+    switch (n->op) {
+    case OP_BATCHNORM: /* batch mean and 1/std per channel */
+        return 2 * n->shape.d[0];
+    case OP_LAYERNORM: /* mean and 1/std per row of the last axis */
+        return 2 * batch * (numel / n->shape.d[n->shape.rank - 1]);
+    case OP_DROPOUT: /* the mask */
+    case OP_RRELU:   /* the slopes */
+        return batch * numel;
+    case OP_MAXPOOL: /* where each maximum came from, for the backward */
+        return ir->inference ? 0 : batch * numel;
+    default:
+        return 0;
+    }
+}
+
+/* Format a fault into buf; returns buf. */
+static const char *fault(char *buf, size_t size, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static const char *fault(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+/* What is wrong with plan p of b's IR, or NULL: a region (a buffer or a
+ * scratch) outside the arena or smaller than what it holds, parameters
+ * outside the persistent part, two regions live at the same step that
+ * overlap, a view not at its root's offset. */
+static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned char *included, char *buf, size_t size)
+{
+    struct Region {
+        int64_t off, size;
+        int start, end;
+    } *r = malloc((size_t)(2 * ir->n + 1) * sizeof *r);
+    ck_assert_ptr_nonnull(r);
+    int nr = 0;
+    const char *bad = NULL;
+    for (int i = 0; i < ir->n && !bad; i++) {
+        const IrNode *n = &ir->nodes[i];
+        if (!included[i] || n->poison)
+            continue;
+        int64_t numel = n->shape.rank ? shape_numel(&n->shape) : 1;
+        int64_t need =
+            numel * (n->dtype == DT_I64 ? 2 : 1) * (n->batched ? p->max_batch : 1) + kept(ir, n, p->max_batch);
+        if (n->op == OP_PARAM || n->op == OP_STATE) {
+            if (p->offset[i] < 0 || p->offset[i] + need > p->persistent)
+                bad = fault(buf, size, "parameter %%%d outside the persistent part", i);
+            else
+                r[nr++] = (struct Region){p->offset[i], need, 0, ir->n};
+            continue;
+        }
+        if (n->op == OP_INPUT || n->op == OP_TARGET || n->op == OP_UPDATE || n->inlined_into >= 0)
+            continue;
+        if (p->root[i] != i) {
+            if (p->offset[i] != p->offset[p->root[i]])
+                bad = fault(buf, size, "view %%%d not at %%%d's offset", i, p->root[i]);
+            continue;
+        }
+        if (p->offset[i] < p->persistent || p->offset[i] + p->size[i] > p->total || p->size[i] < need)
+            bad = fault(buf, size, "%%%d: %lld floats at %lld, needs %lld, arena %lld..%lld", i,
+                           (long long)p->size[i], (long long)p->offset[i], (long long)need,
+                           (long long)p->persistent, (long long)p->total);
+        int up = n->op == OP_GRAD && !n->batched; /* lives to the update */
+        r[nr++] = (struct Region){p->offset[i], p->size[i], i, up ? ir->n : p->last_use[i]};
+        int64_t s = mem_scratch_floats(ir, n, p->max_batch);
+        if (s > 0) {
+            if (p->scratch[i] < p->persistent || p->scratch[i] + p->scratch_size[i] > p->total ||
+                p->scratch_size[i] < s)
+                bad = fault(buf, size, "%%%d's scratch: %lld floats at %lld, needs %lld", i,
+                               (long long)p->scratch_size[i], (long long)p->scratch[i], (long long)s);
+            r[nr++] = (struct Region){p->scratch[i], p->scratch_size[i], i, i};
+        }
+    }
+    for (int i = 0; i < nr && !bad; i++)
+        for (int j = 0; j < i && !bad; j++) {
+            int meet = r[i].start <= r[j].end && r[j].start <= r[i].end;
+            int overlap = r[i].off < r[j].off + r[j].size && r[j].off < r[i].off + r[i].size;
+            if (meet && overlap)
+                bad = fault(buf, size, "regions at steps %d and %d overlap ([%lld, +%lld) and [%lld, +%lld))",
+                               r[j].start, r[i].start, (long long)r[j].off, (long long)r[j].size,
+                               (long long)r[i].off, (long long)r[i].size);
+        }
+    free(r);
+    return bad;
+}
+
+/* The nodes compile_back planned under o (its memplan row's rule). */
+static unsigned char *planned(const Ir *ir, const BackOptions *o)
+{
+    unsigned char *inc = calloc((size_t)ir->n, 1);
+    ck_assert_ptr_nonnull(inc);
+    if (o->inference) {
+        ir_mark_needed(ir, ir->output, inc);
+        for (int i = 0; i < ir->n; i++)
+            if (ir->nodes[i].op == OP_PARAM)
+                inc[i] = 0;
+    } else {
+        memset(inc, 1, (size_t)ir->n);
+    }
+    return inc;
+}
+
+START_TEST(test_memplan_regions)
+{
+    const char *const models[] = {mlp, ew, nll, convpool, zoo};
+    for (int m = 0; m < 5; m++)
+        for (int v = 0; v < 16; v++) {
+            Built b;
+            BackOptions o = opts();
+            o.max_batch = v & 1 ? 1 : 7;
+            o.threads = v & 2 ? 2 : 1;
+            o.opt_level = v & 4 ? 0 : 2;
+            o.inference = v >> 3 & 1;
+            build(&b, models[m], o);
+            char buf[256];
+            unsigned char *inc = planned(b.c.ir, &o);
+            const char *bad = plan_fault(b.c.ir, b.c.plan, inc, buf, sizeof buf);
+            ck_assert_msg(bad == NULL, "model %d, variant %d: %s", m, v, bad);
+            ck_assert_int_ge(b.c.plan->total, b.c.plan->bound);
+            free(inc);
+            unbuild(&b);
+        }
+}
+END_TEST
+
+/* The checker sees a broken plan: two live buffers moved onto each other,
+ * a buffer pushed past the arena, a scratch shrunk. */
+START_TEST(test_memplan_checker_fails)
+{
+    Built b;
+    BackOptions o = opts();
+    build(&b, zoo, o);
+    const Ir *ir = b.c.ir;
+    MemPlan *p = b.c.plan;
+    unsigned char *inc = planned(ir, &o);
+    char buf[256];
+    ck_assert_ptr_null(plan_fault(ir, p, inc, buf, sizeof buf));
+
+    /* the loss and the prediction live to the end, both own buffers */
+    int loss = ir->loss, pred = ir->nodes[loss].in[0];
+    int64_t keep = p->offset[loss];
+    p->offset[loss] = p->offset[pred];
+    ck_assert_ptr_nonnull(plan_fault(ir, p, inc, buf, sizeof buf));
+    ck_assert_msg(strstr(buf, "overlap") != NULL, "%s", buf);
+    p->offset[loss] = p->total;
+    ck_assert_ptr_nonnull(plan_fault(ir, p, inc, buf, sizeof buf));
+    p->offset[loss] = keep;
+    int conv = -1;
+    for (int i = 0; i < ir->n; i++)
+        if (ir->nodes[i].op == OP_CONV2D)
+            conv = i;
+    ck_assert_int_gt(p->scratch_size[conv], 0);
+    p->scratch_size[conv] = 0;
+    ck_assert_ptr_nonnull(plan_fault(ir, p, inc, buf, sizeof buf));
+    ck_assert_msg(strstr(buf, "scratch") != NULL, "%s", buf);
+    free(inc);
+    unbuild(&b);
+}
+END_TEST
+
+/* ---- main ------------------------------------------------------------------------- */
+
+static Suite *passes_suite(void)
+{
+    Suite *s = suite_create("passes");
+    TCase *t = tcase_create("table");
+    tcase_add_test(t, test_table_order_holds);
+    tcase_add_test(t, test_table_violations_reported);
+    tcase_add_test(t, test_print_passes);
+    tcase_add_test(t, test_dump_after_runs);
+    tcase_add_test(t, test_docs_list_the_passes);
+    suite_add_tcase(s, t);
+    t = tcase_create("autodiff");
+    tcase_add_test(t, test_autodiff_mlp_wiring);
+    tcase_add_test(t, test_autodiff_accumulates);
+    suite_add_tcase(s, t);
+    t = tcase_create("fusion");
+    tcase_add_test(t, test_fuse_loss_kernels);
+    tcase_add_test(t, test_fuse_epilogue_kernels);
+    tcase_add_test(t, test_fuse_act_grad_kernels);
+    tcase_add_test(t, test_fuse_elementwise_kernels);
+    tcase_add_test(t, test_conv_algo);
+    tcase_add_test(t, test_fuse_conv_pool_kernels);
+    suite_add_tcase(s, t);
+    t = tcase_create("memplan");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, test_memplan_regions);
+    tcase_add_test(t, test_memplan_checker_fails);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(passes_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
