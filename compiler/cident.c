@@ -314,7 +314,7 @@ static int intrin_header(const char *s)
 /* What the API appends to the model's name (emit_c.c, main.c): NAME_H,
  * NAME_forward, NAME_model, ... */
 static const char *const api_suffixes[] = {
-    "H", "MAX_BATCH", "OUTPUT_SIZE", "arena_bytes", "create", "destroy", "epoch_end", "eval_loss", "forward",
+    "ARENA_ALIGN", "ARENA_BYTES", "H", "MAX_BATCH", "OUTPUT_SIZE", "arena_bytes", "create", "destroy", "epoch_end", "eval_loss", "forward",
     "init", "load", "load_err", "main", "model", "save", "save_err", "set_lr", "train_step",
 };
 
