@@ -14,6 +14,7 @@
 #     the output is (logits, probabilities);
 #   - arm-none-eabi-gcc (Cortex-M4F) compiles the .c warning-free, and
 #     -DNNC_WEIGHTS_SECTION moves every weight byte to that section;
+#   - the README's embedding example compiles and agrees;
 #   - dropout costs nothing in inference code: no kernel, no buffer.
 # NNC names the compiler (default build/nnc).
 NNC=${NNC:-build/nnc}
@@ -164,6 +165,42 @@ for name in fashion_lenet fashion_bn_dropout; do
         echo "run_embed: arm-none-eabi-gcc not installed: Cortex-M checks skipped"
     fi
 done
+
+# The README's embedding example, as printed, compiles warning-free and
+# classifies a sample as the training program does.
+d="$tmp/fashion_lenet"
+awk '/^## Embedding the inference code/ { s = 1 } s && /^```c$/ { c = 1; next } c && /^```$/ { exit } c' README.md \
+    >"$d/readme.c"
+cat >>"$d/readme.c" <<'EOC'
+
+#include <math.h>
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    static float x[784], want[10], scores[10];
+    FILE *fx = fopen(argv[1], "r"), *fw = fopen(argv[2], "r");
+    for (int i = 0; i < 784; i++)
+        if (!fx || fscanf(fx, "%f,", &x[i]) != 1)
+            return 2;
+    for (int i = 0; i < 10; i++)
+        if (!fw || fscanf(fw, "%f,", &want[i]) != 1)
+            return 2;
+    (void)argc;
+    if (classify(x, scores) != 0)
+        return 1;
+    for (int i = 0; i < 10; i++)
+        if (!(fabsf(scores[i] - want[i]) <= 1e-4f * (1.0f + fabsf(want[i]))))
+            return 1;
+    return 0;
+}
+EOC
+if grep -q "fashion_lenet_init(arena, sizeof arena)" "$d/readme.c"; then
+    check "README's embedding example" sh -c "gcc -std=c99 -Wall -Wextra -Werror -O2 -I'$d/inf' -o '$d/readme' \
+        '$d/readme.c' '$d/inf/fashion_lenet.c' -lm && '$d/readme' '$tmp/x.csv' '$d/want.csv'"
+else
+    bad "README's embedding example not found (or it does not size the arena for init)"
+fi
 
 # Dropout is the identity in inference: no kernel, no copy, no buffer.
 d="$tmp/fashion_bn_dropout"
