@@ -11,7 +11,8 @@
  *
  * Every buffer is an offset into one arena planned at compile time, so a
  * model needs one allocation (NAME_create) or none (NAME_init on memory the
- * caller owns).  With --inference the parameters are static const arrays
+ * caller owns: NAME_ARENA_BYTES, a constant in the header, aligned to
+ * NAME_ARENA_ALIGN; anything less is refused before a byte is written).  With --inference the parameters are static const arrays
  * and the file needs neither the runtime nor the heap.  Output is
  * deterministic: no dates, stable order, floats printed with %.9g.
  */
