@@ -12,8 +12,9 @@
  * Every buffer is an offset into one arena planned at compile time, so a
  * model needs one allocation (NAME_create) or none (NAME_init on memory the
  * caller owns: NAME_ARENA_BYTES, a constant in the header, aligned to
- * NAME_ARENA_ALIGN; anything less is refused before a byte is written).  With --inference the parameters are static const arrays
- * and the file needs neither the runtime nor the heap.  Output is
+ * NAME_ARENA_ALIGN; anything less is refused before a byte is written).
+ * With --inference the parameters are static const arrays and the file
+ * needs neither the runtime nor the heap.  Output is
  * deterministic: no dates, stable order, floats printed with %.9g.
  */
 #include "emit_c.h"
@@ -247,7 +248,8 @@ static ll model_bytes(const Emitter *e)
     return (words * 8 + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 }
 
-/* NAME_ARENA_BYTES: the model struct and every planned buffer, floats. */
+/* NAME_ARENA_BYTES: the model struct and every planned buffer (of
+ * float scalars), in bytes. */
 static ll arena_bytes(const Emitter *e)
 {
     return model_bytes(e) + (ll)e->plan->total * 4;
