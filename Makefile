@@ -122,6 +122,7 @@ test: deps-test all $(UNIT_BINS)
 	@echo "== examples"; NNC=$(B)/nnc sh tests/run_examples.sh
 	@echo "== the generated program"; NNC=$(B)/nnc sh tests/run_program.sh
 	@echo "== generated code"; NNC=$(B)/nnc sh tests/run_codegen.sh
+	@echo "== the embedding API (C, C++, sanitizers, Cortex-M)"; NNC=$(B)/nnc sh tests/run_embed.sh
 	@echo "== golden outputs against PyTorch"; NNC=$(B)/nnc sh tests/run_golden.sh
 	@echo "== finite-difference gradient check"; NNC=$(B)/nnc sh tests/run_gradcheck.sh
 	@echo "== initialiser statistics"; NNC=$(B)/nnc sh tests/run_init_stats.sh

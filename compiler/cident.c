@@ -314,8 +314,9 @@ static int intrin_header(const char *s)
 /* What the API appends to the model's name (emit_c.c, main.c): NAME_H,
  * NAME_forward, NAME_model, ... */
 static const char *const api_suffixes[] = {
-    "H", "MAX_BATCH", "OUTPUT_SIZE", "arena_bytes", "create", "destroy", "epoch_end", "epoch_end_loss", "eval_loss",
-    "forward", "get_lr", "init", "load", "load_err", "main", "model", "save", "save_err", "set_lr", "train_step",
+    "ARENA_ALIGN", "ARENA_BYTES", "H", "MAX_BATCH", "OUTPUT_SIZE", "arena_bytes", "create", "destroy", "epoch_end",
+    "epoch_end_loss", "eval_loss", "forward", "get_lr", "init", "load", "load_err", "main", "model", "save", "save_err",
+    "set_lr", "train_step",
 };
 
 /* Why s, a whole identifier, is taken; NULL when it is free. */

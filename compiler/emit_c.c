@@ -11,8 +11,10 @@
  *
  * Every buffer is an offset into one arena planned at compile time, so a
  * model needs one allocation (NAME_create) or none (NAME_init on memory the
- * caller owns).  With --inference the parameters are static const arrays
- * and the file needs neither the runtime nor the heap.  Output is
+ * caller owns: NAME_ARENA_BYTES, a constant in the header, aligned to
+ * NAME_ARENA_ALIGN; anything less is refused before a byte is written).
+ * With --inference the parameters are static const arrays and the file
+ * needs neither the runtime nor the heap.  Output is
  * deterministic: no dates, stable order, floats printed with %.9g.
  */
 #include "emit_c.h"
@@ -345,12 +347,145 @@ static void header_comment(Emitter *e, const char *what)
 
 static int train_plateau(const Ir *ir);
 
+/* The arena's alignment, bytes: every buffer starts on a 64-byte line
+ * (memplan.h's MEM_ALIGN floats), which the arena's start must keep. */
+#define ARENA_ALIGN (MEM_ALIGN * 4)
+
+/* Bytes the model struct takes at the start of the arena: its fields
+ * counted at 8 bytes each (no pointer, double or int64_t is wider on any
+ * ABI; NnrtRng is four uint64_t), rounded up to ARENA_ALIGN so the buffers
+ * after it stay aligned.  A compile-time constant, unlike sizeof on the
+ * target, so the header can state the arena's size; the .c checks that
+ * sizeof fits. */
+static ll model_bytes(const Emitter *e)
+{
+    ll words = 1; /* a */
+    if (!e->opt->inference) {
+        words += 5 + 4; /* heap, lr0, lr, t, epoch; rng */
+        if (train_plateau(e->ir))
+            words += 4; /* best, bad_epochs, epoch_loss_sum, epoch_samples */
+    }
+    return (words * 8 + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+}
+
+/* NAME_ARENA_BYTES: the model struct and every planned buffer (of
+ * float scalars), in bytes. */
+static ll arena_bytes(const Emitter *e)
+{
+    return model_bytes(e) + (ll)e->plan->total * 4;
+}
+
+/* An integer constant usable in #if and in array sizes on any C99
+ * compiler: unsigned long holds 32 bits everywhere (int may hold 16). */
+static const char *size_literal(Arena *a, ll v)
+{
+    return arena_printf(a, v > 0xffffffffLL ? "%lldull" : "%lldul", v);
+}
+
+/* What the value NAME_forward returns is, for the header: read from the
+ * op that computes it (views and dropout, the identity in inference,
+ * looked through) and from the loss it feeds in training. */
+static const char *output_meaning(const Emitter *e)
+{
+    const Ir *ir = e->ir;
+    Arena *a = ir->arena;
+    int o = ir->output;
+    while (ir->nodes[o].op == OP_FLATTEN || ir->nodes[o].op == OP_RESHAPE || ir->nodes[o].op == OP_DROPOUT)
+        o = ir->nodes[o].in[0];
+    const IrNode *n = &ir->nodes[o];
+    const char *axis = "";
+    if (n->op == OP_SOFTMAX || n->op == OP_LOG_SOFTMAX) {
+        int dim = (int)op_num(n->op, n->args, "dim");
+        if (dim != -1 && dim != n->shape.rank - 1)
+            axis = arena_printf(a, " over per-sample axis %d", dim);
+        else
+            axis = " over the last axis";
+    }
+    switch (n->op) {
+    case OP_SOFTMAX:
+        return arena_printf(a, "probabilities (softmax%s: each distribution sums to 1)", axis);
+    case OP_LOG_SOFTMAX:
+        return arena_printf(a, "log-probabilities (log_softmax%s: their exp() sums to 1)", axis);
+    case OP_SIGMOID:
+        return "probabilities in [0, 1], one per value, each on its own (sigmoid)";
+    case OP_LOGSIGMOID:
+        return "log-probabilities, one per value, each on its own (logsigmoid)";
+    default:
+        break;
+    }
+    if (ir->loss >= 0) {
+        int pred = ir->nodes[ir->loss].in[0];
+        while (pred != ir->output && (ir->nodes[pred].op == OP_FLATTEN || ir->nodes[pred].op == OP_RESHAPE))
+            pred = ir->nodes[pred].in[0];
+        if (pred == ir->output)
+            switch (ir->nodes[ir->loss].op) {
+            case OP_CROSS_ENTROPY:
+                return "logits: unnormalised class scores, not probabilities (cross_entropy applies the "
+                       "softmax while training); the largest is the predicted class, and softmax() of them "
+                       "gives the probabilities";
+            case OP_BINARY_CROSS_ENTROPY:
+                return "logits, not probabilities (binary_cross_entropy applies the sigmoid while "
+                       "training): sigmoid() of each gives its probability, and a logit above 0 means a "
+                       "probability above 0.5";
+            case OP_NLL:
+                return "log-probabilities, as nll takes them; exp() gives the probabilities";
+            case OP_MSE:
+            case OP_L1:
+            case OP_HUBER:
+                return arena_printf(a, "predictions in the units of the target (regression, trained with %s)",
+                                    op_info[ir->nodes[ir->loss].op].name);
+            default:
+                break;
+            }
+    }
+    return arena_printf(a, "the values %s computes", op_info[n->op].name);
+}
+
+/* text as a block comment of lines within 79 columns, words kept whole
+ * (a word longer than a line gets a line of its own); left open for more
+ * lines unless close. */
+static void emit_wrapped(Emitter *e, int close, const char *text)
+{
+    const char *p = text;
+    int first = 1;
+    while (*p) {
+        size_t width = 79 - 4 * (size_t)e->indent - 6, n = strlen(p), fit = n;
+        if (n > width) {
+            /* the last space that fits, else the end of the long word */
+            for (fit = width; fit > 0 && p[fit] != ' '; fit--)
+                ;
+            if (fit == 0)
+                for (fit = width; p[fit] && p[fit] != ' '; fit++)
+                    ;
+        }
+        const char *next = p + fit;
+        while (*next == ' ')
+            next++;
+        emit_line(e, "%s%.*s%s", first ? "/* " : " * ", (int)fit, p, *next || !close ? "" : " */");
+        p = next;
+        first = 0;
+    }
+}
+
+/* "[n, 1, 28, 28]": a batch of node id's per-sample shape. */
+static const char *batch_shape(const Ir *ir, const IrNode *n)
+{
+    char dims[256] = "";
+    size_t k = 0;
+    for (int j = 0; j < n->shape.rank && k < sizeof dims; j++)
+        k += (size_t)snprintf(dims + k, sizeof dims - k, ", %lld", (ll)n->shape.d[j]);
+    return arena_printf(ir->arena, "[n%s]", dims);
+}
+
 static void emit_header(Emitter *e)
 {
     const Ir *ir = e->ir;
     const char *M = e->opt->name;
     char ip[1024];
+    int ninputs = 0;
     input_params(e, ip, sizeof ip, "float");
+    for (int i = 0; i < ir->n; i++)
+        ninputs += ir->nodes[i].op == OP_INPUT;
     header_comment(e, e->opt->inference ? "Inference code" : "Training and inference code");
     emit_line(e, "#ifndef %s_H", M);
     emit_line(e, "#define %s_H", M);
@@ -358,25 +493,76 @@ static void emit_header(Emitter *e)
     emit_line(e, "#include <stddef.h>");
     emit_line(e, "#include <stdint.h>");
     emit_line(e, "%s", "");
-    emit_line(e, "#define %s_MAX_BATCH %d /* largest n for NAME_train_step */", M, e->opt->max_batch);
+    /* C++ (Arduino, mbed, Zephyr) links these under their C names. */
+    emit_line(e, "#ifdef __cplusplus");
+    emit_line(e, "extern \"C\" {");
+    emit_line(e, "#endif");
+    emit_line(e, "%s", "");
+    if (e->opt->inference)
+        emit_line(e, "#define %s_MAX_BATCH %d /* samples per pass; forward takes any n, in chunks */", M,
+                  e->opt->max_batch);
+    else
+        emit_line(e, "#define %s_MAX_BATCH %d /* largest n for train_step; forward takes any n */", M,
+                  e->opt->max_batch);
+    emit_line(e, "%s", "");
+
+    /* The memory the caller gives NAME_init, as constants: a static
+     * array can be sized and aligned from them, and #if can check them
+     * against a part's RAM. */
+    Arena *a = ir->arena;
+    emit_wrapped(e, 0, arena_printf(a, "Memory: %s_init places the model in an arena the caller owns, of %s_ARENA_BYTES "
+                                    "bytes (the model, %lld bytes, and every buffer for %s_MAX_BATCH samples), at an "
+                                    "address that is a multiple of %s_ARENA_ALIGN.  Nothing else is allocated, and no "
+                                    "call writes outside the arena and out.  With GCC or Clang:",
+                                 M, M, model_bytes(e), M, M));
+    emit_line(e, " *     static unsigned char arena[%s_ARENA_BYTES]", M);
+    emit_line(e, " *         __attribute__((aligned(%s_ARENA_ALIGN)));", M);
+    emit_line(e, " * or, in C11 and C++11, alignas(%s_ARENA_ALIGN) in front. */", M);
+    emit_line(e, "#define %s_ARENA_BYTES %s", M, size_literal(a, arena_bytes(e)));
+    emit_line(e, "#define %s_ARENA_ALIGN %d", M, ARENA_ALIGN);
+    emit_line(e, "%s", "");
+
+    /* What goes in and what comes out: the caller cannot see the .nn. */
+    char ins[1024];
+    size_t k = 0;
+    ins[0] = '\0';
+    for (int i = 0; i < ir->n && k < sizeof ins; i++) {
+        const IrNode *n = &ir->nodes[i];
+        if (n->op == OP_INPUT)
+            k += (size_t)snprintf(ins + k, sizeof ins - k, "%sin_%s %s (%s_INPUT_%s_SIZE floats per sample)",
+                                  k ? ", then " : "", n->name, batch_shape(ir, n), M, n->name);
+    }
+    emit_wrapped(e, 1, arena_printf(a, "Input%s: row-major float32, n samples: %s.  Passed as they are: nothing here "
+                                    "scales them.  The program nnc --exe builds divides uint8 data files (images) "
+                                    "by 255 unless --no-scale; code calling this API does its own scaling, the "
+                                    "one the weights were trained with (x / 255.0f for such pixels).",
+                                 ninputs > 1 ? "s, in this order" : "", ins));
     for (int i = 0; i < ir->n; i++)
         if (ir->nodes[i].op == OP_INPUT)
             emit_line(e, "#define %s_INPUT_%s_SIZE %lld /* floats per sample */", M, ir->nodes[i].name,
                       numel(&ir->nodes[i]));
-    if (ir->output >= 0)
-        emit_line(e, "#define %s_OUTPUT_SIZE %lld /* floats per sample */", M, numel(&ir->nodes[ir->output]));
+    if (ir->output >= 0) {
+        const IrNode *out = &ir->nodes[ir->output];
+        emit_wrapped(e, 1, arena_printf(a, "Output%s%s: float32 %s (%s_OUTPUT_SIZE floats per sample).  These are %s.",
+                                     out->name ? " " : "", out->name ? out->name : "", batch_shape(ir, out), M,
+                                     emit_c_comment(a, output_meaning(e))));
+        emit_line(e, "#define %s_OUTPUT_SIZE %lld /* floats per sample */", M, numel(out));
+    }
     emit_line(e, "%s", "");
     emit_line(e, "typedef struct %s %s;", M, M);
     emit_line(e, "%s", "");
-    emit_line(e, "/* Bytes NAME_init needs: the model and its whole arena. */");
+    emit_line(e, "/* %s_ARENA_BYTES, for code that sizes the arena at run time. */", M);
     emit_line(e, "size_t %s_arena_bytes(void);", M);
-    emit_line(e, "/* A model in caller-owned memory of %s_arena_bytes() bytes; no heap.", M);
-    if (e->opt->inference)
-        emit_line(e, " * The weights are compiled in; seed is unused. */");
-    else
-        emit_line(e, " * Parameters initialised as PyTorch does, from seed. */");
-    emit_line(e, "%s *%s_init(void *arena, uint64_t seed);", M, M);
-    if (!e->opt->inference) {
+    const char *refuse = arena_printf(a, "The model in the caller's arena (Memory above); no heap.  NULL, and nothing "
+                                         "written, when arena is NULL, arena_bytes is below %s_ARENA_BYTES or arena "
+                                         "is not a multiple of %s_ARENA_ALIGN.", M, M);
+    if (e->opt->inference) {
+        emit_wrapped(e, 1, arena_printf(a, "%s  The weights are compiled in (const: .rodata, or NNC_WEIGHTS_SECTION).",
+                                     refuse));
+        emit_line(e, "%s *%s_init(void *arena, size_t arena_bytes);", M, M);
+    } else {
+        emit_wrapped(e, 1, arena_printf(a, "%s  Parameters initialised as PyTorch does, from seed.", refuse));
+        emit_line(e, "%s *%s_init(void *arena, size_t arena_bytes, uint64_t seed);", M, M);
         emit_line(e, "/* The same on the heap; NULL when out of memory. */");
         emit_line(e, "%s *%s_create(uint64_t seed);", M, M);
         emit_line(e, "void %s_destroy(%s *m);", M, M);
@@ -385,8 +571,7 @@ static void emit_header(Emitter *e)
         emit_line(e, "int %s_save(const %s *m, const char *safetensors_path);", M, M);
     }
     if (ir->output >= 0) {
-        emit_line(e, "/* Inference (eval mode): inputs [n, per-sample shape], out [n, %s_OUTPUT_SIZE]; any n >= 1. */",
-                  M);
+        emit_wrapped(e, 1, arena_printf(a, "Inference (eval mode): the inputs above, out [n, %s_OUTPUT_SIZE]; any n >= 1.", M));
         emit_line(e, "void %s_forward(%s *m, int n%s, float *out);", M, M, ip);
     }
     if (!e->opt->inference && ir->loss >= 0) {
@@ -398,7 +583,7 @@ static void emit_header(Emitter *e)
         else
             emit_line(e, " * float[n, %lld].  Returns the mean loss, NaN on a bad n. */", numel(t));
         emit_line(e, "float %s_train_step(%s *m, int n%s, const void *target);", M, M, ip);
-        emit_line(e, "/* The loss without training (eval mode); out as NAME_forward, or NULL. */");
+        emit_line(e, "/* The loss without training (eval mode); out as %s_forward, or NULL. */", M);
         emit_line(e, "float %s_eval_loss(%s *m, int n%s, const void *target, float *out);", M, M, ip);
         emit_line(e, "/* The learning rate, as the optimizer's lr; the schedule scales it per epoch. */");
         emit_line(e, "void %s_set_lr(%s *m, double lr);", M, M);
@@ -411,6 +596,10 @@ static void emit_header(Emitter *e)
         emit_line(e, "/* The learning rate the next step uses (schedule and warm-up applied). */");
         emit_line(e, "double %s_get_lr(const %s *m);", M, M);
     }
+    emit_line(e, "%s", "");
+    emit_line(e, "#ifdef __cplusplus");
+    emit_line(e, "}");
+    emit_line(e, "#endif");
     emit_line(e, "%s", "");
     emit_line(e, "#endif");
 }
@@ -495,6 +684,18 @@ static void emit_init(Emitter *e, int id)
 static void emit_weights(Emitter *e)
 {
     const Ir *ir = e->ir;
+    /* External flash: a part that maps it (QSPI, FMC) links a section
+     * there, and the weights, the bulk of the image, can go to it. */
+    emit_line(e, "/* The weights are const: .rodata (flash) by default.  -DNNC_WEIGHTS_SECTION=");
+    emit_line(e, " * '\".extflash\"' puts them in that linker section instead (GCC, Clang; Mach-O");
+    emit_line(e, " * takes '\"__TEXT,__name\"'), for parts that keep constants in external flash. */");
+    emit_line(e, "#if defined(NNC_WEIGHTS_SECTION) && defined(__GNUC__)");
+    emit_line(e, "#define NNC_WEIGHTS __attribute__((section(NNC_WEIGHTS_SECTION)))");
+    emit_line(e, "#elif defined(NNC_WEIGHTS_SECTION)");
+    emit_line(e, "#error \"NNC_WEIGHTS_SECTION needs GCC's or Clang's section attribute\"");
+    emit_line(e, "#else");
+    emit_line(e, "#define NNC_WEIGHTS");
+    emit_line(e, "#endif");
     for (int i = 0; i < ir->n; i++) {
         const IrNode *p = &ir->nodes[i];
         if (p->op != OP_PARAM || !e->plan->size || !e->opt->weights[i])
@@ -503,10 +704,10 @@ static void emit_weights(Emitter *e)
         const float *w = e->opt->weights[i];
         if (p->dtype == DT_I64) {
             /* num_batches_tracked: unused by inference */
-            emit_line(e, "static const real %s[2] = {0.0f, 0.0f};", weight_name(ir, i));
+            emit_line(e, "static const real %s[2] NNC_WEIGHTS = {0.0f, 0.0f};", weight_name(ir, i));
             continue;
         }
-        emit_line(e, "static const real %s[%lld] = {", weight_name(ir, i), N);
+        emit_line(e, "static const real %s[%lld] NNC_WEIGHTS = {", weight_name(ir, i), N);
         for (ll k = 0; k < N; k += 8) {
             char line[512], fb[48];
             size_t len = 0;
@@ -726,8 +927,9 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         }
     }
     header_comment(e, o->inference ? "Inference code" : "Training and inference code");
-    emit_line(e, "/* %lld trainable parameters; batch up to %d; arena %lld bytes; %.0f FLOPs per sample forward. */",
-              (ll)nparams, o->max_batch, (ll)plan->total * 4, flops);
+    emit_line(e, "/* %lld trainable parameters; batch up to %d; %s_ARENA_BYTES %lld (buffers %lld, the model %lld);",
+              (ll)nparams, o->max_batch, M, arena_bytes(e), (ll)plan->total * 4, model_bytes(e));
+    emit_line(e, " * %.0f FLOPs per sample forward. */", flops);
     emit_line(e, "#include \"%s.h\"", M);
     emit_line(e, "%s", "");
     emit_line(e, "#include <math.h>");
@@ -780,7 +982,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "#define ARENA_FLOATS %lldu /* every buffer; offsets below are in floats */", (ll)plan->total);
     emit_line(e, "%s", "");
     emit_line(e, "struct %s {", M);
-    emit_line(e, "    real *a;       /* ARENA_FLOATS scalars, 64-byte aligned */");
+    emit_line(e, "    real *a;       /* ARENA_FLOATS scalars, after the model in the arena */");
     if (!o->inference) {
         emit_line(e, "    void *heap;    /* what %s_create allocated, or NULL */", M);
         emit_line(e, "    double lr0;    /* the optimizer's lr, before the schedule */");
@@ -796,6 +998,17 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         }
     }
     emit_line(e, "};");
+    emit_line(e, "%s", "");
+    emit_line(e, "/* The arena: the model at its start, in NNC_MODEL_BYTES (a multiple of");
+    emit_line(e, " * %s_ARENA_ALIGN, so the buffers after it stay aligned), then", M);
+    emit_line(e, " * ARENA_FLOATS scalars.  In float builds NNC_ARENA_BYTES is the header's");
+    emit_line(e, " * %s_ARENA_BYTES (NNC_DOUBLE, tests/gradcheck's build, doubles it). */", M);
+    emit_line(e, "#define NNC_MODEL_BYTES %lldu", model_bytes(e));
+    emit_line(e, "#define NNC_ARENA_BYTES ((size_t)NNC_MODEL_BYTES + (size_t)ARENA_FLOATS * sizeof(real))");
+    emit_line(e, "typedef char NNC_MODEL_FITS[sizeof(%s) <= NNC_MODEL_BYTES ? 1 : -1];", M);
+    emit_line(e, "#ifndef NNC_DOUBLE");
+    emit_line(e, "typedef char NNC_ARENA_BYTES_AGREE[NNC_ARENA_BYTES == %s_ARENA_BYTES ? 1 : -1];", M);
+    emit_line(e, "#endif");
     emit_line(e, "%s", "");
     if (o->inference)
         emit_weights(e);
@@ -938,18 +1151,21 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     /* The API. */
     emit_line(e, "size_t %s_arena_bytes(void)", M);
     emit_line(e, "{");
-    emit_line(e, "    return 64 + ((sizeof(%s) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(real);", M);
+    emit_line(e, "    return NNC_ARENA_BYTES;");
     emit_line(e, "}");
     emit_line(e, "%s", "");
-    emit_line(e, "%s *%s_init(void *arena, uint64_t seed)", M, M);
+    if (o->inference)
+        emit_line(e, "%s *%s_init(void *arena, size_t arena_bytes)", M, M);
+    else
+        emit_line(e, "%s *%s_init(void *arena, size_t arena_bytes, uint64_t seed)", M, M);
     emit_line(e, "{");
     e->indent++;
-    emit_line(e, "if (!arena)");
+    emit_line(e, "/* Too small or misaligned: refused before any byte is written. */");
+    emit_line(e, "if (!arena || arena_bytes < NNC_ARENA_BYTES || (uintptr_t)arena %% %s_ARENA_ALIGN != 0)", M);
     emit_line(e, "    return NULL;");
-    emit_line(e, "uintptr_t at = ((uintptr_t)arena + 63) / 64 * 64;");
-    emit_line(e, "%s *m = (%s *)at;", M, M);
+    emit_line(e, "%s *m = (%s *)arena;", M, M);
     emit_line(e, "memset(m, 0, sizeof *m);");
-    emit_line(e, "m->a = (real *)(at + ((sizeof(%s) + 63) / 64) * 64);", M);
+    emit_line(e, "m->a = (real *)((unsigned char *)arena + NNC_MODEL_BYTES);");
     emit_line(e, "memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(real));");
     if (!o->inference) {
         double lr = ir->optimizer ? op_num(ir->optimizer->op, ir->optimizer->args, "lr") : 0;
@@ -958,8 +1174,6 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
             emit_line(e, "m->best = INFINITY;");
         emit_line(e, "init_params(m, seed);");
         emit_line(e, "nnrt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u); /* a stream apart from the initialisers' */");
-    } else {
-        emit_line(e, "(void)seed;");
     }
     emit_line(e, "return m;");
     e->indent--;
@@ -969,11 +1183,21 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     if (!o->inference) {
         emit_line(e, "%s *%s_create(uint64_t seed)", M, M);
         emit_line(e, "{");
-        emit_line(e, "    void *mem = malloc(%s_arena_bytes());", M);
-        emit_line(e, "    %s *m = %s_init(mem, seed);", M, M);
-        emit_line(e, "    if (m)");
-        emit_line(e, "        m->heap = mem;");
-        emit_line(e, "    return m;");
+        e->indent++;
+        emit_line(e, "/* malloc aligns for any C type, not to %s_ARENA_ALIGN: allocate", M);
+        emit_line(e, " * that much more and start the arena at the next multiple. */");
+        emit_line(e, "unsigned char *mem = malloc(NNC_ARENA_BYTES + %s_ARENA_ALIGN - 1);", M);
+        emit_line(e, "if (!mem)");
+        emit_line(e, "    return NULL;");
+        emit_line(e, "size_t pad = (size_t)((%s_ARENA_ALIGN - (uintptr_t)mem %% %s_ARENA_ALIGN) %% %s_ARENA_ALIGN);", M, M, M);
+        emit_line(e, "%s *m = %s_init(mem + pad, NNC_ARENA_BYTES, seed);", M, M);
+        emit_line(e, "if (!m) {");
+        emit_line(e, "    free(mem);");
+        emit_line(e, "    return NULL;");
+        emit_line(e, "}");
+        emit_line(e, "m->heap = mem;");
+        emit_line(e, "return m;");
+        e->indent--;
         emit_line(e, "}");
         emit_line(e, "%s", "");
         emit_line(e, "void %s_destroy(%s *m)", M, M);
@@ -1300,7 +1524,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
                   op_num(OP_TRAIN, ir->train, "shuffle") != 0, (unsigned long long)op_num(OP_TRAIN, ir->train, "seed"));
         emit_line(e, ".lr = %.17g,", ir->optimizer ? op_num(ir->optimizer->op, ir->optimizer->args, "lr") : 0.0);
         emit_line(e, ".nparams = NPARAMS, .params = params,");
-        emit_line(e, ".arena_bytes = %lld, .flops_per_sample = %.17g,", (ll)plan->total * 4, flops);
+        emit_line(e, ".arena_bytes = NNC_ARENA_BYTES, .flops_per_sample = %.17g,", flops);
         emit_line(e, ".create = w_create, .destroy = w_destroy, .load = w_load, .save = w_save,");
         if (ninputs == 1)
             emit_line(e, ".forward = w_forward,");

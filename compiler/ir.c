@@ -151,6 +151,9 @@ int ir_view_of(const Ir *ir, int id)
         return -1;
     if (n->op == OP_FLATTEN || n->op == OP_RESHAPE)
         return n->in[0];
+    /* Dropout is the identity in inference: no copy, no buffer, no mask. */
+    if (n->op == OP_DROPOUT && ir->inference)
+        return n->in[0];
     if (n->op == OP_GRAD && (ir->nodes[n->fwd].op == OP_FLATTEN || ir->nodes[n->fwd].op == OP_RESHAPE))
         return n->in[0];
     return -1;

@@ -102,8 +102,9 @@ int ir_add(Ir *ir, Op op, const int *in, int nin, const Value *args, Span sp);
 void ir_verify(const Ir *ir, const char *pass, int need_shapes);
 
 /* The node whose buffer node id's value is a view of: the operand of
- * flatten and reshape (and of their gradients), fused_into; -1 when id
- * has storage of its own (or none, being inlined). */
+ * flatten and reshape (and of their gradients) and, in inference code, of
+ * dropout; fused_into; -1 when id has storage of its own (or none, being
+ * inlined). */
 int ir_view_of(const Ir *ir, int id);
 
 /* The node whose kernel computes node id: id itself, or the end of its

@@ -216,14 +216,13 @@ for model in examples/*.nn tests/cases/*.nn; do
         fi
         # It runs from a static arena and agrees with the training program.
         mname=$(basename "$ic" .c)
-        bytes=$(sed -n 's/.*arena \([0-9]*\) bytes.*/\1/p' "$ic" | head -n 1)
         cat >"$d/inf/main.c" <<EOC
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "$mname.h"
 #include "nnrt.h"
-static unsigned char arena[$bytes + 4096];
+static unsigned char arena[${mname}_ARENA_BYTES] __attribute__((aligned(${mname}_ARENA_ALIGN)));
 int main(void)
 {
     NnrtErr err;
@@ -234,9 +233,9 @@ int main(void)
         fprintf(stderr, "%s\\n", err.msg);
         return 1;
     }
-    if (${mname}_arena_bytes() > sizeof arena)
+    $mname *m = ${mname}_init(arena, sizeof arena);
+    if (!m || ${mname}_arena_bytes() != sizeof arena)
         return 1;
-    $mname *m = ${mname}_init(arena, 0);
     int n = (int)xa.dims[0];
     size_t k = (size_t)(nnrt_array_numel(&ya) / n);
     static float out[1 << 20];
