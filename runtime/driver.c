@@ -2146,30 +2146,6 @@ static int cmd_eval(const Ctx *c, const Opts *o)
     return rc;
 }
 
-/* Writes the outputs [dims[0], ...] as CSV, one sample per row, with
- * %.9g (round-trips float32).  nnrt_save_csv will replace this when the
- * runtime has it. */
-static int save_output_csv(const char *path, const float *v, int rank,
-                           const int64_t *dims, NnrtErr *err)
-{
-    NnrtAtomic a;
-    int64_t n = dims[0], per = 1, i, j;
-    int k, rc;
-    char buf[32];
-    for (k = 1; k < rank; k++)
-        per *= dims[k];
-    if ((rc = nnrt__atomic_open(&a, path, err)) != 0)
-        return rc;
-    for (i = 0; i < n; i++)
-        for (j = 0; j < per; j++) {
-            int len = snprintf(buf, sizeof buf, "%.9g%c",
-                               (double)v[i * per + j],
-                               j + 1 < per ? ',' : '\n');
-            nnrt__atomic_write(&a, buf, (size_t)len);
-        }
-    return nnrt__atomic_commit(&a, err);
-}
-
 /* 1 if path ends with ext, ignoring case. */
 static int has_ext(const char *path, const char *ext)
 {
@@ -2222,8 +2198,8 @@ static int cmd_predict(const Ctx *c, const Opts *o)
     dims[0] = d.n;
     for (k = 0; k < m->output_rank; k++)
         dims[k + 1] = m->output_dims[k];
-    if ((csv ? save_output_csv(o->output, out, m->output_rank + 1, dims,
-                               &err)
+    /* CSV: one sample per row, its output flattened row-major. */
+    if ((csv ? nnrt_save_csv(o->output, out, d.n, m->output_numel, &err)
              : nnrt_save_npy(o->output, out, m->output_rank + 1, dims,
                              &err)) != 0) {
         fail(c, EXIT_FAIL, "%s", err.msg);
