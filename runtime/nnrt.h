@@ -153,6 +153,8 @@ int nnrt_load_array(const char *path, NnrtArray *out, NnrtErr *err);
  *     and so is a row with a different number of fields.
  * Other formats (.npy, IDX) are read as nnrt_load_array() reads them; the
  * label split below applies to them too when they are [rows, cols]. */
+/* NnrtCsvOpts.label_stop for a range through the last column ("A:"). */
+#define NNRT_CSV_END 0x7fffffff
 typedef struct NnrtCsvOpts {
     /* inputs */
     char sep;            /* ',', ';', '\t' or any other byte; 0: detect */
@@ -162,6 +164,11 @@ typedef struct NnrtCsvOpts {
     int label_count;     /* number of label columns from label_column
                             (a range, for several targets); 0 means 1 */
     int allow_nonfinite; /* accept NaN and infinities ("nan", "inf") */
+    int label_stop;      /* nonzero: the label columns are label_column
+                            up to, not including, this one, as a Python
+                            slice A:B (negative counts from the end;
+                            NNRT_CSV_END: through the last column);
+                            label_count is then ignored */
     /* outputs */
     int header_skipped;  /* 1: the first row was a header and was skipped
                             (the driver says "header row skipped") */
