@@ -1974,6 +1974,63 @@ START_TEST(label_column)
                          "(0..4, or -5..-1 from the end) (--label-column 7)");
     run(&r, &softmax_model, both);
     ck_assert_int_eq(r.rc, 2);
+    {
+        /* A:B in every form the reader resolves (a stop counting from
+         * the end, through the end), a semicolon table read with --sep
+         * and the header notice, which --quiet silences; a slice that
+         * selects nothing, or no slice at all, is refused. */
+        const char *mid[] = {"softmax", "train", "--data", tpath("t.csv"),
+                             "--label-column", "0:-4", "--epochs", "2",
+                             "--quiet", "--save", tpath("d.st"), NULL};
+        const char *semi[] = {"softmax", "eval", "--weights", tpath("c.st"),
+                              "--data", tpath("s.csv"), "--sep", ";",
+                              "--label-column", "-1:", NULL};
+        const char *comma[] = {"softmax", "eval", "--weights", tpath("c.st"),
+                               "--data", tpath("s.csv"), "--sep", ",",
+                               "--label-column", "-1", NULL};
+        const char *loud[] = {"softmax", "train", "--data", tpath("t.csv"),
+                              "--label-column", "0", "--epochs", "1", NULL};
+        const char *empty[] = {"softmax", "train", "--data", tpath("t.csv"),
+                               "--label-column", "3:1", NULL};
+        const char *zero[] = {"softmax", "train", "--data", tpath("t.csv"),
+                              "--label-column", "2:0", NULL};
+        const char *badsep[] = {"softmax", "train", "--data", tpath("t.csv"),
+                                "--label-column", "0", "--sep", ";;", NULL};
+        f = fopen(tpath("s.csv"), "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "a;b;c;d;label\n");
+        for (i = 0; i < NTRAIN; i++) {
+            for (k = 0; k < NF; k++)
+                fprintf(f, "%.9g;", x[i * NF + k]);
+            fprintf(f, "%d\n", y[i]);
+        }
+        fclose(f);
+        run(&r, &softmax_model, mid);
+        ck_assert_msg(r.rc == 0, "%s", r.err);
+        ck_assert(same_file(tpath("a.st"), tpath("d.st")));
+        ck_assert(strstr(r.err, "header row skipped") == NULL);
+        run(&r, &softmax_model, semi);
+        ck_assert_msg(r.rc == 0, "%s", r.err);
+        ck_assert_has(r.out, "accuracy=");
+        ck_assert_has(r.err, "s.csv: header row skipped (a;b;c;d;label)\n");
+        /* With ',' the rows are one field each: the file's error. */
+        run(&r, &softmax_model, comma);
+        ck_assert_int_eq(r.rc, 1);
+        ck_assert_has(r.err, "s.csv: ");
+        run(&r, &softmax_model, loud);
+        ck_assert_msg(r.rc == 0, "%s", r.err);
+        ck_assert_has(r.err, "t.csv: header row skipped (label,a,b,c,d)\n");
+        run(&r, &softmax_model, empty);
+        ck_assert_int_eq(r.rc, 1);
+        ck_assert_has(r.err, "t.csv: label columns 3:1 select none of the 5 "
+                             "columns");
+        run(&r, &softmax_model, zero);
+        ck_assert_int_eq(r.rc, 2);
+        ck_assert_has(r.err, "--label-column wants a column N or a range");
+        run(&r, &softmax_model, badsep);
+        ck_assert_int_eq(r.rc, 2);
+        ck_assert_has(r.err, "--sep wants one character");
+    }
 }
 END_TEST
 
