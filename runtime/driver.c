@@ -601,6 +601,61 @@ static int to_f32_values(const NnrtArray *a, float **out, NnrtErr *err)
     return 0;
 }
 
+/* Class labels as nnrt_array_to_labels() checks them (0..K-1, integers),
+ * except that a value equal to the model's ignore_index is kept as it is
+ * even outside that range (PyTorch's default -100): those are set to 0
+ * for the check and put back after.  `a` is the caller's, changed. */
+static int to_labels(const Ctx *c, NnrtArray *a, int32_t **out, NnrtErr *err)
+{
+    const NnrtModel *m = c->m;
+    int64_t i, n = nnrt_array_numel(a);
+    unsigned char *mask = NULL;
+    int rc;
+    if (m->has_ignore_index) {
+        int32_t ig = m->ignore_index;
+        mask = calloc((size_t)(n > 0 ? n : 1), 1);
+        if (!mask)
+            return nnrt__fail(err, NN_ENOMEM, NULL, "out of memory");
+        for (i = 0; i < n; i++) {
+            switch (a->dtype) {
+            case NNRT_F32: {
+                float *v = (float *)a->data + i;
+                if (*v == (float)ig) { *v = 0; mask[i] = 1; }
+                break;
+            }
+            case NNRT_F64: {
+                double *v = (double *)a->data + i;
+                if (*v == (double)ig) { *v = 0; mask[i] = 1; }
+                break;
+            }
+            case NNRT_I32: {
+                int32_t *v = (int32_t *)a->data + i;
+                if (*v == ig) { *v = 0; mask[i] = 1; }
+                break;
+            }
+            case NNRT_I64: {
+                int64_t *v = (int64_t *)a->data + i;
+                if (*v == ig) { *v = 0; mask[i] = 1; }
+                break;
+            }
+            case NNRT_U8: {
+                uint8_t *v = (uint8_t *)a->data + i;
+                if ((int32_t)*v == ig) { *v = 0; mask[i] = 1; }
+                break;
+            }
+            default:
+                break;
+            }
+        }
+    }
+    rc = nnrt_array_to_labels(a, out, (int)m->target_numel, err);
+    for (i = 0; rc == 0 && mask && i < n; i++)
+        if (mask[i])
+            (*out)[i] = m->ignore_index;
+    free(mask);
+    return rc;
+}
+
 /* Reads the data file `path` with the runtime's reader (any format; CSV
  * with --sep), into *x, or, when `split` (--label-column), into the
  * feature columns *x and the label columns *y ([rows, k]).  Says so on
@@ -762,7 +817,7 @@ static int load_targets(const Ctx *c, const char *path, const char *xpath,
             rc = fail(c, EXIT_FAIL, "too many classes");
             goto out;
         }
-        if (nnrt_array_to_labels(&a, &d->cls, (int)m->target_numel, &err)) {
+        if (to_labels(c, &a, &d->cls, &err)) {
             rc = fail(c, EXIT_FAIL, "%s: %s", path, err.msg);
             goto out;
         }
@@ -1008,8 +1063,10 @@ static void rows(const Ctx *c, const Data *d, int64_t first,
 /* ---- metrics ---- */
 
 typedef struct Metrics {
-    double loss_sum;         /* sum of batch mean loss x batch size */
-    int64_t n;               /* samples */
+    double loss_sum;         /* sum of batch loss sums (mean x samples
+                                counted for reduction = mean) */
+    int64_t n;               /* samples the loss counts */
+    int sum;                 /* the model's loss has reduction = sum */
     int64_t correct, counted; /* accuracy: counted samples or elements */
     double abs_sum, sq_sum;  /* regression: |p - t| and (p - t)^2 */
     int64_t elems;
@@ -1025,23 +1082,50 @@ static int64_t argmax(const float *v, int64_t n)
     return best;
 }
 
-/* Adds a batch of nb samples: its mean loss, and its prediction `pred`
- * ([nb, target_numel], NULL if unknown) against the targets `cls` or
- * `y`. */
+/* 1 if class label v is the model's ignore_index: the sample counts for
+ * neither the loss nor accuracy nor the confusion matrix. */
+static int ignored(const Ctx *c, int32_t v)
+{
+    return c->m->has_ignore_index && v == c->m->ignore_index;
+}
+
+/* Samples of cls[0..nb-1] the loss counts (all of them without
+ * ignore_index or class labels). */
+static int counted(const Ctx *c, const int32_t *cls, int nb)
+{
+    int i, k = 0;
+    if (!cls || !c->m->has_ignore_index)
+        return nb;
+    for (i = 0; i < nb; i++)
+        k += !ignored(c, cls[i]);
+    return k;
+}
+
+/* Adds a batch of nb samples: its loss as the model returned it (the
+ * mean over the samples counted, or their sum with reduction = sum), and
+ * its prediction `pred` ([nb, target_numel], NULL if unknown) against
+ * the targets `cls` or `y`.  A batch whose samples are all ignored adds
+ * no loss (the model's mean is 0/0 there, as PyTorch's). */
 static void metrics_add(const Ctx *c, Metrics *mt, int nb, double loss,
                         const float *pred, const int32_t *cls,
                         const float *y)
 {
     int64_t K = c->m->target_numel, i, j;
-    mt->loss_sum += loss * nb;
-    mt->n += nb;
+    int nc = counted(c, cls, nb);
+    mt->sum = c->m->loss_reduction_sum;
+    if (nc > 0)
+        mt->loss_sum += mt->sum ? loss : loss * nc;
+    mt->n += nc;
     if (!pred)
         return;
     for (i = 0; i < nb; i++) {
         const float *p = pred + i * K;
         switch (c->metric) {
         case MET_CLASS: {
-            int64_t g = argmax(p, K);
+            int64_t g;
+            if (ignored(c, cls[i]))
+                break;
+            g = argmax(p, K);
             mt->correct += g == cls[i];
             mt->counted++;
             if (mt->confusion)
@@ -1074,6 +1158,10 @@ static void metrics_add(const Ctx *c, Metrics *mt, int nb, double loss,
 
 static double m_loss(const Metrics *mt)
 {
+    /* What PyTorch's loss over all of these samples would be (weights
+     * aside): their sum for reduction = sum, else their mean. */
+    if (mt->sum)
+        return mt->loss_sum;
     return mt->n ? mt->loss_sum / (double)mt->n : 0.0;
 }
 static double m_acc(const Metrics *mt)
@@ -1751,7 +1839,10 @@ static int cmd_train(const Ctx *c, const Opts *o)
             loss = model_train_step(c, model, nb, (const float *const *)xb,
                                     target);
             rs.step++;
-            if (!isfinite(loss)) {
+            /* A mean over no sample (every label ignored) is NaN, as in
+             * PyTorch, and harmless: the step changed nothing. */
+            if (!isfinite(loss) &&
+                !(isnan(loss) && cb && counted(c, cb, nb) == 0)) {
                 if (pg.tty && !pg.quiet)
                     fputc('\n', c->out);
                 fail(c, EXIT_FAIL,
@@ -1766,10 +1857,18 @@ static int cmd_train(const Ctx *c, const Opts *o)
                 pred = m->pred ? m->pred(model)
                        : m->train_logits ? m->train_logits(model)
                                          : NULL;
-            metrics_add(c, &trm, nb, loss, pred, cb, yb);
-            if (pred && c->metric == MET_CLASS)
-                correct = trm.correct - before;
-            nnrt_progress_update(&pg, nb, loss, correct);
+            {
+                int64_t before_n = trm.n, before_c = trm.counted;
+                double before_l = trm.loss_sum;
+                metrics_add(c, &trm, nb, loss, pred, cb, yb);
+                if (pred && c->metric == MET_CLASS)
+                    correct = trm.correct - before;
+                pg.loss_is_sum = m->loss_reduction_sum;
+                nnrt_progress_step(&pg, nb, trm.loss_sum - before_l,
+                                   trm.n - before_n, correct,
+                                   correct >= 0 ? trm.counted - before_c
+                                                : 0);
+            }
             if (m->get_lr)
                 pg.lr = m->get_lr(model);
             samples += nb;

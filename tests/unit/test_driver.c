@@ -197,6 +197,94 @@ static const float *sm_train_logits(const void *vm)
     }
 
 static const NnrtModel softmax_model = SOFTMAX_MODEL(sm_create);
+
+/* The softmax model with cross_entropy(..., ignore_index = -100) and
+ * reduction mean or sum, as the generated code computes it: samples
+ * labelled -100 add nothing, the mean divides by the others (0/0 = NaN
+ * when there are none). */
+static float ig_loss(const float *probs, int n, const int32_t *y, int sum)
+{
+    double s = 0;
+    int i, k = 0;
+    for (i = 0; i < n; i++)
+        if (y[i] != -100) {
+            s -= log(probs[i * NC + y[i]]);
+            k++;
+        }
+    return (float)(sum ? s : s / k);
+}
+
+static float ig_step(void *vm, int n, const float *x, const void *t, int sum)
+{
+    Softmax *m = vm;
+    const int32_t *y = t;
+    float probs[MAXB * NC], dw[NC * NF] = {0}, db[NC] = {0};
+    int i, c, f, k = 0;
+    sm_logits(m, n, x, m->logits, probs);
+    for (i = 0; i < n; i++)
+        k += y[i] != -100;
+    for (i = 0; i < n; i++)
+        for (c = 0; y[i] != -100 && c < NC; c++) {
+            float d = (probs[i * NC + c] - (c == y[i])) /
+                      (sum ? 1.0f : (float)k);
+            db[c] += d;
+            for (f = 0; f < NF; f++)
+                dw[c * NF + f] += d * x[i * NF + f];
+        }
+    for (c = 0; k && c < NC * NF; c++)
+        m->w[c] -= (float)m->lr * dw[c];
+    for (c = 0; k && c < NC; c++)
+        m->b[c] -= (float)m->lr * db[c];
+    return ig_loss(probs, n, y, sum);
+}
+
+static float ig_mean_step(void *vm, int n, const float *x, const void *t)
+{
+    return ig_step(vm, n, x, t, 0);
+}
+
+static float ig_sum_step(void *vm, int n, const float *x, const void *t)
+{
+    return ig_step(vm, n, x, t, 1);
+}
+
+static float ig_mean_eval(void *vm, int n, const float *x, const void *t,
+                          float *out)
+{
+    float logits[MAXB * NC];
+    sm_logits(vm, n, x, logits, out);
+    return ig_loss(out, n, t, 0);
+}
+
+static float ig_sum_eval(void *vm, int n, const float *x, const void *t,
+                         float *out)
+{
+    float logits[MAXB * NC];
+    sm_logits(vm, n, x, logits, out);
+    return ig_loss(out, n, t, 1);
+}
+
+#define IGNORE_MODEL(step, eval, is_sum)                                   \
+    {                                                                      \
+        .name = "softmax", .source = "softmax.nn", .max_batch = MAXB,      \
+        .input_rank = 1, .input_dims = {NF}, .input_numel = NF,            \
+        .target_kind = NNRT_TARGET_CLASS, .target_numel = NC,              \
+        .output_rank = 1, .output_dims = {NC}, .output_numel = NC,         \
+        .train_batch = 16, .train_epochs = 2, .train_shuffle = 1,          \
+        .train_seed = 7, .lr = 0.5, .nparams = 2, .params = sm_params,     \
+        .arena_bytes = sizeof(Softmax), .flops_per_sample = 2 * NC * NF,   \
+        .create = sm_create, .destroy = sm_destroy, .load = sm_load,       \
+        .save = sm_save, .forward = sm_forward, .train_step = step,        \
+        .eval_loss = eval, .set_lr = sm_set_lr, .epoch_end = sm_epoch_end, \
+        .train_logits = sm_train_logits,                                   \
+        .loss_kind = NNRT_LOSS_CROSS_ENTROPY, .has_ignore_index = 1,       \
+        .ignore_index = -100, .loss_reduction_sum = is_sum                 \
+    }
+
+static const NnrtModel ignore_mean_model =
+    IGNORE_MODEL(ig_mean_step, ig_mean_eval, 0);
+static const NnrtModel ignore_sum_model =
+    IGNORE_MODEL(ig_sum_step, ig_sum_eval, 1);
 static const NnrtModel softmax_nan_model = SOFTMAX_MODEL(sm_create_nan);
 static const NnrtModel softmax_inf_model = SOFTMAX_MODEL(sm_create_inf);
 
@@ -2034,6 +2122,104 @@ START_TEST(label_column)
 }
 END_TEST
 
+START_TEST(ignore_index_and_sum)
+{
+    /* Labels equal to ignore_index (-100, outside 0..2) are accepted and
+     * left out of the loss, accuracy and the confusion matrix; with
+     * reduction = sum the reported loss is the sum over the data set (and
+     * over the epoch in training), what PyTorch's loss over all of it
+     * would be.  The first batch of 4 is ignored entirely: its NaN mean
+     * does not stop training. */
+    float x[NTRAIN * NF], probs[NTRAIN * NC], logits[NTRAIN * NC];
+    int32_t y[NTRAIN];
+    int64_t d[2] = {NTRAIN, NF};
+    double sum = 0, acc = 0, conf0 = 0;
+    int i, c, k = 0, best;
+    Softmax *m;
+    Run r;
+    NnrtErr e;
+    const char *tr[] = {"softmax", "train", "--data", tpath("ig_x.npy"),
+                        "--labels", tpath("ig_y.csv"), "--no-shuffle",
+                        "--batch", "4", "--epochs", "1", "--save",
+                        tpath("ig.st"), NULL};
+    const char *ev[] = {"softmax", "eval", "--weights", tpath("ig.st"),
+                        "--data", tpath("ig_x.npy"), "--labels",
+                        tpath("ig_y.csv"), "--confusion", NULL};
+    const char *frozen[] = {"softmax", "train", "--data", tpath("ig_x.npy"),
+                            "--labels", tpath("ig_y.csv"), "--init",
+                            tpath("ig.st"), "--lr", "1e-30", "--epochs",
+                            "1", "--log", tpath("ig.log"), NULL};
+    const char *bad[] = {"softmax", "eval", "--weights", tpath("ig.st"),
+                         "--data", tpath("ig_x.npy"), "--labels",
+                         tpath("ig_bad.csv"), NULL};
+    FILE *f;
+    char line[512];
+    make_data(NTRAIN, 3, x, y);
+    for (i = 0; i < NTRAIN; i++)
+        if (i < 4 || i % 5 == 0)
+            y[i] = -100;
+    ck_assert_int_eq(nnrt_save_npy(tpath("ig_x.npy"), x, 2, d, &e), 0);
+    write_labels_csv(tpath("ig_y.csv"), NTRAIN, y);
+    y[9] = -99;
+    write_labels_csv(tpath("ig_bad.csv"), NTRAIN, y);
+    y[9] = 9 % NC;
+    run(&r, &ignore_mean_model, tr);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    /* What the test computes from the saved weights. */
+    m = sm_create(0);
+    ck_assert_int_eq(sm_load(m, tpath("ig.st"), &e), 0);
+    sm_logits(m, NTRAIN, x, logits, probs);
+    for (i = 0; i < NTRAIN; i++) {
+        if (y[i] == -100)
+            continue;
+        sum -= log(probs[i * NC + y[i]]);
+        for (best = 0, c = 1; c < NC; c++)
+            if (probs[i * NC + c] > probs[i * NC + best])
+                best = c;
+        acc += best == y[i];
+        conf0 += y[i] == 0;
+        k++;
+    }
+    sm_destroy(m);
+    run(&r, &ignore_mean_model, ev);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(fabs(value_after(r.out, "loss=") - sum / k) < 1e-5);
+    ck_assert_msg(fabs(value_after(r.out, "accuracy=") - acc / k) < 1e-4,
+                  "%s vs %f", r.out, acc / k);
+    /* The confusion matrix counts only the samples not ignored. */
+    snprintf(line, sizeof line, "class=0 precision=");
+    ck_assert_has(r.out, line);
+    ck_assert(fabs(value_after(strstr(r.out, "class=0 "), "support=") -
+                   conf0) < 0.5);
+    run(&r, &ignore_sum_model, ev);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(fabs(value_after(r.out, "loss=") - sum) < 1e-3 * sum);
+    /* Training at lr 1e-30 changes nothing: the epoch's sum, in the
+     * progress line, the key=value result and --log, is eval's. */
+    run(&r, &ignore_sum_model, frozen);
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert(fabs(value_after(r.out, "train_loss=") - sum) < 1e-3 * sum);
+    ck_assert(fabs(value_after(r.out, "  loss ") - sum) < 1e-3 * sum);
+    f = fopen(tpath("ig.log"), "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_has(line, "epoch,step,lr,seconds,samples_per_sec,train_loss,");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    fclose(f);
+    {
+        /* train_loss: the sixth field */
+        const char *p = line;
+        for (i = 0; i < 5; i++)
+            p = strchr(p, ',') + 1;
+        ck_assert_msg(fabs(strtod(p, NULL) - sum) < 1e-3 * sum, "%s", line);
+    }
+    /* Only the ignore_index is let through. */
+    run(&r, &ignore_mean_model, bad);
+    ck_assert_int_eq(r.rc, 1);
+    ck_assert_has(r.err, "ig_bad.csv: label at index 9 is -99");
+}
+END_TEST
+
 static Suite *driver_suite(void)
 {
     Suite *s = suite_create("driver");
@@ -2041,6 +2227,7 @@ static Suite *driver_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, model_gradient);
+    tcase_add_test(tc, ignore_index_and_sum);
     tcase_add_test(tc, train_eval_predict);
     tcase_add_test(tc, train_quiet_and_deterministic);
     tcase_add_test(tc, train_steps_replay);
