@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -2126,10 +2127,17 @@ static int cmd_predict(const Ctx *c, const Opts *o)
     int64_t dims[NNRT_MAX_RANK], i;
     NnrtErr err;
 
-    if (!csv && !has_ext(o->output, ".npy"))
-        return bad_usage(c, "--output %s: the name must end in .npy "
-                            "(float32 array) or .csv (one row per sample)",
-                         o->output);
+    /* The name says the format; a device or a pipe (/dev/stdout, a
+     * FIFO) has no extension and gets .npy. */
+    if (!csv && !has_ext(o->output, ".npy")) {
+        struct stat sb;
+        if (stat(o->output, &sb) != 0 ||
+            !(S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode)))
+            return bad_usage(c, "--output %s: the name must end in .npy "
+                                "(float32 array) or .csv (one row per "
+                                "sample)",
+                             o->output);
+    }
     if (m->output_rank + 1 > NNRT_MAX_RANK)
         return fail(c, EXIT_FAIL, "output of rank %d is too large to save",
                     m->output_rank);
