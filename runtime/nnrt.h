@@ -136,7 +136,7 @@ int nnrt_load_array(const char *path, NnrtArray *out, NnrtErr *err);
 
 /* Options and results of nnrt_load_csv_opts().  Zero-initialise, set the
  * inputs, read the outputs after the call.
- * CSV rules (docs/program-data-files.md):
+ * CSV rules (docs/program.md, "CSV"):
  *   - a UTF-8 byte-order mark is skipped; line ends LF, CRLF or CR alone;
  *     blank lines are ignored;
  *   - fields are separated by `sep`, or, when sep is 0, by whichever of
