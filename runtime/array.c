@@ -235,7 +235,6 @@ int nnrt_load_csv_opts(const char *path, NnrtCsvOpts *opts,
         *features = a;
         return 0;
     }
-    k = opts->label_count > 0 ? opts->label_count : 1;
     if (!labels || a.rank != 2) {
         char d[160];
         nnrt_array_free(&a);
@@ -248,9 +247,24 @@ int nnrt_load_csv_opts(const char *path, NnrtCsvOpts *opts,
     cols = a.dims[1];
     c0 = opts->label_column < 0 ? cols + opts->label_column
                                 : opts->label_column;
-    if (c0 < 0 || c0 + k > cols || k >= cols) {
+    k = opts->label_count > 0 ? opts->label_count : 1;
+    if (opts->label_stop) {
+        /* A:B: k from the stop, which may count from the end too; an
+         * empty or reversed slice leaves k < 1, reported below. */
+        int64_t e = opts->label_stop == NNRT_CSV_END ? cols
+                    : opts->label_stop < 0 ? cols + opts->label_stop
+                                           : opts->label_stop;
+        k = e - c0;
+    }
+    if (c0 < 0 || k < 1 || c0 + k > cols || k >= cols) {
         char what[64];
-        if (k > 1)
+        if (opts->label_stop == NNRT_CSV_END)
+            snprintf(what, sizeof what, "label columns %d:",
+                     opts->label_column);
+        else if (opts->label_stop)
+            snprintf(what, sizeof what, "label columns %d:%d",
+                     opts->label_column, opts->label_stop);
+        else if (k > 1)
             snprintf(what, sizeof what, "label columns %d..%d",
                      opts->label_column, opts->label_column + (int)k - 1);
         else
@@ -260,7 +274,8 @@ int nnrt_load_csv_opts(const char *path, NnrtCsvOpts *opts,
                         "%s %s the %lld columns (0..%lld, or -%lld..-1 from "
                         "the end)",
                         what,
-                        k >= cols && c0 >= 0 && c0 + k <= cols
+                        k < 1 ? "select none of"
+                        : k >= cols && c0 >= 0 && c0 + k <= cols
                             ? "leave no feature column of"
                             : k > 1 ? "are outside" : "is outside",
                         (long long)cols, (long long)cols - 1,

@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -60,6 +61,10 @@ typedef struct Ctx {
      * class). */
     int use_pred;
     const char *label_spec; /* --label-column, or NULL */
+    int label_col, label_stop; /* it as NnrtCsvOpts.label_column and
+                                  label_stop */
+    char sep;  /* --sep, 0: detected by the reader */
+    int quiet; /* --quiet: no notices either */
 } Ctx;
 
 typedef struct Opts {
@@ -69,6 +74,7 @@ typedef struct Opts {
     const char *labels, *test_labels;
     const char *weights, *output, *init, *save, *save_best;
     const char *checkpoint, *resume, *log, *strip_prefix, *label_column;
+    const char *sep;
     long epochs, batch, steps, patience; /* 0: not given (patience -1) */
     double lr;                           /* 0: not given */
     double val_split;                    /* 0: none */
@@ -142,6 +148,9 @@ static const OptDef optdefs[] = {
      "take the targets from column N of the --data table (and of "
      "--test-data), counting from 0, -1 the last; A:B for columns A to "
      "B-1 (default: --labels)"},
+    {"sep", "C", C_TRAIN | C_EVAL | C_PREDICT,
+     "CSV files: the field separator, one character or 'tab' "
+     "(default: the most frequent of , ; and tab in the first line)"},
     {"test-data", "FILE", C_TRAIN,
      "test samples, evaluated after every epoch; as --data (default: none)"},
     {"test-labels", "FILE", C_TRAIN, "test targets (with --test-data)"},
@@ -390,6 +399,39 @@ static int parse_pos_double(const char *s, double *v)
     return 0;
 }
 
+/* --label-column: "N" or "A:B" (a Python slice, B exclusive and
+ * optional; negative values count from the end) into the reader's
+ * label_column and label_stop (0 for one column, NNRT_CSV_END for "A:").
+ * -1 if the text is not of that form; whether the columns exist is the
+ * reader's to say, as it knows the table. */
+static int parse_columns(const char *spec, int *col, int *stop)
+{
+    char *end;
+    long a, b;
+    errno = 0;
+    a = strtol(spec, &end, 10);
+    if (errno || end == spec || a < -INT_MAX || a > INT_MAX)
+        return -1;
+    *col = (int)a;
+    *stop = 0;
+    if (*end == '\0')
+        return 0;
+    if (*end != ':')
+        return -1;
+    spec = end + 1;
+    if (*spec == '\0') {
+        *stop = NNRT_CSV_END;
+        return 0;
+    }
+    b = strtol(spec, &end, 10);
+    /* B = 0 is an empty slice in Python; here 0 would mean "one column". */
+    if (errno || end == spec || *end || b == 0 || b < -INT_MAX ||
+        b >= NNRT_CSV_END)
+        return -1;
+    *stop = (int)b;
+    return 0;
+}
+
 static int parse_args(const Ctx *c, int argc, char **argv, Opts *o)
 {
     int i, cmd;
@@ -452,6 +494,7 @@ static int parse_args(const Ctx *c, int argc, char **argv, Opts *o)
         else if (strcmp(d->name, "log") == 0) o->log = val;
         else if (strcmp(d->name, "strip-prefix") == 0) o->strip_prefix = val;
         else if (strcmp(d->name, "label-column") == 0) o->label_column = val;
+        else if (strcmp(d->name, "sep") == 0) o->sep = val;
         else if (strcmp(d->name, "no-shuffle") == 0) o->no_shuffle = 1;
         else if (strcmp(d->name, "no-scale") == 0) o->no_scale = 1;
         else if (strcmp(d->name, "quiet") == 0) o->quiet = 1;
@@ -559,21 +602,85 @@ static int to_f32_values(const NnrtArray *a, float **out, NnrtErr *err)
     return 0;
 }
 
-/* The first non-finite value of v[0..n-1] as "a NaN in sample S
- * (counting from 0), element E" in buf (values per sample `per`); 0 if
- * all are finite. */
-static int find_nonfinite(const float *v, int64_t n, int64_t per, char *buf,
-                          size_t cap)
+/* Class labels as nnrt_array_to_labels() checks them (0..K-1, integers),
+ * except that a value equal to the model's ignore_index is kept as it is
+ * even outside that range (PyTorch's default -100): those are set to 0
+ * for the check and put back after.  `a` is the caller's, changed. */
+static int to_labels(const Ctx *c, NnrtArray *a, int32_t **out, NnrtErr *err)
 {
-    int64_t i;
-    for (i = 0; i < n; i++)
-        if (!isfinite(v[i])) {
-            snprintf(buf, cap,
-                     "%s in sample %lld (counting from 0), element %lld",
-                     isnan(v[i]) ? "a NaN" : "an infinity",
-                     (long long)(i / per), (long long)(i % per));
-            return 1;
+    const NnrtModel *m = c->m;
+    int64_t i, n = nnrt_array_numel(a);
+    unsigned char *mask = NULL;
+    int rc;
+    if (m->has_ignore_index) {
+        int32_t ig = m->ignore_index;
+        mask = calloc((size_t)(n > 0 ? n : 1), 1);
+        if (!mask)
+            return nnrt__fail(err, NN_ENOMEM, NULL, "out of memory");
+        for (i = 0; i < n; i++) {
+            switch (a->dtype) {
+            case NNRT_F32: {
+                float *v = (float *)a->data + i;
+                if (*v == (float)ig) { *v = 0; mask[i] = 1; }
+                break;
+            }
+            case NNRT_F64: {
+                double *v = (double *)a->data + i;
+                if (*v == (double)ig) { *v = 0; mask[i] = 1; }
+                break;
+            }
+            case NNRT_I32: {
+                int32_t *v = (int32_t *)a->data + i;
+                if (*v == ig) { *v = 0; mask[i] = 1; }
+                break;
+            }
+            case NNRT_I64: {
+                int64_t *v = (int64_t *)a->data + i;
+                if (*v == ig) { *v = 0; mask[i] = 1; }
+                break;
+            }
+            case NNRT_U8: {
+                uint8_t *v = (uint8_t *)a->data + i;
+                if ((int32_t)*v == ig) { *v = 0; mask[i] = 1; }
+                break;
+            }
+            default:
+                break;
+            }
         }
+    }
+    rc = nnrt_array_to_labels(a, out, (int)m->target_numel, err);
+    for (i = 0; rc == 0 && mask && i < n; i++)
+        if (mask[i])
+            (*out)[i] = m->ignore_index;
+    free(mask);
+    return rc;
+}
+
+/* Reads the data file `path` with the runtime's reader (any format; CSV
+ * with --sep), into *x, or, when `split` (--label-column), into the
+ * feature columns *x and the label columns *y ([rows, k]).  Says so on
+ * stderr when the reader skipped a header row, unless --quiet. */
+static int read_file(const Ctx *c, const char *path, int split, NnrtArray *x,
+                     NnrtArray *y)
+{
+    NnrtCsvOpts co;
+    NnrtErr err;
+    memset(&co, 0, sizeof co);
+    co.sep = c->sep;
+    if (split) {
+        co.have_label = 1;
+        co.label_column = c->label_col;
+        co.label_stop = c->label_stop;
+    }
+    if (nnrt_load_csv_opts(path, &co, x, split ? y : NULL, &err) != 0) {
+        if (split && strstr(err.msg, "label column"))
+            return fail(c, EXIT_FAIL, "%s (--label-column %s)", err.msg,
+                        c->label_spec);
+        return fail(c, EXIT_FAIL, "%s", err.msg);
+    }
+    if (co.header_skipped && !c->quiet)
+        fprintf(c->errs, "%s: header row skipped (%s)\n", path, co.header);
     return 0;
 }
 
@@ -597,8 +704,8 @@ static int load_samples(const Ctx *c, const char *path, const Input *in,
     if (pre) {
         a = *pre; /* the features of a --label-column table: flat rows */
         memset(pre, 0, sizeof *pre);
-    } else if ((rc = nnrt_load_array(path, &a, &err)) != 0) {
-        return fail(c, EXIT_FAIL, "%s", err.msg);
+    } else if ((rc = read_file(c, path, 0, &a, NULL)) != 0) {
+        return rc;
     }
     numel = nnrt_array_numel(&a);
     nnrt__fmt_dims(shape, sizeof shape, a.rank, a.dims);
@@ -662,14 +769,10 @@ static int load_samples(const Ctx *c, const char *path, const Input *in,
     }
     rc = scale ? nnrt_array_to_f32(&a, x, &err) : to_f32_values(&a, x, &err);
     nnrt_array_free(&a);
+    /* The reader refused NaN and infinities (naming the file, the line
+     * or the index) and to_f32 values beyond float32's range. */
     if (rc)
         return fail(c, EXIT_FAIL, "%s: %s", path, err.msg);
-    if (find_nonfinite(*x, *n * per, per, want, sizeof want)) {
-        free(*x);
-        *x = NULL;
-        return fail(c, EXIT_FAIL, "%s: %s; the data must be finite", path,
-                    want);
-    }
     return 0;
 }
 
@@ -682,14 +785,14 @@ static int load_targets(const Ctx *c, const char *path, const char *xpath,
     NnrtArray a;
     NnrtErr err;
     int64_t per, numel;
-    char shape[160], buf[160];
+    char shape[160];
     int rc;
 
     if (pre) {
         a = *pre;
         memset(pre, 0, sizeof *pre);
-    } else if ((rc = nnrt_load_array(path, &a, &err)) != 0) {
-        return fail(c, EXIT_FAIL, "%s", err.msg);
+    } else if ((rc = read_file(c, path, 0, &a, NULL)) != 0) {
+        return rc;
     }
     numel = nnrt_array_numel(&a);
     nnrt__fmt_dims(shape, sizeof shape, a.rank, a.dims);
@@ -715,7 +818,7 @@ static int load_targets(const Ctx *c, const char *path, const char *xpath,
             rc = fail(c, EXIT_FAIL, "too many classes");
             goto out;
         }
-        if (nnrt_array_to_labels(&a, &d->cls, (int)m->target_numel, &err)) {
+        if (to_labels(c, &a, &d->cls, &err)) {
             rc = fail(c, EXIT_FAIL, "%s: %s", path, err.msg);
             goto out;
         }
@@ -733,127 +836,11 @@ static int load_targets(const Ctx *c, const char *path, const char *xpath,
             rc = fail(c, EXIT_FAIL, "%s: %s", path, err.msg);
             goto out;
         }
-        if (find_nonfinite(d->y, d->n * per, per, buf, sizeof buf)) {
-            rc = fail(c, EXIT_FAIL, "%s: %s; targets must be finite", path,
-                      buf);
-            goto out;
-        }
     }
     rc = 0;
 out:
     nnrt_array_free(&a);
     return rc;
-}
-
-/* --label-column: "N" or "A:B" (a Python slice, B exclusive and
- * optional), negative values counting from the end of `cols` columns,
- * into [*lo, *hi).  -1 if it is not a column range of the table. */
-static int parse_columns(const char *spec, int64_t cols, int64_t *lo,
-                         int64_t *hi)
-{
-    char *end;
-    long long a, b;
-    errno = 0;
-    a = strtoll(spec, &end, 10);
-    if (errno || end == spec)
-        return -1;
-    if (*end == ':') {
-        const char *q = end + 1;
-        if (*q == '\0') {
-            b = cols;
-        } else {
-            b = strtoll(q, &end, 10);
-            if (errno || end == q || *end)
-                return -1;
-        }
-        if (b < 0)
-            b += cols;
-    } else if (*end) {
-        return -1;
-    } else {
-        b = a < 0 ? a + cols + 1 : a + 1;
-    }
-    if (a < 0)
-        a += cols;
-    if (a < 0 || b > cols || a >= b)
-        return -1;
-    *lo = a;
-    *hi = b;
-    return 0;
-}
-
-/* Splits the table `path` ([rows, cols], rank 2) into its features x and
- * the targets y in columns `spec` (--label-column): y is [rows] for one
- * column (class labels), [rows, k] for k. */
-static int split_table(const Ctx *c, const char *path, const char *spec,
-                       NnrtArray *x, NnrtArray *y)
-{
-    NnrtArray a;
-    NnrtErr err;
-    int64_t lo, hi, rows, cols, r, k;
-    size_t es;
-    char shape[160];
-    const unsigned char *src;
-
-    memset(x, 0, sizeof *x);
-    memset(y, 0, sizeof *y);
-    if (nnrt_load_array(path, &a, &err) != 0)
-        return fail(c, EXIT_FAIL, "%s", err.msg);
-    nnrt__fmt_dims(shape, sizeof shape, a.rank, a.dims);
-    if (a.rank != 2 || a.dims[0] < 1) {
-        nnrt_array_free(&a);
-        return fail(c, EXIT_FAIL, "%s: --label-column needs a table of "
-                                  "rows and columns, not shape %s",
-                    path, shape);
-    }
-    rows = a.dims[0];
-    cols = a.dims[1];
-    if (parse_columns(spec, cols, &lo, &hi) != 0 ||
-        hi - lo >= cols) {
-        nnrt_array_free(&a);
-        return fail(c, EXIT_FAIL,
-                    "%s: --label-column %s is not a range of its %lld "
-                    "columns that leaves features (columns count from 0; "
-                    "-1 is the last; A:B is A to B-1)",
-                    path, spec, (long long)cols);
-    }
-    es = nnrt_dtype_size(a.dtype);
-    *x = a;
-    *y = a;
-    x->dims[1] = cols - (hi - lo);
-    y->rank = hi - lo == 1 ? 1 : 2;
-    y->dims[1] = hi - lo == 1 ? 0 : hi - lo;
-    x->nbytes = (size_t)(rows * x->dims[1]) * es;
-    y->nbytes = (size_t)(rows * (hi - lo)) * es;
-    x->data = malloc(x->nbytes);
-    y->data = malloc(y->nbytes);
-    if (!x->data || !y->data) {
-        free(x->data);
-        free(y->data);
-        memset(x, 0, sizeof *x);
-        memset(y, 0, sizeof *y);
-        nnrt_array_free(&a);
-        return fail(c, EXIT_FAIL, "%s: out of memory", path);
-    }
-    src = a.data;
-    for (r = 0; r < rows; r++) {
-        unsigned char *xo = (unsigned char *)x->data +
-                            (size_t)(r * x->dims[1]) * es;
-        unsigned char *yo = (unsigned char *)y->data +
-                            (size_t)(r * (hi - lo)) * es;
-        for (k = 0; k < cols; k++) {
-            const unsigned char *v = src + (size_t)(r * cols + k) * es;
-            if (k >= lo && k < hi) {
-                memcpy(yo, v, es);
-                yo += es;
-            } else {
-                memcpy(xo, v, es);
-                xo += es;
-            }
-        }
-    }
-    nnrt_array_free(&a);
-    return 0;
 }
 
 /* Loads a data set: files[0..nfiles-1] are the inputs, positionally in
@@ -912,7 +899,7 @@ static int load_data(const Ctx *c, const char *const *files, int nfiles,
             return fail(c, EXIT_FAIL, "--label-column reads one table; the "
                                       "model has %d inputs",
                         c->nin);
-        if (split_table(c, path[0], c->label_spec, &tx, &ty))
+        if (read_file(c, path[0], 1, &tx, &ty))
             return EXIT_FAIL;
         if (load_samples(c, path[0], &c->in[0], scale, &tx, &d->n,
                          &d->x[0]) ||
@@ -1077,8 +1064,10 @@ static void rows(const Ctx *c, const Data *d, int64_t first,
 /* ---- metrics ---- */
 
 typedef struct Metrics {
-    double loss_sum;         /* sum of batch mean loss x batch size */
-    int64_t n;               /* samples */
+    double loss_sum;         /* sum of batch loss sums (mean x samples
+                                counted for reduction = mean) */
+    int64_t n;               /* samples the loss counts */
+    int sum;                 /* the model's loss has reduction = sum */
     int64_t correct, counted; /* accuracy: counted samples or elements */
     double abs_sum, sq_sum;  /* regression: |p - t| and (p - t)^2 */
     int64_t elems;
@@ -1094,23 +1083,50 @@ static int64_t argmax(const float *v, int64_t n)
     return best;
 }
 
-/* Adds a batch of nb samples: its mean loss, and its prediction `pred`
- * ([nb, target_numel], NULL if unknown) against the targets `cls` or
- * `y`. */
+/* 1 if class label v is the model's ignore_index: the sample counts for
+ * neither the loss nor accuracy nor the confusion matrix. */
+static int ignored(const Ctx *c, int32_t v)
+{
+    return c->m->has_ignore_index && v == c->m->ignore_index;
+}
+
+/* Samples of cls[0..nb-1] the loss counts (all of them without
+ * ignore_index or class labels). */
+static int counted(const Ctx *c, const int32_t *cls, int nb)
+{
+    int i, k = 0;
+    if (!cls || !c->m->has_ignore_index)
+        return nb;
+    for (i = 0; i < nb; i++)
+        k += !ignored(c, cls[i]);
+    return k;
+}
+
+/* Adds a batch of nb samples: its loss as the model returned it (the
+ * mean over the samples counted, or their sum with reduction = sum), and
+ * its prediction `pred` ([nb, target_numel], NULL if unknown) against
+ * the targets `cls` or `y`.  A batch whose samples are all ignored adds
+ * no loss (the model's mean is 0/0 there, as PyTorch's). */
 static void metrics_add(const Ctx *c, Metrics *mt, int nb, double loss,
                         const float *pred, const int32_t *cls,
                         const float *y)
 {
     int64_t K = c->m->target_numel, i, j;
-    mt->loss_sum += loss * nb;
-    mt->n += nb;
+    int nc = counted(c, cls, nb);
+    mt->sum = c->m->loss_reduction_sum;
+    if (nc > 0)
+        mt->loss_sum += mt->sum ? loss : loss * nc;
+    mt->n += nc;
     if (!pred)
         return;
     for (i = 0; i < nb; i++) {
         const float *p = pred + i * K;
         switch (c->metric) {
         case MET_CLASS: {
-            int64_t g = argmax(p, K);
+            int64_t g;
+            if (ignored(c, cls[i]))
+                break;
+            g = argmax(p, K);
             mt->correct += g == cls[i];
             mt->counted++;
             if (mt->confusion)
@@ -1143,6 +1159,10 @@ static void metrics_add(const Ctx *c, Metrics *mt, int nb, double loss,
 
 static double m_loss(const Metrics *mt)
 {
+    /* What PyTorch's loss over all of these samples would be (weights
+     * aside): their sum for reduction = sum, else their mean. */
+    if (mt->sum)
+        return mt->loss_sum;
     return mt->n ? mt->loss_sum / (double)mt->n : 0.0;
 }
 static double m_acc(const Metrics *mt)
@@ -1263,61 +1283,37 @@ static int snapshot(const Ctx *c, const void *model, NnrtSafetensors *st)
 }
 
 /* The name of the first float tensor of t[0..n-1] holding a NaN or an
- * infinity (its index in *at), or NULL.  The driver's own tensors of a
- * checkpoint are not weights and are skipped. */
-static const char *nonfinite_in(const NnrtStTensor *t, int n, int64_t *at)
+ * infinity, or NULL; `where` gets nnrt_array_check_finite()'s "NaN at
+ * [1, 2]".  The driver's own tensors of a checkpoint are not weights and
+ * are skipped.  (Weights files need no check here: the model's loader,
+ * nnrt_st_load_params(), refuses non-finite values.) */
+static const char *nonfinite_in(const NnrtStTensor *t, int n, char *where,
+                                size_t cap)
 {
     int i;
-    int64_t k, numel;
     for (i = 0; i < n; i++) {
+        NnrtArray a;
+        NnrtErr err;
         if (strncmp(t[i].name, "__driver__.", 11) == 0)
             continue; /* best_loss is infinite until there is one */
-        if (nnrt__numel(t[i].rank, t[i].dims, 8, &numel) != 0)
-            continue;
-        if (t[i].dtype == NNRT_F32) {
-            const float *v = t[i].data;
-            for (k = 0; k < numel; k++)
-                if (!isfinite(v[k])) {
-                    *at = k;
-                    return t[i].name;
-                }
-        } else if (t[i].dtype == NNRT_F64) {
-            const double *v = t[i].data;
-            for (k = 0; k < numel; k++)
-                if (!isfinite(v[k])) {
-                    *at = k;
-                    return t[i].name;
-                }
+        memset(&a, 0, sizeof a);
+        a.dtype = t[i].dtype;
+        a.rank = t[i].rank;
+        memcpy(a.dims, t[i].dims, sizeof a.dims);
+        a.data = (void *)t[i].data;
+        if (nnrt_array_check_finite(&a, NULL, &err) != 0) {
+            snprintf(where, cap, "%s", err.msg);
+            return t[i].name;
         }
     }
     return NULL;
 }
 
-static const char *nonfinite_tensor(const NnrtSafetensors *st, int64_t *at)
+static const char *nonfinite_tensor(const NnrtSafetensors *st, char *where,
+                                    size_t cap)
 {
-    return nonfinite_in(st->tensors, st->ntensors, at);
+    return nonfinite_in(st->tensors, st->ntensors, where, cap);
 }
-
-/* Reads a weights file only to name a non-finite tensor in it (loading
- * checks names and shapes; this checks values). */
-static int check_weights_file(const Ctx *c, const char *path)
-{
-    NnrtSafetensors st;
-    NnrtErr err;
-    const char *bad;
-    int64_t at = 0;
-    if (nnrt_st_read(path, &st, &err) != 0)
-        return fail(c, EXIT_FAIL, "%s", err.msg);
-    bad = nonfinite_tensor(&st, &at);
-    if (bad)
-        fail(c, EXIT_FAIL,
-             "%s: tensor '%s' holds a NaN or an infinity (element %lld); "
-             "weights must be finite",
-             path, bad, (long long)at);
-    nnrt_st_free(&st);
-    return bad ? EXIT_FAIL : 0;
-}
-
 
 /* Writes tensors t[0..n-1] into a temporary file and loads the model
  * from it: how a subset of a file (--partial, --resume) reaches the
@@ -1343,116 +1339,68 @@ static int load_tensors(const Ctx *c, void *model, const NnrtStTensor *t,
     return 0;
 }
 
-/* --init W --partial [--strip-prefix P]: every parameter whose name (P
- * removed from the file's names) and shape match is loaded; the others
- * keep their initial values.  Lists what was skipped and what kept its
- * initialisation. */
+/* --init W --partial [--strip-prefix P]: the runtime's loader matches
+ * the file against the model's parameters (nnrt_st_load_params_opts(),
+ * the one place that knows the rules) into a snapshot of the model's
+ * initial values, which then reaches the model through its own loader.
+ * Its report (what was skipped, what kept its initialisation) goes to
+ * stderr, one line each, prefixed with the file. */
 static int load_partial(const Ctx *c, void *model, const char *path,
                         int partial, const char *prefix)
 {
     const NnrtModel *m = c->m;
-    NnrtSafetensors file, init;
+    NnrtSafetensors init;
+    NnrtParamLoadOpts lo;
+    NnrtParamLoadReport rep;
     NnrtErr err;
-    NnrtStTensor *t = NULL;
-    char **renamed = NULL;
-    int i, j, rc = EXIT_FAIL, loaded = 0, nskip = 0, nkept = 0;
-    size_t plen = prefix ? strlen(prefix) : 0;
-    int64_t at;
-    const char *bad;
+    void **dst = NULL;
+    int i, rc = EXIT_FAIL;
 
-    memset(&init, 0, sizeof init);
-    if (nnrt_st_read(path, &file, &err) != 0)
-        return fail(c, EXIT_FAIL, "%s", err.msg);
-    if ((bad = nonfinite_tensor(&file, &at)) != NULL) {
-        fail(c, EXIT_FAIL,
-             "%s: tensor '%s' holds a NaN or an infinity (element %lld); "
-             "weights must be finite",
-             path, bad, (long long)at);
-        goto done;
-    }
+    memset(&lo, 0, sizeof lo);
+    memset(&rep, 0, sizeof rep);
+    lo.partial = partial;
+    lo.strip_prefix = prefix;
     if (snapshot(c, model, &init))
-        goto done;
-    t = calloc((size_t)init.ntensors + 1, sizeof *t);
-    renamed = calloc((size_t)file.ntensors + 1, sizeof *renamed);
-    if (!t || !renamed) {
+        return EXIT_FAIL;
+    dst = calloc((size_t)m->nparams + 1, sizeof *dst);
+    if (!dst) {
         fail(c, EXIT_FAIL, "out of memory");
         goto done;
     }
-    /* The file's names with the prefix removed. */
-    for (j = 0; j < file.ntensors; j++) {
-        const char *nm = file.tensors[j].name;
-        if (plen && strncmp(nm, prefix, plen) == 0)
-            nm += plen;
-        renamed[j] = (char *)nm;
-    }
-    for (i = 0; i < init.ntensors; i++) {
-        const NnrtStTensor *p = &init.tensors[i];
-        int found = -1, k, same;
-        t[i] = *p;
-        for (j = 0; j < file.ntensors; j++)
-            if (renamed[j] && strcmp(renamed[j], p->name) == 0)
-                found = j;
-        if (found >= 0) {
-            const NnrtStTensor *f = &file.tensors[found];
-            same = f->rank == p->rank &&
-                   (f->dtype == p->dtype ||
-                    (p->dtype == NNRT_F32 && f->dtype == NNRT_F64));
-            for (k = 0; same && k < p->rank; k++)
-                same = f->dims[k] == p->dims[k];
-            if (same) {
-                t[i].data = f->data;
-                t[i].dtype = f->dtype;
-                renamed[found] = NULL; /* used */
-                loaded++;
-                continue;
-            }
+    for (i = 0; i < m->nparams; i++) {
+        const NnrtStTensor *t = nnrt_st_find(&init, m->params[i].name);
+        if (!t || t->dtype != m->params[i].dtype) {
+            fail(c, EXIT_FAIL, "the model saved no %s tensor '%s'",
+                 nnrt_dtype_name(m->params[i].dtype), m->params[i].name);
+            goto done;
         }
-        if (!partial)
-            continue;
-        if (nkept++ == 0)
-            fprintf(c->errs, "%s: kept their initial values:", path);
-        fprintf(c->errs, " %s", p->name);
+        /* The snapshot's own (aligned, malloc()ed) copy of the values. */
+        dst[i] = (void *)t->data;
     }
-    if (nkept)
-        fputc('\n', c->errs);
-    if (!partial) {
-        /* Without --partial the model's loader checks everything (and
-         * lists the problems); only the names are changed. */
-        for (j = 0; j < file.ntensors; j++)
-            file.tensors[j].name = plen && strncmp(file.tensors[j].name,
-                                                   prefix, plen) == 0
-                                       ? file.tensors[j].name + plen
-                                       : file.tensors[j].name;
-        rc = load_tensors(c, model, file.tensors, file.ntensors, path);
+    if (nnrt_st_load_params_opts(path, m->params, m->nparams, dst, &lo, &rep,
+                                 &err) != 0) {
+        /* The runtime's message lists the problems and, when every name
+         * shares a prefix, suggests --strip-prefix. */
+        fail(c, EXIT_FAIL, "%s", err.msg);
         goto done;
     }
-    for (j = 0; j < file.ntensors; j++) {
-        char dims[160];
-        const NnrtStTensor *f = &file.tensors[j];
-        if (!renamed[j])
-            continue;
-        if (nskip++ == 0)
-            fprintf(c->errs, "%s: skipped (not a parameter of this model, "
-                             "or another shape or type):",
-                    path);
-        fprintf(c->errs, " %s %s", f->name,
-                nnrt__fmt_dims(dims, sizeof dims, f->rank, f->dims));
+    if (rep.text) {
+        const char *line = rep.text;
+        while (*line) {
+            const char *nl = strchr(line, '\n');
+            int len = nl ? (int)(nl - line) : (int)strlen(line);
+            fprintf(c->errs, "%s: %.*s\n", path, len, line);
+            line += len + (nl ? 1 : 0);
+        }
     }
-    if (nskip)
-        fputc('\n', c->errs);
-    if (loaded == 0) {
-        fail(c, EXIT_FAIL, "%s: no tensor matches a parameter of this model%s",
-             path, prefix ? "" : " (is --strip-prefix needed?)");
-        goto done;
-    }
-    fprintf(c->errs, "%s: loaded %d of %d parameters\n", path, loaded,
-            m->nparams);
-    rc = load_tensors(c, model, t, init.ntensors, path);
+    if (partial)
+        fprintf(c->errs, "%s: loaded %d of %d parameters\n", path,
+                rep.nloaded, m->nparams);
+    rc = load_tensors(c, model, init.tensors, init.ntensors, path);
 done:
-    free(t);
-    free(renamed);
+    free(rep.text);
+    free(dst);
     nnrt_st_free(&init);
-    nnrt_st_free(&file);
     return rc;
 }
 
@@ -1531,7 +1479,7 @@ static int load_weights(const Ctx *c, void *model, const char *path)
     NnrtSafetensors st;
     int rc;
     if (c->m->load(model, path, &err) == 0)
-        return check_weights_file(c, path);
+        return 0;
     if (nnrt_st_read(path, &st, NULL) != 0 ||
         !nnrt_st_find(&st, "__driver__.epoch")) {
         nnrt_st_free(&st);
@@ -1539,7 +1487,7 @@ static int load_weights(const Ctx *c, void *model, const char *path)
     }
     rc = load_checkpoint_weights(c, model, &st, path);
     nnrt_st_free(&st);
-    return rc ? rc : check_weights_file(c, path);
+    return rc;
 }
 
 /* Writes weights `w` (a checked snapshot), the model's training state
@@ -1550,7 +1498,7 @@ static int write_checkpoint(const Ctx *c, void *model,
 {
     const NnrtModel *m = c->m;
     int n = 0, i, rc;
-    int64_t at = 0;
+    char at[512];
     const char *bad;
     NnrtErr err;
     NnrtStTensor *t = calloc((size_t)(w->ntensors + m->nstate + NDRV),
@@ -1570,14 +1518,13 @@ static int write_checkpoint(const Ctx *c, void *model,
     }
     /* The weights were checked; the optimizer's state may still have
      * overflowed (a squared gradient), which no checkpoint may keep. */
-    if ((bad = nonfinite_in(t + w->ntensors, n - w->ntensors, &at)) !=
-        NULL) {
+    if ((bad = nonfinite_in(t + w->ntensors, n - w->ntensors, at,
+                            sizeof at)) != NULL) {
         free(t);
         return fail(c, EXIT_FAIL,
-                    "the training state '%s' holds a NaN or an infinity at "
-                    "element %lld after epoch %lld; stopped without "
-                    "writing %s",
-                    bad, (long long)at,
+                    "the training state '%s' holds %s after epoch %lld; "
+                    "stopped without writing %s",
+                    bad, at,
                     (long long)(rs->epoch_step ? rs->epoch : rs->epoch - 1),
                     path);
     }
@@ -1601,15 +1548,13 @@ static int read_checkpoint(const Ctx *c, void *model, const char *path,
     NnrtStTensor drv[NDRV];
     RunState got = *rs;
     int i, k, rc = EXIT_FAIL;
-    int64_t at;
+    char at[512];
     const char *bad;
 
     if (nnrt_st_read(path, &st, &err) != 0)
         return fail(c, EXIT_FAIL, "%s", err.msg);
-    if ((bad = nonfinite_tensor(&st, &at)) != NULL) {
-        fail(c, EXIT_FAIL, "%s: tensor '%s' holds a NaN or an infinity "
-                           "(element %lld)",
-             path, bad, (long long)at);
+    if ((bad = nonfinite_tensor(&st, at, sizeof at)) != NULL) {
+        fail(c, EXIT_FAIL, "%s: tensor '%s' holds %s", path, bad, at);
         goto done;
     }
     driver_tensors(&got, drv);
@@ -1895,7 +1840,10 @@ static int cmd_train(const Ctx *c, const Opts *o)
             loss = model_train_step(c, model, nb, (const float *const *)xb,
                                     target);
             rs.step++;
-            if (!isfinite(loss)) {
+            /* A mean over no sample (every label ignored) is NaN, as in
+             * PyTorch, and harmless: the step changed nothing. */
+            if (!isfinite(loss) &&
+                !(isnan(loss) && cb && counted(c, cb, nb) == 0)) {
                 if (pg.tty && !pg.quiet)
                     fputc('\n', c->out);
                 fail(c, EXIT_FAIL,
@@ -1910,10 +1858,18 @@ static int cmd_train(const Ctx *c, const Opts *o)
                 pred = m->pred ? m->pred(model)
                        : m->train_logits ? m->train_logits(model)
                                          : NULL;
-            metrics_add(c, &trm, nb, loss, pred, cb, yb);
-            if (pred && c->metric == MET_CLASS)
-                correct = trm.correct - before;
-            nnrt_progress_update(&pg, nb, loss, correct);
+            {
+                int64_t before_n = trm.n, before_c = trm.counted;
+                double before_l = trm.loss_sum;
+                metrics_add(c, &trm, nb, loss, pred, cb, yb);
+                if (pred && c->metric == MET_CLASS)
+                    correct = trm.correct - before;
+                pg.loss_is_sum = m->loss_reduction_sum;
+                nnrt_progress_step(&pg, nb, trm.loss_sum - before_l,
+                                   trm.n - before_n, correct,
+                                   correct >= 0 ? trm.counted - before_c
+                                                : 0);
+            }
             if (m->get_lr)
                 pg.lr = m->get_lr(model);
             samples += nb;
@@ -1986,19 +1942,17 @@ static int cmd_train(const Ctx *c, const Opts *o)
         /* Checkpoints only from finite weights (issue 16): the loss of
          * a step is computed before its update, so check the values. */
         if (o->save || o->save_best || o->checkpoint) {
-            int64_t at = 0;
+            char at[512];
             const char *bad;
             nnrt_st_free(&snap);
             if (snapshot(c, model, &snap))
                 goto done;
-            if ((bad = nonfinite_tensor(&snap, &at)) != NULL) {
+            if ((bad = nonfinite_tensor(&snap, at, sizeof at)) != NULL) {
                 fail(c, EXIT_FAIL,
                      "the weights are not finite after epoch %lld (step "
-                     "%lld overall): '%s' holds a NaN or an infinity at "
-                     "element %lld; stopped without saving them (try a "
-                     "smaller --lr)",
-                     (long long)epoch, (long long)rs.step, bad,
-                     (long long)at);
+                     "%lld overall): '%s' holds %s; stopped without "
+                     "saving them (try a smaller --lr)",
+                     (long long)epoch, (long long)rs.step, bad, at);
                 say_kept(c, o, saved_epoch, &rs);
                 goto done;
             }
@@ -2146,30 +2100,6 @@ static int cmd_eval(const Ctx *c, const Opts *o)
     return rc;
 }
 
-/* Writes the outputs [dims[0], ...] as CSV, one sample per row, with
- * %.9g (round-trips float32).  nnrt_save_csv will replace this when the
- * runtime has it. */
-static int save_output_csv(const char *path, const float *v, int rank,
-                           const int64_t *dims, NnrtErr *err)
-{
-    NnrtAtomic a;
-    int64_t n = dims[0], per = 1, i, j;
-    int k, rc;
-    char buf[32];
-    for (k = 1; k < rank; k++)
-        per *= dims[k];
-    if ((rc = nnrt__atomic_open(&a, path, err)) != 0)
-        return rc;
-    for (i = 0; i < n; i++)
-        for (j = 0; j < per; j++) {
-            int len = snprintf(buf, sizeof buf, "%.9g%c",
-                               (double)v[i * per + j],
-                               j + 1 < per ? ',' : '\n');
-            nnrt__atomic_write(&a, buf, (size_t)len);
-        }
-    return nnrt__atomic_commit(&a, err);
-}
-
 /* 1 if path ends with ext, ignoring case. */
 static int has_ext(const char *path, const char *ext)
 {
@@ -2197,10 +2127,17 @@ static int cmd_predict(const Ctx *c, const Opts *o)
     int64_t dims[NNRT_MAX_RANK], i;
     NnrtErr err;
 
-    if (!csv && !has_ext(o->output, ".npy"))
-        return bad_usage(c, "--output %s: the name must end in .npy "
-                            "(float32 array) or .csv (one row per sample)",
-                         o->output);
+    /* The name says the format; a device or a pipe (/dev/stdout, a
+     * FIFO) has no extension and gets .npy. */
+    if (!csv && !has_ext(o->output, ".npy")) {
+        struct stat sb;
+        if (stat(o->output, &sb) != 0 ||
+            !(S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode)))
+            return bad_usage(c, "--output %s: the name must end in .npy "
+                                "(float32 array) or .csv (one row per "
+                                "sample)",
+                             o->output);
+    }
     if (m->output_rank + 1 > NNRT_MAX_RANK)
         return fail(c, EXIT_FAIL, "output of rank %d is too large to save",
                     m->output_rank);
@@ -2222,8 +2159,8 @@ static int cmd_predict(const Ctx *c, const Opts *o)
     dims[0] = d.n;
     for (k = 0; k < m->output_rank; k++)
         dims[k + 1] = m->output_dims[k];
-    if ((csv ? save_output_csv(o->output, out, m->output_rank + 1, dims,
-                               &err)
+    /* CSV: one sample per row, its output flattened row-major. */
+    if ((csv ? nnrt_save_csv(o->output, out, d.n, m->output_numel, &err)
              : nnrt_save_npy(o->output, out, m->output_rank + 1, dims,
                              &err)) != 0) {
         fail(c, EXIT_FAIL, "%s", err.msg);
@@ -2438,6 +2375,24 @@ int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
     if (!o.ntest != !o.test_labels && !(o.ntest && o.label_column))
         return bad_usage(&c, "--test-data and --test-labels go together");
     c.label_spec = o.label_column;
+    if (o.label_column &&
+        parse_columns(o.label_column, &c.label_col, &c.label_stop) < 0)
+        return bad_usage(&c, "--label-column wants a column N or a range "
+                             "A:B (columns A to B-1; negative values count "
+                             "from the end), got '%s'",
+                         o.label_column);
+    if (o.sep) {
+        if (strcmp(o.sep, "tab") == 0 || strcmp(o.sep, "\\t") == 0)
+            c.sep = '\t';
+        else if (strlen(o.sep) == 1 && o.sep[0] != '"' && o.sep[0] != '\n' &&
+                 o.sep[0] != '\r')
+            c.sep = o.sep[0];
+        else
+            return bad_usage(&c, "--sep wants one character (or 'tab'), "
+                                 "not a quote or a line end, got '%s'",
+                             o.sep);
+    }
+    c.quiet = o.quiet;
     if ((o.partial || o.strip_prefix) && !o.init)
         return bad_usage(&c, "--partial and --strip-prefix go with --init");
     if (o.init && o.resume)

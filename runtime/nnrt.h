@@ -136,7 +136,7 @@ int nnrt_load_array(const char *path, NnrtArray *out, NnrtErr *err);
 
 /* Options and results of nnrt_load_csv_opts().  Zero-initialise, set the
  * inputs, read the outputs after the call.
- * CSV rules (docs/program-data-files.md):
+ * CSV rules (docs/program.md, "CSV"):
  *   - a UTF-8 byte-order mark is skipped; line ends LF, CRLF or CR alone;
  *     blank lines are ignored;
  *   - fields are separated by `sep`, or, when sep is 0, by whichever of
@@ -153,6 +153,8 @@ int nnrt_load_array(const char *path, NnrtArray *out, NnrtErr *err);
  *     and so is a row with a different number of fields.
  * Other formats (.npy, IDX) are read as nnrt_load_array() reads them; the
  * label split below applies to them too when they are [rows, cols]. */
+/* NnrtCsvOpts.label_stop for a range through the last column ("A:"). */
+#define NNRT_CSV_END 0x7fffffff
 typedef struct NnrtCsvOpts {
     /* inputs */
     char sep;            /* ',', ';', '\t' or any other byte; 0: detect */
@@ -162,6 +164,11 @@ typedef struct NnrtCsvOpts {
     int label_count;     /* number of label columns from label_column
                             (a range, for several targets); 0 means 1 */
     int allow_nonfinite; /* accept NaN and infinities ("nan", "inf") */
+    int label_stop;      /* nonzero: the label columns are label_column
+                            up to, not including, this one, as a Python
+                            slice A:B (negative counts from the end;
+                            NNRT_CSV_END: through the last column);
+                            label_count is then ignored */
     /* outputs */
     int header_skipped;  /* 1: the first row was a header and was skipped
                             (the driver says "header row skipped") */
@@ -454,7 +461,12 @@ typedef struct NnrtProgress {
     int epoch, epochs;
     int64_t steps, step;
     int64_t samples, counted, correct;
-    double loss_sum; /* sum over samples of the per-sample mean loss */
+    double loss_sum; /* what the steps added to the epoch's loss */
+    int64_t loss_n;  /* samples the loss counts (ignored labels left out) */
+    int loss_is_sum; /* set after nnrt_progress_begin(): the model's loss
+                        has reduction = sum, and the line shows the sum
+                        over the epoch's samples, as PyTorch's loss over
+                        them would be; 0: the mean over them */
     double t_begin, t_draw, t_last; /* seconds: begin, last bar, last step */
     /* Set by nnrt_progress_plan(); the line omits what is unknown. */
     double lr;          /* learning rate of the next step; < 0 unknown */
@@ -484,7 +496,18 @@ void nnrt_progress_plan(NnrtProgress *p, double t_run, int64_t steps_after,
  * accuracy is unknown).  Redraws the bar on a terminal if 0.1 s passed. */
 void nnrt_progress_update(NnrtProgress *p, int n, double loss, int64_t correct);
 
-/* Running mean loss and accuracy of the epoch so far (accuracy -1 when
+/* nnrt_progress_update() in full, for losses that leave samples out
+ * (ignore_index) or sum instead of averaging: the step took `n` samples
+ * (for the throughput), adds `loss_total` to the epoch's loss (the step's
+ * sum; its mean times loss_n for reduction = mean) over `loss_n` samples,
+ * and `correct` of `counted` samples were classified correctly (counted
+ * 0 when accuracy is unknown).  nnrt_progress_update(p, n, l, c) is
+ * nnrt_progress_step(p, n, l * n, n, c, c >= 0 ? n : 0). */
+void nnrt_progress_step(NnrtProgress *p, int n, double loss_total,
+                        int64_t loss_n, int64_t correct, int64_t counted);
+
+/* Running loss (the mean over the samples it counts, or with
+ * loss_is_sum their sum) and accuracy of the epoch so far (accuracy -1 when
  * unknown) and its training throughput in samples per second, measured
  * from nnrt_progress_begin() to the last update (so time spent after the
  * last step, say on a test set, does not count). */
@@ -597,6 +620,17 @@ typedef struct NnrtModel {
      * (torch.optim.lr_scheduler.ReduceLROnPlateau.step(loss)).  When set,
      * the driver calls it instead of epoch_end. */
     void (*epoch_end_loss)(void *m, double loss);
+    /* cross_entropy and nll with class targets: the ignore_index (PyTorch's
+     * default -100 included; has_ignore_index 0 for other losses).  The
+     * driver accepts labels equal to it even outside 0..K-1 and leaves
+     * those samples out of the loss's mean, accuracy and the confusion
+     * matrix. */
+    int has_ignore_index;
+    int32_t ignore_index;
+    /* 1 when the loss has reduction = sum: train_step and eval_loss
+     * return the sum over the batch, and the driver reports sums over
+     * the epoch / the data set (docs/program.md). */
+    int loss_reduction_sum;
 } NnrtModel;
 
 /* The generated program's command line (spec section 11, version 2;

@@ -50,7 +50,9 @@ void nnrt_progress_plan(NnrtProgress *p, double t_run, int64_t steps_after,
 
 double nnrt_progress_loss(const NnrtProgress *p)
 {
-    return p->samples > 0 ? p->loss_sum / (double)p->samples : 0.0;
+    if (p->loss_is_sum)
+        return p->loss_sum;
+    return p->loss_n > 0 ? p->loss_sum / (double)p->loss_n : 0.0;
 }
 
 double nnrt_progress_accuracy(const NnrtProgress *p)
@@ -120,16 +122,24 @@ static void stats(const NnrtProgress *p, char *buf, size_t cap)
 
 void nnrt_progress_update(NnrtProgress *p, int n, double loss, int64_t correct)
 {
+    /* per-step means weighted back to samples */
+    nnrt_progress_step(p, n, loss * n, n, correct, correct >= 0 ? n : 0);
+}
+
+void nnrt_progress_step(NnrtProgress *p, int n, double loss_total,
+                        int64_t loss_n, int64_t correct, int64_t counted)
+{
     double now;
     char bar[BAR_WIDTH + 1], st[128], lr[32], tm[64];
     int i, fill, len;
 
     p->step++;
     p->samples += n;
-    p->loss_sum += loss * n; /* per-step means weighted back to samples */
-    if (correct >= 0) {
+    p->loss_sum += loss_total;
+    p->loss_n += loss_n;
+    if (counted > 0 && correct >= 0) {
         p->correct += correct;
-        p->counted += n;
+        p->counted += counted;
     }
     now = p->t_last = nnrt_seconds();
     if (!p->tty)
