@@ -1547,6 +1547,16 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
             if (pred)
                 emit_line(e, ".pred = w_pred,");
             emit_line(e, ".loss_kind = NNRT_LOSS_%s,", kind);
+            /* the driver keeps a label equal to a written ignore_index (the
+             * default -100 is no label: bad_batch refuses it) */
+            const IrNode *L = &ir->nodes[ir->loss];
+            if (op_arg_index(L->op, "ignore_index") >= 0 && ir->nodes[L->in[1]].dtype == DT_CLASS &&
+                !op_arg(L->op, L->args, "ignore_index")->is_default)
+                emit_line(e, ".has_ignore_index = 1, .ignore_index = %lld,",
+                          (ll)op_arg(L->op, L->args, "ignore_index")->num);
+            if (op_arg_index(L->op, "reduction") >= 0 &&
+                strcmp(op_arg(L->op, L->args, "reduction")->ident, "sum") == 0)
+                emit_line(e, ".loss_reduction_sum = 1,");
             emit_line(e, ".nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,");
             emit_line(e, ".get_lr = w_get_lr,");
             if (train_plateau(ir))

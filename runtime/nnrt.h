@@ -620,8 +620,9 @@ typedef struct NnrtModel {
      * (torch.optim.lr_scheduler.ReduceLROnPlateau.step(loss)).  When set,
      * the driver calls it instead of epoch_end. */
     void (*epoch_end_loss)(void *m, double loss);
-    /* cross_entropy and nll with class targets: the ignore_index (PyTorch's
-     * default -100 included; has_ignore_index 0 for other losses).  The
+    /* cross_entropy and nll with class targets and an ignore_index written
+     * in the model (has_ignore_index 0 otherwise: the default -100 matches
+     * no label, and the generated train_step refuses it).  The
      * driver accepts labels equal to it even outside 0..K-1 and leaves
      * those samples out of the loss's mean, accuracy and the confusion
      * matrix. */

@@ -15,7 +15,10 @@
 #     input, in order or as NAME=FILE, with the same predictions;
 #   - an OpenMP build runs with OMP_WAIT_POLICY=passive unless told
 #     otherwise (libgomp only: OMP_DISPLAY_ENV shows GOMP_SPINCOUNT 0),
-#     and warns when OMP_NUM_THREADS exceeds the cores.
+#     and warns when OMP_NUM_THREADS exceeds the cores;
+#   - a written ignore_index lets the program take those labels and leave
+#     them out of loss and accuracy, and reduction = sum reports sums
+#     (the same weights give 9 times the mean over 9 counted samples).
 # NNC names the compiler (default build/nnc).
 NNC=${NNC:-build/nnc}
 pass=0
@@ -210,6 +213,43 @@ if "$tmp/two" train --data "$tmp/a.csv" --labels "$tmp/y2.csv" --quiet >"$tmp/er
     bad "a two-input program trained with one --data"
 else
     ok
+fi
+
+# ignore_index = -1 and reduction = sum through the program: 12 samples,
+# 3 labelled -1, so accuracy is counted over 9 and the summed loss is 9
+# times the mean a reduction = mean build reports for the same weights.
+for red in sum mean; do
+    cat >"$tmp/ig_$red.nn" <<EOF
+model ig {
+    input  x : f32[4]
+    target y : class[3]
+    logits = x -> dense(3)
+    loss      cross_entropy(logits, y, ignore_index = -1, reduction = $red)
+    optimizer sgd(lr = 0.1)
+    train     { batch = 4, epochs = 2, seed = 1 }
+}
+EOF
+done
+awk 'BEGIN { for (i = 0; i < 12; i++) print (i % 4 == 3 ? -1 : i % 3) }' >"$tmp/yig.csv"
+if "$NNC" "$tmp/ig_sum.nn" --exe -o "$tmp/igs" >"$tmp/err" 2>&1 &&
+    "$NNC" "$tmp/ig_mean.nn" --exe -o "$tmp/igm" >>"$tmp/err" 2>&1 &&
+    "$tmp/igs" train --data "$tmp/x.csv" --labels "$tmp/yig.csv" --quiet --save "$tmp/ig.st" >"$tmp/err" 2>&1 &&
+    "$tmp/igs" eval --weights "$tmp/ig.st" --data "$tmp/x.csv" --labels "$tmp/yig.csv" >"$tmp/es" 2>&1 &&
+    "$tmp/igm" eval --weights "$tmp/ig.st" --data "$tmp/x.csv" --labels "$tmp/yig.csv" >"$tmp/em" 2>&1 &&
+    awk -F'[= ]' 'NR == FNR { s = $2; a = $4; next }
+        { m = $2; d = s - 9 * m; if (d < 0) d = -d;
+          ok = d <= 1e-4 * s && a * 9 == int(a * 9 + 0.5) && a == $4; exit !ok }' "$tmp/es" "$tmp/em"; then
+    ok
+else
+    cat "$tmp/es" "$tmp/em" >>"$tmp/err" 2>/dev/null
+    bad "ignore_index = -1 labels or reduction = sum through the program" "$tmp/err"
+fi
+awk 'BEGIN { for (i = 0; i < 12; i++) print (i == 5 ? -2 : i % 3) }' >"$tmp/ybad.csv"
+if ! "$tmp/igs" train --data "$tmp/x.csv" --labels "$tmp/ybad.csv" --quiet >"$tmp/err" 2>&1 &&
+    grep -q "ybad.csv" "$tmp/err"; then
+    ok
+else
+    bad "a label -2 with ignore_index = -1 is not refused naming the file" "$tmp/err"
 fi
 
 echo "$pass passed, $fail failed"
