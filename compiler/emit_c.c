@@ -466,6 +466,14 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "#else");
     emit_line(e, "#define FMADD(a, b, c) ((a) * (b) + (c))");
     emit_line(e, "#endif");
+    emit_line(e, "/* c = a b + c on eight-lane vectors, rounded as FMADD */");
+    emit_line(e, "#if defined(NNC_VECTOR) && defined(NNC_FMA) && defined(__FMA__)");
+    emit_line(e, "#define VFMADD(c, a, b) ((c) = (vreal)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))");
+    emit_line(e, "#elif defined(NNC_VECTOR) && defined(NNC_FMA)");
+    emit_line(e, "#define VFMADD(c, a, b) for (int vf_ = 0; vf_ < 8; vf_++) (c)[vf_] = FMADD((a)[vf_], (b)[vf_], (c)[vf_])");
+    emit_line(e, "#elif defined(NNC_VECTOR)");
+    emit_line(e, "#define VFMADD(c, a, b) ((c) += (a) * (b))");
+    emit_line(e, "#endif");
     emit_line(e, "%s", "");
     emit_line(e, "/* Square roots of a vector (Adam's update), by the instruction: sqrtf()");
     emit_line(e, " * is not vectorized where it may set errno.  Correctly rounded either way. */");
