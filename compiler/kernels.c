@@ -495,7 +495,7 @@ static void dense_forward(Emitter *e, int id)
     static const char *const names[] = {"x", "w", "b"};
     ll I = kern_numel(kern_node(e, n->in[0])), O = n->shape.d[0];
     kern_signature(e, id, names, "y");
-    int small = I >= 16 && O >= 4;
+    int small = I >= 16; /* (dense(1) too: the GEMM computes 32 columns for one) */
     if (small)
         dense_forward_small(e, I, O, n->nin > 2);
     emit_line(e, "%s/* y[n, %lld] = x[n, %lld] W^T + b: W^T is packed a panel at a time; dot()'s order */", small ? "    " : "", O, I);
@@ -762,9 +762,16 @@ void kern_pool(Emitter *e, int id, const char *const *names, const char *out, co
     kern_end(e);
 }
 
+/* The C type of what node id keeps after its value (memplan's aux_type). */
+const char *kern_aux_ctype(const Emitter *e, int id)
+{
+    return e->plan->aux_type[id] == MEM_I32 ? "int32_t" : "real";
+}
+
 /* Max pooling keeps, after y, where each maximum came from (its offset in
- * the sample's channel plane), so the backward pass routes dy straight
- * there; in inference there is no backward and nothing is kept. */
+ * the sample's channel plane, int32: mem_aux_type()), so the backward pass
+ * routes dy straight there; in inference there is no backward and nothing
+ * is kept. */
 static void maxpool_forward(Emitter *e, int id)
 {
     static const char *const names[] = {"x"};
@@ -777,8 +784,8 @@ static void maxpool_forward(Emitter *e, int id)
     kern_pool(e, id, names, "y", NULL,
                 arena_printf(e->ir->arena, "real m = -INFINITY; size_t at = (size_t)-1; /* window of %%lld */"),
                 "if (at == (size_t)-1 || x[xi] > m || x[xi] != x[xi]) { m = x[xi]; at = xi; }",
-                arena_printf(e->ir->arena, "y[yi] = m; if (training) y[%lld + yi] = (real)(at - plane);",
-                             (ll)e->plan->max_batch * kern_numel(n)));
+                arena_printf(e->ir->arena, "y[yi] = m; if (training) ((%s *)(void *)(y + %lld))[yi] = (int32_t)(at - plane);",
+                             kern_aux_ctype(e, id), (ll)e->plan->max_batch * kern_numel(n)));
 }
 
 /*
@@ -801,18 +808,17 @@ static void maxpool_backward(Emitter *e, int id)
     value_pair(op_arg(f->op, f->args, "padding"), pd);
     const char *grad = g->epilogue != OP_COUNT ? kern_act_grad_expr(g->epilogue) : "gv";
     kern_signature(e, id, names, "dx");
-    emit_line(e, "const real *at = y + %lld; /* where each maximum came from */", (ll)e->plan->max_batch * kern_numel(f));
+    emit_line(e, "const %s *at = (const %s *)(const void *)(y + %lld); /* where each maximum came from */",
+              kern_aux_ctype(e, g->fwd), kern_aux_ctype(e, g->fwd), (ll)e->plan->max_batch * kern_numel(f));
     kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "const real *dys = dy + (size_t)s * %lld, *ys = y + (size_t)s * %lld, *ats = at + (size_t)s * %lld;",
-              kern_numel(f), kern_numel(f), kern_numel(f));
+    emit_line(e, "const real *dys = dy + (size_t)s * %lld, *ys = y + (size_t)s * %lld;", kern_numel(f), kern_numel(f));
+    emit_line(e, "const %s *ats = at + (size_t)s * %lld;", kern_aux_ctype(e, g->fwd), kern_numel(f));
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", kern_numel(x));
     if (g->epilogue != OP_COUNT)
         emit_line(e, "/* fused %s backward */", op_info[g->epilogue].name);
-    /* (offsets are exact in a float below 2^24) */
-    if (st[0] == k[0] && st[1] == k[1] && pd[0] == 0 && pd[1] == 0 && OH * k[0] == H && OW * k[1] == W &&
-        H * W < (1 << 24)) {
+    if (st[0] == k[0] && st[1] == k[1] && pd[0] == 0 && pd[1] == 0 && OH * k[0] == H && OW * k[1] == W) {
         emit_line(e, "for (int c = 0; c < %lld; c++)", C);
         emit_line(e, "for (int oh = 0; oh < %lld; oh++)", OH);
         emit_line(e, "for (int kh = 0; kh < %lld; kh++) {", (ll)k[0]);
@@ -822,9 +828,9 @@ static void maxpool_backward(Emitter *e, int id)
         emit_line(e, "    for (int ow = 0; ow < %lld; ow++) {", OW);
         emit_line(e, "        real gv = dys[yi + ow], yv = ys[yi + ow];");
         emit_line(e, "        real v = %s;", grad);
-        /* compared as reals: GCC 12's vectoriser (-O3 -mavx2 and up)
-         * miscompiles this loop when the offset is converted to int */
-        emit_line(e, "        real m = ats[yi + ow] - (real)(row + ow * %lld);", (ll)k[1]);
+        /* the tap of the maximum, compared as a real: GCC 12's vectoriser
+         * (-O3 -mavx2 and up) miscompiled this loop comparing ints */
+        emit_line(e, "        real m = (real)(ats[yi + ow] - (row + ow * %lld));", (ll)k[1]);
         emit_line(e, "        (void)yv;");
         emit_line(e, "        for (int kw = 0; kw < %lld; kw++)", (ll)k[1]);
         emit_line(e, "            d[ow * %lld + kw] = (real)kw == m ? v : 0.0f;", (ll)k[1]);

@@ -301,5 +301,30 @@ for model in examples/*.nn; do
     done
 done
 
+# ---- long sums and large planes (tests/big) -----------------------------------
+# A dense layer of 2^24 inputs: one sample alone (the few-sample path) and in
+# a batch of 8 (the GEMM) give the same bits, vector and -DNNC_SCALAR alike,
+# within PyTorch's error of a float64 reference (big_dense_main.c).  Max
+# pooling on a plane of 4098 x 4098 > 2^24 elements routes the gradient to
+# where each maximum was (int32 positions), one SGD step against float64.
+# About 0.8 GB and 0.25 GB, a few seconds each.
+for big in big_dense big_pool; do
+    d="$tmp/$big"
+    mkdir -p "$d/src"
+    if ! "$NNC" tests/big/$big.nn --batch $([ $big = big_dense ] && echo 8 || echo 1) -o "$d/src" 2>"$d/err"; then
+        echo "FAIL: tests/big/$big.nn: nnc failed"; cat "$d/err"; fail=$((fail + 1)); continue
+    fi
+    for v in vector scalar; do
+        f=""
+        [ $v = scalar ] && f="-DNNC_SCALAR"
+        [ $big = big_pool ] && [ $v = scalar ] && continue
+        check "tests/big/$big.nn ($v)" sh -c "gcc -std=c99 -O2 -march=native $f -I'$d/src' -I'$RT' -o '$d/run_$v' \
+            tests/big/${big}_main.c '$d/src/$big.c' build/libnnrt.a -lz -lm &&
+            '$d/run_$v' '$d/a.st' '$d/b.st' >'$d/out_$v.txt'"
+    done
+    [ $big = big_dense ] && check "tests/big/$big.nn: vector and scalar kernels give the same bits" \
+        cmp "$d/out_vector.txt" "$d/out_scalar.txt"
+done
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
