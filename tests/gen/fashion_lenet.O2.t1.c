@@ -168,8 +168,8 @@ static void gemm_panel(int n0, int M, int N, int K, const real *A, long sam, lon
                 bs = GEMM_NR;
             }
             int first = k0 == 0 && !(acc & GEMM_ACC);
-            /* the chain of block 0 starts from C's initial value (GEMM_SEQ), every
-             * other chain or tree of lanes from 0, added to it after the block */
+            /* without GEMM_K8, block 0's chain starts from C's initial value; every
+             * other chain, and every tree of lanes, from 0, added to C after the block */
             int from_base = k0 == 0 && !(acc & GEMM_K8);
             for (int m0 = 0; m0 < M; m0 += 6) {
                 int mb = M - m0 < 6 ? M - m0 : 6;
