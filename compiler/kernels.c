@@ -373,9 +373,19 @@ static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
                 emit_line(e, "        a%d%d[j] = FMADD(x%d[%lld + j], wr%d[%lld + j], a%d%d[j]);", a, b, a, I8, b, I8, a, b);
         emit_line(e, "    }");
     }
-    for (int a = 0; a < SB; a++)
+    for (int a = 0; a < SB; a++) {
+        if (OB == 4) { /* four sums at once */
+            emit_line(e, "{");
+            emit_line(e, "    real h[4];");
+            emit_line(e, "    VSUM4(h, a%d0, a%d1, a%d2, a%d3);", a, a, a, a);
+            for (int b = 0; b < OB; b++)
+                emit_line(e, "    t%d%d = t%d%d + h[%d];", a, b, a, b, b);
+            emit_line(e, "}");
+            continue;
+        }
         for (int b = 0; b < OB; b++)
             emit_line(e, "t%d%d = t%d%d + VSUM(a%d%d);", a, b, a, b, a, b);
+    }
     e->indent--;
     emit_line(e, "}");
     for (int a = 0; a < SB; a++)

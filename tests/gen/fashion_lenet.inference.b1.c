@@ -61,6 +61,19 @@ typedef real vreal __attribute__((vector_size(8 * sizeof(real))));
 #elif defined(NNC_VECTOR)
 #define VFMADD(c, a, b) ((c) += (a) * (b))
 #endif
+/* s[0..3] = VSUM(a), VSUM(b), VSUM(c), VSUM(d): with AVX, two levels of
+ * pairwise adds (hadd) and the halves' sum give VSUM's tree, four at once */
+#if defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__AVX__)
+#include <immintrin.h>
+#define VSUM4(s, a, b, c, d)                                                                   \
+    do {                                                                                       \
+        __m256 h_ = _mm256_hadd_ps(_mm256_hadd_ps((__m256)(a), (__m256)(b)),                 \
+                                   _mm256_hadd_ps((__m256)(c), (__m256)(d)));                 \
+        _mm_storeu_ps((s), _mm_add_ps(_mm256_castps256_ps128(h_), _mm256_extractf128_ps(h_, 1))); \
+    } while (0)
+#elif defined(NNC_VECTOR)
+#define VSUM4(s, a, b, c, d) ((s)[0] = VSUM(a), (s)[1] = VSUM(b), (s)[2] = VSUM(c), (s)[3] = VSUM(d))
+#endif
 
 /* Square roots of a vector (Adam's update), by the instruction: sqrtf()
  * is not vectorized where it may set errno.  Correctly rounded either way. */
@@ -8477,10 +8490,14 @@ static void k015_dense_relu(int n,
                             VFMADD(a03, v, w3);
                         }
                     }
-                    t00 = t00 + VSUM(a00);
-                    t01 = t01 + VSUM(a01);
-                    t02 = t02 + VSUM(a02);
-                    t03 = t03 + VSUM(a03);
+                    {
+                        real h[4];
+                        VSUM4(h, a00, a01, a02, a03);
+                        t00 = t00 + h[0];
+                        t01 = t01 + h[1];
+                        t02 = t02 + h[2];
+                        t03 = t03 + h[3];
+                    }
                 }
                 y[(size_t)(s + 0) * 120 + o + 0] = t00;
                 y[(size_t)(s + 0) * 120 + o + 1] = t01;
@@ -8556,10 +8573,14 @@ static void k019_dense_relu(int n,
                             VFMADD(a03, v, w3);
                         }
                     }
-                    t00 = t00 + VSUM(a00);
-                    t01 = t01 + VSUM(a01);
-                    t02 = t02 + VSUM(a02);
-                    t03 = t03 + VSUM(a03);
+                    {
+                        real h[4];
+                        VSUM4(h, a00, a01, a02, a03);
+                        t00 = t00 + h[0];
+                        t01 = t01 + h[1];
+                        t02 = t02 + h[2];
+                        t03 = t03 + h[3];
+                    }
                 }
                 y[(size_t)(s + 0) * 84 + o + 0] = t00;
                 y[(size_t)(s + 0) * 84 + o + 1] = t01;
@@ -8642,10 +8663,14 @@ static void k023_dense(int n,
                             a02[j] = FMADD(x0[80 + j], wr2[80 + j], a02[j]);
                             a03[j] = FMADD(x0[80 + j], wr3[80 + j], a03[j]);
                         }
-                    t00 = t00 + VSUM(a00);
-                    t01 = t01 + VSUM(a01);
-                    t02 = t02 + VSUM(a02);
-                    t03 = t03 + VSUM(a03);
+                    {
+                        real h[4];
+                        VSUM4(h, a00, a01, a02, a03);
+                        t00 = t00 + h[0];
+                        t01 = t01 + h[1];
+                        t02 = t02 + h[2];
+                        t03 = t03 + h[3];
+                    }
                 }
                 y[(size_t)(s + 0) * 10 + o + 0] = t00;
                 y[(size_t)(s + 0) * 10 + o + 1] = t01;

@@ -61,6 +61,19 @@ typedef real vreal __attribute__((vector_size(8 * sizeof(real))));
 #elif defined(NNC_VECTOR)
 #define VFMADD(c, a, b) ((c) += (a) * (b))
 #endif
+/* s[0..3] = VSUM(a), VSUM(b), VSUM(c), VSUM(d): with AVX, two levels of
+ * pairwise adds (hadd) and the halves' sum give VSUM's tree, four at once */
+#if defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__AVX__)
+#include <immintrin.h>
+#define VSUM4(s, a, b, c, d)                                                                   \
+    do {                                                                                       \
+        __m256 h_ = _mm256_hadd_ps(_mm256_hadd_ps((__m256)(a), (__m256)(b)),                 \
+                                   _mm256_hadd_ps((__m256)(c), (__m256)(d)));                 \
+        _mm_storeu_ps((s), _mm_add_ps(_mm256_castps256_ps128(h_), _mm256_extractf128_ps(h_, 1))); \
+    } while (0)
+#elif defined(NNC_VECTOR)
+#define VSUM4(s, a, b, c, d) ((s)[0] = VSUM(a), (s)[1] = VSUM(b), (s)[2] = VSUM(c), (s)[3] = VSUM(d))
+#endif
 
 /* Square roots of a vector (Adam's update), by the instruction: sqrtf()
  * is not vectorized where it may set errno.  Correctly rounded either way. */
