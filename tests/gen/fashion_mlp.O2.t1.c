@@ -240,6 +240,50 @@ static void gemm_panel(int n0, int M, int N, int K, const real *A, long sam, lon
                     /* lane j: the k = j mod 8 of the block in order, from 0; the lanes
                      * summed as ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)),
                      * t[] holding the pending left operands of that tree */
+#if GEMM_LANES == 16
+                    /* two lanes a pass, j in c and j + 1 in d (24 of the 32 vector
+                     * registers): half the passes of one lane each, whose ends cost
+                     * 5-10% of the dense forward */
+                    vgemm t[2][6][2], d[6][2];
+                    for (int j = 0; j < 8; j += 2) {
+                        GEMM_ZERO(c);
+                        GEMM_ZERO(d);
+                        int k = j;
+                        for (; k + 1 < kb; k += 8) {
+                            const real *br = bo ? bp + bo[k] : bp + (long)k * bs;
+                            const real *br2 = bo ? bp + bo[k + 1] : br + bs;
+                            vgemm b0, b1, e0, e1;
+                            GLOAD(b0, br);
+                            GLOAD(b1, br + GEMM_LANES);
+                            GLOAD(e0, br2);
+                            GLOAD(e1, br2 + GEMM_LANES);
+#define GEMM_ROW2(r)                                                                                \
+    do {                                                                                            \
+        real ar = a[r][(long)k * sak], ar2 = a[r][(long)(k + 1) * sak];                             \
+        GFMA(c[r][0], ar, b0);                                                                      \
+        GFMA(c[r][1], ar, b1);                                                                      \
+        GFMA(d[r][0], ar2, e0);                                                                     \
+        GFMA(d[r][1], ar2, e1);                                                                     \
+    } while (0)
+                            GEMM_ROW2(0);
+                            GEMM_ROW2(1);
+                            GEMM_ROW2(2);
+                            GEMM_ROW2(3);
+                            GEMM_ROW2(4);
+                            GEMM_ROW2(5);
+#undef GEMM_ROW2
+                        }
+                        if (k < kb) /* lane j's last k; lane j + 1 has none */
+                            GEMM_STEP(bo ? bp + bo[k] : bp + (long)k * bs);
+                        GEMM_ADD(c, d);
+                        switch (j) {
+                        case 0: memcpy(t[0], c, sizeof c); break;
+                        case 2: GEMM_ADD(t[0], c); break;
+                        case 4: memcpy(t[1], c, sizeof c); break;
+                        default: GEMM_ADD(t[1], c); GEMM_ADD(t[0], t[1]); break;
+                        }
+                    }
+#else
                     vgemm t[3][6][2];
                     for (int j = 0; j < 8; j++) {
                         GEMM_ZERO(c);
@@ -260,6 +304,7 @@ static void gemm_panel(int n0, int M, int N, int K, const real *A, long sam, lon
                         default: GEMM_ADD(t[2], c); GEMM_ADD(t[1], t[2]); GEMM_ADD(t[0], t[1]); break;
                         }
                     }
+#endif
                     GEMM_BASE(c);
                     GEMM_ADD(c, t[0]);
                 } else {
