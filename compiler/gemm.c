@@ -283,6 +283,47 @@ static const char *const gemm_panel_source[] = {
     "}",
 };
 
+/* gemm_dot8(), once per instruction set, in builds that dispatch (its
+ * base copy between "#ifdef NNC_DISPATCH" and "#endif"): there vreal has
+ * no eight lanes (NNC_VECTOR8), so the few-sample dense forward calls it
+ * through NNC_ISA_CALL to fuse, or not, as the GEMM copy nnc_isa picks
+ * does. */
+static const char *const gemm_dot_source[] = {
+    "/* s + sum_i a[i] b[i] over n elements in GEMM_K8's order: one partial sum per",
+    " * block of GEMM_KC added to s, a block's eight lanes (i mod 8, in order, from",
+    " * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is */",
+    "static real gemm_dot8(const real *a, const real *b, int n, real s)",
+    "{",
+    "    for (int k0 = 0; k0 < n; k0 += GEMM_KC) {",
+    "        int ke = n - k0 < GEMM_KC ? n : k0 + GEMM_KC, i = k0;",
+    "        real p[8];",
+    "#if GEMM_LANES == 4",
+    "        vgemm lo = {0}, hi = {0};",
+    "        for (; i + 8 <= ke; i += 8) {",
+    "            vgemm a0, a1, b0, b1;",
+    "            GLOAD(a0, a + i);",
+    "            GLOAD(a1, a + i + 4);",
+    "            GLOAD(b0, b + i);",
+    "            GLOAD(b1, b + i + 4);",
+    "            GVFMA(lo, a0, b0);",
+    "            GVFMA(hi, a1, b1);",
+    "        }",
+    "        memcpy(p, &lo, sizeof lo);",
+    "        memcpy(p + 4, &hi, sizeof hi);",
+    "#else",
+    "        __m256 v = _mm256_setzero_ps();",
+    "        for (; i + 8 <= ke; i += 8)",
+    "            v = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), v);",
+    "        _mm256_storeu_ps(p, v);",
+    "#endif",
+    "        for (; i < ke; i++) /* the last block's last elements, in their lanes */",
+    "            p[i % 8] = FMADD(a[i], b[i], p[i % 8]);",
+    "        s = s + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));",
+    "    }",
+    "    return s;",
+    "}",
+};
+
 static const char *const gemm_rest_source[] = {
     "#else",
     "/* row m of GEMM below */",
@@ -412,13 +453,17 @@ void gemm_isa_end(Emitter *e, int copy, const char *const *fns, int nfns)
 
 void gemm_emit(Emitter *e)
 {
-    static const char *const fns[] = {"gemm_panel"};
+    static const char *const fns[] = {"gemm_panel", "gemm_dot8"};
     emit_lines(e, gemm_source, sizeof gemm_source / sizeof gemm_source[0]);
     emit_lines(e, gemm_panel_source, sizeof gemm_panel_source / sizeof gemm_panel_source[0]);
+    emit_line(e, "#ifdef NNC_DISPATCH");
+    emit_lines(e, gemm_dot_source, sizeof gemm_dot_source / sizeof gemm_dot_source[0]);
+    emit_line(e, "#endif");
     for (int v = 0; v < GEMM_ISA_COPIES; v++) {
-        gemm_isa_begin(e, v, fns, 1);
+        gemm_isa_begin(e, v, fns, 2);
         emit_lines(e, gemm_panel_source, sizeof gemm_panel_source / sizeof gemm_panel_source[0]);
-        gemm_isa_end(e, v, fns, 1);
+        emit_lines(e, gemm_dot_source, sizeof gemm_dot_source / sizeof gemm_dot_source[0]);
+        gemm_isa_end(e, v, fns, 2);
     }
     emit_lines(e, gemm_rest_source, sizeof gemm_rest_source / sizeof gemm_rest_source[0]);
 }

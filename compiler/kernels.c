@@ -483,6 +483,13 @@ static void dense_forward_small(Emitter *e, ll I, ll O, int bias)
         e->indent--;
         emit_line(e, "}");
     }
+    /* builds that dispatch: the GEMM's copy fuses or not by nnc_isa, and
+     * gemm_dot8()'s copies (gemm.c) do as it does */
+    emit_line(e, "#elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)");
+    emit_line(e, "for (int o = 0; o < %lld; o++)", O);
+    emit_line(e, "    for (int s = 0; s < n; s++)");
+    emit_line(e, "        y[(size_t)s * %lld + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * %lld, w + (size_t)o * %lld, %lld, %s));",
+              O, I, I, I, bias ? "b[o]" : "0.0f");
     emit_line(e, "#else");
     emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
     emit_line(e, "    const real *wo = w + (size_t)o * %lld;", I);
