@@ -37,5 +37,7 @@ float fashion_bn_dropout_eval_loss(fashion_bn_dropout *m, int n, const float *in
 void fashion_bn_dropout_set_lr(fashion_bn_dropout *m, double lr);
 /* End of an epoch: steps the learning-rate schedule. */
 void fashion_bn_dropout_epoch_end(fashion_bn_dropout *m);
+/* The learning rate the next step uses (schedule and warm-up applied). */
+double fashion_bn_dropout_get_lr(const fashion_bn_dropout *m);
 
 #endif

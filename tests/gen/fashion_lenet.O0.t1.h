@@ -37,5 +37,7 @@ float fashion_lenet_eval_loss(fashion_lenet *m, int n, const float *in_x, const 
 void fashion_lenet_set_lr(fashion_lenet *m, double lr);
 /* End of an epoch: steps the learning-rate schedule. */
 void fashion_lenet_epoch_end(fashion_lenet *m);
+/* The learning rate the next step uses (schedule and warm-up applied). */
+double fashion_lenet_get_lr(const fashion_lenet *m);
 
 #endif

@@ -34,39 +34,103 @@ typedef float real;
 #define POW powf
 #endif
 
-/* Eight-lane vectors (GCC and Clang vector extensions) for the hot kernels;
- * -DNNC_SCALAR selects the plain loops, which sum in the same order. */
+/* Vectors (GCC and Clang vector extensions) as wide as the registers of the
+ * target the file is compiled for: NNC_LANES floats, 16 with AVX-512, 8 with
+ * AVX, 4 with SSE2 or NEON; elsewhere no vector types (plain loops the
+ * compiler may vectorise).  No sum's order depends on the width, and
+ * -DNNC_SCALAR selects the plain loops, which give the same bits. */
 #if defined(__GNUC__) && !defined(NNC_SCALAR)
+#if defined(__AVX512F__)
+#define NNC_LANES 16
+#elif defined(__AVX__)
+#define NNC_LANES 8
+#elif defined(__SSE2__) || defined(__ARM_NEON) || defined(__aarch64__)
+#define NNC_LANES 4
+#endif
+#endif
+#ifdef NNC_LANES
 #define NNC_VECTOR 1
+#endif
+/* Eight-lane dot products (the small-batch dense kernels), where the
+ * registers have eight lanes or more; the plain loops elsewhere. */
+#if defined(NNC_VECTOR) && NNC_LANES >= 8
+#define NNC_VECTOR8 1
 typedef real vreal __attribute__((vector_size(8 * sizeof(real))));
 #define VLOAD(v, p) memcpy(&(v), (p), sizeof(vreal))
 #define VSTORE(p, v) memcpy((p), &(v), sizeof(vreal))
 #define VSUM(v) ((((v)[0] + (v)[1]) + ((v)[2] + (v)[3])) + (((v)[4] + (v)[5]) + ((v)[6] + (v)[7])))
 #endif
 
-/* Fused multiply-add (one rounding) where the target has it, x86 FMA or
- * AVX-512: about twice the multiply-add throughput of mul then add.  The
- * vector kernels use the instruction and the plain loops fmaf(), so the
+/* Fused multiply-add (one rounding) where the target has it: x86 FMA or
+ * AVX-512, AArch64, Arm VFPv4 and NEONv2 (__ARM_FEATURE_FMA); about twice
+ * the multiply-add throughput of mul then add.  The vector kernels use the
+ * instruction and the plain loops fmaf() (an instruction there too), so the
  * two agree bit for bit on one target; across targets they agree to
  * rounding. */
 #if !defined(NNC_DOUBLE) && defined(__GNUC__) && (defined(__FMA__) || defined(__AVX512F__))
 #define NNC_FMA 1
 #include <immintrin.h>
+#elif !defined(NNC_DOUBLE) && defined(__ARM_FEATURE_FMA)
+#define NNC_FMA 1
+#if defined(NNC_VECTOR) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
+#endif
+
+/* Run-time dispatch, for code compiled for x86-64 without AVX (plain
+ * cc -O2) by GCC 6+ or Clang 7+: the hot vector functions (the GEMM's
+ * panel, dotsum(), the direct convolutions' tiles) have AVX-512 and
+ * AVX2 + FMA copies besides the SSE2 one, compiled for those instruction
+ * sets, and NNC_ISA_CALL picks one by nnc_isa, set once at start-up from
+ * the CPU: 2 AVX-512, 1 AVX2 and FMA, 0 neither.  Both copies fuse their
+ * multiply-adds, and so does FMADD in the plain loops when nnc_isa > 0,
+ * so the vector and the plain (-DNNC_SCALAR) builds give the same bits on
+ * one machine; machines with and without FMA agree to rounding, as
+ * builds for them do.  -DNNC_NO_DISPATCH turns it off; -DNNC_ISA_MAX=N
+ * caps the level (tests build each path). */
+#if !defined(NNC_DOUBLE) && !defined(NNC_FMA) && !defined(NNC_NO_DISPATCH) && defined(__x86_64__) && \
+    !defined(__AVX__) && !defined(__INTEL_COMPILER) && \
+    ((defined(__clang__) && __clang_major__ >= 7) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 6))
+#define NNC_DISPATCH 1
+#ifndef NNC_ISA_MAX
+#define NNC_ISA_MAX 2
+#endif
+#ifdef NNC_VECTOR
+#include <immintrin.h>
+#endif
+static int nnc_isa;
+__attribute__((constructor)) static void nnc_isa_init(void)
+{
+    __builtin_cpu_init();
+    nnc_isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (nnc_isa > NNC_ISA_MAX)
+        nnc_isa = NNC_ISA_MAX;
+}
+#endif
+#if defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+#define NNC_ISA_CALL(fn, args) (nnc_isa == 2 ? fn##_x16 args : nnc_isa == 1 ? fn##_x8 args : fn args)
+#else
+#define NNC_ISA_CALL(fn, args) fn args
+#endif
+#ifdef NNC_FMA
 #define FMADD(a, b, c) fmaf((a), (b), (c))
+#elif defined(NNC_DISPATCH)
+#define FMADD(a, b, c) (nnc_isa ? fmaf((a), (b), (c)) : (a) * (b) + (c))
 #else
 #define FMADD(a, b, c) ((a) * (b) + (c))
 #endif
-/* c = a b + c on eight-lane vectors, rounded as FMADD */
-#if defined(NNC_VECTOR) && defined(NNC_FMA) && defined(__FMA__)
+/* c = a b + c on eight-lane vectors, rounded as FMADD (the few-sample
+ * dense forward; in the builds that dispatch it has no vreal) */
+#if defined(NNC_VECTOR8) && defined(NNC_FMA) && defined(__FMA__)
 #define VFMADD(c, a, b) ((c) = (vreal)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
-#elif defined(NNC_VECTOR) && defined(NNC_FMA)
+#elif defined(NNC_VECTOR8) && defined(NNC_FMA)
 #define VFMADD(c, a, b) for (int vf_ = 0; vf_ < 8; vf_++) (c)[vf_] = FMADD((a)[vf_], (b)[vf_], (c)[vf_])
-#elif defined(NNC_VECTOR)
+#elif defined(NNC_VECTOR8)
 #define VFMADD(c, a, b) ((c) += (a) * (b))
 #endif
 /* s[0..3] = VSUM(a), VSUM(b), VSUM(c), VSUM(d): with AVX, two levels of
  * pairwise adds (hadd) and the halves' sum give VSUM's tree, four at once */
-#if defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__AVX__)
+#if defined(NNC_VECTOR8) && !defined(NNC_DOUBLE) && defined(__AVX__)
 #include <immintrin.h>
 #define VSUM4(s, a, b, c, d)                                                                   \
     do {                                                                                       \
@@ -74,22 +138,32 @@ typedef real vreal __attribute__((vector_size(8 * sizeof(real))));
                                    _mm256_hadd_ps((__m256)(c), (__m256)(d)));                 \
         _mm_storeu_ps((s), _mm_add_ps(_mm256_castps256_ps128(h_), _mm256_extractf128_ps(h_, 1))); \
     } while (0)
-#elif defined(NNC_VECTOR)
+#elif defined(NNC_VECTOR8)
 #define VSUM4(s, a, b, c, d) ((s)[0] = VSUM(a), (s)[1] = VSUM(b), (s)[2] = VSUM(c), (s)[3] = VSUM(d))
 #endif
 
 /* Square roots of a vector (Adam's update), by the instruction: sqrtf()
  * is not vectorized where it may set errno.  Correctly rounded either way. */
-#if defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__AVX512F__)
+#if defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && NNC_LANES == 16
 #include <immintrin.h>
 #define NNC_VSQRT 16
 typedef float vsq __attribute__((vector_size(64)));
 #define VSQRT(v) ((vsq)_mm512_sqrt_ps((__m512)(v)))
-#elif defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__AVX__)
+#elif defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && NNC_LANES == 8
 #include <immintrin.h>
 #define NNC_VSQRT 8
 typedef float vsq __attribute__((vector_size(32)));
 #define VSQRT(v) ((vsq)_mm256_sqrt_ps((__m256)(v)))
+#elif defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__SSE2__)
+#include <emmintrin.h>
+#define NNC_VSQRT 4
+typedef float vsq __attribute__((vector_size(16)));
+#define VSQRT(v) ((vsq)_mm_sqrt_ps((__m128)(v)))
+#elif defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && defined(__aarch64__)
+#include <arm_neon.h>
+#define NNC_VSQRT 4
+typedef float vsq __attribute__((vector_size(16)));
+#define VSQRT(v) ((vsq)vsqrtq_f32((float32x4_t)(v)))
 #endif
 
 /* Threads: compile with -fopenmp (nnc --threads N does); each parallel loop
@@ -131,10 +205,11 @@ struct fashion_lenet {
  * sums each block of K in 8 lanes (below) rather than in one chain */
 #define GEMM_ACC 1
 #define GEMM_K8 2
-/* 16 lanes where the machine has 512-bit vectors, else 8: the tile is 6 x
- * GEMM_NR outputs; the order of each sum does not depend on it. */
-#if defined(NNC_VECTOR) && defined(__AVX512F__)
-#define GEMM_LANES 16
+/* The tile is 6 x GEMM_NR outputs, two vectors of GEMM_LANES; the order of
+ * each sum does not depend on the width.  The AVX-512 and AVX2 copies of
+ * gemm_panel() (NNC_DISPATCH) redefine GEMM_LANES, vgemm and GVFMA. */
+#ifdef NNC_VECTOR
+#define GEMM_LANES NNC_LANES
 #else
 #define GEMM_LANES 8
 #endif
@@ -145,14 +220,27 @@ typedef real vgemm __attribute__((vector_size(GEMM_LANES * sizeof(real))));
 #define GSTORE(p, v) memcpy((p), &(v), sizeof(vgemm))
 /* c += a b, element by element, fused where NNC_FMA says so (as FMADD is);
  * GFMA broadcasts a scalar a (a - 0 is a exactly, -0 included) */
-#if defined(NNC_FMA) && GEMM_LANES == 16
-#define GVFMA(c, a, b) ((c) = (vgemm)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
-#elif defined(NNC_FMA)
-#define GVFMA(c, a, b) ((c) = (vgemm)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#if defined(NNC_FMA) && NNC_LANES == 16
+#define GVFMA_N(c, a, b) ((c) = (vgemm)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#elif defined(NNC_FMA) && NNC_LANES == 8
+#define GVFMA_N(c, a, b) ((c) = (vgemm)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#elif defined(NNC_FMA) && defined(__ARM_NEON)
+#define GVFMA_N(c, a, b) ((c) = (vgemm)vfmaq_f32((float32x4_t)(c), (float32x4_t)(a), (float32x4_t)(b)))
 #else
-#define GVFMA(c, a, b) ((c) += (a) * (b))
+#define GVFMA_N(c, a, b) ((c) += (a) * (b))
 #endif
+#define GVFMA GVFMA_N
 #define GFMA(c, a, b) GVFMA(c, (a) - (vgemm){0}, b)
+#endif
+#if defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+typedef real vgemm_x16 __attribute__((vector_size(16 * sizeof(real))));
+typedef real vgemm_x8 __attribute__((vector_size(8 * sizeof(real))));
+#define GVFMA_X16(c, a, b) ((c) = (vgemm)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#define GVFMA_X8(c, a, b) ((c) = (vgemm)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+/* the panel width of the copy nnc_isa picks */
+#define GEMM_NR_RUN (nnc_isa == 2 ? 32 : nnc_isa == 1 ? 16 : GEMM_NR)
+#else
+#define GEMM_NR_RUN GEMM_NR
 #endif
 #ifdef NNC_VECTOR
 /* columns [n0, n0 + GEMM_NR) of GEMM below; pk: this thread's pack */
@@ -345,6 +433,543 @@ static void gemm_panel(int n0, int M, int N, int K, const real *A, long sam, lon
         }
     }
 }
+#ifdef NNC_DISPATCH
+/* s + sum_i a[i] b[i] over n elements in GEMM_K8's order: one partial sum per
+ * block of GEMM_KC added to s, a block's eight lanes (i mod 8, in order, from
+ * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is */
+static real gemm_dot8(const real *a, const real *b, int n, real s)
+{
+    for (int k0 = 0; k0 < n; k0 += GEMM_KC) {
+        int ke = n - k0 < GEMM_KC ? n : k0 + GEMM_KC, i = k0;
+        real p[8];
+#if GEMM_LANES == 4
+        vgemm lo = {0}, hi = {0};
+        for (; i + 8 <= ke; i += 8) {
+            vgemm a0, a1, b0, b1;
+            GLOAD(a0, a + i);
+            GLOAD(a1, a + i + 4);
+            GLOAD(b0, b + i);
+            GLOAD(b1, b + i + 4);
+            GVFMA(lo, a0, b0);
+            GVFMA(hi, a1, b1);
+        }
+        memcpy(p, &lo, sizeof lo);
+        memcpy(p + 4, &hi, sizeof hi);
+#else
+        __m256 v = _mm256_setzero_ps();
+        for (; i + 8 <= ke; i += 8)
+            v = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), v);
+        _mm256_storeu_ps(p, v);
+#endif
+        for (; i < ke; i++) /* the last block's last elements, in their lanes */
+            p[i % 8] = FMADD(a[i], b[i], p[i % 8]);
+        s = s + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));
+    }
+    return s;
+}
+#endif
+/* the avx512f,fma copy of gemm_panel and its helpers for run-time dispatch: the same text, other lanes */
+#if defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,fma")
+#endif
+#undef GEMM_LANES
+#define GEMM_LANES 16
+#define vgemm vgemm_x16
+#undef GVFMA
+#define GVFMA GVFMA_X16
+#define gemm_panel gemm_panel_x16
+#define gemm_dot8 gemm_dot8_x16
+/* columns [n0, n0 + GEMM_NR) of GEMM below; pk: this thread's pack */
+static void gemm_panel(int n0, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
+                       long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pk,
+                       const int *boff)
+{
+    {
+        int nb = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
+        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+            int kb = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+            /* row k of the panel starts at bp + bo[k] (boff) or bp + k bs */
+            const real *bp = B + (boff ? 0 : (long)k0 * sbk) + (long)n0 * sbn;
+            const int *bo = boff ? boff + k0 : NULL;
+            long bs = sbk;
+            /* with boff, B is padded planes with GEMM_NR scalars of tail: read in place */
+            if (sbn != 1 || (nb < GEMM_NR && !boff)) {
+                /* pack the panel: kb rows of GEMM_NR, zero past N */
+                for (int k = 0; k < kb; k++) {
+                    const real *br = bo ? bp + bo[k] : bp + (long)k * sbk;
+                    for (int j = 0; j < GEMM_NR; j++)
+                        pk[k * GEMM_NR + j] = j < nb ? br[(long)j * sbn] : 0.0f;
+                }
+                bp = pk;
+                bo = NULL;
+                bs = GEMM_NR;
+            }
+            int first = k0 == 0 && !(acc & GEMM_ACC);
+            /* without GEMM_K8, block 0's chain starts from C's initial value; every
+             * other chain, and every tree of lanes, from 0, added to C after the block */
+            int from_base = k0 == 0 && !(acc & GEMM_K8);
+            for (int m0 = 0; m0 < M; m0 += 6) {
+                int mb = M - m0 < 6 ? M - m0 : 6;
+                const real *a[6];
+                for (int r = 0; r < 6; r++)
+                    a[r] = A + (long)(m0 + (r < mb ? r : mb - 1)) * sam + (long)k0 * sak;
+                vgemm c[6][2];
+/* c = what C holds before this block: C, or the bias or 0 in block 0 */
+#define GEMM_BASE(c)                                                                                \
+    for (int r = 0; r < 6; r++) {                                                                   \
+        int m = m0 + (r < mb ? r : mb - 1);                                                         \
+        if (nb == GEMM_NR && !first) {                                                              \
+            GLOAD(c[r][0], C + (long)m * ldc + n0);                                                 \
+            GLOAD(c[r][1], C + (long)m * ldc + n0 + GEMM_LANES);                                    \
+        } else if (nb == GEMM_NR && bias_n) {                                                       \
+            GLOAD(c[r][0], bias_n + n0);                                                            \
+            GLOAD(c[r][1], bias_n + n0 + GEMM_LANES);                                               \
+        } else if (first && !bias_n) {                                                              \
+            real v = bias_m ? bias_m[m] : 0.0f;                                                     \
+            c[r][0] = c[r][1] = (vgemm){0} + v;                                                     \
+        } else {                                                                                    \
+            real t[GEMM_NR];                                                                        \
+            for (int j = 0; j < GEMM_NR; j++) {                                                     \
+                int n = n0 + j;                                                                     \
+                t[j] = n >= N ? 0.0f : !first ? C[(long)m * ldc + n] : bias_n[n];                  \
+            }                                                                                       \
+            memcpy(&c[r][0], t, sizeof(vgemm));                                                     \
+            memcpy(&c[r][1], t + GEMM_LANES, sizeof(vgemm));                                        \
+        }                                                                                           \
+    }
+#define GEMM_ZERO(c)                                                                                \
+    for (int r = 0; r < 6; r++)                                                                     \
+        c[r][0] = c[r][1] = (vgemm){0}
+/* c += d (each output a sum of two) */
+#define GEMM_ADD(c, d)                                                                              \
+    for (int r = 0; r < 6; r++) {                                                                   \
+        c[r][0] += d[r][0];                                                                         \
+        c[r][1] += d[r][1];                                                                         \
+    }
+#define GEMM_STEP(br)                                                                               \
+    do {                                                                                            \
+        vgemm b0, b1;                                                                               \
+        GLOAD(b0, (br));                                                                            \
+        GLOAD(b1, (br) + GEMM_LANES);                                                               \
+        real a0 = a[0][(long)k * sak], a1 = a[1][(long)k * sak], a2 = a[2][(long)k * sak];          \
+        real a3 = a[3][(long)k * sak], a4 = a[4][(long)k * sak], a5 = a[5][(long)k * sak];          \
+        GFMA(c[0][0], a0, b0); GFMA(c[0][1], a0, b1);                                               \
+        GFMA(c[1][0], a1, b0); GFMA(c[1][1], a1, b1);                                               \
+        GFMA(c[2][0], a2, b0); GFMA(c[2][1], a2, b1);                                               \
+        GFMA(c[3][0], a3, b0); GFMA(c[3][1], a3, b1);                                               \
+        GFMA(c[4][0], a4, b0); GFMA(c[4][1], a4, b1);                                               \
+        GFMA(c[5][0], a5, b0); GFMA(c[5][1], a5, b1);                                               \
+    } while (0)
+                if (acc & GEMM_K8) {
+                    /* lane j: the k = j mod 8 of the block in order, from 0; the lanes
+                     * summed as ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)),
+                     * t[] holding the pending left operands of that tree */
+#if GEMM_LANES == 16
+                    /* two lanes a pass, j in c and j + 1 in d (24 of the 32 vector
+                     * registers): half the passes of one lane each, whose ends cost
+                     * 5-10% of the dense forward */
+                    vgemm t[2][6][2], d[6][2];
+                    for (int j = 0; j < 8; j += 2) {
+                        GEMM_ZERO(c);
+                        GEMM_ZERO(d);
+                        int k = j;
+                        for (; k + 1 < kb; k += 8) {
+                            const real *br = bo ? bp + bo[k] : bp + (long)k * bs;
+                            const real *br2 = bo ? bp + bo[k + 1] : br + bs;
+                            vgemm b0, b1, e0, e1;
+                            GLOAD(b0, br);
+                            GLOAD(b1, br + GEMM_LANES);
+                            GLOAD(e0, br2);
+                            GLOAD(e1, br2 + GEMM_LANES);
+#define GEMM_ROW2(r)                                                                                \
+    do {                                                                                            \
+        real ar = a[r][(long)k * sak], ar2 = a[r][(long)(k + 1) * sak];                             \
+        GFMA(c[r][0], ar, b0);                                                                      \
+        GFMA(c[r][1], ar, b1);                                                                      \
+        GFMA(d[r][0], ar2, e0);                                                                     \
+        GFMA(d[r][1], ar2, e1);                                                                     \
+    } while (0)
+                            GEMM_ROW2(0);
+                            GEMM_ROW2(1);
+                            GEMM_ROW2(2);
+                            GEMM_ROW2(3);
+                            GEMM_ROW2(4);
+                            GEMM_ROW2(5);
+#undef GEMM_ROW2
+                        }
+                        if (k < kb) /* lane j's last k; lane j + 1 has none */
+                            GEMM_STEP(bo ? bp + bo[k] : bp + (long)k * bs);
+                        GEMM_ADD(c, d);
+                        switch (j) {
+                        case 0: memcpy(t[0], c, sizeof c); break;
+                        case 2: GEMM_ADD(t[0], c); break;
+                        case 4: memcpy(t[1], c, sizeof c); break;
+                        default: GEMM_ADD(t[1], c); GEMM_ADD(t[0], t[1]); break;
+                        }
+                    }
+#else
+                    vgemm t[3][6][2];
+                    for (int j = 0; j < 8; j++) {
+                        GEMM_ZERO(c);
+                        if (bo)
+                            for (int k = j; k < kb; k += 8)
+                                GEMM_STEP(bp + bo[k]);
+                        else
+                            for (int k = j; k < kb; k += 8)
+                                GEMM_STEP(bp + (long)k * bs);
+                        switch (j) {
+                        case 0: memcpy(t[0], c, sizeof c); break;
+                        case 1: GEMM_ADD(t[0], c); break;
+                        case 2: memcpy(t[1], c, sizeof c); break;
+                        case 3: GEMM_ADD(t[1], c); GEMM_ADD(t[0], t[1]); break;
+                        case 4: memcpy(t[1], c, sizeof c); break;
+                        case 5: GEMM_ADD(t[1], c); break;
+                        case 6: memcpy(t[2], c, sizeof c); break;
+                        default: GEMM_ADD(t[2], c); GEMM_ADD(t[1], t[2]); GEMM_ADD(t[0], t[1]); break;
+                        }
+                    }
+#endif
+                    GEMM_BASE(c);
+                    GEMM_ADD(c, t[0]);
+                } else {
+                    if (from_base) {
+                        GEMM_BASE(c);
+                    } else {
+                        GEMM_ZERO(c);
+                    }
+                    if (bo)
+                        for (int k = 0; k < kb; k++)
+                            GEMM_STEP(bp + bo[k]);
+                    else
+                        for (int k = 0; k < kb; k++)
+                            GEMM_STEP(bp + (long)k * bs);
+                    if (!from_base) {
+                        vgemm s[6][2];
+                        GEMM_BASE(s);
+                        GEMM_ADD(c, s);
+                    }
+                }
+#undef GEMM_STEP
+#undef GEMM_ADD
+#undef GEMM_ZERO
+#undef GEMM_BASE
+                for (int r = 0; r < mb; r++) {
+                    real *cr = C + (long)(m0 + r) * ldc + n0;
+                    if (nb == GEMM_NR) {
+                        GSTORE(cr, c[r][0]);
+                        GSTORE(cr + GEMM_LANES, c[r][1]);
+                    } else {
+                        real t[GEMM_NR];
+                        memcpy(t, &c[r][0], sizeof(vgemm));
+                        memcpy(t + GEMM_LANES, &c[r][1], sizeof(vgemm));
+                        memcpy(cr, t, (size_t)nb * sizeof(real));
+                    }
+                }
+            }
+        }
+    }
+}
+/* s + sum_i a[i] b[i] over n elements in GEMM_K8's order: one partial sum per
+ * block of GEMM_KC added to s, a block's eight lanes (i mod 8, in order, from
+ * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is */
+static real gemm_dot8(const real *a, const real *b, int n, real s)
+{
+    for (int k0 = 0; k0 < n; k0 += GEMM_KC) {
+        int ke = n - k0 < GEMM_KC ? n : k0 + GEMM_KC, i = k0;
+        real p[8];
+#if GEMM_LANES == 4
+        vgemm lo = {0}, hi = {0};
+        for (; i + 8 <= ke; i += 8) {
+            vgemm a0, a1, b0, b1;
+            GLOAD(a0, a + i);
+            GLOAD(a1, a + i + 4);
+            GLOAD(b0, b + i);
+            GLOAD(b1, b + i + 4);
+            GVFMA(lo, a0, b0);
+            GVFMA(hi, a1, b1);
+        }
+        memcpy(p, &lo, sizeof lo);
+        memcpy(p + 4, &hi, sizeof hi);
+#else
+        __m256 v = _mm256_setzero_ps();
+        for (; i + 8 <= ke; i += 8)
+            v = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), v);
+        _mm256_storeu_ps(p, v);
+#endif
+        for (; i < ke; i++) /* the last block's last elements, in their lanes */
+            p[i % 8] = FMADD(a[i], b[i], p[i % 8]);
+        s = s + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));
+    }
+    return s;
+}
+#undef gemm_panel
+#undef gemm_dot8
+#undef GEMM_LANES
+#define GEMM_LANES NNC_LANES
+#undef vgemm
+#undef GVFMA
+#define GVFMA GVFMA_N
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
+/* the avx2,fma copy of gemm_panel and its helpers for run-time dispatch: the same text, other lanes */
+#if defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+#undef GEMM_LANES
+#define GEMM_LANES 8
+#define vgemm vgemm_x8
+#undef GVFMA
+#define GVFMA GVFMA_X8
+#define gemm_panel gemm_panel_x8
+#define gemm_dot8 gemm_dot8_x8
+/* columns [n0, n0 + GEMM_NR) of GEMM below; pk: this thread's pack */
+static void gemm_panel(int n0, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
+                       long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pk,
+                       const int *boff)
+{
+    {
+        int nb = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
+        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+            int kb = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+            /* row k of the panel starts at bp + bo[k] (boff) or bp + k bs */
+            const real *bp = B + (boff ? 0 : (long)k0 * sbk) + (long)n0 * sbn;
+            const int *bo = boff ? boff + k0 : NULL;
+            long bs = sbk;
+            /* with boff, B is padded planes with GEMM_NR scalars of tail: read in place */
+            if (sbn != 1 || (nb < GEMM_NR && !boff)) {
+                /* pack the panel: kb rows of GEMM_NR, zero past N */
+                for (int k = 0; k < kb; k++) {
+                    const real *br = bo ? bp + bo[k] : bp + (long)k * sbk;
+                    for (int j = 0; j < GEMM_NR; j++)
+                        pk[k * GEMM_NR + j] = j < nb ? br[(long)j * sbn] : 0.0f;
+                }
+                bp = pk;
+                bo = NULL;
+                bs = GEMM_NR;
+            }
+            int first = k0 == 0 && !(acc & GEMM_ACC);
+            /* without GEMM_K8, block 0's chain starts from C's initial value; every
+             * other chain, and every tree of lanes, from 0, added to C after the block */
+            int from_base = k0 == 0 && !(acc & GEMM_K8);
+            for (int m0 = 0; m0 < M; m0 += 6) {
+                int mb = M - m0 < 6 ? M - m0 : 6;
+                const real *a[6];
+                for (int r = 0; r < 6; r++)
+                    a[r] = A + (long)(m0 + (r < mb ? r : mb - 1)) * sam + (long)k0 * sak;
+                vgemm c[6][2];
+/* c = what C holds before this block: C, or the bias or 0 in block 0 */
+#define GEMM_BASE(c)                                                                                \
+    for (int r = 0; r < 6; r++) {                                                                   \
+        int m = m0 + (r < mb ? r : mb - 1);                                                         \
+        if (nb == GEMM_NR && !first) {                                                              \
+            GLOAD(c[r][0], C + (long)m * ldc + n0);                                                 \
+            GLOAD(c[r][1], C + (long)m * ldc + n0 + GEMM_LANES);                                    \
+        } else if (nb == GEMM_NR && bias_n) {                                                       \
+            GLOAD(c[r][0], bias_n + n0);                                                            \
+            GLOAD(c[r][1], bias_n + n0 + GEMM_LANES);                                               \
+        } else if (first && !bias_n) {                                                              \
+            real v = bias_m ? bias_m[m] : 0.0f;                                                     \
+            c[r][0] = c[r][1] = (vgemm){0} + v;                                                     \
+        } else {                                                                                    \
+            real t[GEMM_NR];                                                                        \
+            for (int j = 0; j < GEMM_NR; j++) {                                                     \
+                int n = n0 + j;                                                                     \
+                t[j] = n >= N ? 0.0f : !first ? C[(long)m * ldc + n] : bias_n[n];                  \
+            }                                                                                       \
+            memcpy(&c[r][0], t, sizeof(vgemm));                                                     \
+            memcpy(&c[r][1], t + GEMM_LANES, sizeof(vgemm));                                        \
+        }                                                                                           \
+    }
+#define GEMM_ZERO(c)                                                                                \
+    for (int r = 0; r < 6; r++)                                                                     \
+        c[r][0] = c[r][1] = (vgemm){0}
+/* c += d (each output a sum of two) */
+#define GEMM_ADD(c, d)                                                                              \
+    for (int r = 0; r < 6; r++) {                                                                   \
+        c[r][0] += d[r][0];                                                                         \
+        c[r][1] += d[r][1];                                                                         \
+    }
+#define GEMM_STEP(br)                                                                               \
+    do {                                                                                            \
+        vgemm b0, b1;                                                                               \
+        GLOAD(b0, (br));                                                                            \
+        GLOAD(b1, (br) + GEMM_LANES);                                                               \
+        real a0 = a[0][(long)k * sak], a1 = a[1][(long)k * sak], a2 = a[2][(long)k * sak];          \
+        real a3 = a[3][(long)k * sak], a4 = a[4][(long)k * sak], a5 = a[5][(long)k * sak];          \
+        GFMA(c[0][0], a0, b0); GFMA(c[0][1], a0, b1);                                               \
+        GFMA(c[1][0], a1, b0); GFMA(c[1][1], a1, b1);                                               \
+        GFMA(c[2][0], a2, b0); GFMA(c[2][1], a2, b1);                                               \
+        GFMA(c[3][0], a3, b0); GFMA(c[3][1], a3, b1);                                               \
+        GFMA(c[4][0], a4, b0); GFMA(c[4][1], a4, b1);                                               \
+        GFMA(c[5][0], a5, b0); GFMA(c[5][1], a5, b1);                                               \
+    } while (0)
+                if (acc & GEMM_K8) {
+                    /* lane j: the k = j mod 8 of the block in order, from 0; the lanes
+                     * summed as ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)),
+                     * t[] holding the pending left operands of that tree */
+#if GEMM_LANES == 16
+                    /* two lanes a pass, j in c and j + 1 in d (24 of the 32 vector
+                     * registers): half the passes of one lane each, whose ends cost
+                     * 5-10% of the dense forward */
+                    vgemm t[2][6][2], d[6][2];
+                    for (int j = 0; j < 8; j += 2) {
+                        GEMM_ZERO(c);
+                        GEMM_ZERO(d);
+                        int k = j;
+                        for (; k + 1 < kb; k += 8) {
+                            const real *br = bo ? bp + bo[k] : bp + (long)k * bs;
+                            const real *br2 = bo ? bp + bo[k + 1] : br + bs;
+                            vgemm b0, b1, e0, e1;
+                            GLOAD(b0, br);
+                            GLOAD(b1, br + GEMM_LANES);
+                            GLOAD(e0, br2);
+                            GLOAD(e1, br2 + GEMM_LANES);
+#define GEMM_ROW2(r)                                                                                \
+    do {                                                                                            \
+        real ar = a[r][(long)k * sak], ar2 = a[r][(long)(k + 1) * sak];                             \
+        GFMA(c[r][0], ar, b0);                                                                      \
+        GFMA(c[r][1], ar, b1);                                                                      \
+        GFMA(d[r][0], ar2, e0);                                                                     \
+        GFMA(d[r][1], ar2, e1);                                                                     \
+    } while (0)
+                            GEMM_ROW2(0);
+                            GEMM_ROW2(1);
+                            GEMM_ROW2(2);
+                            GEMM_ROW2(3);
+                            GEMM_ROW2(4);
+                            GEMM_ROW2(5);
+#undef GEMM_ROW2
+                        }
+                        if (k < kb) /* lane j's last k; lane j + 1 has none */
+                            GEMM_STEP(bo ? bp + bo[k] : bp + (long)k * bs);
+                        GEMM_ADD(c, d);
+                        switch (j) {
+                        case 0: memcpy(t[0], c, sizeof c); break;
+                        case 2: GEMM_ADD(t[0], c); break;
+                        case 4: memcpy(t[1], c, sizeof c); break;
+                        default: GEMM_ADD(t[1], c); GEMM_ADD(t[0], t[1]); break;
+                        }
+                    }
+#else
+                    vgemm t[3][6][2];
+                    for (int j = 0; j < 8; j++) {
+                        GEMM_ZERO(c);
+                        if (bo)
+                            for (int k = j; k < kb; k += 8)
+                                GEMM_STEP(bp + bo[k]);
+                        else
+                            for (int k = j; k < kb; k += 8)
+                                GEMM_STEP(bp + (long)k * bs);
+                        switch (j) {
+                        case 0: memcpy(t[0], c, sizeof c); break;
+                        case 1: GEMM_ADD(t[0], c); break;
+                        case 2: memcpy(t[1], c, sizeof c); break;
+                        case 3: GEMM_ADD(t[1], c); GEMM_ADD(t[0], t[1]); break;
+                        case 4: memcpy(t[1], c, sizeof c); break;
+                        case 5: GEMM_ADD(t[1], c); break;
+                        case 6: memcpy(t[2], c, sizeof c); break;
+                        default: GEMM_ADD(t[2], c); GEMM_ADD(t[1], t[2]); GEMM_ADD(t[0], t[1]); break;
+                        }
+                    }
+#endif
+                    GEMM_BASE(c);
+                    GEMM_ADD(c, t[0]);
+                } else {
+                    if (from_base) {
+                        GEMM_BASE(c);
+                    } else {
+                        GEMM_ZERO(c);
+                    }
+                    if (bo)
+                        for (int k = 0; k < kb; k++)
+                            GEMM_STEP(bp + bo[k]);
+                    else
+                        for (int k = 0; k < kb; k++)
+                            GEMM_STEP(bp + (long)k * bs);
+                    if (!from_base) {
+                        vgemm s[6][2];
+                        GEMM_BASE(s);
+                        GEMM_ADD(c, s);
+                    }
+                }
+#undef GEMM_STEP
+#undef GEMM_ADD
+#undef GEMM_ZERO
+#undef GEMM_BASE
+                for (int r = 0; r < mb; r++) {
+                    real *cr = C + (long)(m0 + r) * ldc + n0;
+                    if (nb == GEMM_NR) {
+                        GSTORE(cr, c[r][0]);
+                        GSTORE(cr + GEMM_LANES, c[r][1]);
+                    } else {
+                        real t[GEMM_NR];
+                        memcpy(t, &c[r][0], sizeof(vgemm));
+                        memcpy(t + GEMM_LANES, &c[r][1], sizeof(vgemm));
+                        memcpy(cr, t, (size_t)nb * sizeof(real));
+                    }
+                }
+            }
+        }
+    }
+}
+/* s + sum_i a[i] b[i] over n elements in GEMM_K8's order: one partial sum per
+ * block of GEMM_KC added to s, a block's eight lanes (i mod 8, in order, from
+ * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is */
+static real gemm_dot8(const real *a, const real *b, int n, real s)
+{
+    for (int k0 = 0; k0 < n; k0 += GEMM_KC) {
+        int ke = n - k0 < GEMM_KC ? n : k0 + GEMM_KC, i = k0;
+        real p[8];
+#if GEMM_LANES == 4
+        vgemm lo = {0}, hi = {0};
+        for (; i + 8 <= ke; i += 8) {
+            vgemm a0, a1, b0, b1;
+            GLOAD(a0, a + i);
+            GLOAD(a1, a + i + 4);
+            GLOAD(b0, b + i);
+            GLOAD(b1, b + i + 4);
+            GVFMA(lo, a0, b0);
+            GVFMA(hi, a1, b1);
+        }
+        memcpy(p, &lo, sizeof lo);
+        memcpy(p + 4, &hi, sizeof hi);
+#else
+        __m256 v = _mm256_setzero_ps();
+        for (; i + 8 <= ke; i += 8)
+            v = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), v);
+        _mm256_storeu_ps(p, v);
+#endif
+        for (; i < ke; i++) /* the last block's last elements, in their lanes */
+            p[i % 8] = FMADD(a[i], b[i], p[i % 8]);
+        s = s + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));
+    }
+    return s;
+}
+#undef gemm_panel
+#undef gemm_dot8
+#undef GEMM_LANES
+#define GEMM_LANES NNC_LANES
+#undef vgemm
+#undef GVFMA
+#define GVFMA GVFMA_N
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
 #else
 /* row m of GEMM below */
 static void gemm_row(int m, int N, int K, const real *A, long sam, long sak, const real *B, long sbk, long sbn,
@@ -372,11 +997,11 @@ static void gemm_row(int m, int N, int K, const real *A, long sam, long sak, con
 }
 #endif
 
-/* The parts GEMM is split into: panels of GEMM_NR columns (rows in the
+/* The parts GEMM is split into: panels of GEMM_NR_RUN columns (rows in the
  * plain build); gemm_part() computes part p on the calling thread, its pack
- * the calling thread's. */
+ * the calling thread's (room for the widest panel, 32 columns). */
 #ifdef NNC_VECTOR
-#define GEMM_PARTS(M, N) (((N) + GEMM_NR - 1) / GEMM_NR)
+#define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (M)
 #endif
@@ -385,8 +1010,8 @@ static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long 
                       const int *boff)
 {
 #ifdef NNC_VECTOR
-    gemm_panel(p * GEMM_NR, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-               pack + (size_t)NNC_THREAD * GEMM_KC * GEMM_NR, boff);
+    NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
+                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
 #else
     (void)M;
     (void)pack;
@@ -689,7 +1314,7 @@ static void k015_dense(int n,
     real *restrict scratch /* 16384 scalars, while this runs */)
 {
     if (n < 8) {
-        #ifdef NNC_VECTOR
+        #ifdef NNC_VECTOR8
         for (int o = 0; o < 120; o += 4) {
             const real *wr0 = w + (size_t)o * 400, *wr1 = wr0 + 400, *wr2 = wr1 + 400, *wr3 = wr2 + 400;
             for (int s = 0; s < n; s++) {
@@ -736,6 +1361,10 @@ static void k015_dense(int n,
                 y[(size_t)(s + 0) * 120 + o + 3] = t03;
             }
         }
+        #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+        for (int o = 0; o < 120; o++)
+            for (int s = 0; s < n; s++)
+                y[(size_t)s * 120 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 400, w + (size_t)o * 400, 400, b[o]));
         #else
         for (int o = 0; o < 120; o++) {
             const real *wo = w + (size_t)o * 400;
@@ -784,7 +1413,7 @@ static void k019_dense(int n,
     real *restrict scratch /* 16384 scalars, while this runs */)
 {
     if (n < 8) {
-        #ifdef NNC_VECTOR
+        #ifdef NNC_VECTOR8
         for (int o = 0; o < 84; o += 4) {
             const real *wr0 = w + (size_t)o * 120, *wr1 = wr0 + 120, *wr2 = wr1 + 120, *wr3 = wr2 + 120;
             for (int s = 0; s < n; s++) {
@@ -831,6 +1460,10 @@ static void k019_dense(int n,
                 y[(size_t)(s + 0) * 84 + o + 3] = t03;
             }
         }
+        #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+        for (int o = 0; o < 84; o++)
+            for (int s = 0; s < n; s++)
+                y[(size_t)s * 84 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 120, w + (size_t)o * 120, 120, b[o]));
         #else
         for (int o = 0; o < 84; o++) {
             const real *wo = w + (size_t)o * 120;
@@ -879,7 +1512,7 @@ static void k023_dense(int n,
     real *restrict scratch /* 16384 scalars, while this runs */)
 {
     if (n < 8) {
-        #ifdef NNC_VECTOR
+        #ifdef NNC_VECTOR8
         for (int o = 0; o < 8; o += 4) {
             const real *wr0 = w + (size_t)o * 84, *wr1 = wr0 + 84, *wr2 = wr1 + 84, *wr3 = wr2 + 84;
             for (int s = 0; s < n; s++) {
@@ -958,6 +1591,10 @@ static void k023_dense(int n,
                 y[(size_t)(s + 0) * 10 + o + 0] = t00;
             }
         }
+        #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+        for (int o = 0; o < 10; o++)
+            for (int s = 0; s < n; s++)
+                y[(size_t)s * 10 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 84, w + (size_t)o * 84, 84, b[o]));
         #else
         for (int o = 0; o < 10; o++) {
             const real *wo = w + (size_t)o * 84;
@@ -986,6 +1623,7 @@ static void k024_cross_entropy(int n,
     const int32_t *restrict t /* [n] class labels */,
     real *restrict loss /* [] */)
 {
+    double den = (double)n;
     double total = 0.0;
     for (int s = 0; s < n; s++) {
         const real *zs = z + (size_t)s * 10;
@@ -995,10 +1633,10 @@ static void k024_cross_entropy(int n,
         for (int k = 0; k < 10; k++)
             sum += EXP(zs[k] - m);
         real lse = m + LOG(sum);
-        real nll = lse - zs[t[s]];
+        real nll = (lse - zs[t[s]]);
         total += (double)nll;
     }
-    loss[0] = (real)(total / (double)n);
+    loss[0] = (real)(total / den);
 }
 
 /* %25 gradient of loss cross_entropy (examples/fashion_lenet.nn:13) */
@@ -1007,6 +1645,8 @@ static void k025_cross_entropy_dx(int n,
     const int32_t *restrict t /* [n] class labels */,
     real *restrict dz /* [n, 10] */)
 {
+    double den = (double)n;
+    real inv_n = (real)(1.0 / den);
     for (int s = 0; s < n; s++) {
         const real *zs = z + (size_t)s * 10;
         real m = -INFINITY, sum = 0.0f;
@@ -1016,7 +1656,6 @@ static void k025_cross_entropy_dx(int n,
             sum += EXP(zs[k] - m);
         real lse = m + LOG(sum);
         real *dzs = dz + (size_t)s * 10;
-        real inv_n = 1.0f / (real)n;
         for (int k = 0; k < 10; k++)
             dzs[k] = (EXP(zs[k] - lse) - 0.0f) * inv_n;
         dzs[t[s]] -= 1.0f * inv_n;
@@ -2093,16 +2732,17 @@ static void run_update(fashion_lenet *m)
 {
     real *A = m->a;
     m->t++;
-    k049_adam(m->lr, m->t, A + 0, A + 246864, A + 61760, A + 61920);
-    k052_adam(m->lr, m->t, A + 160, A + 247024, A + 62080, A + 62096);
-    k055_adam(m->lr, m->t, A + 176, A + 244448, A + 62112, A + 64512);
-    k058_adam(m->lr, m->t, A + 2576, A + 246848, A + 66912, A + 66928);
-    k061_adam(m->lr, m->t, A + 2592, A + 196320, A + 66944, A + 114944);
-    k064_adam(m->lr, m->t, A + 50592, A + 244320, A + 162944, A + 163072);
-    k067_adam(m->lr, m->t, A + 50720, A + 186144, A + 163200, A + 173280);
-    k070_adam(m->lr, m->t, A + 60800, A + 196224, A + 183360, A + 183456);
-    k073_adam(m->lr, m->t, A + 60896, A + 185280, A + 183552, A + 184400);
-    k076_adam(m->lr, m->t, A + 61744, A + 186128, A + 185248, A + 185264);
+    double lr = m->lr;
+    k049_adam(lr, m->t, A + 0, A + 246864, A + 61760, A + 61920);
+    k052_adam(lr, m->t, A + 160, A + 247024, A + 62080, A + 62096);
+    k055_adam(lr, m->t, A + 176, A + 244448, A + 62112, A + 64512);
+    k058_adam(lr, m->t, A + 2576, A + 246848, A + 66912, A + 66928);
+    k061_adam(lr, m->t, A + 2592, A + 196320, A + 66944, A + 114944);
+    k064_adam(lr, m->t, A + 50592, A + 244320, A + 162944, A + 163072);
+    k067_adam(lr, m->t, A + 50720, A + 186144, A + 163200, A + 173280);
+    k070_adam(lr, m->t, A + 60800, A + 196224, A + 183360, A + 183456);
+    k073_adam(lr, m->t, A + 60896, A + 185280, A + 183552, A + 184400);
+    k076_adam(lr, m->t, A + 61744, A + 186128, A + 185248, A + 185264);
 }
 
 #ifndef NNC_DOUBLE
@@ -2292,6 +2932,75 @@ void fashion_lenet_epoch_end(fashion_lenet *m)
     /* constant learning rate */
 }
 
+double fashion_lenet_get_lr(const fashion_lenet *m)
+{
+    double lr = m->lr;
+    return lr;
+}
+
+/* Training state for --checkpoint/--resume: optimizer slots named as
+ * torch.optim names them, step, epoch, learning rate, schedule, RNG. */
+#define NSTATE 25
+static const NnrtParamDesc state_desc[NSTATE] = {
+    {"logits.0.weight.exp_avg", NNRT_F32, 4, {6, 1, 5, 5}, 0},
+    {"logits.0.weight.exp_avg_sq", NNRT_F32, 4, {6, 1, 5, 5}, 0},
+    {"logits.0.bias.exp_avg", NNRT_F32, 1, {6}, 0},
+    {"logits.0.bias.exp_avg_sq", NNRT_F32, 1, {6}, 0},
+    {"logits.3.weight.exp_avg", NNRT_F32, 4, {16, 6, 5, 5}, 0},
+    {"logits.3.weight.exp_avg_sq", NNRT_F32, 4, {16, 6, 5, 5}, 0},
+    {"logits.3.bias.exp_avg", NNRT_F32, 1, {16}, 0},
+    {"logits.3.bias.exp_avg_sq", NNRT_F32, 1, {16}, 0},
+    {"logits.7.weight.exp_avg", NNRT_F32, 2, {120, 400}, 0},
+    {"logits.7.weight.exp_avg_sq", NNRT_F32, 2, {120, 400}, 0},
+    {"logits.7.bias.exp_avg", NNRT_F32, 1, {120}, 0},
+    {"logits.7.bias.exp_avg_sq", NNRT_F32, 1, {120}, 0},
+    {"logits.9.weight.exp_avg", NNRT_F32, 2, {84, 120}, 0},
+    {"logits.9.weight.exp_avg_sq", NNRT_F32, 2, {84, 120}, 0},
+    {"logits.9.bias.exp_avg", NNRT_F32, 1, {84}, 0},
+    {"logits.9.bias.exp_avg_sq", NNRT_F32, 1, {84}, 0},
+    {"logits.11.weight.exp_avg", NNRT_F32, 2, {10, 84}, 0},
+    {"logits.11.weight.exp_avg_sq", NNRT_F32, 2, {10, 84}, 0},
+    {"logits.11.bias.exp_avg", NNRT_F32, 1, {10}, 0},
+    {"logits.11.bias.exp_avg_sq", NNRT_F32, 1, {10}, 0},
+    {"__step__", NNRT_I64, 0, {0}, 0},
+    {"__epoch__", NNRT_I64, 0, {0}, 0},
+    {"__lr__", NNRT_F64, 0, {0}, 0},
+    {"__base_lr__", NNRT_F64, 0, {0}, 0},
+    {"__rng__", NNRT_I64, 1, {4}, 0},
+};
+
+static void *state_ptr(fashion_lenet *m, int i)
+{
+    switch (i) {
+    case 0: return m->a + 61760;
+    case 1: return m->a + 61920;
+    case 2: return m->a + 62080;
+    case 3: return m->a + 62096;
+    case 4: return m->a + 62112;
+    case 5: return m->a + 64512;
+    case 6: return m->a + 66912;
+    case 7: return m->a + 66928;
+    case 8: return m->a + 66944;
+    case 9: return m->a + 114944;
+    case 10: return m->a + 162944;
+    case 11: return m->a + 163072;
+    case 12: return m->a + 163200;
+    case 13: return m->a + 173280;
+    case 14: return m->a + 183360;
+    case 15: return m->a + 183456;
+    case 16: return m->a + 183552;
+    case 17: return m->a + 184400;
+    case 18: return m->a + 185248;
+    case 19: return m->a + 185264;
+    case 20: return &m->t;
+    case 21: return &m->epoch;
+    case 22: return &m->lr;
+    case 23: return &m->lr0;
+    case 24: return m->rng.s;
+    }
+    return NULL;
+}
+
 #endif /* NNC_DOUBLE */
 
 #ifdef NNC_DOUBLE
@@ -2323,11 +3032,20 @@ static void w_destroy(void *m) { fashion_lenet_destroy(m); }
 static int w_load(void *m, const char *path, NnrtErr *err) { return fashion_lenet_load_err(m, path, err); }
 static int w_save(const void *m, const char *path, NnrtErr *err) { return fashion_lenet_save_err(m, path, err); }
 static void w_forward(void *m, int n, const float *x, float *out) { fashion_lenet_forward(m, n, x, out); }
+static void w_forward_n(void *m, int n, const float *const *xs, float *out) { fashion_lenet_forward(m, n, xs[0], out); }
 static float w_train_step(void *m, int n, const float *x, const void *t) { return fashion_lenet_train_step(m, n, x, t); }
 static float w_eval_loss(void *m, int n, const float *x, const void *t, float *out) { return fashion_lenet_eval_loss(m, n, x, t, out); }
+static float w_train_step_n(void *m, int n, const float *const *xs, const void *t) { return fashion_lenet_train_step(m, n, xs[0], t); }
+static float w_eval_loss_n(void *m, int n, const float *const *xs, const void *t, float *out) { return fashion_lenet_eval_loss(m, n, xs[0], t, out); }
 static void w_set_lr(void *m, double lr) { fashion_lenet_set_lr(m, lr); }
 static void w_epoch_end(void *m) { fashion_lenet_epoch_end(m); }
-static const float *w_train_logits(const void *m) { return ((const fashion_lenet *)m)->a + 712192; }
+static double w_get_lr(const void *m) { return fashion_lenet_get_lr(m); }
+static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
+static const float *w_pred(const void *m) { return ((const fashion_lenet *)m)->a + 712192; }
+
+static const NnrtInputDesc inputs[1] = {
+    {"x", 3, {1, 28, 28}, 784},
+};
 
 const NnrtModel fashion_lenet_model = {
     .name = "fashion_lenet",
@@ -2342,7 +3060,15 @@ const NnrtModel fashion_lenet_model = {
     .arena_bytes = 2850112, .flops_per_sample = 845852,
     .create = w_create, .destroy = w_destroy, .load = w_load, .save = w_save,
     .forward = w_forward,
-    .train_step = w_train_step, .eval_loss = w_eval_loss, .set_lr = w_set_lr, .epoch_end = w_epoch_end,
-    .train_logits = w_train_logits,
+    .train_step = w_train_step, .eval_loss = w_eval_loss,
+    .set_lr = w_set_lr, .epoch_end = w_epoch_end,
+    .train_logits = w_pred,
+    .ninputs = 1, .inputs = inputs,
+    .forward_n = w_forward_n,
+    .train_step_n = w_train_step_n, .eval_loss_n = w_eval_loss_n,
+    .pred = w_pred,
+    .loss_kind = NNRT_LOSS_CROSS_ENTROPY,
+    .nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,
+    .get_lr = w_get_lr,
 };
 #endif /* NNC_DOUBLE */

@@ -37,5 +37,7 @@ float fashion_mlp_eval_loss(fashion_mlp *m, int n, const float *in_x, const void
 void fashion_mlp_set_lr(fashion_mlp *m, double lr);
 /* End of an epoch: steps the learning-rate schedule. */
 void fashion_mlp_epoch_end(fashion_mlp *m);
+/* The learning rate the next step uses (schedule and warm-up applied). */
+double fashion_mlp_get_lr(const fashion_mlp *m);
 
 #endif

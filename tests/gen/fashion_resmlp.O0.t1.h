@@ -37,5 +37,7 @@ float resmlp_eval_loss(resmlp *m, int n, const float *in_x, const void *target, 
 void resmlp_set_lr(resmlp *m, double lr);
 /* End of an epoch: steps the learning-rate schedule. */
 void resmlp_epoch_end(resmlp *m);
+/* The learning rate the next step uses (schedule and warm-up applied). */
+double resmlp_get_lr(const resmlp *m);
 
 #endif

@@ -37,5 +37,7 @@ float perceptron_xor_eval_loss(perceptron_xor *m, int n, const float *in_x, cons
 void perceptron_xor_set_lr(perceptron_xor *m, double lr);
 /* End of an epoch: steps the learning-rate schedule. */
 void perceptron_xor_epoch_end(perceptron_xor *m);
+/* The learning rate the next step uses (schedule and warm-up applied). */
+double perceptron_xor_get_lr(const perceptron_xor *m);
 
 #endif
