@@ -437,8 +437,9 @@ static void gemm_panel(int n0, int M, int N, int K, const real *A, long sam, lon
 #ifdef NNC_DISPATCH
 /* s + sum_i a[i] b[i] over n elements in GEMM_K8's order: one partial sum per
  * block of GEMM_KC added to s, a block's eight lanes (i mod 8, in order, from
- * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is */
-static real gemm_dot8(const real *a, const real *b, int n, real s)
+ * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is
+ * (unused where no dense layer has 16 inputs or more) */
+__attribute__((unused)) static real gemm_dot8(const real *a, const real *b, int n, real s)
 {
     for (int k0 = 0; k0 < n; k0 += GEMM_KC) {
         int ke = n - k0 < GEMM_KC ? n : k0 + GEMM_KC, i = k0;
@@ -676,8 +677,9 @@ static void gemm_panel(int n0, int M, int N, int K, const real *A, long sam, lon
 }
 /* s + sum_i a[i] b[i] over n elements in GEMM_K8's order: one partial sum per
  * block of GEMM_KC added to s, a block's eight lanes (i mod 8, in order, from
- * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is */
-static real gemm_dot8(const real *a, const real *b, int n, real s)
+ * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is
+ * (unused where no dense layer has 16 inputs or more) */
+__attribute__((unused)) static real gemm_dot8(const real *a, const real *b, int n, real s)
 {
     for (int k0 = 0; k0 < n; k0 += GEMM_KC) {
         int ke = n - k0 < GEMM_KC ? n : k0 + GEMM_KC, i = k0;
@@ -927,8 +929,9 @@ static void gemm_panel(int n0, int M, int N, int K, const real *A, long sam, lon
 }
 /* s + sum_i a[i] b[i] over n elements in GEMM_K8's order: one partial sum per
  * block of GEMM_KC added to s, a block's eight lanes (i mod 8, in order, from
- * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is */
-static real gemm_dot8(const real *a, const real *b, int n, real s)
+ * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is
+ * (unused where no dense layer has 16 inputs or more) */
+__attribute__((unused)) static real gemm_dot8(const real *a, const real *b, int n, real s)
 {
     for (int k0 = 0; k0 < n; k0 += GEMM_KC) {
         int ke = n - k0 < GEMM_KC ? n : k0 + GEMM_KC, i = k0;
