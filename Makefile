@@ -7,7 +7,7 @@
 #   make bench         nnc's generated code against PyTorch, as ratios
 #   make asan          the unit and diagnostic tests under AddressSanitizer + UBSan
 #   make fuzz          the libFuzzer target on the front end for FUZZ_SECONDS
-#   make golden-update rewrite the golden files from the current compiler
+#   make golden-update rewrite the golden files (and tests/gen/) from the current compiler
 #   make lint          cppcheck over compiler/ and runtime/
 #   make clean
 #
@@ -128,11 +128,13 @@ test: deps-test all $(UNIT_BINS)
 	@echo "== initialiser statistics"; NNC=$(B)/nnc sh tests/run_init_stats.sh
 	@echo "== docs/ops.md is current"; NNC=$(B)/nnc sh tests/check_ops_doc.sh
 	@echo "== reliability"; NNC=$(B)/nnc sh tests/run_reliability.sh
+	@echo "== generated C of every example (tests/gen)"; NNC=$(B)/nnc sh tests/run_gen_c.sh
 
 golden-update: all
 	NNC=$(B)/nnc sh tests/run_errors.sh --update
 	NNC=$(B)/nnc sh tests/run_examples.sh --update
 	NNC=$(B)/nnc sh tests/check_ops_doc.sh --update
+	NNC=$(B)/nnc sh tests/run_gen_c.sh --update
 
 asan:
 	$(MAKE) B=build/asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \

@@ -10,10 +10,22 @@
  * The vector version works on panels of GEMM_NR columns of B (two vectors
  * of NNC_LANES: 16 with AVX-512, 8 with AVX, 4 with SSE2 or NEON), K in
  * blocks of GEMM_KC so a panel stays in L1, and 6 rows of A at a time (12
- * accumulators in registers); a panel of B not contiguous in n is packed first.  The sum
- * of each output runs over k in order in both versions, k-block after
- * k-block (the running sum is carried in C), so -DNNC_SCALAR gives the
- * same bits.  Rows 6 at a time; the last partial block repeats its last
+ * accumulators in registers); a panel of B not contiguous in n is packed
+ * first.
+ *
+ * The order of each output's sum depends only on K and the call's flags,
+ * never on M, N, the panel, the lanes or the thread, and both versions
+ * follow it, so -DNNC_SCALAR gives the same bits.  K is cut in blocks of
+ * GEMM_KC; the running sum (carried in C) starts at init and each block
+ * adds one partial sum to it, so a long K never adds a small product to a
+ * huge sum (16.7 million products: 1e-3 from the exact sum where one chain
+ * in order is 1.4 off).  A block's partial sum is one chain in k order
+ * (from init itself in block 0, so K <= GEMM_KC is one chain from init, as
+ * the direct convolutions sum), or with the flag GEMM_K8 (dense's forward)
+ * eight chains over k = j mod 8 added in a fixed tree: the order of dot
+ * products in vectors of 8 along k, which the few-sample dense forward
+ * computes (kernels.c) without packing W, so a sample's outputs do not
+ * depend on the batch.  Rows 6 at a time; the last partial block repeats its last
  * row and stores only the real ones.  A call is the macro GEMM (every
  * panel on the calling thread) or GEMM_PAR (the panels split over the
  * threads), both around gemm_part(), one panel.  Built for x86-64
@@ -25,13 +37,18 @@
 #include <string.h>
 
 static const char *const gemm_source[] = {
-    "/* C[m, n] = init + sum_k A(m, k) B(k, n), k in order; A(m, k) = A[m sam + k sak],",
+    "/* C[m, n] = init + sum_k A(m, k) B(k, n), in blocks of GEMM_KC added in order",
+    " * (each a chain in k order, or 8 lanes with GEMM_K8); A(m, k) = A[m sam + k sak],",
     " * B(k, n) = B[k sbk + n sbn]; init: C itself (acc), bias_m[m], bias_n[n] or 0;",
     " * pack: GEMM_KC x GEMM_NR scalars of scratch per thread (B not contiguous in n);",
     " * boff: row k of B starts at B + boff[k]",
     " * and may be read up to GEMM_NR scalars past column N (the padded planes of",
     " * direct convolution), so it is never packed. */",
     "#define GEMM_KC 256",
+    "/* flags of GEMM's acc: GEMM_ACC adds to C (init is C itself); GEMM_K8",
+    " * sums each block of K in 8 lanes (below) rather than in one chain */",
+    "#define GEMM_ACC 1",
+    "#define GEMM_K8 2",
     "/* The tile is 6 x GEMM_NR outputs, two vectors of GEMM_LANES; the order of",
     " * each sum does not depend on the width.  The AVX-512 and AVX2 copies of",
     " * gemm_panel() (NNC_DISPATCH) redefine GEMM_LANES, vgemm and GVFMA. */",
@@ -99,34 +116,48 @@ static const char *const gemm_panel_source[] = {
     "                bo = NULL;",
     "                bs = GEMM_NR;",
     "            }",
-    "            int first = k0 == 0 && !acc;",
+    "            int first = k0 == 0 && !(acc & GEMM_ACC);",
+    "            /* without GEMM_K8, block 0's chain starts from C's initial value; every",
+    "             * other chain, and every tree of lanes, from 0, added to C after the block */",
+    "            int from_base = k0 == 0 && !(acc & GEMM_K8);",
     "            for (int m0 = 0; m0 < M; m0 += 6) {",
     "                int mb = M - m0 < 6 ? M - m0 : 6;",
     "                const real *a[6];",
     "                for (int r = 0; r < 6; r++)",
     "                    a[r] = A + (long)(m0 + (r < mb ? r : mb - 1)) * sam + (long)k0 * sak;",
     "                vgemm c[6][2];",
-    "                for (int r = 0; r < 6; r++) {",
-    "                    int m = m0 + (r < mb ? r : mb - 1);",
-    "                    if (nb == GEMM_NR && !first) {",
-    "                        GLOAD(c[r][0], C + (long)m * ldc + n0);",
-    "                        GLOAD(c[r][1], C + (long)m * ldc + n0 + GEMM_LANES);",
-    "                    } else if (nb == GEMM_NR && bias_n) {",
-    "                        GLOAD(c[r][0], bias_n + n0);",
-    "                        GLOAD(c[r][1], bias_n + n0 + GEMM_LANES);",
-    "                    } else if (first && !bias_n) {",
-    "                        real v = bias_m ? bias_m[m] : 0.0f;",
-    "                        c[r][0] = c[r][1] = (vgemm){0} + v;",
-    "                    } else {",
-    "                        real t[GEMM_NR];",
-    "                        for (int j = 0; j < GEMM_NR; j++) {",
-    "                            int n = n0 + j;",
-    "                            t[j] = n >= N ? 0.0f : !first ? C[(long)m * ldc + n] : bias_n[n];",
-    "                        }",
-    "                        memcpy(&c[r][0], t, sizeof(vgemm));",
-    "                        memcpy(&c[r][1], t + GEMM_LANES, sizeof(vgemm));",
-    "                    }",
-    "                }",
+    "/* c = what C holds before this block: C, or the bias or 0 in block 0 */",
+    "#define GEMM_BASE(c)                                                                                \\",
+    "    for (int r = 0; r < 6; r++) {                                                                   \\",
+    "        int m = m0 + (r < mb ? r : mb - 1);                                                         \\",
+    "        if (nb == GEMM_NR && !first) {                                                              \\",
+    "            GLOAD(c[r][0], C + (long)m * ldc + n0);                                                 \\",
+    "            GLOAD(c[r][1], C + (long)m * ldc + n0 + GEMM_LANES);                                    \\",
+    "        } else if (nb == GEMM_NR && bias_n) {                                                       \\",
+    "            GLOAD(c[r][0], bias_n + n0);                                                            \\",
+    "            GLOAD(c[r][1], bias_n + n0 + GEMM_LANES);                                               \\",
+    "        } else if (first && !bias_n) {                                                              \\",
+    "            real v = bias_m ? bias_m[m] : 0.0f;                                                     \\",
+    "            c[r][0] = c[r][1] = (vgemm){0} + v;                                                     \\",
+    "        } else {                                                                                    \\",
+    "            real t[GEMM_NR];                                                                        \\",
+    "            for (int j = 0; j < GEMM_NR; j++) {                                                     \\",
+    "                int n = n0 + j;                                                                     \\",
+    "                t[j] = n >= N ? 0.0f : !first ? C[(long)m * ldc + n] : bias_n[n];                  \\",
+    "            }                                                                                       \\",
+    "            memcpy(&c[r][0], t, sizeof(vgemm));                                                     \\",
+    "            memcpy(&c[r][1], t + GEMM_LANES, sizeof(vgemm));                                        \\",
+    "        }                                                                                           \\",
+    "    }",
+    "#define GEMM_ZERO(c)                                                                                \\",
+    "    for (int r = 0; r < 6; r++)                                                                     \\",
+    "        c[r][0] = c[r][1] = (vgemm){0}",
+    "/* c += d (each output a sum of two) */",
+    "#define GEMM_ADD(c, d)                                                                              \\",
+    "    for (int r = 0; r < 6; r++) {                                                                   \\",
+    "        c[r][0] += d[r][0];                                                                         \\",
+    "        c[r][1] += d[r][1];                                                                         \\",
+    "    }",
     "#define GEMM_STEP(br)                                                                               \\",
     "    do {                                                                                            \\",
     "        vgemm b0, b1;                                                                               \\",
@@ -141,13 +172,99 @@ static const char *const gemm_panel_source[] = {
     "        GFMA(c[4][0], a4, b0); GFMA(c[4][1], a4, b1);                                               \\",
     "        GFMA(c[5][0], a5, b0); GFMA(c[5][1], a5, b1);                                               \\",
     "    } while (0)",
-    "                if (bo)",
-    "                    for (int k = 0; k < kb; k++)",
-    "                        GEMM_STEP(bp + bo[k]);",
-    "                else",
-    "                    for (int k = 0; k < kb; k++)",
-    "                        GEMM_STEP(bp + (long)k * bs);",
+    "                if (acc & GEMM_K8) {",
+    "                    /* lane j: the k = j mod 8 of the block in order, from 0; the lanes",
+    "                     * summed as ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)),",
+    "                     * t[] holding the pending left operands of that tree */",
+    "#if GEMM_LANES == 16",
+    "                    /* two lanes a pass, j in c and j + 1 in d (24 of the 32 vector",
+    "                     * registers): half the passes of one lane each, whose ends cost",
+    "                     * 5-10% of the dense forward */",
+    "                    vgemm t[2][6][2], d[6][2];",
+    "                    for (int j = 0; j < 8; j += 2) {",
+    "                        GEMM_ZERO(c);",
+    "                        GEMM_ZERO(d);",
+    "                        int k = j;",
+    "                        for (; k + 1 < kb; k += 8) {",
+    "                            const real *br = bo ? bp + bo[k] : bp + (long)k * bs;",
+    "                            const real *br2 = bo ? bp + bo[k + 1] : br + bs;",
+    "                            vgemm b0, b1, e0, e1;",
+    "                            GLOAD(b0, br);",
+    "                            GLOAD(b1, br + GEMM_LANES);",
+    "                            GLOAD(e0, br2);",
+    "                            GLOAD(e1, br2 + GEMM_LANES);",
+    "#define GEMM_ROW2(r)                                                                                \\",
+    "    do {                                                                                            \\",
+    "        real ar = a[r][(long)k * sak], ar2 = a[r][(long)(k + 1) * sak];                             \\",
+    "        GFMA(c[r][0], ar, b0);                                                                      \\",
+    "        GFMA(c[r][1], ar, b1);                                                                      \\",
+    "        GFMA(d[r][0], ar2, e0);                                                                     \\",
+    "        GFMA(d[r][1], ar2, e1);                                                                     \\",
+    "    } while (0)",
+    "                            GEMM_ROW2(0);",
+    "                            GEMM_ROW2(1);",
+    "                            GEMM_ROW2(2);",
+    "                            GEMM_ROW2(3);",
+    "                            GEMM_ROW2(4);",
+    "                            GEMM_ROW2(5);",
+    "#undef GEMM_ROW2",
+    "                        }",
+    "                        if (k < kb) /* lane j's last k; lane j + 1 has none */",
+    "                            GEMM_STEP(bo ? bp + bo[k] : bp + (long)k * bs);",
+    "                        GEMM_ADD(c, d);",
+    "                        switch (j) {",
+    "                        case 0: memcpy(t[0], c, sizeof c); break;",
+    "                        case 2: GEMM_ADD(t[0], c); break;",
+    "                        case 4: memcpy(t[1], c, sizeof c); break;",
+    "                        default: GEMM_ADD(t[1], c); GEMM_ADD(t[0], t[1]); break;",
+    "                        }",
+    "                    }",
+    "#else",
+    "                    vgemm t[3][6][2];",
+    "                    for (int j = 0; j < 8; j++) {",
+    "                        GEMM_ZERO(c);",
+    "                        if (bo)",
+    "                            for (int k = j; k < kb; k += 8)",
+    "                                GEMM_STEP(bp + bo[k]);",
+    "                        else",
+    "                            for (int k = j; k < kb; k += 8)",
+    "                                GEMM_STEP(bp + (long)k * bs);",
+    "                        switch (j) {",
+    "                        case 0: memcpy(t[0], c, sizeof c); break;",
+    "                        case 1: GEMM_ADD(t[0], c); break;",
+    "                        case 2: memcpy(t[1], c, sizeof c); break;",
+    "                        case 3: GEMM_ADD(t[1], c); GEMM_ADD(t[0], t[1]); break;",
+    "                        case 4: memcpy(t[1], c, sizeof c); break;",
+    "                        case 5: GEMM_ADD(t[1], c); break;",
+    "                        case 6: memcpy(t[2], c, sizeof c); break;",
+    "                        default: GEMM_ADD(t[2], c); GEMM_ADD(t[1], t[2]); GEMM_ADD(t[0], t[1]); break;",
+    "                        }",
+    "                    }",
+    "#endif",
+    "                    GEMM_BASE(c);",
+    "                    GEMM_ADD(c, t[0]);",
+    "                } else {",
+    "                    if (from_base) {",
+    "                        GEMM_BASE(c);",
+    "                    } else {",
+    "                        GEMM_ZERO(c);",
+    "                    }",
+    "                    if (bo)",
+    "                        for (int k = 0; k < kb; k++)",
+    "                            GEMM_STEP(bp + bo[k]);",
+    "                    else",
+    "                        for (int k = 0; k < kb; k++)",
+    "                            GEMM_STEP(bp + (long)k * bs);",
+    "                    if (!from_base) {",
+    "                        vgemm s[6][2];",
+    "                        GEMM_BASE(s);",
+    "                        GEMM_ADD(c, s);",
+    "                    }",
+    "                }",
     "#undef GEMM_STEP",
+    "#undef GEMM_ADD",
+    "#undef GEMM_ZERO",
+    "#undef GEMM_BASE",
     "                for (int r = 0; r < mb; r++) {",
     "                    real *cr = C + (long)(m0 + r) * ldc + n0;",
     "                    if (nb == GEMM_NR) {",
@@ -166,6 +283,48 @@ static const char *const gemm_panel_source[] = {
     "}",
 };
 
+/* gemm_dot8(), once per instruction set, in builds that dispatch (its
+ * base copy between "#ifdef NNC_DISPATCH" and "#endif"): there vreal has
+ * no eight lanes (NNC_VECTOR8), so the few-sample dense forward calls it
+ * through NNC_ISA_CALL to fuse, or not, as the GEMM copy nnc_isa picks
+ * does. */
+static const char *const gemm_dot_source[] = {
+    "/* s + sum_i a[i] b[i] over n elements in GEMM_K8's order: one partial sum per",
+    " * block of GEMM_KC added to s, a block's eight lanes (i mod 8, in order, from",
+    " * 0) added in VSUM's tree; fused as the gemm_panel() copy of this ISA is",
+    " * (unused where no dense layer has 16 inputs or more) */",
+    "__attribute__((unused)) static real gemm_dot8(const real *a, const real *b, int n, real s)",
+    "{",
+    "    for (int k0 = 0; k0 < n; k0 += GEMM_KC) {",
+    "        int ke = n - k0 < GEMM_KC ? n : k0 + GEMM_KC, i = k0;",
+    "        real p[8];",
+    "#if GEMM_LANES == 4",
+    "        vgemm lo = {0}, hi = {0};",
+    "        for (; i + 8 <= ke; i += 8) {",
+    "            vgemm a0, a1, b0, b1;",
+    "            GLOAD(a0, a + i);",
+    "            GLOAD(a1, a + i + 4);",
+    "            GLOAD(b0, b + i);",
+    "            GLOAD(b1, b + i + 4);",
+    "            GVFMA(lo, a0, b0);",
+    "            GVFMA(hi, a1, b1);",
+    "        }",
+    "        memcpy(p, &lo, sizeof lo);",
+    "        memcpy(p + 4, &hi, sizeof hi);",
+    "#else",
+    "        __m256 v = _mm256_setzero_ps();",
+    "        for (; i + 8 <= ke; i += 8)",
+    "            v = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), v);",
+    "        _mm256_storeu_ps(p, v);",
+    "#endif",
+    "        for (; i < ke; i++) /* the last block's last elements, in their lanes */",
+    "            p[i % 8] = FMADD(a[i], b[i], p[i % 8]);",
+    "        s = s + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));",
+    "    }",
+    "    return s;",
+    "}",
+};
+
 static const char *const gemm_rest_source[] = {
     "#else",
     "/* row m of GEMM below */",
@@ -173,9 +332,22 @@ static const char *const gemm_rest_source[] = {
     "                     real *C, long ldc, int acc, const real *bias_m, const real *bias_n, const int *boff)",
     "{",
     "    for (int n = 0; n < N; n++) {",
-    "        real s = acc ? C[(long)m * ldc + n] : bias_m ? bias_m[m] : bias_n ? bias_n[n] : 0.0f;",
-    "        for (int k = 0; k < K; k++)",
-    "            s = FMADD(A[(long)m * sam + (long)k * sak], B[(boff ? boff[k] : (long)k * sbk) + (long)n * sbn], s);",
+    "        real s = acc & GEMM_ACC ? C[(long)m * ldc + n] : bias_m ? bias_m[m] : bias_n ? bias_n[n] : 0.0f;",
+    "        const real *b = B + (long)n * sbn;",
+    "        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {",
+    "            int ke = K - k0 < GEMM_KC ? K : k0 + GEMM_KC;",
+    "            if (acc & GEMM_K8) {",
+    "                real p[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};",
+    "                for (int k = k0; k < ke; k++)",
+    "                    p[k % 8] = FMADD(A[(long)m * sam + (long)k * sak], b[boff ? boff[k] : (long)k * sbk], p[k % 8]);",
+    "                s = s + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));",
+    "            } else {",
+    "                real p = k0 == 0 ? s : 0.0f;",
+    "                for (int k = k0; k < ke; k++)",
+    "                    p = FMADD(A[(long)m * sam + (long)k * sak], b[boff ? boff[k] : (long)k * sbk], p);",
+    "                s = k0 == 0 ? p : s + p;",
+    "            }",
+    "        }",
     "        C[(long)m * ldc + n] = s;",
     "    }",
     "}",
@@ -282,13 +454,17 @@ void gemm_isa_end(Emitter *e, int copy, const char *const *fns, int nfns)
 
 void gemm_emit(Emitter *e)
 {
-    static const char *const fns[] = {"gemm_panel"};
+    static const char *const fns[] = {"gemm_panel", "gemm_dot8"};
     emit_lines(e, gemm_source, sizeof gemm_source / sizeof gemm_source[0]);
     emit_lines(e, gemm_panel_source, sizeof gemm_panel_source / sizeof gemm_panel_source[0]);
+    emit_line(e, "#ifdef NNC_DISPATCH");
+    emit_lines(e, gemm_dot_source, sizeof gemm_dot_source / sizeof gemm_dot_source[0]);
+    emit_line(e, "#endif");
     for (int v = 0; v < GEMM_ISA_COPIES; v++) {
-        gemm_isa_begin(e, v, fns, 1);
+        gemm_isa_begin(e, v, fns, 2);
         emit_lines(e, gemm_panel_source, sizeof gemm_panel_source / sizeof gemm_panel_source[0]);
-        gemm_isa_end(e, v, fns, 1);
+        emit_lines(e, gemm_dot_source, sizeof gemm_dot_source / sizeof gemm_dot_source[0]);
+        gemm_isa_end(e, v, fns, 2);
     }
     emit_lines(e, gemm_rest_source, sizeof gemm_rest_source / sizeof gemm_rest_source[0]);
 }

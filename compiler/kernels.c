@@ -308,34 +308,33 @@ void kern_par_end(Emitter *e)
 
 /* ---- dense: nn.Linear, y = x W^T + b ------------------------------------- */
 
-/* A dot product of n elements of a and b into the real `acc`, in eight
- * independent partial sums (lane k takes the elements i = k mod 8), added
- * pairwise at the end, then the tail in order: the same order in the
- * vector code below and on every machine. */
-static void dot(Emitter *e, const char *acc, const char *a, const char *b, ll n)
+/*
+ * The dense forward's dot products sum in the order of GEMM_K8 (gemm.c),
+ * whatever the batch: the running sum starts at the bias (or 0) and adds
+ * one partial sum per block of GEMM_KC elements, in order; a block's is
+ * eight chains (lane j takes the elements i = j mod 8, in order, from 0,
+ * fused multiply-adds as FMADD) added as ((p0 + p1) + (p2 + p3)) + ((p4 +
+ * p5) + (p6 + p7)), VSUM's tree.
+ */
+
+/* dot() of n elements of a and b into the real `acc`, started from init:
+ * the plain loops. */
+static void dot(Emitter *e, const char *acc, const char *init, const char *a, const char *b, ll n)
 {
-    if (n < 16) {
-        emit_line(e, "real %s = 0.0f;", acc);
-        emit_line(e, "for (int i = 0; i < %lld; i++)", n);
-        emit_line(e, "    %s += %s[i] * %s[i];", acc, a, b);
-        return;
-    }
-    emit_line(e, "real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;");
-    emit_line(e, "for (int i = 0; i < %lld; i += 8) {", n / 8 * 8);
-    for (int k = 0; k < 8; k++)
-        emit_line(e, "    p%d += %s[i + %d] * %s[i + %d];", k, a, k, b, k);
+    emit_line(e, "real %s = %s;", acc, init);
+    emit_line(e, "for (int k0 = 0; k0 < %lld; k0 += GEMM_KC) {", n);
+    emit_line(e, "    real p[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};");
+    emit_line(e, "    for (int i = k0; i < (k0 + GEMM_KC < %lld ? k0 + GEMM_KC : %lld); i++)", n, n);
+    emit_line(e, "        p[i %% 8] = FMADD(%s[i], %s[i], p[i %% 8]);", a, b);
+    emit_line(e, "    %s = %s + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));", acc, acc);
     emit_line(e, "}");
-    emit_line(e, "real %s = ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7));", acc);
-    if (n % 8) {
-        emit_line(e, "for (int i = %lld; i < %lld; i++)", n / 8 * 8, n);
-        emit_line(e, "    %s += %s[i] * %s[i];", acc, a, b);
-    }
 }
 
 /*
  * A register block of dot products for the vector build: rows xr[0..SB)
- * of x against rows wr[0..OB) of w over I elements, eight lanes each
- * (the lanes of dot() above), into y[(s + a) * O + o + b] (+ bias).
+ * of x against rows wr[0..OB) of w over I elements, each in the order of
+ * dot() (a vector of eight lanes per block, VSUM), into
+ * y[(s + a) * O + o + b], started from the bias.
  */
 static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
 {
@@ -344,8 +343,13 @@ static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
         emit_line(e, "const real *x%d = x + (size_t)(s + %d) * %lld;", a, a, I);
     for (int a = 0; a < SB; a++)
         for (int b = 0; b < OB; b++)
+            emit_line(e, "real t%d%d = %s;", a, b, bias ? arena_printf(e->ir->arena, "b[o + %d]", b) : "0.0f");
+    emit_line(e, "for (int k0 = 0; k0 < %lld; k0 += GEMM_KC) {", I);
+    e->indent++;
+    for (int a = 0; a < SB; a++)
+        for (int b = 0; b < OB; b++)
             emit_line(e, "vreal a%d%d = {0};", a, b);
-    emit_line(e, "for (int i = 0; i < %lld; i += 8) {", I8);
+    emit_line(e, "for (int i = k0; i < (k0 + GEMM_KC < %lld ? k0 + GEMM_KC : %lld); i += 8) {", I8, I8);
     e->indent++;
     for (int b = 0; b < OB; b++) {
         emit_line(e, "vreal w%d;", b);
@@ -356,21 +360,37 @@ static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
         emit_line(e, "    vreal v;");
         emit_line(e, "    VLOAD(v, x%d + i);", a);
         for (int b = 0; b < OB; b++)
-            emit_line(e, "    a%d%d += v * w%d;", a, b, b);
+            emit_line(e, "    VFMADD(a%d%d, v, w%d);", a, b, b);
         emit_line(e, "}");
     }
     e->indent--;
     emit_line(e, "}");
-    for (int a = 0; a < SB; a++)
-        for (int b = 0; b < OB; b++) {
+    if (I % 8) { /* the last elements, in their lanes, in the last block */
+        emit_line(e, "if (k0 + GEMM_KC >= %lld)", I);
+        emit_line(e, "    for (int j = 0; j < %lld; j++) {", I % 8);
+        for (int a = 0; a < SB; a++)
+            for (int b = 0; b < OB; b++)
+                emit_line(e, "        a%d%d[j] = FMADD(x%d[%lld + j], wr%d[%lld + j], a%d%d[j]);", a, b, a, I8, b, I8, a, b);
+        emit_line(e, "    }");
+    }
+    for (int a = 0; a < SB; a++) {
+        if (OB == 4) { /* four sums at once */
             emit_line(e, "{");
-            emit_line(e, "    real t = VSUM(a%d%d);", a, b);
-            if (I % 8)
-                emit_line(e, "    for (int i = %lld; i < %lld; i++) t += x%d[i] * wr%d[i];", I8, I, a, b);
-            emit_line(e, "    y[(size_t)(s + %d) * %lld + o + %d] = t%s;", a, O, b,
-                      bias ? arena_printf(e->ir->arena, " + b[o + %d]", b) : "");
+            emit_line(e, "    real h[4];");
+            emit_line(e, "    VSUM4(h, a%d0, a%d1, a%d2, a%d3);", a, a, a, a);
+            for (int b = 0; b < OB; b++)
+                emit_line(e, "    t%d%d = t%d%d + h[%d];", a, b, a, b, b);
             emit_line(e, "}");
+            continue;
         }
+        for (int b = 0; b < OB; b++)
+            emit_line(e, "t%d%d = t%d%d + VSUM(a%d%d);", a, b, a, b, a, b);
+    }
+    e->indent--;
+    emit_line(e, "}");
+    for (int a = 0; a < SB; a++)
+        for (int b = 0; b < OB; b++)
+            emit_line(e, "y[(size_t)(s + %d) * %lld + o + %d] = t%d%d;", a, O, b, a, b);
 }
 
 /* The fused activation of node n over count elements of out (a C
@@ -428,10 +448,10 @@ static void epilogue(Emitter *e, const IrNode *n, const char *out, const char *c
 /*
  * The forward of a few samples (inference latency) reads W once, row by
  * row, with no packing: each output is a dot product in eight lanes
- * (dot(), dot_block()).  Larger batches go through the GEMM.  The two sum in
- * different orders, so a sample's outputs may differ in the last bits
- * between the two paths; each path gives the same bits in its vector and
- * plain versions.
+ * (dot(), dot_block()).  Larger batches go through the GEMM with GEMM_K8,
+ * which sums in the same order, so a sample's outputs are the same bits
+ * whatever the batch and its place in it, in the vector and plain
+ * versions.
  */
 static void dense_forward_small(Emitter *e, ll I, ll O, int bias)
 {
@@ -463,15 +483,22 @@ static void dense_forward_small(Emitter *e, ll I, ll O, int bias)
         e->indent--;
         emit_line(e, "}");
     }
+    /* builds that dispatch: the GEMM's copy fuses or not by nnc_isa, and
+     * gemm_dot8()'s copies (gemm.c) do as it does */
+    emit_line(e, "#elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)");
+    emit_line(e, "for (int o = 0; o < %lld; o++)", O);
+    emit_line(e, "    for (int s = 0; s < n; s++)");
+    emit_line(e, "        y[(size_t)s * %lld + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * %lld, w + (size_t)o * %lld, %lld, %s));",
+              O, I, I, I, bias ? "b[o]" : "0.0f");
     emit_line(e, "#else");
     emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
     emit_line(e, "    const real *wo = w + (size_t)o * %lld;", I);
     emit_line(e, "    for (int s = 0; s < n; s++) {");
     emit_line(e, "        const real *xs = x + (size_t)s * %lld;", I);
     e->indent += 2;
-    dot(e, "acc", "xs", "wo", I);
+    dot(e, "acc", bias ? "b[o]" : "0.0f", "xs", "wo", I);
     e->indent -= 2;
-    emit_line(e, "        y[(size_t)s * %lld + o] = acc%s;", O, bias ? " + b[o]" : "");
+    emit_line(e, "        y[(size_t)s * %lld + o] = acc;", O);
     emit_line(e, "    }");
     emit_line(e, "}");
     emit_line(e, "#endif");
@@ -485,11 +512,11 @@ static void dense_forward(Emitter *e, int id)
     static const char *const names[] = {"x", "w", "b"};
     ll I = kern_numel(kern_node(e, n->in[0])), O = n->shape.d[0];
     kern_signature(e, id, names, "y");
-    int small = I >= 16 && O >= 4;
+    int small = I >= 16; /* (dense(1) too: the GEMM computes 32 columns for one) */
     if (small)
         dense_forward_small(e, I, O, n->nin > 2);
-    emit_line(e, "%s/* y[n, %lld] = x[n, %lld] W^T + b: W^T is packed a panel at a time */", small ? "    " : "", O, I);
-    emit_line(e, "%sGEMM_PAR(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, 0, NULL, %s, scratch, NULL);", small ? "    " : "", O, I,
+    emit_line(e, "%s/* y[n, %lld] = x[n, %lld] W^T + b: W^T is packed a panel at a time; dot()'s order */", small ? "    " : "", O, I);
+    emit_line(e, "%sGEMM_PAR(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, GEMM_K8, NULL, %s, scratch, NULL);", small ? "    " : "", O, I,
               I, I, O, n->nin > 2 ? "b" : "NULL");
     if (small)
         emit_line(e, "}");
@@ -752,9 +779,16 @@ void kern_pool(Emitter *e, int id, const char *const *names, const char *out, co
     kern_end(e);
 }
 
+/* The C type of what node id keeps after its value (memplan's aux_type). */
+const char *kern_aux_ctype(const Emitter *e, int id)
+{
+    return e->plan->aux_type[id] == MEM_I32 ? "int32_t" : "real";
+}
+
 /* Max pooling keeps, after y, where each maximum came from (its offset in
- * the sample's channel plane), so the backward pass routes dy straight
- * there; in inference there is no backward and nothing is kept. */
+ * the sample's channel plane, int32: mem_aux_type()), so the backward pass
+ * routes dy straight there; in inference there is no backward and nothing
+ * is kept. */
 static void maxpool_forward(Emitter *e, int id)
 {
     static const char *const names[] = {"x"};
@@ -767,8 +801,8 @@ static void maxpool_forward(Emitter *e, int id)
     kern_pool(e, id, names, "y", NULL,
                 arena_printf(e->ir->arena, "real m = -INFINITY; size_t at = (size_t)-1; /* window of %%lld */"),
                 "if (at == (size_t)-1 || x[xi] > m || x[xi] != x[xi]) { m = x[xi]; at = xi; }",
-                arena_printf(e->ir->arena, "y[yi] = m; if (training) y[%lld + yi] = (real)(at - plane);",
-                             (ll)e->plan->max_batch * kern_numel(n)));
+                arena_printf(e->ir->arena, "y[yi] = m; if (training) ((%s *)(void *)(y + %lld))[yi] = (int32_t)(at - plane);",
+                             kern_aux_ctype(e, id), (ll)e->plan->max_batch * kern_numel(n)));
 }
 
 /*
@@ -791,18 +825,17 @@ static void maxpool_backward(Emitter *e, int id)
     value_pair(op_arg(f->op, f->args, "padding"), pd);
     const char *grad = g->epilogue != OP_COUNT ? kern_act_grad_expr(g->epilogue) : "gv";
     kern_signature(e, id, names, "dx");
-    emit_line(e, "const real *at = y + %lld; /* where each maximum came from */", (ll)e->plan->max_batch * kern_numel(f));
+    emit_line(e, "const %s *at = (const %s *)(const void *)(y + %lld); /* where each maximum came from */",
+              kern_aux_ctype(e, g->fwd), kern_aux_ctype(e, g->fwd), (ll)e->plan->max_batch * kern_numel(f));
     kern_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "const real *dys = dy + (size_t)s * %lld, *ys = y + (size_t)s * %lld, *ats = at + (size_t)s * %lld;",
-              kern_numel(f), kern_numel(f), kern_numel(f));
+    emit_line(e, "const real *dys = dy + (size_t)s * %lld, *ys = y + (size_t)s * %lld;", kern_numel(f), kern_numel(f));
+    emit_line(e, "const %s *ats = at + (size_t)s * %lld;", kern_aux_ctype(e, g->fwd), kern_numel(f));
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", kern_numel(x));
     if (g->epilogue != OP_COUNT)
         emit_line(e, "/* fused %s backward */", op_info[g->epilogue].name);
-    /* (offsets are exact in a float below 2^24) */
-    if (st[0] == k[0] && st[1] == k[1] && pd[0] == 0 && pd[1] == 0 && OH * k[0] == H && OW * k[1] == W &&
-        H * W < (1 << 24)) {
+    if (st[0] == k[0] && st[1] == k[1] && pd[0] == 0 && pd[1] == 0 && OH * k[0] == H && OW * k[1] == W) {
         emit_line(e, "for (int c = 0; c < %lld; c++)", C);
         emit_line(e, "for (int oh = 0; oh < %lld; oh++)", OH);
         emit_line(e, "for (int kh = 0; kh < %lld; kh++) {", (ll)k[0]);
@@ -812,9 +845,9 @@ static void maxpool_backward(Emitter *e, int id)
         emit_line(e, "    for (int ow = 0; ow < %lld; ow++) {", OW);
         emit_line(e, "        real gv = dys[yi + ow], yv = ys[yi + ow];");
         emit_line(e, "        real v = %s;", grad);
-        /* compared as reals: GCC 12's vectoriser (-O3 -mavx2 and up)
-         * miscompiles this loop when the offset is converted to int */
-        emit_line(e, "        real m = ats[yi + ow] - (real)(row + ow * %lld);", (ll)k[1]);
+        /* the tap of the maximum, compared as a real: GCC 12's vectoriser
+         * (-O3 -mavx2 and up) miscompiled this loop comparing ints */
+        emit_line(e, "        real m = (real)(ats[yi + ow] - (row + ow * %lld));", (ll)k[1]);
         emit_line(e, "        (void)yv;");
         emit_line(e, "        for (int kw = 0; kw < %lld; kw++)", (ll)k[1]);
         emit_line(e, "            d[ow * %lld + kw] = (real)kw == m ? v : 0.0f;", (ll)k[1]);

@@ -12,6 +12,10 @@ typedef long long ll;
 const IrNode *kern_node(const Emitter *e, int id);
 ll kern_numel(const IrNode *n);
 
+/* "int32_t" or "real": the C type through which node id's kernel and its
+ * gradient's access what it keeps after its value (the plan's aux_type). */
+const char *kern_aux_ctype(const Emitter *e, int id);
+
 /* The forward op a node computes (OP_GRAD: the op it differentiates). */
 Op kern_fwd_op(const Ir *ir, const IrNode *n);
 

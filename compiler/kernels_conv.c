@@ -423,7 +423,8 @@ void kern_conv_forward_direct(Emitter *e, int id)
 
 /* One pooled output of kern_conv_pool_direct: the window at `win`, its
  * maximum stored to out[at] and, when keep, where it came from to
- * out[at + where] (maxpool's layout). */
+ * element out + at - y of the int32 `kept` (maxpool's layout, from
+ * y + where: memplan's aux_type). */
 typedef struct {
     const IrNode *conv;
     ll KH, KW, SH, SW, skh, skw, OW;
@@ -454,7 +455,7 @@ static void pool_window(Emitter *e, const PoolWindow *w, const char *out, const 
         }
     emit_line(e, "%s[%s] = m;", out, at);
     if (w->keep)
-        emit_line(e, "%s[%s + %lld] = (real)at;", out, at, w->where);
+        emit_line(e, "kept[%s + %s - y] = at;", out, at);
     else
         emit_line(e, "(void)at;");
 }
@@ -558,6 +559,7 @@ void kern_conv_pool_direct(Emitter *e, int id)
         /* where the maxima came from only when training: evaluation does not need it */
         emit_line(e, "if (training) {");
         e->indent++;
+        emit_line(e, "%s *kept = (%s *)(void *)(y + %lld);", kern_aux_ctype(e, id), kern_aux_ctype(e, id), pw.where);
         pw.keep = 1;
         pool_loops(e, &pw, &o, &c, PH, PW, sf, sph, spw);
         pw.keep = 0;

@@ -19,6 +19,11 @@ static int64_t align_up(int64_t x)
     return (x + MEM_ALIGN - 1) / MEM_ALIGN * MEM_ALIGN;
 }
 
+MemType mem_aux_type(const IrNode *n)
+{
+    return n->op == OP_MAXPOOL ? MEM_I32 : MEM_F32;
+}
+
 int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
 {
     int64_t numel = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
@@ -31,7 +36,8 @@ int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
     case OP_RRELU:
         return (int64_t)max_batch * numel;
     case OP_MAXPOOL:
-        return ir->inference ? 0 : (int64_t)max_batch * numel; /* where each maximum came from */
+        /* where each maximum came from, int32 (mem_aux_type) */
+        return ir->inference ? 0 : (int64_t)max_batch * numel;
     default:
         return 0;
     }
@@ -151,6 +157,9 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
     p->root = arena_alloc(a, (size_t)n * sizeof *p->root);
     p->scratch = arena_alloc(a, (size_t)n * sizeof *p->scratch);
     p->scratch_size = arena_alloc(a, (size_t)n * sizeof *p->scratch_size);
+    p->aux_type = arena_alloc(a, (size_t)n * sizeof *p->aux_type);
+    for (int i = 0; i < n; i++)
+        p->aux_type[i] = mem_aux_type(&ir->nodes[i]);
     p->max_batch = max_batch;
     int *end = arena_alloc(a, (size_t)n * sizeof *end);
 

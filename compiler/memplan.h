@@ -11,6 +11,13 @@
 /* Offsets are in floats (4 bytes); every buffer starts on a 64-byte line. */
 #define MEM_ALIGN 16
 
+/* The element type of what a node keeps after its value (mem_aux_floats):
+ * each element takes one 4-byte slot of the arena, and the kernels that
+ * write and read the region access it through a pointer of this type
+ * only (int32_t for MEM_I32), so no slot is read as another type than it
+ * was written (C99 6.5p7). */
+typedef enum { MEM_F32, MEM_I32 } MemType;
+
 typedef struct MemPlan {
     int64_t *offset;    /* per node: float offset of its buffer; -1 when it has none */
     int64_t *size;      /* per node: floats it owns (0 for views and externals) */
@@ -24,6 +31,8 @@ typedef struct MemPlan {
     int64_t bound;      /* the lower bound: persistent + parameter gradients +
                          * the most activation floats live at one time */
     int *last_use;      /* per node: position of the last reader of its buffer */
+    MemType *aux_type;  /* per node: the element type of what it keeps after its value
+                         * (mem_aux_floats(), at offset + max_batch numel) */
     int max_batch;
 } MemPlan;
 
@@ -42,6 +51,10 @@ typedef struct MemPlan {
  * loss always does.
  */
 MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int keep_live);
+
+/* MEM_I32 for max pooling's argmax (integers above 2^24, which a float
+ * cannot hold, are exact), else MEM_F32. */
+MemType mem_aux_type(const IrNode *n);
 
 /* What a node keeps after its value for its gradient, in scalars:
  * batchnorm's batch mean and 1/std per channel, layernorm's per row,

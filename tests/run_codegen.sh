@@ -41,18 +41,19 @@ check() { # name, command...
 }
 
 # Random data shaped for a model: x [N, numel] in [0, 1), labels or targets.
-make_data() { # prog, dir
+make_data() { # prog, dir[, rows (default 20)]
     "$1" info >"$2/info" || return 1
+    rows=${3:-20}
     in=$(awk '/^input/ { for (i = 1; i < NF; i++) if ($(i + 1) == "values") { print $i; exit } }' "$2/info")
     tgt=$(awk '/^target/ {print $2; exit}' "$2/info")
-    awk -v n=20 -v k="$in" 'BEGIN { srand(7); for (i = 0; i < n; i++) { s = ""; for (j = 0; j < k; j++) s = s (j ? "," : "") sprintf("%.4f", rand()); print s } }' >"$2/x.csv"
+    awk -v n="$rows" -v k="$in" 'BEGIN { srand(7); for (i = 0; i < n; i++) { s = ""; for (j = 0; j < k; j++) s = s (j ? "," : "") sprintf("%.4f", rand()); print s } }' >"$2/x.csv"
     case "$tgt" in
     class*)
         K=$(echo "$tgt" | tr -dc '0-9')
-        awk -v n=20 -v k="$K" 'BEGIN { srand(3); for (i = 0; i < n; i++) print int(rand() * k) }' >"$2/y.csv" ;;
+        awk -v n="$rows" -v k="$K" 'BEGIN { srand(3); for (i = 0; i < n; i++) print int(rand() * k) }' >"$2/y.csv" ;;
     *)
         t=$(awk '/^target/ { for (i = 1; i < NF; i++) if ($(i + 1) == "values") { print $i; exit } }' "$2/info")
-        awk -v n=20 -v k="$t" 'BEGIN { srand(5); for (i = 0; i < n; i++) { s = ""; for (j = 0; j < k; j++) s = s (j ? "," : "") sprintf("%.4f", rand()); print s } }' >"$2/y.csv" ;;
+        awk -v n="$rows" -v k="$t" 'BEGIN { srand(5); for (i = 0; i < n; i++) { s = ""; for (j = 0; j < k; j++) s = s (j ? "," : "") sprintf("%.4f", rand()); print s } }' >"$2/y.csv" ;;
     esac
 }
 
@@ -247,14 +248,14 @@ int main(void)
             fprintf(stderr, "element %zu: %g, the training program says %g\\n", i, out[i], want[i]);
             return 1;
         }
-    /* One sample at a time (the latency kernels, which sum in another
-     * order) agrees with the batch up to rounding. */
+    /* One sample at a time (the few-sample kernels) gives the batch's
+     * bits: the same order of every sum. */
     static float one[1 << 16];
     size_t in = (size_t)(nnrt_array_numel(&xa) / n);
     for (int s = 0; s < n && k <= sizeof one / sizeof one[0]; s++) {
         ${mname}_forward(m, 1, x + (size_t)s * in, one);
         for (size_t j = 0; j < k; j++)
-            if (!(fabsf(one[j] - out[(size_t)s * k + j]) <= 1e-5f * (1.0f + fabsf(out[(size_t)s * k + j])))) {
+            if (memcmp(&one[j], &out[(size_t)s * k + j], sizeof one[j])) {
                 fprintf(stderr, "sample %d alone: %g, in the batch: %g\\n", s, one[j], out[(size_t)s * k + j]);
                 return 1;
             }
@@ -275,11 +276,13 @@ EOC
 #include <stdio.h>
 #include "$mname.h"
 #include "xin.h"
-static unsigned char arena[$bytes + 4096];
+static unsigned char arena[${mname}_ARENA_BYTES] __attribute__((aligned(${mname}_ARENA_ALIGN)));
 static float out[20 * ${mname}_OUTPUT_SIZE];
 int main(void)
 {
-    $mname *m = ${mname}_init(arena, 0);
+    $mname *m = ${mname}_init(arena, sizeof arena);
+    if (!m)
+        return 1;
     ${mname}_forward(m, 20, xin, out);
     for (int i = 0; i < 20 * ${mname}_OUTPUT_SIZE; i++)
         printf("%a %.9g\\n", out[i], out[i]);
@@ -310,5 +313,135 @@ EOC
         fail=$((fail + 1))
     fi
 done
+# ---- batch invariance ---------------------------------------------------------
+# A sample's outputs are the same bits whatever the batch it comes in, its
+# place in that batch and the thread count: the training program's predict
+# (batches of 64, then the rest) on the rows in order and reversed, at 1 and
+# 2 threads, and the --inference code (--batch 64 at 1 and 2 threads, and
+# --batch 1) called on the whole batch, on shifted and reversed batches of
+# several sizes and on each sample alone.  Built twice: for this machine's
+# widest vectors, as `make bench` builds them, and with plain -O2 (the
+# README's build: SSE2 with run-time dispatch, where the GEMM's AVX copies
+# fuse their multiply-adds and the few-sample path must too).
+cat >"$tmp/bi_main.c" <<'EOC'
+#include <stdio.h>
+#include <string.h>
+#include MODEL_H
+#include "nnrt.h"
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FWD CAT(MODEL, _forward)
+static unsigned char arena[CAT(MODEL, _ARENA_BYTES)] __attribute__((aligned(CAT(MODEL, _ARENA_ALIGN))));
+static float out[1 << 16];
+/* argv: x.csv, predict's output on x in order, and on x reversed */
+int main(int argc, char **argv)
+{
+    NnrtErr err;
+    NnrtArray xa, ya, ra;
+    float *x, *y, *yr;
+    if (argc != 4 || nnrt_load_array(argv[1], &xa, &err) || nnrt_array_to_f32(&xa, &x, &err) ||
+        nnrt_load_array(argv[2], &ya, &err) || nnrt_array_to_f32(&ya, &y, &err) ||
+        nnrt_load_array(argv[3], &ra, &err) || nnrt_array_to_f32(&ra, &yr, &err)) {
+        fprintf(stderr, "%s\n", argc == 4 ? err.msg : "usage: x y yr");
+        return 2;
+    }
+    int N = (int)xa.dims[0], bad = 0;
+    size_t in = (size_t)(nnrt_array_numel(&xa) / N), k = (size_t)(nnrt_array_numel(&ya) / N);
+    if ((size_t)MAX_B * k > sizeof out / sizeof out[0])
+        return 2;
+    /* predict, rows reversed, against predict in order */
+    for (int s = 0; s < N; s++)
+        if (memcmp(yr + (size_t)(N - 1 - s) * k, y + (size_t)s * k, k * sizeof *y)) {
+            fprintf(stderr, "predict: sample %d differs at position %d of the reversed rows\n", s, N - 1 - s);
+            bad++;
+        }
+    MODEL *m = CAT(MODEL, _init)(arena, sizeof arena);
+    if (!m)
+        return 2;
+    int mb = MAX_B, sizes[] = {1, 2, 5, 7, 8, 9, 13, 63, 64};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        int b = sizes[t];
+        if (b > mb)
+            continue;
+        /* every sample in batches of b, from offset 0 and from offset b / 2 + 1 */
+        for (int off = 0; off < 2; off++) {
+            int s0 = off ? (b / 2 + 1) % N : 0;
+            for (int done = 0; done < N;) {
+                int s = (s0 + done) % N, nb = b < N - s ? b : N - s;
+                if (nb > N - done)
+                    nb = N - done;
+                FWD(m, nb, x + (size_t)s * in, out);
+                for (int j = 0; j < nb; j++)
+                    if (memcmp(out + (size_t)j * k, y + (size_t)(s + j) * k, k * sizeof *y) && bad++ < 5)
+                        fprintf(stderr, "sample %d at position %d of a batch of %d: %.9g, predict says %.9g\n", s + j,
+                                j, nb, out[(size_t)j * k], y[(size_t)(s + j) * k]);
+                done += nb;
+            }
+        }
+    }
+    return bad != 0;
+}
+EOC
+for NC in "-O2 -march=native" "-O2"; do
+for model in examples/*.nn; do
+    name=$(basename "$model" .nn)
+    d="$tmp/bi_$name$(echo "$NC" | tr -dc 'a-z0-9')"
+    mkdir -p "$d"
+    if ! NNC_CFLAGS="$NC" "$NNC" "$model" --exe --batch 64 -o "$d/p1" 2>"$d/err" ||
+        ! CC=gcc NNC_CFLAGS="$NC" "$NNC" "$model" --exe --batch 64 --threads 2 -o "$d/p2" 2>>"$d/err"; then
+        echo "FAIL: $model: batch invariance builds"; cat "$d/err"; fail=$((fail + 1)); continue
+    fi
+    make_data "$d/p1" "$d" 65
+    sed '1!G;h;$!d' "$d/x.csv" >"$d/xr.csv"
+    "$d/p1" train --data "$d/x.csv" --labels "$d/y.csv" --batch 64 --steps 1 --save "$d/w.st" --quiet >/dev/null 2>&1
+    for t in 1 2; do
+        "$d/p$t" predict --weights "$d/w.st" --data "$d/x.csv" --output "$d/o$t.npy" >/dev/null 2>&1
+        "$d/p$t" predict --weights "$d/w.st" --data "$d/xr.csv" --output "$d/o${t}r.npy" >/dev/null 2>&1
+    done
+    check "$model ($NC): predict gives the same bits at 2 threads as at 1" cmp "$d/o1.npy" "$d/o2.npy"
+    check "$model ($NC): predict on reversed rows gives the same bits at 2 threads as at 1" cmp "$d/o1r.npy" "$d/o2r.npy"
+    for v in b64.t1 b64.t2 b1.t1; do
+        b=${v%%.t*}; b=${b#b}; t=${v##*.t}
+        mkdir -p "$d/$v"
+        if ! "$NNC" "$model" --inference --weights "$d/w.st" --batch "$b" --threads "$t" -o "$d/$v" 2>"$d/err"; then
+            echo "FAIL: $model: --inference --batch $b --threads $t"; cat "$d/err"; fail=$((fail + 1)); continue
+        fi
+        ic=$(ls "$d/$v"/*.c)
+        mname=$(basename "$ic" .c)
+        omp=""
+        [ "$t" -gt 1 ] && omp="-fopenmp"
+        check "$model ($NC): --inference --batch $b --threads $t: every sample the same bits as predict's, any batch and place" \
+            sh -c "gcc -std=c99 $NC $omp -DMODEL=$mname -DMODEL_H='\"$mname.h\"' -DMAX_B=$b \
+                -I'$d/$v' -I'$RT' -o '$d/$v/run' '$tmp/bi_main.c' '$ic' build/libnnrt.a -lz -lm &&
+                '$d/$v/run' '$d/x.csv' '$d/o1.npy' '$d/o1r.npy'"
+    done
+done
+done
+
+# ---- long sums and large planes (tests/big) -----------------------------------
+# A dense layer of 2^24 inputs: one sample alone (the few-sample path) and in
+# a batch of 8 (the GEMM) give the same bits, vector and -DNNC_SCALAR alike,
+# within PyTorch's error of a float64 reference (big_dense_main.c).  Max
+# pooling on a plane of 4098 x 4098 > 2^24 elements routes the gradient to
+# where each maximum was (int32 positions), one SGD step against float64.
+# About 0.8 GB and 0.25 GB, a few seconds each.
+for big in big_dense big_pool; do
+    d="$tmp/$big"
+    mkdir -p "$d/src"
+    if ! "$NNC" tests/big/$big.nn --batch $([ $big = big_dense ] && echo 8 || echo 1) -o "$d/src" 2>"$d/err"; then
+        echo "FAIL: tests/big/$big.nn: nnc failed"; cat "$d/err"; fail=$((fail + 1)); continue
+    fi
+    for v in vector scalar; do
+        f=""
+        [ $v = scalar ] && f="-DNNC_SCALAR"
+        [ $big = big_pool ] && [ $v = scalar ] && continue
+        check "tests/big/$big.nn ($v)" sh -c "gcc -std=c99 -O2 -march=native $f -I'$d/src' -I'$RT' -o '$d/run_$v' \
+            tests/big/${big}_main.c '$d/src/$big.c' build/libnnrt.a -lz -lm &&
+            '$d/run_$v' '$d/a.st' '$d/b.st' >'$d/out_$v.txt'"
+    done
+    [ $big = big_dense ] && check "tests/big/$big.nn: vector and scalar kernels give the same bits" \
+        cmp "$d/out_vector.txt" "$d/out_scalar.txt"
+done
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
