@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build, train and try one example:   sh examples/run.sh NAME [TRAIN OPTIONS...]
 #
-#   NAME           an examples/NAME.nn: xor, perceptron_xor, or a fashion_* model
+#   NAME           an examples/NAME.nn: xor, perceptron_xor, digits01,
+#                  digits123_cnn, or a fashion_* model
 #   TRAIN OPTIONS  passed on to `PROG train` (e.g. --epochs 1, --steps 500,
 #                  --seed 3); later options override the ones given here
 #
@@ -9,12 +10,21 @@
 # `nnc --exe` into build/examples/NAME, and trains it:
 #   xor, perceptron_xor  on examples/data/xor_{x,y}.csv, then prints the
 #                        prediction for each of the four inputs;
+#   digits01,            on examples/data/digits01_* or digits123_* (made by
+#   digits123_cnn        examples/data/make_digits.sh), with the test set
+#                        evaluated after every epoch; then prints the weights
+#                        learned, how many training images the network
+#                        recognises, and each test image with the outputs
+#                        and whether the highest one is the right digit;
 #   fashion_*            on Fashion-MNIST ($FMNIST, default
 #                        /usr/share/datasets/fashion-mnist), with the test set
 #                        evaluated after every epoch.
 # The weights are saved to build/examples/NAME.safetensors. Exits non-zero if
-# a step fails, or if xor does not learn XOR (all four outputs on the right
-# side of 0.5). NNC_CFLAGS chooses the C flags (default -O3 -march=native).
+# a step fails, if xor does not learn XOR (all four outputs on the right
+# side of 0.5), or if a digits example does not recognise every training
+# image. NNC_CFLAGS chooses the C flags (default -O3 -march=native); NNC
+# names the compiler to use instead of building build/nnc (the tests set
+# it), EXAMPLES_OUT the directory instead of build/examples.
 set -u
 
 usage() {
@@ -40,7 +50,7 @@ esac
 model=$root/examples/$name.nn
 [ -f "$model" ] || { echo "run.sh: no example named '$name'" >&2; usage; }
 
-out=$root/build/examples
+out=${EXAMPLES_OUT:-$root/build/examples}
 prog=$out/$name
 weights=$out/$name.safetensors
 FMNIST=${FMNIST:-/usr/share/datasets/fashion-mnist}
@@ -64,12 +74,15 @@ esac
 now() { date +%s.%N 2>/dev/null || date +%s; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-echo "== building nnc"
-make -s -C "$root" all || die "building nnc failed"
+if [ -z "${NNC:-}" ]; then
+    echo "== building nnc"
+    make -s -C "$root" all || die "building nnc failed"
+    NNC=$root/build/nnc
+fi
 mkdir -p "$out" || die "cannot create $out"
 
-echo "== compiling examples/$name.nn into build/examples/$name (NNC_CFLAGS=$NNC_CFLAGS)"
-"$root/build/nnc" "$model" --exe -o "$prog" || die "nnc failed on examples/$name.nn"
+echo "== compiling examples/$name.nn into $prog (NNC_CFLAGS=$NNC_CFLAGS)"
+"$NNC" "$model" --exe -o "$prog" || die "nnc failed on examples/$name.nn"
 "$prog" info || die "$prog info failed"
 
 if [ "$kind" = fashion ]; then
@@ -111,8 +124,8 @@ dump_weights() { # FILE
             split(off, o, ",")
             print name, shape, o[1], o[2]
         }
-    }' | while read -r name shape begin end; do
-        echo "$name [$shape]"
+    }' | while read -r tensor shape begin end; do
+        echo "$tensor [$shape]"
         od -A n -v -t f4 -j $((8 + hlen + begin)) -N $((end - begin)) "$1" | tr -s ' \t' '\n' | grep . |
             awk -v shape="$shape" '
                 BEGIN { n = split(shape, d, ","); cols = d[n]; mat = (n >= 3) ? d[n - 1] * d[n] : 0 }
@@ -175,7 +188,7 @@ if [ "$kind" = digits ]; then
     awk '/^epoch / { split($2, e, "/"); last = $0; if (e[1] == 1 || e[1] % 100 == 0) { print; shown = $0 } }
          !/^epoch / { if (last != shown) { print last; shown = last } print }' "$log"
     echo "wall time: $secs s (training, the test evaluations and a save every epoch)"
-    echo "== the weights learned (build/examples/$name.safetensors)"
+    echo "== the weights learned ($weights)"
     dump_weights "$weights" || die "cannot read $weights"
     echo "== the training images and the test images (highest output wins)"
     train=$(classify training "${data}_train") || exit 1
@@ -183,6 +196,7 @@ if [ "$kind" = digits ]; then
     classify test "${data}_test" --show || exit 1
     case "$train" in
         "training: "*" of "*" right")
+            # shellcheck disable=SC2086 # the words of the line, split into $1 ... $5
             set -- $train
             [ "$2" = "$4" ] || die "$name does not recognise all its training images" ;;
         *) die "cannot count the training images recognised" ;;
