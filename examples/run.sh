@@ -92,7 +92,7 @@ if [ "$kind" = fashion ]; then
         --test-data "$FMNIST/t10k-images-idx3-ubyte.gz" --test-labels "$FMNIST/t10k-labels-idx1-ubyte.gz" \
         --save "$weights" "$@" || die "training failed"
     echo "wall time: $(since "$t0") s (training and the test evaluations)"
-    echo "weights: build/examples/$name.safetensors"
+    echo "weights: $weights"
     exit 0
 fi
 
@@ -217,7 +217,7 @@ awk '/^epoch / { split($2, e, "/"); last = $0; if (e[1] == 1 || e[1] % 500 == 0)
      !/^epoch / { if (last != shown) { print last; shown = last } print }' "$log"
 echo "wall time: $secs s"
 
-echo "== predictions (build/examples/$name.pred.npy)"
+echo "== predictions ($out/$name.pred.npy)"
 "$prog" predict --weights "$weights" --data "$data/xor_x.csv" --output "$out/$name.pred.npy" ||
     die "predict failed"
 # An .npy file (version 1) is a 10-byte preamble whose last two bytes are the
