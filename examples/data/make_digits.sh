@@ -19,9 +19,9 @@
 # test images have 1, 1, 2, 2, 3, 3, 4, 4 flipped pixels (of 12),
 # digits123's 12 have 2, 2, 2, 4, 4, 4, 6, 6, 6, 8, 8, 8 (of 36). The random numbers come from the Park-Miller generator
 # (x = 16807 x mod 2^31-1, exact in awk's doubles) with fixed seeds, not
-# from awk's rand(), whose sequence differs between awks: the files are the
-# same bytes with mawk, gawk or busybox awk (tests/run_examples.sh checks
-# that regenerating them changes nothing).
+# from awk's rand(), whose sequence differs between awks, and only
+# integers are printed, so any POSIX awk gives the same bytes (checked with
+# mawk; tests/run_examples.sh checks that regenerating them changes nothing).
 set -u
 dir=${1:-$(dirname "$0")}
 [ -d "$dir" ] || { echo "make_digits.sh: $dir is not a directory" >&2; exit 1; }
