@@ -108,6 +108,34 @@ else
     cat "$tmp/err"
     fail=$((fail + 1))
 fi
+# The textbook examples: make_digits.sh gives the committed data byte for
+# byte, and both networks learn every training image and get the test
+# images right that examples/README.md says they do (its output blocks hold
+# the lines checked). Under `make asan` the programs need the sanitizers.
+mkdir "$tmp/digits"
+if sh examples/data/make_digits.sh "$tmp/digits" 2>"$tmp/err" &&
+    (for f in examples/data/digits*.csv; do cmp "$f" "$tmp/digits/${f##*/}" || exit 1; done); then
+    pass=$((pass + 1))
+else
+    echo "FAIL: examples/data/make_digits.sh does not give the committed digits*.csv:"
+    cat "$tmp/err"
+    fail=$((fail + 1))
+fi
+san=
+nm "$NNC" 2>/dev/null | grep -q __asan_init && san="-fsanitize=address,undefined"
+for want in "digits01 test: 7 of 8 right" "digits123_cnn test: 10 of 12 right"; do
+    ex=${want%% *}
+    if CC="${CC:-cc} $san" ASAN_OPTIONS=detect_leaks=0 NNC_CFLAGS=-O2 NNC="$NNC" EXAMPLES_OUT="$tmp/digits" \
+        sh examples/run.sh "$ex" >"$tmp/out" 2>&1 &&
+        grep -qx "training: \([0-9]*\) of \1 right" "$tmp/out" && grep -qx "${want#* }" "$tmp/out" &&
+        grep -qx "${want#* }" examples/README.md; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: sh examples/run.sh $ex: not every training image right, or not '${want#* }' as in examples/README.md:"
+        tail -20 "$tmp/out"
+        fail=$((fail + 1))
+    fi
+done
 # The command line against hostile input: no shell, escaping, names that
 # collide with C (tests/run_cli.sh).
 if NNC="$NNC" sh tests/run_cli.sh >"$tmp/cli" 2>&1; then
