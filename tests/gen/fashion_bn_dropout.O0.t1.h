@@ -9,29 +9,59 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define fashion_bn_dropout_MAX_BATCH 64 /* largest n for NAME_train_step */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define fashion_bn_dropout_MAX_BATCH 64 /* largest n for train_step; forward takes any n */
+
+/* Memory: fashion_bn_dropout_init places the model in an arena the caller
+ * owns, of fashion_bn_dropout_ARENA_BYTES bytes (the model, 128 bytes, and
+ * every buffer for fashion_bn_dropout_MAX_BATCH samples), at an address
+ * that is a multiple of fashion_bn_dropout_ARENA_ALIGN.  Nothing else is
+ * allocated, and no call writes outside the arena and out.  With GCC or
+ * Clang:
+ *     static unsigned char arena[fashion_bn_dropout_ARENA_BYTES]
+ *         __attribute__((aligned(fashion_bn_dropout_ARENA_ALIGN)));
+ * or, in C11 and C++11, alignas(fashion_bn_dropout_ARENA_ALIGN) in front. */
+#define fashion_bn_dropout_ARENA_BYTES 3732992ul
+#define fashion_bn_dropout_ARENA_ALIGN 64
+
+/* Input: row-major float32, n samples: in_x [n, 784]
+ * (fashion_bn_dropout_INPUT_x_SIZE floats per sample).  Passed as they are:
+ * nothing here scales them.  The program nnc --exe builds divides uint8
+ * data files (images) by 255 unless --no-scale; code calling this API does
+ * its own scaling, the one the weights were trained with (x / 255.0f for
+ * such pixels). */
 #define fashion_bn_dropout_INPUT_x_SIZE 784 /* floats per sample */
+/* Output probs: float32 [n, 10] (fashion_bn_dropout_OUTPUT_SIZE floats per
+ * sample).  These are probabilities (softmax over the last axis: each
+ * distribution sums to 1). */
 #define fashion_bn_dropout_OUTPUT_SIZE 10 /* floats per sample */
 
 typedef struct fashion_bn_dropout fashion_bn_dropout;
 
-/* Bytes NAME_init needs: the model and its whole arena. */
+/* fashion_bn_dropout_ARENA_BYTES, for code that sizes the arena at run time. */
 size_t fashion_bn_dropout_arena_bytes(void);
-/* A model in caller-owned memory of fashion_bn_dropout_arena_bytes() bytes; no heap.
- * Parameters initialised as PyTorch does, from seed. */
-fashion_bn_dropout *fashion_bn_dropout_init(void *arena, uint64_t seed);
+/* The model in the caller's arena (Memory above); no heap.  NULL, and
+ * nothing written, when arena is NULL, arena_bytes is below
+ * fashion_bn_dropout_ARENA_BYTES or arena is not a multiple of
+ * fashion_bn_dropout_ARENA_ALIGN.  Parameters initialised as PyTorch does,
+ * from seed. */
+fashion_bn_dropout *fashion_bn_dropout_init(void *arena, size_t arena_bytes, uint64_t seed);
 /* The same on the heap; NULL when out of memory. */
 fashion_bn_dropout *fashion_bn_dropout_create(uint64_t seed);
 void fashion_bn_dropout_destroy(fashion_bn_dropout *m);
 /* safetensors with PyTorch's state_dict names; 0 or a negative NN_E* code. */
 int fashion_bn_dropout_load(fashion_bn_dropout *m, const char *safetensors_path);
 int fashion_bn_dropout_save(const fashion_bn_dropout *m, const char *safetensors_path);
-/* Inference (eval mode): inputs [n, per-sample shape], out [n, fashion_bn_dropout_OUTPUT_SIZE]; any n >= 1. */
+/* Inference (eval mode): the inputs above, out [n,
+ * fashion_bn_dropout_OUTPUT_SIZE]; any n >= 1. */
 void fashion_bn_dropout_forward(fashion_bn_dropout *m, int n, const float *in_x, float *out);
 /* One optimizer step on n samples (1 <= n <= fashion_bn_dropout_MAX_BATCH); target is
  * int32_t[n] class labels in 0..9.  Returns the mean loss, NaN on a bad n or label. */
 float fashion_bn_dropout_train_step(fashion_bn_dropout *m, int n, const float *in_x, const void *target);
-/* The loss without training (eval mode); out as NAME_forward, or NULL. */
+/* The loss without training (eval mode); out as fashion_bn_dropout_forward, or NULL. */
 float fashion_bn_dropout_eval_loss(fashion_bn_dropout *m, int n, const float *in_x, const void *target, float *out);
 /* The learning rate, as the optimizer's lr; the schedule scales it per epoch. */
 void fashion_bn_dropout_set_lr(fashion_bn_dropout *m, double lr);
@@ -39,5 +69,9 @@ void fashion_bn_dropout_set_lr(fashion_bn_dropout *m, double lr);
 void fashion_bn_dropout_epoch_end(fashion_bn_dropout *m);
 /* The learning rate the next step uses (schedule and warm-up applied). */
 double fashion_bn_dropout_get_lr(const fashion_bn_dropout *m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

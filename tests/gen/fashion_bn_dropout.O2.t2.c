@@ -3,7 +3,8 @@
  * Command: nnc examples/fashion_bn_dropout.nn -O2 --threads 2 -o build/gen_c/fashion_bn_dropout.O2.t2
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 204042 trainable parameters; batch up to 64; arena 3735424 bytes; 407336 FLOPs per sample forward. */
+/* 204042 trainable parameters; batch up to 64; fashion_bn_dropout_ARENA_BYTES 3735552 (buffers 3735424, the model 128);
+ * 407336 FLOPs per sample forward. */
 #include "fashion_bn_dropout.h"
 
 #include <math.h>
@@ -184,7 +185,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #define ARENA_FLOATS 933856u /* every buffer; offsets below are in floats */
 
 struct fashion_bn_dropout {
-    real *a;       /* ARENA_FLOATS scalars, 64-byte aligned */
+    real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
     void *heap;    /* what fashion_bn_dropout_create allocated, or NULL */
     double lr0;    /* the optimizer's lr, before the schedule */
     double lr;     /* the learning rate of the next step */
@@ -192,6 +193,17 @@ struct fashion_bn_dropout {
     int64_t epoch; /* epochs ended */
     NnrtRng rng;   /* dropout masks and rrelu slopes */
 };
+
+/* The arena: the model at its start, in NNC_MODEL_BYTES (a multiple of
+ * fashion_bn_dropout_ARENA_ALIGN, so the buffers after it stay aligned), then
+ * ARENA_FLOATS scalars.  In float builds NNC_ARENA_BYTES is the header's
+ * fashion_bn_dropout_ARENA_BYTES (NNC_DOUBLE, tests/gradcheck's build, doubles it). */
+#define NNC_MODEL_BYTES 128u
+#define NNC_ARENA_BYTES ((size_t)NNC_MODEL_BYTES + (size_t)ARENA_FLOATS * sizeof(real))
+typedef char NNC_MODEL_FITS[sizeof(fashion_bn_dropout) <= NNC_MODEL_BYTES ? 1 : -1];
+#ifndef NNC_DOUBLE
+typedef char NNC_ARENA_BYTES_AGREE[NNC_ARENA_BYTES == fashion_bn_dropout_ARENA_BYTES ? 1 : -1];
+#endif
 
 /* C[m, n] = init + sum_k A(m, k) B(k, n), in blocks of GEMM_KC added in order
  * (each a chain in k order, or 8 lanes with GEMM_K8); A(m, k) = A[m sam + k sak],
@@ -1933,17 +1945,17 @@ static void init_params(fashion_bn_dropout *m, uint64_t seed)
 
 size_t fashion_bn_dropout_arena_bytes(void)
 {
-    return 64 + ((sizeof(fashion_bn_dropout) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(real);
+    return NNC_ARENA_BYTES;
 }
 
-fashion_bn_dropout *fashion_bn_dropout_init(void *arena, uint64_t seed)
+fashion_bn_dropout *fashion_bn_dropout_init(void *arena, size_t arena_bytes, uint64_t seed)
 {
-    if (!arena)
+    /* Too small or misaligned: refused before any byte is written. */
+    if (!arena || arena_bytes < NNC_ARENA_BYTES || (uintptr_t)arena % fashion_bn_dropout_ARENA_ALIGN != 0)
         return NULL;
-    uintptr_t at = ((uintptr_t)arena + 63) / 64 * 64;
-    fashion_bn_dropout *m = (fashion_bn_dropout *)at;
+    fashion_bn_dropout *m = (fashion_bn_dropout *)arena;
     memset(m, 0, sizeof *m);
-    m->a = (real *)(at + ((sizeof(fashion_bn_dropout) + 63) / 64) * 64);
+    m->a = (real *)((unsigned char *)arena + NNC_MODEL_BYTES);
     memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(real));
     m->lr0 = m->lr = 0.001;
     init_params(m, seed);
@@ -1953,10 +1965,18 @@ fashion_bn_dropout *fashion_bn_dropout_init(void *arena, uint64_t seed)
 
 fashion_bn_dropout *fashion_bn_dropout_create(uint64_t seed)
 {
-    void *mem = malloc(fashion_bn_dropout_arena_bytes());
-    fashion_bn_dropout *m = fashion_bn_dropout_init(mem, seed);
-    if (m)
-        m->heap = mem;
+    /* malloc aligns for any C type, not to fashion_bn_dropout_ARENA_ALIGN: allocate
+     * that much more and start the arena at the next multiple. */
+    unsigned char *mem = malloc(NNC_ARENA_BYTES + fashion_bn_dropout_ARENA_ALIGN - 1);
+    if (!mem)
+        return NULL;
+    size_t pad = (size_t)((fashion_bn_dropout_ARENA_ALIGN - (uintptr_t)mem % fashion_bn_dropout_ARENA_ALIGN) % fashion_bn_dropout_ARENA_ALIGN);
+    fashion_bn_dropout *m = fashion_bn_dropout_init(mem + pad, NNC_ARENA_BYTES, seed);
+    if (!m) {
+        free(mem);
+        return NULL;
+    }
+    m->heap = mem;
     return m;
 }
 
@@ -2154,7 +2174,7 @@ const NnrtModel fashion_bn_dropout_model = {
     .train_batch = 64, .train_epochs = 2, .train_shuffle = 1, .train_seed = 1u,
     .lr = 0.001,
     .nparams = NPARAMS, .params = params,
-    .arena_bytes = 3735424, .flops_per_sample = 407336,
+    .arena_bytes = NNC_ARENA_BYTES, .flops_per_sample = 407336,
     .create = w_create, .destroy = w_destroy, .load = w_load, .save = w_save,
     .forward = w_forward,
     .train_step = w_train_step, .eval_loss = w_eval_loss,

@@ -3,7 +3,8 @@
  * Command: nnc examples/fashion_bn_dropout.nn --inference --batch 1 --weights build/gen_c/fashion_bn_dropout.safetensors -o build/gen_c/fashion_bn_dropout.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 204042 trainable parameters; batch up to 1; arena 34880 bytes; 407336 FLOPs per sample forward. */
+/* 204042 trainable parameters; batch up to 1; fashion_bn_dropout_ARENA_BYTES 33920 (buffers 33856, the model 64);
+ * 407336 FLOPs per sample forward. */
 #include "fashion_bn_dropout.h"
 
 #include <math.h>
@@ -178,13 +179,34 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 1
-#define ARENA_FLOATS 8720u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 8464u /* every buffer; offsets below are in floats */
 
 struct fashion_bn_dropout {
-    real *a;       /* ARENA_FLOATS scalars, 64-byte aligned */
+    real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
 };
 
-static const real w_logits_0_weight[200704] = {
+/* The arena: the model at its start, in NNC_MODEL_BYTES (a multiple of
+ * fashion_bn_dropout_ARENA_ALIGN, so the buffers after it stay aligned), then
+ * ARENA_FLOATS scalars.  In float builds NNC_ARENA_BYTES is the header's
+ * fashion_bn_dropout_ARENA_BYTES (NNC_DOUBLE, tests/gradcheck's build, doubles it). */
+#define NNC_MODEL_BYTES 64u
+#define NNC_ARENA_BYTES ((size_t)NNC_MODEL_BYTES + (size_t)ARENA_FLOATS * sizeof(real))
+typedef char NNC_MODEL_FITS[sizeof(fashion_bn_dropout) <= NNC_MODEL_BYTES ? 1 : -1];
+#ifndef NNC_DOUBLE
+typedef char NNC_ARENA_BYTES_AGREE[NNC_ARENA_BYTES == fashion_bn_dropout_ARENA_BYTES ? 1 : -1];
+#endif
+
+/* The weights are const: .rodata (flash) by default.  -DNNC_WEIGHTS_SECTION=
+ * '".extflash"' puts them in that linker section instead (GCC, Clang; Mach-O
+ * takes '"__TEXT,__name"'), for parts that keep constants in external flash. */
+#if defined(NNC_WEIGHTS_SECTION) && defined(__GNUC__)
+#define NNC_WEIGHTS __attribute__((section(NNC_WEIGHTS_SECTION)))
+#elif defined(NNC_WEIGHTS_SECTION)
+#error "NNC_WEIGHTS_SECTION needs GCC's or Clang's section attribute"
+#else
+#define NNC_WEIGHTS
+#endif
+static const real w_logits_0_weight[200704] NNC_WEIGHTS = {
     0.0144944154f, 0.00145975617f, 0.00529326312f, -0.0077622449f, 0.0140841696f, -0.0254591424f, -0.0306396335f, -0.00848682877f,
     0.0262251757f, 0.00369355944f, 0.0308980308f, 0.0326584391f, 0.030912336f, 0.0120783411f, 0.00713809952f, 0.0278958771f,
     -0.0299674366f, -0.000617150799f, -0.0324414223f, -0.0311589763f, -0.00262641488f, -0.000251876481f, 0.00791372173f, -0.0107309734f,
@@ -25274,7 +25296,7 @@ static const real w_logits_0_weight[200704] = {
     -0.0180314481f, 0.0127048241f, 0.0329291672f, -0.0256516598f, -0.0135842692f, 0.0129694305f, -0.0324872285f, 0.0282427389f,
     0.00890589692f, -0.00742488727f, -0.0155097125f, 0.0207349882f, -0.0150466571f, -0.0288932547f, 0.0113083515f, -0.0218986627f,
 };
-static const real w_logits_0_bias[256] = {
+static const real w_logits_0_bias[256] NNC_WEIGHTS = {
     0.0176033042f, 0.0339985602f, -0.0106324172f, 0.0230304655f, -0.00819645636f, 0.00406268239f, 0.0032453367f, 0.0301461872f,
     -0.00855100621f, -0.000287490257f, -0.0291931722f, 0.0126618361f, 0.0134078572f, 0.0136154685f, 0.0156718753f, 0.0273554977f,
     0.0234837886f, 0.0200904068f, -0.0041009658f, -0.00283488212f, -0.00310142571f, 0.00954735745f, 0.029992735f, 0.0303687248f,
@@ -25308,7 +25330,7 @@ static const real w_logits_0_bias[256] = {
     0.0300594792f, 0.0134921335f, -0.0355554633f, 0.0239949785f, 0.0324693918f, -0.0238934644f, -0.0225579161f, -0.0301308054f,
     -0.0330324285f, 0.0174404979f, -0.00958377123f, 0.0303858314f, 0.0135824131f, -0.0159097705f, -0.00734581705f, -0.0244180281f,
 };
-static const real w_logits_1_weight[256] = {
+static const real w_logits_1_weight[256] NNC_WEIGHTS = {
     1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
     1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
     1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
@@ -25342,7 +25364,7 @@ static const real w_logits_1_weight[256] = {
     1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
     1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
 };
-static const real w_logits_1_bias[256] = {
+static const real w_logits_1_bias[256] NNC_WEIGHTS = {
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
@@ -25376,7 +25398,7 @@ static const real w_logits_1_bias[256] = {
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
 };
-static const real w_logits_1_running_mean[256] = {
+static const real w_logits_1_running_mean[256] NNC_WEIGHTS = {
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
@@ -25410,7 +25432,7 @@ static const real w_logits_1_running_mean[256] = {
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
 };
-static const real w_logits_1_running_var[256] = {
+static const real w_logits_1_running_var[256] NNC_WEIGHTS = {
     1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
     1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
     1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
@@ -25444,8 +25466,8 @@ static const real w_logits_1_running_var[256] = {
     1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
     1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
 };
-static const real w_logits_1_num_batches_tracked[2] = {0.0f, 0.0f};
-static const real w_logits_4_weight[2560] = {
+static const real w_logits_1_num_batches_tracked[2] NNC_WEIGHTS = {0.0f, 0.0f};
+static const real w_logits_4_weight[2560] NNC_WEIGHTS = {
     0.0379952788f, -0.0399939194f, 0.0415201858f, -0.00451364368f, 0.0310018286f, -0.0370282903f, 0.00692983717f, 0.00418317318f,
     -0.0522082672f, -0.00898801535f, -0.0221729055f, 0.0621900037f, 0.0572632626f, -0.0307856873f, -0.0224246904f, -0.0405898914f,
     -0.00301367044f, 0.0437541604f, -0.051391162f, -0.0255225077f, -0.0131974295f, -0.0260441527f, 0.0474056602f, -0.00540465862f,
@@ -25767,7 +25789,7 @@ static const real w_logits_4_weight[2560] = {
     0.0480845049f, 0.0564510822f, 0.0324227512f, -0.0491096973f, -0.00363311917f, 0.0331004038f, -0.00785607845f, -0.0442342162f,
     0.0200162679f, 0.0397964716f, -0.0328185186f, 0.0614896193f, 0.0481015667f, 0.0272822157f, 0.061701633f, -0.0100075752f,
 };
-static const real w_logits_4_bias[10] = {
+static const real w_logits_4_bias[10] NNC_WEIGHTS = {
     0.0245768428f, -0.0575857982f, 0.0403298587f, -0.0124212503f, -0.0153588578f, 0.00749338418f, -0.00444297493f, -0.0312481523f,
     -0.0135428384f, -0.00595682114f,
 };
@@ -26746,14 +26768,6 @@ static void k011_relu(int n,
     }
 }
 
-/* %12 logits.3 dropout (examples/fashion_bn_dropout.nn:10) */
-static void k012_dropout(int n,
-    const real *restrict x /* [n, 256] */,
-    real *restrict y /* [n, 256] */)
-{
-    memcpy(y, x, (size_t)n * 256 * sizeof(real));
-}
-
 /* %15 logits dense (examples/fashion_bn_dropout.nn:11) */
 static void k015_dense(int n,
     const real *restrict x /* [n, 256] */,
@@ -26887,27 +26901,25 @@ static void run_output(fashion_bn_dropout *m, int n, const real *in_x, const voi
     (void)target;
     k004_dense(n, in_x, w_logits_0_weight, w_logits_0_bias, A + 8192, A + 0);
     k010_batchnorm(n, A + 8192, w_logits_1_weight, w_logits_1_bias, w_logits_1_running_mean, w_logits_1_running_var, w_logits_1_num_batches_tracked, A + 0);
-    k011_relu(n, A + 0, A + 768);
-    k012_dropout(n, A + 768, A + 8192);
-    k015_dense(n, A + 8192, w_logits_4_weight, w_logits_4_bias, A + 8704, A + 0);
-    k016_softmax(n, A + 8704, A + 0);
+    k011_relu(n, A + 0, A + 8192);
+    k015_dense(n, A + 8192, w_logits_4_weight, w_logits_4_bias, A + 8448, A + 0);
+    k016_softmax(n, A + 8448, A + 0);
 }
 
 size_t fashion_bn_dropout_arena_bytes(void)
 {
-    return 64 + ((sizeof(fashion_bn_dropout) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(real);
+    return NNC_ARENA_BYTES;
 }
 
-fashion_bn_dropout *fashion_bn_dropout_init(void *arena, uint64_t seed)
+fashion_bn_dropout *fashion_bn_dropout_init(void *arena, size_t arena_bytes)
 {
-    if (!arena)
+    /* Too small or misaligned: refused before any byte is written. */
+    if (!arena || arena_bytes < NNC_ARENA_BYTES || (uintptr_t)arena % fashion_bn_dropout_ARENA_ALIGN != 0)
         return NULL;
-    uintptr_t at = ((uintptr_t)arena + 63) / 64 * 64;
-    fashion_bn_dropout *m = (fashion_bn_dropout *)at;
+    fashion_bn_dropout *m = (fashion_bn_dropout *)arena;
     memset(m, 0, sizeof *m);
-    m->a = (real *)(at + ((sizeof(fashion_bn_dropout) + 63) / 64) * 64);
+    m->a = (real *)((unsigned char *)arena + NNC_MODEL_BYTES);
     memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(real));
-    (void)seed;
     return m;
 }
 

@@ -9,18 +9,52 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define fashion_bn_dropout_MAX_BATCH 1 /* largest n for NAME_train_step */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define fashion_bn_dropout_MAX_BATCH 1 /* samples per pass; forward takes any n, in chunks */
+
+/* Memory: fashion_bn_dropout_init places the model in an arena the caller
+ * owns, of fashion_bn_dropout_ARENA_BYTES bytes (the model, 64 bytes, and
+ * every buffer for fashion_bn_dropout_MAX_BATCH samples), at an address
+ * that is a multiple of fashion_bn_dropout_ARENA_ALIGN.  Nothing else is
+ * allocated, and no call writes outside the arena and out.  With GCC or
+ * Clang:
+ *     static unsigned char arena[fashion_bn_dropout_ARENA_BYTES]
+ *         __attribute__((aligned(fashion_bn_dropout_ARENA_ALIGN)));
+ * or, in C11 and C++11, alignas(fashion_bn_dropout_ARENA_ALIGN) in front. */
+#define fashion_bn_dropout_ARENA_BYTES 33920ul
+#define fashion_bn_dropout_ARENA_ALIGN 64
+
+/* Input: row-major float32, n samples: in_x [n, 784]
+ * (fashion_bn_dropout_INPUT_x_SIZE floats per sample).  Passed as they are:
+ * nothing here scales them.  The program nnc --exe builds divides uint8
+ * data files (images) by 255 unless --no-scale; code calling this API does
+ * its own scaling, the one the weights were trained with (x / 255.0f for
+ * such pixels). */
 #define fashion_bn_dropout_INPUT_x_SIZE 784 /* floats per sample */
+/* Output probs: float32 [n, 10] (fashion_bn_dropout_OUTPUT_SIZE floats per
+ * sample).  These are probabilities (softmax over the last axis: each
+ * distribution sums to 1). */
 #define fashion_bn_dropout_OUTPUT_SIZE 10 /* floats per sample */
 
 typedef struct fashion_bn_dropout fashion_bn_dropout;
 
-/* Bytes NAME_init needs: the model and its whole arena. */
+/* fashion_bn_dropout_ARENA_BYTES, for code that sizes the arena at run time. */
 size_t fashion_bn_dropout_arena_bytes(void);
-/* A model in caller-owned memory of fashion_bn_dropout_arena_bytes() bytes; no heap.
- * The weights are compiled in; seed is unused. */
-fashion_bn_dropout *fashion_bn_dropout_init(void *arena, uint64_t seed);
-/* Inference (eval mode): inputs [n, per-sample shape], out [n, fashion_bn_dropout_OUTPUT_SIZE]; any n >= 1. */
+/* The model in the caller's arena (Memory above); no heap.  NULL, and
+ * nothing written, when arena is NULL, arena_bytes is below
+ * fashion_bn_dropout_ARENA_BYTES or arena is not a multiple of
+ * fashion_bn_dropout_ARENA_ALIGN.  The weights are compiled in (const:
+ * .rodata, or NNC_WEIGHTS_SECTION). */
+fashion_bn_dropout *fashion_bn_dropout_init(void *arena, size_t arena_bytes);
+/* Inference (eval mode): the inputs above, out [n,
+ * fashion_bn_dropout_OUTPUT_SIZE]; any n >= 1. */
 void fashion_bn_dropout_forward(fashion_bn_dropout *m, int n, const float *in_x, float *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -3,7 +3,8 @@
  * Command: nnc examples/fashion_lenet.nn -O2 --threads 2 -o build/gen_c/fashion_lenet.O2.t2
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 61706 trainable parameters; batch up to 32; arena 3099968 bytes; 845852 FLOPs per sample forward. */
+/* 61706 trainable parameters; batch up to 32; fashion_lenet_ARENA_BYTES 3100096 (buffers 3099968, the model 128);
+ * 845852 FLOPs per sample forward. */
 #include "fashion_lenet.h"
 
 #include <math.h>
@@ -184,7 +185,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #define ARENA_FLOATS 774992u /* every buffer; offsets below are in floats */
 
 struct fashion_lenet {
-    real *a;       /* ARENA_FLOATS scalars, 64-byte aligned */
+    real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
     void *heap;    /* what fashion_lenet_create allocated, or NULL */
     double lr0;    /* the optimizer's lr, before the schedule */
     double lr;     /* the learning rate of the next step */
@@ -192,6 +193,17 @@ struct fashion_lenet {
     int64_t epoch; /* epochs ended */
     NnrtRng rng;   /* dropout masks and rrelu slopes */
 };
+
+/* The arena: the model at its start, in NNC_MODEL_BYTES (a multiple of
+ * fashion_lenet_ARENA_ALIGN, so the buffers after it stay aligned), then
+ * ARENA_FLOATS scalars.  In float builds NNC_ARENA_BYTES is the header's
+ * fashion_lenet_ARENA_BYTES (NNC_DOUBLE, tests/gradcheck's build, doubles it). */
+#define NNC_MODEL_BYTES 128u
+#define NNC_ARENA_BYTES ((size_t)NNC_MODEL_BYTES + (size_t)ARENA_FLOATS * sizeof(real))
+typedef char NNC_MODEL_FITS[sizeof(fashion_lenet) <= NNC_MODEL_BYTES ? 1 : -1];
+#ifndef NNC_DOUBLE
+typedef char NNC_ARENA_BYTES_AGREE[NNC_ARENA_BYTES == fashion_lenet_ARENA_BYTES ? 1 : -1];
+#endif
 
 /* C[m, n] = init + sum_k A(m, k) B(k, n), in blocks of GEMM_KC added in order
  * (each a chain in k order, or 8 lanes with GEMM_K8); A(m, k) = A[m sam + k sak],
@@ -4043,17 +4055,17 @@ static void init_params(fashion_lenet *m, uint64_t seed)
 
 size_t fashion_lenet_arena_bytes(void)
 {
-    return 64 + ((sizeof(fashion_lenet) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(real);
+    return NNC_ARENA_BYTES;
 }
 
-fashion_lenet *fashion_lenet_init(void *arena, uint64_t seed)
+fashion_lenet *fashion_lenet_init(void *arena, size_t arena_bytes, uint64_t seed)
 {
-    if (!arena)
+    /* Too small or misaligned: refused before any byte is written. */
+    if (!arena || arena_bytes < NNC_ARENA_BYTES || (uintptr_t)arena % fashion_lenet_ARENA_ALIGN != 0)
         return NULL;
-    uintptr_t at = ((uintptr_t)arena + 63) / 64 * 64;
-    fashion_lenet *m = (fashion_lenet *)at;
+    fashion_lenet *m = (fashion_lenet *)arena;
     memset(m, 0, sizeof *m);
-    m->a = (real *)(at + ((sizeof(fashion_lenet) + 63) / 64) * 64);
+    m->a = (real *)((unsigned char *)arena + NNC_MODEL_BYTES);
     memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(real));
     m->lr0 = m->lr = 0.001;
     init_params(m, seed);
@@ -4063,10 +4075,18 @@ fashion_lenet *fashion_lenet_init(void *arena, uint64_t seed)
 
 fashion_lenet *fashion_lenet_create(uint64_t seed)
 {
-    void *mem = malloc(fashion_lenet_arena_bytes());
-    fashion_lenet *m = fashion_lenet_init(mem, seed);
-    if (m)
-        m->heap = mem;
+    /* malloc aligns for any C type, not to fashion_lenet_ARENA_ALIGN: allocate
+     * that much more and start the arena at the next multiple. */
+    unsigned char *mem = malloc(NNC_ARENA_BYTES + fashion_lenet_ARENA_ALIGN - 1);
+    if (!mem)
+        return NULL;
+    size_t pad = (size_t)((fashion_lenet_ARENA_ALIGN - (uintptr_t)mem % fashion_lenet_ARENA_ALIGN) % fashion_lenet_ARENA_ALIGN);
+    fashion_lenet *m = fashion_lenet_init(mem + pad, NNC_ARENA_BYTES, seed);
+    if (!m) {
+        free(mem);
+        return NULL;
+    }
+    m->heap = mem;
     return m;
 }
 
@@ -4284,7 +4304,7 @@ const NnrtModel fashion_lenet_model = {
     .train_batch = 32, .train_epochs = 1, .train_shuffle = 1, .train_seed = 0u,
     .lr = 0.001,
     .nparams = NPARAMS, .params = params,
-    .arena_bytes = 3099968, .flops_per_sample = 845852,
+    .arena_bytes = NNC_ARENA_BYTES, .flops_per_sample = 845852,
     .create = w_create, .destroy = w_destroy, .load = w_load, .save = w_save,
     .forward = w_forward,
     .train_step = w_train_step, .eval_loss = w_eval_loss,

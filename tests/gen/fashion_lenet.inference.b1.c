@@ -3,7 +3,8 @@
  * Command: nnc examples/fashion_lenet.nn --inference --batch 1 --weights build/gen_c/fashion_lenet.safetensors -o build/gen_c/fashion_lenet.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 61706 trainable parameters; batch up to 1; arena 63232 bytes; 845852 FLOPs per sample forward. */
+/* 61706 trainable parameters; batch up to 1; fashion_lenet_ARENA_BYTES 63296 (buffers 63232, the model 64);
+ * 845852 FLOPs per sample forward. */
 #include "fashion_lenet.h"
 
 #include <math.h>
@@ -181,10 +182,31 @@ typedef float vsq __attribute__((vector_size(16)));
 #define ARENA_FLOATS 15808u /* every buffer; offsets below are in floats */
 
 struct fashion_lenet {
-    real *a;       /* ARENA_FLOATS scalars, 64-byte aligned */
+    real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
 };
 
-static const real w_logits_0_weight[150] = {
+/* The arena: the model at its start, in NNC_MODEL_BYTES (a multiple of
+ * fashion_lenet_ARENA_ALIGN, so the buffers after it stay aligned), then
+ * ARENA_FLOATS scalars.  In float builds NNC_ARENA_BYTES is the header's
+ * fashion_lenet_ARENA_BYTES (NNC_DOUBLE, tests/gradcheck's build, doubles it). */
+#define NNC_MODEL_BYTES 64u
+#define NNC_ARENA_BYTES ((size_t)NNC_MODEL_BYTES + (size_t)ARENA_FLOATS * sizeof(real))
+typedef char NNC_MODEL_FITS[sizeof(fashion_lenet) <= NNC_MODEL_BYTES ? 1 : -1];
+#ifndef NNC_DOUBLE
+typedef char NNC_ARENA_BYTES_AGREE[NNC_ARENA_BYTES == fashion_lenet_ARENA_BYTES ? 1 : -1];
+#endif
+
+/* The weights are const: .rodata (flash) by default.  -DNNC_WEIGHTS_SECTION=
+ * '".extflash"' puts them in that linker section instead (GCC, Clang; Mach-O
+ * takes '"__TEXT,__name"'), for parts that keep constants in external flash. */
+#if defined(NNC_WEIGHTS_SECTION) && defined(__GNUC__)
+#define NNC_WEIGHTS __attribute__((section(NNC_WEIGHTS_SECTION)))
+#elif defined(NNC_WEIGHTS_SECTION)
+#error "NNC_WEIGHTS_SECTION needs GCC's or Clang's section attribute"
+#else
+#define NNC_WEIGHTS
+#endif
+static const real w_logits_0_weight[150] NNC_WEIGHTS = {
     0.0811687261f, 0.00817463454f, 0.0296422727f, -0.0434685722f, 0.078871347f, -0.142571196f, -0.171581939f, -0.0475262403f,
     0.146860987f, 0.020683933f, 0.173028976f, 0.182887241f, 0.173109084f, 0.0676387101f, 0.0399733558f, 0.156216905f,
     -0.167817637f, -0.00345604424f, -0.181671962f, -0.174490258f, -0.0147079229f, -0.00141050818f, 0.0443168394f, -0.0600934513f,
@@ -205,10 +227,10 @@ static const real w_logits_0_weight[150] = {
     -0.148924902f, -0.166329384f, -0.0360883251f, 0.0936153159f, 0.159946963f, -0.191766381f, 0.133993298f, 0.1461813f,
     0.0379938595f, -0.0485534929f, 0.180142865f, 0.164672375f, -0.106365658f, 0.00068087579f,
 };
-static const real w_logits_0_bias[6] = {
+static const real w_logits_0_bias[6] NNC_WEIGHTS = {
     0.0732774511f, -0.085441187f, 0.161741838f, 0.0507067703f, 0.127826974f, -0.115524247f,
 };
-static const real w_logits_3_weight[2400] = {
+static const real w_logits_3_weight[2400] NNC_WEIGHTS = {
     -0.0618563965f, 0.044212617f, -0.0569437072f, 0.0192874689f, 0.0380743481f, -0.066945225f, 0.0127665484f, -0.0681456402f,
     0.0693402141f, -0.0454052612f, -0.0541862957f, 0.0438235849f, -0.00322613469f, 0.0466078222f, 0.0699841902f, -0.0611359999f,
     -0.0244368259f, 0.0127871539f, 0.0217806883f, -0.0171868354f, -0.0307976399f, 0.0761892945f, 0.00983259082f, 0.0383388028f,
@@ -510,11 +532,11 @@ static const real w_logits_3_weight[2400] = {
     -0.049128402f, 0.0798666552f, 0.0675596073f, -0.0682052672f, 0.0220418535f, -0.0431574993f, -0.0387638025f, 0.0592923947f,
     0.0512651838f, -0.0102157854f, 0.00119835651f, -0.0708781555f, 0.0195048638f, -0.0524185225f, 0.045611579f, 0.0460888371f,
 };
-static const real w_logits_3_bias[16] = {
+static const real w_logits_3_bias[16] NNC_WEIGHTS = {
     -0.0447523557f, 0.0566763692f, 0.0305147376f, -0.0561197847f, 0.0405602977f, 0.0718073174f, 0.0375416204f, 0.042082835f,
     -0.0682730153f, -0.0296087544f, -0.014498909f, -0.0058087362f, 0.0321127661f, -0.0282103475f, 0.0258564409f, -0.00844474509f,
 };
-static const real w_logits_7_weight[48000] = {
+static const real w_logits_7_weight[48000] NNC_WEIGHTS = {
     -0.0103309695f, -0.00905401167f, -0.0318293273f, -0.0204663277f, -0.046610292f, -0.0124287549f, 0.0321144238f, -0.00714543462f,
     -0.0229451247f, 0.0341152363f, 0.0370826311f, 0.0301558804f, 0.0213082563f, 0.0170148611f, -0.0463243127f, -0.0314692035f,
     0.0140084447f, -0.00121433137f, -0.0269915164f, 0.013299996f, 0.0167511459f, 0.034796007f, -0.00780697493f, 0.047455173f,
@@ -6516,7 +6538,7 @@ static const real w_logits_7_weight[48000] = {
     -0.0148870889f, -0.00868951716f, 0.042515602f, -0.00197580457f, -0.0329165459f, -0.00890767574f, -0.0493146367f, -0.0407144837f,
     -0.0455388017f, -0.0235492829f, -0.00445839763f, 0.0325744115f, 0.0275401063f, -0.0186517294f, -0.010787922f, 0.0114180809f,
 };
-static const real w_logits_7_bias[120] = {
+static const real w_logits_7_bias[120] NNC_WEIGHTS = {
     -0.00495500583f, 0.0303834975f, 0.000491338957f, -0.0306391362f, -0.0405752324f, 0.0312806256f, 0.0358638354f, 0.0307441484f,
     -0.0433909558f, -0.0154802501f, -0.0372678526f, 0.02683549f, -0.0292923395f, -0.0446445234f, 0.00732671609f, -0.0270576365f,
     -0.00467971573f, 0.0389454961f, 0.0192682147f, 0.0263798423f, 0.0188272297f, 0.0434301198f, -0.0174323451f, -0.0392907821f,
@@ -6533,7 +6555,7 @@ static const real w_logits_7_bias[120] = {
     0.0196272917f, -0.0316167884f, 0.0199284796f, -0.00265216827f, -0.0198413432f, -0.0276355688f, -0.0339203179f, 0.0284926537f,
     -0.00207257271f, -0.0060960236f, -0.0189827569f, -0.0359615088f, 0.0390203297f, -0.030998284f, 0.00274036522f, -0.0471909344f,
 };
-static const real w_logits_9_weight[10080] = {
+static const real w_logits_9_weight[10080] NNC_WEIGHTS = {
     0.0245173499f, 0.0411570594f, -0.0577072799f, 0.0468255542f, 0.00187425327f, -0.0631877631f, -0.0518077314f, 0.0160212573f,
     0.00258162245f, 0.0520546176f, -0.0671672374f, -0.0620605499f, 0.072269693f, -0.0765836239f, -0.0544105321f, -0.0125375716f,
     -0.00255891122f, -0.0749448091f, 0.0219248999f, -0.0509241782f, -0.0152982399f, -0.0239574462f, -0.0227083694f, 0.0146298399f,
@@ -7795,7 +7817,7 @@ static const real w_logits_9_weight[10080] = {
     -0.0614636876f, -0.0414337851f, -0.0179082546f, 0.0469809882f, -0.0492720082f, 0.0154054193f, -0.0266857613f, 0.0367998406f,
     0.00858431496f, -0.0829600766f, 0.0262981355f, 0.0390701778f, -0.0102474736f, 0.0527591556f, 0.0533288643f, 0.0511601269f,
 };
-static const real w_logits_9_bias[84] = {
+static const real w_logits_9_bias[84] NNC_WEIGHTS = {
     -0.0171300191f, 0.0200827066f, 0.0322264694f, 0.0170808528f, 0.0743206665f, 0.0377018303f, 0.0648829862f, 0.0352289304f,
     -0.0366863832f, -0.0167244375f, 0.0155691756f, 0.0799521878f, 0.0404983126f, 0.0166407414f, -0.0243560206f, 0.0267713182f,
     -0.0463568233f, 0.0658129826f, -0.0769648254f, -0.0155669879f, -0.0732376501f, 0.0244677272f, -0.0516149066f, -0.0233544931f,
@@ -7808,7 +7830,7 @@ static const real w_logits_9_bias[84] = {
     0.0590882525f, -0.0651153997f, 0.0570328087f, 0.0355773717f, -0.0111384382f, -0.0852723494f, -0.0283768121f, -0.0173122324f,
     0.0838006139f, 0.0716361478f, -0.0697001219f, 0.00382219022f,
 };
-static const real w_logits_11_weight[840] = {
+static const real w_logits_11_weight[840] NNC_WEIGHTS = {
     0.029017793f, -0.0286695752f, -0.0699757114f, -0.00426179497f, 0.104503982f, 0.0148251895f, 0.0449868925f, -0.0757175684f,
     -0.106051505f, 0.103928849f, -0.0635784119f, -0.0809803531f, 0.0621459708f, 0.0738818794f, -0.101054542f, 0.0141795846f,
     -0.002710331f, -0.0204537399f, 0.0544630103f, -0.0263079964f, 0.0673697591f, -0.0932757333f, -0.00320185791f, 0.0951702371f,
@@ -7915,7 +7937,7 @@ static const real w_logits_11_weight[840] = {
     -0.0877495706f, -0.055111371f, -0.0849628523f, 0.0507952757f, -0.0556184687f, -0.108571649f, 0.0694543198f, 0.0139609007f,
     0.0683609992f, -0.0290039554f, 0.0961273536f, 0.00105693261f, -0.0571695417f, -0.0317634642f, -0.0741294622f, 0.0933771729f,
 };
-static const real w_logits_11_bias[10] = {
+static const real w_logits_11_bias[10] NNC_WEIGHTS = {
     0.00220101071f, -0.102142945f, 0.0086000571f, 0.0906188935f, -0.0518602841f, 0.0498035587f, 0.0462554321f, -0.00342080137f,
     -0.0784460306f, -0.106284417f,
 };
@@ -9922,19 +9944,18 @@ static void run_output(fashion_lenet *m, int n, const real *in_x, const void *ta
 
 size_t fashion_lenet_arena_bytes(void)
 {
-    return 64 + ((sizeof(fashion_lenet) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(real);
+    return NNC_ARENA_BYTES;
 }
 
-fashion_lenet *fashion_lenet_init(void *arena, uint64_t seed)
+fashion_lenet *fashion_lenet_init(void *arena, size_t arena_bytes)
 {
-    if (!arena)
+    /* Too small or misaligned: refused before any byte is written. */
+    if (!arena || arena_bytes < NNC_ARENA_BYTES || (uintptr_t)arena % fashion_lenet_ARENA_ALIGN != 0)
         return NULL;
-    uintptr_t at = ((uintptr_t)arena + 63) / 64 * 64;
-    fashion_lenet *m = (fashion_lenet *)at;
+    fashion_lenet *m = (fashion_lenet *)arena;
     memset(m, 0, sizeof *m);
-    m->a = (real *)(at + ((sizeof(fashion_lenet) + 63) / 64) * 64);
+    m->a = (real *)((unsigned char *)arena + NNC_MODEL_BYTES);
     memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(real));
-    (void)seed;
     return m;
 }
 

@@ -3,7 +3,8 @@
  * Command: nnc examples/fashion_mlp.nn --inference --batch 1 --weights build/gen_c/fashion_mlp.safetensors -o build/gen_c/fashion_mlp.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 235146 trainable parameters; batch up to 1; arena 34304 bytes; 469928 FLOPs per sample forward. */
+/* 235146 trainable parameters; batch up to 1; fashion_mlp_ARENA_BYTES 34368 (buffers 34304, the model 64);
+ * 469928 FLOPs per sample forward. */
 #include "fashion_mlp.h"
 
 #include <math.h>
@@ -181,10 +182,31 @@ typedef float vsq __attribute__((vector_size(16)));
 #define ARENA_FLOATS 8576u /* every buffer; offsets below are in floats */
 
 struct fashion_mlp {
-    real *a;       /* ARENA_FLOATS scalars, 64-byte aligned */
+    real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
 };
 
-static const real w_logits_0_weight[200704] = {
+/* The arena: the model at its start, in NNC_MODEL_BYTES (a multiple of
+ * fashion_mlp_ARENA_ALIGN, so the buffers after it stay aligned), then
+ * ARENA_FLOATS scalars.  In float builds NNC_ARENA_BYTES is the header's
+ * fashion_mlp_ARENA_BYTES (NNC_DOUBLE, tests/gradcheck's build, doubles it). */
+#define NNC_MODEL_BYTES 64u
+#define NNC_ARENA_BYTES ((size_t)NNC_MODEL_BYTES + (size_t)ARENA_FLOATS * sizeof(real))
+typedef char NNC_MODEL_FITS[sizeof(fashion_mlp) <= NNC_MODEL_BYTES ? 1 : -1];
+#ifndef NNC_DOUBLE
+typedef char NNC_ARENA_BYTES_AGREE[NNC_ARENA_BYTES == fashion_mlp_ARENA_BYTES ? 1 : -1];
+#endif
+
+/* The weights are const: .rodata (flash) by default.  -DNNC_WEIGHTS_SECTION=
+ * '".extflash"' puts them in that linker section instead (GCC, Clang; Mach-O
+ * takes '"__TEXT,__name"'), for parts that keep constants in external flash. */
+#if defined(NNC_WEIGHTS_SECTION) && defined(__GNUC__)
+#define NNC_WEIGHTS __attribute__((section(NNC_WEIGHTS_SECTION)))
+#elif defined(NNC_WEIGHTS_SECTION)
+#error "NNC_WEIGHTS_SECTION needs GCC's or Clang's section attribute"
+#else
+#define NNC_WEIGHTS
+#endif
+static const real w_logits_0_weight[200704] NNC_WEIGHTS = {
     0.0144944154f, 0.00145975617f, 0.00529326312f, -0.0077622449f, 0.0140841696f, -0.0254591424f, -0.0306396335f, -0.00848682877f,
     0.0262251757f, 0.00369355944f, 0.0308980308f, 0.0326584391f, 0.030912336f, 0.0120783411f, 0.00713809952f, 0.0278958771f,
     -0.0299674366f, -0.000617150799f, -0.0324414223f, -0.0311589763f, -0.00262641488f, -0.000251876481f, 0.00791372173f, -0.0107309734f,
@@ -25274,7 +25296,7 @@ static const real w_logits_0_weight[200704] = {
     -0.0180314481f, 0.0127048241f, 0.0329291672f, -0.0256516598f, -0.0135842692f, 0.0129694305f, -0.0324872285f, 0.0282427389f,
     0.00890589692f, -0.00742488727f, -0.0155097125f, 0.0207349882f, -0.0150466571f, -0.0288932547f, 0.0113083515f, -0.0218986627f,
 };
-static const real w_logits_0_bias[256] = {
+static const real w_logits_0_bias[256] NNC_WEIGHTS = {
     0.0176033042f, 0.0339985602f, -0.0106324172f, 0.0230304655f, -0.00819645636f, 0.00406268239f, 0.0032453367f, 0.0301461872f,
     -0.00855100621f, -0.000287490257f, -0.0291931722f, 0.0126618361f, 0.0134078572f, 0.0136154685f, 0.0156718753f, 0.0273554977f,
     0.0234837886f, 0.0200904068f, -0.0041009658f, -0.00283488212f, -0.00310142571f, 0.00954735745f, 0.029992735f, 0.0303687248f,
@@ -25308,7 +25330,7 @@ static const real w_logits_0_bias[256] = {
     0.0300594792f, 0.0134921335f, -0.0355554633f, 0.0239949785f, 0.0324693918f, -0.0238934644f, -0.0225579161f, -0.0301308054f,
     -0.0330324285f, 0.0174404979f, -0.00958377123f, 0.0303858314f, 0.0135824131f, -0.0159097705f, -0.00734581705f, -0.0244180281f,
 };
-static const real w_logits_2_weight[32768] = {
+static const real w_logits_2_weight[32768] NNC_WEIGHTS = {
     0.0379952788f, -0.0399939194f, 0.0415201858f, -0.00451364368f, 0.0310018286f, -0.0370282903f, 0.00692983717f, 0.00418317318f,
     -0.0522082672f, -0.00898801535f, -0.0221729055f, 0.0621900037f, 0.0572632626f, -0.0307856873f, -0.0224246904f, -0.0405898914f,
     -0.00301367044f, 0.0437541604f, -0.051391162f, -0.0255225077f, -0.0131974295f, -0.0260441527f, 0.0474056602f, -0.00540465862f,
@@ -29406,7 +29428,7 @@ static const real w_logits_2_weight[32768] = {
     -0.0587688759f, -0.00138992071f, -0.00158455223f, -0.00149348378f, 0.0373873264f, -0.00367752463f, -0.0584824085f, -0.0505937189f,
     -0.0097816065f, 0.0618013889f, -0.0544699058f, 0.0341545567f, 0.0615309402f, -0.0179171264f, -0.0522400513f, -0.0484359786f,
 };
-static const real w_logits_2_bias[128] = {
+static const real w_logits_2_bias[128] NNC_WEIGHTS = {
     0.0524001494f, -0.0568423569f, -0.0367585719f, -0.0546818301f, -0.0521354824f, -0.0143065676f, 0.0357677788f, 0.0221506059f,
     -0.0614030734f, 0.0308719054f, 0.0152960122f, 0.0410227105f, -0.0379891247f, -0.0449712723f, -0.0479809716f, -0.0117697865f,
     -0.0608515367f, 0.0166582018f, -0.00858318061f, -0.000551998615f, -0.0337410867f, -0.0192658976f, 0.0624929816f, -0.00697153807f,
@@ -29424,7 +29446,7 @@ static const real w_logits_2_bias[128] = {
     -0.0288305655f, -0.0323233828f, -0.0018408373f, -0.0590336993f, 0.0367950648f, 0.000850491226f, 0.0540825054f, -0.01347363f,
     0.0581466556f, 0.0170689821f, 0.024942942f, -0.0198057517f, -0.0138346255f, 0.0414789394f, 0.00718600303f, -0.0129171982f,
 };
-static const real w_logits_4_weight[1280] = {
+static const real w_logits_4_weight[1280] NNC_WEIGHTS = {
     0.0173448827f, 0.0111454707f, -0.0258079581f, -0.0635297149f, -0.000425461883f, -0.0678756014f, -0.00599974068f, 0.0793261752f,
     -0.00816665776f, 0.0171213988f, -0.0655136257f, -0.079187043f, -0.0407254249f, -0.0682908818f, -0.049029354f, 0.0178038292f,
     0.0840864703f, 0.0532217659f, -0.00243566628f, -0.06082315f, -0.00261373678f, 0.07526014f, -0.00300715654f, 0.00622728094f,
@@ -29586,7 +29608,7 @@ static const real w_logits_4_weight[1280] = {
     0.057427831f, -0.0634488836f, -0.0158840511f, 0.0528673306f, 0.0284179337f, 0.0712939948f, 0.0861017108f, 0.0308852531f,
     0.0536172912f, -0.0581346005f, -0.0719502941f, 0.0166641586f, 0.0356956311f, 0.0326651037f, 0.00180645601f, -0.0711318478f,
 };
-static const real w_logits_4_bias[10] = {
+static const real w_logits_4_bias[10] NNC_WEIGHTS = {
     0.0163329896f, -0.0491951592f, 0.0737565085f, 0.0683854967f, -0.0406796411f, 0.00174156041f, -0.0816814974f, 0.012092784f,
     0.0503766835f, 0.0667627528f,
 };
@@ -30762,19 +30784,18 @@ static void run_output(fashion_mlp *m, int n, const real *in_x, const void *targ
 
 size_t fashion_mlp_arena_bytes(void)
 {
-    return 64 + ((sizeof(fashion_mlp) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(real);
+    return NNC_ARENA_BYTES;
 }
 
-fashion_mlp *fashion_mlp_init(void *arena, uint64_t seed)
+fashion_mlp *fashion_mlp_init(void *arena, size_t arena_bytes)
 {
-    if (!arena)
+    /* Too small or misaligned: refused before any byte is written. */
+    if (!arena || arena_bytes < NNC_ARENA_BYTES || (uintptr_t)arena % fashion_mlp_ARENA_ALIGN != 0)
         return NULL;
-    uintptr_t at = ((uintptr_t)arena + 63) / 64 * 64;
-    fashion_mlp *m = (fashion_mlp *)at;
+    fashion_mlp *m = (fashion_mlp *)arena;
     memset(m, 0, sizeof *m);
-    m->a = (real *)(at + ((sizeof(fashion_mlp) + 63) / 64) * 64);
+    m->a = (real *)((unsigned char *)arena + NNC_MODEL_BYTES);
     memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(real));
-    (void)seed;
     return m;
 }
 

@@ -9,29 +9,57 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define resmlp_MAX_BATCH 32 /* largest n for NAME_train_step */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define resmlp_MAX_BATCH 32 /* largest n for train_step; forward takes any n */
+
+/* Memory: resmlp_init places the model in an arena the caller owns, of
+ * resmlp_ARENA_BYTES bytes (the model, 128 bytes, and every buffer for
+ * resmlp_MAX_BATCH samples), at an address that is a multiple of
+ * resmlp_ARENA_ALIGN.  Nothing else is allocated, and no call writes
+ * outside the arena and out.  With GCC or Clang:
+ *     static unsigned char arena[resmlp_ARENA_BYTES]
+ *         __attribute__((aligned(resmlp_ARENA_ALIGN)));
+ * or, in C11 and C++11, alignas(resmlp_ARENA_ALIGN) in front. */
+#define resmlp_ARENA_BYTES 5561280ul
+#define resmlp_ARENA_ALIGN 64
+
+/* Input: row-major float32, n samples: in_x [n, 784] (resmlp_INPUT_x_SIZE
+ * floats per sample).  Passed as they are: nothing here scales them.  The
+ * program nnc --exe builds divides uint8 data files (images) by 255 unless
+ * --no-scale; code calling this API does its own scaling, the one the
+ * weights were trained with (x / 255.0f for such pixels). */
 #define resmlp_INPUT_x_SIZE 784 /* floats per sample */
+/* Output logits: float32 [n, 10] (resmlp_OUTPUT_SIZE floats per sample). 
+ * These are logits: unnormalised class scores, not probabilities
+ * (cross_entropy applies the softmax while training); the largest is the
+ * predicted class, and softmax() of them gives the probabilities. */
 #define resmlp_OUTPUT_SIZE 10 /* floats per sample */
 
 typedef struct resmlp resmlp;
 
-/* Bytes NAME_init needs: the model and its whole arena. */
+/* resmlp_ARENA_BYTES, for code that sizes the arena at run time. */
 size_t resmlp_arena_bytes(void);
-/* A model in caller-owned memory of resmlp_arena_bytes() bytes; no heap.
+/* The model in the caller's arena (Memory above); no heap.  NULL, and
+ * nothing written, when arena is NULL, arena_bytes is below
+ * resmlp_ARENA_BYTES or arena is not a multiple of resmlp_ARENA_ALIGN. 
  * Parameters initialised as PyTorch does, from seed. */
-resmlp *resmlp_init(void *arena, uint64_t seed);
+resmlp *resmlp_init(void *arena, size_t arena_bytes, uint64_t seed);
 /* The same on the heap; NULL when out of memory. */
 resmlp *resmlp_create(uint64_t seed);
 void resmlp_destroy(resmlp *m);
 /* safetensors with PyTorch's state_dict names; 0 or a negative NN_E* code. */
 int resmlp_load(resmlp *m, const char *safetensors_path);
 int resmlp_save(const resmlp *m, const char *safetensors_path);
-/* Inference (eval mode): inputs [n, per-sample shape], out [n, resmlp_OUTPUT_SIZE]; any n >= 1. */
+/* Inference (eval mode): the inputs above, out [n, resmlp_OUTPUT_SIZE]; any
+ * n >= 1. */
 void resmlp_forward(resmlp *m, int n, const float *in_x, float *out);
 /* One optimizer step on n samples (1 <= n <= resmlp_MAX_BATCH); target is
  * int32_t[n] class labels in 0..9.  Returns the mean loss, NaN on a bad n or label. */
 float resmlp_train_step(resmlp *m, int n, const float *in_x, const void *target);
-/* The loss without training (eval mode); out as NAME_forward, or NULL. */
+/* The loss without training (eval mode); out as resmlp_forward, or NULL. */
 float resmlp_eval_loss(resmlp *m, int n, const float *in_x, const void *target, float *out);
 /* The learning rate, as the optimizer's lr; the schedule scales it per epoch. */
 void resmlp_set_lr(resmlp *m, double lr);
@@ -39,5 +67,9 @@ void resmlp_set_lr(resmlp *m, double lr);
 void resmlp_epoch_end(resmlp *m);
 /* The learning rate the next step uses (schedule and warm-up applied). */
 double resmlp_get_lr(const resmlp *m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,18 +9,50 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define resmlp_MAX_BATCH 1 /* largest n for NAME_train_step */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define resmlp_MAX_BATCH 1 /* samples per pass; forward takes any n, in chunks */
+
+/* Memory: resmlp_init places the model in an arena the caller owns, of
+ * resmlp_ARENA_BYTES bytes (the model, 64 bytes, and every buffer for
+ * resmlp_MAX_BATCH samples), at an address that is a multiple of
+ * resmlp_ARENA_ALIGN.  Nothing else is allocated, and no call writes
+ * outside the arena and out.  With GCC or Clang:
+ *     static unsigned char arena[resmlp_ARENA_BYTES]
+ *         __attribute__((aligned(resmlp_ARENA_ALIGN)));
+ * or, in C11 and C++11, alignas(resmlp_ARENA_ALIGN) in front. */
+#define resmlp_ARENA_BYTES 35904ul
+#define resmlp_ARENA_ALIGN 64
+
+/* Input: row-major float32, n samples: in_x [n, 784] (resmlp_INPUT_x_SIZE
+ * floats per sample).  Passed as they are: nothing here scales them.  The
+ * program nnc --exe builds divides uint8 data files (images) by 255 unless
+ * --no-scale; code calling this API does its own scaling, the one the
+ * weights were trained with (x / 255.0f for such pixels). */
 #define resmlp_INPUT_x_SIZE 784 /* floats per sample */
+/* Output logits: float32 [n, 10] (resmlp_OUTPUT_SIZE floats per sample). 
+ * These are logits: unnormalised class scores, not probabilities
+ * (cross_entropy applies the softmax while training); the largest is the
+ * predicted class, and softmax() of them gives the probabilities. */
 #define resmlp_OUTPUT_SIZE 10 /* floats per sample */
 
 typedef struct resmlp resmlp;
 
-/* Bytes NAME_init needs: the model and its whole arena. */
+/* resmlp_ARENA_BYTES, for code that sizes the arena at run time. */
 size_t resmlp_arena_bytes(void);
-/* A model in caller-owned memory of resmlp_arena_bytes() bytes; no heap.
- * The weights are compiled in; seed is unused. */
-resmlp *resmlp_init(void *arena, uint64_t seed);
-/* Inference (eval mode): inputs [n, per-sample shape], out [n, resmlp_OUTPUT_SIZE]; any n >= 1. */
+/* The model in the caller's arena (Memory above); no heap.  NULL, and
+ * nothing written, when arena is NULL, arena_bytes is below
+ * resmlp_ARENA_BYTES or arena is not a multiple of resmlp_ARENA_ALIGN.  The
+ * weights are compiled in (const: .rodata, or NNC_WEIGHTS_SECTION). */
+resmlp *resmlp_init(void *arena, size_t arena_bytes);
+/* Inference (eval mode): the inputs above, out [n, resmlp_OUTPUT_SIZE]; any
+ * n >= 1. */
 void resmlp_forward(resmlp *m, int n, const float *in_x, float *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -3,7 +3,8 @@
  * Command: nnc examples/perceptron_xor.nn --inference --batch 1 --weights build/gen_c/perceptron_xor.safetensors -o build/gen_c/perceptron_xor.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 3 trainable parameters; batch up to 1; arena 32832 bytes; 5 FLOPs per sample forward. */
+/* 3 trainable parameters; batch up to 1; perceptron_xor_ARENA_BYTES 32896 (buffers 32832, the model 64);
+ * 5 FLOPs per sample forward. */
 #include "perceptron_xor.h"
 
 #include <math.h>
@@ -181,13 +182,34 @@ typedef float vsq __attribute__((vector_size(16)));
 #define ARENA_FLOATS 8208u /* every buffer; offsets below are in floats */
 
 struct perceptron_xor {
-    real *a;       /* ARENA_FLOATS scalars, 64-byte aligned */
+    real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
 };
 
-static const real w_out_0_weight[2] = {
+/* The arena: the model at its start, in NNC_MODEL_BYTES (a multiple of
+ * perceptron_xor_ARENA_ALIGN, so the buffers after it stay aligned), then
+ * ARENA_FLOATS scalars.  In float builds NNC_ARENA_BYTES is the header's
+ * perceptron_xor_ARENA_BYTES (NNC_DOUBLE, tests/gradcheck's build, doubles it). */
+#define NNC_MODEL_BYTES 64u
+#define NNC_ARENA_BYTES ((size_t)NNC_MODEL_BYTES + (size_t)ARENA_FLOATS * sizeof(real))
+typedef char NNC_MODEL_FITS[sizeof(perceptron_xor) <= NNC_MODEL_BYTES ? 1 : -1];
+#ifndef NNC_DOUBLE
+typedef char NNC_ARENA_BYTES_AGREE[NNC_ARENA_BYTES == perceptron_xor_ARENA_BYTES ? 1 : -1];
+#endif
+
+/* The weights are const: .rodata (flash) by default.  -DNNC_WEIGHTS_SECTION=
+ * '".extflash"' puts them in that linker section instead (GCC, Clang; Mach-O
+ * takes '"__TEXT,__name"'), for parts that keep constants in external flash. */
+#if defined(NNC_WEIGHTS_SECTION) && defined(__GNUC__)
+#define NNC_WEIGHTS __attribute__((section(NNC_WEIGHTS_SECTION)))
+#elif defined(NNC_WEIGHTS_SECTION)
+#error "NNC_WEIGHTS_SECTION needs GCC's or Clang's section attribute"
+#else
+#define NNC_WEIGHTS
+#endif
+static const real w_out_0_weight[2] NNC_WEIGHTS = {
     0.286974758f, 0.0289016943f,
 };
-static const real w_out_0_bias[1] = {
+static const real w_out_0_bias[1] NNC_WEIGHTS = {
     0.104801252f,
 };
 
@@ -1076,19 +1098,18 @@ static void run_output(perceptron_xor *m, int n, const real *in_x, const void *t
 
 size_t perceptron_xor_arena_bytes(void)
 {
-    return 64 + ((sizeof(perceptron_xor) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(real);
+    return NNC_ARENA_BYTES;
 }
 
-perceptron_xor *perceptron_xor_init(void *arena, uint64_t seed)
+perceptron_xor *perceptron_xor_init(void *arena, size_t arena_bytes)
 {
-    if (!arena)
+    /* Too small or misaligned: refused before any byte is written. */
+    if (!arena || arena_bytes < NNC_ARENA_BYTES || (uintptr_t)arena % perceptron_xor_ARENA_ALIGN != 0)
         return NULL;
-    uintptr_t at = ((uintptr_t)arena + 63) / 64 * 64;
-    perceptron_xor *m = (perceptron_xor *)at;
+    perceptron_xor *m = (perceptron_xor *)arena;
     memset(m, 0, sizeof *m);
-    m->a = (real *)(at + ((sizeof(perceptron_xor) + 63) / 64) * 64);
+    m->a = (real *)((unsigned char *)arena + NNC_MODEL_BYTES);
     memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(real));
-    (void)seed;
     return m;
 }
 

@@ -9,18 +9,51 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define perceptron_xor_MAX_BATCH 1 /* largest n for NAME_train_step */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define perceptron_xor_MAX_BATCH 1 /* samples per pass; forward takes any n, in chunks */
+
+/* Memory: perceptron_xor_init places the model in an arena the caller owns,
+ * of perceptron_xor_ARENA_BYTES bytes (the model, 64 bytes, and every
+ * buffer for perceptron_xor_MAX_BATCH samples), at an address that is a
+ * multiple of perceptron_xor_ARENA_ALIGN.  Nothing else is allocated, and
+ * no call writes outside the arena and out.  With GCC or Clang:
+ *     static unsigned char arena[perceptron_xor_ARENA_BYTES]
+ *         __attribute__((aligned(perceptron_xor_ARENA_ALIGN)));
+ * or, in C11 and C++11, alignas(perceptron_xor_ARENA_ALIGN) in front. */
+#define perceptron_xor_ARENA_BYTES 32896ul
+#define perceptron_xor_ARENA_ALIGN 64
+
+/* Input: row-major float32, n samples: in_x [n, 2]
+ * (perceptron_xor_INPUT_x_SIZE floats per sample).  Passed as they are:
+ * nothing here scales them.  The program nnc --exe builds divides uint8
+ * data files (images) by 255 unless --no-scale; code calling this API does
+ * its own scaling, the one the weights were trained with (x / 255.0f for
+ * such pixels). */
 #define perceptron_xor_INPUT_x_SIZE 2 /* floats per sample */
+/* Output out: float32 [n, 1] (perceptron_xor_OUTPUT_SIZE floats per
+ * sample).  These are probabilities in [0, 1], one per value, each on its
+ * own (sigmoid). */
 #define perceptron_xor_OUTPUT_SIZE 1 /* floats per sample */
 
 typedef struct perceptron_xor perceptron_xor;
 
-/* Bytes NAME_init needs: the model and its whole arena. */
+/* perceptron_xor_ARENA_BYTES, for code that sizes the arena at run time. */
 size_t perceptron_xor_arena_bytes(void);
-/* A model in caller-owned memory of perceptron_xor_arena_bytes() bytes; no heap.
- * The weights are compiled in; seed is unused. */
-perceptron_xor *perceptron_xor_init(void *arena, uint64_t seed);
-/* Inference (eval mode): inputs [n, per-sample shape], out [n, perceptron_xor_OUTPUT_SIZE]; any n >= 1. */
+/* The model in the caller's arena (Memory above); no heap.  NULL, and
+ * nothing written, when arena is NULL, arena_bytes is below
+ * perceptron_xor_ARENA_BYTES or arena is not a multiple of
+ * perceptron_xor_ARENA_ALIGN.  The weights are compiled in (const: .rodata,
+ * or NNC_WEIGHTS_SECTION). */
+perceptron_xor *perceptron_xor_init(void *arena, size_t arena_bytes);
+/* Inference (eval mode): the inputs above, out [n,
+ * perceptron_xor_OUTPUT_SIZE]; any n >= 1. */
 void perceptron_xor_forward(perceptron_xor *m, int n, const float *in_x, float *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

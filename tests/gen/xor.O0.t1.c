@@ -4,7 +4,8 @@
  * Command: nnc examples/xor.nn -O0 --threads 1 -o build/gen_c/xor.O0.t1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 17 trainable parameters; batch up to 4; arena 33600 bytes; 29 FLOPs per sample forward. */
+/* 17 trainable parameters; batch up to 4; nnc_xor_ARENA_BYTES 33728 (buffers 33600, the model 128);
+ * 29 FLOPs per sample forward. */
 #include "nnc_xor.h"
 
 #include <math.h>
@@ -185,7 +186,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #define ARENA_FLOATS 8400u /* every buffer; offsets below are in floats */
 
 struct nnc_xor {
-    real *a;       /* ARENA_FLOATS scalars, 64-byte aligned */
+    real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
     void *heap;    /* what nnc_xor_create allocated, or NULL */
     double lr0;    /* the optimizer's lr, before the schedule */
     double lr;     /* the learning rate of the next step */
@@ -193,6 +194,17 @@ struct nnc_xor {
     int64_t epoch; /* epochs ended */
     NnrtRng rng;   /* dropout masks and rrelu slopes */
 };
+
+/* The arena: the model at its start, in NNC_MODEL_BYTES (a multiple of
+ * nnc_xor_ARENA_ALIGN, so the buffers after it stay aligned), then
+ * ARENA_FLOATS scalars.  In float builds NNC_ARENA_BYTES is the header's
+ * nnc_xor_ARENA_BYTES (NNC_DOUBLE, tests/gradcheck's build, doubles it). */
+#define NNC_MODEL_BYTES 128u
+#define NNC_ARENA_BYTES ((size_t)NNC_MODEL_BYTES + (size_t)ARENA_FLOATS * sizeof(real))
+typedef char NNC_MODEL_FITS[sizeof(nnc_xor) <= NNC_MODEL_BYTES ? 1 : -1];
+#ifndef NNC_DOUBLE
+typedef char NNC_ARENA_BYTES_AGREE[NNC_ARENA_BYTES == nnc_xor_ARENA_BYTES ? 1 : -1];
+#endif
 
 /* C[m, n] = init + sum_k A(m, k) B(k, n), in blocks of GEMM_KC added in order
  * (each a chain in k order, or 8 lanes with GEMM_K8); A(m, k) = A[m sam + k sak],
@@ -1369,17 +1381,17 @@ static void init_params(nnc_xor *m, uint64_t seed)
 
 size_t nnc_xor_arena_bytes(void)
 {
-    return 64 + ((sizeof(nnc_xor) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(real);
+    return NNC_ARENA_BYTES;
 }
 
-nnc_xor *nnc_xor_init(void *arena, uint64_t seed)
+nnc_xor *nnc_xor_init(void *arena, size_t arena_bytes, uint64_t seed)
 {
-    if (!arena)
+    /* Too small or misaligned: refused before any byte is written. */
+    if (!arena || arena_bytes < NNC_ARENA_BYTES || (uintptr_t)arena % nnc_xor_ARENA_ALIGN != 0)
         return NULL;
-    uintptr_t at = ((uintptr_t)arena + 63) / 64 * 64;
-    nnc_xor *m = (nnc_xor *)at;
+    nnc_xor *m = (nnc_xor *)arena;
     memset(m, 0, sizeof *m);
-    m->a = (real *)(at + ((sizeof(nnc_xor) + 63) / 64) * 64);
+    m->a = (real *)((unsigned char *)arena + NNC_MODEL_BYTES);
     memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(real));
     m->lr0 = m->lr = 2;
     init_params(m, seed);
@@ -1389,10 +1401,18 @@ nnc_xor *nnc_xor_init(void *arena, uint64_t seed)
 
 nnc_xor *nnc_xor_create(uint64_t seed)
 {
-    void *mem = malloc(nnc_xor_arena_bytes());
-    nnc_xor *m = nnc_xor_init(mem, seed);
-    if (m)
-        m->heap = mem;
+    /* malloc aligns for any C type, not to nnc_xor_ARENA_ALIGN: allocate
+     * that much more and start the arena at the next multiple. */
+    unsigned char *mem = malloc(NNC_ARENA_BYTES + nnc_xor_ARENA_ALIGN - 1);
+    if (!mem)
+        return NULL;
+    size_t pad = (size_t)((nnc_xor_ARENA_ALIGN - (uintptr_t)mem % nnc_xor_ARENA_ALIGN) % nnc_xor_ARENA_ALIGN);
+    nnc_xor *m = nnc_xor_init(mem + pad, NNC_ARENA_BYTES, seed);
+    if (!m) {
+        free(mem);
+        return NULL;
+    }
+    m->heap = mem;
     return m;
 }
 
@@ -1561,7 +1581,7 @@ const NnrtModel nnc_xor_model = {
     .train_batch = 4, .train_epochs = 3000, .train_shuffle = 0, .train_seed = 1u,
     .lr = 2,
     .nparams = NPARAMS, .params = params,
-    .arena_bytes = 33600, .flops_per_sample = 29,
+    .arena_bytes = NNC_ARENA_BYTES, .flops_per_sample = 29,
     .create = w_create, .destroy = w_destroy, .load = w_load, .save = w_save,
     .forward = w_forward,
     .train_step = w_train_step, .eval_loss = w_eval_loss,

@@ -10,29 +10,56 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define nnc_xor_MAX_BATCH 4 /* largest n for NAME_train_step */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define nnc_xor_MAX_BATCH 4 /* largest n for train_step; forward takes any n */
+
+/* Memory: nnc_xor_init places the model in an arena the caller owns, of
+ * nnc_xor_ARENA_BYTES bytes (the model, 128 bytes, and every buffer for
+ * nnc_xor_MAX_BATCH samples), at an address that is a multiple of
+ * nnc_xor_ARENA_ALIGN.  Nothing else is allocated, and no call writes
+ * outside the arena and out.  With GCC or Clang:
+ *     static unsigned char arena[nnc_xor_ARENA_BYTES]
+ *         __attribute__((aligned(nnc_xor_ARENA_ALIGN)));
+ * or, in C11 and C++11, alignas(nnc_xor_ARENA_ALIGN) in front. */
+#define nnc_xor_ARENA_BYTES 33728ul
+#define nnc_xor_ARENA_ALIGN 64
+
+/* Input: row-major float32, n samples: in_x [n, 2] (nnc_xor_INPUT_x_SIZE
+ * floats per sample).  Passed as they are: nothing here scales them.  The
+ * program nnc --exe builds divides uint8 data files (images) by 255 unless
+ * --no-scale; code calling this API does its own scaling, the one the
+ * weights were trained with (x / 255.0f for such pixels). */
 #define nnc_xor_INPUT_x_SIZE 2 /* floats per sample */
+/* Output out: float32 [n, 1] (nnc_xor_OUTPUT_SIZE floats per sample). 
+ * These are probabilities in [0, 1], one per value, each on its own
+ * (sigmoid). */
 #define nnc_xor_OUTPUT_SIZE 1 /* floats per sample */
 
 typedef struct nnc_xor nnc_xor;
 
-/* Bytes NAME_init needs: the model and its whole arena. */
+/* nnc_xor_ARENA_BYTES, for code that sizes the arena at run time. */
 size_t nnc_xor_arena_bytes(void);
-/* A model in caller-owned memory of nnc_xor_arena_bytes() bytes; no heap.
+/* The model in the caller's arena (Memory above); no heap.  NULL, and
+ * nothing written, when arena is NULL, arena_bytes is below
+ * nnc_xor_ARENA_BYTES or arena is not a multiple of nnc_xor_ARENA_ALIGN. 
  * Parameters initialised as PyTorch does, from seed. */
-nnc_xor *nnc_xor_init(void *arena, uint64_t seed);
+nnc_xor *nnc_xor_init(void *arena, size_t arena_bytes, uint64_t seed);
 /* The same on the heap; NULL when out of memory. */
 nnc_xor *nnc_xor_create(uint64_t seed);
 void nnc_xor_destroy(nnc_xor *m);
 /* safetensors with PyTorch's state_dict names; 0 or a negative NN_E* code. */
 int nnc_xor_load(nnc_xor *m, const char *safetensors_path);
 int nnc_xor_save(const nnc_xor *m, const char *safetensors_path);
-/* Inference (eval mode): inputs [n, per-sample shape], out [n, nnc_xor_OUTPUT_SIZE]; any n >= 1. */
+/* Inference (eval mode): the inputs above, out [n, nnc_xor_OUTPUT_SIZE];
+ * any n >= 1. */
 void nnc_xor_forward(nnc_xor *m, int n, const float *in_x, float *out);
 /* One optimizer step on n samples (1 <= n <= nnc_xor_MAX_BATCH); target is
  * float[n, 1].  Returns the mean loss, NaN on a bad n. */
 float nnc_xor_train_step(nnc_xor *m, int n, const float *in_x, const void *target);
-/* The loss without training (eval mode); out as NAME_forward, or NULL. */
+/* The loss without training (eval mode); out as nnc_xor_forward, or NULL. */
 float nnc_xor_eval_loss(nnc_xor *m, int n, const float *in_x, const void *target, float *out);
 /* The learning rate, as the optimizer's lr; the schedule scales it per epoch. */
 void nnc_xor_set_lr(nnc_xor *m, double lr);
@@ -40,5 +67,9 @@ void nnc_xor_set_lr(nnc_xor *m, double lr);
 void nnc_xor_epoch_end(nnc_xor *m);
 /* The learning rate the next step uses (schedule and warm-up applied). */
 double nnc_xor_get_lr(const nnc_xor *m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -4,7 +4,8 @@
  * Command: nnc examples/xor.nn --inference --batch 1 --weights build/gen_c/xor.safetensors -o build/gen_c/xor.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 17 trainable parameters; batch up to 1; arena 32896 bytes; 29 FLOPs per sample forward. */
+/* 17 trainable parameters; batch up to 1; nnc_xor_ARENA_BYTES 32960 (buffers 32896, the model 64);
+ * 29 FLOPs per sample forward. */
 #include "nnc_xor.h"
 
 #include <math.h>
@@ -182,19 +183,40 @@ typedef float vsq __attribute__((vector_size(16)));
 #define ARENA_FLOATS 8224u /* every buffer; offsets below are in floats */
 
 struct nnc_xor {
-    real *a;       /* ARENA_FLOATS scalars, 64-byte aligned */
+    real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
 };
 
-static const real w_out_0_weight[8] = {
+/* The arena: the model at its start, in NNC_MODEL_BYTES (a multiple of
+ * nnc_xor_ARENA_ALIGN, so the buffers after it stay aligned), then
+ * ARENA_FLOATS scalars.  In float builds NNC_ARENA_BYTES is the header's
+ * nnc_xor_ARENA_BYTES (NNC_DOUBLE, tests/gradcheck's build, doubles it). */
+#define NNC_MODEL_BYTES 64u
+#define NNC_ARENA_BYTES ((size_t)NNC_MODEL_BYTES + (size_t)ARENA_FLOATS * sizeof(real))
+typedef char NNC_MODEL_FITS[sizeof(nnc_xor) <= NNC_MODEL_BYTES ? 1 : -1];
+#ifndef NNC_DOUBLE
+typedef char NNC_ARENA_BYTES_AGREE[NNC_ARENA_BYTES == nnc_xor_ARENA_BYTES ? 1 : -1];
+#endif
+
+/* The weights are const: .rodata (flash) by default.  -DNNC_WEIGHTS_SECTION=
+ * '".extflash"' puts them in that linker section instead (GCC, Clang; Mach-O
+ * takes '"__TEXT,__name"'), for parts that keep constants in external flash. */
+#if defined(NNC_WEIGHTS_SECTION) && defined(__GNUC__)
+#define NNC_WEIGHTS __attribute__((section(NNC_WEIGHTS_SECTION)))
+#elif defined(NNC_WEIGHTS_SECTION)
+#error "NNC_WEIGHTS_SECTION needs GCC's or Clang's section attribute"
+#else
+#define NNC_WEIGHTS
+#endif
+static const real w_out_0_weight[8] NNC_WEIGHTS = {
     0.286974758f, 0.0289016943f, 0.104801252f, -0.153684601f, 0.278852314f, -0.504065275f, -0.606633723f, -0.168030635f,
 };
-static const real w_out_0_bias[4] = {
+static const real w_out_0_bias[4] NNC_WEIGHTS = {
     0.519231975f, 0.073128745f, 0.611749768f, 0.646604061f,
 };
-static const real w_out_2_weight[4] = {
+static const real w_out_2_weight[4] NNC_WEIGHTS = {
     0.432772696f, 0.169096768f, 0.0999333858f, 0.390542269f,
 };
-static const real w_out_2_bias[1] = {
+static const real w_out_2_bias[1] NNC_WEIGHTS = {
     -0.419544101f,
 };
 
@@ -1101,19 +1123,18 @@ static void run_output(nnc_xor *m, int n, const real *in_x, const void *target)
 
 size_t nnc_xor_arena_bytes(void)
 {
-    return 64 + ((sizeof(nnc_xor) + 63) / 64) * 64 + (size_t)ARENA_FLOATS * sizeof(real);
+    return NNC_ARENA_BYTES;
 }
 
-nnc_xor *nnc_xor_init(void *arena, uint64_t seed)
+nnc_xor *nnc_xor_init(void *arena, size_t arena_bytes)
 {
-    if (!arena)
+    /* Too small or misaligned: refused before any byte is written. */
+    if (!arena || arena_bytes < NNC_ARENA_BYTES || (uintptr_t)arena % nnc_xor_ARENA_ALIGN != 0)
         return NULL;
-    uintptr_t at = ((uintptr_t)arena + 63) / 64 * 64;
-    nnc_xor *m = (nnc_xor *)at;
+    nnc_xor *m = (nnc_xor *)arena;
     memset(m, 0, sizeof *m);
-    m->a = (real *)(at + ((sizeof(nnc_xor) + 63) / 64) * 64);
+    m->a = (real *)((unsigned char *)arena + NNC_MODEL_BYTES);
     memset(m->a, 0, (size_t)ARENA_FLOATS * sizeof(real));
-    (void)seed;
     return m;
 }
 
