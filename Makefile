@@ -5,6 +5,9 @@
 #                      code (warnings, sanitizers, PyTorch golden files)
 #   make demo          train fashion_mlp on Fashion-MNIST with the generated C
 #   make bench         nnc's generated code against PyTorch, as ratios
+#   make test-targets  the inference code on Cortex-M0/M4F/M7 (qemu-system-arm)
+#                      and AArch64 (qemu-aarch64) against the host build, with
+#                      instruction counts (tests/run_targets.sh, examples/embedded)
 #   make asan          the unit and diagnostic tests under AddressSanitizer + UBSan
 #   make fuzz          the libFuzzer target on the front end for FUZZ_SECONDS
 #   make golden-update rewrite the golden files (and tests/gen/) from the current compiler
@@ -144,6 +147,14 @@ asan:
 	@echo "== diagnostics (asan)"; NNC=build/asan/nnc sh tests/run_errors.sh
 	@echo "== examples (asan)"; NNC=build/asan/nnc sh tests/run_examples.sh
 
+# The --inference --batch 1 code of the Fashion-MNIST examples, built by
+# examples/embedded for Cortex-M0, M4F and M7 (bare metal on QEMU's mps2
+# boards) and AArch64 (qemu-aarch64), on real test images: outputs against
+# the host build's, instructions per inference against tests/targets/counts.txt
+# (NNC=build/nnc sh tests/run_targets.sh --update records them).
+test-targets: all
+	NNC=$(B)/nnc sh tests/run_targets.sh
+
 # nnc's generated code and the same models in PyTorch, side by side, as
 # ratios (bench/run.sh; results in build/bench/ and docs/performance.md).
 bench:
@@ -161,4 +172,4 @@ lint:
 clean:
 	rm -rf $(B)
 
-.PHONY: all test demo bench asan fuzz lint clean golden-update deps-test
+.PHONY: all test test-targets demo bench asan fuzz lint clean golden-update deps-test

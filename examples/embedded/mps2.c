@@ -84,8 +84,8 @@ uint32_t board_count_loop(uint32_t n, uint32_t *per_iter)
     *per_iter = 2;
     board_count_start();
     /* n iterations of two instructions: subs, bne (Thumb-1, so the M0 build
-     * runs it too). */
-    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+l"(n) : : "cc");
+     * runs it too; GCC reads inline assembly in divided syntax unless told). */
+    __asm__ volatile(".syntax unified\n1:\tsubs %0, %0, #1\n\tbne 1b\n\t.syntax divided" : "+l"(n) : : "cc");
     uint32_t got = board_count_stop(&overflow);
     return overflow ? 0 : got;
 }

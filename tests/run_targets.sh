@@ -1,0 +1,218 @@
+#!/bin/sh
+# The generated inference code on real targets, under QEMU (issue 13,
+# "Targets tested in CI"): for each example below, its --inference
+# --batch 1 code (examples/embedded/main.c around it, weights from a short
+# reproducible training, see examples/embedded/Makefile) is built
+#   - for the host (cc -O2): the reference;
+#   - for Cortex-M0 (soft float; run on mps2-an385, a Cortex-M3, which
+#     executes the M0's Thumb-1 code), Cortex-M4F (mps2-an386, fpv4-sp-d16)
+#     and Cortex-M7 (mps2-an500, fpv5-d16), bare metal with semihosting, at
+#     -Os and -O2, the default build and -DNNC_SCALAR;
+#   - for AArch64 Linux (aarch64-linux-gnu-gcc -static, qemu-aarch64) at
+#     -O2, both builds;
+# runs on the first N Fashion-MNIST test images (TARGETS_N, default 100;
+# TARGETS_N_M0, default 20, for the soft-float Cortex-M0, whose lenet takes
+# about 80 million instructions per image), and checks that
+#   - every label equals the host build's and every output is within 1e-4
+#     of it (tests/targets/compare_out.c);
+#   - the instruction counter is right: SysTick under -icount shift=0
+#     counts a loop of 1,000,000 x 2 instructions to within 0.1%;
+#   - on Cortex-M, the instructions per inference are at most 2% above the
+#     count recorded in tests/targets/counts.txt (a count more than 2%
+#     below it prints a notice: record it with --update).
+# It also records per Cortex-M build the stack one inference uses, the
+# arena bytes it writes (of NAME_ARENA_BYTES) and the model's flash (text
+# and rodata of its object), and writes build/targets/table.md, the table
+# of docs/embedded.md.
+#
+#   NNC=build/nnc sh tests/run_targets.sh            check (make test-targets)
+#   NNC=build/nnc sh tests/run_targets.sh --update   rewrite tests/targets/counts.txt
+#
+# A missing tool (arm-none-eabi-gcc, qemu-system-arm, aarch64-linux-gnu-gcc,
+# qemu-aarch64, the Fashion-MNIST files) skips what needs it, with a line
+# saying so; .ci/run installs them all.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+NNC=${NNC:-build/nnc}
+N=${TARGETS_N:-100}
+N_M0=${TARGETS_N_M0:-20}
+MODELS=${TARGETS_MODELS:-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp}
+DATA=${DATA:-/usr/share/datasets/fashion-mnist}
+update=0
+[ "${1:-}" = --update ] && update=1
+COUNTS=tests/targets/counts.txt
+W=build/targets
+mkdir -p "$W"
+: >"$W/counts.new"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+case $NNC in /*) ;; *) NNC=$(pwd)/$NNC ;; esac
+if [ ! -x "$NNC" ]; then
+    echo "run_targets: $NNC: no compiler (make all first)"
+    exit 1
+fi
+if [ ! -r "$DATA/t10k-images-idx3-ubyte.gz" ] || [ ! -r "$DATA/train-images-idx3-ubyte.gz" ]; then
+    echo "run_targets: no Fashion-MNIST in $DATA (apt-get install dataset-fashion-mnist): skipped"
+    exit 0
+fi
+have() { command -v "$1" >/dev/null 2>&1; }
+CM=1
+for t in arm-none-eabi-gcc arm-none-eabi-size arm-none-eabi-objcopy qemu-system-arm; do
+    have $t || { echo "run_targets: no $t: Cortex-M runs skipped"; CM=; }
+done
+A64=1
+for t in aarch64-linux-gnu-gcc qemu-aarch64; do
+    have $t || { echo "run_targets: no $t: AArch64 runs skipped"; A64=; }
+done
+if ! ${CC:-cc} -std=c99 -O2 -o "$W/compare_out" tests/targets/compare_out.c -lm; then
+    echo "run_targets: cannot build tests/targets/compare_out.c"
+    exit 1
+fi
+
+# Multiply-adds of one inference, for the per-MAC column: issue 13's for
+# lenet and mlp, the dense layers' weights (one multiply-add each at batch
+# 1) for bn_dropout and resmlp.
+macs() {
+    case $1 in
+    fashion_lenet) echo 422926 ;;
+    fashion_mlp) echo 234964 ;;
+    fashion_bn_dropout) echo 203264 ;;
+    fashion_resmlp) echo 334336 ;;
+    *) echo 0 ;;
+    esac
+}
+
+# same_object A.o B.o: the same code and data, debug information aside?
+same_object() {
+    arm-none-eabi-objcopy --strip-debug "$1" "$W/a.o" && arm-none-eabi-objcopy --strip-debug "$2" "$W/b.o" &&
+        cmp -s "$W/a.o" "$W/b.o"
+}
+
+# build MODEL CORE OPT SCALAR N [elf]: build and run one configuration of
+# examples/embedded into $W/MODEL/CONF.txt (CONF as the Makefile names it;
+# with QEMU's semihosting console on stderr, and make's messages); 0 when it
+# built and ran (with "elf": built).
+build() {
+    conf=$2$3${4:+-scalar}
+    make -s -C examples/embedded NNC="$NNC" O="$(pwd)/$W/$1" MODEL="$1" CORE="$2" OPT="$3" SCALAR="$4" N="$5" \
+        DUMP=1 DATA="$DATA" HOST_CC="${CC:-cc}" ${6:-run} >"$W/$1/$conf.txt" 2>&1
+}
+
+# field FILE PATTERN N: the Nth word of FILE's first line matching PATTERN
+field() {
+    awk -v n="$3" "/$2/ { print \$n; exit }" "$1"
+}
+
+# The recorded instructions of a configuration, or nothing.
+recorded() { # core, flags, model
+    [ -f "$COUNTS" ] && awk -v c="$1" -v f="$2" -v m="$3" -F'\t' '$1 == c && $2 == f && $3 == m { print $5 }' "$COUNTS"
+}
+
+for model in $MODELS; do
+    mkdir -p "$W/$model"
+    if ! build "$model" host -O2 "" "$N"; then
+        bad "$model: the host build"
+        tail -n 20 "$W/$model/host-O2.txt"
+        continue
+    fi
+    ref="$W/$model/host-O2.txt"
+    arena_bytes=$(field "$ref" "^arena:" 6)
+    echo "$model: host -O2: $(field "$ref" "^agree:" 2) of $N test labels"
+    cores=
+    [ -n "$CM" ] && cores="m0 m4 m7"
+    [ -n "$A64" ] && cores="$cores aarch64"
+    for core in $cores; do
+        opts="-Os -O2"
+        n=$N
+        [ $core = aarch64 ] && opts=-O2
+        [ $core = m0 ] && n=$N_M0
+        for opt in $opts; do
+            for scalar in "" 1; do
+                conf=$core$opt${scalar:+-scalar}
+                flags="$opt${scalar:+ -DNNC_SCALAR}"
+                what="$model: $core $flags"
+                out="$W/$model/$conf.txt"
+                # On a core where the generated code has no vector path
+                # (Cortex-M today) -DNNC_SCALAR compiles to the same object:
+                # the default build's run stands for it.
+                if [ -n "$scalar" ] && [ $core != aarch64 ] &&
+                    build "$model" $core $opt "$scalar" $n elf &&
+                    same_object "$W/$model/$core$opt/$model.o" "$W/$model/$conf/$model.o"; then
+                    cp "$W/$model/$core$opt.txt" "$out"
+                    echo "$what: the same object code as $core $opt: its run stands for this one"
+                elif ! build "$model" $core $opt "$scalar" $n; then
+                    bad "$what: build or run failed"
+                    tail -n 20 "$out"
+                    continue
+                fi
+                if cmp=$("$W/compare_out" "$ref" "$out"); then
+                    ok
+                else
+                    bad "$what: outputs differ from the host build's"
+                fi
+                echo "$what: $cmp"
+                [ $core = aarch64 ] && continue
+                # The counter, checked on a loop of known length.
+                cal=$(field "$out" "^calibration:" 7)
+                if [ -n "$cal" ] && [ $((cal > 1998000 && cal < 2002000)) = 1 ]; then
+                    ok
+                else
+                    bad "$what: the instruction counter counted ${cal:-nothing} for 2,000,000 instructions"
+                    continue
+                fi
+                insns=$(field "$out" "^instructions:" 2)
+                stack=$(field "$out" "^stack:" 2)
+                written=$(field "$out" "^arena:" 2)
+                flash=$(arm-none-eabi-size -A "$W/$model/$conf/$model.o" |
+                    awk '$1 ~ /^\.(text|rodata)/ { s += $2 } END { print s + 0 }')
+                m=$(macs "$model")
+                if [ "$m" -gt 0 ]; then
+                    permac=$(awk -v i="$insns" -v m="$m" 'BEGIN { printf "%.2f", i / m }')
+                else
+                    permac=-
+                fi
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $core "$flags" $model $n "$insns" "$permac" \
+                    "$stack" "$written" "$arena_bytes" "$flash" >>"$W/counts.new"
+                echo "$what: $insns instructions per inference ($permac per MAC), stack $stack B," \
+                    "arena $written of $arena_bytes B, flash $flash B"
+                rec=$(recorded $core "$flags" $model)
+                if [ -z "$rec" ]; then
+                    [ $update = 1 ] || bad "$what: no count recorded in $COUNTS (sh tests/run_targets.sh --update)"
+                elif [ $((insns * 100 > rec * 102)) = 1 ]; then
+                    bad "$what: $insns instructions per inference, more than 2% above the $rec recorded in $COUNTS"
+                else
+                    ok
+                    [ $((insns * 100 < rec * 98)) = 1 ] &&
+                        echo "notice: $what: $insns instructions, more than 2% below the $rec recorded;" \
+                            "record it: NNC=build/nnc sh tests/run_targets.sh --update"
+                fi
+            done
+        done
+    done
+done
+
+# The table of docs/embedded.md, from this run.
+awk -F'\t' 'BEGIN {
+        print "| example | core | flags | instructions per inference | per MAC | stack (B) | arena written / NAME_ARENA_BYTES | flash: text + rodata (B) |"
+        print "|---|---|---|---|---|---|---|---|"
+    }
+    function commas(v,   s) { s = ""; while (v >= 1000) { s = sprintf(",%03d", v % 1000) s; v = int(v / 1000) } return v s }
+    { core = $1 == "m0" ? "Cortex-M0" : $1 == "m4" ? "Cortex-M4F" : "Cortex-M7"
+      printf "| %s | %s | `%s` | %s | %s | %s | %s / %s | %s |\n", $3, core, $2, commas($5), $6, $7, commas($8), commas($9), commas($10) }' \
+    "$W/counts.new" >"$W/table.md"
+echo "table of the measured figures: $W/table.md"
+
+if [ $update = 1 ]; then
+    {
+        echo "# Instructions per batch-1 inference under QEMU (-icount shift=0, SysTick), written by"
+        echo "# NNC=build/nnc sh tests/run_targets.sh --update; the test fails when a count rises more than 2%."
+        printf '# core\tflags\tmodel\timages\tinstructions\tper_mac\tstack_bytes\tarena_written\tarena_bytes\tflash_bytes\n'
+        cat "$W/counts.new"
+    } >"$COUNTS"
+    echo "updated $COUNTS"
+fi
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
