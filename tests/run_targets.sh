@@ -12,7 +12,8 @@
 #     -O2, both builds;
 # runs on the first N Fashion-MNIST test images (TARGETS_N, default 100;
 # TARGETS_N_M0, default 20, for the soft-float Cortex-M0, whose lenet takes
-# about 80 million instructions per image), and checks that
+# about 80 million instructions per image; TARGETS_CORES, default
+# "m0 m4 m7 aarch64", and TARGETS_MODELS choose a part), and checks that
 #   - every label equals the host build's and every output is within 1e-4
 #     of it (tests/targets/compare_out.c);
 #   - the instruction counter is right: SysTick under -icount shift=0
@@ -122,8 +123,13 @@ for model in $MODELS; do
     arena_bytes=$(field "$ref" "^arena:" 6)
     echo "$model: host -O2: $(field "$ref" "^agree:" 2) of $N test labels"
     cores=
-    [ -n "$CM" ] && cores="m0 m4 m7"
-    [ -n "$A64" ] && cores="$cores aarch64"
+    for core in ${TARGETS_CORES:-m0 m4 m7 aarch64}; do
+        case $core in
+        m0 | m4 | m7) [ -n "$CM" ] && cores="$cores $core" ;;
+        aarch64) [ -n "$A64" ] && cores="$cores $core" ;;
+        *) echo "run_targets: TARGETS_CORES: no core $core (m0 m4 m7 aarch64)"; exit 2 ;;
+        esac
+    done
     for core in $cores; do
         opts="-Os -O2"
         n=$N
@@ -194,14 +200,21 @@ for model in $MODELS; do
     done
 done
 
-# The table of docs/embedded.md, from this run.
+# The table of docs/embedded.md, from this run; a -DNNC_SCALAR row that
+# measured the same as the row before it joins that row.
 awk -F'\t' 'BEGIN {
         print "| example | core | flags | instructions per inference | per MAC | stack (B) | arena written / NAME_ARENA_BYTES | flash: text + rodata (B) |"
         print "|---|---|---|---|---|---|---|---|"
     }
     function commas(v,   s) { s = ""; while (v >= 1000) { s = sprintf(",%03d", v % 1000) s; v = int(v / 1000) } return v s }
-    { core = $1 == "m0" ? "Cortex-M0" : $1 == "m4" ? "Cortex-M4F" : "Cortex-M7"
-      printf "| %s | %s | `%s` | %s | %s | %s | %s / %s | %s |\n", $3, core, $2, commas($5), $6, $7, commas($8), commas($9), commas($10) }' \
+    function row() { if (prev != "") printf "| %s | %s | %s | %s | %s | %s | %s / %s | %s |\n", p[3], core, flags,
+                         commas(p[5]), p[6], p[7], commas(p[8]), commas(p[9]), commas(p[10]) }
+    { key = $1 FS $3 FS $5 FS $6 FS $7 FS $8 FS $9 FS $10
+      if (key == prev && $2 == p[2] " -DNNC_SCALAR") { flags = flags ", `" $2 "`"; next }
+      row()
+      prev = key; flags = "`" $2 "`"; split($0, p, FS)
+      core = $1 == "m0" ? "Cortex-M0" : $1 == "m4" ? "Cortex-M4F" : "Cortex-M7" }
+    END { row() }' \
     "$W/counts.new" >"$W/table.md"
 echo "table of the measured figures: $W/table.md"
 
