@@ -28,6 +28,7 @@
 #
 #   NNC=build/nnc sh tests/run_targets.sh            check (make test-targets)
 #   NNC=build/nnc sh tests/run_targets.sh --update   rewrite tests/targets/counts.txt
+#   sh tests/run_targets.sh --table                  print the table of counts.txt
 #
 # A missing tool (arm-none-eabi-gcc, qemu-system-arm, aarch64-linux-gnu-gcc,
 # qemu-aarch64, the Fashion-MNIST files) skips what needs it, with a line
@@ -40,7 +41,12 @@ N_M0=${TARGETS_N_M0:-20}
 MODELS=${TARGETS_MODELS:-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 update=0
-[ "${1:-}" = --update ] && update=1
+case ${1:-} in
+"") ;;
+--update) update=1 ;;
+--table) ;;
+*) echo "usage: sh tests/run_targets.sh [--update | --table]" >&2; exit 2 ;;
+esac
 COUNTS=tests/targets/counts.txt
 W=build/targets
 mkdir -p "$W"
@@ -50,7 +56,33 @@ fail=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
+# table FILE: the table of docs/embedded.md from FILE's rows (counts.txt's
+# format); a -DNNC_SCALAR row that measured the same as the row before it
+# joins that row.
+table() {
+    awk -F'\t' 'BEGIN {
+            print "| example | core | flags | instructions per inference | per MAC | stack (B) | arena written / NAME_ARENA_BYTES | flash: text + rodata (B) |"
+            print "|---|---|---|---|---|---|---|---|"
+        }
+        function commas(v,   s) { s = ""; while (v >= 1000) { s = sprintf(",%03d", v % 1000) s; v = int(v / 1000) } return v s }
+        function row() { if (prev != "") printf "| %s | %s | %s | %s | %s | %s | %s / %s | %s |\n", p[3], core, flags,
+                             commas(p[5]), p[6], p[7], commas(p[8]), commas(p[9]), commas(p[10]) }
+        /^#/ { next }
+        { key = $1 FS $3 FS $5 FS $6 FS $7 FS $8 FS $9 FS $10
+          if (key == prev && $2 == p[2] " -DNNC_SCALAR") { flags = flags ", `" $2 "`"; next }
+          row()
+          prev = key; flags = "`" $2 "`"; split($0, p, FS)
+          core = $1 == "m0" ? "Cortex-M0" : $1 == "m4" ? "Cortex-M4F" : "Cortex-M7" }
+        END { row() }' \
+        "$1"
+}
+
+
 case $NNC in /*) ;; *) NNC=$(pwd)/$NNC ;; esac
+if [ "${1:-}" = --table ]; then
+    table "$COUNTS"
+    exit 0
+fi
 if [ ! -x "$NNC" ]; then
     echo "run_targets: $NNC: no compiler (make all first)"
     exit 1
@@ -200,22 +232,7 @@ for model in $MODELS; do
     done
 done
 
-# The table of docs/embedded.md, from this run; a -DNNC_SCALAR row that
-# measured the same as the row before it joins that row.
-awk -F'\t' 'BEGIN {
-        print "| example | core | flags | instructions per inference | per MAC | stack (B) | arena written / NAME_ARENA_BYTES | flash: text + rodata (B) |"
-        print "|---|---|---|---|---|---|---|---|"
-    }
-    function commas(v,   s) { s = ""; while (v >= 1000) { s = sprintf(",%03d", v % 1000) s; v = int(v / 1000) } return v s }
-    function row() { if (prev != "") printf "| %s | %s | %s | %s | %s | %s | %s / %s | %s |\n", p[3], core, flags,
-                         commas(p[5]), p[6], p[7], commas(p[8]), commas(p[9]), commas(p[10]) }
-    { key = $1 FS $3 FS $5 FS $6 FS $7 FS $8 FS $9 FS $10
-      if (key == prev && $2 == p[2] " -DNNC_SCALAR") { flags = flags ", `" $2 "`"; next }
-      row()
-      prev = key; flags = "`" $2 "`"; split($0, p, FS)
-      core = $1 == "m0" ? "Cortex-M0" : $1 == "m4" ? "Cortex-M4F" : "Cortex-M7" }
-    END { row() }' \
-    "$W/counts.new" >"$W/table.md"
+table "$W/counts.new" >"$W/table.md"
 echo "table of the measured figures: $W/table.md"
 
 if [ $update = 1 ]; then
