@@ -204,6 +204,11 @@ for model in $MODELS; do
                 insns=$(field "$out" "^instructions:" 2)
                 stack=$(field "$out" "^stack:" 2)
                 written=$(field "$out" "^arena:" 2)
+                if [ -z "$insns" ] || [ -z "$stack" ] || [ "$stack" -le 0 ] || [ "$stack" -ge 65536 ] ||
+                    [ -z "$written" ] || [ "$written" -gt "$arena_bytes" ]; then
+                    bad "$what: no count, or a stack (${stack:-none} B) or arena (${written:-none} B) out of range"
+                    continue
+                fi
                 flash=$(arm-none-eabi-size -A "$W/$model/$conf/$model.o" |
                     awk '$1 ~ /^\.(text|rodata)/ { s += $2 } END { print s + 0 }')
                 m=$(macs "$model")
