@@ -93,7 +93,7 @@ if [ ! -r "$DATA/t10k-images-idx3-ubyte.gz" ] || [ ! -r "$DATA/train-images-idx3
 fi
 have() { command -v "$1" >/dev/null 2>&1; }
 CM=1
-for t in arm-none-eabi-gcc arm-none-eabi-size arm-none-eabi-objcopy qemu-system-arm; do
+for t in arm-none-eabi-gcc arm-none-eabi-size qemu-system-arm; do
     have $t || { echo "run_targets: no $t: Cortex-M runs skipped"; CM=; }
 done
 A64=1
@@ -118,20 +118,25 @@ macs() {
     esac
 }
 
-# same_object A.o B.o: the same code and data, debug information aside?
-same_object() {
-    arm-none-eabi-objcopy --strip-debug "$1" "$W/a.o" && arm-none-eabi-objcopy --strip-debug "$2" "$W/b.o" &&
-        cmp -s "$W/a.o" "$W/b.o"
+# same_code MODEL CORE OPT: do the default and the -DNNC_SCALAR builds
+# of the model's C preprocess to the same text (then they compile to the
+# same object: the compiler proper sees nothing else)?
+same_code() {
+    for s in "" 1; do
+        make -s -C examples/embedded NNC="$NNC" O="$(pwd)/$W/$1" MODEL="$1" CORE="$2" OPT="$3" SCALAR="$s" \
+            DATA="$DATA" pp >/dev/null 2>&1 || return 1
+    done
+    cmp -s "$W/$1/$2$3/$1.i" "$W/$1/$2$3-scalar/$1.i"
 }
 
-# build MODEL CORE OPT SCALAR N [elf]: build and run one configuration of
+# build MODEL CORE OPT SCALAR N: build and run one configuration of
 # examples/embedded into $W/MODEL/CONF.txt (CONF as the Makefile names it;
 # with QEMU's semihosting console on stderr, and make's messages); 0 when it
-# built and ran (with "elf": built).
+# built and ran.
 build() {
     conf=$2$3${4:+-scalar}
     make -s -C examples/embedded NNC="$NNC" O="$(pwd)/$W/$1" MODEL="$1" CORE="$2" OPT="$3" SCALAR="$4" N="$5" \
-        DUMP=1 DATA="$DATA" HOST_CC="${CC:-cc}" ${6:-run} >"$W/$1/$conf.txt" 2>&1
+        DUMP=1 DATA="$DATA" HOST_CC="${CC:-cc}" run >"$W/$1/$conf.txt" 2>&1
 }
 
 # field FILE PATTERN N: the Nth word of FILE's first line matching PATTERN
@@ -174,14 +179,13 @@ for model in $MODELS; do
                 what="$model: $core $flags"
                 out="$W/$model/$conf.txt"
                 # On a core where the generated code has no vector path
-                # (Cortex-M today) -DNNC_SCALAR compiles to the same object:
-                # the default build's run stands for it.
-                if [ -n "$scalar" ] && [ $core != aarch64 ] &&
-                    build "$model" $core $opt "$scalar" $n elf &&
-                    same_object "$W/$model/$core$opt/$model.o" "$W/$model/$conf/$model.o"; then
+                # (Cortex-M today) -DNNC_SCALAR changes nothing the compiler
+                # sees: the default build's run stands for it.
+                if [ -n "$scalar" ] && [ $core != aarch64 ] && same_code "$model" $core $opt; then
                     cp "$W/$model/$core$opt.txt" "$out"
-                    echo "$what: the same object code as $core $opt: its run stands for this one"
-                elif ! build "$model" $core $opt "$scalar" $n; then
+                    obj="$W/$model/$core$opt/$model.o"
+                    echo "$what: the same preprocessed code as $core $opt: its run stands for this one"
+                elif obj="$W/$model/$conf/$model.o" && ! build "$model" $core $opt "$scalar" $n; then
                     bad "$what: build or run failed"
                     tail -n 20 "$out"
                     continue
@@ -209,8 +213,8 @@ for model in $MODELS; do
                     bad "$what: no count, or a stack (${stack:-none} B) or arena (${written:-none} B) out of range"
                     continue
                 fi
-                flash=$(arm-none-eabi-size -A "$W/$model/$conf/$model.o" |
-                    awk '$1 ~ /^\.(text|rodata)/ { s += $2 } END { print s + 0 }')
+                flash=$(arm-none-eabi-size -A "$obj" | awk '$1 ~ /^\.(text|rodata)/ { s += $2 } END { print s + 0 }')
+                [ "$flash" -gt 0 ] || { bad "$what: no flash size for $obj"; continue; }
                 m=$(macs "$model")
                 if [ "$m" -gt 0 ]; then
                     permac=$(awk -v i="$insns" -v m="$m" 'BEGIN { printf "%.2f", i / m }')
