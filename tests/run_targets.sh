@@ -1,6 +1,8 @@
 #!/bin/sh
 # The generated inference code on real targets, under QEMU (issue 13,
-# "Targets tested in CI"): for each example below, its --inference
+# "Targets tested in CI"): for each example (the four Fashion-MNIST ones,
+# and digits01, digits123_cnn and perceptron_xor on examples/data's test
+# tables; xor, whose C name is nnc_xor, is left out), its --inference
 # --batch 1 code (examples/embedded/main.c around it, weights from a short
 # reproducible training, see examples/embedded/Makefile) is built
 #   - for the host (cc -O2): the reference;
@@ -10,7 +12,7 @@
 #     -Os and -O2, the default build and -DNNC_SCALAR;
 #   - for AArch64 Linux (aarch64-linux-gnu-gcc -static, qemu-aarch64) at
 #     -O2, both builds;
-# runs on the first N Fashion-MNIST test images (TARGETS_N, default 100;
+# runs on the first N test images (TARGETS_N, default 100;
 # TARGETS_N_M0, default 20, for the soft-float Cortex-M0, whose lenet takes
 # about 80 million instructions per image; TARGETS_CORES, default
 # "m0 m4 m7 aarch64", and TARGETS_MODELS choose a part), and checks that
@@ -38,7 +40,7 @@ cd "$(dirname "$0")/.." || exit 2
 NNC=${NNC:-build/nnc}
 N=${TARGETS_N:-100}
 N_M0=${TARGETS_N_M0:-20}
-MODELS=${TARGETS_MODELS:-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp}
+MODELS=${TARGETS_MODELS:-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp digits01 digits123_cnn perceptron_xor}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 update=0
 case ${1:-} in
@@ -114,6 +116,9 @@ macs() {
     fashion_mlp) echo 234964 ;;
     fashion_bn_dropout) echo 203264 ;;
     fashion_resmlp) echo 334336 ;;
+    digits01) echo 42 ;;        # 12 x 3 + 3 x 2
+    digits123_cnn) echo 468 ;;  # 3 filters x 3 x 3 x 4 x 4 positions + 12 x 3
+    perceptron_xor) echo 2 ;;
     *) echo 0 ;;
     esac
 }

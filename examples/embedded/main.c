@@ -14,7 +14,8 @@
  *   image I: label L (NAME), test label T      the prediction
  *   out I: H0 H1 ...                           (-DNNC_DUMP) the outputs' bits
  *   calibration: N x P instructions counted C  a loop of N * P instructions
- *   instructions: MEAN per inference (min A, max B)
+ *   instructions: MEAN per inference (min A, max B; -DNNC_REPEAT=R: each
+ *                 the mean of R runs on one image)
  *   stack: S bytes                              the deepest forward went
  *   arena: W bytes written of NAME_ARENA_BYTES (extent E)
  *   agree: K of N with the test labels
@@ -46,7 +47,14 @@
 #define IN_SIZE FN(_INPUT_x_SIZE)
 #define OUT_SIZE FN(_OUTPUT_SIZE)
 #define STACK_PAINT 0xdeadbeefu
-#define STACK_MARGIN 64 /* bytes under main's stack pointer left unpainted */
+#define STACK_MARGIN 8 /* bytes under main's stack pointer left unpainted */
+
+/* Inferences per image inside one count, which is then divided by it: a
+ * model of a few hundred instructions needs more than SysTick's 40 of
+ * granularity (the Makefile sets it for the textbook examples). */
+#ifndef NNC_REPEAT
+#define NNC_REPEAT 1
+#endif
 
 #if IN_SIZE != INPUTS_SIZE
 #error "inputs.h holds images of another size than the model's input"
@@ -84,16 +92,24 @@ static void put_hex32(uint32_t v)
 }
 #endif
 
-/* Image i of inputs.h as the model's input: pixel / 255, as the training
- * program scales uint8 data. */
+/* Sample i of inputs.h as the model's input: pixel / 255, as the training
+ * program scales uint8 data; CSV floats as they are. */
 static void load(int i)
 {
     for (int k = 0; k < IN_SIZE; k++)
+#ifdef INPUTS_F32
+        x[k] = inputs_f32[i][k];
+#else
         x[k] = (float)inputs_u8[i][k] / 255.0f;
+#endif
 }
 
-static int argmax(const float *v, int n)
+/* The predicted label: the largest output, or for a single output (a
+ * sigmoid's probability) whether it is at least 0.5. */
+static int predict(const float *v, int n)
 {
+    if (n == 1)
+        return v[0] >= 0.5f;
     int best = 0;
     for (int k = 1; k < n; k++)
         if (v[k] > v[best])
@@ -206,8 +222,9 @@ int main(void)
         int overflow;
         load(i);
         board_count_start();
-        FN(_forward)(m, 1, x, out);
-        uint32_t count = board_count_stop(&overflow);
+        for (int r = 0; r < NNC_REPEAT; r++)
+            FN(_forward)(m, 1, x, out);
+        uint32_t count = board_count_stop(&overflow) / NNC_REPEAT;
         if (overflow) {
             board_puts("FAIL: the instruction counter overflowed\n");
             status = 1;
@@ -215,7 +232,7 @@ int main(void)
         total += count;
         lo = count < lo ? count : lo;
         hi = count > hi ? count : hi;
-        int label = argmax(out, OUT_SIZE);
+        int label = predict(out, OUT_SIZE);
         agree += label == inputs_label[i];
         board_puts("image ");
         put_u((uint64_t)i);
