@@ -163,7 +163,7 @@ for model in $MODELS; do
     fi
     ref="$W/$model/host-O2.txt"
     arena_bytes=$(field "$ref" "^arena:" 6)
-    echo "$model: host -O2: $(field "$ref" "^agree:" 2) of $N test labels"
+    echo "$model: host -O2: $(field "$ref" "^agree:" 2) of $(field "$ref" "^agree:" 4) test labels"
     cores=
     for core in ${TARGETS_CORES:-m0 m4 m7 aarch64}; do
         case $core in
@@ -226,7 +226,8 @@ for model in $MODELS; do
                 else
                     permac=-
                 fi
-                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $core "$flags" $model $n "$insns" "$permac" \
+                images=$(awk '/ test images, arena / { print $2; exit }' "$out")
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $core "$flags" $model "$images" "$insns" "$permac" \
                     "$stack" "$written" "$arena_bytes" "$flash" >>"$W/counts.new"
                 echo "$what: $insns instructions per inference ($permac per MAC), stack $stack B," \
                     "arena $written of $arena_bytes B, flash $flash B"
@@ -254,8 +255,16 @@ if [ $update = 1 ]; then
         echo "# Instructions per batch-1 inference under QEMU (-icount shift=0, SysTick), written by"
         echo "# NNC=build/nnc sh tests/run_targets.sh --update; the test fails when a count rises more than 2%."
         printf '# core\tflags\tmodel\timages\tinstructions\tper_mac\tstack_bytes\tarena_written\tarena_bytes\tflash_bytes\n'
-        cat "$W/counts.new"
-    } >"$COUNTS"
+        # this run's rows where the recorded ones were, recorded rows it did
+        # not measure (TARGETS_MODELS, TARGETS_CORES) kept, new rows last
+        old=/dev/null
+        [ -f "$COUNTS" ] && old=$COUNTS
+        awk -F'\t' 'NR == FNR { new[$1 FS $2 FS $3] = $0; order[++n] = $1 FS $2 FS $3; next }
+            /^#/ { next }
+            { k = $1 FS $2 FS $3; if (k in new) { print new[k]; done[k] = 1 } else print }
+            END { for (i = 1; i <= n; i++) if (!(order[i] in done)) print new[order[i]] }' "$W/counts.new" "$old"
+    } >"$W/counts.merged"
+    mv "$W/counts.merged" "$COUNTS"
     echo "updated $COUNTS"
 fi
 echo "$pass passed, $fail failed"
