@@ -1,8 +1,8 @@
 #!/bin/sh
 # The generated inference code on real targets, under QEMU (issue 13,
 # "Targets tested in CI"): for each example (the four Fashion-MNIST ones,
-# and digits01, digits123_cnn and perceptron_xor on examples/data's test
-# tables; xor, whose C name is nnc_xor, is left out), its --inference
+# and digits01, digits123_cnn, xor and perceptron_xor on examples/data's
+# test tables), its --inference
 # --batch 1 code (examples/embedded/main.c around it, weights from a short
 # reproducible training, see examples/embedded/Makefile) is built
 #   - for the host (cc -O2): the reference;
@@ -40,7 +40,7 @@ cd "$(dirname "$0")/.." || exit 2
 NNC=${NNC:-build/nnc}
 N=${TARGETS_N:-100}
 N_M0=${TARGETS_N_M0:-20}
-MODELS=${TARGETS_MODELS:-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp digits01 digits123_cnn perceptron_xor}
+MODELS=${TARGETS_MODELS:-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp digits01 digits123_cnn xor perceptron_xor}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 update=0
 case ${1:-} in
@@ -118,6 +118,7 @@ macs() {
     fashion_resmlp) echo 334336 ;;
     digits01) echo 42 ;;        # 12 x 3 + 3 x 2
     digits123_cnn) echo 468 ;;  # 3 filters x 3 x 3 x 4 x 4 positions + 12 x 3
+    xor) echo 12 ;;             # 2 x 4 + 4 x 1
     perceptron_xor) echo 2 ;;
     *) echo 0 ;;
     esac

@@ -4,10 +4,10 @@
  * startup.c) or on a hosted system (with host.c), and print per image the
  * predicted label, then what was measured:
  *
- *   cc -DMODEL=fashion_lenet -IGEN -IINPUTS_DIR main.c board.c GEN/fashion_lenet.c
+ *   cc -IGEN -IINPUTS_DIR main.c board.c GEN/fashion_lenet.c
  *
- * GEN holds NAME.c and NAME.h from nnc; INPUTS_DIR holds inputs.h
- * (make_inputs.sh).  -DNNC_DUMP adds, per image, the outputs as the hex
+ * GEN holds NAME.c and NAME.h from nnc and model.h (#define MODEL NAME,
+ * #include "NAME.h"); INPUTS_DIR holds inputs.h (make_inputs.sh).  -DNNC_DUMP adds, per image, the outputs as the hex
  * bits of their floats (tests/run_targets.sh compares them between
  * targets exactly, with tests/targets/compare_out.c).  Lines:
  *
@@ -29,9 +29,10 @@
 
 #include "board.h"
 #include "inputs.h"
+#include "model.h" /* #define MODEL NAME, #include "NAME.h" (the Makefile writes it) */
 
 #ifndef MODEL
-#error "compile with -DMODEL=name (the model's C name)"
+#error "model.h must define MODEL as the model's C name"
 #endif
 
 #define CAT2(a, b) a##b
@@ -39,8 +40,6 @@
 #define STR2(a) #a
 #define STR(a) STR2(a)
 #define FN(suffix) CAT(MODEL, suffix)
-
-#include STR(MODEL.h)
 
 #define ARENA_BYTES FN(_ARENA_BYTES)
 #define ARENA_ALIGN FN(_ARENA_ALIGN)
