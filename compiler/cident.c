@@ -270,7 +270,7 @@ static const char *const generated[] = {
     "A", "ARENA_FLOATS", "DOT_BLOCKS", "DOT_H", "DOT_MB", "DOT_NB", "ERF", "EXP", "FMADD", "FV", "GEMM", "GFMA",
     "GLOAD", "GSTORE", "GVFMA", "LOG", "LOG1P", "MAX_BATCH", "NPARAMS", "NSTATE", "POW", "SQRT", "TANH", "VFMADD", "VLOAD",
     "VSQRT", "VSTORE", "VSUM", "VSUM4", "arena", "at", "bad_batch", "done", "dotsum", "dotsum_block", "err", "fill_const",
-    "fill_normal", "fill_uniform", "gemm_panel", "gemm_part", "gemm_row", "i", "init_params", "inputs", "j", "k", "lr", "m",
+    "fill_normal", "fill_uniform", "gemm_elem", "gemm_panel", "gemm_part", "gemm_rows", "i", "init_params", "inputs", "j", "k", "lr", "m",
     "mem", "n", "nnc_isa", "nnc_isa_init", "out", "p", "param_ptrs", "params", "path", "real", "run_backward", "run_eval", "run_loss",
     "run_output", "run_update", "s", "seed", "state_desc", "state_ptr", "sum16", "t", "target", "vgemm", "vgemm_x16", "vgemm_x8", "vreal", "vsq", "w", "x",
 };

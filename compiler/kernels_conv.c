@@ -242,14 +242,28 @@ static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, co
         /* kNNN_oc(), oc_function(): taps is kNNN_taps */
         emit_line(e, "NNC_ISA_CALL(%.*s_oc, (xp, yp, wt, bt));", (int)(strlen(taps) - strlen("_taps")), taps);
         emit_line(e, "#else");
+        /* the plain loops: FB filters at a time, so that each input value
+         * loaded serves FB multiply-adds and the FB sums stay in registers
+         * (Cortex-M4F: about 2.6 instructions per multiply-add instead of
+         * 7); each sum is still one chain in tap order from the bias */
+        int FB = FP % 8 == 0 ? 8 : FP % 4 == 0 ? 4 : 1;
         emit_line(e, "for (int oh = 0; oh < %lld; oh++)", c->OH);
-        emit_line(e, "    for (int ow = 0; ow < %lld; ow++)", c->OW);
-        emit_line(e, "        for (int f = 0; f < %lld; f++) {", FP);
-        emit_line(e, "            real acc = bt[f];");
-        emit_line(e, "            for (int k = 0; k < %lld; k++)", KG);
-        emit_line(e, "                acc = FMADD(wt[k * %lld + f], xp[oh * %lld + ow + %s[k]], acc);", FP, d->WP, taps);
-        emit_line(e, "            yp[((size_t)oh * %lld + ow) * %lld + f] = acc;", c->OW, FP);
+        emit_line(e, "    for (int ow = 0; ow < %lld; ow++) {", c->OW);
+        emit_line(e, "        const real *xq = xp + oh * %lld + ow;", d->WP);
+        emit_line(e, "        real *yq = yp + ((size_t)oh * %lld + ow) * %lld;", c->OW, FP);
+        emit_line(e, "        for (int f = 0; f < %lld; f += %d) {", FP, FB);
+        for (int j = 0; j < FB; j++)
+            emit_line(e, "            real a%d = bt[f + %d];", j, j);
+        emit_line(e, "            const real *wk = wt + f;");
+        emit_line(e, "            for (int k = 0; k < %lld; k++, wk += %lld) {", KG, FP);
+        emit_line(e, "                real v = xq[%s[k]];", taps);
+        for (int j = 0; j < FB; j++)
+            emit_line(e, "                a%d = FMADD(wk[%d], v, a%d);", j, j, j);
+        emit_line(e, "            }");
+        for (int j = 0; j < FB; j++)
+            emit_line(e, "            yq[f + %d] = a%d;", j, j);
         emit_line(e, "        }");
+        emit_line(e, "    }");
         emit_line(e, "#endif");
         *out = (OutLayout){1, c->OW * FP, FP, 0, {0}};
         return;

@@ -986,20 +986,43 @@ __attribute__((unused)) static real gemm_dot8(const real *a, const real *b, int 
 #endif
 #endif
 #else
-/* row m of GEMM below */
-static void gemm_row(int m, int N, int K, const real *A, long sam, long sak, const real *B, long sbk, long sbn,
+/* element (m, n) of GEMM below, in its order */
+static void gemm_elem(int m, int n, int K, const real *A, long sam, long sak, const real *B, long sbk, long sbn,
                      real *C, long ldc, int acc, const real *bias_m, const real *bias_n, const int *boff)
 {
-    for (int n = 0; n < N; n++) {
+    {
         real s = acc & GEMM_ACC ? C[(long)m * ldc + n] : bias_m ? bias_m[m] : bias_n ? bias_n[n] : 0.0f;
         const real *b = B + (long)n * sbn;
         for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
             int ke = K - k0 < GEMM_KC ? K : k0 + GEMM_KC;
             if (acc & GEMM_K8) {
-                real p[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-                for (int k = k0; k < ke; k++)
-                    p[k % 8] = FMADD(A[(long)m * sam + (long)k * sak], b[boff ? boff[k] : (long)k * sbk], p[k % 8]);
-                s = s + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));
+                /* eight named chains (registers on a core without vectors; an
+                 * array indexed by k % 8 would live in memory), k0 a multiple of 8 */
+                const real *a = A + (long)m * sam;
+                real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                int k = k0;
+#define GEMM_K8_A(j) a[(long)(k + (j)) * sak]
+#define GEMM_K8_B(j) b[boff ? boff[k + (j)] : (long)(k + (j)) * sbk]
+                for (; k + 8 <= ke; k += 8) {
+                    p0 = FMADD(GEMM_K8_A(0), GEMM_K8_B(0), p0);
+                    p1 = FMADD(GEMM_K8_A(1), GEMM_K8_B(1), p1);
+                    p2 = FMADD(GEMM_K8_A(2), GEMM_K8_B(2), p2);
+                    p3 = FMADD(GEMM_K8_A(3), GEMM_K8_B(3), p3);
+                    p4 = FMADD(GEMM_K8_A(4), GEMM_K8_B(4), p4);
+                    p5 = FMADD(GEMM_K8_A(5), GEMM_K8_B(5), p5);
+                    p6 = FMADD(GEMM_K8_A(6), GEMM_K8_B(6), p6);
+                    p7 = FMADD(GEMM_K8_A(7), GEMM_K8_B(7), p7);
+                }
+                if (k + 0 < ke) p0 = FMADD(GEMM_K8_A(0), GEMM_K8_B(0), p0);
+                if (k + 1 < ke) p1 = FMADD(GEMM_K8_A(1), GEMM_K8_B(1), p1);
+                if (k + 2 < ke) p2 = FMADD(GEMM_K8_A(2), GEMM_K8_B(2), p2);
+                if (k + 3 < ke) p3 = FMADD(GEMM_K8_A(3), GEMM_K8_B(3), p3);
+                if (k + 4 < ke) p4 = FMADD(GEMM_K8_A(4), GEMM_K8_B(4), p4);
+                if (k + 5 < ke) p5 = FMADD(GEMM_K8_A(5), GEMM_K8_B(5), p5);
+                if (k + 6 < ke) p6 = FMADD(GEMM_K8_A(6), GEMM_K8_B(6), p6);
+#undef GEMM_K8_A
+#undef GEMM_K8_B
+                s = s + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
             } else {
                 real p = k0 == 0 ? s : 0.0f;
                 for (int k = k0; k < ke; k++)
@@ -1010,15 +1033,66 @@ static void gemm_row(int m, int N, int K, const real *A, long sam, long sak, con
         C[(long)m * ldc + n] = s;
     }
 }
+
+/* Rows m and m + 1 (when R is 2) of GEMM below.  Where each element is one
+ * chain in k order (no GEMM_K8), a block of 2 rows by 2 columns: each
+ * element of A and B loaded serves two multiply-adds and the four sums
+ * stay in registers, about 2.5 instructions per multiply-add on a
+ * Cortex-M4F instead of 5 or more; every element keeps gemm_elem()'s order,
+ * so the bits are the same. */
+static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
+                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n,
+                      const int *boff)
+{
+    int n = 0;
+    if (R == 2 && !(acc & GEMM_K8))
+        for (; n + 2 <= N; n += 2) {
+            const real *a0 = A + (long)m * sam, *a1 = a0 + sam, *b0 = B + (long)n * sbn, *b1 = b0 + sbn;
+            real *c0 = C + (long)m * ldc + n, *c1 = c0 + ldc;
+            real s00, s01, s10, s11;
+            if (acc & GEMM_ACC) {
+                s00 = c0[0], s01 = c0[1], s10 = c1[0], s11 = c1[1];
+            } else if (bias_m) {
+                s00 = s01 = bias_m[m];
+                s10 = s11 = bias_m[m + 1];
+            } else if (bias_n) {
+                s00 = s10 = bias_n[n];
+                s01 = s11 = bias_n[n + 1];
+            } else {
+                s00 = s01 = s10 = s11 = 0.0f;
+            }
+            for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+                int ke = K - k0 < GEMM_KC ? K : k0 + GEMM_KC;
+                real p00 = k0 == 0 ? s00 : 0.0f, p01 = k0 == 0 ? s01 : 0.0f;
+                real p10 = k0 == 0 ? s10 : 0.0f, p11 = k0 == 0 ? s11 : 0.0f;
+                for (int k = k0; k < ke; k++) {
+                    long o = boff ? boff[k] : (long)k * sbk;
+                    real x0 = a0[(long)k * sak], x1 = a1[(long)k * sak], y0 = b0[o], y1 = b1[o];
+                    p00 = FMADD(x0, y0, p00);
+                    p01 = FMADD(x0, y1, p01);
+                    p10 = FMADD(x1, y0, p10);
+                    p11 = FMADD(x1, y1, p11);
+                }
+                s00 = k0 == 0 ? p00 : s00 + p00;
+                s01 = k0 == 0 ? p01 : s01 + p01;
+                s10 = k0 == 0 ? p10 : s10 + p10;
+                s11 = k0 == 0 ? p11 : s11 + p11;
+            }
+            c0[0] = s00, c0[1] = s01, c1[0] = s10, c1[1] = s11;
+        }
+    for (; n < N; n++)
+        for (int r = 0; r < R; r++)
+            gemm_elem(m + r, n, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
+}
 #endif
 
-/* The parts GEMM is split into: panels of GEMM_NR_RUN columns (rows in the
- * plain build); gemm_part() computes part p on the calling thread, its pack
- * the calling thread's (room for the widest panel, 32 columns). */
+/* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
+ * rows in the plain build); gemm_part() computes part p on the calling
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
-#define GEMM_PARTS(M, N) (M)
+#define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
 static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
                       long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
@@ -1028,9 +1102,8 @@ static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long 
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
                               pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
 #else
-    (void)M;
     (void)pack;
-    gemm_row(p, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
+    gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
 #endif
 }
 
@@ -1130,10 +1203,19 @@ static void k004_dense(int n,
                 const real *xs = x + (size_t)s * 784;
                 real acc = b[o];
                 for (int k0 = 0; k0 < 784; k0 += GEMM_KC) {
-                    real p[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-                    for (int i = k0; i < (k0 + GEMM_KC < 784 ? k0 + GEMM_KC : 784); i++)
-                        p[i % 8] = FMADD(xs[i], wo[i], p[i % 8]);
-                    acc = acc + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));
+                    int ke = k0 + GEMM_KC < 784 ? k0 + GEMM_KC : 784, i = k0;
+                    real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                    for (; i + 8 <= ke; i += 8) {
+                        p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                        p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                        p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                        p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                        p4 = FMADD(xs[i + 4], wo[i + 4], p4);
+                        p5 = FMADD(xs[i + 5], wo[i + 5], p5);
+                        p6 = FMADD(xs[i + 6], wo[i + 6], p6);
+                        p7 = FMADD(xs[i + 7], wo[i + 7], p7);
+                    }
+                    acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
                 }
                 y[(size_t)s * 256 + o] = acc;
             }
@@ -1229,10 +1311,19 @@ static void k008_dense(int n,
                 const real *xs = x + (size_t)s * 256;
                 real acc = b[o];
                 for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
-                    real p[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-                    for (int i = k0; i < (k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256); i++)
-                        p[i % 8] = FMADD(xs[i], wo[i], p[i % 8]);
-                    acc = acc + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));
+                    int ke = k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256, i = k0;
+                    real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                    for (; i + 8 <= ke; i += 8) {
+                        p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                        p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                        p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                        p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                        p4 = FMADD(xs[i + 4], wo[i + 4], p4);
+                        p5 = FMADD(xs[i + 5], wo[i + 5], p5);
+                        p6 = FMADD(xs[i + 6], wo[i + 6], p6);
+                        p7 = FMADD(xs[i + 7], wo[i + 7], p7);
+                    }
+                    acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
                 }
                 y[(size_t)s * 128 + o] = acc;
             }
@@ -1349,10 +1440,19 @@ static void k012_dense(int n,
                 const real *xs = x + (size_t)s * 128;
                 real acc = b[o];
                 for (int k0 = 0; k0 < 128; k0 += GEMM_KC) {
-                    real p[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-                    for (int i = k0; i < (k0 + GEMM_KC < 128 ? k0 + GEMM_KC : 128); i++)
-                        p[i % 8] = FMADD(xs[i], wo[i], p[i % 8]);
-                    acc = acc + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));
+                    int ke = k0 + GEMM_KC < 128 ? k0 + GEMM_KC : 128, i = k0;
+                    real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                    for (; i + 8 <= ke; i += 8) {
+                        p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                        p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                        p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                        p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                        p4 = FMADD(xs[i + 4], wo[i + 4], p4);
+                        p5 = FMADD(xs[i + 5], wo[i + 5], p5);
+                        p6 = FMADD(xs[i + 6], wo[i + 6], p6);
+                        p7 = FMADD(xs[i + 7], wo[i + 7], p7);
+                    }
+                    acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
                 }
                 y[(size_t)s * 10 + o] = acc;
             }
