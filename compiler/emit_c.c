@@ -22,32 +22,12 @@
 #include "conv_algo.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "autodiff.h"
-#include "compile.h"
 #include "gemm.h"
-
-typedef long long ll;
-
-void emit_line(Emitter *e, const char *fmt, ...)
-{
-    va_list ap;
-    if (fmt[0] != '\0')
-        for (int i = 0; i < e->indent; i++)
-            fputs("    ", e->f);
-    va_start(ap, fmt);
-    vfprintf(e->f, fmt, ap);
-    va_end(ap);
-    fputc('\n', e->f);
-}
-
-void emit_lines(Emitter *e, const char *const *lines, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        emit_line(e, "%s", lines[i]);
-}
+#include "kernels.h"
+#include "version.h"
 
 /*
  * The vector, fused multiply-add, dispatch and square-root macros of the
@@ -218,53 +198,6 @@ static const char *weight_name(const Ir *ir, int id)
         if (ir->nodes[j].op == OP_PARAM && strcmp(cname(ir, ir->nodes[j].param), c) == 0)
             return arena_printf(ir->arena, "w_%s_%d", c, id);
     return arena_printf(ir->arena, "w_%s", c);
-}
-
-const char *emit_c_string(Arena *a, const char *s)
-{
-    size_t n = strlen(s);
-    char *out = arena_alloc(a, 4 * n + 1), *p = out;
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if (*q == '"' || *q == '\\') {
-            *p++ = '\\';
-            *p++ = (char)*q;
-        } else if (*q == '?' && q[1] == '?') {
-            /* ??/ and the other trigraphs of -std=c99 */
-            *p++ = '?';
-            *p++ = '\\';
-        } else if (*q < 0x20 || *q >= 0x7f) {
-            /* Three octal digits: never extended by the next character. */
-            p += sprintf(p, "\\%03o", *q);
-        } else {
-            *p++ = (char)*q;
-        }
-    }
-    *p = '\0';
-    return out;
-}
-
-const char *emit_c_comment(Arena *a, const char *s)
-{
-    size_t n = strlen(s);
-    char *out = arena_alloc(a, 4 * n + 1), *p = out;
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if ((*q == '*' && q[1] == '/') || (*q == '/' && q[1] == '*')) {
-            /* neither ends the comment nor opens one (-Wcomment) */
-            *p++ = (char)*q;
-            *p++ = ' ';
-        } else if (*q == '?' && q[1] == '?') {
-            *p++ = '?';
-            *p++ = ' ';
-        } else if (*q < 0x20 || *q >= 0x7f) {
-            /* Control bytes, and bytes that may not be valid UTF-8 (which
-             * some compilers warn about), as the text \ooo. */
-            p += sprintf(p, "\\%03o", *q);
-        } else {
-            *p++ = (char)*q;
-        }
-    }
-    *p = '\0';
-    return out;
 }
 
 /* The C expression for node id's buffer inside a schedule function. */

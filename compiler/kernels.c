@@ -33,19 +33,6 @@ ll kern_numel(const IrNode *n)
     return n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
 }
 
-const char *emit_float(double x, char *buf)
-{
-    if (isnan(x))
-        return "NAN";
-    if (isinf(x))
-        return x > 0 ? "INFINITY" : "-INFINITY";
-    snprintf(buf, 40, "%.9g", x);
-    if (!strpbrk(buf, ".e"))
-        strcat(buf, ".0");
-    strcat(buf, "f");
-    return buf;
-}
-
 #define flit emit_float
 
 /* The forward op a node computes or differentiates. */
@@ -881,24 +868,6 @@ static void avgpool_backward(Emitter *e, int id)
 
 /* ---- element-wise ------------------------------------------------------------ */
 
-int kern_is_elementwise(const Ir *ir, int id)
-{
-    const IrNode *n = &ir->nodes[id];
-    if (n->poison)
-        return 0;
-    if (n->op == OP_ADD)
-        return 1; /* forward, or the backward pass's accumulation */
-    switch (kern_fwd_op(ir, n)) {
-    case OP_RELU:
-    case OP_SIGMOID:
-    case OP_TANH:
-    case OP_MUL:
-        return 1;
-    default:
-        return kern_act_pointwise(ir, id);
-    }
-}
-
 /* relu, sigmoid, tanh: PyTorch's formulas; relu keeps NaN (torch.relu
  * propagates it). */
 const char *kern_elementwise_stmt(const Ir *ir, int id, const char *const *in, const char *out, int *scoped)
@@ -924,9 +893,13 @@ const char *kern_elementwise_stmt(const Ir *ir, int id, const char *const *in, c
         return arena_printf(a, "%s = TANH(%s);", out, x);
     case OP_MUL: /* forward a * b; backward da = dy * b, db = dy * a */
         return arena_printf(a, "%s = %s * %s;", out, in[0], in[1]);
-    default:
+    default: {
         *scoped = 1; /* declares v (and d) */
-        return kern_act_stmt(ir, id, in, out);
+        const char *stmt = kern_act_stmt(ir, id, in, out);
+        if (!stmt) /* op_elementwise() and pointwise() disagree */
+            diag_internal("emit", "element-wise %s has no formula", op_info[op].name);
+        return stmt;
+    }
     }
 }
 
@@ -1627,7 +1600,7 @@ static void update_kernel(Emitter *e, int id)
 void kern_define(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
-    if (kern_is_elementwise(e->ir, id)) {
+    if (ir_elementwise(e->ir, id)) {
         elementwise_kernel(e, id);
         return;
     }
