@@ -30,10 +30,17 @@
 # file may include one only where RUNTIME_USERS says so (main.c reads
 # safetensors weights for --inference with the runtime's reader).
 #
-#   tests/check_layers.sh [DIR]      check DIR (default .), a copy of the repository
-#   tests/check_layers.sh --selftest show that the check fails where it must
+# The same rule holds between the objects (build/obj/*.o, build/rt/*.o,
+# read with nm): no object calls a function or uses a variable defined in
+# a higher layer's object, which also catches a prototype written by hand
+# instead of an include.
 #
-# POSIX sh and awk; nothing to build.
+#   tests/check_layers.sh [DIR]          the includes of DIR (default .), a copy of the repository
+#   tests/check_layers.sh --objects [B]  the objects of B/obj and B/rt (default build)
+#   tests/check_layers.sh --selftest [B] show that the checks fail where they must
+#                                        (the objects' too when B is given)
+#
+# POSIX sh, awk and nm (binutils, beside the C compiler); nothing to build.
 
 LAYERS='
 base     arena diag version
@@ -113,6 +120,56 @@ check() { # dir: 0 when its layers hold, else 1 after a line per fault
     return 0
 }
 
+objects() { # bdir: the same layers between the objects in bdir/obj and bdir/rt
+    bdir=$1
+    for o in "$bdir"/obj/*.o "$bdir"/rt/*.o; do
+        [ -f "$o" ] || continue
+        m=$(basename "$o" .o)
+        case $o in "$bdir"/rt/*) m="rt:$m" ;; esac
+        nm -P -g --defined-only "$o" | awk -v m="$m" '{ print "D", $1, m }'
+        nm -P -u "$o" | awk -v m="$m" '{ print "U", $1, m }'
+    done >"$tmp.syms" || return 1
+    [ -s "$tmp.syms" ] || { echo "tests/check_layers.sh: no objects in $bdir/obj (make all first)"; return 1; }
+    awk -v layers="$LAYERS" -v users=" $RUNTIME_USERS " -v bdir="$bdir" '
+        BEGIN {
+            n = split(layers, row, "\n")
+            for (i = 1; i <= n; i++) {
+                k = split(row[i], w, " ")
+                if (k == 0) continue
+                rank[w[1]] = ++nl
+                for (j = 2; j <= k; j++) layer[w[j]] = w[1]
+            }
+        }
+        function lay(m) { return m ~ /^rt:/ ? "runtime" : layer[m] }
+        function obj(m) { return m ~ /^rt:/ ? bdir "/rt/" substr(m, 4) ".o" : bdir "/obj/" m ".o" }
+        $1 == "D" { def[$2] = $3; mods[$3] = 1; next }
+        { use[++nu] = $2; by[nu] = $3 }
+        END {
+            for (m in mods)
+                if (lay(m) == "")
+                    printf "%s: has no layer: add its module %s to the table in tests/check_layers.sh\n", obj(m), m
+            for (i = 1; i <= nu; i++) {
+                s = use[i]; m = by[i]
+                if (!(s in def) || def[s] == m) continue
+                d = def[s]; lm = lay(m); ld = lay(d)
+                if (lm == "" || ld == "") continue
+                if (lm == "runtime" && ld != "runtime")
+                    printf "%s: calls %s (%s, compiler) from layer runtime\n", obj(m), s, obj(d)
+                else if (ld == "runtime" && lm != "runtime") {
+                    if (index(users, " " m ".c:") == 0)
+                        printf "%s: calls %s (%s, runtime) from layer %s: only RUNTIME_USERS in tests/check_layers.sh may\n", obj(m), s, obj(d), lm
+                } else if (rank[ld] > rank[lm])
+                    printf "%s: calls %s of %s, layer %s, from layer %s: a lower layer may not call a higher one\n", obj(m), s, obj(d), ld, lm
+            }
+        }
+    ' "$tmp.syms" | sort >"$tmp.out"
+    if [ -s "$tmp.out" ]; then
+        cat "$tmp.out"
+        return 1
+    fi
+    return 0
+}
+
 # A copy of the repository's compiler/ and runtime/ with one fault added
 # by the command in $1 must fail with a line matching $2.
 expect_fault() { # edit pattern
@@ -142,7 +199,7 @@ if [ "$1" = --selftest ]; then
     expect_fault 'printf "#include \"kernels.h\"\n" >>compiler/emitter.h' \
         '^compiler/emitter.h:[0-9]*: includes "kernels.h" of layer kernels from layer emitter'
     # a new module nobody placed, and an include of it
-    expect_fault 'echo "int x;" >compiler/newpass.c; printf "#include \"newpass.h\"\n" >>compiler/compile.c' \
+    expect_fault 'echo "int x;" >compiler/newpass.c' \
         '^compiler/newpass.c: has no layer'
     expect_fault 'printf "#include \"newpass.h\"\n" >>compiler/compile.c' \
         '^compiler/compile.c:[0-9]*: includes "newpass.h", which has no layer'
@@ -154,8 +211,44 @@ if [ "$1" = --selftest ]; then
     # a table entry whose files are gone
     expect_fault 'rm compiler/target.c compiler/target.h; sed -i.bak "/target.h/d" compiler/*.c compiler/*.h' \
         'module target has a layer but no file'
-    [ "$fails" -eq 0 ] && echo "check_layers selftest: 7 faults found, 7 expected"
+    n=7
+    # Objects (with --selftest BDIR): a call that reaches up without an
+    # include (a prototype written by hand) is caught by the symbols.
+    if [ -n "$2" ]; then
+        objects "$2" >/dev/null || { echo "check_layers selftest: the objects in $2 fail"; exit 1; }
+        mkdir -p "$tmp.b/obj" "$tmp.b/rt"
+        cp "$2"/obj/*.o "$tmp.b/obj/" && cp "$2"/rt/*.o "$tmp.b/rt/" || exit 1
+        printf 'struct Emitter;\nvoid emit_line(struct Emitter *e, const char *fmt, ...);\n%s\n' \
+            'void mem_bad(struct Emitter *e) { emit_line(e, "x"); }' >"$tmp.bad.c"
+        ${CC:-cc} -c -o "$tmp.b/obj/memplan_bad.o" "$tmp.bad.c" || exit 1
+        if objects "$tmp.b" >"$tmp.got"; then
+            echo "check_layers selftest FAILED: an object of no layer passed"
+            fails=$((fails + 1))
+        elif ! grep -q 'memplan_bad.o: has no layer' "$tmp.got"; then
+            echo "check_layers selftest FAILED: no line names memplan_bad.o"; cat "$tmp.got"
+            fails=$((fails + 1))
+        fi
+        mv "$tmp.b/obj/memplan_bad.o" "$tmp.b/obj/memplan.o"
+        if objects "$tmp.b" >"$tmp.got"; then
+            echo "check_layers selftest FAILED: memplan.o calling emit_line passed"
+            fails=$((fails + 1))
+        elif ! grep -q 'obj/memplan.o: calls emit_line of .*emitter.o, layer emitter, from layer plan' "$tmp.got"; then
+            echo "check_layers selftest FAILED: no line names the call"; cat "$tmp.got"
+            fails=$((fails + 1))
+        fi
+        n=9
+    fi
+    [ "$fails" -eq 0 ] && echo "check_layers selftest: $n faults found, $n expected"
     [ "$fails" -eq 0 ]
+    exit
+fi
+if [ "$1" = --objects ]; then
+    bdir=${2:-build}
+    if objects "$bdir"; then
+        echo "layers: $(awk '$1 == "D" { print $3 }' "$tmp.syms" | sort -u | wc -l | tr -d ' ') objects of $bdir/obj and $bdir/rt, no call reaches up"
+    else
+        exit 1
+    fi
     exit
 fi
 if check "${1:-.}"; then
