@@ -86,3 +86,26 @@ const char *emit_c_comment(Arena *a, const char *s)
     *p = '\0';
     return out;
 }
+
+void emit_wrapped(Emitter *e, int close, const char *text)
+{
+    const char *p = text;
+    int first = 1;
+    while (*p) {
+        size_t width = 79 - 4 * (size_t)e->indent - 6, n = strlen(p), fit = n;
+        if (n > width) {
+            /* the last space that fits, else the end of the long word */
+            for (fit = width; fit > 0 && p[fit] != ' '; fit--)
+                ;
+            if (fit == 0)
+                for (fit = width; p[fit] && p[fit] != ' '; fit++)
+                    ;
+        }
+        const char *next = p + fit;
+        while (*next == ' ')
+            next++;
+        emit_line(e, "%s%.*s%s", first ? "/* " : " * ", (int)fit, p, *next || !close ? "" : " */");
+        p = next;
+        first = 0;
+    }
+}

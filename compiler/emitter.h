@@ -54,6 +54,11 @@ void emit_line(Emitter *e, const char *fmt, ...)
  * emit_line(e, "%s", line) writes it. */
 void emit_lines(Emitter *e, const char *const *lines, size_t n);
 
+/* text as a block comment of lines within 79 columns at e's indent,
+ * words kept whole (a word longer than a line gets a line of its own);
+ * left open for more lines (" * ...") unless close. */
+void emit_wrapped(Emitter *e, int close, const char *text);
+
 /* A float literal C reads back as the same float ("0.1f", "1.0f", "NAN");
  * buf holds at least 48 bytes. */
 const char *emit_float(double x, char *buf);
