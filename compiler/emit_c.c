@@ -1599,6 +1599,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     e->ir = ir;
     e->plan = plan;
     e->opt = o;
+    e->threads = ir->threads;
     if (model_sets(e, &m, d))
         return 1;
 

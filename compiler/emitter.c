@@ -1,13 +1,17 @@
 /*
  * emitter.c: the indenting C printer (emitter.h): lines, floats that read
- * back exactly, strings and comments that are safe in C.  Knows nothing
+ * back exactly, strings and comments that are safe in C, loops written
+ * for the threads.  Knows nothing
  * of the IR; everything it prints is text its callers made.
  */
 #include "emitter.h"
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "diag.h"
 
 void emit_line(Emitter *e, const char *fmt, ...)
 {
@@ -108,4 +112,50 @@ void emit_wrapped(Emitter *e, int close, const char *text)
         p = next;
         first = 0;
     }
+}
+
+void emit_par_begin(Emitter *e, const char *cond)
+{
+    if (e->threads <= 1)
+        return;
+    if (e->par_saved)
+        diag_internal("emit", "nested parallel loops");
+    e->par_saved = e->f;
+    e->par_cond = cond;
+    e->f = open_memstream(&e->par_text, &e->par_len);
+    if (!e->f)
+        diag_internal("emit", "out of memory");
+}
+
+/* The captured text, one level deeper. */
+static void put_indented(Emitter *e, const char *text)
+{
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len > 0)
+            fputs("    ", e->f);
+        fwrite(p, 1, len, e->f);
+        fputc('\n', e->f);
+        p += len + (nl != NULL);
+    }
+}
+
+void emit_par_end(Emitter *e)
+{
+    if (e->threads <= 1)
+        return;
+    fclose(e->f);
+    e->f = e->par_saved;
+    e->par_saved = NULL;
+    emit_line(e, "if (%s) {", e->par_cond);
+    e->indent++;
+    emit_line(e, "NNC_PARALLEL_FOR");
+    e->indent--;
+    put_indented(e, e->par_text);
+    emit_line(e, "} else {");
+    put_indented(e, e->par_text);
+    emit_line(e, "}");
+    free(e->par_text);
+    e->par_text = NULL;
 }

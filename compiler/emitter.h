@@ -35,7 +35,8 @@ typedef struct Emitter {
     const struct MemPlan *plan;
     const EmitOptions *opt;
     int training;       /* the schedule being written runs in training mode */
-    /* kern_par_begin .. kern_par_end (kernels.c): the loop being captured */
+    int threads;        /* the generated code's threads (Ir.threads): emit_par_begin's loops */
+    /* emit_par_begin .. emit_par_end: the loop being captured */
     FILE *par_saved;
     char *par_text;
     size_t par_len;
@@ -58,6 +59,17 @@ void emit_lines(Emitter *e, const char *const *lines, size_t n);
  * words kept whole (a word longer than a line gets a line of its own);
  * left open for more lines (" * ...") unless close. */
 void emit_wrapped(Emitter *e, int close, const char *text);
+
+/*
+ * A loop split over the threads only when cond (C text, e.g. "n > 1")
+ * holds: call emit_par_begin just before the loop's first line and
+ * emit_par_end after its last.  OpenMP's if clause still starts a team of
+ * one, about a microsecond a region (measured at batch 1), so with threads
+ * the loop is written twice, under the pragma when cond holds and plain
+ * otherwise; without threads, once and plain.  Not nested.
+ */
+void emit_par_begin(Emitter *e, const char *cond);
+void emit_par_end(Emitter *e);
 
 /* A float literal C reads back as the same float ("0.1f", "1.0f", "NAN");
  * buf holds at least 48 bytes. */

@@ -120,17 +120,6 @@ int kern_norm_define(Emitter *e, int id);
  * of the real v (just "v" when none). */
 const char *kern_epilogue_expr(const IrNode *n);
 
-/*
- * A loop split over the threads only when cond (C text, e.g. "n > 1")
- * holds: call kern_par_begin just before the loop's first line and
- * kern_par_end after its last.  OpenMP's if clause still starts a team of
- * one, about a microsecond a region (measured at batch 1), so with threads
- * the loop is written twice, under the pragma when cond holds and plain
- * otherwise; without threads, once and plain.  Not nested.
- */
-void kern_par_begin(Emitter *e, const char *cond);
-void kern_par_end(Emitter *e);
-
 /* dx of relu, sigmoid or tanh as a C expression of its output `yv` and
  * the incoming gradient `gv`: their backward alone and folded into
  * another kernel (fuse_act_grad.c).  The PyTorch formulas, in autodiff.c. */
