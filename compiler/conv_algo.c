@@ -45,8 +45,8 @@
  */
 #include "conv_algo.h"
 
-#include "target.h"
 #include "ops.h"
+#include "target.h"
 
 Conv conv_geometry(const IrNode *f, const IrNode *x)
 {
