@@ -12,6 +12,9 @@
 #   make fuzz          the libFuzzer target on the front end for FUZZ_SECONDS
 #   make golden-update rewrite the golden files (and tests/gen/) from the current compiler
 #   make lint          cppcheck over compiler/ and runtime/
+#   make layers        no file of compiler/ or runtime/ includes a header (and no
+#                      object calls a function) of a higher layer
+#                      (tests/check_layers.sh, docs/architecture.md)
 #   make clean
 #
 # Flex and Bison output goes to build/, never to the source tree.
@@ -120,6 +123,7 @@ demo:
 	    echo "training curves in $(B)/demo-curves.png (from $(B)/demo-log.csv)"; fi
 
 test: deps-test all $(UNIT_BINS)
+	@echo "== layers"; $(MAKE) --no-print-directory layers
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=no $$t; done
 	@echo "== diagnostics (tests/errors)"; NNC=$(B)/nnc sh tests/run_errors.sh
 	@echo "== examples"; NNC=$(B)/nnc sh tests/run_examples.sh
@@ -165,6 +169,14 @@ fuzz:
 	@scripts/install-deps.sh fuzz
 	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
+# The layers of compiler/ and runtime/ (the table in tests/check_layers.sh):
+# no include and no call between objects reaches up, so no dependency
+# circle; then the checks are shown faults they must catch.
+layers: $(B)/obj/main.o $(B)/libnnc.a $(B)/libnnrt.a
+	sh tests/check_layers.sh
+	sh tests/check_layers.sh --objects $(B)
+	CC="$(CC)" sh tests/check_layers.sh --selftest $(B)
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --std=c99 --enable=warning,portability \
 	    --suppress=missingIncludeSystem -Icompiler -Iruntime compiler runtime
@@ -172,4 +184,4 @@ lint:
 clean:
 	rm -rf $(B)
 
-.PHONY: all test test-targets demo bench asan fuzz lint clean golden-update deps-test
+.PHONY: all test test-targets demo bench asan fuzz lint layers clean golden-update deps-test

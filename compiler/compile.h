@@ -11,8 +11,7 @@
 #include "diag.h"
 #include "ir.h"
 #include "memplan.h"
-
-#define NNC_VERSION "0.1.0"
+#include "version.h"
 
 /* Largest source file accepted, in bytes. */
 #define NNC_MAX_SOURCE (16u << 20)

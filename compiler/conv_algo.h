@@ -8,12 +8,8 @@
 
 #include <stdint.h>
 
-/* IrNode.conv_algo of a conv2d node: which of its three products run as
- * direct convolution; the others use im2col + GEMM.  CONV_DIRECT_OC (with
- * CONV_DIRECT_FWD): the direct forward vectorised over the output
- * channels, at the exact output positions, instead of over the padded
- * width (conv_algo.c). */
-enum { CONV_DIRECT_FWD = 1, CONV_DIRECT_DX = 2, CONV_DIRECT_DW = 4, CONV_DIRECT_OC = 8 };
+/* IrNode.conv_algo's bits, CONV_DIRECT_*, are in ir.h (dump.c prints
+ * them). */
 
 /* The most filters CONV_DIRECT_OC takes: 4 vectors of 16 (8 of 8), at
  * least one output position's sums in registers. */

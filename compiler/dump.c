@@ -3,7 +3,6 @@
  * shapes and parameter counts (--emit shapes), and a Graphviz graph
  * (--emit dot).  Output is deterministic so tests can pin it.
  */
-#include "conv_algo.h"
 #include "ir.h"
 
 #include <string.h>

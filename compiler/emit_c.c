@@ -16,38 +16,25 @@
  * With --inference the parameters are static const arrays and the file
  * needs neither the runtime nor the heap.  Output is
  * deterministic: no dates, stable order, floats printed with %.9g.
+ *
+ * emit_c() at the end of the file is the list of steps, in the order
+ * their text appears: NAME.h (emit_header), then NAME.c: the prelude, the
+ * model's struct, the helper functions, the kernels, the schedules, the
+ * parameters' initialisation, the API, NAME_forward, the training API,
+ * tests/gradcheck's table and the runtime's descriptor.  Text is printed
+ * through emitter.h; kernels.h writes the kernels.
  */
 #include "emit_c.h"
 
 #include "conv_algo.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "autodiff.h"
-#include "compile.h"
 #include "gemm.h"
-
-typedef long long ll;
-
-void emit_line(Emitter *e, const char *fmt, ...)
-{
-    va_list ap;
-    if (fmt[0] != '\0')
-        for (int i = 0; i < e->indent; i++)
-            fputs("    ", e->f);
-    va_start(ap, fmt);
-    vfprintf(e->f, fmt, ap);
-    va_end(ap);
-    fputc('\n', e->f);
-}
-
-void emit_lines(Emitter *e, const char *const *lines, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        emit_line(e, "%s", lines[i]);
-}
+#include "kernels.h"
+#include "version.h"
 
 /*
  * The vector, fused multiply-add, dispatch and square-root macros of the
@@ -218,53 +205,6 @@ static const char *weight_name(const Ir *ir, int id)
         if (ir->nodes[j].op == OP_PARAM && strcmp(cname(ir, ir->nodes[j].param), c) == 0)
             return arena_printf(ir->arena, "w_%s_%d", c, id);
     return arena_printf(ir->arena, "w_%s", c);
-}
-
-const char *emit_c_string(Arena *a, const char *s)
-{
-    size_t n = strlen(s);
-    char *out = arena_alloc(a, 4 * n + 1), *p = out;
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if (*q == '"' || *q == '\\') {
-            *p++ = '\\';
-            *p++ = (char)*q;
-        } else if (*q == '?' && q[1] == '?') {
-            /* ??/ and the other trigraphs of -std=c99 */
-            *p++ = '?';
-            *p++ = '\\';
-        } else if (*q < 0x20 || *q >= 0x7f) {
-            /* Three octal digits: never extended by the next character. */
-            p += sprintf(p, "\\%03o", *q);
-        } else {
-            *p++ = (char)*q;
-        }
-    }
-    *p = '\0';
-    return out;
-}
-
-const char *emit_c_comment(Arena *a, const char *s)
-{
-    size_t n = strlen(s);
-    char *out = arena_alloc(a, 4 * n + 1), *p = out;
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if ((*q == '*' && q[1] == '/') || (*q == '/' && q[1] == '*')) {
-            /* neither ends the comment nor opens one (-Wcomment) */
-            *p++ = (char)*q;
-            *p++ = ' ';
-        } else if (*q == '?' && q[1] == '?') {
-            *p++ = '?';
-            *p++ = ' ';
-        } else if (*q < 0x20 || *q >= 0x7f) {
-            /* Control bytes, and bytes that may not be valid UTF-8 (which
-             * some compilers warn about), as the text \ooo. */
-            p += sprintf(p, "\\%03o", *q);
-        } else {
-            *p++ = (char)*q;
-        }
-    }
-    *p = '\0';
-    return out;
 }
 
 /* The C expression for node id's buffer inside a schedule function. */
@@ -461,32 +401,6 @@ static const char *output_meaning(const Emitter *e)
             }
     }
     return arena_printf(a, "the values %s computes", op_info[n->op].name);
-}
-
-/* text as a block comment of lines within 79 columns, words kept whole
- * (a word longer than a line gets a line of its own); left open for more
- * lines unless close. */
-static void emit_wrapped(Emitter *e, int close, const char *text)
-{
-    const char *p = text;
-    int first = 1;
-    while (*p) {
-        size_t width = 79 - 4 * (size_t)e->indent - 6, n = strlen(p), fit = n;
-        if (n > width) {
-            /* the last space that fits, else the end of the long word */
-            for (fit = width; fit > 0 && p[fit] != ' '; fit--)
-                ;
-            if (fit == 0)
-                for (fit = width; p[fit] && p[fit] != ' '; fit++)
-                    ;
-        }
-        const char *next = p + fit;
-        while (*next == ' ')
-            next++;
-        emit_line(e, "%s%.*s%s", first ? "/* " : " * ", (int)fit, p, *next || !close ? "" : " */");
-        p = next;
-        first = 0;
-    }
 }
 
 /* "[n, 1, 28, 28]": a batch of node id's per-sample shape. */
@@ -901,25 +815,36 @@ void emit_kernel_list(const Ir *ir, const MemPlan *plan, FILE *f)
     }
 }
 
-int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FILE *h, FILE *c)
-{
-    Emitter E = {0}, *e = &E;
-    e->ir = ir;
-    e->plan = plan;
-    e->opt = o;
-    const char *M = o->name;
-    int errors0 = d->nerrors;
+/* What emit_c()'s steps share: the nodes each schedule runs and the
+ * figures the header comment and the descriptor print. */
+typedef struct Model {
+    unsigned char *out;  /* run_output's nodes (the output and what it needs) */
+    unsigned char *loss; /* run_loss's (none in inference code) */
+    unsigned char *all;  /* every node the file computes: both, and training's backward and update */
+    int training;        /* training code: a loss, not --inference */
+    double flops;        /* forward FLOPs per sample of run_output */
+    int64_t nparams;     /* trainable parameter scalars */
+    int np;              /* parameter nodes, trainable or not */
+    char ip[1024];       /* the inputs as the API's parameters, ", const float *in_x" */
+} Model;
 
-    unsigned char *out_set = arena_alloc(ir->arena, (size_t)ir->n);
-    unsigned char *loss_set = arena_alloc(ir->arena, (size_t)ir->n);
-    unsigned char *all = arena_alloc(ir->arena, (size_t)ir->n);
-    ir_mark_needed(ir, ir->output, out_set);
+/* Fill m for the model e writes; 1 after reporting to d a node with no
+ * kernel yet, else 0. */
+static int model_sets(Emitter *e, Model *m, Diag *d)
+{
+    const Ir *ir = e->ir;
+    const EmitOptions *o = e->opt;
+    int errors0 = d->nerrors;
+    m->out = arena_alloc(ir->arena, (size_t)ir->n);
+    m->loss = arena_alloc(ir->arena, (size_t)ir->n);
+    m->all = arena_alloc(ir->arena, (size_t)ir->n);
+    ir_mark_needed(ir, ir->output, m->out);
     if (!o->inference)
-        ir_mark_needed(ir, ir->loss, loss_set);
-    int training = !o->inference && ir->loss >= 0;
+        ir_mark_needed(ir, ir->loss, m->loss);
+    m->training = !o->inference && ir->loss >= 0;
     for (int i = 0; i < ir->n; i++) {
-        all[i] = out_set[i] || loss_set[i] || (training && ir->nodes[i].phase != PH_FORWARD);
-        if (all[i] && !kern_supported(ir, i)) {
+        m->all[i] = m->out[i] || m->loss[i] || (m->training && ir->nodes[i].phase != PH_FORWARD);
+        if (m->all[i] && !kern_supported(ir, i)) {
             const IrNode *n = &ir->nodes[i];
             Op op = n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op;
             diag_error(d, n->span, "code generation for %s is not implemented yet", op_info[op].name);
@@ -927,31 +852,33 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     }
     if (d->nerrors > errors0)
         return 1;
-
-    /* ---- NAME.h ---- */
-    e->f = h;
-    emit_header(e);
-
-    /* ---- NAME.c ---- */
-    e->f = c;
-    char ip[1024], ia[1024];
-    input_params(e, ip, sizeof ip, "float");
-    double flops = 0;
-    int64_t nparams = 0;
-    int np = 0;
+    input_params(e, m->ip, sizeof m->ip, "float");
+    m->flops = 0;
+    m->nparams = 0;
+    m->np = 0;
     for (int i = 0; i < ir->n; i++) {
-        if (out_set[i])
-            flops += kern_flops(ir, i);
+        if (m->out[i])
+            m->flops += kern_flops(ir, i);
         if (ir->nodes[i].op == OP_PARAM) {
-            np++;
+            m->np++;
             if (ir->nodes[i].trainable)
-                nparams += numel(&ir->nodes[i]);
+                m->nparams += numel(&ir->nodes[i]);
         }
     }
+    return 0;
+}
+
+/* NAME.c up to the model's struct: the header comment, the includes,
+ * the scalar type, the vector and thread macros, the arena's size. */
+static void emit_prelude(Emitter *e, const Model *m)
+{
+    const MemPlan *plan = e->plan;
+    const EmitOptions *o = e->opt;
+    const char *M = o->name;
     header_comment(e, o->inference ? "Inference code" : "Training and inference code");
     emit_line(e, "/* %lld trainable parameters; batch up to %d; %s_ARENA_BYTES %lld (buffers %lld, the model %lld);",
-              (ll)nparams, o->max_batch, M, arena_bytes(e), (ll)plan->total * 4, model_bytes(e));
-    emit_line(e, " * %.0f FLOPs per sample forward. */", flops);
+              (ll)m->nparams, o->max_batch, M, arena_bytes(e), (ll)plan->total * 4, model_bytes(e));
+    emit_line(e, " * %.0f FLOPs per sample forward. */", m->flops);
     emit_line(e, "#include \"%s.h\"", M);
     emit_line(e, "%s", "");
     emit_line(e, "#include <math.h>");
@@ -1003,6 +930,15 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "#define MAX_BATCH %d", o->max_batch);
     emit_line(e, "#define ARENA_FLOATS %lldu /* every buffer; offsets below are in floats */", (ll)plan->total);
     emit_line(e, "%s", "");
+}
+
+/* The model's struct and the arena's layout (and, in inference code,
+ * the weights as static arrays). */
+static void emit_struct(Emitter *e)
+{
+    const Ir *ir = e->ir;
+    const EmitOptions *o = e->opt;
+    const char *M = o->name;
     emit_line(e, "struct %s {", M);
     emit_line(e, "    real *a;       /* ARENA_FLOATS scalars, after the model in the arena */");
     if (!o->inference) {
@@ -1034,13 +970,18 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "%s", "");
     if (o->inference)
         emit_weights(e);
+}
 
+/* The helper functions the kernels call: the GEMM, dotsum(). */
+static void emit_helpers(Emitter *e, const Model *m)
+{
+    const Ir *ir = e->ir;
     /* The GEMM, when a kernel will compute a dense or conv2d product, its
      * own or one inlined into it (fuse_conv_pool.c). */
     for (int i = 0; i < ir->n; i++) {
         const IrNode *n = &ir->nodes[i];
         Op op = n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op;
-        if (all[i] && runs(e, ir_kernel_of(ir, i)) && (op == OP_DENSE || op == OP_CONV2D) &&
+        if (m->all[i] && runs(e, ir_kernel_of(ir, i)) && (op == OP_DENSE || op == OP_CONV2D) &&
             (n->op != OP_GRAD || n->which < 2)) {
             gemm_emit(e);
             break;
@@ -1049,17 +990,23 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     /* dotsum(), when a direct conv2d dW kernel will call it. */
     for (int i = 0; i < ir->n; i++) {
         const IrNode *n = &ir->nodes[i];
-        if (all[i] && runs(e, i) && n->op == OP_GRAD && n->which == 1 && ir->nodes[n->fwd].op == OP_CONV2D &&
+        if (m->all[i] && runs(e, i) && n->op == OP_GRAD && n->which == 1 && ir->nodes[n->fwd].op == OP_CONV2D &&
             (ir->nodes[n->fwd].conv_algo & CONV_DIRECT_DW)) {
             kern_dotsum_emit(e);
             break;
         }
     }
+}
 
-    /* Kernels, in schedule order. */
+/* One function per kernel, in schedule order, each under a comment
+ * naming the nodes it computes and where the source has them. */
+static void emit_kernels(Emitter *e, const Model *m, Diag *d)
+{
+    const Ir *ir = e->ir;
+    const EmitOptions *o = e->opt;
     const char *source = emit_c_comment(ir->arena, o->source);
     for (int i = 0; i < ir->n; i++) {
-        if (!all[i] || !runs(e, i))
+        if (!m->all[i] || !runs(e, i))
             continue;
         int nk = ir_kernel_nodes(ir, i, NULL, 0);
         int *nodes = arena_alloc(ir->arena, (size_t)nk * sizeof *nodes);
@@ -1077,18 +1024,26 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         }
         kern_define(e, i);
     }
+}
 
-    emit_schedule(e, "run_output", out_set, PH_FORWARD, 0);
-    if (training) {
+/* The schedules: run_output, and for training run_eval, run_loss,
+ * run_backward and run_update. */
+static void emit_schedules(Emitter *e, const Model *m)
+{
+    const Ir *ir = e->ir;
+    const EmitOptions *o = e->opt;
+    const char *M = o->name;
+    emit_schedule(e, "run_output", m->out, PH_FORWARD, 0);
+    if (m->training) {
         /* Evaluation computes the output and the loss in one pass in
          * schedule order: the plan lets the loss reuse memory of values
          * that the output's nodes would write again. */
         unsigned char *eval_set = arena_alloc(ir->arena, (size_t)ir->n);
         for (int i = 0; i < ir->n; i++)
-            eval_set[i] = out_set[i] || loss_set[i];
+            eval_set[i] = m->out[i] || m->loss[i];
         emit_schedule(e, "run_eval", eval_set, PH_FORWARD, 0);
-        emit_schedule(e, "run_loss", loss_set, PH_FORWARD, 1);
-        emit_schedule(e, "run_backward", all, PH_BACKWARD, 1);
+        emit_schedule(e, "run_loss", m->loss, PH_FORWARD, 1);
+        emit_schedule(e, "run_backward", m->all, PH_BACKWARD, 1);
         emit_line(e, "static void run_update(%s *m)", M);
         emit_line(e, "{");
         e->indent++;
@@ -1103,11 +1058,19 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "}");
         emit_line(e, "%s", "");
     }
+}
 
-    /* Parameters: names, shapes and places. */
+/* Training code: the parameters' names, shapes and places (params[],
+ * param_ptrs) and init_params(), PyTorch's initialisers. */
+static void emit_parameters(Emitter *e, const Model *m)
+{
+    const Ir *ir = e->ir;
+    const MemPlan *plan = e->plan;
+    const EmitOptions *o = e->opt;
+    const char *M = o->name;
     if (!o->inference) {
         emit_line(e, "#ifndef NNC_DOUBLE");
-        emit_line(e, "#define NPARAMS %d", np);
+        emit_line(e, "#define NPARAMS %d", m->np);
         emit_line(e, "static const NnrtParamDesc params[NPARAMS] = {");
         for (int i = 0; i < ir->n; i++) {
             const IrNode *p = &ir->nodes[i];
@@ -1169,8 +1132,16 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "}");
         emit_line(e, "%s", "");
     }
+}
 
-    /* The API. */
+/* The API every model has: NAME_arena_bytes, NAME_init, and for training
+ * NAME_create, _destroy, _load, _save, which open the #ifndef NNC_DOUBLE
+ * that emit_c() closes after emit_train_step (the API takes float data). */
+static void emit_api(Emitter *e)
+{
+    const Ir *ir = e->ir;
+    const EmitOptions *o = e->opt;
+    const char *M = o->name;
     emit_line(e, "size_t %s_arena_bytes(void)", M);
     emit_line(e, "{");
     emit_line(e, "    return NNC_ARENA_BYTES;");
@@ -1256,10 +1227,19 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "}");
         emit_line(e, "%s", "");
     }
+}
 
+/* NAME_forward, when the model has an output. */
+static void emit_forward(Emitter *e, const Model *m)
+{
+    const Ir *ir = e->ir;
+    const MemPlan *plan = e->plan;
+    const EmitOptions *o = e->opt;
+    const char *M = o->name;
+    char ia[1024];
     if (ir->output >= 0) {
         const IrNode *out = &ir->nodes[ir->output];
-        emit_line(e, "void %s_forward(%s *m, int n%s, float *out)", M, M, ip);
+        emit_line(e, "void %s_forward(%s *m, int n%s, float *out)", M, M, m->ip);
         emit_line(e, "{");
         e->indent++;
         int from_input = ir->nodes[plan->root[ir->output]].op == OP_INPUT;
@@ -1280,8 +1260,18 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "}");
         emit_line(e, "%s", "");
     }
+}
 
-    if (training) {
+/* Training code: NAME_train_step, _eval_loss, the learning rate and
+ * its schedule, the optimizer state. */
+static void emit_train_step(Emitter *e, const Model *m)
+{
+    const Ir *ir = e->ir;
+    const MemPlan *plan = e->plan;
+    const EmitOptions *o = e->opt;
+    const char *M = o->name;
+    char ia[1024];
+    if (m->training) {
         const IrNode *t = &ir->nodes[ir->nodes[ir->loss].in[1]];
         input_args(e, ia, sizeof ia, NULL);
         emit_line(e, "/* NaN for a batch the arena cannot hold or a label out of range. */");
@@ -1305,7 +1295,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "    return 0;");
         emit_line(e, "}");
         emit_line(e, "%s", "");
-        emit_line(e, "float %s_train_step(%s *m, int n%s, const void *target)", M, M, ip);
+        emit_line(e, "float %s_train_step(%s *m, int n%s, const void *target)", M, M, m->ip);
         emit_line(e, "{");
         emit_line(e, "    if (bad_batch(n, target))");
         emit_line(e, "        return NAN;");
@@ -1320,7 +1310,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "    return m->a[%lld];", (ll)plan->offset[ir->loss]);
         emit_line(e, "}");
         emit_line(e, "%s", "");
-        emit_line(e, "float %s_eval_loss(%s *m, int n%s, const void *target, float *out)", M, M, ip);
+        emit_line(e, "float %s_eval_loss(%s *m, int n%s, const void *target, float *out)", M, M, m->ip);
         emit_line(e, "{");
         emit_line(e, "    float *A = m->a;");
         emit_line(e, "    (void)A;");
@@ -1414,17 +1404,21 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "%s", "");
         emit_state(e);
     }
+}
 
-    /* What tests/gradcheck needs to check every gradient against finite
-     * differences in a double build. */
+/* What tests/gradcheck needs to check every gradient against finite
+ * differences in a double build. */
+static void emit_gradcheck(Emitter *e, const Model *m)
+{
+    const Ir *ir = e->ir;
+    const MemPlan *plan = e->plan;
+    const EmitOptions *o = e->opt;
+    const char *M = o->name;
     int nin = 0, in0 = -1;
     for (int i = 0; i < ir->n; i++)
         if (ir->nodes[i].op == OP_INPUT && nin++ == 0)
             in0 = i;
-    if (!o->inference)
-        emit_line(e, "#endif /* NNC_DOUBLE */");
-    emit_line(e, "%s", "");
-    if (training && nin == 1) {
+    if (m->training && nin == 1) {
         const IrNode *t = &ir->nodes[ir->nodes[ir->loss].in[1]];
         int nupd = 0;
         emit_line(e, "#ifdef NNC_DOUBLE");
@@ -1449,10 +1443,17 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         emit_line(e, "#endif");
         emit_line(e, "%s", "");
     }
+}
 
-    /* The descriptor the runtime's training driver works from (nnrt.h's
-     * NnrtModel, version 2: every input, the loss kind, the prediction,
-     * the training state, the current lr and plateau's hook). */
+/* The descriptor the runtime's training driver works from (nnrt.h's
+ * NnrtModel, version 2: every input, the loss kind, the prediction,
+ * the training state, the current lr and plateau's hook). */
+static void emit_descriptor(Emitter *e, const Model *m)
+{
+    const Ir *ir = e->ir;
+    const MemPlan *plan = e->plan;
+    const EmitOptions *o = e->opt;
+    const char *M = o->name;
     if (!o->inference)
         emit_line(e, "#ifndef NNC_DOUBLE");
     int ninputs = 0;
@@ -1465,7 +1466,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         }
     if (!o->inference && ninputs >= 1 && ir->output >= 0) {
         const IrNode *x = &ir->nodes[in_id], *out = &ir->nodes[ir->output];
-        int pred = training && ir->nodes[plan->root[ir->nodes[ir->loss].in[0]]].op != OP_INPUT;
+        int pred = m->training && ir->nodes[plan->root[ir->nodes[ir->loss].in[0]]].op != OP_INPUT;
         /* "xs[0], xs[1]": the inputs of an array, in declaration order */
         char xs[1024];
         size_t xk = 0;
@@ -1481,7 +1482,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
             emit_line(e, "static void w_forward(void *m, int n, const float *x, float *out) { %s_forward(m, n, x, out); }", M);
         emit_line(e, "static void w_forward_n(void *m, int n, const float *const *xs, float *out) { %s_forward(m, n, %s, out); }",
                   M, xs);
-        if (training) {
+        if (m->training) {
             if (ninputs == 1) {
                 emit_line(e, "static float w_train_step(void *m, int n, const float *x, const void *t) { return %s_train_step(m, n, x, t); }",
                           M);
@@ -1526,7 +1527,7 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
         for (int j = 0; j < x->shape.rank; j++)
             k += (size_t)snprintf(dims + k, sizeof dims - k, "%s%lld", j ? ", " : "", (ll)x->shape.d[j]);
         emit_line(e, ".input_rank = %d, .input_dims = {%s}, .input_numel = %lld,", x->shape.rank, dims, numel(x));
-        if (training) {
+        if (m->training) {
             const IrNode *t = &ir->nodes[ir->nodes[ir->loss].in[1]];
             if (t->dtype == DT_CLASS)
                 emit_line(e, ".target_kind = NNRT_TARGET_CLASS, .target_numel = %lld,", (ll)t->shape.d[0]);
@@ -1546,19 +1547,19 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
                   op_num(OP_TRAIN, ir->train, "shuffle") != 0, (unsigned long long)op_num(OP_TRAIN, ir->train, "seed"));
         emit_line(e, ".lr = %.17g,", ir->optimizer ? op_num(ir->optimizer->op, ir->optimizer->args, "lr") : 0.0);
         emit_line(e, ".nparams = NPARAMS, .params = params,");
-        emit_line(e, ".arena_bytes = NNC_ARENA_BYTES, .flops_per_sample = %.17g,", flops);
+        emit_line(e, ".arena_bytes = NNC_ARENA_BYTES, .flops_per_sample = %.17g,", m->flops);
         emit_line(e, ".create = w_create, .destroy = w_destroy, .load = w_load, .save = w_save,");
         if (ninputs == 1)
             emit_line(e, ".forward = w_forward,");
-        if (training && ninputs == 1)
+        if (m->training && ninputs == 1)
             emit_line(e, ".train_step = w_train_step, .eval_loss = w_eval_loss,");
-        if (training)
+        if (m->training)
             emit_line(e, ".set_lr = w_set_lr, .epoch_end = w_epoch_end,");
         if (pred)
             emit_line(e, ".train_logits = w_pred,");
         emit_line(e, ".ninputs = %d, .inputs = inputs,", ninputs);
         emit_line(e, ".forward_n = w_forward_n,");
-        if (training) {
+        if (m->training) {
             static const char *const kinds[] = {"MSE", "L1", "HUBER", "CROSS_ENTROPY", "BCE", "NLL"};
             static const Op kops[] = {OP_MSE, OP_L1, OP_HUBER, OP_CROSS_ENTROPY, OP_BINARY_CROSS_ENTROPY, OP_NLL};
             const char *kind = "NONE";
@@ -1589,5 +1590,36 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     }
     if (!o->inference)
         emit_line(e, "#endif /* NNC_DOUBLE */");
+}
+
+int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FILE *h, FILE *c)
+{
+    Emitter E = {0}, *e = &E;
+    Model m;
+    e->ir = ir;
+    e->plan = plan;
+    e->opt = o;
+    e->threads = ir->threads;
+    if (model_sets(e, &m, d))
+        return 1;
+
+    e->f = h; /* NAME.h */
+    emit_header(e);
+
+    e->f = c; /* NAME.c */
+    emit_prelude(e, &m);
+    emit_struct(e);
+    emit_helpers(e, &m);
+    emit_kernels(e, &m, d);
+    emit_schedules(e, &m);
+    emit_parameters(e, &m);
+    emit_api(e);
+    emit_forward(e, &m);
+    emit_train_step(e, &m);
+    if (!o->inference) /* closes emit_api's #ifndef NNC_DOUBLE */
+        emit_line(e, "#endif /* NNC_DOUBLE */");
+    emit_line(e, "%s", "");
+    emit_gradcheck(e, &m);
+    emit_descriptor(e, &m);
     return 0;
 }

@@ -3,9 +3,10 @@
  * loop, forward and backward.
  *
  * The element-wise nodes are those whose kernel is one statement per
- * element over inputs of the node's own shape (kern_is_elementwise() in
- * kernels.c): relu, sigmoid, tanh, add, mul and the activations of the
- * pointwise() table in kernels_act.c (leaky_relu, relu6, hardtanh, elu,
+ * element over inputs of the node's own shape (ir_elementwise() in
+ * ir.c, from op_elementwise() in ops.c, so that this pass needs nothing
+ * of the emitter): relu, sigmoid, tanh, add, mul and the activations of
+ * the pointwise() table in kernels_act.c (leaky_relu, relu6, hardtanh, elu,
  * selu, celu, gelu, hardsigmoid, logsigmoid, tanhshrink, silu, mish,
  * softplus, softsign, hardshrink, softshrink, threshold, hardswish,
  * step); the gradients of all of these; and the backward pass's add that
@@ -66,8 +67,6 @@
 
 #include <stdlib.h>
 
-#include "emit_c.h"
-
 static int64_t numel(const IrNode *n)
 {
     return shape_numel(&n->shape);
@@ -100,7 +99,7 @@ int fuse_elementwise(Ir *ir)
     /* Rule 1: element-wise nodes no earlier pass fused. */
     for (int i = 0; i < n; i++) {
         const IrNode *nd = &ir->nodes[i];
-        ok[i] = kern_is_elementwise(ir, i) && nd->fused_into < 0 && nd->epilogue == OP_COUNT &&
+        ok[i] = ir_elementwise(ir, i) && nd->fused_into < 0 && nd->epilogue == OP_COUNT &&
                 nd->inlined_into < 0;
         size[i] = 1;
     }

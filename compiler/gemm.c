@@ -541,9 +541,3 @@ void gemm_emit(Emitter *e)
     }
     emit_lines(e, gemm_rest_source, sizeof gemm_rest_source / sizeof gemm_rest_source[0]);
 }
-
-int64_t gemm_pack_floats(int threads)
-{
-    /* room for the widest panel, 32 columns (16-lane vectors) */
-    return (int64_t)GEMM_PACK_KC * 32 * (threads > 1 ? threads : 1);
-}

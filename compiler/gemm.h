@@ -4,10 +4,8 @@
 #ifndef NNC_GEMM_H
 #define NNC_GEMM_H
 
-#include "emit_c.h"
-
-/* K block of the emitted GEMM; its pack scratch is GEMM_PACK_KC x 16. */
-#define GEMM_PACK_KC 256
+#include "emitter.h"
+#include "target.h" /* GEMM_PACK_KC, its pack scratch */
 
 /* Write the GEMM: gemm_part() (vector and plain versions) and the macros
  * GEMM (on the calling thread) and GEMM_PAR (split over the threads). */
@@ -26,8 +24,5 @@ void gemm_emit(Emitter *e);
 #define GEMM_ISA_COPIES 2
 void gemm_isa_begin(Emitter *e, int copy, const char *const *fns, int nfns);
 void gemm_isa_end(Emitter *e, int copy, const char *const *fns, int nfns);
-
-/* Scalars of pack scratch a call needs, for threads threads. */
-int64_t gemm_pack_floats(int threads);
 
 #endif

@@ -142,6 +142,16 @@ void ir_mark_needed(const Ir *ir, int id, unsigned char *set)
                 set[ir->nodes[i].in[j]] = 1;
 }
 
+int ir_elementwise(const Ir *ir, int id)
+{
+    const IrNode *n = &ir->nodes[id];
+    if (n->poison)
+        return 0;
+    if (n->op == OP_ADD)
+        return 1; /* forward, or the backward pass's accumulation */
+    return op_elementwise(n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op);
+}
+
 int ir_view_of(const Ir *ir, int id)
 {
     const IrNode *n = &ir->nodes[id];

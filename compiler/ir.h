@@ -42,6 +42,13 @@ typedef enum ParamRole {
 
 enum { PH_FORWARD, PH_BACKWARD, PH_UPDATE };
 
+/* IrNode.conv_algo of a conv2d node, set by the conv_algo pass: which of
+ * its three products run as direct convolution; the others use im2col +
+ * GEMM.  CONV_DIRECT_OC (with CONV_DIRECT_FWD): the direct forward
+ * vectorised over the output channels, at the exact output positions,
+ * instead of over the padded width (conv_algo.c). */
+enum { CONV_DIRECT_FWD = 1, CONV_DIRECT_DX = 2, CONV_DIRECT_DW = 4, CONV_DIRECT_OC = 8 };
+
 typedef struct IrNode {
     Op op;
     int *in;            /* input node ids, all smaller than this node's */
@@ -106,6 +113,13 @@ void ir_verify(const Ir *ir, const char *pass, int need_shapes);
  * dropout; fused_into; -1 when id has storage of its own (or none, being
  * inlined). */
 int ir_view_of(const Ir *ir, int id);
+
+/* Is node id's kernel one statement per element, every input of the
+ * node's shape: add (forward, or the backward pass's accumulation), and
+ * the forward and gradient nodes of an op_elementwise() op; never a
+ * poisoned node.  fuse_elementwise fuses these; kernels.c writes them
+ * (kern_elementwise_stmt). */
+int ir_elementwise(const Ir *ir, int id);
 
 /* The node whose kernel computes node id: id itself, or the end of its
  * inlined_into chain. */

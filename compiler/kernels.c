@@ -33,19 +33,6 @@ ll kern_numel(const IrNode *n)
     return n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
 }
 
-const char *emit_float(double x, char *buf)
-{
-    if (isnan(x))
-        return "NAN";
-    if (isinf(x))
-        return x > 0 ? "INFINITY" : "-INFINITY";
-    snprintf(buf, 40, "%.9g", x);
-    if (!strpbrk(buf, ".e"))
-        strcat(buf, ".0");
-    strcat(buf, "f");
-    return buf;
-}
-
 #define flit emit_float
 
 /* The forward op a node computes or differentiates. */
@@ -242,7 +229,7 @@ int kern_extra(const Emitter *e, int id)
 void kern_end(Emitter *e)
 {
     if (e->par_saved)
-        kern_par_end(e);
+        emit_par_end(e);
     e->indent--;
     emit_line(e, "}");
     emit_line(e, "%s", "");
@@ -259,52 +246,6 @@ void kern_zero(Emitter *e, const char *buf, const IrNode *n)
 /* Elements a simple loop must have before its threads pay for their
  * start (about a microsecond's work on one core). */
 #define PARALLEL_MIN 32768
-
-void kern_par_begin(Emitter *e, const char *cond)
-{
-    if (e->ir->threads <= 1)
-        return;
-    if (e->par_saved)
-        diag_internal("emit", "nested parallel loops");
-    e->par_saved = e->f;
-    e->par_cond = cond;
-    e->f = open_memstream(&e->par_text, &e->par_len);
-    if (!e->f)
-        diag_internal("emit", "out of memory");
-}
-
-/* The captured text, one level deeper. */
-static void put_indented(Emitter *e, const char *text)
-{
-    for (const char *p = text; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (len > 0)
-            fputs("    ", e->f);
-        fwrite(p, 1, len, e->f);
-        fputc('\n', e->f);
-        p += len + (nl != NULL);
-    }
-}
-
-void kern_par_end(Emitter *e)
-{
-    if (e->ir->threads <= 1)
-        return;
-    fclose(e->f);
-    e->f = e->par_saved;
-    e->par_saved = NULL;
-    emit_line(e, "if (%s) {", e->par_cond);
-    e->indent++;
-    emit_line(e, "NNC_PARALLEL_FOR");
-    e->indent--;
-    put_indented(e, e->par_text);
-    emit_line(e, "} else {");
-    put_indented(e, e->par_text);
-    emit_line(e, "}");
-    free(e->par_text);
-    e->par_text = NULL;
-}
 
 /* ---- dense: nn.Linear, y = x W^T + b ------------------------------------- */
 
@@ -563,7 +504,7 @@ static void bias_backward(Emitter *e, int id)
     ll C = f->shape.d[0];
     kern_signature(e, id, names, "db");
     if (C > 1) /* each output's sum is its own: split them over threads */
-        kern_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", C, PARALLEL_MIN));
+        emit_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", C, PARALLEL_MIN));
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
     emit_line(e, "    real acc = 0.0f;");
     emit_line(e, "    for (int s = 0; s < n; s++)");
@@ -571,7 +512,7 @@ static void bias_backward(Emitter *e, int id)
     emit_line(e, "    db[c] = acc;");
     emit_line(e, "}");
     if (C > 1)
-        kern_par_end(e);
+        emit_par_end(e);
     kern_end(e);
 }
 
@@ -630,7 +571,7 @@ static void conv_forward(Emitter *e, int id)
     kern_signature(e, id, names, "y");
     emit_line(e, "/* samples in parallel; per thread an im2col matrix [%lld, %lld] and gemm's pack */",
               c.C * c.KH * c.KW, P);
-    kern_par_begin(e, "n > 1");
+    emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *col = scratch + (size_t)NNC_THREAD * %lld;", conv_col_floats(&c));
@@ -685,7 +626,7 @@ static void conv_backward(Emitter *e, int id)
     kern_signature(e, id, names, "dx");
     kern_zero(e, "dx", g);
     emit_line(e, "/* samples in parallel; per thread a column gradient [%lld, %lld] */", c.C * c.KH * c.KW, P);
-    kern_par_begin(e, "n > 1");
+    emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *dcol = scratch + (size_t)NNC_THREAD * %lld;", conv_col_floats(&c));
@@ -762,7 +703,7 @@ void kern_pool(Emitter *e, int id, const char *const *names, const char *out, co
     kern_signature(e, id, names, out);
     if (zero_buf)
         kern_zero(e, zero_buf, n);
-    kern_par_begin(e, "n > 1");
+    emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++)");
     emit_line(e, "for (int c = 0; c < %lld; c++)", C);
     emit_line(e, "for (int oh = 0; oh < %lld; oh++)", OH);
@@ -838,7 +779,7 @@ static void maxpool_backward(Emitter *e, int id)
     kern_signature(e, id, names, "dx");
     emit_line(e, "const %s *at = (const %s *)(const void *)(y + %lld); /* where each maximum came from */",
               kern_aux_ctype(e, g->fwd), kern_aux_ctype(e, g->fwd), (ll)e->plan->max_batch * kern_numel(f));
-    kern_par_begin(e, "n > 1");
+    emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "const real *dys = dy + (size_t)s * %lld, *ys = y + (size_t)s * %lld;", kern_numel(f), kern_numel(f));
@@ -892,24 +833,6 @@ static void avgpool_backward(Emitter *e, int id)
 
 /* ---- element-wise ------------------------------------------------------------ */
 
-int kern_is_elementwise(const Ir *ir, int id)
-{
-    const IrNode *n = &ir->nodes[id];
-    if (n->poison)
-        return 0;
-    if (n->op == OP_ADD)
-        return 1; /* forward, or the backward pass's accumulation */
-    switch (kern_fwd_op(ir, n)) {
-    case OP_RELU:
-    case OP_SIGMOID:
-    case OP_TANH:
-    case OP_MUL:
-        return 1;
-    default:
-        return kern_act_pointwise(ir, id);
-    }
-}
-
 /* relu, sigmoid, tanh: PyTorch's formulas; relu keeps NaN (torch.relu
  * propagates it). */
 const char *kern_elementwise_stmt(const Ir *ir, int id, const char *const *in, const char *out, int *scoped)
@@ -935,9 +858,13 @@ const char *kern_elementwise_stmt(const Ir *ir, int id, const char *const *in, c
         return arena_printf(a, "%s = TANH(%s);", out, x);
     case OP_MUL: /* forward a * b; backward da = dy * b, db = dy * a */
         return arena_printf(a, "%s = %s * %s;", out, in[0], in[1]);
-    default:
+    default: {
         *scoped = 1; /* declares v (and d) */
-        return kern_act_stmt(ir, id, in, out);
+        const char *stmt = kern_act_stmt(ir, id, in, out);
+        if (!stmt) /* op_elementwise() and pointwise() disagree */
+            diag_internal("emit", "element-wise %s has no formula", op_info[op].name);
+        return stmt;
+    }
     }
 }
 
@@ -995,7 +922,7 @@ static void elementwise_kernel(Emitter *e, int id)
     const IrNode *n = kern_node(e, id);
     kern_signature(e, id, NULL, out);
     if (n->batched) {
-        kern_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", kern_numel(n), PARALLEL_MIN));
+        emit_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", kern_numel(n), PARALLEL_MIN));
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", kern_numel(n));
     } else
         emit_line(e, "(void)n;\nfor (size_t i = 0; i < %lld; i++) {", kern_numel(n));
@@ -1031,7 +958,7 @@ void kern_elementwise(Emitter *e, int id, const char *const *names, const char *
     kern_signature(e, id, names, out);
     if (n->batched) {
         /* elements are independent: split over threads when it pays */
-        kern_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", kern_numel(n), PARALLEL_MIN));
+        emit_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", kern_numel(n), PARALLEL_MIN));
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", kern_numel(n));
     } else
         emit_line(e, "(void)n;\nfor (size_t i = 0; i < %lld; i++) {", kern_numel(n));
@@ -1638,7 +1565,7 @@ static void update_kernel(Emitter *e, int id)
 void kern_define(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
-    if (kern_is_elementwise(e->ir, id)) {
+    if (ir_elementwise(e->ir, id)) {
         elementwise_kernel(e, id);
         return;
     }

@@ -1,11 +1,43 @@
 /*
- * kernels.h: what the kernel emitters (kernels.c, kernels_act.c,
- * kernels_norm.c) share.  Internal to the C emitter.
+ * kernels.h: the kernel emitters (kernels.c, kernels_act.c,
+ * kernels_conv.c, kernels_norm.c): one C function per kernel, printed
+ * through emitter.h.  The first part is what emit_c.c (and nnc's --help)
+ * asks of them; the rest is what they share among themselves.  Below
+ * emit_c.c: nothing here calls the model emitter.
  */
 #ifndef NNC_KERNELS_H
 #define NNC_KERNELS_H
 
-#include "emit_c.h"
+#include "emitter.h"
+#include "ir.h"
+#include "memplan.h"
+
+/* What a kernel takes besides n and its operands: the mode (training or
+ * eval) and the model's random stream. */
+enum { KP_TRAINING = 1, KP_RNG = 2 };
+int kern_extra(const Emitter *e, int id);
+
+/* kernels.c: can node id be emitted?  (An op with no kernel yet: 0.) */
+int kern_supported(const Ir *ir, int id);
+int kern_op_supported(Op op);
+
+/* kernels_conv.c: the static function dotsum() (direct conv2d dW). */
+void kern_dotsum_emit(Emitter *e);
+
+/* kernels.c: the function k<id>_<what>(...) computing node id. */
+void kern_define(Emitter *e, int id);
+
+/* kernels.c: the kernel's name, "k012_dense" or "k031_dense_dw"; a
+ * kernel computing nodes inlined into it is named for all of them,
+ * "k014_fused_gelu_add_relu" (kern_name's comment).  Buffers for it
+ * take KERN_NAME_MAX bytes. */
+#define KERN_NAME_MAX 128
+const char *kern_name(const Ir *ir, int id, char *buf, size_t n);
+
+/* kernels.c: forward FLOPs per sample of node id (multiply-adds count 2). */
+double kern_flops(const Ir *ir, int id);
+
+/* ---- shared by the kernel emitters ---------------------------------------- */
 
 typedef long long ll;
 
@@ -47,7 +79,7 @@ void kern_zero(Emitter *e, const char *buf, const IrNode *n);
 
 /*
  * The C statement computing one element of element-wise node id
- * (kern_is_elementwise): in[j] is the C expression of input j's element,
+ * (ir_elementwise): in[j] is the C expression of input j's element,
  * a name or a subscript (it may be evaluated several times), and out the
  * lvalue the result is assigned to: "y[i] = TANH(x[i]);".  Sets *scoped
  * when the statement declares locals (v, d, ...), so that two of them
@@ -56,9 +88,10 @@ void kern_zero(Emitter *e, const char *buf, const IrNode *n);
  */
 const char *kern_elementwise_stmt(const Ir *ir, int id, const char *const *in, const char *out, int *scoped);
 
-/* kernels_act.c: is node id (or its forward node) a row of the
- * pointwise() table?  Its statement, as kern_elementwise_stmt(), or NULL. */
-int kern_act_pointwise(const Ir *ir, int id);
+/* kernels_act.c: the statement of node id (or its forward node) from
+ * the pointwise() table, as kern_elementwise_stmt(), or NULL when the
+ * table has no row for it (its rows are the op_elementwise() ops other
+ * than relu, sigmoid, tanh and mul). */
 const char *kern_act_stmt(const Ir *ir, int id, const char *const *in, const char *out);
 
 /* A whole kernel looping i over every element of node id, body stmt. */
@@ -86,17 +119,6 @@ int kern_norm_define(Emitter *e, int id);
 /* The activation fuse_epilogue.c folded into node n, as a C expression
  * of the real v (just "v" when none). */
 const char *kern_epilogue_expr(const IrNode *n);
-
-/*
- * A loop split over the threads only when cond (C text, e.g. "n > 1")
- * holds: call kern_par_begin just before the loop's first line and
- * kern_par_end after its last.  OpenMP's if clause still starts a team of
- * one, about a microsecond a region (measured at batch 1), so with threads
- * the loop is written twice, under the pragma when cond holds and plain
- * otherwise; without threads, once and plain.  Not nested.
- */
-void kern_par_begin(Emitter *e, const char *cond);
-void kern_par_end(Emitter *e);
 
 /* dx of relu, sigmoid or tanh as a C expression of its output `yv` and
  * the incoming gradient `gv`: their backward alone and folded into

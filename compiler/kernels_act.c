@@ -155,13 +155,6 @@ static int pointwise(const IrNode *f, Pointwise *p)
 #undef BPRE
 }
 
-int kern_act_pointwise(const Ir *ir, int id)
-{
-    const IrNode *n = &ir->nodes[id];
-    Pointwise p;
-    return pointwise(n->op == OP_GRAD ? &ir->nodes[n->fwd] : n, &p);
-}
-
 const char *kern_act_stmt(const Ir *ir, int id, const char *const *in, const char *out)
 {
     const IrNode *n = &ir->nodes[id];

@@ -408,7 +408,7 @@ static OutLayout direct_forward_open(Emitter *e, int id, const IrNode *n, const 
             emit_line(e, "const real *b = %s;", kern_operand_name(e, id, NULL, n->in[2]));
     }
     direct_forward_begin(e, n, c, d, then);
-    kern_par_begin(e, "n > 1");
+    emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     OutLayout o;
@@ -613,7 +613,7 @@ void kern_conv_dx_direct(Emitter *e, int id)
     emit_line(e, "            for (int k = 0; k < %lld; k++)", KK);
     emit_line(e, "                wt[((size_t)g * %lld + ci) * %lld + f * %lld + k] = w[(((size_t)g * %lld + f) * %lld + ci) * %lld + %lld - k];",
               c.CG, KF, KK, c.FG, c.CG, KK, KK - 1);
-    kern_par_begin(e, "n > 1");
+    emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "real *dyp = scratch + %lld + (size_t)NNC_THREAD * %lld, *dxp = dyp + %lld;", WT, slab, d.DYP);
@@ -674,7 +674,7 @@ void kern_conv_dw_direct(Emitter *e, int id)
     emit_line(e, " * runs are added in a fixed tree.  The threads split the runs as the other");
     emit_line(e, " * kernels split the samples, so each reads what it wrote */");
     emit_line(e, "real *part = scratch;");
-    kern_par_begin(e, "n > 1");
+    emit_par_begin(e, "n > 1");
     emit_line(e, "for (int r = 0; r < %lld; r++) {", NG);
     e->indent++;
     emit_line(e, "real *xp = scratch + %lld + (size_t)NNC_THREAD * %lld, *dyp = xp + %lld;", NG * PART,
@@ -707,7 +707,7 @@ void kern_conv_dw_direct(Emitter *e, int id)
     emit_line(e, "}");
     e->indent--;
     emit_line(e, "}");
-    kern_par_end(e);
+    emit_par_end(e);
     emit_line(e, "/* the runs' partial sums in a fixed tree, then each weight's 16 */");
     if (c.F * KG * 16 * NG >= 32768) /* worth a parallel region: the adds of fashion_lenet's second layer are */
         emit_line(e, "NNC_PARALLEL_FOR");
@@ -749,7 +749,7 @@ void kern_conv_db(Emitter *e, int id)
     ll L = 16 + rest, NG = conv_dw_runs(e->plan->max_batch), RS = align16(C * L);
     kern_signature(e, id, names, "db");
     emit_line(e, "real *part = scratch; /* [run][channel][16 lanes%s] */", rest ? " + the rest" : "");
-    kern_par_begin(e, "n > 1");
+    emit_par_begin(e, "n > 1");
     emit_line(e, "for (int r = 0; r < %lld; r++) {", NG);
     e->indent++;
     emit_line(e, "int lo = (int)((long)r * n / %lld), hi = (int)((long)(r + 1) * n / %lld);", NG, NG);
@@ -783,7 +783,7 @@ void kern_conv_db(Emitter *e, int id)
     emit_line(e, "}");
     e->indent--;
     emit_line(e, "}");
-    kern_par_end(e);
+    emit_par_end(e);
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
     e->indent++;
     emit_line(e, "real u[%lld];", L);

@@ -21,6 +21,7 @@
 #include "cident.h"
 #include "compile.h"
 #include "emit_c.h"
+#include "kernels.h"
 #include "nnrt.h"
 
 #ifndef NNC_RUNTIME_DIR

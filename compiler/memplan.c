@@ -9,7 +9,7 @@
 
 #include "conv_algo.h"
 #include "fuse_conv_pool.h"
-#include "gemm.h"
+#include "target.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +52,7 @@ int64_t mem_scratch_floats(const Ir *ir, const IrNode *n, int max_batch)
     if (f->op == OP_CONV2D)
         return conv_aux_floats(ir, n, max_batch);
     if (f->op == OP_DENSE && (n->op == OP_DENSE || n->which < 2))
-        return gemm_pack_floats(ir->threads > 1 ? ir->threads : 1); /* gemm's pack */
+        return target_gemm_pack_floats(ir->threads > 1 ? ir->threads : 1); /* gemm's pack */
     return 0;
 }
 

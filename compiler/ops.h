@@ -91,6 +91,17 @@ const char *op_kind_name(OpKind k);
 /* Index of argument name of op, or -1. */
 int op_arg_index(Op op, const char *name);
 
+/* Is op an element-wise function: y[i] from x[i] alone (or a[i] and b[i]
+ * for mul), so that its kernel, and its gradient's, is one C statement
+ * per element over inputs of its own shape (kernels.c's
+ * kern_elementwise_stmt writes it, fuse_elementwise.c fuses such
+ * kernels)?  relu, sigmoid, tanh, mul and the rows of kernels_act.c's
+ * pointwise() table, whose formulas must exist exactly for these ops
+ * (tests/unit/test_passes.c checks both ways).  add is not listed: it is
+ * element-wise as a node, forward or the backward pass's accumulation
+ * (ir_elementwise), not as an op with a gradient formula. */
+int op_elementwise(Op op);
+
 /* A resolved argument value.  Numbers are doubles: every integer argument
  * is range-checked to at most 2^53, so the conversion is exact. */
 typedef enum ValueKind { V_NONE, V_NUM, V_BOOL, V_LIST, V_IDENT, V_CALL } ValueKind;

@@ -12,6 +12,8 @@
  *   - each optional pass's kernel list on a small model, with the pass on
  *     and turned off alone (the kernels it fuses come back, nothing else
  *     changes);
+ *   - op_elementwise()'s table (ops.c) and the kernels' element-wise
+ *     formulas (kernels.c, kernels_act.c) name the same ops;
  *   - memplan: every buffer and scratch region lies in the arena and is
  *     as large as its value, and no two regions live at once overlap;
  *     the checker itself is shown a broken plan.
@@ -29,6 +31,7 @@
 #include "compile.h"
 #include "emit_c.h"
 #include "ir.h"
+#include "kernels.h"
 #include "memplan.h"
 #include "ops.h"
 
@@ -599,6 +602,64 @@ START_TEST(test_fuse_elementwise_kernels)
 }
 END_TEST
 
+/* Arguments of op as sema resolves a call that writes none: ops.def's
+ * defaults, and 1 for a required number (threshold's). */
+static Value *default_args(Arena *a, Op op)
+{
+    const OpInfo *oi = &op_info[op];
+    Value *v = arena_alloc(a, sizeof *v * (size_t)(oi->nargs + 1));
+    memset(v, 0, sizeof *v * (size_t)(oi->nargs + 1));
+    for (int i = 0; i < oi->nargs; i++) {
+        const char *d = oi->args[i].dflt;
+        if (oi->args[i].type == AT_ENUM) {
+            v[i].kind = V_IDENT;
+            v[i].ident = d;
+        } else if (d && (strcmp(d, "true") == 0 || strcmp(d, "false") == 0)) {
+            v[i].kind = V_BOOL;
+            v[i].num = d[0] == 't';
+        } else {
+            v[i].kind = V_NUM;
+            v[i].num = d && d[0] != '=' ? strtod(d, NULL) : 1.0;
+        }
+    }
+    return v;
+}
+
+/* fuse_elementwise fuses the nodes of op_elementwise()'s ops (ops.c) and
+ * kern_elementwise_stmt (kernels.c) writes them from kernels_act.c's
+ * pointwise() rows: the table and the rows must name the same ops, else
+ * a fusable op has no formula or a formula goes unfused. */
+START_TEST(test_elementwise_table_matches_kernels)
+{
+    Arena a = {0};
+    Span sp = {0};
+    const char *in[] = {"x[i]", "y[i]"};
+    for (int op = 0; op < OP_COUNT; op++) {
+        Ir *ir = ir_new(&a, "t");
+        int x = ir_add(ir, OP_INPUT, NULL, 0, NULL, sp);
+        int xs[2] = {x, x};
+        int y = ir_add(ir, (Op)op, xs, 1, default_args(&a, (Op)op), sp);
+        int dy = ir_add(ir, OP_INPUT, NULL, 0, NULL, sp);
+        int gin[2] = {dy, x};
+        int g = ir_add(ir, OP_GRAD, gin, 2, NULL, sp);
+        ir->nodes[g].fwd = y;
+        int own = op == OP_RELU || op == OP_SIGMOID || op == OP_TANH || op == OP_MUL; /* kernels.c's cases */
+        int row = kern_act_stmt(ir, y, in, "y[i]") != NULL;
+        ck_assert_msg(row == (op_elementwise((Op)op) && !own), "%s: a pointwise() row %s, op_elementwise() %d",
+                      op_info[op].name, row ? "exists" : "is missing", op_elementwise((Op)op));
+        ck_assert_int_eq(row, kern_act_stmt(ir, g, in, "dx[i]") != NULL);
+        ck_assert_int_eq(ir_elementwise(ir, y), op_elementwise((Op)op) || op == OP_ADD);
+        ck_assert_int_eq(ir_elementwise(ir, g), op_elementwise((Op)op)); /* add's gradient is dy, no kernel */
+        if (op_elementwise((Op)op)) {
+            int scoped;
+            ck_assert_ptr_nonnull(kern_elementwise_stmt(ir, y, in, "y[i]", &scoped));
+            ck_assert_ptr_nonnull(kern_elementwise_stmt(ir, g, in, "dx[i]", &scoped));
+        }
+    }
+    arena_free(&a);
+}
+END_TEST
+
 static const char convpool_fused[] = "k006_fused_conv2d_relu_maxpool k008_mse k009_mse_dx k011_maxpool_relu_dx "
                                      "k013_conv2d_dw k014_conv2d_db k015_sgd k016_sgd";
 static const char convpool_apart[] = "k004_conv2d_relu k006_maxpool k008_mse k009_mse_dx k011_maxpool_relu_dx "
@@ -831,6 +892,7 @@ static Suite *passes_suite(void)
     tcase_add_test(t, test_fuse_epilogue_kernels);
     tcase_add_test(t, test_fuse_act_grad_kernels);
     tcase_add_test(t, test_fuse_elementwise_kernels);
+    tcase_add_test(t, test_elementwise_table_matches_kernels);
     tcase_add_test(t, test_conv_algo);
     tcase_add_test(t, test_fuse_conv_pool_kernels);
     suite_add_tcase(s, t);
