@@ -122,19 +122,40 @@ demo:
 	        '' using 'epoch':'test_loss' with lines title 'test'" && \
 	    echo "training curves in $(B)/demo-curves.png (from $(B)/demo-log.csv)"; fi
 
+# make test runs its parts in parallel, one per core (TEST_JOBS), each
+# part's output shown whole when it ends (-O); the longest start first.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+TEST_PARTS = test-golden test-codegen test-examples test-gradcheck test-embed test-unit test-program \
+	test-init-stats test-reliability test-gen-c test-errors test-ops-doc test-layers
 test: deps-test all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -O $(TEST_PARTS)
+	@echo "make test: all parts passed"
+
+test-layers: all
 	@echo "== layers"; $(MAKE) --no-print-directory layers
+test-unit: all $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=no $$t; done
+test-errors: all
 	@echo "== diagnostics (tests/errors)"; NNC=$(B)/nnc sh tests/run_errors.sh
+test-examples: all
 	@echo "== examples"; NNC=$(B)/nnc sh tests/run_examples.sh
+test-program: all
 	@echo "== the generated program"; NNC=$(B)/nnc sh tests/run_program.sh
+test-codegen: all
 	@echo "== generated code"; NNC=$(B)/nnc sh tests/run_codegen.sh
+test-embed: all
 	@echo "== the embedding API (C, C++, sanitizers, Cortex-M)"; NNC=$(B)/nnc sh tests/run_embed.sh
+test-golden: all
 	@echo "== golden outputs against PyTorch"; NNC=$(B)/nnc sh tests/run_golden.sh
+test-gradcheck: all
 	@echo "== finite-difference gradient check"; NNC=$(B)/nnc sh tests/run_gradcheck.sh
+test-init-stats: all
 	@echo "== initialiser statistics"; NNC=$(B)/nnc sh tests/run_init_stats.sh
+test-ops-doc: all
 	@echo "== docs/ops.md is current"; NNC=$(B)/nnc sh tests/check_ops_doc.sh
+test-reliability: all
 	@echo "== reliability"; NNC=$(B)/nnc sh tests/run_reliability.sh
+test-gen-c: all
 	@echo "== generated C of every example (tests/gen)"; NNC=$(B)/nnc sh tests/run_gen_c.sh
 
 golden-update: all
@@ -184,4 +205,4 @@ lint:
 clean:
 	rm -rf $(B)
 
-.PHONY: all test test-targets demo bench asan fuzz lint layers clean golden-update deps-test
+.PHONY: all test $(TEST_PARTS) test-targets demo bench asan fuzz lint layers clean golden-update deps-test

@@ -1558,6 +1558,7 @@ static void emit_descriptor(Emitter *e, const Model *m)
         if (pred)
             emit_line(e, ".train_logits = w_pred,");
         emit_line(e, ".ninputs = %d, .inputs = inputs,", ninputs);
+        emit_line(e, ".threads = NNC_THREADS,");
         emit_line(e, ".forward_n = w_forward_n,");
         if (m->training) {
             static const char *const kinds[] = {"MSE", "L1", "HUBER", "CROSS_ENTROPY", "BCE", "NLL"};

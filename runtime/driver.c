@@ -2427,8 +2427,9 @@ extern int omp_get_max_threads(void) __attribute__((weak));
  * program runs with OMP_WAIT_POLICY=passive.  libgomp reads its
  * environment once, before main(), so the program sets the variable and
  * executes itself again (Linux: /proc/self/exe); if that fails it goes
- * on as it is.  Also warns when OMP_NUM_THREADS asks for more threads
- * than there are cores. */
+ * on as it is.  Also warns when OMP_NUM_THREADS, or when it is unset the
+ * --threads the model was built with, asks for more threads than there
+ * are cores. */
 static void threads_setup(const NnrtModel *m, char **argv)
 {
     const char *n;
@@ -2448,6 +2449,12 @@ static void threads_setup(const NnrtModel *m, char **argv)
                 "threads than the %ld cores available; they will slow each "
                 "other down\n",
                 m && m->name ? m->name : "?", n, cores);
+    if (m && cores > 0 && m->threads > cores)
+        fprintf(stderr,
+                "nnc model %s: warning: built with --threads %d, more than "
+                "the %ld cores available; they will slow each other down "
+                "(rebuild with nnc --threads %ld)\n",
+                m->name ? m->name : "?", m->threads, cores, cores);
 }
 
 int nnrt_main(const NnrtModel *model, int argc, char **argv)

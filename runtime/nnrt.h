@@ -632,6 +632,9 @@ typedef struct NnrtModel {
      * return the sum over the batch, and the driver reports sums over
      * the epoch / the data set (docs/program.md). */
     int loss_reduction_sum;
+    /* The threads its parallel loops run on (nnc --threads N; 0 or 1:
+     * one), for the program's warning when N exceeds the cores. */
+    int threads;
 } NnrtModel;
 
 /* The generated program's command line (spec section 11, version 2;

@@ -15,7 +15,7 @@
 #     input, in order or as NAME=FILE, with the same predictions;
 #   - an OpenMP build runs with OMP_WAIT_POLICY=passive unless told
 #     otherwise (libgomp only: OMP_DISPLAY_ENV shows GOMP_SPINCOUNT 0),
-#     and warns when OMP_NUM_THREADS exceeds the cores;
+#     and warns when OMP_NUM_THREADS or nnc --threads exceeds the cores;
 #   - a written ignore_index lets the program take those labels and leave
 #     them out of loss and accuracy, and reduction = sum reports sums
 #     (the same weights give 9 times the mean over 9 counted samples).
@@ -178,6 +178,17 @@ if CC=gcc NNC_CFLAGS=-O1 "$NNC" "$tmp/tiny.nn" --exe --threads 2 -o "$tmp/prog2"
     fi
 else
     bad "nnc --exe --threads 2" "$tmp/err"
+fi
+# Built for more threads than the machine has cores: the program says so.
+many=$(($(getconf _NPROCESSORS_ONLN) + 1))
+if CC=gcc NNC_CFLAGS=-O1 "$NNC" "$tmp/tiny.nn" --exe --threads "$many" -o "$tmp/progm" >"$tmp/err" 2>&1; then
+    if "$tmp/progm" info 2>&1 >/dev/null | grep -q "built with --threads $many, more than the"; then
+        ok
+    else
+        bad "a program built with --threads $many (more than the cores) gives no warning"
+    fi
+else
+    bad "nnc --exe --threads $many" "$tmp/err"
 fi
 
 # Two inputs: --exe builds the program; --data in declaration order and

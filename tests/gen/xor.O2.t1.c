@@ -1639,6 +1639,7 @@ const NnrtModel nnc_xor_model = {
     .set_lr = w_set_lr, .epoch_end = w_epoch_end,
     .train_logits = w_pred,
     .ninputs = 1, .inputs = inputs,
+    .threads = NNC_THREADS,
     .forward_n = w_forward_n,
     .train_step_n = w_train_step_n, .eval_loss_n = w_eval_loss_n,
     .pred = w_pred,
