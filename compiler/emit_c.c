@@ -1281,12 +1281,12 @@ static void emit_train_step(Emitter *e, const Model *m)
         emit_line(e, "        return 1;");
         if (t->dtype == DT_CLASS) {
             const IrNode *L = &ir->nodes[ir->loss];
-            const Value *ii = op_arg_index(L->op, "ignore_index") >= 0 ? op_arg(L->op, L->args, "ignore_index") : NULL;
+            long long ig = kern_loss_ignore_index(L);
             emit_line(e, "    for (int s = 0; s < n; s++)");
-            if (ii && !ii->is_default && (ii->num < 0 || ii->num >= (double)t->shape.d[0])) {
+            if (ig != INT64_MIN && (ig < 0 || ig >= (long long)t->shape.d[0])) {
                 /* a label equal to ignore_index is skipped by the loss */
                 emit_line(e, "        if ((uint32_t)((const int32_t *)target)[s] >= %lldu &&", (ll)t->shape.d[0]);
-                emit_line(e, "            ((const int32_t *)target)[s] != %lld)", (ll)ii->num);
+                emit_line(e, "            ((const int32_t *)target)[s] != %lld)", ig);
             } else {
                 emit_line(e, "        if ((uint32_t)((const int32_t *)target)[s] >= %lldu)", (ll)t->shape.d[0]);
             }
@@ -1571,13 +1571,11 @@ static void emit_descriptor(Emitter *e, const Model *m)
             if (pred)
                 emit_line(e, ".pred = w_pred,");
             emit_line(e, ".loss_kind = NNRT_LOSS_%s,", kind);
-            /* the driver keeps a label equal to a written ignore_index (the
-             * default -100 is no label: bad_batch refuses it) */
+            /* the driver keeps a label equal to a written ignore_index */
             const IrNode *L = &ir->nodes[ir->loss];
-            if (op_arg_index(L->op, "ignore_index") >= 0 && ir->nodes[L->in[1]].dtype == DT_CLASS &&
-                !op_arg(L->op, L->args, "ignore_index")->is_default)
-                emit_line(e, ".has_ignore_index = 1, .ignore_index = %lld,",
-                          (ll)op_arg(L->op, L->args, "ignore_index")->num);
+            long long ig = kern_loss_ignore_index(L);
+            if (ig != INT64_MIN && ir->nodes[L->in[1]].dtype == DT_CLASS)
+                emit_line(e, ".has_ignore_index = 1, .ignore_index = %lld,", ig);
             if (op_arg_index(L->op, "reduction") >= 0 &&
                 strcmp(op_arg(L->op, L->args, "reduction")->ident, "sum") == 0)
                 emit_line(e, ".loss_reduction_sum = 1,");

@@ -1111,10 +1111,10 @@ static int loss_list(Emitter *e, const IrNode *f, const char *arg, const char *n
     return 1;
 }
 
-/* The class label PyTorch's ignore_index skips, or INT64_MIN when the
- * model keeps the default -100 (labels are in 0..K-1, so nothing to skip). */
-static long long loss_ignore(const IrNode *f)
+long long kern_loss_ignore_index(const IrNode *f)
 {
+    if (op_arg_index(f->op, "ignore_index") < 0)
+        return INT64_MIN;
     const Value *v = op_arg(f->op, f->args, "ignore_index");
     return v->is_default ? INT64_MIN : (long long)v->num;
 }
@@ -1240,7 +1240,7 @@ static void nll_kernel(Emitter *e, int id)
     const IrNode *n = kern_node(e, id);
     const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
     ll K = kern_node(e, f->in[0])->shape.d[0];
-    long long ii = loss_ignore(f);
+    long long ii = kern_loss_ignore_index(f);
     static const char *const names[] = {"lp", "t"};
     kern_signature(e, id, names, n->op == OP_GRAD ? "dlp" : "loss");
     int weighted = loss_list(e, f, "weight", "w", K);
@@ -1289,7 +1289,7 @@ static void cross_entropy_kernel(Emitter *e, int id)
     int cls = t->dtype == DT_CLASS;
     ll K = kern_node(e, f->in[0])->shape.d[0];
     double eps = op_num(OP_CROSS_ENTROPY, f->args, "label_smoothing");
-    long long ii = cls ? loss_ignore(f) : INT64_MIN;
+    long long ii = cls ? kern_loss_ignore_index(f) : INT64_MIN;
     int sum = loss_sum(f);
     char b1[48], b2[48];
     static const char *const names[] = {"z", "t"};

@@ -134,4 +134,11 @@ void kern_conv_dw_direct(Emitter *e, int id);
 /* conv2d's bias gradient, for any conv_algo (it reads dy alone). */
 void kern_conv_db(Emitter *e, int id);
 
+/* The class label a loss node's ignore_index skips (cross_entropy, nll
+ * and their fused form), or INT64_MIN when the model writes none: the
+ * default -100 matches no label (labels are 0..K-1), so nothing is
+ * skipped and the generated train_step refuses -100 like any other label
+ * out of range. */
+long long kern_loss_ignore_index(const IrNode *loss);
+
 #endif
