@@ -7,7 +7,8 @@
 #   make bench         nnc's generated code against PyTorch, as ratios
 #   make test-targets  the inference code on Cortex-M0/M4F/M7 (qemu-system-arm)
 #                      and AArch64 (qemu-aarch64) against the host build, with
-#                      instruction counts (tests/run_targets.sh, examples/embedded)
+#                      instruction counts (tests/run_targets.sh, examples/embedded);
+#                      the AArch64 training program against the golden files
 #   make asan          the unit and diagnostic tests under AddressSanitizer + UBSan
 #   make fuzz          the libFuzzer target on the front end for FUZZ_SECONDS
 #   make golden-update rewrite the golden files (and tests/gen/) from the current compiler
@@ -176,14 +177,22 @@ asan:
 # examples/embedded for Cortex-M0, M4F and M7 (bare metal on QEMU's mps2
 # boards) and AArch64 (qemu-aarch64), on real test images: outputs against
 # the host build's, instructions per inference against tests/targets/counts.txt
-# (NNC=build/nnc sh tests/run_targets.sh --update records them).
+# (NNC=build/nnc sh tests/run_targets.sh --update records them); then the
+# training program cross-built for AArch64 (runtime in build/aarch64/)
+# against the PyTorch golden files under qemu-aarch64.
 test-targets: all
 	NNC=$(B)/nnc sh tests/run_targets.sh
+	NNC=$(B)/nnc sh tests/run_golden.sh --target aarch64
 
 # nnc's generated code and the same models in PyTorch, side by side, as
 # ratios (bench/run.sh; results in build/bench/ and docs/performance.md).
 bench:
 	sh bench/run.sh
+
+# this tree's generated code against commit BASE's, side by side (bench/ab.sh)
+bench-ab:
+	@test -n "$(BASE)" || { echo 'usage: make bench-ab BASE=commit' >&2; exit 2; }
+	sh bench/ab.sh $(BASE)
 
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -205,4 +214,4 @@ lint:
 clean:
 	rm -rf $(B)
 
-.PHONY: all test $(TEST_PARTS) test-targets demo bench asan fuzz lint layers clean golden-update deps-test
+.PHONY: all test $(TEST_PARTS) test-targets demo bench bench-ab asan fuzz lint layers clean golden-update deps-test

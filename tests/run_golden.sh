@@ -14,7 +14,16 @@
 # Each (case, level, predict|train) is one test; a compile failure fails
 # both tests of that level.
 #
-#   tests/run_golden.sh [--verbose] [--only CASE]... [CASE ...]
+#   tests/run_golden.sh [--verbose] [--target aarch64] [--only CASE]... [CASE ...]
+#
+# --target aarch64 builds the training program for AArch64 Linux the way a
+# user cross-builds it (CC="aarch64-linux-gnu-gcc -static", NNC_CFLAGS=-O2,
+# NNC_RUNTIME_LIB naming a runtime built by that compiler; docs/program.md)
+# and runs it under qemu-aarch64, at -O2 with one and two threads (-O2 and
+# -O2-t2): the arithmetic of the NEON code and of the runtime's file
+# readers on another architecture, against the same PyTorch files.  Needs
+# aarch64-linux-gnu-gcc, qemu-aarch64 and zlib for arm64 (zlib1g-dev:arm64);
+# without them it says so and exits 0 (make test-targets runs it).
 #
 # --only CASE (repeatable) and bare CASE arguments both select cases; with
 # none, every case runs.
@@ -35,14 +44,16 @@ cd "$root" || exit 2
 CC=${CC:-cc}
 
 usage() {
-    echo "usage: tests/run_golden.sh [--verbose] [--only CASE]... [CASE ...]" >&2
+    echo "usage: tests/run_golden.sh [--verbose] [--target aarch64] [--only CASE]... [CASE ...]" >&2
     exit 2
 }
 verbose=0
 cases=
+target=host
 while [ $# -gt 0 ]; do
     case $1 in
     --verbose|-v) verbose=1 ;;
+    --target) [ $# -ge 2 ] || usage; shift; target=$1 ;;
     --only) [ $# -ge 2 ] || usage; shift; cases="$cases ${1%/}" ;;
     --only=*) a=${1#--only=}; cases="$cases ${a%/}" ;;
     -*) usage ;;
@@ -61,6 +72,35 @@ if [ ! -f build/libnnrt.a ] || [ ! -x "$NNC" ]; then
     echo "run_golden: needs $NNC and build/libnnrt.a (make all)" >&2
     exit 2
 fi
+# the program's compiler, flags, runtime and how it is run, per target
+levels="-O0 -O0-t2 -O2 -O2-t2-native"
+prog_cc=
+rtlib=
+run=
+case $target in
+host) ;;
+aarch64)
+    for t in aarch64-linux-gnu-gcc qemu-aarch64; do
+        command -v $t >/dev/null 2>&1 || { echo "run_golden: no $t: AArch64 golden tests skipped"; exit 0; }
+    done
+    if ! echo 'int main(void) { return 0; }' | aarch64-linux-gnu-gcc -x c - -static -lz -o /dev/null 2>/dev/null; then
+        echo "run_golden: no zlib for aarch64 (zlib1g-dev:arm64): AArch64 golden tests skipped"
+        exit 0
+    fi
+    out=build/golden-aarch64
+    # the runtime built by the cross compiler, in its own build directory
+    if ! make -s B=build/aarch64 CC=aarch64-linux-gnu-gcc build/aarch64/libnnrt.a >"$out.log" 2>&1; then
+        echo "run_golden: cannot build the runtime for aarch64:" >&2
+        cat "$out.log" >&2
+        exit 2
+    fi
+    levels="-O2 -O2-t2"
+    prog_cc="aarch64-linux-gnu-gcc -static"
+    rtlib=$root/build/aarch64/libnnrt.a
+    run=qemu-aarch64
+    ;;
+*) echo "run_golden: --target $target: only aarch64 (or the host, without --target)" >&2; exit 2 ;;
+esac
 mkdir -p "$out" || exit 2
 if ! $CC -std=c99 -O2 -Iruntime -o "$out/compare" tests/golden/compare.c \
         build/libnnrt.a -lz -lm 2>"$out/compare.err"; then
@@ -115,7 +155,7 @@ for c in $cases; do
     else
         length="--steps $steps"
     fi
-    for opt in -O0 -O0-t2 -O2 -O2-t2-native; do
+    for opt in $levels; do
         d=$out/$c$opt
         flags=$opt
         # -O2 without -march: the portable build (nnc --exe's own default
@@ -123,6 +163,7 @@ for c in $cases; do
         cflags=${NNC_CFLAGS:--O2}
         case $opt in
         -O0-t2) flags="-O0 --threads 2" ;;
+        -O2-t2) flags="-O2 --threads 2" ;;
         -O2-t2-native)
             flags="-O2 --threads 2"
             cflags="-O3 -march=native"
@@ -131,7 +172,12 @@ for c in $cases; do
         rm -rf "$d"
         mkdir -p "$d" || exit 2
         # shellcheck disable=SC2086 # $flags may be two options
-        NNC_CFLAGS=$cflags "$NNC" "$g/model.nn" --exe $flags -o "$d/prog" >"$d/compile.log" 2>&1
+        if [ -n "$prog_cc" ]; then
+            CC=$prog_cc NNC_RUNTIME_LIB=$rtlib NNC_CFLAGS=$cflags "$NNC" "$g/model.nn" --exe $flags \
+                -o "$d/prog" >"$d/compile.log" 2>&1
+        else
+            NNC_CFLAGS=$cflags "$NNC" "$g/model.nn" --exe $flags -o "$d/prog" >"$d/compile.log" 2>&1
+        fi
         st=$?
         if [ $st -ne 0 ]; then
             echo "nnc $g/model.nn --exe $flags exited with status $st" >>"$d/compile.log"
@@ -142,7 +188,8 @@ for c in $cases; do
 
         # predict: the forward output from the initial weights
         log=$d/predict.log
-        if "$d/prog" predict --weights "$g/init.safetensors" --data "$g/x.npy" \
+        # shellcheck disable=SC2086 # $run is empty or one word
+        if $run "$d/prog" predict --weights "$g/init.safetensors" --data "$g/x.npy" \
                 --output "$d/out.npy" >"$log" 2>&1; then
             "$out/compare" --rtol 1e-5 "$g/out.npy" "$d/out.npy" >>"$log" 2>&1
             st=$?
@@ -155,7 +202,7 @@ for c in $cases; do
         # train: the parameters after the steps (or epochs)
         log=$d/train.log
         # shellcheck disable=SC2086 # $length is two words
-        if "$d/prog" train --init "$g/init.safetensors" --data "$g/x.npy" \
+        if $run "$d/prog" train --init "$g/init.safetensors" --data "$g/x.npy" \
                 --labels "$g/y.npy" $length --batch "$batch" \
                 --no-shuffle --save "$d/after.safetensors" --quiet \
                 >"$log" 2>&1; then
@@ -170,5 +217,6 @@ for c in $cases; do
     done
 done
 
+[ "$target" = host ] || echo "target $target:"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
