@@ -2958,6 +2958,118 @@ def probe_regions(c, init, x, least=4):
     return counts, min(counts.values()) >= least
 
 
+
+# The MLPerf Tiny reference models of examples/tiny/ ---------------------------
+# Three of the four networks as the examples write them (read from
+# examples/tiny/), two sgd steps on random data: the depthwise, strided and
+# residual shapes of real embedded models, end to end.  MobileNetV1 is not
+# a case: 28 layers of batchnorm and relu make its float32 training steps
+# differ from float64 by 0.5% to 100% (relu kinks flipping, batchnorm of
+# near-constant channels), far outside the tolerance, for every seed and
+# batch tried; its forward pass uses no operator these three do not.
+class GlobalAvgPool(nn.Module):
+    """nnc's global_avgpool is one stage: pooling and flatten."""
+
+    def forward(self, x):
+        return x.mean(dim=tuple(range(2, x.dim())))
+
+
+def tiny_nn(name):
+    with open(os.path.join(HERE, "..", "..", "examples", "tiny",
+                           name + ".nn")) as f:
+        return f.read()
+
+
+def _cbr(cin, cout, k, stride=1, padding=0, groups=1, relu=True):
+    m = [nn.Conv2d(cin, cout, k, stride=stride, padding=padding,
+                   groups=groups), nn.BatchNorm2d(cout)]
+    return m + [nn.ReLU()] if relu else m
+
+
+class TinyResNet8(nn.Module):
+    def __init__(self):
+        super().__init__()
+        S = nn.Sequential
+        self.s0 = S(*_cbr(3, 16, 3, padding=1))
+        self.a1 = S(*_cbr(16, 16, 3, padding=1),
+                    *_cbr(16, 16, 3, padding=1, relu=False))
+        self.a2 = S(*_cbr(16, 32, 3, stride=2, padding=1),
+                    *_cbr(32, 32, 3, padding=1, relu=False))
+        self.b2 = S(nn.Conv2d(16, 32, 1, stride=2))
+        self.a3 = S(*_cbr(32, 64, 3, stride=2, padding=1),
+                    *_cbr(64, 64, 3, padding=1, relu=False))
+        self.b3 = S(nn.Conv2d(32, 64, 1, stride=2))
+        self.logits = S(nn.ReLU(), GlobalAvgPool(), nn.Linear(64, 10))
+
+    def forward(self, x):
+        s0 = self.s0(x)
+        s1 = torch.relu(s0 + self.a1(s0))
+        s2 = torch.relu(self.b2(s1) + self.a2(s1))
+        z = self.logits(self.b3(s2) + self.a3(s2))
+        return z, z
+
+
+class TinyDsCnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.h0 = nn.Sequential(*_cbr(1, 64, (10, 4), stride=2,
+                                      padding=(5, 1)))
+        for i in range(1, 5):
+            setattr(self, "h%d" % i, nn.Sequential(
+                *_cbr(64, 64, 3, padding=1, groups=64), *_cbr(64, 64, 1)))
+        self.logits = nn.Sequential(nn.AvgPool2d((25, 5)), nn.Flatten(),
+                                    nn.Linear(64, 12))
+
+    def forward(self, x):
+        for i in range(5):
+            x = getattr(self, "h%d" % i)(x)
+        z = self.logits(x)
+        return z, z
+
+
+class TinyAutoencoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+        def stack(widths, last=None):
+            m = []
+            for a, b in zip(widths, widths[1:]):
+                m += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU()]
+            return m + ([nn.Linear(widths[-1], last)] if last else [])
+        self.code = nn.Sequential(*stack([640, 128, 128, 128, 128, 8]))
+        self.recon = nn.Sequential(*stack([8, 128, 128, 128, 128], 640))
+
+    def forward(self, x):
+        z = self.recon(self.code(x))
+        return z, z
+
+
+def autoencoder_data():
+    x, _ = random_data([640], target=[640], n=16, seed=504)
+    return x, x.copy()
+
+
+for _name, _build, _data, _loss, _covers in [
+        ("resnet8", TinyResNet8,
+         lambda: random_data([3, 32, 32], nclasses=10, n=8, seed=501), ce,
+         "ResNet-8: residual stacks, stride-2 3x3 and 1x1 shortcut convs"),
+        ("ds_cnn", TinyDsCnn,
+         lambda: random_data([1, 49, 10], nclasses=12, n=8, seed=502), ce,
+         "DS-CNN: 10x4 stride-2 conv, depthwise 3x3 (groups 64), 1x1, "
+         "25x5 average pooling"),
+        ("fc_autoencoder", TinyAutoencoder, autoencoder_data, F.mse_loss,
+         "FC autoencoder: 10 dense + batchnorm1d + relu, mse to the input")]:
+    # sgd, not the examples' adam: a convolution's bias before batchnorm
+    # has a gradient of zero up to rounding, which adam's first step turns
+    # into a full step of lr either way (float32 against float64: 4%)
+    case("tiny_" + _name, tiny_nn(_name).replace(
+             "adam(lr = 0.001)", "sgd(lr = 0.05, momentum = 0.9)"),
+         build=_build, data=_data, loss=_loss,
+         optim=lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
+         batch=8 if _name == "fc_autoencoder" else 4,
+         steps=2, covers="examples/tiny: " + _covers)
+
+
 def generate(c):
     d = os.path.join(HERE, c["name"])
     os.makedirs(d, exist_ok=True)
