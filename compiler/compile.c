@@ -52,6 +52,13 @@ static int run_shape(Compilation *c, const BackOptions *o)
     return c->diag.nerrors > 0 || (c->diag.werror && c->diag.nwarnings > 0);
 }
 
+static int run_lower_1d(Compilation *c, const BackOptions *o)
+{
+    (void)o;
+    lower_1d(c->ir);
+    return 0;
+}
+
 static int run_fuse_loss(Compilation *c, const BackOptions *o)
 {
     (void)o;
@@ -125,6 +132,7 @@ static int run_memplan(Compilation *c, const BackOptions *o)
 const CompilePass compile_passes[] = {
     {"lower", run_lower, PASS_FRONT | PASS_UNSHAPED, "", "the checked syntax tree to the IR", NULL},
     {"shape", run_shape, PASS_FRONT, "lower", "every value's shape, checked", NULL},
+    {"lower_1d", run_lower_1d, 0, "shape", "1-D operators as 2-D ones on [C, 1, L] views", NULL},
     {"fuse_loss", run_fuse_loss, PASS_OPTIONAL | PASS_TRAINING, "shape", "nll(log_softmax(z)) as cross_entropy(z)",
      NULL},
     {"autodiff", run_autodiff, PASS_TRAINING, "shape fuse_loss", "the backward graph and the optimizer's update",
