@@ -180,6 +180,11 @@ static int check_value(Sema *S, const ArgSpec *as, const char *op, Ast *e, Value
             return 1;
         }
         if (as->type == AT_PAD1) {
+            if (e->kind != AST_NUM) {
+                diag_error(S->diag, e->span, "`%s` of %s must be an integer or `same`, found %s", as->name, op,
+                           ast_describe(e));
+                return 0;
+            }
             v->kind = V_NUM;
             return number(S, as, op, e, 1, &v->num) && check_range(S, as, op, e->span, v->num);
         }
