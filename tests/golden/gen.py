@@ -917,6 +917,47 @@ case("conv1d_adam", CONV1D_NN % ("adam", "conv1d_adam", "adam(lr = 0.01)"),
      mutants=CONV1D_MUTANTS)
 
 
+class Residual1d(nn.Module):
+    def __init__(self, gate=nn.Tanh):
+        super().__init__()
+        self.h = nn.Sequential(nn.Conv1d(2, 4, 3, padding="same"), nn.ReLU())
+        self.g = nn.Sequential(nn.Conv1d(4, 4, 3, padding="same", bias=False),
+                               gate())
+        self.logits = nn.Sequential(nn.AvgPool1d(2), nn.Flatten(),
+                                    nn.Linear(28, 3))
+
+    def forward(self, x):
+        h = self.h(x)
+        z = self.logits(torch.add(h, self.g(h)))
+        return z, z
+
+
+case("conv1d_residual", """
+# a [C, L] value read twice: by a conv1d (as [C, 1, L]) and by add (as
+# [C, L]); conv1d without bias; avgpool1d dropping the odd last position
+model conv1d_residual {
+    input  x : f32[2, 15]
+    target y : class[3]
+
+    h      = x -> conv1d(4, kernel = 3, padding = same) -> relu               # [4, 15]
+    g      = h -> conv1d(4, kernel = 3, padding = same, bias = false) -> tanh  # [4, 15]
+    logits = add(h, g) -> avgpool1d(2) -> flatten -> dense(3)                 # [4, 7]
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.2, momentum = 0.5)
+}
+""",
+     build=Residual1d,
+     data=lambda: random_data([2, 15], nclasses=3, seed=164),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.2, momentum=0.5),
+     covers="conv1d without bias, a value used as [C, L] and as conv1d's "
+            "input, add on [C, L], avgpool1d with an odd length",
+     mutants={"tanh's backward skipped in the residual branch":
+              {"build": lambda: Residual1d(gate=lambda: Fn(
+                  lambda x: x + (torch.tanh(x) - x).detach()))}})
+
+
 # 7. sigmoid, tanh, mse ------------------------------------------------------
 class SigTanh(nn.Module):
     def __init__(self):
