@@ -958,6 +958,34 @@ model conv1d_residual {
                   lambda x: x + (torch.tanh(x) - x).detach()))}})
 
 
+def conv1d_seq_net(gate=nn.Tanh):
+    return Pred(nn.Conv1d(3, 6, 5, padding="same"), gate(),
+                nn.Conv1d(6, 2, 3, padding=1, dilation=1))
+
+
+case("conv1d_seq", """
+# a sequence to a sequence: the output is conv1d's [2, 20] itself (mse
+# against an f32[2, 20] target), a lowered value as the model's output
+model conv1d_seq {
+    input  x : f32[3, 20]
+    target y : f32[2, 20]
+
+    pred = x -> conv1d(6, kernel = 5, padding = same) -> tanh   # [6, 20]
+             -> conv1d(2, kernel = 3, padding = 1)               # [2, 20]
+
+    loss      mse(pred, y)
+    optimizer sgd(lr = 0.05)
+}
+""",
+     build=conv1d_seq_net,
+     data=lambda: random_data([3, 20], target=[2, 20], seed=165),
+     loss=F.mse_loss,
+     optim=lambda p: torch.optim.SGD(p, lr=0.05),
+     covers="conv1d output as the model's output, mse on [C, L]",
+     mutants={"tanh's backward skipped": {"build": lambda: conv1d_seq_net(
+         gate=lambda: Fn(lambda x: x + (torch.tanh(x) - x).detach()))}})
+
+
 # 7. sigmoid, tanh, mse ------------------------------------------------------
 class SigTanh(nn.Module):
     def __init__(self):
