@@ -307,8 +307,21 @@ static int copy(Lower1d *L, int i, Op op, const int *in, const Value *args, cons
     return id;
 }
 
+/* Does node n of ir need lower_1d? */
+static int is_1d(const Ir *ir, const IrNode *n)
+{
+    if (n->poison)
+        return 0;
+    return lower_1d_op(n->op) != n->op || (n->op == OP_GLOBAL_AVGPOOL && ir->nodes[n->in[0]].shape.rank == 2);
+}
+
 int lower_1d(Ir *ir)
 {
+    int any = 0;
+    for (int i = 0; i < ir->n && !any; i++)
+        any = is_1d(ir, &ir->nodes[i]);
+    if (!any)
+        return 0; /* the IR stays as it is, node for node */
     Lower1d L;
     L.from = ir;
     L.to = ir_new(ir->arena, ir->model);
@@ -322,23 +335,24 @@ int lower_1d(Ir *ir)
         const IrNode *o = &ir->nodes[i];
         if (o->nin > 64)
             inp = arena_alloc(ir->arena, (size_t)o->nin * sizeof *inp);
-        Op op2 = o->poison ? o->op : lower_1d_op(o->op);
         /* A unary element-wise function of a value computed as [C, 1, L]
          * runs on that form too, so that the 2-D fusions (an activation in
          * the conv2d kernel, conv2d + activation + maxpool) still see it. */
         int lift = !o->poison && o->nin == 1 && L.map3[o->in[0]] >= 0 && op_info[o->op].kind == K_FUNC &&
                    op_elementwise(o->op);
-        if (op2 != o->op) {
+        if (is_1d(ir, o)) {
+            /* the 2-D operator on [C, 1, L]; global_avgpool's [C, L] -> [C]
+             * is its 2-D kernel's [C, 1, L] -> [C] */
+            Op op2 = lower_1d_op(o->op);
             inp[0] = get3(&L, o->in[0]);
             for (int j = 1; j < o->nin; j++)
                 inp[j] = get(&L, o->in[j]);
-            Shape s = {3, {o->shape.d[0], 1, o->shape.d[1]}};
-            L.map3[i] = node_of[i] = copy(&L, i, op2, inp, args_2d(ir->arena, op2, o->op, o->args), &s);
-            made++;
-        } else if (o->op == OP_GLOBAL_AVGPOOL && !o->poison && L.from->nodes[o->in[0]].shape.rank == 2) {
-            /* [C, L] -> [C] is the 2-D kernel's [C, 1, L] -> [C] */
-            inp[0] = get3(&L, o->in[0]);
-            L.map[i] = node_of[i] = copy(&L, i, o->op, inp, o->args, &o->shape);
+            if (op2 == o->op) {
+                L.map[i] = node_of[i] = copy(&L, i, o->op, inp, o->args, &o->shape);
+            } else {
+                Shape s = {3, {o->shape.d[0], 1, o->shape.d[1]}};
+                L.map3[i] = node_of[i] = copy(&L, i, op2, inp, args_2d(ir->arena, op2, o->op, o->args), &s);
+            }
             made++;
         } else if (lift) {
             inp[0] = L.map3[o->in[0]];
@@ -349,8 +363,6 @@ int lower_1d(Ir *ir)
             L.map[i] = node_of[i] = copy(&L, i, o->op, inp, o->args, &o->shape);
         }
     }
-    if (!made)
-        return 0;
     /* parameters belong to the layer's node; the output and the loss are
      * values in their own shapes */
     for (int i = 0; i < L.to->n; i++)
