@@ -52,6 +52,13 @@ static int run_shape(Compilation *c, const BackOptions *o)
     return c->diag.nerrors > 0 || (c->diag.werror && c->diag.nwarnings > 0);
 }
 
+static int run_lower_1d(Compilation *c, const BackOptions *o)
+{
+    (void)o;
+    lower_1d(c->ir);
+    return 0;
+}
+
 static int run_fuse_loss(Compilation *c, const BackOptions *o)
 {
     (void)o;
@@ -125,21 +132,22 @@ static int run_memplan(Compilation *c, const BackOptions *o)
 const CompilePass compile_passes[] = {
     {"lower", run_lower, PASS_FRONT | PASS_UNSHAPED, "", "the checked syntax tree to the IR", NULL},
     {"shape", run_shape, PASS_FRONT, "lower", "every value's shape, checked", NULL},
+    {"lower_1d", run_lower_1d, 0, "shape", "1-D operators as 2-D ones on [C, 1, L] views", NULL},
     {"fuse_loss", run_fuse_loss, PASS_OPTIONAL | PASS_TRAINING, "shape", "nll(log_softmax(z)) as cross_entropy(z)",
      NULL},
-    {"autodiff", run_autodiff, PASS_TRAINING, "shape fuse_loss", "the backward graph and the optimizer's update",
-     "inference: nothing to differentiate"},
+    {"autodiff", run_autodiff, PASS_TRAINING, "shape lower_1d fuse_loss",
+     "the backward graph and the optimizer's update", "inference: nothing to differentiate"},
     {"fuse_epilogue", run_fuse_epilogue, PASS_OPTIONAL, "autodiff", "activation inside the dense/conv2d before it",
      NULL},
     {"fuse_act_grad", run_fuse_act_grad, PASS_OPTIONAL | PASS_TRAINING, "autodiff fuse_epilogue",
      "activation backward in the kernel of its dy", NULL},
     {"fuse_elementwise", run_fuse_elementwise, PASS_OPTIONAL, "autodiff fuse_epilogue",
      "element-wise chains as one loop", NULL},
-    {"conv_algo", run_conv_algo, PASS_OPTIONAL, "shape", "direct convolution where faster than im2col", NULL},
+    {"conv_algo", run_conv_algo, PASS_OPTIONAL, "shape lower_1d", "direct convolution where faster than im2col", NULL},
     {"fuse_conv_pool", run_fuse_conv_pool, PASS_OPTIONAL, "autodiff fuse_epilogue fuse_act_grad conv_algo",
      "direct conv2d, activation, maxpool: one kernel", NULL},
     {"memplan", run_memplan, PASS_NO_IR,
-     "autodiff fuse_epilogue fuse_act_grad fuse_elementwise conv_algo fuse_conv_pool",
+     "lower_1d autodiff fuse_epilogue fuse_act_grad fuse_elementwise conv_algo fuse_conv_pool",
      "every buffer's place in the arena", NULL},
     {NULL, NULL, 0, NULL, NULL, NULL},
 };

@@ -22,6 +22,7 @@
 #include "compile.h"
 #include "emit_c.h"
 #include "kernels.h"
+#include "lower.h"
 #include "nnrt.h"
 
 #ifndef NNC_RUNTIME_DIR
@@ -261,15 +262,16 @@ static int parse_args(Options *o, int argc, char **argv)
             print_usage(stdout);
             return 0;
         } else if (strcmp(a, "--list-ops") == 0) {
-            /* kind, name, has a kernel, has a gradient rule: for docs/ops.md */
+            /* kind, name, has a kernel, has a gradient rule: for docs/ops.md
+             * (a 1-D operator's are those of the 2-D one it becomes) */
             for (int op = 0; op < OP_COUNT; op++) {
                 const OpInfo *oi = &op_info[op];
                 if (oi->kind == K_IR || oi->kind == K_TRAIN)
                     continue;
                 int graph = oi->kind == K_LAYER || oi->kind == K_FUNC || oi->kind == K_LOSS;
                 printf("%s\t%s\t%s\t%s\n", op_kind_name(oi->kind), oi->name,
-                       graph ? (kern_op_supported((Op)op) ? "yes" : "no") : "yes",
-                       graph ? (ad_differentiable((Op)op) ? "yes" : "no") : "-");
+                       graph ? (kern_op_supported(lower_1d_op((Op)op)) ? "yes" : "no") : "yes",
+                       graph ? (ad_differentiable(lower_1d_op((Op)op)) ? "yes" : "no") : "-");
             }
             return 0;
         } else if (strcmp(a, "--version") == 0) {

@@ -41,6 +41,7 @@ typedef enum ArgType {
     AT_BOOL,    /* true | false */
     AT_INT2,    /* integer, or [h, w] */
     AT_PAD,     /* integer, [h, w], or same */
+    AT_PAD1,    /* integer, or same (the 1-D operators) */
     AT_FLOATS,  /* number, or a list of numbers (one per channel) */
     AT_SHAPE,   /* list of integers, one of them may be -1 */
     AT_ENUM,    /* one identifier of ArgSpec.choices */

@@ -168,15 +168,25 @@ static int check_value(Sema *S, const ArgSpec *as, const char *op, Ast *e, Value
         v->num = e->num;
         return 1;
     case AT_PAD:
+    case AT_PAD1:
         if (e->kind == AST_NAME) {
             if (strcmp(e->name, "same") != 0) {
-                diag_error(S->diag, e->span, "`%s` of %s must be an integer, [h, w] or `same`, found `%s`",
-                           as->name, op, e->name);
+                diag_error(S->diag, e->span, "`%s` of %s must be an integer%s or `same`, found `%s`", as->name,
+                           op, as->type == AT_PAD ? ", [h, w]" : "", e->name);
                 return 0;
             }
             v->kind = V_IDENT;
             v->ident = "same";
             return 1;
+        }
+        if (as->type == AT_PAD1) {
+            if (e->kind != AST_NUM) {
+                diag_error(S->diag, e->span, "`%s` of %s must be an integer or `same`, found %s", as->name, op,
+                           ast_describe(e));
+                return 0;
+            }
+            v->kind = V_NUM;
+            return number(S, as, op, e, 1, &v->num) && check_range(S, as, op, e->span, v->num);
         }
         /* fall through */
     case AT_INT2:
@@ -473,6 +483,7 @@ static int check_constraints(Sema *S, Ast *e)
         if (op_num(op, a, "alpha") == 0)
             diag_error(S->diag, op_arg(op, a, "alpha")->span, "celu's alpha must not be 0");
         break;
+    case OP_CONV1D: /* value_pair reads an integer as (n, n) */
     case OP_CONV2D: {
         int64_t st[2];
         value_pair(op_arg(op, a, "stride"), st);

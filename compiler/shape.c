@@ -141,11 +141,15 @@ static int64_t window_out(int64_t n, int64_t k, int64_t s, int64_t lo, int64_t h
     return (n + lo + hi - span) / s + 1;
 }
 
-static int shape_conv2d(ShapeCtx *c, IrNode *n)
+/*
+ * nn.Conv2d (nd = 2) and nn.Conv1d (nd = 1) on x [C, H, W] or [C, L]:
+ * out [filters, OH, OW] or [filters, OL], weight [filters, C/groups, kh,
+ * kw] or [filters, C/groups, k], bias [filters].  An integer argument reads
+ * as (n, n) through value_pair, so the 1-D case is the 2-D loop over one
+ * axis.
+ */
+static int conv_nd(ShapeCtx *c, IrNode *n, int nd)
 {
-    if (!want_rank(c, n, 3, "[C, H, W]",
-                   "declare the input with channels first, as f32[1, 28, 28], or insert reshape([C, H, W])"))
-        return 0;
     const Shape *x = in_shape(c, n, 0);
     char b[SHAPE_BUF];
     int64_t f = arg_int(n, "filters"), g = arg_int(n, "groups");
@@ -155,12 +159,12 @@ static int shape_conv2d(ShapeCtx *c, IrNode *n)
     value_pair(op_arg(n->op, n->args, "dilation"), dl);
     const Value *pv = op_arg(n->op, n->args, "padding");
     if (x->d[0] % g != 0 || f % g != 0) {
-        diag_error(c->d, n->span, "conv2d: groups = %lld must divide both the input channels (%lld) and filters (%lld)",
-                   (long long)g, (long long)x->d[0], (long long)f);
+        diag_error(c->d, n->span, "%s: groups = %lld must divide both the input channels (%lld) and filters (%lld)",
+                   opname(n), (long long)g, (long long)x->d[0], (long long)f);
         return 0;
     }
     int64_t out[3] = {f, 0, 0};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < nd; i++) {
         int64_t lo, hi;
         if (pv->kind == V_IDENT) {
             /* padding='same': total dl*(k-1), the extra one at the end. */
@@ -172,23 +176,46 @@ static int shape_conv2d(ShapeCtx *c, IrNode *n)
             lo = hi = p[i];
         }
         out[i + 1] = window_out(x->d[i + 1], k[i], s[i], lo, hi, dl[i]);
-        if (out[i + 1] < 1) {
+        if (out[i + 1] >= 1)
+            continue;
+        if (nd == 2)
             diag_error(c->d, n->span, "conv2d: a %lldx%lld kernel (dilation %lld) does not fit the input %s with padding %lld",
                        (long long)k[0], (long long)k[1], (long long)dl[i], str(x, b), (long long)lo);
-            return 0;
-        }
+        else
+            diag_error(c->d, n->span, "conv1d: a kernel of %lld (dilation %lld) does not fit the input %s with padding %lld",
+                       (long long)k[0], (long long)dl[0], str(x, b), (long long)lo);
+        return 0;
     }
     int64_t w[4] = {f, x->d[0] / g, k[0], k[1]};
-    set_param(c, n, PR_WEIGHT, 4, w);
+    set_param(c, n, PR_WEIGHT, 2 + nd, w);
     set_param(c, n, PR_BIAS, 1, w);
-    set_shape(n, 3, out);
+    set_shape(n, 1 + nd, out);
     return 1;
 }
 
-static int shape_pool(ShapeCtx *c, IrNode *n)
+static int shape_conv2d(ShapeCtx *c, IrNode *n)
 {
-    if (!want_rank(c, n, 3, "[C, H, W]", "pooling works on [C, H, W] values such as conv2d's output"))
+    if (!want_rank(c, n, 3, "[C, H, W]",
+                   "declare the input with channels first, as f32[1, 28, 28], or insert reshape([C, H, W])"))
         return 0;
+    return conv_nd(c, n, 2);
+}
+
+static int shape_conv1d(ShapeCtx *c, IrNode *n)
+{
+    if (!want_rank(c, n, 2, "[C, L]",
+                   "declare the input with channels first, as f32[1, 128], or insert reshape([C, L])"))
+        return 0;
+    return conv_nd(c, n, 1);
+}
+
+/*
+ * nn.MaxPool2d, nn.AvgPool2d, nn.LPPool2d (nd = 2) on [C, H, W] and
+ * nn.MaxPool1d, nn.AvgPool1d (nd = 1) on [C, L]: the channels kept, each
+ * spatial axis windowed (ceil_mode = False).
+ */
+static int pool_nd(ShapeCtx *c, IrNode *n, int nd)
+{
     const Shape *x = in_shape(c, n, 0);
     char b[SHAPE_BUF];
     int64_t k[2], s[2], p[2] = {0, 0};
@@ -197,7 +224,7 @@ static int shape_pool(ShapeCtx *c, IrNode *n)
     if (op_arg_index(n->op, "padding") >= 0)
         value_pair(op_arg(n->op, n->args, "padding"), p);
     int64_t out[3] = {x->d[0], 0, 0};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < nd; i++) {
         if (2 * p[i] > k[i]) {
             diag_error(c->d, op_arg(n->op, n->args, "padding")->span,
                        "%s: padding %lld is more than half the kernel %lld", opname(n), (long long)p[i],
@@ -205,21 +232,46 @@ static int shape_pool(ShapeCtx *c, IrNode *n)
             return 0;
         }
         out[i + 1] = window_out(x->d[i + 1], k[i], s[i], p[i], p[i], 1);
-        if (out[i + 1] < 1) {
+        if (out[i + 1] >= 1)
+            continue;
+        if (nd == 2)
             diag_error(c->d, n->span, "%s: a %lldx%lld window does not fit the input %s", opname(n),
                        (long long)k[0], (long long)k[1], str(x, b));
-            return 0;
-        }
+        else
+            diag_error(c->d, n->span, "%s: a window of %lld does not fit the input %s with padding %lld",
+                       opname(n), (long long)k[0], str(x, b), (long long)p[0]);
+        return 0;
     }
-    set_shape(n, 3, out);
+    set_shape(n, 1 + nd, out);
     return 1;
 }
 
+static int shape_pool(ShapeCtx *c, IrNode *n)
+{
+    if (!want_rank(c, n, 3, "[C, H, W]", "pooling works on [C, H, W] values such as conv2d's output"))
+        return 0;
+    return pool_nd(c, n, 2);
+}
+
+static int shape_pool1d(ShapeCtx *c, IrNode *n)
+{
+    if (!want_rank(c, n, 2, "[C, L]", "1-D pooling works on [C, L] values such as conv1d's output"))
+        return 0;
+    return pool_nd(c, n, 1);
+}
+
+/* [C, H, W] -> [C] (nn.AdaptiveAvgPool2d(1) and a flatten), and [C, L] ->
+ * [C] (nn.AdaptiveAvgPool1d(1)): the mean over every position of a
+ * channel, whatever the rank. */
 static int shape_global_avgpool(ShapeCtx *c, IrNode *n)
 {
-    if (!want_rank(c, n, 3, "[C, H, W]", NULL))
+    const Shape *x = in_shape(c, n, 0);
+    if (x->rank != 2 && x->rank != 3) {
+        char b[SHAPE_BUF];
+        diag_error(c->d, n->span, "global_avgpool expects a [C, L] or [C, H, W] input, got %s", str(x, b));
         return 0;
-    set_shape(n, 1, in_shape(c, n, 0)->d);
+    }
+    set_shape(n, 1, x->d);
     return 1;
 }
 

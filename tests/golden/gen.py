@@ -804,6 +804,188 @@ model conv_rect_pools {
                    / p.shape[0]}})
 
 
+# 6b. the 1-D operators (conv1d, maxpool1d, avgpool1d, global_avgpool) -------
+# nnc computes them as the 2-D ones on a [C, 1, L] view (lower_1d in
+# compiler/lower.c); these cases hold them to nn.Conv1d, nn.MaxPool1d and
+# nn.AvgPool1d, with PyTorch's weight layout [out, in/groups, k].
+def conv1d_args_net(same=None, maxpool=None, avgpool=None):
+    return Chain(
+        nn.Conv1d(4, 6, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv1d(6, 6, 3, dilation=2, groups=2), nn.ReLU(),
+        same or nn.Conv1d(6, 6, 4, padding="same", groups=6), nn.Tanh(),
+        maxpool or nn.MaxPool1d(3, stride=2, padding=1),
+        avgpool or nn.AvgPool1d(3, stride=2, padding=1),
+        nn.Flatten(),
+        nn.Linear(18, 3))
+
+
+class PaddedConv1d(nn.Conv1d):
+    """A depthwise conv1d with explicit (left, right) zero padding, the
+    same parameters as nn.Conv1d (for mutants)."""
+
+    def __init__(self, c, k, pad):
+        super().__init__(c, c, k, groups=c)
+        self.pad = pad
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pad))
+
+
+case("conv1d_args", """
+# conv1d stride/padding, dilation, groups, depthwise with an even kernel and
+# padding = same; overlapping maxpool1d with padding, avgpool1d with padding
+# (count_include_pad); an odd length
+model conv1d_args {
+    input  x : f32[4, 31]
+    target y : class[3]
+
+    logits = x -> conv1d(6, kernel = 3, stride = 2, padding = 1) -> relu  # [6, 16]
+               -> conv1d(6, 3, dilation = 2, groups = 2) -> relu          # [6, 12]
+               -> conv1d(6, 4, padding = same, groups = 6) -> tanh        # [6, 12]
+               -> maxpool1d(3, stride = 2, padding = 1)                   # [6, 6]
+               -> avgpool1d(3, stride = 2, padding = 1)                   # [6, 3]
+               -> flatten -> dense(3)
+
+    loss      cross_entropy(logits, y)
+    optimizer adam(lr = 0.01)
+}
+""",
+     build=conv1d_args_net,
+     data=lambda: random_data([4, 31], nclasses=3, seed=161),
+     loss=ce,
+     optim=lambda p: torch.optim.Adam(p, lr=0.01),
+     covers="conv1d stride/padding/dilation/groups/depthwise/same, maxpool1d "
+            "overlapping with padding, avgpool1d padding, adam",
+     mutants={"padding = same with the extra column first":
+              {"build": lambda: conv1d_args_net(
+                  same=PaddedConv1d(6, 4, (2, 1)))},
+              "maxpool1d padding as zeros, not -inf":
+              {"build": lambda: conv1d_args_net(maxpool=Fn(
+                  lambda x: F.max_pool1d(F.pad(x, (1, 1)), 3, stride=2)))},
+              "avgpool1d count_include_pad=False":
+              {"build": lambda: conv1d_args_net(avgpool=nn.AvgPool1d(
+                  3, stride=2, padding=1, count_include_pad=False))}})
+
+
+def conv1d_net(first=nn.ReLU, gap=None):
+    return Chain(
+        nn.Conv1d(2, 8, 5, padding=2), first(),
+        nn.MaxPool1d(2),
+        nn.Conv1d(8, 8, 3),
+        Fn(gap or (lambda v: v.mean(2))),
+        nn.Linear(8, 4))
+
+
+CONV1D_NN = """
+# conv1d -> relu -> maxpool1d -> conv1d -> global_avgpool ([C, L] -> [C],
+# one stage) -> dense, trained with %s
+model %s {
+    input  x : f32[2, 40]
+    target y : class[4]
+
+    logits = x -> conv1d(8, kernel = 5, padding = 2) -> relu   # [8, 40]
+               -> maxpool1d(2)                                  # [8, 20]
+               -> conv1d(8, kernel = 3)                         # [8, 18]
+               -> global_avgpool                                # [8]
+               -> dense(4)
+
+    loss      cross_entropy(logits, y)
+    optimizer %s
+}
+"""
+
+CONV1D_MUTANTS = {
+    "global_avgpool sums over L": {"build": lambda: conv1d_net(
+        gap=lambda v: v.sum(2))},
+    "relu's backward skipped before the pool": {"build": lambda: conv1d_net(
+        first=lambda: Fn(lambda x: x + (torch.relu(x) - x).detach()))}}
+
+case("conv1d_sgd", CONV1D_NN % ("sgd", "conv1d_sgd", "sgd(lr = 0.1, momentum = 0.9)"),
+     build=conv1d_net,
+     data=lambda: random_data([2, 40], nclasses=4, seed=162),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     covers="conv1d, relu, maxpool1d, global_avgpool on [C, L], sgd",
+     mutants=CONV1D_MUTANTS)
+
+case("conv1d_adam", CONV1D_NN % ("adam", "conv1d_adam", "adam(lr = 0.01)"),
+     build=conv1d_net,
+     data=lambda: random_data([2, 40], nclasses=4, seed=163),
+     loss=ce,
+     optim=lambda p: torch.optim.Adam(p, lr=0.01),
+     covers="conv1d, relu, maxpool1d, global_avgpool on [C, L], adam",
+     mutants=CONV1D_MUTANTS)
+
+
+class Residual1d(nn.Module):
+    def __init__(self, gate=nn.Tanh):
+        super().__init__()
+        self.h = nn.Sequential(nn.Conv1d(2, 4, 3, padding="same"), nn.ReLU())
+        self.g = nn.Sequential(nn.Conv1d(4, 4, 3, padding="same", bias=False),
+                               gate())
+        self.logits = nn.Sequential(nn.AvgPool1d(2), nn.Flatten(),
+                                    nn.Linear(28, 3))
+
+    def forward(self, x):
+        h = self.h(x)
+        z = self.logits(torch.add(h, self.g(h)))
+        return z, z
+
+
+case("conv1d_residual", """
+# a [C, L] value read twice: by a conv1d (as [C, 1, L]) and by add (as
+# [C, L]); conv1d without bias; avgpool1d dropping the odd last position
+model conv1d_residual {
+    input  x : f32[2, 15]
+    target y : class[3]
+
+    h      = x -> conv1d(4, kernel = 3, padding = same) -> relu               # [4, 15]
+    g      = h -> conv1d(4, kernel = 3, padding = same, bias = false) -> tanh  # [4, 15]
+    logits = add(h, g) -> avgpool1d(2) -> flatten -> dense(3)                 # [4, 7]
+
+    loss      cross_entropy(logits, y)
+    optimizer sgd(lr = 0.2, momentum = 0.5)
+}
+""",
+     build=Residual1d,
+     data=lambda: random_data([2, 15], nclasses=3, seed=164),
+     loss=ce,
+     optim=lambda p: torch.optim.SGD(p, lr=0.2, momentum=0.5),
+     covers="conv1d without bias, a value used as [C, L] and as conv1d's "
+            "input, add on [C, L], avgpool1d with an odd length",
+     mutants={"tanh's backward skipped in the residual branch":
+              {"build": lambda: Residual1d(gate=lambda: Fn(
+                  lambda x: x + (torch.tanh(x) - x).detach()))}})
+
+
+def conv1d_seq_net(gate=nn.Tanh):
+    return Pred(nn.Conv1d(3, 6, 5, padding="same"), gate(),
+                nn.Conv1d(6, 2, 3, padding=1, dilation=1))
+
+
+case("conv1d_seq", """
+# a sequence to a sequence: the output is conv1d's [2, 20] itself (mse
+# against an f32[2, 20] target), a lowered value as the model's output
+model conv1d_seq {
+    input  x : f32[3, 20]
+    target y : f32[2, 20]
+
+    pred = x -> conv1d(6, kernel = 5, padding = same) -> tanh   # [6, 20]
+             -> conv1d(2, kernel = 3, padding = 1)               # [2, 20]
+
+    loss      mse(pred, y)
+    optimizer sgd(lr = 0.05)
+}
+""",
+     build=conv1d_seq_net,
+     data=lambda: random_data([3, 20], target=[2, 20], seed=165),
+     loss=F.mse_loss,
+     optim=lambda p: torch.optim.SGD(p, lr=0.05),
+     covers="conv1d output as the model's output, mse on [C, L]",
+     mutants={"tanh's backward skipped": {"build": lambda: conv1d_seq_net(
+         gate=lambda: Fn(lambda x: x + (torch.tanh(x) - x).detach()))}})
+
+
 # 7. sigmoid, tanh, mse ------------------------------------------------------
 class SigTanh(nn.Module):
     def __init__(self):

@@ -328,8 +328,8 @@ START_TEST(test_print_passes)
     fclose(f);
     /* the first line has 10 columns taken already */
     ck_assert_str_eq(s, "lower, shape,\n"
-                        "    fuse_loss, autodiff,\n"
-                        "    fuse_epilogue,\n"
+                        "    lower_1d, fuse_loss,\n"
+                        "    autodiff, fuse_epilogue,\n"
                         "    fuse_act_grad,\n"
                         "    fuse_elementwise,\n"
                         "    conv_algo, fuse_conv_pool");

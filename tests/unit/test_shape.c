@@ -146,7 +146,7 @@ static const ShapeCase shape_errors[] = {
     {"input x : f32[1, 2, 2]", "x -> maxpool(3)", "maxpool: a 3x3 window does not fit the input [1, 2, 2]"},
     {"input x : f32[1, 2, 9]", "x -> lppool(kernel = [3, 1])", "lppool: a 3x1 window does not fit the input [1, 2, 9]"},
     {"input x : f32[8]", "x -> maxpool(2)", "maxpool expects a [C, H, W] input, got [8]"},
-    {"input x : f32[4, 4]", "x -> global_avgpool", "global_avgpool expects a [C, H, W] input, got [4, 4]"},
+    {"input x : f32[4]", "x -> global_avgpool", "global_avgpool expects a [C, L] or [C, H, W] input, got [4]"},
     {"input x : f32[5]", "x -> glu", "glu halves dimension 0 of [5], which is odd"},
     {"input x : f32[4, 6]", "x -> glu(dim = 2)", "glu: dim = 2 is out of range for a rank-2 input [4, 6]"},
     {"input x : f32[4, 6]", "x -> softmax(dim = -3)", "softmax: dim = -3 is out of range for a rank-2 input [4, 6]"},
