@@ -614,13 +614,8 @@ static int generate(Compilation *c, const Options *o)
     eo.max_batch = c->plan->max_batch;
     eo.inference = o->inference;
     eo.threads = o->threads;
-    if (o->inference) {
-        const float **w = NULL;
-        int rc = load_weights(c, o->weights, &w);
-        if (rc)
-            return rc;
-        eo.weights = w;
-    }
+    if (o->inference)
+        eo.weights = c->weights; /* loaded before compile_back, in its numbering */
 
     char dir[4096], tmpdir[4096] = "", h_path[4352], c_path[4352], h_tmp[4400], c_tmp[4400];
     if (o->exe) {
@@ -728,7 +723,12 @@ int main(int argc, char **argv)
         bo.dump = dump;
         if (!o.batch && !c.module->train)
             bo.max_batch = 32;
-        rc = compile_back(&c, &bo);
+        /* The weights are constants from here on, so passes can fold
+         * them (fold_batchnorm). */
+        if (o.inference)
+            rc = load_weights(&c, o.weights, &c.weights);
+        if (rc == 0)
+            rc = compile_back(&c, &bo);
         if (rc == 0 && !o.emit && !o.dump_after)
             rc = generate(&c, &o);
     }
