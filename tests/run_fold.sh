@@ -3,12 +3,15 @@
 # PyTorch's eval mode, on the cases of tests/fold/ (made by
 # tests/fold/gen.py: conv2d -> batchnorm -> relu, dense -> batchnorm as the
 # output, a grouped conv2d without a bias -> batchnorm; non-trivial running
-# statistics).  For each case:
+# statistics; and two that must not fold, "keeps the batchnorm" in their
+# model.nn: the layer's output read by an add too, a relu in between).
+# For each case:
 #   - nnc --inference --weights gives PyTorch's eval-mode outputs within
 #     the golden tolerance (tests/golden/compare.c, rtol 1e-5), folded and
 #     with --disable fold_batchnorm, and the two agree with each other;
 #   - the folded code has no batchnorm kernel (--emit kernels, the .c) and
 #     fewer weight bytes (its static const arrays) than the unfolded code;
+#     a case that keeps it gives the same .c either way;
 #   - --emit ir shows no batchnorm; training code keeps it.
 #   tests/run_fold.sh      NNC names the compiler (default build/nnc); needs
 #                          build/libnnrt.a (make all); CC the C compiler
@@ -91,18 +94,28 @@ EOC
             cat "$d/cmp"
         fi
     fi
-    # No batchnorm kernel once folded; one with --disable fold_batchnorm.
     "$NNC" "$g/model.nn" --inference --weights "$g/w.safetensors" --emit kernels >"$d/k.fold" 2>&1
     "$NNC" "$g/model.nn" --inference --weights "$g/w.safetensors" --disable fold_batchnorm --emit kernels \
         >"$d/k.nofold" 2>&1
+    wf=$(weight_bytes "$d/fold/$c.c")
+    wn=$(weight_bytes "$d/nofold/$c.c")
+    if grep -q '^# keeps the batchnorm' "$g/model.nn"; then
+        # Not foldable: the same code either way.
+        grep -v '^ \* Command:' "$d/fold/$c.c" >"$d/fold.c"
+        grep -v '^ \* Command:' "$d/nofold/$c.c" >"$d/nofold.c"
+        if grep -q batchnorm "$d/k.fold" && cmp -s "$d/fold.c" "$d/nofold.c"; then ok; else
+            bad "$c: a batchnorm that must stay was folded"
+            cat "$d/k.fold"
+        fi
+        continue
+    fi
+    # No batchnorm kernel once folded; one with --disable fold_batchnorm.
     if ! grep -q batchnorm "$d/k.fold" && ! grep -q batchnorm "$d/fold/$c.c" && grep -q batchnorm "$d/k.nofold"; then
         ok
     else
         bad "$c: the folded code still has a batchnorm kernel (or the unfolded one has none)"
         cat "$d/k.fold"
     fi
-    wf=$(weight_bytes "$d/fold/$c.c")
-    wn=$(weight_bytes "$d/nofold/$c.c")
     if [ "$wf" -gt 0 ] && [ "$wf" -lt "$wn" ]; then ok; else
         bad "$c: weight bytes folded $wf, not fewer than unfolded $wn"
     fi

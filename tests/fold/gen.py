@@ -76,6 +76,32 @@ class ConvNoBias(nn.Module):
         return self.logits(x)
 
 
+class BnShared(nn.Module):
+    """h = dense(x); y = batchnorm(h) + h: h has a second reader."""
+
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Sequential(nn.Linear(6, 8))
+        self.b = nn.Sequential(nn.BatchNorm1d(8))
+        set_bn(self.b[0])
+
+    def forward(self, x):
+        h = self.h(x)
+        return self.b(h) + h
+
+
+class BnAfterRelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.y = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.BatchNorm1d(8))
+        set_bn(self.y[2])
+
+    def forward(self, x):
+        return self.y(x)
+
+
+# Cases whose model.nn says "keeps the batchnorm" must not fold: the
+# layer's output has another reader, or something sits in between.
 CASES = {
     "conv_bn_relu": (ConvBnRelu, [2, 6, 6], """
 # conv2d -> batchnorm (BatchNorm2d, eps 1e-3) -> relu: the batchnorm folds
@@ -101,6 +127,23 @@ model conv_nobias_bn {
     input  x : f32[2, 6, 6]
     output logits = x -> conv2d(4, kernel = 3, padding = 1, groups = 2, bias = false)
                     -> batchnorm -> maxpool(2) -> flatten -> dense(5)
+}
+"""),
+    "keep_shared": (BnShared, [6], """
+# keeps the batchnorm: the dense output h is also read by the add, which
+# must see it unscaled
+model keep_shared {
+    input  x : f32[6]
+    h = x -> dense(8)
+    b = h -> batchnorm
+    output y = b + h
+}
+"""),
+    "keep_after_relu": (BnAfterRelu, [6], """
+# keeps the batchnorm: a relu sits between the dense layer and it
+model keep_after_relu {
+    input  x : f32[6]
+    output y = x -> dense(8) -> relu -> batchnorm
 }
 """),
 }
