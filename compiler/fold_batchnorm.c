@@ -31,6 +31,7 @@
  */
 #include "fold_batchnorm.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,51 @@ static int param_of(const Ir *ir, int id, ParamRole r)
             return n->in[j];
     }
     return -1;
+}
+
+/* The folded values, computed in double: s[c] = gamma[c] / sqrt(var[c] +
+ * eps), w'[c, k] = w[c, k] * s[c], b'[c] = (b[c] - mean[c]) * s[c] +
+ * beta[c] (b = 0 without a bias), each passed to put(): the float it
+ * becomes, at index c * per + k of the weight (k < per) or c of the bias. */
+typedef struct {
+    const float *w, *b, *gamma, *beta, *mean, *var;
+    double eps;
+    int64_t C, per;
+} Fold;
+
+static Fold fold_of(const Ir *ir, const float *const *w, int l, int b)
+{
+    Fold f;
+    int lw = param_of(ir, l, PR_WEIGHT), lb = param_of(ir, l, PR_BIAS);
+    f.w = w[lw];
+    f.b = lb >= 0 ? w[lb] : NULL;
+    f.gamma = w[param_of(ir, b, PR_WEIGHT)];
+    f.beta = w[param_of(ir, b, PR_BIAS)];
+    f.mean = w[param_of(ir, b, PR_RUNNING_MEAN)];
+    f.var = w[param_of(ir, b, PR_RUNNING_VAR)];
+    f.eps = op_num(OP_BATCHNORM, ir->nodes[b].args, "eps");
+    f.C = ir->nodes[l].shape.d[0];
+    /* [C, ...]: dense [C, in], conv2d [C, in / groups, kh, kw] */
+    f.per = shape_numel(&ir->nodes[lw].shape) / f.C;
+    return f;
+}
+
+/* Is every folded value a finite float?  A variance at or below -eps, or
+ * a product past FLT_MAX, would turn what the unfolded code computes
+ * channel by channel into NaN or infinity weights (and a double outside
+ * float's range has no float value in C): such a batchnorm stays. */
+static int fold_fits(const Fold *f)
+{
+    for (int64_t c = 0; c < f->C; c++) {
+        double s = (double)f->gamma[c] / sqrt((double)f->var[c] + f->eps);
+        double b = ((f->b ? (double)f->b[c] : 0.0) - (double)f->mean[c]) * s + (double)f->beta[c];
+        if (!(fabs(b) <= FLT_MAX))
+            return 0;
+        for (int64_t k = 0; k < f->per; k++)
+            if (!(fabs((double)f->w[c * f->per + k] * s) <= FLT_MAX))
+                return 0;
+    }
+    return 1;
 }
 
 /* Can batchnorm node b fold into its input?  Returns that layer, or -1. */
@@ -70,7 +116,8 @@ static int foldable(const Ir *ir, const int *readers, const float *const *w, int
     int lw = param_of(ir, l, PR_WEIGHT), lb = param_of(ir, l, PR_BIAS);
     if (lw < 0 || !w[lw] || (lb >= 0 && !w[lb]))
         return -1;
-    return l;
+    Fold f = fold_of(ir, w, l, b);
+    return fold_fits(&f) ? l : -1;
 }
 
 /* L's arguments with bias = true (a copy; L's own are shared with the AST). */
@@ -89,21 +136,14 @@ static const Value *with_bias(Arena *a, const IrNode *L)
  * *nw, *nb receive new arrays of the weight's and the bias's length. */
 static void fold_values(const Ir *ir, const float *const *w, int l, int b, float **nw, float **nb)
 {
-    const IrNode *L = &ir->nodes[l];
-    int64_t C = L->shape.d[0];
-    int lw = param_of(ir, l, PR_WEIGHT), lb = param_of(ir, l, PR_BIAS);
-    int64_t per = shape_numel(&ir->nodes[lw].shape) / C; /* [C, ...]: dense [C, in], conv2d [C, in/g, kh, kw] */
-    const float *gamma = w[param_of(ir, b, PR_WEIGHT)], *beta = w[param_of(ir, b, PR_BIAS)];
-    const float *mean = w[param_of(ir, b, PR_RUNNING_MEAN)], *var = w[param_of(ir, b, PR_RUNNING_VAR)];
-    double eps = op_num(OP_BATCHNORM, ir->nodes[b].args, "eps");
-    *nw = arena_alloc(ir->arena, (size_t)(C * per) * sizeof **nw);
-    *nb = arena_alloc(ir->arena, (size_t)C * sizeof **nb);
-    for (int64_t c = 0; c < C; c++) {
-        double s = (double)gamma[c] / sqrt((double)var[c] + eps);
-        for (int64_t k = 0; k < per; k++)
-            (*nw)[c * per + k] = (float)((double)w[lw][c * per + k] * s);
-        double bias = lb >= 0 ? (double)w[lb][c] : 0.0;
-        (*nb)[c] = (float)((bias - (double)mean[c]) * s + (double)beta[c]);
+    Fold f = fold_of(ir, w, l, b);
+    *nw = arena_alloc(ir->arena, (size_t)(f.C * f.per) * sizeof **nw);
+    *nb = arena_alloc(ir->arena, (size_t)f.C * sizeof **nb);
+    for (int64_t c = 0; c < f.C; c++) {
+        double s = (double)f.gamma[c] / sqrt((double)f.var[c] + f.eps);
+        for (int64_t k = 0; k < f.per; k++)
+            (*nw)[c * f.per + k] = (float)((double)f.w[c * f.per + k] * s);
+        (*nb)[c] = (float)(((f.b ? (double)f.b[c] : 0.0) - (double)f.mean[c]) * s + (double)f.beta[c]);
     }
 }
 

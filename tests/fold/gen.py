@@ -100,8 +100,24 @@ class BnAfterRelu(nn.Module):
         return self.y(x)
 
 
+class BnNegVar(nn.Module):
+    """running_var[0] = -0.5: that channel is NaN in eval mode, and folded
+    weights would be NaN (run_fold.sh skips the outputs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.y = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8))
+        set_bn(self.y[1])
+        with torch.no_grad():
+            self.y[1].running_var[0] = -0.5
+
+    def forward(self, x):
+        return self.y(x)
+
+
 # Cases whose model.nn says "keeps the batchnorm" must not fold: the
-# layer's output has another reader, or something sits in between.
+# layer's output has another reader, something sits in between, or the
+# statistics would make the folded weights NaN.
 CASES = {
     "conv_bn_relu": (ConvBnRelu, [2, 6, 6], """
 # conv2d -> batchnorm (BatchNorm2d, eps 1e-3) -> relu: the batchnorm folds
@@ -144,6 +160,14 @@ model keep_shared {
 model keep_after_relu {
     input  x : f32[6]
     output y = x -> dense(8) -> relu -> batchnorm
+}
+"""),
+    "keep_neg_var": (BnNegVar, [6], """
+# keeps the batchnorm: running_var[0] is -0.5, so folding would give NaN
+# weights (outputs NaN: not compared)
+model keep_neg_var {
+    input  x : f32[6]
+    output y = x -> dense(8) -> batchnorm
 }
 """),
 }
