@@ -21,7 +21,8 @@
  * in float32 there; here in double, rounded once to float).  A layer with
  * bias = false gets a bias parameter named PREFIX.bias.  Nothing may sit
  * between L and B: flatten, reshape and the activations are not linear
- * per channel (or move the channel), so a batchnorm after them stays.
+ * per channel (or move the channel), so a batchnorm after them stays, as
+ * does one whose folded values would not be finite floats (fold_fits).
  *
  * Assumes shapes are known and the IR is the forward graph (inference
  * skips autodiff).  Guarantees: B and its parameters are gone, B's
