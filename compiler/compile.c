@@ -25,6 +25,7 @@
 
 #include "autodiff.h"
 #include "conv_algo.h"
+#include "fold_batchnorm.h"
 #include "fuse_act_grad.h"
 #include "fuse_conv_pool.h"
 #include "fuse_elementwise.h"
@@ -56,6 +57,15 @@ static int run_lower_1d(Compilation *c, const BackOptions *o)
 {
     (void)o;
     lower_1d(c->ir);
+    return 0;
+}
+
+/* Only inference code has constant weights to fold into; training
+ * code keeps batchnorm (it learns from batch statistics). */
+static int run_fold_batchnorm(Compilation *c, const BackOptions *o)
+{
+    if (o->inference && c->weights)
+        fold_batchnorm(c->ir, &c->weights);
     return 0;
 }
 
@@ -133,6 +143,8 @@ const CompilePass compile_passes[] = {
     {"lower", run_lower, PASS_FRONT | PASS_UNSHAPED, "", "the checked syntax tree to the IR", NULL},
     {"shape", run_shape, PASS_FRONT, "lower", "every value's shape, checked", NULL},
     {"lower_1d", run_lower_1d, 0, "shape", "1-D operators as 2-D ones on [C, 1, L] views", NULL},
+    {"fold_batchnorm", run_fold_batchnorm, PASS_OPTIONAL, "shape",
+     "batchnorm into the dense/conv2d (inference)", NULL},
     {"fuse_loss", run_fuse_loss, PASS_OPTIONAL | PASS_TRAINING, "shape", "nll(log_softmax(z)) as cross_entropy(z)",
      NULL},
     {"autodiff", run_autodiff, PASS_TRAINING, "shape lower_1d fuse_loss",

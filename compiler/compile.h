@@ -23,6 +23,9 @@ typedef struct Compilation {
     Module *module;     /* after parsing */
     Ir *ir;             /* after lowering */
     MemPlan *plan;      /* after compile_back */
+    const float **weights; /* nnc --inference --weights: per node id, a parameter's values
+                            * (NULL for other nodes), set before compile_back; a pass
+                            * that renumbers the IR (fold_batchnorm) replaces it */
     const char *last_pass; /* the last pass that ran, for dumps */
 } Compilation;
 

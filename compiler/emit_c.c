@@ -337,6 +337,17 @@ static ll arena_bytes(const Emitter *e)
     return model_bytes(e) + (ll)e->plan->total * 4;
 }
 
+int64_t emit_c_arena_bytes(const Ir *ir, const MemPlan *plan, int inference)
+{
+    EmitOptions o = {0};
+    o.inference = inference;
+    Emitter e = {0};
+    e.ir = ir;
+    e.plan = plan;
+    e.opt = &o;
+    return arena_bytes(&e);
+}
+
 /* An integer constant usable in #if and in array sizes on any C99
  * compiler: unsigned long holds 32 bits everywhere (int may hold 16). */
 static const char *size_literal(Arena *a, ll v)

@@ -22,6 +22,11 @@
  */
 int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FILE *h, FILE *c);
 
+/* NAME_ARENA_BYTES of the code emit_c writes for ir and plan (inference
+ * code or not): the model struct and every planned buffer, in bytes; what
+ * nnc --emit memory reports as RAM, computed where the header's is. */
+int64_t emit_c_arena_bytes(const Ir *ir, const MemPlan *plan, int inference);
+
 /* --emit kernels: the kernel functions a model becomes, in schedule order
  * (forward, backward, update), one name a line. */
 void emit_kernel_list(const Ir *ir, const MemPlan *plan, FILE *f);

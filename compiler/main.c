@@ -58,7 +58,12 @@ static const char usage_dump[] =
     "                       each layer's and the model's parameter count\n"
     "  --emit dot           print the model as a Graphviz graph (dot -Tsvg)\n"
     "  --emit memory        print the memory plan: every buffer, the arena size and\n"
-    "                       what reuse saved\n"
+    "                       what reuse saved; then, per layer and in total, flash\n"
+    "                       (weights) and RAM (the arena, NAME_ARENA_BYTES)\n"
+    "  --budget flash=SIZE,ram=SIZE\n"
+    "                       with --emit memory: exit status 1 when the model needs\n"
+    "                       more (SIZE in bytes, or with K or M: 256K, 1M; either\n"
+    "                       key alone)\n"
     "  --emit kernels       print the kernels the model becomes, in schedule order\n"
     "  --dump-after PASS    print the IR after PASS: ";
 static const char usage_rest[] =
@@ -145,6 +150,8 @@ static int pass_error(const char *opt, const char *kind, unsigned with, unsigned
 
 typedef struct Options {
     const char *path, *out, *emit, *dump_after, *weights;
+    const char *budget;             /* --budget, as written */
+    int64_t budget_flash, budget_ram; /* bytes, or -1 when not given */
     int check, exe, inference, batch, opt_level, threads, werror;
     unsigned disabled;
     int argc;           /* how nnc was run, for the generated files' header */
@@ -251,10 +258,56 @@ static char *join_command(int argc, char **argv)
     return s;
 }
 
+/* A --budget size: digits, then nothing (bytes), K (1024) or M (1024^2),
+ * at most 2^40 bytes (no part has a terabyte).  Returns the bytes, or -1
+ * when s[0..len) is not one. */
+static int64_t parse_size(const char *s, size_t len)
+{
+    int64_t v = 0;
+    size_t i = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        v = v * 10 + (s[i] - '0');
+        if (v > ((int64_t)1 << 40))
+            return -1;
+    }
+    if (i == 0 || i + 1 < len)
+        return -1;
+    int shift = i == len ? 0 : s[i] == 'K' || s[i] == 'k' ? 10 : s[i] == 'M' || s[i] == 'm' ? 20 : -1;
+    if (shift < 0 || v > ((int64_t)1 << (40 - shift)))
+        return -1;
+    return v << shift;
+}
+
+/* --budget flash=SIZE,ram=SIZE (either key alone, each at most once) into
+ * o->budget_flash and o->budget_ram.  Returns 0, or -1 when s is not that. */
+static int parse_budget(Options *o, const char *s)
+{
+    if (!*s)
+        return -1;
+    for (;;) {
+        size_t len = strcspn(s, ",");
+        const char *eq = memchr(s, '=', len);
+        if (!eq)
+            return -1;
+        size_t klen = (size_t)(eq - s);
+        int64_t *slot = klen == 5 && strncmp(s, "flash", 5) == 0 ? &o->budget_flash
+                        : klen == 3 && strncmp(s, "ram", 3) == 0 ? &o->budget_ram
+                                                                 : NULL;
+        int64_t v = parse_size(eq + 1, len - klen - 1);
+        if (!slot || *slot >= 0 || v < 0)
+            return -1;
+        *slot = v;
+        if (!s[len])
+            return 0;
+        s += len + 1;
+    }
+}
+
 static int parse_args(Options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     o->opt_level = 2;
+    o->budget_flash = o->budget_ram = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **value = NULL;
@@ -296,6 +349,13 @@ static int parse_args(Options *o, int argc, char **argv)
             o->disabled |= 1u << p;
         } else if (strcmp(a, "--emit") == 0) {
             value = &o->emit;
+        } else if (strcmp(a, "--budget") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a value", a);
+            o->budget = argv[++i];
+            if (parse_budget(o, o->budget) != 0)
+                return usage_error("--budget takes flash=SIZE,ram=SIZE or either alone (SIZE: bytes, or a "
+                                   "number with K or M: 256K, 1M), not '%s'", o->budget);
         } else if (strcmp(a, "--dump-after") == 0) {
             value = &o->dump_after;
         } else if (strcmp(a, "-o") == 0) {
@@ -341,6 +401,8 @@ static int parse_args(Options *o, int argc, char **argv)
         if (p < 0 || (compile_passes[p].flags & PASS_NO_IR))
             return pass_error("--dump-after", "a pass name", 0, PASS_NO_IR, o->dump_after);
     }
+    if (o->budget && (!o->emit || strcmp(o->emit, "memory") != 0))
+        return usage_error("%s", "--budget goes with --emit memory");
     if (o->weights && !o->inference)
         return usage_error("%s", "--weights goes with --inference");
     if (o->inference && !o->weights)
@@ -616,13 +678,8 @@ static int generate(Compilation *c, const Options *o)
     eo.max_batch = c->plan->max_batch;
     eo.inference = o->inference;
     eo.threads = o->threads;
-    if (o->inference) {
-        const float **w = NULL;
-        int rc = load_weights(c, o->weights, &w);
-        if (rc)
-            return rc;
-        eo.weights = w;
-    }
+    if (o->inference)
+        eo.weights = c->weights; /* loaded before compile_back, in its numbering */
 
     char dir[4096], tmpdir[4096] = "", h_path[4352], c_path[4352], h_tmp[4400], c_tmp[4400];
     if (o->exe) {
@@ -688,6 +745,104 @@ static int generate(Compilation *c, const Options *o)
     return rc;
 }
 
+/* Bytes a parameter takes where the code keeps it: 4 a float, 8 for
+ * num_batches_tracked (int64; inference code keeps two floats). */
+static int64_t param_bytes(const IrNode *p)
+{
+    return p->dtype == DT_I64 ? 8 : 4 * shape_numel(&p->shape);
+}
+
+/* The bytes of a budget check, "262144 (256K)" as the user wrote it. */
+static void print_budget(FILE *f, const char *what, int64_t need, int64_t budget)
+{
+    if (budget < 0)
+        return;
+    if (need <= budget)
+        fprintf(f, "budget %s: %lld of %lld bytes, fits with %lld to spare\n", what, (long long)need,
+                (long long)budget, (long long)(budget - need));
+    else
+        fprintf(f, "budget %s: %lld of %lld bytes, does not fit: %lld over\n", what, (long long)need,
+                (long long)budget, (long long)(need - budget));
+}
+
+/*
+ * --emit memory, after the plan (mem_dump): what a product needs, for the
+ * batch compiled for, on the host target.  Per layer (each value of the
+ * forward pass the code computes): its parameters' bytes, its output
+ * buffer and its kernel's scratch in the arena.  Then the totals: flash
+ * (the weights: const arrays in inference code; training code keeps them
+ * in the arena), RAM (NAME_ARENA_BYTES, as the header states it).  Lines
+ * begin with a fixed word (layer, flash, ram, code, stack, budget) and
+ * give numbers as plain integers, so scripts can grep them.  Returns 0,
+ * or 1 when a --budget is exceeded, after saying which on stderr.
+ */
+static int print_product_memory(Compilation *c, const Options *o, FILE *f)
+{
+    const Ir *ir = c->ir;
+    const MemPlan *p = c->plan;
+    const char *why = NULL, *cname = cident_model(&c->arena, ir->model, &why);
+    int64_t ram = emit_c_arena_bytes(ir, p, o->inference), weights = 0;
+    fprintf(f, "\n; for a product: model %s, %s code, batch up to %d, target host\n", ir->model,
+            o->inference ? "inference" : "training", p->max_batch);
+    fprintf(f, "; per layer: weights = its parameters' bytes (%s), output = its buffer in the arena\n"
+               "; (0: a view of another's, or computed inside another kernel), scratch = what its kernel\n"
+               "; uses while it runs.  Buffers share the arena, so the columns add up to more than ram.\n",
+            o->inference ? "flash: const arrays" : "in the arena: training code");
+    for (int i = 0; i < ir->n; i++) {
+        const IrNode *nd = &ir->nodes[i];
+        if (nd->op == OP_PARAM)
+            weights += param_bytes(nd);
+        if (i >= ir->nforward || nd->op == OP_PARAM || nd->op == OP_INPUT || nd->op == OP_TARGET)
+            continue;
+        int inlined = nd->inlined_into >= 0 && p->offset[ir_kernel_of(ir, i)] >= 0;
+        if (p->offset[i] < 0 && !inlined)
+            continue; /* not computed by this code (a loss, in inference) */
+        int64_t w = 0;
+        for (int j = 0; j < nd->nin; j++) {
+            const IrNode *q = &ir->nodes[nd->in[j]];
+            if (q->op == OP_PARAM && q->layer == i)
+                w += param_bytes(q);
+        }
+        char nb[32];
+        const char *name = nd->name;
+        if (!name) {
+            snprintf(nb, sizeof nb, "%%%d", i);
+            name = nb;
+        }
+        fprintf(f, "layer %-28s %-16s weights %9lld  output %9lld  scratch %9lld\n", name, op_info[nd->op].name,
+                (long long)w, (long long)(p->root[i] == i && p->offset[i] >= 0 ? p->size[i] * 4 : 0),
+                (long long)(p->scratch[i] >= 0 ? p->scratch_size[i] * 4 : 0));
+    }
+    if (o->inference)
+        fprintf(f, "flash %lld bytes: weights %lld (const arrays, .rodata or NNC_WEIGHTS_SECTION); "
+                   "code not counted\n", (long long)weights, (long long)weights);
+    else
+        fprintf(f, "flash 0 bytes of weights: training code keeps its %lld bytes of parameters in the arena; "
+                   "code not counted\n", (long long)weights);
+    fprintf(f, "ram %lld bytes: %s_ARENA_BYTES (the model struct %lld, buffers %lld)\n", (long long)ram, cname,
+            (long long)(ram - p->total * 4), (long long)p->total * 4);
+    fputs("code: not estimated; measure it with size(1) on the compiled .c (docs/embedded.md, section 8)\n", f);
+    fputs("stack: not estimated; the kernels keep only small blocks of sums there (52 to 296 bytes measured "
+          "on Cortex-M, docs/embedded.md, section 8)\n", f);
+    int64_t flash = o->inference ? weights : 0;
+    print_budget(f, "flash", flash, o->budget_flash);
+    print_budget(f, "ram", ram, o->budget_ram);
+    int rc = 0;
+    if (o->budget_flash >= 0 && flash > o->budget_flash) {
+        fprintf(stderr, "nnc: error: %s does not fit the flash budget: its weights take %lld bytes, %lld over "
+                        "the %lld of --budget\n", o->path, (long long)flash, (long long)(flash - o->budget_flash),
+                (long long)o->budget_flash);
+        rc = 1;
+    }
+    if (o->budget_ram >= 0 && ram > o->budget_ram) {
+        fprintf(stderr, "nnc: error: %s does not fit the ram budget: its arena (%s_ARENA_BYTES) takes %lld "
+                        "bytes, %lld over the %lld of --budget\n", o->path, cname, (long long)ram,
+                (long long)(ram - o->budget_ram), (long long)o->budget_ram);
+        rc = 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     char why[256];
@@ -730,7 +885,12 @@ int main(int argc, char **argv)
         bo.dump = dump;
         if (!o.batch && !c.module->train)
             bo.max_batch = 32;
-        rc = compile_back(&c, &bo);
+        /* The weights are constants from here on, so passes can fold
+         * them (fold_batchnorm). */
+        if (o.inference)
+            rc = load_weights(&c, o.weights, &c.weights);
+        if (rc == 0)
+            rc = compile_back(&c, &bo);
         if (rc == 0 && !o.emit && !o.dump_after)
             rc = generate(&c, &o);
     }
@@ -744,8 +904,10 @@ int main(int argc, char **argv)
     if (rc == 0 && o.emit) {
         if (strcmp(o.emit, "ir") == 0)
             ir_dump(c.ir, stdout, c.last_pass);
-        else if (strcmp(o.emit, "memory") == 0)
+        else if (strcmp(o.emit, "memory") == 0) {
             mem_dump(c.ir, c.plan, stdout);
+            rc = print_product_memory(&c, &o, stdout);
+        }
         else if (strcmp(o.emit, "kernels") == 0)
             emit_kernel_list(c.ir, c.plan, stdout);
         else if (strcmp(o.emit, "shapes") == 0)

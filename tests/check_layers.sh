@@ -48,7 +48,7 @@ ops      ops
 front    ast sema parse parser lexer
 ir       ir shape lower autodiff dump
 target   target
-passes   fuse_loss fuse_epilogue fuse_act_grad fuse_elementwise fuse_conv_pool conv_algo
+passes   fold_batchnorm fuse_loss fuse_epilogue fuse_act_grad fuse_elementwise fuse_conv_pool conv_algo
 plan     memplan
 emitter  emitter cident
 gemm     gemm

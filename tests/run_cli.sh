@@ -17,7 +17,12 @@
 #   - parameters whose C spellings meet (h.0.weight, h_0.weight) compile in
 #     --inference code;
 #   - a warning keeps exit status 0 and writes the files; -Werror makes it
-#     an error (exit 1, nothing written).
+#     an error (exit 1, nothing written);
+#   - --emit memory's product lines agree with the generated code (ram =
+#     NAME_ARENA_BYTES of the header, flash = the bytes of the weight
+#     arrays of the .c = the layers' weights added up), and --budget
+#     exits 0 when the model fits, 1 naming the budget exceeded and by how
+#     much when it does not, 2 for bad syntax or without --emit memory.
 #   tests/run_cli.sh        NNC names the compiler (default build/nnc)
 NNC=${NNC:-build/nnc}
 case $NNC in /*) ;; *) NNC=$(pwd)/$NNC ;; esac
@@ -245,6 +250,68 @@ if [ $rc -eq 1 ] && grep -q "error: binary_cross_entropy.*\[-Werror\]" "$tmp/err
 else
     bad "-Werror: exit $rc (want 1), or no [-Werror] error, or files written"
     cat "$tmp/err"
+fi
+
+# ---- --emit memory for a product, --budget ------------------------------------
+M=tests/fold/conv_bn_relu
+emem() { "$NNC" "$M/model.nn" --inference --weights "$M/w.safetensors" --batch 1 "$@"; }
+mkdir -p "$tmp/mem" "$tmp/memt"
+if emem --emit memory >"$tmp/mem.txt" 2>"$tmp/err" && emem -o "$tmp/mem" 2>>"$tmp/err" &&
+    "$NNC" "$M/model.nn" --batch 1 --emit memory >"$tmp/memt.txt" 2>>"$tmp/err" &&
+    "$NNC" "$M/model.nn" --batch 1 -o "$tmp/memt" 2>>"$tmp/err"; then
+    hdr=$(sed -n 's/^#define conv_bn_relu_ARENA_BYTES \([0-9]*\)ul$/\1/p' "$tmp/mem/conv_bn_relu.h")
+    ram=$(sed -n 's/^ram \([0-9]*\) bytes: conv_bn_relu_ARENA_BYTES .*/\1/p' "$tmp/mem.txt")
+    hdrt=$(sed -n 's/^#define conv_bn_relu_ARENA_BYTES \([0-9]*\)ul$/\1/p' "$tmp/memt/conv_bn_relu.h")
+    ramt=$(sed -n 's/^ram \([0-9]*\) bytes: conv_bn_relu_ARENA_BYTES .*/\1/p' "$tmp/memt.txt")
+    wc=$(sed -n 's/^static const real [A-Za-z0-9_]*\[\([0-9]*\)\] NNC_WEIGHTS = .*/\1/p' "$tmp/mem/conv_bn_relu.c" |
+        awk '{ s += $1 * 4 } END { print s + 0 }')
+    flash=$(sed -n 's/^flash \([0-9]*\) bytes: weights .*/\1/p' "$tmp/mem.txt")
+    layers=$(awk '$1 == "layer" { s += $5 } END { print s + 0 }' "$tmp/mem.txt")
+    if [ -n "$hdr" ] && [ "$ram" = "$hdr" ] && [ -n "$hdrt" ] && [ "$ramt" = "$hdrt" ] && [ "$ramt" != "$ram" ]; then
+        ok
+    else
+        bad "--emit memory: ram '$ram' (training code '$ramt') is not NAME_ARENA_BYTES '$hdr' ('$hdrt')"
+    fi
+    if [ "$wc" -gt 0 ] && [ "$flash" = "$wc" ] && [ "$layers" = "$wc" ]; then ok; else
+        bad "--emit memory: flash '$flash', the layers' weights $layers, the .c's weight arrays $wc bytes"
+    fi
+    if grep -q '^layer logits.0+logits.1  *conv2d ' "$tmp/mem.txt" && grep -q '^flash 0 bytes' "$tmp/memt.txt" &&
+        grep -q '^stack: ' "$tmp/mem.txt" && grep -q '^code: ' "$tmp/mem.txt"; then ok; else
+        bad "--emit memory: no per-layer, stack or code line, or training code claims flash for its weights"
+        cat "$tmp/mem.txt"
+    fi
+else
+    bad "--emit memory of $M failed"
+    cat "$tmp/err"
+fi
+# budget WANT_RC STDERR_PATTERN BUDGET: the exit status and message of
+# --budget BUDGET (an empty pattern: nothing on stderr)
+budget() {
+    emem --emit memory --budget "$3" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ -z "$2" ]; then said=$([ -s "$tmp/err" ] || echo y); else said=$(grep -q "$2" "$tmp/err" && echo y); fi
+    if [ $rc -eq "$1" ] && [ "$said" = y ]; then
+        ok
+    else
+        bad "--budget '$3': exit $rc (want $1), or stderr does not say '$2':"
+        cat "$tmp/err"
+    fi
+}
+budget 0 '' "flash=$flash,ram=$ram"
+budget 0 '' "ram=1M"
+budget 0 '' "flash=2K"
+budget 1 "does not fit the ram budget: .* $ram bytes, 1 over the $((ram - 1)) of --budget" "ram=$((ram - 1))"
+budget 1 "does not fit the flash budget: .* $flash bytes, $((flash - 1024)) over the 1024 " "ram=64K,flash=1K"
+if ! grep -q "ram budget" "$tmp/err" && grep -q "^budget ram: $ram of 65536 bytes, fits" "$tmp/out"; then ok; else
+    bad "--budget ram=64K,flash=1K: ram is within its budget, yet reported"
+fi
+for b in flash=abc foo=1K flash= flash=1K, flash=1K,flash=2K flash=1KB flash=-1 flash=2T ram ''; do
+    budget 2 "error: --budget takes flash=SIZE,ram=SIZE" "$b"
+done
+"$NNC" "$M/model.nn" --budget ram=1K >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q -- "--budget goes with --emit memory" "$tmp/err"; then ok; else
+    bad "--budget without --emit memory: exit $rc (want 2)"
 fi
 
 echo "run_cli: $pass passed, $fail failed"

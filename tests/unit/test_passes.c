@@ -320,7 +320,8 @@ START_TEST(test_print_passes)
     ck_assert_ptr_nonnull(f);
     compile_print_passes(f, PASS_OPTIONAL, 0, 0, 0, 1 << 30);
     fclose(f);
-    ck_assert_str_eq(s, "fuse_loss, fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo, fuse_conv_pool");
+    ck_assert_str_eq(s, "fold_batchnorm, fuse_loss, fuse_epilogue, fuse_act_grad, fuse_elementwise, conv_algo, "
+                        "fuse_conv_pool");
     free(s);
 
     f = open_memstream(&s, &len);
@@ -328,8 +329,9 @@ START_TEST(test_print_passes)
     fclose(f);
     /* the first line has 10 columns taken already */
     ck_assert_str_eq(s, "lower, shape,\n"
-                        "    lower_1d, fuse_loss,\n"
-                        "    autodiff, fuse_epilogue,\n"
+                        "    lower_1d, fold_batchnorm,\n"
+                        "    fuse_loss, autodiff,\n"
+                        "    fuse_epilogue,\n"
                         "    fuse_act_grad,\n"
                         "    fuse_elementwise,\n"
                         "    conv_algo, fuse_conv_pool");
