@@ -258,28 +258,78 @@ void kern_zero(Emitter *e, const char *buf, const IrNode *n)
  * p5) + (p6 + p7)), VSUM's tree.
  */
 
-/* dot() of n elements of a and b into the real `acc`, started from init:
- * the plain loops.  The eight chains are eight named scalars, unrolled by
- * eight, so a core without vectors keeps them in registers: an array
- * indexed by i % 8 lives in memory (Cortex-M4F: 13 instructions per
- * multiply-add instead of about 3).  Blocks start at multiples of GEMM_KC,
- * a multiple of 8, so element i goes to chain i % 8 as before; the last
- * block's remainder (n % 8 elements) goes to chains 0, 1, ... */
-static void dot(Emitter *e, const char *acc, const char *init, const char *a, const char *b, ll n)
+/* dot(): the plain loops, OB rows of w (wr0, wr1, ...) against sample s
+ * of x over I elements, into y[s * O + o + b], each started from the bias
+ * (or 0).  Each row's eight chains are eight named scalars, unrolled by
+ * eight, so a core without vectors keeps them in registers (an array
+ * indexed by i % 8 lives in memory: Cortex-M4F 13 instructions per
+ * multiply-add instead of about 3), and OB rows at a time, so that each
+ * element of x loaded serves OB multiply-adds (OB = 3: 24 sums in the
+ * Cortex-M4F's 32 single-precision registers, about 2.5 instructions per
+ * multiply-add instead of 3.5).  Blocks start at multiples of GEMM_KC, a
+ * multiple of 8, so element i goes to chain i % 8 as before; the last
+ * block's remainder (I % 8 elements) goes to chains 0, 1, ... */
+static void dot(Emitter *e, int OB, ll I, ll O, int bias)
 {
-    emit_line(e, "real %s = %s;", acc, init);
-    emit_line(e, "for (int k0 = 0; k0 < %lld; k0 += GEMM_KC) {", n);
-    emit_line(e, "    int ke = k0 + GEMM_KC < %lld ? k0 + GEMM_KC : %lld, i = k0;", n, n);
-    emit_line(e, "    real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;");
-    emit_line(e, "    for (; i + 8 <= ke; i += 8) {");
-    for (int j = 0; j < 8; j++)
-        emit_line(e, "        p%d = FMADD(%s[i + %d], %s[i + %d], p%d);", j, a, j, b, j, j);
-    emit_line(e, "    }");
-    for (int j = 0; j < 7 && j < n % 8; j++)
-        emit_line(e, "    if (i + %d < ke)%s p%d = FMADD(%s[i + %d], %s[i + %d], p%d);", j,
-                  j ? "" : " /* the remainder, in its chains */", j, a, j, b, j, j);
-    emit_line(e, "    %s = %s + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));", acc, acc);
+    emit_line(e, "const real *xs = x + (size_t)s * %lld;", I);
+    for (int b = 0; b < OB; b++)
+        emit_line(e, "real t%d = %s;", b, bias ? arena_printf(e->ir->arena, "b[o + %d]", b) : "0.0f");
+    emit_line(e, "for (int k0 = 0; k0 < %lld; k0 += GEMM_KC) {", I);
+    e->indent++;
+    emit_line(e, "int ke = k0 + GEMM_KC < %lld ? k0 + GEMM_KC : %lld, i = k0;", I, I);
+    for (int b = 0; b < OB; b++)
+        emit_line(e, "real p%d0 = 0.0f, p%d1 = 0.0f, p%d2 = 0.0f, p%d3 = 0.0f, p%d4 = 0.0f, p%d5 = 0.0f, p%d6 = 0.0f, "
+                  "p%d7 = 0.0f;", b, b, b, b, b, b, b, b);
+    emit_line(e, "for (; i + 8 <= ke; i += 8) {");
+    e->indent++;
+    emit_line(e, "real v;");
+    for (int j = 0; j < 8; j++) {
+        emit_line(e, "v = xs[i + %d];", j);
+        for (int b = 0; b < OB; b++)
+            emit_line(e, "p%d%d = FMADD(v, wr%d[i + %d], p%d%d);", b, j, b, j, b, j);
+    }
+    e->indent--;
     emit_line(e, "}");
+    for (int j = 0; j < 7 && j < I % 8; j++) {
+        emit_line(e, "if (i + %d < ke) {%s", j, j ? "" : " /* the remainder, in its chains */");
+        for (int b = 0; b < OB; b++)
+            emit_line(e, "    p%d%d = FMADD(xs[i + %d], wr%d[i + %d], p%d%d);", b, j, j, b, j, b, j);
+        emit_line(e, "}");
+    }
+    for (int b = 0; b < OB; b++)
+        emit_line(e, "t%d = t%d + (((p%d0 + p%d1) + (p%d2 + p%d3)) + ((p%d4 + p%d5) + (p%d6 + p%d7)));", b, b, b, b, b, b, b,
+                  b, b, b);
+    e->indent--;
+    emit_line(e, "}");
+    for (int b = 0; b < OB; b++)
+        emit_line(e, "y[(size_t)s * %lld + o + %d] = t%d;", O, b, b);
+}
+
+/* The rows of a few-sample dense forward in blocks of OB (the last ones
+ * one at a time), for each sample the block body emits: wr0, wr1, ... are
+ * its rows of w. */
+static void dense_rows(Emitter *e, int OB, ll I, ll O, int bias, void (*body)(Emitter *, int, ll, ll, int))
+{
+    for (int rest = 0; rest < 2; rest++) {
+        int ob = rest ? 1 : OB;
+        if (rest && O % OB == 0)
+            break;
+        if (rest)
+            emit_line(e, "for (int o = %lld; o < %lld; o++) {", O / OB * OB, O);
+        else
+            emit_line(e, "for (int o = 0; o < %lld; o += %d) {", O / OB * OB, OB);
+        e->indent++;
+        emit_line(e, "const real *wr0 = w + (size_t)o * %lld;", I);
+        for (int b = 1; b < ob; b++)
+            emit_line(e, "const real *wr%d = wr%d + %lld;", b, b - 1, I);
+        emit_line(e, "for (int s = 0; s < n; s++) {");
+        e->indent++;
+        body(e, ob, I, O, bias);
+        e->indent--;
+        emit_line(e, "}");
+        e->indent--;
+        emit_line(e, "}");
+    }
 }
 
 /*
@@ -343,6 +393,59 @@ static void dot_block(Emitter *e, int SB, int OB, ll I, ll O, int bias)
     for (int a = 0; a < SB; a++)
         for (int b = 0; b < OB; b++)
             emit_line(e, "y[(size_t)(s + %d) * %lld + o + %d] = t%d%d;", a, O, b, a, b);
+}
+
+/*
+ * The few-sample dense forward on four-lane vectors (NEON, or SSE2 without
+ * run-time dispatch), OB rows of w at a time for one sample: each row's
+ * eight chains of dot() are two vectors, lanes 0-3 and 4-7, so an input
+ * vector loaded serves OB fused multiply-adds and the 2 OB sums stay in
+ * registers (AArch64: 8 of the 32 q registers for OB = 4).  A block's
+ * eight lanes are added in VSUM's tree, so the bits are dot()'s.
+ */
+static void dot_block4(Emitter *e, int OB, ll I, ll O, int bias)
+{
+    ll I8 = I / 8 * 8;
+    emit_line(e, "const real *x0 = x + (size_t)s * %lld;", I);
+    for (int b = 0; b < OB; b++)
+        emit_line(e, "real t%d = %s;", b, bias ? arena_printf(e->ir->arena, "b[o + %d]", b) : "0.0f");
+    emit_line(e, "for (int k0 = 0; k0 < %lld; k0 += GEMM_KC) {", I);
+    e->indent++;
+    for (int b = 0; b < OB; b++)
+        emit_line(e, "vgemm l%d = {0}, h%d = {0};", b, b);
+    emit_line(e, "for (int i = k0; i < (k0 + GEMM_KC < %lld ? k0 + GEMM_KC : %lld); i += 8) {", I8, I8);
+    e->indent++;
+    emit_line(e, "vgemm xl, xh, wv;");
+    emit_line(e, "GLOAD(xl, x0 + i);");
+    emit_line(e, "GLOAD(xh, x0 + i + 4);");
+    for (int b = 0; b < OB; b++) {
+        emit_line(e, "GLOAD(wv, wr%d + i);", b);
+        emit_line(e, "GVFMA(l%d, xl, wv);", b);
+        emit_line(e, "GLOAD(wv, wr%d + i + 4);", b);
+        emit_line(e, "GVFMA(h%d, xh, wv);", b);
+    }
+    e->indent--;
+    emit_line(e, "}");
+    if (I % 8) { /* the last elements, in their lanes, in the last block */
+        emit_line(e, "if (k0 + GEMM_KC >= %lld)", I);
+        emit_line(e, "    for (int j = 0; j < %lld; j++) {", I % 8);
+        for (int b = 0; b < OB; b++) {
+            if (I % 8 > 4) { /* lanes 0-3 in l, 4-7 in h */
+                emit_line(e, "        if (j < 4) l%d[j] = FMADD(x0[%lld + j], wr%d[%lld + j], l%d[j]);", b, I8, b, I8, b);
+                emit_line(e, "        else h%d[j - 4] = FMADD(x0[%lld + j], wr%d[%lld + j], h%d[j - 4]);", b, I8, b, I8, b);
+            } else {
+                emit_line(e, "        l%d[j] = FMADD(x0[%lld + j], wr%d[%lld + j], l%d[j]);", b, I8, b, I8, b);
+            }
+        }
+        emit_line(e, "    }");
+    }
+    for (int b = 0; b < OB; b++)
+        emit_line(e, "t%d = t%d + (((l%d[0] + l%d[1]) + (l%d[2] + l%d[3])) + ((h%d[0] + h%d[1]) + (h%d[2] + h%d[3])));", b, b,
+                  b, b, b, b, b, b, b, b);
+    e->indent--;
+    emit_line(e, "}");
+    for (int b = 0; b < OB; b++)
+        emit_line(e, "y[(size_t)s * %lld + o + %d] = t%d;", O, b, b);
 }
 
 /* The fused activation of node n over count elements of out (a C
@@ -442,17 +545,11 @@ static void dense_forward_small(Emitter *e, ll I, ll O, int bias)
     emit_line(e, "    for (int s = 0; s < n; s++)");
     emit_line(e, "        y[(size_t)s * %lld + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * %lld, w + (size_t)o * %lld, %lld, %s));",
               O, I, I, I, bias ? "b[o]" : "0.0f");
+    /* four lanes without dispatch (AArch64): dot_block4() */
+    emit_line(e, "#elif defined(NNC_VECTOR) && NNC_LANES == 4");
+    dense_rows(e, 4, I, O, bias, dot_block4);
     emit_line(e, "#else");
-    emit_line(e, "for (int o = 0; o < %lld; o++) {", O);
-    emit_line(e, "    const real *wo = w + (size_t)o * %lld;", I);
-    emit_line(e, "    for (int s = 0; s < n; s++) {");
-    emit_line(e, "        const real *xs = x + (size_t)s * %lld;", I);
-    e->indent += 2;
-    dot(e, "acc", bias ? "b[o]" : "0.0f", "xs", "wo", I);
-    e->indent -= 2;
-    emit_line(e, "        y[(size_t)s * %lld + o] = acc;", O);
-    emit_line(e, "    }");
-    emit_line(e, "}");
+    dense_rows(e, 3, I, O, bias, dot);
     emit_line(e, "#endif");
     e->indent--;
     emit_line(e, "} else {");

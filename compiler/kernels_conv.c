@@ -146,35 +146,38 @@ static void oc_prologue(Emitter *e, const IrNode *n, const Conv *c)
  * a constant distance from the first, so each product reads its input
  * as a broadcast at a fixed offset and the weights' row once per tap.
  */
-static void oc_tile(Emitter *e, const Conv *c, const ConvDirect *d, const char *taps, ll R, ll T)
+static void oc_tile(Emitter *e, const Conv *c, const ConvDirect *d, const char *taps, ll R, ll T, ll FV)
 {
+    /* The accumulators are named, a<t>_<v>, and the loop over a tap's FV
+     * vectors is written out: an array indexed by a loop variable stays in
+     * memory where the compiler does not unroll the loop (AArch64 -O2:
+     * a load and a store around every fused multiply-add). */
     ll KG = c->CG * c->KH * c->KW, FP = oc_filters(c);
     emit_line(e, "{");
     e->indent++;
     emit_line(e, "const real *xt = xp + (size_t)oh * %lld + ow0;", d->WP);
     emit_line(e, "real *yt = yp + ((size_t)oh * %lld + ow0) * %lld;", c->OW, FP);
-    emit_line(e, "vgemm acc[%lld][FV];", R * T);
-    emit_line(e, "for (int v = 0; v < FV; v++) {");
-    emit_line(e, "    vgemm b0;");
-    emit_line(e, "    GLOAD(b0, bt + v * GEMM_LANES);");
-    emit_line(e, "    for (int t = 0; t < %lld; t++)", R * T);
-    emit_line(e, "        acc[t][v] = b0;");
-    emit_line(e, "}");
+    for (ll v = 0; v < FV; v++) {
+        emit_line(e, "vgemm b%lld;", v);
+        emit_line(e, "GLOAD(b%lld, bt + %lld * GEMM_LANES);", v, v);
+    }
+    for (ll t = 0; t < R * T; t++)
+        for (ll v = 0; v < FV; v++)
+            emit_line(e, "vgemm a%lld_%lld = b%lld;", t, v, v);
     emit_line(e, "for (int k = 0; k < %lld; k++) {", KG);
     emit_line(e, "    const real *xk = xt + %s[k];", taps);
-    emit_line(e, "    for (int v = 0; v < FV; v++) {");
-    emit_line(e, "        vgemm wv;");
-    emit_line(e, "        GLOAD(wv, wt + (size_t)k * %lld + v * GEMM_LANES);", FP);
-    for (ll r = 0; r < R; r++)
-        for (ll t = 0; t < T; t++)
-            emit_line(e, "        GFMA(acc[%lld][v], xk[%lld], wv);", r * T + t, r * d->WP + t);
-    emit_line(e, "    }");
+    emit_line(e, "    vgemm wv;");
+    for (ll v = 0; v < FV; v++) {
+        emit_line(e, "    GLOAD(wv, wt + (size_t)k * %lld + %lld * GEMM_LANES);", FP, v);
+        for (ll r = 0; r < R; r++)
+            for (ll t = 0; t < T; t++)
+                emit_line(e, "    GFMA(a%lld_%lld, xk[%lld], wv);", r * T + t, v, r * d->WP + t);
+    }
     emit_line(e, "}");
-    emit_line(e, "for (int v = 0; v < FV; v++) {");
-    for (ll r = 0; r < R; r++)
-        for (ll t = 0; t < T; t++)
-            emit_line(e, "    GSTORE(yt + %lld + v * GEMM_LANES, acc[%lld][v]);", (r * c->OW + t) * FP, r * T + t);
-    emit_line(e, "}");
+    for (ll v = 0; v < FV; v++)
+        for (ll r = 0; r < R; r++)
+            for (ll t = 0; t < T; t++)
+                emit_line(e, "GSTORE(yt + %lld + %lld * GEMM_LANES, a%lld_%lld);", (r * c->OW + t) * FP, v, r * T + t, v);
     e->indent--;
     emit_line(e, "}");
 }
@@ -191,7 +194,6 @@ static void oc_tiles(Emitter *e, const Conv *c, const ConvDirect *d, const char 
     if (R > c->OH)
         R = c->OH;
     ll Tr = c->OW % T, Rr = c->OH % R, OHR = c->OH - Rr, OWT = c->OW - Tr;
-    emit_line(e, "#define FV %lld", FV);
     for (int rest = 0; rest < 2; rest++) {
         ll r = rest ? 1 : R;
         if (rest && !Rr)
@@ -203,16 +205,15 @@ static void oc_tiles(Emitter *e, const Conv *c, const ConvDirect *d, const char 
         e->indent++;
         emit_line(e, "for (int ow0 = 0; ow0 < %lld; ow0 += %lld)", OWT, T);
         e->indent++;
-        oc_tile(e, c, d, taps, r, T);
+        oc_tile(e, c, d, taps, r, T, FV);
         e->indent--;
         if (Tr) {
             emit_line(e, "int ow0 = %lld;", OWT);
-            oc_tile(e, c, d, taps, r, Tr);
+            oc_tile(e, c, d, taps, r, Tr, FV);
         }
         e->indent--;
         emit_line(e, "}");
     }
-    emit_line(e, "#undef FV");
 }
 
 /*
@@ -242,28 +243,56 @@ static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, co
         /* kNNN_oc(), oc_function(): taps is kNNN_taps */
         emit_line(e, "NNC_ISA_CALL(%.*s_oc, (xp, yp, wt, bt));", (int)(strlen(taps) - strlen("_taps")), taps);
         emit_line(e, "#else");
-        /* the plain loops: FB filters at a time, so that each input value
-         * loaded serves FB multiply-adds and the FB sums stay in registers
-         * (Cortex-M4F: about 2.6 instructions per multiply-add instead of
-         * 7); each sum is still one chain in tap order from the bias */
+        /* the plain loops: FB filters at 2 neighbouring positions at a
+         * time, so that each input value loaded serves FB multiply-adds,
+         * each weight 2, and the 2 FB sums stay in registers (16 of the
+         * Cortex-M4F's 32 for FB = 8: about 2 instructions per
+         * multiply-add instead of 2.8; 7 with one sum in memory); each sum
+         * is still one chain in tap order from the bias */
         int FB = FP % 8 == 0 ? 8 : FP % 4 == 0 ? 4 : 1;
-        emit_line(e, "for (int oh = 0; oh < %lld; oh++)", c->OH);
-        emit_line(e, "    for (int ow = 0; ow < %lld; ow++) {", c->OW);
-        emit_line(e, "        const real *xq = xp + oh * %lld + ow;", d->WP);
-        emit_line(e, "        real *yq = yp + ((size_t)oh * %lld + ow) * %lld;", c->OW, FP);
-        emit_line(e, "        for (int f = 0; f < %lld; f += %d) {", FP, FB);
-        for (int j = 0; j < FB; j++)
-            emit_line(e, "            real a%d = bt[f + %d];", j, j);
-        emit_line(e, "            const real *wk = wt + f;");
-        emit_line(e, "            for (int k = 0; k < %lld; k++, wk += %lld) {", KG, FP);
-        emit_line(e, "                real v = xq[%s[k]];", taps);
-        for (int j = 0; j < FB; j++)
-            emit_line(e, "                a%d = FMADD(wk[%d], v, a%d);", j, j, j);
-        emit_line(e, "            }");
-        for (int j = 0; j < FB; j++)
-            emit_line(e, "            yq[f + %d] = a%d;", j, j);
-        emit_line(e, "        }");
-        emit_line(e, "    }");
+        emit_line(e, "for (int oh = 0; oh < %lld; oh++) {", c->OH);
+        e->indent++;
+        for (int rest = 0; rest < 2; rest++) {
+            int P = rest ? 1 : 2;
+            if (rest && c->OW % 2 == 0)
+                break;
+            if (rest)
+                emit_line(e, "{");
+            else
+                emit_line(e, "for (int ow = 0; ow < %lld; ow += 2) {", c->OW / 2 * 2);
+            e->indent++;
+            if (rest)
+                emit_line(e, "int ow = %lld;", c->OW - 1);
+            emit_line(e, "const real *xq = xp + oh * %lld + ow;", d->WP);
+            emit_line(e, "real *yq = yp + ((size_t)oh * %lld + ow) * %lld;", c->OW, FP);
+            emit_line(e, "for (int f = 0; f < %lld; f += %d) {", FP, FB);
+            e->indent++;
+            for (int q = 0; q < P; q++)
+                for (int j = 0; j < FB; j++)
+                    emit_line(e, "real a%d%d = bt[f + %d];", q, j, j);
+            emit_line(e, "const real *wk = wt + f;");
+            emit_line(e, "for (int k = 0; k < %lld; k++, wk += %lld) {", KG, FP);
+            e->indent++;
+            emit_line(e, "const real *xk = xq + %s[k];", taps);
+            for (int q = 0; q < P; q++)
+                emit_line(e, "real v%d = xk[%d];", q, q);
+            for (int j = 0; j < FB; j++) {
+                emit_line(e, "real w%d = wk[%d];", j, j);
+                for (int q = 0; q < P; q++)
+                    emit_line(e, "a%d%d = FMADD(w%d, v%d, a%d%d);", q, j, j, q, q, j);
+            }
+            e->indent--;
+            emit_line(e, "}");
+            for (int q = 0; q < P; q++)
+                for (int j = 0; j < FB; j++)
+                    emit_line(e, "yq[%lld + f + %d] = a%d%d;", q * FP, j, q, j);
+            e->indent--;
+            emit_line(e, "}");
+            e->indent--;
+            emit_line(e, "}");
+        }
+        e->indent--;
+        emit_line(e, "}");
         emit_line(e, "#endif");
         *out = (OutLayout){1, c->OW * FP, FP, 0, {0}};
         return;

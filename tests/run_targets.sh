@@ -10,7 +10,8 @@
 #     executes the M0's Thumb-1 code), Cortex-M4F (mps2-an386, fpv4-sp-d16)
 #     and Cortex-M7 (mps2-an500, fpv5-d16), bare metal with semihosting, at
 #     -Os and -O2, the default build and -DNNC_SCALAR;
-#   - for AArch64 Linux (aarch64-linux-gnu-gcc -static, qemu-aarch64) at
+#   - for AArch64 Linux (aarch64-linux-gnu-gcc -static, qemu-aarch64 with
+#     the instruction-counting TCG plugin tests/targets/insn_count.c) at
 #     -O2, both builds;
 # runs on the first N test images (TARGETS_N, default 100;
 # TARGETS_N_M0, default 20, for the soft-float Cortex-M0, whose lenet takes
@@ -18,15 +19,17 @@
 # "m0 m4 m7 aarch64", and TARGETS_MODELS choose a part), and checks that
 #   - every label equals the host build's and every output is within 1e-4
 #     of it (tests/targets/compare_out.c);
-#   - the instruction counter is right: SysTick under -icount shift=0
-#     counts a loop of 1,000,000 x 2 instructions to within 0.1%;
-#   - on Cortex-M, the instructions per inference are at most 2% above the
-#     count recorded in tests/targets/counts.txt (a count more than 2%
-#     below it prints a notice: record it with --update).
-# It also records per Cortex-M build the stack one inference uses, the
-# arena bytes it writes (of NAME_ARENA_BYTES) and the model's flash (text
-# and rodata of its object), and writes build/targets/table.md, the table
-# of docs/embedded.md.
+#   - the instruction counter is right: it counts a loop of 1,000,000 x 2
+#     instructions to within 0.1% (Cortex-M: SysTick under -icount
+#     shift=0; AArch64: the plugin);
+#   - the instructions per inference are at most 2% above the count
+#     recorded in tests/targets/counts.txt (a count more than 2% below it
+#     prints a notice: record it with --update).
+# It also records per build the arena bytes it writes (of
+# NAME_ARENA_BYTES), the model's flash (text and rodata of its object) and,
+# on Cortex-M, the stack one inference uses ("-" on AArch64, where main.c
+# does not measure it), and writes build/targets/table.md, the table of
+# docs/embedded.md.
 #
 #   NNC=build/nnc sh tests/run_targets.sh            check (make test-targets)
 #   NNC=build/nnc sh tests/run_targets.sh --update   rewrite tests/targets/counts.txt
@@ -74,7 +77,7 @@ table() {
           if (key == prev && $2 == p[2] " -DNNC_SCALAR") { flags = flags ", `" $2 "`"; next }
           row()
           prev = key; flags = "`" $2 "`"; split($0, p, FS)
-          core = $1 == "m0" ? "Cortex-M0" : $1 == "m4" ? "Cortex-M4F" : "Cortex-M7" }
+          core = $1 == "m0" ? "Cortex-M0" : $1 == "m4" ? "Cortex-M4F" : $1 == "m7" ? "Cortex-M7" : "AArch64" }
         END { row() }' \
         "$1"
 }
@@ -99,7 +102,7 @@ for t in arm-none-eabi-gcc arm-none-eabi-size qemu-system-arm; do
     have $t || { echo "run_targets: no $t: Cortex-M runs skipped"; CM=; }
 done
 A64=1
-for t in aarch64-linux-gnu-gcc qemu-aarch64; do
+for t in aarch64-linux-gnu-gcc aarch64-linux-gnu-size qemu-aarch64; do
     have $t || { echo "run_targets: no $t: AArch64 runs skipped"; A64=; }
 done
 if ! ${CC:-cc} -std=c99 -O2 -o "$W/compare_out" tests/targets/compare_out.c -lm; then
@@ -202,7 +205,16 @@ for model in $MODELS; do
                     bad "$what: outputs differ from the host build's"
                 fi
                 echo "$what: $cmp"
-                [ $core = aarch64 ] && continue
+                # AArch64's NEON kernels sum in the plain loops' order: the
+                # default and the -DNNC_SCALAR build give the same bits.
+                if [ $core = aarch64 ] && [ -n "$scalar" ]; then
+                    grep '^out ' "$out" >"$W/out.scalar"
+                    if [ -s "$W/out.scalar" ] && grep '^out ' "$W/$model/$core$opt.txt" | cmp -s - "$W/out.scalar"; then
+                        ok
+                    else
+                        bad "$what: outputs are not the bits of the default (NEON) build's"
+                    fi
+                fi
                 # The counter, checked on a loop of known length.
                 cal=$(field "$out" "^calibration:" 7)
                 if [ -n "$cal" ] && [ $((cal > 1998000 && cal < 2002000)) = 1 ]; then
@@ -214,12 +226,19 @@ for model in $MODELS; do
                 insns=$(field "$out" "^instructions:" 2)
                 stack=$(field "$out" "^stack:" 2)
                 written=$(field "$out" "^arena:" 2)
-                if [ -z "$insns" ] || [ -z "$stack" ] || [ "$stack" -le 0 ] || [ "$stack" -ge 65536 ] ||
-                    [ -z "$written" ] || [ "$written" -gt "$arena_bytes" ]; then
-                    bad "$what: no count, or a stack (${stack:-none} B) or arena (${written:-none} B) out of range"
+                size=arm-none-eabi-size
+                if [ $core = aarch64 ]; then
+                    stack=- # main.c measures it on bare metal only
+                    size=aarch64-linux-gnu-size
+                elif [ -z "$stack" ] || [ "$stack" -le 0 ] || [ "$stack" -ge 65536 ]; then
+                    bad "$what: no stack measured, or out of range (${stack:-none} B)"
                     continue
                 fi
-                flash=$(arm-none-eabi-size -A "$obj" | awk '$1 ~ /^\.(text|rodata)/ { s += $2 } END { print s + 0 }')
+                if [ -z "$insns" ] || [ -z "$written" ] || [ "$written" -gt "$arena_bytes" ]; then
+                    bad "$what: no count, or an arena (${written:-none} B) out of range"
+                    continue
+                fi
+                flash=$($size -A "$obj" | awk '$1 ~ /^\.(text|rodata)/ { s += $2 } END { print s + 0 }')
                 [ "$flash" -gt 0 ] || { bad "$what: no flash size for $obj"; continue; }
                 m=$(macs "$model")
                 if [ "$m" -gt 0 ]; then
@@ -253,7 +272,8 @@ echo "table of the measured figures: $W/table.md"
 
 if [ $update = 1 ]; then
     {
-        echo "# Instructions per batch-1 inference under QEMU (-icount shift=0, SysTick), written by"
+        echo "# Instructions per batch-1 inference under QEMU (Cortex-M: -icount shift=0, SysTick; AArch64:"
+        echo "# the TCG plugin tests/targets/insn_count.c), written by"
         echo "# NNC=build/nnc sh tests/run_targets.sh --update; the test fails when a count rises more than 2%."
         printf '# core\tflags\tmodel\timages\tinstructions\tper_mac\tstack_bytes\tarena_written\tarena_bytes\tflash_bytes\n'
         # this run's rows where the recorded ones were, recorded rows it did

@@ -18,11 +18,13 @@ void board_exit(int status);
 
 /* Start counting instructions: board_count_stop() then returns the
  * instructions executed since this call, or 0 where the machine cannot
- * count (host.c).  Under qemu-system-arm -icount shift=0 each instruction
+ * count (host.c natively).  Under qemu-system-arm -icount shift=0 each instruction
  * advances virtual time by 1 ns; mps2.c reads SysTick, clocked by the
  * board's 25 MHz SYSCLK, so the count has a granularity of 40
  * instructions.  The counter is 24 bits: a stretch longer than
- * 16,777,215 ticks (671 million instructions) sets *overflow. */
+ * 16,777,215 ticks (671 million instructions) sets *overflow.  Under
+ * qemu-aarch64 host.c reads the exact count from the TCG plugin
+ * tests/targets/insn_count.c, less the reads' own instructions. */
 void board_count_start(void);
 uint32_t board_count_stop(int *overflow);
 
@@ -30,9 +32,10 @@ uint32_t board_count_stop(int *overflow);
 int board_can_count(void);
 
 /* Run an instruction loop of exactly n iterations of `per_iter`
- * instructions (mps2.c: 2, subs and bne, plus a fixed prologue that
- * board_count_* calibration subtracts), and return the instructions
- * counted; the caller compares with n * per_iter.  0 on host. */
+ * instructions (mps2.c: 2, subs and bne; host.c under qemu-aarch64: 2,
+ * subs and b.ne; plus a few instructions around it), and return the
+ * instructions counted; the caller compares with n * per_iter.  0 where
+ * nothing counts. */
 uint32_t board_count_loop(uint32_t n, uint32_t *per_iter);
 
 /* The stack: the lowest address it may grow down to (the linker script's

@@ -1045,6 +1045,61 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
                       const int *boff)
 {
     int n = 0;
+    /* columns next to each other (sbn 1: a convolution's positions): 2 rows
+     * by 4 columns, the four B elements of a k at fixed offsets from one
+     * address, 8 sums in registers (Cortex-M4F: about 2.4 instructions per
+     * multiply-add instead of 3.5) */
+    if (R == 2 && !(acc & GEMM_K8) && sbn == 1)
+        for (; n + 4 <= N; n += 4) {
+            const real *a0 = A + (long)m * sam, *a1 = a0 + sam, *b0 = B + n;
+            real *c0 = C + (long)m * ldc + n, *c1 = c0 + ldc;
+            real s00, s01, s02, s03, s10, s11, s12, s13;
+            if (acc & GEMM_ACC) {
+                s00 = c0[0], s01 = c0[1], s02 = c0[2], s03 = c0[3];
+                s10 = c1[0], s11 = c1[1], s12 = c1[2], s13 = c1[3];
+            } else if (bias_m) {
+                s00 = s01 = s02 = s03 = bias_m[m];
+                s10 = s11 = s12 = s13 = bias_m[m + 1];
+            } else if (bias_n) {
+                s00 = s10 = bias_n[n], s01 = s11 = bias_n[n + 1];
+                s02 = s12 = bias_n[n + 2], s03 = s13 = bias_n[n + 3];
+            } else {
+                s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0f;
+            }
+            for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+                int ke = K - k0 < GEMM_KC ? K : k0 + GEMM_KC;
+                real p00 = k0 == 0 ? s00 : 0.0f, p01 = k0 == 0 ? s01 : 0.0f;
+                real p02 = k0 == 0 ? s02 : 0.0f, p03 = k0 == 0 ? s03 : 0.0f;
+                real p10 = k0 == 0 ? s10 : 0.0f, p11 = k0 == 0 ? s11 : 0.0f;
+                real p12 = k0 == 0 ? s12 : 0.0f, p13 = k0 == 0 ? s13 : 0.0f;
+                for (int k = k0; k < ke; k++) {
+                    const real *bk = b0 + (boff ? boff[k] : (long)k * sbk);
+                    real x0 = a0[(long)k * sak], x1 = a1[(long)k * sak], y;
+                    y = bk[0];
+                    p00 = FMADD(x0, y, p00);
+                    p10 = FMADD(x1, y, p10);
+                    y = bk[1];
+                    p01 = FMADD(x0, y, p01);
+                    p11 = FMADD(x1, y, p11);
+                    y = bk[2];
+                    p02 = FMADD(x0, y, p02);
+                    p12 = FMADD(x1, y, p12);
+                    y = bk[3];
+                    p03 = FMADD(x0, y, p03);
+                    p13 = FMADD(x1, y, p13);
+                }
+                s00 = k0 == 0 ? p00 : s00 + p00;
+                s01 = k0 == 0 ? p01 : s01 + p01;
+                s02 = k0 == 0 ? p02 : s02 + p02;
+                s03 = k0 == 0 ? p03 : s03 + p03;
+                s10 = k0 == 0 ? p10 : s10 + p10;
+                s11 = k0 == 0 ? p11 : s11 + p11;
+                s12 = k0 == 0 ? p12 : s12 + p12;
+                s13 = k0 == 0 ? p13 : s13 + p13;
+            }
+            c0[0] = s00, c0[1] = s01, c0[2] = s02, c0[3] = s03;
+            c1[0] = s10, c1[1] = s11, c1[2] = s12, c1[3] = s13;
+        }
     if (R == 2 && !(acc & GEMM_K8))
         for (; n + 2 <= N; n += 2) {
             const real *a0 = A + (long)m * sam, *a1 = a0 + sam, *b0 = B + (long)n * sbn, *b1 = b0 + sbn;
