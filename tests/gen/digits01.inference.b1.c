@@ -3,7 +3,7 @@
  * Command: nnc examples/digits01.nn --inference --batch 1 --weights build/gen_c/digits01.safetensors -o build/gen_c/digits01.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 47 trainable parameters; batch up to 1; digits01_ARENA_BYTES 32960 (buffers 32896, the model 64);
+/* 47 trainable parameters; batch up to 1; digits01_ARENA_BYTES 1616 (buffers 1552, the model 64);
  * 89 FLOPs per sample forward. */
 #include "digits01.h"
 
@@ -179,7 +179,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 1
-#define ARENA_FLOATS 8224u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 388u /* every buffer; offsets below are in floats */
 
 struct digits01 {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1159,7 +1159,7 @@ static void k004_dense_sigmoid(int n,
     const real *restrict w /* [3, 12] */,
     const real *restrict b /* [3] */,
     real *restrict y /* [n, 3] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 384 scalars, while this runs */)
 {
     /* y[n, 3] = x[n, 12] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 3, 12, x, 12, 1, w, 1, 12, y, 3, GEMM_K8, NULL, b, scratch, NULL);
@@ -1176,7 +1176,7 @@ static void k008_dense_sigmoid(int n,
     const real *restrict w /* [2, 3] */,
     const real *restrict b /* [2] */,
     real *restrict y /* [n, 2] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 96 scalars, while this runs */)
 {
     /* y[n, 2] = x[n, 3] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 2, 3, x, 3, 1, w, 1, 3, y, 2, GEMM_K8, NULL, b, scratch, NULL);
@@ -1193,8 +1193,8 @@ static void run_output(digits01 *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, A + 8192, A + 0);
-    k008_dense_sigmoid(n, A + 8192, w_out_2_weight, w_out_2_bias, A + 8208, A + 0);
+    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, A + 384, A + 0);
+    k008_dense_sigmoid(n, A + 384, w_out_2_weight, w_out_2_bias, A + 96, A + 0);
 }
 
 size_t digits01_arena_bytes(void)
@@ -1222,7 +1222,7 @@ void digits01_forward(digits01 *m, int n, const float *in_x, float *out)
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 12, NULL);
-        memcpy(out + (size_t)done * 2, A + 8208, (size_t)k * 2 * sizeof(float));
+        memcpy(out + (size_t)done * 2, A + 96, (size_t)k * 2 * sizeof(float));
     }
 }
 

@@ -3,7 +3,7 @@
  * Command: nnc examples/digits123_cnn.nn --inference --batch 1 --weights build/gen_c/digits123_cnn.safetensors -o build/gen_c/digits123_cnn.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 69 trainable parameters; batch up to 1; digits123_cnn_ARENA_BYTES 33536 (buffers 33472, the model 64);
+/* 69 trainable parameters; batch up to 1; digits123_cnn_ARENA_BYTES 1664 (buffers 1600, the model 64);
  * 1035 FLOPs per sample forward. */
 #include "digits123_cnn.h"
 
@@ -179,7 +179,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 1
-#define ARENA_FLOATS 8368u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 400u /* every buffer; offsets below are in floats */
 
 struct digits123_cnn {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1168,7 +1168,7 @@ static void k006_fused_conv2d_sigmoid_maxpool(int n,
     const real *restrict x2 /* [3, 1, 3, 3] */,
     const real *restrict x3 /* [3] */,
     real *restrict y /* [n, 3, 2, 2] */,
-    real *restrict scratch /* 8352 scalars, while this runs */)
+    real *restrict scratch /* 160 scalars, while this runs */)
 {
     const real *x = x0, *w = x2;
     const real *b = x3;
@@ -1184,7 +1184,7 @@ static void k006_fused_conv2d_sigmoid_maxpool(int n,
                        6 * sizeof(real));
         for (int g = 0; g < 1; g++)
             GEMM(3, 24, 9, w + (size_t)g * 27, 9, 1, xp + (size_t)g * 36, 0, 1,
-                 yp + (size_t)g * 72, 24, 0, b + (size_t)g * 3, NULL, scratch + 160, k006_taps);
+                 yp + (size_t)g * 72, 24, 0, b + (size_t)g * 3, NULL, NULL, k006_taps);
         /* max pooling [2, 2] by [2, 2] of the activated values: the first maximum, NaN kept */
         for (int f = 0; f < 3; f++)
             for (int ph = 0; ph < 2; ph++) {
@@ -1229,7 +1229,7 @@ static void k010_dense_sigmoid(int n,
     const real *restrict w /* [3, 12] */,
     const real *restrict b /* [3] */,
     real *restrict y /* [n, 3] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 384 scalars, while this runs */)
 {
     /* y[n, 3] = x[n, 12] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 3, 12, x, 12, 1, w, 1, 12, y, 3, GEMM_K8, NULL, b, scratch, NULL);
@@ -1246,8 +1246,8 @@ static void run_output(digits123_cnn *m, int n, const real *in_x, const void *ta
     (void)A;
     (void)n;
     (void)target;
-    k006_fused_conv2d_sigmoid_maxpool(n, in_x, w_out_0_weight, w_out_0_bias, A + 8352, A + 0);
-    k010_dense_sigmoid(n, A + 8352, w_out_4_weight, w_out_4_bias, A + 8192, A + 0);
+    k006_fused_conv2d_sigmoid_maxpool(n, in_x, w_out_0_weight, w_out_0_bias, A + 384, A + 0);
+    k010_dense_sigmoid(n, A + 384, w_out_4_weight, w_out_4_bias, A + 396, A + 0);
 }
 
 size_t digits123_cnn_arena_bytes(void)
@@ -1275,7 +1275,7 @@ void digits123_cnn_forward(digits123_cnn *m, int n, const float *in_x, float *ou
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 36, NULL);
-        memcpy(out + (size_t)done * 3, A + 8192, (size_t)k * 3 * sizeof(float));
+        memcpy(out + (size_t)done * 3, A + 396, (size_t)k * 3 * sizeof(float));
     }
 }
 

@@ -1490,22 +1490,20 @@ static void k018_cross_entropy_dx(int n,
 static void k019_dense_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 10] W */
-    GEMM_PAR(n, 256, 10, dy, 10, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 10, dy, 10, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %20 gradient of logits dense (examples/fashion_bn_dropout.nn:11) */
 static void k020_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [10, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dw /* [10, 256] */)
 {
     /* dW[10, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(10, 256, n, dy, 1, 10, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(10, 256, n, dy, 1, 10, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %21 gradient of logits dense (examples/fashion_bn_dropout.nn:11) */
@@ -1611,7 +1609,7 @@ static void k027_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 784] */,
     real *restrict dw /* [256, 784] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 2048 scalars, while this runs */)
 {
     /* dW[256, 784] = dy^T x, summed over the batch in order */
     GEMM_PAR(256, 784, n, dy, 1, 256, x, 784, 1, dw, 784, 0, NULL, NULL, scratch, NULL);
@@ -1907,10 +1905,10 @@ static void run_backward(fashion_bn_dropout *m, int n, const real *in_x, const v
     (void)A;
     (void)n;
     (void)target;
-    k018_cross_entropy_dx(n, A + 931920, target, A + 923728);
-    k019_dense_dx(n, A + 923728, A + 202000, A + 899152, A + 915536);
-    k020_dense_dw(n, A + 923728, A + 816720, A + 612672, A + 915536);
-    k021_dense_db(n, A + 923728, A + 615232);
+    k018_cross_entropy_dx(n, A + 931920, target, A + 915536);
+    k019_dense_dx(n, A + 915536, A + 202000, A + 899152);
+    k020_dense_dw(n, A + 915536, A + 816720, A + 612672);
+    k021_dense_db(n, A + 915536, A + 615232);
     k022_dropout_dx(n, A + 899152, A + 816720, A + 915536);
     k023_relu_dx(n, A + 915536, A + 882768, A + 816720);
     k024_batchnorm_dx(n, A + 816720, A + 866384, A + 849488, A + 200960, A + 833104);

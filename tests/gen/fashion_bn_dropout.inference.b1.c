@@ -3,7 +3,7 @@
  * Command: nnc examples/fashion_bn_dropout.nn --inference --batch 1 --weights build/gen_c/fashion_bn_dropout.safetensors -o build/gen_c/fashion_bn_dropout.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 204042 trainable parameters; batch up to 1; fashion_bn_dropout_ARENA_BYTES 33920 (buffers 33856, the model 64);
+/* 204042 trainable parameters; batch up to 1; fashion_bn_dropout_ARENA_BYTES 2112 (buffers 2048, the model 64);
  * 407336 FLOPs per sample forward. */
 #include "fashion_bn_dropout.h"
 
@@ -179,7 +179,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 1
-#define ARENA_FLOATS 8464u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 512u /* every buffer; offsets below are in floats */
 
 struct fashion_bn_dropout {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -26729,91 +26729,85 @@ static void k004_dense(int n,
     const real *restrict x /* [n, 784] */,
     const real *restrict w /* [256, 784] */,
     const real *restrict b /* [256] */,
-    real *restrict y /* [n, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict y /* [n, 256] */)
 {
-    if (n < 8) {
-        #ifdef NNC_VECTOR8
-        NNC_PARALLEL_FOR
-        for (int o = 0; o < 256; o += 4) {
-            const real *wr0 = w + (size_t)o * 784, *wr1 = wr0 + 784, *wr2 = wr1 + 784, *wr3 = wr2 + 784;
-            for (int s = 0; s < n; s++) {
-                const real *x0 = x + (size_t)(s + 0) * 784;
-                real t00 = b[o + 0];
-                real t01 = b[o + 1];
-                real t02 = b[o + 2];
-                real t03 = b[o + 3];
-                for (int k0 = 0; k0 < 784; k0 += GEMM_KC) {
-                    vreal a00 = {0};
-                    vreal a01 = {0};
-                    vreal a02 = {0};
-                    vreal a03 = {0};
-                    for (int i = k0; i < (k0 + GEMM_KC < 784 ? k0 + GEMM_KC : 784); i += 8) {
-                        vreal w0;
-                        VLOAD(w0, wr0 + i);
-                        vreal w1;
-                        VLOAD(w1, wr1 + i);
-                        vreal w2;
-                        VLOAD(w2, wr2 + i);
-                        vreal w3;
-                        VLOAD(w3, wr3 + i);
-                        {
-                            vreal v;
-                            VLOAD(v, x0 + i);
-                            VFMADD(a00, v, w0);
-                            VFMADD(a01, v, w1);
-                            VFMADD(a02, v, w2);
-                            VFMADD(a03, v, w3);
-                        }
-                    }
+    #ifdef NNC_VECTOR8
+    NNC_PARALLEL_FOR
+    for (int o = 0; o < 256; o += 4) {
+        const real *wr0 = w + (size_t)o * 784, *wr1 = wr0 + 784, *wr2 = wr1 + 784, *wr3 = wr2 + 784;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 784;
+            real t00 = b[o + 0];
+            real t01 = b[o + 1];
+            real t02 = b[o + 2];
+            real t03 = b[o + 3];
+            for (int k0 = 0; k0 < 784; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                vreal a01 = {0};
+                vreal a02 = {0};
+                vreal a03 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 784 ? k0 + GEMM_KC : 784); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    vreal w1;
+                    VLOAD(w1, wr1 + i);
+                    vreal w2;
+                    VLOAD(w2, wr2 + i);
+                    vreal w3;
+                    VLOAD(w3, wr3 + i);
                     {
-                        real h[4];
-                        VSUM4(h, a00, a01, a02, a03);
-                        t00 = t00 + h[0];
-                        t01 = t01 + h[1];
-                        t02 = t02 + h[2];
-                        t03 = t03 + h[3];
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                        VFMADD(a01, v, w1);
+                        VFMADD(a02, v, w2);
+                        VFMADD(a03, v, w3);
                     }
                 }
-                y[(size_t)(s + 0) * 256 + o + 0] = t00;
-                y[(size_t)(s + 0) * 256 + o + 1] = t01;
-                y[(size_t)(s + 0) * 256 + o + 2] = t02;
-                y[(size_t)(s + 0) * 256 + o + 3] = t03;
-            }
-        }
-        #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
-        for (int o = 0; o < 256; o++)
-            for (int s = 0; s < n; s++)
-                y[(size_t)s * 256 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 784, w + (size_t)o * 784, 784, b[o]));
-        #else
-        for (int o = 0; o < 256; o++) {
-            const real *wo = w + (size_t)o * 784;
-            for (int s = 0; s < n; s++) {
-                const real *xs = x + (size_t)s * 784;
-                real acc = b[o];
-                for (int k0 = 0; k0 < 784; k0 += GEMM_KC) {
-                    int ke = k0 + GEMM_KC < 784 ? k0 + GEMM_KC : 784, i = k0;
-                    real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
-                    for (; i + 8 <= ke; i += 8) {
-                        p0 = FMADD(xs[i + 0], wo[i + 0], p0);
-                        p1 = FMADD(xs[i + 1], wo[i + 1], p1);
-                        p2 = FMADD(xs[i + 2], wo[i + 2], p2);
-                        p3 = FMADD(xs[i + 3], wo[i + 3], p3);
-                        p4 = FMADD(xs[i + 4], wo[i + 4], p4);
-                        p5 = FMADD(xs[i + 5], wo[i + 5], p5);
-                        p6 = FMADD(xs[i + 6], wo[i + 6], p6);
-                        p7 = FMADD(xs[i + 7], wo[i + 7], p7);
-                    }
-                    acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
+                {
+                    real h[4];
+                    VSUM4(h, a00, a01, a02, a03);
+                    t00 = t00 + h[0];
+                    t01 = t01 + h[1];
+                    t02 = t02 + h[2];
+                    t03 = t03 + h[3];
                 }
-                y[(size_t)s * 256 + o] = acc;
             }
+            y[(size_t)(s + 0) * 256 + o + 0] = t00;
+            y[(size_t)(s + 0) * 256 + o + 1] = t01;
+            y[(size_t)(s + 0) * 256 + o + 2] = t02;
+            y[(size_t)(s + 0) * 256 + o + 3] = t03;
         }
-        #endif
-    } else {
-        /* y[n, 256] = x[n, 784] W^T + b: W^T is packed a panel at a time; dot()'s order */
-        GEMM_PAR(n, 256, 784, x, 784, 1, w, 1, 784, y, 256, GEMM_K8, NULL, b, scratch, NULL);
     }
+    #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+    for (int o = 0; o < 256; o++)
+        for (int s = 0; s < n; s++)
+            y[(size_t)s * 256 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 784, w + (size_t)o * 784, 784, b[o]));
+    #else
+    for (int o = 0; o < 256; o++) {
+        const real *wo = w + (size_t)o * 784;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 784;
+            real acc = b[o];
+            for (int k0 = 0; k0 < 784; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 784 ? k0 + GEMM_KC : 784, i = k0;
+                real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                    p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                    p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                    p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                    p4 = FMADD(xs[i + 4], wo[i + 4], p4);
+                    p5 = FMADD(xs[i + 5], wo[i + 5], p5);
+                    p6 = FMADD(xs[i + 6], wo[i + 6], p6);
+                    p7 = FMADD(xs[i + 7], wo[i + 7], p7);
+                }
+                acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
+            }
+            y[(size_t)s * 256 + o] = acc;
+        }
+    }
+    #endif
 }
 
 /* %10 logits.1 batchnorm (examples/fashion_bn_dropout.nn:10) */
@@ -26826,10 +26820,7 @@ static void k010_batchnorm(int n,
     const real *restrict num_batches_tracked /* [] */,
     real *restrict y /* [n, 256] */)
 {
-    real *mean = y + 256, *invstd = mean + 256; /* kept for the backward pass */
     (void)num_batches_tracked;
-    (void)mean;
-    (void)invstd;
     for (int c = 0; c < 256; c++) {
         real alpha = w[c] / SQRT(running_var[c] + 1e-05f), beta = b[c] - running_mean[c] * alpha;
         for (int s = 0; s < n; s++)
@@ -26855,111 +26846,105 @@ static void k015_dense(int n,
     const real *restrict x /* [n, 256] */,
     const real *restrict w /* [10, 256] */,
     const real *restrict b /* [10] */,
-    real *restrict y /* [n, 10] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict y /* [n, 10] */)
 {
-    if (n < 8) {
-        #ifdef NNC_VECTOR8
-        for (int o = 0; o < 8; o += 4) {
-            const real *wr0 = w + (size_t)o * 256, *wr1 = wr0 + 256, *wr2 = wr1 + 256, *wr3 = wr2 + 256;
-            for (int s = 0; s < n; s++) {
-                const real *x0 = x + (size_t)(s + 0) * 256;
-                real t00 = b[o + 0];
-                real t01 = b[o + 1];
-                real t02 = b[o + 2];
-                real t03 = b[o + 3];
-                for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
-                    vreal a00 = {0};
-                    vreal a01 = {0};
-                    vreal a02 = {0};
-                    vreal a03 = {0};
-                    for (int i = k0; i < (k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256); i += 8) {
-                        vreal w0;
-                        VLOAD(w0, wr0 + i);
-                        vreal w1;
-                        VLOAD(w1, wr1 + i);
-                        vreal w2;
-                        VLOAD(w2, wr2 + i);
-                        vreal w3;
-                        VLOAD(w3, wr3 + i);
-                        {
-                            vreal v;
-                            VLOAD(v, x0 + i);
-                            VFMADD(a00, v, w0);
-                            VFMADD(a01, v, w1);
-                            VFMADD(a02, v, w2);
-                            VFMADD(a03, v, w3);
-                        }
-                    }
+    #ifdef NNC_VECTOR8
+    for (int o = 0; o < 8; o += 4) {
+        const real *wr0 = w + (size_t)o * 256, *wr1 = wr0 + 256, *wr2 = wr1 + 256, *wr3 = wr2 + 256;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 256;
+            real t00 = b[o + 0];
+            real t01 = b[o + 1];
+            real t02 = b[o + 2];
+            real t03 = b[o + 3];
+            for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                vreal a01 = {0};
+                vreal a02 = {0};
+                vreal a03 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    vreal w1;
+                    VLOAD(w1, wr1 + i);
+                    vreal w2;
+                    VLOAD(w2, wr2 + i);
+                    vreal w3;
+                    VLOAD(w3, wr3 + i);
                     {
-                        real h[4];
-                        VSUM4(h, a00, a01, a02, a03);
-                        t00 = t00 + h[0];
-                        t01 = t01 + h[1];
-                        t02 = t02 + h[2];
-                        t03 = t03 + h[3];
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                        VFMADD(a01, v, w1);
+                        VFMADD(a02, v, w2);
+                        VFMADD(a03, v, w3);
                     }
                 }
-                y[(size_t)(s + 0) * 10 + o + 0] = t00;
-                y[(size_t)(s + 0) * 10 + o + 1] = t01;
-                y[(size_t)(s + 0) * 10 + o + 2] = t02;
-                y[(size_t)(s + 0) * 10 + o + 3] = t03;
-            }
-        }
-        for (int o = 8; o < 10; o++) {
-            const real *wr0 = w + (size_t)o * 256;
-            for (int s = 0; s < n; s++) {
-                const real *x0 = x + (size_t)(s + 0) * 256;
-                real t00 = b[o + 0];
-                for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
-                    vreal a00 = {0};
-                    for (int i = k0; i < (k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256); i += 8) {
-                        vreal w0;
-                        VLOAD(w0, wr0 + i);
-                        {
-                            vreal v;
-                            VLOAD(v, x0 + i);
-                            VFMADD(a00, v, w0);
-                        }
-                    }
-                    t00 = t00 + VSUM(a00);
+                {
+                    real h[4];
+                    VSUM4(h, a00, a01, a02, a03);
+                    t00 = t00 + h[0];
+                    t01 = t01 + h[1];
+                    t02 = t02 + h[2];
+                    t03 = t03 + h[3];
                 }
-                y[(size_t)(s + 0) * 10 + o + 0] = t00;
             }
+            y[(size_t)(s + 0) * 10 + o + 0] = t00;
+            y[(size_t)(s + 0) * 10 + o + 1] = t01;
+            y[(size_t)(s + 0) * 10 + o + 2] = t02;
+            y[(size_t)(s + 0) * 10 + o + 3] = t03;
         }
-        #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
-        for (int o = 0; o < 10; o++)
-            for (int s = 0; s < n; s++)
-                y[(size_t)s * 10 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 256, w + (size_t)o * 256, 256, b[o]));
-        #else
-        for (int o = 0; o < 10; o++) {
-            const real *wo = w + (size_t)o * 256;
-            for (int s = 0; s < n; s++) {
-                const real *xs = x + (size_t)s * 256;
-                real acc = b[o];
-                for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
-                    int ke = k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256, i = k0;
-                    real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
-                    for (; i + 8 <= ke; i += 8) {
-                        p0 = FMADD(xs[i + 0], wo[i + 0], p0);
-                        p1 = FMADD(xs[i + 1], wo[i + 1], p1);
-                        p2 = FMADD(xs[i + 2], wo[i + 2], p2);
-                        p3 = FMADD(xs[i + 3], wo[i + 3], p3);
-                        p4 = FMADD(xs[i + 4], wo[i + 4], p4);
-                        p5 = FMADD(xs[i + 5], wo[i + 5], p5);
-                        p6 = FMADD(xs[i + 6], wo[i + 6], p6);
-                        p7 = FMADD(xs[i + 7], wo[i + 7], p7);
-                    }
-                    acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
-                }
-                y[(size_t)s * 10 + o] = acc;
-            }
-        }
-        #endif
-    } else {
-        /* y[n, 10] = x[n, 256] W^T + b: W^T is packed a panel at a time; dot()'s order */
-        GEMM_PAR(n, 10, 256, x, 256, 1, w, 1, 256, y, 10, GEMM_K8, NULL, b, scratch, NULL);
     }
+    for (int o = 8; o < 10; o++) {
+        const real *wr0 = w + (size_t)o * 256;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 256;
+            real t00 = b[o + 0];
+            for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    {
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                    }
+                }
+                t00 = t00 + VSUM(a00);
+            }
+            y[(size_t)(s + 0) * 10 + o + 0] = t00;
+        }
+    }
+    #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+    for (int o = 0; o < 10; o++)
+        for (int s = 0; s < n; s++)
+            y[(size_t)s * 10 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 256, w + (size_t)o * 256, 256, b[o]));
+    #else
+    for (int o = 0; o < 10; o++) {
+        const real *wo = w + (size_t)o * 256;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 256;
+            real acc = b[o];
+            for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256, i = k0;
+                real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                    p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                    p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                    p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                    p4 = FMADD(xs[i + 4], wo[i + 4], p4);
+                    p5 = FMADD(xs[i + 5], wo[i + 5], p5);
+                    p6 = FMADD(xs[i + 6], wo[i + 6], p6);
+                    p7 = FMADD(xs[i + 7], wo[i + 7], p7);
+                }
+                acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
+            }
+            y[(size_t)s * 10 + o] = acc;
+        }
+    }
+    #endif
 }
 
 /* %16 probs softmax (examples/fashion_bn_dropout.nn:12) */
@@ -26990,11 +26975,11 @@ static void run_output(fashion_bn_dropout *m, int n, const real *in_x, const voi
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, w_logits_0_weight, w_logits_0_bias, A + 8192, A + 0);
-    k010_batchnorm(n, A + 8192, w_logits_1_weight, w_logits_1_bias, w_logits_1_running_mean, w_logits_1_running_var, w_logits_1_num_batches_tracked, A + 0);
-    k011_relu(n, A + 0, A + 8192);
-    k015_dense(n, A + 8192, w_logits_4_weight, w_logits_4_bias, A + 8448, A + 0);
-    k016_softmax(n, A + 8448, A + 0);
+    k004_dense(n, in_x, w_logits_0_weight, w_logits_0_bias, A + 0);
+    k010_batchnorm(n, A + 0, w_logits_1_weight, w_logits_1_bias, w_logits_1_running_mean, w_logits_1_running_var, w_logits_1_num_batches_tracked, A + 256);
+    k011_relu(n, A + 256, A + 0);
+    k015_dense(n, A + 0, w_logits_4_weight, w_logits_4_bias, A + 256);
+    k016_softmax(n, A + 256, A + 0);
 }
 
 size_t fashion_bn_dropout_arena_bytes(void)

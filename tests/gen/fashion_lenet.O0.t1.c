@@ -1141,7 +1141,7 @@ static void k004_conv2d(int n,
     const real *restrict w /* [6, 1, 5, 5] */,
     const real *restrict b /* [6] */,
     real *restrict y /* [n, 6, 28, 28] */,
-    real *restrict scratch /* 27792 scalars, while this runs */)
+    real *restrict scratch /* 20400 scalars, while this runs */)
 {
     /* samples in parallel; per thread an im2col matrix [25, 784] and gemm's pack */
     for (int s = 0; s < n; s++) {
@@ -1212,7 +1212,7 @@ static void k009_conv2d(int n,
     const real *restrict w /* [16, 6, 5, 5] */,
     const real *restrict b /* [16] */,
     real *restrict y /* [n, 16, 10, 10] */,
-    real *restrict scratch /* 23200 scalars, while this runs */)
+    real *restrict scratch /* 19808 scalars, while this runs */)
 {
     /* samples in parallel; per thread an im2col matrix [150, 100] and gemm's pack */
     for (int s = 0; s < n; s++) {
@@ -1384,7 +1384,7 @@ static void k019_dense(int n,
     const real *restrict w /* [84, 120] */,
     const real *restrict b /* [84] */,
     real *restrict y /* [n, 84] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 3840 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -1485,7 +1485,7 @@ static void k023_dense(int n,
     const real *restrict w /* [10, 84] */,
     const real *restrict b /* [10] */,
     real *restrict y /* [n, 10] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 2688 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -1656,7 +1656,7 @@ static void k026_dense_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 84] */,
     real *restrict dx /* [n, 84] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 320 scalars, while this runs */)
 {
     /* dx[n, 84] = dy[n, 10] W */
     GEMM_PAR(n, 84, 10, dy, 10, 1, w, 84, 1, dx, 84, 0, NULL, NULL, scratch, NULL);
@@ -1667,7 +1667,7 @@ static void k027_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 84] */,
     real *restrict dw /* [10, 84] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 1024 scalars, while this runs */)
 {
     /* dW[10, 84] = dy^T x, summed over the batch in order */
     GEMM_PAR(10, 84, n, dy, 1, 10, x, 84, 1, dw, 84, 0, NULL, NULL, scratch, NULL);
@@ -1702,7 +1702,7 @@ static void k030_dense_dx(int n,
     const real *restrict dy /* [n, 84] */,
     const real *restrict w /* [84, 120] */,
     real *restrict dx /* [n, 120] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 2688 scalars, while this runs */)
 {
     /* dx[n, 120] = dy[n, 84] W */
     GEMM_PAR(n, 120, 84, dy, 84, 1, w, 120, 1, dx, 120, 0, NULL, NULL, scratch, NULL);
@@ -1713,7 +1713,7 @@ static void k031_dense_dw(int n,
     const real *restrict dy /* [n, 84] */,
     const real *restrict x /* [n, 120] */,
     real *restrict dw /* [84, 120] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 1024 scalars, while this runs */)
 {
     /* dW[84, 120] = dy^T x, summed over the batch in order */
     GEMM_PAR(84, 120, n, dy, 1, 84, x, 120, 1, dw, 120, 0, NULL, NULL, scratch, NULL);
@@ -1748,7 +1748,7 @@ static void k034_dense_dx(int n,
     const real *restrict dy /* [n, 120] */,
     const real *restrict w /* [120, 400] */,
     real *restrict dx /* [n, 400] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 3840 scalars, while this runs */)
 {
     /* dx[n, 400] = dy[n, 120] W */
     GEMM_PAR(n, 400, 120, dy, 120, 1, w, 400, 1, dx, 400, 0, NULL, NULL, scratch, NULL);
@@ -1759,7 +1759,7 @@ static void k035_dense_dw(int n,
     const real *restrict dy /* [n, 120] */,
     const real *restrict x /* [n, 400] */,
     real *restrict dw /* [120, 400] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 1024 scalars, while this runs */)
 {
     /* dW[120, 400] = dy^T x, summed over the batch in order */
     GEMM_PAR(120, 400, n, dy, 1, 120, x, 400, 1, dw, 400, 0, NULL, NULL, scratch, NULL);
@@ -1823,7 +1823,7 @@ static void k040_conv2d_dx(int n,
     const real *restrict dy /* [n, 16, 10, 10] */,
     const real *restrict w /* [16, 6, 5, 5] */,
     real *restrict dx /* [n, 6, 14, 14] */,
-    real *restrict scratch /* 23200 scalars, while this runs */)
+    real *restrict scratch /* 15520 scalars, while this runs */)
 {
     memset(dx, 0, (size_t)n * 1176 * sizeof(real));
     /* samples in parallel; per thread a column gradient [150, 100] */
@@ -1860,7 +1860,7 @@ static void k041_conv2d_dw(int n,
     const real *restrict dy /* [n, 16, 10, 10] */,
     const real *restrict x /* [n, 6, 14, 14] */,
     real *restrict dw /* [16, 6, 5, 5] */,
-    real *restrict scratch /* 23200 scalars, while this runs */)
+    real *restrict scratch /* 18208 scalars, while this runs */)
 {
     /* dW[f, tap] += dy[f, p] col[tap, p]^T, sample after sample */
     memset(dw, 0, 2400 * sizeof(real));
@@ -2015,7 +2015,7 @@ static void k045_conv2d_dw(int n,
 static void k046_conv2d_db(int n,
     const real *restrict dy /* [n, 6, 28, 28] */,
     real *restrict db /* [6] */,
-    real *restrict scratch /* 896 scalars, while this runs */)
+    real *restrict scratch /* 768 scalars, while this runs */)
 {
     real *part = scratch; /* [run][channel][16 lanes] */
     for (int r = 0; r < 8; r++) {
@@ -2443,10 +2443,10 @@ static void run_output(fashion_lenet *m, int n, const real *in_x, const void *ta
     k010_relu(n, A + 247040, A + 298240);
     k011_maxpool(n, 0, A + 298240, A + 349440);
     k015_dense(n, A + 349440, A + 2592, A + 50592, A + 255232, A + 247040);
-    k016_relu(n, A + 255232, A + 259072);
-    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 255232, A + 247040);
-    k020_relu(n, A + 255232, A + 262912);
-    k023_dense(n, A + 262912, A + 60896, A + 61744, A + 712192, A + 247040);
+    k016_relu(n, A + 255232, A + 247040);
+    k019_dense(n, A + 247040, A + 50720, A + 60800, A + 254720, A + 250880);
+    k020_relu(n, A + 254720, A + 250880);
+    k023_dense(n, A + 250880, A + 60896, A + 61744, A + 712192, A + 253568);
 }
 
 static void run_eval(fashion_lenet *m, int n, const real *in_x, const void *target)
@@ -2462,10 +2462,10 @@ static void run_eval(fashion_lenet *m, int n, const real *in_x, const void *targ
     k010_relu(n, A + 247040, A + 298240);
     k011_maxpool(n, 0, A + 298240, A + 349440);
     k015_dense(n, A + 349440, A + 2592, A + 50592, A + 255232, A + 247040);
-    k016_relu(n, A + 255232, A + 259072);
-    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 255232, A + 247040);
-    k020_relu(n, A + 255232, A + 262912);
-    k023_dense(n, A + 262912, A + 60896, A + 61744, A + 712192, A + 247040);
+    k016_relu(n, A + 255232, A + 247040);
+    k019_dense(n, A + 247040, A + 50720, A + 60800, A + 254720, A + 250880);
+    k020_relu(n, A + 254720, A + 250880);
+    k023_dense(n, A + 250880, A + 60896, A + 61744, A + 712192, A + 253568);
     k024_cross_entropy(n, A + 712192, target, A + 712512);
 }
 
@@ -2482,10 +2482,10 @@ static void run_loss(fashion_lenet *m, int n, const real *in_x, const void *targ
     k010_relu(n, A + 247040, A + 298240);
     k011_maxpool(n, 1, A + 298240, A + 349440);
     k015_dense(n, A + 349440, A + 2592, A + 50592, A + 255232, A + 247040);
-    k016_relu(n, A + 255232, A + 259072);
-    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 255232, A + 247040);
-    k020_relu(n, A + 255232, A + 262912);
-    k023_dense(n, A + 262912, A + 60896, A + 61744, A + 712192, A + 247040);
+    k016_relu(n, A + 255232, A + 247040);
+    k019_dense(n, A + 247040, A + 50720, A + 60800, A + 254720, A + 250880);
+    k020_relu(n, A + 254720, A + 250880);
+    k023_dense(n, A + 250880, A + 60896, A + 61744, A + 712192, A + 253568);
     k024_cross_entropy(n, A + 712192, target, A + 712512);
 }
 
@@ -2495,18 +2495,18 @@ static void run_backward(fashion_lenet *m, int n, const real *in_x, const void *
     (void)A;
     (void)n;
     (void)target;
-    k025_cross_entropy_dx(n, A + 712192, target, A + 257920);
-    k026_dense_dx(n, A + 257920, A + 60896, A + 255232, A + 247040);
-    k027_dense_dw(n, A + 257920, A + 262912, A + 185280, A + 247040);
-    k028_dense_db(n, A + 257920, A + 186128);
-    k029_relu_dx(n, A + 255232, A + 262912, A + 265600);
-    k030_dense_dx(n, A + 265600, A + 50720, A + 255232, A + 247040);
-    k031_dense_dw(n, A + 265600, A + 259072, A + 186144, A + 247040);
-    k032_dense_db(n, A + 265600, A + 196224);
-    k033_relu_dx(n, A + 255232, A + 259072, A + 262912);
-    k034_dense_dx(n, A + 262912, A + 2592, A + 375040, A + 247040);
-    k035_dense_dw(n, A + 262912, A + 349440, A + 196320, A + 247040);
-    k036_dense_db(n, A + 262912, A + 244320);
+    k025_cross_entropy_dx(n, A + 712192, target, A + 257280);
+    k026_dense_dx(n, A + 257280, A + 60896, A + 253568, A + 256256);
+    k027_dense_dw(n, A + 257280, A + 250880, A + 185280, A + 256256);
+    k028_dense_db(n, A + 257280, A + 186128);
+    k029_relu_dx(n, A + 253568, A + 250880, A + 256256);
+    k030_dense_dx(n, A + 256256, A + 50720, A + 250880, A + 258944);
+    k031_dense_dw(n, A + 256256, A + 247040, A + 186144, A + 254720);
+    k032_dense_db(n, A + 256256, A + 196224);
+    k033_relu_dx(n, A + 250880, A + 247040, A + 254720);
+    k034_dense_dx(n, A + 254720, A + 2592, A + 375040, A + 247040);
+    k035_dense_dw(n, A + 254720, A + 349440, A + 196320, A + 247040);
+    k036_dense_db(n, A + 254720, A + 244320);
     k038_maxpool_dx(n, A + 375040, A + 349440, A + 247040);
     k039_relu_dx(n, A + 247040, A + 298240, A + 623360);
     k040_conv2d_dx(n, A + 623360, A + 176, A + 674560, A + 247040);

@@ -3,7 +3,7 @@
  * Command: nnc examples/fashion_lenet.nn --inference --batch 1 --weights build/gen_c/fashion_lenet.safetensors -o build/gen_c/fashion_lenet.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 61706 trainable parameters; batch up to 1; fashion_lenet_ARENA_BYTES 63296 (buffers 63232, the model 64);
+/* 61706 trainable parameters; batch up to 1; fashion_lenet_ARENA_BYTES 30528 (buffers 30464, the model 64);
  * 845852 FLOPs per sample forward. */
 #include "fashion_lenet.h"
 
@@ -179,7 +179,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 1
-#define ARENA_FLOATS 15808u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 7616u /* every buffer; offsets below are in floats */
 
 struct fashion_lenet {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -8899,7 +8899,7 @@ static void k006_fused_conv2d_relu_maxpool(int n,
     const real *restrict x2 /* [6, 1, 5, 5] */,
     const real *restrict x3 /* [6] */,
     real *restrict y /* [n, 6, 14, 14] */,
-    real *restrict scratch /* 14624 scalars, while this runs */)
+    real *restrict scratch /* 6432 scalars, while this runs */)
 {
     const real *x = x0, *w = x2;
     const real *b = x3;
@@ -8927,7 +8927,7 @@ static void k006_fused_conv2d_relu_maxpool(int n,
         for (int t = 0; t < 4; t++)
             for (int g = 0; g < 1; g++)
                 GEMM(6, 224, 25, w + (size_t)g * 150, 25, 1, xp + (size_t)g * 1024, 0, 1,
-                     yp + ((size_t)t * 6 + g * 6) * 224, 224, 0, b + (size_t)g * 6, NULL, scratch + 6432, k006_taps[t]);
+                     yp + ((size_t)t * 6 + g * 6) * 224, 224, 0, b + (size_t)g * 6, NULL, NULL, k006_taps[t]);
         /* max pooling [2, 2] by [2, 2] of the activated values: the first maximum, NaN kept */
         for (int r = 0; r < 83; r++) {
             int f = r / 14, ph = r % 14;
@@ -9746,90 +9746,84 @@ static void k015_dense_relu(int n,
     const real *restrict x /* [n, 400] */,
     const real *restrict w /* [120, 400] */,
     const real *restrict b /* [120] */,
-    real *restrict y /* [n, 120] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict y /* [n, 120] */)
 {
-    if (n < 8) {
-        #ifdef NNC_VECTOR8
-        for (int o = 0; o < 120; o += 4) {
-            const real *wr0 = w + (size_t)o * 400, *wr1 = wr0 + 400, *wr2 = wr1 + 400, *wr3 = wr2 + 400;
-            for (int s = 0; s < n; s++) {
-                const real *x0 = x + (size_t)(s + 0) * 400;
-                real t00 = b[o + 0];
-                real t01 = b[o + 1];
-                real t02 = b[o + 2];
-                real t03 = b[o + 3];
-                for (int k0 = 0; k0 < 400; k0 += GEMM_KC) {
-                    vreal a00 = {0};
-                    vreal a01 = {0};
-                    vreal a02 = {0};
-                    vreal a03 = {0};
-                    for (int i = k0; i < (k0 + GEMM_KC < 400 ? k0 + GEMM_KC : 400); i += 8) {
-                        vreal w0;
-                        VLOAD(w0, wr0 + i);
-                        vreal w1;
-                        VLOAD(w1, wr1 + i);
-                        vreal w2;
-                        VLOAD(w2, wr2 + i);
-                        vreal w3;
-                        VLOAD(w3, wr3 + i);
-                        {
-                            vreal v;
-                            VLOAD(v, x0 + i);
-                            VFMADD(a00, v, w0);
-                            VFMADD(a01, v, w1);
-                            VFMADD(a02, v, w2);
-                            VFMADD(a03, v, w3);
-                        }
-                    }
+    #ifdef NNC_VECTOR8
+    for (int o = 0; o < 120; o += 4) {
+        const real *wr0 = w + (size_t)o * 400, *wr1 = wr0 + 400, *wr2 = wr1 + 400, *wr3 = wr2 + 400;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 400;
+            real t00 = b[o + 0];
+            real t01 = b[o + 1];
+            real t02 = b[o + 2];
+            real t03 = b[o + 3];
+            for (int k0 = 0; k0 < 400; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                vreal a01 = {0};
+                vreal a02 = {0};
+                vreal a03 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 400 ? k0 + GEMM_KC : 400); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    vreal w1;
+                    VLOAD(w1, wr1 + i);
+                    vreal w2;
+                    VLOAD(w2, wr2 + i);
+                    vreal w3;
+                    VLOAD(w3, wr3 + i);
                     {
-                        real h[4];
-                        VSUM4(h, a00, a01, a02, a03);
-                        t00 = t00 + h[0];
-                        t01 = t01 + h[1];
-                        t02 = t02 + h[2];
-                        t03 = t03 + h[3];
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                        VFMADD(a01, v, w1);
+                        VFMADD(a02, v, w2);
+                        VFMADD(a03, v, w3);
                     }
                 }
-                y[(size_t)(s + 0) * 120 + o + 0] = t00;
-                y[(size_t)(s + 0) * 120 + o + 1] = t01;
-                y[(size_t)(s + 0) * 120 + o + 2] = t02;
-                y[(size_t)(s + 0) * 120 + o + 3] = t03;
-            }
-        }
-        #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
-        for (int o = 0; o < 120; o++)
-            for (int s = 0; s < n; s++)
-                y[(size_t)s * 120 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 400, w + (size_t)o * 400, 400, b[o]));
-        #else
-        for (int o = 0; o < 120; o++) {
-            const real *wo = w + (size_t)o * 400;
-            for (int s = 0; s < n; s++) {
-                const real *xs = x + (size_t)s * 400;
-                real acc = b[o];
-                for (int k0 = 0; k0 < 400; k0 += GEMM_KC) {
-                    int ke = k0 + GEMM_KC < 400 ? k0 + GEMM_KC : 400, i = k0;
-                    real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
-                    for (; i + 8 <= ke; i += 8) {
-                        p0 = FMADD(xs[i + 0], wo[i + 0], p0);
-                        p1 = FMADD(xs[i + 1], wo[i + 1], p1);
-                        p2 = FMADD(xs[i + 2], wo[i + 2], p2);
-                        p3 = FMADD(xs[i + 3], wo[i + 3], p3);
-                        p4 = FMADD(xs[i + 4], wo[i + 4], p4);
-                        p5 = FMADD(xs[i + 5], wo[i + 5], p5);
-                        p6 = FMADD(xs[i + 6], wo[i + 6], p6);
-                        p7 = FMADD(xs[i + 7], wo[i + 7], p7);
-                    }
-                    acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
+                {
+                    real h[4];
+                    VSUM4(h, a00, a01, a02, a03);
+                    t00 = t00 + h[0];
+                    t01 = t01 + h[1];
+                    t02 = t02 + h[2];
+                    t03 = t03 + h[3];
                 }
-                y[(size_t)s * 120 + o] = acc;
             }
+            y[(size_t)(s + 0) * 120 + o + 0] = t00;
+            y[(size_t)(s + 0) * 120 + o + 1] = t01;
+            y[(size_t)(s + 0) * 120 + o + 2] = t02;
+            y[(size_t)(s + 0) * 120 + o + 3] = t03;
         }
-        #endif
-    } else {
-        /* y[n, 120] = x[n, 400] W^T + b: W^T is packed a panel at a time; dot()'s order */
-        GEMM_PAR(n, 120, 400, x, 400, 1, w, 1, 400, y, 120, GEMM_K8, NULL, b, scratch, NULL);
     }
+    #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+    for (int o = 0; o < 120; o++)
+        for (int s = 0; s < n; s++)
+            y[(size_t)s * 120 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 400, w + (size_t)o * 400, 400, b[o]));
+    #else
+    for (int o = 0; o < 120; o++) {
+        const real *wo = w + (size_t)o * 400;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 400;
+            real acc = b[o];
+            for (int k0 = 0; k0 < 400; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 400 ? k0 + GEMM_KC : 400, i = k0;
+                real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                    p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                    p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                    p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                    p4 = FMADD(xs[i + 4], wo[i + 4], p4);
+                    p5 = FMADD(xs[i + 5], wo[i + 5], p5);
+                    p6 = FMADD(xs[i + 6], wo[i + 6], p6);
+                    p7 = FMADD(xs[i + 7], wo[i + 7], p7);
+                }
+                acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
+            }
+            y[(size_t)s * 120 + o] = acc;
+        }
+    }
+    #endif
     /* fused relu */
     for (size_t i = 0; i < (size_t)((size_t)n * 120); i++) {
         real v = y[i];
@@ -9842,90 +9836,84 @@ static void k019_dense_relu(int n,
     const real *restrict x /* [n, 120] */,
     const real *restrict w /* [84, 120] */,
     const real *restrict b /* [84] */,
-    real *restrict y /* [n, 84] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict y /* [n, 84] */)
 {
-    if (n < 8) {
-        #ifdef NNC_VECTOR8
-        for (int o = 0; o < 84; o += 4) {
-            const real *wr0 = w + (size_t)o * 120, *wr1 = wr0 + 120, *wr2 = wr1 + 120, *wr3 = wr2 + 120;
-            for (int s = 0; s < n; s++) {
-                const real *x0 = x + (size_t)(s + 0) * 120;
-                real t00 = b[o + 0];
-                real t01 = b[o + 1];
-                real t02 = b[o + 2];
-                real t03 = b[o + 3];
-                for (int k0 = 0; k0 < 120; k0 += GEMM_KC) {
-                    vreal a00 = {0};
-                    vreal a01 = {0};
-                    vreal a02 = {0};
-                    vreal a03 = {0};
-                    for (int i = k0; i < (k0 + GEMM_KC < 120 ? k0 + GEMM_KC : 120); i += 8) {
-                        vreal w0;
-                        VLOAD(w0, wr0 + i);
-                        vreal w1;
-                        VLOAD(w1, wr1 + i);
-                        vreal w2;
-                        VLOAD(w2, wr2 + i);
-                        vreal w3;
-                        VLOAD(w3, wr3 + i);
-                        {
-                            vreal v;
-                            VLOAD(v, x0 + i);
-                            VFMADD(a00, v, w0);
-                            VFMADD(a01, v, w1);
-                            VFMADD(a02, v, w2);
-                            VFMADD(a03, v, w3);
-                        }
-                    }
+    #ifdef NNC_VECTOR8
+    for (int o = 0; o < 84; o += 4) {
+        const real *wr0 = w + (size_t)o * 120, *wr1 = wr0 + 120, *wr2 = wr1 + 120, *wr3 = wr2 + 120;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 120;
+            real t00 = b[o + 0];
+            real t01 = b[o + 1];
+            real t02 = b[o + 2];
+            real t03 = b[o + 3];
+            for (int k0 = 0; k0 < 120; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                vreal a01 = {0};
+                vreal a02 = {0};
+                vreal a03 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 120 ? k0 + GEMM_KC : 120); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    vreal w1;
+                    VLOAD(w1, wr1 + i);
+                    vreal w2;
+                    VLOAD(w2, wr2 + i);
+                    vreal w3;
+                    VLOAD(w3, wr3 + i);
                     {
-                        real h[4];
-                        VSUM4(h, a00, a01, a02, a03);
-                        t00 = t00 + h[0];
-                        t01 = t01 + h[1];
-                        t02 = t02 + h[2];
-                        t03 = t03 + h[3];
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                        VFMADD(a01, v, w1);
+                        VFMADD(a02, v, w2);
+                        VFMADD(a03, v, w3);
                     }
                 }
-                y[(size_t)(s + 0) * 84 + o + 0] = t00;
-                y[(size_t)(s + 0) * 84 + o + 1] = t01;
-                y[(size_t)(s + 0) * 84 + o + 2] = t02;
-                y[(size_t)(s + 0) * 84 + o + 3] = t03;
-            }
-        }
-        #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
-        for (int o = 0; o < 84; o++)
-            for (int s = 0; s < n; s++)
-                y[(size_t)s * 84 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 120, w + (size_t)o * 120, 120, b[o]));
-        #else
-        for (int o = 0; o < 84; o++) {
-            const real *wo = w + (size_t)o * 120;
-            for (int s = 0; s < n; s++) {
-                const real *xs = x + (size_t)s * 120;
-                real acc = b[o];
-                for (int k0 = 0; k0 < 120; k0 += GEMM_KC) {
-                    int ke = k0 + GEMM_KC < 120 ? k0 + GEMM_KC : 120, i = k0;
-                    real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
-                    for (; i + 8 <= ke; i += 8) {
-                        p0 = FMADD(xs[i + 0], wo[i + 0], p0);
-                        p1 = FMADD(xs[i + 1], wo[i + 1], p1);
-                        p2 = FMADD(xs[i + 2], wo[i + 2], p2);
-                        p3 = FMADD(xs[i + 3], wo[i + 3], p3);
-                        p4 = FMADD(xs[i + 4], wo[i + 4], p4);
-                        p5 = FMADD(xs[i + 5], wo[i + 5], p5);
-                        p6 = FMADD(xs[i + 6], wo[i + 6], p6);
-                        p7 = FMADD(xs[i + 7], wo[i + 7], p7);
-                    }
-                    acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
+                {
+                    real h[4];
+                    VSUM4(h, a00, a01, a02, a03);
+                    t00 = t00 + h[0];
+                    t01 = t01 + h[1];
+                    t02 = t02 + h[2];
+                    t03 = t03 + h[3];
                 }
-                y[(size_t)s * 84 + o] = acc;
             }
+            y[(size_t)(s + 0) * 84 + o + 0] = t00;
+            y[(size_t)(s + 0) * 84 + o + 1] = t01;
+            y[(size_t)(s + 0) * 84 + o + 2] = t02;
+            y[(size_t)(s + 0) * 84 + o + 3] = t03;
         }
-        #endif
-    } else {
-        /* y[n, 84] = x[n, 120] W^T + b: W^T is packed a panel at a time; dot()'s order */
-        GEMM_PAR(n, 84, 120, x, 120, 1, w, 1, 120, y, 84, GEMM_K8, NULL, b, scratch, NULL);
     }
+    #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+    for (int o = 0; o < 84; o++)
+        for (int s = 0; s < n; s++)
+            y[(size_t)s * 84 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 120, w + (size_t)o * 120, 120, b[o]));
+    #else
+    for (int o = 0; o < 84; o++) {
+        const real *wo = w + (size_t)o * 120;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 120;
+            real acc = b[o];
+            for (int k0 = 0; k0 < 120; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 120 ? k0 + GEMM_KC : 120, i = k0;
+                real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                    p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                    p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                    p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                    p4 = FMADD(xs[i + 4], wo[i + 4], p4);
+                    p5 = FMADD(xs[i + 5], wo[i + 5], p5);
+                    p6 = FMADD(xs[i + 6], wo[i + 6], p6);
+                    p7 = FMADD(xs[i + 7], wo[i + 7], p7);
+                }
+                acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
+            }
+            y[(size_t)s * 84 + o] = acc;
+        }
+    }
+    #endif
     /* fused relu */
     for (size_t i = 0; i < (size_t)((size_t)n * 84); i++) {
         real v = y[i];
@@ -9938,126 +9926,120 @@ static void k023_dense(int n,
     const real *restrict x /* [n, 84] */,
     const real *restrict w /* [10, 84] */,
     const real *restrict b /* [10] */,
-    real *restrict y /* [n, 10] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict y /* [n, 10] */)
 {
-    if (n < 8) {
-        #ifdef NNC_VECTOR8
-        for (int o = 0; o < 8; o += 4) {
-            const real *wr0 = w + (size_t)o * 84, *wr1 = wr0 + 84, *wr2 = wr1 + 84, *wr3 = wr2 + 84;
-            for (int s = 0; s < n; s++) {
-                const real *x0 = x + (size_t)(s + 0) * 84;
-                real t00 = b[o + 0];
-                real t01 = b[o + 1];
-                real t02 = b[o + 2];
-                real t03 = b[o + 3];
-                for (int k0 = 0; k0 < 84; k0 += GEMM_KC) {
-                    vreal a00 = {0};
-                    vreal a01 = {0};
-                    vreal a02 = {0};
-                    vreal a03 = {0};
-                    for (int i = k0; i < (k0 + GEMM_KC < 80 ? k0 + GEMM_KC : 80); i += 8) {
-                        vreal w0;
-                        VLOAD(w0, wr0 + i);
-                        vreal w1;
-                        VLOAD(w1, wr1 + i);
-                        vreal w2;
-                        VLOAD(w2, wr2 + i);
-                        vreal w3;
-                        VLOAD(w3, wr3 + i);
-                        {
-                            vreal v;
-                            VLOAD(v, x0 + i);
-                            VFMADD(a00, v, w0);
-                            VFMADD(a01, v, w1);
-                            VFMADD(a02, v, w2);
-                            VFMADD(a03, v, w3);
-                        }
-                    }
-                    if (k0 + GEMM_KC >= 84)
-                        for (int j = 0; j < 4; j++) {
-                            a00[j] = FMADD(x0[80 + j], wr0[80 + j], a00[j]);
-                            a01[j] = FMADD(x0[80 + j], wr1[80 + j], a01[j]);
-                            a02[j] = FMADD(x0[80 + j], wr2[80 + j], a02[j]);
-                            a03[j] = FMADD(x0[80 + j], wr3[80 + j], a03[j]);
-                        }
+    #ifdef NNC_VECTOR8
+    for (int o = 0; o < 8; o += 4) {
+        const real *wr0 = w + (size_t)o * 84, *wr1 = wr0 + 84, *wr2 = wr1 + 84, *wr3 = wr2 + 84;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 84;
+            real t00 = b[o + 0];
+            real t01 = b[o + 1];
+            real t02 = b[o + 2];
+            real t03 = b[o + 3];
+            for (int k0 = 0; k0 < 84; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                vreal a01 = {0};
+                vreal a02 = {0};
+                vreal a03 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 80 ? k0 + GEMM_KC : 80); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    vreal w1;
+                    VLOAD(w1, wr1 + i);
+                    vreal w2;
+                    VLOAD(w2, wr2 + i);
+                    vreal w3;
+                    VLOAD(w3, wr3 + i);
                     {
-                        real h[4];
-                        VSUM4(h, a00, a01, a02, a03);
-                        t00 = t00 + h[0];
-                        t01 = t01 + h[1];
-                        t02 = t02 + h[2];
-                        t03 = t03 + h[3];
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                        VFMADD(a01, v, w1);
+                        VFMADD(a02, v, w2);
+                        VFMADD(a03, v, w3);
                     }
                 }
-                y[(size_t)(s + 0) * 10 + o + 0] = t00;
-                y[(size_t)(s + 0) * 10 + o + 1] = t01;
-                y[(size_t)(s + 0) * 10 + o + 2] = t02;
-                y[(size_t)(s + 0) * 10 + o + 3] = t03;
-            }
-        }
-        for (int o = 8; o < 10; o++) {
-            const real *wr0 = w + (size_t)o * 84;
-            for (int s = 0; s < n; s++) {
-                const real *x0 = x + (size_t)(s + 0) * 84;
-                real t00 = b[o + 0];
-                for (int k0 = 0; k0 < 84; k0 += GEMM_KC) {
-                    vreal a00 = {0};
-                    for (int i = k0; i < (k0 + GEMM_KC < 80 ? k0 + GEMM_KC : 80); i += 8) {
-                        vreal w0;
-                        VLOAD(w0, wr0 + i);
-                        {
-                            vreal v;
-                            VLOAD(v, x0 + i);
-                            VFMADD(a00, v, w0);
-                        }
+                if (k0 + GEMM_KC >= 84)
+                    for (int j = 0; j < 4; j++) {
+                        a00[j] = FMADD(x0[80 + j], wr0[80 + j], a00[j]);
+                        a01[j] = FMADD(x0[80 + j], wr1[80 + j], a01[j]);
+                        a02[j] = FMADD(x0[80 + j], wr2[80 + j], a02[j]);
+                        a03[j] = FMADD(x0[80 + j], wr3[80 + j], a03[j]);
                     }
-                    if (k0 + GEMM_KC >= 84)
-                        for (int j = 0; j < 4; j++) {
-                            a00[j] = FMADD(x0[80 + j], wr0[80 + j], a00[j]);
-                        }
-                    t00 = t00 + VSUM(a00);
+                {
+                    real h[4];
+                    VSUM4(h, a00, a01, a02, a03);
+                    t00 = t00 + h[0];
+                    t01 = t01 + h[1];
+                    t02 = t02 + h[2];
+                    t03 = t03 + h[3];
                 }
-                y[(size_t)(s + 0) * 10 + o + 0] = t00;
             }
+            y[(size_t)(s + 0) * 10 + o + 0] = t00;
+            y[(size_t)(s + 0) * 10 + o + 1] = t01;
+            y[(size_t)(s + 0) * 10 + o + 2] = t02;
+            y[(size_t)(s + 0) * 10 + o + 3] = t03;
         }
-        #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
-        for (int o = 0; o < 10; o++)
-            for (int s = 0; s < n; s++)
-                y[(size_t)s * 10 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 84, w + (size_t)o * 84, 84, b[o]));
-        #else
-        for (int o = 0; o < 10; o++) {
-            const real *wo = w + (size_t)o * 84;
-            for (int s = 0; s < n; s++) {
-                const real *xs = x + (size_t)s * 84;
-                real acc = b[o];
-                for (int k0 = 0; k0 < 84; k0 += GEMM_KC) {
-                    int ke = k0 + GEMM_KC < 84 ? k0 + GEMM_KC : 84, i = k0;
-                    real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
-                    for (; i + 8 <= ke; i += 8) {
-                        p0 = FMADD(xs[i + 0], wo[i + 0], p0);
-                        p1 = FMADD(xs[i + 1], wo[i + 1], p1);
-                        p2 = FMADD(xs[i + 2], wo[i + 2], p2);
-                        p3 = FMADD(xs[i + 3], wo[i + 3], p3);
-                        p4 = FMADD(xs[i + 4], wo[i + 4], p4);
-                        p5 = FMADD(xs[i + 5], wo[i + 5], p5);
-                        p6 = FMADD(xs[i + 6], wo[i + 6], p6);
-                        p7 = FMADD(xs[i + 7], wo[i + 7], p7);
-                    }
-                    if (i + 0 < ke) /* the remainder, in its chains */ p0 = FMADD(xs[i + 0], wo[i + 0], p0);
-                    if (i + 1 < ke) p1 = FMADD(xs[i + 1], wo[i + 1], p1);
-                    if (i + 2 < ke) p2 = FMADD(xs[i + 2], wo[i + 2], p2);
-                    if (i + 3 < ke) p3 = FMADD(xs[i + 3], wo[i + 3], p3);
-                    acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
-                }
-                y[(size_t)s * 10 + o] = acc;
-            }
-        }
-        #endif
-    } else {
-        /* y[n, 10] = x[n, 84] W^T + b: W^T is packed a panel at a time; dot()'s order */
-        GEMM_PAR(n, 10, 84, x, 84, 1, w, 1, 84, y, 10, GEMM_K8, NULL, b, scratch, NULL);
     }
+    for (int o = 8; o < 10; o++) {
+        const real *wr0 = w + (size_t)o * 84;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 84;
+            real t00 = b[o + 0];
+            for (int k0 = 0; k0 < 84; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 80 ? k0 + GEMM_KC : 80); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    {
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                    }
+                }
+                if (k0 + GEMM_KC >= 84)
+                    for (int j = 0; j < 4; j++) {
+                        a00[j] = FMADD(x0[80 + j], wr0[80 + j], a00[j]);
+                    }
+                t00 = t00 + VSUM(a00);
+            }
+            y[(size_t)(s + 0) * 10 + o + 0] = t00;
+        }
+    }
+    #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+    for (int o = 0; o < 10; o++)
+        for (int s = 0; s < n; s++)
+            y[(size_t)s * 10 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 84, w + (size_t)o * 84, 84, b[o]));
+    #else
+    for (int o = 0; o < 10; o++) {
+        const real *wo = w + (size_t)o * 84;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 84;
+            real acc = b[o];
+            for (int k0 = 0; k0 < 84; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 84 ? k0 + GEMM_KC : 84, i = k0;
+                real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                    p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                    p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                    p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                    p4 = FMADD(xs[i + 4], wo[i + 4], p4);
+                    p5 = FMADD(xs[i + 5], wo[i + 5], p5);
+                    p6 = FMADD(xs[i + 6], wo[i + 6], p6);
+                    p7 = FMADD(xs[i + 7], wo[i + 7], p7);
+                }
+                if (i + 0 < ke) /* the remainder, in its chains */ p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                if (i + 1 < ke) p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                if (i + 2 < ke) p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                if (i + 3 < ke) p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
+            }
+            y[(size_t)s * 10 + o] = acc;
+        }
+    }
+    #endif
 }
 
 static void run_output(fashion_lenet *m, int n, const real *in_x, const void *target)
@@ -10066,11 +10048,11 @@ static void run_output(fashion_lenet *m, int n, const real *in_x, const void *ta
     (void)A;
     (void)n;
     (void)target;
-    k006_fused_conv2d_relu_maxpool(n, in_x, w_logits_0_weight, w_logits_0_bias, A + 14624, A + 0);
-    k011_fused_conv2d_relu_maxpool(n, A + 14624, w_logits_3_weight, w_logits_3_bias, A + 8192, A + 0);
-    k015_dense_relu(n, A + 8192, w_logits_7_weight, w_logits_7_bias, A + 8592, A + 0);
-    k019_dense_relu(n, A + 8592, w_logits_9_weight, w_logits_9_bias, A + 8192, A + 0);
-    k023_dense(n, A + 8192, w_logits_11_weight, w_logits_11_bias, A + 8288, A + 0);
+    k006_fused_conv2d_relu_maxpool(n, in_x, w_logits_0_weight, w_logits_0_bias, A + 6432, A + 0);
+    k011_fused_conv2d_relu_maxpool(n, A + 6432, w_logits_3_weight, w_logits_3_bias, A + 4016, A + 0);
+    k015_dense_relu(n, A + 4016, w_logits_7_weight, w_logits_7_bias, A + 0);
+    k019_dense_relu(n, A + 0, w_logits_9_weight, w_logits_9_bias, A + 128);
+    k023_dense(n, A + 128, w_logits_11_weight, w_logits_11_bias, A + 0);
 }
 
 size_t fashion_lenet_arena_bytes(void)
@@ -10098,7 +10080,7 @@ void fashion_lenet_forward(fashion_lenet *m, int n, const float *in_x, float *ou
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 784, NULL);
-        memcpy(out + (size_t)done * 10, A + 8288, (size_t)k * 10 * sizeof(float));
+        memcpy(out + (size_t)done * 10, A + 0, (size_t)k * 10 * sizeof(float));
     }
 }
 

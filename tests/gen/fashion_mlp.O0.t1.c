@@ -1344,7 +1344,7 @@ static void k012_dense(int n,
     const real *restrict w /* [10, 128] */,
     const real *restrict b /* [10] */,
     real *restrict y /* [n, 10] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 4096 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -1521,22 +1521,20 @@ static void k015_cross_entropy_dx(int n,
 static void k016_dense_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 128] */,
-    real *restrict dx /* [n, 128] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dx /* [n, 128] */)
 {
     /* dx[n, 128] = dy[n, 10] W */
-    GEMM_PAR(n, 128, 10, dy, 10, 1, w, 128, 1, dx, 128, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 128, 10, dy, 10, 1, w, 128, 1, dx, 128, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %17 gradient of logits dense (examples/fashion_mlp.nn:8) */
 static void k017_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 128] */,
-    real *restrict dw /* [10, 128] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dw /* [10, 128] */)
 {
     /* dW[10, 128] = dy^T x, summed over the batch in order */
-    GEMM_PAR(10, 128, n, dy, 1, 10, x, 128, 1, dw, 128, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(10, 128, n, dy, 1, 10, x, 128, 1, dw, 128, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %18 gradient of logits dense (examples/fashion_mlp.nn:8) */
@@ -1567,22 +1565,20 @@ static void k019_relu_dx(int n,
 static void k020_dense_dx(int n,
     const real *restrict dy /* [n, 128] */,
     const real *restrict w /* [128, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 128] W */
-    GEMM_PAR(n, 256, 128, dy, 128, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 128, dy, 128, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %21 gradient of logits.2 dense (examples/fashion_mlp.nn:7) */
 static void k021_dense_dw(int n,
     const real *restrict dy /* [n, 128] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [128, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dw /* [128, 256] */)
 {
     /* dW[128, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(128, 256, n, dy, 1, 128, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(128, 256, n, dy, 1, 128, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %22 gradient of logits.2 dense (examples/fashion_mlp.nn:7) */
@@ -1614,7 +1610,7 @@ static void k024_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 784] */,
     real *restrict dw /* [256, 784] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 2048 scalars, while this runs */)
 {
     /* dW[256, 784] = dy^T x, summed over the batch in order */
     GEMM_PAR(256, 784, n, dy, 1, 256, x, 784, 1, dw, 784, 0, NULL, NULL, scratch, NULL);
@@ -1772,13 +1768,13 @@ static void run_backward(fashion_mlp *m, int n, const real *in_x, const void *ta
     (void)A;
     (void)n;
     (void)target;
-    k015_cross_entropy_dx(n, A + 754608, target, A + 746416);
-    k016_dense_dx(n, A + 746416, A + 233856, A + 705456, A + 738224);
-    k017_dense_dw(n, A + 746416, A + 713648, A + 470304, A + 738224);
-    k018_dense_db(n, A + 746416, A + 471584);
+    k015_cross_entropy_dx(n, A + 754608, target, A + 738224);
+    k016_dense_dx(n, A + 738224, A + 233856, A + 705456);
+    k017_dense_dw(n, A + 738224, A + 713648, A + 470304);
+    k018_dense_db(n, A + 738224, A + 471584);
     k019_relu_dx(n, A + 705456, A + 713648, A + 738224);
-    k020_dense_dx(n, A + 738224, A + 200960, A + 705456, A + 746416);
-    k021_dense_dw(n, A + 738224, A + 721840, A + 471600, A + 746416);
+    k020_dense_dx(n, A + 738224, A + 200960, A + 705456);
+    k021_dense_dw(n, A + 738224, A + 721840, A + 471600);
     k022_dense_db(n, A + 738224, A + 504368);
     k023_relu_dx(n, A + 705456, A + 721840, A + 738224);
     k024_dense_dw(n, A + 738224, in_x, A + 504496, A + 705456);

@@ -3,7 +3,7 @@
  * Command: nnc examples/perceptron_xor.nn -O0 --threads 1 -o build/gen_c/perceptron_xor.O0.t1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 3 trainable parameters; batch up to 4; perceptron_xor_ARENA_BYTES 33344 (buffers 33216, the model 128);
+/* 3 trainable parameters; batch up to 4; perceptron_xor_ARENA_BYTES 1088 (buffers 960, the model 128);
  * 5 FLOPs per sample forward. */
 #include "perceptron_xor.h"
 
@@ -182,7 +182,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 4
-#define ARENA_FLOATS 8304u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 240u /* every buffer; offsets below are in floats */
 
 struct perceptron_xor {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1141,7 +1141,7 @@ static void k004_dense(int n,
     const real *restrict w /* [1, 2] */,
     const real *restrict b /* [1] */,
     real *restrict y /* [n, 1] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 64 scalars, while this runs */)
 {
     /* y[n, 1] = x[n, 2] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 1, 2, x, 2, 1, w, 1, 2, y, 1, GEMM_K8, NULL, b, scratch, NULL);
@@ -1200,7 +1200,7 @@ static void k009_dense_dw(int n,
     const real *restrict dy /* [n, 1] */,
     const real *restrict x /* [n, 2] */,
     real *restrict dw /* [1, 2] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 128 scalars, while this runs */)
 {
     /* dW[1, 2] = dy^T x, summed over the batch in order */
     GEMM_PAR(1, 2, n, dy, 1, 1, x, 2, 1, dw, 2, 0, NULL, NULL, scratch, NULL);
@@ -1249,8 +1249,8 @@ static void run_output(perceptron_xor *m, int n, const real *in_x, const void *t
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 8256, A + 64);
-    k005_sigmoid(n, A + 8256, A + 8272);
+    k004_dense(n, in_x, A + 0, A + 16, A + 128, A + 64);
+    k005_sigmoid(n, A + 128, A + 192);
 }
 
 static void run_eval(perceptron_xor *m, int n, const real *in_x, const void *target)
@@ -1259,9 +1259,9 @@ static void run_eval(perceptron_xor *m, int n, const real *in_x, const void *tar
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 8256, A + 64);
-    k005_sigmoid(n, A + 8256, A + 8272);
-    k006_mse(n, A + 8272, target, A + 8256);
+    k004_dense(n, in_x, A + 0, A + 16, A + 128, A + 64);
+    k005_sigmoid(n, A + 128, A + 192);
+    k006_mse(n, A + 192, target, A + 208);
 }
 
 static void run_loss(perceptron_xor *m, int n, const real *in_x, const void *target)
@@ -1270,9 +1270,9 @@ static void run_loss(perceptron_xor *m, int n, const real *in_x, const void *tar
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 8256, A + 64);
-    k005_sigmoid(n, A + 8256, A + 8272);
-    k006_mse(n, A + 8272, target, A + 8256);
+    k004_dense(n, in_x, A + 0, A + 16, A + 128, A + 64);
+    k005_sigmoid(n, A + 128, A + 192);
+    k006_mse(n, A + 192, target, A + 208);
 }
 
 static void run_backward(perceptron_xor *m, int n, const real *in_x, const void *target)
@@ -1281,10 +1281,10 @@ static void run_backward(perceptron_xor *m, int n, const real *in_x, const void 
     (void)A;
     (void)n;
     (void)target;
-    k007_mse_dx(n, A + 8272, target, A + 64);
-    k008_sigmoid_dx(n, A + 64, A + 8272, A + 8288);
-    k009_dense_dw(n, A + 8288, in_x, A + 32, A + 64);
-    k010_dense_db(n, A + 8288, A + 48);
+    k007_mse_dx(n, A + 192, target, A + 64);
+    k008_sigmoid_dx(n, A + 64, A + 192, A + 224);
+    k009_dense_dw(n, A + 224, in_x, A + 32, A + 64);
+    k010_dense_db(n, A + 224, A + 48);
 }
 
 static void run_update(perceptron_xor *m)
@@ -1419,7 +1419,7 @@ void perceptron_xor_forward(perceptron_xor *m, int n, const float *in_x, float *
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 2, NULL);
-        memcpy(out + (size_t)done * 1, A + 8272, (size_t)k * 1 * sizeof(float));
+        memcpy(out + (size_t)done * 1, A + 192, (size_t)k * 1 * sizeof(float));
     }
 }
 
@@ -1438,7 +1438,7 @@ float perceptron_xor_train_step(perceptron_xor *m, int n, const float *in_x, con
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[8256];
+    return m->a[208];
 }
 
 float perceptron_xor_eval_loss(perceptron_xor *m, int n, const float *in_x, const void *target, float *out)
@@ -1449,8 +1449,8 @@ float perceptron_xor_eval_loss(perceptron_xor *m, int n, const float *in_x, cons
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 8272, (size_t)n * 1 * sizeof(float));
-    return m->a[8256];
+        memcpy(out, A + 192, (size_t)n * 1 * sizeof(float));
+    return m->a[208];
 }
 
 void perceptron_xor_set_lr(perceptron_xor *m, double lr)
@@ -1499,7 +1499,7 @@ static void *state_ptr(perceptron_xor *m, int i)
 #define GC_INPUT_NUMEL 2
 #define GC_TARGET_CLASSES 0 /* 0: a float target */
 #define GC_TARGET_NUMEL 1
-#define GC_LOSS_AT 8256
+#define GC_LOSS_AT 208
 typedef perceptron_xor gc_model;
 #define GC_CREATE perceptron_xor_create
 #define GC_DESTROY perceptron_xor_destroy
@@ -1525,7 +1525,7 @@ static void w_set_lr(void *m, double lr) { perceptron_xor_set_lr(m, lr); }
 static void w_epoch_end(void *m) { perceptron_xor_epoch_end(m); }
 static double w_get_lr(const void *m) { return perceptron_xor_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const perceptron_xor *)m)->a + 8272; }
+static const float *w_pred(const void *m) { return ((const perceptron_xor *)m)->a + 192; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 1, {2}, 2},

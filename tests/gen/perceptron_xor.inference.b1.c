@@ -3,7 +3,7 @@
  * Command: nnc examples/perceptron_xor.nn --inference --batch 1 --weights build/gen_c/perceptron_xor.safetensors -o build/gen_c/perceptron_xor.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 3 trainable parameters; batch up to 1; perceptron_xor_ARENA_BYTES 32896 (buffers 32832, the model 64);
+/* 3 trainable parameters; batch up to 1; perceptron_xor_ARENA_BYTES 336 (buffers 272, the model 64);
  * 5 FLOPs per sample forward. */
 #include "perceptron_xor.h"
 
@@ -179,7 +179,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 1
-#define ARENA_FLOATS 8208u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 68u /* every buffer; offsets below are in floats */
 
 struct perceptron_xor {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1149,7 +1149,7 @@ static void k004_dense_sigmoid(int n,
     const real *restrict w /* [1, 2] */,
     const real *restrict b /* [1] */,
     real *restrict y /* [n, 1] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 64 scalars, while this runs */)
 {
     /* y[n, 1] = x[n, 2] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 1, 2, x, 2, 1, w, 1, 2, y, 1, GEMM_K8, NULL, b, scratch, NULL);
@@ -1166,7 +1166,7 @@ static void run_output(perceptron_xor *m, int n, const real *in_x, const void *t
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, A + 8192, A + 0);
+    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, A + 64, A + 0);
 }
 
 size_t perceptron_xor_arena_bytes(void)
@@ -1194,7 +1194,7 @@ void perceptron_xor_forward(perceptron_xor *m, int n, const float *in_x, float *
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 2, NULL);
-        memcpy(out + (size_t)done * 1, A + 8192, (size_t)k * 1 * sizeof(float));
+        memcpy(out + (size_t)done * 1, A + 64, (size_t)k * 1 * sizeof(float));
     }
 }
 

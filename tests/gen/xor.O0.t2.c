@@ -4,7 +4,7 @@
  * Command: nnc examples/xor.nn -O0 --threads 2 -o build/gen_c/xor.O0.t2
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 17 trainable parameters; batch up to 4; nnc_xor_ARENA_BYTES 66496 (buffers 66368, the model 128);
+/* 17 trainable parameters; batch up to 4; nnc_xor_ARENA_BYTES 34240 (buffers 34112, the model 128);
  * 29 FLOPs per sample forward. */
 #include "nnc_xor.h"
 
@@ -183,7 +183,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 4
-#define ARENA_FLOATS 16592u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 8528u /* every buffer; offsets below are in floats */
 
 struct nnc_xor {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1142,7 +1142,7 @@ static void k004_dense(int n,
     const real *restrict w /* [4, 2] */,
     const real *restrict b /* [4] */,
     real *restrict y /* [n, 4] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8256 scalars, while this runs */)
 {
     /* y[n, 4] = x[n, 2] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 4, 2, x, 2, 1, w, 1, 2, y, 4, GEMM_K8, NULL, b, scratch, NULL);
@@ -1171,7 +1171,7 @@ static void k008_dense(int n,
     const real *restrict w /* [1, 4] */,
     const real *restrict b /* [1] */,
     real *restrict y /* [n, 1] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8320 scalars, while this runs */)
 {
     /* y[n, 1] = x[n, 4] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 1, 4, x, 4, 1, w, 1, 4, y, 1, GEMM_K8, NULL, b, scratch, NULL);
@@ -1244,7 +1244,7 @@ static void k013_dense_dx(int n,
     const real *restrict dy /* [n, 1] */,
     const real *restrict w /* [1, 4] */,
     real *restrict dx /* [n, 4] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8224 scalars, while this runs */)
 {
     /* dx[n, 4] = dy[n, 1] W */
     GEMM_PAR(n, 4, 1, dy, 1, 1, w, 4, 1, dx, 4, 0, NULL, NULL, scratch, NULL);
@@ -1255,7 +1255,7 @@ static void k014_dense_dw(int n,
     const real *restrict dy /* [n, 1] */,
     const real *restrict x /* [n, 4] */,
     real *restrict dw /* [1, 4] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8320 scalars, while this runs */)
 {
     /* dW[1, 4] = dy^T x, summed over the batch in order */
     GEMM_PAR(1, 4, n, dy, 1, 1, x, 4, 1, dw, 4, 0, NULL, NULL, scratch, NULL);
@@ -1297,7 +1297,7 @@ static void k017_dense_dw(int n,
     const real *restrict dy /* [n, 4] */,
     const real *restrict x /* [n, 2] */,
     real *restrict dw /* [4, 2] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8320 scalars, while this runs */)
 {
     /* dW[4, 2] = dy^T x, summed over the batch in order */
     GEMM_PAR(4, 2, n, dy, 1, 4, x, 2, 1, dw, 2, 0, NULL, NULL, scratch, NULL);
@@ -1380,10 +1380,10 @@ static void run_output(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 16512, A + 128);
-    k005_sigmoid(n, A + 16512, A + 16528);
-    k008_dense(n, A + 16528, A + 32, A + 48, A + 16512, A + 128);
-    k009_sigmoid(n, A + 16512, A + 16544);
+    k004_dense(n, in_x, A + 0, A + 16, A + 8384, A + 128);
+    k005_sigmoid(n, A + 8384, A + 8448);
+    k008_dense(n, A + 8448, A + 32, A + 48, A + 8464, A + 128);
+    k009_sigmoid(n, A + 8464, A + 8480);
 }
 
 static void run_eval(nnc_xor *m, int n, const real *in_x, const void *target)
@@ -1392,11 +1392,11 @@ static void run_eval(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 16512, A + 128);
-    k005_sigmoid(n, A + 16512, A + 16528);
-    k008_dense(n, A + 16528, A + 32, A + 48, A + 16512, A + 128);
-    k009_sigmoid(n, A + 16512, A + 16544);
-    k010_mse(n, A + 16544, target, A + 16512);
+    k004_dense(n, in_x, A + 0, A + 16, A + 8384, A + 128);
+    k005_sigmoid(n, A + 8384, A + 8448);
+    k008_dense(n, A + 8448, A + 32, A + 48, A + 8464, A + 128);
+    k009_sigmoid(n, A + 8464, A + 8480);
+    k010_mse(n, A + 8480, target, A + 8464);
 }
 
 static void run_loss(nnc_xor *m, int n, const real *in_x, const void *target)
@@ -1405,11 +1405,11 @@ static void run_loss(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 16512, A + 128);
-    k005_sigmoid(n, A + 16512, A + 16528);
-    k008_dense(n, A + 16528, A + 32, A + 48, A + 16512, A + 128);
-    k009_sigmoid(n, A + 16512, A + 16544);
-    k010_mse(n, A + 16544, target, A + 16512);
+    k004_dense(n, in_x, A + 0, A + 16, A + 8384, A + 128);
+    k005_sigmoid(n, A + 8384, A + 8448);
+    k008_dense(n, A + 8448, A + 32, A + 48, A + 8464, A + 128);
+    k009_sigmoid(n, A + 8464, A + 8480);
+    k010_mse(n, A + 8480, target, A + 8464);
 }
 
 static void run_backward(nnc_xor *m, int n, const real *in_x, const void *target)
@@ -1418,14 +1418,14 @@ static void run_backward(nnc_xor *m, int n, const real *in_x, const void *target
     (void)A;
     (void)n;
     (void)target;
-    k011_mse_dx(n, A + 16544, target, A + 128);
-    k012_sigmoid_dx(n, A + 128, A + 16544, A + 16560);
-    k013_dense_dx(n, A + 16560, A + 32, A + 16576, A + 128);
-    k014_dense_dw(n, A + 16560, A + 16528, A + 64, A + 128);
-    k015_dense_db(n, A + 16560, A + 80);
-    k016_sigmoid_dx(n, A + 16576, A + 16528, A + 16560);
-    k017_dense_dw(n, A + 16560, in_x, A + 96, A + 128);
-    k018_dense_db(n, A + 16560, A + 112);
+    k011_mse_dx(n, A + 8480, target, A + 128);
+    k012_sigmoid_dx(n, A + 128, A + 8480, A + 8496);
+    k013_dense_dx(n, A + 8496, A + 32, A + 8512, A + 128);
+    k014_dense_dw(n, A + 8496, A + 8448, A + 64, A + 128);
+    k015_dense_db(n, A + 8496, A + 80);
+    k016_sigmoid_dx(n, A + 8512, A + 8448, A + 8496);
+    k017_dense_dw(n, A + 8496, in_x, A + 96, A + 128);
+    k018_dense_db(n, A + 8496, A + 112);
 }
 
 static void run_update(nnc_xor *m)
@@ -1568,7 +1568,7 @@ void nnc_xor_forward(nnc_xor *m, int n, const float *in_x, float *out)
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 2, NULL);
-        memcpy(out + (size_t)done * 1, A + 16544, (size_t)k * 1 * sizeof(float));
+        memcpy(out + (size_t)done * 1, A + 8480, (size_t)k * 1 * sizeof(float));
     }
 }
 
@@ -1587,7 +1587,7 @@ float nnc_xor_train_step(nnc_xor *m, int n, const float *in_x, const void *targe
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[16512];
+    return m->a[8464];
 }
 
 float nnc_xor_eval_loss(nnc_xor *m, int n, const float *in_x, const void *target, float *out)
@@ -1598,8 +1598,8 @@ float nnc_xor_eval_loss(nnc_xor *m, int n, const float *in_x, const void *target
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 16544, (size_t)n * 1 * sizeof(float));
-    return m->a[16512];
+        memcpy(out, A + 8480, (size_t)n * 1 * sizeof(float));
+    return m->a[8464];
 }
 
 void nnc_xor_set_lr(nnc_xor *m, double lr)
@@ -1648,7 +1648,7 @@ static void *state_ptr(nnc_xor *m, int i)
 #define GC_INPUT_NUMEL 2
 #define GC_TARGET_CLASSES 0 /* 0: a float target */
 #define GC_TARGET_NUMEL 1
-#define GC_LOSS_AT 16512
+#define GC_LOSS_AT 8464
 typedef nnc_xor gc_model;
 #define GC_CREATE nnc_xor_create
 #define GC_DESTROY nnc_xor_destroy
@@ -1676,7 +1676,7 @@ static void w_set_lr(void *m, double lr) { nnc_xor_set_lr(m, lr); }
 static void w_epoch_end(void *m) { nnc_xor_epoch_end(m); }
 static double w_get_lr(const void *m) { return nnc_xor_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const nnc_xor *)m)->a + 16544; }
+static const float *w_pred(const void *m) { return ((const nnc_xor *)m)->a + 8480; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 1, {2}, 2},

@@ -4,7 +4,7 @@
  * Command: nnc examples/xor.nn -O2 --threads 1 -o build/gen_c/xor.O2.t1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 17 trainable parameters; batch up to 4; nnc_xor_ARENA_BYTES 33728 (buffers 33600, the model 128);
+/* 17 trainable parameters; batch up to 4; nnc_xor_ARENA_BYTES 1472 (buffers 1344, the model 128);
  * 29 FLOPs per sample forward. */
 #include "nnc_xor.h"
 
@@ -183,7 +183,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 4
-#define ARENA_FLOATS 8400u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 336u /* every buffer; offsets below are in floats */
 
 struct nnc_xor {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1142,7 +1142,7 @@ static void k004_dense_sigmoid(int n,
     const real *restrict w /* [4, 2] */,
     const real *restrict b /* [4] */,
     real *restrict y /* [n, 4] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 64 scalars, while this runs */)
 {
     /* y[n, 4] = x[n, 2] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 4, 2, x, 2, 1, w, 1, 2, y, 4, GEMM_K8, NULL, b, scratch, NULL);
@@ -1159,7 +1159,7 @@ static void k008_dense_sigmoid(int n,
     const real *restrict w /* [1, 4] */,
     const real *restrict b /* [1] */,
     real *restrict y /* [n, 1] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 128 scalars, while this runs */)
 {
     /* y[n, 1] = x[n, 4] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 1, 4, x, 4, 1, w, 1, 4, y, 1, GEMM_K8, NULL, b, scratch, NULL);
@@ -1214,7 +1214,7 @@ static void k013_dense_sigmoid_dx(int n,
     const real *restrict w /* [1, 4] */,
     const real *restrict y /* [n, 4] */,
     real *restrict dx /* [n, 4] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 32 scalars, while this runs */)
 {
     /* dx[n, 4] = dy[n, 1] W */
     GEMM_PAR(n, 4, 1, dy, 1, 1, w, 4, 1, dx, 4, 0, NULL, NULL, scratch, NULL);
@@ -1230,7 +1230,7 @@ static void k014_dense_dw(int n,
     const real *restrict dy /* [n, 1] */,
     const real *restrict x /* [n, 4] */,
     real *restrict dw /* [1, 4] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 128 scalars, while this runs */)
 {
     /* dW[1, 4] = dy^T x, summed over the batch in order */
     GEMM_PAR(1, 4, n, dy, 1, 1, x, 4, 1, dw, 4, 0, NULL, NULL, scratch, NULL);
@@ -1254,7 +1254,7 @@ static void k017_dense_dw(int n,
     const real *restrict dy /* [n, 4] */,
     const real *restrict x /* [n, 2] */,
     real *restrict dw /* [4, 2] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 128 scalars, while this runs */)
 {
     /* dW[4, 2] = dy^T x, summed over the batch in order */
     GEMM_PAR(4, 2, n, dy, 1, 4, x, 2, 1, dw, 2, 0, NULL, NULL, scratch, NULL);
@@ -1327,8 +1327,8 @@ static void run_output(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8320, A + 128);
-    k008_dense_sigmoid(n, A + 8320, A + 32, A + 48, A + 8336, A + 128);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 256, A + 128);
+    k008_dense_sigmoid(n, A + 256, A + 32, A + 48, A + 272, A + 128);
 }
 
 static void run_eval(nnc_xor *m, int n, const real *in_x, const void *target)
@@ -1337,9 +1337,9 @@ static void run_eval(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8320, A + 128);
-    k008_dense_sigmoid(n, A + 8320, A + 32, A + 48, A + 8336, A + 128);
-    k010_mse(n, A + 8336, target, A + 8352);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 256, A + 128);
+    k008_dense_sigmoid(n, A + 256, A + 32, A + 48, A + 272, A + 128);
+    k010_mse(n, A + 272, target, A + 288);
 }
 
 static void run_loss(nnc_xor *m, int n, const real *in_x, const void *target)
@@ -1348,9 +1348,9 @@ static void run_loss(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8320, A + 128);
-    k008_dense_sigmoid(n, A + 8320, A + 32, A + 48, A + 8336, A + 128);
-    k010_mse(n, A + 8336, target, A + 8352);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 256, A + 128);
+    k008_dense_sigmoid(n, A + 256, A + 32, A + 48, A + 272, A + 128);
+    k010_mse(n, A + 272, target, A + 288);
 }
 
 static void run_backward(nnc_xor *m, int n, const real *in_x, const void *target)
@@ -1359,13 +1359,13 @@ static void run_backward(nnc_xor *m, int n, const real *in_x, const void *target
     (void)A;
     (void)n;
     (void)target;
-    k011_mse_dx(n, A + 8336, target, A + 128);
-    k012_sigmoid_dx(n, A + 128, A + 8336, A + 8368);
-    k013_dense_sigmoid_dx(n, A + 8368, A + 32, A + 8320, A + 8384, A + 128);
-    k014_dense_dw(n, A + 8368, A + 8320, A + 64, A + 128);
-    k015_dense_db(n, A + 8368, A + 80);
-    k017_dense_dw(n, A + 8384, in_x, A + 96, A + 128);
-    k018_dense_db(n, A + 8384, A + 112);
+    k011_mse_dx(n, A + 272, target, A + 128);
+    k012_sigmoid_dx(n, A + 128, A + 272, A + 304);
+    k013_dense_sigmoid_dx(n, A + 304, A + 32, A + 256, A + 320, A + 128);
+    k014_dense_dw(n, A + 304, A + 256, A + 64, A + 128);
+    k015_dense_db(n, A + 304, A + 80);
+    k017_dense_dw(n, A + 320, in_x, A + 96, A + 128);
+    k018_dense_db(n, A + 320, A + 112);
 }
 
 static void run_update(nnc_xor *m)
@@ -1508,7 +1508,7 @@ void nnc_xor_forward(nnc_xor *m, int n, const float *in_x, float *out)
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 2, NULL);
-        memcpy(out + (size_t)done * 1, A + 8336, (size_t)k * 1 * sizeof(float));
+        memcpy(out + (size_t)done * 1, A + 272, (size_t)k * 1 * sizeof(float));
     }
 }
 
@@ -1527,7 +1527,7 @@ float nnc_xor_train_step(nnc_xor *m, int n, const float *in_x, const void *targe
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[8352];
+    return m->a[288];
 }
 
 float nnc_xor_eval_loss(nnc_xor *m, int n, const float *in_x, const void *target, float *out)
@@ -1538,8 +1538,8 @@ float nnc_xor_eval_loss(nnc_xor *m, int n, const float *in_x, const void *target
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 8336, (size_t)n * 1 * sizeof(float));
-    return m->a[8352];
+        memcpy(out, A + 272, (size_t)n * 1 * sizeof(float));
+    return m->a[288];
 }
 
 void nnc_xor_set_lr(nnc_xor *m, double lr)
@@ -1588,7 +1588,7 @@ static void *state_ptr(nnc_xor *m, int i)
 #define GC_INPUT_NUMEL 2
 #define GC_TARGET_CLASSES 0 /* 0: a float target */
 #define GC_TARGET_NUMEL 1
-#define GC_LOSS_AT 8352
+#define GC_LOSS_AT 288
 typedef nnc_xor gc_model;
 #define GC_CREATE nnc_xor_create
 #define GC_DESTROY nnc_xor_destroy
@@ -1616,7 +1616,7 @@ static void w_set_lr(void *m, double lr) { nnc_xor_set_lr(m, lr); }
 static void w_epoch_end(void *m) { nnc_xor_epoch_end(m); }
 static double w_get_lr(const void *m) { return nnc_xor_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const nnc_xor *)m)->a + 8336; }
+static const float *w_pred(const void *m) { return ((const nnc_xor *)m)->a + 272; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 1, {2}, 2},

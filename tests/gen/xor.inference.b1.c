@@ -4,7 +4,7 @@
  * Command: nnc examples/xor.nn --inference --batch 1 --weights build/gen_c/xor.safetensors -o build/gen_c/xor.inference.b1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 17 trainable parameters; batch up to 1; nnc_xor_ARENA_BYTES 32960 (buffers 32896, the model 64);
+/* 17 trainable parameters; batch up to 1; nnc_xor_ARENA_BYTES 608 (buffers 544, the model 64);
  * 29 FLOPs per sample forward. */
 #include "nnc_xor.h"
 
@@ -180,7 +180,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 1
-#define ARENA_FLOATS 8224u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 136u /* every buffer; offsets below are in floats */
 
 struct nnc_xor {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1156,7 +1156,7 @@ static void k004_dense_sigmoid(int n,
     const real *restrict w /* [4, 2] */,
     const real *restrict b /* [4] */,
     real *restrict y /* [n, 4] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 64 scalars, while this runs */)
 {
     /* y[n, 4] = x[n, 2] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 4, 2, x, 2, 1, w, 1, 2, y, 4, GEMM_K8, NULL, b, scratch, NULL);
@@ -1173,7 +1173,7 @@ static void k008_dense_sigmoid(int n,
     const real *restrict w /* [1, 4] */,
     const real *restrict b /* [1] */,
     real *restrict y /* [n, 1] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 128 scalars, while this runs */)
 {
     /* y[n, 1] = x[n, 4] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 1, 4, x, 4, 1, w, 1, 4, y, 1, GEMM_K8, NULL, b, scratch, NULL);
@@ -1190,8 +1190,8 @@ static void run_output(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, A + 8192, A + 0);
-    k008_dense_sigmoid(n, A + 8192, w_out_2_weight, w_out_2_bias, A + 8208, A + 0);
+    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, A + 128, A + 0);
+    k008_dense_sigmoid(n, A + 128, w_out_2_weight, w_out_2_bias, A + 132, A + 0);
 }
 
 size_t nnc_xor_arena_bytes(void)
@@ -1219,7 +1219,7 @@ void nnc_xor_forward(nnc_xor *m, int n, const float *in_x, float *out)
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 2, NULL);
-        memcpy(out + (size_t)done * 1, A + 8208, (size_t)k * 1 * sizeof(float));
+        memcpy(out + (size_t)done * 1, A + 132, (size_t)k * 1 * sizeof(float));
     }
 }
 
