@@ -473,7 +473,7 @@ static void dense_forward(Emitter *e, int id)
     /* batches below 8 by dot products when the inputs fill a vector (dense(1)
      * too: the GEMM computes 32 columns for one); code for such batches only
      * has no GEMM, and no pack (kmem_dense()) */
-    int small = kmem_dense_has_small(e->ir, id), alone = kmem_dense_small_only(e->ir, id, e->plan->max_batch);
+    int alone = kmem_dense_small_only(e->ir, id, e->plan->max_batch), small = alone || kmem_dense_has_small(e->ir, id);
     if (small)
         dense_forward_small(e, I, O, n->nin > 2, alone);
     if (!alone) {

@@ -23,9 +23,7 @@ static int64_t align_up(int64_t x)
 }
 
 /* The alignment, in floats, of a buffer of size floats: a 64-byte line,
- * or in inference code 16 bytes for one smaller than a line (the arena of
- * a tiny model is then what it writes; every load and store of the
- * generated code is unaligned-safe, memcpy or scalar). */
+ * or in inference code a float's for one smaller than a line (memplan.h). */
 static int64_t align_of(const Ir *ir, int64_t size)
 {
     return ir->inference && size < MEM_ALIGN ? MEM_ALIGN_SMALL : MEM_ALIGN;

@@ -10,10 +10,12 @@
 #include "kmem.h"
 
 /* Offsets are in floats (4 bytes); every buffer starts on a 64-byte line
- * (inference code: a buffer under a line starts on 16 bytes, MEM_ALIGN_SMALL,
- * so that tiny models do not carry a line per value). */
+ * (MEM_ALIGN floats), except in inference code one smaller than a line,
+ * which takes MEM_ALIGN_SMALL: a tiny model's arena is then what it writes
+ * rather than a line per value (the generated code loads and stores
+ * vectors with memcpy, so no buffer needs more than a float's alignment). */
 #define MEM_ALIGN 16
-#define MEM_ALIGN_SMALL 4
+#define MEM_ALIGN_SMALL 1
 
 /* A region a kernel declared (kmem.h), placed: what the kernel addresses. */
 typedef struct {

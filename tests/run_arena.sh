@@ -6,7 +6,8 @@
 # exactly NAME_ARENA_BYTES from the heap (so the arena must still be large
 # enough: a byte past it is an error), counts the bytes one forward pass
 # leaves untouched.  Fails when NAME_ARENA_BYTES is more than 5% above the
-# bytes written.  --table prints the numbers for docs.
+# bytes written, in the vector build of this machine and in the plain
+# loops of -DNNC_SCALAR (a Cortex-M's code).  --table prints the numbers.
 # NNC names the compiler (default build/nnc).
 NNC=${NNC:-build/nnc}
 pass=0
@@ -47,26 +48,31 @@ for model in examples/*.nn; do
         continue
     fi
     cname=$(basename "$d"/inf/*.c .c)
-    if ! cc -std=c99 -O1 -g $SAN -DMODEL="$cname" -I"$d/inf" -o "$d/measure" tests/arena/measure.c "$d/inf/$cname.c" \
-        -lm 2>"$d/err"; then
-        bad "$name: tests/arena/measure.c does not build"
-        cat "$d/err"
-        continue
-    fi
-    if ! "$d/measure" >"$d/out" 2>&1; then
-        bad "$name: the batch-1 inference code under ASan/UBSan on an arena of NAME_ARENA_BYTES"
-        tail -n 30 "$d/out"
-        continue
-    fi
-    set -- $(awk '/^arena:/ { print $2, $4 }' "$d/out")
-    bytes=$1 written=$2
-    [ -n "$table" ] && awk -v n="$name" -v b="$bytes" -v w="$written" \
-        'BEGIN { printf "| %s | %d | %d | %.3f |\n", n, b, w, b / w }'
-    if [ "$((bytes * 100))" -gt "$((written * 105))" ]; then
-        bad "$name: NAME_ARENA_BYTES is $bytes, but batch-1 inference writes $written (more than 5% unused)"
-    else
-        pass=$((pass + 1))
-    fi
+    # the vector build of this machine, and the plain loops (-DNNC_SCALAR:
+    # what a Cortex-M compiles): one NAME_ARENA_BYTES must fit both
+    for flags in "" -DNNC_SCALAR; do
+        what="$name${flags:+ ($flags)}"
+        if ! cc -std=c99 -O1 -g $SAN $flags -DMODEL="$cname" -I"$d/inf" -o "$d/measure" tests/arena/measure.c \
+            "$d/inf/$cname.c" -lm 2>"$d/err"; then
+            bad "$what: tests/arena/measure.c does not build"
+            cat "$d/err"
+            continue
+        fi
+        if ! "$d/measure" >"$d/out" 2>&1; then
+            bad "$what: the batch-1 inference code under ASan/UBSan on an arena of NAME_ARENA_BYTES"
+            tail -n 30 "$d/out"
+            continue
+        fi
+        set -- $(awk '/^arena:/ { print $2, $4 }' "$d/out")
+        bytes=$1 written=$2
+        [ -n "$table" ] && awk -v n="$what" -v b="$bytes" -v w="$written" \
+            'BEGIN { printf "| %s | %d | %d | %.3f |\n", n, b, w, b / w }'
+        if [ "$((bytes * 100))" -gt "$((written * 105))" ]; then
+            bad "$what: NAME_ARENA_BYTES is $bytes, but batch-1 inference writes $written (more than 5% unused)"
+        else
+            pass=$((pass + 1))
+        fi
+    done
 done
 echo "run_arena: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

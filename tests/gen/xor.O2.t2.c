@@ -1089,19 +1089,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1141,11 +1143,93 @@ static void k004_dense_sigmoid(int n,
     const real *restrict x /* [n, 2] */,
     const real *restrict w /* [4, 2] */,
     const real *restrict b /* [4] */,
-    real *restrict y /* [n, 4] */,
-    real *restrict scratch /* 8256 scalars, while this runs */)
+    real *restrict y /* [n, 4] */)
 {
-    /* y[n, 4] = x[n, 2] W^T + b: W^T is packed a panel at a time; dot()'s order */
-    GEMM_PAR(n, 4, 2, x, 2, 1, w, 1, 2, y, 4, GEMM_K8, NULL, b, scratch, NULL);
+    #ifdef NNC_VECTOR8
+    for (int o = 0; o < 4; o += 4) {
+        const real *wr0 = w + (size_t)o * 2, *wr1 = wr0 + 2, *wr2 = wr1 + 2, *wr3 = wr2 + 2;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 2;
+            real t00 = b[o + 0];
+            real t01 = b[o + 1];
+            real t02 = b[o + 2];
+            real t03 = b[o + 3];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                vreal a01 = {0};
+                vreal a02 = {0};
+                vreal a03 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    vreal w1;
+                    VLOAD(w1, wr1 + i);
+                    vreal w2;
+                    VLOAD(w2, wr2 + i);
+                    vreal w3;
+                    VLOAD(w3, wr3 + i);
+                    {
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                        VFMADD(a01, v, w1);
+                        VFMADD(a02, v, w2);
+                        VFMADD(a03, v, w3);
+                    }
+                }
+                if (k0 + GEMM_KC >= 2)
+                    for (int j = 0; j < 2; j++) {
+                        a00[j] = FMADD(x0[0 + j], wr0[0 + j], a00[j]);
+                        a01[j] = FMADD(x0[0 + j], wr1[0 + j], a01[j]);
+                        a02[j] = FMADD(x0[0 + j], wr2[0 + j], a02[j]);
+                        a03[j] = FMADD(x0[0 + j], wr3[0 + j], a03[j]);
+                    }
+                {
+                    real h[4];
+                    VSUM4(h, a00, a01, a02, a03);
+                    t00 = t00 + h[0];
+                    t01 = t01 + h[1];
+                    t02 = t02 + h[2];
+                    t03 = t03 + h[3];
+                }
+            }
+            y[(size_t)(s + 0) * 4 + o + 0] = t00;
+            y[(size_t)(s + 0) * 4 + o + 1] = t01;
+            y[(size_t)(s + 0) * 4 + o + 2] = t02;
+            y[(size_t)(s + 0) * 4 + o + 3] = t03;
+        }
+    }
+    #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+    for (int o = 0; o < 4; o++)
+        for (int s = 0; s < n; s++)
+            y[(size_t)s * 4 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 2, w + (size_t)o * 2, 2, b[o]));
+    #else
+    for (int o = 0; o < 4; o++) {
+        const real *wo = w + (size_t)o * 2;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 2;
+            real acc = b[o];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 2 ? k0 + GEMM_KC : 2, i = k0;
+                real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                    p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                    p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                    p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                    p4 = FMADD(xs[i + 4], wo[i + 4], p4);
+                    p5 = FMADD(xs[i + 5], wo[i + 5], p5);
+                    p6 = FMADD(xs[i + 6], wo[i + 6], p6);
+                    p7 = FMADD(xs[i + 7], wo[i + 7], p7);
+                }
+                if (i + 0 < ke) /* the remainder, in its chains */ p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                if (i + 1 < ke) p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
+            }
+            y[(size_t)s * 4 + o] = acc;
+        }
+    }
+    #endif
     /* fused sigmoid */
     for (size_t i = 0; i < (size_t)((size_t)n * 4); i++) {
         real v = y[i];
@@ -1158,11 +1242,120 @@ static void k008_dense_sigmoid(int n,
     const real *restrict x /* [n, 4] */,
     const real *restrict w /* [1, 4] */,
     const real *restrict b /* [1] */,
-    real *restrict y /* [n, 1] */,
-    real *restrict scratch /* 8320 scalars, while this runs */)
+    real *restrict y /* [n, 1] */)
 {
-    /* y[n, 1] = x[n, 4] W^T + b: W^T is packed a panel at a time; dot()'s order */
-    GEMM_PAR(n, 1, 4, x, 4, 1, w, 1, 4, y, 1, GEMM_K8, NULL, b, scratch, NULL);
+    #ifdef NNC_VECTOR8
+    for (int o = 0; o < 0; o += 4) {
+        const real *wr0 = w + (size_t)o * 4, *wr1 = wr0 + 4, *wr2 = wr1 + 4, *wr3 = wr2 + 4;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 4;
+            real t00 = b[o + 0];
+            real t01 = b[o + 1];
+            real t02 = b[o + 2];
+            real t03 = b[o + 3];
+            for (int k0 = 0; k0 < 4; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                vreal a01 = {0};
+                vreal a02 = {0};
+                vreal a03 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    vreal w1;
+                    VLOAD(w1, wr1 + i);
+                    vreal w2;
+                    VLOAD(w2, wr2 + i);
+                    vreal w3;
+                    VLOAD(w3, wr3 + i);
+                    {
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                        VFMADD(a01, v, w1);
+                        VFMADD(a02, v, w2);
+                        VFMADD(a03, v, w3);
+                    }
+                }
+                if (k0 + GEMM_KC >= 4)
+                    for (int j = 0; j < 4; j++) {
+                        a00[j] = FMADD(x0[0 + j], wr0[0 + j], a00[j]);
+                        a01[j] = FMADD(x0[0 + j], wr1[0 + j], a01[j]);
+                        a02[j] = FMADD(x0[0 + j], wr2[0 + j], a02[j]);
+                        a03[j] = FMADD(x0[0 + j], wr3[0 + j], a03[j]);
+                    }
+                {
+                    real h[4];
+                    VSUM4(h, a00, a01, a02, a03);
+                    t00 = t00 + h[0];
+                    t01 = t01 + h[1];
+                    t02 = t02 + h[2];
+                    t03 = t03 + h[3];
+                }
+            }
+            y[(size_t)(s + 0) * 1 + o + 0] = t00;
+            y[(size_t)(s + 0) * 1 + o + 1] = t01;
+            y[(size_t)(s + 0) * 1 + o + 2] = t02;
+            y[(size_t)(s + 0) * 1 + o + 3] = t03;
+        }
+    }
+    for (int o = 0; o < 1; o++) {
+        const real *wr0 = w + (size_t)o * 4;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 4;
+            real t00 = b[o + 0];
+            for (int k0 = 0; k0 < 4; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    {
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                    }
+                }
+                if (k0 + GEMM_KC >= 4)
+                    for (int j = 0; j < 4; j++) {
+                        a00[j] = FMADD(x0[0 + j], wr0[0 + j], a00[j]);
+                    }
+                t00 = t00 + VSUM(a00);
+            }
+            y[(size_t)(s + 0) * 1 + o + 0] = t00;
+        }
+    }
+    #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+    for (int o = 0; o < 1; o++)
+        for (int s = 0; s < n; s++)
+            y[(size_t)s * 1 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 4, w + (size_t)o * 4, 4, b[o]));
+    #else
+    for (int o = 0; o < 1; o++) {
+        const real *wo = w + (size_t)o * 4;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 4;
+            real acc = b[o];
+            for (int k0 = 0; k0 < 4; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 4 ? k0 + GEMM_KC : 4, i = k0;
+                real p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, p4 = 0.0f, p5 = 0.0f, p6 = 0.0f, p7 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                    p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                    p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                    p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                    p4 = FMADD(xs[i + 4], wo[i + 4], p4);
+                    p5 = FMADD(xs[i + 5], wo[i + 5], p5);
+                    p6 = FMADD(xs[i + 6], wo[i + 6], p6);
+                    p7 = FMADD(xs[i + 7], wo[i + 7], p7);
+                }
+                if (i + 0 < ke) /* the remainder, in its chains */ p0 = FMADD(xs[i + 0], wo[i + 0], p0);
+                if (i + 1 < ke) p1 = FMADD(xs[i + 1], wo[i + 1], p1);
+                if (i + 2 < ke) p2 = FMADD(xs[i + 2], wo[i + 2], p2);
+                if (i + 3 < ke) p3 = FMADD(xs[i + 3], wo[i + 3], p3);
+                acc = acc + (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)));
+            }
+            y[(size_t)s * 1 + o] = acc;
+        }
+    }
+    #endif
     /* fused sigmoid */
     for (size_t i = 0; i < (size_t)((size_t)n * 1); i++) {
         real v = y[i];
@@ -1344,8 +1537,8 @@ static void run_output(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8448, A + 128);
-    k008_dense_sigmoid(n, A + 8448, A + 32, A + 48, A + 8464, A + 128);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8448);
+    k008_dense_sigmoid(n, A + 8448, A + 32, A + 48, A + 8464);
 }
 
 static void run_eval(nnc_xor *m, int n, const real *in_x, const void *target)
@@ -1354,8 +1547,8 @@ static void run_eval(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8448, A + 128);
-    k008_dense_sigmoid(n, A + 8448, A + 32, A + 48, A + 8464, A + 128);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8448);
+    k008_dense_sigmoid(n, A + 8448, A + 32, A + 48, A + 8464);
     k010_mse(n, A + 8464, target, A + 8480);
 }
 
@@ -1365,8 +1558,8 @@ static void run_loss(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8448, A + 128);
-    k008_dense_sigmoid(n, A + 8448, A + 32, A + 48, A + 8464, A + 128);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8448);
+    k008_dense_sigmoid(n, A + 8448, A + 32, A + 48, A + 8464);
     k010_mse(n, A + 8464, target, A + 8480);
 }
 
