@@ -58,7 +58,11 @@ typedef struct MemPlan {
  * written for aliasing.  Inputs and targets are the caller's memory;
  * flatten and reshape (and their gradients) are views of their operand;
  * a node inlined into another's kernel (IrNode.inlined_into) has no
- * buffer, and its inputs are read when that kernel runs.
+ * buffer, and its inputs are read when that kernel runs.  Besides the
+ * values, the plan places exactly the regions each kernel declares
+ * (kmem_regions()): KM_SAVED ones in the node's buffer after its value,
+ * the others in one scratch block live while the kernel runs
+ * (MemPlan.regions, found by mem_region()).
  * keep_live: a node (the output) that must survive to the end, or -1; the
  * loss always does.
  */
