@@ -127,7 +127,7 @@ demo:
 # part's output shown whole when it ends (-O); the longest start first.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_PARTS = test-golden test-codegen test-examples test-gradcheck test-embed test-unit test-program \
-	test-init-stats test-reliability test-gen-c test-errors test-ops-doc test-layers test-fold
+	test-init-stats test-reliability test-gen-c test-arena test-errors test-ops-doc test-layers test-fold
 test: deps-test all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -O $(TEST_PARTS)
 	@echo "make test: all parts passed"
@@ -160,6 +160,8 @@ test-fold: all
 	@echo "== batchnorm folding against PyTorch's eval mode"; NNC=$(B)/nnc sh tests/run_fold.sh
 test-gen-c: all
 	@echo "== generated C of every example (tests/gen)"; NNC=$(B)/nnc sh tests/run_gen_c.sh
+test-arena: all
+	@echo "== the batch-1 inference arena is what the code writes"; NNC=$(B)/nnc sh tests/run_arena.sh
 
 golden-update: all
 	NNC=$(B)/nnc sh tests/run_errors.sh --update

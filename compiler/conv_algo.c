@@ -46,7 +46,6 @@
 #include "conv_algo.h"
 
 #include "ops.h"
-#include "target.h"
 
 Conv conv_geometry(const IrNode *f, const IrNode *x)
 {
@@ -189,40 +188,4 @@ int conv_algo(Ir *ir)
         made += (n->conv_algo & 1) + (n->conv_algo >> 1 & 1) + (n->conv_algo >> 2 & 1);
     }
     return made;
-}
-
-int64_t conv_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
-{
-    const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
-    int threads = ir->threads > 1 ? ir->threads : 1;
-    Conv c = conv_geometry(f, &ir->nodes[f->in[0]]);
-    ConvDirect d = conv_direct_geometry(&c);
-    int64_t taps = c.CG * c.KH * c.KW;
-    if (n->op == OP_CONV2D) {
-        if (f->conv_algo & CONV_DIRECT_OC) { /* the weights by tap; per thread a padded sample, the output */
-            int64_t FP = align16(c.F), xp = conv_oc_in_place(&c, &d) ? 0 : align16(c.C * d.HP * d.WP);
-            return align16(taps * FP + FP) + (align16(c.OH * c.OW * FP) + xp) * threads;
-        }
-        ConvPhase ph;
-        if (conv_phase_geometry(ir, f, &ph)) /* a sample's planes and its output per window tap, per thread */
-            return (ph.XP + align16(ph.Ph * ph.Pw * c.F * ph.N)) * threads + target_gemm_pack_floats(threads);
-        if (f->conv_algo & CONV_DIRECT_FWD) /* a padded sample and the padded output, per thread */
-            return (d.XP + align16(c.F * d.Q)) * threads + target_gemm_pack_floats(threads);
-        return taps * c.G * c.OH * c.OW * threads + target_gemm_pack_floats(threads);
-    }
-    if (n->which == 0) {
-        if (f->conv_algo & CONV_DIRECT_DX) /* the flipped kernel; padded dy and dx per thread */
-            return align16(c.C * c.FG * c.KH * c.KW) + (d.DYP + align16(c.C * d.Q2)) * threads +
-                   target_gemm_pack_floats(threads);
-        return taps * c.G * c.OH * c.OW * threads + target_gemm_pack_floats(threads);
-    }
-    if (n->which == 1) {
-        if (f->conv_algo & CONV_DIRECT_DW) /* 16 partial sums per weight; per thread a chunk's padded inputs and dy */
-            return conv_dw_runs(max_batch) * align16(c.F * taps * 16) +
-                   conv_dw_chunk(max_batch) * (d.XP + c.F * d.Q16) * threads;
-        return taps * c.G * c.OH * c.OW * threads + target_gemm_pack_floats(threads);
-    }
-    /* db: per run of samples, 16 lane sums and the rest per channel (at most
-     * 17: kern_conv_db uses 16 when the positions are a multiple of 16) */
-    return conv_dw_runs(max_batch) * align16(c.F * 17);
 }

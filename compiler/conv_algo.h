@@ -87,9 +87,4 @@ int conv_dw_runs(int max_batch);
  */
 int conv_algo(Ir *ir);
 
-/* Scratch (in scalars) the kernel of node n (a conv2d or one of its
- * gradients) needs after its value: im2col matrices or padded planes per
- * thread, gemm's pack, the runs' partial sums (dW, db). */
-int64_t conv_aux_floats(const Ir *ir, const IrNode *n, int max_batch);
-
 #endif

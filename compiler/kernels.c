@@ -18,6 +18,8 @@
 #include "autodiff.h"
 #include "conv_algo.h"
 #include "fuse_conv_pool.h"
+#include "kmem.h"
+#include "target.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -508,10 +510,12 @@ static void epilogue(Emitter *e, const IrNode *n, const char *out, const char *c
  * whatever the batch and its place in it, in the vector and plain
  * versions.
  */
-static void dense_forward_small(Emitter *e, ll I, ll O, int bias)
+static void dense_forward_small(Emitter *e, ll I, ll O, int bias, int alone)
 {
-    emit_line(e, "if (n < 8) {");
-    e->indent++;
+    if (!alone) {
+        emit_line(e, "if (n < 8) {");
+        e->indent++;
+    }
     emit_line(e, "#ifdef NNC_VECTOR8"); /* eight-lane vreal: AVX or wider */
     if (I * O >= PARALLEL_MIN * 4) /* rows over the threads when one sample pays */
         emit_line(e, "NNC_PARALLEL_FOR");
@@ -551,8 +555,10 @@ static void dense_forward_small(Emitter *e, ll I, ll O, int bias)
     emit_line(e, "#else");
     dense_rows(e, 3, I, O, bias, dot);
     emit_line(e, "#endif");
-    e->indent--;
-    emit_line(e, "} else {");
+    if (!alone) {
+        e->indent--;
+        emit_line(e, "} else {");
+    }
 }
 
 static void dense_forward(Emitter *e, int id)
@@ -561,13 +567,19 @@ static void dense_forward(Emitter *e, int id)
     static const char *const names[] = {"x", "w", "b"};
     ll I = kern_numel(kern_node(e, n->in[0])), O = n->shape.d[0];
     kern_signature(e, id, names, "y");
-    int small = I >= 16; /* (dense(1) too: the GEMM computes 32 columns for one) */
+    /* batches below 8 by dot products when the inputs fill a vector (dense(1)
+     * too: the GEMM computes 32 columns for one); code for such batches only
+     * has no GEMM, and no pack (kmem_dense()) */
+    int alone = kmem_dense_small_only(e->ir, id, e->plan->max_batch), small = alone || kmem_dense_has_small(e->ir, id);
     if (small)
-        dense_forward_small(e, I, O, n->nin > 2);
-    emit_line(e, "%s/* y[n, %lld] = x[n, %lld] W^T + b: W^T is packed a panel at a time; dot()'s order */", small ? "    " : "", O, I);
-    emit_line(e, "%sGEMM_PAR(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, GEMM_K8, NULL, %s, scratch, NULL);", small ? "    " : "", O, I,
-              I, I, O, n->nin > 2 ? "b" : "NULL");
-    if (small)
+        dense_forward_small(e, I, O, n->nin > 2, alone);
+    if (!alone) {
+        emit_line(e, "%s/* y[n, %lld] = x[n, %lld] W^T + b: W^T is packed a panel at a time; dot()'s order */",
+                  small ? "    " : "", O, I);
+        emit_line(e, "%sGEMM_PAR(n, %lld, %lld, x, %lld, 1, w, 1, %lld, y, %lld, GEMM_K8, NULL, %s, %s, NULL);",
+                  small ? "    " : "", O, I, I, I, O, n->nin > 2 ? "b" : "NULL", kern_gemm_pack(e, id, O, I, I == 1, 0));
+    }
+    if (small && !alone)
         emit_line(e, "}");
     epilogue(e, n, "y", arena_printf(e->ir->arena, "(size_t)n * %lld", O));
     kern_end(e);
@@ -581,13 +593,15 @@ static void dense_backward(Emitter *e, int id)
         static const char *const names[] = {"dy", "w", "y"};
         kern_signature(e, id, names, "dx");
         emit_line(e, "/* dx[n, %lld] = dy[n, %lld] W */", I, O);
-        emit_line(e, "GEMM_PAR(n, %lld, %lld, dy, %lld, 1, w, %lld, 1, dx, %lld, 0, NULL, NULL, scratch, NULL);", I, O, O, I, I);
+        emit_line(e, "GEMM_PAR(n, %lld, %lld, dy, %lld, 1, w, %lld, 1, dx, %lld, 0, NULL, NULL, %s, NULL);", I, O, O, I, I,
+                  kern_gemm_pack(e, id, I, O, 1, 0));
         epilogue(e, g, "dx", arena_printf(e->ir->arena, "(size_t)n * %lld", I));
     } else {
         static const char *const names[] = {"dy", "x"};
         kern_signature(e, id, names, "dw");
         emit_line(e, "/* dW[%lld, %lld] = dy^T x, summed over the batch in order */", O, I);
-        emit_line(e, "GEMM_PAR(%lld, %lld, n, dy, 1, %lld, x, %lld, 1, dw, %lld, 0, NULL, NULL, scratch, NULL);", O, I, O, I, I);
+        emit_line(e, "GEMM_PAR(%lld, %lld, n, dy, 1, %lld, x, %lld, 1, dw, %lld, 0, NULL, NULL, %s, NULL);", O, I, O, I, I,
+                  kern_gemm_pack(e, id, I, e->plan->max_batch, 1, 0));
     }
     kern_end(e);
 }
@@ -617,7 +631,7 @@ static void bias_backward(Emitter *e, int id)
  * Convolution as im2col + GEMM, one sample at a time.  col [K, P] holds,
  * for k = (c, kh, kw) and output position p = (oh, ow), the input value
  * the kernel tap k sees at p (0 in the padding); it lives after the
- * kernel's scratch (mem_scratch_floats).  With KG = CG KH KW taps per
+ * kernel's scratch (region "col", kmem_conv()).  With KG = CG KH KW taps per
  * group and FG filters per group:
  *   forward  y[f, p]   = b[f] + sum_k w[f, k] col[g KG + k, p]
  *   dW       dw[f, k] += sum_p dy[f, p] col[g KG + k, p]   (over samples)
@@ -649,10 +663,6 @@ static void im2col(Emitter *e, const Conv *c, const char *xs, const char *col)
     emit_line(e, "}");
 }
 
-static ll conv_col_floats(const Conv *c)
-{
-    return c->C * c->KH * c->KW * c->OH * c->OW;
-}
 
 static void conv_forward(Emitter *e, int id)
 {
@@ -664,22 +674,22 @@ static void conv_forward(Emitter *e, int id)
     static const char *const names[] = {"x", "w", "b"};
     Conv c = conv_geometry(n, kern_node(e, n->in[0]));
     ll P = c.OH * c.OW, KG = c.CG * c.KH * c.KW;
-    ll pack = conv_col_floats(&c) * e->ir->threads;
     kern_signature(e, id, names, "y");
     emit_line(e, "/* samples in parallel; per thread an im2col matrix [%lld, %lld] and gemm's pack */",
               c.C * c.KH * c.KW, P);
     emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "real *col = scratch + (size_t)NNC_THREAD * %lld;", conv_col_floats(&c));
+    emit_line(e, "real *col = %s;", kern_region_ptr(e, id, "col"));
     emit_line(e, "const real *xs = x + (size_t)s * %lld;", c.C * c.H * c.W);
     emit_line(e, "real *ys = y + (size_t)s * %lld;", c.F * P);
     im2col(e, &c, "xs", "col");
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
     emit_line(e, "    GEMM(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, col + (size_t)g * %lld, %lld, 1,", c.FG, P, KG,
               c.FG * KG, KG, KG * P, P);
-    emit_line(e, "         ys + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, NULL);", c.FG * P, P,
-              n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c.FG) : "NULL", pack);
+    emit_line(e, "         ys + (size_t)g * %lld, %lld, 0, %s, NULL, %s, NULL);", c.FG * P, P,
+              n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c.FG) : "NULL",
+              kern_gemm_pack(e, id, P, KG, 1, 0));
     epilogue(e, n, "ys", arena_printf(e->ir->arena, "%lld", c.F * P));
     e->indent--;
     emit_line(e, "}");
@@ -700,11 +710,10 @@ static void conv_backward(Emitter *e, int id)
     ll P = c.OH * c.OW, KG = c.CG * c.KH * c.KW;
     if (g->which == 1) {
         static const char *const names[] = {"dy", "x"};
-        ll pack = conv_col_floats(&c) * e->ir->threads;
         kern_signature(e, id, names, "dw");
         emit_line(e, "/* dW[f, tap] += dy[f, p] col[tap, p]^T, sample after sample */");
         kern_zero(e, "dw", g);
-        emit_line(e, "real *col = scratch;");
+        emit_line(e, "real *col = %s;", kern_region_ptr(e, id, "col"));
         emit_line(e, "for (int s = 0; s < n; s++) {");
         e->indent++;
         emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
@@ -712,28 +721,29 @@ static void conv_backward(Emitter *e, int id)
         emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
         emit_line(e, "    GEMM_PAR(%lld, %lld, %lld, dys + (size_t)g * %lld, %lld, 1, col + (size_t)g * %lld, 1, %lld,", c.FG,
                   KG, P, c.FG * P, P, KG * P, P);
-        emit_line(e, "             dw + (size_t)g * %lld, %lld, 1, NULL, NULL, scratch + %lld, NULL);", c.FG * KG, KG, pack);
+        emit_line(e, "             dw + (size_t)g * %lld, %lld, 1, NULL, NULL, %s, NULL);", c.FG * KG, KG,
+                  kern_gemm_pack(e, id, KG, P, P == 1, 0));
         e->indent--;
         emit_line(e, "}");
         kern_end(e);
         return;
     }
     static const char *const names[] = {"dy", "w", "y"};
-    ll pack = conv_col_floats(&c) * e->ir->threads;
     kern_signature(e, id, names, "dx");
     kern_zero(e, "dx", g);
     emit_line(e, "/* samples in parallel; per thread a column gradient [%lld, %lld] */", c.C * c.KH * c.KW, P);
     emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "real *dcol = scratch + (size_t)NNC_THREAD * %lld;", conv_col_floats(&c));
+    emit_line(e, "real *dcol = %s;", kern_region_ptr(e, id, "dcol"));
     emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * P);
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", c.C * c.H * c.W);
     emit_line(e, "/* dcol[tap, p] = sum_f w[f, tap] dy[f, p] */");
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
     emit_line(e, "    GEMM(%lld, %lld, %lld, w + (size_t)g * %lld, 1, %lld, dys + (size_t)g * %lld, %lld, 1,", KG, P, c.FG,
               c.FG * KG, KG, c.FG * P, P);
-    emit_line(e, "         dcol + (size_t)g * %lld, %lld, 0, NULL, NULL, scratch + %lld, NULL);", KG * P, P, pack);
+    emit_line(e, "         dcol + (size_t)g * %lld, %lld, 0, NULL, NULL, %s, NULL);", KG * P, P,
+              kern_gemm_pack(e, id, P, c.FG, 1, 0));
     emit_line(e, "/* col2im: every tap's gradient back to the input it read */");
     emit_line(e, "for (int ci = 0; ci < %lld; ci++)", c.C);
     emit_line(e, "for (int kh = 0; kh < %lld; kh++)", c.KH);
@@ -828,20 +838,58 @@ void kern_pool(Emitter *e, int id, const char *const *names, const char *out, co
     kern_end(e);
 }
 
-/* The C type of what node id keeps after its value (memplan's aux_type). */
-const char *kern_aux_ctype(const Emitter *e, int id)
+const MemRegion *kern_region(const Emitter *e, int id, const char *name)
 {
-    return e->plan->aux_type[id] == MEM_I32 ? "int32_t" : "real";
+    const MemRegion *r = mem_region(e->plan, id, name);
+    if (!r)
+        diag_internal("kernels", "the kernel of %%%d uses region '%s', which its family did not declare (kmem.c)", id,
+                      name);
+    return r;
+}
+
+ll kern_region_at(const Emitter *e, int id, const char *name)
+{
+    const MemRegion *r = kern_region(e, id, name);
+    return (ll)(r->offset - (r->decl.kind == KM_SAVED ? e->plan->offset[id] : e->plan->scratch[id]));
+}
+
+const char *kern_region_ptr(const Emitter *e, int id, const char *name)
+{
+    const MemRegion *r = kern_region(e, id, name);
+    ll at = kern_region_at(e, id, name);
+    const char *base = at ? arena_printf(e->ir->arena, "scratch + %lld", at) : "scratch";
+    if (r->decl.kind == KM_SAVED)
+        diag_internal("kernels", "region '%s' of %%%d is in its buffer, not its scratch", name, id);
+    if (r->decl.kind != KM_THREAD)
+        return base;
+    return arena_printf(e->ir->arena, "%s + (size_t)NNC_THREAD * %lld", base, (ll)r->stride);
+}
+
+const char *kern_region_ctype(const Emitter *e, int id, const char *name)
+{
+    return kern_region(e, id, name)->decl.type == MEM_I32 ? "int32_t" : "real";
+}
+
+const char *kern_gemm_pack(const Emitter *e, int id, ll N, ll K, int sbn_is_1, int boff)
+{
+    int threads = e->ir->threads > 1 ? e->ir->threads : 1;
+    int64_t need = target_gemm_pack_floats(threads, N, K, sbn_is_1, boff);
+    if (need == 0)
+        return "NULL";
+    const MemRegion *r = kern_region(e, id, "pack");
+    if (r->floats < need)
+        diag_internal("kernels", "a GEMM of %%%d's kernel packs %lld floats, its region 'pack' has %lld", id,
+                      (ll)need, (ll)r->floats);
+    return kern_region_ptr(e, id, "pack");
 }
 
 /* Max pooling keeps, after y, where each maximum came from (its offset in
- * the sample's channel plane, int32: mem_aux_type()), so the backward pass
+ * the sample's channel plane, int32: its region "argmax"), so the backward pass
  * routes dy straight there; in inference there is no backward and nothing
  * is kept. */
 static void maxpool_forward(Emitter *e, int id)
 {
     static const char *const names[] = {"x"};
-    const IrNode *n = kern_node(e, id);
     if (e->opt->inference) {
         kern_pool(e, id, names, "y", NULL, "real m = -INFINITY; /* window of %lld */",
                     "if (x[xi] > m || x[xi] != x[xi]) m = x[xi];", "y[yi] = m;");
@@ -851,7 +899,7 @@ static void maxpool_forward(Emitter *e, int id)
                 arena_printf(e->ir->arena, "real m = -INFINITY; size_t at = (size_t)-1; /* window of %%lld */"),
                 "if (at == (size_t)-1 || x[xi] > m || x[xi] != x[xi]) { m = x[xi]; at = xi; }",
                 arena_printf(e->ir->arena, "y[yi] = m; if (training) ((%s *)(void *)(y + %lld))[yi] = (int32_t)(at - plane);",
-                             kern_aux_ctype(e, id), (ll)e->plan->max_batch * kern_numel(n)));
+                             kern_region_ctype(e, id, "argmax"), kern_region_at(e, id, "argmax")));
 }
 
 /*
@@ -874,13 +922,14 @@ static void maxpool_backward(Emitter *e, int id)
     value_pair(op_arg(f->op, f->args, "padding"), pd);
     const char *grad = g->epilogue != OP_COUNT ? kern_act_grad_expr(g->epilogue) : "gv";
     kern_signature(e, id, names, "dx");
-    emit_line(e, "const %s *at = (const %s *)(const void *)(y + %lld); /* where each maximum came from */",
-              kern_aux_ctype(e, g->fwd), kern_aux_ctype(e, g->fwd), (ll)e->plan->max_batch * kern_numel(f));
+    const char *at_type = kern_region_ctype(e, g->fwd, "argmax");
+    emit_line(e, "const %s *at = (const %s *)(const void *)(y + %lld); /* where each maximum came from */", at_type,
+              at_type, kern_region_at(e, g->fwd, "argmax"));
     emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     emit_line(e, "const real *dys = dy + (size_t)s * %lld, *ys = y + (size_t)s * %lld;", kern_numel(f), kern_numel(f));
-    emit_line(e, "const %s *ats = at + (size_t)s * %lld;", kern_aux_ctype(e, g->fwd), kern_numel(f));
+    emit_line(e, "const %s *ats = at + (size_t)s * %lld;", at_type, kern_numel(f));
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", kern_numel(x));
     if (g->epilogue != OP_COUNT)
         emit_line(e, "/* fused %s backward */", op_info[g->epilogue].name);

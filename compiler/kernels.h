@@ -44,9 +44,32 @@ typedef long long ll;
 const IrNode *kern_node(const Emitter *e, int id);
 ll kern_numel(const IrNode *n);
 
-/* "int32_t" or "real": the C type through which node id's kernel and its
- * gradient's access what it keeps after its value (the plan's aux_type). */
-const char *kern_aux_ctype(const Emitter *e, int id);
+/*
+ * The memory a kernel has besides its operands and its value: the regions
+ * node id's kernel declared (kmem.h), as the plan placed them.  A kernel
+ * addresses a region only through these, by the name its family declared
+ * it under, so a region it uses and was not given, or one sized apart
+ * from the kernel, is a compiler bug here (diag_internal, exit status 70)
+ * instead of a silent write past its end.
+ *   kern_region      the placed region (never NULL)
+ *   kern_region_at   its offset in floats from the kernel's base: the
+ *                    node's buffer (KM_SAVED: y + at) or the scratch block
+ *                    (scratch + at)
+ *   kern_region_ptr  "scratch", "scratch + 40" or, for KM_THREAD, this
+ *                    thread's copy, "scratch + 40 + (size_t)NNC_THREAD * 512"
+ *   kern_region_ctype "int32_t" or "real", the type it is accessed through
+ */
+const MemRegion *kern_region(const Emitter *e, int id, const char *name);
+ll kern_region_at(const Emitter *e, int id, const char *name);
+const char *kern_region_ptr(const Emitter *e, int id, const char *name);
+const char *kern_region_ctype(const Emitter *e, int id, const char *name);
+
+/* The pack argument of a GEMM call of node id's kernel over N columns and
+ * K rows of B (sbn_is_1: B contiguous in n; boff: rows by offsets):
+ * "scratch + 40" (its region "pack") or "NULL" when such a call never
+ * packs (target_gemm_pack_floats()).  A call needing more pack than the
+ * kernel declared is a compiler bug. */
+const char *kern_gemm_pack(const Emitter *e, int id, ll N, ll K, int sbn_is_1, int boff);
 
 /* The forward op a node computes (OP_GRAD: the op it differentiates). */
 Op kern_fwd_op(const Ir *ir, const IrNode *n);

@@ -297,13 +297,13 @@ static void random_kernel(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
     const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
-    ll N = kern_numel(f), keep = (ll)e->plan->max_batch * N;
+    ll N = kern_numel(f);
     char b1[48], b2[48];
     int train = !e->opt->inference;
     if (n->op == OP_GRAD) {
         static const char *const names[] = {"dy", "y"};
         kern_signature(e, id, names, "dx");
-        emit_line(e, "const real *scale = y + %lld; /* kept by the forward pass */", keep);
+        emit_line(e, "const real *scale = y + %lld; /* kept by the forward pass */", kern_region_at(e, n->fwd, "scale"));
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++)", N);
         emit_line(e, "    dx[i] = dy[i] * scale[i];");
         kern_end(e);
@@ -315,7 +315,7 @@ static void random_kernel(Emitter *e, int id)
         double p = op_num(OP_DROPOUT, f->args, "p");
         if (train) {
             emit_line(e, "if (training) {");
-            emit_line(e, "    real *scale = y + %lld;", keep);
+            emit_line(e, "    real *scale = y + %lld;", kern_region_at(e, id, "scale"));
             emit_line(e, "    for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
             if (p >= 1)
                 emit_line(e, "        scale[i] = 0.0f;");
@@ -332,7 +332,7 @@ static void random_kernel(Emitter *e, int id)
         double lo = op_num(OP_RRELU, f->args, "lower"), hi = op_num(OP_RRELU, f->args, "upper");
         if (train) {
             emit_line(e, "if (training) {");
-            emit_line(e, "    real *scale = y + %lld;", keep);
+            emit_line(e, "    real *scale = y + %lld;", kern_region_at(e, id, "scale"));
             emit_line(e, "    for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
             emit_line(e, "        scale[i] = x[i] <= 0.0f ? %s + %s * nnrt_rng_uniform(rng) : 1.0f;", flit(lo, b1),
                       flit(hi - lo, b2));

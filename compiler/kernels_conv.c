@@ -127,10 +127,10 @@ static ll oc_filters(const Conv *c)
 
 /* Before the sample loop of a CONV_DIRECT_OC kernel: the weights as
  * wt[tap, FP], lane f of a row w[f, tap] (0 past F), the bias as bt[FP]. */
-static void oc_prologue(Emitter *e, const IrNode *n, const Conv *c)
+static void oc_prologue(Emitter *e, int id, const IrNode *n, const Conv *c)
 {
     ll KG = c->CG * c->KH * c->KW, FP = oc_filters(c);
-    emit_line(e, "real *wt = scratch, *bt = scratch + %lld;", KG * FP);
+    emit_line(e, "real *wt = %s, *bt = %s;", kern_region_ptr(e, id, "wt"), kern_region_ptr(e, id, "bt"));
     emit_line(e, "for (int k = 0; k < %lld; k++)", KG);
     emit_line(e, "    for (int f = 0; f < %lld; f++)", FP);
     emit_line(e, "        wt[k * %lld + f] = f < %lld ? w[(size_t)f * %lld + k] : 0.0f;", FP, c->F, KG);
@@ -224,17 +224,16 @@ static void oc_tiles(Emitter *e, const Conv *c, const ConvDirect *d, const char 
  * F, N]) or, with CONV_DIRECT_OC, position-major with the filters in
  * vectors ([OH OW, FP]).
  */
-static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, const ConvDirect *d, const char *taps,
-                                  OutLayout *out)
+static void direct_forward_sample(Emitter *e, int id, const IrNode *n, const Conv *c, const ConvDirect *d,
+                                  const char *taps, OutLayout *out)
 {
     ll KG = c->CG * c->KH * c->KW;
     if (n->conv_algo & CONV_DIRECT_OC) {
-        ll FP = oc_filters(c), XP = conv_oc_in_place(c, d) ? 0 : align16(c->C * d->HP * d->WP);
-        ll slab = XP + align16(c->OH * c->OW * FP);
-        emit_line(e, "real *yp = scratch + %lld + (size_t)NNC_THREAD * %lld;", align16(KG * FP + FP), slab);
+        ll FP = oc_filters(c);
+        emit_line(e, "real *yp = %s;", kern_region_ptr(e, id, "yp"));
         emit_line(e, "const real *xs = x + (size_t)s * %lld;", c->C * c->H * c->W);
-        if (XP) {
-            emit_line(e, "real *xp = yp + %lld;", align16(c->OH * c->OW * FP));
+        if (!conv_oc_in_place(c, d)) {
+            emit_line(e, "real *xp = yp + %lld;", kern_region_at(e, id, "xp") - kern_region_at(e, id, "yp"));
             pad_copy(e, "xp", "xs", c->C, c->H, c->W, d->HP, d->WP, c->PT, c->PL, c->C * d->HP * d->WP);
         } else {
             emit_line(e, "const real *xp = xs;");
@@ -300,8 +299,8 @@ static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, co
     ConvPhase p;
     if (conv_phase_geometry(e->ir, n, &p)) {
         ll plane = p.PHq * p.PWq, PP = p.Ph * p.Pw;
-        ll slab = p.XP + align16(PP * c->F * p.N), pack = slab * e->ir->threads;
-        emit_line(e, "real *xp = scratch + (size_t)NNC_THREAD * %lld, *yp = xp + %lld;", slab, p.XP);
+        emit_line(e, "real *xp = %s, *yp = xp + %lld;", kern_region_ptr(e, id, "xp"),
+                  kern_region_at(e, id, "yp") - kern_region_at(e, id, "xp"));
         emit_line(e, "const real *xs = x + (size_t)s * %lld;", c->C * c->H * c->W);
         emit_line(e, "/* plane (pa, pb) of channel c: the padded input's rows pa + %lld i, columns pb + %lld j */",
                   p.Ph, p.Pw);
@@ -325,21 +324,22 @@ static void direct_forward_sample(Emitter *e, const IrNode *n, const Conv *c, co
         emit_line(e, "    for (int g = 0; g < %lld; g++)", c->G);
         emit_line(e, "        GEMM(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, xp + (size_t)g * %lld, 0, 1,", c->FG,
                   p.N, KG, c->FG * KG, KG, c->CG * PP * plane);
-        emit_line(e, "             yp + ((size_t)t * %lld + g * %lld) * %lld, %lld, 0, %s, NULL, scratch + %lld, %s[t]);",
-                  c->F, c->FG, p.N, p.N,
-                  n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c->FG) : "NULL", pack, taps);
+        emit_line(e, "             yp + ((size_t)t * %lld + g * %lld) * %lld, %lld, 0, %s, NULL, %s, %s[t]);", c->F,
+                  c->FG, p.N, p.N, n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c->FG) : "NULL",
+                  kern_gemm_pack(e, id, p.N, KG, 1, 1), taps);
         *out = (OutLayout){0, 0, 0, 1, p};
         return;
     }
-    ll slab = d->XP + align16(c->F * d->Q), pack = slab * e->ir->threads;
-    emit_line(e, "real *xp = scratch + (size_t)NNC_THREAD * %lld, *yp = xp + %lld;", slab, d->XP);
+    emit_line(e, "real *xp = %s, *yp = xp + %lld;", kern_region_ptr(e, id, "xp"),
+              kern_region_at(e, id, "yp") - kern_region_at(e, id, "xp"));
     emit_line(e, "const real *xs = x + (size_t)s * %lld;", c->C * c->H * c->W);
     pad_copy(e, "xp", "xs", c->C, c->H, c->W, d->HP, d->WP, c->PT, c->PL, d->XP);
     emit_line(e, "for (int g = 0; g < %lld; g++)", c->G);
     emit_line(e, "    GEMM(%lld, %lld, %lld, w + (size_t)g * %lld, %lld, 1, xp + (size_t)g * %lld, 0, 1,", c->FG, d->Q, KG,
               c->FG * KG, KG, c->CG * d->HP * d->WP);
-    emit_line(e, "         yp + (size_t)g * %lld, %lld, 0, %s, NULL, scratch + %lld, %s);", c->FG * d->Q, d->Q,
-              n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c->FG) : "NULL", pack, taps);
+    emit_line(e, "         yp + (size_t)g * %lld, %lld, 0, %s, NULL, %s, %s);", c->FG * d->Q, d->Q,
+              n->nin > 2 ? arena_printf(e->ir->arena, "b + (size_t)g * %lld", c->FG) : "NULL",
+              kern_gemm_pack(e, id, d->Q, KG, 1, 1), taps);
     *out = (OutLayout){d->Q, d->WP, 1, 0, {0}};
 }
 
@@ -358,14 +358,15 @@ static void direct_forward_taps(Emitter *e, const IrNode *n, const Conv *c, cons
 
 /* The forward kernels' first lines: what they compute where, and with
  * CONV_DIRECT_OC the weights and bias laid out for it. */
-static void direct_forward_begin(Emitter *e, const IrNode *n, const Conv *c, const ConvDirect *d, const char *then)
+static void direct_forward_begin(Emitter *e, int id, const IrNode *n, const Conv *c, const ConvDirect *d,
+                                 const char *then)
 {
     if (n->conv_algo & CONV_DIRECT_OC) {
         emit_line(e, "/* direct, vectorised over the filters: per thread the input%s and the output",
                   conv_oc_in_place(c, d) ? " in place"
                                     : arena_printf(e->ir->arena, " padded to [%lld, %lld, %lld]", c->C, d->HP, d->WP));
         emit_line(e, " * position-major, [%lld, %lld]%s; samples in parallel */", c->OH * c->OW, oc_filters(c), then);
-        oc_prologue(e, n, c);
+        oc_prologue(e, id, n, c);
         return;
     }
     ConvPhase p;
@@ -436,12 +437,12 @@ static OutLayout direct_forward_open(Emitter *e, int id, const IrNode *n, const 
         if (n->nin > 2)
             emit_line(e, "const real *b = %s;", kern_operand_name(e, id, NULL, n->in[2]));
     }
-    direct_forward_begin(e, n, c, d, then);
+    direct_forward_begin(e, id, n, c, d, then);
     emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     OutLayout o;
-    direct_forward_sample(e, n, c, d, taps, &o);
+    direct_forward_sample(e, id, n, c, d, taps, &o);
     return o;
 }
 
@@ -467,7 +468,7 @@ void kern_conv_forward_direct(Emitter *e, int id)
 /* One pooled output of kern_conv_pool_direct: the window at `win`, its
  * maximum stored to out[at] and, when keep, where it came from to
  * element out + at - y of the int32 `kept` (maxpool's layout, from
- * y + where: memplan's aux_type). */
+ * y + where: its region "argmax", kmem_pool()). */
 typedef struct {
     const IrNode *conv;
     ll KH, KW, SH, SW, skh, skw, OW;
@@ -597,12 +598,14 @@ void kern_conv_pool_direct(Emitter *e, int id)
         skh = o.p.Pw * c.F * o.p.N;
         skw = c.F * o.p.N;
     }
-    PoolWindow pw = {n, k[0], k[1], st[0], st[1], skh, skw, c.OW, 0, (ll)e->plan->max_batch * kern_numel(m)};
+    PoolWindow pw = {n, k[0], k[1], st[0], st[1], skh, skw, c.OW, 0, 0};
     if (keep) {
         /* where the maxima came from only when training: evaluation does not need it */
+        const char *type = kern_region_ctype(e, id, "argmax");
+        pw.where = kern_region_at(e, id, "argmax");
         emit_line(e, "if (training) {");
         e->indent++;
-        emit_line(e, "%s *kept = (%s *)(void *)(y + %lld);", kern_aux_ctype(e, id), kern_aux_ctype(e, id), pw.where);
+        emit_line(e, "%s *kept = (%s *)(void *)(y + %lld);", type, type, pw.where);
         pw.keep = 1;
         pool_loops(e, &pw, &o, &c, PH, PW, sf, sph, spw);
         pw.keep = 0;
@@ -626,8 +629,7 @@ void kern_conv_dx_direct(Emitter *e, int id)
     static const char *const names[] = {"dy", "w", "y"};
     Conv c = conv_geometry(f, kern_node(e, f->in[0]));
     ConvDirect d = conv_direct_geometry(&c);
-    ll KK = c.KH * c.KW, KF = c.FG * KK, WT = align16(c.C * KF), DXP = align16(c.C * d.Q2), slab = d.DYP + DXP;
-    ll pack = WT + slab * e->ir->threads;
+    ll KK = c.KH * c.KW, KF = c.FG * KK;
     char taps[32];
     snprintf(taps, sizeof taps, "k%03d_taps", id);
     emit_line(e, "/* tap (f, kh, kw) of a group reads the padded dy at q + k%03d_taps[tap] */", id);
@@ -635,7 +637,7 @@ void kern_conv_dx_direct(Emitter *e, int id)
     kern_signature(e, id, names, "dx");
     emit_line(e, "/* direct: dx is the convolution of dy padded to [%lld, %lld, %lld] with the kernel", c.F, d.HP2, d.WP2);
     emit_line(e, " * flipped and its channel axes swapped, wt[g][c][f, kh, kw] = w[g f][c][KH-1-kh, KW-1-kw] */");
-    emit_line(e, "real *wt = scratch;");
+    emit_line(e, "real *wt = %s;", kern_region_ptr(e, id, "wt"));
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
     emit_line(e, "    for (int f = 0; f < %lld; f++)", c.FG);
     emit_line(e, "        for (int ci = 0; ci < %lld; ci++)", c.CG);
@@ -645,14 +647,16 @@ void kern_conv_dx_direct(Emitter *e, int id)
     emit_par_begin(e, "n > 1");
     emit_line(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit_line(e, "real *dyp = scratch + %lld + (size_t)NNC_THREAD * %lld, *dxp = dyp + %lld;", WT, slab, d.DYP);
+    emit_line(e, "real *dyp = %s, *dxp = dyp + %lld;", kern_region_ptr(e, id, "dyp"),
+              kern_region_at(e, id, "dxp") - kern_region_at(e, id, "dyp"));
     emit_line(e, "const real *dys = dy + (size_t)s * %lld;", c.F * c.OH * c.OW);
     emit_line(e, "real *dxs = dx + (size_t)s * %lld;", c.C * c.H * c.W);
     pad_copy(e, "dyp", "dys", c.F, c.OH, c.OW, d.HP2, d.WP2, d.P2T, d.P2L, d.DYP);
     emit_line(e, "for (int g = 0; g < %lld; g++)", c.G);
     emit_line(e, "    GEMM(%lld, %lld, %lld, wt + (size_t)g * %lld, %lld, 1, dyp + (size_t)g * %lld, 0, 1,", c.CG, d.Q2, KF,
               c.CG * KF, KF, c.FG * d.HP2 * d.WP2);
-    emit_line(e, "         dxp + (size_t)g * %lld, %lld, 0, NULL, NULL, scratch + %lld, %s);", c.CG * d.Q2, d.Q2, pack, taps);
+    emit_line(e, "         dxp + (size_t)g * %lld, %lld, 0, NULL, NULL, %s, %s);", c.CG * d.Q2, d.Q2,
+              kern_gemm_pack(e, id, d.Q2, KF, 1, 1), taps);
     emit_line(e, "for (int ci = 0; ci < %lld; ci++)", c.C);
     if (g->epilogue != OP_COUNT) {
         emit_line(e, "    for (int h = 0; h < %lld; h++)", c.H);
@@ -702,12 +706,12 @@ void kern_conv_dw_direct(Emitter *e, int id)
     emit_line(e, " * over the run's samples and positions, 16 partial sums in part[run], and the");
     emit_line(e, " * runs are added in a fixed tree.  The threads split the runs as the other");
     emit_line(e, " * kernels split the samples, so each reads what it wrote */");
-    emit_line(e, "real *part = scratch;");
+    emit_line(e, "real *part = %s;", kern_region_ptr(e, id, "part"));
     emit_par_begin(e, "n > 1");
     emit_line(e, "for (int r = 0; r < %lld; r++) {", NG);
     e->indent++;
-    emit_line(e, "real *xp = scratch + %lld + (size_t)NNC_THREAD * %lld, *dyp = xp + %lld;", NG * PART,
-              S * (d.XP + DYS), S * d.XP);
+    emit_line(e, "real *xp = %s, *dyp = xp + %lld;", kern_region_ptr(e, id, "xp"),
+              kern_region_at(e, id, "dyp") - kern_region_at(e, id, "xp"));
     emit_line(e, "int lo = (int)((long)r * n / %lld), hi = (int)((long)(r + 1) * n / %lld);", NG, NG);
     emit_line(e, "if (lo == hi)");
     emit_line(e, "    memset(part + (size_t)r * %lld, 0, %lld * sizeof(real));", PART, c.F * KG * 16);
@@ -777,7 +781,8 @@ void kern_conv_db(Emitter *e, int id)
     int rest = H16 < HW; /* positions past the last multiple of 16: one more sum */
     ll L = 16 + rest, NG = conv_dw_runs(e->plan->max_batch), RS = align16(C * L);
     kern_signature(e, id, names, "db");
-    emit_line(e, "real *part = scratch; /* [run][channel][16 lanes%s] */", rest ? " + the rest" : "");
+    emit_line(e, "real *part = %s; /* [run][channel][16 lanes%s] */", kern_region_ptr(e, id, "part"),
+              rest ? " + the rest" : "");
     emit_par_begin(e, "n > 1");
     emit_line(e, "for (int r = 0; r < %lld; r++) {", NG);
     e->indent++;

@@ -38,9 +38,12 @@ static void batchnorm_forward(Emitter *e, int id)
     char b1[48], b2[48];
     channels(n, &C, &HW);
     double mom = op_num(OP_BATCHNORM, n->args, "momentum"), eps = op_num(OP_BATCHNORM, n->args, "eps");
-    ll keep = (ll)e->plan->max_batch * kern_numel(n);
     kern_signature(e, id, names, "y");
-    emit_line(e, "real *mean = y + %lld, *invstd = mean + %lld; /* kept for the backward pass */", keep, C);
+    /* the batch statistics kept for the backward pass: none in inference code */
+    int train = !e->opt->inference;
+    if (train)
+        emit_line(e, "real *mean = y + %lld, *invstd = mean + %lld; /* kept for the backward pass */",
+                  kern_region_at(e, id, "mean"), kern_region_at(e, id, "invstd") - kern_region_at(e, id, "mean"));
     emit_line(e, "(void)num_batches_tracked;");
     if (!e->opt->inference) {
         emit_line(e, "if (training) {");
@@ -77,8 +80,10 @@ static void batchnorm_forward(Emitter *e, int id)
         e->indent--;
         emit_line(e, "}");
     }
-    emit_line(e, "(void)mean;");
-    emit_line(e, "(void)invstd;");
+    if (train) {
+        emit_line(e, "(void)mean;");
+        emit_line(e, "(void)invstd;");
+    }
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
     emit_line(e, "    real alpha = w[c] / SQRT(running_var[c] + %s), beta = b[c] - running_mean[c] * alpha;",
               flit(eps, b1));
@@ -100,7 +105,6 @@ static void batchnorm_backward(Emitter *e, int id)
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
     ll C, HW;
     channels(f, &C, &HW);
-    ll keep = (ll)e->plan->max_batch * kern_numel(f);
     if (g->which == 2) {
         static const char *const names[] = {"dy"};
         kern_signature(e, id, names, "db");
@@ -112,7 +116,8 @@ static void batchnorm_backward(Emitter *e, int id)
         kern_signature(e, id, names, "dx");
     }
     if (g->which != 2)
-        emit_line(e, "const real *mean = y + %lld, *invstd = mean + %lld;", keep, C);
+        emit_line(e, "const real *mean = y + %lld, *invstd = mean + %lld;", kern_region_at(e, g->fwd, "mean"),
+                  kern_region_at(e, g->fwd, "invstd") - kern_region_at(e, g->fwd, "mean"));
     emit_line(e, "for (int c = 0; c < %lld; c++) {", C);
     e->indent++;
     emit_line(e, "double %s;", g->which == 2 ? "sum = 0.0" : g->which == 1 ? "dot = 0.0" : "sum = 0.0, dot = 0.0");
@@ -148,11 +153,10 @@ static void layernorm_forward(Emitter *e, int id)
     const IrNode *n = kern_node(e, id);
     static const char *const names[] = {"x", "w", "b"};
     ll N = kern_numel(n), D = n->shape.d[n->shape.rank - 1], R = N / D;
-    ll keep = (ll)e->plan->max_batch * N;
     double eps = op_num(OP_LAYERNORM, n->args, "eps");
     kern_signature(e, id, names, "y");
-    emit_line(e, "real *mean = y + %lld, *rstd = mean + %lld; /* per row, for the backward pass */", keep,
-              (ll)e->plan->max_batch * R);
+    emit_line(e, "real *mean = y + %lld, *rstd = mean + %lld; /* per row, for the backward pass */",
+              kern_region_at(e, id, "mean"), kern_region_at(e, id, "rstd") - kern_region_at(e, id, "mean"));
     emit_line(e, "for (size_t r = 0; r < (size_t)n * %lld; r++) {", R);
     e->indent++;
     emit_line(e, "const real *xr = x + r * %lld;", D);
@@ -177,7 +181,6 @@ static void layernorm_backward(Emitter *e, int id)
 {
     const IrNode *g = kern_node(e, id), *f = kern_node(e, g->fwd);
     ll N = kern_numel(f), D = f->shape.d[f->shape.rank - 1], R = N / D;
-    ll keep = (ll)e->plan->max_batch * N;
     if (g->which == 2) {
         static const char *const names[] = {"dy"};
         kern_signature(e, id, names, "db");
@@ -195,7 +198,8 @@ static void layernorm_backward(Emitter *e, int id)
         static const char *const names[] = {"dy", "x", "y", "w"};
         kern_signature(e, id, names, "dx");
     }
-    emit_line(e, "const real *mean = y + %lld, *rstd = mean + %lld;", keep, (ll)e->plan->max_batch * R);
+    emit_line(e, "const real *mean = y + %lld, *rstd = mean + %lld;", kern_region_at(e, g->fwd, "mean"),
+              kern_region_at(e, g->fwd, "rstd") - kern_region_at(e, g->fwd, "mean"));
     if (g->which == 1) {
         kern_zero(e, "dw", g);
         emit_line(e, "for (size_t r = 0; r < (size_t)n * %lld; r++)", R);

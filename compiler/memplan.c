@@ -7,61 +7,63 @@
  */
 #include "memplan.h"
 
-#include "conv_algo.h"
-#include "fuse_conv_pool.h"
 #include "target.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+static int64_t round_up(int64_t x, int64_t a)
+{
+    return (x + a - 1) / a * a;
+}
+
 static int64_t align_up(int64_t x)
 {
-    return (x + MEM_ALIGN - 1) / MEM_ALIGN * MEM_ALIGN;
+    return round_up(x, MEM_ALIGN);
 }
 
-MemType mem_aux_type(const IrNode *n)
+/* The alignment, in floats, of a buffer of size floats: a 64-byte line,
+ * or in inference code a float's for one smaller than a line (memplan.h). */
+static int64_t align_of(const Ir *ir, int64_t size)
 {
-    return n->op == OP_MAXPOOL ? MEM_I32 : MEM_F32;
+    return ir->inference && size < MEM_ALIGN ? MEM_ALIGN_SMALL : MEM_ALIGN;
 }
 
-int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch)
-{
-    int64_t numel = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
-    switch (n->op) {
-    case OP_BATCHNORM:
-        return 2 * n->shape.d[0];
-    case OP_LAYERNORM:
-        return 2 * (int64_t)max_batch * (numel / n->shape.d[n->shape.rank - 1]);
-    case OP_DROPOUT:
-    case OP_RRELU:
-        return (int64_t)max_batch * numel;
-    case OP_MAXPOOL:
-        /* where each maximum came from, int32 (mem_aux_type) */
-        return ir->inference ? 0 : (int64_t)max_batch * numel;
-    default:
-        return 0;
-    }
-}
-
-int64_t mem_scratch_floats(const Ir *ir, const IrNode *n, int max_batch)
-{
-    const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
-    int conv = n->op == OP_MAXPOOL ? fuse_conv_pool_conv(ir, (int)(n - ir->nodes)) : -1;
-    if (conv >= 0) /* the convolution computed inside it */
-        return conv_aux_floats(ir, &ir->nodes[conv], max_batch);
-    if (f->op == OP_CONV2D)
-        return conv_aux_floats(ir, n, max_batch);
-    if (f->op == OP_DENSE && (n->op == OP_DENSE || n->which < 2))
-        return target_gemm_pack_floats(ir->threads > 1 ? ir->threads : 1); /* gemm's pack */
-    return 0;
-}
-
-static int64_t floats_of(const Ir *ir, const IrNode *n, int max_batch)
+static int64_t value_floats(const IrNode *n, int max_batch)
 {
     int64_t e = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
     if (n->dtype == DT_I64)
         e *= 2;
-    return e * (n->batched ? max_batch : 1) + mem_aux_floats(ir, n, max_batch);
+    return e * (n->batched ? max_batch : 1);
+}
+
+static int64_t region_floats(const KmRegion *r)
+{
+    if (r->bytes < 0 || r->bytes % 4 != 0)
+        diag_internal("memplan", "region %s of %lld bytes: not a whole number of 4-byte slots", r->name,
+                      (long long)r->bytes);
+    return r->bytes / 4;
+}
+
+int64_t mem_node_floats(const Ir *ir, int id, int max_batch)
+{
+    KmRegion r[KM_MAX];
+    int64_t f = value_floats(&ir->nodes[id], max_batch);
+    int nr = kmem_regions(ir, id, max_batch, r);
+    for (int k = 0; k < nr; k++)
+        if (r[k].kind == KM_SAVED)
+            f += region_floats(&r[k]);
+    return f;
+}
+
+const MemRegion *mem_region(const MemPlan *p, int id, const char *name)
+{
+    for (int k = 0; k < p->region_count[id]; k++) {
+        const MemRegion *r = &p->regions[p->region_first[id] + k];
+        if (strcmp(r->decl.name, name) == 0)
+            return r;
+    }
+    return NULL;
 }
 
 /* A buffer to place: size floats live over schedule steps [start, end];
@@ -70,6 +72,7 @@ typedef struct {
     int64_t size;
     int start, end;
     int64_t *off;
+    int64_t align; /* floats its offset is a multiple of */
 } Block;
 
 /* Larger first; ties by start, so the order (and the plan) is fixed. */
@@ -111,7 +114,7 @@ static int64_t place(Block *b, int nb, int64_t top)
         int64_t off = top;
         for (int j = 0; j < k && *meet[j]->off < off + b[i].size; j++)
             if (*meet[j]->off + meet[j]->size > off)
-                off = *meet[j]->off + meet[j]->size;
+                off = round_up(*meet[j]->off + meet[j]->size, b[i].align);
         *b[i].off = off;
         if (off + b[i].size > high)
             high = off + b[i].size;
@@ -157,9 +160,8 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
     p->root = arena_alloc(a, (size_t)n * sizeof *p->root);
     p->scratch = arena_alloc(a, (size_t)n * sizeof *p->scratch);
     p->scratch_size = arena_alloc(a, (size_t)n * sizeof *p->scratch_size);
-    p->aux_type = arena_alloc(a, (size_t)n * sizeof *p->aux_type);
-    for (int i = 0; i < n; i++)
-        p->aux_type[i] = mem_aux_type(&ir->nodes[i]);
+    p->region_first = arena_alloc(a, (size_t)n * sizeof *p->region_first);
+    p->region_count = arena_alloc(a, (size_t)n * sizeof *p->region_count);
     p->max_batch = max_batch;
     int *end = arena_alloc(a, (size_t)n * sizeof *end);
 
@@ -203,7 +205,7 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (!include[i] || (nd->op != OP_PARAM && nd->op != OP_STATE))
             continue;
         p->offset[i] = top;
-        p->size[i] = floats_of(ir, nd, 1);
+        p->size[i] = mem_node_floats(ir, i, 1);
         top += align_up(p->size[i]);
     }
     p->persistent = top;
@@ -218,9 +220,56 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (!include[i] || p->root[i] != i || nd->op != OP_GRAD || nd->batched || nd->poison)
             continue;
         p->offset[i] = top;
-        p->size[i] = align_up(floats_of(ir, nd, max_batch));
+        p->size[i] = align_up(mem_node_floats(ir, i, max_batch));
         p->naive += p->size[i];
         top += p->size[i];
+    }
+
+    /* The regions every planned kernel declared (kmem_regions()), in node
+     * order; the scratch ones laid out in one block per kernel: in
+     * declaration order, a run of KM_THREAD regions as one slab per thread
+     * starting on a line. */
+    int threads = ir->threads > 1 ? ir->threads : 1;
+    p->regions = arena_alloc(a, ((size_t)n * KM_MAX + 1) * sizeof *p->regions);
+    p->nregions = 0;
+    int64_t *block = arena_alloc(a, (size_t)n * sizeof *block); /* scratch floats per node */
+    for (int i = 0; i < n; i++) {
+        const IrNode *nd = &ir->nodes[i];
+        p->region_first[i] = p->nregions;
+        p->region_count[i] = 0;
+        if (!include[i] || p->root[i] != i || nd->op == OP_INPUT || nd->op == OP_TARGET || nd->poison ||
+            nd->inlined_into >= 0)
+            continue;
+        KmRegion r[KM_MAX];
+        int nr = kmem_regions(ir, i, max_batch, r);
+        int64_t saved = value_floats(nd, max_batch), at = 0;
+        for (int k = 0; k < nr; k++) {
+            MemRegion *m = &p->regions[p->nregions + k];
+            *m = (MemRegion){r[k], i, 0, 0, region_floats(&r[k])};
+            if (r[k].kind == KM_SAVED) { /* offset from the buffer's start until placed */
+                m->offset = saved;
+                saved += m->floats;
+            } else if (r[k].kind == KM_THREAD) {
+                int64_t slab = 0;
+                int j = k;
+                for (; j < nr && r[j].kind == KM_THREAD; j++)
+                    slab += region_floats(&r[j]);
+                at = align_up(at);
+                for (int q = k; q < j; q++) {
+                    MemRegion *t = &p->regions[p->nregions + q];
+                    *t = (MemRegion){r[q], i, at, slab, region_floats(&r[q])};
+                    at += t->floats;
+                }
+                at += slab * (threads - 1);
+                k = j - 1;
+            } else {
+                m->offset = at;
+                at += m->floats;
+            }
+        }
+        block[i] = at;
+        p->region_count[i] = nr;
+        p->nregions += nr;
     }
 
     /* Activations, gradients and scratch, each live from its kernel to its
@@ -236,15 +285,16 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
             nd->inlined_into >= 0)
             continue;
         if (p->offset[i] < 0) { /* parameter gradients are placed already */
-            p->size[i] = align_up(floats_of(ir, nd, max_batch));
+            int64_t f = mem_node_floats(ir, i, max_batch), al = align_of(ir, f);
+            p->size[i] = round_up(f, al);
             p->naive += p->size[i];
-            blocks[nb++] = (Block){p->size[i], i, end[i], &p->offset[i]};
+            blocks[nb++] = (Block){p->size[i], i, end[i], &p->offset[i], al};
         }
-        int64_t ssize = align_up(mem_scratch_floats(ir, nd, max_batch));
-        if (ssize > 0) {
-            p->scratch_size[i] = ssize;
-            p->naive += ssize;
-            blocks[nb++] = (Block){ssize, i, i, &p->scratch[i]};
+        if (block[i] > 0) {
+            int64_t al = align_of(ir, block[i]);
+            p->scratch_size[i] = round_up(block[i], al);
+            p->naive += p->scratch_size[i];
+            blocks[nb++] = (Block){p->scratch_size[i], i, i, &p->scratch[i], al};
         }
     }
     int64_t high = place(blocks, nb, top);
@@ -252,6 +302,14 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
     for (int i = 0; i < n; i++)
         if (p->root[i] != i)
             p->offset[i] = p->offset[p->root[i]];
+    /* Each region at its place: saved ones in their node's buffer, the
+     * others in its scratch block. */
+    for (int k = 0; k < p->nregions; k++) {
+        MemRegion *m = &p->regions[k];
+        m->offset += m->decl.kind == KM_SAVED ? p->offset[m->node] : p->scratch[m->node];
+        if (m->decl.kind == KM_PACK)
+            m->stride = (int64_t)GEMM_PACK_KC * 32; /* the GEMM's, gemm_part() */
+    }
     p->total = high;
     p->last_use = end;
 
@@ -311,6 +369,14 @@ void mem_dump(const Ir *ir, const MemPlan *p, FILE *f)
         if (p->scratch[i] >= 0)
             fprintf(f, "%%%-4d %-14s %-32s @%-10lld %lld\n", i, "scratch", "(while it runs)",
                     (long long)p->scratch[i] * 4, (long long)p->scratch_size[i] * 4);
+        /* what its kernel declared (kmem.h), each where the kernel finds it */
+        static const char *const kind[] = {"saved", "scratch", "per thread", "gemm pack"};
+        for (int k = 0; k < p->region_count[i]; k++) {
+            const MemRegion *r = &p->regions[p->region_first[i] + k];
+            fprintf(f, "      %-14s %-32s @%-10lld %lld%s\n", kind[r->decl.kind], r->decl.name,
+                    (long long)r->offset * 4, (long long)r->decl.bytes,
+                    r->decl.kind == KM_THREAD ? " (each thread's)" : "");
+        }
     }
     fprintf(f, "arena: %lld bytes (%lld persistent: parameters and optimizer state)\n",
             (long long)p->total * 4, (long long)p->persistent * 4);

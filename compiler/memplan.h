@@ -7,22 +7,32 @@
 #include <stdio.h>
 
 #include "ir.h"
+#include "kmem.h"
 
-/* Offsets are in floats (4 bytes); every buffer starts on a 64-byte line. */
+/* Offsets are in floats (4 bytes); every buffer starts on a 64-byte line
+ * (MEM_ALIGN floats), except in inference code one smaller than a line,
+ * which takes MEM_ALIGN_SMALL: a tiny model's arena is then what it writes
+ * rather than a line per value (the generated code loads and stores
+ * vectors with memcpy, so no buffer needs more than a float's alignment). */
 #define MEM_ALIGN 16
+#define MEM_ALIGN_SMALL 1
 
-/* The element type of what a node keeps after its value (mem_aux_floats):
- * each element takes one 4-byte slot of the arena, and the kernels that
- * write and read the region access it through a pointer of this type
- * only (int32_t for MEM_I32), so no slot is read as another type than it
- * was written (C99 6.5p7). */
-typedef enum { MEM_F32, MEM_I32 } MemType;
+/* A region a kernel declared (kmem.h), placed: what the kernel addresses. */
+typedef struct {
+    KmRegion decl;
+    int node;       /* the node whose kernel declared it */
+    int64_t offset; /* floats from the arena's start (KM_THREAD: thread 0's copy) */
+    int64_t stride; /* KM_THREAD: floats from one thread's copy to the next; else 0 */
+    int64_t floats; /* its size in 4-byte slots (KM_THREAD: one thread's) */
+} MemRegion;
 
 typedef struct MemPlan {
     int64_t *offset;    /* per node: float offset of its buffer; -1 when it has none */
-    int64_t *size;      /* per node: floats it owns (0 for views and externals) */
+    int64_t *size;      /* per node: floats it owns, its value and its KM_SAVED regions
+                         * (0 for views and externals) */
     int *root;          /* per node: the node whose buffer it uses (views: flatten, reshape) */
-    int64_t *scratch;   /* per node: float offset of its kernel's scratch, live only while
+    int64_t *scratch;   /* per node: float offset of its kernel's scratch block (its
+                         * KM_SCRATCH, KM_THREAD and KM_PACK regions), live only while
                          * the kernel runs; -1 when it needs none */
     int64_t *scratch_size;
     int64_t total;      /* floats in the arena */
@@ -31,8 +41,10 @@ typedef struct MemPlan {
     int64_t bound;      /* the lower bound: persistent + parameter gradients +
                          * the most activation floats live at one time */
     int *last_use;      /* per node: position of the last reader of its buffer */
-    MemType *aux_type;  /* per node: the element type of what it keeps after its value
-                         * (mem_aux_floats(), at offset + max_batch numel) */
+    MemRegion *regions; /* every region a planned node's kernel declared, by node */
+    int nregions;
+    int *region_first;  /* per node: its first entry in regions; region_count[i] of them */
+    int *region_count;
     int max_batch;
 } MemPlan;
 
@@ -46,27 +58,23 @@ typedef struct MemPlan {
  * written for aliasing.  Inputs and targets are the caller's memory;
  * flatten and reshape (and their gradients) are views of their operand;
  * a node inlined into another's kernel (IrNode.inlined_into) has no
- * buffer, and its inputs are read when that kernel runs.
+ * buffer, and its inputs are read when that kernel runs.  Besides the
+ * values, the plan places exactly the regions each kernel declares
+ * (kmem_regions()): KM_SAVED ones in the node's buffer after its value,
+ * the others in one scratch block live while the kernel runs
+ * (MemPlan.regions, found by mem_region()).
  * keep_live: a node (the output) that must survive to the end, or -1; the
  * loss always does.
  */
 MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int keep_live);
 
-/* MEM_I32 for max pooling's argmax (integers above 2^24, which a float
- * cannot hold, are exact), else MEM_F32. */
-MemType mem_aux_type(const IrNode *n);
+/* The region named name that node id's kernel declared (kmem_regions()),
+ * placed; NULL when it declared none of that name. */
+const MemRegion *mem_region(const MemPlan *p, int id, const char *name);
 
-/* What a node keeps after its value for its gradient, in scalars:
- * batchnorm's batch mean and 1/std per channel, layernorm's per row,
- * dropout's mask and rrelu's slopes per element, max pooling's argmax
- * (for max_batch samples). */
-int64_t mem_aux_floats(const Ir *ir, const IrNode *n, int max_batch);
-
-/* Scratch node n's kernel uses only while it runs, in scalars: gemm's
- * pack, a convolution's (and its gradients') im2col matrices or padded
- * planes (conv_aux_floats()); 0 for none.  The kernel takes it as its
- * last argument. */
-int64_t mem_scratch_floats(const Ir *ir, const IrNode *n, int max_batch);
+/* Floats node id's buffer takes for batches of max_batch: its value (int64
+ * elements count 2) and what its kernel keeps after it (KM_SAVED). */
+int64_t mem_node_floats(const Ir *ir, int id, int max_batch);
 
 /* --emit memory: every buffer, the arena size and what reuse saved. */
 void mem_dump(const Ir *ir, const MemPlan *plan, FILE *f);

@@ -49,7 +49,7 @@ front    ast sema parse parser lexer
 ir       ir shape lower autodiff dump
 target   target
 passes   fold_batchnorm fuse_loss fuse_epilogue fuse_act_grad fuse_elementwise fuse_conv_pool conv_algo
-plan     memplan
+plan     kmem memplan
 emitter  emitter cident
 gemm     gemm
 kernels  kernels kernels_act kernels_conv kernels_norm

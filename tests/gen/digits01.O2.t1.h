@@ -23,7 +23,7 @@ extern "C" {
  *     static unsigned char arena[digits01_ARENA_BYTES]
  *         __attribute__((aligned(digits01_ARENA_ALIGN)));
  * or, in C11 and C++11, alignas(digits01_ARENA_ALIGN) in front. */
-#define digits01_ARENA_BYTES 36288ul
+#define digits01_ARENA_BYTES 11712ul
 #define digits01_ARENA_ALIGN 64
 
 /* Input: row-major float32, n samples: in_x [n, 12] (digits01_INPUT_x_SIZE

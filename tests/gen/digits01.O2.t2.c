@@ -3,7 +3,7 @@
  * Command: nnc examples/digits01.nn -O2 --threads 2 -o build/gen_c/digits01.O2.t2
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 47 trainable parameters; batch up to 64; digits01_ARENA_BYTES 69056 (buffers 68928, the model 128);
+/* 47 trainable parameters; batch up to 64; digits01_ARENA_BYTES 44480 (buffers 44352, the model 128);
  * 89 FLOPs per sample forward. */
 #include "digits01.h"
 
@@ -182,7 +182,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 64
-#define ARENA_FLOATS 17232u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 11088u /* every buffer; offsets below are in floats */
 
 struct digits01 {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1196,7 +1198,7 @@ static void k004_dense_sigmoid(int n,
     const real *restrict w /* [3, 12] */,
     const real *restrict b /* [3] */,
     real *restrict y /* [n, 3] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8576 scalars, while this runs */)
 {
     /* y[n, 3] = x[n, 12] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 3, 12, x, 12, 1, w, 1, 12, y, 3, GEMM_K8, NULL, b, scratch, NULL);
@@ -1213,7 +1215,7 @@ static void k008_dense_sigmoid(int n,
     const real *restrict w /* [2, 3] */,
     const real *restrict b /* [2] */,
     real *restrict y /* [n, 2] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8288 scalars, while this runs */)
 {
     /* y[n, 2] = x[n, 3] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 2, 3, x, 3, 1, w, 1, 3, y, 2, GEMM_K8, NULL, b, scratch, NULL);
@@ -1275,7 +1277,7 @@ static void k013_dense_sigmoid_dx(int n,
     const real *restrict w /* [2, 3] */,
     const real *restrict y /* [n, 3] */,
     real *restrict dx /* [n, 3] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8256 scalars, while this runs */)
 {
     /* dx[n, 3] = dy[n, 2] W */
     GEMM_PAR(n, 3, 2, dy, 2, 1, w, 3, 1, dx, 3, 0, NULL, NULL, scratch, NULL);
@@ -1291,7 +1293,7 @@ static void k014_dense_dw(int n,
     const real *restrict dy /* [n, 2] */,
     const real *restrict x /* [n, 3] */,
     real *restrict dw /* [2, 3] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 10240 scalars, while this runs */)
 {
     /* dW[2, 3] = dy^T x, summed over the batch in order */
     GEMM_PAR(2, 3, n, dy, 1, 2, x, 3, 1, dw, 3, 0, NULL, NULL, scratch, NULL);
@@ -1325,7 +1327,7 @@ static void k017_dense_dw(int n,
     const real *restrict dy /* [n, 3] */,
     const real *restrict x /* [n, 12] */,
     real *restrict dw /* [3, 12] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 10240 scalars, while this runs */)
 {
     /* dW[3, 12] = dy^T x, summed over the batch in order */
     GEMM_PAR(3, 12, n, dy, 1, 3, x, 12, 1, dw, 12, 0, NULL, NULL, scratch, NULL);
@@ -1408,8 +1410,8 @@ static void run_output(digits01 *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 48, A + 16576, A + 192);
-    k008_dense_sigmoid(n, A + 16576, A + 64, A + 80, A + 16960, A + 192);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 48, A + 10432, A + 192);
+    k008_dense_sigmoid(n, A + 10432, A + 64, A + 80, A + 10816, A + 192);
 }
 
 static void run_eval(digits01 *m, int n, const real *in_x, const void *target)
@@ -1418,9 +1420,9 @@ static void run_eval(digits01 *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 48, A + 16576, A + 192);
-    k008_dense_sigmoid(n, A + 16576, A + 64, A + 80, A + 16960, A + 192);
-    k010_mse(n, A + 16960, target, A + 17216);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 48, A + 10432, A + 192);
+    k008_dense_sigmoid(n, A + 10432, A + 64, A + 80, A + 10816, A + 192);
+    k010_mse(n, A + 10816, target, A + 11072);
 }
 
 static void run_loss(digits01 *m, int n, const real *in_x, const void *target)
@@ -1429,9 +1431,9 @@ static void run_loss(digits01 *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 48, A + 16576, A + 192);
-    k008_dense_sigmoid(n, A + 16576, A + 64, A + 80, A + 16960, A + 192);
-    k010_mse(n, A + 16960, target, A + 17216);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 48, A + 10432, A + 192);
+    k008_dense_sigmoid(n, A + 10432, A + 64, A + 80, A + 10816, A + 192);
+    k010_mse(n, A + 10816, target, A + 11072);
 }
 
 static void run_backward(digits01 *m, int n, const real *in_x, const void *target)
@@ -1440,13 +1442,13 @@ static void run_backward(digits01 *m, int n, const real *in_x, const void *targe
     (void)A;
     (void)n;
     (void)target;
-    k011_mse_dx(n, A + 16960, target, A + 192);
-    k012_sigmoid_dx(n, A + 192, A + 16960, A + 17088);
-    k013_dense_sigmoid_dx(n, A + 17088, A + 64, A + 16576, A + 16768, A + 192);
-    k014_dense_dw(n, A + 17088, A + 16576, A + 96, A + 192);
-    k015_dense_db(n, A + 17088, A + 112);
-    k017_dense_dw(n, A + 16768, in_x, A + 128, A + 192);
-    k018_dense_db(n, A + 16768, A + 176);
+    k011_mse_dx(n, A + 10816, target, A + 192);
+    k012_sigmoid_dx(n, A + 192, A + 10816, A + 10944);
+    k013_dense_sigmoid_dx(n, A + 10944, A + 64, A + 10432, A + 10624, A + 192);
+    k014_dense_dw(n, A + 10944, A + 10432, A + 96, A + 192);
+    k015_dense_db(n, A + 10944, A + 112);
+    k017_dense_dw(n, A + 10624, in_x, A + 128, A + 192);
+    k018_dense_db(n, A + 10624, A + 176);
 }
 
 static void run_update(digits01 *m)
@@ -1589,7 +1591,7 @@ void digits01_forward(digits01 *m, int n, const float *in_x, float *out)
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 12, NULL);
-        memcpy(out + (size_t)done * 2, A + 16960, (size_t)k * 2 * sizeof(float));
+        memcpy(out + (size_t)done * 2, A + 10816, (size_t)k * 2 * sizeof(float));
     }
 }
 
@@ -1608,7 +1610,7 @@ float digits01_train_step(digits01 *m, int n, const float *in_x, const void *tar
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[17216];
+    return m->a[11072];
 }
 
 float digits01_eval_loss(digits01 *m, int n, const float *in_x, const void *target, float *out)
@@ -1619,8 +1621,8 @@ float digits01_eval_loss(digits01 *m, int n, const float *in_x, const void *targ
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 16960, (size_t)n * 2 * sizeof(float));
-    return m->a[17216];
+        memcpy(out, A + 10816, (size_t)n * 2 * sizeof(float));
+    return m->a[11072];
 }
 
 void digits01_set_lr(digits01 *m, double lr)
@@ -1669,7 +1671,7 @@ static void *state_ptr(digits01 *m, int i)
 #define GC_INPUT_NUMEL 12
 #define GC_TARGET_CLASSES 0 /* 0: a float target */
 #define GC_TARGET_NUMEL 2
-#define GC_LOSS_AT 17216
+#define GC_LOSS_AT 11072
 typedef digits01 gc_model;
 #define GC_CREATE digits01_create
 #define GC_DESTROY digits01_destroy
@@ -1697,7 +1699,7 @@ static void w_set_lr(void *m, double lr) { digits01_set_lr(m, lr); }
 static void w_epoch_end(void *m) { digits01_epoch_end(m); }
 static double w_get_lr(const void *m) { return digits01_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const digits01 *)m)->a + 16960; }
+static const float *w_pred(const void *m) { return ((const digits01 *)m)->a + 10816; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 1, {12}, 12},

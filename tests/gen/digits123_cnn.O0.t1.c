@@ -3,7 +3,7 @@
  * Command: nnc examples/digits123_cnn.nn -O0 --threads 1 -o build/gen_c/digits123_cnn.O0.t1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 69 trainable parameters; batch up to 96; digits123_cnn_ARENA_BYTES 72448 (buffers 72320, the model 128);
+/* 69 trainable parameters; batch up to 96; digits123_cnn_ARENA_BYTES 57536 (buffers 57408, the model 128);
  * 1035 FLOPs per sample forward. */
 #include "digits123_cnn.h"
 
@@ -182,7 +182,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 96
-#define ARENA_FLOATS 18080u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 14352u /* every buffer; offsets below are in floats */
 
 struct digits123_cnn {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1196,7 +1198,7 @@ static void k004_conv2d(int n,
     const real *restrict w /* [3, 1, 3, 3] */,
     const real *restrict b /* [3] */,
     real *restrict y /* [n, 3, 4, 4] */,
-    real *restrict scratch /* 8336 scalars, while this runs */)
+    real *restrict scratch /* 432 scalars, while this runs */)
 {
     /* samples in parallel; per thread an im2col matrix [9, 16] and gemm's pack */
     for (int s = 0; s < n; s++) {
@@ -1267,7 +1269,7 @@ static void k010_dense(int n,
     const real *restrict w /* [3, 12] */,
     const real *restrict b /* [3] */,
     real *restrict y /* [n, 3] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 384 scalars, while this runs */)
 {
     /* y[n, 3] = x[n, 12] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 3, 12, x, 12, 1, w, 1, 12, y, 3, GEMM_K8, NULL, b, scratch, NULL);
@@ -1326,7 +1328,7 @@ static void k015_dense_dx(int n,
     const real *restrict dy /* [n, 3] */,
     const real *restrict w /* [3, 12] */,
     real *restrict dx /* [n, 12] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 96 scalars, while this runs */)
 {
     /* dx[n, 12] = dy[n, 3] W */
     GEMM_PAR(n, 12, 3, dy, 3, 1, w, 12, 1, dx, 12, 0, NULL, NULL, scratch, NULL);
@@ -1337,7 +1339,7 @@ static void k016_dense_dw(int n,
     const real *restrict dy /* [n, 3] */,
     const real *restrict x /* [n, 12] */,
     real *restrict dw /* [3, 12] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 3072 scalars, while this runs */)
 {
     /* dW[3, 12] = dy^T x, summed over the batch in order */
     GEMM_PAR(3, 12, n, dy, 1, 3, x, 12, 1, dw, 12, 0, NULL, NULL, scratch, NULL);
@@ -1401,7 +1403,7 @@ static void k021_conv2d_dw(int n,
     const real *restrict dy /* [n, 3, 4, 4] */,
     const real *restrict x /* [n, 1, 6, 6] */,
     real *restrict dw /* [3, 1, 3, 3] */,
-    real *restrict scratch /* 8336 scalars, while this runs */)
+    real *restrict scratch /* 656 scalars, while this runs */)
 {
     /* dW[f, tap] += dy[f, p] col[tap, p]^T, sample after sample */
     memset(dw, 0, 27 * sizeof(real));
@@ -1436,7 +1438,7 @@ static void k021_conv2d_dw(int n,
 static void k022_conv2d_db(int n,
     const real *restrict dy /* [n, 3, 4, 4] */,
     real *restrict db /* [3] */,
-    real *restrict scratch /* 512 scalars, while this runs */)
+    real *restrict scratch /* 384 scalars, while this runs */)
 {
     real *part = scratch; /* [run][channel][16 lanes] */
     for (int r = 0; r < 8; r++) {
@@ -1518,11 +1520,11 @@ static void run_output(digits123_cnn *m, int n, const real *in_x, const void *ta
     (void)A;
     (void)n;
     (void)target;
-    k004_conv2d(n, in_x, A + 0, A + 32, A + 8560, A + 224);
-    k005_sigmoid(n, A + 8560, A + 13168);
-    k006_maxpool(n, 0, A + 13168, A + 8416);
-    k010_dense(n, A + 8416, A + 48, A + 96, A + 10720, A + 224);
-    k011_sigmoid(n, A + 10720, A + 17776);
+    k004_conv2d(n, in_x, A + 0, A + 32, A + 224, A + 4832);
+    k005_sigmoid(n, A + 224, A + 4832);
+    k006_maxpool(n, 0, A + 4832, A + 9440);
+    k010_dense(n, A + 9440, A + 48, A + 96, A + 608, A + 224);
+    k011_sigmoid(n, A + 608, A + 14048);
 }
 
 static void run_eval(digits123_cnn *m, int n, const real *in_x, const void *target)
@@ -1531,12 +1533,12 @@ static void run_eval(digits123_cnn *m, int n, const real *in_x, const void *targ
     (void)A;
     (void)n;
     (void)target;
-    k004_conv2d(n, in_x, A + 0, A + 32, A + 8560, A + 224);
-    k005_sigmoid(n, A + 8560, A + 13168);
-    k006_maxpool(n, 0, A + 13168, A + 8416);
-    k010_dense(n, A + 8416, A + 48, A + 96, A + 10720, A + 224);
-    k011_sigmoid(n, A + 10720, A + 17776);
-    k012_mse(n, A + 17776, target, A + 18064);
+    k004_conv2d(n, in_x, A + 0, A + 32, A + 224, A + 4832);
+    k005_sigmoid(n, A + 224, A + 4832);
+    k006_maxpool(n, 0, A + 4832, A + 9440);
+    k010_dense(n, A + 9440, A + 48, A + 96, A + 608, A + 224);
+    k011_sigmoid(n, A + 608, A + 14048);
+    k012_mse(n, A + 14048, target, A + 14336);
 }
 
 static void run_loss(digits123_cnn *m, int n, const real *in_x, const void *target)
@@ -1545,12 +1547,12 @@ static void run_loss(digits123_cnn *m, int n, const real *in_x, const void *targ
     (void)A;
     (void)n;
     (void)target;
-    k004_conv2d(n, in_x, A + 0, A + 32, A + 8560, A + 224);
-    k005_sigmoid(n, A + 8560, A + 13168);
-    k006_maxpool(n, 1, A + 13168, A + 8416);
-    k010_dense(n, A + 8416, A + 48, A + 96, A + 10720, A + 224);
-    k011_sigmoid(n, A + 10720, A + 17776);
-    k012_mse(n, A + 17776, target, A + 18064);
+    k004_conv2d(n, in_x, A + 0, A + 32, A + 224, A + 4832);
+    k005_sigmoid(n, A + 224, A + 4832);
+    k006_maxpool(n, 1, A + 4832, A + 9440);
+    k010_dense(n, A + 9440, A + 48, A + 96, A + 608, A + 224);
+    k011_sigmoid(n, A + 608, A + 14048);
+    k012_mse(n, A + 14048, target, A + 14336);
 }
 
 static void run_backward(digits123_cnn *m, int n, const real *in_x, const void *target)
@@ -1559,15 +1561,15 @@ static void run_backward(digits123_cnn *m, int n, const real *in_x, const void *
     (void)A;
     (void)n;
     (void)target;
-    k013_mse_dx(n, A + 17776, target, A + 224);
-    k014_sigmoid_dx(n, A + 224, A + 17776, A + 11872);
-    k015_dense_dx(n, A + 11872, A + 48, A + 10720, A + 224);
-    k016_dense_dw(n, A + 11872, A + 8416, A + 112, A + 224);
-    k017_dense_db(n, A + 11872, A + 160);
-    k019_maxpool_dx(n, A + 10720, A + 8416, A + 224);
-    k020_sigmoid_dx(n, A + 224, A + 13168, A + 8560);
-    k021_conv2d_dw(n, A + 8560, in_x, A + 176, A + 224);
-    k022_conv2d_db(n, A + 8560, A + 208, A + 224);
+    k013_mse_dx(n, A + 14048, target, A + 224);
+    k014_sigmoid_dx(n, A + 224, A + 14048, A + 3296);
+    k015_dense_dx(n, A + 3296, A + 48, A + 11744, A + 224);
+    k016_dense_dw(n, A + 3296, A + 9440, A + 112, A + 224);
+    k017_dense_db(n, A + 3296, A + 160);
+    k019_maxpool_dx(n, A + 11744, A + 9440, A + 224);
+    k020_sigmoid_dx(n, A + 224, A + 4832, A + 9440);
+    k021_conv2d_dw(n, A + 9440, in_x, A + 176, A + 224);
+    k022_conv2d_db(n, A + 9440, A + 208, A + 224);
 }
 
 static void run_update(digits123_cnn *m)
@@ -1710,7 +1712,7 @@ void digits123_cnn_forward(digits123_cnn *m, int n, const float *in_x, float *ou
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 36, NULL);
-        memcpy(out + (size_t)done * 3, A + 17776, (size_t)k * 3 * sizeof(float));
+        memcpy(out + (size_t)done * 3, A + 14048, (size_t)k * 3 * sizeof(float));
     }
 }
 
@@ -1729,7 +1731,7 @@ float digits123_cnn_train_step(digits123_cnn *m, int n, const float *in_x, const
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[18064];
+    return m->a[14336];
 }
 
 float digits123_cnn_eval_loss(digits123_cnn *m, int n, const float *in_x, const void *target, float *out)
@@ -1740,8 +1742,8 @@ float digits123_cnn_eval_loss(digits123_cnn *m, int n, const float *in_x, const 
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 17776, (size_t)n * 3 * sizeof(float));
-    return m->a[18064];
+        memcpy(out, A + 14048, (size_t)n * 3 * sizeof(float));
+    return m->a[14336];
 }
 
 void digits123_cnn_set_lr(digits123_cnn *m, double lr)
@@ -1790,7 +1792,7 @@ static void *state_ptr(digits123_cnn *m, int i)
 #define GC_INPUT_NUMEL 36
 #define GC_TARGET_CLASSES 0 /* 0: a float target */
 #define GC_TARGET_NUMEL 3
-#define GC_LOSS_AT 18064
+#define GC_LOSS_AT 14336
 typedef digits123_cnn gc_model;
 #define GC_CREATE digits123_cnn_create
 #define GC_DESTROY digits123_cnn_destroy
@@ -1818,7 +1820,7 @@ static void w_set_lr(void *m, double lr) { digits123_cnn_set_lr(m, lr); }
 static void w_epoch_end(void *m) { digits123_cnn_epoch_end(m); }
 static double w_get_lr(const void *m) { return digits123_cnn_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const digits123_cnn *)m)->a + 17776; }
+static const float *w_pred(const void *m) { return ((const digits123_cnn *)m)->a + 14048; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 3, {1, 6, 6}, 36},

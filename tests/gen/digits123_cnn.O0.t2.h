@@ -23,7 +23,7 @@ extern "C" {
  *     static unsigned char arena[digits123_cnn_ARENA_BYTES]
  *         __attribute__((aligned(digits123_cnn_ARENA_ALIGN)));
  * or, in C11 and C++11, alignas(digits123_cnn_ARENA_ALIGN) in front. */
-#define digits123_cnn_ARENA_BYTES 105792ul
+#define digits123_cnn_ARENA_BYTES 91392ul
 #define digits123_cnn_ARENA_ALIGN 64
 
 /* Input: row-major float32, n samples: in_x [n, 1, 6, 6]

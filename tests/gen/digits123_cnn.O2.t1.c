@@ -3,7 +3,7 @@
  * Command: nnc examples/digits123_cnn.nn -O2 --threads 1 -o build/gen_c/digits123_cnn.O2.t1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 69 trainable parameters; batch up to 96; digits123_cnn_ARENA_BYTES 53952 (buffers 53824, the model 128);
+/* 69 trainable parameters; batch up to 96; digits123_cnn_ARENA_BYTES 49344 (buffers 49216, the model 128);
  * 1035 FLOPs per sample forward. */
 #include "digits123_cnn.h"
 
@@ -182,7 +182,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 96
-#define ARENA_FLOATS 13456u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 12304u /* every buffer; offsets below are in floats */
 
 struct digits123_cnn {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1458,7 +1460,7 @@ static void k006_fused_conv2d_sigmoid_maxpool(int n, int training,
     const real *restrict x2 /* [3, 1, 3, 3] */,
     const real *restrict x3 /* [3] */,
     real *restrict y /* [n, 3, 2, 2] */,
-    real *restrict scratch /* 8352 scalars, while this runs */)
+    real *restrict scratch /* 160 scalars, while this runs */)
 {
     const real *x = x0, *w = x2;
     const real *b = x3;
@@ -1474,7 +1476,7 @@ static void k006_fused_conv2d_sigmoid_maxpool(int n, int training,
                        6 * sizeof(real));
         for (int g = 0; g < 1; g++)
             GEMM(3, 24, 9, w + (size_t)g * 27, 9, 1, xp + (size_t)g * 36, 0, 1,
-                 yp + (size_t)g * 72, 24, 0, b + (size_t)g * 3, NULL, scratch + 160, k006_taps);
+                 yp + (size_t)g * 72, 24, 0, b + (size_t)g * 3, NULL, NULL, k006_taps);
         /* max pooling [2, 2] by [2, 2] of the activated values: the first maximum, NaN kept */
         if (training) {
             int32_t *kept = (int32_t *)(void *)(y + 1152);
@@ -1557,7 +1559,7 @@ static void k010_dense_sigmoid(int n,
     const real *restrict w /* [3, 12] */,
     const real *restrict b /* [3] */,
     real *restrict y /* [n, 3] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 384 scalars, while this runs */)
 {
     /* y[n, 3] = x[n, 12] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 3, 12, x, 12, 1, w, 1, 12, y, 3, GEMM_K8, NULL, b, scratch, NULL);
@@ -1611,7 +1613,7 @@ static void k015_dense_dx(int n,
     const real *restrict dy /* [n, 3] */,
     const real *restrict w /* [3, 12] */,
     real *restrict dx /* [n, 12] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 96 scalars, while this runs */)
 {
     /* dx[n, 12] = dy[n, 3] W */
     GEMM_PAR(n, 12, 3, dy, 3, 1, w, 12, 1, dx, 12, 0, NULL, NULL, scratch, NULL);
@@ -1622,7 +1624,7 @@ static void k016_dense_dw(int n,
     const real *restrict dy /* [n, 3] */,
     const real *restrict x /* [n, 12] */,
     real *restrict dw /* [3, 12] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 3072 scalars, while this runs */)
 {
     /* dW[3, 12] = dy^T x, summed over the batch in order */
     GEMM_PAR(3, 12, n, dy, 1, 3, x, 12, 1, dw, 12, 0, NULL, NULL, scratch, NULL);
@@ -1729,7 +1731,7 @@ static void k021_conv2d_dw(int n,
 static void k022_conv2d_db(int n,
     const real *restrict dy /* [n, 3, 4, 4] */,
     real *restrict db /* [3] */,
-    real *restrict scratch /* 512 scalars, while this runs */)
+    real *restrict scratch /* 384 scalars, while this runs */)
 {
     real *part = scratch; /* [run][channel][16 lanes] */
     for (int r = 0; r < 8; r++) {
@@ -1812,7 +1814,7 @@ static void run_output(digits123_cnn *m, int n, const real *in_x, const void *ta
     (void)n;
     (void)target;
     k006_fused_conv2d_sigmoid_maxpool(n, 0, in_x, A + 0, A + 32, A + 9696, A + 224);
-    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 13152, A + 224);
+    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 12000, A + 224);
 }
 
 static void run_eval(digits123_cnn *m, int n, const real *in_x, const void *target)
@@ -1822,8 +1824,8 @@ static void run_eval(digits123_cnn *m, int n, const real *in_x, const void *targ
     (void)n;
     (void)target;
     k006_fused_conv2d_sigmoid_maxpool(n, 0, in_x, A + 0, A + 32, A + 9696, A + 224);
-    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 13152, A + 224);
-    k012_mse(n, A + 13152, target, A + 13440);
+    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 12000, A + 224);
+    k012_mse(n, A + 12000, target, A + 12288);
 }
 
 static void run_loss(digits123_cnn *m, int n, const real *in_x, const void *target)
@@ -1833,8 +1835,8 @@ static void run_loss(digits123_cnn *m, int n, const real *in_x, const void *targ
     (void)n;
     (void)target;
     k006_fused_conv2d_sigmoid_maxpool(n, 1, in_x, A + 0, A + 32, A + 9696, A + 224);
-    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 13152, A + 224);
-    k012_mse(n, A + 13152, target, A + 13440);
+    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 12000, A + 224);
+    k012_mse(n, A + 12000, target, A + 12288);
 }
 
 static void run_backward(digits123_cnn *m, int n, const real *in_x, const void *target)
@@ -1843,12 +1845,12 @@ static void run_backward(digits123_cnn *m, int n, const real *in_x, const void *
     (void)A;
     (void)n;
     (void)target;
-    k013_mse_dx(n, A + 13152, target, A + 224);
-    k014_sigmoid_dx(n, A + 224, A + 13152, A + 8416);
-    k015_dense_dx(n, A + 8416, A + 48, A + 12000, A + 224);
-    k016_dense_dw(n, A + 8416, A + 9696, A + 112, A + 224);
-    k017_dense_db(n, A + 8416, A + 160);
-    k019_maxpool_sigmoid_dx(n, A + 12000, A + 9696, A + 5088);
+    k013_mse_dx(n, A + 12000, target, A + 224);
+    k014_sigmoid_dx(n, A + 224, A + 12000, A + 4448);
+    k015_dense_dx(n, A + 4448, A + 48, A + 3296, A + 224);
+    k016_dense_dw(n, A + 4448, A + 9696, A + 112, A + 224);
+    k017_dense_db(n, A + 4448, A + 160);
+    k019_maxpool_sigmoid_dx(n, A + 3296, A + 9696, A + 5088);
     k021_conv2d_dw(n, A + 5088, in_x, A + 176, A + 224);
     k022_conv2d_db(n, A + 5088, A + 208, A + 224);
 }
@@ -1993,7 +1995,7 @@ void digits123_cnn_forward(digits123_cnn *m, int n, const float *in_x, float *ou
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 36, NULL);
-        memcpy(out + (size_t)done * 3, A + 13152, (size_t)k * 3 * sizeof(float));
+        memcpy(out + (size_t)done * 3, A + 12000, (size_t)k * 3 * sizeof(float));
     }
 }
 
@@ -2012,7 +2014,7 @@ float digits123_cnn_train_step(digits123_cnn *m, int n, const float *in_x, const
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[13440];
+    return m->a[12288];
 }
 
 float digits123_cnn_eval_loss(digits123_cnn *m, int n, const float *in_x, const void *target, float *out)
@@ -2023,8 +2025,8 @@ float digits123_cnn_eval_loss(digits123_cnn *m, int n, const float *in_x, const 
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 13152, (size_t)n * 3 * sizeof(float));
-    return m->a[13440];
+        memcpy(out, A + 12000, (size_t)n * 3 * sizeof(float));
+    return m->a[12288];
 }
 
 void digits123_cnn_set_lr(digits123_cnn *m, double lr)
@@ -2073,7 +2075,7 @@ static void *state_ptr(digits123_cnn *m, int i)
 #define GC_INPUT_NUMEL 36
 #define GC_TARGET_CLASSES 0 /* 0: a float target */
 #define GC_TARGET_NUMEL 3
-#define GC_LOSS_AT 13440
+#define GC_LOSS_AT 12288
 typedef digits123_cnn gc_model;
 #define GC_CREATE digits123_cnn_create
 #define GC_DESTROY digits123_cnn_destroy
@@ -2101,7 +2103,7 @@ static void w_set_lr(void *m, double lr) { digits123_cnn_set_lr(m, lr); }
 static void w_epoch_end(void *m) { digits123_cnn_epoch_end(m); }
 static double w_get_lr(const void *m) { return digits123_cnn_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const digits123_cnn *)m)->a + 13152; }
+static const float *w_pred(const void *m) { return ((const digits123_cnn *)m)->a + 12000; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 3, {1, 6, 6}, 36},

@@ -3,7 +3,7 @@
  * Command: nnc examples/fashion_bn_dropout.nn -O0 --threads 2 -o build/gen_c/fashion_bn_dropout.O0.t2
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 204042 trainable parameters; batch up to 64; fashion_bn_dropout_ARENA_BYTES 3735552 (buffers 3735424, the model 128);
+/* 204042 trainable parameters; batch up to 64; fashion_bn_dropout_ARENA_BYTES 3732992 (buffers 3732864, the model 128);
  * 407336 FLOPs per sample forward. */
 #include "fashion_bn_dropout.h"
 
@@ -182,7 +182,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 64
-#define ARENA_FLOATS 933856u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 933216u /* every buffer; offsets below are in floats */
 
 struct fashion_bn_dropout {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1805,22 +1807,20 @@ static void k018_cross_entropy_dx(int n,
 static void k019_dense_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 10] W */
-    GEMM_PAR(n, 256, 10, dy, 10, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 10, dy, 10, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %20 gradient of logits dense (examples/fashion_bn_dropout.nn:11) */
 static void k020_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [10, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dw /* [10, 256] */)
 {
     /* dW[10, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(10, 256, n, dy, 1, 10, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(10, 256, n, dy, 1, 10, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %21 gradient of logits dense (examples/fashion_bn_dropout.nn:11) */
@@ -1943,7 +1943,7 @@ static void k027_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 784] */,
     real *restrict dw /* [256, 784] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 10240 scalars, while this runs */)
 {
     /* dW[256, 784] = dy^T x, summed over the batch in order */
     GEMM_PAR(256, 784, n, dy, 1, 256, x, 784, 1, dw, 784, 0, NULL, NULL, scratch, NULL);
@@ -2230,7 +2230,7 @@ static void run_eval(fashion_bn_dropout *m, int n, const real *in_x, const void 
     k012_dropout(n, 0, &m->rng, A + 882768, A + 816720);
     k015_dense(n, A + 816720, A + 202000, A + 204560, A + 931920, A + 899152);
     k016_softmax(n, A + 931920, A + 932560);
-    k017_cross_entropy(n, A + 931920, target, A + 933840);
+    k017_cross_entropy(n, A + 931920, target, A + 933200);
 }
 
 static void run_loss(fashion_bn_dropout *m, int n, const real *in_x, const void *target)
@@ -2244,7 +2244,7 @@ static void run_loss(fashion_bn_dropout *m, int n, const real *in_x, const void 
     k011_relu(n, A + 849488, A + 882768);
     k012_dropout(n, 1, &m->rng, A + 882768, A + 816720);
     k015_dense(n, A + 816720, A + 202000, A + 204560, A + 931920, A + 899152);
-    k017_cross_entropy(n, A + 931920, target, A + 933840);
+    k017_cross_entropy(n, A + 931920, target, A + 933200);
 }
 
 static void run_backward(fashion_bn_dropout *m, int n, const real *in_x, const void *target)
@@ -2253,10 +2253,10 @@ static void run_backward(fashion_bn_dropout *m, int n, const real *in_x, const v
     (void)A;
     (void)n;
     (void)target;
-    k018_cross_entropy_dx(n, A + 931920, target, A + 933200);
-    k019_dense_dx(n, A + 933200, A + 202000, A + 899152, A + 915536);
-    k020_dense_dw(n, A + 933200, A + 816720, A + 612672, A + 915536);
-    k021_dense_db(n, A + 933200, A + 615232);
+    k018_cross_entropy_dx(n, A + 931920, target, A + 915536);
+    k019_dense_dx(n, A + 915536, A + 202000, A + 899152);
+    k020_dense_dw(n, A + 915536, A + 816720, A + 612672);
+    k021_dense_db(n, A + 915536, A + 615232);
     k022_dropout_dx(n, A + 899152, A + 816720, A + 915536);
     k023_relu_dx(n, A + 915536, A + 882768, A + 816720);
     k024_batchnorm_dx(n, A + 816720, A + 866384, A + 849488, A + 200960, A + 833104);
@@ -2442,7 +2442,7 @@ float fashion_bn_dropout_train_step(fashion_bn_dropout *m, int n, const float *i
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[933840];
+    return m->a[933200];
 }
 
 float fashion_bn_dropout_eval_loss(fashion_bn_dropout *m, int n, const float *in_x, const void *target, float *out)
@@ -2454,7 +2454,7 @@ float fashion_bn_dropout_eval_loss(fashion_bn_dropout *m, int n, const float *in
     run_eval(m, n, in_x, target);
     if (out)
         memcpy(out, A + 932560, (size_t)n * 10 * sizeof(float));
-    return m->a[933840];
+    return m->a[933200];
 }
 
 void fashion_bn_dropout_set_lr(fashion_bn_dropout *m, double lr)
@@ -2527,7 +2527,7 @@ static void *state_ptr(fashion_bn_dropout *m, int i)
 #define GC_INPUT_NUMEL 784
 #define GC_TARGET_CLASSES 10 /* 0: a float target */
 #define GC_TARGET_NUMEL 1
-#define GC_LOSS_AT 933840
+#define GC_LOSS_AT 933200
 typedef fashion_bn_dropout gc_model;
 #define GC_CREATE fashion_bn_dropout_create
 #define GC_DESTROY fashion_bn_dropout_destroy

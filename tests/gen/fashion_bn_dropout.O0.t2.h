@@ -24,7 +24,7 @@ extern "C" {
  *     static unsigned char arena[fashion_bn_dropout_ARENA_BYTES]
  *         __attribute__((aligned(fashion_bn_dropout_ARENA_ALIGN)));
  * or, in C11 and C++11, alignas(fashion_bn_dropout_ARENA_ALIGN) in front. */
-#define fashion_bn_dropout_ARENA_BYTES 3735552ul
+#define fashion_bn_dropout_ARENA_BYTES 3732992ul
 #define fashion_bn_dropout_ARENA_ALIGN 64
 
 /* Input: row-major float32, n samples: in_x [n, 784]

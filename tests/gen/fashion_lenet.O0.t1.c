@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1196,7 +1198,7 @@ static void k004_conv2d(int n,
     const real *restrict w /* [6, 1, 5, 5] */,
     const real *restrict b /* [6] */,
     real *restrict y /* [n, 6, 28, 28] */,
-    real *restrict scratch /* 27792 scalars, while this runs */)
+    real *restrict scratch /* 20400 scalars, while this runs */)
 {
     /* samples in parallel; per thread an im2col matrix [25, 784] and gemm's pack */
     for (int s = 0; s < n; s++) {
@@ -1267,7 +1269,7 @@ static void k009_conv2d(int n,
     const real *restrict w /* [16, 6, 5, 5] */,
     const real *restrict b /* [16] */,
     real *restrict y /* [n, 16, 10, 10] */,
-    real *restrict scratch /* 23200 scalars, while this runs */)
+    real *restrict scratch /* 19808 scalars, while this runs */)
 {
     /* samples in parallel; per thread an im2col matrix [150, 100] and gemm's pack */
     for (int s = 0; s < n; s++) {
@@ -1523,7 +1525,7 @@ static void k019_dense(int n,
     const real *restrict w /* [84, 120] */,
     const real *restrict b /* [84] */,
     real *restrict y /* [n, 84] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 3840 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -1708,7 +1710,7 @@ static void k023_dense(int n,
     const real *restrict w /* [10, 84] */,
     const real *restrict b /* [10] */,
     real *restrict y /* [n, 10] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 2688 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -2055,7 +2057,7 @@ static void k026_dense_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 84] */,
     real *restrict dx /* [n, 84] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 320 scalars, while this runs */)
 {
     /* dx[n, 84] = dy[n, 10] W */
     GEMM_PAR(n, 84, 10, dy, 10, 1, w, 84, 1, dx, 84, 0, NULL, NULL, scratch, NULL);
@@ -2066,7 +2068,7 @@ static void k027_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 84] */,
     real *restrict dw /* [10, 84] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 1024 scalars, while this runs */)
 {
     /* dW[10, 84] = dy^T x, summed over the batch in order */
     GEMM_PAR(10, 84, n, dy, 1, 10, x, 84, 1, dw, 84, 0, NULL, NULL, scratch, NULL);
@@ -2101,7 +2103,7 @@ static void k030_dense_dx(int n,
     const real *restrict dy /* [n, 84] */,
     const real *restrict w /* [84, 120] */,
     real *restrict dx /* [n, 120] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 2688 scalars, while this runs */)
 {
     /* dx[n, 120] = dy[n, 84] W */
     GEMM_PAR(n, 120, 84, dy, 84, 1, w, 120, 1, dx, 120, 0, NULL, NULL, scratch, NULL);
@@ -2112,7 +2114,7 @@ static void k031_dense_dw(int n,
     const real *restrict dy /* [n, 84] */,
     const real *restrict x /* [n, 120] */,
     real *restrict dw /* [84, 120] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 1024 scalars, while this runs */)
 {
     /* dW[84, 120] = dy^T x, summed over the batch in order */
     GEMM_PAR(84, 120, n, dy, 1, 84, x, 120, 1, dw, 120, 0, NULL, NULL, scratch, NULL);
@@ -2147,7 +2149,7 @@ static void k034_dense_dx(int n,
     const real *restrict dy /* [n, 120] */,
     const real *restrict w /* [120, 400] */,
     real *restrict dx /* [n, 400] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 3840 scalars, while this runs */)
 {
     /* dx[n, 400] = dy[n, 120] W */
     GEMM_PAR(n, 400, 120, dy, 120, 1, w, 400, 1, dx, 400, 0, NULL, NULL, scratch, NULL);
@@ -2158,7 +2160,7 @@ static void k035_dense_dw(int n,
     const real *restrict dy /* [n, 120] */,
     const real *restrict x /* [n, 400] */,
     real *restrict dw /* [120, 400] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 1024 scalars, while this runs */)
 {
     /* dW[120, 400] = dy^T x, summed over the batch in order */
     GEMM_PAR(120, 400, n, dy, 1, 120, x, 400, 1, dw, 400, 0, NULL, NULL, scratch, NULL);
@@ -2222,7 +2224,7 @@ static void k040_conv2d_dx(int n,
     const real *restrict dy /* [n, 16, 10, 10] */,
     const real *restrict w /* [16, 6, 5, 5] */,
     real *restrict dx /* [n, 6, 14, 14] */,
-    real *restrict scratch /* 23200 scalars, while this runs */)
+    real *restrict scratch /* 15520 scalars, while this runs */)
 {
     memset(dx, 0, (size_t)n * 1176 * sizeof(real));
     /* samples in parallel; per thread a column gradient [150, 100] */
@@ -2259,7 +2261,7 @@ static void k041_conv2d_dw(int n,
     const real *restrict dy /* [n, 16, 10, 10] */,
     const real *restrict x /* [n, 6, 14, 14] */,
     real *restrict dw /* [16, 6, 5, 5] */,
-    real *restrict scratch /* 23200 scalars, while this runs */)
+    real *restrict scratch /* 18208 scalars, while this runs */)
 {
     /* dW[f, tap] += dy[f, p] col[tap, p]^T, sample after sample */
     memset(dw, 0, 2400 * sizeof(real));
@@ -2414,7 +2416,7 @@ static void k045_conv2d_dw(int n,
 static void k046_conv2d_db(int n,
     const real *restrict dy /* [n, 6, 28, 28] */,
     real *restrict db /* [6] */,
-    real *restrict scratch /* 896 scalars, while this runs */)
+    real *restrict scratch /* 768 scalars, while this runs */)
 {
     real *part = scratch; /* [run][channel][16 lanes] */
     for (int r = 0; r < 8; r++) {
@@ -2842,10 +2844,10 @@ static void run_output(fashion_lenet *m, int n, const real *in_x, const void *ta
     k010_relu(n, A + 247040, A + 298240);
     k011_maxpool(n, 0, A + 298240, A + 349440);
     k015_dense(n, A + 349440, A + 2592, A + 50592, A + 255232, A + 247040);
-    k016_relu(n, A + 255232, A + 259072);
-    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 255232, A + 247040);
-    k020_relu(n, A + 255232, A + 262912);
-    k023_dense(n, A + 262912, A + 60896, A + 61744, A + 712192, A + 247040);
+    k016_relu(n, A + 255232, A + 247040);
+    k019_dense(n, A + 247040, A + 50720, A + 60800, A + 254720, A + 250880);
+    k020_relu(n, A + 254720, A + 250880);
+    k023_dense(n, A + 250880, A + 60896, A + 61744, A + 712192, A + 253568);
 }
 
 static void run_eval(fashion_lenet *m, int n, const real *in_x, const void *target)
@@ -2861,10 +2863,10 @@ static void run_eval(fashion_lenet *m, int n, const real *in_x, const void *targ
     k010_relu(n, A + 247040, A + 298240);
     k011_maxpool(n, 0, A + 298240, A + 349440);
     k015_dense(n, A + 349440, A + 2592, A + 50592, A + 255232, A + 247040);
-    k016_relu(n, A + 255232, A + 259072);
-    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 255232, A + 247040);
-    k020_relu(n, A + 255232, A + 262912);
-    k023_dense(n, A + 262912, A + 60896, A + 61744, A + 712192, A + 247040);
+    k016_relu(n, A + 255232, A + 247040);
+    k019_dense(n, A + 247040, A + 50720, A + 60800, A + 254720, A + 250880);
+    k020_relu(n, A + 254720, A + 250880);
+    k023_dense(n, A + 250880, A + 60896, A + 61744, A + 712192, A + 253568);
     k024_cross_entropy(n, A + 712192, target, A + 712512);
 }
 
@@ -2881,10 +2883,10 @@ static void run_loss(fashion_lenet *m, int n, const real *in_x, const void *targ
     k010_relu(n, A + 247040, A + 298240);
     k011_maxpool(n, 1, A + 298240, A + 349440);
     k015_dense(n, A + 349440, A + 2592, A + 50592, A + 255232, A + 247040);
-    k016_relu(n, A + 255232, A + 259072);
-    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 255232, A + 247040);
-    k020_relu(n, A + 255232, A + 262912);
-    k023_dense(n, A + 262912, A + 60896, A + 61744, A + 712192, A + 247040);
+    k016_relu(n, A + 255232, A + 247040);
+    k019_dense(n, A + 247040, A + 50720, A + 60800, A + 254720, A + 250880);
+    k020_relu(n, A + 254720, A + 250880);
+    k023_dense(n, A + 250880, A + 60896, A + 61744, A + 712192, A + 253568);
     k024_cross_entropy(n, A + 712192, target, A + 712512);
 }
 
@@ -2894,18 +2896,18 @@ static void run_backward(fashion_lenet *m, int n, const real *in_x, const void *
     (void)A;
     (void)n;
     (void)target;
-    k025_cross_entropy_dx(n, A + 712192, target, A + 257920);
-    k026_dense_dx(n, A + 257920, A + 60896, A + 255232, A + 247040);
-    k027_dense_dw(n, A + 257920, A + 262912, A + 185280, A + 247040);
-    k028_dense_db(n, A + 257920, A + 186128);
-    k029_relu_dx(n, A + 255232, A + 262912, A + 265600);
-    k030_dense_dx(n, A + 265600, A + 50720, A + 255232, A + 247040);
-    k031_dense_dw(n, A + 265600, A + 259072, A + 186144, A + 247040);
-    k032_dense_db(n, A + 265600, A + 196224);
-    k033_relu_dx(n, A + 255232, A + 259072, A + 262912);
-    k034_dense_dx(n, A + 262912, A + 2592, A + 375040, A + 247040);
-    k035_dense_dw(n, A + 262912, A + 349440, A + 196320, A + 247040);
-    k036_dense_db(n, A + 262912, A + 244320);
+    k025_cross_entropy_dx(n, A + 712192, target, A + 257280);
+    k026_dense_dx(n, A + 257280, A + 60896, A + 253568, A + 256256);
+    k027_dense_dw(n, A + 257280, A + 250880, A + 185280, A + 256256);
+    k028_dense_db(n, A + 257280, A + 186128);
+    k029_relu_dx(n, A + 253568, A + 250880, A + 256256);
+    k030_dense_dx(n, A + 256256, A + 50720, A + 250880, A + 258944);
+    k031_dense_dw(n, A + 256256, A + 247040, A + 186144, A + 254720);
+    k032_dense_db(n, A + 256256, A + 196224);
+    k033_relu_dx(n, A + 250880, A + 247040, A + 254720);
+    k034_dense_dx(n, A + 254720, A + 2592, A + 375040, A + 247040);
+    k035_dense_dw(n, A + 254720, A + 349440, A + 196320, A + 247040);
+    k036_dense_db(n, A + 254720, A + 244320);
     k038_maxpool_dx(n, A + 375040, A + 349440, A + 247040);
     k039_relu_dx(n, A + 247040, A + 298240, A + 623360);
     k040_conv2d_dx(n, A + 623360, A + 176, A + 674560, A + 247040);

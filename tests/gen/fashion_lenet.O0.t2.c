@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1196,7 +1198,7 @@ static void k004_conv2d(int n,
     const real *restrict w /* [6, 1, 5, 5] */,
     const real *restrict b /* [6] */,
     real *restrict y /* [n, 6, 28, 28] */,
-    real *restrict scratch /* 55584 scalars, while this runs */)
+    real *restrict scratch /* 48192 scalars, while this runs */)
 {
     /* samples in parallel; per thread an im2col matrix [25, 784] and gemm's pack */
     if (n > 1) {
@@ -1325,7 +1327,7 @@ static void k009_conv2d(int n,
     const real *restrict w /* [16, 6, 5, 5] */,
     const real *restrict b /* [16] */,
     real *restrict y /* [n, 16, 10, 10] */,
-    real *restrict scratch /* 46384 scalars, while this runs */)
+    real *restrict scratch /* 42992 scalars, while this runs */)
 {
     /* samples in parallel; per thread an im2col matrix [150, 100] and gemm's pack */
     if (n > 1) {
@@ -1646,7 +1648,7 @@ static void k019_dense(int n,
     const real *restrict w /* [84, 120] */,
     const real *restrict b /* [84] */,
     real *restrict y /* [n, 84] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 12032 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -1838,7 +1840,7 @@ static void k023_dense(int n,
     const real *restrict w /* [10, 84] */,
     const real *restrict b /* [10] */,
     real *restrict y /* [n, 10] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 10880 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -2185,7 +2187,7 @@ static void k026_dense_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 84] */,
     real *restrict dx /* [n, 84] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8512 scalars, while this runs */)
 {
     /* dx[n, 84] = dy[n, 10] W */
     GEMM_PAR(n, 84, 10, dy, 10, 1, w, 84, 1, dx, 84, 0, NULL, NULL, scratch, NULL);
@@ -2196,7 +2198,7 @@ static void k027_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 84] */,
     real *restrict dw /* [10, 84] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 9216 scalars, while this runs */)
 {
     /* dW[10, 84] = dy^T x, summed over the batch in order */
     GEMM_PAR(10, 84, n, dy, 1, 10, x, 84, 1, dw, 84, 0, NULL, NULL, scratch, NULL);
@@ -2248,7 +2250,7 @@ static void k030_dense_dx(int n,
     const real *restrict dy /* [n, 84] */,
     const real *restrict w /* [84, 120] */,
     real *restrict dx /* [n, 120] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 10880 scalars, while this runs */)
 {
     /* dx[n, 120] = dy[n, 84] W */
     GEMM_PAR(n, 120, 84, dy, 84, 1, w, 120, 1, dx, 120, 0, NULL, NULL, scratch, NULL);
@@ -2259,7 +2261,7 @@ static void k031_dense_dw(int n,
     const real *restrict dy /* [n, 84] */,
     const real *restrict x /* [n, 120] */,
     real *restrict dw /* [84, 120] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 9216 scalars, while this runs */)
 {
     /* dW[84, 120] = dy^T x, summed over the batch in order */
     GEMM_PAR(84, 120, n, dy, 1, 84, x, 120, 1, dw, 120, 0, NULL, NULL, scratch, NULL);
@@ -2311,7 +2313,7 @@ static void k034_dense_dx(int n,
     const real *restrict dy /* [n, 120] */,
     const real *restrict w /* [120, 400] */,
     real *restrict dx /* [n, 400] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 12032 scalars, while this runs */)
 {
     /* dx[n, 400] = dy[n, 120] W */
     GEMM_PAR(n, 400, 120, dy, 120, 1, w, 400, 1, dx, 400, 0, NULL, NULL, scratch, NULL);
@@ -2322,7 +2324,7 @@ static void k035_dense_dw(int n,
     const real *restrict dy /* [n, 120] */,
     const real *restrict x /* [n, 400] */,
     real *restrict dw /* [120, 400] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 9216 scalars, while this runs */)
 {
     /* dW[120, 400] = dy^T x, summed over the batch in order */
     GEMM_PAR(120, 400, n, dy, 1, 120, x, 400, 1, dw, 400, 0, NULL, NULL, scratch, NULL);
@@ -2427,7 +2429,7 @@ static void k040_conv2d_dx(int n,
     const real *restrict dy /* [n, 16, 10, 10] */,
     const real *restrict w /* [16, 6, 5, 5] */,
     real *restrict dx /* [n, 6, 14, 14] */,
-    real *restrict scratch /* 46384 scalars, while this runs */)
+    real *restrict scratch /* 38704 scalars, while this runs */)
 {
     memset(dx, 0, (size_t)n * 1176 * sizeof(real));
     /* samples in parallel; per thread a column gradient [150, 100] */
@@ -2494,7 +2496,7 @@ static void k041_conv2d_dw(int n,
     const real *restrict dy /* [n, 16, 10, 10] */,
     const real *restrict x /* [n, 6, 14, 14] */,
     real *restrict dw /* [16, 6, 5, 5] */,
-    real *restrict scratch /* 46384 scalars, while this runs */)
+    real *restrict scratch /* 26400 scalars, while this runs */)
 {
     /* dW[f, tap] += dy[f, p] col[tap, p]^T, sample after sample */
     memset(dw, 0, 2400 * sizeof(real));
@@ -2521,7 +2523,7 @@ static void k041_conv2d_dw(int n,
         }
         for (int g = 0; g < 1; g++)
             GEMM_PAR(16, 150, 100, dys + (size_t)g * 1600, 100, 1, col + (size_t)g * 15000, 1, 100,
-                     dw + (size_t)g * 2400, 150, 1, NULL, NULL, scratch + 30000, NULL);
+                     dw + (size_t)g * 2400, 150, 1, NULL, NULL, scratch + 15000, NULL);
     }
 }
 
@@ -2675,7 +2677,7 @@ static void k045_conv2d_dw(int n,
     const real *restrict dy /* [n, 6, 28, 28] */,
     const real *restrict x /* [n, 1, 28, 28] */,
     real *restrict dw /* [6, 1, 5, 5] */,
-    real *restrict scratch /* 55584 scalars, while this runs */)
+    real *restrict scratch /* 35984 scalars, while this runs */)
 {
     /* dW[f, tap] += dy[f, p] col[tap, p]^T, sample after sample */
     memset(dw, 0, 150 * sizeof(real));
@@ -2702,7 +2704,7 @@ static void k045_conv2d_dw(int n,
         }
         for (int g = 0; g < 1; g++)
             GEMM_PAR(6, 25, 784, dys + (size_t)g * 4704, 784, 1, col + (size_t)g * 19600, 1, 784,
-                     dw + (size_t)g * 150, 25, 1, NULL, NULL, scratch + 39200, NULL);
+                     dw + (size_t)g * 150, 25, 1, NULL, NULL, scratch + 19600, NULL);
     }
 }
 
@@ -2710,7 +2712,7 @@ static void k045_conv2d_dw(int n,
 static void k046_conv2d_db(int n,
     const real *restrict dy /* [n, 6, 28, 28] */,
     real *restrict db /* [6] */,
-    real *restrict scratch /* 896 scalars, while this runs */)
+    real *restrict scratch /* 768 scalars, while this runs */)
 {
     real *part = scratch; /* [run][channel][16 lanes] */
     if (n > 1) {
@@ -3171,10 +3173,10 @@ static void run_output(fashion_lenet *m, int n, const real *in_x, const void *ta
     k010_relu(n, A + 247040, A + 298240);
     k011_maxpool(n, 0, A + 298240, A + 349440);
     k015_dense(n, A + 349440, A + 2592, A + 50592, A + 263424, A + 247040);
-    k016_relu(n, A + 263424, A + 267264);
-    k019_dense(n, A + 267264, A + 50720, A + 60800, A + 263424, A + 247040);
-    k020_relu(n, A + 263424, A + 271104);
-    k023_dense(n, A + 271104, A + 60896, A + 61744, A + 712192, A + 247040);
+    k016_relu(n, A + 263424, A + 259072);
+    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 262912, A + 247040);
+    k020_relu(n, A + 262912, A + 265600);
+    k023_dense(n, A + 265600, A + 60896, A + 61744, A + 712192, A + 247040);
 }
 
 static void run_eval(fashion_lenet *m, int n, const real *in_x, const void *target)
@@ -3190,10 +3192,10 @@ static void run_eval(fashion_lenet *m, int n, const real *in_x, const void *targ
     k010_relu(n, A + 247040, A + 298240);
     k011_maxpool(n, 0, A + 298240, A + 349440);
     k015_dense(n, A + 349440, A + 2592, A + 50592, A + 263424, A + 247040);
-    k016_relu(n, A + 263424, A + 267264);
-    k019_dense(n, A + 267264, A + 50720, A + 60800, A + 263424, A + 247040);
-    k020_relu(n, A + 263424, A + 271104);
-    k023_dense(n, A + 271104, A + 60896, A + 61744, A + 712192, A + 247040);
+    k016_relu(n, A + 263424, A + 259072);
+    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 262912, A + 247040);
+    k020_relu(n, A + 262912, A + 265600);
+    k023_dense(n, A + 265600, A + 60896, A + 61744, A + 712192, A + 247040);
     k024_cross_entropy(n, A + 712192, target, A + 712512);
 }
 
@@ -3210,10 +3212,10 @@ static void run_loss(fashion_lenet *m, int n, const real *in_x, const void *targ
     k010_relu(n, A + 247040, A + 298240);
     k011_maxpool(n, 1, A + 298240, A + 349440);
     k015_dense(n, A + 349440, A + 2592, A + 50592, A + 263424, A + 247040);
-    k016_relu(n, A + 263424, A + 267264);
-    k019_dense(n, A + 267264, A + 50720, A + 60800, A + 263424, A + 247040);
-    k020_relu(n, A + 263424, A + 271104);
-    k023_dense(n, A + 271104, A + 60896, A + 61744, A + 712192, A + 247040);
+    k016_relu(n, A + 263424, A + 259072);
+    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 262912, A + 247040);
+    k020_relu(n, A + 262912, A + 265600);
+    k023_dense(n, A + 265600, A + 60896, A + 61744, A + 712192, A + 247040);
     k024_cross_entropy(n, A + 712192, target, A + 712512);
 }
 
@@ -3223,18 +3225,18 @@ static void run_backward(fashion_lenet *m, int n, const real *in_x, const void *
     (void)A;
     (void)n;
     (void)target;
-    k025_cross_entropy_dx(n, A + 712192, target, A + 266112);
-    k026_dense_dx(n, A + 266112, A + 60896, A + 263424, A + 247040);
-    k027_dense_dw(n, A + 266112, A + 271104, A + 185280, A + 247040);
-    k028_dense_db(n, A + 266112, A + 186128);
-    k029_relu_dx(n, A + 263424, A + 271104, A + 273792);
-    k030_dense_dx(n, A + 273792, A + 50720, A + 263424, A + 247040);
-    k031_dense_dw(n, A + 273792, A + 267264, A + 186144, A + 247040);
-    k032_dense_db(n, A + 273792, A + 196224);
-    k033_relu_dx(n, A + 263424, A + 267264, A + 271104);
-    k034_dense_dx(n, A + 271104, A + 2592, A + 375040, A + 247040);
-    k035_dense_dw(n, A + 271104, A + 349440, A + 196320, A + 247040);
-    k036_dense_db(n, A + 271104, A + 244320);
+    k025_cross_entropy_dx(n, A + 712192, target, A + 262912);
+    k026_dense_dx(n, A + 262912, A + 60896, A + 256256, A + 247040);
+    k027_dense_dw(n, A + 262912, A + 265600, A + 185280, A + 247040);
+    k028_dense_db(n, A + 262912, A + 186128);
+    k029_relu_dx(n, A + 256256, A + 265600, A + 268288);
+    k030_dense_dx(n, A + 268288, A + 50720, A + 262912, A + 247040);
+    k031_dense_dw(n, A + 268288, A + 259072, A + 186144, A + 247040);
+    k032_dense_db(n, A + 268288, A + 196224);
+    k033_relu_dx(n, A + 262912, A + 259072, A + 266752);
+    k034_dense_dx(n, A + 266752, A + 2592, A + 375040, A + 247040);
+    k035_dense_dw(n, A + 266752, A + 349440, A + 196320, A + 247040);
+    k036_dense_db(n, A + 266752, A + 244320);
     k038_maxpool_dx(n, A + 375040, A + 349440, A + 247040);
     k039_relu_dx(n, A + 247040, A + 298240, A + 623360);
     k040_conv2d_dx(n, A + 623360, A + 176, A + 674560, A + 247040);

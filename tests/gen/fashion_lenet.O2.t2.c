@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1473,7 +1475,7 @@ static void k006_fused_conv2d_relu_maxpool(int n, int training,
     const real *restrict x2 /* [6, 1, 5, 5] */,
     const real *restrict x3 /* [6] */,
     real *restrict y /* [n, 6, 14, 14] */,
-    real *restrict scratch /* 29248 scalars, while this runs */)
+    real *restrict scratch /* 12864 scalars, while this runs */)
 {
     const real *x = x0, *w = x2;
     const real *b = x3;
@@ -1503,7 +1505,7 @@ static void k006_fused_conv2d_relu_maxpool(int n, int training,
             for (int t = 0; t < 4; t++)
                 for (int g = 0; g < 1; g++)
                     GEMM(6, 224, 25, w + (size_t)g * 150, 25, 1, xp + (size_t)g * 1024, 0, 1,
-                         yp + ((size_t)t * 6 + g * 6) * 224, 224, 0, b + (size_t)g * 6, NULL, scratch + 12864, k006_taps[t]);
+                         yp + ((size_t)t * 6 + g * 6) * 224, 224, 0, b + (size_t)g * 6, NULL, NULL, k006_taps[t]);
             /* max pooling [2, 2] by [2, 2] of the activated values: the first maximum, NaN kept */
             if (training) {
                 int32_t *kept = (int32_t *)(void *)(y + 37632);
@@ -1669,7 +1671,7 @@ static void k006_fused_conv2d_relu_maxpool(int n, int training,
             for (int t = 0; t < 4; t++)
                 for (int g = 0; g < 1; g++)
                     GEMM(6, 224, 25, w + (size_t)g * 150, 25, 1, xp + (size_t)g * 1024, 0, 1,
-                         yp + ((size_t)t * 6 + g * 6) * 224, 224, 0, b + (size_t)g * 6, NULL, scratch + 12864, k006_taps[t]);
+                         yp + ((size_t)t * 6 + g * 6) * 224, 224, 0, b + (size_t)g * 6, NULL, NULL, k006_taps[t]);
             /* max pooling [2, 2] by [2, 2] of the activated values: the first maximum, NaN kept */
             if (training) {
                 int32_t *kept = (int32_t *)(void *)(y + 37632);
@@ -3190,7 +3192,7 @@ static void k019_dense_relu(int n,
     const real *restrict w /* [84, 120] */,
     const real *restrict b /* [84] */,
     real *restrict y /* [n, 84] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 12032 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -3370,7 +3372,7 @@ static void k023_dense(int n,
     const real *restrict w /* [10, 84] */,
     const real *restrict b /* [10] */,
     real *restrict y /* [n, 10] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 10880 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -3718,7 +3720,7 @@ static void k026_dense_relu_dx(int n,
     const real *restrict w /* [10, 84] */,
     const real *restrict y /* [n, 84] */,
     real *restrict dx /* [n, 84] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8512 scalars, while this runs */)
 {
     /* dx[n, 84] = dy[n, 10] W */
     GEMM_PAR(n, 84, 10, dy, 10, 1, w, 84, 1, dx, 84, 0, NULL, NULL, scratch, NULL);
@@ -3734,7 +3736,7 @@ static void k027_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 84] */,
     real *restrict dw /* [10, 84] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 9216 scalars, while this runs */)
 {
     /* dW[10, 84] = dy^T x, summed over the batch in order */
     GEMM_PAR(10, 84, n, dy, 1, 10, x, 84, 1, dw, 84, 0, NULL, NULL, scratch, NULL);
@@ -3769,7 +3771,7 @@ static void k030_dense_relu_dx(int n,
     const real *restrict w /* [84, 120] */,
     const real *restrict y /* [n, 120] */,
     real *restrict dx /* [n, 120] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 10880 scalars, while this runs */)
 {
     /* dx[n, 120] = dy[n, 84] W */
     GEMM_PAR(n, 120, 84, dy, 84, 1, w, 120, 1, dx, 120, 0, NULL, NULL, scratch, NULL);
@@ -3785,7 +3787,7 @@ static void k031_dense_dw(int n,
     const real *restrict dy /* [n, 84] */,
     const real *restrict x /* [n, 120] */,
     real *restrict dw /* [84, 120] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 9216 scalars, while this runs */)
 {
     /* dW[84, 120] = dy^T x, summed over the batch in order */
     GEMM_PAR(84, 120, n, dy, 1, 84, x, 120, 1, dw, 120, 0, NULL, NULL, scratch, NULL);
@@ -3819,7 +3821,7 @@ static void k034_dense_dx(int n,
     const real *restrict dy /* [n, 120] */,
     const real *restrict w /* [120, 400] */,
     real *restrict dx /* [n, 400] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 12032 scalars, while this runs */)
 {
     /* dx[n, 400] = dy[n, 120] W */
     GEMM_PAR(n, 400, 120, dy, 120, 1, w, 400, 1, dx, 400, 0, NULL, NULL, scratch, NULL);
@@ -3830,7 +3832,7 @@ static void k035_dense_dw(int n,
     const real *restrict dy /* [n, 120] */,
     const real *restrict x /* [n, 400] */,
     real *restrict dw /* [120, 400] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 9216 scalars, while this runs */)
 {
     /* dW[120, 400] = dy^T x, summed over the batch in order */
     GEMM_PAR(120, 400, n, dy, 1, 120, x, 400, 1, dw, 400, 0, NULL, NULL, scratch, NULL);
@@ -3945,7 +3947,7 @@ static void k040_conv2d_dx(int n,
     const real *restrict dy /* [n, 16, 10, 10] */,
     const real *restrict w /* [16, 6, 5, 5] */,
     real *restrict dx /* [n, 6, 14, 14] */,
-    real *restrict scratch /* 32288 scalars, while this runs */)
+    real *restrict scratch /* 15904 scalars, while this runs */)
 {
     /* direct: dx is the convolution of dy padded to [16, 18, 18] with the kernel
      * flipped and its channel axes swapped, wt[g][c][f, kh, kw] = w[g f][c][KH-1-kh, KW-1-kw] */
@@ -3968,7 +3970,7 @@ static void k040_conv2d_dx(int n,
                            10 * sizeof(real));
             for (int g = 0; g < 1; g++)
                 GEMM(6, 252, 400, wt + (size_t)g * 2400, 400, 1, dyp + (size_t)g * 5184, 0, 1,
-                     dxp + (size_t)g * 1512, 252, 0, NULL, NULL, scratch + 15904, k040_taps);
+                     dxp + (size_t)g * 1512, 252, 0, NULL, NULL, NULL, k040_taps);
             for (int ci = 0; ci < 6; ci++)
                 for (int h = 0; h < 14; h++)
                     memcpy(dxs + ((size_t)ci * 14 + h) * 14, dxp + (size_t)ci * 252 + h * 18, 14 * sizeof(real));
@@ -3985,7 +3987,7 @@ static void k040_conv2d_dx(int n,
                            10 * sizeof(real));
             for (int g = 0; g < 1; g++)
                 GEMM(6, 252, 400, wt + (size_t)g * 2400, 400, 1, dyp + (size_t)g * 5184, 0, 1,
-                     dxp + (size_t)g * 1512, 252, 0, NULL, NULL, scratch + 15904, k040_taps);
+                     dxp + (size_t)g * 1512, 252, 0, NULL, NULL, NULL, k040_taps);
             for (int ci = 0; ci < 6; ci++)
                 for (int h = 0; h < 14; h++)
                     memcpy(dxs + ((size_t)ci * 14 + h) * 14, dxp + (size_t)ci * 252 + h * 18, 14 * sizeof(real));
@@ -4299,7 +4301,7 @@ static void k045_conv2d_dw(int n,
 static void k046_conv2d_db(int n,
     const real *restrict dy /* [n, 6, 28, 28] */,
     real *restrict db /* [6] */,
-    real *restrict scratch /* 896 scalars, while this runs */)
+    real *restrict scratch /* 768 scalars, while this runs */)
 {
     real *part = scratch; /* [run][channel][16 lanes] */
     if (n > 1) {
@@ -4756,8 +4758,8 @@ static void run_output(fashion_lenet *m, int n, const real *in_x, const void *ta
     k006_fused_conv2d_relu_maxpool(n, 0, in_x, A + 0, A + 160, A + 610560, A + 247040);
     k011_fused_conv2d_relu_maxpool(n, 0, A + 610560, A + 176, A + 2576, A + 247040, A + 272640);
     k015_dense_relu(n, A + 247040, A + 2592, A + 50592, A + 289024, A + 272640);
-    k019_dense_relu(n, A + 289024, A + 50720, A + 60800, A + 292864, A + 272640);
-    k023_dense(n, A + 292864, A + 60896, A + 61744, A + 774656, A + 272640);
+    k019_dense_relu(n, A + 289024, A + 50720, A + 60800, A + 284672, A + 272640);
+    k023_dense(n, A + 284672, A + 60896, A + 61744, A + 774656, A + 272640);
 }
 
 static void run_eval(fashion_lenet *m, int n, const real *in_x, const void *target)
@@ -4769,8 +4771,8 @@ static void run_eval(fashion_lenet *m, int n, const real *in_x, const void *targ
     k006_fused_conv2d_relu_maxpool(n, 0, in_x, A + 0, A + 160, A + 610560, A + 247040);
     k011_fused_conv2d_relu_maxpool(n, 0, A + 610560, A + 176, A + 2576, A + 247040, A + 272640);
     k015_dense_relu(n, A + 247040, A + 2592, A + 50592, A + 289024, A + 272640);
-    k019_dense_relu(n, A + 289024, A + 50720, A + 60800, A + 292864, A + 272640);
-    k023_dense(n, A + 292864, A + 60896, A + 61744, A + 774656, A + 272640);
+    k019_dense_relu(n, A + 289024, A + 50720, A + 60800, A + 284672, A + 272640);
+    k023_dense(n, A + 284672, A + 60896, A + 61744, A + 774656, A + 272640);
     k024_cross_entropy(n, A + 774656, target, A + 774976);
 }
 
@@ -4783,8 +4785,8 @@ static void run_loss(fashion_lenet *m, int n, const real *in_x, const void *targ
     k006_fused_conv2d_relu_maxpool(n, 1, in_x, A + 0, A + 160, A + 610560, A + 247040);
     k011_fused_conv2d_relu_maxpool(n, 1, A + 610560, A + 176, A + 2576, A + 247040, A + 272640);
     k015_dense_relu(n, A + 247040, A + 2592, A + 50592, A + 289024, A + 272640);
-    k019_dense_relu(n, A + 289024, A + 50720, A + 60800, A + 292864, A + 272640);
-    k023_dense(n, A + 292864, A + 60896, A + 61744, A + 774656, A + 272640);
+    k019_dense_relu(n, A + 289024, A + 50720, A + 60800, A + 284672, A + 272640);
+    k023_dense(n, A + 284672, A + 60896, A + 61744, A + 774656, A + 272640);
     k024_cross_entropy(n, A + 774656, target, A + 774976);
 }
 
@@ -4794,17 +4796,17 @@ static void run_backward(fashion_lenet *m, int n, const real *in_x, const void *
     (void)A;
     (void)n;
     (void)target;
-    k025_cross_entropy_dx(n, A + 774656, target, A + 298240);
-    k026_dense_relu_dx(n, A + 298240, A + 60896, A + 292864, A + 295552, A + 272640);
-    k027_dense_dw(n, A + 298240, A + 292864, A + 185280, A + 272640);
-    k028_dense_db(n, A + 298240, A + 186128);
-    k030_dense_relu_dx(n, A + 295552, A + 50720, A + 289024, A + 301824, A + 272640);
-    k031_dense_dw(n, A + 295552, A + 289024, A + 186144, A + 272640);
-    k032_dense_db(n, A + 295552, A + 196224);
-    k034_dense_dx(n, A + 301824, A + 2592, A + 289024, A + 272640);
-    k035_dense_dw(n, A + 301824, A + 247040, A + 196320, A + 272640);
-    k036_dense_db(n, A + 301824, A + 244320);
-    k038_maxpool_relu_dx(n, A + 289024, A + 247040, A + 685824);
+    k025_cross_entropy_dx(n, A + 774656, target, A + 281856);
+    k026_dense_relu_dx(n, A + 281856, A + 60896, A + 284672, A + 292864, A + 272640);
+    k027_dense_dw(n, A + 281856, A + 284672, A + 185280, A + 272640);
+    k028_dense_db(n, A + 281856, A + 186128);
+    k030_dense_relu_dx(n, A + 292864, A + 50720, A + 289024, A + 297472, A + 272640);
+    k031_dense_dw(n, A + 292864, A + 289024, A + 186144, A + 272640);
+    k032_dense_db(n, A + 292864, A + 196224);
+    k034_dense_dx(n, A + 297472, A + 2592, A + 272640, A + 285440);
+    k035_dense_dw(n, A + 297472, A + 247040, A + 196320, A + 285440);
+    k036_dense_db(n, A + 297472, A + 244320);
+    k038_maxpool_relu_dx(n, A + 272640, A + 247040, A + 685824);
     k040_conv2d_dx(n, A + 685824, A + 176, A + 737024, A + 247040);
     k041_conv2d_dw(n, A + 685824, A + 610560, A + 244448, A + 247040);
     k042_conv2d_db(n, A + 685824, A + 246848, A + 247040);

@@ -23,7 +23,7 @@ extern "C" {
  *     static unsigned char arena[fashion_lenet_ARENA_BYTES]
  *         __attribute__((aligned(fashion_lenet_ARENA_ALIGN)));
  * or, in C11 and C++11, alignas(fashion_lenet_ARENA_ALIGN) in front. */
-#define fashion_lenet_ARENA_BYTES 63296ul
+#define fashion_lenet_ARENA_BYTES 30528ul
 #define fashion_lenet_ARENA_ALIGN 64
 
 /* Input: row-major float32, n samples: in_x [n, 1, 28, 28]

@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1631,7 +1633,7 @@ static void k012_dense(int n,
     const real *restrict w /* [10, 128] */,
     const real *restrict b /* [10] */,
     real *restrict y /* [n, 10] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 4096 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -1945,22 +1947,20 @@ static void k015_cross_entropy_dx(int n,
 static void k016_dense_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 128] */,
-    real *restrict dx /* [n, 128] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dx /* [n, 128] */)
 {
     /* dx[n, 128] = dy[n, 10] W */
-    GEMM_PAR(n, 128, 10, dy, 10, 1, w, 128, 1, dx, 128, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 128, 10, dy, 10, 1, w, 128, 1, dx, 128, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %17 gradient of logits dense (examples/fashion_mlp.nn:8) */
 static void k017_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 128] */,
-    real *restrict dw /* [10, 128] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dw /* [10, 128] */)
 {
     /* dW[10, 128] = dy^T x, summed over the batch in order */
-    GEMM_PAR(10, 128, n, dy, 1, 10, x, 128, 1, dw, 128, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(10, 128, n, dy, 1, 10, x, 128, 1, dw, 128, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %18 gradient of logits dense (examples/fashion_mlp.nn:8) */
@@ -1991,22 +1991,20 @@ static void k019_relu_dx(int n,
 static void k020_dense_dx(int n,
     const real *restrict dy /* [n, 128] */,
     const real *restrict w /* [128, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 128] W */
-    GEMM_PAR(n, 256, 128, dy, 128, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 128, dy, 128, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %21 gradient of logits.2 dense (examples/fashion_mlp.nn:7) */
 static void k021_dense_dw(int n,
     const real *restrict dy /* [n, 128] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [128, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dw /* [128, 256] */)
 {
     /* dW[128, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(128, 256, n, dy, 1, 128, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(128, 256, n, dy, 1, 128, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %22 gradient of logits.2 dense (examples/fashion_mlp.nn:7) */
@@ -2038,7 +2036,7 @@ static void k024_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 784] */,
     real *restrict dw /* [256, 784] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 2048 scalars, while this runs */)
 {
     /* dW[256, 784] = dy^T x, summed over the batch in order */
     GEMM_PAR(256, 784, n, dy, 1, 256, x, 784, 1, dw, 784, 0, NULL, NULL, scratch, NULL);
@@ -2196,13 +2194,13 @@ static void run_backward(fashion_mlp *m, int n, const real *in_x, const void *ta
     (void)A;
     (void)n;
     (void)target;
-    k015_cross_entropy_dx(n, A + 754608, target, A + 746416);
-    k016_dense_dx(n, A + 746416, A + 233856, A + 705456, A + 738224);
-    k017_dense_dw(n, A + 746416, A + 713648, A + 470304, A + 738224);
-    k018_dense_db(n, A + 746416, A + 471584);
+    k015_cross_entropy_dx(n, A + 754608, target, A + 738224);
+    k016_dense_dx(n, A + 738224, A + 233856, A + 705456);
+    k017_dense_dw(n, A + 738224, A + 713648, A + 470304);
+    k018_dense_db(n, A + 738224, A + 471584);
     k019_relu_dx(n, A + 705456, A + 713648, A + 738224);
-    k020_dense_dx(n, A + 738224, A + 200960, A + 705456, A + 746416);
-    k021_dense_dw(n, A + 738224, A + 721840, A + 471600, A + 746416);
+    k020_dense_dx(n, A + 738224, A + 200960, A + 705456);
+    k021_dense_dw(n, A + 738224, A + 721840, A + 471600);
     k022_dense_db(n, A + 738224, A + 504368);
     k023_relu_dx(n, A + 705456, A + 721840, A + 738224);
     k024_dense_dw(n, A + 738224, in_x, A + 504496, A + 705456);

@@ -3,7 +3,7 @@
  * Command: nnc examples/fashion_mlp.nn -O0 --threads 2 -o build/gen_c/fashion_mlp.O0.t2
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 235146 trainable parameters; batch up to 64; fashion_mlp_ARENA_BYTES 3056512 (buffers 3056384, the model 128);
+/* 235146 trainable parameters; batch up to 64; fashion_mlp_ARENA_BYTES 3023744 (buffers 3023616, the model 128);
  * 469928 FLOPs per sample forward. */
 #include "fashion_mlp.h"
 
@@ -182,7 +182,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 64
-#define ARENA_FLOATS 764096u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 755904u /* every buffer; offsets below are in floats */
 
 struct fashion_mlp {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1645,7 +1647,7 @@ static void k012_dense(int n,
     const real *restrict w /* [10, 128] */,
     const real *restrict b /* [10] */,
     real *restrict y /* [n, 10] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 12288 scalars, while this runs */)
 {
     if (n < 8) {
         #ifdef NNC_VECTOR8
@@ -1959,22 +1961,20 @@ static void k015_cross_entropy_dx(int n,
 static void k016_dense_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 128] */,
-    real *restrict dx /* [n, 128] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dx /* [n, 128] */)
 {
     /* dx[n, 128] = dy[n, 10] W */
-    GEMM_PAR(n, 128, 10, dy, 10, 1, w, 128, 1, dx, 128, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 128, 10, dy, 10, 1, w, 128, 1, dx, 128, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %17 gradient of logits dense (examples/fashion_mlp.nn:8) */
 static void k017_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 128] */,
-    real *restrict dw /* [10, 128] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dw /* [10, 128] */)
 {
     /* dW[10, 128] = dy^T x, summed over the batch in order */
-    GEMM_PAR(10, 128, n, dy, 1, 10, x, 128, 1, dw, 128, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(10, 128, n, dy, 1, 10, x, 128, 1, dw, 128, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %18 gradient of logits dense (examples/fashion_mlp.nn:8) */
@@ -2022,22 +2022,20 @@ static void k019_relu_dx(int n,
 static void k020_dense_dx(int n,
     const real *restrict dy /* [n, 128] */,
     const real *restrict w /* [128, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 128] W */
-    GEMM_PAR(n, 256, 128, dy, 128, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 128, dy, 128, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %21 gradient of logits.2 dense (examples/fashion_mlp.nn:7) */
 static void k021_dense_dw(int n,
     const real *restrict dy /* [n, 128] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [128, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dw /* [128, 256] */)
 {
     /* dW[128, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(128, 256, n, dy, 1, 128, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(128, 256, n, dy, 1, 128, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %22 gradient of logits.2 dense (examples/fashion_mlp.nn:7) */
@@ -2086,7 +2084,7 @@ static void k024_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 784] */,
     real *restrict dw /* [256, 784] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 10240 scalars, while this runs */)
 {
     /* dW[256, 784] = dy^T x, summed over the batch in order */
     GEMM_PAR(256, 784, n, dy, 1, 256, x, 784, 1, dw, 784, 0, NULL, NULL, scratch, NULL);
@@ -2223,8 +2221,8 @@ static void run_output(fashion_mlp *m, int n, const real *in_x, const void *targ
     k005_relu(n, A + 705456, A + 721840);
     k008_dense(n, A + 721840, A + 200960, A + 233728, A + 738224, A + 705456);
     k009_relu(n, A + 738224, A + 746416);
-    k012_dense(n, A + 746416, A + 233856, A + 235136, A + 762800, A + 705456);
-    k013_softmax(n, A + 762800, A + 763440);
+    k012_dense(n, A + 746416, A + 233856, A + 235136, A + 754608, A + 705456);
+    k013_softmax(n, A + 754608, A + 755248);
 }
 
 static void run_eval(fashion_mlp *m, int n, const real *in_x, const void *target)
@@ -2237,9 +2235,9 @@ static void run_eval(fashion_mlp *m, int n, const real *in_x, const void *target
     k005_relu(n, A + 705456, A + 721840);
     k008_dense(n, A + 721840, A + 200960, A + 233728, A + 738224, A + 705456);
     k009_relu(n, A + 738224, A + 746416);
-    k012_dense(n, A + 746416, A + 233856, A + 235136, A + 762800, A + 705456);
-    k013_softmax(n, A + 762800, A + 763440);
-    k014_cross_entropy(n, A + 762800, target, A + 764080);
+    k012_dense(n, A + 746416, A + 233856, A + 235136, A + 754608, A + 705456);
+    k013_softmax(n, A + 754608, A + 755248);
+    k014_cross_entropy(n, A + 754608, target, A + 755888);
 }
 
 static void run_loss(fashion_mlp *m, int n, const real *in_x, const void *target)
@@ -2252,8 +2250,8 @@ static void run_loss(fashion_mlp *m, int n, const real *in_x, const void *target
     k005_relu(n, A + 705456, A + 721840);
     k008_dense(n, A + 721840, A + 200960, A + 233728, A + 738224, A + 705456);
     k009_relu(n, A + 738224, A + 746416);
-    k012_dense(n, A + 746416, A + 233856, A + 235136, A + 762800, A + 705456);
-    k014_cross_entropy(n, A + 762800, target, A + 764080);
+    k012_dense(n, A + 746416, A + 233856, A + 235136, A + 754608, A + 705456);
+    k014_cross_entropy(n, A + 754608, target, A + 755888);
 }
 
 static void run_backward(fashion_mlp *m, int n, const real *in_x, const void *target)
@@ -2262,14 +2260,14 @@ static void run_backward(fashion_mlp *m, int n, const real *in_x, const void *ta
     (void)A;
     (void)n;
     (void)target;
-    k015_cross_entropy_dx(n, A + 762800, target, A + 754608);
-    k016_dense_dx(n, A + 754608, A + 233856, A + 738224, A + 705456);
-    k017_dense_dw(n, A + 754608, A + 746416, A + 470304, A + 705456);
-    k018_dense_db(n, A + 754608, A + 471584);
-    k019_relu_dx(n, A + 738224, A + 746416, A + 754608);
-    k020_dense_dx(n, A + 754608, A + 200960, A + 705456, A + 738224);
-    k021_dense_dw(n, A + 754608, A + 721840, A + 471600, A + 738224);
-    k022_dense_db(n, A + 754608, A + 504368);
+    k015_cross_entropy_dx(n, A + 754608, target, A + 713648);
+    k016_dense_dx(n, A + 713648, A + 233856, A + 705456);
+    k017_dense_dw(n, A + 713648, A + 746416, A + 470304);
+    k018_dense_db(n, A + 713648, A + 471584);
+    k019_relu_dx(n, A + 705456, A + 746416, A + 738224);
+    k020_dense_dx(n, A + 738224, A + 200960, A + 705456);
+    k021_dense_dw(n, A + 738224, A + 721840, A + 471600);
+    k022_dense_db(n, A + 738224, A + 504368);
     k023_relu_dx(n, A + 705456, A + 721840, A + 738224);
     k024_dense_dw(n, A + 738224, in_x, A + 504496, A + 705456);
     k025_dense_db(n, A + 738224, A + 705200);
@@ -2423,7 +2421,7 @@ void fashion_mlp_forward(fashion_mlp *m, int n, const float *in_x, float *out)
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 784, NULL);
-        memcpy(out + (size_t)done * 10, A + 763440, (size_t)k * 10 * sizeof(float));
+        memcpy(out + (size_t)done * 10, A + 755248, (size_t)k * 10 * sizeof(float));
     }
 }
 
@@ -2445,7 +2443,7 @@ float fashion_mlp_train_step(fashion_mlp *m, int n, const float *in_x, const voi
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[764080];
+    return m->a[755888];
 }
 
 float fashion_mlp_eval_loss(fashion_mlp *m, int n, const float *in_x, const void *target, float *out)
@@ -2456,8 +2454,8 @@ float fashion_mlp_eval_loss(fashion_mlp *m, int n, const float *in_x, const void
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 763440, (size_t)n * 10 * sizeof(float));
-    return m->a[764080];
+        memcpy(out, A + 755248, (size_t)n * 10 * sizeof(float));
+    return m->a[755888];
 }
 
 void fashion_mlp_set_lr(fashion_mlp *m, double lr)
@@ -2518,7 +2516,7 @@ static void *state_ptr(fashion_mlp *m, int i)
 #define GC_INPUT_NUMEL 784
 #define GC_TARGET_CLASSES 10 /* 0: a float target */
 #define GC_TARGET_NUMEL 1
-#define GC_LOSS_AT 764080
+#define GC_LOSS_AT 755888
 typedef fashion_mlp gc_model;
 #define GC_CREATE fashion_mlp_create
 #define GC_DESTROY fashion_mlp_destroy
@@ -2548,7 +2546,7 @@ static void w_set_lr(void *m, double lr) { fashion_mlp_set_lr(m, lr); }
 static void w_epoch_end(void *m) { fashion_mlp_epoch_end(m); }
 static double w_get_lr(const void *m) { return fashion_mlp_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const fashion_mlp *)m)->a + 762800; }
+static const float *w_pred(const void *m) { return ((const fashion_mlp *)m)->a + 754608; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 1, {784}, 784},

@@ -23,7 +23,7 @@ extern "C" {
  *     static unsigned char arena[fashion_mlp_ARENA_BYTES]
  *         __attribute__((aligned(fashion_mlp_ARENA_ALIGN)));
  * or, in C11 and C++11, alignas(fashion_mlp_ARENA_ALIGN) in front. */
-#define fashion_mlp_ARENA_BYTES 3056512ul
+#define fashion_mlp_ARENA_BYTES 3023744ul
 #define fashion_mlp_ARENA_ALIGN 64
 
 /* Input: row-major float32, n samples: in_x [n, 784]

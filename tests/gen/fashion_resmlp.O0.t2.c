@@ -3,7 +3,7 @@
  * Command: nnc examples/fashion_resmlp.nn -O0 --threads 2 -o build/gen_c/fashion_resmlp.O0.t2
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 335114 trainable parameters; batch up to 32; resmlp_ARENA_BYTES 5592768 (buffers 5592640, the model 128);
+/* 335114 trainable parameters; batch up to 32; resmlp_ARENA_BYTES 5527232 (buffers 5527104, the model 128);
  * 669696 FLOPs per sample forward. */
 #include "resmlp.h"
 
@@ -182,7 +182,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 32
-#define ARENA_FLOATS 1398160u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 1381776u /* every buffer; offsets below are in floats */
 
 struct resmlp {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -2179,22 +2181,20 @@ static void k019_cross_entropy_dx(int n,
 static void k020_dense_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 10] W */
-    GEMM_PAR(n, 256, 10, dy, 10, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 10, dy, 10, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %21 gradient of logits dense (examples/fashion_resmlp.nn:8) */
 static void k021_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [10, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dw /* [10, 256] */)
 {
     /* dW[10, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(10, 256, n, dy, 1, 10, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(10, 256, n, dy, 1, 10, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %22 gradient of logits dense (examples/fashion_resmlp.nn:8) */
@@ -2242,22 +2242,20 @@ static void k023_relu_dx(int n,
 static void k024_dense_dx(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict w /* [256, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 256] W */
-    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %25 gradient of r dense (examples/fashion_resmlp.nn:7) */
 static void k025_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [256, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dw /* [256, 256] */)
 {
     /* dW[256, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %26 gradient of r dense (examples/fashion_resmlp.nn:7) */
@@ -2305,11 +2303,10 @@ static void k027_relu_dx(int n,
 static void k028_dense_dx(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict w /* [256, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 256] W */
-    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %29  add (examples/fashion_resmlp.nn:6) */
@@ -2334,11 +2331,10 @@ static void k029_accumulate(int n,
 static void k030_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [256, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dw /* [256, 256] */)
 {
     /* dW[256, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %31 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
@@ -2387,7 +2383,7 @@ static void k033_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 784] */,
     real *restrict dw /* [256, 784] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 9216 scalars, while this runs */)
 {
     /* dW[256, 784] = dy^T x, summed over the batch in order */
     GEMM_PAR(256, 784, n, dy, 1, 256, x, 784, 1, dw, 784, 0, NULL, NULL, scratch, NULL);
@@ -2769,7 +2765,7 @@ static void run_output(resmlp *m, int n, const real *in_x, const void *target)
     k012_dense(n, A + 1373248, A + 266752, A + 332288, A + 1356864, A + 1340480);
     k013_add(n, A + 1365056, A + 1356864, A + 1340480);
     k014_relu(n, A + 1340480, A + 1356864);
-    k017_dense(n, A + 1356864, A + 332544, A + 335104, A + 1397824, A + 1340480);
+    k017_dense(n, A + 1356864, A + 332544, A + 335104, A + 1381440, A + 1340480);
 }
 
 static void run_eval(resmlp *m, int n, const real *in_x, const void *target)
@@ -2785,8 +2781,8 @@ static void run_eval(resmlp *m, int n, const real *in_x, const void *target)
     k012_dense(n, A + 1373248, A + 266752, A + 332288, A + 1356864, A + 1340480);
     k013_add(n, A + 1365056, A + 1356864, A + 1340480);
     k014_relu(n, A + 1340480, A + 1356864);
-    k017_dense(n, A + 1356864, A + 332544, A + 335104, A + 1397824, A + 1340480);
-    k018_cross_entropy(n, A + 1397824, target, A + 1398144);
+    k017_dense(n, A + 1356864, A + 332544, A + 335104, A + 1381440, A + 1340480);
+    k018_cross_entropy(n, A + 1381440, target, A + 1381760);
 }
 
 static void run_loss(resmlp *m, int n, const real *in_x, const void *target)
@@ -2802,8 +2798,8 @@ static void run_loss(resmlp *m, int n, const real *in_x, const void *target)
     k012_dense(n, A + 1373248, A + 266752, A + 332288, A + 1356864, A + 1340480);
     k013_add(n, A + 1365056, A + 1356864, A + 1340480);
     k014_relu(n, A + 1340480, A + 1356864);
-    k017_dense(n, A + 1356864, A + 332544, A + 335104, A + 1397824, A + 1340480);
-    k018_cross_entropy(n, A + 1397824, target, A + 1398144);
+    k017_dense(n, A + 1356864, A + 332544, A + 335104, A + 1381440, A + 1340480);
+    k018_cross_entropy(n, A + 1381440, target, A + 1381760);
 }
 
 static void run_backward(resmlp *m, int n, const real *in_x, const void *target)
@@ -2812,22 +2808,22 @@ static void run_backward(resmlp *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k019_cross_entropy_dx(n, A + 1397824, target, A + 1389632);
-    k020_dense_dx(n, A + 1389632, A + 332544, A + 1381440, A + 1340480);
-    k021_dense_dw(n, A + 1389632, A + 1356864, A + 1005360, A + 1340480);
-    k022_dense_db(n, A + 1389632, A + 1007920);
-    k023_relu_dx(n, A + 1381440, A + 1356864, A + 1389632);
-    k024_dense_dx(n, A + 1389632, A + 266752, A + 1356864, A + 1340480);
-    k025_dense_dw(n, A + 1389632, A + 1373248, A + 1007936, A + 1340480);
-    k026_dense_db(n, A + 1389632, A + 1073472);
-    k027_relu_dx(n, A + 1356864, A + 1373248, A + 1381440);
-    k028_dense_dx(n, A + 1381440, A + 200960, A + 1356864, A + 1340480);
-    k029_accumulate(n, A + 1389632, A + 1356864, A + 1373248);
-    k030_dense_dw(n, A + 1381440, A + 1365056, A + 1073728, A + 1340480);
-    k031_dense_db(n, A + 1381440, A + 1139264);
-    k032_relu_dx(n, A + 1373248, A + 1365056, A + 1356864);
-    k033_dense_dw(n, A + 1356864, in_x, A + 1139520, A + 1340480);
-    k034_dense_db(n, A + 1356864, A + 1340224);
+    k019_cross_entropy_dx(n, A + 1381440, target, A + 1348672);
+    k020_dense_dx(n, A + 1348672, A + 332544, A + 1340480);
+    k021_dense_dw(n, A + 1348672, A + 1356864, A + 1005360);
+    k022_dense_db(n, A + 1348672, A + 1007920);
+    k023_relu_dx(n, A + 1340480, A + 1356864, A + 1348672);
+    k024_dense_dx(n, A + 1348672, A + 266752, A + 1340480);
+    k025_dense_dw(n, A + 1348672, A + 1373248, A + 1007936);
+    k026_dense_db(n, A + 1348672, A + 1073472);
+    k027_relu_dx(n, A + 1340480, A + 1373248, A + 1356864);
+    k028_dense_dx(n, A + 1356864, A + 200960, A + 1340480);
+    k029_accumulate(n, A + 1348672, A + 1340480, A + 1373248);
+    k030_dense_dw(n, A + 1356864, A + 1365056, A + 1073728);
+    k031_dense_db(n, A + 1356864, A + 1139264);
+    k032_relu_dx(n, A + 1373248, A + 1365056, A + 1349696);
+    k033_dense_dw(n, A + 1349696, in_x, A + 1139520, A + 1340480);
+    k034_dense_db(n, A + 1349696, A + 1340224);
 }
 
 static void run_update(resmlp *m)
@@ -2986,7 +2982,7 @@ void resmlp_forward(resmlp *m, int n, const float *in_x, float *out)
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 784, NULL);
-        memcpy(out + (size_t)done * 10, A + 1397824, (size_t)k * 10 * sizeof(float));
+        memcpy(out + (size_t)done * 10, A + 1381440, (size_t)k * 10 * sizeof(float));
     }
 }
 
@@ -3008,7 +3004,7 @@ float resmlp_train_step(resmlp *m, int n, const float *in_x, const void *target)
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[1398144];
+    return m->a[1381760];
 }
 
 float resmlp_eval_loss(resmlp *m, int n, const float *in_x, const void *target, float *out)
@@ -3019,8 +3015,8 @@ float resmlp_eval_loss(resmlp *m, int n, const float *in_x, const void *target, 
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 1397824, (size_t)n * 10 * sizeof(float));
-    return m->a[1398144];
+        memcpy(out, A + 1381440, (size_t)n * 10 * sizeof(float));
+    return m->a[1381760];
 }
 
 void resmlp_set_lr(resmlp *m, double lr)
@@ -3101,7 +3097,7 @@ static void *state_ptr(resmlp *m, int i)
 #define GC_INPUT_NUMEL 784
 #define GC_TARGET_CLASSES 10 /* 0: a float target */
 #define GC_TARGET_NUMEL 1
-#define GC_LOSS_AT 1398144
+#define GC_LOSS_AT 1381760
 typedef resmlp gc_model;
 #define GC_CREATE resmlp_create
 #define GC_DESTROY resmlp_destroy
@@ -3133,7 +3129,7 @@ static void w_set_lr(void *m, double lr) { resmlp_set_lr(m, lr); }
 static void w_epoch_end(void *m) { resmlp_epoch_end(m); }
 static double w_get_lr(const void *m) { return resmlp_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const resmlp *)m)->a + 1397824; }
+static const float *w_pred(const void *m) { return ((const resmlp *)m)->a + 1381440; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 1, {784}, 784},

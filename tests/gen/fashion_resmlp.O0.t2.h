@@ -23,7 +23,7 @@ extern "C" {
  *     static unsigned char arena[resmlp_ARENA_BYTES]
  *         __attribute__((aligned(resmlp_ARENA_ALIGN)));
  * or, in C11 and C++11, alignas(resmlp_ARENA_ALIGN) in front. */
-#define resmlp_ARENA_BYTES 5592768ul
+#define resmlp_ARENA_BYTES 5527232ul
 #define resmlp_ARENA_ALIGN 64
 
 /* Input: row-major float32, n samples: in_x [n, 784] (resmlp_INPUT_x_SIZE

@@ -3,7 +3,7 @@
  * Command: nnc examples/fashion_resmlp.nn -O2 --threads 1 -o build/gen_c/fashion_resmlp.O2.t1
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 335114 trainable parameters; batch up to 32; resmlp_ARENA_BYTES 5528512 (buffers 5528384, the model 128);
+/* 335114 trainable parameters; batch up to 32; resmlp_ARENA_BYTES 5495744 (buffers 5495616, the model 128);
  * 669696 FLOPs per sample forward. */
 #include "resmlp.h"
 
@@ -182,7 +182,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 32
-#define ARENA_FLOATS 1382096u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 1373904u /* every buffer; offsets below are in floats */
 
 struct resmlp {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -2135,11 +2137,10 @@ static void k020_dense_relu_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 256] */,
     const real *restrict y /* [n, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 10] W */
-    GEMM_PAR(n, 256, 10, dy, 10, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 10, dy, 10, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
     /* fused relu backward */
     for (size_t i = 0; i < (size_t)((size_t)n * 256); i++) {
         real gv = dx[i], yv = y[i];
@@ -2151,11 +2152,10 @@ static void k020_dense_relu_dx(int n,
 static void k021_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [10, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dw /* [10, 256] */)
 {
     /* dW[10, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(10, 256, n, dy, 1, 10, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(10, 256, n, dy, 1, 10, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %22 gradient of logits dense (examples/fashion_resmlp.nn:8) */
@@ -2176,11 +2176,10 @@ static void k024_dense_relu_dx(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict w /* [256, 256] */,
     const real *restrict y /* [n, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 256] W */
-    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
     /* fused relu backward */
     for (size_t i = 0; i < (size_t)((size_t)n * 256); i++) {
         real gv = dx[i], yv = y[i];
@@ -2192,11 +2191,10 @@ static void k024_dense_relu_dx(int n,
 static void k025_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [256, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dw /* [256, 256] */)
 {
     /* dW[256, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %26 gradient of r dense (examples/fashion_resmlp.nn:7) */
@@ -2216,22 +2214,20 @@ static void k026_dense_db(int n,
 static void k028_dense_dx(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict w /* [256, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 256] W */
-    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %30 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
 static void k030_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [256, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict dw /* [256, 256] */)
 {
     /* dW[256, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %31 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
@@ -2267,7 +2263,7 @@ static void k033_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 784] */,
     real *restrict dw /* [256, 784] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
+    real *restrict scratch /* 1024 scalars, while this runs */)
 {
     /* dW[256, 784] = dy^T x, summed over the batch in order */
     GEMM_PAR(256, 784, n, dy, 1, 256, x, 784, 1, dw, 784, 0, NULL, NULL, scratch, NULL);
@@ -2624,7 +2620,7 @@ static void run_output(resmlp *m, int n, const real *in_x, const void *target)
     k008_dense_relu(n, A + 1340480, A + 200960, A + 266496, A + 1348672, A + 1356864);
     k012_dense(n, A + 1348672, A + 266752, A + 332288, A + 1356864, A + 1365056);
     k014_fused_add_relu(n, A + 1340480, A + 1356864, A + 1365056);
-    k017_dense(n, A + 1365056, A + 332544, A + 335104, A + 1381440, A + 1356864);
+    k017_dense(n, A + 1365056, A + 332544, A + 335104, A + 1373248, A + 1356864);
 }
 
 static void run_eval(resmlp *m, int n, const real *in_x, const void *target)
@@ -2637,8 +2633,8 @@ static void run_eval(resmlp *m, int n, const real *in_x, const void *target)
     k008_dense_relu(n, A + 1340480, A + 200960, A + 266496, A + 1348672, A + 1356864);
     k012_dense(n, A + 1348672, A + 266752, A + 332288, A + 1356864, A + 1365056);
     k014_fused_add_relu(n, A + 1340480, A + 1356864, A + 1365056);
-    k017_dense(n, A + 1365056, A + 332544, A + 335104, A + 1381440, A + 1356864);
-    k018_cross_entropy(n, A + 1381440, target, A + 1382080);
+    k017_dense(n, A + 1365056, A + 332544, A + 335104, A + 1373248, A + 1356864);
+    k018_cross_entropy(n, A + 1373248, target, A + 1373888);
 }
 
 static void run_loss(resmlp *m, int n, const real *in_x, const void *target)
@@ -2651,8 +2647,8 @@ static void run_loss(resmlp *m, int n, const real *in_x, const void *target)
     k008_dense_relu(n, A + 1340480, A + 200960, A + 266496, A + 1348672, A + 1356864);
     k012_dense(n, A + 1348672, A + 266752, A + 332288, A + 1356864, A + 1365056);
     k014_fused_add_relu(n, A + 1340480, A + 1356864, A + 1365056);
-    k017_dense(n, A + 1365056, A + 332544, A + 335104, A + 1381440, A + 1356864);
-    k018_cross_entropy(n, A + 1381440, target, A + 1382080);
+    k017_dense(n, A + 1365056, A + 332544, A + 335104, A + 1373248, A + 1356864);
+    k018_cross_entropy(n, A + 1373248, target, A + 1373888);
 }
 
 static void run_backward(resmlp *m, int n, const real *in_x, const void *target)
@@ -2661,15 +2657,15 @@ static void run_backward(resmlp *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k019_cross_entropy_dx(n, A + 1381440, target, A + 1381760);
-    k020_dense_relu_dx(n, A + 1381760, A + 332544, A + 1365056, A + 1356864, A + 1373248);
-    k021_dense_dw(n, A + 1381760, A + 1365056, A + 1005360, A + 1373248);
-    k022_dense_db(n, A + 1381760, A + 1007920);
-    k024_dense_relu_dx(n, A + 1356864, A + 266752, A + 1348672, A + 1365056, A + 1373248);
-    k025_dense_dw(n, A + 1356864, A + 1348672, A + 1007936, A + 1373248);
+    k019_cross_entropy_dx(n, A + 1373248, target, A + 1373568);
+    k020_dense_relu_dx(n, A + 1373568, A + 332544, A + 1365056, A + 1356864);
+    k021_dense_dw(n, A + 1373568, A + 1365056, A + 1005360);
+    k022_dense_db(n, A + 1373568, A + 1007920);
+    k024_dense_relu_dx(n, A + 1356864, A + 266752, A + 1348672, A + 1365056);
+    k025_dense_dw(n, A + 1356864, A + 1348672, A + 1007936);
     k026_dense_db(n, A + 1356864, A + 1073472);
-    k028_dense_dx(n, A + 1365056, A + 200960, A + 1348672, A + 1373248);
-    k030_dense_dw(n, A + 1365056, A + 1340480, A + 1073728, A + 1373248);
+    k028_dense_dx(n, A + 1365056, A + 200960, A + 1348672);
+    k030_dense_dw(n, A + 1365056, A + 1340480, A + 1073728);
     k031_dense_db(n, A + 1365056, A + 1139264);
     k032_fused_accumulate_relu_dx(n, A + 1356864, A + 1348672, A + 1340480, A + 1365056);
     k033_dense_dw(n, A + 1365056, in_x, A + 1139520, A + 1340480);
@@ -2832,7 +2828,7 @@ void resmlp_forward(resmlp *m, int n, const float *in_x, float *out)
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 784, NULL);
-        memcpy(out + (size_t)done * 10, A + 1381440, (size_t)k * 10 * sizeof(float));
+        memcpy(out + (size_t)done * 10, A + 1373248, (size_t)k * 10 * sizeof(float));
     }
 }
 
@@ -2854,7 +2850,7 @@ float resmlp_train_step(resmlp *m, int n, const float *in_x, const void *target)
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[1382080];
+    return m->a[1373888];
 }
 
 float resmlp_eval_loss(resmlp *m, int n, const float *in_x, const void *target, float *out)
@@ -2865,8 +2861,8 @@ float resmlp_eval_loss(resmlp *m, int n, const float *in_x, const void *target, 
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 1381440, (size_t)n * 10 * sizeof(float));
-    return m->a[1382080];
+        memcpy(out, A + 1373248, (size_t)n * 10 * sizeof(float));
+    return m->a[1373888];
 }
 
 void resmlp_set_lr(resmlp *m, double lr)
@@ -2947,7 +2943,7 @@ static void *state_ptr(resmlp *m, int i)
 #define GC_INPUT_NUMEL 784
 #define GC_TARGET_CLASSES 10 /* 0: a float target */
 #define GC_TARGET_NUMEL 1
-#define GC_LOSS_AT 1382080
+#define GC_LOSS_AT 1373888
 typedef resmlp gc_model;
 #define GC_CREATE resmlp_create
 #define GC_DESTROY resmlp_destroy
@@ -2979,7 +2975,7 @@ static void w_set_lr(void *m, double lr) { resmlp_set_lr(m, lr); }
 static void w_epoch_end(void *m) { resmlp_epoch_end(m); }
 static double w_get_lr(const void *m) { return resmlp_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const resmlp *)m)->a + 1381440; }
+static const float *w_pred(const void *m) { return ((const resmlp *)m)->a + 1373248; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 1, {784}, 784},

@@ -3,7 +3,7 @@
  * Command: nnc examples/fashion_resmlp.nn -O2 --threads 2 -o build/gen_c/fashion_resmlp.O2.t2
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 335114 trainable parameters; batch up to 32; resmlp_ARENA_BYTES 5561280 (buffers 5561152, the model 128);
+/* 335114 trainable parameters; batch up to 32; resmlp_ARENA_BYTES 5560000 (buffers 5559872, the model 128);
  * 669696 FLOPs per sample forward. */
 #include "resmlp.h"
 
@@ -182,7 +182,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 32
-#define ARENA_FLOATS 1390288u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 1389968u /* every buffer; offsets below are in floats */
 
 struct resmlp {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -2143,11 +2145,10 @@ static void k020_dense_relu_dx(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict w /* [10, 256] */,
     const real *restrict y /* [n, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 10] W */
-    GEMM_PAR(n, 256, 10, dy, 10, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 10, dy, 10, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
     /* fused relu backward */
     for (size_t i = 0; i < (size_t)((size_t)n * 256); i++) {
         real gv = dx[i], yv = y[i];
@@ -2159,11 +2160,10 @@ static void k020_dense_relu_dx(int n,
 static void k021_dense_dw(int n,
     const real *restrict dy /* [n, 10] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [10, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dw /* [10, 256] */)
 {
     /* dW[10, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(10, 256, n, dy, 1, 10, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(10, 256, n, dy, 1, 10, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %22 gradient of logits dense (examples/fashion_resmlp.nn:8) */
@@ -2194,11 +2194,10 @@ static void k024_dense_relu_dx(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict w /* [256, 256] */,
     const real *restrict y /* [n, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 256] W */
-    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
     /* fused relu backward */
     for (size_t i = 0; i < (size_t)((size_t)n * 256); i++) {
         real gv = dx[i], yv = y[i];
@@ -2210,11 +2209,10 @@ static void k024_dense_relu_dx(int n,
 static void k025_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [256, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dw /* [256, 256] */)
 {
     /* dW[256, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %26 gradient of r dense (examples/fashion_resmlp.nn:7) */
@@ -2244,22 +2242,20 @@ static void k026_dense_db(int n,
 static void k028_dense_dx(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict w /* [256, 256] */,
-    real *restrict dx /* [n, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dx /* [n, 256] */)
 {
     /* dx[n, 256] = dy[n, 256] W */
-    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %30 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
 static void k030_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [256, 256] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict dw /* [256, 256] */)
 {
     /* dW[256, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, scratch, NULL);
+    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
 }
 
 /* %31 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
@@ -2313,7 +2309,7 @@ static void k033_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 784] */,
     real *restrict dw /* [256, 784] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 9216 scalars, while this runs */)
 {
     /* dW[256, 784] = dy^T x, summed over the batch in order */
     GEMM_PAR(256, 784, n, dy, 1, 256, x, 784, 1, dw, 784, 0, NULL, NULL, scratch, NULL);
@@ -2706,7 +2702,7 @@ static void run_eval(resmlp *m, int n, const real *in_x, const void *target)
     k012_dense(n, A + 1365056, A + 266752, A + 332288, A + 1373248, A + 1340480);
     k014_fused_add_relu(n, A + 1356864, A + 1373248, A + 1381440);
     k017_dense(n, A + 1381440, A + 332544, A + 335104, A + 1389632, A + 1340480);
-    k018_cross_entropy(n, A + 1389632, target, A + 1390272);
+    k018_cross_entropy(n, A + 1389632, target, A + 1389952);
 }
 
 static void run_loss(resmlp *m, int n, const real *in_x, const void *target)
@@ -2720,7 +2716,7 @@ static void run_loss(resmlp *m, int n, const real *in_x, const void *target)
     k012_dense(n, A + 1365056, A + 266752, A + 332288, A + 1373248, A + 1340480);
     k014_fused_add_relu(n, A + 1356864, A + 1373248, A + 1381440);
     k017_dense(n, A + 1381440, A + 332544, A + 335104, A + 1389632, A + 1340480);
-    k018_cross_entropy(n, A + 1389632, target, A + 1390272);
+    k018_cross_entropy(n, A + 1389632, target, A + 1389952);
 }
 
 static void run_backward(resmlp *m, int n, const real *in_x, const void *target)
@@ -2729,19 +2725,19 @@ static void run_backward(resmlp *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k019_cross_entropy_dx(n, A + 1389632, target, A + 1389952);
-    k020_dense_relu_dx(n, A + 1389952, A + 332544, A + 1381440, A + 1373248, A + 1340480);
-    k021_dense_dw(n, A + 1389952, A + 1381440, A + 1005360, A + 1340480);
-    k022_dense_db(n, A + 1389952, A + 1007920);
-    k024_dense_relu_dx(n, A + 1373248, A + 266752, A + 1365056, A + 1381440, A + 1340480);
-    k025_dense_dw(n, A + 1373248, A + 1365056, A + 1007936, A + 1340480);
-    k026_dense_db(n, A + 1373248, A + 1073472);
-    k028_dense_dx(n, A + 1381440, A + 200960, A + 1365056, A + 1340480);
-    k030_dense_dw(n, A + 1381440, A + 1356864, A + 1073728, A + 1340480);
-    k031_dense_db(n, A + 1381440, A + 1139264);
-    k032_fused_accumulate_relu_dx(n, A + 1373248, A + 1365056, A + 1356864, A + 1381440);
-    k033_dense_dw(n, A + 1381440, in_x, A + 1139520, A + 1340480);
-    k034_dense_db(n, A + 1381440, A + 1340224);
+    k019_cross_entropy_dx(n, A + 1389632, target, A + 1348672);
+    k020_dense_relu_dx(n, A + 1348672, A + 332544, A + 1381440, A + 1340480);
+    k021_dense_dw(n, A + 1348672, A + 1381440, A + 1005360);
+    k022_dense_db(n, A + 1348672, A + 1007920);
+    k024_dense_relu_dx(n, A + 1340480, A + 266752, A + 1365056, A + 1348672);
+    k025_dense_dw(n, A + 1340480, A + 1365056, A + 1007936);
+    k026_dense_db(n, A + 1340480, A + 1073472);
+    k028_dense_dx(n, A + 1348672, A + 200960, A + 1365056);
+    k030_dense_dw(n, A + 1348672, A + 1356864, A + 1073728);
+    k031_dense_db(n, A + 1348672, A + 1139264);
+    k032_fused_accumulate_relu_dx(n, A + 1340480, A + 1365056, A + 1356864, A + 1373248);
+    k033_dense_dw(n, A + 1373248, in_x, A + 1139520, A + 1340480);
+    k034_dense_db(n, A + 1373248, A + 1340224);
 }
 
 static void run_update(resmlp *m)
@@ -2922,7 +2918,7 @@ float resmlp_train_step(resmlp *m, int n, const float *in_x, const void *target)
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[1390272];
+    return m->a[1389952];
 }
 
 float resmlp_eval_loss(resmlp *m, int n, const float *in_x, const void *target, float *out)
@@ -2934,7 +2930,7 @@ float resmlp_eval_loss(resmlp *m, int n, const float *in_x, const void *target, 
     run_eval(m, n, in_x, target);
     if (out)
         memcpy(out, A + 1389632, (size_t)n * 10 * sizeof(float));
-    return m->a[1390272];
+    return m->a[1389952];
 }
 
 void resmlp_set_lr(resmlp *m, double lr)
@@ -3015,7 +3011,7 @@ static void *state_ptr(resmlp *m, int i)
 #define GC_INPUT_NUMEL 784
 #define GC_TARGET_CLASSES 10 /* 0: a float target */
 #define GC_TARGET_NUMEL 1
-#define GC_LOSS_AT 1390272
+#define GC_LOSS_AT 1389952
 typedef resmlp gc_model;
 #define GC_CREATE resmlp_create
 #define GC_DESTROY resmlp_destroy

@@ -3,7 +3,7 @@
  * Command: nnc examples/perceptron_xor.nn -O0 --threads 2 -o build/gen_c/perceptron_xor.O0.t2
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 3 trainable parameters; batch up to 4; perceptron_xor_ARENA_BYTES 66112 (buffers 65984, the model 128);
+/* 3 trainable parameters; batch up to 4; perceptron_xor_ARENA_BYTES 33856 (buffers 33728, the model 128);
  * 5 FLOPs per sample forward. */
 #include "perceptron_xor.h"
 
@@ -182,7 +182,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 4
-#define ARENA_FLOATS 16496u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 8432u /* every buffer; offsets below are in floats */
 
 struct perceptron_xor {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1143,19 +1143,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1195,11 +1197,280 @@ static void k004_dense(int n,
     const real *restrict x /* [n, 2] */,
     const real *restrict w /* [1, 2] */,
     const real *restrict b /* [1] */,
-    real *restrict y /* [n, 1] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict y /* [n, 1] */)
 {
-    /* y[n, 1] = x[n, 2] W^T + b: W^T is packed a panel at a time; dot()'s order */
-    GEMM_PAR(n, 1, 2, x, 2, 1, w, 1, 2, y, 1, GEMM_K8, NULL, b, scratch, NULL);
+    #ifdef NNC_VECTOR8
+    for (int o = 0; o < 0; o += 4) {
+        const real *wr0 = w + (size_t)o * 2, *wr1 = wr0 + 2, *wr2 = wr1 + 2, *wr3 = wr2 + 2;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 2;
+            real t00 = b[o + 0];
+            real t01 = b[o + 1];
+            real t02 = b[o + 2];
+            real t03 = b[o + 3];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                vreal a01 = {0};
+                vreal a02 = {0};
+                vreal a03 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    vreal w1;
+                    VLOAD(w1, wr1 + i);
+                    vreal w2;
+                    VLOAD(w2, wr2 + i);
+                    vreal w3;
+                    VLOAD(w3, wr3 + i);
+                    {
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                        VFMADD(a01, v, w1);
+                        VFMADD(a02, v, w2);
+                        VFMADD(a03, v, w3);
+                    }
+                }
+                if (k0 + GEMM_KC >= 2)
+                    for (int j = 0; j < 2; j++) {
+                        a00[j] = FMADD(x0[0 + j], wr0[0 + j], a00[j]);
+                        a01[j] = FMADD(x0[0 + j], wr1[0 + j], a01[j]);
+                        a02[j] = FMADD(x0[0 + j], wr2[0 + j], a02[j]);
+                        a03[j] = FMADD(x0[0 + j], wr3[0 + j], a03[j]);
+                    }
+                {
+                    real h[4];
+                    VSUM4(h, a00, a01, a02, a03);
+                    t00 = t00 + h[0];
+                    t01 = t01 + h[1];
+                    t02 = t02 + h[2];
+                    t03 = t03 + h[3];
+                }
+            }
+            y[(size_t)(s + 0) * 1 + o + 0] = t00;
+            y[(size_t)(s + 0) * 1 + o + 1] = t01;
+            y[(size_t)(s + 0) * 1 + o + 2] = t02;
+            y[(size_t)(s + 0) * 1 + o + 3] = t03;
+        }
+    }
+    for (int o = 0; o < 1; o++) {
+        const real *wr0 = w + (size_t)o * 2;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 2;
+            real t00 = b[o + 0];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    {
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                    }
+                }
+                if (k0 + GEMM_KC >= 2)
+                    for (int j = 0; j < 2; j++) {
+                        a00[j] = FMADD(x0[0 + j], wr0[0 + j], a00[j]);
+                    }
+                t00 = t00 + VSUM(a00);
+            }
+            y[(size_t)(s + 0) * 1 + o + 0] = t00;
+        }
+    }
+    #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+    for (int o = 0; o < 1; o++)
+        for (int s = 0; s < n; s++)
+            y[(size_t)s * 1 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 2, w + (size_t)o * 2, 2, b[o]));
+    #elif defined(NNC_VECTOR) && NNC_LANES == 4
+    for (int o = 0; o < 0; o += 4) {
+        const real *wr0 = w + (size_t)o * 2;
+        const real *wr1 = wr0 + 2;
+        const real *wr2 = wr1 + 2;
+        const real *wr3 = wr2 + 2;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)s * 2;
+            real t0 = b[o + 0];
+            real t1 = b[o + 1];
+            real t2 = b[o + 2];
+            real t3 = b[o + 3];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                vgemm l0 = {0}, h0 = {0};
+                vgemm l1 = {0}, h1 = {0};
+                vgemm l2 = {0}, h2 = {0};
+                vgemm l3 = {0}, h3 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vgemm xl, xh, wv;
+                    GLOAD(xl, x0 + i);
+                    GLOAD(xh, x0 + i + 4);
+                    GLOAD(wv, wr0 + i);
+                    GVFMA(l0, xl, wv);
+                    GLOAD(wv, wr0 + i + 4);
+                    GVFMA(h0, xh, wv);
+                    GLOAD(wv, wr1 + i);
+                    GVFMA(l1, xl, wv);
+                    GLOAD(wv, wr1 + i + 4);
+                    GVFMA(h1, xh, wv);
+                    GLOAD(wv, wr2 + i);
+                    GVFMA(l2, xl, wv);
+                    GLOAD(wv, wr2 + i + 4);
+                    GVFMA(h2, xh, wv);
+                    GLOAD(wv, wr3 + i);
+                    GVFMA(l3, xl, wv);
+                    GLOAD(wv, wr3 + i + 4);
+                    GVFMA(h3, xh, wv);
+                }
+                if (k0 + GEMM_KC >= 2)
+                    for (int j = 0; j < 2; j++) {
+                        l0[j] = FMADD(x0[0 + j], wr0[0 + j], l0[j]);
+                        l1[j] = FMADD(x0[0 + j], wr1[0 + j], l1[j]);
+                        l2[j] = FMADD(x0[0 + j], wr2[0 + j], l2[j]);
+                        l3[j] = FMADD(x0[0 + j], wr3[0 + j], l3[j]);
+                    }
+                t0 = t0 + (((l0[0] + l0[1]) + (l0[2] + l0[3])) + ((h0[0] + h0[1]) + (h0[2] + h0[3])));
+                t1 = t1 + (((l1[0] + l1[1]) + (l1[2] + l1[3])) + ((h1[0] + h1[1]) + (h1[2] + h1[3])));
+                t2 = t2 + (((l2[0] + l2[1]) + (l2[2] + l2[3])) + ((h2[0] + h2[1]) + (h2[2] + h2[3])));
+                t3 = t3 + (((l3[0] + l3[1]) + (l3[2] + l3[3])) + ((h3[0] + h3[1]) + (h3[2] + h3[3])));
+            }
+            y[(size_t)s * 1 + o + 0] = t0;
+            y[(size_t)s * 1 + o + 1] = t1;
+            y[(size_t)s * 1 + o + 2] = t2;
+            y[(size_t)s * 1 + o + 3] = t3;
+        }
+    }
+    for (int o = 0; o < 1; o++) {
+        const real *wr0 = w + (size_t)o * 2;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)s * 2;
+            real t0 = b[o + 0];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                vgemm l0 = {0}, h0 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vgemm xl, xh, wv;
+                    GLOAD(xl, x0 + i);
+                    GLOAD(xh, x0 + i + 4);
+                    GLOAD(wv, wr0 + i);
+                    GVFMA(l0, xl, wv);
+                    GLOAD(wv, wr0 + i + 4);
+                    GVFMA(h0, xh, wv);
+                }
+                if (k0 + GEMM_KC >= 2)
+                    for (int j = 0; j < 2; j++) {
+                        l0[j] = FMADD(x0[0 + j], wr0[0 + j], l0[j]);
+                    }
+                t0 = t0 + (((l0[0] + l0[1]) + (l0[2] + l0[3])) + ((h0[0] + h0[1]) + (h0[2] + h0[3])));
+            }
+            y[(size_t)s * 1 + o + 0] = t0;
+        }
+    }
+    #else
+    for (int o = 0; o < 0; o += 3) {
+        const real *wr0 = w + (size_t)o * 2;
+        const real *wr1 = wr0 + 2;
+        const real *wr2 = wr1 + 2;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 2;
+            real t0 = b[o + 0];
+            real t1 = b[o + 1];
+            real t2 = b[o + 2];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 2 ? k0 + GEMM_KC : 2, i = k0;
+                real p00 = 0.0f, p01 = 0.0f, p02 = 0.0f, p03 = 0.0f, p04 = 0.0f, p05 = 0.0f, p06 = 0.0f, p07 = 0.0f;
+                real p10 = 0.0f, p11 = 0.0f, p12 = 0.0f, p13 = 0.0f, p14 = 0.0f, p15 = 0.0f, p16 = 0.0f, p17 = 0.0f;
+                real p20 = 0.0f, p21 = 0.0f, p22 = 0.0f, p23 = 0.0f, p24 = 0.0f, p25 = 0.0f, p26 = 0.0f, p27 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    real v;
+                    v = xs[i + 0];
+                    p00 = FMADD(v, wr0[i + 0], p00);
+                    p10 = FMADD(v, wr1[i + 0], p10);
+                    p20 = FMADD(v, wr2[i + 0], p20);
+                    v = xs[i + 1];
+                    p01 = FMADD(v, wr0[i + 1], p01);
+                    p11 = FMADD(v, wr1[i + 1], p11);
+                    p21 = FMADD(v, wr2[i + 1], p21);
+                    v = xs[i + 2];
+                    p02 = FMADD(v, wr0[i + 2], p02);
+                    p12 = FMADD(v, wr1[i + 2], p12);
+                    p22 = FMADD(v, wr2[i + 2], p22);
+                    v = xs[i + 3];
+                    p03 = FMADD(v, wr0[i + 3], p03);
+                    p13 = FMADD(v, wr1[i + 3], p13);
+                    p23 = FMADD(v, wr2[i + 3], p23);
+                    v = xs[i + 4];
+                    p04 = FMADD(v, wr0[i + 4], p04);
+                    p14 = FMADD(v, wr1[i + 4], p14);
+                    p24 = FMADD(v, wr2[i + 4], p24);
+                    v = xs[i + 5];
+                    p05 = FMADD(v, wr0[i + 5], p05);
+                    p15 = FMADD(v, wr1[i + 5], p15);
+                    p25 = FMADD(v, wr2[i + 5], p25);
+                    v = xs[i + 6];
+                    p06 = FMADD(v, wr0[i + 6], p06);
+                    p16 = FMADD(v, wr1[i + 6], p16);
+                    p26 = FMADD(v, wr2[i + 6], p26);
+                    v = xs[i + 7];
+                    p07 = FMADD(v, wr0[i + 7], p07);
+                    p17 = FMADD(v, wr1[i + 7], p17);
+                    p27 = FMADD(v, wr2[i + 7], p27);
+                }
+                if (i + 0 < ke) { /* the remainder, in its chains */
+                    p00 = FMADD(xs[i + 0], wr0[i + 0], p00);
+                    p10 = FMADD(xs[i + 0], wr1[i + 0], p10);
+                    p20 = FMADD(xs[i + 0], wr2[i + 0], p20);
+                }
+                if (i + 1 < ke) {
+                    p01 = FMADD(xs[i + 1], wr0[i + 1], p01);
+                    p11 = FMADD(xs[i + 1], wr1[i + 1], p11);
+                    p21 = FMADD(xs[i + 1], wr2[i + 1], p21);
+                }
+                t0 = t0 + (((p00 + p01) + (p02 + p03)) + ((p04 + p05) + (p06 + p07)));
+                t1 = t1 + (((p10 + p11) + (p12 + p13)) + ((p14 + p15) + (p16 + p17)));
+                t2 = t2 + (((p20 + p21) + (p22 + p23)) + ((p24 + p25) + (p26 + p27)));
+            }
+            y[(size_t)s * 1 + o + 0] = t0;
+            y[(size_t)s * 1 + o + 1] = t1;
+            y[(size_t)s * 1 + o + 2] = t2;
+        }
+    }
+    for (int o = 0; o < 1; o++) {
+        const real *wr0 = w + (size_t)o * 2;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 2;
+            real t0 = b[o + 0];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 2 ? k0 + GEMM_KC : 2, i = k0;
+                real p00 = 0.0f, p01 = 0.0f, p02 = 0.0f, p03 = 0.0f, p04 = 0.0f, p05 = 0.0f, p06 = 0.0f, p07 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    real v;
+                    v = xs[i + 0];
+                    p00 = FMADD(v, wr0[i + 0], p00);
+                    v = xs[i + 1];
+                    p01 = FMADD(v, wr0[i + 1], p01);
+                    v = xs[i + 2];
+                    p02 = FMADD(v, wr0[i + 2], p02);
+                    v = xs[i + 3];
+                    p03 = FMADD(v, wr0[i + 3], p03);
+                    v = xs[i + 4];
+                    p04 = FMADD(v, wr0[i + 4], p04);
+                    v = xs[i + 5];
+                    p05 = FMADD(v, wr0[i + 5], p05);
+                    v = xs[i + 6];
+                    p06 = FMADD(v, wr0[i + 6], p06);
+                    v = xs[i + 7];
+                    p07 = FMADD(v, wr0[i + 7], p07);
+                }
+                if (i + 0 < ke) { /* the remainder, in its chains */
+                    p00 = FMADD(xs[i + 0], wr0[i + 0], p00);
+                }
+                if (i + 1 < ke) {
+                    p01 = FMADD(xs[i + 1], wr0[i + 1], p01);
+                }
+                t0 = t0 + (((p00 + p01) + (p02 + p03)) + ((p04 + p05) + (p06 + p07)));
+            }
+            y[(size_t)s * 1 + o + 0] = t0;
+        }
+    }
+    #endif
 }
 
 /* %5 out sigmoid (examples/perceptron_xor.nn:10) */
@@ -1269,7 +1540,7 @@ static void k009_dense_dw(int n,
     const real *restrict dy /* [n, 1] */,
     const real *restrict x /* [n, 2] */,
     real *restrict dw /* [1, 2] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8320 scalars, while this runs */)
 {
     /* dW[1, 2] = dy^T x, summed over the batch in order */
     GEMM_PAR(1, 2, n, dy, 1, 1, x, 2, 1, dw, 2, 0, NULL, NULL, scratch, NULL);
@@ -1318,8 +1589,8 @@ static void run_output(perceptron_xor *m, int n, const real *in_x, const void *t
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 16448, A + 64);
-    k005_sigmoid(n, A + 16448, A + 16464);
+    k004_dense(n, in_x, A + 0, A + 16, A + 64);
+    k005_sigmoid(n, A + 64, A + 8384);
 }
 
 static void run_eval(perceptron_xor *m, int n, const real *in_x, const void *target)
@@ -1328,9 +1599,9 @@ static void run_eval(perceptron_xor *m, int n, const real *in_x, const void *tar
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 16448, A + 64);
-    k005_sigmoid(n, A + 16448, A + 16464);
-    k006_mse(n, A + 16464, target, A + 16448);
+    k004_dense(n, in_x, A + 0, A + 16, A + 64);
+    k005_sigmoid(n, A + 64, A + 8384);
+    k006_mse(n, A + 8384, target, A + 8400);
 }
 
 static void run_loss(perceptron_xor *m, int n, const real *in_x, const void *target)
@@ -1339,9 +1610,9 @@ static void run_loss(perceptron_xor *m, int n, const real *in_x, const void *tar
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 16448, A + 64);
-    k005_sigmoid(n, A + 16448, A + 16464);
-    k006_mse(n, A + 16464, target, A + 16448);
+    k004_dense(n, in_x, A + 0, A + 16, A + 64);
+    k005_sigmoid(n, A + 64, A + 8384);
+    k006_mse(n, A + 8384, target, A + 8400);
 }
 
 static void run_backward(perceptron_xor *m, int n, const real *in_x, const void *target)
@@ -1350,10 +1621,10 @@ static void run_backward(perceptron_xor *m, int n, const real *in_x, const void 
     (void)A;
     (void)n;
     (void)target;
-    k007_mse_dx(n, A + 16464, target, A + 64);
-    k008_sigmoid_dx(n, A + 64, A + 16464, A + 16480);
-    k009_dense_dw(n, A + 16480, in_x, A + 32, A + 64);
-    k010_dense_db(n, A + 16480, A + 48);
+    k007_mse_dx(n, A + 8384, target, A + 64);
+    k008_sigmoid_dx(n, A + 64, A + 8384, A + 8416);
+    k009_dense_dw(n, A + 8416, in_x, A + 32, A + 64);
+    k010_dense_db(n, A + 8416, A + 48);
 }
 
 static void run_update(perceptron_xor *m)
@@ -1488,7 +1759,7 @@ void perceptron_xor_forward(perceptron_xor *m, int n, const float *in_x, float *
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 2, NULL);
-        memcpy(out + (size_t)done * 1, A + 16464, (size_t)k * 1 * sizeof(float));
+        memcpy(out + (size_t)done * 1, A + 8384, (size_t)k * 1 * sizeof(float));
     }
 }
 
@@ -1507,7 +1778,7 @@ float perceptron_xor_train_step(perceptron_xor *m, int n, const float *in_x, con
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[16448];
+    return m->a[8400];
 }
 
 float perceptron_xor_eval_loss(perceptron_xor *m, int n, const float *in_x, const void *target, float *out)
@@ -1518,8 +1789,8 @@ float perceptron_xor_eval_loss(perceptron_xor *m, int n, const float *in_x, cons
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 16464, (size_t)n * 1 * sizeof(float));
-    return m->a[16448];
+        memcpy(out, A + 8384, (size_t)n * 1 * sizeof(float));
+    return m->a[8400];
 }
 
 void perceptron_xor_set_lr(perceptron_xor *m, double lr)
@@ -1568,7 +1839,7 @@ static void *state_ptr(perceptron_xor *m, int i)
 #define GC_INPUT_NUMEL 2
 #define GC_TARGET_CLASSES 0 /* 0: a float target */
 #define GC_TARGET_NUMEL 1
-#define GC_LOSS_AT 16448
+#define GC_LOSS_AT 8400
 typedef perceptron_xor gc_model;
 #define GC_CREATE perceptron_xor_create
 #define GC_DESTROY perceptron_xor_destroy
@@ -1594,7 +1865,7 @@ static void w_set_lr(void *m, double lr) { perceptron_xor_set_lr(m, lr); }
 static void w_epoch_end(void *m) { perceptron_xor_epoch_end(m); }
 static double w_get_lr(const void *m) { return perceptron_xor_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const perceptron_xor *)m)->a + 16464; }
+static const float *w_pred(const void *m) { return ((const perceptron_xor *)m)->a + 8384; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 1, {2}, 2},

@@ -23,7 +23,7 @@ extern "C" {
  *     static unsigned char arena[perceptron_xor_ARENA_BYTES]
  *         __attribute__((aligned(perceptron_xor_ARENA_ALIGN)));
  * or, in C11 and C++11, alignas(perceptron_xor_ARENA_ALIGN) in front. */
-#define perceptron_xor_ARENA_BYTES 32896ul
+#define perceptron_xor_ARENA_BYTES 68ul
 #define perceptron_xor_ARENA_ALIGN 64
 
 /* Input: row-major float32, n samples: in_x [n, 2]

@@ -4,7 +4,7 @@
  * Command: nnc examples/xor.nn -O2 --threads 2 -o build/gen_c/xor.O2.t2
  * Do not edit: change the .nn file and run nnc again.
  */
-/* 17 trainable parameters; batch up to 4; nnc_xor_ARENA_BYTES 66496 (buffers 66368, the model 128);
+/* 17 trainable parameters; batch up to 4; nnc_xor_ARENA_BYTES 34240 (buffers 34112, the model 128);
  * 29 FLOPs per sample forward. */
 #include "nnc_xor.h"
 
@@ -183,7 +183,7 @@ typedef float vsq __attribute__((vector_size(16)));
 #endif
 
 #define MAX_BATCH 4
-#define ARENA_FLOATS 16592u /* every buffer; offsets below are in floats */
+#define ARENA_FLOATS 8528u /* every buffer; offsets below are in floats */
 
 struct nnc_xor {
     real *a;       /* ARENA_FLOATS scalars, after the model in the arena */
@@ -1144,19 +1144,21 @@ static void gemm_rows(int m, int R, int N, int K, const real *A, long sam, long 
 
 /* The parts GEMM is split into: panels of GEMM_NR_RUN columns (pairs of
  * rows in the plain build); gemm_part() computes part p on the calling
- * thread, its pack the calling thread's (room for the widest panel, 32 columns). */
+ * thread, its pack the calling thread's (room for the widest panel, 32 columns;
+ * NULL from a call that never packs: B read in place or whole panels).  Unused
+ * where every product is a few-sample dense forward (dot products, no GEMM). */
 #ifdef NNC_VECTOR
 #define GEMM_PARTS(M, N) (((N) + GEMM_NR_RUN - 1) / GEMM_NR_RUN)
 #else
 #define GEMM_PARTS(M, N) (((M) + 1) / 2)
 #endif
-static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak, const real *B, long sbk,
-                      long sbn, real *C, long ldc, int acc, const real *bias_m, const real *bias_n, real *pack,
-                      const int *boff)
+__attribute__((unused)) static void gemm_part(int p, int M, int N, int K, const real *A, long sam, long sak,
+                                              const real *B, long sbk, long sbn, real *C, long ldc, int acc,
+                                              const real *bias_m, const real *bias_n, real *pack, const int *boff)
 {
 #ifdef NNC_VECTOR
     NNC_ISA_CALL(gemm_panel, (p * GEMM_NR_RUN, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n,
-                              pack + (size_t)NNC_THREAD * GEMM_KC * 32, boff));
+                              pack ? pack + (size_t)NNC_THREAD * GEMM_KC * 32 : pack, boff));
 #else
     (void)pack;
     gemm_rows(2 * p, M - 2 * p < 2 ? 1 : 2, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, boff);
@@ -1196,11 +1198,230 @@ static void k004_dense_sigmoid(int n,
     const real *restrict x /* [n, 2] */,
     const real *restrict w /* [4, 2] */,
     const real *restrict b /* [4] */,
-    real *restrict y /* [n, 4] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict y /* [n, 4] */)
 {
-    /* y[n, 4] = x[n, 2] W^T + b: W^T is packed a panel at a time; dot()'s order */
-    GEMM_PAR(n, 4, 2, x, 2, 1, w, 1, 2, y, 4, GEMM_K8, NULL, b, scratch, NULL);
+    #ifdef NNC_VECTOR8
+    for (int o = 0; o < 4; o += 4) {
+        const real *wr0 = w + (size_t)o * 2, *wr1 = wr0 + 2, *wr2 = wr1 + 2, *wr3 = wr2 + 2;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 2;
+            real t00 = b[o + 0];
+            real t01 = b[o + 1];
+            real t02 = b[o + 2];
+            real t03 = b[o + 3];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                vreal a01 = {0};
+                vreal a02 = {0};
+                vreal a03 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    vreal w1;
+                    VLOAD(w1, wr1 + i);
+                    vreal w2;
+                    VLOAD(w2, wr2 + i);
+                    vreal w3;
+                    VLOAD(w3, wr3 + i);
+                    {
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                        VFMADD(a01, v, w1);
+                        VFMADD(a02, v, w2);
+                        VFMADD(a03, v, w3);
+                    }
+                }
+                if (k0 + GEMM_KC >= 2)
+                    for (int j = 0; j < 2; j++) {
+                        a00[j] = FMADD(x0[0 + j], wr0[0 + j], a00[j]);
+                        a01[j] = FMADD(x0[0 + j], wr1[0 + j], a01[j]);
+                        a02[j] = FMADD(x0[0 + j], wr2[0 + j], a02[j]);
+                        a03[j] = FMADD(x0[0 + j], wr3[0 + j], a03[j]);
+                    }
+                {
+                    real h[4];
+                    VSUM4(h, a00, a01, a02, a03);
+                    t00 = t00 + h[0];
+                    t01 = t01 + h[1];
+                    t02 = t02 + h[2];
+                    t03 = t03 + h[3];
+                }
+            }
+            y[(size_t)(s + 0) * 4 + o + 0] = t00;
+            y[(size_t)(s + 0) * 4 + o + 1] = t01;
+            y[(size_t)(s + 0) * 4 + o + 2] = t02;
+            y[(size_t)(s + 0) * 4 + o + 3] = t03;
+        }
+    }
+    #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+    for (int o = 0; o < 4; o++)
+        for (int s = 0; s < n; s++)
+            y[(size_t)s * 4 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 2, w + (size_t)o * 2, 2, b[o]));
+    #elif defined(NNC_VECTOR) && NNC_LANES == 4
+    for (int o = 0; o < 4; o += 4) {
+        const real *wr0 = w + (size_t)o * 2;
+        const real *wr1 = wr0 + 2;
+        const real *wr2 = wr1 + 2;
+        const real *wr3 = wr2 + 2;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)s * 2;
+            real t0 = b[o + 0];
+            real t1 = b[o + 1];
+            real t2 = b[o + 2];
+            real t3 = b[o + 3];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                vgemm l0 = {0}, h0 = {0};
+                vgemm l1 = {0}, h1 = {0};
+                vgemm l2 = {0}, h2 = {0};
+                vgemm l3 = {0}, h3 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vgemm xl, xh, wv;
+                    GLOAD(xl, x0 + i);
+                    GLOAD(xh, x0 + i + 4);
+                    GLOAD(wv, wr0 + i);
+                    GVFMA(l0, xl, wv);
+                    GLOAD(wv, wr0 + i + 4);
+                    GVFMA(h0, xh, wv);
+                    GLOAD(wv, wr1 + i);
+                    GVFMA(l1, xl, wv);
+                    GLOAD(wv, wr1 + i + 4);
+                    GVFMA(h1, xh, wv);
+                    GLOAD(wv, wr2 + i);
+                    GVFMA(l2, xl, wv);
+                    GLOAD(wv, wr2 + i + 4);
+                    GVFMA(h2, xh, wv);
+                    GLOAD(wv, wr3 + i);
+                    GVFMA(l3, xl, wv);
+                    GLOAD(wv, wr3 + i + 4);
+                    GVFMA(h3, xh, wv);
+                }
+                if (k0 + GEMM_KC >= 2)
+                    for (int j = 0; j < 2; j++) {
+                        l0[j] = FMADD(x0[0 + j], wr0[0 + j], l0[j]);
+                        l1[j] = FMADD(x0[0 + j], wr1[0 + j], l1[j]);
+                        l2[j] = FMADD(x0[0 + j], wr2[0 + j], l2[j]);
+                        l3[j] = FMADD(x0[0 + j], wr3[0 + j], l3[j]);
+                    }
+                t0 = t0 + (((l0[0] + l0[1]) + (l0[2] + l0[3])) + ((h0[0] + h0[1]) + (h0[2] + h0[3])));
+                t1 = t1 + (((l1[0] + l1[1]) + (l1[2] + l1[3])) + ((h1[0] + h1[1]) + (h1[2] + h1[3])));
+                t2 = t2 + (((l2[0] + l2[1]) + (l2[2] + l2[3])) + ((h2[0] + h2[1]) + (h2[2] + h2[3])));
+                t3 = t3 + (((l3[0] + l3[1]) + (l3[2] + l3[3])) + ((h3[0] + h3[1]) + (h3[2] + h3[3])));
+            }
+            y[(size_t)s * 4 + o + 0] = t0;
+            y[(size_t)s * 4 + o + 1] = t1;
+            y[(size_t)s * 4 + o + 2] = t2;
+            y[(size_t)s * 4 + o + 3] = t3;
+        }
+    }
+    #else
+    for (int o = 0; o < 3; o += 3) {
+        const real *wr0 = w + (size_t)o * 2;
+        const real *wr1 = wr0 + 2;
+        const real *wr2 = wr1 + 2;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 2;
+            real t0 = b[o + 0];
+            real t1 = b[o + 1];
+            real t2 = b[o + 2];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 2 ? k0 + GEMM_KC : 2, i = k0;
+                real p00 = 0.0f, p01 = 0.0f, p02 = 0.0f, p03 = 0.0f, p04 = 0.0f, p05 = 0.0f, p06 = 0.0f, p07 = 0.0f;
+                real p10 = 0.0f, p11 = 0.0f, p12 = 0.0f, p13 = 0.0f, p14 = 0.0f, p15 = 0.0f, p16 = 0.0f, p17 = 0.0f;
+                real p20 = 0.0f, p21 = 0.0f, p22 = 0.0f, p23 = 0.0f, p24 = 0.0f, p25 = 0.0f, p26 = 0.0f, p27 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    real v;
+                    v = xs[i + 0];
+                    p00 = FMADD(v, wr0[i + 0], p00);
+                    p10 = FMADD(v, wr1[i + 0], p10);
+                    p20 = FMADD(v, wr2[i + 0], p20);
+                    v = xs[i + 1];
+                    p01 = FMADD(v, wr0[i + 1], p01);
+                    p11 = FMADD(v, wr1[i + 1], p11);
+                    p21 = FMADD(v, wr2[i + 1], p21);
+                    v = xs[i + 2];
+                    p02 = FMADD(v, wr0[i + 2], p02);
+                    p12 = FMADD(v, wr1[i + 2], p12);
+                    p22 = FMADD(v, wr2[i + 2], p22);
+                    v = xs[i + 3];
+                    p03 = FMADD(v, wr0[i + 3], p03);
+                    p13 = FMADD(v, wr1[i + 3], p13);
+                    p23 = FMADD(v, wr2[i + 3], p23);
+                    v = xs[i + 4];
+                    p04 = FMADD(v, wr0[i + 4], p04);
+                    p14 = FMADD(v, wr1[i + 4], p14);
+                    p24 = FMADD(v, wr2[i + 4], p24);
+                    v = xs[i + 5];
+                    p05 = FMADD(v, wr0[i + 5], p05);
+                    p15 = FMADD(v, wr1[i + 5], p15);
+                    p25 = FMADD(v, wr2[i + 5], p25);
+                    v = xs[i + 6];
+                    p06 = FMADD(v, wr0[i + 6], p06);
+                    p16 = FMADD(v, wr1[i + 6], p16);
+                    p26 = FMADD(v, wr2[i + 6], p26);
+                    v = xs[i + 7];
+                    p07 = FMADD(v, wr0[i + 7], p07);
+                    p17 = FMADD(v, wr1[i + 7], p17);
+                    p27 = FMADD(v, wr2[i + 7], p27);
+                }
+                if (i + 0 < ke) { /* the remainder, in its chains */
+                    p00 = FMADD(xs[i + 0], wr0[i + 0], p00);
+                    p10 = FMADD(xs[i + 0], wr1[i + 0], p10);
+                    p20 = FMADD(xs[i + 0], wr2[i + 0], p20);
+                }
+                if (i + 1 < ke) {
+                    p01 = FMADD(xs[i + 1], wr0[i + 1], p01);
+                    p11 = FMADD(xs[i + 1], wr1[i + 1], p11);
+                    p21 = FMADD(xs[i + 1], wr2[i + 1], p21);
+                }
+                t0 = t0 + (((p00 + p01) + (p02 + p03)) + ((p04 + p05) + (p06 + p07)));
+                t1 = t1 + (((p10 + p11) + (p12 + p13)) + ((p14 + p15) + (p16 + p17)));
+                t2 = t2 + (((p20 + p21) + (p22 + p23)) + ((p24 + p25) + (p26 + p27)));
+            }
+            y[(size_t)s * 4 + o + 0] = t0;
+            y[(size_t)s * 4 + o + 1] = t1;
+            y[(size_t)s * 4 + o + 2] = t2;
+        }
+    }
+    for (int o = 3; o < 4; o++) {
+        const real *wr0 = w + (size_t)o * 2;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 2;
+            real t0 = b[o + 0];
+            for (int k0 = 0; k0 < 2; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 2 ? k0 + GEMM_KC : 2, i = k0;
+                real p00 = 0.0f, p01 = 0.0f, p02 = 0.0f, p03 = 0.0f, p04 = 0.0f, p05 = 0.0f, p06 = 0.0f, p07 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    real v;
+                    v = xs[i + 0];
+                    p00 = FMADD(v, wr0[i + 0], p00);
+                    v = xs[i + 1];
+                    p01 = FMADD(v, wr0[i + 1], p01);
+                    v = xs[i + 2];
+                    p02 = FMADD(v, wr0[i + 2], p02);
+                    v = xs[i + 3];
+                    p03 = FMADD(v, wr0[i + 3], p03);
+                    v = xs[i + 4];
+                    p04 = FMADD(v, wr0[i + 4], p04);
+                    v = xs[i + 5];
+                    p05 = FMADD(v, wr0[i + 5], p05);
+                    v = xs[i + 6];
+                    p06 = FMADD(v, wr0[i + 6], p06);
+                    v = xs[i + 7];
+                    p07 = FMADD(v, wr0[i + 7], p07);
+                }
+                if (i + 0 < ke) { /* the remainder, in its chains */
+                    p00 = FMADD(xs[i + 0], wr0[i + 0], p00);
+                }
+                if (i + 1 < ke) {
+                    p01 = FMADD(xs[i + 1], wr0[i + 1], p01);
+                }
+                t0 = t0 + (((p00 + p01) + (p02 + p03)) + ((p04 + p05) + (p06 + p07)));
+            }
+            y[(size_t)s * 4 + o + 0] = t0;
+        }
+    }
+    #endif
     /* fused sigmoid */
     for (size_t i = 0; i < (size_t)((size_t)n * 4); i++) {
         real v = y[i];
@@ -1213,11 +1434,296 @@ static void k008_dense_sigmoid(int n,
     const real *restrict x /* [n, 4] */,
     const real *restrict w /* [1, 4] */,
     const real *restrict b /* [1] */,
-    real *restrict y /* [n, 1] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict y /* [n, 1] */)
 {
-    /* y[n, 1] = x[n, 4] W^T + b: W^T is packed a panel at a time; dot()'s order */
-    GEMM_PAR(n, 1, 4, x, 4, 1, w, 1, 4, y, 1, GEMM_K8, NULL, b, scratch, NULL);
+    #ifdef NNC_VECTOR8
+    for (int o = 0; o < 0; o += 4) {
+        const real *wr0 = w + (size_t)o * 4, *wr1 = wr0 + 4, *wr2 = wr1 + 4, *wr3 = wr2 + 4;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 4;
+            real t00 = b[o + 0];
+            real t01 = b[o + 1];
+            real t02 = b[o + 2];
+            real t03 = b[o + 3];
+            for (int k0 = 0; k0 < 4; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                vreal a01 = {0};
+                vreal a02 = {0};
+                vreal a03 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    vreal w1;
+                    VLOAD(w1, wr1 + i);
+                    vreal w2;
+                    VLOAD(w2, wr2 + i);
+                    vreal w3;
+                    VLOAD(w3, wr3 + i);
+                    {
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                        VFMADD(a01, v, w1);
+                        VFMADD(a02, v, w2);
+                        VFMADD(a03, v, w3);
+                    }
+                }
+                if (k0 + GEMM_KC >= 4)
+                    for (int j = 0; j < 4; j++) {
+                        a00[j] = FMADD(x0[0 + j], wr0[0 + j], a00[j]);
+                        a01[j] = FMADD(x0[0 + j], wr1[0 + j], a01[j]);
+                        a02[j] = FMADD(x0[0 + j], wr2[0 + j], a02[j]);
+                        a03[j] = FMADD(x0[0 + j], wr3[0 + j], a03[j]);
+                    }
+                {
+                    real h[4];
+                    VSUM4(h, a00, a01, a02, a03);
+                    t00 = t00 + h[0];
+                    t01 = t01 + h[1];
+                    t02 = t02 + h[2];
+                    t03 = t03 + h[3];
+                }
+            }
+            y[(size_t)(s + 0) * 1 + o + 0] = t00;
+            y[(size_t)(s + 0) * 1 + o + 1] = t01;
+            y[(size_t)(s + 0) * 1 + o + 2] = t02;
+            y[(size_t)(s + 0) * 1 + o + 3] = t03;
+        }
+    }
+    for (int o = 0; o < 1; o++) {
+        const real *wr0 = w + (size_t)o * 4;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)(s + 0) * 4;
+            real t00 = b[o + 0];
+            for (int k0 = 0; k0 < 4; k0 += GEMM_KC) {
+                vreal a00 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vreal w0;
+                    VLOAD(w0, wr0 + i);
+                    {
+                        vreal v;
+                        VLOAD(v, x0 + i);
+                        VFMADD(a00, v, w0);
+                    }
+                }
+                if (k0 + GEMM_KC >= 4)
+                    for (int j = 0; j < 4; j++) {
+                        a00[j] = FMADD(x0[0 + j], wr0[0 + j], a00[j]);
+                    }
+                t00 = t00 + VSUM(a00);
+            }
+            y[(size_t)(s + 0) * 1 + o + 0] = t00;
+        }
+    }
+    #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
+    for (int o = 0; o < 1; o++)
+        for (int s = 0; s < n; s++)
+            y[(size_t)s * 1 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 4, w + (size_t)o * 4, 4, b[o]));
+    #elif defined(NNC_VECTOR) && NNC_LANES == 4
+    for (int o = 0; o < 0; o += 4) {
+        const real *wr0 = w + (size_t)o * 4;
+        const real *wr1 = wr0 + 4;
+        const real *wr2 = wr1 + 4;
+        const real *wr3 = wr2 + 4;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)s * 4;
+            real t0 = b[o + 0];
+            real t1 = b[o + 1];
+            real t2 = b[o + 2];
+            real t3 = b[o + 3];
+            for (int k0 = 0; k0 < 4; k0 += GEMM_KC) {
+                vgemm l0 = {0}, h0 = {0};
+                vgemm l1 = {0}, h1 = {0};
+                vgemm l2 = {0}, h2 = {0};
+                vgemm l3 = {0}, h3 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vgemm xl, xh, wv;
+                    GLOAD(xl, x0 + i);
+                    GLOAD(xh, x0 + i + 4);
+                    GLOAD(wv, wr0 + i);
+                    GVFMA(l0, xl, wv);
+                    GLOAD(wv, wr0 + i + 4);
+                    GVFMA(h0, xh, wv);
+                    GLOAD(wv, wr1 + i);
+                    GVFMA(l1, xl, wv);
+                    GLOAD(wv, wr1 + i + 4);
+                    GVFMA(h1, xh, wv);
+                    GLOAD(wv, wr2 + i);
+                    GVFMA(l2, xl, wv);
+                    GLOAD(wv, wr2 + i + 4);
+                    GVFMA(h2, xh, wv);
+                    GLOAD(wv, wr3 + i);
+                    GVFMA(l3, xl, wv);
+                    GLOAD(wv, wr3 + i + 4);
+                    GVFMA(h3, xh, wv);
+                }
+                if (k0 + GEMM_KC >= 4)
+                    for (int j = 0; j < 4; j++) {
+                        l0[j] = FMADD(x0[0 + j], wr0[0 + j], l0[j]);
+                        l1[j] = FMADD(x0[0 + j], wr1[0 + j], l1[j]);
+                        l2[j] = FMADD(x0[0 + j], wr2[0 + j], l2[j]);
+                        l3[j] = FMADD(x0[0 + j], wr3[0 + j], l3[j]);
+                    }
+                t0 = t0 + (((l0[0] + l0[1]) + (l0[2] + l0[3])) + ((h0[0] + h0[1]) + (h0[2] + h0[3])));
+                t1 = t1 + (((l1[0] + l1[1]) + (l1[2] + l1[3])) + ((h1[0] + h1[1]) + (h1[2] + h1[3])));
+                t2 = t2 + (((l2[0] + l2[1]) + (l2[2] + l2[3])) + ((h2[0] + h2[1]) + (h2[2] + h2[3])));
+                t3 = t3 + (((l3[0] + l3[1]) + (l3[2] + l3[3])) + ((h3[0] + h3[1]) + (h3[2] + h3[3])));
+            }
+            y[(size_t)s * 1 + o + 0] = t0;
+            y[(size_t)s * 1 + o + 1] = t1;
+            y[(size_t)s * 1 + o + 2] = t2;
+            y[(size_t)s * 1 + o + 3] = t3;
+        }
+    }
+    for (int o = 0; o < 1; o++) {
+        const real *wr0 = w + (size_t)o * 4;
+        for (int s = 0; s < n; s++) {
+            const real *x0 = x + (size_t)s * 4;
+            real t0 = b[o + 0];
+            for (int k0 = 0; k0 < 4; k0 += GEMM_KC) {
+                vgemm l0 = {0}, h0 = {0};
+                for (int i = k0; i < (k0 + GEMM_KC < 0 ? k0 + GEMM_KC : 0); i += 8) {
+                    vgemm xl, xh, wv;
+                    GLOAD(xl, x0 + i);
+                    GLOAD(xh, x0 + i + 4);
+                    GLOAD(wv, wr0 + i);
+                    GVFMA(l0, xl, wv);
+                    GLOAD(wv, wr0 + i + 4);
+                    GVFMA(h0, xh, wv);
+                }
+                if (k0 + GEMM_KC >= 4)
+                    for (int j = 0; j < 4; j++) {
+                        l0[j] = FMADD(x0[0 + j], wr0[0 + j], l0[j]);
+                    }
+                t0 = t0 + (((l0[0] + l0[1]) + (l0[2] + l0[3])) + ((h0[0] + h0[1]) + (h0[2] + h0[3])));
+            }
+            y[(size_t)s * 1 + o + 0] = t0;
+        }
+    }
+    #else
+    for (int o = 0; o < 0; o += 3) {
+        const real *wr0 = w + (size_t)o * 4;
+        const real *wr1 = wr0 + 4;
+        const real *wr2 = wr1 + 4;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 4;
+            real t0 = b[o + 0];
+            real t1 = b[o + 1];
+            real t2 = b[o + 2];
+            for (int k0 = 0; k0 < 4; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 4 ? k0 + GEMM_KC : 4, i = k0;
+                real p00 = 0.0f, p01 = 0.0f, p02 = 0.0f, p03 = 0.0f, p04 = 0.0f, p05 = 0.0f, p06 = 0.0f, p07 = 0.0f;
+                real p10 = 0.0f, p11 = 0.0f, p12 = 0.0f, p13 = 0.0f, p14 = 0.0f, p15 = 0.0f, p16 = 0.0f, p17 = 0.0f;
+                real p20 = 0.0f, p21 = 0.0f, p22 = 0.0f, p23 = 0.0f, p24 = 0.0f, p25 = 0.0f, p26 = 0.0f, p27 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    real v;
+                    v = xs[i + 0];
+                    p00 = FMADD(v, wr0[i + 0], p00);
+                    p10 = FMADD(v, wr1[i + 0], p10);
+                    p20 = FMADD(v, wr2[i + 0], p20);
+                    v = xs[i + 1];
+                    p01 = FMADD(v, wr0[i + 1], p01);
+                    p11 = FMADD(v, wr1[i + 1], p11);
+                    p21 = FMADD(v, wr2[i + 1], p21);
+                    v = xs[i + 2];
+                    p02 = FMADD(v, wr0[i + 2], p02);
+                    p12 = FMADD(v, wr1[i + 2], p12);
+                    p22 = FMADD(v, wr2[i + 2], p22);
+                    v = xs[i + 3];
+                    p03 = FMADD(v, wr0[i + 3], p03);
+                    p13 = FMADD(v, wr1[i + 3], p13);
+                    p23 = FMADD(v, wr2[i + 3], p23);
+                    v = xs[i + 4];
+                    p04 = FMADD(v, wr0[i + 4], p04);
+                    p14 = FMADD(v, wr1[i + 4], p14);
+                    p24 = FMADD(v, wr2[i + 4], p24);
+                    v = xs[i + 5];
+                    p05 = FMADD(v, wr0[i + 5], p05);
+                    p15 = FMADD(v, wr1[i + 5], p15);
+                    p25 = FMADD(v, wr2[i + 5], p25);
+                    v = xs[i + 6];
+                    p06 = FMADD(v, wr0[i + 6], p06);
+                    p16 = FMADD(v, wr1[i + 6], p16);
+                    p26 = FMADD(v, wr2[i + 6], p26);
+                    v = xs[i + 7];
+                    p07 = FMADD(v, wr0[i + 7], p07);
+                    p17 = FMADD(v, wr1[i + 7], p17);
+                    p27 = FMADD(v, wr2[i + 7], p27);
+                }
+                if (i + 0 < ke) { /* the remainder, in its chains */
+                    p00 = FMADD(xs[i + 0], wr0[i + 0], p00);
+                    p10 = FMADD(xs[i + 0], wr1[i + 0], p10);
+                    p20 = FMADD(xs[i + 0], wr2[i + 0], p20);
+                }
+                if (i + 1 < ke) {
+                    p01 = FMADD(xs[i + 1], wr0[i + 1], p01);
+                    p11 = FMADD(xs[i + 1], wr1[i + 1], p11);
+                    p21 = FMADD(xs[i + 1], wr2[i + 1], p21);
+                }
+                if (i + 2 < ke) {
+                    p02 = FMADD(xs[i + 2], wr0[i + 2], p02);
+                    p12 = FMADD(xs[i + 2], wr1[i + 2], p12);
+                    p22 = FMADD(xs[i + 2], wr2[i + 2], p22);
+                }
+                if (i + 3 < ke) {
+                    p03 = FMADD(xs[i + 3], wr0[i + 3], p03);
+                    p13 = FMADD(xs[i + 3], wr1[i + 3], p13);
+                    p23 = FMADD(xs[i + 3], wr2[i + 3], p23);
+                }
+                t0 = t0 + (((p00 + p01) + (p02 + p03)) + ((p04 + p05) + (p06 + p07)));
+                t1 = t1 + (((p10 + p11) + (p12 + p13)) + ((p14 + p15) + (p16 + p17)));
+                t2 = t2 + (((p20 + p21) + (p22 + p23)) + ((p24 + p25) + (p26 + p27)));
+            }
+            y[(size_t)s * 1 + o + 0] = t0;
+            y[(size_t)s * 1 + o + 1] = t1;
+            y[(size_t)s * 1 + o + 2] = t2;
+        }
+    }
+    for (int o = 0; o < 1; o++) {
+        const real *wr0 = w + (size_t)o * 4;
+        for (int s = 0; s < n; s++) {
+            const real *xs = x + (size_t)s * 4;
+            real t0 = b[o + 0];
+            for (int k0 = 0; k0 < 4; k0 += GEMM_KC) {
+                int ke = k0 + GEMM_KC < 4 ? k0 + GEMM_KC : 4, i = k0;
+                real p00 = 0.0f, p01 = 0.0f, p02 = 0.0f, p03 = 0.0f, p04 = 0.0f, p05 = 0.0f, p06 = 0.0f, p07 = 0.0f;
+                for (; i + 8 <= ke; i += 8) {
+                    real v;
+                    v = xs[i + 0];
+                    p00 = FMADD(v, wr0[i + 0], p00);
+                    v = xs[i + 1];
+                    p01 = FMADD(v, wr0[i + 1], p01);
+                    v = xs[i + 2];
+                    p02 = FMADD(v, wr0[i + 2], p02);
+                    v = xs[i + 3];
+                    p03 = FMADD(v, wr0[i + 3], p03);
+                    v = xs[i + 4];
+                    p04 = FMADD(v, wr0[i + 4], p04);
+                    v = xs[i + 5];
+                    p05 = FMADD(v, wr0[i + 5], p05);
+                    v = xs[i + 6];
+                    p06 = FMADD(v, wr0[i + 6], p06);
+                    v = xs[i + 7];
+                    p07 = FMADD(v, wr0[i + 7], p07);
+                }
+                if (i + 0 < ke) { /* the remainder, in its chains */
+                    p00 = FMADD(xs[i + 0], wr0[i + 0], p00);
+                }
+                if (i + 1 < ke) {
+                    p01 = FMADD(xs[i + 1], wr0[i + 1], p01);
+                }
+                if (i + 2 < ke) {
+                    p02 = FMADD(xs[i + 2], wr0[i + 2], p02);
+                }
+                if (i + 3 < ke) {
+                    p03 = FMADD(xs[i + 3], wr0[i + 3], p03);
+                }
+                t0 = t0 + (((p00 + p01) + (p02 + p03)) + ((p04 + p05) + (p06 + p07)));
+            }
+            y[(size_t)s * 1 + o + 0] = t0;
+        }
+    }
+    #endif
     /* fused sigmoid */
     for (size_t i = 0; i < (size_t)((size_t)n * 1); i++) {
         real v = y[i];
@@ -1276,7 +1782,7 @@ static void k013_dense_sigmoid_dx(int n,
     const real *restrict w /* [1, 4] */,
     const real *restrict y /* [n, 4] */,
     real *restrict dx /* [n, 4] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8224 scalars, while this runs */)
 {
     /* dx[n, 4] = dy[n, 1] W */
     GEMM_PAR(n, 4, 1, dy, 1, 1, w, 4, 1, dx, 4, 0, NULL, NULL, scratch, NULL);
@@ -1292,7 +1798,7 @@ static void k014_dense_dw(int n,
     const real *restrict dy /* [n, 1] */,
     const real *restrict x /* [n, 4] */,
     real *restrict dw /* [1, 4] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8320 scalars, while this runs */)
 {
     /* dW[1, 4] = dy^T x, summed over the batch in order */
     GEMM_PAR(1, 4, n, dy, 1, 1, x, 4, 1, dw, 4, 0, NULL, NULL, scratch, NULL);
@@ -1316,7 +1822,7 @@ static void k017_dense_dw(int n,
     const real *restrict dy /* [n, 4] */,
     const real *restrict x /* [n, 2] */,
     real *restrict dw /* [4, 2] */,
-    real *restrict scratch /* 16384 scalars, while this runs */)
+    real *restrict scratch /* 8320 scalars, while this runs */)
 {
     /* dW[4, 2] = dy^T x, summed over the batch in order */
     GEMM_PAR(4, 2, n, dy, 1, 4, x, 2, 1, dw, 2, 0, NULL, NULL, scratch, NULL);
@@ -1399,8 +1905,8 @@ static void run_output(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 16512, A + 128);
-    k008_dense_sigmoid(n, A + 16512, A + 32, A + 48, A + 16528, A + 128);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8448);
+    k008_dense_sigmoid(n, A + 8448, A + 32, A + 48, A + 8464);
 }
 
 static void run_eval(nnc_xor *m, int n, const real *in_x, const void *target)
@@ -1409,9 +1915,9 @@ static void run_eval(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 16512, A + 128);
-    k008_dense_sigmoid(n, A + 16512, A + 32, A + 48, A + 16528, A + 128);
-    k010_mse(n, A + 16528, target, A + 16544);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8448);
+    k008_dense_sigmoid(n, A + 8448, A + 32, A + 48, A + 8464);
+    k010_mse(n, A + 8464, target, A + 8480);
 }
 
 static void run_loss(nnc_xor *m, int n, const real *in_x, const void *target)
@@ -1420,9 +1926,9 @@ static void run_loss(nnc_xor *m, int n, const real *in_x, const void *target)
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 16512, A + 128);
-    k008_dense_sigmoid(n, A + 16512, A + 32, A + 48, A + 16528, A + 128);
-    k010_mse(n, A + 16528, target, A + 16544);
+    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 8448);
+    k008_dense_sigmoid(n, A + 8448, A + 32, A + 48, A + 8464);
+    k010_mse(n, A + 8464, target, A + 8480);
 }
 
 static void run_backward(nnc_xor *m, int n, const real *in_x, const void *target)
@@ -1431,13 +1937,13 @@ static void run_backward(nnc_xor *m, int n, const real *in_x, const void *target
     (void)A;
     (void)n;
     (void)target;
-    k011_mse_dx(n, A + 16528, target, A + 128);
-    k012_sigmoid_dx(n, A + 128, A + 16528, A + 16560);
-    k013_dense_sigmoid_dx(n, A + 16560, A + 32, A + 16512, A + 16576, A + 128);
-    k014_dense_dw(n, A + 16560, A + 16512, A + 64, A + 128);
-    k015_dense_db(n, A + 16560, A + 80);
-    k017_dense_dw(n, A + 16576, in_x, A + 96, A + 128);
-    k018_dense_db(n, A + 16576, A + 112);
+    k011_mse_dx(n, A + 8464, target, A + 128);
+    k012_sigmoid_dx(n, A + 128, A + 8464, A + 8496);
+    k013_dense_sigmoid_dx(n, A + 8496, A + 32, A + 8448, A + 8512, A + 128);
+    k014_dense_dw(n, A + 8496, A + 8448, A + 64, A + 128);
+    k015_dense_db(n, A + 8496, A + 80);
+    k017_dense_dw(n, A + 8512, in_x, A + 96, A + 128);
+    k018_dense_db(n, A + 8512, A + 112);
 }
 
 static void run_update(nnc_xor *m)
@@ -1580,7 +2086,7 @@ void nnc_xor_forward(nnc_xor *m, int n, const float *in_x, float *out)
     for (int done = 0; done < n; done += MAX_BATCH) {
         int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
         run_output(m, k, in_x + (size_t)done * 2, NULL);
-        memcpy(out + (size_t)done * 1, A + 16528, (size_t)k * 1 * sizeof(float));
+        memcpy(out + (size_t)done * 1, A + 8464, (size_t)k * 1 * sizeof(float));
     }
 }
 
@@ -1599,7 +2105,7 @@ float nnc_xor_train_step(nnc_xor *m, int n, const float *in_x, const void *targe
     run_loss(m, n, in_x, target);
     run_backward(m, n, in_x, target);
     run_update(m);
-    return m->a[16544];
+    return m->a[8480];
 }
 
 float nnc_xor_eval_loss(nnc_xor *m, int n, const float *in_x, const void *target, float *out)
@@ -1610,8 +2116,8 @@ float nnc_xor_eval_loss(nnc_xor *m, int n, const float *in_x, const void *target
         return NAN;
     run_eval(m, n, in_x, target);
     if (out)
-        memcpy(out, A + 16528, (size_t)n * 1 * sizeof(float));
-    return m->a[16544];
+        memcpy(out, A + 8464, (size_t)n * 1 * sizeof(float));
+    return m->a[8480];
 }
 
 void nnc_xor_set_lr(nnc_xor *m, double lr)
@@ -1660,7 +2166,7 @@ static void *state_ptr(nnc_xor *m, int i)
 #define GC_INPUT_NUMEL 2
 #define GC_TARGET_CLASSES 0 /* 0: a float target */
 #define GC_TARGET_NUMEL 1
-#define GC_LOSS_AT 16544
+#define GC_LOSS_AT 8480
 typedef nnc_xor gc_model;
 #define GC_CREATE nnc_xor_create
 #define GC_DESTROY nnc_xor_destroy
@@ -1688,7 +2194,7 @@ static void w_set_lr(void *m, double lr) { nnc_xor_set_lr(m, lr); }
 static void w_epoch_end(void *m) { nnc_xor_epoch_end(m); }
 static double w_get_lr(const void *m) { return nnc_xor_get_lr(m); }
 static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }
-static const float *w_pred(const void *m) { return ((const nnc_xor *)m)->a + 16528; }
+static const float *w_pred(const void *m) { return ((const nnc_xor *)m)->a + 8464; }
 
 static const NnrtInputDesc inputs[1] = {
     {"x", 1, {2}, 2},

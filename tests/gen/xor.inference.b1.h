@@ -24,7 +24,7 @@ extern "C" {
  *     static unsigned char arena[nnc_xor_ARENA_BYTES]
  *         __attribute__((aligned(nnc_xor_ARENA_ALIGN)));
  * or, in C11 and C++11, alignas(nnc_xor_ARENA_ALIGN) in front. */
-#define nnc_xor_ARENA_BYTES 32960ul
+#define nnc_xor_ARENA_BYTES 84ul
 #define nnc_xor_ARENA_ALIGN 64
 
 /* Input: row-major float32, n samples: in_x [n, 2] (nnc_xor_INPUT_x_SIZE

@@ -708,13 +708,13 @@ static int64_t kept(const Ir *ir, const IrNode *n, int batch)
 {
     int64_t numel = n->shape.rank ? shape_numel(&n->shape) : 1;
     switch (n->op) {
-    case OP_BATCHNORM: /* batch mean and 1/std per channel */
-        return 2 * n->shape.d[0];
+    case OP_BATCHNORM: /* batch mean and 1/std per channel (inference: running ones) */
+        return ir->inference ? 0 : 2 * n->shape.d[0];
     case OP_LAYERNORM: /* mean and 1/std per row of the last axis */
         return 2 * batch * (numel / n->shape.d[n->shape.rank - 1]);
     case OP_DROPOUT: /* the mask */
     case OP_RRELU:   /* the slopes */
-        return batch * numel;
+        return ir->inference ? 0 : batch * numel;
     case OP_MAXPOOL: /* where each maximum came from, for the backward */
         return ir->inference ? 0 : batch * numel;
     default:
@@ -737,10 +737,59 @@ static const char *fault(char *buf, size_t size, const char *fmt, ...)
     return buf;
 }
 
+/* What is wrong with the regions node i's kernel declared (kmem_regions())
+ * as plan p placed them, or NULL: one not placed, or placed with another
+ * size, kind or type; a saved one outside the node's buffer past its
+ * value; a scratch one (every thread's copy) outside the node's scratch
+ * block; two of them overlapping. */
+static const char *regions_fault(const Ir *ir, const MemPlan *p, int i, char *buf, size_t size)
+{
+    KmRegion d[KM_MAX];
+    int nd = kmem_regions(ir, i, p->max_batch, d), threads = ir->threads > 1 ? ir->threads : 1;
+    if (nd != p->region_count[i])
+        return fault(buf, size, "%%%d declares %d regions, the plan placed %d", i, nd, p->region_count[i]);
+    const IrNode *n = &ir->nodes[i];
+    int64_t value = (n->shape.rank ? shape_numel(&n->shape) : 1) * (n->dtype == DT_I64 ? 2 : 1) *
+                    (n->batched ? p->max_batch : 1);
+    int64_t lo[KM_MAX * 4], hi[KM_MAX * 4];
+    int nspan = 0;
+    for (int k = 0; k < nd; k++) {
+        const MemRegion *r = mem_region(p, i, d[k].name);
+        if (!r)
+            return fault(buf, size, "%%%d's region %s is not placed", i, d[k].name);
+        if (r->decl.bytes != d[k].bytes || r->decl.kind != d[k].kind || r->decl.type != d[k].type ||
+            r->floats * 4 != d[k].bytes)
+            return fault(buf, size, "%%%d's region %s placed as another (%lld bytes, declared %lld)", i, d[k].name,
+                         (long long)r->decl.bytes, (long long)d[k].bytes);
+        int copies = d[k].kind == KM_THREAD ? threads : 1;
+        if (d[k].kind == KM_THREAD && copies > 1 && r->stride < r->floats)
+            return fault(buf, size, "%%%d's region %s: threads %lld floats apart, each takes %lld", i, d[k].name,
+                         (long long)r->stride, (long long)r->floats);
+        for (int t = 0; t < copies; t++) {
+            int64_t a = r->offset + t * r->stride, z = a + r->floats;
+            int64_t from = d[k].kind == KM_SAVED ? p->offset[i] + value : p->scratch[i];
+            int64_t to = d[k].kind == KM_SAVED ? p->offset[i] + p->size[i] : p->scratch[i] + p->scratch_size[i];
+            if (r->floats > 0 && (from < 0 || a < from || z > to))
+                return fault(buf, size, "%%%d's region %s [%lld, %lld) outside its %s [%lld, %lld)", i, d[k].name,
+                             (long long)a, (long long)z, d[k].kind == KM_SAVED ? "buffer" : "scratch block",
+                             (long long)from, (long long)to);
+            for (int q = 0; q < nspan; q++)
+                if (a < hi[q] && lo[q] < z)
+                    return fault(buf, size, "%%%d's region %s overlaps another of its regions", i, d[k].name);
+            lo[nspan] = a;
+            hi[nspan++] = z;
+            if (nspan == KM_MAX * 4)
+                nspan = 0; /* (more copies than checked against each other) */
+        }
+    }
+    return NULL;
+}
+
 /* What is wrong with plan p of b's IR, or NULL: a region (a buffer or a
  * scratch) outside the arena or smaller than what it holds, parameters
  * outside the persistent part, two regions live at the same step that
- * overlap, a view not at its root's offset. */
+ * overlap, a view not at its root's offset, a region a kernel declared
+ * not placed (regions_fault()). */
 static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned char *included, char *buf, size_t size)
 {
     struct Region {
@@ -777,14 +826,14 @@ static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned cha
                            (long long)p->persistent, (long long)p->total);
         int up = n->op == OP_GRAD && !n->batched; /* lives to the update */
         r[nr++] = (struct Region){p->offset[i], p->size[i], i, up ? ir->n : p->last_use[i]};
-        int64_t s = mem_scratch_floats(ir, n, p->max_batch);
-        if (s > 0) {
-            if (p->scratch[i] < p->persistent || p->scratch[i] + p->scratch_size[i] > p->total ||
-                p->scratch_size[i] < s)
-                bad = fault(buf, size, "%%%d's scratch: %lld floats at %lld, needs %lld", i,
-                               (long long)p->scratch_size[i], (long long)p->scratch[i], (long long)s);
+        if (p->scratch[i] >= 0) {
+            if (p->scratch[i] < p->persistent || p->scratch[i] + p->scratch_size[i] > p->total)
+                bad = fault(buf, size, "%%%d's scratch: %lld floats at %lld, outside the arena", i,
+                            (long long)p->scratch_size[i], (long long)p->scratch[i]);
             r[nr++] = (struct Region){p->scratch[i], p->scratch_size[i], i, i};
         }
+        if (!bad)
+            bad = regions_fault(ir, p, i, buf, size);
     }
     for (int i = 0; i < nr && !bad; i++)
         for (int j = 0; j < i && !bad; j++) {
@@ -865,9 +914,29 @@ START_TEST(test_memplan_checker_fails)
         if (ir->nodes[i].op == OP_CONV2D)
             conv = i;
     ck_assert_int_gt(p->scratch_size[conv], 0);
+    int64_t had = p->scratch_size[conv];
     p->scratch_size[conv] = 0;
     ck_assert_ptr_nonnull(plan_fault(ir, p, inc, buf, sizeof buf));
     ck_assert_msg(strstr(buf, "scratch") != NULL, "%s", buf);
+    p->scratch_size[conv] = had;
+    /* every declared region placed: one the plan forgot, or made smaller
+     * (the issue 12 experiment: maxpool's argmax) */
+    ck_assert_ptr_null(plan_fault(ir, p, inc, buf, sizeof buf));
+    int pool = -1;
+    for (int i = 0; i < ir->n; i++)
+        if (ir->nodes[i].op == OP_MAXPOOL && mem_region(p, i, "argmax"))
+            pool = i;
+    ck_assert_int_ge(pool, 0);
+    p->region_count[pool]--;
+    ck_assert_ptr_nonnull(plan_fault(ir, p, inc, buf, sizeof buf));
+    ck_assert_msg(strstr(buf, "regions") != NULL, "%s", buf);
+    p->region_count[pool]++;
+    MemRegion *argmax = (MemRegion *)mem_region(p, pool, "argmax");
+    argmax->offset += 4;
+    ck_assert_ptr_nonnull(plan_fault(ir, p, inc, buf, sizeof buf));
+    ck_assert_msg(strstr(buf, "argmax") != NULL, "%s", buf);
+    argmax->offset -= 4;
+    ck_assert_ptr_null(plan_fault(ir, p, inc, buf, sizeof buf));
     free(inc);
     unbuild(&b);
 }
