@@ -1,6 +1,7 @@
 #!/bin/sh
 # The batch-1 inference arena is what the code writes (issue 12, issue 13
-# "exact inference memory"): for every example, the --inference --batch 1
+# "exact inference memory"): for every example (examples/ and the MLPerf
+# Tiny models of examples/tiny/), the --inference --batch 1
 # code with the initial weights of NAME_create(1), run by
 # tests/arena/measure.c under AddressSanitizer + UBSan on an arena of
 # exactly NAME_ARENA_BYTES from the heap (so the arena must still be large
@@ -22,7 +23,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
 [ -n "$table" ] && echo "| example | NAME_ARENA_BYTES | bytes written | arena / written |" && echo "|---|---:|---:|---:|"
-for model in examples/*.nn; do
+for model in examples/*.nn examples/tiny/*.nn; do
     name=$(basename "$model" .nn)
     d="$tmp/$name"
     mkdir -p "$d/inf"

@@ -15,7 +15,9 @@
 #     -O2, both builds;
 # runs on the first N test images (TARGETS_N, default 100;
 # TARGETS_N_M0, default 20, for the soft-float Cortex-M0, whose lenet takes
-# about 80 million instructions per image; TARGETS_CORES, default
+# about 80 million instructions per image; the MLPerf Tiny models of
+# examples/tiny, on synthetic data, run on the Cortex-M4F at -Os and on
+# AArch64 only, TARGETS_N_TINY rows, default 4; TARGETS_CORES, default
 # "m0 m4 m7 aarch64", and TARGETS_MODELS choose a part), and checks that
 #   - every label equals the host build's and every output is within 1e-4
 #     of it (tests/targets/compare_out.c);
@@ -43,7 +45,9 @@ cd "$(dirname "$0")/.." || exit 2
 NNC=${NNC:-build/nnc}
 N=${TARGETS_N:-100}
 N_M0=${TARGETS_N_M0:-20}
-MODELS=${TARGETS_MODELS:-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp digits01 digits123_cnn xor perceptron_xor}
+TINY="ds_cnn resnet8 fc_autoencoder mobilenet_v1_025"
+N_TINY=${TARGETS_N_TINY:-4}
+MODELS=${TARGETS_MODELS:-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp digits01 digits123_cnn xor perceptron_xor $TINY}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 update=0
 case ${1:-} in
@@ -123,6 +127,12 @@ macs() {
     digits123_cnn) echo 468 ;;  # 3 filters x 3 x 3 x 4 x 4 positions + 12 x 3
     xor) echo 12 ;;             # 2 x 4 + 4 x 1
     perceptron_xor) echo 2 ;;
+    # the MLPerf Tiny models: every convolution's and dense layer's
+    # multiply-adds (output elements x fan_in)
+    ds_cnn) echo 2656768 ;;
+    resnet8) echo 12501632 ;;
+    fc_autoencoder) echo 264192 ;;
+    mobilenet_v1_025) echo 7489664 ;;
     *) echo 0 ;;
     esac
 }
@@ -160,7 +170,11 @@ recorded() { # core, flags, model
 
 for model in $MODELS; do
     mkdir -p "$W/$model"
-    if ! build "$model" host -O2 "" "$N"; then
+    tiny=
+    case " $TINY " in *" $model "*) tiny=1 ;; esac
+    nref=$N
+    [ -n "$tiny" ] && nref=$N_TINY
+    if ! build "$model" host -O2 "" "$nref"; then
         bad "$model: the host build"
         tail -n 20 "$W/$model/host-O2.txt"
         continue
@@ -175,14 +189,22 @@ for model in $MODELS; do
         aarch64) [ -n "$A64" ] && cores="$cores $core" ;;
         *) echo "run_targets: TARGETS_CORES: no core $core (m0 m4 m7 aarch64)"; exit 2 ;;
         esac
+        # the MLPerf Tiny models: the Cortex-M4F and AArch64
+        [ -n "$tiny" ] && [ $core != m4 ] && [ $core != aarch64 ] && cores=${cores% $core}
     done
     for core in $cores; do
         opts="-Os -O2"
         n=$N
+        scalars="- 1"
         [ $core = aarch64 ] && opts=-O2
         [ $core = m0 ] && n=$N_M0
+        if [ -n "$tiny" ]; then
+            n=$N_TINY
+            [ $core = m4 ] && opts=-Os && scalars=-
+        fi
         for opt in $opts; do
-            for scalar in "" 1; do
+            for scalar in $scalars; do
+                [ "$scalar" = - ] && scalar=
                 conf=$core$opt${scalar:+-scalar}
                 flags="$opt${scalar:+ -DNNC_SCALAR}"
                 what="$model: $core $flags"

@@ -8,7 +8,8 @@
 # make_inputs.sh --csv X.csv Y.csv N: the same from CSV tables of floats
 # (examples/data/): the first N rows (all, if fewer) of X as float32
 # inputs_f32 (INPUTS_F32 defined), the labels the argmax of Y's row (one-hot
-# targets) or, for a single column, the value rounded (0 or 1).
+# targets) or, for a single column, the value rounded to an integer (a
+# class, or 0/1 for a probability).
 set -eu
 if [ "${1:-}" = --csv ]; then
     [ $# -eq 4 ] || { echo "usage: $0 --csv X.csv Y.csv N" >&2; exit 2; }
@@ -32,7 +33,7 @@ if [ "${1:-}" = --csv ]; then
     echo "};"
     echo "static const unsigned char inputs_label[INPUTS_N] = {"
     head -n "$n" "$3" | awk -F, '{ b = 1; for (i = 2; i <= NF; i++) if ($i + 0 > $b + 0) b = i
-        printf "%s%d", (NR > 1 ? "," : ""), NF == 1 ? ($1 + 0 >= 0.5) : b - 1 } END { print "" }'
+        printf "%s%d", (NR > 1 ? "," : ""), NF == 1 ? int($1 + 0.5) : b - 1 } END { print "" }'
     echo "};"
     exit 0
 fi

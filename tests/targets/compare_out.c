@@ -20,7 +20,7 @@
 #include <string.h>
 
 #define MAX_IMAGES 10000
-#define MAX_OUT 64
+#define MAX_OUT 1024 /* the autoencoder of examples/tiny has 640 */
 
 typedef struct {
     int n;                   /* images seen (their "out" lines) */
@@ -39,7 +39,7 @@ static int read_run(const char *path, Run *r)
         fprintf(stderr, "compare_out: %s: cannot open\n", path);
         return 2;
     }
-    char line[1024];
+    static char line[16 * MAX_OUT]; /* "out I:" and 9 characters an output */
     int nimg = 0;
     r->n = 0;
     r->nout = -1;
