@@ -822,8 +822,8 @@ static int print_product_memory(Compilation *c, const Options *o, FILE *f)
     fprintf(f, "ram %lld bytes: %s_ARENA_BYTES (the model struct %lld, buffers %lld)\n", (long long)ram, cname,
             (long long)(ram - p->total * 4), (long long)p->total * 4);
     fputs("code: not estimated; measure it with size(1) on the compiled .c (docs/embedded.md, section 8)\n", f);
-    fputs("stack: not estimated; the kernels keep only small blocks of sums there (52 to 296 bytes measured "
-          "on Cortex-M, docs/embedded.md, section 8)\n", f);
+    fputs("stack: not estimated; the kernels keep only small blocks of sums there (docs/embedded.md, "
+          "section 8, measures every example on Cortex-M)\n", f);
     int64_t flash = o->inference ? weights : 0;
     print_budget(f, "flash", flash, o->budget_flash);
     print_budget(f, "ram", ram, o->budget_ram);
