@@ -13,9 +13,10 @@
 # and runtime, since the C API may differ between them), and times the
 # two builds of each figure alternately: ROUNDS rounds, base first in odd
 # rounds and head first in even ones, so that drift and noise fall on both
-# alike.  It prints each figure's medians and head/base (above 1: head
-# faster; latency is inverted so that above 1 is always better), and
-# marks figures more than 5% worse.  No PyTorch: make bench compares with
+# alike.  It prints each figure's medians and, as the verdict, the median
+# over the rounds of head/base of the two runs made one right after the
+# other (above 1: head faster; latency is inverted so that above 1 is
+# always better), and marks figures more than 5% worse.  No PyTorch: make bench compares with
 # PyTorch; this compares nnc with itself.
 #
 # Environment: NNC_CFLAGS (default -O3 -march=native), NNC_PLAIN_CFLAGS
@@ -125,7 +126,7 @@ while [ "$r" -le "$ROUNDS" ]; do
                 for side in $order; do
                     v=$(run $side "$m" $fig $t)
                     [ -n "$v" ] || { say "$side $m $fig $t threads gave no figure"; exit 1; }
-                    echo "$m $fig $t $side $v" >>"$R"
+                    echo "$m $fig $t $side $v $r" >>"$R"
                 done
             done
         done
@@ -133,24 +134,30 @@ while [ "$r" -le "$ROUNDS" ]; do
     r=$((r + 1))
 done
 
-# the table: medians per side, head/base (latency inverted), a mark below 0.95
-echo "head $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- compiler runtime || echo ' (modified)') against base $(git rev-parse --short "$base_rev"), $ROUNDS rounds, medians"
+# the table: medians per side, and the median over the rounds of head/base
+# of the two runs made one after the other (latency inverted); a mark
+# below 0.95.  The paired ratio is the verdict: on this machine a figure
+# moves by 30% between minutes, far more than between the two runs of a
+# pair.
+echo "head $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- compiler runtime || echo ' (modified)') against base $(git rev-parse --short "$base_rev"), $ROUNDS rounds"
 echo "CFLAGS: $NNC_CFLAGS; plain rows: $PLAIN_CFLAGS"
-printf '%-14s %-8s %-3s %12s %12s %7s\n' model figure thr base head head/base
-sort -k1,1 -k2,2 -k3,3n -k5,5g "$R" | awk '
-function median(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+printf '%-14s %-8s %-3s %12s %12s %9s\n' model figure thr "base median" "head median" head/base
+awk '
+function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
+function median(a, n) { sort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 { k = $1 " " $2 " " $3; if (!(k in seen)) { seen[k] = 1; keys[++nk] = k }
-  if ($4 == "base") b[k, ++nb[k]] = $5; else h[k, ++nh[k]] = $5 }
+  if ($4 == "base") { b[k, ++nb[k]] = $5; bv[k, $6] = $5 } else { h[k, ++nh[k]] = $5; hv[k, $6] = $5 }
+  if ((k, $6) in bv && (k, $6) in hv) r[k, ++nr[k]] = $2 == "latency" ? bv[k, $6] / hv[k, $6] : hv[k, $6] / bv[k, $6] }
 END {
   worse = 0
   for (i = 1; i <= nk; i++) {
     k = keys[i]; split(k, f, " ")
     delete x; for (j = 1; j <= nb[k]; j++) x[j] = b[k, j]; mb = median(x, nb[k])
     delete x; for (j = 1; j <= nh[k]; j++) x[j] = h[k, j]; mh = median(x, nh[k])
-    ratio = f[2] == "latency" ? mb / mh : mh / mb
+    delete x; for (j = 1; j <= nr[k]; j++) x[j] = r[k, j]; ratio = median(x, nr[k])
     mark = ratio < 0.95 ? "  worse" : ""
     if (mark != "") worse++
-    printf "%-14s %-8s %-3s %12.1f %12.1f %7.3f%s\n", f[1], f[2], f[3], mb, mh, ratio, mark
+    printf "%-14s %-8s %-3s %12.1f %12.1f %9.3f%s\n", f[1], f[2], f[3], mb, mh, ratio, mark
   }
-  printf "%d figure(s) more than 5%% worse than the base\n", worse
-}'
+  printf "%d figure(s) more than 5%% worse than the base (median of the paired ratios)\n", worse
+}' "$R"
