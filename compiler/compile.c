@@ -53,10 +53,31 @@ static int run_shape(Compilation *c, const BackOptions *o)
     return c->diag.nerrors > 0 || (c->diag.werror && c->diag.nwarnings > 0);
 }
 
+/* The weights of --inference are per node id (compile.h), and lower_1d
+ * renumbers the nodes: each parameter's values follow it by its name,
+ * which is unique in a model (spec section 4).  old: the nodes before. */
+static const float **weights_renumbered(Compilation *c, const IrNode *old, int nold)
+{
+    const Ir *ir = c->ir;
+    const float **w = arena_alloc(&c->arena, (size_t)ir->n * sizeof *w);
+    for (int i = 0; i < ir->n; i++) {
+        w[i] = NULL;
+        if (ir->nodes[i].op != OP_PARAM)
+            continue;
+        for (int j = 0; j < nold; j++)
+            if (old[j].op == OP_PARAM && strcmp(old[j].param, ir->nodes[i].param) == 0)
+                w[i] = c->weights[j];
+    }
+    return w;
+}
+
 static int run_lower_1d(Compilation *c, const BackOptions *o)
 {
     (void)o;
-    lower_1d(c->ir);
+    const IrNode *old = c->ir->nodes;
+    int nold = c->ir->n;
+    if (lower_1d(c->ir) && c->weights)
+        c->weights = weights_renumbered(c, old, nold);
     return 0;
 }
 
