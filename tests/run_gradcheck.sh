@@ -17,6 +17,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for model in tests/golden/*/model.nn examples/*.nn tests/gradcheck/*.nn; do
     [ -f "$model" ] || continue
+    # The MLPerf Tiny golden cases are deep (ResNet-8: seven batchnorm and
+    # relu layers) and their random data put pre-activations near relu's
+    # kink, where a finite difference straddles it (ResNet-8: 4e-4 on a
+    # stem weight); every operator they use is checked here in a small
+    # model, and the golden files check their gradients against PyTorch.
+    case $model in tests/golden/tiny_*) continue ;; esac
     name=$(echo "$model" | tr '/.' '__')
     d="$tmp/$name"
     mkdir -p "$d"
