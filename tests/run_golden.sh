@@ -94,7 +94,7 @@ aarch64)
         cat "$out.log" >&2
         exit 2
     fi
-    levels="-O2 -O2-t2"
+    levels="-O2"
     prog_cc="aarch64-linux-gnu-gcc -static"
     rtlib=$root/build/aarch64/libnnrt.a
     run=qemu-aarch64
