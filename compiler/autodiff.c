@@ -31,6 +31,8 @@
  */
 #include "autodiff.h"
 
+#include "ops_impl.h"
+
 #include <string.h>
 
 typedef struct {
@@ -96,88 +98,10 @@ static void grad3(Ad *A, int i, int which, int dy, int s1, int s2, int s3)
     contribute(A, x, add_node(A, OP_GRAD, in, 4, i, which, &xn->shape, xn->batched));
 }
 
-/* What an op's gradient nodes read besides dy: the one list of which ops
- * have a rule (ad_differentiable() and docs/ops.md come from it). */
-typedef enum Wiring {
-    W_NONE,     /* no rule */
-    W_LINEAR,   /* dense, conv2d: dx from W, dW from x, db from dy alone */
-    W_Y,        /* from the output (which keeps a mask, maxima, ... after it) */
-    W_X,        /* from the input */
-    W_DY,       /* from dy alone */
-    W_X_Y,      /* lppool: from x and y */
-    W_PRELU,    /* dx from x and the slopes, dweight from x */
-    W_NORM,     /* batchnorm, layernorm: statistics kept after y */
-    W_CONCAT,   /* each input its slice of dy */
-    W_ADD,      /* dy itself to each input */
-    W_MUL,      /* each input from the other */
-    W_LOSS      /* from the prediction and the target, no dy */
-} Wiring;
-
+/* The op's gradient wiring, from its record (ops_impl.h). */
 static Wiring wiring(Op op)
 {
-    switch (op) {
-    case OP_DENSE:
-    case OP_CONV2D:
-        return W_LINEAR;
-    case OP_RELU:
-    case OP_SIGMOID:
-    case OP_TANH:
-    case OP_SOFTMAX:
-    case OP_LOG_SOFTMAX:
-    case OP_DROPOUT:                        /* y holds the mask after it */
-    case OP_RRELU:                          /* and the random slopes */
-    case OP_MAXPOOL:                        /* and where the maxima were */
-        return W_Y;
-    case OP_LEAKY_RELU:
-    case OP_RELU6:
-    case OP_ELU:
-    case OP_SELU:
-    case OP_CELU:
-    case OP_GELU:
-    case OP_HARDSIGMOID:
-    case OP_LOGSIGMOID:
-    case OP_HARDTANH:
-    case OP_TANHSHRINK:
-    case OP_SILU:
-    case OP_MISH:
-    case OP_SOFTPLUS:
-    case OP_SOFTSIGN:
-    case OP_HARDSHRINK:
-    case OP_SOFTSHRINK:
-    case OP_THRESHOLD:
-    case OP_HARDSWISH:
-    case OP_STEP:                           /* zeros, as PyTorch's grad is zero, not None */
-    case OP_GLU:
-        return W_X;
-    case OP_NORMALIZE:
-    case OP_GLOBAL_AVGPOOL:
-    case OP_AVGPOOL:
-    case OP_FLATTEN:
-    case OP_RESHAPE:
-        return W_DY;
-    case OP_LPPOOL:
-        return W_X_Y;
-    case OP_PRELU:
-        return W_PRELU;
-    case OP_BATCHNORM:
-    case OP_LAYERNORM:
-        return W_NORM;
-    case OP_CONCAT:
-        return W_CONCAT;
-    case OP_ADD:
-        return W_ADD;
-    case OP_MUL:
-        return W_MUL;
-    case OP_MSE:
-    case OP_L1:
-    case OP_HUBER:
-    case OP_BINARY_CROSS_ENTROPY:
-    case OP_NLL:
-    case OP_CROSS_ENTROPY:
-        return W_LOSS;
-    default:
-        return W_NONE;
-    }
+    return op_impl[op]->wiring;
 }
 
 /* The gradient rule of node i; dy is its gradient.  0 if op has none. */
@@ -242,39 +166,11 @@ int ad_differentiable(Op op)
 
 int ad_optimizer_states(const Value *opt, const char **names)
 {
-    int k = 0;
-    const Value *a = opt->args;
-    switch (opt->op) {
-    case OP_OPT_SGD:
-        if (op_num(opt->op, a, "momentum") != 0)
-            names[k++] = "momentum_buffer";
-        break;
-    case OP_OPT_ADAM:
-    case OP_OPT_ADAMW:
-        names[k++] = "exp_avg";
-        names[k++] = "exp_avg_sq";
-        if (opt->op == OP_OPT_ADAM && op_num(opt->op, a, "amsgrad") != 0)
-            names[k++] = "max_exp_avg_sq";
-        break;
-    case OP_OPT_ADAGRAD:
-        names[k++] = "sum";
-        break;
-    case OP_OPT_RMSPROP:
-        names[k++] = "square_avg";
-        if (op_num(opt->op, a, "momentum") > 0)
-            names[k++] = "momentum_buffer";
-        if (op_num(opt->op, a, "centered") != 0)
-            names[k++] = "grad_avg";
-        break;
-    case OP_OPT_ADADELTA:
-        names[k++] = "square_avg";
-        names[k++] = "acc_delta";
-        break;
-    default:
-        break;
+    if (!op_impl[opt->op]->states) {
+        names[0] = NULL;
+        return 0;
     }
-    names[k] = NULL;
-    return k;
+    return op_impl[opt->op]->states(opt->op, opt->args, names);
 }
 
 int ad_backward(Ir *ir, Diag *d)

@@ -34,6 +34,7 @@
 #include "autodiff.h"
 #include "gemm.h"
 #include "kernels.h"
+#include "ops_impl.h"
 #include "version.h"
 
 /*
@@ -583,48 +584,13 @@ static void emit_init(Emitter *e, int id)
     }
     const Value *init = op_arg(layer->op, layer->args, p->role == PR_WEIGHT ? "init" : "bias_init");
     const Value *ia = init->args;
-    const char *fill = "fill_uniform", *what;
-    double v;
-    switch (init->op) {
-    case OP_INIT_DEFAULT:
-        /* kaiming_uniform_(a = sqrt(5)) for weights and U(+-1/sqrt(fan_in))
-         * for biases: both bound 1/sqrt(fan_in) (nn.Linear, nn.Conv2d). */
-        v = 1.0 / sqrt(fan_in);
-        what = "default";
-        break;
-    case OP_INIT_HE_NORMAL:
-        fill = "fill_normal";
-        v = sqrt(2.0 / fan_in);
-        what = "kaiming_normal_, relu gain";
-        break;
-    case OP_INIT_HE_UNIFORM:
-        v = sqrt(6.0 / fan_in);
-        what = "kaiming_uniform_, relu gain";
-        break;
-    case OP_INIT_XAVIER_NORMAL:
-        fill = "fill_normal";
-        v = sqrt(2.0 / (fan_in + fan_out));
-        what = "xavier_normal_";
-        break;
-    case OP_INIT_XAVIER_UNIFORM:
-        v = sqrt(6.0 / (fan_in + fan_out));
-        what = "xavier_uniform_";
-        break;
-    case OP_INIT_ZEROS:
+    const OpImpl *r = op_impl[init->op]; /* ops_train.c */
+    if (!r->fill) {
         emit_line(e, "/* %s: zeros */", p->param);
         return;
-    case OP_INIT_NORMAL:
-        fill = "fill_normal";
-        v = op_num(OP_INIT_NORMAL, ia, "std");
-        what = "normal_";
-        break;
-    case OP_INIT_UNIFORM:
-        v = op_num(OP_INIT_UNIFORM, ia, "a");
-        what = "uniform_";
-        break;
-    default:
-        diag_internal("emit", "no initialiser %s", op_info[init->op].name);
     }
+    const char *fill = r->fill, *what = r->fill_what;
+    double v = r->scale(ia, fan_in, fan_out);
     emit_line(e, "%s(&rng, %s, %lld, %s); /* %s: %s */", fill, b, N, emit_float(v, fb), p->param, what);
 }
 
@@ -992,7 +958,7 @@ static void emit_helpers(Emitter *e, const Model *m)
     for (int i = 0; i < ir->n; i++) {
         const IrNode *n = &ir->nodes[i];
         Op op = n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op;
-        if (m->all[i] && runs(e, ir_kernel_of(ir, i)) && (op == OP_DENSE || op == OP_CONV2D) &&
+        if (m->all[i] && runs(e, ir_kernel_of(ir, i)) && op_impl[op]->gemm &&
             (n->op != OP_GRAD || n->which < 2)) {
             gemm_emit(e);
             break;

@@ -31,6 +31,8 @@
  */
 #include "fuse_act_grad.h"
 
+#include "ops_impl.h"
+
 #include <stdlib.h>
 
 int fuse_act_grad(Ir *ir)
@@ -44,16 +46,17 @@ int fuse_act_grad(Ir *ir)
             continue;
         int a = g->fwd;
         Op act = ir->nodes[a].op;
-        if (act != OP_RELU && act != OP_SIGMOID && act != OP_TANH)
+        if (!op_impl[act]->act_grad)
             continue;
         IrNode *p = &ir->nodes[g->in[0]];
         if (p->op != OP_GRAD || p->which != 0 || p->poison || readers[g->in[0]] != 1 || p->epilogue != OP_COUNT ||
             p->fused_into >= 0)
             continue;
         const IrNode *f = &ir->nodes[p->fwd];
-        if (f->in[0] != a || (f->op != OP_MAXPOOL && f->op != OP_DENSE && f->op != OP_CONV2D))
+        OpActGradFold fold = op_impl[f->op]->act_grad_fold;
+        if (f->in[0] != a || fold == AGF_NO)
             continue;
-        if (f->op != OP_MAXPOOL) {
+        if (fold == AGF_WITH_Y) {
             int *in = arena_alloc(ir->arena, (size_t)(p->nin + 1) * sizeof *in);
             for (int j = 0; j < p->nin; j++)
                 in[j] = p->in[j];

@@ -18,6 +18,8 @@
  */
 #include "fuse_epilogue.h"
 
+#include "ops_impl.h"
+
 #include <stdlib.h>
 
 int fuse_epilogue(Ir *ir)
@@ -27,11 +29,11 @@ int fuse_epilogue(Ir *ir)
     int fused = 0;
     for (int i = 0; i < ir->nforward; i++) {
         IrNode *a = &ir->nodes[i];
-        if (a->op != OP_RELU && a->op != OP_SIGMOID && a->op != OP_TANH)
+        if (!op_impl[a->op]->epilogue)
             continue;
         int l = a->in[0];
         IrNode *layer = &ir->nodes[l];
-        if ((layer->op != OP_DENSE && layer->op != OP_CONV2D) || layer->epilogue != OP_COUNT || readers[l] != 1)
+        if (!op_impl[layer->op]->gemm || layer->epilogue != OP_COUNT || readers[l] != 1)
             continue;
         if (l == ir->output || (ir->loss >= 0 && ir->nodes[ir->loss].in[0] == l))
             continue;

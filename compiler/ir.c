@@ -3,6 +3,8 @@
  */
 #include "ir.h"
 
+#include "ops_impl.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,12 +161,11 @@ int ir_view_of(const Ir *ir, int id)
         return n->fused_into;
     if (n->nin < 1)
         return -1;
-    if (n->op == OP_FLATTEN || n->op == OP_RESHAPE)
+    OpView v = op_impl[n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op]->view;
+    if (v == OV_ALWAYS)
         return n->in[0];
     /* Dropout is the identity in inference: no copy, no buffer, no mask. */
-    if (n->op == OP_DROPOUT && ir->inference)
-        return n->in[0];
-    if (n->op == OP_GRAD && (ir->nodes[n->fwd].op == OP_FLATTEN || ir->nodes[n->fwd].op == OP_RESHAPE))
+    if (v == OV_INFERENCE && n->op != OP_GRAD && ir->inference)
         return n->in[0];
     return -1;
 }

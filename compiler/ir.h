@@ -31,15 +31,6 @@ typedef enum DType {
     DT_I64      /* batchnorm's num_batches_tracked */
 } DType;
 
-/* What a parameter is to its layer; fixes its name suffix and initial value. */
-typedef enum ParamRole {
-    PR_WEIGHT,
-    PR_BIAS,
-    PR_RUNNING_MEAN,
-    PR_RUNNING_VAR,
-    PR_NUM_BATCHES_TRACKED
-} ParamRole;
-
 enum { PH_FORWARD, PH_BACKWARD, PH_UPDATE };
 
 /* IrNode.conv_algo of a conv2d node, set by the conv_algo pass: which of

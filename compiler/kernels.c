@@ -19,6 +19,7 @@
 #include "conv_algo.h"
 #include "fuse_conv_pool.h"
 #include "kmem.h"
+#include "ops_impl.h"
 #include "target.h"
 
 #include <math.h>
@@ -49,13 +50,12 @@ static void what_name(const Ir *ir, int id, char *buf, size_t len)
     const IrNode *n = &ir->nodes[id];
     if (n->op == OP_GRAD) {
         const IrNode *f = &ir->nodes[n->fwd];
-        const char *what = "dx";
-        if ((f->op == OP_DENSE || f->op == OP_CONV2D) && n->which == 1)
-            what = "dw";
-        else if ((f->op == OP_DENSE || f->op == OP_CONV2D) && n->which == 2)
-            what = "db";
-        else if (f->op == OP_CONCAT || f->op == OP_MUL)
-            what = n->which == 0 ? "da" : "db";
+        /* the record's name for input `which`, or the last one before it */
+        const char *const *gw = op_impl[f->op]->grad_what;
+        int k = n->which < 2 ? n->which : 2;
+        while (k > 0 && !gw[k])
+            k--;
+        const char *what = gw[k] ? gw[k] : "dx";
         if (n->epilogue != OP_COUNT) /* the backward of f(act(x)), fuse_act_grad.c */
             snprintf(buf, len, "%s_%s_%s", op_info[f->op].name, op_info[n->epilogue].name, what);
         else
@@ -216,16 +216,9 @@ int kern_extra(const Emitter *e, int id)
     const IrNode *n = kern_node(e, id);
     if (e->opt->inference || n->op == OP_GRAD)
         return 0;
-    switch (n->op) {
-    case OP_BATCHNORM:
-    case OP_MAXPOOL: /* keeps where the maxima were only when training */
-        return KP_TRAINING;
-    case OP_DROPOUT:
-    case OP_RRELU:
-        return KP_TRAINING | KP_RNG;
-    default:
-        return 0;
-    }
+    /* maxpool keeps where the maxima were only when training */
+    unsigned k = op_impl[n->op]->kernel_args;
+    return (k & OPK_TRAINING ? KP_TRAINING : 0) | (k & OPK_RNG ? KP_RNG : 0);
 }
 
 void kern_end(Emitter *e)
@@ -454,12 +447,8 @@ static void dot_block4(Emitter *e, int OB, ll I, ll O, int bias)
  * expression), as its own kernel would compute it (fuse_epilogue.c). */
 const char *kern_epilogue_expr(const IrNode *n)
 {
-    switch (n->epilogue) {
-    case OP_RELU: return "v > 0.0f ? v : (v != v ? v : 0.0f)";
-    case OP_SIGMOID: return "1.0f / (1.0f + EXP(-v))";
-    case OP_TANH: return "TANH(v)";
-    default: return "v";
-    }
+    const char *f = n->epilogue != OP_COUNT ? op_impl[n->epilogue]->epilogue : NULL;
+    return f ? f : "v";
 }
 
 /* dx of activation op from its output `yv` and the incoming gradient `gv`
@@ -467,12 +456,9 @@ const char *kern_epilogue_expr(const IrNode *n)
  * own kernels and folded into the kernel computing gv (fuse_act_grad.c). */
 const char *kern_act_grad_expr(Op op)
 {
-    switch (op) {
-    case OP_RELU: return "yv > 0.0f ? gv : 0.0f";
-    case OP_SIGMOID: return "gv * (1.0f - yv) * yv";
-    case OP_TANH: return "gv * (1.0f - yv * yv)";
-    default: diag_internal("emit", "no folded backward for %s", op_info[op].name);
-    }
+    if (!op_impl[op]->act_grad)
+        diag_internal("emit", "no folded backward for %s", op_info[op].name);
+    return op_impl[op]->act_grad;
 }
 
 /* The folded activation backward of gradient node n over its output out
@@ -1784,30 +1770,9 @@ double kern_flops(const Ir *ir, int id)
     if (n->op == OP_PARAM || n->op == OP_INPUT || n->op == OP_TARGET || n->phase != PH_FORWARD)
         return 0;
     double out = (double)kern_numel(n);
-    switch (n->op) {
-    case OP_DENSE:
-        return 2.0 * (double)kern_numel(&ir->nodes[n->in[0]]) * out;
-    case OP_CONV2D: {
-        const Value *k = op_arg(OP_CONV2D, n->args, "kernel");
-        int64_t kk[2];
-        value_pair(k, kk);
-        double cg = (double)ir->nodes[n->in[0]].shape.d[0] / op_num(OP_CONV2D, n->args, "groups");
-        return 2.0 * cg * (double)(kk[0] * kk[1]) * out;
-    }
-    case OP_MAXPOOL:
-    case OP_AVGPOOL: {
-        int64_t kk[2];
-        value_pair(op_arg(n->op, n->args, "kernel"), kk);
-        return (double)(kk[0] * kk[1]) * out;
-    }
-    case OP_SOFTMAX:
-    case OP_LOG_SOFTMAX:
-        return 4.0 * out;
-    case OP_FLATTEN:
-    case OP_RESHAPE:
-    case OP_CONCAT:
-        return 0;
-    default:
+    if (!op_impl[n->op]->flops)
         return out;
-    }
+    const IrNode *x = n->nin > 0 ? &ir->nodes[n->in[0]] : NULL;
+    OpDims d = {out, x ? (double)kern_numel(x) : 0, x && x->shape.rank > 0 ? (double)x->shape.d[0] : 0};
+    return op_impl[n->op]->flops(n->op, n->args, &d);
 }

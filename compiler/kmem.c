@@ -9,6 +9,7 @@
 
 #include "conv_algo.h"
 #include "fuse_conv_pool.h"
+#include "ops_impl.h"
 #include "target.h"
 
 static int64_t align16(int64_t x)
@@ -186,26 +187,31 @@ int kmem_act(const Ir *ir, int id, int max_batch, KmRegion *out)
     return 0;
 }
 
+/* The declaration function of each memory family (ops_impl.h's OpMem; an
+ * op's record names its family), and whether its gradient kernels
+ * declare through it too. */
+typedef struct {
+    int (*declare)(const Ir *ir, int id, int max_batch, KmRegion *out);
+    int grad_too;
+} KmFamily;
+
+static const KmFamily families[OM_COUNT] = {
+    [OM_NONE] = {NULL, 0},
+    [OM_DENSE] = {kmem_dense, 1},
+    [OM_CONV] = {kmem_conv, 1},
+    [OM_POOL] = {kmem_pool, 0},
+    [OM_NORM] = {kmem_norm, 0},
+    [OM_ACT] = {kmem_act, 0},
+};
+
 int kmem_regions(const Ir *ir, int id, int max_batch, KmRegion *out)
 {
     const IrNode *n = &ir->nodes[id];
     if (n->inlined_into >= 0 || n->poison)
         return 0;
     Op op = n->op == OP_GRAD ? ir->nodes[n->fwd].op : n->op;
-    switch (op) {
-    case OP_DENSE:
-        return kmem_dense(ir, id, max_batch, out);
-    case OP_CONV2D:
-        return kmem_conv(ir, id, max_batch, out);
-    case OP_MAXPOOL:
-        return n->op == OP_GRAD ? 0 : kmem_pool(ir, id, max_batch, out);
-    case OP_BATCHNORM:
-    case OP_LAYERNORM:
-        return n->op == OP_GRAD ? 0 : kmem_norm(ir, id, max_batch, out);
-    case OP_DROPOUT:
-    case OP_RRELU:
-        return n->op == OP_GRAD ? 0 : kmem_act(ir, id, max_batch, out);
-    default:
+    const KmFamily *f = &families[op_impl[op]->mem];
+    if (!f->declare || (n->op == OP_GRAD && !f->grad_too))
         return 0;
-    }
+    return f->declare(ir, id, max_batch, out);
 }

@@ -8,6 +8,8 @@
  */
 #include "lower.h"
 
+#include "ops_impl.h"
+
 #include <string.h>
 
 typedef struct {
@@ -18,32 +20,13 @@ typedef struct {
 /* The parameters a layer owns, in PyTorch's state_dict order. */
 static int layer_params(Op op, const Value *args, ParamRole *roles)
 {
+    const OpImpl *r = op_impl[op];
     int n = 0;
-    switch (op) {
-    case OP_DENSE:
-    case OP_CONV1D:
-    case OP_CONV2D:
-        roles[n++] = PR_WEIGHT;
-        if (op_num(op, args, "bias") != 0)
-            roles[n++] = PR_BIAS;
-        break;
-    case OP_BATCHNORM:
-        roles[n++] = PR_WEIGHT;
-        roles[n++] = PR_BIAS;
-        roles[n++] = PR_RUNNING_MEAN;
-        roles[n++] = PR_RUNNING_VAR;
-        roles[n++] = PR_NUM_BATCHES_TRACKED;
-        break;
-    case OP_LAYERNORM:
-        roles[n++] = PR_WEIGHT;
-        roles[n++] = PR_BIAS;
-        break;
-    case OP_PRELU:
-        roles[n++] = PR_WEIGHT;
-        break;
-    default:
+    if (r->nparams == 0)
         diag_internal("lower", "%s is not a layer with parameters", op_info[op].name);
-    }
+    for (int k = 0; k < r->nparams; k++)
+        if (r->params[k] != PR_BIAS || !r->bias_arg || op_num(op, args, "bias") != 0)
+            roles[n++] = r->params[k];
     return n;
 }
 
@@ -207,16 +190,7 @@ Ir *lower_module(Arena *a, Module *m)
 
 Op lower_1d_op(Op op)
 {
-    switch (op) {
-    case OP_CONV1D:
-        return OP_CONV2D;
-    case OP_MAXPOOL1D:
-        return OP_MAXPOOL;
-    case OP_AVGPOOL1D:
-        return OP_AVGPOOL;
-    default:
-        return op;
-    }
+    return op_impl[op]->is_1d ? op_impl[op]->as_2d : op;
 }
 
 /* The arguments of op2 (the 2-D operator) from those of op1 (the 1-D one,

@@ -4,6 +4,8 @@
  */
 #include "ops.h"
 
+#include "ops_impl.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -23,20 +25,9 @@ const OpInfo op_info[OP_COUNT] = {
 #undef ARG
 #undef ENUM
 
-/* op_elementwise's ops: kernels_act.c's pointwise() rows and the four
- * kernels.c writes itself (relu, sigmoid, tanh, mul). */
-static const unsigned char elementwise_ops[OP_COUNT] = {
-    [OP_RELU] = 1,       [OP_SIGMOID] = 1,     [OP_TANH] = 1,       [OP_MUL] = 1,
-    [OP_LEAKY_RELU] = 1, [OP_RELU6] = 1,       [OP_HARDTANH] = 1,   [OP_ELU] = 1,
-    [OP_SELU] = 1,       [OP_CELU] = 1,        [OP_GELU] = 1,       [OP_HARDSIGMOID] = 1,
-    [OP_LOGSIGMOID] = 1, [OP_TANHSHRINK] = 1,  [OP_SILU] = 1,       [OP_MISH] = 1,
-    [OP_SOFTPLUS] = 1,   [OP_SOFTSIGN] = 1,    [OP_HARDSHRINK] = 1, [OP_SOFTSHRINK] = 1,
-    [OP_THRESHOLD] = 1,  [OP_HARDSWISH] = 1,   [OP_STEP] = 1,
-};
-
 int op_elementwise(Op op)
 {
-    return (unsigned)op < OP_COUNT && elementwise_ops[op];
+    return (unsigned)op < OP_COUNT && op_impl[op]->elementwise;
 }
 
 Op op_lookup(const char *name, unsigned mask)

@@ -103,6 +103,17 @@ int op_arg_index(Op op, const char *name);
  * (ir_elementwise), not as an op with a gradient formula. */
 int op_elementwise(Op op);
 
+/* What a parameter is to its layer; fixes its name suffix and initial
+ * value.  A layer's record (ops_impl.h) lists its roles in PyTorch's
+ * state_dict order. */
+typedef enum ParamRole {
+    PR_WEIGHT,
+    PR_BIAS,
+    PR_RUNNING_MEAN,
+    PR_RUNNING_VAR,
+    PR_NUM_BATCHES_TRACKED
+} ParamRole;
+
 /* A resolved argument value.  Numbers are doubles: every integer argument
  * is range-checked to at most 2^53, so the conversion is exact. */
 typedef enum ValueKind { V_NONE, V_NUM, V_BOOL, V_LIST, V_IDENT, V_CALL } ValueKind;

@@ -13,6 +13,8 @@
  */
 #include "sema.h"
 
+#include "ops_impl.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,50 +461,9 @@ static int bind_args(Sema *S, Ast *e, Op op, int first_pos, int quiet_missing)
  * raises for the same combinations). */
 static int check_constraints(Sema *S, Ast *e)
 {
-    Op op = e->op;
-    const Value *a = e->args;
     int errors0 = S->diag->nerrors;
-    switch (op) {
-    case OP_OPT_SGD:
-        if (op_num(op, a, "nesterov") != 0 &&
-            (op_num(op, a, "momentum") <= 0 || op_num(op, a, "dampening") != 0)) {
-            diag_error(S->diag, e->span, "nesterov momentum needs momentum > 0 and dampening = 0");
-        }
-        break;
-    case OP_RRELU:
-        if (op_num(op, a, "lower") > op_num(op, a, "upper"))
-            diag_error(S->diag, e->span, "rrelu needs lower <= upper, got lower = %g, upper = %g",
-                       op_num(op, a, "lower"), op_num(op, a, "upper"));
-        break;
-    case OP_HARDTANH:
-        if (op_num(op, a, "min_val") >= op_num(op, a, "max_val"))
-            diag_error(S->diag, e->span, "hardtanh needs min_val < max_val, got %g and %g",
-                       op_num(op, a, "min_val"), op_num(op, a, "max_val"));
-        break;
-    case OP_CELU:
-        if (op_num(op, a, "alpha") == 0)
-            diag_error(S->diag, op_arg(op, a, "alpha")->span, "celu's alpha must not be 0");
-        break;
-    case OP_CONV1D: /* value_pair reads an integer as (n, n) */
-    case OP_CONV2D: {
-        int64_t st[2];
-        value_pair(op_arg(op, a, "stride"), st);
-        if (op_arg(op, a, "padding")->kind == V_IDENT && (st[0] != 1 || st[1] != 1))
-            diag_error(S->diag, op_arg(op, a, "padding")->span, "padding = same needs stride 1");
-        break;
-    }
-    case OP_NORMALIZE: {
-        const Value *sd = op_arg(op, a, "std");
-        for (int i = 0; i < (sd->kind == V_LIST ? sd->n : 1); i++)
-            if ((sd->kind == V_LIST ? sd->list[i] : sd->num) == 0) {
-                diag_error(S->diag, sd->span, "normalize's std must not be 0");
-                break;
-            }
-        break;
-    }
-    default:
-        break;
-    }
+    if (op_impl[e->op]->check)
+        op_impl[e->op]->check(S->diag, e->span, e->op, e->args);
     return S->diag->nerrors == errors0;
 }
 

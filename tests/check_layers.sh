@@ -44,7 +44,7 @@
 
 LAYERS='
 base     arena diag version
-ops      ops
+ops      ops ops_impl ops_linear ops_conv ops_pool ops_act ops_norm ops_loss ops_struct ops_optim ops_train
 front    ast sema parse parser lexer
 ir       ir shape lower autodiff dump
 target   target

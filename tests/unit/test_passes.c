@@ -14,6 +14,8 @@
  *     changes);
  *   - op_elementwise()'s table (ops.c) and the kernels' element-wise
  *     formulas (kernels.c, kernels_act.c) name the same ops;
+ *   - every row of ops.def has an implementation record (ops_impl.h)
+ *     that agrees with its row, and a kernel-layer row;
  *   - memplan: every buffer and scratch region lies in the arena and is
  *     as large as its value, and no two regions live at once overlap;
  *     the checker itself is shown a broken plan.
@@ -34,6 +36,7 @@
 #include "kernels.h"
 #include "memplan.h"
 #include "ops.h"
+#include "ops_impl.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -662,6 +665,50 @@ START_TEST(test_elementwise_table_matches_kernels)
 }
 END_TEST
 
+/* Every row of ops.def has its implementation record (ops_impl.c links
+ * only then), in its place, and each record agrees with its language row
+ * and with itself: a layer owns parameters and nothing else does, a 1-D
+ * op lowers to a 2-D op of its kind whose arguments it has, every
+ * optimizer names its states, every initialiser but zeros its fill, a
+ * fused activation has both formulas and is differentiated from y. */
+START_TEST(test_every_op_has_a_record)
+{
+    for (int op = 0; op < OP_COUNT; op++) {
+        const OpImpl *r = op_impl[op];
+        const OpInfo *oi = &op_info[op];
+        ck_assert_msg(r != NULL, "%s has no record", oi->name);
+        ck_assert_msg(r->op == (Op)op, "%s: op_impl[] holds the record of %s", oi->name, op_info[r->op].name);
+        ck_assert_msg((r->nparams > 0) == (oi->kind == K_LAYER), "%s: %d parameters", oi->name, r->nparams);
+        ck_assert_msg(r->nparams <= 5 && (!r->bias_arg || op_arg_index((Op)op, "bias") >= 0), "%s", oi->name);
+        for (int k = 0; k < r->nparams; k++)
+            ck_assert_msg(r->params[k] != PR_BIAS || r->nparams == 1 || k > 0, "%s: bias first", oi->name);
+        if (r->is_1d) {
+            const OpInfo *o2 = &op_info[r->as_2d];
+            ck_assert_msg(r->as_2d != (Op)op && !op_impl[r->as_2d]->is_1d && o2->kind == oi->kind, "%s", oi->name);
+            for (int k = 0; k < o2->nargs; k++)
+                ck_assert_msg(op_arg_index((Op)op, o2->args[k].name) >= 0, "%s lacks %s's argument %s", oi->name,
+                              o2->name, o2->args[k].name);
+        }
+        ck_assert_msg((r->states != NULL) == (oi->kind == K_OPTIM), "%s: states", oi->name);
+        ck_assert_msg(!r->fill || oi->kind == K_INIT, "%s: a fill", oi->name);
+        ck_assert_msg((r->fill != NULL) == (r->scale != NULL) && (r->fill != NULL) == (r->fill_what != NULL), "%s",
+                      oi->name);
+        ck_assert_msg(oi->kind != K_INIT || r->fill || op == OP_INIT_ZEROS, "%s: no fill", oi->name);
+        ck_assert_msg(!r->check || oi->nargs > 0, "%s: a check of no arguments", oi->name);
+        ck_assert_msg((r->epilogue != NULL) == (r->act_grad != NULL), "%s: one formula of two", oi->name);
+        ck_assert_msg(!r->epilogue || (r->elementwise && r->wiring == W_Y), "%s: fused but not from y", oi->name);
+        ck_assert_msg(!r->elementwise || (oi->kind == K_FUNC && r->wiring != W_NONE), "%s", oi->name);
+        ck_assert_msg(!r->gemm || r->wiring == W_LINEAR, "%s: a GEMM layer wired otherwise", oi->name);
+        ck_assert_msg(r->act_grad_fold != AGF_WITH_Y || r->gemm, "%s", oi->name);
+        ck_assert_msg((r->wiring == W_LOSS) == (oi->kind == K_LOSS), "%s: loss wiring", oi->name);
+        ck_assert_msg(r->mem < OM_COUNT && (r->mem == OM_NONE || oi->kind == K_LAYER || oi->kind == K_FUNC), "%s",
+                      oi->name);
+        ck_assert_msg(r->view == OV_NO || (oi->kind == K_FUNC && r->wiring == (r->view == OV_ALWAYS ? W_DY : W_Y)),
+                      "%s: a view", oi->name);
+    }
+}
+END_TEST
+
 static const char convpool_fused[] = "k006_fused_conv2d_relu_maxpool k008_mse k009_mse_dx k011_maxpool_relu_dx "
                                      "k013_conv2d_dw k014_conv2d_db k015_sgd k016_sgd";
 static const char convpool_apart[] = "k004_conv2d_relu k006_maxpool k008_mse k009_mse_dx k011_maxpool_relu_dx "
@@ -953,6 +1000,9 @@ static Suite *passes_suite(void)
     tcase_add_test(t, test_print_passes);
     tcase_add_test(t, test_dump_after_runs);
     tcase_add_test(t, test_docs_list_the_passes);
+    suite_add_tcase(s, t);
+    t = tcase_create("records");
+    tcase_add_test(t, test_every_op_has_a_record);
     suite_add_tcase(s, t);
     t = tcase_create("autodiff");
     tcase_add_test(t, test_autodiff_mlp_wiring);
