@@ -22,6 +22,7 @@
 #include "ops_impl.h"
 #include "target.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,38 +110,7 @@ int kern_supported(const Ir *ir, int id)
 
 int kern_op_supported(Op op)
 {
-    if (kern_act_supported(op) || kern_norm_supported(op))
-        return 1;
-    switch (op) {
-    case OP_DENSE:
-    case OP_CONV2D:
-    case OP_RELU:
-    case OP_SIGMOID:
-    case OP_TANH:
-    case OP_SOFTMAX:
-    case OP_LOG_SOFTMAX:
-    case OP_MAXPOOL:
-    case OP_AVGPOOL:
-    case OP_FLATTEN:
-    case OP_RESHAPE:
-    case OP_ADD:
-    case OP_MUL:
-    case OP_CONCAT:
-    case OP_MSE:
-    case OP_L1:
-    case OP_HUBER:
-    case OP_BINARY_CROSS_ENTROPY:
-    case OP_NLL:
-    case OP_CROSS_ENTROPY:
-    case OP_INPUT:
-    case OP_TARGET:
-    case OP_PARAM:
-    case OP_STATE:
-    case OP_UPDATE:
-        return 1;
-    default:
-        return 0;
-    }
+    return kern_ops[op]->supported;
 }
 
 void kern_shape_comment(const IrNode *n, char *buf, size_t len)
@@ -965,8 +935,28 @@ static void avgpool_backward(Emitter *e, int id)
 
 /* ---- element-wise ------------------------------------------------------------ */
 
-/* relu, sigmoid, tanh: PyTorch's formulas; relu keeps NaN (torch.relu
- * propagates it). */
+/* expr with every identifier `v` replaced by x (which may be a subscript
+ * or a local: no parentheses, as the formula is written for one name). */
+static const char *with_operand(Arena *a, const char *expr, const char *x)
+{
+    size_t n = strlen(expr), nx = strlen(x), k = 0;
+    char *buf = arena_alloc(a, n * (nx + 1) + 1);
+    for (size_t i = 0; i < n; i++) {
+        int id_before = i > 0 && (isalnum((unsigned char)expr[i - 1]) || expr[i - 1] == '_');
+        int id_after = isalnum((unsigned char)expr[i + 1]) || expr[i + 1] == '_';
+        if (expr[i] == 'v' && !id_before && !id_after) {
+            memcpy(buf + k, x, nx);
+            k += nx;
+        } else {
+            buf[k++] = expr[i];
+        }
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+/* relu, sigmoid, tanh: PyTorch's formulas, their records' (ops_act.c);
+ * relu keeps NaN (torch.relu propagates it). */
 const char *kern_elementwise_stmt(const Ir *ir, int id, const char *const *in, const char *out, int *scoped)
 {
     const IrNode *n = &ir->nodes[id];
@@ -977,27 +967,20 @@ const char *kern_elementwise_stmt(const Ir *ir, int id, const char *const *in, c
     if (n->op == OP_ADD)
         return arena_printf(a, "%s = %s + %s;", out, in[0], in[1]);
     Op op = kern_fwd_op(ir, n);
-    if (bwd && (op == OP_RELU || op == OP_SIGMOID || op == OP_TANH)) {
+    const OpImpl *r = op_impl[op];
+    if (bwd && r->act_grad) {
         *scoped = 1; /* declares gv and yv */
-        return arena_printf(a, "real gv = %s, yv = %s; %s = %s;", dy, y, out, kern_act_grad_expr(op));
+        return arena_printf(a, "real gv = %s, yv = %s; %s = %s;", dy, y, out, r->act_grad);
     }
-    switch (op) {
-    case OP_RELU:
-        return arena_printf(a, "%s = %s > 0.0f ? %s : (%s != %s ? %s : 0.0f);", out, x, x, x, x, x);
-    case OP_SIGMOID:
-        return arena_printf(a, "%s = 1.0f / (1.0f + EXP(-%s));", out, x);
-    case OP_TANH:
-        return arena_printf(a, "%s = TANH(%s);", out, x);
-    case OP_MUL: /* forward a * b; backward da = dy * b, db = dy * a */
+    if (r->epilogue) /* the formula of the fused activation, of x */
+        return arena_printf(a, "%s = %s;", out, with_operand(a, r->epilogue, x));
+    if (r->wiring == W_MUL) /* forward a * b; backward da = dy * b, db = dy * a */
         return arena_printf(a, "%s = %s * %s;", out, in[0], in[1]);
-    default: {
-        *scoped = 1; /* declares v (and d) */
-        const char *stmt = kern_act_stmt(ir, id, in, out);
-        if (!stmt) /* op_elementwise() and pointwise() disagree */
-            diag_internal("emit", "element-wise %s has no formula", op_info[op].name);
-        return stmt;
-    }
-    }
+    *scoped = 1; /* declares v (and d) */
+    const char *stmt = kern_act_stmt(ir, id, in, out);
+    if (!stmt) /* op_elementwise() and the pointwise rows disagree */
+        diag_internal("emit", "element-wise %s has no formula", op_info[op].name);
+    return stmt;
 }
 
 /* The names a lone element-wise kernel gives its inputs and its output. */
@@ -1012,12 +995,11 @@ static const char *const *elementwise_names(const Ir *ir, int id, const char **o
     *out = n->op == OP_GRAD ? "dx" : "y";
     if (n->op == OP_ADD)
         return ab;
-    switch (kern_fwd_op(ir, n)) {
-    case OP_RELU:
-    case OP_SIGMOID:
-    case OP_TANH:
+    /* the gradient's operands are those its wiring gives it */
+    switch (op_impl[kern_fwd_op(ir, n)]->wiring) {
+    case W_Y:
         return n->op == OP_GRAD ? dyy : x1;
-    case OP_MUL:
+    case W_MUL:
         return n->op == OP_GRAD ? dyo : ab;
     default:
         return n->op == OP_GRAD ? dyx : x1;
@@ -1694,75 +1676,90 @@ static void update_kernel(Emitter *e, int id)
     emit_line(e, "%s", "");
 }
 
-void kern_define(Emitter *e, int id)
+/* Forward, dx and dW, or db (dense, conv2d). */
+static void dense_define(Emitter *e, int id)
 {
     const IrNode *n = kern_node(e, id);
+    if (n->op != OP_GRAD)
+        dense_forward(e, id);
+    else if (n->which == 2)
+        bias_backward(e, id);
+    else
+        dense_backward(e, id);
+}
+
+static void conv2d_define(Emitter *e, int id)
+{
+    const IrNode *n = kern_node(e, id);
+    if (n->op != OP_GRAD)
+        conv_forward(e, id);
+    else if (n->which == 2)
+        kern_conv_db(e, id);
+    else
+        conv_backward(e, id);
+}
+
+/* The forward of a maxpool with its convolution inlined
+ * (fuse_conv_pool.c) is the direct convolution's. */
+static void maxpool_define(Emitter *e, int id)
+{
+    if (kern_node(e, id)->op == OP_GRAD)
+        maxpool_backward(e, id);
+    else if (fuse_conv_pool_conv(e->ir, id) >= 0)
+        kern_conv_pool_direct(e, id);
+    else
+        maxpool_forward(e, id);
+}
+
+static void avgpool_define(Emitter *e, int id)
+{
+    if (kern_node(e, id)->op == OP_GRAD)
+        avgpool_backward(e, id);
+    else
+        avgpool_forward(e, id);
+}
+
+void kern_define(Emitter *e, int id)
+{
     if (ir_elementwise(e->ir, id)) {
         elementwise_kernel(e, id);
         return;
     }
-    if (kern_act_define(e, id) || kern_norm_define(e, id))
-        return;
-    Op op = kern_fwd_op(e->ir, n);
-    int bwd = n->op == OP_GRAD;
-    if (n->op == OP_UPDATE) {
-        update_kernel(e, id);
-        return;
-    }
-    switch (op) {
-    case OP_DENSE:
-        if (!bwd)
-            dense_forward(e, id);
-        else if (n->which == 2)
-            bias_backward(e, id);
-        else
-            dense_backward(e, id);
-        break;
-    case OP_CONV2D:
-        if (!bwd)
-            conv_forward(e, id);
-        else if (n->which == 2)
-            kern_conv_db(e, id);
-        else
-            conv_backward(e, id);
-        break;
-    case OP_SOFTMAX:
-    case OP_LOG_SOFTMAX:
-        softmax_kernel(e, id);
-        break;
-    case OP_MAXPOOL:
-        if (bwd)
-            maxpool_backward(e, id);
-        else if (fuse_conv_pool_conv(e->ir, id) >= 0)
-            kern_conv_pool_direct(e, id);
-        else
-            maxpool_forward(e, id);
-        break;
-    case OP_AVGPOOL:
-        if (bwd)
-            avgpool_backward(e, id);
-        else
-            avgpool_forward(e, id);
-        break;
-    case OP_CONCAT:
-        concat_kernel(e, id);
-        break;
-    case OP_MSE:
-    case OP_L1:
-    case OP_HUBER:
-    case OP_BINARY_CROSS_ENTROPY:
-        pointwise_loss_kernel(e, id);
-        break;
-    case OP_NLL:
-        nll_kernel(e, id);
-        break;
-    case OP_CROSS_ENTROPY:
-        cross_entropy_kernel(e, id);
-        break;
-    default:
+    Op op = kern_fwd_op(e->ir, kern_node(e, id));
+    if (!kern_ops[op]->define)
         diag_internal("emit", "no kernel for %s", op_info[op].name);
-    }
+    kern_ops[op]->define(e, id);
 }
+
+/* The kernel records of this family (kernels.h).  relu, sigmoid, tanh,
+ * add and mul are element-wise: kern_elementwise_stmt() writes them. */
+#define ROW(id, fn) const KernOp kern_op_##id = {.op = OP_##id, .supported = 1, .define = fn}
+ROW(DENSE, dense_define);
+ROW(CONV2D, conv2d_define);
+ROW(RELU, NULL);
+ROW(SIGMOID, NULL);
+ROW(TANH, NULL);
+ROW(ADD, NULL);
+ROW(MUL, NULL);
+ROW(SOFTMAX, softmax_kernel);
+ROW(LOG_SOFTMAX, softmax_kernel);
+ROW(MAXPOOL, maxpool_define);
+ROW(AVGPOOL, avgpool_define);
+ROW(FLATTEN, NULL); /* views */
+ROW(RESHAPE, NULL);
+ROW(CONCAT, concat_kernel);
+ROW(MSE, pointwise_loss_kernel);
+ROW(L1, pointwise_loss_kernel);
+ROW(HUBER, pointwise_loss_kernel);
+ROW(BINARY_CROSS_ENTROPY, pointwise_loss_kernel);
+ROW(NLL, nll_kernel);
+ROW(CROSS_ENTROPY, cross_entropy_kernel);
+ROW(INPUT, NULL); /* values the caller passes, or the arena holds */
+ROW(TARGET, NULL);
+ROW(PARAM, NULL);
+ROW(STATE, NULL);
+ROW(UPDATE, update_kernel);
+#undef ROW
 
 double kern_flops(const Ir *ir, int id)
 {

@@ -21,6 +21,40 @@ int kern_extra(const Emitter *e, int id);
 int kern_supported(const Ir *ir, int id);
 int kern_op_supported(Op op);
 
+/*
+ * The kernel record of each operator, the kernel layer's half of its
+ * implementation (the other half, ops_impl.h's OpImpl, is data every
+ * phase reads).  Each kernel family file defines the rows of its ops
+ * beside their emitters: kernels.c (dense, im2col conv2d, relu, sigmoid,
+ * tanh, add, mul, softmax, pooling, structure, losses, the update),
+ * kernels_act.c (the other activations, glu, normalize, prelu, dropout,
+ * rrelu), kernels_norm.c (batchnorm, layernorm, lppool,
+ * global_avgpool); kernels_ops.c the rows of ops no kernel computes
+ * (the 1-D ops, lowered first; gradients, computed by their forward op's
+ * row; optimizers, by update's; initialisers, schedules, train) and
+ * kern_ops[], by ops.def, so an op without a row does not link.
+ */
+struct KernPointwise; /* kernels_act.c */
+typedef struct KernOp {
+    Op op;          /* the row of ops.def (checked) */
+    int supported;  /* the back end compiles it (kern_op_supported()) */
+    /* Defines the kernel of node id, a forward node of op or one of its
+     * gradients.  NULL: the op has none of its own (element-wise, a view,
+     * or no computation). */
+    void (*define)(Emitter *e, int id);
+    /* An element-wise op's forward and backward formulas for forward
+     * node f (kernels_act.c; relu, sigmoid, tanh and mul have theirs in
+     * kern_elementwise_stmt): 1 when written. */
+    int (*pointwise)(const IrNode *f, struct KernPointwise *p);
+} KernOp;
+
+#define OP(id, name, kind, nin, shape, args) extern const KernOp kern_op_##id;
+#include "ops.def"
+#undef OP
+
+/* kern_ops[op]: the kernel record of op, for every op < OP_COUNT. */
+extern const KernOp *const kern_ops[OP_COUNT];
+
 /* kernels_conv.c: the static function dotsum() (direct conv2d dW). */
 void kern_dotsum_emit(Emitter *e);
 
@@ -130,14 +164,6 @@ void kern_pool(Emitter *e, int id, const char *const *names, const char *out, co
 /* Split a shape at axis: elements before it, along it, after it. */
 void kern_axis_split(const IrNode *n, int axis, ll *outer, ll *len, ll *inner);
 int kern_norm_axis(const IrNode *f, const char *arg);
-
-/* kernels_act.c: element-wise activations and their kin (glu, normalize,
- * prelu, dropout, rrelu); kernels_norm.c: batchnorm, layernorm, lppool,
- * global_avgpool.  Each returns 0 if node id is not one of its ops. */
-int kern_act_supported(Op op);
-int kern_act_define(Emitter *e, int id);
-int kern_norm_supported(Op op);
-int kern_norm_define(Emitter *e, int id);
 
 /* The activation fuse_epilogue.c folded into node n, as a C expression
  * of the real v (just "v" when none). */

@@ -20,139 +20,229 @@
 /* Forward and backward of one element-wise op as C expressions: the
  * forward of v (x[i]), the backward of v and d (dy[i]); each may need
  * declarations first (fpre, bpre: whole statements, each ending "; "). */
-typedef struct {
+typedef struct KernPointwise {
     char fpre[256], fwd[512], bpre[512], bwd[512];
 } Pointwise;
 
-static int pointwise(const IrNode *f, Pointwise *p)
-{
-    const Value *a = f->args;
-    Op op = f->op;
-    char b1[48], b2[48], b3[48];
-    p->fpre[0] = p->bpre[0] = '\0';
+/* Forward and backward formulas, one function per op: the kernel record's
+ * pointwise (kernels.h).  A(name) is the op's argument, F and B write the
+ * forward and backward expressions, FPRE and BPRE their declarations. */
 #define A(name) op_num(op, a, name)
 #define F(...) snprintf(p->fwd, sizeof p->fwd, __VA_ARGS__)
 #define B(...) snprintf(p->bwd, sizeof p->bwd, __VA_ARGS__)
 #define FPRE(...) snprintf(p->fpre, sizeof p->fpre, __VA_ARGS__)
 #define BPRE(...) snprintf(p->bpre, sizeof p->bpre, __VA_ARGS__)
-    switch (op) {
-    case OP_LEAKY_RELU:
-        F("v > 0.0f ? v : v * %s", flit(A("negative_slope"), b1));
-        B("v > 0.0f ? d : d * %s", flit(A("negative_slope"), b1));
-        return 1;
-    case OP_RELU6:
-        F("v <= 0.0f ? 0.0f : v >= 6.0f ? 6.0f : v");
-        B("v > 0.0f && v < 6.0f ? d : 0.0f");
-        return 1;
-    case OP_HARDTANH:
-        F("v <= %s ? %s : v >= %s ? %s : v", flit(A("min_val"), b1), b1, flit(A("max_val"), b2), b2);
-        B("v > %s && v < %s ? d : 0.0f", b1, b2);
-        return 1;
-    case OP_ELU:
-        /* elu: x <= 0 ? (exp(x) - 1) alpha : x */
-        F("v <= 0.0f ? (EXP(v) - 1.0f) * %s : v", flit(A("alpha"), b1));
-        B("v <= 0.0f ? d * %s * EXP(v) : d", b1);
-        return 1;
-    case OP_SELU: {
-        /* elu with alpha 1.6732632423543772848170429916717 and scale
-         * 1.0507009873554804934193349852946, coefficients in float */
-        float alpha = 1.6732632423543772848170429916717f, scale = 1.0507009873554804934193349852946f;
-        F("v <= 0.0f ? (EXP(v) - 1.0f) * %s : v * %s", flit((double)(alpha * scale), b1), flit(scale, b2));
-        B("v <= 0.0f ? d * %s * EXP(v) : d * %s", b1, b2);
-        return 1;
+
+static int pw_leaky_relu(const IrNode *f, Pointwise *p)
+{
+    Op op = f->op;
+    const Value *a = f->args;
+    char b1[48];
+    F("v > 0.0f ? v : v * %s", flit(A("negative_slope"), b1));
+    B("v > 0.0f ? d : d * %s", flit(A("negative_slope"), b1));
+    return 1;
+}
+
+static int pw_relu6(const IrNode *f, Pointwise *p)
+{
+    (void)f;
+    F("v <= 0.0f ? 0.0f : v >= 6.0f ? 6.0f : v");
+    B("v > 0.0f && v < 6.0f ? d : 0.0f");
+    return 1;
+}
+
+static int pw_hardtanh(const IrNode *f, Pointwise *p)
+{
+    Op op = f->op;
+    const Value *a = f->args;
+    char b1[48], b2[48];
+    F("v <= %s ? %s : v >= %s ? %s : v", flit(A("min_val"), b1), b1, flit(A("max_val"), b2), b2);
+    B("v > %s && v < %s ? d : 0.0f", b1, b2);
+    return 1;
+}
+
+static int pw_elu(const IrNode *f, Pointwise *p)
+{
+    Op op = f->op;
+    const Value *a = f->args;
+    char b1[48];
+    /* elu: x <= 0 ? (exp(x) - 1) alpha : x */
+    F("v <= 0.0f ? (EXP(v) - 1.0f) * %s : v", flit(A("alpha"), b1));
+    B("v <= 0.0f ? d * %s * EXP(v) : d", b1);
+    return 1;
+}
+
+static int pw_selu(const IrNode *f, Pointwise *p)
+{
+    (void)f;
+    char b1[48], b2[48];
+    /* elu with alpha 1.6732632423543772848170429916717 and scale
+     * 1.0507009873554804934193349852946, coefficients in float */
+    float alpha = 1.6732632423543772848170429916717f, scale = 1.0507009873554804934193349852946f;
+    F("v <= 0.0f ? (EXP(v) - 1.0f) * %s : v * %s", flit((double)(alpha * scale), b1), flit(scale, b2));
+    B("v <= 0.0f ? d * %s * EXP(v) : d * %s", b1, b2);
+    return 1;
+}
+
+static int pw_celu(const IrNode *f, Pointwise *p)
+{
+    Op op = f->op;
+    const Value *a = f->args;
+    char b1[48], b2[48];
+    /* elu with input scale 1/alpha */
+    double al = A("alpha");
+    F("v <= 0.0f ? (EXP(v * %s) - 1.0f) * %s : v", flit(1.0 / al, b1), flit(al, b2));
+    B("v <= 0.0f ? d * %s * %s * EXP(v * %s) : d", b1, b2, b1);
+    return 1;
+}
+
+static int pw_gelu(const IrNode *f, Pointwise *p)
+{
+    Op op = f->op;
+    const Value *a = f->args;
+    if (strcmp(op_arg(op, a, "approximate")->ident, "tanh") == 0) {
+        /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+        const char *beta = "0.797884583f", *kappa = "0.0447149985f";
+        FPRE("real inner = %s * (v + %s * (v * v * v)); ", beta, kappa);
+        F("0.5f * v * (1.0f + TANH(inner))");
+        BPRE("real inner = %s * (v + %s * (v * v * v)), t = TANH(inner); ", beta, kappa);
+        B("d * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * %s * (1.0f + 3.0f * %s * v * v))", beta, kappa);
+    } else {
+        /* x Phi(x) = x 0.5 (1 + erf(x / sqrt(2))) */
+        F("v * 0.5f * (1.0f + ERF(v * 0.707106769f))");
+        BPRE("real cdf = 0.5f * (1.0f + ERF(v * 0.707106769f)), pdf = 0.398942292f * EXP(-0.5f * v * v); ");
+        B("d * (cdf + v * pdf)");
     }
-    case OP_CELU: {
-        /* elu with input scale 1/alpha */
-        double al = A("alpha");
-        F("v <= 0.0f ? (EXP(v * %s) - 1.0f) * %s : v", flit(1.0 / al, b1), flit(al, b2));
-        B("v <= 0.0f ? d * %s * %s * EXP(v * %s) : d", b1, b2, b1);
-        return 1;
-    }
-    case OP_GELU:
-        if (strcmp(op_arg(op, a, "approximate")->ident, "tanh") == 0) {
-            /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-            const char *beta = "0.797884583f", *kappa = "0.0447149985f";
-            FPRE("real inner = %s * (v + %s * (v * v * v)); ", beta, kappa);
-            F("0.5f * v * (1.0f + TANH(inner))");
-            BPRE("real inner = %s * (v + %s * (v * v * v)), t = TANH(inner); ", beta, kappa);
-            B("d * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * %s * (1.0f + 3.0f * %s * v * v))", beta, kappa);
-        } else {
-            /* x Phi(x) = x 0.5 (1 + erf(x / sqrt(2))) */
-            F("v * 0.5f * (1.0f + ERF(v * 0.707106769f))");
-            BPRE("real cdf = 0.5f * (1.0f + ERF(v * 0.707106769f)), pdf = 0.398942292f * EXP(-0.5f * v * v); ");
-            B("d * (cdf + v * pdf)");
-        }
-        return 1;
-    case OP_HARDSIGMOID:
-        FPRE("real t = v + 3.0f; t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t; ");
-        F("t / 6.0f");
-        B("v > -3.0f && v < 3.0f ? d / 6.0f : 0.0f");
-        return 1;
-    case OP_LOGSIGMOID:
-        /* min(x, 0) - log1p(exp(-|x|)) */
-        FPRE("real z = EXP(v < 0.0f ? v : -v); ");
-        F("(v < 0.0f ? v : 0.0f) - LOG1P(z)");
-        BPRE("real z = EXP(v < 0.0f ? v : -v); ");
-        B("d * ((v < 0.0f ? 1.0f : 0.0f) - (v < 0.0f ? 1.0f : -1.0f) * (z / (1.0f + z)))");
-        return 1;
-    case OP_TANHSHRINK:
-        F("v - TANH(v)");
-        BPRE("real t = TANH(v); ");
-        B("d * t * t");
-        return 1;
-    case OP_SILU:
-        F("v / (1.0f + EXP(-v))");
-        BPRE("real s = 1.0f / (1.0f + EXP(-v)); ");
-        B("d * s * (1.0f + v * (1.0f - s))");
-        return 1;
-    case OP_MISH:
-        /* x tanh(softplus(x)) */
-        F("v * TANH(LOG1P(EXP(v)))");
-        BPRE("real s = 1.0f / (1.0f + EXP(-v)), t = TANH(LOG1P(EXP(v))); ");
-        B("d * (t + v * s * (1.0f - t * t))");
-        return 1;
-    case OP_SOFTPLUS:
-        /* log1p(exp(beta x)) / beta, or x where beta x > threshold */
-        F("v * %s > %s ? v : LOG1P(EXP(v * %s)) / %s", flit(A("beta"), b1), flit(A("threshold"), b2), b1, b1);
-        BPRE("real z = EXP(v * %s); ", b1);
-        B("v * %s > %s ? d : d * z / (z + 1.0f)", b1, b2);
-        return 1;
-    case OP_SOFTSIGN:
-        F("v / (1.0f + (v < 0.0f ? -v : v))");
-        BPRE("real t = 1.0f + (v < 0.0f ? -v : v); ");
-        B("d / (t * t)");
-        return 1;
-    case OP_HARDSHRINK:
-        F("v >= -%s && v <= %s ? 0.0f : v", flit(A("lambd"), b1), b1);
-        B("v >= -%s && v <= %s ? 0.0f : d", b1, b1);
-        return 1;
-    case OP_SOFTSHRINK:
-        F("v > %s ? v - %s : v < -%s ? v + %s : 0.0f", flit(A("lambd"), b1), b1, b1, b1);
-        B("v >= -%s && v <= %s ? 0.0f : d", b1, b1);
-        return 1;
-    case OP_THRESHOLD:
-        F("v <= %s ? %s : v", flit(A("threshold"), b1), flit(A("value"), b2));
-        B("v <= %s ? 0.0f : d", b1);
-        return 1;
-    case OP_HARDSWISH:
-        FPRE("real t = v + 3.0f; t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t; ");
-        F("v * t / 6.0f");
-        B("v < -3.0f ? 0.0f : v <= 3.0f ? d * (v / 3.0f + 0.5f) : d");
-        return 1;
-    case OP_STEP:
-        F("v >= 0.0f ? 1.0f : 0.0f");
-        BPRE("(void)v; (void)d; ");
-        B("0.0f");
-        return 1;
-    default:
-        (void)b3;
-        return 0;
-    }
+    return 1;
+}
+
+static int pw_hardsigmoid(const IrNode *f, Pointwise *p)
+{
+    (void)f;
+    FPRE("real t = v + 3.0f; t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t; ");
+    F("t / 6.0f");
+    B("v > -3.0f && v < 3.0f ? d / 6.0f : 0.0f");
+    return 1;
+}
+
+static int pw_logsigmoid(const IrNode *f, Pointwise *p)
+{
+    (void)f;
+    /* min(x, 0) - log1p(exp(-|x|)) */
+    FPRE("real z = EXP(v < 0.0f ? v : -v); ");
+    F("(v < 0.0f ? v : 0.0f) - LOG1P(z)");
+    BPRE("real z = EXP(v < 0.0f ? v : -v); ");
+    B("d * ((v < 0.0f ? 1.0f : 0.0f) - (v < 0.0f ? 1.0f : -1.0f) * (z / (1.0f + z)))");
+    return 1;
+}
+
+static int pw_tanhshrink(const IrNode *f, Pointwise *p)
+{
+    (void)f;
+    F("v - TANH(v)");
+    BPRE("real t = TANH(v); ");
+    B("d * t * t");
+    return 1;
+}
+
+static int pw_silu(const IrNode *f, Pointwise *p)
+{
+    (void)f;
+    F("v / (1.0f + EXP(-v))");
+    BPRE("real s = 1.0f / (1.0f + EXP(-v)); ");
+    B("d * s * (1.0f + v * (1.0f - s))");
+    return 1;
+}
+
+static int pw_mish(const IrNode *f, Pointwise *p)
+{
+    (void)f;
+    /* x tanh(softplus(x)) */
+    F("v * TANH(LOG1P(EXP(v)))");
+    BPRE("real s = 1.0f / (1.0f + EXP(-v)), t = TANH(LOG1P(EXP(v))); ");
+    B("d * (t + v * s * (1.0f - t * t))");
+    return 1;
+}
+
+static int pw_softplus(const IrNode *f, Pointwise *p)
+{
+    Op op = f->op;
+    const Value *a = f->args;
+    char b1[48], b2[48];
+    /* log1p(exp(beta x)) / beta, or x where beta x > threshold */
+    F("v * %s > %s ? v : LOG1P(EXP(v * %s)) / %s", flit(A("beta"), b1), flit(A("threshold"), b2), b1, b1);
+    BPRE("real z = EXP(v * %s); ", b1);
+    B("v * %s > %s ? d : d * z / (z + 1.0f)", b1, b2);
+    return 1;
+}
+
+static int pw_softsign(const IrNode *f, Pointwise *p)
+{
+    (void)f;
+    F("v / (1.0f + (v < 0.0f ? -v : v))");
+    BPRE("real t = 1.0f + (v < 0.0f ? -v : v); ");
+    B("d / (t * t)");
+    return 1;
+}
+
+static int pw_hardshrink(const IrNode *f, Pointwise *p)
+{
+    Op op = f->op;
+    const Value *a = f->args;
+    char b1[48];
+    F("v >= -%s && v <= %s ? 0.0f : v", flit(A("lambd"), b1), b1);
+    B("v >= -%s && v <= %s ? 0.0f : d", b1, b1);
+    return 1;
+}
+
+static int pw_softshrink(const IrNode *f, Pointwise *p)
+{
+    Op op = f->op;
+    const Value *a = f->args;
+    char b1[48];
+    F("v > %s ? v - %s : v < -%s ? v + %s : 0.0f", flit(A("lambd"), b1), b1, b1, b1);
+    B("v >= -%s && v <= %s ? 0.0f : d", b1, b1);
+    return 1;
+}
+
+static int pw_threshold(const IrNode *f, Pointwise *p)
+{
+    Op op = f->op;
+    const Value *a = f->args;
+    char b1[48], b2[48];
+    F("v <= %s ? %s : v", flit(A("threshold"), b1), flit(A("value"), b2));
+    B("v <= %s ? 0.0f : d", b1);
+    return 1;
+}
+
+static int pw_hardswish(const IrNode *f, Pointwise *p)
+{
+    (void)f;
+    FPRE("real t = v + 3.0f; t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t; ");
+    F("v * t / 6.0f");
+    B("v < -3.0f ? 0.0f : v <= 3.0f ? d * (v / 3.0f + 0.5f) : d");
+    return 1;
+}
+
+static int pw_step(const IrNode *f, Pointwise *p)
+{
+    (void)f;
+    F("v >= 0.0f ? 1.0f : 0.0f");
+    BPRE("(void)v; (void)d; ");
+    B("0.0f");
+    return 1;
+}
 #undef A
 #undef F
 #undef B
 #undef FPRE
 #undef BPRE
+
+/* The kernel record's formulas for forward node f, declarations cleared. */
+static int pointwise(const IrNode *f, Pointwise *p)
+{
+    p->fpre[0] = p->bpre[0] = '\0';
+    return kern_ops[f->op]->pointwise && kern_ops[f->op]->pointwise(f, p);
 }
 
 const char *kern_act_stmt(const Ir *ir, int id, const char *const *in, const char *out)
@@ -347,61 +437,30 @@ static void random_kernel(Emitter *e, int id)
     kern_end(e);
 }
 
-int kern_act_supported(Op op)
-{
-    switch (op) {
-    case OP_GLU:
-    case OP_NORMALIZE:
-    case OP_PRELU:
-    case OP_DROPOUT:
-    case OP_RRELU:
-        return 1;
-    case OP_LEAKY_RELU:
-    case OP_RELU6:
-    case OP_HARDTANH:
-    case OP_ELU:
-    case OP_SELU:
-    case OP_CELU:
-    case OP_GELU:
-    case OP_HARDSIGMOID:
-    case OP_LOGSIGMOID:
-    case OP_TANHSHRINK:
-    case OP_SILU:
-    case OP_MISH:
-    case OP_SOFTPLUS:
-    case OP_SOFTSIGN:
-    case OP_HARDSHRINK:
-    case OP_SOFTSHRINK:
-    case OP_THRESHOLD:
-    case OP_HARDSWISH:
-    case OP_STEP:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-int kern_act_define(Emitter *e, int id)
-{
-    const IrNode *n = kern_node(e, id);
-    if (n->op != OP_GRAD && op_info[n->op].kind != K_FUNC && op_info[n->op].kind != K_LAYER)
-        return 0;
-    const IrNode *f = n->op == OP_GRAD ? kern_node(e, n->fwd) : n;
-    switch (f->op) {
-    case OP_GLU:
-        glu_kernel(e, id);
-        return 1;
-    case OP_NORMALIZE:
-        normalize_kernel(e, id);
-        return 1;
-    case OP_PRELU:
-        prelu_kernel(e, id);
-        return 1;
-    case OP_DROPOUT:
-    case OP_RRELU:
-        random_kernel(e, id);
-        return 1;
-    default:
-        return 0; /* the pointwise() table: kern_elementwise_stmt() */
-    }
-}
+/* The kernel records of this family (kernels.h): the element-wise ops,
+ * whose kernels kern_elementwise_stmt() writes from their formulas, and
+ * the kernels of their kin. */
+const KernOp kern_op_LEAKY_RELU = {.op = OP_LEAKY_RELU, .supported = 1, .pointwise = pw_leaky_relu};
+const KernOp kern_op_RELU6 = {.op = OP_RELU6, .supported = 1, .pointwise = pw_relu6};
+const KernOp kern_op_HARDTANH = {.op = OP_HARDTANH, .supported = 1, .pointwise = pw_hardtanh};
+const KernOp kern_op_ELU = {.op = OP_ELU, .supported = 1, .pointwise = pw_elu};
+const KernOp kern_op_SELU = {.op = OP_SELU, .supported = 1, .pointwise = pw_selu};
+const KernOp kern_op_CELU = {.op = OP_CELU, .supported = 1, .pointwise = pw_celu};
+const KernOp kern_op_GELU = {.op = OP_GELU, .supported = 1, .pointwise = pw_gelu};
+const KernOp kern_op_HARDSIGMOID = {.op = OP_HARDSIGMOID, .supported = 1, .pointwise = pw_hardsigmoid};
+const KernOp kern_op_LOGSIGMOID = {.op = OP_LOGSIGMOID, .supported = 1, .pointwise = pw_logsigmoid};
+const KernOp kern_op_TANHSHRINK = {.op = OP_TANHSHRINK, .supported = 1, .pointwise = pw_tanhshrink};
+const KernOp kern_op_SILU = {.op = OP_SILU, .supported = 1, .pointwise = pw_silu};
+const KernOp kern_op_MISH = {.op = OP_MISH, .supported = 1, .pointwise = pw_mish};
+const KernOp kern_op_SOFTPLUS = {.op = OP_SOFTPLUS, .supported = 1, .pointwise = pw_softplus};
+const KernOp kern_op_SOFTSIGN = {.op = OP_SOFTSIGN, .supported = 1, .pointwise = pw_softsign};
+const KernOp kern_op_HARDSHRINK = {.op = OP_HARDSHRINK, .supported = 1, .pointwise = pw_hardshrink};
+const KernOp kern_op_SOFTSHRINK = {.op = OP_SOFTSHRINK, .supported = 1, .pointwise = pw_softshrink};
+const KernOp kern_op_THRESHOLD = {.op = OP_THRESHOLD, .supported = 1, .pointwise = pw_threshold};
+const KernOp kern_op_HARDSWISH = {.op = OP_HARDSWISH, .supported = 1, .pointwise = pw_hardswish};
+const KernOp kern_op_STEP = {.op = OP_STEP, .supported = 1, .pointwise = pw_step};
+const KernOp kern_op_GLU = {.op = OP_GLU, .supported = 1, .define = glu_kernel};
+const KernOp kern_op_NORMALIZE = {.op = OP_NORMALIZE, .supported = 1, .define = normalize_kernel};
+const KernOp kern_op_PRELU = {.op = OP_PRELU, .supported = 1, .define = prelu_kernel};
+const KernOp kern_op_DROPOUT = {.op = OP_DROPOUT, .supported = 1, .define = random_kernel};
+const KernOp kern_op_RRELU = {.op = OP_RRELU, .supported = 1, .define = random_kernel};

@@ -280,37 +280,25 @@ static void global_avgpool_kernel(Emitter *e, int id)
     kern_end(e);
 }
 
-int kern_norm_supported(Op op)
+/* Forward or backward (batchnorm, layernorm). */
+static void batchnorm_define(Emitter *e, int id)
 {
-    return op == OP_BATCHNORM || op == OP_LAYERNORM || op == OP_LPPOOL || op == OP_GLOBAL_AVGPOOL;
+    if (kern_node(e, id)->op == OP_GRAD)
+        batchnorm_backward(e, id);
+    else
+        batchnorm_forward(e, id);
 }
 
-int kern_norm_define(Emitter *e, int id)
+static void layernorm_define(Emitter *e, int id)
 {
-    const IrNode *n = kern_node(e, id);
-    Op op = kern_fwd_op(e->ir, n);
-    if (n->op != OP_GRAD && n->op != op)
-        return 0;
-    switch (op) {
-    case OP_BATCHNORM:
-        if (n->op == OP_GRAD)
-            batchnorm_backward(e, id);
-        else
-            batchnorm_forward(e, id);
-        return 1;
-    case OP_LAYERNORM:
-        if (n->op == OP_GRAD)
-            layernorm_backward(e, id);
-        else
-            layernorm_forward(e, id);
-        return 1;
-    case OP_LPPOOL:
-        lppool_kernel(e, id);
-        return 1;
-    case OP_GLOBAL_AVGPOOL:
-        global_avgpool_kernel(e, id);
-        return 1;
-    default:
-        return 0;
-    }
+    if (kern_node(e, id)->op == OP_GRAD)
+        layernorm_backward(e, id);
+    else
+        layernorm_forward(e, id);
 }
+
+/* The kernel records of this family (kernels.h). */
+const KernOp kern_op_BATCHNORM = {.op = OP_BATCHNORM, .supported = 1, .define = batchnorm_define};
+const KernOp kern_op_LAYERNORM = {.op = OP_LAYERNORM, .supported = 1, .define = layernorm_define};
+const KernOp kern_op_LPPOOL = {.op = OP_LPPOOL, .supported = 1, .define = lppool_kernel};
+const KernOp kern_op_GLOBAL_AVGPOOL = {.op = OP_GLOBAL_AVGPOOL, .supported = 1, .define = global_avgpool_kernel};

@@ -52,7 +52,7 @@ passes   fold_batchnorm fuse_loss fuse_epilogue fuse_act_grad fuse_elementwise f
 plan     kmem memplan
 emitter  emitter cident
 gemm     gemm
-kernels  kernels kernels_act kernels_conv kernels_norm
+kernels  kernels kernels_act kernels_conv kernels_norm kernels_ops
 emit     emit_c
 driver   compile main
 '

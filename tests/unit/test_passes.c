@@ -666,7 +666,7 @@ START_TEST(test_elementwise_table_matches_kernels)
 END_TEST
 
 /* Every row of ops.def has its implementation record (ops_impl.c links
- * only then), in its place, and each record agrees with its language row
+ * only then) and its kernel record (kernels_ops.c), in their places, and each record agrees with its language row
  * and with itself: a layer owns parameters and nothing else does, a 1-D
  * op lowers to a 2-D op of its kind whose arguments it has, every
  * optimizer names its states, every initialiser but zeros its fill, a
@@ -705,6 +705,24 @@ START_TEST(test_every_op_has_a_record)
                       oi->name);
         ck_assert_msg(r->view == OV_NO || (oi->kind == K_FUNC && r->wiring == (r->view == OV_ALWAYS ? W_DY : W_Y)),
                       "%s: a view", oi->name);
+
+        /* its kernel record (kernels.h): the back end compiles every
+         * layer, function and loss but the 1-D ones (lowered first); an
+         * op without a kernel of its own is element-wise, a view or no
+         * computation; the pointwise formulas are those of the
+         * element-wise ops that have no formula in kern_elementwise_stmt */
+        const KernOp *k = kern_ops[op];
+        ck_assert_msg(k != NULL && k->op == (Op)op, "%s: kern_ops[] holds another row", oi->name);
+        ck_assert_msg(k->supported == ((oi->kind == K_LAYER || oi->kind == K_FUNC || oi->kind == K_LOSS) ? !r->is_1d
+                                       : oi->kind == K_IR && op != OP_GRAD),
+                      "%s: supported %d", oi->name, k->supported);
+        ck_assert_msg(!k->define || k->supported, "%s", oi->name);
+        ck_assert_msg(k->define || !k->supported || r->elementwise || op == OP_ADD || r->view == OV_ALWAYS ||
+                          oi->kind == K_IR,
+                      "%s: supported without a kernel", oi->name);
+        ck_assert_msg(!(k->define && r->elementwise), "%s: element-wise with a kernel of its own", oi->name);
+        ck_assert_msg((k->pointwise != NULL) == (r->elementwise && !r->epilogue && r->wiring != W_MUL),
+                      "%s: pointwise formula", oi->name);
     }
 }
 END_TEST
