@@ -1511,6 +1511,155 @@ static void cross_entropy_kernel(Emitter *e, int id)
 #define UPDATE_CHUNK 8192
 #define UPDATE_PAR_MIN 4096
 
+/* The update rules, one per optimizer (the kernel records' update):
+ * the loop from u->lo to u->hi over p, g and the states. */
+static void sgd_update(Emitter *e, const KernUpdate *u)
+{
+    Op op = u->op;
+    const Value *a = u->args;
+    double wd = u->wd;
+    const char *lo = u->lo, *hi = u->hi;
+    char b1[48], b2[48];
+    double mom = op_num(op, a, "momentum"), damp = op_num(op, a, "dampening");
+    int nesterov = op_num(op, a, "nesterov") != 0;
+    emit_line(e, "real lrf = (real)lr;");
+    emit_line(e, "(void)t;");
+    emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
+    emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+    if (mom != 0) {
+        emit_line(e, "    momentum_buffer[i] = t == 1 ? d : %s * momentum_buffer[i] + %s * d;", flit(mom, b1),
+                  flit(1 - damp, b2));
+        if (nesterov)
+            emit_line(e, "    d = d + %s * momentum_buffer[i];", flit(mom, b1));
+        else
+            emit_line(e, "    d = momentum_buffer[i];");
+    }
+    emit_line(e, "    p[i] -= lrf * d;");
+    emit_line(e, "}");
+}
+
+static void adam_update(Emitter *e, const KernUpdate *u)
+{
+    Op op = u->op;
+    const Value *a = u->args;
+    double wd = u->wd;
+    const char *lo = u->lo, *hi = u->hi;
+    char b1[48], b2[48], b3[48], b4[48];
+    double be1 = op_num(op, a, "beta1"), be2 = op_num(op, a, "beta2"), eps = op_num(op, a, "eps");
+    int ams = op == OP_OPT_ADAM && op_num(op, a, "amsgrad") != 0;
+    emit_line(e, "/* bias corrections in double, as torch.optim computes them in Python */");
+    emit_line(e, "double bc1 = 1.0 - pow(%.17g, (double)t);", be1);
+    emit_line(e, "double bc2 = 1.0 - pow(%.17g, (double)t);", be2);
+    emit_line(e, "real step_size = (real)(lr / bc1);");
+    emit_line(e, "real bc2_sqrt = (real)sqrt(bc2);");
+    if (op == OP_OPT_ADAMW && wd != 0)
+        emit_line(e, "real decay = (real)(1.0 - lr * %.17g);", wd);
+    emit_line(e, "int i0 = %s;", lo);
+    if (!ams) {
+        /* the same operations on vectors (square roots by the ISA's
+         * instruction: sqrtf() is not vectorized where it may set errno) */
+        emit_line(e, "#ifdef NNC_VSQRT");
+        emit_line(e, "for (; i0 + NNC_VSQRT <= %s; i0 += NNC_VSQRT) {", hi);
+        emit_line(e, "    vsq P, G, M, V;");
+        emit_line(e, "    memcpy(&P, p + i0, sizeof P);");
+        emit_line(e, "    memcpy(&G, g + i0, sizeof G);");
+        emit_line(e, "    memcpy(&M, exp_avg + i0, sizeof M);");
+        emit_line(e, "    memcpy(&V, exp_avg_sq + i0, sizeof V);");
+        if (op == OP_OPT_ADAMW && wd != 0)
+            emit_line(e, "    P *= decay;");
+        emit_line(e, "    vsq d = G%s;", op == OP_OPT_ADAM && wd != 0 ? arena_printf(e->ir->arena, " + %s * P", flit(wd, b1)) : "");
+        emit_line(e, "    M = M * %s + d * %s;", flit(be1, b1), flit(1 - be1, b2));
+        emit_line(e, "    V = V * %s + d * d * %s;", flit(be2, b3), flit(1 - be2, b4));
+        emit_line(e, "    vsq denom = VSQRT(V) / bc2_sqrt + %s;", flit(eps, b1));
+        emit_line(e, "    P -= step_size * (M / denom);");
+        emit_line(e, "    memcpy(p + i0, &P, sizeof P);");
+        emit_line(e, "    memcpy(exp_avg + i0, &M, sizeof M);");
+        emit_line(e, "    memcpy(exp_avg_sq + i0, &V, sizeof V);");
+        emit_line(e, "}");
+        emit_line(e, "#endif");
+    }
+    emit_line(e, "for (int i = i0; i < %s; i++) {", hi);
+    if (op == OP_OPT_ADAMW && wd != 0)
+        emit_line(e, "    p[i] *= decay;");
+    emit_line(e, "    real d = g[i]%s;",
+              op == OP_OPT_ADAM && wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+    emit_line(e, "    exp_avg[i] = exp_avg[i] * %s + d * %s;", flit(be1, b1), flit(1 - be1, b2));
+    emit_line(e, "    exp_avg_sq[i] = exp_avg_sq[i] * %s + d * d * %s;", flit(be2, b3), flit(1 - be2, b4));
+    if (ams) {
+        emit_line(e, "    if (exp_avg_sq[i] > max_exp_avg_sq[i]) max_exp_avg_sq[i] = exp_avg_sq[i];");
+        emit_line(e, "    real denom = SQRT(max_exp_avg_sq[i]) / bc2_sqrt + %s;", flit(eps, b1));
+    } else {
+        emit_line(e, "    real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + %s;", flit(eps, b1));
+    }
+    emit_line(e, "    p[i] -= step_size * (exp_avg[i] / denom);");
+    emit_line(e, "}");
+}
+
+static void adagrad_update(Emitter *e, const KernUpdate *u)
+{
+    Op op = u->op;
+    const Value *a = u->args;
+    double wd = u->wd;
+    const char *lo = u->lo, *hi = u->hi;
+    char b1[48], b2[48];
+    double lrd = op_num(op, a, "lr_decay"), eps = op_num(op, a, "eps");
+    emit_line(e, "real clr = (real)(lr / (1.0 + (double)(t - 1) * %.17g));", lrd);
+    emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
+    emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+    emit_line(e, "    sum[i] += d * d;");
+    emit_line(e, "    p[i] -= clr * d / (SQRT(sum[i]) + %s);", flit(eps, b2));
+    emit_line(e, "}");
+}
+
+static void rmsprop_update(Emitter *e, const KernUpdate *u)
+{
+    Op op = u->op;
+    const Value *a = u->args;
+    double wd = u->wd;
+    const char *lo = u->lo, *hi = u->hi;
+    char b1[48], b2[48], b3[48], b4[48];
+    double al = op_num(op, a, "alpha"), eps = op_num(op, a, "eps"), mom = op_num(op, a, "momentum");
+    int centered = op_num(op, a, "centered") != 0;
+    emit_line(e, "real lrf = (real)lr;");
+    emit_line(e, "(void)t;");
+    emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
+    emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+    emit_line(e, "    square_avg[i] = square_avg[i] * %s + d * d * %s;", flit(al, b1), flit(1 - al, b2));
+    if (centered) {
+        emit_line(e, "    grad_avg[i] = grad_avg[i] * %s + d * %s;", flit(al, b1), flit(1 - al, b2));
+        emit_line(e, "    real avg = SQRT(square_avg[i] - grad_avg[i] * grad_avg[i]) + %s;", flit(eps, b3));
+    } else {
+        emit_line(e, "    real avg = SQRT(square_avg[i]) + %s;", flit(eps, b3));
+    }
+    if (mom > 0) {
+        emit_line(e, "    momentum_buffer[i] = momentum_buffer[i] * %s + d / avg;", flit(mom, b4));
+        emit_line(e, "    p[i] -= lrf * momentum_buffer[i];");
+    } else {
+        emit_line(e, "    p[i] -= lrf * d / avg;");
+    }
+    emit_line(e, "}");
+}
+
+static void adadelta_update(Emitter *e, const KernUpdate *u)
+{
+    Op op = u->op;
+    const Value *a = u->args;
+    double wd = u->wd;
+    const char *lo = u->lo, *hi = u->hi;
+    char b1[48], b2[48], b3[48];
+    double rho = op_num(op, a, "rho"), eps = op_num(op, a, "eps");
+    emit_line(e, "real lrf = (real)lr;");
+    emit_line(e, "(void)t;");
+    emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
+    emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
+    emit_line(e, "    square_avg[i] = square_avg[i] * %s + d * d * %s;", flit(rho, b1), flit(1 - rho, b2));
+    emit_line(e, "    real std = SQRT(square_avg[i] + %s);", flit(eps, b3));
+    emit_line(e, "    real delta = SQRT(acc_delta[i] + %s) / std * d;", flit(eps, b3));
+    emit_line(e, "    acc_delta[i] = acc_delta[i] * %s + delta * delta * %s;", flit(rho, b1), flit(1 - rho, b2));
+    emit_line(e, "    p[i] -= lrf * delta;");
+    emit_line(e, "}");
+}
+
 static void update_kernel(Emitter *e, int id)
 {
     const IrNode *u = kern_node(e, id);
@@ -1518,7 +1667,7 @@ static void update_kernel(Emitter *e, int id)
     const Value *a = opt->args;
     Op op = opt->op;
     ll N = kern_numel(u);
-    char kn[KERN_NAME_MAX], b1[48], b2[48], b3[48], b4[48];
+    char kn[KERN_NAME_MAX];
     const char *states[8];
     int ns = ad_optimizer_states(opt, states);
     emit_line(e, "static void %s(double lr, int64_t t, real *restrict p /* %s */,",
@@ -1545,128 +1694,10 @@ static void update_kernel(Emitter *e, int id)
         e->indent++;
         emit_line(e, "int c1 = c0 + %lld < %lld ? c0 + %lld : %lld;", chunk, N, chunk, N);
     }
-    switch (op) {
-    case OP_OPT_SGD: {
-        double mom = op_num(op, a, "momentum"), damp = op_num(op, a, "dampening");
-        int nesterov = op_num(op, a, "nesterov") != 0;
-        emit_line(e, "real lrf = (real)lr;");
-        emit_line(e, "(void)t;");
-        emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
-        emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
-        if (mom != 0) {
-            emit_line(e, "    momentum_buffer[i] = t == 1 ? d : %s * momentum_buffer[i] + %s * d;", flit(mom, b1),
-                      flit(1 - damp, b2));
-            if (nesterov)
-                emit_line(e, "    d = d + %s * momentum_buffer[i];", flit(mom, b1));
-            else
-                emit_line(e, "    d = momentum_buffer[i];");
-        }
-        emit_line(e, "    p[i] -= lrf * d;");
-        emit_line(e, "}");
-        break;
-    }
-    case OP_OPT_ADAM:
-    case OP_OPT_ADAMW: {
-        double be1 = op_num(op, a, "beta1"), be2 = op_num(op, a, "beta2"), eps = op_num(op, a, "eps");
-        int ams = op == OP_OPT_ADAM && op_num(op, a, "amsgrad") != 0;
-        emit_line(e, "/* bias corrections in double, as torch.optim computes them in Python */");
-        emit_line(e, "double bc1 = 1.0 - pow(%.17g, (double)t);", be1);
-        emit_line(e, "double bc2 = 1.0 - pow(%.17g, (double)t);", be2);
-        emit_line(e, "real step_size = (real)(lr / bc1);");
-        emit_line(e, "real bc2_sqrt = (real)sqrt(bc2);");
-        if (op == OP_OPT_ADAMW && wd != 0)
-            emit_line(e, "real decay = (real)(1.0 - lr * %.17g);", wd);
-        emit_line(e, "int i0 = %s;", lo);
-        if (!ams) {
-            /* the same operations on vectors (square roots by the ISA's
-             * instruction: sqrtf() is not vectorized where it may set errno) */
-            emit_line(e, "#ifdef NNC_VSQRT");
-            emit_line(e, "for (; i0 + NNC_VSQRT <= %s; i0 += NNC_VSQRT) {", hi);
-            emit_line(e, "    vsq P, G, M, V;");
-            emit_line(e, "    memcpy(&P, p + i0, sizeof P);");
-            emit_line(e, "    memcpy(&G, g + i0, sizeof G);");
-            emit_line(e, "    memcpy(&M, exp_avg + i0, sizeof M);");
-            emit_line(e, "    memcpy(&V, exp_avg_sq + i0, sizeof V);");
-            if (op == OP_OPT_ADAMW && wd != 0)
-                emit_line(e, "    P *= decay;");
-            emit_line(e, "    vsq d = G%s;", op == OP_OPT_ADAM && wd != 0 ? arena_printf(e->ir->arena, " + %s * P", flit(wd, b1)) : "");
-            emit_line(e, "    M = M * %s + d * %s;", flit(be1, b1), flit(1 - be1, b2));
-            emit_line(e, "    V = V * %s + d * d * %s;", flit(be2, b3), flit(1 - be2, b4));
-            emit_line(e, "    vsq denom = VSQRT(V) / bc2_sqrt + %s;", flit(eps, b1));
-            emit_line(e, "    P -= step_size * (M / denom);");
-            emit_line(e, "    memcpy(p + i0, &P, sizeof P);");
-            emit_line(e, "    memcpy(exp_avg + i0, &M, sizeof M);");
-            emit_line(e, "    memcpy(exp_avg_sq + i0, &V, sizeof V);");
-            emit_line(e, "}");
-            emit_line(e, "#endif");
-        }
-        emit_line(e, "for (int i = i0; i < %s; i++) {", hi);
-        if (op == OP_OPT_ADAMW && wd != 0)
-            emit_line(e, "    p[i] *= decay;");
-        emit_line(e, "    real d = g[i]%s;",
-                  op == OP_OPT_ADAM && wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
-        emit_line(e, "    exp_avg[i] = exp_avg[i] * %s + d * %s;", flit(be1, b1), flit(1 - be1, b2));
-        emit_line(e, "    exp_avg_sq[i] = exp_avg_sq[i] * %s + d * d * %s;", flit(be2, b3), flit(1 - be2, b4));
-        if (ams) {
-            emit_line(e, "    if (exp_avg_sq[i] > max_exp_avg_sq[i]) max_exp_avg_sq[i] = exp_avg_sq[i];");
-            emit_line(e, "    real denom = SQRT(max_exp_avg_sq[i]) / bc2_sqrt + %s;", flit(eps, b1));
-        } else {
-            emit_line(e, "    real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + %s;", flit(eps, b1));
-        }
-        emit_line(e, "    p[i] -= step_size * (exp_avg[i] / denom);");
-        emit_line(e, "}");
-        break;
-    }
-    case OP_OPT_ADAGRAD: {
-        double lrd = op_num(op, a, "lr_decay"), eps = op_num(op, a, "eps");
-        emit_line(e, "real clr = (real)(lr / (1.0 + (double)(t - 1) * %.17g));", lrd);
-        emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
-        emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
-        emit_line(e, "    sum[i] += d * d;");
-        emit_line(e, "    p[i] -= clr * d / (SQRT(sum[i]) + %s);", flit(eps, b2));
-        emit_line(e, "}");
-        break;
-    }
-    case OP_OPT_RMSPROP: {
-        double al = op_num(op, a, "alpha"), eps = op_num(op, a, "eps"), mom = op_num(op, a, "momentum");
-        int centered = op_num(op, a, "centered") != 0;
-        emit_line(e, "real lrf = (real)lr;");
-        emit_line(e, "(void)t;");
-        emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
-        emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
-        emit_line(e, "    square_avg[i] = square_avg[i] * %s + d * d * %s;", flit(al, b1), flit(1 - al, b2));
-        if (centered) {
-            emit_line(e, "    grad_avg[i] = grad_avg[i] * %s + d * %s;", flit(al, b1), flit(1 - al, b2));
-            emit_line(e, "    real avg = SQRT(square_avg[i] - grad_avg[i] * grad_avg[i]) + %s;", flit(eps, b3));
-        } else {
-            emit_line(e, "    real avg = SQRT(square_avg[i]) + %s;", flit(eps, b3));
-        }
-        if (mom > 0) {
-            emit_line(e, "    momentum_buffer[i] = momentum_buffer[i] * %s + d / avg;", flit(mom, b4));
-            emit_line(e, "    p[i] -= lrf * momentum_buffer[i];");
-        } else {
-            emit_line(e, "    p[i] -= lrf * d / avg;");
-        }
-        emit_line(e, "}");
-        break;
-    }
-    case OP_OPT_ADADELTA: {
-        double rho = op_num(op, a, "rho"), eps = op_num(op, a, "eps");
-        emit_line(e, "real lrf = (real)lr;");
-        emit_line(e, "(void)t;");
-        emit_line(e, "for (int i = %s; i < %s; i++) {", lo, hi);
-        emit_line(e, "    real d = g[i]%s;", wd != 0 ? arena_printf(e->ir->arena, " + %s * p[i]", flit(wd, b1)) : "");
-        emit_line(e, "    square_avg[i] = square_avg[i] * %s + d * d * %s;", flit(rho, b1), flit(1 - rho, b2));
-        emit_line(e, "    real std = SQRT(square_avg[i] + %s);", flit(eps, b3));
-        emit_line(e, "    real delta = SQRT(acc_delta[i] + %s) / std * d;", flit(eps, b3));
-        emit_line(e, "    acc_delta[i] = acc_delta[i] * %s + delta * delta * %s;", flit(rho, b1), flit(1 - rho, b2));
-        emit_line(e, "    p[i] -= lrf * delta;");
-        emit_line(e, "}");
-        break;
-    }
-    default:
+    KernUpdate up = {op, a, wd, lo, hi};
+    if (!kern_ops[op]->update)
         diag_internal("emit", "no update rule for %s", op_info[op].name);
-    }
+    kern_ops[op]->update(e, &up);
     if (chunked) {
         e->indent--;
         emit_line(e, "}");
@@ -1760,6 +1791,14 @@ ROW(PARAM, NULL);
 ROW(STATE, NULL);
 ROW(UPDATE, update_kernel);
 #undef ROW
+
+/* The optimizers: an update node's kernel (update_kernel) runs the rule. */
+const KernOp kern_op_OPT_SGD = {.op = OP_OPT_SGD, .update = sgd_update};
+const KernOp kern_op_OPT_ADAM = {.op = OP_OPT_ADAM, .update = adam_update};
+const KernOp kern_op_OPT_ADAMW = {.op = OP_OPT_ADAMW, .update = adam_update};
+const KernOp kern_op_OPT_ADAGRAD = {.op = OP_OPT_ADAGRAD, .update = adagrad_update};
+const KernOp kern_op_OPT_RMSPROP = {.op = OP_OPT_RMSPROP, .update = rmsprop_update};
+const KernOp kern_op_OPT_ADADELTA = {.op = OP_OPT_ADADELTA, .update = adadelta_update};
 
 double kern_flops(const Ir *ir, int id)
 {

@@ -26,15 +26,27 @@ int kern_op_supported(Op op);
  * implementation (the other half, ops_impl.h's OpImpl, is data every
  * phase reads).  Each kernel family file defines the rows of its ops
  * beside their emitters: kernels.c (dense, im2col conv2d, relu, sigmoid,
- * tanh, add, mul, softmax, pooling, structure, losses, the update),
- * kernels_act.c (the other activations, glu, normalize, prelu, dropout,
- * rrelu), kernels_norm.c (batchnorm, layernorm, lppool,
- * global_avgpool); kernels_ops.c the rows of ops no kernel computes
- * (the 1-D ops, lowered first; gradients, computed by their forward op's
- * row; optimizers, by update's; initialisers, schedules, train) and
+ * tanh, add, mul, softmax, pooling, structure, losses, the update and
+ * each optimizer's rule), kernels_act.c (the other activations, glu,
+ * normalize, prelu, dropout, rrelu), kernels_norm.c (batchnorm,
+ * layernorm, lppool, global_avgpool); kernels_ops.c the rows of ops no
+ * kernel computes (the 1-D ops, lowered first; gradients, computed by
+ * their forward op's row; initialisers, schedules, train) and
  * kern_ops[], by ops.def, so an op without a row does not link.
  */
 struct KernPointwise; /* kernels_act.c */
+
+/* What an optimizer's update rule is given (kernels.c's update kernel):
+ * the optimizer, its weight decay (0 when it has none), and the bounds
+ * of the loop over the parameter's elements (C expressions: the chunk
+ * of a thread, or 0 and the element count). */
+typedef struct KernUpdate {
+    Op op;
+    const Value *args;
+    double wd;
+    const char *lo, *hi;
+} KernUpdate;
+
 typedef struct KernOp {
     Op op;          /* the row of ops.def (checked) */
     int supported;  /* the back end compiles it (kern_op_supported()) */
@@ -46,6 +58,9 @@ typedef struct KernOp {
      * node f (kernels_act.c; relu, sigmoid, tanh and mul have theirs in
      * kern_elementwise_stmt): 1 when written. */
     int (*pointwise)(const IrNode *f, struct KernPointwise *p);
+    /* An optimizer's update of one parameter, torch.optim's rule, in
+     * the update kernel's loop. */
+    void (*update)(Emitter *e, const KernUpdate *u);
 } KernOp;
 
 #define OP(id, name, kind, nin, shape, args) extern const KernOp kern_op_##id;

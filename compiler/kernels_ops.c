@@ -16,14 +16,6 @@ NO_KERNEL(AVGPOOL1D);
 /* A gradient is computed by the row of its forward op. */
 NO_KERNEL(GRAD);
 
-/* The optimizers' updates are update nodes (kernels.c's update kernel). */
-NO_KERNEL(OPT_SGD);
-NO_KERNEL(OPT_ADAGRAD);
-NO_KERNEL(OPT_RMSPROP);
-NO_KERNEL(OPT_ADADELTA);
-NO_KERNEL(OPT_ADAM);
-NO_KERNEL(OPT_ADAMW);
-
 /* Written by the model emitter (emit_c.c): initialisation, the schedule
  * of the training loop. */
 NO_KERNEL(INIT_DEFAULT);
