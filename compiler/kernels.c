@@ -1233,6 +1233,66 @@ long long kern_loss_ignore_index(const IrNode *f)
     return v->is_default ? INT64_MIN : (long long)v->num;
 }
 
+/* The loop bodies of the element-wise losses (their kernel records'
+ * loss_elem): d = p[i] - t[i] is declared; the forward (bwd 0) adds the
+ * element's loss to acc, the backward sets dp[i] with s the reduction's
+ * scale; pw: binary_cross_entropy's pos_weight[] (last of them) exists. */
+static void mse_elem(Emitter *e, const IrNode *f, int bwd, int pw, ll last)
+{
+    (void)f, (void)pw, (void)last;
+    if (bwd)
+        emit_line(e, "    dp[i] = 2.0f * s * d;");
+    else
+        emit_line(e, "    acc += (double)(d * d);");
+}
+
+static void l1_elem(Emitter *e, const IrNode *f, int bwd, int pw, ll last)
+{
+    (void)f, (void)pw, (void)last;
+    if (bwd)
+        emit_line(e, "    dp[i] = d > 0.0f ? s : d < 0.0f ? -s : 0.0f;");
+    else
+        emit_line(e, "    acc += (double)(d < 0.0f ? -d : d);");
+}
+
+static void huber_elem(Emitter *e, const IrNode *f, int bwd, int pw, ll last)
+{
+    (void)pw, (void)last;
+    char b1[48], b2[48];
+    double delta = op_num(OP_HUBER, f->args, "delta");
+    if (bwd) {
+        emit_line(e, "    dp[i] = d < -%s ? -%s * s : d > %s ? %s * s : d * s;", flit(delta, b1), flit(delta, b1),
+                  flit(delta, b1), flit(delta, b1));
+    } else {
+        emit_line(e, "    real a = d < 0.0f ? -d : d;");
+        emit_line(e, "    acc += (double)(a < %s ? 0.5f * d * d : %s * (a - %s));", flit(delta, b1), flit(delta, b1),
+                  flit(0.5 * delta, b2));
+    }
+}
+
+static void bce_elem(Emitter *e, const IrNode *f, int bwd, int pw, ll last)
+{
+    (void)f;
+    if (bwd) {
+        emit_line(e, "    (void)d;");
+        if (pw) {
+            emit_line(e, "    real pt = pos_weight[i %% %lld] * t[i];", last);
+            emit_line(e, "    dp[i] = ((pt + 1.0f - t[i]) * (1.0f / (1.0f + EXP(-p[i]))) - pt) * s;");
+        } else {
+            emit_line(e, "    dp[i] = (1.0f / (1.0f + EXP(-p[i])) - t[i]) * s;");
+        }
+        return;
+    }
+    emit_line(e, "    real z = p[i], m = z < 0.0f ? -z : 0.0f;");
+    emit_line(e, "    (void)d;");
+    if (pw) {
+        emit_line(e, "    real lw = (pos_weight[i %% %lld] - 1.0f) * t[i] + 1.0f;", last);
+        emit_line(e, "    acc += (double)((1.0f - t[i]) * z + lw * (m + LOG(EXP(-m) + EXP(-z - m))));");
+    } else {
+        emit_line(e, "    acc += (double)((1.0f - t[i]) * z + m + LOG(EXP(-m) + EXP(-z - m)));");
+    }
+}
+
 /*
  * The element-wise losses over every element of the batch, then the mean
  * (divided by n times the elements per sample) or the sum:
@@ -1253,9 +1313,7 @@ static void pointwise_loss_kernel(Emitter *e, int id)
     const IrNode *pn = kern_node(e, f->in[0]);
     ll N = kern_numel(pn);
     ll last = pn->shape.rank ? pn->shape.d[pn->shape.rank - 1] : 1;
-    char b1[48], b2[48];
     static const char *const names[] = {"p", "t"};
-    double delta = f->op == OP_HUBER ? op_num(OP_HUBER, f->args, "delta") : 0;
     int sum = loss_sum(f);
     kern_signature(e, id, names, n->op == OP_GRAD ? "dp" : "loss");
     int pw = f->op == OP_BINARY_CROSS_ENTROPY && loss_list(e, f, "pos_weight", "pos_weight", last);
@@ -1266,55 +1324,13 @@ static void pointwise_loss_kernel(Emitter *e, int id)
             emit_line(e, "real s = 1.0f / (real)((size_t)n * %lld);", N);
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
         emit_line(e, "    real d = p[i] - t[i];");
-        switch (f->op) {
-        case OP_MSE:
-            emit_line(e, "    dp[i] = 2.0f * s * d;");
-            break;
-        case OP_L1:
-            emit_line(e, "    dp[i] = d > 0.0f ? s : d < 0.0f ? -s : 0.0f;");
-            break;
-        case OP_HUBER:
-            emit_line(e, "    dp[i] = d < -%s ? -%s * s : d > %s ? %s * s : d * s;", flit(delta, b1), flit(delta, b1),
-                      flit(delta, b1), flit(delta, b1));
-            break;
-        default: /* binary_cross_entropy */
-            emit_line(e, "    (void)d;");
-            if (pw) {
-                emit_line(e, "    real pt = pos_weight[i %% %lld] * t[i];", last);
-                emit_line(e, "    dp[i] = ((pt + 1.0f - t[i]) * (1.0f / (1.0f + EXP(-p[i]))) - pt) * s;");
-            } else {
-                emit_line(e, "    dp[i] = (1.0f / (1.0f + EXP(-p[i])) - t[i]) * s;");
-            }
-            break;
-        }
+        kern_ops[f->op]->loss_elem(e, f, 1, pw, last);
         emit_line(e, "}");
     } else {
         emit_line(e, "double acc = 0.0;");
         emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", N);
         emit_line(e, "    real d = p[i] - t[i];");
-        switch (f->op) {
-        case OP_MSE:
-            emit_line(e, "    acc += (double)(d * d);");
-            break;
-        case OP_L1:
-            emit_line(e, "    acc += (double)(d < 0.0f ? -d : d);");
-            break;
-        case OP_HUBER:
-            emit_line(e, "    real a = d < 0.0f ? -d : d;");
-            emit_line(e, "    acc += (double)(a < %s ? 0.5f * d * d : %s * (a - %s));", flit(delta, b1), flit(delta, b1),
-                      flit(0.5 * delta, b2));
-            break;
-        default:
-            emit_line(e, "    real z = p[i], m = z < 0.0f ? -z : 0.0f;");
-            emit_line(e, "    (void)d;");
-            if (pw) {
-                emit_line(e, "    real lw = (pos_weight[i %% %lld] - 1.0f) * t[i] + 1.0f;", last);
-                emit_line(e, "    acc += (double)((1.0f - t[i]) * z + lw * (m + LOG(EXP(-m) + EXP(-z - m))));");
-            } else {
-                emit_line(e, "    acc += (double)((1.0f - t[i]) * z + m + LOG(EXP(-m) + EXP(-z - m)));");
-            }
-            break;
-        }
+        kern_ops[f->op]->loss_elem(e, f, 0, pw, last);
         emit_line(e, "}");
         if (sum)
             emit_line(e, "loss[0] = (real)acc; /* reduction = sum */");
@@ -1779,10 +1795,13 @@ ROW(AVGPOOL, avgpool_define);
 ROW(FLATTEN, NULL); /* views */
 ROW(RESHAPE, NULL);
 ROW(CONCAT, concat_kernel);
-ROW(MSE, pointwise_loss_kernel);
-ROW(L1, pointwise_loss_kernel);
-ROW(HUBER, pointwise_loss_kernel);
-ROW(BINARY_CROSS_ENTROPY, pointwise_loss_kernel);
+#define LOSS_ROW(id, fn) \
+    const KernOp kern_op_##id = {.op = OP_##id, .supported = 1, .define = pointwise_loss_kernel, .loss_elem = fn}
+LOSS_ROW(MSE, mse_elem);
+LOSS_ROW(L1, l1_elem);
+LOSS_ROW(HUBER, huber_elem);
+LOSS_ROW(BINARY_CROSS_ENTROPY, bce_elem);
+#undef LOSS_ROW
 ROW(NLL, nll_kernel);
 ROW(CROSS_ENTROPY, cross_entropy_kernel);
 ROW(INPUT, NULL); /* values the caller passes, or the arena holds */

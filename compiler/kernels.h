@@ -61,6 +61,10 @@ typedef struct KernOp {
     /* An optimizer's update of one parameter, torch.optim's rule, in
      * the update kernel's loop. */
     void (*update)(Emitter *e, const KernUpdate *u);
+    /* An element-wise loss's loop body (kernels.c's pointwise loss
+     * kernel), forward or backward (bwd); pw: a pos_weight[] of `last`
+     * values exists. */
+    void (*loss_elem)(Emitter *e, const IrNode *f, int bwd, int pw, long long last);
 } KernOp;
 
 #define OP(id, name, kind, nin, shape, args) extern const KernOp kern_op_##id;

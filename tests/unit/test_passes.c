@@ -724,6 +724,7 @@ START_TEST(test_every_op_has_a_record)
         ck_assert_msg((k->pointwise != NULL) == (r->elementwise && !r->epilogue && r->wiring != W_MUL),
                       "%s: pointwise formula", oi->name);
         ck_assert_msg((k->update != NULL) == (oi->kind == K_OPTIM), "%s: update rule", oi->name);
+        ck_assert_msg(!k->loss_elem || oi->kind == K_LOSS, "%s: a loss body", oi->name);
     }
 }
 END_TEST
