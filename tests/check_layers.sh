@@ -6,7 +6,8 @@
 # layers are written; docs/architecture.md explains them.  Lowest first:
 #
 #   base     arena, diagnostics, the version: used by everything
-#   ops      ops.def, the table of everything a .nn file can name
+#   ops      ops.def, the table of everything a .nn file can name, and
+#            each operator's implementation record (ops_impl.h, ops_<family>.c)
 #   front    the syntax tree, parsing (grammar/ -> build/parser.h, lexer.h), sema
 #   ir       the dataflow graph: lowering, shape inference, autodiff, dumps
 #   target   what the passes and the planner know of the code to come
@@ -14,7 +15,7 @@
 #   plan     the memory plan
 #   emitter  the C printer: lines, floats, strings (no IR)
 #   gemm     the GEMM the generated code carries
-#   kernels  one C function per kernel
+#   kernels  one C function per kernel, each operator's kernel record
 #   emit     the model emitter: API, schedules, parameters
 #   driver   the pipeline (compile.c) and the command line (main.c)
 #
