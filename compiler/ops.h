@@ -96,9 +96,10 @@ int op_arg_index(Op op, const char *name);
  * for mul), so that its kernel, and its gradient's, is one C statement
  * per element over inputs of its own shape (kernels.c's
  * kern_elementwise_stmt writes it, fuse_elementwise.c fuses such
- * kernels)?  relu, sigmoid, tanh, mul and the rows of kernels_act.c's
- * pointwise() table, whose formulas must exist exactly for these ops
- * (tests/unit/test_passes.c checks both ways).  add is not listed: it is
+ * kernels)?  Its record says so (ops_impl.h's elementwise): relu,
+ * sigmoid, tanh, mul and the ops with a pointwise formula in their
+ * kernel record (kernels_act.c), which must exist exactly for these ops
+ * (tests/unit/test_passes.c checks both ways).  add is not one: it is
  * element-wise as a node, forward or the backward pass's accumulation
  * (ir_elementwise), not as an op with a gradient formula. */
 int op_elementwise(Op op);
