@@ -127,8 +127,8 @@ typedef struct OpImpl {
     /* ---- memory and kernels ---- */
     OpMem mem;
     unsigned kernel_args;   /* OPK_*: when training */
-    /* FLOPs of one sample's forward (per sample: kern_flops multiplies
-     * nothing).  NULL: one per output element. */
+    /* FLOPs of one sample's forward from its sizes d (kern_flops(),
+     * multiply-adds counting 2).  NULL: one per output element. */
     double (*flops)(Op op, const Value *args, const OpDims *d);
 
     /* ---- optimizers ---- */
