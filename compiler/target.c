@@ -296,33 +296,47 @@ static Val or_expr(Expr *e)
     return a;
 }
 
-/* The condition text in every world: 1 true in all, 0 false in all,
- * UNKNOWN otherwise (or when it is not an expression this reads). */
-static int decide(const char *cond, const World *w, int nw)
+/* The condition text in world w: 1, 0, or UNKNOWN (also when it is not
+ * an expression this reads). */
+static int eval(const char *cond, const World *w)
 {
-    int r = UNKNOWN;
+    Expr e = {cond, w, 0};
+    Val v = or_expr(&e);
+    skip(&e);
+    return e.bad || *e.p || !v.known ? UNKNOWN : v.v != 0;
+}
+
+/* A branch with condition cond (NULL: #else) reached in the worlds of
+ * mask *rest (bit i: world i): sets *branch to the worlds it may run in
+ * and removes from *rest those where it surely runs (no later branch of
+ * its group does there).  Returns 1 when it runs in every world of *rest,
+ * 0 in none (also when *rest is empty), UNKNOWN otherwise. */
+static int decide(const char *cond, const World *w, int nw, unsigned *rest, unsigned *branch)
+{
+    unsigned in = *rest, yes = 0, maybe = 0;
     for (int i = 0; i < nw; i++) {
-        Expr e = {cond, &w[i], 0};
-        Val v = or_expr(&e);
-        skip(&e);
-        if (e.bad || *e.p || !v.known)
-            return UNKNOWN;
-        int b = v.v != 0;
-        if (i > 0 && b != r)
-            return UNKNOWN;
-        r = b;
+        if (!(in >> i & 1))
+            continue;
+        int v = cond ? eval(cond, &w[i]) : 1;
+        if (v == 1)
+            yes |= 1u << i;
+        if (v != 0)
+            maybe |= 1u << i;
     }
-    return r;
+    *branch = maybe;
+    *rest = in & ~yes;
+    return !in || !maybe ? 0 : yes == in ? 1 : UNKNOWN;
 }
 
 /* A conditional group being read: the branch now is dropped, kept with
  * its directives or kept without them (decided true). */
 enum { DROP, KEEP, STRIP };
 typedef struct {
-    int live;    /* the enclosing text is written */
-    int printed; /* the group's opening directive was written */
-    int done;    /* a branch decided true was taken: the rest is dropped */
+    int live;      /* the enclosing text is written */
+    int printed;   /* the group's opening directive was written */
     int state;
+    unsigned rest; /* the worlds where no branch so far surely ran */
+    unsigned now;  /* the worlds the current branch may run in */
 } Group;
 
 enum { D_NONE, D_IF, D_IFDEF, D_IFNDEF, D_ELIF, D_ELSE, D_ENDIF };
@@ -355,6 +369,12 @@ static int directive(const char *s, const char **arg, const char **kw)
 int target_prune(const Target *t, FILE *in, FILE *out)
 {
     World w[2];
+    if (t->lanes == TARGET_LANES_BUILD) { /* the host: nothing is known */
+        int ch;
+        while ((ch = getc(in)) != EOF)
+            putc(ch, out);
+        return ferror(in) || ferror(out) ? -1 : 0;
+    }
     int nw = worlds(t, w);
     Group stack[64];
     int depth = 0, err = 0;
@@ -382,6 +402,8 @@ int target_prune(const Target *t, FILE *in, FILE *out)
         if (err)
             break;
         int live = depth == 0 || (stack[depth - 1].live && stack[depth - 1].state != DROP);
+        /* the worlds the text here is compiled in */
+        unsigned worlds_here = depth == 0 ? (1u << nw) - 1 : live ? stack[depth - 1].now : 0;
         const char *arg = NULL, *kw = NULL;
         int d = directive(logical, &arg, &kw);
         char *cond = NULL;
@@ -417,17 +439,15 @@ int target_prune(const Target *t, FILE *in, FILE *out)
                 break;
             }
             Group *g = &stack[depth++];
-            *g = (Group){live, 0, 0, DROP};
-            int v = live ? decide(cond, w, nw) : 0;
-            if (!live)
-                g->done = 1;
-            else if (v == 1)
-                g->done = 1, g->state = STRIP;
+            *g = (Group){live, 0, DROP, worlds_here, 0};
+            int v = decide(cond, w, nw, &g->rest, &g->now);
+            if (v == 1)
+                g->state = STRIP;
             else if (v == UNKNOWN)
                 g->printed = 1, g->state = KEEP, fputs(logical, out);
         } else if (d == D_ELIF || d == D_ELSE) {
             Group *g = &stack[depth - 1];
-            int v = !g->live || g->done ? 0 : d == D_ELSE ? 1 : decide(cond, w, nw);
+            int v = decide(d == D_ELSE ? NULL : cond, w, nw, &g->rest, &g->now);
             g->state = DROP;
             if (v == 1 && g->printed) { /* the rest of the chain is this branch */
                 fprintf(out, "%.*s#else\n", (int)strspn(logical, " \t"), logical);
@@ -442,8 +462,6 @@ int target_prune(const Target *t, FILE *in, FILE *out)
                 g->printed = 1;
                 g->state = KEEP;
             }
-            if (v == 1)
-                g->done = 1;
         } else if (d == D_ENDIF) {
             Group *g = &stack[--depth];
             if (g->live && g->printed)
