@@ -111,6 +111,12 @@ static void print_usage(FILE *f)
     fputs(usage_dump, f);
     compile_print_passes(f, 0, PASS_NO_IR, last_line_len(usage_dump), HELP_INDENT, HELP_WIDTH);
     fputs(usage_rest, f);
+    fputs("\nThe targets of --target T: a target chooses what the C contains, never where\n"
+          "it compiles; the code for any of them is portable C99 that gives the same\n"
+          "results up to rounding:\n",
+          f);
+    for (int i = 0; i < target_count; i++)
+        fprintf(f, "  %-17s %s\n", target_table[i].name, target_table[i].what);
     fputs("\nThe passes, in the order they run (opt: -O1 and up, --disable turns it off;\n"
           "train: not with --inference; no IR: changes no IR, no --dump-after):\n",
           f);

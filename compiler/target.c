@@ -31,7 +31,7 @@
 #define VECTOR(n) .tile_m = 6, .tile_n = 2 * (n), .gemm_packs = 1, .filter_block = 16
 
 const Target target_table[] = {
-    {.name = "host", .what = "the machine that compiles the C: widths by its predefined macros",
+    {.name = "host", .what = "the compiling machine: widths by the C compiler's macros",
      .lanes = TARGET_LANES_BUILD, .guard = "", .fma = 1, .dispatch = 1, VECTOR(16), .march = "native", .absent = ""},
     {.name = "x86-64", .what = "any x86-64: SSE2, 4 lanes, no FMA", .lanes = 4, .guard = "defined(__SSE2__)",
      VECTOR(4), .march = "x86-64", .absent = "__AVX__ __AVX2__ __AVX512F__ __FMA__ " ARM_MACROS " __ARM_FEATURE_FMA"},
