@@ -41,7 +41,7 @@ const Target target_table[] = {
     {.name = "x86-64-v4", .what = "x86-64 with AVX-512 (Skylake-X, Zen 4): 16 lanes", .lanes = 16,
      .guard = "defined(__AVX512F__)", .fma = 1, VECTOR(16), .march = "x86-64-v4",
      .absent = ARM_MACROS " __ARM_FEATURE_FMA"},
-    {.name = "aarch64", .what = "64-bit Arm (Cortex-A, Neoverse, Apple M): NEON, 4 lanes, FMA", .lanes = 4,
+    {.name = "aarch64", .what = "64-bit Arm (Cortex-A, Neoverse, Apple M): NEON, 4 lanes", .lanes = 4,
      .guard = "defined(__ARM_NEON) || defined(__aarch64__)", .fma = 1, VECTOR(4), .absent = X86_MACROS},
     {.name = "cortex-m0", .what = "Cortex-M0, M0+, M3: no FPU; plain loops", .guard = "", PLAIN,
      .absent = X86_MACROS " " ARM_MACROS " __ARM_FEATURE_FMA"},
