@@ -366,6 +366,92 @@ static int directive(const char *s, const char **arg, const char **kw)
     return D_NONE;
 }
 
+/*
+ * The output, with a block comment held back while it may belong to a
+ * group that turns out empty: a comment that ends its line and is
+ * followed directly by an #if is written when that group writes
+ * anything, and dropped with it otherwise (the comment on a macro the
+ * target never defines goes with the macro).
+ */
+typedef struct {
+    FILE *f;
+    char *held;
+    size_t len, cap;
+    int open; /* the held comment has not ended yet */
+    int wait; /* the depth of the group the held comment waits for, or -1 */
+    int err;
+} Out;
+
+static void out_flush(Out *o)
+{
+    if (o->len)
+        fwrite(o->held, 1, o->len, o->f);
+    o->len = 0;
+    o->open = 0;
+    o->wait = -1;
+}
+
+static void out_text(Out *o, const char *s)
+{
+    out_flush(o);
+    fputs(s, o->f);
+}
+
+static void out_hold(Out *o, const char *s)
+{
+    size_t n = strlen(s);
+    if (o->len + n + 1 > o->cap) {
+        size_t cap = (o->len + n + 1) * 2;
+        char *p = realloc(o->held, cap);
+        if (!p) {
+            o->err = 1;
+            return;
+        }
+        o->held = p;
+        o->cap = cap;
+    }
+    memcpy(o->held + o->len, s, n);
+    o->len += n;
+}
+
+/* Where a line of text ends a comment: 1 when its last comment closes
+ * with nothing but blanks after it, 2 when code follows, 0 when it
+ * closes none. */
+static int comment_end(const char *s)
+{
+    const char *e = NULL;
+    for (const char *p = strstr(s, "*/"); p; p = strstr(p + 2, "*/"))
+        e = p + 2;
+    if (!e)
+        return 0;
+    return e[strspn(e, " \t\n")] == '\0' ? 1 : 2;
+}
+
+/* A live line of text (no directive): held while it is a comment that
+ * may go with the next group, written otherwise. */
+static void out_line(Out *o, const char *s)
+{
+    const char *p = s + strspn(s, " \t");
+    if (!o->open && strncmp(p, "/*", 2) == 0) {
+        out_flush(o);
+        out_hold(o, s);
+        int e = comment_end(p + 2);
+        if (e == 2)
+            out_flush(o);
+        else
+            o->open = e == 0;
+    } else if (o->open) {
+        out_hold(o, s);
+        int e = comment_end(s);
+        if (e == 2)
+            out_flush(o);
+        else
+            o->open = e == 0;
+    } else {
+        out_text(o, s);
+    }
+}
+
 int target_prune(const Target *t, FILE *in, FILE *out)
 {
     World w[2];
@@ -376,6 +462,7 @@ int target_prune(const Target *t, FILE *in, FILE *out)
         return ferror(in) || ferror(out) ? -1 : 0;
     }
     int nw = worlds(t, w);
+    Out o = {out, NULL, 0, 0, 0, -1, 0};
     Group stack[64];
     int depth = 0, err = 0;
     char *line = NULL, *logical = NULL, *joined = NULL;
@@ -433,7 +520,14 @@ int target_prune(const Target *t, FILE *in, FILE *out)
         }
         if ((d == D_ELIF || d == D_ELSE || d == D_ENDIF) && depth == 0)
             d = D_NONE; /* unbalanced: not ours to judge */
-        if (d == D_IF || d == D_IFDEF || d == D_IFNDEF) {
+        int opens = d == D_IF || d == D_IFDEF || d == D_IFNDEF;
+        if (live && o.len && o.wait < 0 && d != D_NONE) {
+            if (opens && !o.open)
+                o.wait = depth; /* a comment right before a group: it goes with it */
+            else
+                out_flush(&o);
+        }
+        if (opens) {
             if (depth == (int)(sizeof stack / sizeof stack[0])) {
                 err = 1;
                 break;
@@ -444,20 +538,22 @@ int target_prune(const Target *t, FILE *in, FILE *out)
             if (v == 1)
                 g->state = STRIP;
             else if (v == UNKNOWN)
-                g->printed = 1, g->state = KEEP, fputs(logical, out);
+                g->printed = 1, g->state = KEEP, out_text(&o, logical);
         } else if (d == D_ELIF || d == D_ELSE) {
             Group *g = &stack[depth - 1];
             int v = decide(d == D_ELSE ? NULL : cond, w, nw, &g->rest, &g->now);
             g->state = DROP;
             if (v == 1 && g->printed) { /* the rest of the chain is this branch */
+                out_flush(&o);
                 fprintf(out, "%.*s#else\n", (int)strspn(logical, " \t"), logical);
                 g->state = KEEP;
             } else if (v == 1) {
                 g->state = STRIP;
             } else if (v == UNKNOWN && g->printed) {
-                fputs(logical, out);
+                out_text(&o, logical);
                 g->state = KEEP;
             } else if (v == UNKNOWN) { /* every earlier branch is gone: this one opens the group */
+                out_flush(&o);
                 fprintf(out, "%.*sif%s", (int)(kw - logical), logical, arg);
                 g->printed = 1;
                 g->state = KEEP;
@@ -465,13 +561,19 @@ int target_prune(const Target *t, FILE *in, FILE *out)
         } else if (d == D_ENDIF) {
             Group *g = &stack[--depth];
             if (g->live && g->printed)
-                fputs(logical, out);
+                out_text(&o, logical);
+            if (o.wait == depth) { /* the group wrote nothing: its comment goes too */
+                o.len = 0;
+                o.wait = -1;
+            }
         } else if (live) {
-            fputs(logical, out);
+            out_line(&o, logical);
         }
     }
+    out_flush(&o);
+    free(o.held);
     free(line);
     free(logical);
     free(joined);
-    return err || ferror(in) || ferror(out) ? -1 : 0;
+    return err || o.err || ferror(in) || ferror(out) ? -1 : 0;
 }

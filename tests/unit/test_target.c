@@ -192,6 +192,26 @@ START_TEST(test_prune_lines)
 }
 END_TEST
 
+START_TEST(test_prune_comments)
+{
+    /* a comment right before a group goes with it when the group is empty */
+    expect("generic", "/* about v */\n#ifdef NNC_VECTOR\nv\n#endif\nx\n", "x\n");
+    expect("generic", "/* a\n * b */\n#ifdef NNC_VECTOR\nv\n#endif\n", "");
+    expect("generic", "    /* in a function */\n    #if GEMM_LANES == 16\n    a\n    #endif\n", "");
+    /* and stays when it writes anything */
+    expect("generic", "/* about p */\n#ifndef NNC_VECTOR\np\n#endif\n", "/* about p */\np\n");
+    expect("generic", "/* f */\n#ifdef FOO\nq\n#endif\n", "/* f */\n#ifdef FOO\nq\n#endif\n");
+    expect("generic", "/* g */\n#ifdef NNC_VECTOR\nv\n#elif defined(FOO)\nw\n#endif\n", "/* g */\n#if defined(FOO)\nw\n#endif\n");
+    /* code after the comment, a blank line or another directive: kept */
+    expect("generic", "/* c */ int a;\n#ifdef NNC_VECTOR\nv\n#endif\n", "/* c */ int a;\n");
+    expect("generic", "/* e */\n\n#ifdef NNC_VECTOR\nv\n#endif\n", "/* e */\n\n");
+    expect("generic", "/* d */\n#define X 1\n#ifdef NNC_VECTOR\nv\n#endif\n", "/* d */\n#define X 1\n");
+    expect("generic", "#ifdef FOO\n/* h */\n#endif\n", "#ifdef FOO\n/* h */\n#endif\n");
+    expect("generic", "#ifndef NNC_VECTOR\n/* i */\n#endif\nj\n", "/* i */\nj\n");
+    expect("generic", "/* k */\n/* l */\n#ifdef NNC_VECTOR\nv\n#endif\n", "/* k */\n");
+}
+END_TEST
+
 /* ---- a model for each target ------------------------------------------------- */
 
 /* A small LeNet-like model: conv2d with 6 and 20 filters, pooling, dense. */
@@ -272,6 +292,7 @@ static Suite *target_suite(void)
     tcase_add_test(t, test_prune_vector_or_not);
     tcase_add_test(t, test_prune_absent_and_unknown);
     tcase_add_test(t, test_prune_lines);
+    tcase_add_test(t, test_prune_comments);
     suite_add_tcase(s, t);
     t = tcase_create("model");
     tcase_add_test(t, test_model_per_target);
