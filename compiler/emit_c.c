@@ -38,10 +38,14 @@
 
 /*
  * The vector, fused multiply-add, dispatch and square-root macros of the
- * generated code.  Everything is chosen by the predefined macros of the
- * compiler and target that compile the generated file, never by nnc: the
- * same NAME.c builds for AVX-512, plain x86-64, AArch64 or a Cortex-M
- * (docs/performance.md, "Vector width and fused multiply-add").
+ * generated code.  For the host target (nnc's default) everything is
+ * chosen by the predefined macros of the compiler and target that compile
+ * the generated file, never by nnc: the same NAME.c builds for AVX-512,
+ * plain x86-64, AArch64 or a Cortex-M (docs/performance.md, "Vector width
+ * and fused multiply-add").  A fixed --target writes its own width (or
+ * none) instead of lanes_host and no dispatch, and target_prune() then
+ * leaves out the branches it never takes (docs/architecture.md, "The
+ * target boundary").
  */
 static const char *const lanes_host[] = {
     "/* Vectors (GCC and Clang vector extensions) as wide as the registers of the",
@@ -1649,10 +1653,8 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
      * then pruned to what the target uses (target_prune()) */
     const Target *t = target_or_host(ir->target);
     FILE *whole = t->lanes == TARGET_LANES_BUILD ? c : tmpfile();
-    if (!whole) {
+    if (!whole) /* (the driver writes through temporary files too) */
         diag_internal("emit_c", "no temporary file for --target %s's code", t->name);
-        return 1;
-    }
     e->f = whole;
     emit_prelude(e, &m);
     emit_struct(e);
