@@ -149,9 +149,9 @@ int conv_dw_runs(int max_batch)
 }
 
 /* Multiply-adds per tap that the GEMM's tiles (the target's: 6 x 32 on
- * the host, 2 x 4 in the plain loops) spend on the padded width, and that
- * CONV_DIRECT_OC's blocks of filters (vectors of 16 on the host, the
- * plain loops' 8) spend on the exact positions. */
+ * the host) spend on the padded width, and that CONV_DIRECT_OC's blocks
+ * of filters (vectors of 16) spend on the exact positions; the plain-loop
+ * targets price both as the host does (target.c says why). */
 static long long padded_width_work(const Target *t, const Conv *c, const ConvDirect *d)
 {
     long long m = t->tile_m, n = t->tile_n;
@@ -160,7 +160,7 @@ static long long padded_width_work(const Target *t, const Conv *c, const ConvDir
 
 static long long oc_work(const Target *t, const Conv *c)
 {
-    return c->OH * c->OW * target_filters(t, c->F);
+    return c->OH * c->OW * ((c->F + t->price_block - 1) / t->price_block * t->price_block);
 }
 
 static int choose(const Target *t, const Conv *c)

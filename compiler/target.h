@@ -40,13 +40,15 @@ typedef struct Target {
     int fma;              /* the cores have fused multiply-add (the code uses it where
                            * the compiler says so: __FMA__, __ARM_FEATURE_FMA); 0: never */
     int dispatch;         /* run-time dispatch copies (AVX-512, AVX2) on x86-64 without AVX */
-    int tile_m, tile_n;   /* the GEMM's register tile, rows x columns: 6 x two vectors,
-                           * 2 x 4 scalars in the plain loops (gemm_rows()) */
+    int tile_m, tile_n;   /* the GEMM's register tile conv_algo prices the padded width
+                           * in, rows x columns: 6 x two vectors (the plain-loop
+                           * targets price as the host, 6 x 32: target.c) */
     int gemm_packs;       /* the GEMM packs panels of B (pack scratch, KM_PACK); the plain
                            * loops read B in place */
     int filter_block;     /* CONV_DIRECT_OC's filters are rounded up to a multiple of this:
                            * 16 (whole vectors of up to 16 lanes) or the plain loops'
                            * register block, 8 */
+    int price_block;      /* the filter block conv_algo prices CONV_DIRECT_OC in (16) */
     const char *march;    /* nnc --exe's default -march=, or NULL: not a target --exe
                            * builds for without CC (cross compiling is the user's) */
     const char *absent;   /* predefined macros the generated file may take as undefined

@@ -85,6 +85,9 @@ START_TEST(test_rows)
         /* no vectors: no pack, filters in the plain loops' blocks */
         ck_assert_int_eq(t->gemm_packs, t->lanes > 0);
         ck_assert_int_eq(t->filter_block, t->lanes > 0 ? 16 : 8);
+        /* every target prices conv_algo's choices as the host does today */
+        ck_assert_int_eq(t->price_block, 16);
+        ck_assert_int_eq(t->tile_m, 6);
         ck_assert_int_eq(t->guard[0] != '\0', t->lanes > 0);
     }
 }
