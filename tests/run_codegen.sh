@@ -501,9 +501,9 @@ for model in examples/*.nn; do
         # only what the target uses
         case $t in
         cortex-m* | generic) notwant='vector_size|NNC_VECTOR|NNC_LANES|_mm|__m[0-9]|__AVX|arm_neon|nnc_isa|pragma GCC target' ;;
-        x86-64-v4) notwant='nnc_isa|NNC_DISPATCH|pragma GCC target|arm_neon' ;;
-        aarch64) notwant='nnc_isa|NNC_DISPATCH|pragma GCC target|_mm|__AVX' ;;
-        *) notwant='nnc_isa|NNC_DISPATCH|pragma GCC target|_mm512|__m512|arm_neon' ;;
+        x86-64-v4) notwant='nnc_isa|defined\(NNC_DISPATCH|def NNC_DISPATCH|pragma GCC target|arm_neon' ;;
+        aarch64) notwant='nnc_isa|defined\(NNC_DISPATCH|def NNC_DISPATCH|pragma GCC target|_mm|__AVX' ;;
+        *) notwant='nnc_isa|defined\(NNC_DISPATCH|def NNC_DISPATCH|pragma GCC target|_mm512|__m512|arm_neon' ;;
         esac
         check "$model: --target $t: no code the target does not use" sh -c "! grep -En '$notwant' '$c'"
         for cc in gcc clang; do
