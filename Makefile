@@ -96,9 +96,15 @@ $(B)/test_passes: tests/unit/test_passes.c $(B)/libnnc.a $(B)/libnnrt.a
 	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
 	    -o $@ $< $(B)/libnnc.a $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
 
+# The target description and nnc --target's pruning (target.c).
+$(B)/test_target: tests/unit/test_target.c $(B)/libnnc.a $(B)/libnnrt.a
+	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
+	    -o $@ $< $(B)/libnnc.a $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
+
 UNIT_BINS := $(if $(UNIT_FRONT),$(B)/test_front) $(if $(wildcard tests/unit/test_runtime.c),$(B)/test_runtime) \
              $(if $(wildcard tests/unit/test_driver.c),$(B)/test_driver) \
-             $(if $(wildcard tests/unit/test_passes.c),$(B)/test_passes)
+             $(if $(wildcard tests/unit/test_passes.c),$(B)/test_passes) \
+             $(if $(wildcard tests/unit/test_target.c),$(B)/test_target)
 
 deps-test:
 	@scripts/install-deps.sh test

@@ -321,6 +321,7 @@ int compile_back(Compilation *c, const BackOptions *o)
 {
     c->ir->threads = o->threads > 1 ? o->threads : 1;
     c->ir->inference = o->inference;
+    c->ir->target = o->target;
     return run_passes(c, 0, o, o->dump_after, o->dump);
 }
 

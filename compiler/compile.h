@@ -36,6 +36,7 @@ typedef struct BackOptions {
     int opt_level;      /* -O0 .. -O2 */
     int threads;        /* --threads */
     unsigned disabled;  /* --disable: bit i turns off compile_passes[i] (an optional one) */
+    const struct Target *target; /* --target (target.h); NULL: host */
     const char *dump_after;
     FILE *dump;
 } BackOptions;

@@ -46,6 +46,7 @@
 #include "conv_algo.h"
 
 #include "ops.h"
+#include "target.h"
 
 Conv conv_geometry(const IrNode *f, const IrNode *x)
 {
@@ -147,20 +148,22 @@ int conv_dw_runs(int max_batch)
     return max_batch < CONV_DW_RUNS ? max_batch : CONV_DW_RUNS;
 }
 
-/* Multiply-adds per tap that the GEMM's 6 x 32 tiles spend on the padded
- * width, and that CONV_DIRECT_OC's vectors of 16 filters spend on the
- * exact positions. */
-static long long padded_width_work(const Conv *c, const ConvDirect *d)
+/* Multiply-adds per tap that the GEMM's tiles (the target's: 6 x 32 on
+ * the host) spend on the padded width, and that CONV_DIRECT_OC's blocks
+ * of filters (vectors of 16) spend on the exact positions; the plain-loop
+ * targets price both as the host does (target.c says why). */
+static long long padded_width_work(const Target *t, const Conv *c, const ConvDirect *d)
 {
-    return (d->Q + 31) / 32 * 32 * ((c->FG + 5) / 6 * 6) * c->G;
+    long long m = t->tile_m, n = t->tile_n;
+    return (d->Q + n - 1) / n * n * ((c->FG + m - 1) / m * m) * c->G;
 }
 
-static long long oc_work(const Conv *c)
+static long long oc_work(const Target *t, const Conv *c)
 {
-    return c->OH * c->OW * align16(c->F);
+    return c->OH * c->OW * ((c->F + t->price_block - 1) / t->price_block * t->price_block);
 }
 
-static int choose(const Conv *c)
+static int choose(const Target *t, const Conv *c)
 {
     if (c->SH != 1 || c->SW != 1)
         return 0;
@@ -171,7 +174,7 @@ static int choose(const Conv *c)
         if (d.P2T >= 0 && d.P2L >= 0)
             algo |= CONV_DIRECT_DX;
     }
-    if (c->G == 1 && c->F <= CONV_OC_MAX && oc_work(c) < padded_width_work(c, &d))
+    if (c->G == 1 && c->F <= CONV_OC_MAX && oc_work(t, c) < padded_width_work(t, c, &d))
         algo |= CONV_DIRECT_FWD | CONV_DIRECT_OC;
     return algo;
 }
@@ -184,7 +187,7 @@ int conv_algo(Ir *ir)
         if (n->op != OP_CONV2D || n->poison)
             continue;
         Conv c = conv_geometry(n, &ir->nodes[n->in[0]]);
-        n->conv_algo = choose(&c);
+        n->conv_algo = choose(target_or_host(ir->target), &c);
         made += (n->conv_algo & 1) + (n->conv_algo >> 1 & 1) + (n->conv_algo >> 2 & 1);
     }
     return made;

@@ -39,12 +39,16 @@
 
 /*
  * The vector, fused multiply-add, dispatch and square-root macros of the
- * generated code.  Everything is chosen by the predefined macros of the
- * compiler and target that compile the generated file, never by nnc: the
- * same NAME.c builds for AVX-512, plain x86-64, AArch64 or a Cortex-M
- * (docs/performance.md, "Vector width and fused multiply-add").
+ * generated code.  For the host target (nnc's default) everything is
+ * chosen by the predefined macros of the compiler and target that compile
+ * the generated file, never by nnc: the same NAME.c builds for AVX-512,
+ * plain x86-64, AArch64 or a Cortex-M (docs/performance.md, "Vector width
+ * and fused multiply-add").  A fixed --target writes its own width (or
+ * none) instead of lanes_host and no dispatch, and target_prune() then
+ * leaves out the branches it never takes (docs/architecture.md, "The
+ * target boundary").
  */
-static const char *const vector_prelude[] = {
+static const char *const lanes_host[] = {
     "/* Vectors (GCC and Clang vector extensions) as wide as the registers of the",
     " * target the file is compiled for: NNC_LANES floats, 16 with AVX-512, 8 with",
     " * AVX, 4 with SSE2 or NEON; elsewhere no vector types (plain loops the",
@@ -59,6 +63,11 @@ static const char *const vector_prelude[] = {
     "#define NNC_LANES 4",
     "#endif",
     "#endif",
+};
+
+/* The rest of the vector and FMA macros, for every target (a fixed one
+ * gets them pruned to what it uses, target_prune()). */
+static const char *const vector_prelude[] = {
     "#ifdef NNC_LANES",
     "#define NNC_VECTOR 1",
     "#endif",
@@ -88,6 +97,10 @@ static const char *const vector_prelude[] = {
     "#endif",
     "#endif",
     "",
+};
+
+/* The host target's run-time dispatch (Target.dispatch). */
+static const char *const dispatch_prelude[] = {
     "/* Run-time dispatch, for code compiled for x86-64 without AVX (plain",
     " * cc -O2) by GCC 6+ or Clang 7+: the hot vector functions (the GEMM's",
     " * panel, dotsum(), the direct convolutions' tiles) have AVX-512 and",
@@ -118,6 +131,9 @@ static const char *const vector_prelude[] = {
     "        nnc_isa = NNC_ISA_MAX;",
     "}",
     "#endif",
+};
+
+static const char *const vector_rest[] = {
     "#if defined(NNC_DISPATCH) && defined(NNC_VECTOR)",
     "#define NNC_ISA_CALL(fn, args) (nnc_isa == 2 ? fn##_x16 args : nnc_isa == 1 ? fn##_x8 args : fn args)",
     "#else",
@@ -889,7 +905,24 @@ static void emit_prelude(Emitter *e, const Model *m)
     emit_line(e, "#define POW powf");
     emit_line(e, "#endif");
     emit_line(e, "%s", "");
+    const Target *t = target_or_host(e->ir->target);
+    if (t->lanes == TARGET_LANES_BUILD) {
+        emit_lines(e, lanes_host, sizeof lanes_host / sizeof lanes_host[0]);
+    } else if (t->lanes > 0) {
+        emit_line(e, "/* Vectors of NNC_LANES floats (GCC and Clang vector extensions) for --target");
+        emit_line(e, " * %s, where the compiler targets them; elsewhere, and with -DNNC_SCALAR,", t->name);
+        emit_line(e, " * the plain loops, which give the same bits.  The file stays C99 for any");
+        emit_line(e, " * machine. */");
+        emit_line(e, "#if defined(__GNUC__) && !defined(NNC_SCALAR) && (%s)", t->guard);
+        emit_line(e, "#define NNC_LANES %d", t->lanes);
+        emit_line(e, "#endif");
+    } else {
+        emit_line(e, "/* --target %s: plain loops, no vector types. */", t->name);
+    }
     emit_lines(e, vector_prelude, sizeof vector_prelude / sizeof vector_prelude[0]);
+    if (t->dispatch)
+        emit_lines(e, dispatch_prelude, sizeof dispatch_prelude / sizeof dispatch_prelude[0]);
+    emit_lines(e, vector_rest, sizeof vector_rest / sizeof vector_rest[0]);
     emit_line(e, "/* Threads: compile with -fopenmp (nnc --threads N does); each parallel loop");
     emit_line(e, " * splits independent outputs, so results equal one thread's bit for bit.");
     emit_line(e, " * The arena holds scratch for NNC_THREADS threads, so it is fixed here. */");
@@ -1582,7 +1615,13 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     e->f = h; /* NAME.h */
     emit_header(e);
 
-    e->f = c; /* NAME.c */
+    /* NAME.c; for a fixed target written first to a temporary file and
+     * then pruned to what the target uses (target_prune()) */
+    const Target *t = target_or_host(ir->target);
+    FILE *whole = t->lanes == TARGET_LANES_BUILD ? c : tmpfile();
+    if (!whole) /* (the driver writes through temporary files too) */
+        diag_internal("emit_c", "no temporary file for --target %s's code", t->name);
+    e->f = whole;
     emit_prelude(e, &m);
     emit_struct(e);
     emit_helpers(e, &m);
@@ -1597,5 +1636,11 @@ int emit_c(const Ir *ir, const MemPlan *plan, const EmitOptions *o, Diag *d, FIL
     emit_line(e, "%s", "");
     emit_gradcheck(e, &m);
     emit_descriptor(e, &m);
+    if (whole != c) {
+        int bad = fflush(whole) != 0 || fseek(whole, 0, SEEK_SET) != 0 || target_prune(t, whole, c) != 0;
+        fclose(whole);
+        if (bad)
+            diag_internal("emit_c", "cannot prune the code for --target %s", t->name);
+    }
     return 0;
 }

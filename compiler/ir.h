@@ -87,6 +87,8 @@ typedef struct Ir {
     int nforward;           /* nodes [0, nforward) are the forward graph */
     int threads;            /* the generated code's threads (scratch per thread) */
     int inference;          /* inference-only code: nothing kept for a backward pass */
+    const struct Target *target; /* --target: what the back end writes for (target.h, a
+                             * layer above: only passes and kernels look inside); NULL: host */
 } Ir;
 
 Ir *ir_new(Arena *a, const char *model);

@@ -829,7 +829,7 @@ const char *kern_region_ctype(const Emitter *e, int id, const char *name)
 const char *kern_gemm_pack(const Emitter *e, int id, ll N, ll K, int sbn_is_1, int boff)
 {
     int threads = e->ir->threads > 1 ? e->ir->threads : 1;
-    int64_t need = target_gemm_pack_floats(threads, N, K, sbn_is_1, boff);
+    int64_t need = target_gemm_pack_floats(e->ir->target, threads, N, K, sbn_is_1, boff);
     if (need == 0)
         return "NULL";
     const MemRegion *r = kern_region(e, id, "pack");

@@ -119,17 +119,18 @@ static void phase_tap_table(Emitter *e, const char *name, const Conv *c, const C
     emit_line(e, "};");
 }
 
-/* Filters padded to whole vectors of 16 lanes (CONV_DIRECT_OC). */
-static ll oc_filters(const Conv *c)
+/* Filters padded to the target's block (CONV_DIRECT_OC): whole vectors
+ * of 16 lanes, or the plain loops' 8 (target.h). */
+static ll oc_filters(const Emitter *e, const Conv *c)
 {
-    return align16(c->F);
+    return target_filters(e->ir->target, c->F);
 }
 
 /* Before the sample loop of a CONV_DIRECT_OC kernel: the weights as
  * wt[tap, FP], lane f of a row w[f, tap] (0 past F), the bias as bt[FP]. */
 static void oc_prologue(Emitter *e, int id, const IrNode *n, const Conv *c)
 {
-    ll KG = c->CG * c->KH * c->KW, FP = oc_filters(c);
+    ll KG = c->CG * c->KH * c->KW, FP = oc_filters(e, c);
     emit_line(e, "real *wt = %s, *bt = %s;", kern_region_ptr(e, id, "wt"), kern_region_ptr(e, id, "bt"));
     emit_line(e, "for (int k = 0; k < %lld; k++)", KG);
     emit_line(e, "    for (int f = 0; f < %lld; f++)", FP);
@@ -152,7 +153,7 @@ static void oc_tile(Emitter *e, const Conv *c, const ConvDirect *d, const char *
      * vectors is written out: an array indexed by a loop variable stays in
      * memory where the compiler does not unroll the loop (AArch64 -O2:
      * a load and a store around every fused multiply-add). */
-    ll KG = c->CG * c->KH * c->KW, FP = oc_filters(c);
+    ll KG = c->CG * c->KH * c->KW, FP = oc_filters(e, c);
     emit_line(e, "{");
     e->indent++;
     emit_line(e, "const real *xt = xp + (size_t)oh * %lld + ow0;", d->WP);
@@ -186,7 +187,7 @@ static void oc_tile(Emitter *e, const Conv *c, const ConvDirect *d, const char *
  * regs accumulators, then the partial ones at the right and the bottom. */
 static void oc_tiles(Emitter *e, const Conv *c, const ConvDirect *d, const char *taps, ll lanes, ll regs)
 {
-    ll FV = oc_filters(c) / lanes;
+    ll FV = oc_filters(e, c) / lanes;
     ll T = regs / FV < 1 ? 1 : regs / FV;
     if (T > c->OW)
         T = c->OW;
@@ -229,7 +230,7 @@ static void direct_forward_sample(Emitter *e, int id, const IrNode *n, const Con
 {
     ll KG = c->CG * c->KH * c->KW;
     if (n->conv_algo & CONV_DIRECT_OC) {
-        ll FP = oc_filters(c);
+        ll FP = oc_filters(e, c);
         emit_line(e, "real *yp = %s;", kern_region_ptr(e, id, "yp"));
         emit_line(e, "const real *xs = x + (size_t)s * %lld;", c->C * c->H * c->W);
         if (!conv_oc_in_place(c, d)) {
@@ -365,7 +366,7 @@ static void direct_forward_begin(Emitter *e, int id, const IrNode *n, const Conv
         emit_line(e, "/* direct, vectorised over the filters: per thread the input%s and the output",
                   conv_oc_in_place(c, d) ? " in place"
                                     : arena_printf(e->ir->arena, " padded to [%lld, %lld, %lld]", c->C, d->HP, d->WP));
-        emit_line(e, " * position-major, [%lld, %lld]%s; samples in parallel */", c->OH * c->OW, oc_filters(c), then);
+        emit_line(e, " * position-major, [%lld, %lld]%s; samples in parallel */", c->OH * c->OW, oc_filters(e, c), then);
         oc_prologue(e, id, n, c);
         return;
     }
@@ -390,6 +391,8 @@ static void direct_forward_begin(Emitter *e, int id, const IrNode *n, const Conv
 static void oc_function(Emitter *e, int id, const Conv *c, const ConvDirect *d, const char *taps)
 {
     const char *fn = arena_printf(e->ir->arena, "k%03d_oc", id);
+    if (target_or_host(e->ir->target)->lanes == 0)
+        return; /* no vectors: the plain loops alone (direct_forward_sample()) */
     emit_line(e, "#ifdef NNC_VECTOR");
     for (int v = -1; v < GEMM_ISA_COPIES; v++) {
         if (v >= 0)

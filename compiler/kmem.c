@@ -36,7 +36,7 @@ static int threads_of(const Ir *ir)
 /* The pack of one GEMM call (target_gemm_pack_floats()), if it needs one. */
 static int pack(const Ir *ir, KmRegion *out, int k, int64_t N, int64_t K, int sbn_is_1, int boff)
 {
-    int64_t f = target_gemm_pack_floats(threads_of(ir), N, K, sbn_is_1, boff);
+    int64_t f = target_gemm_pack_floats(ir->target, threads_of(ir), N, K, sbn_is_1, boff);
     if (f > 0)
         out[k++] = region("pack", KM_PACK, MEM_F32, f);
     return k;
@@ -89,9 +89,9 @@ int kmem_conv(const Ir *ir, int id, int max_batch, KmRegion *out)
     int k = 0;
     if (n->op != OP_GRAD) {
         if (f->conv_algo & CONV_DIRECT_OC) {
-            /* the weights by tap and the bias, in vectors of 16 filters; per
+            /* the weights by tap and the bias, in blocks of filters (target.h); per
              * thread the output, position-major, and the padded sample */
-            int64_t FP = align16(c.F);
+            int64_t FP = target_filters(ir->target, c.F);
             out[k++] = region("wt", KM_SCRATCH, MEM_F32, KG * FP);
             out[k++] = region("bt", KM_SCRATCH, MEM_F32, FP);
             out[k++] = region("yp", KM_THREAD, MEM_F32, align16(P * FP));

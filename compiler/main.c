@@ -24,6 +24,7 @@
 #include "kernels.h"
 #include "lower.h"
 #include "nnrt.h"
+#include "target.h"
 
 #ifndef NNC_RUNTIME_DIR
 #define NNC_RUNTIME_DIR "runtime"
@@ -45,6 +46,8 @@ static const char usage_options[] =
     "                       equal one thread's); --exe then compiles with -fopenmp\n"
     "  --batch N            the largest batch the code is compiled for (default: the\n"
     "                       train block's batch, else 32)\n"
+    "  --target T           the machine the code is for (default: host); the C stays\n"
+    "                       portable C99 that compiles anywhere (see below)\n"
     "  -O0, -O1, -O2        optimisation level (default -O2); -O0 turns off the\n"
     "                       optional passes (fusion, algorithm choice)\n"
     "  --disable PASS       turn off one optional pass (repeatable): ";
@@ -75,9 +78,11 @@ static const char usage_rest[] =
     "MODEL.nn may be - for standard input.\n"
     "\n"
     "--exe runs the C compiler $CC (default: cc) with the flags $NNC_CFLAGS\n"
-    "(default, and when empty: -O3 -march=native, code for the machine nnc runs on;\n"
-    "set NNC_CFLAGS=-O2 for a program that runs on other machines).  Both are split\n"
-    "into words at white space and run without a shell: quotes are not interpreted.\n"
+    "(default, and when empty: -O3 -march=native, code for the machine nnc runs on,\n"
+    "or -O3 -march=T for an x86-64 --target T; set NNC_CFLAGS=-O2 for a program that\n"
+    "runs on other machines).  Both are split into words at white space and run\n"
+    "without a shell: quotes are not interpreted.  For another --target, --exe\n"
+    "needs CC set to a cross compiler (and NNC_RUNTIME_LIB to its runtime).\n"
     "\n"
     "Warnings (a softmax before cross_entropy, a sigmoid before binary_cross_entropy,\n"
     "nll of raw logits, a batch dimension written into an input, an unused value)\n"
@@ -106,6 +111,12 @@ static void print_usage(FILE *f)
     fputs(usage_dump, f);
     compile_print_passes(f, 0, PASS_NO_IR, last_line_len(usage_dump), HELP_INDENT, HELP_WIDTH);
     fputs(usage_rest, f);
+    fputs("\nThe targets of --target T: a target chooses what the C contains, never where\n"
+          "it compiles; the code for any of them is portable C99 that gives the same\n"
+          "results up to rounding:\n",
+          f);
+    for (int i = 0; i < target_count; i++)
+        fprintf(f, "  %-17s %s\n", target_table[i].name, target_table[i].what);
     fputs("\nThe passes, in the order they run (opt: -O1 and up, --disable turns it off;\n"
           "train: not with --inference; no IR: changes no IR, no --dump-after):\n",
           f);
@@ -148,8 +159,11 @@ static int pass_error(const char *opt, const char *kind, unsigned with, unsigned
     return 2;
 }
 
+static int has_words(const char *s);
+
 typedef struct Options {
     const char *path, *out, *emit, *dump_after, *weights;
+    const Target *target;           /* --target, the host by default */
     const char *budget;             /* --budget, as written */
     int64_t budget_flash, budget_ram; /* bytes, or -1 when not given */
     int check, exe, inference, batch, opt_level, threads, werror;
@@ -306,6 +320,7 @@ static int parse_budget(Options *o, const char *s)
 static int parse_args(Options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
+    o->target = target_host();
     o->opt_level = 2;
     o->budget_flash = o->budget_ram = -1;
     for (int i = 1; i < argc; i++) {
@@ -370,6 +385,15 @@ static int parse_args(Options *o, int argc, char **argv)
             if (*end || t < 1 || t > 256)
                 return usage_error("--threads takes a number from 1 to 256, not '%s'", argv[i]);
             o->threads = (int)t;
+        } else if (strcmp(a, "--target") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a value", a);
+            o->target = target_find(argv[++i]);
+            if (!o->target) {
+                fprintf(stderr, "nnc: error: unknown target '%s'; the targets are %s\n", argv[i], target_names());
+                fputs("Try 'nnc --help'.\n", stderr);
+                return 2;
+            }
         } else if (strcmp(a, "--batch") == 0) {
             if (i + 1 >= argc)
                 return usage_error("%s needs a value", a);
@@ -411,6 +435,10 @@ static int parse_args(Options *o, int argc, char **argv)
         return usage_error("%s", "--exe builds the training program; --inference code has no main");
     if (o->exe && !o->out)
         return usage_error("%s", "--exe needs -o PROG");
+    if (o->exe && !o->target->march && !has_words(getenv("CC")))
+        return usage_error("--exe for --target %s needs CC set to a cross compiler for it (and NNC_RUNTIME_LIB "
+                           "to a runtime built with it): nnc builds programs for x86-64 and the host only",
+                           o->target->name);
     o->argc = argc;
     o->argv = argv;
     return -1;
@@ -564,8 +592,13 @@ static int build_exe(const Options *o, const char *dir, const char *cname)
     const char *rtlib = getenv("NNC_RUNTIME_LIB");
     /* Fast by default: the program is built for the machine nnc runs on,
      * whose registers are as wide as the vector code needs. */
-    if (!has_words(cflags))
-        cflags = "-O3 -march=native";
+    char march[64];
+    if (!has_words(cflags)) {
+        /* a cross compiler (CC) for a target without one gets no -march */
+        snprintf(march, sizeof march, "-O3%s%s", o->target->march ? " -march=" : "",
+                 o->target->march ? o->target->march : "");
+        cflags = march;
+    }
     if (!has_words(cc))
         cc = "cc";
     if (!rtdir)
@@ -767,7 +800,7 @@ static void print_budget(FILE *f, const char *what, int64_t need, int64_t budget
 
 /*
  * --emit memory, after the plan (mem_dump): what a product needs, for the
- * batch compiled for, on the host target.  Per layer (each value of the
+ * batch compiled for, on the --target.  Per layer (each value of the
  * forward pass the code computes): its parameters' bytes, its output
  * buffer and its kernel's scratch in the arena.  Then the totals: flash
  * (the weights: const arrays in inference code; training code keeps them
@@ -782,8 +815,8 @@ static int print_product_memory(Compilation *c, const Options *o, FILE *f)
     const MemPlan *p = c->plan;
     const char *why = NULL, *cname = cident_model(&c->arena, ir->model, &why);
     int64_t ram = emit_c_arena_bytes(ir, p, o->inference), weights = 0;
-    fprintf(f, "\n; for a product: model %s, %s code, batch up to %d, target host\n", ir->model,
-            o->inference ? "inference" : "training", p->max_batch);
+    fprintf(f, "\n; for a product: model %s, %s code, batch up to %d, target %s\n", ir->model,
+            o->inference ? "inference" : "training", p->max_batch, o->target->name);
     fprintf(f, "; per layer: weights = its parameters' bytes (%s), output = its buffer in the arena\n"
                "; (0: a view of another's, or computed inside another kernel), scratch = what its kernel\n"
                "; uses while it runs.  Buffers share the arena, so the columns add up to more than ram.\n",
@@ -881,6 +914,7 @@ int main(int argc, char **argv)
         bo.opt_level = o.opt_level;
         bo.disabled = o.disabled;
         bo.threads = o.threads;
+        bo.target = o.target;
         bo.dump_after = o.dump_after;
         bo.dump = dump;
         if (!o.batch && !c.module->train)
@@ -902,8 +936,11 @@ int main(int argc, char **argv)
         free(dump_text);
     }
     if (rc == 0 && o.emit) {
-        if (strcmp(o.emit, "ir") == 0)
+        if (strcmp(o.emit, "ir") == 0) {
+            /* the kernel choices below (direct(...)) are this target's */
+            printf("; target %s\n", o.target->name);
             ir_dump(c.ir, stdout, c.last_pass);
+        }
         else if (strcmp(o.emit, "memory") == 0) {
             mem_dump(c.ir, c.plan, stdout);
             rc = print_product_memory(&c, &o, stdout);

@@ -22,7 +22,12 @@
 #     NAME_ARENA_BYTES of the header, flash = the bytes of the weight
 #     arrays of the .c = the layers' weights added up), and --budget
 #     exits 0 when the model fits, 1 naming the budget exceeded and by how
-#     much when it does not, 2 for bad syntax or without --emit memory.
+#     much when it does not, 2 for bad syntax or without --emit memory;
+#   - --target: an unknown or missing name is a usage error (exit 2) that
+#     lists the targets, --help lists them; --emit ir and --emit memory
+#     name the target; --exe builds an x86-64 target with its -march,
+#     refuses another without CC (exit 2, nothing built), and NNC_CFLAGS
+#     still overrides.
 #   tests/run_cli.sh        NNC names the compiler (default build/nnc)
 NNC=${NNC:-build/nnc}
 case $NNC in /*) ;; *) NNC=$(pwd)/$NNC ;; esac
@@ -251,6 +256,68 @@ else
     bad "-Werror: exit $rc (want 1), or no [-Werror] error, or files written"
     cat "$tmp/err"
 fi
+
+# ---- --target -------------------------------------------------------------------
+all_targets="host, x86-64, x86-64-v3, x86-64-v4, aarch64, cortex-m0, cortex-m4, cortex-m7, generic"
+for t in cortex-m33 "" X86-64 host,generic; do
+    "$NNC" "$tmp/tiny.nn" --target "$t" -o "$tmp/tgt" >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 2 ] && grep -qF "nnc: error: unknown target '$t'; the targets are $all_targets" "$tmp/err" &&
+        [ ! -e "$tmp/tgt" ]; then ok; else
+        bad "--target '$t': exit $rc (want 2 and the list of targets), or files written:"
+        cat "$tmp/err"
+    fi
+done
+"$NNC" "$tmp/tiny.nn" --target >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q -- "--target needs a value" "$tmp/err"; then ok; else bad "--target without a value: exit $rc"; fi
+"$NNC" --help >"$tmp/help" 2>&1
+if grep -q -- "--target T  " "$tmp/help" && grep -q "cortex-m4  *Cortex-M4F" "$tmp/help"; then ok; else
+    bad "--help does not document --target"
+fi
+for t in $(echo "$all_targets" | tr -d ,); do
+    grep -q "^  $t  " "$tmp/help" || bad "--help does not list the target $t"
+done
+for t in host x86-64-v3 cortex-m4; do
+    if "$NNC" "$tmp/tiny.nn" --target $t --emit ir 2>&1 | head -n 1 | grep -qx "; target $t" &&
+        "$NNC" "$tmp/tiny.nn" --target $t --emit memory 2>&1 | grep -q "^; for a product: .*, target $t\$"; then ok; else
+        bad "--target $t: --emit ir or --emit memory does not name the target"
+    fi
+done
+if [ "$("$NNC" "$tmp/tiny.nn" --emit ir)" = "$("$NNC" "$tmp/tiny.nn" --target host --emit ir)" ]; then ok; else
+    bad "--target host and no --target give different IR"
+fi
+got=$(: >"$tmp/cc.log"; cd "$tmp" && unset NNC_CFLAGS && CC="$tmp/logcc" TMPDIR="$tmp/t" \
+    "$NNC" tiny.nn --exe --target x86-64-v3 -o p >/dev/null 2>&1; cat "$tmp/cc.log")
+case $got in
+*"[-O3][-march=x86-64-v3]"*) ok ;;
+*) bad "--exe --target x86-64-v3 should build with -O3 -march=x86-64-v3; the compiler got $got" ;;
+esac
+got=$(: >"$tmp/cc.log"; cd "$tmp" && CC="$tmp/logcc" NNC_CFLAGS=-O1 TMPDIR="$tmp/t" \
+    "$NNC" tiny.nn --exe --target x86-64 -o p >/dev/null 2>&1; cat "$tmp/cc.log")
+case $got in
+*"march"*) bad "NNC_CFLAGS=-O1 should override --target x86-64's -march; the compiler got $got" ;;
+*"[-O1]"*) ok ;;
+*) bad "--exe --target x86-64 with NNC_CFLAGS=-O1: the compiler got $got" ;;
+esac
+for t in aarch64 cortex-m4 generic; do
+    rm -f "$tmp/p"
+    (cd "$tmp" && unset CC && TMPDIR="$tmp/t" "$NNC" tiny.nn --exe --target $t -o p >/dev/null 2>"$tmp/err")
+    rc=$?
+    if [ $rc -eq 2 ] && grep -q -- "--exe for --target $t needs CC set to a cross compiler" "$tmp/err" &&
+        [ ! -e "$tmp/p" ]; then ok; else
+        bad "--exe --target $t without CC: exit $rc (want 2, refused), or a program was built"
+        cat "$tmp/err"
+    fi
+done
+# with CC, a cross build is the user's: no -march of nnc's
+got=$(: >"$tmp/cc.log"; cd "$tmp" && unset NNC_CFLAGS && CC="$tmp/logcc" TMPDIR="$tmp/t" \
+    "$NNC" tiny.nn --exe --target generic -o p >/dev/null 2>&1; cat "$tmp/cc.log")
+case $got in
+*"march"*) bad "--exe --target generic with CC: nnc chose a -march: $got" ;;
+*"[-O3]"*) ok ;;
+*) bad "--exe --target generic with CC: the compiler got $got" ;;
+esac
 
 # ---- --emit memory for a product, --budget ------------------------------------
 M=tests/fold/conv_bn_relu

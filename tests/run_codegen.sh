@@ -17,7 +17,16 @@
 #     fuse_elementwise give the same results (bits or rounding, as below);
 #     so do plain -O2 (run-time dispatch) and -march=native, every dispatch
 #     level (-DNNC_ISA_MAX) and its plain loops, and, under qemu-aarch64,
-#     the AArch64 NEON and plain builds of the --inference code.
+#     the AArch64 NEON and plain builds of the --inference code;
+#   - for every --target but the host, every example's --inference code
+#     holds only what the target uses (no run-time dispatch; no vector
+#     types on cortex-m* and generic; AVX-512 only on x86-64-v4), compiles
+#     without a warning under gcc and clang (and the cross compiler of
+#     its core), and gives the host build's labels and outputs within
+#     1e-5; its arena is no larger than the host's, and on cortex-m* and
+#     generic it declares no GEMM pack (at batch 8, and in training code);
+#     fashion_lenet's training code for each target compiles warning-free
+#     and trains to the host program's predictions within 1e-5.
 # NNC names the compiler (default build/nnc).
 NNC=${NNC:-build/nnc}
 pass=0
@@ -421,6 +430,143 @@ for model in examples/*.nn; do
     done
 done
 done
+
+# ---- --target T -------------------------------------------------------------------
+# The weights and random rows of the first part (examples train on them).
+TARGETS="x86-64 x86-64-v3 x86-64-v4 aarch64 cortex-m0 cortex-m4 cortex-m7 generic"
+cat >"$tmp/tgt_main.c" <<'EOC'
+#include <stdio.h>
+#include MODEL_H
+#include "nnrt.h"
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+static unsigned char arena[CAT(MODEL, _ARENA_BYTES)] __attribute__((aligned(CAT(MODEL, _ARENA_ALIGN))));
+static float out[1 << 16];
+/* argv: x.csv; prints every output of forward on all its rows, a line each */
+int main(int argc, char **argv)
+{
+    NnrtErr err;
+    NnrtArray xa;
+    float *x;
+    if (argc != 2 || nnrt_load_array(argv[1], &xa, &err) || nnrt_array_to_f32(&xa, &x, &err))
+        return 2;
+    int n = (int)xa.dims[0];
+    MODEL *m = CAT(MODEL, _init)(arena, sizeof arena);
+    if (!m || (size_t)n * CAT(MODEL, _OUTPUT_SIZE) > sizeof out / sizeof out[0])
+        return 2;
+    CAT(MODEL, _forward)(m, n, x, out);
+    for (int i = 0; i < n * CAT(MODEL, _OUTPUT_SIZE); i++)
+        printf("%d %.9g\n", i / CAT(MODEL, _OUTPUT_SIZE), out[i]);
+    return 0;
+}
+EOC
+# same_outputs HOST TARGET: every output within 1e-5 (relative to 1 + |x|)
+# of the host's, and each row's largest output (its label) at the same place
+same_outputs() {
+    awk 'NR == FNR { w[FNR] = $2; r[FNR] = $1; next }
+         { d = $2 - w[FNR]; if (d < 0) d = -d; a = w[FNR] < 0 ? -w[FNR] : w[FNR]
+           if (!(d <= 1e-5 * (1 + a))) { print "output " FNR ": " $2 ", the host says " w[FNR]; bad = 1 }
+           if (!($1 in hb) || w[FNR] > hb[$1]) { hb[$1] = w[FNR]; hl[$1] = FNR }
+           if (!($1 in tb) || $2 > tb[$1]) { tb[$1] = $2; tl[$1] = FNR } }
+         END { if (FNR == 0) bad = 1
+               for (s in hl) if (hl[s] != tl[s]) { print "row " s ": label at " tl[s] ", the host says " hl[s]; bad = 1 }
+               exit bad }' "$1" "$2"
+}
+for model in examples/*.nn; do
+    name=$(basename "$model" .nn)
+    d="$tmp/$name"
+    w="$d/w.safetensors"
+    if [ ! -f "$w" ] || [ ! -f "$d/x.csv" ]; then
+        echo "FAIL: $model: no weights from the first part"; fail=$((fail + 1)); continue
+    fi
+    mkdir -p "$d/tgt-host"
+    if ! "$NNC" "$model" --inference --batch 8 --weights "$w" -o "$d/tgt-host" 2>"$d/err"; then
+        echo "FAIL: $model: --inference --batch 8"; cat "$d/err"; fail=$((fail + 1)); continue
+    fi
+    hc=$(ls "$d/tgt-host"/*.c)
+    mname=$(basename "$hc" .c)
+    host_arena=$(sed -n "s/^#define ${mname}_ARENA_BYTES \([0-9]*\)ul$/\1/p" "$d/tgt-host/$mname.h")
+    build_run() { # dir: build the driver around dir's code with gcc -O2 and run it on x.csv
+        gcc -std=c99 -O2 -DMODEL="$mname" -DMODEL_H="\"$mname.h\"" -I"$1" -I"$RT" -o "$1/run" "$tmp/tgt_main.c" \
+            "$1/$mname.c" build/libnnrt.a -lz -lm && "$1/run" "$d/x.csv" >"$1/out.txt"
+    }
+    check "$model: --inference --batch 8 (host) runs" build_run "$d/tgt-host"
+    for t in $TARGETS; do
+        o="$d/tgt-$t"
+        mkdir -p "$o"
+        if ! "$NNC" "$model" --inference --batch 8 --target $t --weights "$w" -o "$o" 2>"$d/err"; then
+            echo "FAIL: $model: --inference --target $t"; cat "$d/err"; fail=$((fail + 1)); continue
+        fi
+        c="$o/$mname.c"
+        # only what the target uses
+        case $t in
+        cortex-m* | generic) notwant='vector_size|NNC_VECTOR|NNC_LANES|_mm|__m[0-9]|__AVX|arm_neon|nnc_isa|pragma GCC target' ;;
+        x86-64-v4) notwant='nnc_isa|defined\(NNC_DISPATCH|def NNC_DISPATCH|pragma GCC target|arm_neon' ;;
+        aarch64) notwant='nnc_isa|defined\(NNC_DISPATCH|def NNC_DISPATCH|pragma GCC target|_mm|__AVX' ;;
+        *) notwant='nnc_isa|defined\(NNC_DISPATCH|def NNC_DISPATCH|pragma GCC target|_mm512|__m512|arm_neon' ;;
+        esac
+        check "$model: --target $t: no code the target does not use" sh -c "! grep -En '$notwant' '$c'"
+        for cc in gcc clang; do
+            check "$model: --target $t: $cc -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -c "$c" -o "$o/$cc.o"
+            check "$model: --target $t: $cc -march=native -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 \
+                -march=native -c "$c" -o "$o/$cc.n.o"
+        done
+        case $t in
+        cortex-m*)
+            [ -n "$M4" ] && check "$model: --target $t: arm-none-eabi-gcc -Werror" "$M4" \
+                -mcpu=$t -mthumb $([ $t = cortex-m0 ] && echo -mfloat-abi=soft || echo -mfloat-abi=hard -mfpu=auto) \
+                $VWARN -Os -c "$c" -o "$o/arm.o" ;;
+        aarch64)
+            [ -n "$A64" ] && check "$model: --target aarch64: aarch64-linux-gnu-gcc -Werror" "$A64" $VWARN -O2 -c "$c" \
+                -o "$o/a64.o" ;;
+        esac
+        if build_run "$o" 2>"$d/err"; then
+            check "$model: --target $t: the host's labels and outputs within 1e-5" \
+                same_outputs "$d/tgt-host/out.txt" "$o/out.txt"
+        else
+            echo "FAIL: $model: --target $t: build or run"; cat "$d/err"; fail=$((fail + 1))
+        fi
+        a=$(sed -n "s/^#define ${mname}_ARENA_BYTES \([0-9]*\)ul$/\1/p" "$o/$mname.h")
+        check "$model: --target $t: arena $a bytes, the host's $host_arena" test "$a" -le "$host_arena"
+        case $t in
+        cortex-m* | generic)
+            for mode in "--inference --weights $w" ""; do
+                check "$model: --target $t ${mode:+--inference }--batch 8: no GEMM pack" sh -c \
+                    "'$NNC' '$model' $mode --batch 8 --target $t --emit memory >'$o/mem.txt' && ! grep -w pack '$o/mem.txt'"
+            done ;;
+        esac
+    done
+done
+# One training model for each target: fashion_lenet's training code
+# compiles warning-free and trains (3 steps) to the host's predictions.
+d="$tmp/fashion_lenet"
+if CC=gcc NNC_CFLAGS=-O2 "$NNC" examples/fashion_lenet.nn --exe --batch 8 -o "$d/th" 2>"$d/err" &&
+    "$d/th" train --data "$d/x.csv" --labels "$d/y.csv" --batch 8 --steps 3 --no-shuffle --seed 1 \
+        --save "$d/th.st" --quiet >/dev/null 2>&1 &&
+    "$d/th" predict --weights "$d/th.st" --data "$d/x.csv" --output "$d/th.npy" >/dev/null 2>&1; then
+    for t in $TARGETS; do
+        mkdir -p "$d/train-$t"
+        if "$NNC" examples/fashion_lenet.nn --batch 8 --target $t -o "$d/train-$t" 2>"$d/err"; then
+            for cc in gcc clang; do
+                check "fashion_lenet training code --target $t: $cc -Werror" $cc -std=c99 -Wall -Wextra -pedantic \
+                    -Werror -O2 -I"$RT" -c "$d/train-$t/fashion_lenet.c" -o "$d/train-$t/$cc.o"
+            done
+        else
+            echo "FAIL: fashion_lenet --target $t"; cat "$d/err"; fail=$((fail + 1))
+        fi
+        if CC=gcc NNC_CFLAGS=-O2 "$NNC" examples/fashion_lenet.nn --exe --batch 8 --target $t -o "$d/t-$t" 2>"$d/err" &&
+            "$d/t-$t" train --data "$d/x.csv" --labels "$d/y.csv" --batch 8 --steps 3 --no-shuffle --seed 1 \
+                --save "$d/t-$t.st" --quiet >/dev/null 2>&1 &&
+            "$d/t-$t" predict --weights "$d/t-$t.st" --data "$d/x.csv" --output "$d/t-$t.npy" >/dev/null 2>&1; then
+            check "fashion_lenet --target $t: trains to the host's predictions within 1e-5" \
+                "$tmp/compare" --rtol 1e-5 "$d/th.npy" "$d/t-$t.npy"
+        else
+            echo "FAIL: fashion_lenet --target $t: training program"; cat "$d/err"; fail=$((fail + 1))
+        fi
+    done
+else
+    echo "FAIL: fashion_lenet: the host's training program"; cat "$d/err"; fail=$((fail + 1))
+fi
 
 # ---- long sums and large planes (tests/big) -----------------------------------
 # A dense layer of 2^24 inputs: one sample alone (the few-sample path) and in

@@ -8,6 +8,9 @@
 #   tests/gen/NAME.inference.b1.c (and .h)
 #       --inference --batch 1 --weights W, W being the initial weights of
 #       NAME_create(1) (saved by the O2.t1 code, built with cc -O0)
+#   tests/gen/NAME.inference.b1.TARGET.c, NAME.O2.t1.TARGET.c (and .h)
+#       the same for nnc --target TARGET, for the examples and targets of
+#       PINNED_TARGETS (cortex-m4, generic: plain loops, no vector types)
 #
 #   NNC=build/nnc sh tests/run_gen_c.sh           compare (make test)
 #   NNC=build/nnc sh tests/run_gen_c.sh --update  rewrite (make golden-update)
@@ -49,6 +52,7 @@ pin() {
 }
 
 made=""
+PINNED_TARGETS="fashion_lenet:cortex-m4 fashion_lenet:generic fashion_mlp:cortex-m4 fashion_mlp:generic"
 for model in examples/*.nn; do
     name=$(basename "$model" .nn)
     for o in O0 O2; do
@@ -95,6 +99,27 @@ EOC
     for ext in c h; do
         pin "$out/$m.$ext" "$name.inference.b1.$ext"
         made="$made $name.inference.b1.$ext"
+    done
+    for nt in $PINNED_TARGETS; do
+        [ "${nt%%:*}" = "$name" ] || continue
+        t=${nt#*:}
+        for what in inference.b1 O2.t1; do
+            out="$W/$name.$what.$t"
+            if [ $what = O2.t1 ]; then
+                "$NNC" "$model" -O2 --threads 1 --target $t -o "$out" 2>"$W/err"
+            else
+                "$NNC" "$model" --inference --batch 1 --target $t --weights "$W/$name.safetensors" -o "$out" 2>"$W/err"
+            fi || {
+                echo "FAIL: nnc $model ($what) --target $t"
+                cat "$W/err"
+                fail=$((fail + 1))
+                continue
+            }
+            for ext in c h; do
+                pin "$out/$m.$ext" "$name.$what.$t.$ext"
+                made="$made $name.$what.$t.$ext"
+            done
+        done
     done
 done
 

@@ -3,8 +3,10 @@
 # "Targets tested in CI"): for each example (the four Fashion-MNIST ones,
 # and digits01, digits123_cnn, xor and perceptron_xor on examples/data's
 # test tables), its --inference
-# --batch 1 code (examples/embedded/main.c around it, weights from a short
-# reproducible training, see examples/embedded/Makefile) is built
+# --batch 1 code, generated as a user would with --target cortex-m0,
+# cortex-m4, cortex-m7, aarch64 or host for the core (examples/embedded's
+# TARGET; examples/embedded/main.c around it, weights from a short
+# reproducible training, see examples/embedded/Makefile), is built
 #   - for the host (cc -O2): the reference;
 #   - for Cortex-M0 (soft float; run on mps2-an385, a Cortex-M3, which
 #     executes the M0's Thumb-1 code), Cortex-M4F (mps2-an386, fpv4-sp-d16)
