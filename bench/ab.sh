@@ -22,7 +22,9 @@
 # Environment: NNC_CFLAGS (default -O3 -march=native), NNC_PLAIN_CFLAGS
 # (default -O2), ROUNDS (default 5), BENCH_OUT (default build/bench-ab),
 # FASHION_MNIST (default /usr/share/datasets/fashion-mnist),
-# AB_MODELS (names among fashion_mlp fashion_lenet wide_mlp; default all).
+# AB_MODELS (names among fashion_mlp fashion_lenet wide_mlp; default all),
+# OMP_WAIT_POLICY (default passive, as the generated program and
+# bench/run.sh run).
 # Exits 0 after printing the table (a benchmark, not a test), 2 on usage
 # errors, 1 when something fails to build or run.
 set -eu
@@ -41,6 +43,8 @@ OUT=${BENCH_OUT:-build/bench-ab}
 DATA=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 CC=${CC:-cc}
 MODELS=${AB_MODELS:-fashion_mlp fashion_lenet wide_mlp}
+OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+export OMP_WAIT_POLICY
 TRX="$DATA/train-images-idx3-ubyte.gz"
 TRY="$DATA/train-labels-idx1-ubyte.gz"
 TEX="$DATA/t10k-images-idx3-ubyte.gz"
@@ -140,7 +144,7 @@ done
 # moves by 30% between minutes, far more than between the two runs of a
 # pair.
 echo "head $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- compiler runtime || echo ' (modified)') against base $(git rev-parse --short "$base_rev"), $ROUNDS rounds"
-echo "CFLAGS: $NNC_CFLAGS; plain rows: $PLAIN_CFLAGS"
+echo "CFLAGS: $NNC_CFLAGS; plain rows: $PLAIN_CFLAGS; OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 printf '%-14s %-8s %-3s %12s %12s %9s\n' model figure thr "base median" "head median" head/base
 awk '
 function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }

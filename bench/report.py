@@ -213,7 +213,8 @@ def main():
         f"PyTorch's dense layers call the system libblas.so.3, here {kind}"
         f"{' (' + blas[0] + ')' if blas else ''}; its convolutions use oneDNN; PyTorch runs with "
         "torch.set_num_threads(T) and OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = T",
-        "nnc's 2-thread figures: nnc --threads 2, compiled with -fopenmp; results equal 1 thread's bit for bit",
+        "nnc's 2-thread figures: nnc --threads 2, compiled with -fopenmp; results equal 1 thread's bit for bit; "
+        f"OMP_WAIT_POLICY={r.get('omp_wait_policy', 'unset')} (the generated program's default: passive)",
         f"generated code and harness compiled with {r.get('nnc_cflags', '?')}, and in the plain rows with "
         f"{r.get('plain_cflags', '?')} (no -march: SSE2 code whose GEMM, dotsum() and direct-convolution "
         "tiles dispatch at run time to AVX-512 or AVX2 + FMA copies)",
