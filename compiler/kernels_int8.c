@@ -1,0 +1,452 @@
+/*
+ * kernels_int8.c: the C of nnc --quantize int8 (quantize.h's plan).
+ *
+ * Writes NAME.h and NAME.c: the weights as const int8_t / int32_t arrays,
+ * TensorFlow Lite's fixed-point helpers, one function per node of the
+ * int8 graph (plain C99, int32 accumulation, requantize, clamp), the
+ * schedule over one sample, and the API: NAME_init on the caller's arena,
+ * NAME_forward (float in, float out: quantizes the input, dequantizes the
+ * output) and NAME_forward_int8 (int8 in and out, their scales and zero
+ * points in the header).  The arithmetic is docs/quantization.md's;
+ * tests/quant/qref.py computes the same integers.  Nothing here depends on
+ * the float path's kernels: an int8 file needs only libm (for the float
+ * ops and for roundf in quantizing the input).
+ */
+#include "kernels_int8.h"
+
+#include <string.h>
+
+#include "conv_algo.h"
+#include "version.h"
+
+typedef long long ll;
+
+/* TFLite's reference arithmetic (tensorflow/lite/kernels/internal/common.h,
+ * after gemmlowp's fixedpoint.h), docs/quantization.md. */
+static const char *const int8_helpers[] = {
+    "/* SaturatingRoundingDoublingHighMul (gemmlowp): the high 32 bits of 2ab,",
+    " * rounded half away from zero; only INT32_MIN * INT32_MIN saturates. */",
+    "static int32_t nnc_srdhm(int32_t a, int32_t b)",
+    "{",
+    "    int64_t ab = (int64_t)a * (int64_t)b;",
+    "    int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));",
+    "    if (a == INT32_MIN && b == INT32_MIN)",
+    "        return INT32_MAX;",
+    "    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));",
+    "}",
+    "",
+    "/* RoundingDivideByPOT (gemmlowp): x / 2^e rounded half away from zero. */",
+    "static int32_t nnc_rdpot(int32_t x, int e)",
+    "{",
+    "    int32_t mask = (int32_t)(((int64_t)1 << e) - 1);",
+    "    int32_t rem = x & mask;",
+    "    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);",
+    "    /* an arithmetic shift, spelt so that C99 defines it for x < 0 */",
+    "    int32_t q = x >= 0 ? x >> e : -(int32_t)((-(int64_t)x - 1) >> e) - 1;",
+    "    return q + (rem > threshold ? 1 : 0);",
+    "}",
+    "",
+    "/* MultiplyByQuantizedMultiplier (TFLite): acc * mult * 2^(shift - 31), a",
+    " * positive shift applied first (saturating where TFLite would overflow). */",
+    "static int32_t nnc_requant(int32_t acc, int32_t mult, int shift)",
+    "{",
+    "    if (shift > 0) {",
+    "        int64_t v = (int64_t)acc * ((int64_t)1 << shift);",
+    "        acc = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;",
+    "    }",
+    "    return nnc_rdpot(nnc_srdhm(acc, mult), shift > 0 ? 0 : -shift);",
+    "}",
+    "",
+    "/* float to int8 at (scale, zero point), as TFLite's quantize: round(x / s)",
+    " * half away from zero, plus the zero point, saturated. */",
+    "static int8_t nnc_quantize(float x, float scale, int32_t zp)",
+    "{",
+    "    float q = roundf(x / scale);",
+    "    int32_t v;",
+    "    if (q > 255.0f)",
+    "        return 127;",
+    "    if (q < -256.0f)",
+    "        return -128;",
+    "    v = (int32_t)q + zp;",
+    "    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);",
+    "}",
+    "",
+};
+
+static ll numel(const IrNode *n)
+{
+    return n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
+}
+
+static const char *flt(double x, char *buf)
+{
+    return emit_float(x, buf);
+}
+
+/* "static const T NAME[N] = {...};" with 16 numbers a line. */
+static void emit_array(Emitter *e, const char *type, const char *name, ll n, const void *v, int bytes)
+{
+    emit_line(e, "static const %s %s[%lld] = {", type, name, n);
+    char line[256];
+    size_t k = 0;
+    for (ll i = 0; i < n; i++) {
+        long x = bytes == 1 ? ((const int8_t *)v)[i] : ((const int32_t *)v)[i];
+        k += (size_t)snprintf(line + k, sizeof line - k, "%s%ld,", k ? " " : "", x);
+        if (i % 16 == 15 || i == n - 1) {
+            emit_line(e, "    %s", line);
+            k = 0;
+        }
+    }
+    emit_line(e, "};");
+}
+
+/* The buffer of node id in the schedule: "A + offset". */
+static const char *qbuf(const Ir *ir, const QuantPlan *p, int id)
+{
+    return arena_printf(ir->arena, "A + %lld", (ll)p->q[p->q[id].root].offset);
+}
+
+static void emit_dense(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const QuantNode *q = &p->q[id];
+    const QuantNode *x = &p->q[p->q[ir->nodes[id].in[0]].root];
+    emit_line(e, "/* %%%d dense: [%lld] -> [%d], int8 x int8 in int32 */", id, (ll)q->wlen, q->nout);
+    emit_line(e, "static void k%d_dense(const int8_t *x, int8_t *y)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int o, i;");
+    emit_line(e, "    for (o = 0; o < %d; o++) {", q->nout);
+    emit_line(e, "        const int8_t *w = w%d + (size_t)o * %lld;", id, (ll)q->wlen);
+    emit_line(e, "        int32_t acc = b%d[o];", id);
+    emit_line(e, "        for (i = 0; i < %lld; i++)", (ll)q->wlen);
+    emit_line(e, "            acc += ((int32_t)x[i] - (%d)) * (int32_t)w[i];", x->zero_point);
+    emit_line(e, "        acc = nnc_requant(acc, m%d[o], sh%d[o]) + (%d);", id, id, q->zero_point);
+    emit_line(e, "        y[o] = (int8_t)(acc < %d ? %d : acc > %d ? %d : acc);", q->act_min, q->act_min, q->act_max,
+              q->act_max);
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+static void emit_conv(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const QuantNode *q = &p->q[id];
+    const QuantNode *x = &p->q[p->q[ir->nodes[id].in[0]].root];
+    Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
+    emit_line(e, "/* %%%d conv2d: [%lld, %lld, %lld] -> [%lld, %lld, %lld], kernel %lldx%lld, stride %lldx%lld,", id,
+              c.C, c.H, c.W, c.F, c.OH, c.OW, c.KH, c.KW, c.SH, c.SW);
+    emit_line(e, " * padding %lldx%lld, dilation %lldx%lld, %lld groups; padding adds nothing (x - zp = 0) */", c.PT,
+              c.PL, c.DH, c.DW, c.G);
+    emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int f, oy, ox, ci, ky, kx;");
+    emit_line(e, "    for (f = 0; f < %lld; f++) {", c.F);
+    emit_line(e, "        const int8_t *xg = x + (size_t)(f / %lld) * %lld;", c.FG, c.CG * c.H * c.W);
+    emit_line(e, "        for (oy = 0; oy < %lld; oy++)", c.OH);
+    emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", c.OW);
+    emit_line(e, "                const int8_t *w = w%d + (size_t)f * %lld;", id, (ll)q->wlen);
+    emit_line(e, "                int32_t acc = b%d[f];", id);
+    emit_line(e, "                for (ci = 0; ci < %lld; ci++)", c.CG);
+    emit_line(e, "                    for (ky = 0; ky < %lld; ky++) {", c.KH);
+    emit_line(e, "                        int iy = oy * %lld - %lld + ky * %lld;", c.SH, c.PT, c.DH);
+    emit_line(e, "                        if (iy < 0 || iy >= %lld)", c.H);
+    emit_line(e, "                            continue;");
+    emit_line(e, "                        for (kx = 0; kx < %lld; kx++) {", c.KW);
+    emit_line(e, "                            int ix = ox * %lld - %lld + kx * %lld;", c.SW, c.PL, c.DW);
+    emit_line(e, "                            if (ix < 0 || ix >= %lld)", c.W);
+    emit_line(e, "                                continue;");
+    emit_line(e, "                            acc += ((int32_t)xg[(ci * %lld + iy) * %lld + ix] - (%d)) *", c.H, c.W,
+              x->zero_point);
+    emit_line(e, "                                   (int32_t)w[(ci * %lld + ky) * %lld + kx];", c.KH, c.KW);
+    emit_line(e, "                        }");
+    emit_line(e, "                    }");
+    emit_line(e, "                acc = nnc_requant(acc, m%d[f], sh%d[f]) + (%d);", id, id, q->zero_point);
+    emit_line(e, "                y[(f * %lld + oy) * %lld + ox] = (int8_t)(acc < %d ? %d : acc > %d ? %d : acc);",
+              c.OH, c.OW, q->act_min, q->act_min, q->act_max, q->act_max);
+    emit_line(e, "            }");
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+static void emit_maxpool(Emitter *e, int id)
+{
+    const Ir *ir = e->ir;
+    const IrNode *n = &ir->nodes[id], *x = &ir->nodes[n->in[0]];
+    int64_t k[2], s[2], pd[2];
+    value_pair(op_arg(OP_MAXPOOL, n->args, "kernel"), k);
+    value_pair(op_arg(OP_MAXPOOL, n->args, "stride"), s);
+    value_pair(op_arg(OP_MAXPOOL, n->args, "padding"), pd);
+    ll C = x->shape.d[0], H = x->shape.d[1], W = x->shape.d[2], OH = n->shape.d[1], OW = n->shape.d[2];
+    emit_line(e, "/* %%%d maxpool: [%lld, %lld, %lld] -> [%lld, %lld, %lld]; int8 max keeps the scale */", id, C, H, W,
+              C, OH, OW);
+    emit_line(e, "static void k%d_maxpool(const int8_t *x, int8_t *y)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int c, oy, ox, ky, kx;");
+    emit_line(e, "    for (c = 0; c < %lld; c++)", C);
+    emit_line(e, "        for (oy = 0; oy < %lld; oy++)", OH);
+    emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", OW);
+    emit_line(e, "                int8_t m = -128;");
+    emit_line(e, "                for (ky = 0; ky < %lld; ky++) {", (ll)k[0]);
+    emit_line(e, "                    int iy = oy * %lld - %lld + ky;", (ll)s[0], (ll)pd[0]);
+    emit_line(e, "                    if (iy < 0 || iy >= %lld)", H);
+    emit_line(e, "                        continue;");
+    emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
+    emit_line(e, "                        int ix = ox * %lld - %lld + kx;", (ll)s[1], (ll)pd[1]);
+    emit_line(e, "                        if (ix >= 0 && ix < %lld && x[(c * %lld + iy) * %lld + ix] > m)", W, H, W);
+    emit_line(e, "                            m = x[(c * %lld + iy) * %lld + ix];", H, W);
+    emit_line(e, "                    }");
+    emit_line(e, "                }");
+    emit_line(e, "                y[(c * %lld + oy) * %lld + ox] = m;", OH, OW);
+    emit_line(e, "            }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+/* A float op: dequantize x into f, the op from f into g, quantize g. */
+static void emit_float_op(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const IrNode *n = &ir->nodes[id];
+    const QuantNode *q = &p->q[id], *x = &p->q[p->q[n->in[0]].root];
+    char b1[48], b2[48], b3[48];
+    ll k = numel(n), last = n->shape.d[n->shape.rank - 1];
+    emit_line(e, "/* %%%d %s in float: dequantize, compute, quantize */", id, op_info[n->op].name);
+    emit_line(e, "static void k%d_%s(const int8_t *x, int8_t *y, float *f, float *g)", id, op_info[n->op].name);
+    emit_line(e, "{");
+    emit_line(e, "    int i;");
+    emit_line(e, "    for (i = 0; i < %lld; i++)", k);
+    emit_line(e, "        f[i] = (float)((int32_t)x[i] - (%d)) * %s;", x->zero_point, flt(x->scale, b1));
+    switch (n->op) {
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX:
+        /* over the last axis (quant_plan checks dim) */
+        emit_line(e, "    for (i = 0; i < %lld; i += %lld) {", k, last);
+        emit_line(e, "        float mx = f[i], sum = 0.0f;");
+        emit_line(e, "        int j;");
+        emit_line(e, "        for (j = 1; j < %lld; j++)", last);
+        emit_line(e, "            mx = f[i + j] > mx ? f[i + j] : mx;");
+        emit_line(e, "        for (j = 0; j < %lld; j++)", last);
+        emit_line(e, "            sum += expf(f[i + j] - mx);");
+        emit_line(e, "        for (j = 0; j < %lld; j++)", last);
+        if (n->op == OP_SOFTMAX)
+            emit_line(e, "            g[i + j] = expf(f[i + j] - mx) / sum;");
+        else
+            emit_line(e, "            g[i + j] = f[i + j] - mx - logf(sum);");
+        emit_line(e, "    }");
+        break;
+    case OP_SIGMOID:
+        emit_line(e, "    for (i = 0; i < %lld; i++)", k);
+        emit_line(e, "        g[i] = 1.0f / (1.0f + expf(-f[i]));");
+        break;
+    case OP_TANH:
+        emit_line(e, "    for (i = 0; i < %lld; i++)", k);
+        emit_line(e, "        g[i] = tanhf(f[i]);");
+        break;
+    default: { /* relu, relu6, hardtanh not after a dense/conv2d */
+        double lo = 0, hi = n->op == OP_RELU6 ? 6 : 3.0e38;
+        if (n->op == OP_HARDTANH) {
+            lo = op_num(OP_HARDTANH, n->args, "min_val");
+            hi = op_num(OP_HARDTANH, n->args, "max_val");
+        }
+        emit_line(e, "    for (i = 0; i < %lld; i++)", k);
+        emit_line(e, "        g[i] = f[i] < %s ? %s : f[i] > %s ? %s : f[i];", flt(lo, b1), flt(lo, b2), flt(hi, b3),
+                  flt(hi, b3));
+        break;
+    }
+    }
+    emit_line(e, "    for (i = 0; i < %lld; i++)", k);
+    emit_line(e, "        y[i] = nnc_quantize(g[i], %s, %d);", flt(q->scale, b1), q->zero_point);
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+static void header_comment(Emitter *e, const char *what)
+{
+    const Ir *ir = e->ir;
+    emit_line(e, "/*");
+    emit_line(e, " * %s for model %s, generated by nnc %s from %s.", what, ir->model, NNC_VERSION,
+              emit_c_comment(ir->arena, e->opt->source));
+    emit_line(e, " * Command: %s", emit_c_comment(ir->arena, e->opt->cmdline ? e->opt->cmdline : "nnc"));
+    emit_line(e, " * Do not edit: change the .nn file and run nnc again.");
+    emit_line(e, " */");
+}
+
+static void emit_int8_header(Emitter *e, const QuantPlan *p)
+{
+    const Ir *ir = e->ir;
+    const char *M = e->opt->name;
+    const QuantNode *in = &p->q[p->input], *out = &p->q[p->q[p->output].root];
+    char b[48];
+    header_comment(e, "int8 inference code");
+    emit_line(e, "#ifndef %s_H", M);
+    emit_line(e, "#define %s_H", M);
+    emit_line(e, "%s", "");
+    emit_line(e, "#include <stddef.h>");
+    emit_line(e, "#include <stdint.h>");
+    emit_line(e, "%s", "");
+    emit_line(e, "#ifdef __cplusplus");
+    emit_line(e, "extern \"C\" {");
+    emit_line(e, "#endif");
+    emit_line(e, "%s", "");
+    emit_line(e, "/* Memory: %s_init places the model in an arena the caller owns, of", M);
+    emit_line(e, " * %s_ARENA_BYTES bytes (the model and one sample's int8 buffers), at an", M);
+    emit_line(e, " * address that is a multiple of %s_ARENA_ALIGN.  Nothing else is allocated. */", M);
+    emit_line(e, "#define %s_ARENA_BYTES %lldul", M, (ll)(16 + p->arena_bytes));
+    emit_line(e, "#define %s_ARENA_ALIGN 16", M);
+    emit_line(e, "%s", "");
+    emit_line(e, "/* Input %s: %lld values per sample.  %s_forward takes float32 as the", ir->nodes[p->input].name,
+              numel(&ir->nodes[p->input]), M);
+    emit_line(e, " * float model does; %s_forward_int8 takes int8 q = round(x / SCALE) + ZERO_POINT. */", M);
+    emit_line(e, "#define %s_INPUT_SIZE %lld", M, numel(&ir->nodes[p->input]));
+    emit_line(e, "#define %s_INPUT_SCALE %s", M, flt(in->scale, b));
+    emit_line(e, "#define %s_INPUT_ZERO_POINT (%d)", M, in->zero_point);
+    emit_line(e, "/* Output: %lld values per sample; the real value of int8 q is", numel(&ir->nodes[p->output]));
+    emit_line(e, " * (q - ZERO_POINT) * SCALE. */");
+    emit_line(e, "#define %s_OUTPUT_SIZE %lld", M, numel(&ir->nodes[p->output]));
+    emit_line(e, "#define %s_OUTPUT_SCALE %s", M, flt(out->scale, b));
+    emit_line(e, "#define %s_OUTPUT_ZERO_POINT (%d)", M, out->zero_point);
+    emit_line(e, "%s", "");
+    emit_line(e, "typedef struct %s %s;", M, M);
+    emit_line(e, "%s", "");
+    emit_line(e, "/* %s_ARENA_BYTES, for code that sizes the arena at run time. */", M);
+    emit_line(e, "size_t %s_arena_bytes(void);", M);
+    emit_line(e, "/* The model in the caller's arena; NULL when arena is NULL, too small or");
+    emit_line(e, " * misaligned.  The weights are compiled in (const). */");
+    emit_line(e, "%s *%s_init(void *arena, size_t arena_bytes);", M, M);
+    emit_line(e, "/* Inference on float32 x [n, %s_INPUT_SIZE] into out [n, %s_OUTPUT_SIZE]:", M, M);
+    emit_line(e, " * quantizes x, runs the int8 graph, dequantizes the output; any n >= 1. */");
+    emit_line(e, "void %s_forward(%s *m, int n, const float *x, float *out);", M, M);
+    emit_line(e, "/* The int8 graph alone: x [n, %s_INPUT_SIZE] and out [n, %s_OUTPUT_SIZE]", M, M);
+    emit_line(e, " * quantized as the macros above say. */");
+    emit_line(e, "void %s_forward_int8(%s *m, int n, const int8_t *x, int8_t *out);", M, M);
+    emit_line(e, "%s", "");
+    emit_line(e, "#ifdef __cplusplus");
+    emit_line(e, "}");
+    emit_line(e, "#endif");
+    emit_line(e, "%s", "");
+    emit_line(e, "#endif");
+}
+
+int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE *h, FILE *cf)
+{
+    Emitter e = {0};
+    const char *M = o->name;
+    char b[48];
+    e.ir = ir;
+    e.opt = o;
+    e.f = h;
+    emit_int8_header(&e, p);
+    e.f = cf;
+    header_comment(&e, "int8 inference code");
+    emit_line(&e, "/* weights %lld bytes (float32: %lld); arena %lld bytes; docs/quantization.md */",
+              (ll)p->weight_bytes, (ll)p->float_weight_bytes, (ll)p->arena_bytes);
+    emit_line(&e, "#include \"%s.h\"", M);
+    emit_line(&e, "%s", "");
+    emit_line(&e, "#include <math.h>");
+    emit_line(&e, "#include <string.h>");
+    emit_line(&e, "%s", "");
+    emit_lines(&e, int8_helpers, sizeof int8_helpers / sizeof int8_helpers[0]);
+    /* the weights: int8 per output channel, int32 biases at s_in s_w[c],
+     * each channel's multiplier and shift */
+    for (int i = 0; i < ir->n; i++) {
+        const QuantNode *q = &p->q[i];
+        if (q->kind != QK_DENSE && q->kind != QK_CONV2D)
+            continue;
+        emit_line(&e, "/* %%%d %s: int8 weights [%d, %lld] (scale per output channel in comments), bias int32 */", i,
+                  ir->nodes[i].name ? ir->nodes[i].name : "", q->nout, (ll)q->wlen);
+        emit_array(&e, "int8_t", arena_printf(ir->arena, "w%d", i), (ll)q->nout * q->wlen, q->w, 1);
+        emit_array(&e, "int32_t", arena_printf(ir->arena, "b%d", i), q->nout, q->bias, 4);
+        emit_array(&e, "int32_t", arena_printf(ir->arena, "m%d", i), q->nout, q->mult, 4);
+        emit_array(&e, "int8_t", arena_printf(ir->arena, "sh%d", i), q->nout, q->shift, 1);
+        emit_line(&e, "%s", "");
+    }
+    for (int i = 0; i < ir->n; i++) {
+        switch (p->q[i].kind) {
+        case QK_DENSE:
+            emit_dense(&e, p, i);
+            break;
+        case QK_CONV2D:
+            emit_conv(&e, p, i);
+            break;
+        case QK_MAXPOOL:
+            emit_maxpool(&e, i);
+            break;
+        case QK_FLOAT:
+            emit_float_op(&e, p, i);
+            break;
+        default:
+            break;
+        }
+    }
+    /* the schedule: one sample, input already in its buffer */
+    emit_line(&e, "static void run_int8(int8_t *A)");
+    emit_line(&e, "{");
+    if (p->scratch_floats)
+        emit_line(&e, "    float *F = (float *)(void *)((unsigned char *)A + %lld);", (ll)p->float_scratch);
+    for (int i = 0; i < ir->n; i++) {
+        const QuantNode *q = &p->q[i];
+        const char *x = ir->nodes[i].nin ? qbuf(ir, p, ir->nodes[i].in[0]) : "";
+        if (q->kind == QK_DENSE)
+            emit_line(&e, "    k%d_dense(%s, %s);", i, x, qbuf(ir, p, i));
+        else if (q->kind == QK_CONV2D)
+            emit_line(&e, "    k%d_conv2d(%s, %s);", i, x, qbuf(ir, p, i));
+        else if (q->kind == QK_MAXPOOL)
+            emit_line(&e, "    k%d_maxpool(%s, %s);", i, x, qbuf(ir, p, i));
+        else if (q->kind == QK_FLOAT)
+            emit_line(&e, "    k%d_%s(%s, %s, F, F + %lld);", i, op_info[ir->nodes[i].op].name, x, qbuf(ir, p, i),
+                      (ll)p->scratch_floats);
+    }
+    emit_line(&e, "}");
+    emit_line(&e, "%s", "");
+    ll nin = numel(&ir->nodes[p->input]), nout = numel(&ir->nodes[p->output]);
+    const char *xin = qbuf(ir, p, p->input), *yout = qbuf(ir, p, p->output);
+    emit_line(&e, "struct %s {", M);
+    emit_line(&e, "    int8_t *a; /* the buffers, 16 bytes into the arena */");
+    emit_line(&e, "};");
+    emit_line(&e, "typedef char NNC_MODEL_FITS[sizeof(%s) <= 16 ? 1 : -1];", M);
+    emit_line(&e, "%s", "");
+    emit_line(&e, "size_t %s_arena_bytes(void)", M);
+    emit_line(&e, "{");
+    emit_line(&e, "    return %s_ARENA_BYTES;", M);
+    emit_line(&e, "}");
+    emit_line(&e, "%s", "");
+    emit_line(&e, "%s *%s_init(void *arena, size_t arena_bytes)", M, M);
+    emit_line(&e, "{");
+    emit_line(&e, "    %s *m = (%s *)arena;", M, M);
+    emit_line(&e, "    if (!arena || arena_bytes < %s_ARENA_BYTES || (uintptr_t)arena %% %s_ARENA_ALIGN != 0)", M, M);
+    emit_line(&e, "        return NULL;");
+    emit_line(&e, "    memset(arena, 0, %s_ARENA_BYTES);", M);
+    emit_line(&e, "    m->a = (int8_t *)arena + 16;");
+    emit_line(&e, "    return m;");
+    emit_line(&e, "}");
+    emit_line(&e, "%s", "");
+    emit_line(&e, "void %s_forward_int8(%s *m, int n, const int8_t *x, int8_t *out)", M, M);
+    emit_line(&e, "{");
+    emit_line(&e, "    int8_t *A = m->a;");
+    emit_line(&e, "    int s;");
+    emit_line(&e, "    for (s = 0; s < n; s++) {");
+    emit_line(&e, "        memcpy(%s, x + (size_t)s * %lld, %lld);", xin, nin, nin);
+    emit_line(&e, "        run_int8(A);");
+    emit_line(&e, "        memcpy(out + (size_t)s * %lld, %s, %lld);", nout, yout, nout);
+    emit_line(&e, "    }");
+    emit_line(&e, "}");
+    emit_line(&e, "%s", "");
+    emit_line(&e, "void %s_forward(%s *m, int n, const float *x, float *out)", M, M);
+    emit_line(&e, "{");
+    emit_line(&e, "    int8_t *A = m->a;");
+    emit_line(&e, "    int s, i;");
+    emit_line(&e, "    for (s = 0; s < n; s++) {");
+    emit_line(&e, "        for (i = 0; i < %lld; i++)", nin);
+    emit_line(&e, "            (%s)[i] = nnc_quantize(x[(size_t)s * %lld + i], %s_INPUT_SCALE, %s_INPUT_ZERO_POINT);", xin,
+              nin, M, M);
+    emit_line(&e, "        run_int8(A);");
+    emit_line(&e, "        for (i = 0; i < %lld; i++)", nout);
+    emit_line(&e, "            out[(size_t)s * %lld + i] = (float)((int32_t)(%s)[i] - %s_OUTPUT_ZERO_POINT) * %s_OUTPUT_SCALE;",
+              nout, yout, M, M);
+    emit_line(&e, "    }");
+    emit_line(&e, "}");
+    (void)b;
+    return 0;
+}
