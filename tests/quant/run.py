@@ -197,10 +197,42 @@ def test_conv(rng):
           "within one step (%d of %d differ)" % (int(np.sum(diff > 0)), diff.size))
 
 
+def test_errors(rng):
+    """Bad use is a clear error naming the file and what is missing."""
+    model = os.path.join(HERE, "ops", "qdense.nn")
+    r = subprocess.run([NNC, model, "--quantize", "int8"], capture_output=True, text=True)
+    check(r.returncode == 2 and "--quantize int8 goes with --inference" in r.stderr,
+          "--quantize without --inference: usage error")
+    t = [("y.0.weight", np.zeros((16, 20), np.float32)), ("y.0.bias", np.zeros(16, np.float32)),
+         ("y.2.weight", np.zeros((12, 16), np.float32)), ("y.2.bias", np.zeros(12, np.float32)),
+         ("y.4.weight", np.zeros((5, 12), np.float32)), ("y.4.bias", np.zeros(5, np.float32))]
+    plain = os.path.join(B, "plain.safetensors")
+    write_st(plain, t)
+    r = subprocess.run([NNC, model, "--inference", "--weights", plain, "--quantize", "int8", "-o", B],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and plain in r.stderr and "no calibrated range" in r.stderr,
+          "weights without ranges: an error naming the file")
+    part = os.path.join(B, "part.safetensors")
+    for nm in ("x", "y.1", "y"):
+        t += [(nm + ".scale", np.array([0.1], np.float32)), (nm + ".zero_point", np.array([0], np.int32))]
+    write_st(part, t)
+    r = subprocess.run([NNC, model, "--inference", "--weights", part, "--quantize", "int8", "-o", B],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and part in r.stderr and "'y.3'" in r.stderr,
+          "a missing range: an error naming the file and the value (%s)" % r.stderr.strip())
+    bad = os.path.join(B, "bad.safetensors")
+    write_st(bad, t[:-1] + [("y.zero_point", np.array([300], np.int32))])
+    r = subprocess.run([NNC, model, "--inference", "--weights", bad, "--quantize", "int8", "-o", B],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and bad in r.stderr and "zero point" in r.stderr,
+          "a zero point outside [-128, 127]: an error naming the file")
+
+
 rng = np.random.default_rng(14)
 os.makedirs(B, exist_ok=True)
 test_dense(rng)
 test_arith(rng, os.path.join(B, "qdense"))
 test_conv(rng)
+test_errors(rng)
 print("tests/quant: %s" % ("all passed" if not fails else "%d FAILED" % fails))
 sys.exit(1 if fails else 0)
