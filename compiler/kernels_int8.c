@@ -204,6 +204,115 @@ static void emit_maxpool(Emitter *e, int id)
     emit_line(e, "%s", "");
 }
 
+/* avgpool (kernel, stride, padding; PyTorch's count_include_pad: the
+ * divisor is the kernel's size) and global_avgpool ([C, H, W] or [C, L]
+ * to [C]): the sum of q - z over the window, divided rounding half away
+ * from zero as TFLite's average pool does, plus z. */
+static void emit_avgpool(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const IrNode *n = &ir->nodes[id], *x = &ir->nodes[n->in[0]];
+    int32_t z = p->q[id].zero_point;
+    int64_t k[2], s[2], pd[2];
+    ll C = x->shape.d[0], H = x->shape.rank == 3 ? x->shape.d[1] : 1, W = x->shape.d[x->shape.rank - 1];
+    if (n->op == OP_AVGPOOL) {
+        value_pair(op_arg(OP_AVGPOOL, n->args, "kernel"), k);
+        value_pair(op_arg(OP_AVGPOOL, n->args, "stride"), s);
+        value_pair(op_arg(OP_AVGPOOL, n->args, "padding"), pd);
+    } else {
+        k[0] = H, k[1] = W, s[0] = s[1] = 1, pd[0] = pd[1] = 0;
+    }
+    ll OH = n->op == OP_AVGPOOL ? n->shape.d[1] : 1, OW = n->op == OP_AVGPOOL ? n->shape.d[2] : 1;
+    ll cnt = (ll)(k[0] * k[1]);
+    emit_line(e, "/* %%%d %s: [%lld, %lld, %lld] -> [%lld, %lld, %lld], the mean of q - z; the input's scale */", id,
+              op_info[n->op].name, C, H, W, C, OH, OW);
+    emit_line(e, "static void k%d_%s(const int8_t *x, int8_t *y)", id, op_info[n->op].name);
+    emit_line(e, "{");
+    emit_line(e, "    int c, oy, ox, ky, kx;");
+    emit_line(e, "    for (c = 0; c < %lld; c++)", C);
+    emit_line(e, "        for (oy = 0; oy < %lld; oy++)", OH);
+    emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", OW);
+    emit_line(e, "                int32_t acc = 0;");
+    emit_line(e, "                for (ky = 0; ky < %lld; ky++) {", (ll)k[0]);
+    emit_line(e, "                    int iy = oy * %lld - %lld + ky;", (ll)s[0], (ll)pd[0]);
+    emit_line(e, "                    if (iy < 0 || iy >= %lld)", H);
+    emit_line(e, "                        continue;");
+    emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
+    emit_line(e, "                        int ix = ox * %lld - %lld + kx;", (ll)s[1], (ll)pd[1]);
+    emit_line(e, "                        if (ix >= 0 && ix < %lld)", W);
+    emit_line(e, "                            acc += (int32_t)x[(c * %lld + iy) * %lld + ix] - (%d);", H, W, z);
+    emit_line(e, "                    }");
+    emit_line(e, "                }");
+    emit_line(e, "                acc = (acc > 0 ? acc + %lld : acc - %lld) / %lld + (%d);", cnt / 2, cnt / 2, cnt, z);
+    emit_line(e, "                y[(c * %lld + oy) * %lld + ox] = (int8_t)(acc < -128 ? -128 : acc > 127 ? 127 : acc);",
+              OH, OW);
+    emit_line(e, "            }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+/* Residual +: TFLite's int8 add, both inputs to 2 max(s1, s2) with 20
+ * bits of headroom, the sum to the output's scale, the clamp. */
+static void emit_add(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const IrNode *n = &ir->nodes[id];
+    const QuantNode *q = &p->q[id], *a = &p->q[p->q[n->in[0]].root], *b = &p->q[p->q[n->in[1]].root];
+    emit_line(e, "/* %%%d add: [%lld] + [%lld], rescaled (TFLite's add) */", id, numel(n), numel(n));
+    emit_line(e, "static void k%d_add(const int8_t *a, const int8_t *b, int8_t *y)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int i;");
+    emit_line(e, "    for (i = 0; i < %lld; i++) {", numel(n));
+    emit_line(e, "        int32_t u = nnc_requant(((int32_t)a[i] - (%d)) * (1 << 20), %ld, %d);", a->zero_point,
+              (long)q->mult[0], q->shift[0]);
+    emit_line(e, "        int32_t v = nnc_requant(((int32_t)b[i] - (%d)) * (1 << 20), %ld, %d);", b->zero_point,
+              (long)q->mult[1], q->shift[1]);
+    emit_line(e, "        int32_t s = nnc_requant(u + v, %ld, %d) + (%d);", (long)q->mult[2], q->shift[2], q->zero_point);
+    emit_line(e, "        y[i] = (int8_t)(s < %d ? %d : s > %d ? %d : s);", q->act_min, q->act_min, q->act_max,
+              q->act_max);
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+/* concat along a per-sample axis: each input's block requantized to the
+ * output's scale (m = s_k / s_out). */
+static void emit_concat(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const IrNode *n = &ir->nodes[id];
+    const QuantNode *q = &p->q[id];
+    int axis = (int)op_num(OP_CONCAT, n->args, "axis");
+    if (axis < 0)
+        axis += n->shape.rank;
+    ll outer = 1, row = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= n->shape.d[d];
+    for (int d = axis; d < n->shape.rank; d++)
+        row *= n->shape.d[d];
+    emit_line(e, "/* %%%d concat of %d inputs on axis %d, each to the output's scale */", id, n->nin, axis);
+    emit_line(e, "static void k%d_concat(const int8_t *const *x, int8_t *y)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int o, i;");
+    emit_line(e, "    for (o = 0; o < %lld; o++) {", outer);
+    ll at = 0;
+    for (int k = 0; k < n->nin; k++) {
+        const IrNode *xi = &ir->nodes[n->in[k]];
+        ll inner = 1;
+        for (int d = axis; d < xi->shape.rank; d++)
+            inner *= xi->shape.d[d];
+        emit_line(e, "        for (i = 0; i < %lld; i++) {", inner);
+        emit_line(e, "            int32_t v = nnc_requant((int32_t)x[%d][o * %lld + i] - (%d), %ld, %d) + (%d);", k, inner,
+                  p->q[p->q[n->in[k]].root].zero_point, (long)q->mult[k], q->shift[k], q->zero_point);
+        emit_line(e, "            y[o * %lld + %lld + i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);", row, at);
+        emit_line(e, "        }");
+        at += inner;
+    }
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
 /* A float op: dequantize x into f, the op from f into g, quantize g. */
 static void emit_float_op(Emitter *e, const QuantPlan *p, int id)
 {
@@ -376,6 +485,16 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         case QK_FLOAT:
             emit_float_op(&e, p, i);
             break;
+        case QK_AVGPOOL:
+        case QK_GAP:
+            emit_avgpool(&e, p, i);
+            break;
+        case QK_ADD:
+            emit_add(&e, p, i);
+            break;
+        case QK_CONCAT:
+            emit_concat(&e, p, i);
+            break;
         default:
             break;
         }
@@ -394,7 +513,18 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
             emit_line(&e, "    k%d_conv2d(%s, %s);", i, x, qbuf(ir, p, i));
         else if (q->kind == QK_MAXPOOL)
             emit_line(&e, "    k%d_maxpool(%s, %s);", i, x, qbuf(ir, p, i));
-        else if (q->kind == QK_FLOAT)
+        else if (q->kind == QK_AVGPOOL || q->kind == QK_GAP)
+            emit_line(&e, "    k%d_%s(%s, %s);", i, op_info[ir->nodes[i].op].name, x, qbuf(ir, p, i));
+        else if (q->kind == QK_ADD)
+            emit_line(&e, "    k%d_add(%s, %s, %s);", i, x, qbuf(ir, p, ir->nodes[i].in[1]), qbuf(ir, p, i));
+        else if (q->kind == QK_CONCAT) {
+            emit_line(&e, "    {");
+            emit_line(&e, "        const int8_t *xs[%d];", ir->nodes[i].nin);
+            for (int k = 0; k < ir->nodes[i].nin; k++)
+                emit_line(&e, "        xs[%d] = %s;", k, qbuf(ir, p, ir->nodes[i].in[k]));
+            emit_line(&e, "        k%d_concat(xs, %s);", i, qbuf(ir, p, i));
+            emit_line(&e, "    }");
+        } else if (q->kind == QK_FLOAT)
             emit_line(&e, "    k%d_%s(%s, %s, F, F + %lld);", i, op_info[ir->nodes[i].op].name, x, qbuf(ir, p, i),
                       (ll)p->scratch_floats);
     }

@@ -531,8 +531,14 @@ static int load_weights(Compilation *c, const char *path, const float ***out, in
         lo.partial = 1;
         rc = nnrt_st_load_params_opts(path, descs, np, dst, &lo, &rep, &err);
         if (rc == 0 && rep.nkept > 0) {
-            snprintf(err.msg, sizeof err.msg, "%s: %d parameters of the model are not in the file:\n%s", path,
-                     rep.nkept, rep.text ? rep.text : "");
+            /* the report's "kept initialisation" lines: the missing ones */
+            size_t at = (size_t)snprintf(err.msg, sizeof err.msg, "%s: %d parameters of the model are not in the file:",
+                                         path, rep.nkept);
+            for (const char *l = rep.text; l && *l && at < sizeof err.msg; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != 0)) {
+                int len = (int)strcspn(l, "\n");
+                if (strncmp(l, "kept initialisation", 19) == 0)
+                    at += (size_t)snprintf(err.msg + at, sizeof err.msg - at, "\n  %.*s", len, l);
+            }
             rc = NN_EMISMATCH;
         }
         free(rep.text);

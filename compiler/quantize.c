@@ -69,6 +69,12 @@ static int is_view(Op op)
     return op == OP_FLATTEN || op == OP_RESHAPE || op == OP_DROPOUT;
 }
 
+/* Operators whose int8 output keeps their input's scale and zero point. */
+static int shares_range(Op op)
+{
+    return op == OP_MAXPOOL || op == OP_AVGPOOL || op == OP_GLOBAL_AVGPOOL || is_view(op);
+}
+
 static int is_clamp(Op op)
 {
     return op == OP_RELU || op == OP_RELU6 || op == OP_HARDTANH;
@@ -98,7 +104,7 @@ static const QuantRange *range_of(const Ir *ir, const Readers *rd, int v, const 
         if (rd->count[v] != 1 || v == ir->output)
             return NULL;
         int u = rd->one[v];
-        if (ir->nodes[u].op != OP_MAXPOOL && !is_view(ir->nodes[u].op))
+        if (!shares_range(ir->nodes[u].op))
             return NULL;
         v = u;
     }
@@ -137,6 +143,37 @@ static void quant_layer(const Ir *ir, const float *const *weights, int id, Quant
         int32_t sh;
         quant_multiplier(sb / q->scale, &q->mult[c], &sh);
         q->shift[c] = (int8_t)sh;
+    }
+}
+
+/* TFLite's int8 add (reference_ops::Add, kernels/add.cc): both inputs
+ * shifted left 20 bits and scaled to 2 max(s1, s2), summed, scaled to the
+ * output. */
+static void quant_add(QuantNode *q, float s1, float s2)
+{
+    double twice = 2.0 * (s1 > s2 ? s1 : s2);
+    q->nout = 3;
+    q->mult = malloc(3 * sizeof *q->mult);
+    q->shift = malloc(3);
+    double m[3] = {s1 / twice, s2 / twice, twice / ((double)(1 << 20) * q->scale)};
+    for (int k = 0; k < 3; k++) {
+        int32_t sh;
+        quant_multiplier(m[k], &q->mult[k], &sh);
+        q->shift[k] = (int8_t)sh;
+    }
+}
+
+/* concat: input k's int8 to the output's scale, m = s_k / s_out. */
+static void quant_concat(const Ir *ir, const QuantPlan *p, int id, QuantNode *q)
+{
+    const IrNode *n = &ir->nodes[id];
+    q->nout = n->nin;
+    q->mult = malloc((size_t)n->nin * sizeof *q->mult);
+    q->shift = malloc((size_t)n->nin);
+    for (int k = 0; k < n->nin; k++) {
+        int32_t sh;
+        quant_multiplier((double)p->q[p->q[n->in[k]].root].scale / q->scale, &q->mult[k], &sh);
+        q->shift[k] = (int8_t)sh;
     }
 }
 
@@ -251,7 +288,8 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
             break;
         case OP_DENSE:
         case OP_CONV2D:
-            q->kind = nd->op == OP_DENSE ? QK_DENSE : QK_CONV2D;
+        case OP_ADD:
+            q->kind = nd->op == OP_DENSE ? QK_DENSE : nd->op == OP_CONV2D ? QK_CONV2D : QK_ADD;
             /* relu, relu6 or hardtanh as the only reader: the output clamp */
             if (i != ir->output && rd.count[i] == 1 && is_clamp(ir->nodes[rd.one[i]].op)) {
                 q->value = rd.one[i];
@@ -261,6 +299,15 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
             break;
         case OP_MAXPOOL:
             q->kind = QK_MAXPOOL;
+            break;
+        case OP_AVGPOOL:
+            q->kind = QK_AVGPOOL;
+            break;
+        case OP_GLOBAL_AVGPOOL:
+            q->kind = QK_GAP;
+            break;
+        case OP_CONCAT:
+            q->kind = QK_CONCAT;
             break;
         default:
             if (is_view(nd->op)) {
@@ -281,7 +328,7 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
         }
         /* the scale and zero point: the input's for maxpool and views,
          * else the calibrated range of the value the buffer holds */
-        if (q->kind == QK_MAXPOOL || q->kind == QK_VIEW) {
+        if (q->kind == QK_MAXPOOL || q->kind == QK_VIEW || q->kind == QK_AVGPOOL || q->kind == QK_GAP) {
             const QuantNode *x = &p->q[p->q[nd->in[0]].root];
             q->scale = x->scale;
             q->zero_point = x->zero_point;
@@ -306,6 +353,13 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
             p->weight_bytes += q->nout * q->wlen + q->nout * (4 + 4 + 1);
             p->float_weight_bytes += (q->nout * q->wlen + (nd->nin > 2 ? q->nout : 0)) * 4;
         }
+        if (q->kind == QK_ADD) {
+            quant_add(q, p->q[p->q[nd->in[0]].root].scale, p->q[p->q[nd->in[1]].root].scale);
+            if (q->value != i)
+                quant_clamp(ir, q->value, q);
+        }
+        if (q->kind == QK_CONCAT)
+            quant_concat(ir, p, i, q);
     }
     if (!why[0] && p->input < 0)
         snprintf(why, whysize, "model `%s` has no input for --quantize int8", ir->model);
@@ -336,8 +390,9 @@ void quant_free(QuantPlan *p)
     free(p);
 }
 
-static const char *const kind_names[] = {"-", "input", "int8 dense", "int8 conv2d", "int8 maxpool", "view",
-                                         "folded", "float"};
+static const char *const kind_names[] = {"-",           "input",      "int8 dense", "int8 conv2d",
+                                         "int8 maxpool", "int8 avgpool", "int8 global_avgpool", "int8 add",
+                                         "int8 concat", "view",       "folded",     "float"};
 
 void quant_dump(const Ir *ir, const QuantPlan *p, FILE *f)
 {

@@ -39,6 +39,10 @@ typedef enum QuantKind {
     QK_DENSE,   /* int8 x int8 -> int32, requantized */
     QK_CONV2D,  /* likewise, any groups (depthwise included) */
     QK_MAXPOOL, /* int8 max: the input's scale and zero point */
+    QK_AVGPOOL, /* int8 mean of q - z (PyTorch's zero padding counted): the input's scale */
+    QK_GAP,     /* global_avgpool: likewise, over every position */
+    QK_ADD,     /* residual +: both inputs rescaled to a common scale (TFLite's add) */
+    QK_CONCAT,  /* each input requantized to the output's scale */
     QK_VIEW,    /* flatten, reshape, dropout: the input's bytes */
     QK_FOLDED,  /* relu/relu6/hardtanh folded into the dense/conv2d before it */
     QK_FLOAT    /* float: dequantize the input, the float op, quantize */
@@ -54,7 +58,9 @@ typedef struct QuantNode {
     int32_t zero_point;
     int32_t act_min, act_max; /* the output clamp, within [-128, 127] */
     /* QK_DENSE / QK_CONV2D: weights [out, in...] int8, bias int32 [out],
-     * multiplier Q31 and shift per output channel */
+     * multiplier Q31 and shift per output channel.  QK_ADD: mult/shift
+     * [3], the two inputs' and the output's (nout 3); QK_CONCAT: one per
+     * input (nout = nin) */
     int nout;
     int64_t wlen;       /* weights per output channel */
     int8_t *w;

@@ -157,3 +157,48 @@ def softmax_q(x, s_in, zp_in, s_out, zp_out):
     f = dequantize(x, s_in, zp_in)
     e = np.exp(f - f.max())
     return quantize_input(e / e.sum(dtype=np.float32), s_out, zp_out)
+
+
+def add(a, za, sa, b, zb, sb, zo, so, lo=-128, hi=127):
+    """TFLite's int8 add: inputs << 20, scaled to 2 max(sa, sb), summed,
+    scaled to the output (reference_ops::Add)."""
+    twice = 2.0 * max(float(sa), float(sb))
+    m1, s1 = quant_multiplier(float(sa) / twice)
+    m2, s2 = quant_multiplier(float(sb) / twice)
+    mo, sh = quant_multiplier(twice / (2.0 ** 20 * float(so)))
+    u = requant((a.astype(np.int64) - za) * (1 << 20), m1, s1)
+    v = requant((b.astype(np.int64) - zb) * (1 << 20), m2, s2)
+    return np.clip(requant(u + v, mo, sh) + zo, lo, hi).astype(np.int8)
+
+
+def avgpool(x, z, k, s=None, pad=0):
+    """Mean of q - z over k x k windows (padding counts as 0, divisor k^2,
+    PyTorch's count_include_pad), rounded half away from zero, plus z."""
+    s = s or k
+    C, H, W = x.shape
+    xp = np.zeros((C, H + 2 * pad, W + 2 * pad), np.int64)
+    xp[:, pad:pad + H, pad:pad + W] = x.astype(np.int64) - z
+    OH = (H + 2 * pad - k) // s + 1
+    OW = (W + 2 * pad - k) // s + 1
+    acc = np.zeros((C, OH, OW), np.int64)
+    for ky in range(k):
+        for kx in range(k):
+            acc += xp[:, ky:ky + s * (OH - 1) + 1:s, kx:kx + s * (OW - 1) + 1:s]
+    return np.clip(div_away(acc, k * k) + z, -128, 127).astype(np.int8)
+
+
+def global_avgpool(x, z):
+    acc = (x.astype(np.int64) - z).reshape(x.shape[0], -1).sum(1)
+    return np.clip(div_away(acc, x[0].size) + z, -128, 127).astype(np.int8)
+
+
+def div_away(acc, n):
+    """TFLite's average: (acc +- n/2) / n, C's division truncating."""
+    t = np.where(acc > 0, acc + n // 2, acc - n // 2)
+    return np.where(t >= 0, t // n, -((-t) // n))
+
+
+def concat_requant(x, z_in, s_in, z_out, s_out):
+    """One input of concat at the output's scale: m = s_in / s_out."""
+    m, sh = quant_multiplier(float(s_in) / float(s_out))
+    return np.clip(requant(x.astype(np.int64) - z_in, m, sh) + z_out, -128, 127).astype(np.int8)

@@ -197,6 +197,45 @@ def test_conv(rng):
           "within one step (%d of %d differ)" % (int(np.sum(diff > 0)), diff.size))
 
 
+def test_res(rng):
+    wa, ba = rng.normal(0, 0.4, (4, 2, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
+    wb, bb = rng.normal(0, 0.4, (4, 4, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
+    wy, by = rng.normal(0, 0.5, (3, 6)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32)
+    # the add (unnamed) takes avgpool c's range; d and y.0 their inputs'
+    R = dict(x=(-1.0, 1.0), a=(0.0, 2.5), b=(-3.0, 2.0), c=(-2.0, 3.5), e=(-1.5, 2.0), y=(-1.0, 1.0))
+    P = {k: qref.int8_params(*v) for k, v in R.items()}
+    q = os.path.join(B, "qres.safetensors")
+    t = [("a.0.weight", wa), ("a.0.bias", ba), ("b.0.weight", wb), ("b.0.bias", bb), ("y.1.weight", wy),
+         ("y.1.bias", by)]
+    for k in R:
+        t += [(k + ".scale", np.array([P[k][0]], np.float32)), (k + ".zero_point", np.array([P[k][1]], np.int32))]
+    write_st(q, t)
+    exe = os.path.join(B, "qres")
+    text = build(os.path.join(HERE, "ops", "qres.nn"), q, "qres", exe)
+    La = qref.quant_layer(wa, ba, P["x"][0], P["a"][0])
+    Lb = qref.quant_layer(wb, bb, P["a"][0], P["b"][0])
+    Ly = qref.quant_layer(wy, by, P["e"][0], P["y"][0])
+    layer_check(text, 3, La, "qres a.0 (conv2d)")
+    layer_check(text, 7, Lb, "qres b (conv2d)")
+    layer_check(text, 15, Ly, "qres y (dense)")
+    x = rng.integers(-128, 128, (200, 2, 8, 8)).astype(np.int8)
+    got = run(exe, "int8", x, np.int8).reshape(200, 3)
+    relu_lo = max(-128, qref.quant_value(0, *P["a"]))
+    want = []
+    for s_ in x:
+        a = qref.conv2d(s_, P["x"][1], *La, P["a"][1], pad=1, lo=relu_lo)
+        b = qref.conv2d(a, P["a"][1], *Lb, P["b"][1], pad=1)
+        r = qref.add(a, P["a"][1], P["a"][0], b, P["b"][1], P["b"][0], P["c"][1], P["c"][0])
+        c = qref.avgpool(r, P["c"][1], 3, 2, 1)
+        d = qref.avgpool(s_, P["x"][1], 2)
+        e = np.concatenate([qref.concat_requant(c, P["c"][1], P["c"][0], P["e"][1], P["e"][0]),
+                            qref.concat_requant(d, P["x"][1], P["x"][0], P["e"][1], P["e"][0])])
+        g = qref.global_avgpool(e, P["e"][1])
+        want.append(qref.dense(g, P["e"][1], *Ly, P["y"][1]))
+    check(np.array_equal(got, np.array(want)),
+          "qres forward_int8 on 200 samples (add, avgpool with padding, concat, global_avgpool), exactly")
+
+
 def test_errors(rng):
     """Bad use is a clear error naming the file and what is missing."""
     model = os.path.join(HERE, "ops", "qdense.nn")
@@ -233,6 +272,7 @@ os.makedirs(B, exist_ok=True)
 test_dense(rng)
 test_arith(rng, os.path.join(B, "qdense"))
 test_conv(rng)
+test_res(rng)
 test_errors(rng)
 print("tests/quant: %s" % ("all passed" if not fails else "%d FAILED" % fails))
 sys.exit(1 if fails else 0)
