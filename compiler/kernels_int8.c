@@ -57,6 +57,85 @@ static const char *const int8_helpers[] = {
     "    return nnc_rdpot(nnc_srdhm(acc, mult), shift > 0 ? 0 : -shift);",
     "}",
     "",
+    "/* The rows of a dense or conv2d: for r < rows, y[r * ys] = clamp(",
+    " * requant(bz[r] + x . w[r], m[r], sh[r]) + zp, lo, hi), x and each row of",
+    " * w k int8.  With the DSP extension (Cortex-M4/M7: __ARM_FEATURE_DSP, as",
+    " * CMSIS-NN) x is first widened to int16 in e (2 k bytes), its elements",
+    " * reordered in fours as SXTB16 reads the weights, and two rows take four",
+    " * products a step each by SMLAD; the sums are the same integers. */",
+    "#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && !defined(NNC_SCALAR)",
+    "#include <arm_acle.h>",
+    "#define NNC_DSP 1",
+    "#endif",
+    "static void nnc_rows(const int8_t *x, int k, const int8_t *w, int rows, const int32_t *bz, const int32_t *m,",
+    "                     const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y, int ys, int16_t *e)",
+    "{",
+    "    int r, i;",
+    "#ifdef NNC_DSP",
+    "    int k4 = k & ~3;",
+    "    int32_t *e32 = (int32_t *)(void *)e;",
+    "    if (rows < 8) {",
+    "        /* too few rows to pay for widening x: both operands each step */",
+    "        for (r = 0; r < rows; r++) {",
+    "            const int8_t *wr = w + (size_t)r * k;",
+    "            int32_t s = bz[r], v;",
+    "            for (i = 0; i < k4; i += 4) {",
+    "                uint32_t a, b;",
+    "                memcpy(&a, x + i, 4);",
+    "                memcpy(&b, wr + i, 4);",
+    "                s = __smlad(__sxtb16((int32_t)a), __sxtb16((int32_t)b), s);",
+    "                s = __smlad(__sxtb16((int32_t)(a >> 8 | a << 24)), __sxtb16((int32_t)(b >> 8 | b << 24)), s);",
+    "            }",
+    "            for (; i < k; i++)",
+    "                s += (int32_t)x[i] * wr[i];",
+    "            v = nnc_requant(s, m[r], sh[r]) + zp;",
+    "            y[(size_t)r * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        }",
+    "        return;",
+    "    }",
+    "    for (i = 0; i < k4; i += 4) {",
+    "        uint32_t u;",
+    "        memcpy(&u, x + i, 4);",
+    "        e32[i / 2] = __sxtb16((int32_t)u);",
+    "        e32[i / 2 + 1] = __sxtb16((int32_t)(u >> 8 | u << 24));",
+    "    }",
+    "    for (r = 0; r < rows; r += 2) {",
+    "        const int8_t *w0 = w + (size_t)r * k, *w1 = r + 1 < rows ? w0 + k : w0;",
+    "        int32_t s0 = bz[r], s1 = r + 1 < rows ? bz[r + 1] : 0, v;",
+    "        for (i = 0; i < k4; i += 4) {",
+    "            uint32_t a, b;",
+    "            int32_t e0 = e32[i / 2], e1 = e32[i / 2 + 1];",
+    "            memcpy(&a, w0 + i, 4);",
+    "            memcpy(&b, w1 + i, 4);",
+    "            s0 = __smlad(__sxtb16((int32_t)a), e0, s0);",
+    "            s0 = __smlad(__sxtb16((int32_t)(a >> 8 | a << 24)), e1, s0);",
+    "            s1 = __smlad(__sxtb16((int32_t)b), e0, s1);",
+    "            s1 = __smlad(__sxtb16((int32_t)(b >> 8 | b << 24)), e1, s1);",
+    "        }",
+    "        for (; i < k; i++) {",
+    "            s0 += (int32_t)x[i] * w0[i];",
+    "            s1 += (int32_t)x[i] * w1[i];",
+    "        }",
+    "        v = nnc_requant(s0, m[r], sh[r]) + zp;",
+    "        y[(size_t)r * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        if (r + 1 < rows) {",
+    "            v = nnc_requant(s1, m[r + 1], sh[r + 1]) + zp;",
+    "            y[(size_t)(r + 1) * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        }",
+    "    }",
+    "#else",
+    "    (void)e;",
+    "    for (r = 0; r < rows; r++) {",
+    "        const int8_t *wr = w + (size_t)r * k;",
+    "        int32_t s = bz[r], v;",
+    "        for (i = 0; i < k; i++)",
+    "            s += (int32_t)x[i] * wr[i];",
+    "        v = nnc_requant(s, m[r], sh[r]) + zp;",
+    "        y[(size_t)r * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "    }",
+    "#endif",
+    "}",
+    "",
     "/* float to int8 at (scale, zero point), as TFLite's quantize: round(x / s)",
     " * half away from zero, plus the zero point, saturated. */",
     "static int8_t nnc_quantize(float x, float scale, int32_t zp)",
@@ -106,28 +185,22 @@ static const char *qbuf(const Ir *ir, const QuantPlan *p, int id)
     return arena_printf(ir->arena, "A + %lld", (ll)p->q[p->q[id].root].offset);
 }
 
+/* dense: every output a row of nnc_rows (bz = bias - z_in sum w). */
 static void emit_dense(Emitter *e, const QuantPlan *p, int id)
 {
-    const Ir *ir = e->ir;
     const QuantNode *q = &p->q[id];
-    const QuantNode *x = &p->q[p->q[ir->nodes[id].in[0]].root];
     emit_line(e, "/* %%%d dense: [%lld] -> [%d], int8 x int8 in int32 */", id, (ll)q->wlen, q->nout);
-    emit_line(e, "static void k%d_dense(const int8_t *x, int8_t *y)", id);
+    emit_line(e, "static void k%d_dense(const int8_t *x, int8_t *y, int16_t *e)", id);
     emit_line(e, "{");
-    emit_line(e, "    int o, i;");
-    emit_line(e, "    for (o = 0; o < %d; o++) {", q->nout);
-    emit_line(e, "        const int8_t *w = w%d + (size_t)o * %lld;", id, (ll)q->wlen);
-    emit_line(e, "        int32_t acc = b%d[o];", id);
-    emit_line(e, "        for (i = 0; i < %lld; i++)", (ll)q->wlen);
-    emit_line(e, "            acc += ((int32_t)x[i] - (%d)) * (int32_t)w[i];", x->zero_point);
-    emit_line(e, "        acc = nnc_requant(acc, m%d[o], sh%d[o]) + (%d);", id, id, q->zero_point);
-    emit_line(e, "        y[o] = (int8_t)(acc < %d ? %d : acc > %d ? %d : acc);", q->act_min, q->act_min, q->act_max,
-              q->act_max);
-    emit_line(e, "    }");
+    emit_line(e, "    nnc_rows(x, %lld, w%d, %d, bz%d, m%d, sh%d, %d, %d, %d, y, 1, e);", (ll)q->wlen, id, q->nout, id, id,
+              id, q->zero_point, q->act_min, q->act_max);
     emit_line(e, "}");
     emit_line(e, "%s", "");
 }
 
+/* conv2d: per group and output position, the taps into col (im2col, int8,
+ * z_in where the window is outside the input, so that padding adds
+ * nothing), then the group's filters as rows of nnc_rows. */
 static void emit_conv(Emitter *e, const QuantPlan *p, int id)
 {
     const Ir *ir = e->ir;
@@ -136,36 +209,36 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
     emit_line(e, "/* %%%d conv2d: [%lld, %lld, %lld] -> [%lld, %lld, %lld], kernel %lldx%lld, stride %lldx%lld,", id,
               c.C, c.H, c.W, c.F, c.OH, c.OW, c.KH, c.KW, c.SH, c.SW);
-    emit_line(e, " * padding %lldx%lld, dilation %lldx%lld, %lld groups; padding adds nothing (x - zp = 0) */", c.PT,
-              c.PL, c.DH, c.DW, c.G);
-    emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y)", id);
+    emit_line(e, " * padding %lldx%lld, dilation %lldx%lld, %lld groups; col: %lld taps */", c.PT, c.PL, c.DH, c.DW, c.G,
+              (ll)q->wlen);
+    emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e)", id);
     emit_line(e, "{");
-    emit_line(e, "    int f, oy, ox, ci, ky, kx;");
-    emit_line(e, "    for (f = 0; f < %lld; f++) {", c.F);
-    emit_line(e, "        const int8_t *xg = x + (size_t)(f / %lld) * %lld;", c.FG, c.CG * c.H * c.W);
+    emit_line(e, "    int g, oy, ox, ci, ky, kx;");
+    emit_line(e, "    for (g = 0; g < %lld; g++)", c.G);
     emit_line(e, "        for (oy = 0; oy < %lld; oy++)", c.OH);
     emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", c.OW);
-    emit_line(e, "                const int8_t *w = w%d + (size_t)f * %lld;", id, (ll)q->wlen);
-    emit_line(e, "                int32_t acc = b%d[f];", id);
-    emit_line(e, "                for (ci = 0; ci < %lld; ci++)", c.CG);
+    emit_line(e, "                int8_t *t = col;");
+    emit_line(e, "                for (ci = 0; ci < %lld; ci++) {", c.CG);
+    emit_line(e, "                    const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
     emit_line(e, "                    for (ky = 0; ky < %lld; ky++) {", c.KH);
     emit_line(e, "                        int iy = oy * %lld - %lld + ky * %lld;", c.SH, c.PT, c.DH);
-    emit_line(e, "                        if (iy < 0 || iy >= %lld)", c.H);
+    emit_line(e, "                        if (iy < 0 || iy >= %lld) {", c.H);
+    emit_line(e, "                            memset(t, %d, %lld);", x->zero_point, c.KW);
+    emit_line(e, "                            t += %lld;", c.KW);
     emit_line(e, "                            continue;");
+    emit_line(e, "                        }");
     emit_line(e, "                        for (kx = 0; kx < %lld; kx++) {", c.KW);
     emit_line(e, "                            int ix = ox * %lld - %lld + kx * %lld;", c.SW, c.PL, c.DW);
-    emit_line(e, "                            if (ix < 0 || ix >= %lld)", c.W);
-    emit_line(e, "                                continue;");
-    emit_line(e, "                            acc += ((int32_t)xg[(ci * %lld + iy) * %lld + ix] - (%d)) *", c.H, c.W,
+    emit_line(e, "                            *t++ = ix >= 0 && ix < %lld ? xc[iy * %lld + ix] : (int8_t)(%d);", c.W, c.W,
               x->zero_point);
-    emit_line(e, "                                   (int32_t)w[(ci * %lld + ky) * %lld + kx];", c.KH, c.KW);
     emit_line(e, "                        }");
     emit_line(e, "                    }");
-    emit_line(e, "                acc = nnc_requant(acc, m%d[f], sh%d[f]) + (%d);", id, id, q->zero_point);
-    emit_line(e, "                y[(f * %lld + oy) * %lld + ox] = (int8_t)(acc < %d ? %d : acc > %d ? %d : acc);",
-              c.OH, c.OW, q->act_min, q->act_min, q->act_max, q->act_max);
+    emit_line(e, "                }");
+    emit_line(e, "                nnc_rows(col, %lld, w%d + (size_t)g * %lld, %lld, bz%d + g * %lld, m%d + g * %lld, sh%d + g * %lld,",
+              (ll)q->wlen, id, c.FG * (ll)q->wlen, c.FG, id, c.FG, id, c.FG, id, c.FG);
+    emit_line(e, "                         %d, %d, %d, y + (size_t)(g * %lld * %lld + oy * %lld + ox), %lld, e);", q->zero_point,
+              q->act_min, q->act_max, c.FG, c.OH * c.OW, c.OW, c.OH * c.OW);
     emit_line(e, "            }");
-    emit_line(e, "    }");
     emit_line(e, "}");
     emit_line(e, "%s", "");
 }
@@ -409,6 +482,8 @@ static void emit_int8_header(Emitter *e, const QuantPlan *p)
               numel(&ir->nodes[p->input]), M);
     emit_line(e, " * float model does; %s_forward_int8 takes int8 q = round(x / SCALE) + ZERO_POINT. */", M);
     emit_line(e, "#define %s_INPUT_SIZE %lld", M, numel(&ir->nodes[p->input]));
+    emit_line(e, "#define %s_INPUT_%s_SIZE %lld /* as the float code names it */", M, ir->nodes[p->input].name,
+              numel(&ir->nodes[p->input]));
     emit_line(e, "#define %s_INPUT_SCALE %s", M, flt(in->scale, b));
     emit_line(e, "#define %s_INPUT_ZERO_POINT (%d)", M, in->zero_point);
     emit_line(e, "/* Output: %lld values per sample; the real value of int8 q is", numel(&ir->nodes[p->output]));
@@ -463,10 +538,10 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         const QuantNode *q = &p->q[i];
         if (q->kind != QK_DENSE && q->kind != QK_CONV2D)
             continue;
-        emit_line(&e, "/* %%%d %s: int8 weights [%d, %lld] (scale per output channel in comments), bias int32 */", i,
+        emit_line(&e, "/* %%%d %s: int8 weights [%d, %lld] ; bz: the int32 bias minus z_in sum(w) */", i,
                   ir->nodes[i].name ? ir->nodes[i].name : "", q->nout, (ll)q->wlen);
         emit_array(&e, "int8_t", arena_printf(ir->arena, "w%d", i), (ll)q->nout * q->wlen, q->w, 1);
-        emit_array(&e, "int32_t", arena_printf(ir->arena, "b%d", i), q->nout, q->bias, 4);
+        emit_array(&e, "int32_t", arena_printf(ir->arena, "bz%d", i), q->nout, q->bias_zp, 4);
         emit_array(&e, "int32_t", arena_printf(ir->arena, "m%d", i), q->nout, q->mult, 4);
         emit_array(&e, "int8_t", arena_printf(ir->arena, "sh%d", i), q->nout, q->shift, 1);
         emit_line(&e, "%s", "");
@@ -508,9 +583,10 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         const QuantNode *q = &p->q[i];
         const char *x = ir->nodes[i].nin ? qbuf(ir, p, ir->nodes[i].in[0]) : "";
         if (q->kind == QK_DENSE)
-            emit_line(&e, "    k%d_dense(%s, %s);", i, x, qbuf(ir, p, i));
+            emit_line(&e, "    k%d_dense(%s, %s, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->wide);
         else if (q->kind == QK_CONV2D)
-            emit_line(&e, "    k%d_conv2d(%s, %s);", i, x, qbuf(ir, p, i));
+            emit_line(&e, "    k%d_conv2d(%s, %s, A + %lld, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->col,
+                      (ll)p->wide);
         else if (q->kind == QK_MAXPOOL)
             emit_line(&e, "    k%d_maxpool(%s, %s);", i, x, qbuf(ir, p, i));
         else if (q->kind == QK_AVGPOOL || q->kind == QK_GAP)

@@ -111,7 +111,7 @@ static const QuantRange *range_of(const Ir *ir, const Readers *rd, int v, const 
 }
 
 /* Quantize a dense or conv2d's weights, bias and multipliers into q. */
-static void quant_layer(const Ir *ir, const float *const *weights, int id, QuantNode *q, float s_in)
+static void quant_layer(const Ir *ir, const float *const *weights, int id, QuantNode *q, float s_in, int32_t z_in)
 {
     const IrNode *n = &ir->nodes[id];
     const IrNode *w = &ir->nodes[n->in[1]];
@@ -121,6 +121,7 @@ static void quant_layer(const Ir *ir, const float *const *weights, int id, Quant
     q->wlen = shape_numel(&w->shape) / q->nout;
     q->w = malloc((size_t)(q->nout * q->wlen));
     q->bias = malloc((size_t)q->nout * sizeof *q->bias);
+    q->bias_zp = malloc((size_t)q->nout * sizeof *q->bias_zp);
     q->mult = malloc((size_t)q->nout * sizeof *q->mult);
     q->shift = malloc((size_t)q->nout * sizeof *q->shift);
     q->w_scale = malloc((size_t)q->nout * sizeof *q->w_scale);
@@ -140,6 +141,12 @@ static void quant_layer(const Ir *ir, const float *const *weights, int id, Quant
         double sb = (double)s_in * sw;
         double b = bv ? round((double)bv[c] / sb) : 0;
         q->bias[c] = b < -2147483648.0 ? INT32_MIN : b > 2147483647.0 ? INT32_MAX : (int32_t)b;
+        /* sum (x - z_in) w = sum x w - z_in sum w, exactly: the kernels
+         * add the second term from here */
+        int64_t sw_sum = 0;
+        for (int64_t i = 0; i < q->wlen; i++)
+            sw_sum += q->w[c * q->wlen + i];
+        q->bias_zp[c] = (int32_t)((int64_t)q->bias[c] - (int64_t)z_in * sw_sum);
         int32_t sh;
         quant_multiplier(sb / q->scale, &q->mult[c], &sh);
         q->shift[c] = (int8_t)sh;
@@ -243,7 +250,11 @@ static int64_t quant_place(const Ir *ir, QuantPlan *p, const unsigned char *need
     free(last);
     free(size);
     p->float_scratch = top;
-    return top + 2 * p->scratch_floats * 4;
+    p->col = top + 2 * p->scratch_floats * 4;
+    p->col_bytes = (p->col_bytes + 15) / 16 * 16;
+    p->wide = p->col + p->col_bytes;
+    p->wide_bytes = (2 * p->wide_bytes + 15) / 16 * 16;
+    return p->wide + p->wide_bytes;
 }
 
 QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRange *ranges, int nranges,
@@ -347,7 +358,11 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
         }
         if (q->kind == QK_DENSE || q->kind == QK_CONV2D) {
             const QuantNode *x = &p->q[p->q[nd->in[0]].root];
-            quant_layer(ir, weights, i, q, x->scale);
+            quant_layer(ir, weights, i, q, x->scale, x->zero_point);
+            if (q->kind == QK_CONV2D && q->wlen > p->col_bytes)
+                p->col_bytes = q->wlen;
+            if (q->wlen > p->wide_bytes)
+                p->wide_bytes = q->wlen; /* taps; bytes in quant_place */
             if (q->value != i)
                 quant_clamp(ir, q->value, q);
             p->weight_bytes += q->nout * q->wlen + q->nout * (4 + 4 + 1);
@@ -382,6 +397,7 @@ void quant_free(QuantPlan *p)
     for (int i = 0; i < p->n; i++) {
         free(p->q[i].w);
         free(p->q[i].bias);
+        free(p->q[i].bias_zp);
         free(p->q[i].mult);
         free(p->q[i].shift);
         free(p->q[i].w_scale);
@@ -438,6 +454,12 @@ void quant_dump_memory(const Ir *ir, const QuantPlan *p, FILE *f)
     if (p->scratch_floats)
         fprintf(f, "float scratch %lld bytes at %lld (the float ops' input and output)\n",
                 (long long)(2 * p->scratch_floats * 4), (long long)p->float_scratch);
+    if (p->col_bytes)
+        fprintf(f, "im2col row %lld bytes at %lld (conv2d's taps of one output position)\n", (long long)p->col_bytes,
+                (long long)p->col);
+    if (p->wide_bytes)
+        fprintf(f, "int16 row %lld bytes at %lld (the DSP kernels' widened input, Cortex-M4/M7)\n",
+                (long long)p->wide_bytes, (long long)p->wide);
     fprintf(f, "arena %lld bytes\n", (long long)p->arena_bytes);
     fprintf(f, "weights %lld bytes int8 (weights int8, biases, multipliers and shifts int32) against %lld float32: "
                "%.1f%%\n",

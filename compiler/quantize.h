@@ -64,7 +64,8 @@ typedef struct QuantNode {
     int nout;
     int64_t wlen;       /* weights per output channel */
     int8_t *w;
-    int32_t *bias;
+    int32_t *bias;      /* TFLite's int32 bias */
+    int32_t *bias_zp;   /* bias - z_in sum(w): the kernels sum x w alone (padding holds z_in) */
     int32_t *mult;
     int8_t *shift;      /* TFLite's shift: positive is left */
     float *w_scale;     /* per output channel */
@@ -78,6 +79,8 @@ typedef struct QuantPlan {
     int64_t arena_bytes; /* int8 buffers plus the float scratch, one sample */
     int64_t float_scratch; /* byte offset of the float scratch (two buffers of scratch_floats) */
     int64_t scratch_floats;
+    int64_t col, col_bytes; /* byte offset and size of conv2d's im2col row (int8) */
+    int64_t wide, wide_bytes; /* the DSP kernels' int16 copy of a row (2 bytes per tap) */
     int64_t weight_bytes; /* int8 weights, int32 biases, multipliers and shifts */
     int64_t float_weight_bytes; /* the same parameters as float32 */
 } QuantPlan;

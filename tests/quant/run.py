@@ -79,10 +79,13 @@ def run(exe, mode, x, dtype):
     return np.fromfile(o, dtype)
 
 
-def layer_check(text, node, ref, what):
+def layer_check(text, node, ref, what, z_in):
+    """The compiled arrays: w, bz = bias - z_in sum(w) (what the kernels
+    add to the plain int8 dot product), m, sh."""
     qw, qb, mult, shift = ref
+    bz = qb - z_in * qw.reshape(qw.shape[0], -1).astype(np.int64).sum(1)
     same = (np.array_equal(c_array(text, "w%d" % node), qw.reshape(-1)) and
-            np.array_equal(c_array(text, "b%d" % node), qb) and
+            np.array_equal(c_array(text, "bz%d" % node), bz) and
             np.array_equal(c_array(text, "m%d" % node), mult) and
             np.array_equal(c_array(text, "sh%d" % node), shift))
     check(same, what + ": weights, biases, multipliers, shifts as the reference")
@@ -131,9 +134,9 @@ def test_dense(rng):
     L0 = qref.quant_layer(w0, b0, P["x"][0], P["y1"][0])
     L2 = qref.quant_layer(w2, b2, P["y1"][0], P["y3"][0])
     L4 = qref.quant_layer(w4, b4, P["y3"][0], P["y"][0])
-    layer_check(text, 3, L0, "qdense y.0")
-    layer_check(text, 7, L2, "qdense y.2")
-    layer_check(text, 11, L4, "qdense y.4")
+    layer_check(text, 3, L0, "qdense y.0", P["x"][1])
+    layer_check(text, 7, L2, "qdense y.2", P["y1"][1])
+    layer_check(text, 11, L4, "qdense y.4", P["y3"][1])
     x = rng.integers(-128, 128, (300, 20)).astype(np.int8)
     got = run(exe, "int8", x, np.int8).reshape(300, 5)
     relu_lo = max(-128, qref.quant_value(0, *P["y1"]))
@@ -177,9 +180,9 @@ def test_conv(rng):
     L0 = qref.quant_layer(w0, b0, P["x"][0], P["y1"][0])
     L2 = qref.quant_layer(w2, b2, P["y1"][0], P["y3"][0])
     L5 = qref.quant_layer(w5, b5, P["y3"][0], P["y5"][0])
-    layer_check(text, 3, L0, "qconv y.0 (conv2d)")
-    layer_check(text, 7, L2, "qconv y.2 (depthwise conv2d)")
-    layer_check(text, 12, L5, "qconv y.5 (dense)")
+    layer_check(text, 3, L0, "qconv y.0 (conv2d)", P["x"][1])
+    layer_check(text, 7, L2, "qconv y.2 (depthwise conv2d)", P["y1"][1])
+    layer_check(text, 12, L5, "qconv y.5 (dense)", P["y3"][1])
     x = rng.integers(-128, 128, (100, 3, 9, 9)).astype(np.int8)
     got = run(exe, "int8", x, np.int8).reshape(100, 6)
     lo1, hi1 = max(-128, qref.quant_value(0, *P["y1"])), qref.quant_value(6, *P["y1"])
@@ -215,9 +218,9 @@ def test_res(rng):
     La = qref.quant_layer(wa, ba, P["x"][0], P["a"][0])
     Lb = qref.quant_layer(wb, bb, P["a"][0], P["b"][0])
     Ly = qref.quant_layer(wy, by, P["e"][0], P["y"][0])
-    layer_check(text, 3, La, "qres a.0 (conv2d)")
-    layer_check(text, 7, Lb, "qres b (conv2d)")
-    layer_check(text, 15, Ly, "qres y (dense)")
+    layer_check(text, 3, La, "qres a.0 (conv2d)", P["x"][1])
+    layer_check(text, 7, Lb, "qres b (conv2d)", P["a"][1])
+    layer_check(text, 15, Ly, "qres y (dense)", P["e"][1])
     x = rng.integers(-128, 128, (200, 2, 8, 8)).astype(np.int8)
     got = run(exe, "int8", x, np.int8).reshape(200, 3)
     relu_lo = max(-128, qref.quant_value(0, *P["a"]))
