@@ -38,11 +38,11 @@ static const char *const int8_helpers[] = {
     "/* RoundingDivideByPOT (gemmlowp): x / 2^e rounded half away from zero. */",
     "static int32_t nnc_rdpot(int32_t x, int e)",
     "{",
-    "    int32_t mask = (int32_t)(((int64_t)1 << e) - 1);",
+    "    int32_t mask = (int32_t)((UINT32_C(1) << e) - 1u);",
     "    int32_t rem = x & mask;",
     "    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);",
-    "    /* an arithmetic shift, spelt so that C99 defines it for x < 0 */",
-    "    int32_t q = x >= 0 ? x >> e : -(int32_t)((-(int64_t)x - 1) >> e) - 1;",
+    "    /* an arithmetic shift, spelt so that C99 defines it for x < 0: ~x >= 0 */",
+    "    int32_t q = x >= 0 ? x >> e : ~(~x >> e);",
     "    return q + (rem > threshold ? 1 : 0);",
     "}",
     "",
@@ -66,6 +66,18 @@ static const char *const int8_helpers[] = {
     "#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && !defined(NNC_SCALAR)",
     "#include <arm_acle.h>",
     "#define NNC_DSP 1",
+    "/* SXTB16 of v rotated right 8 bits: bytes 1 and 3 as two int16; one",
+    " * instruction with GCC's and Clang's inline assembly. */",
+    "#if defined(__GNUC__)",
+    "static inline int32_t nnc_sxtb16_ror8(uint32_t v)",
+    "{",
+    "    int32_t r;",
+    "    __asm__(\"sxtb16 %0, %1, ror #8\" : \"=r\"(r) : \"r\"(v));",
+    "    return r;",
+    "}",
+    "#else",
+    "#define nnc_sxtb16_ror8(v) __sxtb16((int32_t)((v) >> 8 | (v) << 24))",
+    "#endif",
     "#endif",
     "static void nnc_rows(const int8_t *x, int k, const int8_t *w, int rows, const int32_t *bz, const int32_t *m,",
     "                     const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y, int ys, int16_t *e)",
@@ -84,7 +96,7 @@ static const char *const int8_helpers[] = {
     "                memcpy(&a, x + i, 4);",
     "                memcpy(&b, wr + i, 4);",
     "                s = __smlad(__sxtb16((int32_t)a), __sxtb16((int32_t)b), s);",
-    "                s = __smlad(__sxtb16((int32_t)(a >> 8 | a << 24)), __sxtb16((int32_t)(b >> 8 | b << 24)), s);",
+    "                s = __smlad(nnc_sxtb16_ror8(a), nnc_sxtb16_ror8(b), s);",
     "            }",
     "            for (; i < k; i++)",
     "                s += (int32_t)x[i] * wr[i];",
@@ -97,7 +109,7 @@ static const char *const int8_helpers[] = {
     "        uint32_t u;",
     "        memcpy(&u, x + i, 4);",
     "        e32[i / 2] = __sxtb16((int32_t)u);",
-    "        e32[i / 2 + 1] = __sxtb16((int32_t)(u >> 8 | u << 24));",
+    "        e32[i / 2 + 1] = nnc_sxtb16_ror8(u);",
     "    }",
     "    for (r = 0; r < rows; r += 2) {",
     "        const int8_t *w0 = w + (size_t)r * k, *w1 = r + 1 < rows ? w0 + k : w0;",
@@ -108,9 +120,9 @@ static const char *const int8_helpers[] = {
     "            memcpy(&a, w0 + i, 4);",
     "            memcpy(&b, w1 + i, 4);",
     "            s0 = __smlad(__sxtb16((int32_t)a), e0, s0);",
-    "            s0 = __smlad(__sxtb16((int32_t)(a >> 8 | a << 24)), e1, s0);",
+    "            s0 = __smlad(nnc_sxtb16_ror8(a), e1, s0);",
     "            s1 = __smlad(__sxtb16((int32_t)b), e0, s1);",
-    "            s1 = __smlad(__sxtb16((int32_t)(b >> 8 | b << 24)), e1, s1);",
+    "            s1 = __smlad(nnc_sxtb16_ror8(b), e1, s1);",
     "        }",
     "        for (; i < k; i++) {",
     "            s0 += (int32_t)x[i] * w0[i];",
@@ -218,6 +230,18 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "        for (oy = 0; oy < %lld; oy++)", c.OH);
     emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", c.OW);
     emit_line(e, "                int8_t *t = col;");
+    emit_line(e, "                int y0 = oy * %lld - %lld, x0 = ox * %lld - %lld;", c.SH, c.PT, c.SW, c.PL);
+    emit_line(e, "                if (y0 >= 0 && y0 + %lld < %lld && x0 >= 0 && x0 + %lld < %lld) {", (c.KH - 1) * c.DH, c.H,
+              (c.KW - 1) * c.DW, c.W);
+    emit_line(e, "                    /* the window inside the input: rows copied, no checks */");
+    emit_line(e, "                    for (ci = 0; ci < %lld; ci++)", c.CG);
+    emit_line(e, "                        for (ky = 0; ky < %lld; ky++) {", c.KH);
+    emit_line(e, "                            const int8_t *row = x + (size_t)(g * %lld + ci) * %lld + (y0 + ky * %lld) * %lld + x0;",
+              c.CG, c.H * c.W, c.DH, c.W);
+    emit_line(e, "                            for (kx = 0; kx < %lld; kx++)", c.KW);
+    emit_line(e, "                                *t++ = row[kx * %lld];", c.DW);
+    emit_line(e, "                        }");
+    emit_line(e, "                } else");
     emit_line(e, "                for (ci = 0; ci < %lld; ci++) {", c.CG);
     emit_line(e, "                    const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
     emit_line(e, "                    for (ky = 0; ky < %lld; ky++) {", c.KH);
@@ -243,82 +267,57 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "%s", "");
 }
 
-static void emit_maxpool(Emitter *e, int id)
-{
-    const Ir *ir = e->ir;
-    const IrNode *n = &ir->nodes[id], *x = &ir->nodes[n->in[0]];
-    int64_t k[2], s[2], pd[2];
-    value_pair(op_arg(OP_MAXPOOL, n->args, "kernel"), k);
-    value_pair(op_arg(OP_MAXPOOL, n->args, "stride"), s);
-    value_pair(op_arg(OP_MAXPOOL, n->args, "padding"), pd);
-    ll C = x->shape.d[0], H = x->shape.d[1], W = x->shape.d[2], OH = n->shape.d[1], OW = n->shape.d[2];
-    emit_line(e, "/* %%%d maxpool: [%lld, %lld, %lld] -> [%lld, %lld, %lld]; int8 max keeps the scale */", id, C, H, W,
-              C, OH, OW);
-    emit_line(e, "static void k%d_maxpool(const int8_t *x, int8_t *y)", id);
-    emit_line(e, "{");
-    emit_line(e, "    int c, oy, ox, ky, kx;");
-    emit_line(e, "    for (c = 0; c < %lld; c++)", C);
-    emit_line(e, "        for (oy = 0; oy < %lld; oy++)", OH);
-    emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", OW);
-    emit_line(e, "                int8_t m = -128;");
-    emit_line(e, "                for (ky = 0; ky < %lld; ky++) {", (ll)k[0]);
-    emit_line(e, "                    int iy = oy * %lld - %lld + ky;", (ll)s[0], (ll)pd[0]);
-    emit_line(e, "                    if (iy < 0 || iy >= %lld)", H);
-    emit_line(e, "                        continue;");
-    emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
-    emit_line(e, "                        int ix = ox * %lld - %lld + kx;", (ll)s[1], (ll)pd[1]);
-    emit_line(e, "                        if (ix >= 0 && ix < %lld && x[(c * %lld + iy) * %lld + ix] > m)", W, H, W);
-    emit_line(e, "                            m = x[(c * %lld + iy) * %lld + ix];", H, W);
-    emit_line(e, "                    }");
-    emit_line(e, "                }");
-    emit_line(e, "                y[(c * %lld + oy) * %lld + ox] = m;", OH, OW);
-    emit_line(e, "            }");
-    emit_line(e, "}");
-    emit_line(e, "%s", "");
-}
-
-/* avgpool (kernel, stride, padding; PyTorch's count_include_pad: the
- * divisor is the kernel's size) and global_avgpool ([C, H, W] or [C, L]
- * to [C]): the sum of q - z over the window, divided rounding half away
- * from zero as TFLite's average pool does, plus z. */
-static void emit_avgpool(Emitter *e, const QuantPlan *p, int id)
+/* The pools, one window loop: maxpool (int8 max: the scale is kept;
+ * padding never wins), avgpool (kernel, stride, padding; PyTorch's
+ * count_include_pad: the divisor is the kernel's size) and global_avgpool
+ * ([C, H, W] or [C, L] to [C]).  The averages sum q - z over the window
+ * (padding adds 0), divide rounding half away from zero as TFLite's
+ * average pool does, and add z back; the input's scale and zero point. */
+static void emit_pool(Emitter *e, const QuantPlan *p, int id)
 {
     const Ir *ir = e->ir;
     const IrNode *n = &ir->nodes[id], *x = &ir->nodes[n->in[0]];
     int32_t z = p->q[id].zero_point;
+    int avg = n->op != OP_MAXPOOL;
     int64_t k[2], s[2], pd[2];
     ll C = x->shape.d[0], H = x->shape.rank == 3 ? x->shape.d[1] : 1, W = x->shape.d[x->shape.rank - 1];
-    if (n->op == OP_AVGPOOL) {
-        value_pair(op_arg(OP_AVGPOOL, n->args, "kernel"), k);
-        value_pair(op_arg(OP_AVGPOOL, n->args, "stride"), s);
-        value_pair(op_arg(OP_AVGPOOL, n->args, "padding"), pd);
-    } else {
+    if (n->op == OP_GLOBAL_AVGPOOL) {
         k[0] = H, k[1] = W, s[0] = s[1] = 1, pd[0] = pd[1] = 0;
+    } else {
+        value_pair(op_arg(n->op, n->args, "kernel"), k);
+        value_pair(op_arg(n->op, n->args, "stride"), s);
+        value_pair(op_arg(n->op, n->args, "padding"), pd);
     }
-    ll OH = n->op == OP_AVGPOOL ? n->shape.d[1] : 1, OW = n->op == OP_AVGPOOL ? n->shape.d[2] : 1;
+    ll OH = n->op != OP_GLOBAL_AVGPOOL ? n->shape.d[1] : 1, OW = n->op != OP_GLOBAL_AVGPOOL ? n->shape.d[2] : 1;
     ll cnt = (ll)(k[0] * k[1]);
-    emit_line(e, "/* %%%d %s: [%lld, %lld, %lld] -> [%lld, %lld, %lld], the mean of q - z; the input's scale */", id,
-              op_info[n->op].name, C, H, W, C, OH, OW);
+    emit_line(e, "/* %%%d %s: [%lld, %lld, %lld] -> [%lld, %lld, %lld], %s; the input's scale */", id,
+              op_info[n->op].name, C, H, W, C, OH, OW, avg ? "the mean of q - z" : "the int8 max");
     emit_line(e, "static void k%d_%s(const int8_t *x, int8_t *y)", id, op_info[n->op].name);
     emit_line(e, "{");
     emit_line(e, "    int c, oy, ox, ky, kx;");
     emit_line(e, "    for (c = 0; c < %lld; c++)", C);
     emit_line(e, "        for (oy = 0; oy < %lld; oy++)", OH);
     emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", OW);
-    emit_line(e, "                int32_t acc = 0;");
+    emit_line(e, "                int32_t acc = %d;", avg ? 0 : -128);
     emit_line(e, "                for (ky = 0; ky < %lld; ky++) {", (ll)k[0]);
     emit_line(e, "                    int iy = oy * %lld - %lld + ky;", (ll)s[0], (ll)pd[0]);
     emit_line(e, "                    if (iy < 0 || iy >= %lld)", H);
     emit_line(e, "                        continue;");
     emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
     emit_line(e, "                        int ix = ox * %lld - %lld + kx;", (ll)s[1], (ll)pd[1]);
-    emit_line(e, "                        if (ix >= 0 && ix < %lld)", W);
-    emit_line(e, "                            acc += (int32_t)x[(c * %lld + iy) * %lld + ix] - (%d);", H, W, z);
+    emit_line(e, "                        int32_t v = ix >= 0 && ix < %lld ? x[(c * %lld + iy) * %lld + ix] : %s;", W, H, W,
+              avg ? arena_printf(ir->arena, "(%d)", z) : "-128");
+    if (avg)
+        emit_line(e, "                        acc += v - (%d);", z);
+    else
+        emit_line(e, "                        acc = v > acc ? v : acc;");
     emit_line(e, "                    }");
     emit_line(e, "                }");
-    emit_line(e, "                acc = (acc > 0 ? acc + %lld : acc - %lld) / %lld + (%d);", cnt / 2, cnt / 2, cnt, z);
-    emit_line(e, "                y[(c * %lld + oy) * %lld + ox] = (int8_t)(acc < -128 ? -128 : acc > 127 ? 127 : acc);",
-              OH, OW);
+    if (avg) {
+        emit_line(e, "                acc = (acc > 0 ? acc + %lld : acc - %lld) / %lld + (%d);", cnt / 2, cnt / 2, cnt, z);
+        emit_line(e, "                acc = acc < -128 ? -128 : acc > 127 ? 127 : acc;");
+    }
+    emit_line(e, "                y[(c * %lld + oy) * %lld + ox] = (int8_t)acc;", OH, OW);
     emit_line(e, "            }");
     emit_line(e, "}");
     emit_line(e, "%s", "");
@@ -555,14 +554,14 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
             emit_conv(&e, p, i);
             break;
         case QK_MAXPOOL:
-            emit_maxpool(&e, i);
+            emit_pool(&e, p, i);
             break;
         case QK_FLOAT:
             emit_float_op(&e, p, i);
             break;
         case QK_AVGPOOL:
         case QK_GAP:
-            emit_avgpool(&e, p, i);
+            emit_pool(&e, p, i);
             break;
         case QK_ADD:
             emit_add(&e, p, i);
@@ -587,9 +586,7 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         else if (q->kind == QK_CONV2D)
             emit_line(&e, "    k%d_conv2d(%s, %s, A + %lld, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->col,
                       (ll)p->wide);
-        else if (q->kind == QK_MAXPOOL)
-            emit_line(&e, "    k%d_maxpool(%s, %s);", i, x, qbuf(ir, p, i));
-        else if (q->kind == QK_AVGPOOL || q->kind == QK_GAP)
+        else if (q->kind == QK_MAXPOOL || q->kind == QK_AVGPOOL || q->kind == QK_GAP)
             emit_line(&e, "    k%d_%s(%s, %s);", i, op_info[ir->nodes[i].op].name, x, qbuf(ir, p, i));
         else if (q->kind == QK_ADD)
             emit_line(&e, "    k%d_add(%s, %s, %s);", i, x, qbuf(ir, p, ir->nodes[i].in[1]), qbuf(ir, p, i));

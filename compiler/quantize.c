@@ -56,10 +56,14 @@ static int32_t quant_value(double x, double scale, int32_t zp)
     return q < -128 ? -128 : q > 127 ? 127 : (int32_t)q;
 }
 
+/* The range of the value called name; a conv2d/dense with a batchnorm
+ * folded into it is "conv+bn" (fold_batchnorm.c), and its value is the
+ * batchnorm's, which calibration measured under the batchnorm's name. */
 static const QuantRange *find_range(const QuantRange *r, int n, const char *name)
 {
+    const char *plus = name ? strrchr(name, '+') : NULL;
     for (int i = 0; name && i < n; i++)
-        if (strcmp(r[i].name, name) == 0)
+        if (strcmp(r[i].name, plus ? plus + 1 : name) == 0)
             return &r[i];
     return NULL;
 }
@@ -419,7 +423,7 @@ void quant_dump(const Ir *ir, const QuantPlan *p, FILE *f)
         const IrNode *n = &ir->nodes[i];
         if (q->kind == QK_NONE)
             continue;
-        fprintf(f, "%%%d = %s %s", i, kind_names[q->kind], op_info[n->op].name);
+        fprintf(f, "%%%d = %s %s", i, kind_names[q->kind], q->kind == QK_INPUT ? n->name : op_info[n->op].name);
         for (int j = 0; j < n->nin; j++)
             if (ir->nodes[n->in[j]].op != OP_PARAM)
                 fprintf(f, "%s%%%d", j ? ", " : "(", n->in[j]);

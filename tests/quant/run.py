@@ -239,6 +239,33 @@ def test_res(rng):
           "qres forward_int8 on 200 samples (add, avgpool with padding, concat, global_avgpool), exactly")
 
 
+def test_bn(rng):
+    t = [("y.0.weight", rng.normal(0, 0.3, (3, 1, 3, 3)).astype(np.float32)),
+         ("y.0.bias", np.zeros(3, np.float32)), ("y.1.weight", np.ones(3, np.float32)),
+         ("y.1.bias", np.full(3, 0.5, np.float32)), ("y.1.running_mean", np.zeros(3, np.float32)),
+         ("y.1.running_var", np.ones(3, np.float32)), ("y.3.weight", rng.normal(0, 0.3, (4, 48)).astype(np.float32)),
+         ("y.3.bias", np.zeros(4, np.float32))]
+    for nm, sc, zp in (("x", 0.01, -3), ("y.1", 0.02, 7), ("y", 0.05, 1)):
+        t += [(nm + ".scale", np.array([sc], np.float32)), (nm + ".zero_point", np.array([zp], np.int32))]
+    q = os.path.join(B, "qbn.safetensors")
+    write_st(q, t)
+    st = open(q, "rb").read()
+    hlen = struct.unpack("<Q", st[:8])[0]
+    hdr = json.loads(st[8:8 + hlen])
+    # num_batches_tracked is I64: written by hand beside the F32 tensors
+    off = max(v["data_offsets"][1] for v in hdr.values())
+    hdr["y.1.num_batches_tracked"] = {"dtype": "I64", "shape": [], "data_offsets": [off, off + 8]}
+    h = json.dumps(hdr).encode()
+    h += b" " * (-len(h) % 8)
+    with open(q, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + st[8 + hlen:] + struct.pack("<q", 0))
+    r = subprocess.run([NNC, os.path.join(HERE, "ops", "qbn.nn"), "--inference", "--weights", q, "--quantize", "int8",
+                        "--emit", "ir"], capture_output=True, text=True)
+    check(r.returncode == 0 and re.search(r"int8 conv2d .* scale=0.0199999996 zero_point=7 .*; y.0\+y.1", r.stdout)
+          is not None, "a conv2d with its batchnorm folded takes the batchnorm's range (%s)"
+          % (r.stderr.strip() or "ok"))
+
+
 def test_errors(rng):
     """Bad use is a clear error naming the file and what is missing."""
     model = os.path.join(HERE, "ops", "qdense.nn")
@@ -276,6 +303,7 @@ test_dense(rng)
 test_arith(rng, os.path.join(B, "qdense"))
 test_conv(rng)
 test_res(rng)
+test_bn(rng)
 test_errors(rng)
 print("tests/quant: %s" % ("all passed" if not fails else "%d FAILED" % fails))
 sys.exit(1 if fails else 0)
