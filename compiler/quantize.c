@@ -328,6 +328,12 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
             if (is_view(nd->op)) {
                 q->kind = QK_VIEW;
                 q->root = p->q[nd->in[0]].root;
+            } else if ((nd->op == OP_SOFTMAX || nd->op == OP_LOG_SOFTMAX) &&
+                       (int)op_num(nd->op, nd->args, "dim") != -1 &&
+                       (int)op_num(nd->op, nd->args, "dim") != nd->shape.rank - 1) {
+                snprintf(why, whysize, "%s (value '%s') over an axis other than the last has no int8 code yet",
+                         op_info[nd->op].name, nd->name ? nd->name : "?");
+                continue;
             } else if (float_ok(nd->op) && nd->nin == 1) {
                 q->kind = QK_FLOAT;
                 int64_t k = shape_numel(&nd->shape);
