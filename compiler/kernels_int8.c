@@ -22,8 +22,9 @@
 typedef long long ll;
 
 /* TFLite's reference arithmetic (tensorflow/lite/kernels/internal/common.h,
- * after gemmlowp's fixedpoint.h), docs/quantization.md. */
-static const char *const int8_helpers[] = {
+ * after gemmlowp's fixedpoint.h), docs/quantization.md: what every
+ * requantizing kernel calls. */
+static const char *const int8_requant[] = {
     "/* SaturatingRoundingDoublingHighMul (gemmlowp): the high 32 bits of 2ab,",
     " * rounded half away from zero; only INT32_MIN * INT32_MIN saturates. */",
     "static int32_t nnc_srdhm(int32_t a, int32_t b)",
@@ -57,6 +58,10 @@ static const char *const int8_helpers[] = {
     "    return nnc_rdpot(nnc_srdhm(acc, mult), shift > 0 ? 0 : -shift);",
     "}",
     "",
+};
+
+/* The dense and conv2d products (the DSP variant included). */
+static const char *const int8_rows[] = {
     "/* The rows of a dense or conv2d: for r < rows, y[r * ys] = clamp(",
     " * requant(bz[r] + x . w[r], m[r], sh[r]) + zp, lo, hi), x and each row of",
     " * w k int8.  With the DSP extension (Cortex-M4/M7: __ARM_FEATURE_DSP, as",
@@ -164,6 +169,67 @@ static const char *const int8_helpers[] = {
     "#endif",
     "}",
     "",
+};
+
+/* conv2d's two output positions at a time. */
+static const char *const int8_rows2[] = {
+    "/* nnc_rows for two inputs x0 and x1 (two output positions of a conv2d)",
+    " * at once, into y0 and y1: with the DSP extension two rows by two inputs",
+    " * a step, every weight and input word loaded once for four products;",
+    " * otherwise nnc_rows twice.  The same integers either way. */",
+    "static void nnc_rows2(const int8_t *x0, const int8_t *x1, int k, const int8_t *w, int rows, const int32_t *bz,",
+    "                      const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y0,",
+    "                      int8_t *y1, int ys, int16_t *e)",
+    "{",
+    "#ifdef NNC_DSP",
+    "    int r, i, j, k4 = k & ~3;",
+    "    (void)e;",
+    "    for (r = 0; r < rows; r += 2) {",
+    "        const int8_t *w0 = w + (size_t)r * k, *w1 = r + 1 < rows ? w0 + k : w0;",
+    "        int32_t s[4], v;",
+    "        s[0] = s[1] = bz[r];",
+    "        s[2] = s[3] = r + 1 < rows ? bz[r + 1] : 0;",
+    "        for (i = 0; i < k4; i += 4) {",
+    "            uint32_t a0, a1, b;",
+    "            int32_t a0l, a0h, a1l, a1h, bl, bh;",
+    "            memcpy(&a0, x0 + i, 4);",
+    "            memcpy(&a1, x1 + i, 4);",
+    "            a0l = __sxtb16((int32_t)a0);",
+    "            a0h = nnc_sxtb16_ror8(a0);",
+    "            a1l = __sxtb16((int32_t)a1);",
+    "            a1h = nnc_sxtb16_ror8(a1);",
+    "            memcpy(&b, w0 + i, 4);",
+    "            bl = __sxtb16((int32_t)b);",
+    "            bh = nnc_sxtb16_ror8(b);",
+    "            s[0] = __smlad(bh, a0h, __smlad(bl, a0l, s[0]));",
+    "            s[1] = __smlad(bh, a1h, __smlad(bl, a1l, s[1]));",
+    "            memcpy(&b, w1 + i, 4);",
+    "            bl = __sxtb16((int32_t)b);",
+    "            bh = nnc_sxtb16_ror8(b);",
+    "            s[2] = __smlad(bh, a0h, __smlad(bl, a0l, s[2]));",
+    "            s[3] = __smlad(bh, a1h, __smlad(bl, a1l, s[3]));",
+    "        }",
+    "        for (; i < k; i++) {",
+    "            s[0] += (int32_t)x0[i] * w0[i];",
+    "            s[1] += (int32_t)x1[i] * w0[i];",
+    "            s[2] += (int32_t)x0[i] * w1[i];",
+    "            s[3] += (int32_t)x1[i] * w1[i];",
+    "        }",
+    "        for (j = 0; j < (r + 1 < rows ? 4 : 2); j++) {",
+    "            v = nnc_requant(s[j], m[r + j / 2], sh[r + j / 2]) + zp;",
+    "            (j & 1 ? y1 : y0)[(size_t)(r + j / 2) * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        }",
+    "    }",
+    "#else",
+    "    nnc_rows(x0, k, w, rows, bz, m, sh, zp, lo, hi, y0, ys, e);",
+    "    nnc_rows(x1, k, w, rows, bz, m, sh, zp, lo, hi, y1, ys, e);",
+    "#endif",
+    "}",
+    "",
+};
+
+/* The input's quantization (NAME_forward). */
+static const char *const int8_quantize[] = {
     "/* float to int8 at (scale, zero point), as TFLite's quantize: round(x / s)",
     " * half away from zero, plus the zero point, saturated. */",
     "static int8_t nnc_quantize(float x, float scale, int32_t zp)",
@@ -226,59 +292,74 @@ static void emit_dense(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "%s", "");
 }
 
-/* conv2d: per group and output position, the taps into col (im2col, int8,
- * z_in where the window is outside the input, so that padding adds
- * nothing), then the group's filters as rows of nnc_rows. */
+/* conv2d: c<id>_col() copies the taps of one output position into a row
+ * (im2col, int8, z_in where the window is outside the input, so that
+ * padding adds nothing); the kernel takes two positions at a time through
+ * nnc_rows2 (the group's filters as rows), an odd last one through
+ * nnc_rows. */
 static void emit_conv(Emitter *e, const QuantPlan *p, int id)
 {
     const Ir *ir = e->ir;
     const QuantNode *q = &p->q[id];
     const QuantNode *x = &p->q[p->q[ir->nodes[id].in[0]].root];
     Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
+    ll K = (ll)q->wlen;
+    emit_line(e, "/* %%%d conv2d: the taps of output (oy, ox) of group g, %lld of them, into t */", id, K);
+    emit_line(e, "static void c%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int ci, ky, kx;");
+    emit_line(e, "    int y0 = oy * %lld - %lld, x0 = ox * %lld - %lld;", c.SH, c.PT, c.SW, c.PL);
+    emit_line(e, "    if (y0 >= 0 && y0 + %lld < %lld && x0 >= 0 && x0 + %lld < %lld) {", (c.KH - 1) * c.DH, c.H,
+              (c.KW - 1) * c.DW, c.W);
+    emit_line(e, "        /* the window inside the input: rows copied, no checks */");
+    emit_line(e, "        for (ci = 0; ci < %lld; ci++)", c.CG);
+    emit_line(e, "            for (ky = 0; ky < %lld; ky++) {", c.KH);
+    emit_line(e, "                const int8_t *row = x + (size_t)(g * %lld + ci) * %lld + (y0 + ky * %lld) * %lld + x0;", c.CG,
+              c.H * c.W, c.DH, c.W);
+    emit_line(e, "                for (kx = 0; kx < %lld; kx++)", c.KW);
+    emit_line(e, "                    *t++ = row[kx * %lld];", c.DW);
+    emit_line(e, "            }");
+    emit_line(e, "        return;");
+    emit_line(e, "    }");
+    emit_line(e, "    for (ci = 0; ci < %lld; ci++) {", c.CG);
+    emit_line(e, "        const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
+    emit_line(e, "        for (ky = 0; ky < %lld; ky++) {", c.KH);
+    emit_line(e, "            int iy = y0 + ky * %lld;", c.DH);
+    emit_line(e, "            for (kx = 0; kx < %lld; kx++) {", c.KW);
+    emit_line(e, "                int ix = x0 + kx * %lld;", c.DW);
+    emit_line(e, "                *t++ = iy >= 0 && iy < %lld && ix >= 0 && ix < %lld ? xc[iy * %lld + ix] : (int8_t)(%d);", c.H,
+              c.W, c.W, x->zero_point);
+    emit_line(e, "            }");
+    emit_line(e, "        }");
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
     emit_line(e, "/* %%%d conv2d: [%lld, %lld, %lld] -> [%lld, %lld, %lld], kernel %lldx%lld, stride %lldx%lld,", id,
               c.C, c.H, c.W, c.F, c.OH, c.OW, c.KH, c.KW, c.SH, c.SW);
-    emit_line(e, " * padding %lldx%lld, dilation %lldx%lld, %lld groups; col: %lld taps */", c.PT, c.PL, c.DH, c.DW, c.G,
-              (ll)q->wlen);
+    emit_line(e, " * padding %lldx%lld, dilation %lldx%lld, %lld groups; col: two rows of %lld taps */", c.PT, c.PL, c.DH,
+              c.DW, c.G, K);
     emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e)", id);
     emit_line(e, "{");
-    emit_line(e, "    int g, oy, ox, ci, ky, kx;");
-    emit_line(e, "    for (g = 0; g < %lld; g++)", c.G);
-    emit_line(e, "        for (oy = 0; oy < %lld; oy++)", c.OH);
-    emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", c.OW);
-    emit_line(e, "                int8_t *t = col;");
-    emit_line(e, "                int y0 = oy * %lld - %lld, x0 = ox * %lld - %lld;", c.SH, c.PT, c.SW, c.PL);
-    emit_line(e, "                if (y0 >= 0 && y0 + %lld < %lld && x0 >= 0 && x0 + %lld < %lld) {", (c.KH - 1) * c.DH, c.H,
-              (c.KW - 1) * c.DW, c.W);
-    emit_line(e, "                    /* the window inside the input: rows copied, no checks */");
-    emit_line(e, "                    for (ci = 0; ci < %lld; ci++)", c.CG);
-    emit_line(e, "                        for (ky = 0; ky < %lld; ky++) {", c.KH);
-    emit_line(e, "                            const int8_t *row = x + (size_t)(g * %lld + ci) * %lld + (y0 + ky * %lld) * %lld + x0;",
-              c.CG, c.H * c.W, c.DH, c.W);
-    emit_line(e, "                            for (kx = 0; kx < %lld; kx++)", c.KW);
-    emit_line(e, "                                *t++ = row[kx * %lld];", c.DW);
-    emit_line(e, "                        }");
-    emit_line(e, "                } else");
-    emit_line(e, "                for (ci = 0; ci < %lld; ci++) {", c.CG);
-    emit_line(e, "                    const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
-    emit_line(e, "                    for (ky = 0; ky < %lld; ky++) {", c.KH);
-    emit_line(e, "                        int iy = oy * %lld - %lld + ky * %lld;", c.SH, c.PT, c.DH);
-    emit_line(e, "                        if (iy < 0 || iy >= %lld) {", c.H);
-    emit_line(e, "                            memset(t, %d, %lld);", x->zero_point, c.KW);
-    emit_line(e, "                            t += %lld;", c.KW);
-    emit_line(e, "                            continue;");
-    emit_line(e, "                        }");
-    emit_line(e, "                        for (kx = 0; kx < %lld; kx++) {", c.KW);
-    emit_line(e, "                            int ix = ox * %lld - %lld + kx * %lld;", c.SW, c.PL, c.DW);
-    emit_line(e, "                            *t++ = ix >= 0 && ix < %lld ? xc[iy * %lld + ix] : (int8_t)(%d);", c.W, c.W,
-              x->zero_point);
-    emit_line(e, "                        }");
-    emit_line(e, "                    }");
-    emit_line(e, "                }");
-    emit_line(e, "                nnc_rows(col, %lld, w%d + (size_t)g * %lld, %lld, bz%d + g * %lld, m%d + g * %lld, sh%d + g * %lld,",
-              (ll)q->wlen, id, c.FG * (ll)q->wlen, c.FG, id, c.FG, id, c.FG, id, c.FG);
-    emit_line(e, "                         %d, %d, %d, y + (size_t)(g * %lld * %lld + oy * %lld + ox), %lld, e);", q->zero_point,
-              q->act_min, q->act_max, c.FG, c.OH * c.OW, c.OW, c.OH * c.OW);
+    emit_line(e, "    int g, oy, ox;");
+    emit_line(e, "    for (g = 0; g < %lld; g++) {", c.G);
+    emit_line(e, "        const int8_t *w = w%d + (size_t)g * %lld;", id, c.FG * K);
+    emit_line(e, "        const int32_t *bz = bz%d + g * %lld, *m = m%d + g * %lld;", id, c.FG, id, c.FG);
+    emit_line(e, "        const int8_t *sh = sh%d + g * %lld;", id, c.FG);
+    emit_line(e, "        for (oy = 0; oy < %lld; oy++) {", c.OH);
+    emit_line(e, "            int8_t *yr = y + (size_t)g * %lld + (size_t)oy * %lld;", c.FG * c.OH * c.OW, c.OW);
+    emit_line(e, "            for (ox = 0; ox + 1 < %lld; ox += 2) {", c.OW);
+    emit_line(e, "                c%d_col(x, g, oy, ox, col);", id);
+    emit_line(e, "                c%d_col(x, g, oy, ox + 1, col + %lld);", id, K);
+    emit_line(e, "                nnc_rows2(col, col + %lld, %lld, w, %lld, bz, m, sh, %d, %d, %d, yr + ox, yr + ox + 1, %lld, e);",
+              K, K, c.FG, q->zero_point, q->act_min, q->act_max, c.OH * c.OW);
     emit_line(e, "            }");
+    emit_line(e, "            if (ox < %lld) {", c.OW);
+    emit_line(e, "                c%d_col(x, g, oy, ox, col);", id);
+    emit_line(e, "                nnc_rows(col, %lld, w, %lld, bz, m, sh, %d, %d, %d, yr + ox, %lld, e);", K, c.FG, q->zero_point,
+              q->act_min, q->act_max, c.OH * c.OW);
+    emit_line(e, "            }");
+    emit_line(e, "        }");
+    emit_line(e, "    }");
     emit_line(e, "}");
     emit_line(e, "%s", "");
 }
@@ -546,7 +627,17 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
     emit_line(&e, "#include <math.h>");
     emit_line(&e, "#include <string.h>");
     emit_line(&e, "%s", "");
-    emit_lines(&e, int8_helpers, sizeof int8_helpers / sizeof int8_helpers[0]);
+    /* the helpers the kernels below call, and only those (-Wunused) */
+    int has[QK_FLOAT + 1] = {0};
+    for (int i = 0; i < ir->n; i++)
+        has[p->q[i].kind] = 1;
+    if (has[QK_DENSE] || has[QK_CONV2D] || has[QK_ADD] || has[QK_CONCAT])
+        emit_lines(&e, int8_requant, sizeof int8_requant / sizeof int8_requant[0]);
+    if (has[QK_DENSE] || has[QK_CONV2D])
+        emit_lines(&e, int8_rows, sizeof int8_rows / sizeof int8_rows[0]);
+    if (has[QK_CONV2D])
+        emit_lines(&e, int8_rows2, sizeof int8_rows2 / sizeof int8_rows2[0]);
+    emit_lines(&e, int8_quantize, sizeof int8_quantize / sizeof int8_quantize[0]);
     /* the weights: int8 per output channel, int32 biases at s_in s_w[c],
      * each channel's multiplier and shift */
     for (int i = 0; i < ir->n; i++) {

@@ -369,8 +369,8 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
         if (q->kind == QK_DENSE || q->kind == QK_CONV2D) {
             const QuantNode *x = &p->q[p->q[nd->in[0]].root];
             quant_layer(ir, weights, i, q, x->scale, x->zero_point);
-            if (q->kind == QK_CONV2D && q->wlen > p->col_bytes)
-                p->col_bytes = q->wlen;
+            if (q->kind == QK_CONV2D && 2 * q->wlen > p->col_bytes)
+                p->col_bytes = 2 * q->wlen; /* two output positions' taps */
             if (q->wlen > p->wide_bytes)
                 p->wide_bytes = q->wlen; /* taps; bytes in quant_place */
             if (q->value != i)
