@@ -40,6 +40,28 @@ for spec in fashion_mlp:600 fashion_lenet:900; do
         --save "$P.safetensors" --quiet >/dev/null || { echo "FAIL: $name train"; fail=1; continue; }
     "$P" calibrate --weights "$P.safetensors" --data "$F/train-images-idx3-ubyte.gz" --samples 1000 \
         --output "$P.q.safetensors" --quiet >"$P.calib" || { echo "FAIL: $name calibrate"; fail=1; continue; }
+    # calibrate's own figures: pixels in [0, 1] give x the scale 1/255 and
+    # the zero point -128 exactly (qref.int8_params), every range line a
+    # NAME.scale and a NAME.zero_point
+    "$PY" - "$P.q.safetensors" <<'PYEOF' || { echo "FAIL: $name calibrate's ranges"; fail=1; }
+import json, struct, sys
+import numpy as np
+sys.path.insert(0, "tests/quant")
+import qref
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+def get(name, dt):
+    o = h[name]["data_offsets"]
+    return np.frombuffer(b[8 + n + o[0]:8 + n + o[1]], dt)[0]
+s, z = qref.int8_params(0.0, 1.0)
+ok = get("x.scale", np.float32) == s and get("x.zero_point", np.int32) == z == -128
+names = [k[:-6] for k in h if k.endswith(".scale")]
+ok = ok and len(names) >= 3 and all(k + ".zero_point" in h for k in names)
+print("%s calibrate: %d values, x at scale %.9g zero point %d" % ("ok  " if ok else "FAIL", len(names),
+      get("x.scale", np.float32), get("x.zero_point", np.int32)))
+sys.exit(0 if ok else 1)
+PYEOF
     acc_f=$("$P" eval --weights "$P.safetensors" --data "$F/t10k-images-idx3-ubyte.gz" \
         --labels "$F/t10k-labels-idx1-ubyte.gz" | tr ' ' '\n' | sed -n 's/^accuracy=//p')
     "$NNC" "examples/$name.nn" --inference --weights "$P.q.safetensors" --quantize int8 -o "$P.int8" &&
