@@ -288,7 +288,7 @@ static void emit_dense(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "/* %%%d dense: [%lld] -> [%d], int8 x int8 in int32 */", id, (ll)q->wlen, q->nout);
     emit_line(e, "static void k%d_dense(const int8_t *x, int8_t *y, int16_t *e)", id);
     emit_line(e, "{");
-    emit_line(e, "    nnc_rows(x, %lld, w%d, %d, bz%d, m%d, sh%d, %d, %d, %d, y, 1, e);", (ll)q->wlen, id, q->nout, id, id,
+    emit_line(e, "    nnc_rows(x, %lld, w_q%d, %d, w_bz%d, w_m%d, w_sh%d, %d, %d, %d, y, 1, e);", (ll)q->wlen, id, q->nout, id, id,
               id, q->zero_point, q->act_min, q->act_max);
     emit_line(e, "}");
     emit_line(e, "%s", "");
@@ -307,7 +307,7 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
     ll K = (ll)q->wlen;
     emit_line(e, "/* %%%d conv2d: the taps of output (oy, ox) of group g, %lld of them, into t */", id, K);
-    emit_line(e, "static void c%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
+    emit_line(e, "static void k%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
     emit_line(e, "{");
     emit_line(e, "    int ci, ky, kx;");
     emit_line(e, "    int y0 = oy * %lld - %lld, x0 = ox * %lld - %lld;", c.SH, c.PT, c.SW, c.PL);
@@ -344,19 +344,19 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "{");
     emit_line(e, "    int g, oy, ox;");
     emit_line(e, "    for (g = 0; g < %lld; g++) {", c.G);
-    emit_line(e, "        const int8_t *w = w%d + (size_t)g * %lld;", id, c.FG * K);
-    emit_line(e, "        const int32_t *bz = bz%d + g * %lld, *m = m%d + g * %lld;", id, c.FG, id, c.FG);
-    emit_line(e, "        const int8_t *sh = sh%d + g * %lld;", id, c.FG);
+    emit_line(e, "        const int8_t *w = w_q%d + (size_t)g * %lld;", id, c.FG * K);
+    emit_line(e, "        const int32_t *bz = w_bz%d + g * %lld, *m = w_m%d + g * %lld;", id, c.FG, id, c.FG);
+    emit_line(e, "        const int8_t *sh = w_sh%d + g * %lld;", id, c.FG);
     emit_line(e, "        for (oy = 0; oy < %lld; oy++) {", c.OH);
     emit_line(e, "            int8_t *yr = y + (size_t)g * %lld + (size_t)oy * %lld;", c.FG * c.OH * c.OW, c.OW);
     emit_line(e, "            for (ox = 0; ox + 1 < %lld; ox += 2) {", c.OW);
-    emit_line(e, "                c%d_col(x, g, oy, ox, col);", id);
-    emit_line(e, "                c%d_col(x, g, oy, ox + 1, col + %lld);", id, K);
+    emit_line(e, "                k%d_col(x, g, oy, ox, col);", id);
+    emit_line(e, "                k%d_col(x, g, oy, ox + 1, col + %lld);", id, K);
     emit_line(e, "                nnc_rows2(col, col + %lld, %lld, w, %lld, bz, m, sh, %d, %d, %d, yr + ox, yr + ox + 1, %lld, e);",
               K, K, c.FG, q->zero_point, q->act_min, q->act_max, c.OH * c.OW);
     emit_line(e, "            }");
     emit_line(e, "            if (ox < %lld) {", c.OW);
-    emit_line(e, "                c%d_col(x, g, oy, ox, col);", id);
+    emit_line(e, "                k%d_col(x, g, oy, ox, col);", id);
     emit_line(e, "                nnc_rows(col, %lld, w, %lld, bz, m, sh, %d, %d, %d, yr + ox, %lld, e);", K, c.FG, q->zero_point,
               q->act_min, q->act_max, c.OH * c.OW);
     emit_line(e, "            }");
@@ -648,10 +648,10 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
             continue;
         emit_line(&e, "/* %%%d %s: int8 weights [%d, %lld] ; bz: the int32 bias minus z_in sum(w) */", i,
                   ir->nodes[i].name ? ir->nodes[i].name : "", q->nout, (ll)q->wlen);
-        emit_array(&e, "int8_t", arena_printf(ir->arena, "w%d", i), (ll)q->nout * q->wlen, q->w, 1);
-        emit_array(&e, "int32_t", arena_printf(ir->arena, "bz%d", i), q->nout, q->bias_zp, 4);
-        emit_array(&e, "int32_t", arena_printf(ir->arena, "m%d", i), q->nout, q->mult, 4);
-        emit_array(&e, "int8_t", arena_printf(ir->arena, "sh%d", i), q->nout, q->shift, 1);
+        emit_array(&e, "int8_t", arena_printf(ir->arena, "w_q%d", i), (ll)q->nout * q->wlen, q->w, 1);
+        emit_array(&e, "int32_t", arena_printf(ir->arena, "w_bz%d", i), q->nout, q->bias_zp, 4);
+        emit_array(&e, "int32_t", arena_printf(ir->arena, "w_m%d", i), q->nout, q->mult, 4);
+        emit_array(&e, "int8_t", arena_printf(ir->arena, "w_sh%d", i), q->nout, q->shift, 1);
         emit_line(&e, "%s", "");
     }
     for (int i = 0; i < ir->n; i++) {

@@ -84,10 +84,10 @@ def layer_check(text, node, ref, what, z_in):
     add to the plain int8 dot product), m, sh."""
     qw, qb, mult, shift = ref
     bz = qb - z_in * qw.reshape(qw.shape[0], -1).astype(np.int64).sum(1)
-    same = (np.array_equal(c_array(text, "w%d" % node), qw.reshape(-1)) and
-            np.array_equal(c_array(text, "bz%d" % node), bz) and
-            np.array_equal(c_array(text, "m%d" % node), mult) and
-            np.array_equal(c_array(text, "sh%d" % node), shift))
+    same = (np.array_equal(c_array(text, "w_q%d" % node), qw.reshape(-1)) and
+            np.array_equal(c_array(text, "w_bz%d" % node), bz) and
+            np.array_equal(c_array(text, "w_m%d" % node), mult) and
+            np.array_equal(c_array(text, "w_sh%d" % node), shift))
     check(same, what + ": weights, biases, multipliers, shifts as the reference")
 
 
