@@ -133,7 +133,7 @@ demo:
 # part's output shown whole when it ends (-O); the longest start first.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_PARTS = test-golden test-codegen test-examples test-gradcheck test-embed test-unit test-program \
-	test-init-stats test-reliability test-gen-c test-arena test-errors test-ops-doc test-layers test-fold
+	test-init-stats test-reliability test-gen-c test-arena test-errors test-ops-doc test-layers test-fold test-quant
 test: deps-test all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -O $(TEST_PARTS)
 	@echo "make test: all parts passed"
@@ -152,6 +152,8 @@ test-codegen: all
 	@echo "== generated code"; NNC=$(B)/nnc sh tests/run_codegen.sh
 test-embed: all
 	@echo "== the embedding API (C, C++, sanitizers, Cortex-M)"; NNC=$(B)/nnc sh tests/run_embed.sh
+test-quant: all
+	@echo "== int8 quantization (tests/quant)"; NNC=$(B)/nnc sh tests/run_quant.sh
 test-golden: all
 	@echo "== golden outputs against PyTorch"; NNC=$(B)/nnc sh tests/run_golden.sh
 test-gradcheck: all

@@ -264,15 +264,19 @@ static const char *const libc[] = {
 };
 
 /* The generated code's own identifiers that a model name can meet: its
- * file-scope names (emit_c.c, gemm.c, kernels*.c) and macros, and the
- * locals of the functions that name the model's type (m, at, seed, ...). */
+ * file-scope names (emit_c.c, gemm.c, kernels*.c, kernels_int8.c) and
+ * macros, and the locals of the functions that name the model's type (m,
+ * at, seed, ...; calibration's mv, xs, lo, hi). */
 static const char *const generated[] = {
     "A", "ARENA_FLOATS", "DOT_BLOCKS", "DOT_H", "DOT_MB", "DOT_NB", "ERF", "EXP", "FMADD", "FV", "GEMM", "GFMA",
-    "GLOAD", "GSTORE", "GVFMA", "LOG", "LOG1P", "MAX_BATCH", "NPARAMS", "NSTATE", "POW", "SQRT", "TANH", "VFMADD", "VLOAD",
-    "VSQRT", "VSTORE", "VSUM", "VSUM4", "arena", "at", "bad_batch", "done", "dotsum", "dotsum_block", "err", "fill_const",
-    "fill_normal", "fill_uniform", "gemm_elem", "gemm_panel", "gemm_part", "gemm_rows", "i", "init_params", "inputs", "j", "k", "lr", "m",
-    "mem", "n", "nnc_isa", "nnc_isa_init", "out", "p", "param_ptrs", "params", "path", "real", "run_backward", "run_eval", "run_loss",
-    "run_output", "run_update", "s", "seed", "state_desc", "state_ptr", "sum16", "t", "target", "vgemm", "vgemm_x16", "vgemm_x8", "vreal", "vsq", "w", "x",
+    "GLOAD", "GSTORE", "GVFMA", "LOG", "LOG1P", "MAX_BATCH", "NPARAMS", "NSTATE", "POW", "SQRT", "TANH", "VFMADD",
+    "VLOAD", "VSQRT", "VSTORE", "VSUM", "VSUM4", "arena", "arena_bytes", "at", "bad_batch", "done", "dotsum",
+    "dotsum_block", "err", "fill_const", "fill_normal", "fill_uniform", "gemm_elem", "gemm_panel", "gemm_part",
+    "gemm_rows", "hi", "i", "init_params", "inputs", "j", "k", "lo", "lr", "m", "mem", "mv", "n", "nnc_isa",
+    "nnc_isa_init", "nnc_quantize", "nnc_range", "nnc_rdpot", "nnc_requant", "nnc_rows", "nnc_rows2", "nnc_srdhm",
+    "nnc_sxtb16_ror8", "out", "p", "param_ptrs", "params", "path", "range_names", "real", "run_backward", "run_eval",
+    "run_loss", "run_output", "run_update", "s", "seed", "state_desc", "state_ptr", "sum16", "t", "target", "vgemm",
+    "vgemm_x16", "vgemm_x8", "vreal", "vsq", "w", "x", "xs",
 };
 
 /* Prefixes of whole families: the runtime's names (nnrt.h), the generated

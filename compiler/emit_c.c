@@ -1468,6 +1468,88 @@ static void emit_gradcheck(Emitter *e, const Model *m)
     }
 }
 
+/* ---- PROG calibrate (docs/quantization.md) ---------------------------------- */
+
+/* Does node j's buffer hold j's own value once the kernel writing it has
+ * run, so that calibration can measure it?  Not for parameters, values
+ * computed in registers (inlined), or a dense/conv2d whose buffer holds
+ * its fused activation's value (that activation is measured instead). */
+static int calib_recordable(const Emitter *e, int j)
+{
+    const IrNode *n = &e->ir->nodes[j];
+    if (n->op == OP_PARAM || n->op == OP_TARGET || n->op == OP_STATE || n->dtype != DT_F32 || !n->name ||
+        n->inlined_into >= 0 || n->phase != PH_FORWARD)
+        return 0;
+    if (e->plan->root[j] == j && n->epilogue != OP_COUNT)
+        return 0;
+    int r = e->plan->root[j]; /* the buffer's kernel must run (not inlined) */
+    if (e->ir->nodes[r].op != OP_INPUT && !runs(e, r))
+        return 0;
+    for (int k = 0; k < j; k++) /* one range per name */
+        if (e->ir->nodes[k].name && strcmp(e->ir->nodes[k].name, n->name) == 0 && e->ir->nodes[k].op != OP_PARAM)
+            return 0;
+    return 1;
+}
+
+/* The ranges of the values whose buffer is root r, just written. */
+static void calib_record(Emitter *e, const Model *m, const int *slot, int r)
+{
+    for (int j = 0; j < e->ir->n; j++)
+        if (m->out[j] && slot[j] >= 0 && e->plan->root[j] == r)
+            emit_line(e, "nnc_range(%s, (size_t)n * %lld, lo + %d, hi + %d); /* %s */", buf(e, j),
+                      numel(&e->ir->nodes[j]), slot[j], slot[j], e->ir->nodes[j].name);
+}
+
+/* range_names[] and w_calibrate_n(): run_output's schedule in eval mode,
+ * widening lo[i] and hi[i] to each value range_names[i] takes, right
+ * after the kernel that writes it (a later kernel may reuse its memory).
+ * Returns how many values it measures. */
+static int emit_calibrate(Emitter *e, const Model *m, int ninputs)
+{
+    const Ir *ir = e->ir;
+    int *slot = arena_alloc(ir->arena, (size_t)ir->n * sizeof *slot);
+    int k = 0;
+    for (int j = 0; j < ir->n; j++)
+        slot[j] = m->out[j] && calib_recordable(e, j) ? k++ : -1;
+    emit_line(e, "/* PROG calibrate: the values whose ranges it measures (docs/quantization.md). */");
+    emit_line(e, "static const char *const range_names[%d] = {", k > 0 ? k : 1);
+    for (int j = 0; j < ir->n; j++)
+        if (slot[j] >= 0)
+            emit_line(e, "    \"%s\",", emit_c_string(ir->arena, ir->nodes[j].name));
+    if (k == 0)
+        emit_line(e, "    \"\",");
+    emit_line(e, "};");
+    emit_line(e, "static void nnc_range(const real *p, size_t k, float *lo, float *hi)");
+    emit_line(e, "{");
+    emit_line(e, "    for (size_t i = 0; i < k; i++) {");
+    emit_line(e, "        *lo = p[i] < *lo ? p[i] : *lo;");
+    emit_line(e, "        *hi = p[i] > *hi ? p[i] : *hi;");
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, float *hi)");
+    emit_line(e, "{");
+    e->indent++;
+    emit_line(e, "%s *m = mv;", e->opt->name);
+    emit_line(e, "real *A = m->a;");
+    emit_line(e, "(void)A;");
+    int in = 0;
+    for (int j = 0; j < ir->n; j++)
+        if (ir->nodes[j].op == OP_INPUT)
+            emit_line(e, "const real *in_%s = xs[%d];", ir->nodes[j].name, in++);
+    (void)ninputs;
+    for (int j = 0; j < ir->n; j++)
+        if (ir->nodes[j].op == OP_INPUT)
+            calib_record(e, m, slot, j);
+    for (int i = 0; i < ir->n; i++)
+        if (m->out[i] && ir->nodes[i].phase == PH_FORWARD && runs(e, i)) {
+            call(e, i);
+            calib_record(e, m, slot, i);
+        }
+    e->indent--;
+    emit_line(e, "}");
+    return k;
+}
+
 /* The descriptor the runtime's training driver works from (nnrt.h's
  * NnrtModel, version 2: every input, the loss kind, the prediction,
  * the training state, the current lr and plateau's hook). */
@@ -1496,6 +1578,7 @@ static void emit_descriptor(Emitter *e, const Model *m)
         xs[0] = '\0';
         for (int j = 0; j < ninputs && xk < sizeof xs; j++)
             xk += (size_t)snprintf(xs + xk, sizeof xs - xk, "%sxs[%d]", j ? ", " : "", j);
+        int nranges = emit_calibrate(e, m, ninputs);
         emit_line(e, "static void *w_create(uint64_t seed) { return %s_create(seed); }", M);
         emit_line(e, "static void w_destroy(void *m) { %s_destroy(m); }", M);
         emit_line(e, "static int w_load(void *m, const char *path, NnrtErr *err) { return %s_load_err(m, path, err); }", M);
@@ -1607,6 +1690,7 @@ static void emit_descriptor(Emitter *e, const Model *m)
             if (train_plateau(ir))
                 emit_line(e, ".epoch_end_loss = w_epoch_end_loss,");
         }
+        emit_line(e, ".nranges = %d, .range_names = range_names, .calibrate_n = w_calibrate_n,", nranges);
         e->indent--;
         emit_line(e, "};");
     }

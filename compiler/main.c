@@ -9,6 +9,7 @@
  * shell, so no name or flag is ever taken for a command.
  */
 #include <errno.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,11 @@
 #include "compile.h"
 #include "emit_c.h"
 #include "kernels.h"
+#include "kernels_int8.h"
 #include "lower.h"
 #include "nnrt.h"
 #include "target.h"
+#include "quantize.h"
 
 #ifndef NNC_RUNTIME_DIR
 #define NNC_RUNTIME_DIR "runtime"
@@ -42,6 +45,8 @@ static const char usage_options[] =
     "  --inference          inference code only: no training, no runtime, no heap\n"
     "  --weights W          with --inference: compile the weights of the safetensors\n"
     "                       file W in as const arrays\n"
+    "  --quantize int8      with --inference: integer code (TFLite's int8 scheme); W\n"
+    "                       must hold the ranges PROG calibrate writes\n"
     "  --threads N          split the hot loops over N threads with OpenMP (results\n"
     "                       equal one thread's); --exe then compiles with -fopenmp\n"
     "  --batch N            the largest batch the code is compiled for (default: the\n"
@@ -164,6 +169,7 @@ static int has_words(const char *s);
 typedef struct Options {
     const char *path, *out, *emit, *dump_after, *weights;
     const Target *target;           /* --target, the host by default */
+    const char *quantize;           /* --quantize int8, or NULL */
     const char *budget;             /* --budget, as written */
     int64_t budget_flash, budget_ram; /* bytes, or -1 when not given */
     int check, exe, inference, batch, opt_level, threads, werror;
@@ -377,6 +383,8 @@ static int parse_args(Options *o, int argc, char **argv)
             value = &o->out;
         } else if (strcmp(a, "--weights") == 0) {
             value = &o->weights;
+        } else if (strcmp(a, "--quantize") == 0) {
+            value = &o->quantize;
         } else if (strcmp(a, "--threads") == 0) {
             if (i + 1 >= argc)
                 return usage_error("%s needs a value", a);
@@ -431,6 +439,11 @@ static int parse_args(Options *o, int argc, char **argv)
         return usage_error("%s", "--weights goes with --inference");
     if (o->inference && !o->weights)
         return usage_error("%s", "--inference needs --weights W.safetensors: the weights become constants");
+    if (o->quantize && strcmp(o->quantize, "int8") != 0)
+        return usage_error("--quantize takes int8, not '%s'", o->quantize);
+    if (o->quantize && !o->inference)
+        return usage_error("%s", "--quantize int8 goes with --inference --weights Q.safetensors (PROG calibrate "
+                                 "writes Q)");
     if (o->exe && o->inference)
         return usage_error("%s", "--exe builds the training program; --inference code has no main");
     if (o->exe && !o->out)
@@ -455,8 +468,63 @@ static int commit_file(const char *tmp, const char *path)
     return 0;
 }
 
+/* ---- --quantize int8 (quantize.h, kernels_int8.h) ---- */
+
+/* The calibrated ranges of weights file path (docs/quantization.md):
+ * every NAME.scale F32[1] with its NAME.zero_point I32[1].  Returns the
+ * count (ranges in c's arena), or -1 after an error naming the file. */
+static int load_ranges(Compilation *c, const char *path, QuantRange **out)
+{
+    NnrtSafetensors st;
+    NnrtErr err;
+    if (nnrt_st_read(path, &st, &err) != 0) {
+        fprintf(stderr, "nnc: error: %s\n", err.msg);
+        return -1;
+    }
+    QuantRange *r = arena_alloc(&c->arena, (size_t)(st.ntensors + 1) * sizeof *r);
+    int n = 0, bad = 0;
+    for (int i = 0; i < st.ntensors && !bad; i++) {
+        const NnrtStTensor *t = &st.tensors[i];
+        size_t len = strlen(t->name);
+        if (len <= 6 || strcmp(t->name + len - 6, ".scale") != 0)
+            continue;
+        char *v = arena_printf(&c->arena, "%.*s", (int)(len - 6), t->name);
+        const NnrtStTensor *z = nnrt_st_find(&st, arena_printf(&c->arena, "%s.zero_point", v));
+        if (t->dtype != NNRT_F32 || t->rank > 1 || (t->rank == 1 && t->dims[0] != 1) || !z || z->dtype != NNRT_I32 || z->rank > 1 || (z->rank == 1 && z->dims[0] != 1)) {
+            fprintf(stderr, "nnc: error: %s: '%s' must be F32[1] with '%s.zero_point' I32[1] beside it\n", path,
+                    t->name, v);
+            bad = 1;
+            break;
+        }
+        float s;
+        int32_t zp;
+        memcpy(&s, t->data, 4);
+        memcpy(&zp, z->data, 4);
+        if (!(s > 0) || !isfinite(s) || zp < -128 || zp > 127) {
+            fprintf(stderr, "nnc: error: %s: value '%s' has scale %g and zero point %d; a scale must be positive "
+                            "and finite, a zero point in [-128, 127]\n", path, v, (double)s, (int)zp);
+            bad = 1;
+            break;
+        }
+        r[n].name = v;
+        r[n].scale = s;
+        r[n].zero_point = zp;
+        n++;
+    }
+    nnrt_st_free(&st);
+    if (bad)
+        return -1;
+    if (n == 0) {
+        fprintf(stderr, "nnc: error: %s holds no calibrated range (NAME.scale, NAME.zero_point): --quantize int8 "
+                        "needs the weights PROG calibrate writes\n", path);
+        return -1;
+    }
+    *out = r;
+    return n;
+}
+
 /* The parameters' values from a safetensors file, per node id. */
-static int load_weights(Compilation *c, const char *path, const float ***out)
+static int load_weights(Compilation *c, const char *path, const float ***out, int quantize)
 {
     Ir *ir = c->ir;
     int np = 0;
@@ -482,7 +550,29 @@ static int load_weights(Compilation *c, const char *path, const float ***out)
         k++;
     }
     NnrtErr err;
-    int rc = nnrt_st_load_params(path, descs, np, dst, &err);
+    int rc;
+    if (quantize) {
+        /* The ranges ride along: every parameter must load, and the only
+         * tensors left over are ranges. */
+        NnrtParamLoadOpts lo = {0};
+        NnrtParamLoadReport rep = {0};
+        lo.partial = 1;
+        rc = nnrt_st_load_params_opts(path, descs, np, dst, &lo, &rep, &err);
+        if (rc == 0 && rep.nkept > 0) {
+            /* the report's "kept initialisation" lines: the missing ones */
+            size_t at = (size_t)snprintf(err.msg, sizeof err.msg, "%s: %d parameters of the model are not in the file:",
+                                         path, rep.nkept);
+            for (const char *l = rep.text; l && *l && at < sizeof err.msg; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != 0)) {
+                int len = (int)strcspn(l, "\n");
+                if (strncmp(l, "kept initialisation", 19) == 0)
+                    at += (size_t)snprintf(err.msg + at, sizeof err.msg - at, "\n  %.*s", len, l);
+            }
+            rc = NN_EMISMATCH;
+        }
+        free(rep.text);
+    } else {
+        rc = nnrt_st_load_params(path, descs, np, dst, &err);
+    }
     if (rc != 0) {
         fprintf(stderr, "nnc: error: %s\n", err.msg);
         return rc == NN_EIO ? 2 : 1;
@@ -683,7 +773,7 @@ static void remove_tmpdir(const char *dir, const char *cname)
 /* Write the C files, and with --exe the program.  Files and C names follow
  * the model's C identifier (cident_model): NAME, or nnc_NAME where NAME
  * would collide with C. */
-static int generate(Compilation *c, const Options *o)
+static int generate(Compilation *c, const Options *o, const QuantPlan *qp)
 {
     const char *name = c->ir->model, *why = NULL;
     const char *cname = cident_model(&c->arena, name, &why);
@@ -751,7 +841,7 @@ static int generate(Compilation *c, const Options *o)
         remove(c_tmp);
         rc = 2;
     } else {
-        rc = emit_c(c->ir, c->plan, &eo, &c->diag, h, cf);
+        rc = qp ? kern_int8_emit(c->ir, qp, &eo, h, cf) : emit_c(c->ir, c->plan, &eo, &c->diag, h, cf);
         int werr = ferror(h) | ferror(cf);
         werr |= fclose(h) != 0;
         werr |= fclose(cf) != 0;
@@ -903,6 +993,9 @@ int main(int argc, char **argv)
         return 2;
     }
     Compilation c;
+    QuantPlan *qp = NULL;     /* --quantize int8 */
+    QuantRange *ranges = NULL;
+    int nranges = 0;
     rc = compile_front_werror(&c, o.path, src, len, o.dump_after, dump, o.werror);
     /* --check, shapes, dot and front-end dumps need no back end. */
     int front_only = o.check || (o.emit && (strcmp(o.emit, "shapes") == 0 || strcmp(o.emit, "dot") == 0)) ||
@@ -922,11 +1015,28 @@ int main(int argc, char **argv)
         /* The weights are constants from here on, so passes can fold
          * them (fold_batchnorm). */
         if (o.inference)
-            rc = load_weights(&c, o.weights, &c.weights);
+            rc = load_weights(&c, o.weights, &c.weights, o.quantize != NULL);
+        if (rc == 0 && o.quantize) {
+            /* The int8 graph does its own folding: of the optional
+             * passes only fold_batchnorm runs. */
+            for (int i = 0; i < compile_npasses; i++)
+                if ((compile_passes[i].flags & PASS_OPTIONAL) && strcmp(compile_passes[i].name, "fold_batchnorm"))
+                    bo.disabled |= 1u << i;
+            nranges = load_ranges(&c, o.weights, &ranges);
+            rc = nranges < 0;
+        }
         if (rc == 0)
             rc = compile_back(&c, &bo);
+        if (rc == 0 && o.quantize) {
+            char qwhy[512];
+            qp = quant_plan(c.ir, c.weights, ranges, nranges, o.weights, qwhy, sizeof qwhy);
+            if (!qp) {
+                fprintf(stderr, "nnc: error: %s\n", qwhy);
+                rc = 1;
+            }
+        }
         if (rc == 0 && !o.emit && !o.dump_after)
-            rc = generate(&c, &o);
+            rc = generate(&c, &o, qp);
     }
     diag_flush(&c.diag, stderr);
     if (o.dump_after) {
@@ -935,7 +1045,13 @@ int main(int argc, char **argv)
             fwrite(dump_text, 1, dump_len, stdout);
         free(dump_text);
     }
-    if (rc == 0 && o.emit) {
+    if (rc == 0 && o.emit && qp && (strcmp(o.emit, "ir") == 0 || strcmp(o.emit, "memory") == 0)) {
+        if (strcmp(o.emit, "ir") == 0) {
+            printf("; target %s\n", o.target->name);
+            quant_dump(c.ir, qp, stdout);
+        } else
+            quant_dump_memory(c.ir, qp, stdout);
+    } else if (rc == 0 && o.emit) {
         if (strcmp(o.emit, "ir") == 0) {
             /* the kernel choices below (direct(...)) are this target's */
             printf("; target %s\n", o.target->name);
@@ -952,6 +1068,7 @@ int main(int argc, char **argv)
         else if (strcmp(o.emit, "dot") == 0)
             ir_dump_dot(c.ir, stdout);
     }
+    quant_free(qp);
     compile_free(&c);
     free(src);
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -76,6 +76,7 @@ typedef struct Opts {
     const char *checkpoint, *resume, *log, *strip_prefix, *label_column;
     const char *sep;
     long epochs, batch, steps, patience; /* 0: not given (patience -1) */
+    long samples;  /* calibrate --samples; 0: all */
     double lr;                           /* 0: not given */
     double val_split;                    /* 0: none */
     uint64_t seed;
@@ -126,7 +127,7 @@ static void warn(const Ctx *c, const char *fmt, ...)
 /* ---- options ---- */
 
 /* Which command takes which option. */
-enum { C_TRAIN = 1, C_EVAL = 2, C_PREDICT = 4 };
+enum { C_TRAIN = 1, C_EVAL = 2, C_PREDICT = 4, C_CALIBRATE = 8 };
 
 /* One option: its name, the name of its value (NULL: a flag), the
  * commands it applies to, and its --help line.  A "%D" in the help is
@@ -139,7 +140,7 @@ typedef struct OptDef {
 } OptDef;
 
 static const OptDef optdefs[] = {
-    {"data", "FILE", C_TRAIN | C_EVAL | C_PREDICT,
+    {"data", "FILE", C_TRAIN | C_EVAL | C_PREDICT | C_CALIBRATE,
      "samples (.npy, IDX, .csv); once per input in declaration order, or "
      "NAME=FILE (required)"},
     {"labels", "FILE", C_TRAIN | C_EVAL,
@@ -148,7 +149,7 @@ static const OptDef optdefs[] = {
      "take the targets from column N of the --data table (and of "
      "--test-data), counting from 0, -1 the last; A:B for columns A to "
      "B-1 (default: --labels)"},
-    {"sep", "C", C_TRAIN | C_EVAL | C_PREDICT,
+    {"sep", "C", C_TRAIN | C_EVAL | C_PREDICT | C_CALIBRATE,
      "CSV files: the field separator, one character or 'tab' "
      "(default: the most frequent of , ; and tab in the first line)"},
     {"test-data", "FILE", C_TRAIN,
@@ -169,7 +170,7 @@ static const OptDef optdefs[] = {
      "(default %D)"},
     {"no-shuffle", NULL, C_TRAIN,
      "take the batches in file order (default: %D)"},
-    {"no-scale", NULL, C_TRAIN | C_EVAL | C_PREDICT,
+    {"no-scale", NULL, C_TRAIN | C_EVAL | C_PREDICT | C_CALIBRATE,
      "read uint8 inputs as their values, not divided by 255 "
      "(default: scaled)"},
     {"init", "W", C_TRAIN,
@@ -197,15 +198,20 @@ static const OptDef optdefs[] = {
      "(default: a new run)"},
     {"log", "FILE", C_TRAIN,
      "write one CSV row per epoch: metrics, lr, time (default: none)"},
-    {"quiet", NULL, C_TRAIN,
+    {"quiet", NULL, C_TRAIN | C_CALIBRATE,
      "print only the final key=value lines (default: progress)"},
-    {"weights", "W", C_EVAL | C_PREDICT,
+    {"weights", "W", C_EVAL | C_PREDICT | C_CALIBRATE,
      "the trained weights (.safetensors) (required)"},
     {"confusion", NULL, C_EVAL,
      "class targets: print the confusion matrix, per-class precision and "
      "recall (default: off)"},
     {"output", "OUT", C_PREDICT,
      "where the outputs go: OUT.npy (float32) or OUT.csv (required)"},
+    {"output", "Q", C_CALIBRATE,
+     "where the weights and each value's scale and zero point go "
+     "(.safetensors, for nnc --quantize int8) (required)"},
+    {"samples", "N", C_CALIBRATE,
+     "calibrate on the first N samples of --data (default: all)"},
 };
 enum { NOPTS = sizeof optdefs / sizeof optdefs[0] };
 
@@ -214,6 +220,7 @@ static int cmd_bit(const char *cmd)
     return strcmp(cmd, "train") == 0     ? C_TRAIN
            : strcmp(cmd, "eval") == 0    ? C_EVAL
            : strcmp(cmd, "predict") == 0 ? C_PREDICT
+           : strcmp(cmd, "calibrate") == 0 ? C_CALIBRATE
                                          : 0;
 }
 
@@ -269,12 +276,14 @@ static void usage(const Ctx *c, FILE *f)
             "         [--label-column N]\n"
             "       %s predict --weights W --data X --output OUT.npy|OUT.csv "
             "[--no-scale]\n"
+            "       %s calibrate --weights W --data X --output Q.safetensors "
+            "[--samples N]\n"
             "       %s info\n"
             "       %s --help, %s CMD --help (every option with its "
             "default)\n"
             "Data files are .npy, IDX (optionally .gz) or .csv; their first "
             "dimension\ncounts samples.  Weights are .safetensors.\n",
-            p, p, p, p, p, p);
+            p, p, p, p, p, p, p);
 }
 
 /* Writes text's words, each after a space, from column `indent` - 1 (where
@@ -452,9 +461,11 @@ static int parse_args(const Ctx *c, int argc, char **argv, Opts *o)
         a += 2;
         eq = strchr(a, '=');
         len = eq ? (size_t)(eq - a) : strlen(a);
+        /* a name may have a row per command (--output): the one for cmd */
         for (k = 0; k < NOPTS; k++)
             if (strlen(optdefs[k].name) == len &&
-                strncmp(optdefs[k].name, a, len) == 0)
+                strncmp(optdefs[k].name, a, len) == 0 &&
+                (!d || (optdefs[k].cmds & cmd)))
                 d = &optdefs[k];
         if (!d)
             return bad_usage(c, "unknown option '%s'", argv[i]);
@@ -486,6 +497,11 @@ static int parse_args(const Ctx *c, int argc, char **argv, Opts *o)
         else if (strcmp(d->name, "test-labels") == 0) o->test_labels = val;
         else if (strcmp(d->name, "weights") == 0) o->weights = val;
         else if (strcmp(d->name, "output") == 0) o->output = val;
+        else if (strcmp(d->name, "samples") == 0) {
+            if (parse_long(val, 1, LONG_MAX, &o->samples) < 0)
+                return bad_usage(c, "--samples wants a whole number >= 1, "
+                                    "got '%s'", val);
+        }
         else if (strcmp(d->name, "init") == 0) o->init = val;
         else if (strcmp(d->name, "save") == 0) o->save = val;
         else if (strcmp(d->name, "save-best") == 0) o->save_best = val;
@@ -2175,6 +2191,138 @@ done:
     return rc;
 }
 
+/* The scale and zero point of TFLite's asymmetric int8 for values in
+ * [lo, hi] (docs/quantization.md): the range widened to hold 0, scale
+ * (hi - lo) / 255, zero point -128 - lo / scale rounded half away from
+ * zero and clamped to [-128, 127]; an all-zero range gets scale 1. */
+static void int8_params(float lo, float hi, float *scale, int32_t *zp)
+{
+    double l = lo < 0 ? lo : 0, h = hi > 0 ? hi : 0, s, z;
+    s = (h - l) / 255.0;
+    if (!(s > 0))
+        s = 1;
+    *scale = (float)s;
+    z = -128.0 - l / (double)*scale;
+    z = z < 0 ? -floor(-z + 0.5) : floor(z + 0.5);
+    *zp = z < -128 ? -128 : z > 127 ? 127 : (int32_t)z;
+}
+
+/* PROG calibrate: the float model over --data (the first --samples),
+ * each value's range, written with the weights as NAME.scale (F32[1])
+ * and NAME.zero_point (I32[1]) for nnc --quantize int8. */
+static int cmd_calibrate(const Ctx *c, const Opts *o)
+{
+    const NnrtModel *m = c->m;
+    Data d;
+    void *model = NULL;
+    const float *xs[MAX_INPUTS];
+    float *lo = NULL, *hi = NULL, *scale = NULL;
+    int32_t *zp = NULL;
+    NnrtSafetensors st;
+    NnrtStTensor *t = NULL;
+    char **names = NULL;
+    int rc = EXIT_FAIL, k, nt = 0;
+    int64_t i, n;
+    NnrtErr err;
+
+    memset(&st, 0, sizeof st);
+    if (!m->calibrate_n || m->nranges <= 0)
+        return fail(c, EXIT_FAIL, "this program has no calibration entry "
+                                  "point (built by an older nnc, or the "
+                                  "model has no output); rebuild it with "
+                                  "nnc --exe");
+    if (load_data(c, o->data, o->ndata, NULL, !o->no_scale, &d))
+        return EXIT_FAIL;
+    model = create_model(c, m->train_seed);
+    if (!model || load_weights(c, model, o->weights))
+        goto done;
+    n = o->samples > 0 && o->samples < d.n ? o->samples : d.n;
+    lo = malloc((size_t)m->nranges * sizeof *lo);
+    hi = malloc((size_t)m->nranges * sizeof *hi);
+    scale = malloc((size_t)m->nranges * sizeof *scale);
+    zp = malloc((size_t)m->nranges * sizeof *zp);
+    names = calloc((size_t)m->nranges * 2, sizeof *names);
+    if (!lo || !hi || !scale || !zp || !names) {
+        fail(c, EXIT_FAIL, "out of memory");
+        goto done;
+    }
+    for (k = 0; k < m->nranges; k++) {
+        lo[k] = INFINITY;
+        hi[k] = -INFINITY;
+    }
+    for (i = 0; i < n; i += m->max_batch) {
+        int nb = (int)(n - i < m->max_batch ? n - i : m->max_batch);
+        rows(c, &d, i, xs);
+        m->calibrate_n(model, nb, xs, lo, hi);
+    }
+    for (k = 0; k < m->nranges; k++)
+        if (!isfinite(lo[k]) || !isfinite(hi[k])) {
+            fail(c, EXIT_FAIL, "value '%s' is not finite on the calibration "
+                               "data (range %g to %g)",
+                 m->range_names[k], (double)lo[k], (double)hi[k]);
+            goto done;
+        }
+    /* the weights as the model saves them, then two tensors per value */
+    if (snapshot(c, model, &st))
+        goto done;
+    t = calloc((size_t)(st.ntensors + 2 * m->nranges), sizeof *t);
+    if (!t) {
+        fail(c, EXIT_FAIL, "out of memory");
+        goto done;
+    }
+    for (k = 0; k < st.ntensors; k++)
+        t[nt++] = st.tensors[k];
+    for (k = 0; k < m->nranges; k++) {
+        size_t len = strlen(m->range_names[k]) + 16;
+        int8_params(lo[k], hi[k], &scale[k], &zp[k]);
+        names[2 * k] = malloc(len);
+        names[2 * k + 1] = malloc(len);
+        if (!names[2 * k] || !names[2 * k + 1]) {
+            fail(c, EXIT_FAIL, "out of memory");
+            goto done;
+        }
+        snprintf(names[2 * k], len, "%s.scale", m->range_names[k]);
+        snprintf(names[2 * k + 1], len, "%s.zero_point", m->range_names[k]);
+        memset(&t[nt], 0, 2 * sizeof *t);
+        t[nt].name = names[2 * k];
+        t[nt].dtype = NNRT_F32;
+        t[nt].rank = 1;
+        t[nt].dims[0] = 1;
+        t[nt].data = &scale[k];
+        t[nt + 1].name = names[2 * k + 1];
+        t[nt + 1].dtype = NNRT_I32;
+        t[nt + 1].rank = 1;
+        t[nt + 1].dims[0] = 1;
+        t[nt + 1].data = &zp[k];
+        nt += 2;
+        if (!c->quiet)
+            fprintf(c->out, "range %s: [%g, %g] scale=%.9g zero_point=%d\n",
+                    m->range_names[k], (double)lo[k], (double)hi[k],
+                    (double)scale[k], (int)zp[k]);
+    }
+    if (nnrt_st_write(o->output, t, nt, &err) != 0) {
+        fail(c, EXIT_FAIL, "%s", err.msg);
+        goto done;
+    }
+    fprintf(c->out, "calibrated=%d samples=%lld output=%s\n", m->nranges,
+            (long long)n, o->output);
+    rc = EXIT_OK;
+done:
+    if (model)
+        m->destroy(model);
+    for (k = 0; names && k < 2 * m->nranges; k++)
+        free(names[k]);
+    free(names);
+    free(t);
+    nnrt_st_free(&st);
+    free(lo);
+    free(hi);
+    free(scale);
+    free(zp);
+    data_free(&d);
+    return rc;
+}
+
 static int cmd_info(const Ctx *c)
 {
     const NnrtModel *m = c->m;
@@ -2323,6 +2471,8 @@ int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
             usage_cmd(&c, "eval", c.out);
             fputc('\n', c.out);
             usage_cmd(&c, "predict", c.out);
+            fputc('\n', c.out);
+            usage_cmd(&c, "calibrate", c.out);
         }
         return EXIT_OK;
     }
@@ -2347,7 +2497,7 @@ int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
         return EXIT_OK;
     }
 
-    trains = strcmp(o.cmd, "predict") != 0;
+    trains = strcmp(o.cmd, "predict") != 0 && strcmp(o.cmd, "calibrate") != 0;
     if (trains && (model->target_kind == NNRT_TARGET_NONE ||
                    (!model->train_step && !model->train_step_n) ||
                    (!model->eval_loss && !model->eval_loss_n)))
@@ -2365,13 +2515,14 @@ int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
     if (o.labels && o.label_column)
         return bad_usage(&c, "--labels and --label-column do not go "
                              "together");
-    if (strcmp(o.cmd, "predict") != 0 && !o.labels && !o.label_column)
+    if (trains && !o.labels && !o.label_column)
         return bad_usage(&c, "'%s' needs --labels (or --label-column)",
                          o.cmd);
     if (strcmp(o.cmd, "train") != 0 && !o.weights)
         return bad_usage(&c, "'%s' needs --weights", o.cmd);
-    if (strcmp(o.cmd, "predict") == 0 && !o.output)
-        return bad_usage(&c, "'predict' needs --output");
+    if ((strcmp(o.cmd, "predict") == 0 || strcmp(o.cmd, "calibrate") == 0) &&
+        !o.output)
+        return bad_usage(&c, "'%s' needs --output", o.cmd);
     if (!o.ntest != !o.test_labels && !(o.ntest && o.label_column))
         return bad_usage(&c, "--test-data and --test-labels go together");
     c.label_spec = o.label_column;
@@ -2406,6 +2557,8 @@ int nnrt_main_io(const NnrtModel *model, int argc, char **argv, FILE *out,
         return cmd_train(&c, &o);
     if (strcmp(o.cmd, "eval") == 0)
         return cmd_eval(&c, &o);
+    if (strcmp(o.cmd, "calibrate") == 0)
+        return cmd_calibrate(&c, &o);
     return cmd_predict(&c, &o);
 }
 

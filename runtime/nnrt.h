@@ -635,6 +635,14 @@ typedef struct NnrtModel {
     /* The threads its parallel loops run on (nnc --threads N; 0 or 1:
      * one), for the program's warning when N exceeds the cores. */
     int threads;
+    /* PROG calibrate (docs/quantization.md): the nranges values whose
+     * ranges calibrate_n measures, by their names in the model ("x",
+     * "logits.1").  calibrate_n runs the forward pass in eval mode on
+     * n <= max_batch samples (xs as forward_n) and widens lo[i] and hi[i]
+     * to the least and greatest element value range_names[i] takes. */
+    int nranges;
+    const char *const *range_names;
+    void (*calibrate_n)(void *m, int n, const float *const *xs, float *lo, float *hi);
 } NnrtModel;
 
 /* The generated program's command line (spec section 11, version 2;

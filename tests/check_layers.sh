@@ -49,11 +49,11 @@ ops      ops ops_impl ops_linear ops_conv ops_pool ops_act ops_norm ops_loss ops
 front    ast sema parse parser lexer
 ir       ir shape lower autodiff dump
 target   target
-passes   fold_batchnorm fuse_loss fuse_epilogue fuse_act_grad fuse_elementwise fuse_conv_pool conv_algo
+passes   fold_batchnorm fuse_loss fuse_epilogue fuse_act_grad fuse_elementwise fuse_conv_pool conv_algo quantize
 plan     kmem memplan
 emitter  emitter cident
 gemm     gemm
-kernels  kernels kernels_act kernels_conv kernels_norm kernels_ops
+kernels  kernels kernels_act kernels_conv kernels_norm kernels_ops kernels_int8
 emit     emit_c
 driver   compile main
 '

@@ -1741,6 +1741,37 @@ static const struct { const char *name; size_t param, grad, numel; } gc_params[]
 #endif
 
 #ifndef NNC_DOUBLE
+/* PROG calibrate: the values whose ranges it measures (docs/quantization.md). */
+static const char *const range_names[5] = {
+    "x",
+    "out.0",
+    "out.1",
+    "out.2",
+    "out",
+};
+static void nnc_range(const real *p, size_t k, float *lo, float *hi)
+{
+    for (size_t i = 0; i < k; i++) {
+        *lo = p[i] < *lo ? p[i] : *lo;
+        *hi = p[i] > *hi ? p[i] : *hi;
+    }
+}
+static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, float *hi)
+{
+    digits01 *m = mv;
+    real *A = m->a;
+    (void)A;
+    const real *in_x = xs[0];
+    nnc_range(in_x, (size_t)n * 12, lo + 0, hi + 0); /* x */
+    k004_dense(n, in_x, A + 0, A + 48, A + 8768, A + 192);
+    nnc_range(A + 8768, (size_t)n * 3, lo + 1, hi + 1); /* out.0 */
+    k005_sigmoid(n, A + 8768, A + 10432);
+    nnc_range(A + 10432, (size_t)n * 3, lo + 2, hi + 2); /* out.1 */
+    k008_dense(n, A + 10432, A + 64, A + 80, A + 8480, A + 192);
+    nnc_range(A + 8480, (size_t)n * 2, lo + 3, hi + 3); /* out.2 */
+    k009_sigmoid(n, A + 8480, A + 11008);
+    nnc_range(A + 11008, (size_t)n * 2, lo + 4, hi + 4); /* out */
+}
 static void *w_create(uint64_t seed) { return digits01_create(seed); }
 static void w_destroy(void *m) { digits01_destroy(m); }
 static int w_load(void *m, const char *path, NnrtErr *err) { return digits01_load_err(m, path, err); }
@@ -1785,5 +1816,6 @@ const NnrtModel digits01_model = {
     .loss_kind = NNRT_LOSS_MSE,
     .nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,
     .get_lr = w_get_lr,
+    .nranges = 5, .range_names = range_names, .calibrate_n = w_calibrate_n,
 };
 #endif /* NNC_DOUBLE */

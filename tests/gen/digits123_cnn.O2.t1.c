@@ -2102,6 +2102,33 @@ static const struct { const char *name; size_t param, grad, numel; } gc_params[]
 #endif
 
 #ifndef NNC_DOUBLE
+/* PROG calibrate: the values whose ranges it measures (docs/quantization.md). */
+static const char *const range_names[4] = {
+    "x",
+    "out.2",
+    "out.3",
+    "out",
+};
+static void nnc_range(const real *p, size_t k, float *lo, float *hi)
+{
+    for (size_t i = 0; i < k; i++) {
+        *lo = p[i] < *lo ? p[i] : *lo;
+        *hi = p[i] > *hi ? p[i] : *hi;
+    }
+}
+static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, float *hi)
+{
+    digits123_cnn *m = mv;
+    real *A = m->a;
+    (void)A;
+    const real *in_x = xs[0];
+    nnc_range(in_x, (size_t)n * 36, lo + 0, hi + 0); /* x */
+    k006_fused_conv2d_sigmoid_maxpool(n, 0, in_x, A + 0, A + 32, A + 9696, A + 224);
+    nnc_range(A + 9696, (size_t)n * 12, lo + 1, hi + 1); /* out.2 */
+    nnc_range(A + 9696, (size_t)n * 12, lo + 2, hi + 2); /* out.3 */
+    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 12000, A + 224);
+    nnc_range(A + 12000, (size_t)n * 3, lo + 3, hi + 3); /* out */
+}
 static void *w_create(uint64_t seed) { return digits123_cnn_create(seed); }
 static void w_destroy(void *m) { digits123_cnn_destroy(m); }
 static int w_load(void *m, const char *path, NnrtErr *err) { return digits123_cnn_load_err(m, path, err); }
@@ -2146,5 +2173,6 @@ const NnrtModel digits123_cnn_model = {
     .loss_kind = NNRT_LOSS_MSE,
     .nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,
     .get_lr = w_get_lr,
+    .nranges = 4, .range_names = range_names, .calibrate_n = w_calibrate_n,
 };
 #endif /* NNC_DOUBLE */

@@ -2518,6 +2518,43 @@ static const struct { const char *name; size_t param, grad, numel; } gc_params[]
 #endif
 
 #ifndef NNC_DOUBLE
+/* PROG calibrate: the values whose ranges it measures (docs/quantization.md). */
+static const char *const range_names[7] = {
+    "x",
+    "logits.0",
+    "logits.1",
+    "logits.2",
+    "logits.3",
+    "logits",
+    "probs",
+};
+static void nnc_range(const real *p, size_t k, float *lo, float *hi)
+{
+    for (size_t i = 0; i < k; i++) {
+        *lo = p[i] < *lo ? p[i] : *lo;
+        *hi = p[i] > *hi ? p[i] : *hi;
+    }
+}
+static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, float *hi)
+{
+    fashion_bn_dropout *m = mv;
+    real *A = m->a;
+    (void)A;
+    const real *in_x = xs[0];
+    nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
+    k004_dense(n, in_x, A + 0, A + 200704, A + 866384, A + 816720);
+    nnc_range(A + 866384, (size_t)n * 256, lo + 1, hi + 1); /* logits.0 */
+    k010_batchnorm(n, 0, A + 866384, A + 200960, A + 201216, A + 201472, A + 201728, A + 201984, A + 849488);
+    nnc_range(A + 849488, (size_t)n * 256, lo + 2, hi + 2); /* logits.1 */
+    k011_relu(n, A + 849488, A + 882768);
+    nnc_range(A + 882768, (size_t)n * 256, lo + 3, hi + 3); /* logits.2 */
+    k012_dropout(n, 0, &m->rng, A + 882768, A + 816720);
+    nnc_range(A + 816720, (size_t)n * 256, lo + 4, hi + 4); /* logits.3 */
+    k015_dense(n, A + 816720, A + 202000, A + 204560, A + 931920, A + 899152);
+    nnc_range(A + 931920, (size_t)n * 10, lo + 5, hi + 5); /* logits */
+    k016_softmax(n, A + 931920, A + 932560);
+    nnc_range(A + 932560, (size_t)n * 10, lo + 6, hi + 6); /* probs */
+}
 static void *w_create(uint64_t seed) { return fashion_bn_dropout_create(seed); }
 static void w_destroy(void *m) { fashion_bn_dropout_destroy(m); }
 static int w_load(void *m, const char *path, NnrtErr *err) { return fashion_bn_dropout_load_err(m, path, err); }
@@ -2562,5 +2599,6 @@ const NnrtModel fashion_bn_dropout_model = {
     .loss_kind = NNRT_LOSS_CROSS_ENTROPY,
     .nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,
     .get_lr = w_get_lr,
+    .nranges = 7, .range_names = range_names, .calibrate_n = w_calibrate_n,
 };
 #endif /* NNC_DOUBLE */

@@ -3239,6 +3239,60 @@ static const struct { const char *name; size_t param, grad, numel; } gc_params[]
 #endif
 
 #ifndef NNC_DOUBLE
+/* PROG calibrate: the values whose ranges it measures (docs/quantization.md). */
+static const char *const range_names[13] = {
+    "x",
+    "logits.0",
+    "logits.1",
+    "logits.2",
+    "logits.3",
+    "logits.4",
+    "logits.5",
+    "logits.6",
+    "logits.7",
+    "logits.8",
+    "logits.9",
+    "logits.10",
+    "logits",
+};
+static void nnc_range(const real *p, size_t k, float *lo, float *hi)
+{
+    for (size_t i = 0; i < k; i++) {
+        *lo = p[i] < *lo ? p[i] : *lo;
+        *hi = p[i] > *hi ? p[i] : *hi;
+    }
+}
+static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, float *hi)
+{
+    fashion_lenet *m = mv;
+    real *A = m->a;
+    (void)A;
+    const real *in_x = xs[0];
+    nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
+    k004_conv2d(n, in_x, A + 0, A + 160, A + 247040, A + 397568);
+    nnc_range(A + 247040, (size_t)n * 4704, lo + 1, hi + 1); /* logits.0 */
+    k005_relu(n, A + 247040, A + 397568);
+    nnc_range(A + 397568, (size_t)n * 4704, lo + 2, hi + 2); /* logits.1 */
+    k006_maxpool(n, 0, A + 397568, A + 548096);
+    nnc_range(A + 548096, (size_t)n * 1176, lo + 3, hi + 3); /* logits.2 */
+    k009_conv2d(n, A + 548096, A + 176, A + 2576, A + 247040, A + 298240);
+    nnc_range(A + 247040, (size_t)n * 1600, lo + 4, hi + 4); /* logits.3 */
+    k010_relu(n, A + 247040, A + 298240);
+    nnc_range(A + 298240, (size_t)n * 1600, lo + 5, hi + 5); /* logits.4 */
+    k011_maxpool(n, 0, A + 298240, A + 349440);
+    nnc_range(A + 349440, (size_t)n * 400, lo + 6, hi + 6); /* logits.5 */
+    nnc_range(A + 349440, (size_t)n * 400, lo + 7, hi + 7); /* logits.6 */
+    k015_dense(n, A + 349440, A + 2592, A + 50592, A + 255232, A + 247040);
+    nnc_range(A + 255232, (size_t)n * 120, lo + 8, hi + 8); /* logits.7 */
+    k016_relu(n, A + 255232, A + 247040);
+    nnc_range(A + 247040, (size_t)n * 120, lo + 9, hi + 9); /* logits.8 */
+    k019_dense(n, A + 247040, A + 50720, A + 60800, A + 254720, A + 250880);
+    nnc_range(A + 254720, (size_t)n * 84, lo + 10, hi + 10); /* logits.9 */
+    k020_relu(n, A + 254720, A + 250880);
+    nnc_range(A + 250880, (size_t)n * 84, lo + 11, hi + 11); /* logits.10 */
+    k023_dense(n, A + 250880, A + 60896, A + 61744, A + 712192, A + 253568);
+    nnc_range(A + 712192, (size_t)n * 10, lo + 12, hi + 12); /* logits */
+}
 static void *w_create(uint64_t seed) { return fashion_lenet_create(seed); }
 static void w_destroy(void *m) { fashion_lenet_destroy(m); }
 static int w_load(void *m, const char *path, NnrtErr *err) { return fashion_lenet_load_err(m, path, err); }
@@ -3283,5 +3337,6 @@ const NnrtModel fashion_lenet_model = {
     .loss_kind = NNRT_LOSS_CROSS_ENTROPY,
     .nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,
     .get_lr = w_get_lr,
+    .nranges = 13, .range_names = range_names, .calibrate_n = w_calibrate_n,
 };
 #endif /* NNC_DOUBLE */

@@ -4589,6 +4589,42 @@ static const struct { const char *name; size_t param, grad, numel; } gc_params[]
 #endif
 
 #ifndef NNC_DOUBLE
+/* PROG calibrate: the values whose ranges it measures (docs/quantization.md). */
+static const char *const range_names[7] = {
+    "x",
+    "logits.2",
+    "logits.5",
+    "logits.6",
+    "logits.8",
+    "logits.10",
+    "logits",
+};
+static void nnc_range(const real *p, size_t k, float *lo, float *hi)
+{
+    for (size_t i = 0; i < k; i++) {
+        *lo = p[i] < *lo ? p[i] : *lo;
+        *hi = p[i] > *hi ? p[i] : *hi;
+    }
+}
+static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, float *hi)
+{
+    fashion_lenet *m = mv;
+    real *A = m->a;
+    (void)A;
+    const real *in_x = xs[0];
+    nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
+    k006_fused_conv2d_relu_maxpool(n, 0, in_x, A + 0, A + 160, A + 582400, A + 247040);
+    nnc_range(A + 582400, (size_t)n * 1176, lo + 1, hi + 1); /* logits.2 */
+    k011_fused_conv2d_relu_maxpool(n, 0, A + 582400, A + 176, A + 2576, A + 247040, A + 272640);
+    nnc_range(A + 247040, (size_t)n * 400, lo + 2, hi + 2); /* logits.5 */
+    nnc_range(A + 247040, (size_t)n * 400, lo + 3, hi + 3); /* logits.6 */
+    k015_dense_relu(n, A + 247040, A + 2592, A + 50592, A + 280832, A + 272640);
+    nnc_range(A + 280832, (size_t)n * 120, lo + 4, hi + 4); /* logits.8 */
+    k019_dense_relu(n, A + 280832, A + 50720, A + 60800, A + 276480, A + 272640);
+    nnc_range(A + 276480, (size_t)n * 84, lo + 5, hi + 5); /* logits.10 */
+    k023_dense(n, A + 276480, A + 60896, A + 61744, A + 746496, A + 272640);
+    nnc_range(A + 746496, (size_t)n * 10, lo + 6, hi + 6); /* logits */
+}
 static void *w_create(uint64_t seed) { return fashion_lenet_create(seed); }
 static void w_destroy(void *m) { fashion_lenet_destroy(m); }
 static int w_load(void *m, const char *path, NnrtErr *err) { return fashion_lenet_load_err(m, path, err); }
@@ -4633,5 +4669,6 @@ const NnrtModel fashion_lenet_model = {
     .loss_kind = NNRT_LOSS_CROSS_ENTROPY,
     .nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,
     .get_lr = w_get_lr,
+    .nranges = 7, .range_names = range_names, .calibrate_n = w_calibrate_n,
 };
 #endif /* NNC_DOUBLE */

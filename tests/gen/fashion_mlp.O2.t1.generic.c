@@ -1190,6 +1190,37 @@ static const struct { const char *name; size_t param, grad, numel; } gc_params[]
 #endif
 
 #ifndef NNC_DOUBLE
+/* PROG calibrate: the values whose ranges it measures (docs/quantization.md). */
+static const char *const range_names[5] = {
+    "x",
+    "logits.1",
+    "logits.3",
+    "logits",
+    "probs",
+};
+static void nnc_range(const real *p, size_t k, float *lo, float *hi)
+{
+    for (size_t i = 0; i < k; i++) {
+        *lo = p[i] < *lo ? p[i] : *lo;
+        *hi = p[i] > *hi ? p[i] : *hi;
+    }
+}
+static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, float *hi)
+{
+    fashion_mlp *m = mv;
+    real *A = m->a;
+    (void)A;
+    const real *in_x = xs[0];
+    nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
+    k004_dense_relu(n, in_x, A + 0, A + 200704, A + 705456);
+    nnc_range(A + 705456, (size_t)n * 256, lo + 1, hi + 1); /* logits.1 */
+    k008_dense_relu(n, A + 705456, A + 200960, A + 233728, A + 721840);
+    nnc_range(A + 721840, (size_t)n * 128, lo + 2, hi + 2); /* logits.3 */
+    k012_dense(n, A + 721840, A + 233856, A + 235136, A + 746416);
+    nnc_range(A + 746416, (size_t)n * 10, lo + 3, hi + 3); /* logits */
+    k013_softmax(n, A + 746416, A + 747056);
+    nnc_range(A + 747056, (size_t)n * 10, lo + 4, hi + 4); /* probs */
+}
 static void *w_create(uint64_t seed) { return fashion_mlp_create(seed); }
 static void w_destroy(void *m) { fashion_mlp_destroy(m); }
 static int w_load(void *m, const char *path, NnrtErr *err) { return fashion_mlp_load_err(m, path, err); }
@@ -1234,5 +1265,6 @@ const NnrtModel fashion_mlp_model = {
     .loss_kind = NNRT_LOSS_CROSS_ENTROPY,
     .nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,
     .get_lr = w_get_lr,
+    .nranges = 5, .range_names = range_names, .calibrate_n = w_calibrate_n,
 };
 #endif /* NNC_DOUBLE */

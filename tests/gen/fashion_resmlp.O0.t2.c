@@ -3128,6 +3128,47 @@ static const struct { const char *name; size_t param, grad, numel; } gc_params[]
 #endif
 
 #ifndef NNC_DOUBLE
+/* PROG calibrate: the values whose ranges it measures (docs/quantization.md). */
+static const char *const range_names[8] = {
+    "x",
+    "h.0",
+    "h",
+    "r.0",
+    "r.1",
+    "r",
+    "logits.0",
+    "logits",
+};
+static void nnc_range(const real *p, size_t k, float *lo, float *hi)
+{
+    for (size_t i = 0; i < k; i++) {
+        *lo = p[i] < *lo ? p[i] : *lo;
+        *hi = p[i] > *hi ? p[i] : *hi;
+    }
+}
+static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, float *hi)
+{
+    resmlp *m = mv;
+    real *A = m->a;
+    (void)A;
+    const real *in_x = xs[0];
+    nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
+    k004_dense(n, in_x, A + 0, A + 200704, A + 1356864, A + 1340480);
+    nnc_range(A + 1356864, (size_t)n * 256, lo + 1, hi + 1); /* h.0 */
+    k005_relu(n, A + 1356864, A + 1365056);
+    nnc_range(A + 1365056, (size_t)n * 256, lo + 2, hi + 2); /* h */
+    k008_dense(n, A + 1365056, A + 200960, A + 266496, A + 1356864, A + 1340480);
+    nnc_range(A + 1356864, (size_t)n * 256, lo + 3, hi + 3); /* r.0 */
+    k009_relu(n, A + 1356864, A + 1373248);
+    nnc_range(A + 1373248, (size_t)n * 256, lo + 4, hi + 4); /* r.1 */
+    k012_dense(n, A + 1373248, A + 266752, A + 332288, A + 1356864, A + 1340480);
+    nnc_range(A + 1356864, (size_t)n * 256, lo + 5, hi + 5); /* r */
+    k013_add(n, A + 1365056, A + 1356864, A + 1340480);
+    k014_relu(n, A + 1340480, A + 1356864);
+    nnc_range(A + 1356864, (size_t)n * 256, lo + 6, hi + 6); /* logits.0 */
+    k017_dense(n, A + 1356864, A + 332544, A + 335104, A + 1381440, A + 1340480);
+    nnc_range(A + 1381440, (size_t)n * 10, lo + 7, hi + 7); /* logits */
+}
 static void *w_create(uint64_t seed) { return resmlp_create(seed); }
 static void w_destroy(void *m) { resmlp_destroy(m); }
 static int w_load(void *m, const char *path, NnrtErr *err) { return resmlp_load_err(m, path, err); }
@@ -3172,5 +3213,6 @@ const NnrtModel resmlp_model = {
     .loss_kind = NNRT_LOSS_CROSS_ENTROPY,
     .nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,
     .get_lr = w_get_lr,
+    .nranges = 8, .range_names = range_names, .calibrate_n = w_calibrate_n,
 };
 #endif /* NNC_DOUBLE */

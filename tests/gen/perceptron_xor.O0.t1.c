@@ -1850,6 +1850,31 @@ static const struct { const char *name; size_t param, grad, numel; } gc_params[]
 #endif
 
 #ifndef NNC_DOUBLE
+/* PROG calibrate: the values whose ranges it measures (docs/quantization.md). */
+static const char *const range_names[3] = {
+    "x",
+    "out.0",
+    "out",
+};
+static void nnc_range(const real *p, size_t k, float *lo, float *hi)
+{
+    for (size_t i = 0; i < k; i++) {
+        *lo = p[i] < *lo ? p[i] : *lo;
+        *hi = p[i] > *hi ? p[i] : *hi;
+    }
+}
+static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, float *hi)
+{
+    perceptron_xor *m = mv;
+    real *A = m->a;
+    (void)A;
+    const real *in_x = xs[0];
+    nnc_range(in_x, (size_t)n * 2, lo + 0, hi + 0); /* x */
+    k004_dense(n, in_x, A + 0, A + 16, A + 64);
+    nnc_range(A + 64, (size_t)n * 1, lo + 1, hi + 1); /* out.0 */
+    k005_sigmoid(n, A + 64, A + 192);
+    nnc_range(A + 192, (size_t)n * 1, lo + 2, hi + 2); /* out */
+}
 static void *w_create(uint64_t seed) { return perceptron_xor_create(seed); }
 static void w_destroy(void *m) { perceptron_xor_destroy(m); }
 static int w_load(void *m, const char *path, NnrtErr *err) { return perceptron_xor_load_err(m, path, err); }
@@ -1894,5 +1919,6 @@ const NnrtModel perceptron_xor_model = {
     .loss_kind = NNRT_LOSS_MSE,
     .nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,
     .get_lr = w_get_lr,
+    .nranges = 3, .range_names = range_names, .calibrate_n = w_calibrate_n,
 };
 #endif /* NNC_DOUBLE */

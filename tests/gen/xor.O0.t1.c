@@ -2198,6 +2198,37 @@ static const struct { const char *name; size_t param, grad, numel; } gc_params[]
 #endif
 
 #ifndef NNC_DOUBLE
+/* PROG calibrate: the values whose ranges it measures (docs/quantization.md). */
+static const char *const range_names[5] = {
+    "x",
+    "out.0",
+    "out.1",
+    "out.2",
+    "out",
+};
+static void nnc_range(const real *p, size_t k, float *lo, float *hi)
+{
+    for (size_t i = 0; i < k; i++) {
+        *lo = p[i] < *lo ? p[i] : *lo;
+        *hi = p[i] > *hi ? p[i] : *hi;
+    }
+}
+static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, float *hi)
+{
+    nnc_xor *m = mv;
+    real *A = m->a;
+    (void)A;
+    const real *in_x = xs[0];
+    nnc_range(in_x, (size_t)n * 2, lo + 0, hi + 0); /* x */
+    k004_dense(n, in_x, A + 0, A + 16, A + 128);
+    nnc_range(A + 128, (size_t)n * 4, lo + 1, hi + 1); /* out.0 */
+    k005_sigmoid(n, A + 128, A + 256);
+    nnc_range(A + 256, (size_t)n * 4, lo + 2, hi + 2); /* out.1 */
+    k008_dense(n, A + 256, A + 32, A + 48, A + 128);
+    nnc_range(A + 128, (size_t)n * 1, lo + 3, hi + 3); /* out.2 */
+    k009_sigmoid(n, A + 128, A + 272);
+    nnc_range(A + 272, (size_t)n * 1, lo + 4, hi + 4); /* out */
+}
 static void *w_create(uint64_t seed) { return nnc_xor_create(seed); }
 static void w_destroy(void *m) { nnc_xor_destroy(m); }
 static int w_load(void *m, const char *path, NnrtErr *err) { return nnc_xor_load_err(m, path, err); }
@@ -2242,5 +2273,6 @@ const NnrtModel nnc_xor_model = {
     .loss_kind = NNRT_LOSS_MSE,
     .nstate = NSTATE, .state = state_desc, .state_ptr = w_state_ptr,
     .get_lr = w_get_lr,
+    .nranges = 5, .range_names = range_names, .calibrate_n = w_calibrate_n,
 };
 #endif /* NNC_DOUBLE */

@@ -1,0 +1,764 @@
+/*
+ * kernels_int8.c: the C of nnc --quantize int8 (quantize.h's plan).
+ *
+ * Writes NAME.h and NAME.c: the weights as const int8_t / int32_t arrays,
+ * TensorFlow Lite's fixed-point helpers, one function per node of the
+ * int8 graph (plain C99, int32 accumulation, requantize, clamp), the
+ * schedule over one sample, and the API: NAME_init on the caller's arena,
+ * NAME_forward (float in, float out: quantizes the input, dequantizes the
+ * output) and NAME_forward_int8 (int8 in and out, their scales and zero
+ * points in the header).  The arithmetic is docs/quantization.md's;
+ * tests/quant/qref.py computes the same integers.  Nothing here depends on
+ * the float path's kernels: an int8 file needs only libm (for the float
+ * ops and for roundf in quantizing the input).
+ */
+#include "kernels_int8.h"
+
+#include <string.h>
+
+#include "conv_algo.h"
+#include "version.h"
+
+typedef long long ll;
+
+/* TFLite's reference arithmetic (tensorflow/lite/kernels/internal/common.h,
+ * after gemmlowp's fixedpoint.h), docs/quantization.md: what every
+ * requantizing kernel calls. */
+static const char *const int8_requant[] = {
+    "/* SaturatingRoundingDoublingHighMul (gemmlowp): the high 32 bits of 2ab,",
+    " * rounded half away from zero; only INT32_MIN * INT32_MIN saturates. */",
+    "static int32_t nnc_srdhm(int32_t a, int32_t b)",
+    "{",
+    "    int64_t ab = (int64_t)a * (int64_t)b;",
+    "    int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));",
+    "    if (a == INT32_MIN && b == INT32_MIN)",
+    "        return INT32_MAX;",
+    "    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));",
+    "}",
+    "",
+    "/* RoundingDivideByPOT (gemmlowp): x / 2^e rounded half away from zero. */",
+    "static int32_t nnc_rdpot(int32_t x, int e)",
+    "{",
+    "    int32_t mask = (int32_t)((UINT32_C(1) << e) - 1u);",
+    "    int32_t rem = x & mask;",
+    "    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);",
+    "    /* an arithmetic shift, spelt so that C99 defines it for x < 0: ~x >= 0 */",
+    "    int32_t q = x >= 0 ? x >> e : ~(~x >> e);",
+    "    return q + (rem > threshold ? 1 : 0);",
+    "}",
+    "",
+    "/* MultiplyByQuantizedMultiplier (TFLite): acc * mult * 2^(shift - 31), a",
+    " * positive shift applied first (saturating where TFLite would overflow). */",
+    "static int32_t nnc_requant(int32_t acc, int32_t mult, int shift)",
+    "{",
+    "    if (shift > 0) {",
+    "        int64_t v = (int64_t)acc * ((int64_t)1 << shift);",
+    "        acc = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;",
+    "    }",
+    "    return nnc_rdpot(nnc_srdhm(acc, mult), shift > 0 ? 0 : -shift);",
+    "}",
+    "",
+};
+
+/* The dense and conv2d products (the DSP variant included). */
+static const char *const int8_rows[] = {
+    "/* The rows of a dense or conv2d: for r < rows, y[r * ys] = clamp(",
+    " * requant(bz[r] + x . w[r], m[r], sh[r]) + zp, lo, hi), x and each row of",
+    " * w k int8; e holds 2 k bytes of scratch.  With the DSP extension",
+    " * (Cortex-M4/M7: __ARM_FEATURE_DSP, as CMSIS-NN) x is widened to int16 in",
+    " * e, its elements reordered in fours as SXTB16 reads the weights, and two",
+    " * rows take four products a step each by SMLAD.  Otherwise x is widened",
+    " * in order and four rows take int16 x int16 products a pass, the pattern",
+    " * compilers vectorise as pairs of multiply-adds (x86's pmaddwd).  The",
+    " * sums are the same integers either way. */",
+    "#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && !defined(NNC_SCALAR)",
+    "#include <arm_acle.h>",
+    "#define NNC_DSP 1",
+    "/* SXTB16 of v rotated right 8 bits: bytes 1 and 3 as two int16; one",
+    " * instruction with GCC's and Clang's inline assembly. */",
+    "#if defined(__GNUC__)",
+    "static inline int32_t nnc_sxtb16_ror8(uint32_t v)",
+    "{",
+    "    int32_t r;",
+    "    __asm__(\"sxtb16 %0, %1, ror #8\" : \"=r\"(r) : \"r\"(v));",
+    "    return r;",
+    "}",
+    "#else",
+    "#define nnc_sxtb16_ror8(v) __sxtb16((int32_t)((v) >> 8 | (v) << 24))",
+    "#endif",
+    "#endif",
+    "static void nnc_rows(const int8_t *x, int k, const int8_t *w, int rows, const int32_t *bz, const int32_t *m,",
+    "                     const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y, int ys, int16_t *e)",
+    "{",
+    "    int r, i;",
+    "#ifdef NNC_DSP",
+    "    int k4 = k & ~3;",
+    "    int32_t *e32 = (int32_t *)(void *)e;",
+    "    if (rows < 8) {",
+    "        /* too few rows to pay for widening x: both operands each step */",
+    "        for (r = 0; r < rows; r++) {",
+    "            const int8_t *wr = w + (size_t)r * k;",
+    "            int32_t s = bz[r], v;",
+    "            for (i = 0; i < k4; i += 4) {",
+    "                uint32_t a, b;",
+    "                memcpy(&a, x + i, 4);",
+    "                memcpy(&b, wr + i, 4);",
+    "                s = __smlad(__sxtb16((int32_t)a), __sxtb16((int32_t)b), s);",
+    "                s = __smlad(nnc_sxtb16_ror8(a), nnc_sxtb16_ror8(b), s);",
+    "            }",
+    "            for (; i < k; i++)",
+    "                s += (int32_t)x[i] * wr[i];",
+    "            v = nnc_requant(s, m[r], sh[r]) + zp;",
+    "            y[(size_t)r * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        }",
+    "        return;",
+    "    }",
+    "    for (i = 0; i < k4; i += 4) {",
+    "        uint32_t u;",
+    "        memcpy(&u, x + i, 4);",
+    "        e32[i / 2] = __sxtb16((int32_t)u);",
+    "        e32[i / 2 + 1] = nnc_sxtb16_ror8(u);",
+    "    }",
+    "    for (r = 0; r < rows; r += 2) {",
+    "        const int8_t *w0 = w + (size_t)r * k, *w1 = r + 1 < rows ? w0 + k : w0;",
+    "        int32_t s0 = bz[r], s1 = r + 1 < rows ? bz[r + 1] : 0, v;",
+    "        for (i = 0; i < k4; i += 4) {",
+    "            uint32_t a, b;",
+    "            int32_t e0 = e32[i / 2], e1 = e32[i / 2 + 1];",
+    "            memcpy(&a, w0 + i, 4);",
+    "            memcpy(&b, w1 + i, 4);",
+    "            s0 = __smlad(__sxtb16((int32_t)a), e0, s0);",
+    "            s0 = __smlad(nnc_sxtb16_ror8(a), e1, s0);",
+    "            s1 = __smlad(__sxtb16((int32_t)b), e0, s1);",
+    "            s1 = __smlad(nnc_sxtb16_ror8(b), e1, s1);",
+    "        }",
+    "        for (; i < k; i++) {",
+    "            s0 += (int32_t)x[i] * w0[i];",
+    "            s1 += (int32_t)x[i] * w1[i];",
+    "        }",
+    "        v = nnc_requant(s0, m[r], sh[r]) + zp;",
+    "        y[(size_t)r * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        if (r + 1 < rows) {",
+    "            v = nnc_requant(s1, m[r + 1], sh[r + 1]) + zp;",
+    "            y[(size_t)(r + 1) * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        }",
+    "    }",
+    "#else",
+    "    for (i = 0; i < k; i++)",
+    "        e[i] = x[i];",
+    "    for (r = 0; r + 4 <= rows; r += 4) {",
+    "        const int8_t *w0 = w + (size_t)r * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;",
+    "        int32_t s0 = bz[r], s1 = bz[r + 1], s2 = bz[r + 2], s3 = bz[r + 3], v, j;",
+    "        for (i = 0; i < k; i++) {",
+    "            s0 += e[i] * (int16_t)w0[i];",
+    "            s1 += e[i] * (int16_t)w1[i];",
+    "            s2 += e[i] * (int16_t)w2[i];",
+    "            s3 += e[i] * (int16_t)w3[i];",
+    "        }",
+    "        for (j = 0; j < 4; j++) {",
+    "            v = nnc_requant(j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : s3, m[r + j], sh[r + j]) + zp;",
+    "            y[(size_t)(r + j) * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        }",
+    "    }",
+    "    for (; r < rows; r++) {",
+    "        const int8_t *wr = w + (size_t)r * k;",
+    "        int32_t s = bz[r], v;",
+    "        for (i = 0; i < k; i++)",
+    "            s += e[i] * (int16_t)wr[i];",
+    "        v = nnc_requant(s, m[r], sh[r]) + zp;",
+    "        y[(size_t)r * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "    }",
+    "#endif",
+    "}",
+    "",
+};
+
+/* conv2d's two output positions at a time. */
+static const char *const int8_rows2[] = {
+    "/* nnc_rows for two inputs x0 and x1 (two output positions of a conv2d)",
+    " * at once, into y0 and y1: with the DSP extension two rows by two inputs",
+    " * a step, every weight and input word loaded once for four products;",
+    " * otherwise nnc_rows twice.  The same integers either way. */",
+    "static void nnc_rows2(const int8_t *x0, const int8_t *x1, int k, const int8_t *w, int rows, const int32_t *bz,",
+    "                      const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y0,",
+    "                      int8_t *y1, int ys, int16_t *e)",
+    "{",
+    "#ifdef NNC_DSP",
+    "    int r, i, j, k4 = k & ~3;",
+    "    (void)e;",
+    "    for (r = 0; r < rows; r += 2) {",
+    "        const int8_t *w0 = w + (size_t)r * k, *w1 = r + 1 < rows ? w0 + k : w0;",
+    "        int32_t s[4], v;",
+    "        s[0] = s[1] = bz[r];",
+    "        s[2] = s[3] = r + 1 < rows ? bz[r + 1] : 0;",
+    "        for (i = 0; i < k4; i += 4) {",
+    "            uint32_t a0, a1, b;",
+    "            int32_t a0l, a0h, a1l, a1h, bl, bh;",
+    "            memcpy(&a0, x0 + i, 4);",
+    "            memcpy(&a1, x1 + i, 4);",
+    "            a0l = __sxtb16((int32_t)a0);",
+    "            a0h = nnc_sxtb16_ror8(a0);",
+    "            a1l = __sxtb16((int32_t)a1);",
+    "            a1h = nnc_sxtb16_ror8(a1);",
+    "            memcpy(&b, w0 + i, 4);",
+    "            bl = __sxtb16((int32_t)b);",
+    "            bh = nnc_sxtb16_ror8(b);",
+    "            s[0] = __smlad(bh, a0h, __smlad(bl, a0l, s[0]));",
+    "            s[1] = __smlad(bh, a1h, __smlad(bl, a1l, s[1]));",
+    "            memcpy(&b, w1 + i, 4);",
+    "            bl = __sxtb16((int32_t)b);",
+    "            bh = nnc_sxtb16_ror8(b);",
+    "            s[2] = __smlad(bh, a0h, __smlad(bl, a0l, s[2]));",
+    "            s[3] = __smlad(bh, a1h, __smlad(bl, a1l, s[3]));",
+    "        }",
+    "        for (; i < k; i++) {",
+    "            s[0] += (int32_t)x0[i] * w0[i];",
+    "            s[1] += (int32_t)x1[i] * w0[i];",
+    "            s[2] += (int32_t)x0[i] * w1[i];",
+    "            s[3] += (int32_t)x1[i] * w1[i];",
+    "        }",
+    "        for (j = 0; j < (r + 1 < rows ? 4 : 2); j++) {",
+    "            v = nnc_requant(s[j], m[r + j / 2], sh[r + j / 2]) + zp;",
+    "            (j & 1 ? y1 : y0)[(size_t)(r + j / 2) * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        }",
+    "    }",
+    "#else",
+    "    nnc_rows(x0, k, w, rows, bz, m, sh, zp, lo, hi, y0, ys, e);",
+    "    nnc_rows(x1, k, w, rows, bz, m, sh, zp, lo, hi, y1, ys, e);",
+    "#endif",
+    "}",
+    "",
+};
+
+/* The input's quantization (NAME_forward). */
+static const char *const int8_quantize[] = {
+    "/* float to int8 at (scale, zero point), as TFLite's quantize: round(x / s)",
+    " * half away from zero, plus the zero point, saturated. */",
+    "static int8_t nnc_quantize(float x, float scale, int32_t zp)",
+    "{",
+    "    float q = roundf(x / scale);",
+    "    int32_t v;",
+    "    if (q > 255.0f)",
+    "        return 127;",
+    "    if (q < -256.0f)",
+    "        return -128;",
+    "    v = (int32_t)q + zp;",
+    "    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);",
+    "}",
+    "",
+};
+
+static ll numel(const IrNode *n)
+{
+    return n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
+}
+
+static const char *flt(double x, char *buf)
+{
+    return emit_float(x, buf);
+}
+
+/* "static const T NAME[N] = {...};" with 16 numbers a line. */
+static void emit_array(Emitter *e, const char *type, const char *name, ll n, const void *v, int bytes)
+{
+    emit_line(e, "static const %s %s[%lld] = {", type, name, n);
+    char line[256];
+    size_t k = 0;
+    for (ll i = 0; i < n; i++) {
+        long x = bytes == 1 ? ((const int8_t *)v)[i] : ((const int32_t *)v)[i];
+        k += (size_t)snprintf(line + k, sizeof line - k, "%s%ld,", k ? " " : "", x);
+        if (i % 16 == 15 || i == n - 1) {
+            emit_line(e, "    %s", line);
+            k = 0;
+        }
+    }
+    emit_line(e, "};");
+}
+
+/* The buffer of node id in the schedule: "A + offset". */
+static const char *qbuf(const Ir *ir, const QuantPlan *p, int id)
+{
+    return arena_printf(ir->arena, "A + %lld", (ll)p->q[p->q[id].root].offset);
+}
+
+/* dense: every output a row of nnc_rows (bz = bias - z_in sum w). */
+static void emit_dense(Emitter *e, const QuantPlan *p, int id)
+{
+    const QuantNode *q = &p->q[id];
+    emit_line(e, "/* %%%d dense: [%lld] -> [%d], int8 x int8 in int32 */", id, (ll)q->wlen, q->nout);
+    emit_line(e, "static void k%d_dense(const int8_t *x, int8_t *y, int16_t *e)", id);
+    emit_line(e, "{");
+    emit_line(e, "    nnc_rows(x, %lld, w_q%d, %d, w_bz%d, w_m%d, w_sh%d, %d, %d, %d, y, 1, e);", (ll)q->wlen, id, q->nout, id, id,
+              id, q->zero_point, q->act_min, q->act_max);
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+/* conv2d: c<id>_col() copies the taps of one output position into a row
+ * (im2col, int8, z_in where the window is outside the input, so that
+ * padding adds nothing); the kernel takes two positions at a time through
+ * nnc_rows2 (the group's filters as rows), an odd last one through
+ * nnc_rows. */
+static void emit_conv(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const QuantNode *q = &p->q[id];
+    const QuantNode *x = &p->q[p->q[ir->nodes[id].in[0]].root];
+    Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
+    ll K = (ll)q->wlen;
+    emit_line(e, "/* %%%d conv2d: the taps of output (oy, ox) of group g, %lld of them, into t */", id, K);
+    emit_line(e, "static void k%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int ci, ky, kx;");
+    emit_line(e, "    int y0 = oy * %lld - %lld, x0 = ox * %lld - %lld;", c.SH, c.PT, c.SW, c.PL);
+    emit_line(e, "    if (y0 >= 0 && y0 + %lld < %lld && x0 >= 0 && x0 + %lld < %lld) {", (c.KH - 1) * c.DH, c.H,
+              (c.KW - 1) * c.DW, c.W);
+    emit_line(e, "        /* the window inside the input: rows copied, no checks */");
+    emit_line(e, "        for (ci = 0; ci < %lld; ci++)", c.CG);
+    emit_line(e, "            for (ky = 0; ky < %lld; ky++) {", c.KH);
+    emit_line(e, "                const int8_t *row = x + (size_t)(g * %lld + ci) * %lld + (y0 + ky * %lld) * %lld + x0;", c.CG,
+              c.H * c.W, c.DH, c.W);
+    emit_line(e, "                for (kx = 0; kx < %lld; kx++)", c.KW);
+    emit_line(e, "                    *t++ = row[kx * %lld];", c.DW);
+    emit_line(e, "            }");
+    emit_line(e, "        return;");
+    emit_line(e, "    }");
+    emit_line(e, "    for (ci = 0; ci < %lld; ci++) {", c.CG);
+    emit_line(e, "        const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
+    emit_line(e, "        for (ky = 0; ky < %lld; ky++) {", c.KH);
+    emit_line(e, "            int iy = y0 + ky * %lld;", c.DH);
+    emit_line(e, "            for (kx = 0; kx < %lld; kx++) {", c.KW);
+    emit_line(e, "                int ix = x0 + kx * %lld;", c.DW);
+    emit_line(e, "                *t++ = iy >= 0 && iy < %lld && ix >= 0 && ix < %lld ? xc[iy * %lld + ix] : (int8_t)(%d);", c.H,
+              c.W, c.W, x->zero_point);
+    emit_line(e, "            }");
+    emit_line(e, "        }");
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+    emit_line(e, "/* %%%d conv2d: [%lld, %lld, %lld] -> [%lld, %lld, %lld], kernel %lldx%lld, stride %lldx%lld,", id,
+              c.C, c.H, c.W, c.F, c.OH, c.OW, c.KH, c.KW, c.SH, c.SW);
+    emit_line(e, " * padding %lldx%lld, dilation %lldx%lld, %lld groups; col: two rows of %lld taps */", c.PT, c.PL, c.DH,
+              c.DW, c.G, K);
+    emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int g, oy, ox;");
+    emit_line(e, "    for (g = 0; g < %lld; g++) {", c.G);
+    emit_line(e, "        const int8_t *w = w_q%d + (size_t)g * %lld;", id, c.FG * K);
+    emit_line(e, "        const int32_t *bz = w_bz%d + g * %lld, *m = w_m%d + g * %lld;", id, c.FG, id, c.FG);
+    emit_line(e, "        const int8_t *sh = w_sh%d + g * %lld;", id, c.FG);
+    emit_line(e, "        for (oy = 0; oy < %lld; oy++) {", c.OH);
+    emit_line(e, "            int8_t *yr = y + (size_t)g * %lld + (size_t)oy * %lld;", c.FG * c.OH * c.OW, c.OW);
+    emit_line(e, "            for (ox = 0; ox + 1 < %lld; ox += 2) {", c.OW);
+    emit_line(e, "                k%d_col(x, g, oy, ox, col);", id);
+    emit_line(e, "                k%d_col(x, g, oy, ox + 1, col + %lld);", id, K);
+    emit_line(e, "                nnc_rows2(col, col + %lld, %lld, w, %lld, bz, m, sh, %d, %d, %d, yr + ox, yr + ox + 1, %lld, e);",
+              K, K, c.FG, q->zero_point, q->act_min, q->act_max, c.OH * c.OW);
+    emit_line(e, "            }");
+    emit_line(e, "            if (ox < %lld) {", c.OW);
+    emit_line(e, "                k%d_col(x, g, oy, ox, col);", id);
+    emit_line(e, "                nnc_rows(col, %lld, w, %lld, bz, m, sh, %d, %d, %d, yr + ox, %lld, e);", K, c.FG, q->zero_point,
+              q->act_min, q->act_max, c.OH * c.OW);
+    emit_line(e, "            }");
+    emit_line(e, "        }");
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+/* The pools, one window loop: maxpool (int8 max: the scale is kept;
+ * padding never wins), avgpool (kernel, stride, padding; PyTorch's
+ * count_include_pad: the divisor is the kernel's size) and global_avgpool
+ * ([C, H, W] or [C, L] to [C]).  The averages sum q - z over the window
+ * (padding adds 0), divide rounding half away from zero as TFLite's
+ * average pool does, and add z back; the input's scale and zero point. */
+static void emit_pool(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const IrNode *n = &ir->nodes[id], *x = &ir->nodes[n->in[0]];
+    int32_t z = p->q[id].zero_point;
+    int avg = n->op != OP_MAXPOOL;
+    int64_t k[2], s[2], pd[2];
+    ll C = x->shape.d[0], H = x->shape.rank == 3 ? x->shape.d[1] : 1, W = x->shape.d[x->shape.rank - 1];
+    if (n->op == OP_GLOBAL_AVGPOOL) {
+        k[0] = H, k[1] = W, s[0] = s[1] = 1, pd[0] = pd[1] = 0;
+    } else {
+        value_pair(op_arg(n->op, n->args, "kernel"), k);
+        value_pair(op_arg(n->op, n->args, "stride"), s);
+        value_pair(op_arg(n->op, n->args, "padding"), pd);
+    }
+    ll OH = n->op != OP_GLOBAL_AVGPOOL ? n->shape.d[1] : 1, OW = n->op != OP_GLOBAL_AVGPOOL ? n->shape.d[2] : 1;
+    ll cnt = (ll)(k[0] * k[1]);
+    emit_line(e, "/* %%%d %s: [%lld, %lld, %lld] -> [%lld, %lld, %lld], %s; the input's scale */", id,
+              op_info[n->op].name, C, H, W, C, OH, OW, avg ? "the mean of q - z" : "the int8 max");
+    emit_line(e, "static void k%d_%s(const int8_t *x, int8_t *y)", id, op_info[n->op].name);
+    emit_line(e, "{");
+    emit_line(e, "    int c, oy, ox, ky, kx;");
+    emit_line(e, "    for (c = 0; c < %lld; c++)", C);
+    emit_line(e, "        for (oy = 0; oy < %lld; oy++)", OH);
+    emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", OW);
+    emit_line(e, "                int32_t acc = %d;", avg ? 0 : -128);
+    emit_line(e, "                for (ky = 0; ky < %lld; ky++) {", (ll)k[0]);
+    emit_line(e, "                    int iy = oy * %lld - %lld + ky;", (ll)s[0], (ll)pd[0]);
+    emit_line(e, "                    if (iy < 0 || iy >= %lld)", H);
+    emit_line(e, "                        continue;");
+    emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
+    emit_line(e, "                        int ix = ox * %lld - %lld + kx;", (ll)s[1], (ll)pd[1]);
+    emit_line(e, "                        int32_t v = ix >= 0 && ix < %lld ? x[(c * %lld + iy) * %lld + ix] : %s;", W, H, W,
+              avg ? arena_printf(ir->arena, "(%d)", z) : "-128");
+    if (avg)
+        emit_line(e, "                        acc += v - (%d);", z);
+    else
+        emit_line(e, "                        acc = v > acc ? v : acc;");
+    emit_line(e, "                    }");
+    emit_line(e, "                }");
+    if (avg) {
+        emit_line(e, "                acc = (acc > 0 ? acc + %lld : acc - %lld) / %lld + (%d);", cnt / 2, cnt / 2, cnt, z);
+        emit_line(e, "                acc = acc < -128 ? -128 : acc > 127 ? 127 : acc;");
+    }
+    emit_line(e, "                y[(c * %lld + oy) * %lld + ox] = (int8_t)acc;", OH, OW);
+    emit_line(e, "            }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+/* Residual +: TFLite's int8 add, both inputs to 2 max(s1, s2) with 20
+ * bits of headroom, the sum to the output's scale, the clamp. */
+static void emit_add(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const IrNode *n = &ir->nodes[id];
+    const QuantNode *q = &p->q[id], *a = &p->q[p->q[n->in[0]].root], *b = &p->q[p->q[n->in[1]].root];
+    emit_line(e, "/* %%%d add: [%lld] + [%lld], rescaled (TFLite's add) */", id, numel(n), numel(n));
+    emit_line(e, "static void k%d_add(const int8_t *a, const int8_t *b, int8_t *y)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int i;");
+    emit_line(e, "    for (i = 0; i < %lld; i++) {", numel(n));
+    emit_line(e, "        int32_t u = nnc_requant(((int32_t)a[i] - (%d)) * (1 << 20), %ld, %d);", a->zero_point,
+              (long)q->mult[0], q->shift[0]);
+    emit_line(e, "        int32_t v = nnc_requant(((int32_t)b[i] - (%d)) * (1 << 20), %ld, %d);", b->zero_point,
+              (long)q->mult[1], q->shift[1]);
+    emit_line(e, "        int32_t s = nnc_requant(u + v, %ld, %d) + (%d);", (long)q->mult[2], q->shift[2], q->zero_point);
+    emit_line(e, "        y[i] = (int8_t)(s < %d ? %d : s > %d ? %d : s);", q->act_min, q->act_min, q->act_max,
+              q->act_max);
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+/* concat along a per-sample axis: each input's block requantized to the
+ * output's scale (m = s_k / s_out). */
+static void emit_concat(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const IrNode *n = &ir->nodes[id];
+    const QuantNode *q = &p->q[id];
+    int axis = (int)op_num(OP_CONCAT, n->args, "axis");
+    if (axis < 0)
+        axis += n->shape.rank;
+    ll outer = 1, row = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= n->shape.d[d];
+    for (int d = axis; d < n->shape.rank; d++)
+        row *= n->shape.d[d];
+    emit_line(e, "/* %%%d concat of %d inputs on axis %d, each to the output's scale */", id, n->nin, axis);
+    emit_line(e, "static void k%d_concat(const int8_t *const *x, int8_t *y)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int o, i;");
+    emit_line(e, "    for (o = 0; o < %lld; o++) {", outer);
+    ll at = 0;
+    for (int k = 0; k < n->nin; k++) {
+        const IrNode *xi = &ir->nodes[n->in[k]];
+        ll inner = 1;
+        for (int d = axis; d < xi->shape.rank; d++)
+            inner *= xi->shape.d[d];
+        emit_line(e, "        for (i = 0; i < %lld; i++) {", inner);
+        emit_line(e, "            int32_t v = nnc_requant((int32_t)x[%d][o * %lld + i] - (%d), %ld, %d) + (%d);", k, inner,
+                  p->q[p->q[n->in[k]].root].zero_point, (long)q->mult[k], q->shift[k], q->zero_point);
+        emit_line(e, "            y[o * %lld + %lld + i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);", row, at);
+        emit_line(e, "        }");
+        at += inner;
+    }
+    emit_line(e, "    }");
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+/* A float op: dequantize x into f, the op from f into g, quantize g. */
+static void emit_float_op(Emitter *e, const QuantPlan *p, int id)
+{
+    const Ir *ir = e->ir;
+    const IrNode *n = &ir->nodes[id];
+    const QuantNode *q = &p->q[id], *x = &p->q[p->q[n->in[0]].root];
+    char b1[48], b2[48], b3[48];
+    ll k = numel(n), last = n->shape.d[n->shape.rank - 1];
+    emit_line(e, "/* %%%d %s in float: dequantize, compute, quantize */", id, op_info[n->op].name);
+    emit_line(e, "static void k%d_%s(const int8_t *x, int8_t *y, float *f, float *g)", id, op_info[n->op].name);
+    emit_line(e, "{");
+    emit_line(e, "    int i;");
+    emit_line(e, "    for (i = 0; i < %lld; i++)", k);
+    emit_line(e, "        f[i] = (float)((int32_t)x[i] - (%d)) * %s;", x->zero_point, flt(x->scale, b1));
+    switch (n->op) {
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX:
+        /* over the last axis (quant_plan checks dim) */
+        emit_line(e, "    for (i = 0; i < %lld; i += %lld) {", k, last);
+        emit_line(e, "        float mx = f[i], sum = 0.0f;");
+        emit_line(e, "        int j;");
+        emit_line(e, "        for (j = 1; j < %lld; j++)", last);
+        emit_line(e, "            mx = f[i + j] > mx ? f[i + j] : mx;");
+        emit_line(e, "        for (j = 0; j < %lld; j++)", last);
+        emit_line(e, "            sum += expf(f[i + j] - mx);");
+        emit_line(e, "        for (j = 0; j < %lld; j++)", last);
+        if (n->op == OP_SOFTMAX)
+            emit_line(e, "            g[i + j] = expf(f[i + j] - mx) / sum;");
+        else
+            emit_line(e, "            g[i + j] = f[i + j] - mx - logf(sum);");
+        emit_line(e, "    }");
+        break;
+    case OP_SIGMOID:
+        emit_line(e, "    for (i = 0; i < %lld; i++)", k);
+        emit_line(e, "        g[i] = 1.0f / (1.0f + expf(-f[i]));");
+        break;
+    case OP_TANH:
+        emit_line(e, "    for (i = 0; i < %lld; i++)", k);
+        emit_line(e, "        g[i] = tanhf(f[i]);");
+        break;
+    default: { /* relu, relu6, hardtanh not after a dense/conv2d */
+        double lo = 0, hi = n->op == OP_RELU6 ? 6 : 3.0e38;
+        if (n->op == OP_HARDTANH) {
+            lo = op_num(OP_HARDTANH, n->args, "min_val");
+            hi = op_num(OP_HARDTANH, n->args, "max_val");
+        }
+        emit_line(e, "    for (i = 0; i < %lld; i++)", k);
+        emit_line(e, "        g[i] = f[i] < %s ? %s : f[i] > %s ? %s : f[i];", flt(lo, b1), flt(lo, b2), flt(hi, b3),
+                  flt(hi, b3));
+        break;
+    }
+    }
+    emit_line(e, "    for (i = 0; i < %lld; i++)", k);
+    emit_line(e, "        y[i] = nnc_quantize(g[i], %s, %d);", flt(q->scale, b1), q->zero_point);
+    emit_line(e, "}");
+    emit_line(e, "%s", "");
+}
+
+static void header_comment(Emitter *e, const char *what)
+{
+    const Ir *ir = e->ir;
+    emit_line(e, "/*");
+    emit_line(e, " * %s for model %s, generated by nnc %s from %s.", what, ir->model, NNC_VERSION,
+              emit_c_comment(ir->arena, e->opt->source));
+    emit_line(e, " * Command: %s", emit_c_comment(ir->arena, e->opt->cmdline ? e->opt->cmdline : "nnc"));
+    emit_line(e, " * Do not edit: change the .nn file and run nnc again.");
+    emit_line(e, " */");
+}
+
+static void emit_int8_header(Emitter *e, const QuantPlan *p)
+{
+    const Ir *ir = e->ir;
+    const char *M = e->opt->name;
+    const QuantNode *in = &p->q[p->input], *out = &p->q[p->q[p->output].root];
+    char b[48];
+    header_comment(e, "int8 inference code");
+    emit_line(e, "#ifndef %s_H", M);
+    emit_line(e, "#define %s_H", M);
+    emit_line(e, "%s", "");
+    emit_line(e, "#include <stddef.h>");
+    emit_line(e, "#include <stdint.h>");
+    emit_line(e, "%s", "");
+    emit_line(e, "#ifdef __cplusplus");
+    emit_line(e, "extern \"C\" {");
+    emit_line(e, "#endif");
+    emit_line(e, "%s", "");
+    emit_line(e, "/* Memory: %s_init places the model in an arena the caller owns, of", M);
+    emit_line(e, " * %s_ARENA_BYTES bytes (the model and one sample's int8 buffers), at an", M);
+    emit_line(e, " * address that is a multiple of %s_ARENA_ALIGN.  Nothing else is allocated. */", M);
+    emit_line(e, "#define %s_ARENA_BYTES %lldul", M, (ll)(16 + p->arena_bytes));
+    emit_line(e, "#define %s_ARENA_ALIGN 16", M);
+    emit_line(e, "%s", "");
+    emit_line(e, "/* Input %s: %lld values per sample.  %s_forward takes float32 as the", ir->nodes[p->input].name,
+              numel(&ir->nodes[p->input]), M);
+    emit_line(e, " * float model does; %s_forward_int8 takes int8 q = round(x / SCALE) + ZERO_POINT. */", M);
+    emit_line(e, "#define %s_INPUT_SIZE %lld", M, numel(&ir->nodes[p->input]));
+    emit_line(e, "#define %s_INPUT_%s_SIZE %lld /* as the float code names it */", M, ir->nodes[p->input].name,
+              numel(&ir->nodes[p->input]));
+    emit_line(e, "#define %s_INPUT_SCALE %s", M, flt(in->scale, b));
+    emit_line(e, "#define %s_INPUT_ZERO_POINT (%d)", M, in->zero_point);
+    emit_line(e, "/* Output: %lld values per sample; the real value of int8 q is", numel(&ir->nodes[p->output]));
+    emit_line(e, " * (q - ZERO_POINT) * SCALE. */");
+    emit_line(e, "#define %s_OUTPUT_SIZE %lld", M, numel(&ir->nodes[p->output]));
+    emit_line(e, "#define %s_OUTPUT_SCALE %s", M, flt(out->scale, b));
+    emit_line(e, "#define %s_OUTPUT_ZERO_POINT (%d)", M, out->zero_point);
+    emit_line(e, "%s", "");
+    emit_line(e, "typedef struct %s %s;", M, M);
+    emit_line(e, "%s", "");
+    emit_line(e, "/* %s_ARENA_BYTES, for code that sizes the arena at run time. */", M);
+    emit_line(e, "size_t %s_arena_bytes(void);", M);
+    emit_line(e, "/* The model in the caller's arena; NULL when arena is NULL, too small or");
+    emit_line(e, " * misaligned.  The weights are compiled in (const). */");
+    emit_line(e, "%s *%s_init(void *arena, size_t arena_bytes);", M, M);
+    emit_line(e, "/* Inference on float32 x [n, %s_INPUT_SIZE] into out [n, %s_OUTPUT_SIZE]:", M, M);
+    emit_line(e, " * quantizes x, runs the int8 graph, dequantizes the output; any n >= 1. */");
+    emit_line(e, "void %s_forward(%s *m, int n, const float *x, float *out);", M, M);
+    emit_line(e, "/* The int8 graph alone: x [n, %s_INPUT_SIZE] and out [n, %s_OUTPUT_SIZE]", M, M);
+    emit_line(e, " * quantized as the macros above say. */");
+    emit_line(e, "void %s_forward_int8(%s *m, int n, const int8_t *x, int8_t *out);", M, M);
+    emit_line(e, "%s", "");
+    emit_line(e, "#ifdef __cplusplus");
+    emit_line(e, "}");
+    emit_line(e, "#endif");
+    emit_line(e, "%s", "");
+    emit_line(e, "#endif");
+}
+
+int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE *h, FILE *cf)
+{
+    Emitter e = {0};
+    const char *M = o->name;
+    char b[48];
+    e.ir = ir;
+    e.opt = o;
+    e.f = h;
+    emit_int8_header(&e, p);
+    e.f = cf;
+    header_comment(&e, "int8 inference code");
+    emit_line(&e, "/* weights %lld bytes (float32: %lld); arena %lld bytes; docs/quantization.md */",
+              (ll)p->weight_bytes, (ll)p->float_weight_bytes, (ll)p->arena_bytes);
+    emit_line(&e, "#include \"%s.h\"", M);
+    emit_line(&e, "%s", "");
+    emit_line(&e, "#include <math.h>");
+    emit_line(&e, "#include <string.h>");
+    emit_line(&e, "%s", "");
+    /* the helpers the kernels below call, and only those (-Wunused) */
+    int has[QK_FLOAT + 1] = {0};
+    for (int i = 0; i < ir->n; i++)
+        has[p->q[i].kind] = 1;
+    if (has[QK_DENSE] || has[QK_CONV2D] || has[QK_ADD] || has[QK_CONCAT])
+        emit_lines(&e, int8_requant, sizeof int8_requant / sizeof int8_requant[0]);
+    if (has[QK_DENSE] || has[QK_CONV2D])
+        emit_lines(&e, int8_rows, sizeof int8_rows / sizeof int8_rows[0]);
+    if (has[QK_CONV2D])
+        emit_lines(&e, int8_rows2, sizeof int8_rows2 / sizeof int8_rows2[0]);
+    emit_lines(&e, int8_quantize, sizeof int8_quantize / sizeof int8_quantize[0]);
+    /* the weights: int8 per output channel, int32 biases at s_in s_w[c],
+     * each channel's multiplier and shift */
+    for (int i = 0; i < ir->n; i++) {
+        const QuantNode *q = &p->q[i];
+        if (q->kind != QK_DENSE && q->kind != QK_CONV2D)
+            continue;
+        emit_line(&e, "/* %%%d %s: int8 weights [%d, %lld] ; bz: the int32 bias minus z_in sum(w) */", i,
+                  ir->nodes[i].name ? ir->nodes[i].name : "", q->nout, (ll)q->wlen);
+        emit_array(&e, "int8_t", arena_printf(ir->arena, "w_q%d", i), (ll)q->nout * q->wlen, q->w, 1);
+        emit_array(&e, "int32_t", arena_printf(ir->arena, "w_bz%d", i), q->nout, q->bias_zp, 4);
+        emit_array(&e, "int32_t", arena_printf(ir->arena, "w_m%d", i), q->nout, q->mult, 4);
+        emit_array(&e, "int8_t", arena_printf(ir->arena, "w_sh%d", i), q->nout, q->shift, 1);
+        emit_line(&e, "%s", "");
+    }
+    for (int i = 0; i < ir->n; i++) {
+        switch (p->q[i].kind) {
+        case QK_DENSE:
+            emit_dense(&e, p, i);
+            break;
+        case QK_CONV2D:
+            emit_conv(&e, p, i);
+            break;
+        case QK_MAXPOOL:
+            emit_pool(&e, p, i);
+            break;
+        case QK_FLOAT:
+            emit_float_op(&e, p, i);
+            break;
+        case QK_AVGPOOL:
+        case QK_GAP:
+            emit_pool(&e, p, i);
+            break;
+        case QK_ADD:
+            emit_add(&e, p, i);
+            break;
+        case QK_CONCAT:
+            emit_concat(&e, p, i);
+            break;
+        default:
+            break;
+        }
+    }
+    /* the schedule: one sample, input already in its buffer */
+    emit_line(&e, "static void run_int8(int8_t *A)");
+    emit_line(&e, "{");
+    if (p->scratch_floats)
+        emit_line(&e, "    float *F = (float *)(void *)((unsigned char *)A + %lld);", (ll)p->float_scratch);
+    for (int i = 0; i < ir->n; i++) {
+        const QuantNode *q = &p->q[i];
+        const char *x = ir->nodes[i].nin ? qbuf(ir, p, ir->nodes[i].in[0]) : "";
+        if (q->kind == QK_DENSE)
+            emit_line(&e, "    k%d_dense(%s, %s, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->wide);
+        else if (q->kind == QK_CONV2D)
+            emit_line(&e, "    k%d_conv2d(%s, %s, A + %lld, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->col,
+                      (ll)p->wide);
+        else if (q->kind == QK_MAXPOOL || q->kind == QK_AVGPOOL || q->kind == QK_GAP)
+            emit_line(&e, "    k%d_%s(%s, %s);", i, op_info[ir->nodes[i].op].name, x, qbuf(ir, p, i));
+        else if (q->kind == QK_ADD)
+            emit_line(&e, "    k%d_add(%s, %s, %s);", i, x, qbuf(ir, p, ir->nodes[i].in[1]), qbuf(ir, p, i));
+        else if (q->kind == QK_CONCAT) {
+            emit_line(&e, "    {");
+            emit_line(&e, "        const int8_t *xs[%d];", ir->nodes[i].nin);
+            for (int k = 0; k < ir->nodes[i].nin; k++)
+                emit_line(&e, "        xs[%d] = %s;", k, qbuf(ir, p, ir->nodes[i].in[k]));
+            emit_line(&e, "        k%d_concat(xs, %s);", i, qbuf(ir, p, i));
+            emit_line(&e, "    }");
+        } else if (q->kind == QK_FLOAT)
+            emit_line(&e, "    k%d_%s(%s, %s, F, F + %lld);", i, op_info[ir->nodes[i].op].name, x, qbuf(ir, p, i),
+                      (ll)p->scratch_floats);
+    }
+    emit_line(&e, "}");
+    emit_line(&e, "%s", "");
+    ll nin = numel(&ir->nodes[p->input]), nout = numel(&ir->nodes[p->output]);
+    const char *xin = qbuf(ir, p, p->input), *yout = qbuf(ir, p, p->output);
+    emit_line(&e, "struct %s {", M);
+    emit_line(&e, "    int8_t *a; /* the buffers, 16 bytes into the arena */");
+    emit_line(&e, "};");
+    emit_line(&e, "typedef char NNC_MODEL_FITS[sizeof(%s) <= 16 ? 1 : -1];", M);
+    emit_line(&e, "%s", "");
+    emit_line(&e, "size_t %s_arena_bytes(void)", M);
+    emit_line(&e, "{");
+    emit_line(&e, "    return %s_ARENA_BYTES;", M);
+    emit_line(&e, "}");
+    emit_line(&e, "%s", "");
+    emit_line(&e, "%s *%s_init(void *arena, size_t arena_bytes)", M, M);
+    emit_line(&e, "{");
+    emit_line(&e, "    %s *m = (%s *)arena;", M, M);
+    emit_line(&e, "    if (!arena || arena_bytes < %s_ARENA_BYTES || (uintptr_t)arena %% %s_ARENA_ALIGN != 0)", M, M);
+    emit_line(&e, "        return NULL;");
+    emit_line(&e, "    memset(arena, 0, %s_ARENA_BYTES);", M);
+    emit_line(&e, "    m->a = (int8_t *)arena + 16;");
+    emit_line(&e, "    return m;");
+    emit_line(&e, "}");
+    emit_line(&e, "%s", "");
+    emit_line(&e, "void %s_forward_int8(%s *m, int n, const int8_t *x, int8_t *out)", M, M);
+    emit_line(&e, "{");
+    emit_line(&e, "    int8_t *A = m->a;");
+    emit_line(&e, "    int s;");
+    emit_line(&e, "    for (s = 0; s < n; s++) {");
+    emit_line(&e, "        memcpy(%s, x + (size_t)s * %lld, %lld);", xin, nin, nin);
+    emit_line(&e, "        run_int8(A);");
+    emit_line(&e, "        memcpy(out + (size_t)s * %lld, %s, %lld);", nout, yout, nout);
+    emit_line(&e, "    }");
+    emit_line(&e, "}");
+    emit_line(&e, "%s", "");
+    emit_line(&e, "void %s_forward(%s *m, int n, const float *x, float *out)", M, M);
+    emit_line(&e, "{");
+    emit_line(&e, "    int8_t *A = m->a;");
+    emit_line(&e, "    int s, i;");
+    emit_line(&e, "    for (s = 0; s < n; s++) {");
+    emit_line(&e, "        for (i = 0; i < %lld; i++)", nin);
+    emit_line(&e, "            (%s)[i] = nnc_quantize(x[(size_t)s * %lld + i], %s_INPUT_SCALE, %s_INPUT_ZERO_POINT);", xin,
+              nin, M, M);
+    emit_line(&e, "        run_int8(A);");
+    emit_line(&e, "        for (i = 0; i < %lld; i++)", nout);
+    emit_line(&e, "            out[(size_t)s * %lld + i] = (float)((int32_t)(%s)[i] - %s_OUTPUT_ZERO_POINT) * %s_OUTPUT_SCALE;",
+              nout, yout, M, M);
+    emit_line(&e, "    }");
+    emit_line(&e, "}");
+    (void)b;
+    return 0;
+}

@@ -1,0 +1,309 @@
+"""tests/quant: nnc's int8 code against the NumPy reference (qref.py).
+
+  python3 tests/quant/run.py NNC BUILD_DIR
+
+1. arithmetic: the generated nnc_requant, nnc_srdhm and nnc_rdpot on
+   random int32 cases, saturation and rounding ties, bit for bit;
+2. per-op models (tests/quant/ops/*.nn) with random weights and ranges
+   (some too narrow, so outputs saturate): the compiled weights, biases,
+   multipliers and shifts equal the reference's, and NAME_forward_int8's
+   output equals the reference graph's exactly (a float op, softmax, to
+   one step: its expf is libm's).
+Exits 0 when all pass, 1 otherwise; 77 (skipped) without numpy.
+"""
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+
+try:
+    import numpy as np
+except ImportError:
+    print("SKIP: tests/quant needs numpy")
+    sys.exit(77)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qref  # noqa: E402
+
+NNC, B = sys.argv[1], sys.argv[2]
+HERE = os.path.dirname(os.path.abspath(__file__))
+CC = os.environ.get("CC", "cc")
+fails = 0
+
+
+def check(ok, what):
+    global fails
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        fails += 1
+
+
+def write_st(path, tensors):
+    """A safetensors file of (name, array) pairs: F32 or I32."""
+    header, blobs, off = {}, [], 0
+    for name, a in tensors:
+        a = np.ascontiguousarray(a)
+        dt = {np.dtype(np.float32): "F32", np.dtype(np.int32): "I32"}[a.dtype]
+        b = a.tobytes()
+        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def build(model, q, name, out):
+    """nnc --quantize int8, then the harness; returns the .c text."""
+    d = os.path.join(B, name + ".gen")
+    subprocess.run([NNC, model, "--inference", "--weights", q, "--quantize", "int8", "-o", d], check=True)
+    subprocess.run([CC, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O1", "-DMODEL=" + name,
+                    "-include", os.path.join(d, name + ".c"), "-I", d, "-o", out,
+                    os.path.join(HERE, "harness.c"), "-lm"], check=True)
+    with open(os.path.join(d, name + ".c")) as f:
+        return f.read()
+
+
+def c_array(text, name):
+    m = re.search(r"static const int(?:8|32)_t %s\[\d+\] = \{([^}]*)\}" % name, text)
+    return np.array([int(v) for v in m.group(1).replace(",", " ").split()], np.int64)
+
+
+def run(exe, mode, x, dtype):
+    i, o = os.path.join(B, "in.bin"), os.path.join(B, "out.bin")
+    x.tofile(i)
+    subprocess.run([exe, mode, i, o], check=True)
+    return np.fromfile(o, dtype)
+
+
+def layer_check(text, node, ref, what, z_in):
+    """The compiled arrays: w, bz = bias - z_in sum(w) (what the kernels
+    add to the plain int8 dot product), m, sh."""
+    qw, qb, mult, shift = ref
+    bz = qb - z_in * qw.reshape(qw.shape[0], -1).astype(np.int64).sum(1)
+    same = (np.array_equal(c_array(text, "w_q%d" % node), qw.reshape(-1)) and
+            np.array_equal(c_array(text, "w_bz%d" % node), bz) and
+            np.array_equal(c_array(text, "w_m%d" % node), mult) and
+            np.array_equal(c_array(text, "w_sh%d" % node), shift))
+    check(same, what + ": weights, biases, multipliers, shifts as the reference")
+
+
+def test_arith(rng, exe):
+    n = 20000
+    acc = rng.integers(qref.I32_MIN, qref.I32_MAX, n, endpoint=True)
+    acc[:2000] = rng.integers(-70000, 70000, 2000)
+    mult = rng.integers(qref.I32_MIN, qref.I32_MAX, n, endpoint=True)
+    mult[:4000] = rng.integers(1 << 30, qref.I32_MAX, 4000, endpoint=True)  # what quant_multiplier makes
+    shift = rng.integers(-31, 1, n)
+    shift[:500] = rng.integers(1, 8, 500)  # left shifts, saturating
+    # the corners: INT32_MIN * INT32_MIN saturates; exact halves (ties) of
+    # the rounding right shift, positive and negative
+    acc[-1], mult[-1] = qref.I32_MIN, qref.I32_MIN
+    acc[-2], mult[-2] = qref.I32_MAX, qref.I32_MAX
+    e = rng.integers(1, 20, 1000)
+    k = rng.integers(-2000, 2000, 1000)  # |k 2^e| < 2^31
+    acc[-1002:-2] = k * (1 << e) + (1 << (e - 1))
+    shift[-1002:-2] = -e
+    mult[-1002:-2] = qref.I32_MAX
+    cases = np.concatenate([[n], np.stack([acc, mult, shift], 1).reshape(-1)]).astype(np.int32)
+    got = run(exe, "arith", cases, np.int32).astype(np.int64).reshape(3, n)
+    check(np.array_equal(got[0], qref.requant(acc, mult, shift)), "nnc_requant on %d cases" % n)
+    check(np.array_equal(got[1], qref.srdhm(acc, mult)), "nnc_srdhm on %d cases (INT32_MIN^2 saturates)" % n)
+    check(np.array_equal(got[2], qref.rdpot(acc, np.where(shift < 0, -shift, 0))),
+          "nnc_rdpot on %d cases, 1000 of them exact ties" % n)
+
+
+def test_dense(rng):
+    w0, b0 = rng.normal(0, 0.4, (16, 20)).astype(np.float32), rng.normal(0, 0.2, 16).astype(np.float32)
+    w2, b2 = rng.normal(0, 0.4, (12, 16)).astype(np.float32), rng.normal(0, 0.2, 12).astype(np.float32)
+    w4, b4 = rng.normal(0, 0.4, (5, 12)).astype(np.float32), rng.normal(0, 0.2, 5).astype(np.float32)
+    w0[3] = 0  # a channel of zeros: scale 1
+    rx, r1, r3, ry = (-1.0, 1.5), (0.0, 2.0), (-0.5, 0.8), (-1.5, 1.0)  # narrow: saturates
+    P = {k: qref.int8_params(*v) for k, v in dict(x=rx, y1=r1, y3=r3, y=ry).items()}
+    q = os.path.join(B, "qdense.safetensors")
+    t = [("y.0.weight", w0), ("y.0.bias", b0), ("y.2.weight", w2), ("y.2.bias", b2), ("y.4.weight", w4),
+         ("y.4.bias", b4)]
+    for k, nm in (("x", "x"), ("y1", "y.1"), ("y3", "y.3"), ("y", "y")):
+        t += [(nm + ".scale", np.array([P[k][0]], np.float32)), (nm + ".zero_point", np.array([P[k][1]], np.int32))]
+    write_st(q, t)
+    exe = os.path.join(B, "qdense")
+    text = build(os.path.join(HERE, "ops", "qdense.nn"), q, "qdense", exe)
+    L0 = qref.quant_layer(w0, b0, P["x"][0], P["y1"][0])
+    L2 = qref.quant_layer(w2, b2, P["y1"][0], P["y3"][0])
+    L4 = qref.quant_layer(w4, b4, P["y3"][0], P["y"][0])
+    layer_check(text, 3, L0, "qdense y.0", P["x"][1])
+    layer_check(text, 7, L2, "qdense y.2", P["y1"][1])
+    layer_check(text, 11, L4, "qdense y.4", P["y3"][1])
+    x = rng.integers(-128, 128, (300, 20)).astype(np.int8)
+    got = run(exe, "int8", x, np.int8).reshape(300, 5)
+    relu_lo = max(-128, qref.quant_value(0, *P["y1"]))
+    ht_lo, ht_hi = qref.quant_value(-0.5, *P["y3"]), qref.quant_value(0.8, *P["y3"])
+    want = []
+    for s in x:
+        h = qref.dense(s, P["x"][1], *L0, P["y1"][1], relu_lo, 127)
+        h = qref.dense(h, P["y1"][1], *L2, P["y3"][1], ht_lo, ht_hi)
+        want.append(qref.dense(h, P["y3"][1], *L4, P["y"][1]))
+    want = np.array(want)
+    check(np.array_equal(got, want), "qdense forward_int8 on 300 samples, exactly (%d of %d outputs saturated)"
+          % (int(np.sum((want == 127) | (want == -128))), want.size))
+    # the float API: quantize, the graph, dequantize
+    xf = rng.uniform(-1.2, 1.7, (50, 20)).astype(np.float32)
+    gotf = run(exe, "float", xf, np.float32).reshape(50, 5)
+    xq = qref.quantize_input(xf, *P["x"])
+    wantf = []
+    for s in xq:
+        h = qref.dense(s, P["x"][1], *L0, P["y1"][1], relu_lo, 127)
+        h = qref.dense(h, P["y1"][1], *L2, P["y3"][1], ht_lo, ht_hi)
+        wantf.append(qref.dequantize(qref.dense(h, P["y3"][1], *L4, P["y"][1]), *P["y"]))
+    check(np.array_equal(gotf, np.array(wantf)), "qdense forward (float in and out) on 50 samples, exactly")
+
+
+def test_conv(rng):
+    w0, b0 = rng.normal(0, 0.3, (4, 3, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
+    w2, b2 = rng.normal(0, 0.5, (4, 1, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
+    w5, b5 = rng.normal(0, 0.5, (6, 16)).astype(np.float32), rng.normal(0, 0.1, 6).astype(np.float32)
+    # y.2 (the depthwise conv) has no range of its own: it takes its only
+    # reader's, maxpool y.3's
+    R = dict(x=(-1.0, 1.0), y1=(0.0, 6.0), y3=(-2.0, 2.5), y5=(-3.0, 3.0), y=(0.0, 1.0))
+    P = {k: qref.int8_params(*v) for k, v in R.items()}
+    q = os.path.join(B, "qconv.safetensors")
+    t = [("y.0.weight", w0), ("y.0.bias", b0), ("y.2.weight", w2), ("y.2.bias", b2), ("y.5.weight", w5),
+         ("y.5.bias", b5)]
+    for k, nm in (("x", "x"), ("y1", "y.1"), ("y3", "y.3"), ("y5", "y.5"), ("y", "y")):
+        t += [(nm + ".scale", np.array([P[k][0]], np.float32)), (nm + ".zero_point", np.array([P[k][1]], np.int32))]
+    write_st(q, t)
+    exe = os.path.join(B, "qconv")
+    text = build(os.path.join(HERE, "ops", "qconv.nn"), q, "qconv", exe)
+    L0 = qref.quant_layer(w0, b0, P["x"][0], P["y1"][0])
+    L2 = qref.quant_layer(w2, b2, P["y1"][0], P["y3"][0])
+    L5 = qref.quant_layer(w5, b5, P["y3"][0], P["y5"][0])
+    layer_check(text, 3, L0, "qconv y.0 (conv2d)", P["x"][1])
+    layer_check(text, 7, L2, "qconv y.2 (depthwise conv2d)", P["y1"][1])
+    layer_check(text, 12, L5, "qconv y.5 (dense)", P["y3"][1])
+    x = rng.integers(-128, 128, (100, 3, 9, 9)).astype(np.int8)
+    got = run(exe, "int8", x, np.int8).reshape(100, 6)
+    lo1, hi1 = max(-128, qref.quant_value(0, *P["y1"])), qref.quant_value(6, *P["y1"])
+    want = []
+    for s in x:
+        h = qref.conv2d(s, P["x"][1], *L0, P["y1"][1], stride=2, pad=1, lo=lo1, hi=hi1)
+        h = qref.conv2d(h, P["y1"][1], *L2, P["y3"][1], pad=1, groups=4)
+        h = qref.maxpool(h, 2).reshape(-1)
+        h = qref.dense(h, P["y3"][1], *L5, P["y5"][1])
+        want.append(qref.softmax_q(h, P["y5"][0], P["y5"][1], *P["y"]))
+    want = np.array(want).astype(np.int64)
+    diff = np.abs(got.astype(np.int64) - want)
+    check(diff.max() <= 1 and np.mean(diff == 0) > 0.95,
+          "qconv forward_int8 on 100 samples: conv2d, depthwise, maxpool, dense exact; softmax (float, libm's expf) "
+          "within one step (%d of %d differ)" % (int(np.sum(diff > 0)), diff.size))
+
+
+def test_res(rng):
+    wa, ba = rng.normal(0, 0.4, (4, 2, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
+    wb, bb = rng.normal(0, 0.4, (4, 4, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
+    wy, by = rng.normal(0, 0.5, (3, 6)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32)
+    # the add (unnamed) takes avgpool c's range; d and y.0 their inputs'
+    R = dict(x=(-1.0, 1.0), a=(0.0, 2.5), b=(-3.0, 2.0), c=(-2.0, 3.5), e=(-1.5, 2.0), y=(-1.0, 1.0))
+    P = {k: qref.int8_params(*v) for k, v in R.items()}
+    q = os.path.join(B, "qres.safetensors")
+    t = [("a.0.weight", wa), ("a.0.bias", ba), ("b.0.weight", wb), ("b.0.bias", bb), ("y.1.weight", wy),
+         ("y.1.bias", by)]
+    for k in R:
+        t += [(k + ".scale", np.array([P[k][0]], np.float32)), (k + ".zero_point", np.array([P[k][1]], np.int32))]
+    write_st(q, t)
+    exe = os.path.join(B, "qres")
+    text = build(os.path.join(HERE, "ops", "qres.nn"), q, "qres", exe)
+    La = qref.quant_layer(wa, ba, P["x"][0], P["a"][0])
+    Lb = qref.quant_layer(wb, bb, P["a"][0], P["b"][0])
+    Ly = qref.quant_layer(wy, by, P["e"][0], P["y"][0])
+    layer_check(text, 3, La, "qres a.0 (conv2d)", P["x"][1])
+    layer_check(text, 7, Lb, "qres b (conv2d)", P["a"][1])
+    layer_check(text, 15, Ly, "qres y (dense)", P["e"][1])
+    x = rng.integers(-128, 128, (200, 2, 8, 8)).astype(np.int8)
+    got = run(exe, "int8", x, np.int8).reshape(200, 3)
+    relu_lo = max(-128, qref.quant_value(0, *P["a"]))
+    want = []
+    for s_ in x:
+        a = qref.conv2d(s_, P["x"][1], *La, P["a"][1], pad=1, lo=relu_lo)
+        b = qref.conv2d(a, P["a"][1], *Lb, P["b"][1], pad=1)
+        r = qref.add(a, P["a"][1], P["a"][0], b, P["b"][1], P["b"][0], P["c"][1], P["c"][0])
+        c = qref.avgpool(r, P["c"][1], 3, 2, 1)
+        d = qref.avgpool(s_, P["x"][1], 2)
+        e = np.concatenate([qref.concat_requant(c, P["c"][1], P["c"][0], P["e"][1], P["e"][0]),
+                            qref.concat_requant(d, P["x"][1], P["x"][0], P["e"][1], P["e"][0])])
+        g = qref.global_avgpool(e, P["e"][1])
+        want.append(qref.dense(g, P["e"][1], *Ly, P["y"][1]))
+    check(np.array_equal(got, np.array(want)),
+          "qres forward_int8 on 200 samples (add, avgpool with padding, concat, global_avgpool), exactly")
+
+
+def test_bn(rng):
+    t = [("y.0.weight", rng.normal(0, 0.3, (3, 1, 3, 3)).astype(np.float32)),
+         ("y.0.bias", np.zeros(3, np.float32)), ("y.1.weight", np.ones(3, np.float32)),
+         ("y.1.bias", np.full(3, 0.5, np.float32)), ("y.1.running_mean", np.zeros(3, np.float32)),
+         ("y.1.running_var", np.ones(3, np.float32)), ("y.3.weight", rng.normal(0, 0.3, (4, 48)).astype(np.float32)),
+         ("y.3.bias", np.zeros(4, np.float32))]
+    for nm, sc, zp in (("x", 0.01, -3), ("y.1", 0.02, 7), ("y", 0.05, 1)):
+        t += [(nm + ".scale", np.array([sc], np.float32)), (nm + ".zero_point", np.array([zp], np.int32))]
+    q = os.path.join(B, "qbn.safetensors")
+    write_st(q, t)
+    st = open(q, "rb").read()
+    hlen = struct.unpack("<Q", st[:8])[0]
+    hdr = json.loads(st[8:8 + hlen])
+    # num_batches_tracked is I64: written by hand beside the F32 tensors
+    off = max(v["data_offsets"][1] for v in hdr.values())
+    hdr["y.1.num_batches_tracked"] = {"dtype": "I64", "shape": [], "data_offsets": [off, off + 8]}
+    h = json.dumps(hdr).encode()
+    h += b" " * (-len(h) % 8)
+    with open(q, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + st[8 + hlen:] + struct.pack("<q", 0))
+    r = subprocess.run([NNC, os.path.join(HERE, "ops", "qbn.nn"), "--inference", "--weights", q, "--quantize", "int8",
+                        "--emit", "ir"], capture_output=True, text=True)
+    check(r.returncode == 0 and re.search(r"int8 conv2d .* scale=0.0199999996 zero_point=7 .*; y.0\+y.1", r.stdout)
+          is not None, "a conv2d with its batchnorm folded takes the batchnorm's range (%s)"
+          % (r.stderr.strip() or "ok"))
+
+
+def test_errors(rng):
+    """Bad use is a clear error naming the file and what is missing."""
+    model = os.path.join(HERE, "ops", "qdense.nn")
+    r = subprocess.run([NNC, model, "--quantize", "int8"], capture_output=True, text=True)
+    check(r.returncode == 2 and "--quantize int8 goes with --inference" in r.stderr,
+          "--quantize without --inference: usage error")
+    t = [("y.0.weight", np.zeros((16, 20), np.float32)), ("y.0.bias", np.zeros(16, np.float32)),
+         ("y.2.weight", np.zeros((12, 16), np.float32)), ("y.2.bias", np.zeros(12, np.float32)),
+         ("y.4.weight", np.zeros((5, 12), np.float32)), ("y.4.bias", np.zeros(5, np.float32))]
+    plain = os.path.join(B, "plain.safetensors")
+    write_st(plain, t)
+    r = subprocess.run([NNC, model, "--inference", "--weights", plain, "--quantize", "int8", "-o", B],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and plain in r.stderr and "no calibrated range" in r.stderr,
+          "weights without ranges: an error naming the file")
+    part = os.path.join(B, "part.safetensors")
+    for nm in ("x", "y.1", "y"):
+        t += [(nm + ".scale", np.array([0.1], np.float32)), (nm + ".zero_point", np.array([0], np.int32))]
+    write_st(part, t)
+    r = subprocess.run([NNC, model, "--inference", "--weights", part, "--quantize", "int8", "-o", B],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and part in r.stderr and "'y.3'" in r.stderr,
+          "a missing range: an error naming the file and the value (%s)" % r.stderr.strip())
+    bad = os.path.join(B, "bad.safetensors")
+    write_st(bad, t[:-1] + [("y.zero_point", np.array([300], np.int32))])
+    r = subprocess.run([NNC, model, "--inference", "--weights", bad, "--quantize", "int8", "-o", B],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and bad in r.stderr and "zero point" in r.stderr,
+          "a zero point outside [-128, 127]: an error naming the file")
+
+
+rng = np.random.default_rng(14)
+os.makedirs(B, exist_ok=True)
+test_dense(rng)
+test_arith(rng, os.path.join(B, "qdense"))
+test_conv(rng)
+test_res(rng)
+test_bn(rng)
+test_errors(rng)
+print("tests/quant: %s" % ("all passed" if not fails else "%d FAILED" % fails))
+sys.exit(1 if fails else 0)

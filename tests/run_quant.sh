@@ -1,0 +1,24 @@
+#!/bin/sh
+# int8 post-training quantization (issue 14, docs/quantization.md):
+#   tests/quant/run.py       the generated integer arithmetic and every int8
+#                            kernel against the NumPy reference (qref.py),
+#                            bit for bit; per-op models
+#   tests/quant/accuracy.sh  fashion_mlp and fashion_lenet: trained briefly,
+#                            calibrated, int8 test accuracy against float32
+#                            (within 0.5 points), int8 weight bytes <= 26%,
+#                            the int8 C warning-free (gcc, clang, arm) and
+#                            clean under ASan/UBSan
+# Skipped (status 0, a SKIP line) where numpy is missing.
+#   NNC=build/nnc sh tests/run_quant.sh
+set -u
+cd "$(dirname "$0")/.." || exit 2
+NNC=${NNC:-build/nnc}
+PY=${PYTHON:-/usr/bin/python3}
+if ! "$PY" -c 'import numpy' 2>/dev/null; then
+    echo "SKIP: tests/quant needs python3 with numpy"
+    exit 0
+fi
+rm -rf build/quant
+mkdir -p build/quant
+"$PY" tests/quant/run.py "$NNC" build/quant || exit 1
+NNC="$NNC" PYTHON="$PY" sh tests/quant/accuracy.sh || exit 1
