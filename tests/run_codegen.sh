@@ -508,8 +508,12 @@ for model in examples/*.nn; do
         check "$model: --target $t: no code the target does not use" sh -c "! grep -En '$notwant' '$c'"
         for cc in gcc clang; do
             check "$model: --target $t: $cc -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -c "$c" -o "$o/$cc.o"
-            check "$model: --target $t: $cc -march=native -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 \
-                -march=native -c "$c" -o "$o/$cc.n.o"
+            # -march=native enables vector code only where the file has some:
+            # the x86 targets' (the plain-loop targets' is the plain build's)
+            case $t in x86-64*)
+                check "$model: --target $t: $cc -march=native -Werror" $cc -std=c99 -Wall -Wextra -pedantic \
+                    -Werror -O2 -march=native -c "$c" -o "$o/$cc.n.o" ;;
+            esac
         done
         case $t in
         cortex-m*)
