@@ -32,7 +32,11 @@ COMPILER_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 RUNTIME_SRC  := $(wildcard runtime/*.c)
 COMPILER_OBJ := $(COMPILER_SRC:compiler/%.c=$(B)/obj/%.o) $(B)/obj/parser.o $(B)/obj/lexer.o
 RUNTIME_OBJ  := $(RUNTIME_SRC:runtime/%.c=$(B)/rt/%.o)
-HEADERS      := $(wildcard compiler/*.h) compiler/ops.def $(B)/parser.h $(B)/lexer.h runtime/nnrt.h
+# The helper C the generated code carries (compiler/helpers/NAME.c, real C)
+# as the string tables and constants the compiler includes (build/helpers/).
+HELPERS      := $(wildcard compiler/helpers/*.c)
+HELPER_GEN   := $(HELPERS:compiler/helpers/%.c=$(B)/helpers/%.inc) $(HELPERS:compiler/helpers/%.c=$(B)/helpers/%_const.h)
+HEADERS      := $(wildcard compiler/*.h) compiler/ops.def $(B)/parser.h $(B)/lexer.h runtime/nnrt.h $(HELPER_GEN)
 
 # nnc --exe compiles generated code against these, wherever nnc is run from.
 PATHS := -DNNC_RUNTIME_DIR='"$(abspath runtime)"' -DNNC_RUNTIME_LIB='"$(abspath $(B)/libnnrt.a)"'
@@ -46,6 +50,15 @@ $(B)/parser.c $(B)/parser.h: grammar/parser.y
 $(B)/lexer.c $(B)/lexer.h: grammar/lexer.l
 	@mkdir -p $(B)
 	flex --header-file=$(B)/lexer.h -o $(B)/lexer.c $<
+
+# scripts/embed_c.c: each section of a helper into a table, its constants
+# into NNC_HELPER_* (docs/architecture.md, "The helper C").
+$(B)/embed_c: scripts/embed_c.c
+	@mkdir -p $(B)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+$(B)/helpers/%.inc $(B)/helpers/%_const.h: compiler/helpers/%.c $(B)/embed_c
+	@mkdir -p $(B)/helpers
+	$(B)/embed_c $< $(B)/helpers/$*.inc $(B)/helpers/$*_const.h
 
 $(B)/obj/%.o: compiler/%.c $(HEADERS)
 	@mkdir -p $(B)/obj
@@ -219,9 +232,12 @@ layers: $(B)/obj/main.o $(B)/libnnc.a $(B)/libnnrt.a
 	sh tests/check_layers.sh --objects $(B)
 	CC="$(CC)" sh tests/check_layers.sh --selftest $(B)
 
+# compiler/helpers: cppcheck cannot follow the arrays the GEMM's K8 tree
+# and dotsum_block() fill in loops and switches (uninitvar, false).
 lint:
 	cppcheck --quiet --error-exitcode=1 --std=c99 --enable=warning,portability \
-	    --suppress=missingIncludeSystem -Icompiler -Iruntime compiler runtime
+	    --suppress=missingIncludeSystem --suppress='uninitvar:compiler/helpers/*' \
+	    -Icompiler -Iruntime -I$(B) compiler runtime
 
 clean:
 	rm -rf $(B)

@@ -18,9 +18,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "helpers/gemm_const.h" /* build/: the constants of compiler/helpers/gemm.c */
+
 /* K block of the emitted GEMM; its pack scratch is GEMM_PACK_KC x 32 per
- * thread.  gemm.c's GEMM_KC, inside the generated code, must agree. */
-#define GEMM_PACK_KC 256
+ * thread.  The generated code's GEMM_KC itself, written once, in
+ * compiler/helpers/gemm.c (scripts/embed_c.c exports it). */
+#define GEMM_PACK_KC NNC_HELPER_GEMM_KC
 
 /* Target.lanes of the host target: the width is chosen when the generated
  * file is compiled, by the C compiler's predefined macros (__AVX512F__ 16,

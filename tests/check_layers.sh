@@ -44,7 +44,7 @@
 # POSIX sh, awk and nm (binutils, beside the C compiler); nothing to build.
 
 LAYERS='
-base     arena diag version
+base     arena diag version gemm_const
 ops      ops ops_impl ops_linear ops_conv ops_pool ops_act ops_norm ops_loss ops_struct ops_optim ops_train
 front    ast sema parse parser lexer
 ir       ir shape lower autodiff dump
@@ -53,13 +53,15 @@ passes   fold_batchnorm fuse_loss fuse_epilogue fuse_act_grad fuse_elementwise f
 plan     kmem memplan
 emitter  emitter cident
 gemm     gemm
-kernels  kernels kernels_act kernels_conv kernels_norm kernels_ops kernels_int8
+kernels  kernels kernels_act kernels_conv kernels_norm kernels_ops kernels_int8 dotsum
 emit     emit_c
 driver   compile main
 '
-# Modules made at build time (build/parser.h, build/lexer.h): in the table
-# without a file in compiler/.
-GENERATED='parser lexer'
+# Modules made at build time (build/parser.h, build/lexer.h; from the
+# helper C, build/helpers/gemm_const.h, the GEMM's constants, and
+# build/helpers/dotsum.inc, whose stem gemm.inc shares with gemm): in
+# the table without a file in compiler/.
+GENERATED='parser lexer gemm_const dotsum'
 # Compiler files that may include a runtime header, as "file:header".
 RUNTIME_USERS='main.c:nnrt.h'
 

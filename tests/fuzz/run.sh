@@ -94,7 +94,7 @@ srcs=
 for s in compiler/*.c; do [ "$s" = compiler/main.c ] || srcs="$srcs $s"; done
 stale=1
 if [ "${FUZZ_REBUILD:-0}" != 1 ] && [ -x "$bin" ] &&
-   [ -z "$(find compiler grammar tests/fuzz/fuzz_front.c tests/fuzz/run.sh -newer "$bin" -print -quit)" ]; then
+   [ -z "$(find compiler grammar scripts/embed_c.c tests/fuzz/fuzz_front.c tests/fuzz/run.sh -newer "$bin" -print -quit)" ]; then
     stale=0
 fi
 if [ $stale = 1 ]; then
@@ -103,6 +103,13 @@ if [ $stale = 1 ]; then
     # The same commands as the Makefile, into build/fuzz/.
     bison -Wall --header="$out/parser.h" -o "$out/parser.c" grammar/parser.y || die "bison failed"
     flex --header-file="$out/lexer.h" -o "$out/lexer.c" grammar/lexer.l || die "flex failed"
+    # the helper C's tables and constants (the Makefile's build/helpers/)
+    mkdir -p "$out/helpers"
+    "$cc" -o "$out/embed_c" scripts/embed_c.c || die "scripts/embed_c.c does not compile"
+    for h in compiler/helpers/*.c; do
+        n=$(basename "$h" .c)
+        "$out/embed_c" "$h" "$out/helpers/$n.inc" "$out/helpers/${n}_const.h" || die "embed_c $h failed"
+    done
     mkdir -p "$out/obj"
     rm -f "$out"/obj/*.o "$out/libnnc.a"
     # Every compiler/*.c but main.c goes into an archive, so the link takes
