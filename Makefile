@@ -114,10 +114,29 @@ $(B)/test_target: tests/unit/test_target.c $(B)/libnnc.a $(B)/libnnrt.a
 	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
 	    -o $@ $< $(B)/libnnc.a $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
 
+# The helper C (compiler/helpers/) alone, in each configuration of the
+# generated code (tests/unit/helpers_cfg.c once per configuration, its
+# flags below; the x86 ones where $(CC) makes x86-64 code, whose test
+# skips what the CPU lacks), against naive loops (tests/unit/test_helpers.c).
+HELPER_CFGS := $(if $(findstring x86_64,$(shell $(CC) -dumpmachine)),plain plain_fma v4 v8 v8_fma v16_fma,plain vec)
+HELPER_OBJ  := $(HELPER_CFGS:%=$(B)/helpers/cfg_%.o)
+$(B)/helpers/cfg_plain.o: HELPER_FLAGS := -DNNC_SCALAR
+$(B)/helpers/cfg_plain_fma.o: HELPER_FLAGS := -DNNC_SCALAR -mfma
+$(B)/helpers/cfg_v8.o: HELPER_FLAGS := -mavx
+$(B)/helpers/cfg_v8_fma.o: HELPER_FLAGS := -mavx2 -mfma
+$(B)/helpers/cfg_v16_fma.o: HELPER_FLAGS := -mavx512f -mfma
+$(B)/helpers/cfg_%.o: tests/unit/helpers_cfg.c tests/unit/helpers_cfg.h $(HELPERS) compiler/helpers/prelude.h
+	@mkdir -p $(B)/helpers
+	$(CC) -std=c99 -Wall -Wextra -Werror -Icompiler/helpers $(SAN) $(CFLAGS) $(HELPER_FLAGS) -DCFG=cfg_$* -c -o $@ $<
+$(B)/test_helpers: tests/unit/test_helpers.c $(HELPER_OBJ) $(B)/libnnc.a $(B)/libnnrt.a
+	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
+	    -o $@ $< $(HELPER_OBJ) $(B)/libnnc.a $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
+
 UNIT_BINS := $(if $(UNIT_FRONT),$(B)/test_front) $(if $(wildcard tests/unit/test_runtime.c),$(B)/test_runtime) \
              $(if $(wildcard tests/unit/test_driver.c),$(B)/test_driver) \
              $(if $(wildcard tests/unit/test_passes.c),$(B)/test_passes) \
-             $(if $(wildcard tests/unit/test_target.c),$(B)/test_target)
+             $(if $(wildcard tests/unit/test_target.c),$(B)/test_target) \
+             $(if $(wildcard tests/unit/test_helpers.c),$(B)/test_helpers)
 
 deps-test:
 	@scripts/install-deps.sh test
