@@ -128,7 +128,7 @@ $(B)/helpers/cfg_v16_fma.o: HELPER_FLAGS := -mavx512f -mfma
 $(B)/helpers/cfg_%.o: tests/unit/helpers_cfg.c tests/unit/helpers_cfg.h $(HELPERS) compiler/helpers/prelude.h
 	@mkdir -p $(B)/helpers
 	$(CC) -std=c99 -Wall -Wextra -Werror -Icompiler/helpers $(SAN) $(CFLAGS) $(HELPER_FLAGS) -DCFG=cfg_$* -c -o $@ $<
-$(B)/test_helpers: tests/unit/test_helpers.c $(HELPER_OBJ) $(B)/libnnc.a $(B)/libnnrt.a
+$(B)/test_helpers: tests/unit/test_helpers.c $(HELPER_OBJ) $(B)/libnnc.a $(B)/libnnrt.a $(B)/embed_c
 	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
 	    -o $@ $< $(HELPER_OBJ) $(B)/libnnc.a $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
 

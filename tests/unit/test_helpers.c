@@ -20,7 +20,9 @@
  *     through FMA: builds that fuse give the same bits, and so do builds
  *     that do not (the claim of compiler/gemm.c and kernels_conv.c);
  *   - the helper's GEMM_KC is the compiler's GEMM_PACK_KC, and the text
- *     the compiler embeds (build/helpers/gemm.inc) says so.
+ *     the compiler embeds (build/helpers/gemm.inc) says so;
+ *   - scripts/embed_c.c: a section's bytes as a C string, the constants
+ *     it exports, and its errors (run from $(B)/, beside this test).
  *
  * Tolerance.  Every output is init plus K products summed in some order
  * of float additions (chains, blocks of GEMM_KC, trees of lanes), each
@@ -428,6 +430,89 @@ START_TEST(test_constants_agree)
 }
 END_TEST
 
+/* ---- scripts/embed_c.c ---------------------------------------------------- */
+
+static const char *bin_dir = "build"; /* where make put this test, and embed_c beside it */
+
+/* Run embed_c on a file holding text; its exit status, stderr into err
+ * (size n) and, when it succeeds, the .inc and .h into inc and h. */
+static int embed(const char *text, char *err, char *inc, char *h, size_t n)
+{
+    char src[256], out[256], cmd[1200];
+    snprintf(src, sizeof src, "%s/embed_test.c", bin_dir);
+    FILE *f = fopen(src, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s/embed_c %s %s/embed_test.inc %s/embed_test.h 2>%s/embed_test.err", bin_dir, src,
+             bin_dir, bin_dir, bin_dir);
+    int rc = system(cmd);
+    rc = rc >= 0 && (rc & 0x7f) == 0 ? (rc >> 8) & 0xff : -1;
+    const char *ext[3] = {"err", "inc", "h"};
+    char *dst[3] = {err, inc, h};
+    for (int i = 0; i < 3; i++) {
+        snprintf(out, sizeof out, "%s/embed_test.%s", bin_dir, ext[i]);
+        f = fopen(out, "r");
+        size_t got = f ? fread(dst[i], 1, n - 1, f) : 0;
+        dst[i][got] = '\0';
+        if (f)
+            fclose(f);
+        if (!f)
+            strcpy(dst[i], "(none)");
+        remove(out);
+    }
+    remove(src);
+    return rc;
+}
+
+/* The text of a section, byte for byte, as a C string (quotes,
+ * backslashes, a trigraph's ??); the constants defined once, not a macro
+ * defined twice; the lines outside sections left out. */
+START_TEST(test_embed_tables)
+{
+    char err[512], inc[2048], h[1024];
+    int rc = embed("/* outside */\n#include \"prelude.h\"\n/*@ first */\n#define ONE 1\n#define TWICE 2\n"
+                   "#define TWICE 3\nconst char *s = \"a\\\\b \\\"q\\\" ?\?=\";\n/*@ end */\nint outside;\n"
+                   "  /*@ second */  \n#define BIG 262144L\n\n/*@ end */\n",
+                   err, inc, h, sizeof inc);
+    ck_assert_msg(rc == 0, "embed_c failed: %s", err);
+    ck_assert_msg(strstr(inc, "static const char *const first[] = {\n    \"#define ONE 1\",\n") != NULL, "%s", inc);
+    ck_assert_msg(strstr(inc, "    \"const char *s = \\\"a\\\\\\\\b \\\\\\\"q\\\\\\\" ?\\?=\\\";\",\n") != NULL, "%s", inc);
+    ck_assert_msg(strstr(inc, "static const char *const second[] = {\n    \"#define BIG 262144L\",\n    \"\",\n};") != NULL,
+                  "%s", inc);
+    ck_assert_msg(strstr(inc, "outside") == NULL && strstr(inc, "prelude") == NULL, "%s", inc);
+    ck_assert_msg(strstr(h, "#define NNC_HELPER_ONE 1\n") && strstr(h, "#define NNC_HELPER_BIG 262144L\n") &&
+                      !strstr(h, "TWICE"),
+                  "%s", h);
+}
+END_TEST
+
+/* A malformed helper stops the build with the file, the line and the
+ * reason, and leaves no output make would take as made. */
+START_TEST(test_embed_errors)
+{
+    static const struct {
+        const char *text, *error;
+    } bad[] = {
+        {"int x;\n/*@ a */\nint y;\n", "embed_test.c:2: a section without its /*@ end */"},
+        {"/*@ end */\n", "embed_test.c:1: /*@ end */ without a section"},
+        {"/*@ a */\n/*@ b */\n", "embed_test.c:2: a section opened inside another"},
+        {"/*@ a */\n\tint y;\n/*@ end */\n", "embed_test.c:2: a tab or a byte that is not printable ASCII"},
+        {"/*@ 9a */\n", "embed_test.c:1: a marker is /*@ NAME */ or /*@ end */"},
+        {"/*@ a */ int x;\n", "embed_test.c:1: text after a marker"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[512], inc[512], h[512];
+        int rc = embed(bad[i].text, err, inc, h, sizeof err);
+        ck_assert_msg(rc == 1, "case %d: exit status %d", (int)i, rc);
+        ck_assert_msg(strstr(err, bad[i].error) != NULL, "case %d: \"%s\", expected \"%s\"", (int)i, err,
+                      bad[i].error);
+        ck_assert_str_eq(inc, "(none)");
+        ck_assert_str_eq(h, "(none)");
+    }
+}
+END_TEST
+
 static Suite *helpers_suite(void)
 {
     Suite *s = suite_create("helpers");
@@ -442,11 +527,24 @@ static Suite *helpers_suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_dotsum);
     suite_add_tcase(s, t);
+    t = tcase_create("embed_c");
+    tcase_add_test(t, test_embed_tables);
+    tcase_add_test(t, test_embed_errors);
+    suite_add_tcase(s, t);
     return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* embed_c is made beside this test ($(B)/) */
+    static char dir[1024];
+    const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    if (slash && (size_t)(slash - argv[0]) < sizeof dir) {
+        memcpy(dir, argv[0], (size_t)(slash - argv[0]));
+        bin_dir = dir;
+    } else if (slash == NULL) {
+        bin_dir = ".";
+    }
     SRunner *sr = srunner_create(helpers_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
