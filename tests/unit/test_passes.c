@@ -25,6 +25,7 @@
  * repository root (or set NNC_ROOT), CK_FORK=no build/test_passes.
  */
 #include <check.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,6 +546,113 @@ START_TEST(test_autodiff_accumulates)
 }
 END_TEST
 
+/* Node id reads exactly the nin nodes of in[], in order. */
+static void reads_all(const Ir *ir, int id, int nin, const int *in)
+{
+    ck_assert_int_ge(id, 0);
+    const IrNode *n = &ir->nodes[id];
+    ck_assert_msg(n->nin == nin, "%%%d reads %d nodes, not %d", id, n->nin, nin);
+    for (int k = 0; k < nin; k++)
+        ck_assert_msg(n->in[k] == in[k], "%%%d's input %d is %%%d, not %%%d", id, k, n->in[k], in[k]);
+}
+
+/* Every family's wiring on the zoo model (-O0, so that nothing is fused
+ * away): conv2d's dW from x and no dx for the model's input; batchnorm
+ * and layernorm from x, their output (which keeps the statistics) and the
+ * weight; relu, tanh, dropout (its mask) and maxpool (its argmax) from
+ * their output, never their input; flatten from dy alone; the residual
+ * add with no node of its own, its dy reaching both operands, so f's
+ * gradient (read by t's dense and by the add) is one sum; cross_entropy
+ * from the logits and the labels; adam's update from the parameter, its
+ * gradient and two states. */
+START_TEST(test_autodiff_families)
+{
+    Built b;
+    BackOptions o = opts();
+    o.opt_level = 0;
+    build(&b, zoo, o);
+    const Ir *ir = b.c.ir;
+    int x = node(ir, "x"), y = node(ir, "y"), conv = node(ir, "c.0"), bn = node(ir, "c.1"), relu = node(ir, "c.2");
+    int pool = node(ir, "c"), flat = node(ir, "f.0"), d1 = node(ir, "f.1"), drop = node(ir, "f");
+    int d2 = node(ir, "t.0"), tanh_ = node(ir, "t"), ln = node(ir, "r"), out = node(ir, "out"), loss = ir->loss;
+    ck_assert(x >= 0 && y >= 0 && conv >= 0 && bn >= 0 && relu >= 0 && pool >= 0 && flat >= 0 && d1 >= 0);
+    ck_assert(drop >= 0 && d2 >= 0 && tanh_ >= 0 && ln >= 0 && out >= 0 && loss >= 0);
+    ck_assert_int_eq(ir->nodes[pool].op, OP_MAXPOOL);
+    ck_assert_int_eq(ir->nodes[drop].op, OP_DROPOUT);
+    int add = ir->nodes[ln].in[0];
+    ck_assert_int_eq(ir->nodes[add].op, OP_ADD);
+    ck_assert(ir->nodes[add].in[0] == drop && ir->nodes[add].in[1] == tanh_);
+
+    /* the loss: from the logits and the labels, no dy */
+    int dout = grad(ir, loss, 0);
+    reads(ir, dout, out, y);
+    /* layernorm: dx from dy, x, y (mean and 1/std after it) and the weight */
+    int dr = grad(ir, out, 0);
+    reads(ir, dr, dout, param(ir, "out.0.weight"));
+    int dln = grad(ir, ln, 0);
+    reads_all(ir, dln, 4, (int[]){dr, add, ln, param(ir, "r.0.weight")});
+    reads_all(ir, grad(ir, ln, 1), 3, (int[]){dr, add, ln});
+    reads(ir, grad(ir, ln, 2), dr, -1);
+    /* the residual add: no gradient node; tanh from its output */
+    ck_assert_int_eq(grad(ir, add, 0), -1);
+    ck_assert_int_eq(grad(ir, add, 1), -1);
+    int dtanh = grad(ir, tanh_, 0);
+    reads(ir, dtanh, dln, tanh_);
+    int dd2 = grad(ir, d2, 0);
+    reads(ir, dd2, dtanh, param(ir, "t.0.weight"));
+    reads(ir, grad(ir, d2, 1), dtanh, drop);
+    /* f feeds the add and t's dense: its gradient is their sum, one OP_ADD
+     * of the add's dy (layernorm's dx) and the dense's dx */
+    int ddrop = grad(ir, drop, 0);
+    int sum = ir->nodes[ddrop].in[0];
+    ck_assert_int_eq(ir->nodes[sum].op, OP_ADD);
+    ck_assert_int_ge(sum, ir->nforward);
+    reads(ir, sum, dln, dd2);
+    ck_assert_int_eq(count_op(ir, OP_ADD, ir->nforward), 1);
+    /* dropout from its output (the mask kept after it), relu too */
+    reads(ir, ddrop, sum, drop);
+    int drelu1 = grad(ir, d1 + 1, 0);
+    reads(ir, drelu1, ddrop, d1 + 1);
+    int dflat = grad(ir, d1, 0);
+    reads(ir, dflat, drelu1, param(ir, "f.1.weight"));
+    reads(ir, grad(ir, d1, 1), drelu1, flat);
+    /* flatten: dy alone; maxpool: from its output, whose argmax it kept,
+     * not from the relu it pooled */
+    int dpooled = grad(ir, flat, 0);
+    reads(ir, dpooled, dflat, -1);
+    int dpool = grad(ir, pool, 0);
+    reads(ir, dpool, dpooled, pool);
+    ck_assert_ptr_nonnull(mem_region(b.c.plan, pool, "argmax"));
+    int drelu = grad(ir, relu, 0);
+    reads(ir, drelu, dpool, relu);
+    /* batchnorm: like layernorm, from x, y and the weight */
+    int dbn = grad(ir, bn, 0);
+    reads_all(ir, dbn, 4, (int[]){drelu, conv, bn, param(ir, "c.1.weight")});
+    reads_all(ir, grad(ir, bn, 1), 3, (int[]){drelu, conv, bn});
+    reads(ir, grad(ir, bn, 2), drelu, -1);
+    /* conv2d: dW from dy and x, db from dy, no dx for the input */
+    ck_assert_int_eq(grad(ir, conv, 0), -1);
+    reads(ir, grad(ir, conv, 1), dbn, x);
+    reads(ir, grad(ir, conv, 2), dbn, -1);
+    /* adam: each trainable parameter's update reads it, its gradient and
+     * its two states; batchnorm's buffers get none */
+    int updates = 0;
+    for (int i = ir->nforward; i < ir->n; i++)
+        if (ir->nodes[i].op == OP_UPDATE) {
+            const IrNode *u = &ir->nodes[i];
+            const IrNode *pn = &ir->nodes[u->in[0]];
+            ck_assert_int_eq(u->nin, 4);
+            ck_assert_int_eq(pn->op, OP_PARAM);
+            ck_assert_int_eq(ir->nodes[u->in[1]].op, OP_GRAD);
+            ck_assert_int_eq(ir->nodes[u->in[1]].fwd, pn->layer);
+            ck_assert(ir->nodes[u->in[2]].op == OP_STATE && ir->nodes[u->in[3]].op == OP_STATE);
+            updates++;
+        }
+    ck_assert_int_eq(updates, 12); /* weight and bias of conv2d, batchnorm, layernorm, three dense */
+    unbuild(&b);
+}
+END_TEST
+
 /* ---- the optional passes' kernel lists ----------------------------------------- */
 
 /* The kernels of src at -O2, and with pass turned off alone. */
@@ -604,6 +712,56 @@ START_TEST(test_fuse_elementwise_kernels)
                   "k016_cross_entropy_dx k017_dense_dx k018_dense_dw k019_dense_db k020_mul_da k021_accumulate "
                   "k022_mul_db k023_sigmoid_dx k024_dense_dw k025_dense_db k026_tanh_dx k027_dense_dw "
                   "k028_dense_db k029_sgd k030_sgd k031_sgd k032_sgd k033_sgd k034_sgd");
+}
+END_TEST
+
+/* A value another node reads too must stay whole: log_softmax read by
+ * nll and by the output (fuse_loss would make nll cross_entropy of the
+ * logits), a dense's output read by its relu and by an add (fuse_epilogue
+ * would apply the relu inside the dense; fuse_act_grad would fold relu's
+ * backward into the dense's).  Each pass on gives the kernels of the pass
+ * off. */
+static const char nll_shared[] = "model nll_shared {\n"
+                                 "    input  x : f32[10]\n"
+                                 "    target y : class[5]\n"
+                                 "    logp = x -> dense(16) -> relu -> dense(5) -> log_softmax\n"
+                                 "    output p = logp -> relu\n"
+                                 "    loss      nll(logp, y)\n"
+                                 "    optimizer sgd(lr = 0.5)\n"
+                                 "}\n";
+static const char epi_shared[] = "model epi_shared {\n"
+                                 "    input  x : f32[4]\n"
+                                 "    target y : class[3]\n"
+                                 "    h0  = x -> dense(8)\n"
+                                 "    h   = h0 -> relu\n"
+                                 "    out = (h0 + h) -> dense(3)\n"
+                                 "    loss      cross_entropy(out, y)\n"
+                                 "    optimizer sgd(lr = 0.1)\n"
+                                 "}\n";
+
+static void check_left_alone(const char *src, const char *pass, const char *expect)
+{
+    BackOptions o = opts();
+    char *on = kernels(src, o);
+    o.disabled = off(pass);
+    char *without = kernels(src, o);
+    ck_assert_msg(strcmp(on, without) == 0, "%s fused a shared value:\n  on:  %s\n  off: %s", pass, on, without);
+    ck_assert_str_eq(on, expect);
+    free(on);
+    free(without);
+}
+
+START_TEST(test_fusion_leaves_shared_values)
+{
+    check_left_alone(nll_shared, "fuse_loss",
+                     "k004_dense_relu k008_dense k009_log_softmax k010_relu k011_nll k012_nll_dx k013_log_softmax_dx "
+                     "k014_dense_relu_dx k015_dense_dw k016_dense_db k018_dense_dw k019_dense_db k020_sgd k021_sgd "
+                     "k022_sgd k023_sgd");
+    static const char epi[] = "k004_dense k005_relu k006_add k009_dense k010_cross_entropy k011_cross_entropy_dx "
+                              "k012_dense_dx k013_dense_dw k014_dense_db k016_fused_relu_dx_accumulate k017_dense_dw "
+                              "k018_dense_db k019_sgd k020_sgd k021_sgd k022_sgd";
+    check_left_alone(epi_shared, "fuse_epilogue", epi);
+    check_left_alone(epi_shared, "fuse_act_grad", epi);
 }
 END_TEST
 
@@ -829,6 +987,11 @@ static const char *regions_fault(const Ir *ir, const MemPlan *p, int i, char *bu
             return fault(buf, size, "%%%d's region %s placed as another (%lld bytes, declared %lld)", i, d[k].name,
                          (long long)r->decl.bytes, (long long)d[k].bytes);
         int copies = d[k].kind == KM_THREAD ? threads : 1;
+        /* a run of per-thread regions starts on a 64-byte line of the block */
+        if (d[k].kind == KM_THREAD && (k == 0 || d[k - 1].kind != KM_THREAD) &&
+            (r->offset - p->scratch[i]) % MEM_ALIGN != 0)
+            return fault(buf, size, "%%%d's region %s at %lld: its threads' slab not on a line", i, d[k].name,
+                         (long long)r->offset);
         if (d[k].kind == KM_THREAD && copies > 1 && r->stride < r->floats)
             return fault(buf, size, "%%%d's region %s: threads %lld floats apart, each takes %lld", i, d[k].name,
                          (long long)r->stride, (long long)r->floats);
@@ -874,7 +1037,9 @@ static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned cha
         int64_t need =
             numel * (n->dtype == DT_I64 ? 2 : 1) * (n->batched ? p->max_batch : 1) + kept(ir, n, p->max_batch);
         if (n->op == OP_PARAM || n->op == OP_STATE) {
-            if (p->offset[i] < 0 || p->offset[i] + need > p->persistent)
+            if (p->offset[i] % MEM_ALIGN != 0)
+                bad = fault(buf, size, "parameter %%%d at %lld, not on a 64-byte line", i, (long long)p->offset[i]);
+            else if (p->offset[i] < 0 || p->offset[i] + need > p->persistent)
                 bad = fault(buf, size, "parameter %%%d outside the persistent part", i);
             else
                 r[nr++] = (struct Region){p->offset[i], need, 0, ir->n};
@@ -891,12 +1056,22 @@ static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned cha
             bad = fault(buf, size, "%%%d: %lld floats at %lld, needs %lld, arena %lld..%lld", i,
                            (long long)p->size[i], (long long)p->offset[i], (long long)need,
                            (long long)p->persistent, (long long)p->total);
+        /* a 64-byte line (MEM_ALIGN floats), or in inference code a
+         * float for one smaller than a line (memplan.h) */
+        int64_t al = ir->inference && p->size[i] < MEM_ALIGN ? 1 : MEM_ALIGN;
+        if (!bad && p->offset[i] % al != 0)
+            bad = fault(buf, size, "%%%d at %lld: not a multiple of %lld floats", i, (long long)p->offset[i],
+                        (long long)al);
         int up = n->op == OP_GRAD && !n->batched; /* lives to the update */
         r[nr++] = (struct Region){p->offset[i], p->size[i], i, up ? ir->n : p->last_use[i]};
         if (p->scratch[i] >= 0) {
             if (p->scratch[i] < p->persistent || p->scratch[i] + p->scratch_size[i] > p->total)
                 bad = fault(buf, size, "%%%d's scratch: %lld floats at %lld, outside the arena", i,
                             (long long)p->scratch_size[i], (long long)p->scratch[i]);
+            int64_t sal = ir->inference && p->scratch_size[i] < MEM_ALIGN ? 1 : MEM_ALIGN;
+            if (!bad && p->scratch[i] % sal != 0)
+                bad = fault(buf, size, "%%%d's scratch at %lld: not a multiple of %lld floats", i,
+                            (long long)p->scratch[i], (long long)sal);
             r[nr++] = (struct Region){p->scratch[i], p->scratch_size[i], i, i};
         }
         if (!bad)
@@ -951,6 +1126,53 @@ START_TEST(test_memplan_regions)
             free(inc);
             unbuild(&b);
         }
+}
+END_TEST
+
+/* Every example model (each .nn of examples/ and examples/tiny/), as nnc plans
+ * it for training and for --inference, at batch 1 and 64, one and two
+ * threads: the plan checker finds nothing (every declared region placed
+ * in its buffer or scratch block, no two live regions sharing a byte,
+ * every buffer inside the arena and aligned). */
+START_TEST(test_memplan_examples)
+{
+    static const char *const dirs[] = {"examples", "examples/tiny"};
+    int models = 0;
+    for (int d = 0; d < 2; d++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", getenv("NNC_ROOT") ? getenv("NNC_ROOT") : ".", dirs[d]);
+        DIR *dir = opendir(path);
+        ck_assert_msg(dir != NULL, "cannot read %s (run from the repository root or set NNC_ROOT)", path);
+        struct dirent *ent;
+        while ((ent = readdir(dir)) != NULL) {
+            size_t len = strlen(ent->d_name);
+            if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0)
+                continue;
+            char rel[600];
+            snprintf(rel, sizeof rel, "%s/%s", dirs[d], ent->d_name);
+            char *src = read_repo(rel);
+            ck_assert_msg(src != NULL, "cannot read %s", rel);
+            for (int v = 0; v < 8; v++) {
+                Built b;
+                BackOptions o = opts();
+                o.max_batch = v & 1 ? 64 : 1;
+                o.threads = v & 2 ? 2 : 1;
+                o.inference = v >> 2 & 1;
+                build(&b, src, o);
+                char buf[256];
+                unsigned char *inc = planned(b.c.ir, &o);
+                const char *bad = plan_fault(b.c.ir, b.c.plan, inc, buf, sizeof buf);
+                ck_assert_msg(bad == NULL, "%s, batch %d, %d thread(s)%s: %s", rel, o.max_batch, o.threads,
+                              o.inference ? ", --inference" : "", bad);
+                free(inc);
+                unbuild(&b);
+            }
+            free(src);
+            models++;
+        }
+        closedir(dir);
+    }
+    ck_assert_int_ge(models, 12);
 }
 END_TEST
 
@@ -1027,12 +1249,14 @@ static Suite *passes_suite(void)
     t = tcase_create("autodiff");
     tcase_add_test(t, test_autodiff_mlp_wiring);
     tcase_add_test(t, test_autodiff_accumulates);
+    tcase_add_test(t, test_autodiff_families);
     suite_add_tcase(s, t);
     t = tcase_create("fusion");
     tcase_add_test(t, test_fuse_loss_kernels);
     tcase_add_test(t, test_fuse_epilogue_kernels);
     tcase_add_test(t, test_fuse_act_grad_kernels);
     tcase_add_test(t, test_fuse_elementwise_kernels);
+    tcase_add_test(t, test_fusion_leaves_shared_values);
     tcase_add_test(t, test_elementwise_table_matches_kernels);
     tcase_add_test(t, test_conv_algo);
     tcase_add_test(t, test_fuse_conv_pool_kernels);
@@ -1040,6 +1264,7 @@ static Suite *passes_suite(void)
     t = tcase_create("memplan");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_memplan_regions);
+    tcase_add_test(t, test_memplan_examples);
     tcase_add_test(t, test_memplan_checker_fails);
     suite_add_tcase(s, t);
     return s;
