@@ -8,20 +8,24 @@
  *     --disable and --dump-after semantics (a disabled or -O0 pass
  *     leaves no dump, --inference skips the training passes);
  *   - autodiff's gradient wiring: which OP_GRAD nodes exist and what
- *     each reads;
+ *     each reads, for every family (linear, conv, pooling, activations,
+ *     normalisation, structure, losses, optimizers), fan-outs summed;
  *   - each optional pass's kernel list on a small model, with the pass on
  *     and turned off alone (the kernels it fuses come back, nothing else
- *     changes);
+ *     changes), and a value with a second reader left unfused;
  *   - op_elementwise()'s table (ops.c) and the kernels' element-wise
  *     formulas (kernels.c, kernels_act.c) name the same ops;
  *   - every row of ops.def has an implementation record (ops_impl.h)
  *     that agrees with its row, and a kernel-layer row;
- *   - memplan: every buffer and scratch region lies in the arena and is
- *     as large as its value, and no two regions live at once overlap;
- *     the checker itself is shown a broken plan.
+ *   - memplan: every buffer and scratch region lies in the arena, is
+ *     as large as its value and aligned, every region a kernel declares
+ *     is placed, and no two regions live at once overlap, on small models
+ *     and on every example (training and inference, batch 1 and 64); the
+ *     checker itself is shown a broken plan.
  *
- * Models are source strings compiled as "t.nn"; the one file read is
- * docs/language.md, whose pass lists must match the table: run from the
+ * Models are source strings compiled as "t.nn"; the files read are
+ * docs/language.md, whose pass lists must match the table, and the
+ * examples (examples/, examples/tiny/): run from the
  * repository root (or set NNC_ROOT), CK_FORK=no build/test_passes.
  */
 #include <check.h>
@@ -653,6 +657,60 @@ START_TEST(test_autodiff_families)
 }
 END_TEST
 
+/* The pooling, structure and prelu families: avgpool from dy alone,
+ * lppool from x and y, concat's inputs each a slice of one dy, prelu's dx
+ * from x and the slopes and its dweight from x, softmax from its output,
+ * mse from the prediction and the target; a's two readers (the pools)
+ * give one summed gradient. */
+static const char pools[] = "model pools {\n"
+                            "    input  x : f32[2, 8, 8]\n"
+                            "    target y : f32[4]\n"
+                            "    a = x -> conv2d(4, kernel = 3, padding = 1) -> prelu\n"
+                            "    b = a -> avgpool(2)\n"
+                            "    c = a -> lppool(2, kernel = 2)\n"
+                            "    m = concat(b, c) -> flatten -> dense(4) -> softmax\n"
+                            "    loss      mse(m, y)\n"
+                            "    optimizer sgd(lr = 0.1)\n"
+                            "}\n";
+
+START_TEST(test_autodiff_pools_concat)
+{
+    Built b;
+    BackOptions o = opts();
+    o.opt_level = 0;
+    build(&b, pools, o);
+    const Ir *ir = b.c.ir;
+    int x = node(ir, "x"), y = node(ir, "y"), conv = node(ir, "a.0"), pr = node(ir, "a"), avg = node(ir, "b");
+    int lp = node(ir, "c"), flat = node(ir, "m.0"), dense = node(ir, "m.1"), sm = node(ir, "m"), loss = ir->loss;
+    ck_assert(x >= 0 && y >= 0 && conv >= 0 && pr >= 0 && avg >= 0 && lp >= 0 && flat >= 0 && dense >= 0 && sm >= 0);
+    int cat = ir->nodes[flat].in[0];
+    ck_assert_int_eq(ir->nodes[cat].op, OP_CONCAT);
+    int dm = grad(ir, loss, 0);
+    reads(ir, dm, sm, y);
+    int dsm = grad(ir, sm, 0);
+    reads(ir, dsm, dm, sm);
+    int dflat = grad(ir, dense, 0);
+    reads(ir, dflat, dsm, param(ir, "m.1.weight"));
+    int dcat = grad(ir, flat, 0);
+    reads(ir, dcat, dflat, -1);
+    reads(ir, grad(ir, cat, 0), dcat, -1);
+    reads(ir, grad(ir, cat, 1), dcat, -1);
+    int davg = grad(ir, avg, 0), dlp = grad(ir, lp, 0);
+    reads(ir, davg, grad(ir, cat, 0), -1);
+    reads_all(ir, dlp, 3, (int[]){grad(ir, cat, 1), pr, lp});
+    int dpr = grad(ir, pr, 0);
+    int sum = ir->nodes[dpr].in[0];
+    ck_assert_int_eq(ir->nodes[sum].op, OP_ADD);
+    ck_assert(ir->nodes[sum].nin == 2 && ((ir->nodes[sum].in[0] == dlp && ir->nodes[sum].in[1] == davg) ||
+                                          (ir->nodes[sum].in[0] == davg && ir->nodes[sum].in[1] == dlp)));
+    reads_all(ir, dpr, 3, (int[]){sum, conv, param(ir, "a.1.weight")});
+    reads(ir, grad(ir, pr, 1), sum, conv);
+    ck_assert_int_eq(grad(ir, conv, 0), -1);
+    reads(ir, grad(ir, conv, 1), dpr, x);
+    unbuild(&b);
+}
+END_TEST
+
 /* ---- the optional passes' kernel lists ----------------------------------------- */
 
 /* The kernels of src at -O2, and with pass turned off alone. */
@@ -1250,6 +1308,7 @@ static Suite *passes_suite(void)
     tcase_add_test(t, test_autodiff_mlp_wiring);
     tcase_add_test(t, test_autodiff_accumulates);
     tcase_add_test(t, test_autodiff_families);
+    tcase_add_test(t, test_autodiff_pools_concat);
     suite_add_tcase(s, t);
     t = tcase_create("fusion");
     tcase_add_test(t, test_fuse_loss_kernels);
