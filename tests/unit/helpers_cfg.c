@@ -35,6 +35,11 @@ void CFG_FN(info)(HelperInfo *h)
     h->fma = 0;
 #endif
     h->kc = GEMM_KC;
+#ifdef NNC_VECTOR
+    h->nr = GEMM_NR;
+#else
+    h->nr = 0;
+#endif
     h->acc = GEMM_ACC;
     h->k8 = GEMM_K8;
 #if defined(NNC_VECTOR) && !defined(NNC_DOUBLE) && (GEMM_LANES == 4 || defined(NNC_FMA))

@@ -12,6 +12,7 @@ typedef struct HelperInfo {
     int lanes; /* NNC_LANES, 0 for the plain loops */
     int fma;   /* NNC_FMA: fused multiply-adds */
     int kc;    /* the helper's GEMM_KC */
+    int nr;    /* GEMM_NR, the panel's columns (two vectors); 0 for the plain loops */
     int acc, k8; /* the flags GEMM_ACC, GEMM_K8 */
     int dot8;  /* gemm_dot8() is built (the run-time dispatch copies' configurations) */
 } HelperInfo;

@@ -513,6 +513,49 @@ START_TEST(test_embed_errors)
 }
 END_TEST
 
+/* Number of lines of the table t (n lines) that contain needle. */
+static int lines_with(const char *const *t, size_t n, const char *needle)
+{
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += strstr(t[i], needle) != NULL;
+    return k;
+}
+#define LINES_WITH(t, needle) lines_with(t, sizeof t / sizeof t[0], needle)
+
+/* The tile the compiler prices and sizes with (Target.tile_m, tile_n;
+ * the pack's 32 columns a thread) is the GEMM's: its rows a step of
+ * gemm_panel(), its columns the GEMM_NR of the build of those lanes, the
+ * widest (the host's, 16 lanes) the pack's stride between threads. */
+START_TEST(test_tiles_agree)
+{
+    char needle[64];
+    for (int t = 0; t < target_count; t++) {
+        const Target *tg = &target_table[t];
+        snprintf(needle, sizeof needle, "m0 += %d)", tg->tile_m);
+        ck_assert_msg(LINES_WITH(gemm_panel_source, needle) == 1, "%s: tile_m %d, gemm_panel() steps otherwise",
+                      tg->name, tg->tile_m);
+        if (tg->lanes > 0)
+            ck_assert_msg(tg->tile_n == 2 * tg->lanes, "%s: tile_n %d for %d lanes", tg->name, tg->tile_n, tg->lanes);
+        for (int q = 0; q < NCONFIGS; q++) {
+            HelperInfo h;
+            configs[q].info(&h);
+            /* (the plain-loop targets price as the host: target.c) */
+            if (tg->lanes > 0 && h.lanes == tg->lanes)
+                ck_assert_msg(h.nr == tg->tile_n, "%s: tile_n %d, %s's GEMM_NR %d", tg->name, tg->tile_n,
+                              configs[q].name, h.nr);
+        }
+    }
+    const Target *host = target_host();
+    snprintf(needle, sizeof needle, "NNC_THREAD * GEMM_KC * %d", host->tile_n);
+    ck_assert_msg(LINES_WITH(gemm_rest_source, needle) == 1, "the threads' packs are not GEMM_KC x %d apart",
+                  host->tile_n);
+    snprintf(needle, sizeof needle, "nnc_isa == 2 ? %d", host->tile_n);
+    ck_assert_msg(LINES_WITH(gemm_source, needle) == 1, "the widest panel is not %d columns", host->tile_n);
+    ck_assert_int_eq(target_gemm_pack_floats(host, 1, 33, 10000, 1, 0), (int64_t)GEMM_PACK_KC * host->tile_n);
+}
+END_TEST
+
 static Suite *helpers_suite(void)
 {
     Suite *s = suite_create("helpers");
@@ -522,6 +565,7 @@ static Suite *helpers_suite(void)
     tcase_add_test(t, test_gemm_same_bits);
     tcase_add_loop_test(t, test_dot8, 0, NCONFIGS);
     tcase_add_test(t, test_constants_agree);
+    tcase_add_test(t, test_tiles_agree);
     suite_add_tcase(s, t);
     t = tcase_create("dotsum");
     tcase_set_timeout(t, 60);
