@@ -59,11 +59,12 @@ long CFG_FN(gemm)(int threads, int M, int N, int K, const float *A, long sam, lo
     int chunk = (parts + threads - 1) / threads;
     for (int p = 0; p < parts; p++) {
         helper_thread = p / chunk;
-        for (long i = 0; i < np; i++)
+        int check = slice > 0 && threads > 1; /* (one thread: its slice is the whole pack) */
+        for (long i = 0; check && i < np; i++)
             pack[i] = -7777.0f;
         gemm_part(p, M, N, K, A, sam, sak, B, sbk, sbn, C, ldc, acc, bias_m, bias_n, pack, boff);
         /* a thread packs only into its slice: others run at the same time */
-        for (long i = 0; i < np; i++)
+        for (long i = 0; check && i < np; i++)
             stray += pack[i] != -7777.0f && i / slice != helper_thread;
     }
     helper_thread = 0;

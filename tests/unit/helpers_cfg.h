@@ -30,7 +30,7 @@ typedef struct HelperInfo {
     void cfg_##name##_info(HelperInfo *h);                                                                    \
     /* GEMM(M, N, K, ...) as the generated code calls it (compiler/helpers/gemm.c), its parts run as the     \
      * threads of GEMM_PAR would; pack holds np floats, thread t's slice from t slice; returns how many     \
-     * pack floats a part wrote outside its thread's slice */                                                 \
+     * pack floats a part wrote outside its thread's slice (slice 0: not counted) */                          \
     long cfg_##name##_gemm(int threads, int M, int N, int K, const float *A, long sam, long sak,              \
                            const float *B, long sbk, long sbn, float *C, long ldc, int acc,                   \
                            const float *bias_m, const float *bias_n, float *pack, const int *boff, long np,   \

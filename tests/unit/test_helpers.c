@@ -169,8 +169,9 @@ static double b_at(const Case *c, int k, int n)
 /* Run case c on configuration g; C (M x ldc, from C0) gets the result.
  * The pack is exactly what the compiler reserves for the call
  * (target_gemm_pack_floats(), the host target: these are its vector
- * builds), followed by a guard that must stay untouched. */
-static void case_run(const Case *c, const Config *g, float *C)
+ * builds), followed by a guard that must stay untouched; with slices,
+ * each thread must write only its own slice of it. */
+static void case_run(const Case *c, const Config *g, float *C, int slices)
 {
     memcpy(C, c->C0, (size_t)(c->M * c->ldc) * sizeof *C);
     int64_t np = target_gemm_pack_floats(NULL, c->threads, c->N, c->K, c->sbn == 1, c->boff != NULL);
@@ -183,7 +184,8 @@ static void case_run(const Case *c, const Config *g, float *C)
             pack[np + i] = 12345.0f;
     }
     long stray = g->gemm(c->threads, c->M, c->N, c->K, c->A, c->sam, c->sak, c->B, c->sbk, c->sbn, C, c->ldc,
-                         c->acc, c->bias_m, c->bias_n, pack, c->boff, (long)np, (long)GEMM_PACK_KC * 32);
+                         c->acc, c->bias_m, c->bias_n, pack, c->boff, (long)np,
+                         slices ? (long)GEMM_PACK_KC * 32 : 0);
     ck_assert_msg(stray == 0, "%s: %dx%dx%d, %d threads: %ld pack floats written outside the thread's %d x 32",
                   g->name, c->M, c->N, c->K, c->threads, stray, GEMM_PACK_KC);
     for (int i = 0; i < GUARD && pack; i++)
@@ -259,7 +261,7 @@ START_TEST(test_gemm_against_naive)
                               mode / 4 % I_COUNT, 1 + mode % 3);
                     float *C = malloc((size_t)(c.M * c.ldc) * sizeof *C);
                     ck_assert_ptr_nonnull(C);
-                    case_run(&c, g, C);
+                    case_run(&c, g, C, 1);
                     case_check(&c, g, C);
                     free(C);
                     case_free(&c);
@@ -296,7 +298,7 @@ START_TEST(test_gemm_same_bits)
                             continue;
                         configs[q].info(&h);
                         c.threads = 1 + (mode + q) % 3; /* the threads must not matter either */
-                        case_run(&c, &configs[q], C);
+                        case_run(&c, &configs[q], C, 0);
                         if (!ref[h.fma]) {
                             ref[h.fma] = malloc(n * sizeof *C);
                             ck_assert_ptr_nonnull(ref[h.fma]);
