@@ -615,8 +615,10 @@ START_TEST(test_autodiff_families)
     ck_assert_int_eq(count_op(ir, OP_ADD, ir->nforward), 1);
     /* dropout from its output (the mask kept after it), relu too */
     reads(ir, ddrop, sum, drop);
-    int drelu1 = grad(ir, d1 + 1, 0);
-    reads(ir, drelu1, ddrop, d1 + 1);
+    int relu1 = node(ir, "f.2");
+    ck_assert_int_eq(ir->nodes[relu1].op, OP_RELU);
+    int drelu1 = grad(ir, relu1, 0);
+    reads(ir, drelu1, ddrop, relu1);
     int dflat = grad(ir, d1, 0);
     reads(ir, dflat, drelu1, param(ir, "f.1.weight"));
     reads(ir, grad(ir, d1, 1), drelu1, flat);
