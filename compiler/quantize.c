@@ -371,8 +371,10 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
             quant_layer(ir, weights, i, q, x->scale, x->zero_point);
             if (q->kind == QK_CONV2D && 2 * q->wlen > p->col_bytes)
                 p->col_bytes = 2 * q->wlen; /* two output positions' taps */
-            if (q->wlen > p->wide_bytes)
-                p->wide_bytes = q->wlen; /* taps; bytes in quant_place */
+            /* taps (bytes in quant_place): a row, conv2d two (nnc_rows2's DSP
+             * variant widens two output positions' taps at once) */
+            if ((q->kind == QK_CONV2D ? 2 : 1) * q->wlen > p->wide_bytes)
+                p->wide_bytes = (q->kind == QK_CONV2D ? 2 : 1) * q->wlen;
             if (q->value != i)
                 quant_clamp(ir, q->value, q);
             p->weight_bytes += q->nout * q->wlen + q->nout * (4 + 4 + 1);
