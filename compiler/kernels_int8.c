@@ -51,6 +51,9 @@ static const char *const int8_requant[] = {
     " * the kernels' multipliers are, in one multiply-add (SMLAL on Cortex-M4):",
     " * floor((acc mult + 2^30 + 2^(30 + e) - [acc < 0] 2^31) / 2^(31 + e)), the",
     " * high word shifted right e - 1 (docs/quantization.md derives it). */",
+    "#if defined(__GNUC__)",
+    "__attribute__((always_inline))",
+    "#endif",
     "static inline int32_t nnc_rq(int32_t acc, int32_t mult, int e)",
     "{",
     "    int64_t r = e == 1 ? (int64_t)0xC0000000u : (int64_t)(UINT32_C(1) << (e - 2)) * 4294967296 + 0x40000000;",
@@ -252,11 +255,19 @@ static const char *const int8_rows2[] = {
     "            s10 += a0 * b1;",
     "            s11 += a1 * b1;",
     "        }",
-    "        y0[(size_t)r * ys] = nnc_out(s00, m[r], sh[r], zp, lo, hi);",
-    "        y1[(size_t)r * ys] = nnc_out(s01, m[r], sh[r], zp, lo, hi);",
-    "        if (r + 1 < rows) {",
-    "            y0[(size_t)(r + 1) * ys] = nnc_out(s10, m[r + 1], sh[r + 1], zp, lo, hi);",
-    "            y1[(size_t)(r + 1) * ys] = nnc_out(s11, m[r + 1], sh[r + 1], zp, lo, hi);",
+    "        {",
+    "            /* each row's multiplier and shift read once for its two outputs",
+    "             * (a store through int8_t * could alias them) */",
+    "            int32_t m0 = m[r], m1 = r + 1 < rows ? m[r + 1] : 0;",
+    "            int sh0 = sh[r], sh1 = r + 1 < rows ? sh[r + 1] : 0;",
+    "            int8_t v00 = nnc_out(s00, m0, sh0, zp, lo, hi), v01 = nnc_out(s01, m0, sh0, zp, lo, hi);",
+    "            y0[(size_t)r * ys] = v00;",
+    "            y1[(size_t)r * ys] = v01;",
+    "            if (r + 1 < rows) {",
+    "                int8_t v10 = nnc_out(s10, m1, sh1, zp, lo, hi), v11 = nnc_out(s11, m1, sh1, zp, lo, hi);",
+    "                y0[(size_t)(r + 1) * ys] = v10;",
+    "                y1[(size_t)(r + 1) * ys] = v11;",
+    "            }",
     "        }",
     "    }",
     "#else",
@@ -331,6 +342,19 @@ static void emit_dense(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "%s", "");
 }
 
+/* t[0 .. kw) = row[0], row[dw], ...: spelt out for the short rows of a
+ * kernel (no loop to run per row of taps), a loop for long ones. */
+static void copy_row(Emitter *e, ll kw, ll dw, const char *ind)
+{
+    if (kw > 8) {
+        emit_line(e, "%sfor (kx = 0; kx < %lld; kx++)", ind, kw);
+        emit_line(e, "%s    t[kx] = row[kx * %lld];", ind, dw);
+        return;
+    }
+    for (ll k = 0; k < kw; k++)
+        emit_line(e, "%st[%lld] = row[%lld];", ind, k, k * dw);
+}
+
 /* conv2d: c<id>_col() copies the taps of one output position into a row
  * (im2col, int8, z_in where the window is outside the input, so that
  * padding adds nothing); the kernel takes two positions at a time through
@@ -352,22 +376,26 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
               (c.KW - 1) * c.DW, c.W);
     emit_line(e, "        /* the window inside the input: rows copied, no checks */");
     emit_line(e, "        for (ci = 0; ci < %lld; ci++)", c.CG);
-    emit_line(e, "            for (ky = 0; ky < %lld; ky++) {", c.KH);
+    emit_line(e, "            for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
     emit_line(e, "                const int8_t *row = x + (size_t)(g * %lld + ci) * %lld + (y0 + ky * %lld) * %lld + x0;", c.CG,
               c.H * c.W, c.DH, c.W);
-    emit_line(e, "                for (kx = 0; kx < %lld; kx++)", c.KW);
-    emit_line(e, "                    *t++ = row[kx * %lld];", c.DW);
+    copy_row(e, c.KW, c.DW, "                ");
     emit_line(e, "            }");
     emit_line(e, "        return;");
     emit_line(e, "    }");
+    /* the border: a row of the window above or below the input is all
+     * z_in, the others checked tap by tap */
     emit_line(e, "    for (ci = 0; ci < %lld; ci++) {", c.CG);
     emit_line(e, "        const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
-    emit_line(e, "        for (ky = 0; ky < %lld; ky++) {", c.KH);
+    emit_line(e, "        for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
     emit_line(e, "            int iy = y0 + ky * %lld;", c.DH);
+    emit_line(e, "            if (iy < 0 || iy >= %lld) {", c.H);
+    emit_line(e, "                memset(t, %d, %lld);", x->zero_point, c.KW);
+    emit_line(e, "                continue;");
+    emit_line(e, "            }");
     emit_line(e, "            for (kx = 0; kx < %lld; kx++) {", c.KW);
     emit_line(e, "                int ix = x0 + kx * %lld;", c.DW);
-    emit_line(e, "                *t++ = iy >= 0 && iy < %lld && ix >= 0 && ix < %lld ? xc[iy * %lld + ix] : (int8_t)(%d);", c.H,
-              c.W, c.W, x->zero_point);
+    emit_line(e, "                t[kx] = ix >= 0 && ix < %lld ? xc[iy * %lld + ix] : (int8_t)(%d);", c.W, c.W, x->zero_point);
     emit_line(e, "            }");
     emit_line(e, "        }");
     emit_line(e, "    }");
