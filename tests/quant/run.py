@@ -56,12 +56,12 @@ def write_st(path, tensors):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def build(model, q, name, out):
-    """nnc --quantize int8, then the harness; returns the .c text."""
+def build(model, q, name, out, cflags=()):
+    """nnc --quantize int8, then the harness (cflags added); returns the .c text."""
     d = os.path.join(B, name + ".gen")
     subprocess.run([NNC, model, "--inference", "--weights", q, "--quantize", "int8", "-o", d], check=True)
     subprocess.run([CC, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O1", "-DMODEL=" + name,
-                    "-include", os.path.join(d, name + ".c"), "-I", d, "-o", out,
+                    "-include", os.path.join(d, name + ".c"), "-I", d, "-o", out] + list(cflags) + [
                     os.path.join(HERE, "harness.c"), "-lm"], check=True)
     with open(os.path.join(d, name + ".c")) as f:
         return f.read()
@@ -91,8 +91,8 @@ def layer_check(text, node, ref, what, z_in):
     check(same, what + ": weights, biases, multipliers, shifts as the reference")
 
 
-def test_arith(rng, exe):
-    n = 20000
+def test_arith(rng, exe, what=""):
+    n = 22000
     acc = rng.integers(qref.I32_MIN, qref.I32_MAX, n, endpoint=True)
     acc[:2000] = rng.integers(-70000, 70000, 2000)
     mult = rng.integers(qref.I32_MIN, qref.I32_MAX, n, endpoint=True)
@@ -103,6 +103,12 @@ def test_arith(rng, exe):
     # the rounding right shift, positive and negative
     acc[-1], mult[-1] = qref.I32_MIN, qref.I32_MIN
     acc[-2], mult[-2] = qref.I32_MAX, qref.I32_MAX
+    # products near zero, where the roundings meet (|acc mult| ~ 2^30), and
+    # the smallest right shifts
+    acc[-3002:-1002] = rng.integers(-(1 << 12), 1 << 12, 2000)
+    mult[-3002:-1002] = rng.integers(1 << 30, qref.I32_MAX, 2000, endpoint=True)
+    shift[-3002:-1002] = rng.integers(-3, 0, 2000)
+    acc[-3003], mult[-3003], shift[-3003] = qref.I32_MIN, qref.I32_MAX, -1
     e = rng.integers(1, 20, 1000)
     k = rng.integers(-2000, 2000, 1000)  # |k 2^e| < 2^31
     acc[-1002:-2] = k * (1 << e) + (1 << (e - 1))
@@ -110,7 +116,7 @@ def test_arith(rng, exe):
     mult[-1002:-2] = qref.I32_MAX
     cases = np.concatenate([[n], np.stack([acc, mult, shift], 1).reshape(-1)]).astype(np.int32)
     got = run(exe, "arith", cases, np.int32).astype(np.int64).reshape(3, n)
-    check(np.array_equal(got[0], qref.requant(acc, mult, shift)), "nnc_requant on %d cases" % n)
+    check(np.array_equal(got[0], qref.requant(acc, mult, shift)), "nnc_requant%s on %d cases" % (what, n))
     check(np.array_equal(got[1], qref.srdhm(acc, mult)), "nnc_srdhm on %d cases (INT32_MIN^2 saturates)" % n)
     check(np.array_equal(got[2], qref.rdpot(acc, np.where(shift < 0, -shift, 0))),
           "nnc_rdpot on %d cases, 1000 of them exact ties" % n)
@@ -301,6 +307,10 @@ rng = np.random.default_rng(14)
 os.makedirs(B, exist_ok=True)
 test_dense(rng)
 test_arith(rng, os.path.join(B, "qdense"))
+# the 32-bit requantization of cores without a 64-bit multiply (Cortex-M0)
+build(os.path.join(HERE, "ops", "qdense.nn"), os.path.join(B, "qdense.safetensors"), "qdense",
+      os.path.join(B, "qdense_rq32"), ["-DNNC_RQ32"])
+test_arith(rng, os.path.join(B, "qdense_rq32"), " (-DNNC_RQ32, the Cortex-M0's 32-bit pieces)")
 test_conv(rng)
 test_res(rng)
 test_bn(rng)
