@@ -31,11 +31,14 @@ NNC, B = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 CC = os.environ.get("CC", "cc")
 fails = 0
+# the variant of the generated C under test: -D flags for every harness, and
+# what the checks' lines say of it
+VARIANT, VARIANT_NAME = [], ""
 
 
 def check(ok, what):
     global fails
-    print(("ok   " if ok else "FAIL ") + what)
+    print(("ok   " if ok else "FAIL ") + what + VARIANT_NAME)
     if not ok:
         fails += 1
 
@@ -61,7 +64,7 @@ def build(model, q, name, out, cflags=()):
     d = os.path.join(B, name + ".gen")
     subprocess.run([NNC, model, "--inference", "--weights", q, "--quantize", "int8", "-o", d], check=True)
     subprocess.run([CC, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O1", "-DMODEL=" + name,
-                    "-include", os.path.join(d, name + ".c"), "-I", d, "-o", out] + list(cflags) + [
+                    "-include", os.path.join(d, name + ".c"), "-I", d, "-o", out] + VARIANT + list(cflags) + [
                     os.path.join(HERE, "harness.c"), "-lm"], check=True)
     with open(os.path.join(d, name + ".c")) as f:
         return f.read()
@@ -315,5 +318,11 @@ test_conv(rng)
 test_res(rng)
 test_bn(rng)
 test_errors(rng)
+# the Cortex-M0's kernels (two rows a pass, the 32-bit requantization),
+# compiled for the host: the same integers
+VARIANT, VARIANT_NAME = ["-DNNC_THUMB1", "-DNNC_RQ32"], " [-DNNC_THUMB1 -DNNC_RQ32]"
+test_dense(rng)
+test_conv(rng)
+test_res(rng)
 print("tests/quant: %s" % ("all passed" if not fails else "%d FAILED" % fails))
 sys.exit(1 if fails else 0)
