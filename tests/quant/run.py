@@ -15,6 +15,7 @@ import json
 import os
 import re
 import struct
+import shutil
 import subprocess
 import sys
 
@@ -68,6 +69,42 @@ def build(model, q, name, out, cflags=()):
                     os.path.join(HERE, "harness.c"), "-lm"], check=True)
     with open(os.path.join(d, name + ".c")) as f:
         return f.read()
+
+
+# The generated C on Cortex-M cores under QEMU: the M4's DSP kernels (SXTB16,
+# SMLAD) and the M0's Thumb-1 ones, on examples/embedded's bare-metal board.
+EMB = os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples", "embedded")
+MCU_CORES = (("Cortex-M4", "mps2-an386", ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]),
+             ("Cortex-M0", "mps2-an385", ["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"]))
+HAVE_MCU = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
+
+
+def mcu_check(name, x, want):
+    """NAME's generated C on each core of MCU_CORES, on the int8 samples x:
+    the outputs must be want's bits (the host build's)."""
+    if VARIANT or not HAVE_MCU:
+        return
+    d = os.path.join(B, name + ".gen")
+    inc = os.path.join(B, name + ".inputs.h")
+    with open(inc, "w") as f:
+        f.write("#define NSAMPLES %d\nstatic const int8_t inputs[%d] = {%s};\n"
+                % (len(x), x.size, ",".join(str(int(v)) for v in x.reshape(-1))))
+    for core, board, flags in MCU_CORES:
+        elf = os.path.join(B, "%s.%s.elf" % (name, board))
+        cc = ["arm-none-eabi-gcc"] + flags + ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Os",
+                                              "-ffunction-sections", "-fdata-sections", "-I", EMB]
+        subprocess.run(cc + ["-DMODEL=" + name, "-include", os.path.join(d, name + ".c"), "-include", inc, "-I", d,
+                             "-c", "-o", elf + ".o", os.path.join(HERE, "harness_mcu.c")], check=True)
+        subprocess.run(cc + ["-o", elf, elf + ".o", os.path.join(EMB, "mps2.c"), os.path.join(EMB, "startup.c"),
+                             "-nostartfiles", "--specs=nosys.specs", "-T", os.path.join(EMB, "mps2.ld"),
+                             "-Wl,--gc-sections", "-lm"], check=True)
+        r = subprocess.run(["qemu-system-arm", "-M", board, "-nographic", "-monitor", "none", "-serial", "none",
+                            "-semihosting-config", "enable=on,target=native", "-kernel", elf],
+                           capture_output=True, text=True, timeout=300)
+        lines = [ln[4:] for ln in (r.stdout + r.stderr).splitlines() if ln.startswith("out ")]
+        got = np.array([[int(ln[i:i + 2], 16) for i in range(0, len(ln), 2)] for ln in lines], np.uint8)
+        check(r.returncode == 0 and got.shape == want.shape and np.array_equal(got.view(np.int8), want),
+              "%s on the %s under QEMU: %d samples, the host's bits" % (name, core, len(x)))
 
 
 def c_array(text, name):
@@ -158,6 +195,7 @@ def test_dense(rng):
     want = np.array(want)
     check(np.array_equal(got, want), "qdense forward_int8 on 300 samples, exactly (%d of %d outputs saturated)"
           % (int(np.sum((want == 127) | (want == -128))), want.size))
+    mcu_check("qdense", x, got.reshape(want.shape))
     # the float API: quantize, the graph, dequantize
     xf = rng.uniform(-1.2, 1.7, (50, 20)).astype(np.float32)
     gotf = run(exe, "float", xf, np.float32).reshape(50, 5)
@@ -203,6 +241,7 @@ def test_conv(rng):
         h = qref.dense(h, P["y3"][1], *L5, P["y5"][1])
         want.append(qref.softmax_q(h, P["y5"][0], P["y5"][1], *P["y"]))
     want = np.array(want).astype(np.int64)
+    mcu_check("qconv", x, got)
     diff = np.abs(got.astype(np.int64) - want)
     check(diff.max() <= 1 and np.mean(diff == 0) > 0.95,
           "qconv forward_int8 on 100 samples: conv2d, depthwise, maxpool, dense exact; softmax (float, libm's expf) "
@@ -246,6 +285,7 @@ def test_res(rng):
         want.append(qref.dense(g, P["e"][1], *Ly, P["y"][1]))
     check(np.array_equal(got, np.array(want)),
           "qres forward_int8 on 200 samples (add, avgpool with padding, concat, global_avgpool), exactly")
+    mcu_check("qres", x, got)
 
 
 def test_bn(rng):
