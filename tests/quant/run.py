@@ -74,8 +74,9 @@ def build(model, q, name, out, cflags=()):
 # The generated C on Cortex-M cores under QEMU: the M4's DSP kernels (SXTB16,
 # SMLAD) and the M0's Thumb-1 ones, on examples/embedded's bare-metal board.
 EMB = os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples", "embedded")
-MCU_CORES = (("Cortex-M4", "mps2-an386", ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]),
-             ("Cortex-M0", "mps2-an385", ["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"]))
+M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+MCU_CORES = (("Cortex-M4", "mps2-an386", M4 + ["-Os"]), ("Cortex-M4 at -O0 (the C loops)", "mps2-an386", M4 + ["-O0"]),
+             ("Cortex-M0", "mps2-an385", ["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft", "-Os"]))
 HAVE_MCU = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
 
 
@@ -89,9 +90,9 @@ def mcu_check(name, x, want):
     with open(inc, "w") as f:
         f.write("#define NSAMPLES %d\nstatic const int8_t inputs[%d] = {%s};\n"
                 % (len(x), x.size, ",".join(str(int(v)) for v in x.reshape(-1))))
-    for core, board, flags in MCU_CORES:
-        elf = os.path.join(B, "%s.%s.elf" % (name, board))
-        cc = ["arm-none-eabi-gcc"] + flags + ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Os",
+    for j, (core, board, flags) in enumerate(MCU_CORES):
+        elf = os.path.join(B, "%s.%d.elf" % (name, j))
+        cc = ["arm-none-eabi-gcc"] + flags + ["-std=c99", "-Wall", "-Wextra", "-Werror",
                                               "-ffunction-sections", "-fdata-sections", "-I", EMB]
         subprocess.run(cc + ["-DMODEL=" + name, "-include", os.path.join(d, name + ".c"), "-include", inc, "-I", d,
                              "-c", "-o", elf + ".o", os.path.join(HERE, "harness_mcu.c")], check=True)
