@@ -422,10 +422,21 @@ static void emit_dense(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "%s", "");
 }
 
-/* t[0 .. kw) = row[0], row[dw], ...: spelt out for the short rows of a
- * kernel (no loop to run per row of taps), a loop for long ones. */
+/* t[0 .. kw) = row[0], row[dw], ...: a memcpy for contiguous taps (a word
+ * or two where unaligned loads are allowed; byte by byte on Thumb-1, where
+ * memcpy is a call), else spelt out for the short rows of a kernel (no
+ * loop to run per row of taps), a loop for long ones. */
 static void copy_row(Emitter *e, ll kw, ll dw, const char *ind)
 {
+    if (dw == 1 && kw > 1 && kw <= 8) {
+        emit_line(e, "#ifndef NNC_THUMB1");
+        emit_line(e, "%smemcpy(t, row, %lld);", ind, kw);
+        emit_line(e, "#else");
+        for (ll k = 0; k < kw; k++)
+            emit_line(e, "%st[%lld] = row[%lld];", ind, k, k);
+        emit_line(e, "#endif");
+        return;
+    }
     if (kw > 8) {
         emit_line(e, "%sfor (kx = 0; kx < %lld; kx++)", ind, kw);
         emit_line(e, "%s    t[kx] = row[kx * %lld];", ind, dw);
