@@ -474,19 +474,22 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "            }");
     emit_line(e, "        return;");
     emit_line(e, "    }");
-    /* the border: a row of the window above or below the input is all
-     * z_in, the others checked tap by tap */
-    emit_line(e, "    for (ci = 0; ci < %lld; ci++) {", c.CG);
-    emit_line(e, "        const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
-    emit_line(e, "        for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
-    emit_line(e, "            int iy = y0 + ky * %lld;", c.DH);
-    emit_line(e, "            if (iy < 0 || iy >= %lld) {", c.H);
-    emit_line(e, "                memset(t, %d, %lld);", x->zero_point, c.KW);
-    emit_line(e, "                continue;");
-    emit_line(e, "            }");
-    emit_line(e, "            for (kx = 0; kx < %lld; kx++) {", c.KW);
-    emit_line(e, "                int ix = x0 + kx * %lld;", c.DW);
-    emit_line(e, "                t[kx] = ix >= 0 && ix < %lld ? xc[iy * %lld + ix] : (int8_t)(%d);", c.W, c.W, x->zero_point);
+    /* the border: every tap z_in, then the part of each row of the window
+     * inside the input, its columns kx in [ka, kb) the same for every row */
+    emit_line(e, "    memset(t, %d, %lld);", x->zero_point, K);
+    emit_line(e, "    {");
+    emit_line(e, "        int ka = x0 >= 0 ? 0 : (-x0 + %lld) / %lld, kb = x0 >= %lld ? 0 : (%lld - x0 + %lld) / %lld;", c.DW - 1,
+              c.DW, c.W, c.W, c.DW - 1, c.DW);
+    emit_line(e, "        if (kb > %lld)", c.KW);
+    emit_line(e, "            kb = %lld;", c.KW);
+    emit_line(e, "        for (ci = 0; ci < %lld; ci++) {", c.CG);
+    emit_line(e, "            const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
+    emit_line(e, "            for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
+    emit_line(e, "                int iy = y0 + ky * %lld;", c.DH);
+    emit_line(e, "                if (iy < 0 || iy >= %lld)", c.H);
+    emit_line(e, "                    continue;");
+    emit_line(e, "                for (kx = ka; kx < kb; kx++)");
+    emit_line(e, "                    t[kx] = xc[iy * %lld + x0 + kx * %lld];", c.W, c.DW);
     emit_line(e, "            }");
     emit_line(e, "        }");
     emit_line(e, "    }");
