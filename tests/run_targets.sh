@@ -20,7 +20,8 @@
 # about 80 million instructions per image; the MLPerf Tiny models of
 # examples/tiny, on synthetic data, run on the Cortex-M4F at -Os and on
 # AArch64 only, TARGETS_N_TINY rows, default 4; TARGETS_CORES, default
-# "m0 m4 m7 aarch64", and TARGETS_MODELS choose a part), and checks that
+# "m0 m4 m7 aarch64", and TARGETS_MODELS ("" for none: the int8 part
+# alone) choose a part), and checks that
 #   - every label equals the host build's and every output is within 1e-4
 #     of it (tests/targets/compare_out.c);
 #   - the instruction counter is right: it counts a loop of 1,000,000 x 2
@@ -49,7 +50,7 @@ N=${TARGETS_N:-100}
 N_M0=${TARGETS_N_M0:-20}
 TINY="ds_cnn resnet8 fc_autoencoder mobilenet_v1_025"
 N_TINY=${TARGETS_N_TINY:-4}
-MODELS=${TARGETS_MODELS:-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp digits01 digits123_cnn xor perceptron_xor $TINY}
+MODELS=${TARGETS_MODELS-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp digits01 digits123_cnn xor perceptron_xor $TINY}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 update=0
 case ${1:-} in
