@@ -107,7 +107,8 @@ static const char *const int8_rows[] = {
     " * w k int8; e holds 2 k bytes of scratch.  With the DSP extension",
     " * (Cortex-M4/M7: __ARM_FEATURE_DSP, as CMSIS-NN) x is widened to int16 in",
     " * e, its elements reordered in fours as SXTB16 reads the weights, and two",
-    " * rows take four products a step each by SMLAD.  Otherwise x is widened",
+    " * rows take four products a step each by SMLAD.  On Thumb-1 (Cortex-M0)",
+    " * two rows a pass from the int8 operands.  Otherwise x is widened",
     " * in order and four rows take int16 x int16 products a pass, the pattern",
     " * compilers vectorise as pairs of multiply-adds (x86's pmaddwd).  The",
     " * sums are the same integers either way. */",
@@ -327,9 +328,10 @@ static const char *const int8_rows[] = {
 /* conv2d's two output positions at a time. */
 static const char *const int8_rows2[] = {
     "/* nnc_rows for two inputs x0 and x1 (two output positions of a conv2d)",
-    " * at once, into y0 and y1: with the DSP extension two rows by two inputs",
-    " * a step, every weight and input word loaded once for four products;",
-    " * otherwise nnc_rows twice.  The same integers either way. */",
+    " * at once, into y0 and y1; e holds 4 k bytes of scratch.  With the DSP",
+    " * extension both widened into e once, then two rows by the two inputs a",
+    " * step, each weight word expanded once for four SMLAD; otherwise nnc_rows",
+    " * twice.  The same integers either way. */",
     "NNC_ROWS2 void nnc_rows2(const int8_t *x0, const int8_t *x1, int k, const int8_t *w, int rows, const int32_t *bz,",
     "                         const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y0,",
     "                         int8_t *y1, int ys, int16_t *e)",

@@ -80,7 +80,7 @@ typedef struct QuantPlan {
     int64_t float_scratch; /* byte offset of the float scratch (two buffers of scratch_floats) */
     int64_t scratch_floats;
     int64_t col, col_bytes; /* byte offset and size of conv2d's im2col row (int8) */
-    int64_t wide, wide_bytes; /* the DSP kernels' int16 copy of a row (2 bytes per tap) */
+    int64_t wide, wide_bytes; /* the DSP kernels' int16 copy of a row, of two for conv2d (2 bytes per tap) */
     int64_t weight_bytes; /* int8 weights, int32 biases, multipliers and shifts */
     int64_t float_weight_bytes; /* the same parameters as float32 */
 } QuantPlan;
