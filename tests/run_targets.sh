@@ -171,6 +171,23 @@ recorded() { # core, flags, model
     [ -f "$COUNTS" ] && awk -v c="$1" -v f="$2" -v m="$3" -F'\t' '$1 == c && $2 == f && $3 == m { print $5 }' "$COUNTS"
 }
 
+# check_count CORE FLAGS MODEL INSNS WHAT: INSNS against the count recorded
+# for the configuration: at most 2% above it (a notice when more than 2%
+# below); none recorded fails unless --update.
+check_count() {
+    rec=$(recorded "$1" "$2" "$3")
+    if [ -z "$rec" ]; then
+        [ $update = 1 ] || bad "$5: no count recorded in $COUNTS (sh tests/run_targets.sh --update)"
+    elif [ $(($4 * 100 > rec * 102)) = 1 ]; then
+        bad "$5: $4 instructions per inference, more than 2% above the $rec recorded in $COUNTS"
+    else
+        ok
+        [ $(($4 * 100 < rec * 98)) = 1 ] &&
+            echo "notice: $5: $4 instructions, more than 2% below the $rec recorded;" \
+                "record it: NNC=build/nnc sh tests/run_targets.sh --update"
+    fi
+}
+
 for model in $MODELS; do
     mkdir -p "$W/$model"
     tiny=
@@ -276,17 +293,7 @@ for model in $MODELS; do
                     "$stack" "$written" "$arena_bytes" "$flash" >>"$W/counts.new"
                 echo "$what: $insns instructions per inference ($permac per MAC), stack $stack B," \
                     "arena $written of $arena_bytes B, flash $flash B"
-                rec=$(recorded $core "$flags" $model)
-                if [ -z "$rec" ]; then
-                    [ $update = 1 ] || bad "$what: no count recorded in $COUNTS (sh tests/run_targets.sh --update)"
-                elif [ $((insns * 100 > rec * 102)) = 1 ]; then
-                    bad "$what: $insns instructions per inference, more than 2% above the $rec recorded in $COUNTS"
-                else
-                    ok
-                    [ $((insns * 100 < rec * 98)) = 1 ] &&
-                        echo "notice: $what: $insns instructions, more than 2% below the $rec recorded;" \
-                            "record it: NNC=build/nnc sh tests/run_targets.sh --update"
-                fi
+                check_count $core "$flags" $model "$insns" "$what"
             done
         done
     done
@@ -348,17 +355,7 @@ for model in ${TARGETS_QUANT-fashion_mlp fashion_lenet}; do
             "$stack" "$written" "$arena_bytes" "$flash" >>"$W/counts.new"
         echo "$what: $insns instructions per inference ($permac per MAC), stack $stack B," \
             "arena $written of $arena_bytes B, flash $flash B; $(field "$out" "^agree:" 2) of $(field "$out" "^agree:" 4) test labels"
-        rec=$(recorded $core "$flags" $model)
-        if [ -z "$rec" ]; then
-            [ $update = 1 ] || bad "$what: no count recorded in $COUNTS (sh tests/run_targets.sh --update)"
-        elif [ $((insns * 100 > rec * 102)) = 1 ]; then
-            bad "$what: $insns instructions per inference, more than 2% above the $rec recorded in $COUNTS"
-        else
-            ok
-            [ $((insns * 100 < rec * 98)) = 1 ] &&
-                echo "notice: $what: $insns instructions, more than 2% below the $rec recorded;" \
-                    "record it: NNC=build/nnc sh tests/run_targets.sh --update"
-        fi
+        check_count $core "$flags" $model "$insns" "$what"
     done
 done
 
