@@ -500,6 +500,28 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     const QuantNode *x = &p->q[p->q[ir->nodes[id].in[0]].root];
     Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
     ll K = (ll)q->wlen;
+    int64_t hp = 0, wp = 0;
+    if (q->pad_plane) {
+        /* the input copied into a plane padded with z_in (quant_pad_plane):
+         * k<id>_col reads that, every window inside it */
+        quant_pad_plane(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]], &hp, &wp);
+        emit_line(e, "/* %%%d conv2d: the taps of output (oy, ox) of group g, %lld of them, into t, from the", id, K);
+        emit_line(e, " * padded plane x [%lld, %lld, %lld] */", c.C, (ll)hp, (ll)wp);
+        emit_line(e, "static void k%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
+        emit_line(e, "{");
+        emit_line(e, "    int ci, ky;");
+        if (c.KW > 8)
+            emit_line(e, "    int kx;"); /* copy_row's loop */
+        emit_line(e, "    int y0 = oy * %lld, x0 = ox * %lld;", c.SH, c.SW);
+        emit_line(e, "    for (ci = 0; ci < %lld; ci++)", c.CG);
+        emit_line(e, "        for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
+        emit_line(e, "            const int8_t *row = x + (size_t)(g * %lld + ci) * %lld + (y0 + ky * %lld) * %lld + x0;", c.CG,
+                  (ll)(hp * wp), c.DH, (ll)wp);
+        copy_row(e, c.KW, c.DW, "            ");
+        emit_line(e, "        }");
+        emit_line(e, "}");
+        emit_line(e, "%s", "");
+    } else {
     emit_line(e, "/* %%%d conv2d: the taps of output (oy, ox) of group g, %lld of them, into t */", id, K);
     emit_line(e, "static void k%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
     emit_line(e, "{");
@@ -537,13 +559,27 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "    }");
     emit_line(e, "}");
     emit_line(e, "%s", "");
+    }
     emit_line(e, "/* %%%d conv2d: [%lld, %lld, %lld] -> [%lld, %lld, %lld], kernel %lldx%lld, stride %lldx%lld,", id,
               c.C, c.H, c.W, c.F, c.OH, c.OW, c.KH, c.KW, c.SH, c.SW);
     emit_line(e, " * padding %lldx%lld, dilation %lldx%lld, %lld groups; col: two rows of %lld taps */", c.PT, c.PL, c.DH,
               c.DW, c.G, K);
-    emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e)", id);
-    emit_line(e, "{");
-    emit_line(e, "    int g, oy, ox;");
+    if (q->pad_plane) {
+        emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e, int8_t *pad)", id);
+        emit_line(e, "{");
+        emit_line(e, "    int g, oy, ox, c, r;");
+        emit_line(e, "    /* x [%lld, %lld, %lld] into the plane of z_in at row %lld, column %lld */", c.C, c.H, c.W, c.PT, c.PL);
+        emit_line(e, "    memset(pad, %d, %lld);", x->zero_point, (ll)q->pad_plane);
+        emit_line(e, "    for (c = 0; c < %lld; c++)", c.C);
+        emit_line(e, "        for (r = 0; r < %lld; r++)", c.H);
+        emit_line(e, "            memcpy(pad + ((size_t)c * %lld + %lld + r) * %lld + %lld, x + ((size_t)c * %lld + r) * %lld, %lld);",
+                  (ll)hp, c.PT, (ll)wp, c.PL, c.H, c.W, c.W);
+        emit_line(e, "    x = pad;");
+    } else {
+        emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e)", id);
+        emit_line(e, "{");
+        emit_line(e, "    int g, oy, ox;");
+    }
     emit_line(e, "    for (g = 0; g < %lld; g++) {", c.G);
     emit_line(e, "        const int8_t *w = w_q%d + (size_t)g * %lld;", id, c.FG * K);
     emit_line(e, "        const int32_t *bz = w_bz%d + g * %lld, *m = w_m%d + g * %lld;", id, c.FG, id, c.FG);
@@ -893,6 +929,9 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         const char *x = ir->nodes[i].nin ? qbuf(ir, p, ir->nodes[i].in[0]) : "";
         if (q->kind == QK_DENSE)
             emit_line(&e, "    k%d_dense(%s, %s, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->wide);
+        else if (q->kind == QK_CONV2D && q->pad_plane)
+            emit_line(&e, "    k%d_conv2d(%s, %s, A + %lld, (int16_t *)(void *)(A + %lld), A + %lld);", i, x, qbuf(ir, p, i),
+                      (ll)p->col, (ll)p->wide, (ll)p->pad);
         else if (q->kind == QK_CONV2D)
             emit_line(&e, "    k%d_conv2d(%s, %s, A + %lld, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->col,
                       (ll)p->wide);
