@@ -127,6 +127,19 @@ static const char *const int8_rows[] = {
     "#else",
     "#define nnc_sxtb16_ror8(v) __sxtb16((int32_t)((v) >> 8 | (v) << 24))",
     "#endif",
+    "/* The four signed bytes of a and b, each the greater (SSUB8 sets a lane's",
+    " * GE flag where a >= b, SEL takes a there): maxpool's 2 x 2 windows. */",
+    "static inline uint32_t nnc_max8(uint32_t a, uint32_t b)",
+    "{",
+    "#if defined(__GNUC__)",
+    "    uint32_t r;",
+    "    __asm__(\"ssub8 %0, %1, %2\\n\\tsel %0, %1, %2\" : \"=&r\"(r) : \"r\"(a), \"r\"(b) : \"cc\");",
+    "    return r;",
+    "#else",
+    "    (void)__ssub8((int8x4_t)a, (int8x4_t)b);",
+    "    return (uint32_t)__sel((uint8x4_t)a, (uint8x4_t)b);",
+    "#endif",
+    "}",
     "/* One output: acc requantized (nnc_rq inlined for the usual shift < 0),",
     " * the zero point added, clamped to [lo, hi]: one SSAT where that is the",
     " * whole int8 range (no activation, or relu with z = -128), as the",
@@ -626,10 +639,41 @@ static void emit_pool(Emitter *e, const QuantPlan *p, int id)
     }
     ll OH = n->op != OP_GLOBAL_AVGPOOL ? n->shape.d[1] : 1, OW = n->op != OP_GLOBAL_AVGPOOL ? n->shape.d[2] : 1;
     ll cnt = (ll)(k[0] * k[1]);
+    /* maxpool(2) without padding: SIMD bytes on the DSP cores */
+    int simd = !avg && k[0] == 2 && k[1] == 2 && s[0] == 2 && s[1] == 2 && pd[0] == 0 && pd[1] == 0 && OW >= 2;
     emit_line(e, "/* %%%d %s: [%lld, %lld, %lld] -> [%lld, %lld, %lld], %s; the input's scale */", id,
               op_info[n->op].name, C, H, W, C, OH, OW, avg ? "the mean of q - z" : "the int8 max");
     emit_line(e, "static void k%d_%s(const int8_t *x, int8_t *y)", id, op_info[n->op].name);
     emit_line(e, "{");
+    if (simd) {
+        /* with the DSP extension two windows a step: the byte-wise max of
+         * two rows' words (SSUB8, SEL), then of its neighbouring bytes */
+        emit_line(e, "#ifdef NNC_DSP");
+        emit_line(e, "    int c, oy, ox;");
+        emit_line(e, "    for (c = 0; c < %lld; c++)", C);
+        emit_line(e, "        for (oy = 0; oy < %lld; oy++) {", OH);
+        emit_line(e, "            const int8_t *r0 = x + ((size_t)c * %lld + oy * 2) * %lld;", H, W);
+        emit_line(e, "            int8_t *yr = y + ((size_t)c * %lld + oy) * %lld;", OH, OW);
+        emit_line(e, "            for (ox = 0; ox + 1 < %lld; ox += 2) {", OW);
+        emit_line(e, "                uint32_t a, b;");
+        emit_line(e, "                memcpy(&a, r0 + 2 * ox, 4);");
+        emit_line(e, "                memcpy(&b, r0 + %lld + 2 * ox, 4);", W);
+        emit_line(e, "                a = nnc_max8(a, b);");
+        emit_line(e, "                a = nnc_max8(a, a >> 8);");
+        emit_line(e, "                yr[ox] = (int8_t)(a & 0xFF);");
+        emit_line(e, "                yr[ox + 1] = (int8_t)(a >> 16 & 0xFF);");
+        emit_line(e, "            }");
+        if (OW % 2) {
+            emit_line(e, "            {");
+            emit_line(e, "                int32_t u = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];");
+            emit_line(e, "                int32_t v = r0[%lld + 2 * ox] > r0[%lld + 2 * ox + 1] ? r0[%lld + 2 * ox] : r0[%lld + 2 * ox + 1];", W,
+                      W, W, W);
+            emit_line(e, "                yr[ox] = (int8_t)(u > v ? u : v);");
+            emit_line(e, "            }");
+        }
+        emit_line(e, "        }");
+        emit_line(e, "#else");
+    }
     emit_line(e, "    int c, oy, ox, ky, kx;");
     emit_line(e, "    for (c = 0; c < %lld; c++)", C);
     emit_line(e, "        for (oy = 0; oy < %lld; oy++)", OH);
@@ -655,6 +699,8 @@ static void emit_pool(Emitter *e, const QuantPlan *p, int id)
     }
     emit_line(e, "                y[(c * %lld + oy) * %lld + ox] = (int8_t)acc;", OH, OW);
     emit_line(e, "            }");
+    if (simd)
+        emit_line(e, "#endif");
     emit_line(e, "}");
     emit_line(e, "%s", "");
 }
