@@ -346,31 +346,19 @@ static const char *const int8_rows[] = {
 
 /* conv2d's two output positions at a time. */
 static const char *const int8_rows2[] = {
-    "/* nnc_rows for two inputs x0 and x1 (two output positions of a conv2d)",
-    " * at once, into y0 and y1; e holds 4 k bytes of scratch.  With the DSP",
-    " * extension both widened into e once, then two rows by the two inputs a",
-    " * step, each weight word expanded once for four SMLAD; otherwise nnc_rows",
-    " * twice.  The same integers either way. */",
-    "NNC_ROWS2 void nnc_rows2(const int8_t *x0, const int8_t *x1, int k, const int8_t *w, int rows, const int32_t *bz,",
-    "                         const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y0,",
-    "                         int8_t *y1, int ys, int16_t *e)",
-    "{",
     "#ifdef NNC_DSP",
-    "    /* x0 and x1 widened once, interleaved: e32[4q .. 4q + 3] = quad q's",
-    "     * (x0, x2), (x1, x3) of x0, then of x1; then two rows by two positions,",
-    "     * four SMLAD per weight word; an odd last row (a depthwise",
-    "     * convolution's only one) by the two positions */",
-    "    int r, i, k4 = k & ~3;",
-    "    int32_t *e32 = (int32_t *)(void *)e;",
-    "    for (i = 0; i < k4; i += 4) {",
-    "        uint32_t u, v;",
-    "        memcpy(&u, x0 + i, 4);",
-    "        memcpy(&v, x1 + i, 4);",
-    "        e32[i] = __sxtb16((int32_t)u);",
-    "        e32[i + 1] = nnc_sxtb16_ror8(u);",
-    "        e32[i + 2] = __sxtb16((int32_t)v);",
-    "        e32[i + 3] = nnc_sxtb16_ror8(v);",
-    "    }",
+    "/* The rows of a conv2d for two output positions whose taps are given",
+    " * widened: e32[4q .. 4q + 3] = quad q's (x0, x2), (x1, x3) of the first",
+    " * position, then of the second, for the k4 (a multiple of 4) first taps;",
+    " * t0[0 .. k - k4) and t1[..] the last taps of each, int8; each row of w",
+    " * k int8.  Two rows by two positions a step, four SMLAD per weight word;",
+    " * an odd last row (a depthwise convolution's only one) by the two",
+    " * positions; y0[r * ys], y1[r * ys] as nnc_rows's y. */",
+    "NNC_ROWS2 void nnc_rows2w(const int32_t *e32, const int8_t *t0, const int8_t *t1, int k4, int k, const int8_t *w,",
+    "                          int rows, const int32_t *bz, const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo,",
+    "                          int32_t hi, int8_t *y0, int8_t *y1, int ys)",
+    "{",
+    "    int r, i;",
     "    for (r = 0; r + 1 < rows; r += 2) {",
     "        const int8_t *w0 = w + (size_t)r * k, *w1 = w0 + k;",
     "        const int32_t *p = e32, *end = e32 + k4;",
@@ -378,7 +366,7 @@ static const char *const int8_rows2[] = {
     "        if (p < end)",
     "            nnc_dot22(p, end, w0, w1, s00, s01, s10, s11);",
     "        for (i = k4; i < k; i++) {",
-    "            int32_t a0 = x0[i], a1 = x1[i], b0 = w0[i - k4], b1 = w1[i - k4];",
+    "            int32_t a0 = t0[i - k4], a1 = t1[i - k4], b0 = w0[i - k4], b1 = w1[i - k4];",
     "            s00 += a0 * b0;",
     "            s01 += a1 * b0;",
     "            s10 += a0 * b1;",
@@ -405,12 +393,37 @@ static const char *const int8_rows2[] = {
     "        if (p < end)",
     "            nnc_dot12(p, end, w0, s0, s1);",
     "        for (i = k4; i < k; i++) {",
-    "            s0 += (int32_t)x0[i] * w0[i - k4];",
-    "            s1 += (int32_t)x1[i] * w0[i - k4];",
+    "            s0 += (int32_t)t0[i - k4] * w0[i - k4];",
+    "            s1 += (int32_t)t1[i - k4] * w0[i - k4];",
     "        }",
     "        y0[(size_t)r * ys] = nnc_out(s0, m0, sh0, zp, lo, hi);",
     "        y1[(size_t)r * ys] = nnc_out(s1, m0, sh0, zp, lo, hi);",
     "    }",
+    "}",
+    "#endif",
+    "",
+    "/* nnc_rows for two inputs x0 and x1 (two output positions of a conv2d)",
+    " * at once, into y0 and y1; e holds 4 k bytes of scratch.  With the DSP",
+    " * extension both widened into e once, then nnc_rows2w; otherwise",
+    " * nnc_rows twice.  The same integers either way. */",
+    "NNC_ROWS2 void nnc_rows2(const int8_t *x0, const int8_t *x1, int k, const int8_t *w, int rows, const int32_t *bz,",
+    "                         const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y0,",
+    "                         int8_t *y1, int ys, int16_t *e)",
+    "{",
+    "#ifdef NNC_DSP",
+    "    /* x0 and x1 widened once, interleaved as nnc_rows2w reads them */",
+    "    int i, k4 = k & ~3;",
+    "    int32_t *e32 = (int32_t *)(void *)e;",
+    "    for (i = 0; i < k4; i += 4) {",
+    "        uint32_t u, v;",
+    "        memcpy(&u, x0 + i, 4);",
+    "        memcpy(&v, x1 + i, 4);",
+    "        e32[i] = __sxtb16((int32_t)u);",
+    "        e32[i + 1] = nnc_sxtb16_ror8(u);",
+    "        e32[i + 2] = __sxtb16((int32_t)v);",
+    "        e32[i + 3] = nnc_sxtb16_ror8(v);",
+    "    }",
+    "    nnc_rows2w(e32, x0 + k4, x1 + k4, k4, k, w, rows, bz, m, sh, zp, lo, hi, y0, y1, ys);",
     "#else",
     "    nnc_rows(x0, k, w, rows, bz, m, sh, zp, lo, hi, y0, ys, e);",
     "    nnc_rows(x1, k, w, rows, bz, m, sh, zp, lo, hi, y1, ys, e);",
@@ -507,6 +520,91 @@ static void copy_row(Emitter *e, ll kw, ll dw, const char *ind)
         emit_line(e, "%st[%lld] = row[%lld];", ind, k, k * dw);
 }
 
+/* The DSP cores' conv2d without im2col (conv_wide): where every window
+ * is inside the (padded) input, kernel rows are contiguous (dilation 1 in
+ * x) and at least 4 taps wide, and the positions pair up, k<id>_wide
+ * writes the two positions' taps widened straight from the input: each
+ * kernel row's whole quads one word each (SXTB16 and its ROR 8 form), then
+ * the rows' remaining taps, at most CONV_WIDE_REST of them, packed in
+ * quads, the last (fewer than 4) as int8.  The weights' taps are reordered
+ * to match under NNC_DSP (the sums do not depend on the order). */
+enum { CONV_WIDE_REST = 64 };
+
+/* 1 if conv2d node id takes conv_wide, with perm[j] (K entries, or NULL)
+ * the original tap of the j-th tap in its order. */
+static int conv_wide(const Ir *ir, const QuantPlan *p, int id, int *perm)
+{
+    const QuantNode *q = &p->q[id];
+    if (q->kind != QK_CONV2D)
+        return 0;
+    Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
+    ll eh = (c.OH - 1) * c.SH + (c.KH - 1) * c.DH + 1, ew = (c.OW - 1) * c.SW + c.KW;
+    int inside = q->pad_plane || (c.PT == 0 && c.PL == 0 && eh <= c.H && ew <= c.W);
+    if (!inside || c.DW != 1 || c.KW < 4 || c.KW > 16 || c.OW % 2 || c.CG * c.KH * (c.KW % 4) > CONV_WIDE_REST)
+        return 0;
+    if (perm) {
+        ll j = 0, w4 = c.KW / 4 * 4;
+        for (ll r = 0; r < c.CG * c.KH; r++)
+            for (ll kx = 0; kx < w4; kx++)
+                perm[j++] = (int)(r * c.KW + kx);
+        for (ll r = 0; r < c.CG * c.KH; r++)
+            for (ll kx = w4; kx < c.KW; kx++)
+                perm[j++] = (int)(r * c.KW + kx);
+    }
+    return 1;
+}
+
+/* conv_wide's k<id>_wide: the taps of outputs (oy, ox) and (oy, ox + 1) of
+ * group g from the plane x [C, ph, pw] (the padded one, or the input),
+ * widened into e32 as nnc_rows2w reads them, the last taps into t[0 ..]
+ * and t[4 ..]; under NNC_DSP. */
+static void emit_conv_wide(Emitter *e, int id, Conv c, ll ph, ll pw)
+{
+    ll nq = c.KW / 4, rest = c.CG * c.KH * (c.KW % 4);
+    emit_line(e, "#ifdef NNC_DSP");
+    emit_line(e, "/* %%%d conv2d: the taps of outputs (oy, ox) and (oy, ox + 1) of group g widened from the plane", id);
+    emit_line(e, " * x [%lld, %lld, %lld]: each kernel row's %lld quad%s, then %lld more (conv_wide's order) */", c.C, ph, pw,
+              nq, nq > 1 ? "s" : "", rest);
+    emit_line(e, "static void k%d_wide(const int8_t *x, int g, int oy, int ox, int32_t *e32, int8_t *t)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int ci, ky;");
+    emit_line(e, "    const int8_t *b = x + (size_t)g * %lld + oy * %lld + ox * %lld;", c.CG * ph * pw, c.SH * pw, c.SW);
+    emit_line(e, "    for (ci = 0; ci < %lld; ci++)", c.CG);
+    emit_line(e, "        for (ky = 0; ky < %lld; ky++, e32 += %lld) {", c.KH, 4 * nq);
+    emit_line(e, "            const int8_t *row = b + (size_t)ci * %lld + ky * %lld;", ph * pw, c.DH * pw);
+    emit_line(e, "            uint32_t u, v;");
+    for (ll j = 0; j < nq; j++) {
+        emit_line(e, "            memcpy(&u, row + %lld, 4);", 4 * j);
+        emit_line(e, "            memcpy(&v, row + %lld, 4);", 4 * j + c.SW);
+        emit_line(e, "            e32[%lld] = __sxtb16((int32_t)u);", 4 * j);
+        emit_line(e, "            e32[%lld] = nnc_sxtb16_ror8(u);", 4 * j + 1);
+        emit_line(e, "            e32[%lld] = __sxtb16((int32_t)v);", 4 * j + 2);
+        emit_line(e, "            e32[%lld] = nnc_sxtb16_ror8(v);", 4 * j + 3);
+    }
+    emit_line(e, "        }");
+    /* the rest: tap j of the rest at b + off[j] (first position), its
+     * quads' pairs (t0, t2), (t1, t3) packed as int16 */
+    ll off[CONV_WIDE_REST];
+    ll n = 0;
+    for (ll r = 0; r < c.CG * c.KH; r++)
+        for (ll kx = nq * 4; kx < c.KW; kx++)
+            off[n++] = r / c.KH * ph * pw + r % c.KH * c.DH * pw + kx;
+    for (ll j = 0; j + 4 <= rest; j += 4)
+        for (ll h = 0; h < 4; h++) {
+            ll a = off[j + h % 2] + (h / 2) * c.SW, d = off[j + h % 2 + 2] + (h / 2) * c.SW;
+            emit_line(e, "    e32[%lld] = (int32_t)((uint32_t)(uint16_t)b[%lld] | (uint32_t)b[%lld] << 16);", j + h, a, d);
+        }
+    if (rest % 4 == 0)
+        emit_line(e, "    (void)t; /* no taps left past the quads */");
+    for (ll j = rest / 4 * 4; j < rest; j++) {
+        emit_line(e, "    t[%lld] = b[%lld];", j % 4, off[j]);
+        emit_line(e, "    t[%lld] = b[%lld];", 4 + j % 4, off[j] + c.SW);
+    }
+    emit_line(e, "}");
+    emit_line(e, "#endif");
+    emit_line(e, "%s", "");
+}
+
 /* conv2d: c<id>_col() copies the taps of one output position into a row
  * (im2col, int8, z_in where the window is outside the input, so that
  * padding adds nothing); the kernel takes two positions at a time through
@@ -520,10 +618,16 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
     ll K = (ll)q->wlen;
     int64_t hp = 0, wp = 0;
+    int wide = conv_wide(ir, p, id, NULL);
+    if (q->pad_plane)
+        quant_pad_plane(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]], &hp, &wp);
+    if (wide) {
+        emit_conv_wide(e, id, c, q->pad_plane ? hp : c.H, q->pad_plane ? wp : c.W);
+        emit_line(e, "#ifndef NNC_DSP"); /* k<id>_col: the other cores' */
+    }
     if (q->pad_plane) {
         /* the input copied into a plane padded with z_in (quant_pad_plane):
          * k<id>_col reads that, every window inside it */
-        quant_pad_plane(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]], &hp, &wp);
         emit_line(e, "/* %%%d conv2d: the taps of output (oy, ox) of group g, %lld of them, into t, from the", id, K);
         emit_line(e, " * padded plane x [%lld, %lld, %lld] */", c.C, (ll)hp, (ll)wp);
         emit_line(e, "static void k%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
@@ -579,6 +683,8 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "}");
     emit_line(e, "%s", "");
     }
+    if (wide)
+        emit_line(e, "#endif");
     emit_line(e, "/* %%%d conv2d: [%lld, %lld, %lld] -> [%lld, %lld, %lld], kernel %lldx%lld, stride %lldx%lld,", id,
               c.C, c.H, c.W, c.F, c.OH, c.OW, c.KH, c.KW, c.SH, c.SW);
     emit_line(e, " * padding %lldx%lld, dilation %lldx%lld, %lld groups; col: two rows of %lld taps */", c.PT, c.PL, c.DH,
@@ -605,6 +711,17 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "        const int8_t *sh = w_sh%d + g * %lld;", id, c.FG);
     emit_line(e, "        for (oy = 0; oy < %lld; oy++) {", c.OH);
     emit_line(e, "            int8_t *yr = y + (size_t)g * %lld + (size_t)oy * %lld;", c.FG * c.OH * c.OW, c.OW);
+    if (wide) {
+        ll k4 = K / 4 * 4;
+        emit_line(e, "#ifdef NNC_DSP");
+        emit_line(e, "            for (ox = 0; ox < %lld; ox += 2) {", c.OW);
+        emit_line(e, "                k%d_wide(x, g, oy, ox, (int32_t *)(void *)e, col);", id);
+        emit_line(e, "                nnc_rows2w((const int32_t *)(void *)e, col, col + 4, %lld, %lld, w, %lld, bz, m, sh, %d, %d, %d, yr + ox,",
+                  k4, K, c.FG, q->zero_point, q->act_min, q->act_max);
+        emit_line(e, "                           yr + ox + 1, %lld);", c.OH * c.OW);
+        emit_line(e, "            }");
+        emit_line(e, "#else");
+    }
     emit_line(e, "            for (ox = 0; ox + 1 < %lld; ox += 2) {", c.OW);
     emit_line(e, "                k%d_col(x, g, oy, ox, col);", id);
     emit_line(e, "                k%d_col(x, g, oy, ox + 1, col + %lld);", id, K);
@@ -616,6 +733,8 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "                nnc_rows(col, %lld, w, %lld, bz, m, sh, %d, %d, %d, yr + ox, %lld, e);", K, c.FG, q->zero_point,
               q->act_min, q->act_max, c.OH * c.OW);
     emit_line(e, "            }");
+    if (wide)
+        emit_line(e, "#endif");
     emit_line(e, "        }");
     emit_line(e, "    }");
     emit_line(e, "}");
@@ -937,7 +1056,21 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
             continue;
         emit_line(&e, "/* %%%d %s: int8 weights [%d, %lld] ; bz: the int32 bias minus z_in sum(w) */", i,
                   ir->nodes[i].name ? ir->nodes[i].name : "", q->nout, (ll)q->wlen);
+        if (conv_wide(ir, p, i, NULL)) {
+            /* conv_wide's tap order on the DSP cores, every row permuted */
+            int *perm = arena_alloc(ir->arena, (size_t)q->wlen * sizeof *perm);
+            int8_t *wp = arena_alloc(ir->arena, (size_t)(q->nout * q->wlen));
+            conv_wide(ir, p, i, perm);
+            for (ll r = 0; r < q->nout; r++)
+                for (ll j = 0; j < q->wlen; j++)
+                    wp[r * q->wlen + j] = q->w[r * q->wlen + perm[j]];
+            emit_line(&e, "#ifdef NNC_DSP");
+            emit_array(&e, "int8_t", arena_printf(ir->arena, "w_q%d", i), (ll)q->nout * q->wlen, wp, 1);
+            emit_line(&e, "#else");
+        }
         emit_array(&e, "int8_t", arena_printf(ir->arena, "w_q%d", i), (ll)q->nout * q->wlen, q->w, 1);
+        if (conv_wide(ir, p, i, NULL))
+            emit_line(&e, "#endif");
         emit_array(&e, "int32_t", arena_printf(ir->arena, "w_bz%d", i), q->nout, q->bias_zp, 4);
         emit_array(&e, "int32_t", arena_printf(ir->arena, "w_m%d", i), q->nout, q->mult, 4);
         emit_array(&e, "int8_t", arena_printf(ir->arena, "w_sh%d", i), q->nout, q->shift, 1);

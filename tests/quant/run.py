@@ -109,7 +109,9 @@ def mcu_check(name, x, want):
 
 
 def c_array(text, name):
-    m = re.search(r"static const int(?:8|32)_t %s\[\d+\] = \{([^}]*)\}" % name, text)
+    """The last array NAME in text: conv_wide's weights come twice, the DSP
+    cores' tap order first, then the others' (the reference order)."""
+    m = list(re.finditer(r"static const int(?:8|32)_t %s\[\d+\] = \{([^}]*)\}" % name, text))[-1]
     return np.array([int(v) for v in m.group(1).replace(",", " ").split()], np.int64)
 
 
@@ -249,6 +251,46 @@ def test_conv(rng):
           "within one step (%d of %d differ)" % (int(np.sum(diff > 0)), diff.size))
 
 
+def test_wide(rng):
+    """Convolutions with kernel rows of 4 or more taps (conv_wide: the DSP
+    cores widen their taps straight from the input, the weights' taps
+    reordered to match; the other cores as before)."""
+    w0, b0 = rng.normal(0, 0.3, (3, 1, 5, 5)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32)
+    w1, b1 = rng.normal(0, 0.2, (5, 3, 5, 5)).astype(np.float32), rng.normal(0, 0.1, 5).astype(np.float32)
+    w3, b3 = rng.normal(0, 0.1, (3, 5, 6, 6)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32)
+    w5, b5 = rng.normal(0, 0.3, (4, 48)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
+    R = dict(x=(-1.0, 1.0), y0=(-2.0, 2.5), y2=(0.0, 3.0), y3=(-2.5, 2.0), y=(-3.0, 3.0))
+    P = {k: qref.int8_params(*v) for k, v in R.items()}
+    q = os.path.join(B, "qwide.safetensors")
+    t = [("y.0.weight", w0), ("y.0.bias", b0), ("y.1.weight", w1), ("y.1.bias", b1), ("y.3.weight", w3),
+         ("y.3.bias", b3), ("y.5.weight", w5), ("y.5.bias", b5)]
+    for k, nm in (("x", "x"), ("y0", "y.0"), ("y2", "y.2"), ("y3", "y.3"), ("y", "y")):
+        t += [(nm + ".scale", np.array([P[k][0]], np.float32)), (nm + ".zero_point", np.array([P[k][1]], np.int32))]
+    write_st(q, t)
+    exe = os.path.join(B, "qwide")
+    text = build(os.path.join(HERE, "ops", "qwide.nn"), q, "qwide", exe)
+    L0 = qref.quant_layer(w0, b0, P["x"][0], P["y0"][0])
+    L1 = qref.quant_layer(w1, b1, P["y0"][0], P["y2"][0])
+    L3 = qref.quant_layer(w3, b3, P["y2"][0], P["y3"][0])
+    L5 = qref.quant_layer(w5, b5, P["y3"][0], P["y"][0])
+    for node, L, what, z in ((3, L0, "depthwise 5x5", P["x"][1]), (6, L1, "5x5", P["y0"][1]),
+                             (10, L3, "6x6 stride 2", P["y2"][1])):
+        layer_check(text, node, L, "qwide %%%d (%s)" % (node, what), z)
+        check("k%d_wide(" % node in text and "nnc_rows2w(" in text,
+              "qwide %%%d (%s): widened from the input on the DSP cores (k%d_wide)" % (node, what, node))
+    x = rng.integers(-128, 128, (60, 3, 12, 12)).astype(np.int8)
+    got = run(exe, "int8", x, np.int8).reshape(60, 4)
+    relu_lo = max(-128, qref.quant_value(0, *P["y2"]))
+    want = []
+    for s in x:
+        h = qref.conv2d(s, P["x"][1], *L0, P["y0"][1], pad=2, groups=3)
+        h = qref.conv2d(h, P["y0"][1], *L1, P["y2"][1], pad=2, lo=relu_lo)
+        h = qref.conv2d(h, P["y2"][1], *L3, P["y3"][1], stride=2).reshape(-1)
+        want.append(qref.dense(h, P["y3"][1], *L5, P["y"][1]))
+    check(np.array_equal(got, np.array(want)), "qwide forward_int8 on 60 samples (5x5, 6x6 convolutions), exactly")
+    mcu_check("qwide", x, got)
+
+
 def test_res(rng):
     wa, ba = rng.normal(0, 0.4, (4, 2, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
     wb, bb = rng.normal(0, 0.4, (4, 4, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
@@ -356,6 +398,7 @@ build(os.path.join(HERE, "ops", "qdense.nn"), os.path.join(B, "qdense.safetensor
       os.path.join(B, "qdense_rq32"), ["-DNNC_RQ32"])
 test_arith(rng, os.path.join(B, "qdense_rq32"), " (-DNNC_RQ32, the Cortex-M0's 32-bit pieces)")
 test_conv(rng)
+test_wide(rng)
 test_res(rng)
 test_bn(rng)
 test_errors(rng)
@@ -364,6 +407,7 @@ test_errors(rng)
 VARIANT, VARIANT_NAME = ["-DNNC_THUMB1", "-DNNC_RQ32"], " [-DNNC_THUMB1 -DNNC_RQ32]"
 test_dense(rng)
 test_conv(rng)
+test_wide(rng)
 test_res(rng)
 print("tests/quant: %s" % ("all passed" if not fails else "%d FAILED" % fails))
 sys.exit(1 if fails else 0)
