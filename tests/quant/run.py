@@ -211,6 +211,18 @@ def test_dense(rng):
     check(np.array_equal(gotf, np.array(wantf)), "qdense forward (float in and out) on 50 samples, exactly")
 
 
+def build_ranged(name, t, P, names):
+    """ops/NAME.nn's int8 build from the float tensors t plus, for each
+    (key, value) of names, P[key]'s scale and zero point as the value's:
+    returns the executable and the generated .c text."""
+    q = os.path.join(B, name + ".safetensors")
+    for k, nm in names:
+        t = t + [(nm + ".scale", np.array([P[k][0]], np.float32)), (nm + ".zero_point", np.array([P[k][1]], np.int32))]
+    write_st(q, t)
+    exe = os.path.join(B, name)
+    return exe, build(os.path.join(HERE, "ops", name + ".nn"), q, name, exe)
+
+
 def test_conv(rng):
     w0, b0 = rng.normal(0, 0.3, (4, 3, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
     w2, b2 = rng.normal(0, 0.5, (4, 1, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
@@ -219,14 +231,9 @@ def test_conv(rng):
     # reader's, maxpool y.3's
     R = dict(x=(-1.0, 1.0), y1=(0.0, 6.0), y3=(-2.0, 2.5), y5=(-3.0, 3.0), y=(0.0, 1.0))
     P = {k: qref.int8_params(*v) for k, v in R.items()}
-    q = os.path.join(B, "qconv.safetensors")
     t = [("y.0.weight", w0), ("y.0.bias", b0), ("y.2.weight", w2), ("y.2.bias", b2), ("y.5.weight", w5),
          ("y.5.bias", b5)]
-    for k, nm in (("x", "x"), ("y1", "y.1"), ("y3", "y.3"), ("y5", "y.5"), ("y", "y")):
-        t += [(nm + ".scale", np.array([P[k][0]], np.float32)), (nm + ".zero_point", np.array([P[k][1]], np.int32))]
-    write_st(q, t)
-    exe = os.path.join(B, "qconv")
-    text = build(os.path.join(HERE, "ops", "qconv.nn"), q, "qconv", exe)
+    exe, text = build_ranged("qconv", t, P, (("x", "x"), ("y1", "y.1"), ("y3", "y.3"), ("y5", "y.5"), ("y", "y")))
     L0 = qref.quant_layer(w0, b0, P["x"][0], P["y1"][0])
     L2 = qref.quant_layer(w2, b2, P["y1"][0], P["y3"][0])
     L5 = qref.quant_layer(w5, b5, P["y3"][0], P["y5"][0])
@@ -261,14 +268,9 @@ def test_wide(rng):
     w5, b5 = rng.normal(0, 0.3, (4, 48)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
     R = dict(x=(-1.0, 1.0), y0=(-2.0, 2.5), y2=(0.0, 3.0), y3=(-2.5, 2.0), y=(-3.0, 3.0))
     P = {k: qref.int8_params(*v) for k, v in R.items()}
-    q = os.path.join(B, "qwide.safetensors")
     t = [("y.0.weight", w0), ("y.0.bias", b0), ("y.1.weight", w1), ("y.1.bias", b1), ("y.3.weight", w3),
          ("y.3.bias", b3), ("y.5.weight", w5), ("y.5.bias", b5)]
-    for k, nm in (("x", "x"), ("y0", "y.0"), ("y2", "y.2"), ("y3", "y.3"), ("y", "y")):
-        t += [(nm + ".scale", np.array([P[k][0]], np.float32)), (nm + ".zero_point", np.array([P[k][1]], np.int32))]
-    write_st(q, t)
-    exe = os.path.join(B, "qwide")
-    text = build(os.path.join(HERE, "ops", "qwide.nn"), q, "qwide", exe)
+    exe, text = build_ranged("qwide", t, P, (("x", "x"), ("y0", "y.0"), ("y2", "y.2"), ("y3", "y.3"), ("y", "y")))
     L0 = qref.quant_layer(w0, b0, P["x"][0], P["y0"][0])
     L1 = qref.quant_layer(w1, b1, P["y0"][0], P["y2"][0])
     L3 = qref.quant_layer(w3, b3, P["y2"][0], P["y3"][0])
