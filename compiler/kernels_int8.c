@@ -47,10 +47,50 @@ static const char *const int8_requant[] = {
     "    return q + (rem > threshold ? 1 : 0);",
     "}",
     "",
+    "/* nnc_rdpot(nnc_srdhm(acc, mult), e) for mult >= 0 and e in [1, 31], what",
+    " * the kernels' multipliers are, in one multiply-add (SMLAL on Cortex-M4):",
+    " * floor((acc mult + 2^30 + 2^(30 + e) - [acc < 0] 2^31) / 2^(31 + e)), the",
+    " * high word shifted right e - 1 (docs/quantization.md derives it).  Cores",
+    " * without a 32 x 32 -> 64-bit multiply (Thumb-1: Cortex-M0/M0+/M23, where",
+    " * int64_t products call a library routine; or -DNNC_RQ32) take the same",
+    " * integers in 32-bit pieces: both roundings are half away from zero, so",
+    " * the result is sign(acc) times that of |acc|, and |acc| mult is four",
+    " * 16 x 16-bit products. */",
+    "#if defined(NNC_RQ32) || (defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB == 1)",
+    "static int32_t nnc_rq(int32_t acc, int32_t mult, int e)",
+    "{",
+    "    uint32_t u = acc < 0 ? 0u - (uint32_t)acc : (uint32_t)acc, m = (uint32_t)mult;",
+    "    uint32_t ul = u & 0xFFFFu, uh = u >> 16, ml = m & 0xFFFFu, mh = m >> 16;",
+    "    uint32_t mid = uh * ml + ul * mh; /* < 2^32: uh <= 2^15, mh < 2^15 */",
+    "    uint32_t lo = ul * ml, hi = uh * mh + (mid >> 16), t;",
+    "    /* (hi, lo) = |acc| mult + 2^30 + 2^(30 + e), a 64-bit sum in two words */",
+    "    t = lo + (mid << 16);",
+    "    hi += t < lo;",
+    "    lo = t + (e == 1 ? 0xC0000000u : 0x40000000u);",
+    "    hi += (lo < t) + (e == 1 ? 0u : UINT32_C(1) << (e - 2));",
+    "    hi >>= e - 1;",
+    "    return acc < 0 ? -(int32_t)hi : (int32_t)hi;",
+    "}",
+    "#else",
+    "#if defined(__GNUC__)",
+    "__attribute__((always_inline))",
+    "#endif",
+    "static inline int32_t nnc_rq(int32_t acc, int32_t mult, int e)",
+    "{",
+    "    int64_t r = e == 1 ? (int64_t)0xC0000000u : (int64_t)(UINT32_C(1) << (e - 2)) * 4294967296 + 0x40000000;",
+    "    int64_t v = (int64_t)acc * mult + r - (acc < 0 ? (int64_t)1 << 31 : 0);",
+    "    /* arithmetic shifts, spelt so that C99 defines them for v, hi < 0 */",
+    "    int32_t hi = (int32_t)(v >= 0 ? v >> 32 : ~(~v >> 32));",
+    "    return hi >= 0 ? hi >> (e - 1) : ~(~hi >> (e - 1));",
+    "}",
+    "#endif",
+    "",
     "/* MultiplyByQuantizedMultiplier (TFLite): acc * mult * 2^(shift - 31), a",
     " * positive shift applied first (saturating where TFLite would overflow). */",
     "static int32_t nnc_requant(int32_t acc, int32_t mult, int shift)",
     "{",
+    "    if (mult >= 0 && shift < 0)",
+    "        return nnc_rq(acc, mult, -shift);",
     "    if (shift > 0) {",
     "        int64_t v = (int64_t)acc * ((int64_t)1 << shift);",
     "        acc = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;",
@@ -67,7 +107,8 @@ static const char *const int8_rows[] = {
     " * w k int8; e holds 2 k bytes of scratch.  With the DSP extension",
     " * (Cortex-M4/M7: __ARM_FEATURE_DSP, as CMSIS-NN) x is widened to int16 in",
     " * e, its elements reordered in fours as SXTB16 reads the weights, and two",
-    " * rows take four products a step each by SMLAD.  Otherwise x is widened",
+    " * rows take four products a step each by SMLAD.  On Thumb-1 (Cortex-M0)",
+    " * two rows a pass from the int8 operands.  Otherwise x is widened",
     " * in order and four rows take int16 x int16 products a pass, the pattern",
     " * compilers vectorise as pairs of multiply-adds (x86's pmaddwd).  The",
     " * sums are the same integers either way. */",
@@ -86,33 +127,178 @@ static const char *const int8_rows[] = {
     "#else",
     "#define nnc_sxtb16_ror8(v) __sxtb16((int32_t)((v) >> 8 | (v) << 24))",
     "#endif",
+    "/* The four signed bytes of a and b, each the greater (SSUB8 sets a lane's",
+    " * GE flag where a >= b, SEL takes a there): maxpool's 2 x 2 windows. */",
+    "static inline uint32_t nnc_max8(uint32_t a, uint32_t b)",
+    "{",
+    "#if defined(__GNUC__)",
+    "    uint32_t r;",
+    "    __asm__(\"ssub8 %0, %1, %2\\n\\tsel %0, %1, %2\" : \"=&r\"(r) : \"r\"(a), \"r\"(b) : \"cc\");",
+    "    return r;",
+    "#else",
+    "    (void)__ssub8((int8x4_t)a, (int8x4_t)b);",
+    "    return (uint32_t)__sel((uint8x4_t)a, (uint8x4_t)b);",
+    "#endif",
+    "}",
+    "/* One output: acc requantized (nnc_rq inlined for the usual shift < 0),",
+    " * the zero point added, clamped to [lo, hi]: one SSAT where that is the",
+    " * whole int8 range (no activation, or relu with z = -128), as the",
+    " * compiler sees where lo and hi are constants. */",
+    "static inline __attribute__((always_inline)) int8_t nnc_out(int32_t acc, int32_t m, int sh, int32_t zp,",
+    "                                                             int32_t lo, int32_t hi)",
+    "{",
+    "    int32_t v = (sh < 0 ? nnc_rq(acc, m, -sh) : nnc_requant(acc, m, sh)) + zp;",
+    "    if (lo == -128 && hi == 127)",
+    "        return (int8_t)__ssat(v, 8);",
+    "    return (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "}",
+    "/* nnc_out for a shift sh in [-31, -2] (e = -sh >= 2), the row's constants",
+    " * read once: e1 = e - 1 = ~sh and c = 2^(e - 2), nnc_rq's rounding term",
+    " * 2^(30 + e) in the high word.  The 64-bit sum starts at c 2^32 + 2^30,",
+    " * less 2^31 where acc < 0 (high word c - 1, low word 2^30 + 2^31: the",
+    " * sign bit of acc or-ed into 2^30, the high word c + (acc >> 31)), SMLAL",
+    " * adds acc m, and the high word shifted right e1 is nnc_rq's result: five",
+    " * instructions, where nnc_out's 64-bit constant and [acc < 0] take eight. */",
+    "static inline __attribute__((always_inline)) int8_t nnc_out2(int32_t acc, int32_t m, int32_t c, int e1, int32_t zp,",
+    "                                                              int32_t lo, int32_t hi)",
+    "{",
+    "    int32_t v;",
+    "#if defined(__GNUC__) && defined(__OPTIMIZE__)",
+    "    int32_t l_, h_;",
+    "    __asm__(\"and %[l], %[acc], #0x80000000\\n\\torr %[l], %[l], #0x40000000\\n\\tadd %[h], %[c], %[acc], asr #31\\n\\t\"",
+    "            \"smlal %[l], %[h], %[acc], %[m]\\n\\tasr %[h], %[h], %[e1]\"",
+    "            : [l] \"=&r\"(l_), [h] \"=&r\"(h_)",
+    "            : [acc] \"r\"(acc), [m] \"r\"(m), [c] \"r\"(c), [e1] \"r\"(e1));",
+    "    v = h_ + zp;",
+    "#else",
+    "    (void)c;",
+    "    v = nnc_rq(acc, m, e1 + 1) + zp;",
+    "#endif",
+    "    if (lo == -128 && hi == 127)",
+    "        return (int8_t)__ssat(v, 8);",
+    "    return (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "}",
+    "/* The inner loops in assembly: GCC at -Os keeps neither four sums nor the",
+    " * pointers in registers.  nnc_dot2 (nnc_rows): two rows w0, w1 by one",
+    " * widened x, p[2q], p[2q + 1] quad q's pairs, two quads a step (an odd",
+    " * count enters at the second): 24 instructions for 16 multiply-adds.",
+    " * nnc_dot22 (nnc_rows2): two rows by two widened inputs, p[4q .. 4q + 3]",
+    " * quad q's pairs of the first, then of the second; the first input's",
+    " * pairs are loaded twice so that 12 registers do: 19 instructions for 16",
+    " * multiply-adds; nnc_dot12 one row by the two inputs (an odd last row,",
+    " * depthwise convolution's one), 11 for 8.  All run to p == end (end >",
+    " * p), w0 and w1 advanced as far.",
+    " * Without optimisation (GCC cannot find the registers at -O0) or GCC's",
+    " * inline assembly, the same sums in C. */",
+    "#if defined(__GNUC__) && defined(__OPTIMIZE__)",
+    "#define nnc_dot2(p, end, w0, w1, s0, s1)                                                                         \\",
+    "    do {                                                                                                         \\",
+    "        int32_t c0_, c1_, a_, b_, odd_ = (int32_t)((end - p) & 2);                                               \\",
+    "        __asm__(\"cmp %[odd], #0\\n\\tbne 2f\\n\"                                                                     \\",
+    "                \"1:\\n\\tldrd %[c0], %[c1], [%[p]], #8\\n\\t\"                                                        \\",
+    "                \"ldr %[a], [%[w0]], #4\\n\\tsxtb16 %[b], %[a]\\n\\tsxtb16 %[a], %[a], ror #8\\n\\t\"                    \\",
+    "                \"smlad %[s0], %[b], %[c0], %[s0]\\n\\tsmlad %[s0], %[a], %[c1], %[s0]\\n\\t\"                         \\",
+    "                \"ldr %[a], [%[w1]], #4\\n\\tsxtb16 %[b], %[a]\\n\\tsxtb16 %[a], %[a], ror #8\\n\\t\"                    \\",
+    "                \"smlad %[s1], %[b], %[c0], %[s1]\\n\\tsmlad %[s1], %[a], %[c1], %[s1]\\n\"                           \\",
+    "                \"2:\\n\\tldrd %[c0], %[c1], [%[p]], #8\\n\\t\"                                                        \\",
+    "                \"ldr %[a], [%[w0]], #4\\n\\tsxtb16 %[b], %[a]\\n\\tsxtb16 %[a], %[a], ror #8\\n\\t\"                    \\",
+    "                \"smlad %[s0], %[b], %[c0], %[s0]\\n\\tsmlad %[s0], %[a], %[c1], %[s0]\\n\\t\"                         \\",
+    "                \"ldr %[a], [%[w1]], #4\\n\\tsxtb16 %[b], %[a]\\n\\tsxtb16 %[a], %[a], ror #8\\n\\t\"                    \\",
+    "                \"smlad %[s1], %[b], %[c0], %[s1]\\n\\tsmlad %[s1], %[a], %[c1], %[s1]\\n\\t\"                         \\",
+    "                \"cmp %[p], %[end]\\n\\tbne 1b\"                                                                     \\",
+    "                : [p] \"+r\"(p), [w0] \"+r\"(w0), [w1] \"+r\"(w1), [s0] \"+r\"(s0), [s1] \"+r\"(s1), [c0] \"=&r\"(c0_),      \\",
+    "                  [c1] \"=&r\"(c1_), [a] \"=&r\"(a_), [b] \"=&r\"(b_)                                                  \\",
+    "                : [end] \"r\"(end), [odd] \"r\"(odd_)                                                                \\",
+    "                : \"cc\", \"memory\");                                                                               \\",
+    "    } while (0)",
+    "#define nnc_dot22(p, end, w0, w1, s00, s01, s10, s11)                                                            \\",
+    "    do {                                                                                                         \\",
+    "        int32_t c0_, c1_, a_, b_;                                                                                \\",
+    "        __asm__(\"1:\\n\\tldr %[a], [%[w0]], #4\\n\\tsxtb16 %[b], %[a]\\n\\tsxtb16 %[a], %[a], ror #8\\n\\t\"              \\",
+    "                \"ldrd %[c0], %[c1], [%[p]]\\n\\t\"                                                                  \\",
+    "                \"smlad %[s00], %[b], %[c0], %[s00]\\n\\tsmlad %[s00], %[a], %[c1], %[s00]\\n\\t\"                     \\",
+    "                \"ldrd %[c0], %[c1], [%[p], #8]\\n\\t\"                                                              \\",
+    "                \"smlad %[s01], %[b], %[c0], %[s01]\\n\\tsmlad %[s01], %[a], %[c1], %[s01]\\n\\t\"                     \\",
+    "                \"ldr %[a], [%[w1]], #4\\n\\tsxtb16 %[b], %[a]\\n\\tsxtb16 %[a], %[a], ror #8\\n\\t\"                    \\",
+    "                \"smlad %[s11], %[b], %[c0], %[s11]\\n\\tsmlad %[s11], %[a], %[c1], %[s11]\\n\\t\"                     \\",
+    "                \"ldrd %[c0], %[c1], [%[p]], #16\\n\\t\"                                                             \\",
+    "                \"smlad %[s10], %[b], %[c0], %[s10]\\n\\tsmlad %[s10], %[a], %[c1], %[s10]\\n\\t\"                     \\",
+    "                \"cmp %[p], %[end]\\n\\tbne 1b\"                                                                     \\",
+    "                : [p] \"+r\"(p), [w0] \"+r\"(w0), [w1] \"+r\"(w1), [s00] \"+r\"(s00), [s01] \"+r\"(s01), [s10] \"+r\"(s10),  \\",
+    "                  [s11] \"+r\"(s11), [c0] \"=&r\"(c0_), [c1] \"=&r\"(c1_), [a] \"=&r\"(a_), [b] \"=&r\"(b_)                \\",
+    "                : [end] \"r\"(end)                                                                                 \\",
+    "                : \"cc\", \"memory\");                                                                               \\",
+    "    } while (0)",
+    "#define nnc_dot12(p, end, w0, s0, s1)                                                                            \\",
+    "    do {                                                                                                         \\",
+    "        int32_t c0_, c1_, a_, b_;                                                                                \\",
+    "        __asm__(\"1:\\n\\tldr %[a], [%[w0]], #4\\n\\tsxtb16 %[b], %[a]\\n\\tsxtb16 %[a], %[a], ror #8\\n\\t\"              \\",
+    "                \"ldrd %[c0], %[c1], [%[p]], #8\\n\\t\"                                                              \\",
+    "                \"smlad %[s0], %[b], %[c0], %[s0]\\n\\tsmlad %[s0], %[a], %[c1], %[s0]\\n\\t\"                         \\",
+    "                \"ldrd %[c0], %[c1], [%[p]], #8\\n\\t\"                                                              \\",
+    "                \"smlad %[s1], %[b], %[c0], %[s1]\\n\\tsmlad %[s1], %[a], %[c1], %[s1]\\n\\t\"                         \\",
+    "                \"cmp %[p], %[end]\\n\\tbne 1b\"                                                                     \\",
+    "                : [p] \"+r\"(p), [w0] \"+r\"(w0), [s0] \"+r\"(s0), [s1] \"+r\"(s1), [c0] \"=&r\"(c0_), [c1] \"=&r\"(c1_),    \\",
+    "                  [a] \"=&r\"(a_), [b] \"=&r\"(b_)                                                                   \\",
+    "                : [end] \"r\"(end)                                                                                 \\",
+    "                : \"cc\", \"memory\");                                                                               \\",
+    "    } while (0)",
+    "#else",
+    "#define nnc_dot12(p, end, w0, s0, s1)                                                                            \\",
+    "    do {                                                                                                         \\",
+    "        for (; p < end; p += 4, w0 += 4) {                                                                       \\",
+    "            uint32_t a_;                                                                                         \\",
+    "            int32_t al_, ah_;                                                                                    \\",
+    "            memcpy(&a_, w0, 4);                                                                                  \\",
+    "            al_ = __sxtb16((int32_t)a_), ah_ = nnc_sxtb16_ror8(a_);                                              \\",
+    "            s0 = __smlad(ah_, p[1], __smlad(al_, p[0], s0));                                                     \\",
+    "            s1 = __smlad(ah_, p[3], __smlad(al_, p[2], s1));                                                     \\",
+    "        }                                                                                                        \\",
+    "    } while (0)",
+    "#define nnc_dot2(p, end, w0, w1, s0, s1)                                                                         \\",
+    "    do {                                                                                                         \\",
+    "        for (; p < end; p += 2, w0 += 4, w1 += 4) {                                                              \\",
+    "            uint32_t a_, b_;                                                                                     \\",
+    "            memcpy(&a_, w0, 4);                                                                                  \\",
+    "            memcpy(&b_, w1, 4);                                                                                  \\",
+    "            s0 = __smlad(nnc_sxtb16_ror8(a_), p[1], __smlad(__sxtb16((int32_t)a_), p[0], s0));                   \\",
+    "            s1 = __smlad(nnc_sxtb16_ror8(b_), p[1], __smlad(__sxtb16((int32_t)b_), p[0], s1));                   \\",
+    "        }                                                                                                        \\",
+    "    } while (0)",
+    "#define nnc_dot22(p, end, w0, w1, s00, s01, s10, s11)                                                            \\",
+    "    do {                                                                                                         \\",
+    "        for (; p < end; p += 4, w0 += 4, w1 += 4) {                                                              \\",
+    "            uint32_t a_, b_;                                                                                     \\",
+    "            int32_t al_, ah_, bl_, bh_;                                                                          \\",
+    "            memcpy(&a_, w0, 4);                                                                                  \\",
+    "            memcpy(&b_, w1, 4);                                                                                  \\",
+    "            al_ = __sxtb16((int32_t)a_), ah_ = nnc_sxtb16_ror8(a_);                                              \\",
+    "            bl_ = __sxtb16((int32_t)b_), bh_ = nnc_sxtb16_ror8(b_);                                              \\",
+    "            s00 = __smlad(ah_, p[1], __smlad(al_, p[0], s00));                                                   \\",
+    "            s01 = __smlad(ah_, p[3], __smlad(al_, p[2], s01));                                                   \\",
+    "            s10 = __smlad(bh_, p[1], __smlad(bl_, p[0], s10));                                                   \\",
+    "            s11 = __smlad(bh_, p[3], __smlad(bl_, p[2], s11));                                                   \\",
+    "        }                                                                                                        \\",
+    "    } while (0)",
+    "#endif",
+    "/* nnc_rows2 inlined into each convolution, its sizes constants there */",
+    "#define NNC_ROWS2 static inline __attribute__((always_inline))",
+    "#else",
+    "#define NNC_ROWS2 static",
+    "#if defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB == 1 && !defined(NNC_SCALAR)",
+    "#define NNC_THUMB1 1",
+    "#endif",
     "#endif",
     "static void nnc_rows(const int8_t *x, int k, const int8_t *w, int rows, const int32_t *bz, const int32_t *m,",
     "                     const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y, int ys, int16_t *e)",
     "{",
     "    int r, i;",
     "#ifdef NNC_DSP",
+    "    /* x widened once: e32[2q], e32[2q + 1] = quad q's (x0, x2), (x1, x3), the",
+    "     * pairs SXTB16 makes of a weight word; the rows two at a time, an odd",
+    "     * last one paired with itself (computed twice, stored once) */",
     "    int k4 = k & ~3;",
     "    int32_t *e32 = (int32_t *)(void *)e;",
-    "    if (rows < 8) {",
-    "        /* too few rows to pay for widening x: both operands each step */",
-    "        for (r = 0; r < rows; r++) {",
-    "            const int8_t *wr = w + (size_t)r * k;",
-    "            int32_t s = bz[r], v;",
-    "            for (i = 0; i < k4; i += 4) {",
-    "                uint32_t a, b;",
-    "                memcpy(&a, x + i, 4);",
-    "                memcpy(&b, wr + i, 4);",
-    "                s = __smlad(__sxtb16((int32_t)a), __sxtb16((int32_t)b), s);",
-    "                s = __smlad(nnc_sxtb16_ror8(a), nnc_sxtb16_ror8(b), s);",
-    "            }",
-    "            for (; i < k; i++)",
-    "                s += (int32_t)x[i] * wr[i];",
-    "            v = nnc_requant(s, m[r], sh[r]) + zp;",
-    "            y[(size_t)r * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
-    "        }",
-    "        return;",
-    "    }",
     "    for (i = 0; i < k4; i += 4) {",
     "        uint32_t u;",
     "        memcpy(&u, x + i, 4);",
@@ -121,20 +307,31 @@ static const char *const int8_rows[] = {
     "    }",
     "    for (r = 0; r < rows; r += 2) {",
     "        const int8_t *w0 = w + (size_t)r * k, *w1 = r + 1 < rows ? w0 + k : w0;",
-    "        int32_t s0 = bz[r], s1 = r + 1 < rows ? bz[r + 1] : 0, v;",
-    "        for (i = 0; i < k4; i += 4) {",
-    "            uint32_t a, b;",
-    "            int32_t e0 = e32[i / 2], e1 = e32[i / 2 + 1];",
-    "            memcpy(&a, w0 + i, 4);",
-    "            memcpy(&b, w1 + i, 4);",
-    "            s0 = __smlad(__sxtb16((int32_t)a), e0, s0);",
-    "            s0 = __smlad(nnc_sxtb16_ror8(a), e1, s0);",
-    "            s1 = __smlad(__sxtb16((int32_t)b), e0, s1);",
-    "            s1 = __smlad(nnc_sxtb16_ror8(b), e1, s1);",
+    "        const int32_t *p = e32, *end = e32 + k4 / 2;",
+    "        int32_t s0 = bz[r], s1 = r + 1 < rows ? bz[r + 1] : 0;",
+    "        if (p < end)",
+    "            nnc_dot2(p, end, w0, w1, s0, s1);",
+    "        for (i = k4; i < k; i++) {",
+    "            s0 += (int32_t)x[i] * w0[i - k4];",
+    "            s1 += (int32_t)x[i] * w1[i - k4];",
     "        }",
-    "        for (; i < k; i++) {",
-    "            s0 += (int32_t)x[i] * w0[i];",
-    "            s1 += (int32_t)x[i] * w1[i];",
+    "        y[(size_t)r * ys] = nnc_out(s0, m[r], sh[r], zp, lo, hi);",
+    "        if (r + 1 < rows)",
+    "            y[(size_t)(r + 1) * ys] = nnc_out(s1, m[r + 1], sh[r + 1], zp, lo, hi);",
+    "    }",
+    "#elif defined(NNC_THUMB1)",
+    "    /* Thumb-1 (Cortex-M0/M0+, or -DNNC_THUMB1): two rows a pass, their sums,",
+    "     * the index, three pointers and two operands in the eight low",
+    "     * registers; x read as int8 (nothing to widen), e unused; an odd last",
+    "     * row paired with itself (computed twice, stored once) */",
+    "    (void)e;",
+    "    for (r = 0; r < rows; r += 2) {",
+    "        const int8_t *w0 = w + (size_t)r * k, *w1 = r + 1 < rows ? w0 + k : w0;",
+    "        int32_t s0 = bz[r], s1 = r + 1 < rows ? bz[r + 1] : 0, v;",
+    "        for (i = 0; i < k; i++) {",
+    "            int32_t a = x[i];",
+    "            s0 += a * w0[i];",
+    "            s1 += a * w1[i];",
     "        }",
     "        v = nnc_requant(s0, m[r], sh[r]) + zp;",
     "        y[(size_t)r * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
@@ -175,53 +372,95 @@ static const char *const int8_rows[] = {
 
 /* conv2d's two output positions at a time. */
 static const char *const int8_rows2[] = {
-    "/* nnc_rows for two inputs x0 and x1 (two output positions of a conv2d)",
-    " * at once, into y0 and y1: with the DSP extension two rows by two inputs",
-    " * a step, every weight and input word loaded once for four products;",
-    " * otherwise nnc_rows twice.  The same integers either way. */",
-    "static void nnc_rows2(const int8_t *x0, const int8_t *x1, int k, const int8_t *w, int rows, const int32_t *bz,",
-    "                      const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y0,",
-    "                      int8_t *y1, int ys, int16_t *e)",
-    "{",
     "#ifdef NNC_DSP",
-    "    int r, i, j, k4 = k & ~3;",
-    "    (void)e;",
-    "    for (r = 0; r < rows; r += 2) {",
-    "        const int8_t *w0 = w + (size_t)r * k, *w1 = r + 1 < rows ? w0 + k : w0;",
-    "        int32_t s[4], v;",
-    "        s[0] = s[1] = bz[r];",
-    "        s[2] = s[3] = r + 1 < rows ? bz[r + 1] : 0;",
-    "        for (i = 0; i < k4; i += 4) {",
-    "            uint32_t a0, a1, b;",
-    "            int32_t a0l, a0h, a1l, a1h, bl, bh;",
-    "            memcpy(&a0, x0 + i, 4);",
-    "            memcpy(&a1, x1 + i, 4);",
-    "            a0l = __sxtb16((int32_t)a0);",
-    "            a0h = nnc_sxtb16_ror8(a0);",
-    "            a1l = __sxtb16((int32_t)a1);",
-    "            a1h = nnc_sxtb16_ror8(a1);",
-    "            memcpy(&b, w0 + i, 4);",
-    "            bl = __sxtb16((int32_t)b);",
-    "            bh = nnc_sxtb16_ror8(b);",
-    "            s[0] = __smlad(bh, a0h, __smlad(bl, a0l, s[0]));",
-    "            s[1] = __smlad(bh, a1h, __smlad(bl, a1l, s[1]));",
-    "            memcpy(&b, w1 + i, 4);",
-    "            bl = __sxtb16((int32_t)b);",
-    "            bh = nnc_sxtb16_ror8(b);",
-    "            s[2] = __smlad(bh, a0h, __smlad(bl, a0l, s[2]));",
-    "            s[3] = __smlad(bh, a1h, __smlad(bl, a1l, s[3]));",
+    "/* The rows of a conv2d for two output positions whose taps are given",
+    " * widened: e32[4q .. 4q + 3] = quad q's (x0, x2), (x1, x3) of the first",
+    " * position, then of the second, for the k4 (a multiple of 4) first taps;",
+    " * t0[0 .. k - k4) and t1[..] the last taps of each, int8; each row of w",
+    " * k int8.  Two rows by two positions a step, four SMLAD per weight word;",
+    " * an odd last row (a depthwise convolution's only one) by the two",
+    " * positions; y0[r * ys], y1[r * ys] as nnc_rows's y. */",
+    "NNC_ROWS2 void nnc_rows2w(const int32_t *e32, const int8_t *t0, const int8_t *t1, int k4, int k, const int8_t *w,",
+    "                          int rows, const int32_t *bz, const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo,",
+    "                          int32_t hi, int8_t *y0, int8_t *y1, int ys, int rq)",
+    "{",
+    "    int r, i;",
+    "    for (r = 0; r + 1 < rows; r += 2) {",
+    "        const int8_t *w0 = w + (size_t)r * k, *w1 = w0 + k;",
+    "        const int32_t *p = e32, *end = e32 + k4;",
+    "        int32_t s00 = bz[r], s01 = s00, s10 = bz[r + 1], s11 = s10;",
+    "        if (p < end)",
+    "            nnc_dot22(p, end, w0, w1, s00, s01, s10, s11);",
+    "        for (i = k4; i < k; i++) {",
+    "            int32_t a0 = t0[i - k4], a1 = t1[i - k4], b0 = w0[i - k4], b1 = w1[i - k4];",
+    "            s00 += a0 * b0;",
+    "            s01 += a1 * b0;",
+    "            s10 += a0 * b1;",
+    "            s11 += a1 * b1;",
     "        }",
-    "        for (; i < k; i++) {",
-    "            s[0] += (int32_t)x0[i] * w0[i];",
-    "            s[1] += (int32_t)x1[i] * w0[i];",
-    "            s[2] += (int32_t)x0[i] * w1[i];",
-    "            s[3] += (int32_t)x1[i] * w1[i];",
-    "        }",
-    "        for (j = 0; j < (r + 1 < rows ? 4 : 2); j++) {",
-    "            v = nnc_requant(s[j], m[r + j / 2], sh[r + j / 2]) + zp;",
-    "            (j & 1 ? y1 : y0)[(size_t)(r + j / 2) * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        {",
+    "            /* each row's multiplier and shift read once for its two outputs",
+    "             * (a store through int8_t * could alias them) */",
+    "            int32_t m0 = m[r], m1 = m[r + 1];",
+    "            int sh0 = sh[r], sh1 = sh[r + 1];",
+    "            int8_t v0, v1;",
+    "            if (rq) {",
+    "                /* e - 1 = ~sh, the rounding term's high word 2^(e - 2) */",
+    "                int e0 = ~sh0, e1 = ~sh1;",
+    "                int32_t c0 = (int32_t)1 << (e0 - 1), c1 = (int32_t)1 << (e1 - 1);",
+    "                v0 = nnc_out2(s00, m0, c0, e0, zp, lo, hi), v1 = nnc_out2(s01, m0, c0, e0, zp, lo, hi);",
+    "                y0[(size_t)r * ys] = v0;",
+    "                y1[(size_t)r * ys] = v1;",
+    "                v0 = nnc_out2(s10, m1, c1, e1, zp, lo, hi), v1 = nnc_out2(s11, m1, c1, e1, zp, lo, hi);",
+    "            } else {",
+    "                v0 = nnc_out(s00, m0, sh0, zp, lo, hi), v1 = nnc_out(s01, m0, sh0, zp, lo, hi);",
+    "                y0[(size_t)r * ys] = v0;",
+    "                y1[(size_t)r * ys] = v1;",
+    "                v0 = nnc_out(s10, m1, sh1, zp, lo, hi), v1 = nnc_out(s11, m1, sh1, zp, lo, hi);",
+    "            }",
+    "            y0[(size_t)(r + 1) * ys] = v0;",
+    "            y1[(size_t)(r + 1) * ys] = v1;",
     "        }",
     "    }",
+    "    if (r < rows) {",
+    "        const int8_t *w0 = w + (size_t)r * k;",
+    "        const int32_t *p = e32, *end = e32 + k4;",
+    "        int32_t s0 = bz[r], s1 = s0, m0 = m[r];",
+    "        int sh0 = sh[r];",
+    "        if (p < end)",
+    "            nnc_dot12(p, end, w0, s0, s1);",
+    "        for (i = k4; i < k; i++) {",
+    "            s0 += (int32_t)t0[i - k4] * w0[i - k4];",
+    "            s1 += (int32_t)t1[i - k4] * w0[i - k4];",
+    "        }",
+    "        y0[(size_t)r * ys] = nnc_out(s0, m0, sh0, zp, lo, hi);",
+    "        y1[(size_t)r * ys] = nnc_out(s1, m0, sh0, zp, lo, hi);",
+    "    }",
+    "}",
+    "#endif",
+    "",
+    "/* nnc_rows for two inputs x0 and x1 (two output positions of a conv2d)",
+    " * at once, into y0 and y1; e holds 4 k bytes of scratch.  With the DSP",
+    " * extension both widened into e once, then nnc_rows2w; otherwise",
+    " * nnc_rows twice.  The same integers either way. */",
+    "NNC_ROWS2 void nnc_rows2(const int8_t *x0, const int8_t *x1, int k, const int8_t *w, int rows, const int32_t *bz,",
+    "                         const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y0,",
+    "                         int8_t *y1, int ys, int16_t *e)",
+    "{",
+    "#ifdef NNC_DSP",
+    "    /* x0 and x1 widened once, interleaved as nnc_rows2w reads them */",
+    "    int i, k4 = k & ~3;",
+    "    int32_t *e32 = (int32_t *)(void *)e;",
+    "    for (i = 0; i < k4; i += 4) {",
+    "        uint32_t u, v;",
+    "        memcpy(&u, x0 + i, 4);",
+    "        memcpy(&v, x1 + i, 4);",
+    "        e32[i] = __sxtb16((int32_t)u);",
+    "        e32[i + 1] = nnc_sxtb16_ror8(u);",
+    "        e32[i + 2] = __sxtb16((int32_t)v);",
+    "        e32[i + 3] = nnc_sxtb16_ror8(v);",
+    "    }",
+    "    nnc_rows2w(e32, x0 + k4, x1 + k4, k4, k, w, rows, bz, m, sh, zp, lo, hi, y0, y1, ys, 0);",
     "#else",
     "    nnc_rows(x0, k, w, rows, bz, m, sh, zp, lo, hi, y0, ys, e);",
     "    nnc_rows(x1, k, w, rows, bz, m, sh, zp, lo, hi, y1, ys, e);",
@@ -294,6 +533,115 @@ static void emit_dense(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "%s", "");
 }
 
+/* t[0 .. kw) = row[0], row[dw], ...: a memcpy for contiguous taps (a word
+ * or two where unaligned loads are allowed; byte by byte on Thumb-1, where
+ * memcpy is a call), else spelt out for the short rows of a kernel (no
+ * loop to run per row of taps), a loop for long ones. */
+static void copy_row(Emitter *e, ll kw, ll dw, const char *ind)
+{
+    if (dw == 1 && kw > 1 && kw <= 8) {
+        emit_line(e, "#ifndef NNC_THUMB1");
+        emit_line(e, "%smemcpy(t, row, %lld);", ind, kw);
+        emit_line(e, "#else");
+        for (ll k = 0; k < kw; k++)
+            emit_line(e, "%st[%lld] = row[%lld];", ind, k, k);
+        emit_line(e, "#endif");
+        return;
+    }
+    if (kw > 8) {
+        emit_line(e, "%sfor (kx = 0; kx < %lld; kx++)", ind, kw);
+        emit_line(e, "%s    t[kx] = row[kx * %lld];", ind, dw);
+        return;
+    }
+    for (ll k = 0; k < kw; k++)
+        emit_line(e, "%st[%lld] = row[%lld];", ind, k, k * dw);
+}
+
+/* The DSP cores' conv2d without im2col (conv_wide): where every window
+ * is inside the (padded) input, kernel rows are contiguous (dilation 1 in
+ * x) and at least 4 taps wide, and the positions pair up, k<id>_wide
+ * writes the two positions' taps widened straight from the input: each
+ * kernel row's whole quads one word each (SXTB16 and its ROR 8 form), then
+ * the rows' remaining taps, at most CONV_WIDE_REST of them, packed in
+ * quads, the last (fewer than 4) as int8.  The weights' taps are reordered
+ * to match under NNC_DSP (the sums do not depend on the order). */
+enum { CONV_WIDE_REST = 64 };
+
+/* 1 if conv2d node id takes conv_wide, with perm[j] (K entries, or NULL)
+ * the original tap of the j-th tap in its order. */
+static int conv_wide(const Ir *ir, const QuantPlan *p, int id, int *perm)
+{
+    const QuantNode *q = &p->q[id];
+    if (q->kind != QK_CONV2D)
+        return 0;
+    Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
+    ll eh = (c.OH - 1) * c.SH + (c.KH - 1) * c.DH + 1, ew = (c.OW - 1) * c.SW + c.KW;
+    int inside = q->pad_plane || (c.PT == 0 && c.PL == 0 && eh <= c.H && ew <= c.W);
+    if (!inside || c.DW != 1 || c.KW < 4 || c.KW > 16 || c.OW % 2 || c.CG * c.KH * (c.KW % 4) > CONV_WIDE_REST)
+        return 0;
+    if (perm) {
+        ll j = 0, w4 = c.KW / 4 * 4;
+        for (ll r = 0; r < c.CG * c.KH; r++)
+            for (ll kx = 0; kx < w4; kx++)
+                perm[j++] = (int)(r * c.KW + kx);
+        for (ll r = 0; r < c.CG * c.KH; r++)
+            for (ll kx = w4; kx < c.KW; kx++)
+                perm[j++] = (int)(r * c.KW + kx);
+    }
+    return 1;
+}
+
+/* conv_wide's k<id>_wide: the taps of outputs (oy, ox) and (oy, ox + 1) of
+ * group g from the plane x [C, ph, pw] (the padded one, or the input),
+ * widened into e32 as nnc_rows2w reads them, the last taps into t[0 ..]
+ * and t[4 ..]; under NNC_DSP. */
+static void emit_conv_wide(Emitter *e, int id, Conv c, ll ph, ll pw)
+{
+    ll nq = c.KW / 4, rest = c.CG * c.KH * (c.KW % 4);
+    emit_line(e, "#ifdef NNC_DSP");
+    emit_line(e, "/* %%%d conv2d: the taps of outputs (oy, ox) and (oy, ox + 1) of group g widened from the plane", id);
+    emit_line(e, " * x [%lld, %lld, %lld]: each kernel row's %lld quad%s, then %lld more (conv_wide's order) */", c.C, ph, pw,
+              nq, nq > 1 ? "s" : "", rest);
+    emit_line(e, "static void k%d_wide(const int8_t *x, int g, int oy, int ox, int32_t *e32, int8_t *t)", id);
+    emit_line(e, "{");
+    emit_line(e, "    int ci, ky;");
+    emit_line(e, "    const int8_t *b = x + (size_t)g * %lld + oy * %lld + ox * %lld;", c.CG * ph * pw, c.SH * pw, c.SW);
+    emit_line(e, "    for (ci = 0; ci < %lld; ci++)", c.CG);
+    emit_line(e, "        for (ky = 0; ky < %lld; ky++, e32 += %lld) {", c.KH, 4 * nq);
+    emit_line(e, "            const int8_t *row = b + (size_t)ci * %lld + ky * %lld;", ph * pw, c.DH * pw);
+    emit_line(e, "            uint32_t u, v;");
+    for (ll j = 0; j < nq; j++) {
+        emit_line(e, "            memcpy(&u, row + %lld, 4);", 4 * j);
+        emit_line(e, "            memcpy(&v, row + %lld, 4);", 4 * j + c.SW);
+        emit_line(e, "            e32[%lld] = __sxtb16((int32_t)u);", 4 * j);
+        emit_line(e, "            e32[%lld] = nnc_sxtb16_ror8(u);", 4 * j + 1);
+        emit_line(e, "            e32[%lld] = __sxtb16((int32_t)v);", 4 * j + 2);
+        emit_line(e, "            e32[%lld] = nnc_sxtb16_ror8(v);", 4 * j + 3);
+    }
+    emit_line(e, "        }");
+    /* the rest: tap j of the rest at b + off[j] (first position), its
+     * quads' pairs (t0, t2), (t1, t3) packed as int16 */
+    ll off[CONV_WIDE_REST];
+    ll n = 0;
+    for (ll r = 0; r < c.CG * c.KH; r++)
+        for (ll kx = nq * 4; kx < c.KW; kx++)
+            off[n++] = r / c.KH * ph * pw + r % c.KH * c.DH * pw + kx;
+    for (ll j = 0; j + 4 <= rest; j += 4)
+        for (ll h = 0; h < 4; h++) {
+            ll a = off[j + h % 2] + (h / 2) * c.SW, d = off[j + h % 2 + 2] + (h / 2) * c.SW;
+            emit_line(e, "    e32[%lld] = (int32_t)((uint32_t)(uint16_t)b[%lld] | (uint32_t)b[%lld] << 16);", j + h, a, d);
+        }
+    if (rest % 4 == 0)
+        emit_line(e, "    (void)t; /* no taps left past the quads */");
+    for (ll j = rest / 4 * 4; j < rest; j++) {
+        emit_line(e, "    t[%lld] = b[%lld];", j % 4, off[j]);
+        emit_line(e, "    t[%lld] = b[%lld];", 4 + j % 4, off[j] + c.SW);
+    }
+    emit_line(e, "}");
+    emit_line(e, "#endif");
+    emit_line(e, "%s", "");
+}
+
 /* conv2d: c<id>_col() copies the taps of one output position into a row
  * (im2col, int8, z_in where the window is outside the input, so that
  * padding adds nothing); the kernel takes two positions at a time through
@@ -306,6 +654,34 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     const QuantNode *x = &p->q[p->q[ir->nodes[id].in[0]].root];
     Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
     ll K = (ll)q->wlen;
+    int64_t hp = 0, wp = 0;
+    int wide = conv_wide(ir, p, id, NULL);
+    if (q->pad_plane)
+        quant_pad_plane(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]], &hp, &wp);
+    if (wide) {
+        emit_conv_wide(e, id, c, q->pad_plane ? hp : c.H, q->pad_plane ? wp : c.W);
+        emit_line(e, "#ifndef NNC_DSP"); /* k<id>_col: the other cores' */
+    }
+    if (q->pad_plane) {
+        /* the input copied into a plane padded with z_in (quant_pad_plane):
+         * k<id>_col reads that, every window inside it */
+        emit_line(e, "/* %%%d conv2d: the taps of output (oy, ox) of group g, %lld of them, into t, from the", id, K);
+        emit_line(e, " * padded plane x [%lld, %lld, %lld] */", c.C, (ll)hp, (ll)wp);
+        emit_line(e, "static void k%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
+        emit_line(e, "{");
+        emit_line(e, "    int ci, ky;");
+        if (c.KW > 8)
+            emit_line(e, "    int kx;"); /* copy_row's loop */
+        emit_line(e, "    int y0 = oy * %lld, x0 = ox * %lld;", c.SH, c.SW);
+        emit_line(e, "    for (ci = 0; ci < %lld; ci++)", c.CG);
+        emit_line(e, "        for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
+        emit_line(e, "            const int8_t *row = x + (size_t)(g * %lld + ci) * %lld + (y0 + ky * %lld) * %lld + x0;", c.CG,
+                  (ll)(hp * wp), c.DH, (ll)wp);
+        copy_row(e, c.KW, c.DW, "            ");
+        emit_line(e, "        }");
+        emit_line(e, "}");
+        emit_line(e, "%s", "");
+    } else {
     emit_line(e, "/* %%%d conv2d: the taps of output (oy, ox) of group g, %lld of them, into t */", id, K);
     emit_line(e, "static void k%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
     emit_line(e, "{");
@@ -315,40 +691,77 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
               (c.KW - 1) * c.DW, c.W);
     emit_line(e, "        /* the window inside the input: rows copied, no checks */");
     emit_line(e, "        for (ci = 0; ci < %lld; ci++)", c.CG);
-    emit_line(e, "            for (ky = 0; ky < %lld; ky++) {", c.KH);
+    emit_line(e, "            for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
     emit_line(e, "                const int8_t *row = x + (size_t)(g * %lld + ci) * %lld + (y0 + ky * %lld) * %lld + x0;", c.CG,
               c.H * c.W, c.DH, c.W);
-    emit_line(e, "                for (kx = 0; kx < %lld; kx++)", c.KW);
-    emit_line(e, "                    *t++ = row[kx * %lld];", c.DW);
+    copy_row(e, c.KW, c.DW, "                ");
     emit_line(e, "            }");
     emit_line(e, "        return;");
     emit_line(e, "    }");
-    emit_line(e, "    for (ci = 0; ci < %lld; ci++) {", c.CG);
-    emit_line(e, "        const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
-    emit_line(e, "        for (ky = 0; ky < %lld; ky++) {", c.KH);
-    emit_line(e, "            int iy = y0 + ky * %lld;", c.DH);
-    emit_line(e, "            for (kx = 0; kx < %lld; kx++) {", c.KW);
-    emit_line(e, "                int ix = x0 + kx * %lld;", c.DW);
-    emit_line(e, "                *t++ = iy >= 0 && iy < %lld && ix >= 0 && ix < %lld ? xc[iy * %lld + ix] : (int8_t)(%d);", c.H,
-              c.W, c.W, x->zero_point);
+    /* the border: every tap z_in, then the part of each row of the window
+     * inside the input, its columns kx in [ka, kb) the same for every row */
+    emit_line(e, "    memset(t, %d, %lld);", x->zero_point, K);
+    emit_line(e, "    {");
+    emit_line(e, "        int ka = x0 >= 0 ? 0 : (-x0 + %lld) / %lld, kb = x0 >= %lld ? 0 : (%lld - x0 + %lld) / %lld;", c.DW - 1,
+              c.DW, c.W, c.W, c.DW - 1, c.DW);
+    emit_line(e, "        if (kb > %lld)", c.KW);
+    emit_line(e, "            kb = %lld;", c.KW);
+    emit_line(e, "        for (ci = 0; ci < %lld; ci++) {", c.CG);
+    emit_line(e, "            const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
+    emit_line(e, "            for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
+    emit_line(e, "                int iy = y0 + ky * %lld;", c.DH);
+    emit_line(e, "                if (iy < 0 || iy >= %lld)", c.H);
+    emit_line(e, "                    continue;");
+    emit_line(e, "                for (kx = ka; kx < kb; kx++)");
+    emit_line(e, "                    t[kx] = xc[iy * %lld + x0 + kx * %lld];", c.W, c.DW);
     emit_line(e, "            }");
     emit_line(e, "        }");
     emit_line(e, "    }");
     emit_line(e, "}");
     emit_line(e, "%s", "");
+    }
+    if (wide)
+        emit_line(e, "#endif");
     emit_line(e, "/* %%%d conv2d: [%lld, %lld, %lld] -> [%lld, %lld, %lld], kernel %lldx%lld, stride %lldx%lld,", id,
               c.C, c.H, c.W, c.F, c.OH, c.OW, c.KH, c.KW, c.SH, c.SW);
     emit_line(e, " * padding %lldx%lld, dilation %lldx%lld, %lld groups; col: two rows of %lld taps */", c.PT, c.PL, c.DH,
               c.DW, c.G, K);
-    emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e)", id);
-    emit_line(e, "{");
-    emit_line(e, "    int g, oy, ox;");
+    if (q->pad_plane) {
+        emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e, int8_t *pad)", id);
+        emit_line(e, "{");
+        emit_line(e, "    int g, oy, ox, c, r;");
+        emit_line(e, "    /* x [%lld, %lld, %lld] into the plane of z_in at row %lld, column %lld */", c.C, c.H, c.W, c.PT, c.PL);
+        emit_line(e, "    memset(pad, %d, %lld);", x->zero_point, (ll)q->pad_plane);
+        emit_line(e, "    for (c = 0; c < %lld; c++)", c.C);
+        emit_line(e, "        for (r = 0; r < %lld; r++)", c.H);
+        emit_line(e, "            memcpy(pad + ((size_t)c * %lld + %lld + r) * %lld + %lld, x + ((size_t)c * %lld + r) * %lld, %lld);",
+                  (ll)hp, c.PT, (ll)wp, c.PL, c.H, c.W, c.W);
+        emit_line(e, "    x = pad;");
+    } else {
+        emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e)", id);
+        emit_line(e, "{");
+        emit_line(e, "    int g, oy, ox;");
+    }
     emit_line(e, "    for (g = 0; g < %lld; g++) {", c.G);
     emit_line(e, "        const int8_t *w = w_q%d + (size_t)g * %lld;", id, c.FG * K);
     emit_line(e, "        const int32_t *bz = w_bz%d + g * %lld, *m = w_m%d + g * %lld;", id, c.FG, id, c.FG);
     emit_line(e, "        const int8_t *sh = w_sh%d + g * %lld;", id, c.FG);
     emit_line(e, "        for (oy = 0; oy < %lld; oy++) {", c.OH);
     emit_line(e, "            int8_t *yr = y + (size_t)g * %lld + (size_t)oy * %lld;", c.FG * c.OH * c.OW, c.OW);
+    if (wide) {
+        ll k4 = K / 4 * 4;
+        emit_line(e, "#ifdef NNC_DSP");
+        emit_line(e, "            for (ox = 0; ox < %lld; ox += 2) {", c.OW);
+        emit_line(e, "                k%d_wide(x, g, oy, ox, (int32_t *)(void *)e, col);", id);
+        emit_line(e, "                nnc_rows2w((const int32_t *)(void *)e, col, col + 4, %lld, %lld, w, %lld, bz, m, sh, %d, %d, %d, yr + ox,",
+                  k4, K, c.FG, q->zero_point, q->act_min, q->act_max);
+        int rq = 1; /* nnc_out2 where every shift is in [-31, -2] */
+        for (int i = 0; i < q->nout; i++)
+            rq &= q->shift[i] >= -31 && q->shift[i] <= -2;
+        emit_line(e, "                           yr + ox + 1, %lld, %d);", c.OH * c.OW, rq);
+        emit_line(e, "            }");
+        emit_line(e, "#else");
+    }
     emit_line(e, "            for (ox = 0; ox + 1 < %lld; ox += 2) {", c.OW);
     emit_line(e, "                k%d_col(x, g, oy, ox, col);", id);
     emit_line(e, "                k%d_col(x, g, oy, ox + 1, col + %lld);", id, K);
@@ -360,6 +773,8 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "                nnc_rows(col, %lld, w, %lld, bz, m, sh, %d, %d, %d, yr + ox, %lld, e);", K, c.FG, q->zero_point,
               q->act_min, q->act_max, c.OH * c.OW);
     emit_line(e, "            }");
+    if (wide)
+        emit_line(e, "#endif");
     emit_line(e, "        }");
     emit_line(e, "    }");
     emit_line(e, "}");
@@ -389,10 +804,41 @@ static void emit_pool(Emitter *e, const QuantPlan *p, int id)
     }
     ll OH = n->op != OP_GLOBAL_AVGPOOL ? n->shape.d[1] : 1, OW = n->op != OP_GLOBAL_AVGPOOL ? n->shape.d[2] : 1;
     ll cnt = (ll)(k[0] * k[1]);
+    /* maxpool(2) without padding: SIMD bytes on the DSP cores */
+    int simd = !avg && k[0] == 2 && k[1] == 2 && s[0] == 2 && s[1] == 2 && pd[0] == 0 && pd[1] == 0 && OW >= 2;
     emit_line(e, "/* %%%d %s: [%lld, %lld, %lld] -> [%lld, %lld, %lld], %s; the input's scale */", id,
               op_info[n->op].name, C, H, W, C, OH, OW, avg ? "the mean of q - z" : "the int8 max");
     emit_line(e, "static void k%d_%s(const int8_t *x, int8_t *y)", id, op_info[n->op].name);
     emit_line(e, "{");
+    if (simd) {
+        /* with the DSP extension two windows a step: the byte-wise max of
+         * two rows' words (SSUB8, SEL), then of its neighbouring bytes */
+        emit_line(e, "#ifdef NNC_DSP");
+        emit_line(e, "    int c, oy, ox;");
+        emit_line(e, "    for (c = 0; c < %lld; c++)", C);
+        emit_line(e, "        for (oy = 0; oy < %lld; oy++) {", OH);
+        emit_line(e, "            const int8_t *r0 = x + ((size_t)c * %lld + oy * 2) * %lld;", H, W);
+        emit_line(e, "            int8_t *yr = y + ((size_t)c * %lld + oy) * %lld;", OH, OW);
+        emit_line(e, "            for (ox = 0; ox + 1 < %lld; ox += 2) {", OW);
+        emit_line(e, "                uint32_t a, b;");
+        emit_line(e, "                memcpy(&a, r0 + 2 * ox, 4);");
+        emit_line(e, "                memcpy(&b, r0 + %lld + 2 * ox, 4);", W);
+        emit_line(e, "                a = nnc_max8(a, b);");
+        emit_line(e, "                a = nnc_max8(a, a >> 8);");
+        emit_line(e, "                yr[ox] = (int8_t)(a & 0xFF);");
+        emit_line(e, "                yr[ox + 1] = (int8_t)(a >> 16 & 0xFF);");
+        emit_line(e, "            }");
+        if (OW % 2) {
+            emit_line(e, "            {");
+            emit_line(e, "                int32_t u = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];");
+            emit_line(e, "                int32_t v = r0[%lld + 2 * ox] > r0[%lld + 2 * ox + 1] ? r0[%lld + 2 * ox] : r0[%lld + 2 * ox + 1];", W,
+                      W, W, W);
+            emit_line(e, "                yr[ox] = (int8_t)(u > v ? u : v);");
+            emit_line(e, "            }");
+        }
+        emit_line(e, "        }");
+        emit_line(e, "#else");
+    }
     emit_line(e, "    int c, oy, ox, ky, kx;");
     emit_line(e, "    for (c = 0; c < %lld; c++)", C);
     emit_line(e, "        for (oy = 0; oy < %lld; oy++)", OH);
@@ -418,6 +864,8 @@ static void emit_pool(Emitter *e, const QuantPlan *p, int id)
     }
     emit_line(e, "                y[(c * %lld + oy) * %lld + ox] = (int8_t)acc;", OH, OW);
     emit_line(e, "            }");
+    if (simd)
+        emit_line(e, "#endif");
     emit_line(e, "}");
     emit_line(e, "%s", "");
 }
@@ -648,7 +1096,21 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
             continue;
         emit_line(&e, "/* %%%d %s: int8 weights [%d, %lld] ; bz: the int32 bias minus z_in sum(w) */", i,
                   ir->nodes[i].name ? ir->nodes[i].name : "", q->nout, (ll)q->wlen);
+        if (conv_wide(ir, p, i, NULL)) {
+            /* conv_wide's tap order on the DSP cores, every row permuted */
+            int *perm = arena_alloc(ir->arena, (size_t)q->wlen * sizeof *perm);
+            int8_t *wp = arena_alloc(ir->arena, (size_t)(q->nout * q->wlen));
+            conv_wide(ir, p, i, perm);
+            for (ll r = 0; r < q->nout; r++)
+                for (ll j = 0; j < q->wlen; j++)
+                    wp[r * q->wlen + j] = q->w[r * q->wlen + perm[j]];
+            emit_line(&e, "#ifdef NNC_DSP");
+            emit_array(&e, "int8_t", arena_printf(ir->arena, "w_q%d", i), (ll)q->nout * q->wlen, wp, 1);
+            emit_line(&e, "#else");
+        }
         emit_array(&e, "int8_t", arena_printf(ir->arena, "w_q%d", i), (ll)q->nout * q->wlen, q->w, 1);
+        if (conv_wide(ir, p, i, NULL))
+            emit_line(&e, "#endif");
         emit_array(&e, "int32_t", arena_printf(ir->arena, "w_bz%d", i), q->nout, q->bias_zp, 4);
         emit_array(&e, "int32_t", arena_printf(ir->arena, "w_m%d", i), q->nout, q->mult, 4);
         emit_array(&e, "int8_t", arena_printf(ir->arena, "w_sh%d", i), q->nout, q->shift, 1);
@@ -692,6 +1154,9 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         const char *x = ir->nodes[i].nin ? qbuf(ir, p, ir->nodes[i].in[0]) : "";
         if (q->kind == QK_DENSE)
             emit_line(&e, "    k%d_dense(%s, %s, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->wide);
+        else if (q->kind == QK_CONV2D && q->pad_plane)
+            emit_line(&e, "    k%d_conv2d(%s, %s, A + %lld, (int16_t *)(void *)(A + %lld), A + %lld);", i, x, qbuf(ir, p, i),
+                      (ll)p->col, (ll)p->wide, (ll)p->pad);
         else if (q->kind == QK_CONV2D)
             emit_line(&e, "    k%d_conv2d(%s, %s, A + %lld, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->col,
                       (ll)p->wide);

@@ -258,7 +258,20 @@ static int64_t quant_place(const Ir *ir, QuantPlan *p, const unsigned char *need
     p->col_bytes = (p->col_bytes + 15) / 16 * 16;
     p->wide = p->col + p->col_bytes;
     p->wide_bytes = (2 * p->wide_bytes + 15) / 16 * 16;
-    return p->wide + p->wide_bytes;
+    p->pad = p->wide + p->wide_bytes;
+    p->pad_bytes = (p->pad_bytes + 15) / 16 * 16;
+    return p->pad + p->pad_bytes;
+}
+
+int64_t quant_pad_plane(const IrNode *conv, const IrNode *x, int64_t *hp, int64_t *wp)
+{
+    Conv c = conv_geometry(conv, x);
+    int64_t eh = (c.OH - 1) * c.SH + (c.KH - 1) * c.DH + 1, ew = (c.OW - 1) * c.SW + (c.KW - 1) * c.DW + 1;
+    *hp = eh > c.PT + c.H ? eh : c.PT + c.H;
+    *wp = ew > c.PL + c.W ? ew : c.PL + c.W;
+    if (c.PT == 0 && c.PL == 0 && eh <= c.H && ew <= c.W)
+        return 0; /* every window inside the input */
+    return c.C * *hp * *wp <= QUANT_PAD_MAX ? c.C * *hp * *wp : 0;
 }
 
 QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRange *ranges, int nranges,
@@ -371,8 +384,16 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
             quant_layer(ir, weights, i, q, x->scale, x->zero_point);
             if (q->kind == QK_CONV2D && 2 * q->wlen > p->col_bytes)
                 p->col_bytes = 2 * q->wlen; /* two output positions' taps */
-            if (q->wlen > p->wide_bytes)
-                p->wide_bytes = q->wlen; /* taps; bytes in quant_place */
+            /* taps (bytes in quant_place): a row, conv2d two (nnc_rows2's DSP
+             * variant widens two output positions' taps at once) */
+            if ((q->kind == QK_CONV2D ? 2 : 1) * q->wlen > p->wide_bytes)
+                p->wide_bytes = (q->kind == QK_CONV2D ? 2 : 1) * q->wlen;
+            if (q->kind == QK_CONV2D) {
+                int64_t hp, wp;
+                q->pad_plane = quant_pad_plane(nd, &ir->nodes[nd->in[0]], &hp, &wp);
+                if (q->pad_plane > p->pad_bytes)
+                    p->pad_bytes = q->pad_plane;
+            }
             if (q->value != i)
                 quant_clamp(ir, q->value, q);
             p->weight_bytes += q->nout * q->wlen + q->nout * (4 + 4 + 1);
@@ -470,6 +491,9 @@ void quant_dump_memory(const Ir *ir, const QuantPlan *p, FILE *f)
     if (p->wide_bytes)
         fprintf(f, "int16 row %lld bytes at %lld (the DSP kernels' widened input, Cortex-M4/M7)\n",
                 (long long)p->wide_bytes, (long long)p->wide);
+    if (p->pad_bytes)
+        fprintf(f, "padded plane %lld bytes at %lld (a conv2d's input with its padding, no border checks)\n",
+                (long long)p->pad_bytes, (long long)p->pad);
     fprintf(f, "arena %lld bytes\n", (long long)p->arena_bytes);
     fprintf(f, "weights %lld bytes int8 (weights int8, biases, multipliers and shifts int32) against %lld float32: "
                "%.1f%%\n",

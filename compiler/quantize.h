@@ -70,6 +70,8 @@ typedef struct QuantNode {
     int8_t *shift;      /* TFLite's shift: positive is left */
     float *w_scale;     /* per output channel */
     int64_t offset;     /* the buffer's byte offset in the arena (roots), or -1 */
+    int64_t pad_plane;  /* QK_CONV2D: bytes of its input copied into a plane padded with z_in
+                         * ([C, Hp, Wp], every window inside), 0 for none (quant_pad_plane) */
 } QuantNode;
 
 typedef struct QuantPlan {
@@ -80,7 +82,8 @@ typedef struct QuantPlan {
     int64_t float_scratch; /* byte offset of the float scratch (two buffers of scratch_floats) */
     int64_t scratch_floats;
     int64_t col, col_bytes; /* byte offset and size of conv2d's im2col row (int8) */
-    int64_t wide, wide_bytes; /* the DSP kernels' int16 copy of a row (2 bytes per tap) */
+    int64_t wide, wide_bytes; /* the DSP kernels' int16 copy of a row, of two for conv2d (2 bytes per tap) */
+    int64_t pad, pad_bytes; /* byte offset and size of the padded input plane of conv2d (pad_plane) */
     int64_t weight_bytes; /* int8 weights, int32 biases, multipliers and shifts */
     int64_t float_weight_bytes; /* the same parameters as float32 */
 } QuantPlan;
@@ -92,6 +95,14 @@ typedef struct QuantPlan {
  * shift one higher; a shift below -31 flushes to 0.  m >= 0.
  */
 void quant_multiplier(double m, int32_t *mult, int32_t *shift);
+
+/* The padded input plane of an int8 conv2d whose windows reach outside
+ * its input: its height *hp and width *wp (from the top-left padding to
+ * the last window's far edge, or the input's), and its bytes C hp wp, or
+ * 0 when every window is inside the input or the plane would take more
+ * than QUANT_PAD_MAX bytes (the kernel then checks the border). */
+#define QUANT_PAD_MAX 4096
+int64_t quant_pad_plane(const IrNode *conv, const IrNode *x, int64_t *hp, int64_t *wp);
 
 /* Free a plan from quant_plan (NULL is fine). */
 void quant_free(QuantPlan *p);

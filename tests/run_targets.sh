@@ -20,7 +20,8 @@
 # about 80 million instructions per image; the MLPerf Tiny models of
 # examples/tiny, on synthetic data, run on the Cortex-M4F at -Os and on
 # AArch64 only, TARGETS_N_TINY rows, default 4; TARGETS_CORES, default
-# "m0 m4 m7 aarch64", and TARGETS_MODELS choose a part), and checks that
+# "m0 m4 m7 aarch64", and TARGETS_MODELS ("" for none: the int8 part
+# alone) choose a part), and checks that
 #   - every label equals the host build's and every output is within 1e-4
 #     of it (tests/targets/compare_out.c);
 #   - the instruction counter is right: it counts a loop of 1,000,000 x 2
@@ -49,7 +50,7 @@ N=${TARGETS_N:-100}
 N_M0=${TARGETS_N_M0:-20}
 TINY="ds_cnn resnet8 fc_autoencoder mobilenet_v1_025"
 N_TINY=${TARGETS_N_TINY:-4}
-MODELS=${TARGETS_MODELS:-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp digits01 digits123_cnn xor perceptron_xor $TINY}
+MODELS=${TARGETS_MODELS-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp digits01 digits123_cnn xor perceptron_xor $TINY}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 update=0
 case ${1:-} in
@@ -170,6 +171,23 @@ recorded() { # core, flags, model
     [ -f "$COUNTS" ] && awk -v c="$1" -v f="$2" -v m="$3" -F'\t' '$1 == c && $2 == f && $3 == m { print $5 }' "$COUNTS"
 }
 
+# check_count CORE FLAGS MODEL INSNS WHAT: INSNS against the count recorded
+# for the configuration: at most 2% above it (a notice when more than 2%
+# below); none recorded fails unless --update.
+check_count() {
+    rec=$(recorded "$1" "$2" "$3")
+    if [ -z "$rec" ]; then
+        [ $update = 1 ] || bad "$5: no count recorded in $COUNTS (sh tests/run_targets.sh --update)"
+    elif [ $(($4 * 100 > rec * 102)) = 1 ]; then
+        bad "$5: $4 instructions per inference, more than 2% above the $rec recorded in $COUNTS"
+    else
+        ok
+        [ $(($4 * 100 < rec * 98)) = 1 ] &&
+            echo "notice: $5: $4 instructions, more than 2% below the $rec recorded;" \
+                "record it: NNC=build/nnc sh tests/run_targets.sh --update"
+    fi
+}
+
 for model in $MODELS; do
     mkdir -p "$W/$model"
     tiny=
@@ -275,17 +293,7 @@ for model in $MODELS; do
                     "$stack" "$written" "$arena_bytes" "$flash" >>"$W/counts.new"
                 echo "$what: $insns instructions per inference ($permac per MAC), stack $stack B," \
                     "arena $written of $arena_bytes B, flash $flash B"
-                rec=$(recorded $core "$flags" $model)
-                if [ -z "$rec" ]; then
-                    [ $update = 1 ] || bad "$what: no count recorded in $COUNTS (sh tests/run_targets.sh --update)"
-                elif [ $((insns * 100 > rec * 102)) = 1 ]; then
-                    bad "$what: $insns instructions per inference, more than 2% above the $rec recorded in $COUNTS"
-                else
-                    ok
-                    [ $((insns * 100 < rec * 98)) = 1 ] &&
-                        echo "notice: $what: $insns instructions, more than 2% below the $rec recorded;" \
-                            "record it: NNC=build/nnc sh tests/run_targets.sh --update"
-                fi
+                check_count $core "$flags" $model "$insns" "$what"
             done
         done
     done
@@ -293,46 +301,62 @@ done
 
 # int8 (nnc --quantize int8, docs/quantization.md): the QUANT=int8 builds of
 # examples/embedded (weights calibrated on 1,000 training images) on the
-# Cortex-M4F at -Os (its DSP kernels: SXTB16, SMLAD), whose outputs must be
-# the host int8 build's bits; counted and recorded as the float builds are,
-# with "-Os --quantize int8" as their flags.  TARGETS_QUANT chooses the
-# models ("" for none).
+# Cortex-M4F at -Os (its DSP kernels: SXTB16, SMLAD) and on the Cortex-M0
+# (the plain C kernels, Thumb-1, soft float; TARGETS_N_M0 images), whose
+# outputs must be the host int8 build's bits; counted and recorded as the
+# float builds are, with "-Os --quantize int8" as their flags.
+# TARGETS_QUANT chooses the models ("" for none), TARGETS_CORES the cores.
 for model in ${TARGETS_QUANT-fashion_mlp fashion_lenet}; do
     [ -n "$CM" ] || break
     qdir="$W/$model-int8"
     mkdir -p "$qdir"
     flags="-Os --quantize int8"
-    what="$model: m4 $flags"
-    for core in host m4; do
-        make -s -C examples/embedded NNC="$NNC" O="$(pwd)/$qdir" MODEL="$model" CORE=$core OPT=-Os QUANT=int8 N="$N" \
-            DUMP=1 DATA="$DATA" HOST_CC="${CC:-cc}" run >"$qdir/$core.txt" 2>&1 || { bad "$what: $core build or run failed"; tail -n 20 "$qdir/$core.txt"; continue 2; }
-    done
+    # qrun CORE N: build and run the int8 model into $qdir/CORE.txt
+    qrun() {
+        make -s -C examples/embedded NNC="$NNC" O="$(pwd)/$qdir" MODEL="$model" CORE=$1 OPT=-Os QUANT=int8 N="$2" \
+            DUMP=1 DATA="$DATA" HOST_CC="${CC:-cc}" run >"$qdir/$1.txt" 2>&1
+    }
+    if ! qrun host "$N"; then
+        bad "$model: host $flags: build or run failed"
+        tail -n 20 "$qdir/host.txt"
+        continue
+    fi
     grep '^out ' "$qdir/host.txt" >"$qdir/out.host"
-    if [ -s "$qdir/out.host" ] && grep '^out ' "$qdir/m4.txt" | cmp -s - "$qdir/out.host"; then
-        ok
-    else
-        bad "$what: outputs are not the host int8 build's bits"
-    fi
-    out="$qdir/m4.txt"
-    insns=$(field "$out" "^instructions:" 2)
-    stack=$(field "$out" "^stack:" 2)
-    written=$(field "$out" "^arena:" 2)
-    arena_bytes=$(field "$out" "^arena:" 6)
-    flash=$(arm-none-eabi-size -A "$qdir/m4-Os/$model.o" | awk '$1 ~ /^\.(text|rodata)/ { s += $2 } END { print s + 0 }')
-    permac=$(awk -v i="$insns" -v m="$(macs "$model")" 'BEGIN { printf "%.2f", i / m }')
-    images=$(awk '/ test images, arena / { print $2; exit }' "$out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' m4 "$flags" $model "$images" "$insns" "$permac" \
-        "$stack" "$written" "$arena_bytes" "$flash" >>"$W/counts.new"
-    echo "$what: $insns instructions per inference ($permac per MAC), stack $stack B," \
-        "arena $written of $arena_bytes B, flash $flash B; $(field "$out" "^agree:" 2) of $(field "$out" "^agree:" 4) test labels"
-    rec=$(recorded m4 "$flags" $model)
-    if [ -z "$rec" ]; then
-        [ $update = 1 ] || bad "$what: no count recorded in $COUNTS (sh tests/run_targets.sh --update)"
-    elif [ $((insns * 100 > rec * 102)) = 1 ]; then
-        bad "$what: $insns instructions per inference, more than 2% above the $rec recorded in $COUNTS"
-    else
-        ok
-    fi
+    for core in ${TARGETS_CORES:-m0 m4}; do
+        case $core in m0 | m4) ;; *) continue ;; esac
+        what="$model: $core $flags"
+        n=$N
+        [ $core = m0 ] && n=$N_M0
+        if ! qrun $core "$n"; then
+            bad "$what: build or run failed"
+            tail -n 20 "$qdir/$core.txt"
+            continue
+        fi
+        # the first n images' outputs, bit for bit
+        head -n "$n" "$qdir/out.host" >"$qdir/out.host.$n"
+        if [ -s "$qdir/out.host.$n" ] && grep '^out ' "$qdir/$core.txt" | cmp -s - "$qdir/out.host.$n"; then
+            ok
+        else
+            bad "$what: outputs are not the host int8 build's bits"
+        fi
+        out="$qdir/$core.txt"
+        insns=$(field "$out" "^instructions:" 2)
+        stack=$(field "$out" "^stack:" 2)
+        written=$(field "$out" "^arena:" 2)
+        arena_bytes=$(field "$out" "^arena:" 6)
+        if [ -z "$insns" ] || [ -z "$stack" ] || [ -z "$written" ]; then
+            bad "$what: no count, stack or arena in $out"
+            continue
+        fi
+        flash=$(arm-none-eabi-size -A "$qdir/$core-Os/$model.o" | awk '$1 ~ /^\.(text|rodata)/ { s += $2 } END { print s + 0 }')
+        permac=$(awk -v i="$insns" -v m="$(macs "$model")" 'BEGIN { printf "%.2f", i / m }')
+        images=$(awk '/ test images, arena / { print $2; exit }' "$out")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $core "$flags" $model "$images" "$insns" "$permac" \
+            "$stack" "$written" "$arena_bytes" "$flash" >>"$W/counts.new"
+        echo "$what: $insns instructions per inference ($permac per MAC), stack $stack B," \
+            "arena $written of $arena_bytes B, flash $flash B; $(field "$out" "^agree:" 2) of $(field "$out" "^agree:" 4) test labels"
+        check_count $core "$flags" $model "$insns" "$what"
+    done
 done
 
 table "$W/counts.new" >"$W/table.md"

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import struct
+import shutil
 import subprocess
 import sys
 
@@ -31,11 +32,14 @@ NNC, B = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 CC = os.environ.get("CC", "cc")
 fails = 0
+# the variant of the generated C under test: -D flags for every harness, and
+# what the checks' lines say of it
+VARIANT, VARIANT_NAME = [], ""
 
 
 def check(ok, what):
     global fails
-    print(("ok   " if ok else "FAIL ") + what)
+    print(("ok   " if ok else "FAIL ") + what + VARIANT_NAME)
     if not ok:
         fails += 1
 
@@ -56,19 +60,58 @@ def write_st(path, tensors):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def build(model, q, name, out):
-    """nnc --quantize int8, then the harness; returns the .c text."""
+def build(model, q, name, out, cflags=()):
+    """nnc --quantize int8, then the harness (cflags added); returns the .c text."""
     d = os.path.join(B, name + ".gen")
     subprocess.run([NNC, model, "--inference", "--weights", q, "--quantize", "int8", "-o", d], check=True)
     subprocess.run([CC, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O1", "-DMODEL=" + name,
-                    "-include", os.path.join(d, name + ".c"), "-I", d, "-o", out,
+                    "-include", os.path.join(d, name + ".c"), "-I", d, "-o", out] + VARIANT + list(cflags) + [
                     os.path.join(HERE, "harness.c"), "-lm"], check=True)
     with open(os.path.join(d, name + ".c")) as f:
         return f.read()
 
 
+# The generated C on Cortex-M cores under QEMU: the M4's DSP kernels (SXTB16,
+# SMLAD) and the M0's Thumb-1 ones, on examples/embedded's bare-metal board.
+EMB = os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples", "embedded")
+M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+MCU_CORES = (("Cortex-M4", "mps2-an386", M4 + ["-Os"]), ("Cortex-M4 at -O0 (the C loops)", "mps2-an386", M4 + ["-O0"]),
+             ("Cortex-M0", "mps2-an385", ["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft", "-Os"]))
+HAVE_MCU = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
+
+
+def mcu_check(name, x, want):
+    """NAME's generated C on each core of MCU_CORES, on the int8 samples x:
+    the outputs must be want's bits (the host build's)."""
+    if VARIANT or not HAVE_MCU:
+        return
+    d = os.path.join(B, name + ".gen")
+    inc = os.path.join(B, name + ".inputs.h")
+    with open(inc, "w") as f:
+        f.write("#define NSAMPLES %d\nstatic const int8_t inputs[%d] = {%s};\n"
+                % (len(x), x.size, ",".join(str(int(v)) for v in x.reshape(-1))))
+    for j, (core, board, flags) in enumerate(MCU_CORES):
+        elf = os.path.join(B, "%s.%d.elf" % (name, j))
+        cc = ["arm-none-eabi-gcc"] + flags + ["-std=c99", "-Wall", "-Wextra", "-Werror",
+                                              "-ffunction-sections", "-fdata-sections", "-I", EMB]
+        subprocess.run(cc + ["-DMODEL=" + name, "-include", os.path.join(d, name + ".c"), "-include", inc, "-I", d,
+                             "-c", "-o", elf + ".o", os.path.join(HERE, "harness_mcu.c")], check=True)
+        subprocess.run(cc + ["-o", elf, elf + ".o", os.path.join(EMB, "mps2.c"), os.path.join(EMB, "startup.c"),
+                             "-nostartfiles", "--specs=nosys.specs", "-T", os.path.join(EMB, "mps2.ld"),
+                             "-Wl,--gc-sections", "-lm"], check=True)
+        r = subprocess.run(["qemu-system-arm", "-M", board, "-nographic", "-monitor", "none", "-serial", "none",
+                            "-semihosting-config", "enable=on,target=native", "-kernel", elf],
+                           capture_output=True, text=True, timeout=300)
+        lines = [ln[4:] for ln in (r.stdout + r.stderr).splitlines() if ln.startswith("out ")]
+        got = np.array([[int(ln[i:i + 2], 16) for i in range(0, len(ln), 2)] for ln in lines], np.uint8)
+        check(r.returncode == 0 and got.shape == want.shape and np.array_equal(got.view(np.int8), want),
+              "%s on the %s under QEMU: %d samples, the host's bits" % (name, core, len(x)))
+
+
 def c_array(text, name):
-    m = re.search(r"static const int(?:8|32)_t %s\[\d+\] = \{([^}]*)\}" % name, text)
+    """The last array NAME in text: conv_wide's weights come twice, the DSP
+    cores' tap order first, then the others' (the reference order)."""
+    m = list(re.finditer(r"static const int(?:8|32)_t %s\[\d+\] = \{([^}]*)\}" % name, text))[-1]
     return np.array([int(v) for v in m.group(1).replace(",", " ").split()], np.int64)
 
 
@@ -91,8 +134,8 @@ def layer_check(text, node, ref, what, z_in):
     check(same, what + ": weights, biases, multipliers, shifts as the reference")
 
 
-def test_arith(rng, exe):
-    n = 20000
+def test_arith(rng, exe, what=""):
+    n = 22000
     acc = rng.integers(qref.I32_MIN, qref.I32_MAX, n, endpoint=True)
     acc[:2000] = rng.integers(-70000, 70000, 2000)
     mult = rng.integers(qref.I32_MIN, qref.I32_MAX, n, endpoint=True)
@@ -103,6 +146,12 @@ def test_arith(rng, exe):
     # the rounding right shift, positive and negative
     acc[-1], mult[-1] = qref.I32_MIN, qref.I32_MIN
     acc[-2], mult[-2] = qref.I32_MAX, qref.I32_MAX
+    # products near zero, where the roundings meet (|acc mult| ~ 2^30), and
+    # the smallest right shifts
+    acc[-3002:-1002] = rng.integers(-(1 << 12), 1 << 12, 2000)
+    mult[-3002:-1002] = rng.integers(1 << 30, qref.I32_MAX, 2000, endpoint=True)
+    shift[-3002:-1002] = rng.integers(-3, 0, 2000)
+    acc[-3003], mult[-3003], shift[-3003] = qref.I32_MIN, qref.I32_MAX, -1
     e = rng.integers(1, 20, 1000)
     k = rng.integers(-2000, 2000, 1000)  # |k 2^e| < 2^31
     acc[-1002:-2] = k * (1 << e) + (1 << (e - 1))
@@ -110,7 +159,7 @@ def test_arith(rng, exe):
     mult[-1002:-2] = qref.I32_MAX
     cases = np.concatenate([[n], np.stack([acc, mult, shift], 1).reshape(-1)]).astype(np.int32)
     got = run(exe, "arith", cases, np.int32).astype(np.int64).reshape(3, n)
-    check(np.array_equal(got[0], qref.requant(acc, mult, shift)), "nnc_requant on %d cases" % n)
+    check(np.array_equal(got[0], qref.requant(acc, mult, shift)), "nnc_requant%s on %d cases" % (what, n))
     check(np.array_equal(got[1], qref.srdhm(acc, mult)), "nnc_srdhm on %d cases (INT32_MIN^2 saturates)" % n)
     check(np.array_equal(got[2], qref.rdpot(acc, np.where(shift < 0, -shift, 0))),
           "nnc_rdpot on %d cases, 1000 of them exact ties" % n)
@@ -149,6 +198,7 @@ def test_dense(rng):
     want = np.array(want)
     check(np.array_equal(got, want), "qdense forward_int8 on 300 samples, exactly (%d of %d outputs saturated)"
           % (int(np.sum((want == 127) | (want == -128))), want.size))
+    mcu_check("qdense", x, got.reshape(want.shape))
     # the float API: quantize, the graph, dequantize
     xf = rng.uniform(-1.2, 1.7, (50, 20)).astype(np.float32)
     gotf = run(exe, "float", xf, np.float32).reshape(50, 5)
@@ -161,6 +211,18 @@ def test_dense(rng):
     check(np.array_equal(gotf, np.array(wantf)), "qdense forward (float in and out) on 50 samples, exactly")
 
 
+def build_ranged(name, t, P, names):
+    """ops/NAME.nn's int8 build from the float tensors t plus, for each
+    (key, value) of names, P[key]'s scale and zero point as the value's:
+    returns the executable and the generated .c text."""
+    q = os.path.join(B, name + ".safetensors")
+    for k, nm in names:
+        t = t + [(nm + ".scale", np.array([P[k][0]], np.float32)), (nm + ".zero_point", np.array([P[k][1]], np.int32))]
+    write_st(q, t)
+    exe = os.path.join(B, name)
+    return exe, build(os.path.join(HERE, "ops", name + ".nn"), q, name, exe)
+
+
 def test_conv(rng):
     w0, b0 = rng.normal(0, 0.3, (4, 3, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
     w2, b2 = rng.normal(0, 0.5, (4, 1, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
@@ -169,14 +231,9 @@ def test_conv(rng):
     # reader's, maxpool y.3's
     R = dict(x=(-1.0, 1.0), y1=(0.0, 6.0), y3=(-2.0, 2.5), y5=(-3.0, 3.0), y=(0.0, 1.0))
     P = {k: qref.int8_params(*v) for k, v in R.items()}
-    q = os.path.join(B, "qconv.safetensors")
     t = [("y.0.weight", w0), ("y.0.bias", b0), ("y.2.weight", w2), ("y.2.bias", b2), ("y.5.weight", w5),
          ("y.5.bias", b5)]
-    for k, nm in (("x", "x"), ("y1", "y.1"), ("y3", "y.3"), ("y5", "y.5"), ("y", "y")):
-        t += [(nm + ".scale", np.array([P[k][0]], np.float32)), (nm + ".zero_point", np.array([P[k][1]], np.int32))]
-    write_st(q, t)
-    exe = os.path.join(B, "qconv")
-    text = build(os.path.join(HERE, "ops", "qconv.nn"), q, "qconv", exe)
+    exe, text = build_ranged("qconv", t, P, (("x", "x"), ("y1", "y.1"), ("y3", "y.3"), ("y5", "y.5"), ("y", "y")))
     L0 = qref.quant_layer(w0, b0, P["x"][0], P["y1"][0])
     L2 = qref.quant_layer(w2, b2, P["y1"][0], P["y3"][0])
     L5 = qref.quant_layer(w5, b5, P["y3"][0], P["y5"][0])
@@ -194,10 +251,47 @@ def test_conv(rng):
         h = qref.dense(h, P["y3"][1], *L5, P["y5"][1])
         want.append(qref.softmax_q(h, P["y5"][0], P["y5"][1], *P["y"]))
     want = np.array(want).astype(np.int64)
+    mcu_check("qconv", x, got)
     diff = np.abs(got.astype(np.int64) - want)
     check(diff.max() <= 1 and np.mean(diff == 0) > 0.95,
           "qconv forward_int8 on 100 samples: conv2d, depthwise, maxpool, dense exact; softmax (float, libm's expf) "
           "within one step (%d of %d differ)" % (int(np.sum(diff > 0)), diff.size))
+
+
+def test_wide(rng):
+    """Convolutions with kernel rows of 4 or more taps (conv_wide: the DSP
+    cores widen their taps straight from the input, the weights' taps
+    reordered to match; the other cores as before)."""
+    w0, b0 = rng.normal(0, 0.3, (3, 1, 5, 5)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32)
+    w1, b1 = rng.normal(0, 0.2, (5, 3, 5, 5)).astype(np.float32), rng.normal(0, 0.1, 5).astype(np.float32)
+    w3, b3 = rng.normal(0, 0.1, (3, 5, 6, 6)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32)
+    w5, b5 = rng.normal(0, 0.3, (4, 48)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
+    # y2: relu clamps above the range's low end (lo > -128)
+    R = dict(x=(-1.0, 1.0), y0=(-2.0, 2.5), y2=(-0.5, 3.0), y3=(-2.5, 2.0), y=(-3.0, 3.0))
+    P = {k: qref.int8_params(*v) for k, v in R.items()}
+    t = [("y.0.weight", w0), ("y.0.bias", b0), ("y.1.weight", w1), ("y.1.bias", b1), ("y.3.weight", w3),
+         ("y.3.bias", b3), ("y.5.weight", w5), ("y.5.bias", b5)]
+    exe, text = build_ranged("qwide", t, P, (("x", "x"), ("y0", "y.0"), ("y2", "y.2"), ("y3", "y.3"), ("y", "y")))
+    L0 = qref.quant_layer(w0, b0, P["x"][0], P["y0"][0])
+    L1 = qref.quant_layer(w1, b1, P["y0"][0], P["y2"][0])
+    L3 = qref.quant_layer(w3, b3, P["y2"][0], P["y3"][0])
+    L5 = qref.quant_layer(w5, b5, P["y3"][0], P["y"][0])
+    for node, L, what, z in ((3, L0, "depthwise 5x5", P["x"][1]), (6, L1, "5x5", P["y0"][1]),
+                             (10, L3, "6x6 stride 2", P["y2"][1])):
+        layer_check(text, node, L, "qwide %%%d (%s)" % (node, what), z)
+        check("k%d_wide(" % node in text and "nnc_rows2w(" in text,
+              "qwide %%%d (%s): widened from the input on the DSP cores (k%d_wide)" % (node, what, node))
+    x = rng.integers(-128, 128, (60, 3, 12, 12)).astype(np.int8)
+    got = run(exe, "int8", x, np.int8).reshape(60, 4)
+    relu_lo = max(-128, qref.quant_value(0, *P["y2"]))
+    want = []
+    for s in x:
+        h = qref.conv2d(s, P["x"][1], *L0, P["y0"][1], pad=2, groups=3)
+        h = qref.conv2d(h, P["y0"][1], *L1, P["y2"][1], pad=2, lo=relu_lo)
+        h = qref.conv2d(h, P["y2"][1], *L3, P["y3"][1], stride=2).reshape(-1)
+        want.append(qref.dense(h, P["y3"][1], *L5, P["y"][1]))
+    check(np.array_equal(got, np.array(want)), "qwide forward_int8 on 60 samples (5x5, 6x6 convolutions), exactly")
+    mcu_check("qwide", x, got)
 
 
 def test_res(rng):
@@ -237,6 +331,7 @@ def test_res(rng):
         want.append(qref.dense(g, P["e"][1], *Ly, P["y"][1]))
     check(np.array_equal(got, np.array(want)),
           "qres forward_int8 on 200 samples (add, avgpool with padding, concat, global_avgpool), exactly")
+    mcu_check("qres", x, got)
 
 
 def test_bn(rng):
@@ -301,9 +396,21 @@ rng = np.random.default_rng(14)
 os.makedirs(B, exist_ok=True)
 test_dense(rng)
 test_arith(rng, os.path.join(B, "qdense"))
+# the 32-bit requantization of cores without a 64-bit multiply (Cortex-M0)
+build(os.path.join(HERE, "ops", "qdense.nn"), os.path.join(B, "qdense.safetensors"), "qdense",
+      os.path.join(B, "qdense_rq32"), ["-DNNC_RQ32"])
+test_arith(rng, os.path.join(B, "qdense_rq32"), " (-DNNC_RQ32, the Cortex-M0's 32-bit pieces)")
 test_conv(rng)
+test_wide(rng)
 test_res(rng)
 test_bn(rng)
 test_errors(rng)
+# the Cortex-M0's kernels (two rows a pass, the 32-bit requantization),
+# compiled for the host: the same integers
+VARIANT, VARIANT_NAME = ["-DNNC_THUMB1", "-DNNC_RQ32"], " [-DNNC_THUMB1 -DNNC_RQ32]"
+test_dense(rng)
+test_conv(rng)
+test_wide(rng)
+test_res(rng)
 print("tests/quant: %s" % ("all passed" if not fails else "%d FAILED" % fails))
 sys.exit(1 if fails else 0)
