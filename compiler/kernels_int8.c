@@ -230,6 +230,149 @@ static const char *const int8_rows2[] = {
     "",
 };
 
+/* The x86 prelude: which VNNI kernel a build has (none, direct, run-time
+ * dispatch) and the vectoriser's cost model for the plain loops. */
+static const char *const int8_x86_prelude[] = {
+    "/* x86: the dense and conv2d products by AVX-512 VNNI (vpdpbusd: four",
+    " * u8 x s8 products and their sum into each int32 lane), sixteen rows (output",
+    " * channels) a pass, and the requantization on the sixteen sums at once;",
+    " * the same integers as nnc_rows (tests/quant checks every level against",
+    " * the NumPy reference).  The input x is read as u8 x + 128 and the bias is",
+    " * bz - 128 sum(w) (w_xb), exact in integers.  With -march on a CPU that",
+    " * has AVX-512 VNNI (__AVX512VNNI__) it is called directly; in a build for",
+    " * x86-64 without it (plain cc -O2) by GCC 8+ or Clang 8+ NNC_I8X86_ON picks",
+    " * it at run time when the CPU has it (nnc_isa8, set once at start-up: 2",
+    " * AVX-512 VNNI, 1 AVX2, 0 neither) and the plain loops otherwise.",
+    " * -DNNC_NO_DISPATCH turns the run-time choice off, -DNNC_ISA_MAX=N caps the",
+    " * level (0 or 1: the plain loops; tests build each), -DNNC_SCALAR turns",
+    " * the x86 kernel off. */",
+    "#if defined(__x86_64__) && !defined(NNC_SCALAR) && \\",
+    "    ((defined(__clang__) && __clang_major__ >= 8) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 8))",
+    "#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)",
+    "#define NNC_I8X86 1",
+    "#define NNC_I8X86_TARGET",
+    "#define NNC_I8X86_ON 1",
+    "#elif !defined(NNC_NO_DISPATCH)",
+    "#define NNC_I8X86 1",
+    "#define NNC_I8X86_DISPATCH 1",
+    "#define NNC_I8X86_TARGET __attribute__((target(\"avx512f,avx512bw,avx512vl,avx512vnni\")))",
+    "#ifndef NNC_ISA_MAX",
+    "#define NNC_ISA_MAX 2",
+    "#endif",
+    "static int nnc_isa8;",
+    "__attribute__((constructor)) static void nnc_isa8_init(void)",
+    "{",
+    "    __builtin_cpu_init();",
+    "    nnc_isa8 = __builtin_cpu_supports(\"avx512bw\") && __builtin_cpu_supports(\"avx512vl\") &&",
+    "                       __builtin_cpu_supports(\"avx512vnni\") ? 2",
+    "               : __builtin_cpu_supports(\"avx2\");",
+    "    if (nnc_isa8 > NNC_ISA_MAX)",
+    "        nnc_isa8 = NNC_ISA_MAX;",
+    "}",
+    "#define NNC_I8X86_ON (nnc_isa8 == 2)",
+    "#endif",
+    "#endif",
+    "#ifdef NNC_I8X86",
+    "#include <immintrin.h>",
+    "#endif",
+    "/* The loops that stay plain in a build without -march (pooling, im2col,",
+    " * the plain products) are left to GCC's vectoriser, which at -O2 (GCC 12+,",
+    " * its \"very cheap\" cost model) takes no loop that needs a run-time alias",
+    " * check or a scalar epilogue, and before GCC 12 none; so GCC gets the cost",
+    " * model of -fvect-cost-model=cheap here, as the float file does.  Integer",
+    " * sums are exact in any order: the same integers. */",
+    "#if defined(NNC_I8X86_DISPATCH) && !defined(__clang__) && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)",
+    "#pragma GCC optimize(\"tree-vectorize\", \"vect-cost-model=cheap\")",
+    "#endif",
+};
+
+/* nnc_x86_rows(): the VNNI product and requantization (int8_x86_prelude). */
+static const char *const int8_x86_rows[] = {
+    "#ifdef NNC_I8X86",
+    "/* The rows of nnc_rows by VNNI: x k int8; wx the rows in blocks of 16, each",
+    " * block [(k + 3) / 4][16][4] (row r's taps 4j..4j+3 in lane r % 16 of step",
+    " * j, zeros past k and past rows); xb, xm, xr each block's 16 biases (bz -",
+    " * 128 sum w), multipliers and right shifts (-shift; zeros past rows);",
+    " * left: some row's shift is positive (then nnc_requant, with m and sh, for",
+    " * every row).  y[r * ys] as nnc_rows. */",
+    "NNC_I8X86_TARGET static void nnc_x86_rows(const int8_t *x, int k, const int8_t *wx, int rows, const int32_t *xb,",
+    "                                          const int32_t *xm, const int32_t *xr, int left, const int32_t *m,",
+    "                                          const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y, int ys)",
+    "{",
+    "    int k4 = (k + 3) / 4, kf = k / 4, r0, j, i;",
+    "    uint32_t tail = 0;",
+    "    const __m512i flip = _mm512_set1_epi32((int)0x80808080u), rnd = _mm512_set1_epi64((long long)1 << 30);",
+    "    const __m512i one = _mm512_set1_epi32(1);",
+    "    /* the last step's taps past k read as zeros (their weights are zeros),",
+    "     * never past x's end */",
+    "    if (kf < k4)",
+    "        memcpy(&tail, x + 4 * kf, (size_t)(k - 4 * kf));",
+    "    for (r0 = 0; r0 < rows; r0 += 16, wx += (size_t)k4 * 64, xb += 16, xm += 16, xr += 16) {",
+    "        __m512i a0 = _mm512_loadu_si512((const void *)xb), a1 = _mm512_setzero_si512();",
+    "        __m512i a2 = _mm512_setzero_si512(), a3 = _mm512_setzero_si512(), mv, e, s, ev, od, mask, q;",
+    "        int8_t out[16];",
+    "        /* four sums, each step's vpdpbusd waiting on the one four steps back */",
+    "        for (j = 0; j + 4 <= kf; j += 4) {",
+    "            uint32_t u[4];",
+    "            memcpy(u, x + 4 * j, 16);",
+    "            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_set1_epi32((int)u[0]), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64)));",
+    "            a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(_mm512_set1_epi32((int)u[1]), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64 + 64)));",
+    "            a2 = _mm512_dpbusd_epi32(a2, _mm512_xor_si512(_mm512_set1_epi32((int)u[2]), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64 + 128)));",
+    "            a3 = _mm512_dpbusd_epi32(a3, _mm512_xor_si512(_mm512_set1_epi32((int)u[3]), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64 + 192)));",
+    "        }",
+    "        for (; j < k4; j++) {",
+    "            uint32_t u = tail;",
+    "            if (j < kf)",
+    "                memcpy(&u, x + 4 * j, 4);",
+    "            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_set1_epi32((int)u), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64)));",
+    "        }",
+    "        a0 = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));",
+    "        if (left) {",
+    "            int32_t acc[16];",
+    "            _mm512_storeu_si512((void *)acc, a0);",
+    "            for (i = 0; i < 16 && r0 + i < rows; i++) {",
+    "                int32_t v = nnc_requant(acc[i], m[r0 + i], sh[r0 + i]) + zp;",
+    "                y[(size_t)(r0 + i) * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "            }",
+    "            continue;",
+    "        }",
+    "        /* nnc_srdhm: (a M + 2^30) >> 31 (M > 0: no saturation; the",
+    "         * truncating division of the reference is this floor), the low 32",
+    "         * bits of each 64-bit product, even and odd lanes apart */",
+    "        mv = _mm512_loadu_si512((const void *)xm);",
+    "        ev = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(a0, mv), rnd), 31);",
+    "        od = _mm512_srli_epi64(",
+    "            _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a0, 32), _mm512_srli_epi64(mv, 32)), rnd), 31);",
+    "        s = _mm512_mask_blend_epi32((__mmask16)0xAAAA, ev, _mm512_slli_epi64(od, 32));",
+    "        /* nnc_rdpot by xr: (s >> e) + (rem > (mask >> 1) + (s < 0)) */",
+    "        e = _mm512_loadu_si512((const void *)xr);",
+    "        mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);",
+    "        q = _mm512_srav_epi32(s, e);",
+    "        q = _mm512_mask_add_epi32(q,",
+    "                                  _mm512_cmpgt_epi32_mask(_mm512_and_si512(s, mask),",
+    "                                                          _mm512_sub_epi32(_mm512_srli_epi32(mask, 1),",
+    "                                                                           _mm512_srai_epi32(s, 31))),",
+    "                                  q, one);",
+    "        q = _mm512_add_epi32(q, _mm512_set1_epi32(zp));",
+    "        q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));",
+    "        if (ys == 1) {",
+    "            _mm_mask_storeu_epi8(y + r0, (__mmask16)(rows - r0 >= 16 ? 0xFFFF : (1u << (rows - r0)) - 1u),",
+    "                                 _mm512_cvtepi32_epi8(q));",
+    "            continue;",
+    "        }",
+    "        _mm_storeu_si128((__m128i *)(void *)out, _mm512_cvtepi32_epi8(q));",
+    "        for (i = 0; i < 16 && r0 + i < rows; i++)",
+    "            y[(size_t)(r0 + i) * ys] = out[i];",
+    "    }",
+    "}",
+    "#endif",
+};
+
 /* The input's quantization (NAME_forward). */
 static const char *const int8_quantize[] = {
     "/* float to int8 at (scale, zero point), as TFLite's quantize: round(x / s)",
@@ -275,6 +418,51 @@ static void emit_array(Emitter *e, const char *type, const char *name, ll n, con
     emit_line(e, "};");
 }
 
+/* The x86 VNNI kernel's copy of node id's weights (nnc_x86_rows()), under
+ * NNC_I8X86 so that no other build carries it: per group, the rows in
+ * blocks of 16, each [(K + 3) / 4][16][4] int8 with zeros past K and past
+ * the group's rows; w_xb the biases bz - 128 sum(w) (the kernel reads x as
+ * u8 x + 128), w_xm the multipliers, w_xr the right shifts, 16 per block. */
+static void emit_x86_weights(Emitter *e, const QuantNode *q, int id, ll G)
+{
+    const Ir *ir = e->ir;
+    ll K = (ll)q->wlen, K4 = (K + 3) / 4, FG = q->nout / G, FB = (FG + 15) / 16;
+    int8_t *w = arena_alloc(ir->arena, (size_t)(G * FB * K4 * 64));
+    int32_t *xb = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4), *xm = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4);
+    int32_t *xr = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4);
+    for (ll g = 0; g < G; g++)
+        for (ll b = 0; b < FB; b++)
+            for (ll l = 0; l < 16; l++) {
+                ll f = b * 16 + l, row = g * FG + f, at = (g * FB + b) * 16 + l;
+                ll sum = 0;
+                for (ll j = 0; j < K4; j++)
+                    for (ll t = 0; t < 4; t++) {
+                        int8_t v = f < FG && 4 * j + t < K ? q->w[row * K + 4 * j + t] : 0;
+                        w[(((g * FB + b) * K4 + j) * 16 + l) * 4 + t] = v;
+                        sum += v;
+                    }
+                xb[at] = f < FG ? (int32_t)(q->bias_zp[row] - 128 * sum) : 0;
+                xm[at] = f < FG ? q->mult[row] : 0;
+                xr[at] = f < FG && q->shift[row] < 0 ? -q->shift[row] : 0;
+            }
+    emit_line(e, "#ifdef NNC_I8X86");
+    emit_array(e, "int8_t", arena_printf(ir->arena, "w_x%d", id), G * FB * K4 * 64, w, 1);
+    emit_array(e, "int32_t", arena_printf(ir->arena, "w_xb%d", id), G * FB * 16, xb, 4);
+    emit_array(e, "int32_t", arena_printf(ir->arena, "w_xm%d", id), G * FB * 16, xm, 4);
+    emit_array(e, "int32_t", arena_printf(ir->arena, "w_xr%d", id), G * FB * 16, xr, 4);
+    emit_line(e, "#endif");
+}
+
+/* Whether some row of a dense or conv2d shifts left (a multiplier above 1):
+ * nnc_x86_rows() then requantizes by nnc_requant. */
+static int any_left_shift(const QuantNode *q)
+{
+    for (int r = 0; r < q->nout; r++)
+        if (q->shift[r] > 0)
+            return 1;
+    return 0;
+}
+
 /* The buffer of node id in the schedule: "A + offset". */
 static const char *qbuf(const Ir *ir, const QuantPlan *p, int id)
 {
@@ -288,10 +476,41 @@ static void emit_dense(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "/* %%%d dense: [%lld] -> [%d], int8 x int8 in int32 */", id, (ll)q->wlen, q->nout);
     emit_line(e, "static void k%d_dense(const int8_t *x, int8_t *y, int16_t *e)", id);
     emit_line(e, "{");
+    emit_line(e, "#ifdef NNC_I8X86");
+    emit_line(e, "    if (NNC_I8X86_ON) {");
+    emit_line(e, "        nnc_x86_rows(x, %lld, w_x%d, %d, w_xb%d, w_xm%d, w_xr%d, %d, w_m%d, w_sh%d, %d, %d, %d, y, 1);",
+              (ll)q->wlen, id, q->nout, id, id, id, any_left_shift(q), id, id, q->zero_point, q->act_min, q->act_max);
+    emit_line(e, "        return;");
+    emit_line(e, "    }");
+    emit_line(e, "#endif");
     emit_line(e, "    nnc_rows(x, %lld, w_q%d, %d, w_bz%d, w_m%d, w_sh%d, %d, %d, %d, y, 1, e);", (ll)q->wlen, id, q->nout, id, id,
               id, q->zero_point, q->act_min, q->act_max);
     emit_line(e, "}");
     emit_line(e, "%s", "");
+}
+
+/* conv2d's x86 VNNI path (NNC_I8X86_ON): every output position's taps
+ * by c<id>_col() into col, the group's filters as the rows of
+ * nnc_x86_rows(). */
+static void emit_conv_x86(Emitter *e, const QuantNode *q, int id, const Conv *c)
+{
+    ll K = (ll)q->wlen, FB = (c->FG + 15) / 16;
+    emit_line(e, "#ifdef NNC_I8X86");
+    emit_line(e, "    if (NNC_I8X86_ON) {");
+    emit_line(e, "        for (g = 0; g < %lld; g++)", c->G);
+    emit_line(e, "            for (oy = 0; oy < %lld; oy++)", c->OH);
+    emit_line(e, "                for (ox = 0; ox < %lld; ox++) {", c->OW);
+    emit_line(e, "                    k%d_col(x, g, oy, ox, col);", id);
+    emit_line(e, "                    nnc_x86_rows(col, %lld, w_x%d + (size_t)g * %lld, %lld, w_xb%d + g * %lld, w_xm%d + g * %lld,", K,
+              id, FB * ((K + 3) / 4) * 64, c->FG, id, FB * 16, id, FB * 16);
+    emit_line(e, "                                 w_xr%d + g * %lld, %d, w_m%d + g * %lld, w_sh%d + g * %lld, %d, %d, %d,", id,
+              FB * 16, any_left_shift(q), id, c->FG, id, c->FG, q->zero_point, q->act_min, q->act_max);
+    emit_line(e, "                                 y + (size_t)g * %lld + (size_t)oy * %lld + ox, %lld);", c->FG * c->OH * c->OW,
+              c->OW, c->OH * c->OW);
+    emit_line(e, "                }");
+    emit_line(e, "        return;");
+    emit_line(e, "    }");
+    emit_line(e, "#endif");
 }
 
 /* conv2d: c<id>_col() copies the taps of one output position into a row
@@ -343,6 +562,7 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e)", id);
     emit_line(e, "{");
     emit_line(e, "    int g, oy, ox;");
+    emit_conv_x86(e, q, id, &c);
     emit_line(e, "    for (g = 0; g < %lld; g++) {", c.G);
     emit_line(e, "        const int8_t *w = w_q%d + (size_t)g * %lld;", id, c.FG * K);
     emit_line(e, "        const int32_t *bz = w_bz%d + g * %lld, *m = w_m%d + g * %lld;", id, c.FG, id, c.FG);
@@ -633,10 +853,13 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
     int has[QK_FLOAT + 1] = {0};
     for (int i = 0; i < ir->n; i++)
         has[p->q[i].kind] = 1;
+    emit_lines(&e, int8_x86_prelude, sizeof int8_x86_prelude / sizeof int8_x86_prelude[0]);
     if (has[QK_DENSE] || has[QK_CONV2D] || has[QK_ADD] || has[QK_CONCAT])
         emit_lines(&e, int8_requant, sizeof int8_requant / sizeof int8_requant[0]);
-    if (has[QK_DENSE] || has[QK_CONV2D])
+    if (has[QK_DENSE] || has[QK_CONV2D]) {
         emit_lines(&e, int8_rows, sizeof int8_rows / sizeof int8_rows[0]);
+        emit_lines(&e, int8_x86_rows, sizeof int8_x86_rows / sizeof int8_x86_rows[0]);
+    }
     if (has[QK_CONV2D])
         emit_lines(&e, int8_rows2, sizeof int8_rows2 / sizeof int8_rows2[0]);
     emit_lines(&e, int8_quantize, sizeof int8_quantize / sizeof int8_quantize[0]);
@@ -652,6 +875,7 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         emit_array(&e, "int32_t", arena_printf(ir->arena, "w_bz%d", i), q->nout, q->bias_zp, 4);
         emit_array(&e, "int32_t", arena_printf(ir->arena, "w_m%d", i), q->nout, q->mult, 4);
         emit_array(&e, "int8_t", arena_printf(ir->arena, "w_sh%d", i), q->nout, q->shift, 1);
+        emit_x86_weights(&e, q, i, q->kind == QK_CONV2D ? conv_geometry(&ir->nodes[i], &ir->nodes[ir->nodes[i].in[0]]).G : 1);
         emit_line(&e, "%s", "");
     }
     for (int i = 0; i < ir->n; i++) {
