@@ -250,12 +250,12 @@ static const char *const int8_x86_prelude[] = {
     "    ((defined(__clang__) && __clang_major__ >= 8) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 8))",
     "#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)",
     "#define NNC_I8X86 1",
-    "#define NNC_I8X86_TARGET",
+    "#define NNC_I8X86_TARGET __attribute__((unused))",
     "#define NNC_I8X86_ON 1",
     "#elif !defined(NNC_NO_DISPATCH)",
     "#define NNC_I8X86 1",
     "#define NNC_I8X86_DISPATCH 1",
-    "#define NNC_I8X86_TARGET __attribute__((target(\"avx512f,avx512bw,avx512vl,avx512vnni\")))",
+    "#define NNC_I8X86_TARGET __attribute__((unused, target(\"avx512f,avx512bw,avx512vl,avx512vnni\")))",
     "#ifndef NNC_ISA_MAX",
     "#define NNC_ISA_MAX 2",
     "#endif",
@@ -289,30 +289,76 @@ static const char *const int8_x86_prelude[] = {
 /* nnc_x86_rows(): the VNNI product and requantization (int8_x86_prelude). */
 static const char *const int8_x86_rows[] = {
     "#ifdef NNC_I8X86",
+    "/* The requantization of 16 rows' sums acc (rows r0.. of a block, fewer at",
+    " * the end) as nnc_requant does, into y[r * ys]: xm, xr the block's",
+    " * multipliers and right shifts; left: some row's shift is positive (then",
+    " * nnc_requant itself, with m and sh, on every row). */",
+    "NNC_I8X86_TARGET static inline void nnc_x86_out(__m512i acc, int r0, int rows, const int32_t *xm, const int32_t *xr,",
+    "                                                int left, const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo,",
+    "                                                int32_t hi, int8_t *y, int ys)",
+    "{",
+    "    const __m512i rnd = _mm512_set1_epi64((long long)1 << 30), one = _mm512_set1_epi32(1);",
+    "    __m512i mv, e, s, ev, od, mask, q;",
+    "    int8_t out[16];",
+    "    int i, n = rows - r0 < 16 ? rows - r0 : 16;",
+    "    if (left) {",
+    "        int32_t a[16];",
+    "        _mm512_storeu_si512((void *)a, acc);",
+    "        for (i = 0; i < n; i++) {",
+    "            int32_t v = nnc_requant(a[i], m[r0 + i], sh[r0 + i]) + zp;",
+    "            y[(size_t)(r0 + i) * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        }",
+    "        return;",
+    "    }",
+    "    /* nnc_srdhm: (a M + 2^30) >> 31 (M >= 0: no saturation; the reference's",
+    "     * truncating division is this floor), the low 32 bits of each 64-bit",
+    "     * product, even and odd lanes apart */",
+    "    mv = _mm512_loadu_si512((const void *)xm);",
+    "    ev = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, mv), rnd), 31);",
+    "    od = _mm512_srli_epi64(",
+    "        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(mv, 32)), rnd), 31);",
+    "    s = _mm512_mask_blend_epi32((__mmask16)0xAAAA, ev, _mm512_slli_epi64(od, 32));",
+    "    /* nnc_rdpot by xr: (s >> e) + (rem > (mask >> 1) + (s < 0)) */",
+    "    e = _mm512_loadu_si512((const void *)xr);",
+    "    mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);",
+    "    q = _mm512_srav_epi32(s, e);",
+    "    q = _mm512_mask_add_epi32(",
+    "        q,",
+    "        _mm512_cmpgt_epi32_mask(_mm512_and_si512(s, mask),",
+    "                                _mm512_sub_epi32(_mm512_srli_epi32(mask, 1), _mm512_srai_epi32(s, 31))),",
+    "        q, one);",
+    "    q = _mm512_add_epi32(q, _mm512_set1_epi32(zp));",
+    "    q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));",
+    "    if (ys == 1) {",
+    "        _mm_mask_storeu_epi8(y + r0, (__mmask16)((1u << n) - 1u), _mm512_cvtepi32_epi8(q));",
+    "        return;",
+    "    }",
+    "    _mm_storeu_si128((__m128i *)(void *)out, _mm512_cvtepi32_epi8(q));",
+    "    for (i = 0; i < n; i++)",
+    "        y[(size_t)(r0 + i) * ys] = out[i];",
+    "}",
+    "",
     "/* The rows of nnc_rows by VNNI: x k int8; wx the rows in blocks of 16, each",
     " * block [(k + 3) / 4][16][4] (row r's taps 4j..4j+3 in lane r % 16 of step",
     " * j, zeros past k and past rows); xb, xm, xr each block's 16 biases (bz -",
     " * 128 sum w), multipliers and right shifts (-shift; zeros past rows);",
-    " * left: some row's shift is positive (then nnc_requant, with m and sh, for",
-    " * every row).  y[r * ys] as nnc_rows. */",
+    " * left, m, sh, y[r * ys] as nnc_x86_out(). */",
     "NNC_I8X86_TARGET static void nnc_x86_rows(const int8_t *x, int k, const int8_t *wx, int rows, const int32_t *xb,",
     "                                          const int32_t *xm, const int32_t *xr, int left, const int32_t *m,",
     "                                          const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y, int ys)",
     "{",
-    "    int k4 = (k + 3) / 4, kf = k / 4, r0, j, i;",
+    "    int k4 = (k + 3) / 4, kf = k / 4, k16 = kf & ~3, r0, j;",
     "    uint32_t tail = 0;",
-    "    const __m512i flip = _mm512_set1_epi32((int)0x80808080u), rnd = _mm512_set1_epi64((long long)1 << 30);",
-    "    const __m512i one = _mm512_set1_epi32(1);",
+    "    const __m512i flip = _mm512_set1_epi32((int)0x80808080u);",
     "    /* the last step's taps past k read as zeros (their weights are zeros),",
     "     * never past x's end */",
     "    if (kf < k4)",
     "        memcpy(&tail, x + 4 * kf, (size_t)(k - 4 * kf));",
     "    for (r0 = 0; r0 < rows; r0 += 16, wx += (size_t)k4 * 64, xb += 16, xm += 16, xr += 16) {",
     "        __m512i a0 = _mm512_loadu_si512((const void *)xb), a1 = _mm512_setzero_si512();",
-    "        __m512i a2 = _mm512_setzero_si512(), a3 = _mm512_setzero_si512(), mv, e, s, ev, od, mask, q;",
-    "        int8_t out[16];",
+    "        __m512i a2 = _mm512_setzero_si512(), a3 = _mm512_setzero_si512();",
     "        /* four sums, each step's vpdpbusd waiting on the one four steps back */",
-    "        for (j = 0; j + 4 <= kf; j += 4) {",
+    "        for (j = 0; j < k16; j += 4) {",
     "            uint32_t u[4];",
     "            memcpy(u, x + 4 * j, 16);",
     "            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_set1_epi32((int)u[0]), flip),",
@@ -324,50 +370,52 @@ static const char *const int8_x86_rows[] = {
     "            a3 = _mm512_dpbusd_epi32(a3, _mm512_xor_si512(_mm512_set1_epi32((int)u[3]), flip),",
     "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64 + 192)));",
     "        }",
-    "        for (; j < k4; j++) {",
-    "            uint32_t u = tail;",
-    "            if (j < kf)",
-    "                memcpy(&u, x + 4 * j, 4);",
+    "        for (; j < kf; j++) {",
+    "            uint32_t u;",
+    "            memcpy(&u, x + 4 * j, 4);",
     "            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_set1_epi32((int)u), flip),",
     "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64)));",
     "        }",
-    "        a0 = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));",
-    "        if (left) {",
-    "            int32_t acc[16];",
-    "            _mm512_storeu_si512((void *)acc, a0);",
-    "            for (i = 0; i < 16 && r0 + i < rows; i++) {",
-    "                int32_t v = nnc_requant(acc[i], m[r0 + i], sh[r0 + i]) + zp;",
-    "                y[(size_t)(r0 + i) * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        if (kf < k4)",
+    "            a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(_mm512_set1_epi32((int)tail), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)kf * 64)));",
+    "        nnc_x86_out(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)), r0, rows, xm, xr, left, m,",
+    "                    sh, zp, lo, hi, y, ys);",
+    "    }",
+    "}",
+    "",
+    "/* One output position of a conv2d by VNNI, its window read row by row",
+    " * where it lies: x0 the tap (0, 0, 0), cs and rs the steps between",
+    " * channels and between kernel rows, c channels, kh rows of kw taps; wx the",
+    " * rows in blocks of 16, each [c][kh][(kw + 3) / 4][16][4] (taps past kw",
+    " * zero); the rest as nnc_x86_rows().  The taps past kw of a row's last",
+    " * step are not read (a masked load). */",
+    "NNC_I8X86_TARGET static void nnc_x86_window(const int8_t *x0, int cs, int rs, int c, int kh, int kw,",
+    "                                            const int8_t *wx, int rows, const int32_t *xb, const int32_t *xm,",
+    "                                            const int32_t *xr, int left, const int32_t *m, const int8_t *sh,",
+    "                                            int32_t zp, int32_t lo, int32_t hi, int8_t *y, int ys)",
+    "{",
+    "    const __m512i flip = _mm512_set1_epi32((int)0x80808080u);",
+    "    const __mmask16 last = (__mmask16)((1u << (kw - (kw - 1) / 4 * 4)) - 1u);",
+    "    int kg = (kw + 3) / 4, r0, ci, ky, g;",
+    "    for (r0 = 0; r0 < rows; r0 += 16, xb += 16, xm += 16, xr += 16) {",
+    "        __m512i a0 = _mm512_loadu_si512((const void *)xb), a1 = _mm512_setzero_si512();",
+    "        const int8_t *w = wx + (size_t)(r0 / 16) * c * kh * kg * 64;",
+    "        for (ci = 0; ci < c; ci++)",
+    "            for (ky = 0; ky < kh; ky++) {",
+    "                const int8_t *row = x0 + (size_t)ci * cs + (size_t)ky * rs;",
+    "                for (g = 0; g + 1 < kg; g++, w += 64) {",
+    "                    uint32_t u;",
+    "                    memcpy(&u, row + 4 * g, 4);",
+    "                    a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_set1_epi32((int)u), flip),",
+    "                                             _mm512_loadu_si512((const void *)w));",
+    "                }",
+    "                a1 = _mm512_dpbusd_epi32(",
+    "                    a1, _mm512_xor_si512(_mm512_broadcastd_epi32(_mm_maskz_loadu_epi8(last, row + 4 * g)), flip),",
+    "                    _mm512_loadu_si512((const void *)w));",
+    "                w += 64;",
     "            }",
-    "            continue;",
-    "        }",
-    "        /* nnc_srdhm: (a M + 2^30) >> 31 (M > 0: no saturation; the",
-    "         * truncating division of the reference is this floor), the low 32",
-    "         * bits of each 64-bit product, even and odd lanes apart */",
-    "        mv = _mm512_loadu_si512((const void *)xm);",
-    "        ev = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(a0, mv), rnd), 31);",
-    "        od = _mm512_srli_epi64(",
-    "            _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a0, 32), _mm512_srli_epi64(mv, 32)), rnd), 31);",
-    "        s = _mm512_mask_blend_epi32((__mmask16)0xAAAA, ev, _mm512_slli_epi64(od, 32));",
-    "        /* nnc_rdpot by xr: (s >> e) + (rem > (mask >> 1) + (s < 0)) */",
-    "        e = _mm512_loadu_si512((const void *)xr);",
-    "        mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);",
-    "        q = _mm512_srav_epi32(s, e);",
-    "        q = _mm512_mask_add_epi32(q,",
-    "                                  _mm512_cmpgt_epi32_mask(_mm512_and_si512(s, mask),",
-    "                                                          _mm512_sub_epi32(_mm512_srli_epi32(mask, 1),",
-    "                                                                           _mm512_srai_epi32(s, 31))),",
-    "                                  q, one);",
-    "        q = _mm512_add_epi32(q, _mm512_set1_epi32(zp));",
-    "        q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));",
-    "        if (ys == 1) {",
-    "            _mm_mask_storeu_epi8(y + r0, (__mmask16)(rows - r0 >= 16 ? 0xFFFF : (1u << (rows - r0)) - 1u),",
-    "                                 _mm512_cvtepi32_epi8(q));",
-    "            continue;",
-    "        }",
-    "        _mm_storeu_si128((__m128i *)(void *)out, _mm512_cvtepi32_epi8(q));",
-    "        for (i = 0; i < 16 && r0 + i < rows; i++)",
-    "            y[(size_t)(r0 + i) * ys] = out[i];",
+    "        nnc_x86_out(_mm512_add_epi32(a0, a1), r0, rows, xm, xr, left, m, sh, zp, lo, hi, y, ys);",
     "    }",
     "}",
     "#endif",
@@ -376,16 +424,18 @@ static const char *const int8_x86_rows[] = {
 /* The input's quantization (NAME_forward). */
 static const char *const int8_quantize[] = {
     "/* float to int8 at (scale, zero point), as TFLite's quantize: round(x / s)",
-    " * half away from zero, plus the zero point, saturated. */",
+    " * half away from zero, plus the zero point, saturated.  A quotient beyond",
+    " * +-300 saturates either way, so it is clamped there first (NaN to -300);",
+    " * within, its fraction is exact and C's truncating conversion plus the",
+    " * fraction's test is roundf(), without the library call (and vectorised). */",
     "static int8_t nnc_quantize(float x, float scale, int32_t zp)",
     "{",
-    "    float q = roundf(x / scale);",
+    "    float r = x / scale, f;",
     "    int32_t v;",
-    "    if (q > 255.0f)",
-    "        return 127;",
-    "    if (q < -256.0f)",
-    "        return -128;",
-    "    v = (int32_t)q + zp;",
+    "    r = r >= -300.0f && r <= 300.0f ? r : r > 0.0f ? 300.0f : -300.0f;",
+    "    v = (int32_t)r;",
+    "    f = r - (float)v;",
+    "    v += (f >= 0.5f ? 1 : 0) - (f <= -0.5f ? 1 : 0) + zp;",
     "    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);",
     "}",
     "",
@@ -418,16 +468,25 @@ static void emit_array(Emitter *e, const char *type, const char *name, ll n, con
     emit_line(e, "};");
 }
 
-/* The x86 VNNI kernel's copy of node id's weights (nnc_x86_rows()), under
- * NNC_I8X86 so that no other build carries it: per group, the rows in
- * blocks of 16, each [(K + 3) / 4][16][4] int8 with zeros past K and past
- * the group's rows; w_xb the biases bz - 128 sum(w) (the kernel reads x as
- * u8 x + 128), w_xm the multipliers, w_xr the right shifts, 16 per block. */
-static void emit_x86_weights(Emitter *e, const QuantNode *q, int id, ll G)
+/* The steps of 4 taps a row of node q's weights takes in the x86 VNNI
+ * kernels: (K + 3) / 4 for nnc_x86_rows() (kw 0), kernel rows of kw taps
+ * each in (kw + 3) / 4 steps for nnc_x86_window(). */
+static ll x86_steps(const QuantNode *q, ll kw)
+{
+    return kw ? (ll)q->wlen / kw * ((kw + 3) / 4) : ((ll)q->wlen + 3) / 4;
+}
+
+/* The x86 VNNI kernels' copy of node id's weights, under NNC_I8X86 so that
+ * no other build carries it: per group (G), the rows in blocks of 16, each
+ * [x86_steps][16][4] int8 (step j of row r in lane r % 16), zeros past the
+ * taps and past the group's rows; w_xb the biases bz - 128 sum(w) (the
+ * kernels read x as u8 x + 128), w_xm the multipliers, w_xr the right
+ * shifts, 16 per block. */
+static void emit_x86_weights(Emitter *e, const QuantNode *q, int id, ll G, ll kw)
 {
     const Ir *ir = e->ir;
-    ll K = (ll)q->wlen, K4 = (K + 3) / 4, FG = q->nout / G, FB = (FG + 15) / 16;
-    int8_t *w = arena_alloc(ir->arena, (size_t)(G * FB * K4 * 64));
+    ll K = (ll)q->wlen, S = x86_steps(q, kw), FG = q->nout / G, FB = (FG + 15) / 16, kg = (kw + 3) / 4;
+    int8_t *w = arena_alloc(ir->arena, (size_t)(G * FB * S * 64));
     int32_t *xb = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4), *xm = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4);
     int32_t *xr = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4);
     for (ll g = 0; g < G; g++)
@@ -435,22 +494,34 @@ static void emit_x86_weights(Emitter *e, const QuantNode *q, int id, ll G)
             for (ll l = 0; l < 16; l++) {
                 ll f = b * 16 + l, row = g * FG + f, at = (g * FB + b) * 16 + l;
                 ll sum = 0;
-                for (ll j = 0; j < K4; j++)
+                for (ll j = 0; j < S; j++)
                     for (ll t = 0; t < 4; t++) {
-                        int8_t v = f < FG && 4 * j + t < K ? q->w[row * K + 4 * j + t] : 0;
-                        w[(((g * FB + b) * K4 + j) * 16 + l) * 4 + t] = v;
+                        /* the tap of step j, lane byte t, or none */
+                        ll k = kw ? (j % kg * 4 + t < kw ? j / kg * kw + j % kg * 4 + t : -1) : (4 * j + t < K ? 4 * j + t : -1);
+                        int8_t v = f < FG && k >= 0 ? q->w[row * K + k] : 0;
+                        w[(((g * FB + b) * S + j) * 16 + l) * 4 + t] = v;
                         sum += v;
                     }
-                xb[at] = f < FG ? (int32_t)(q->bias_zp[row] - 128 * sum) : 0;
+                /* mod 2^32, as the kernel's int32 sums wrap */
+                xb[at] = f < FG ? (int32_t)(uint32_t)(q->bias_zp[row] - 128 * sum) : 0;
                 xm[at] = f < FG ? q->mult[row] : 0;
                 xr[at] = f < FG && q->shift[row] < 0 ? -q->shift[row] : 0;
             }
     emit_line(e, "#ifdef NNC_I8X86");
-    emit_array(e, "int8_t", arena_printf(ir->arena, "w_x%d", id), G * FB * K4 * 64, w, 1);
+    emit_array(e, "int8_t", arena_printf(ir->arena, "w_x%d", id), G * FB * S * 64, w, 1);
     emit_array(e, "int32_t", arena_printf(ir->arena, "w_xb%d", id), G * FB * 16, xb, 4);
     emit_array(e, "int32_t", arena_printf(ir->arena, "w_xm%d", id), G * FB * 16, xm, 4);
     emit_array(e, "int32_t", arena_printf(ir->arena, "w_xr%d", id), G * FB * 16, xr, 4);
     emit_line(e, "#endif");
+}
+
+/* The kernel row length of conv2d geometry c for nnc_x86_window() (its
+ * window read in place, kernel row by kernel row), or 0 for
+ * nnc_x86_rows() on the im2col row: rows of one tap (1x1) take a step
+ * each there, and dilated rows are not contiguous. */
+static ll x86_conv_kw(const Conv *c)
+{
+    return c->DW == 1 && c->KW >= 2 ? c->KW : 0;
 }
 
 /* Whether some row of a dense or conv2d shifts left (a multiplier above 1):
@@ -489,24 +560,40 @@ static void emit_dense(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "%s", "");
 }
 
-/* conv2d's x86 VNNI path (NNC_I8X86_ON): every output position's taps
- * by c<id>_col() into col, the group's filters as the rows of
- * nnc_x86_rows(). */
+/* conv2d's x86 VNNI path (NNC_I8X86_ON), the group's filters as the rows:
+ * with x86_conv_kw() the window of each output position read in place by
+ * nnc_x86_window() (from the im2col row c<id>_col() writes where it
+ * reaches into the padding), otherwise nnc_x86_rows() on the im2col row. */
 static void emit_conv_x86(Emitter *e, const QuantNode *q, int id, const Conv *c)
 {
-    ll K = (ll)q->wlen, FB = (c->FG + 15) / 16;
+    ll K = (ll)q->wlen, FB = (c->FG + 15) / 16, kw = x86_conv_kw(c);
+    ll gw = FB * x86_steps(q, kw) * 64;
+    const char *tail = arena_printf(e->ir->arena, "%lld, w_xb%d + g * %lld, w_xm%d + g * %lld, w_xr%d + g * %lld, %d, w_m%d + g * %lld, "
+                                    "w_sh%d + g * %lld, %d, %d, %d, yo, %lld);",
+                                    c->FG, id, FB * 16, id, FB * 16, id, FB * 16, any_left_shift(q), id, c->FG, id, c->FG,
+                                    q->zero_point, q->act_min, q->act_max, c->OH * c->OW);
     emit_line(e, "#ifdef NNC_I8X86");
     emit_line(e, "    if (NNC_I8X86_ON) {");
     emit_line(e, "        for (g = 0; g < %lld; g++)", c->G);
     emit_line(e, "            for (oy = 0; oy < %lld; oy++)", c->OH);
     emit_line(e, "                for (ox = 0; ox < %lld; ox++) {", c->OW);
-    emit_line(e, "                    k%d_col(x, g, oy, ox, col);", id);
-    emit_line(e, "                    nnc_x86_rows(col, %lld, w_x%d + (size_t)g * %lld, %lld, w_xb%d + g * %lld, w_xm%d + g * %lld,", K,
-              id, FB * ((K + 3) / 4) * 64, c->FG, id, FB * 16, id, FB * 16);
-    emit_line(e, "                                 w_xr%d + g * %lld, %d, w_m%d + g * %lld, w_sh%d + g * %lld, %d, %d, %d,", id,
-              FB * 16, any_left_shift(q), id, c->FG, id, c->FG, q->zero_point, q->act_min, q->act_max);
-    emit_line(e, "                                 y + (size_t)g * %lld + (size_t)oy * %lld + ox, %lld);", c->FG * c->OH * c->OW,
-              c->OW, c->OH * c->OW);
+    emit_line(e, "                    int8_t *yo = y + (size_t)g * %lld + (size_t)oy * %lld + ox;", c->FG * c->OH * c->OW, c->OW);
+    emit_line(e, "                    const int8_t *wg = w_x%d + (size_t)g * %lld;", id, gw);
+    if (kw) {
+        emit_line(e, "                    int y0 = oy * %lld - %lld, x0 = ox * %lld - %lld;", c->SH, c->PT, c->SW, c->PL);
+        emit_line(e, "                    if (y0 >= 0 && y0 + %lld < %lld && x0 >= 0 && x0 + %lld < %lld) {", (c->KH - 1) * c->DH, c->H,
+                  c->KW - 1, c->W);
+        emit_line(e, "                        nnc_x86_window(x + (size_t)g * %lld + (size_t)y0 * %lld + x0, %lld, %lld, %lld, %lld, %lld, wg, %s",
+                  c->CG * c->H * c->W, c->W, c->H * c->W, c->DH * c->W, c->CG, c->KH, c->KW, tail);
+        emit_line(e, "                        continue;");
+        emit_line(e, "                    }");
+        emit_line(e, "                    k%d_col(x, g, oy, ox, col);", id);
+        emit_line(e, "                    nnc_x86_window(col, %lld, %lld, %lld, %lld, %lld, wg, %s", c->KH * c->KW, c->KW, c->CG, c->KH,
+                  c->KW, tail);
+    } else {
+        emit_line(e, "                    k%d_col(x, g, oy, ox, col);", id);
+        emit_line(e, "                    nnc_x86_rows(col, %lld, wg, %s", K, tail);
+    }
     emit_line(e, "                }");
     emit_line(e, "        return;");
     emit_line(e, "    }");
@@ -875,7 +962,12 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         emit_array(&e, "int32_t", arena_printf(ir->arena, "w_bz%d", i), q->nout, q->bias_zp, 4);
         emit_array(&e, "int32_t", arena_printf(ir->arena, "w_m%d", i), q->nout, q->mult, 4);
         emit_array(&e, "int8_t", arena_printf(ir->arena, "w_sh%d", i), q->nout, q->shift, 1);
-        emit_x86_weights(&e, q, i, q->kind == QK_CONV2D ? conv_geometry(&ir->nodes[i], &ir->nodes[ir->nodes[i].in[0]]).G : 1);
+        if (q->kind == QK_CONV2D) {
+            Conv c = conv_geometry(&ir->nodes[i], &ir->nodes[ir->nodes[i].in[0]]);
+            emit_x86_weights(&e, q, i, c.G, x86_conv_kw(&c));
+        } else {
+            emit_x86_weights(&e, q, i, 1, 0);
+        }
         emit_line(&e, "%s", "");
     }
     for (int i = 0; i < ir->n; i++) {
