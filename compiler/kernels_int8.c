@@ -235,27 +235,29 @@ static const char *const int8_rows2[] = {
 static const char *const int8_x86_prelude[] = {
     "/* x86: the dense and conv2d products by AVX-512 VNNI (vpdpbusd: four",
     " * u8 x s8 products and their sum into each int32 lane), sixteen rows (output",
-    " * channels) a pass, and the requantization on the sixteen sums at once;",
+    " * channels) or sixteen output positions (a conv2d's, windows spread by",
+    " * AVX-512 VBMI's vpermb) a pass, and the requantization on sixteen sums at once;",
     " * the same integers as nnc_rows (tests/quant checks every level against",
     " * the NumPy reference).  The input x is read as u8 x + 128 and the bias is",
     " * bz - 128 sum(w) (w_xb), exact in integers.  With -march on a CPU that",
-    " * has AVX-512 VNNI (__AVX512VNNI__) it is called directly; in a build for",
+    " * has AVX-512 VNNI and VBMI (Ice Lake, Zen 4 and later) it is called directly; in a build for",
     " * x86-64 without it (plain cc -O2) by GCC 8+ or Clang 8+ NNC_I8X86_ON picks",
     " * it at run time when the CPU has it (nnc_isa8, set once at start-up: 2",
-    " * AVX-512 VNNI, 1 AVX2, 0 neither) and the plain loops otherwise.",
+    " * AVX-512 VNNI and VBMI, 1 AVX2, 0 neither) and the plain loops otherwise.",
     " * -DNNC_NO_DISPATCH turns the run-time choice off, -DNNC_ISA_MAX=N caps the",
     " * level (0 or 1: the plain loops; tests build each), -DNNC_SCALAR turns",
     " * the x86 kernel off. */",
     "#if defined(__x86_64__) && !defined(NNC_SCALAR) && \\",
     "    ((defined(__clang__) && __clang_major__ >= 8) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 8))",
-    "#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)",
+    "#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__) && \\",
+    "    defined(__AVX512VBMI__)",
     "#define NNC_I8X86 1",
     "#define NNC_I8X86_TARGET __attribute__((unused))",
     "#define NNC_I8X86_ON 1",
     "#elif !defined(NNC_NO_DISPATCH)",
     "#define NNC_I8X86 1",
     "#define NNC_I8X86_DISPATCH 1",
-    "#define NNC_I8X86_TARGET __attribute__((unused, target(\"avx512f,avx512bw,avx512vl,avx512vnni\")))",
+    "#define NNC_I8X86_TARGET __attribute__((unused, target(\"avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi\")))",
     "#ifndef NNC_ISA_MAX",
     "#define NNC_ISA_MAX 2",
     "#endif",
@@ -264,8 +266,9 @@ static const char *const int8_x86_prelude[] = {
     "{",
     "    __builtin_cpu_init();",
     "    nnc_isa8 = __builtin_cpu_supports(\"avx512bw\") && __builtin_cpu_supports(\"avx512vl\") &&",
-    "                       __builtin_cpu_supports(\"avx512vnni\") ? 2",
-    "               : __builtin_cpu_supports(\"avx2\");",
+    "                       __builtin_cpu_supports(\"avx512vnni\") && __builtin_cpu_supports(\"avx512vbmi\")",
+    "                   ? 2",
+    "                   : __builtin_cpu_supports(\"avx2\");",
     "    if (nnc_isa8 > NNC_ISA_MAX)",
     "        nnc_isa8 = NNC_ISA_MAX;",
     "}",
@@ -289,6 +292,33 @@ static const char *const int8_x86_prelude[] = {
 /* nnc_x86_rows(): the VNNI product and requantization (int8_x86_prelude). */
 static const char *const int8_x86_rows[] = {
     "#ifdef NNC_I8X86",
+    "/* nnc_requant of 16 sums acc by multipliers mv and right shifts e (shift",
+    " * <= 0 for each: -shift), plus zp, clamped to [lo, hi]: 16 int8. */",
+    "NNC_I8X86_TARGET static inline __m128i nnc_x86_requant(__m512i acc, __m512i mv, __m512i e, int32_t zp, int32_t lo,",
+    "                                                       int32_t hi)",
+    "{",
+    "    const __m512i rnd = _mm512_set1_epi64((long long)1 << 30), one = _mm512_set1_epi32(1);",
+    "    __m512i s, ev, od, mask, q;",
+    "    /* nnc_srdhm: (a M + 2^30) >> 31 (M >= 0: no saturation; the reference's",
+    "     * truncating division is this floor), the low 32 bits of each 64-bit",
+    "     * product, even and odd lanes apart */",
+    "    ev = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, mv), rnd), 31);",
+    "    od = _mm512_srli_epi64(",
+    "        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(mv, 32)), rnd), 31);",
+    "    s = _mm512_mask_blend_epi32((__mmask16)0xAAAA, ev, _mm512_slli_epi64(od, 32));",
+    "    /* nnc_rdpot by e: (s >> e) + (rem > (mask >> 1) + (s < 0)) */",
+    "    mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);",
+    "    q = _mm512_srav_epi32(s, e);",
+    "    q = _mm512_mask_add_epi32(",
+    "        q,",
+    "        _mm512_cmpgt_epi32_mask(_mm512_and_si512(s, mask),",
+    "                                _mm512_sub_epi32(_mm512_srli_epi32(mask, 1), _mm512_srai_epi32(s, 31))),",
+    "        q, one);",
+    "    q = _mm512_add_epi32(q, _mm512_set1_epi32(zp));",
+    "    q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));",
+    "    return _mm512_cvtepi32_epi8(q);",
+    "}",
+    "",
     "/* The requantization of 16 rows' sums acc (rows r0.. of a block, fewer at",
     " * the end) as nnc_requant does, into y[r * ys]: xm, xr the block's",
     " * multipliers and right shifts; left: some row's shift is positive (then",
@@ -297,8 +327,6 @@ static const char *const int8_x86_rows[] = {
     "                                                int left, const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo,",
     "                                                int32_t hi, int8_t *y, int ys)",
     "{",
-    "    const __m512i rnd = _mm512_set1_epi64((long long)1 << 30), one = _mm512_set1_epi32(1);",
-    "    __m512i mv, e, s, ev, od, mask, q;",
     "    int8_t out[16];",
     "    int i, n = rows - r0 < 16 ? rows - r0 : 16;",
     "    if (left) {",
@@ -310,30 +338,14 @@ static const char *const int8_x86_rows[] = {
     "        }",
     "        return;",
     "    }",
-    "    /* nnc_srdhm: (a M + 2^30) >> 31 (M >= 0: no saturation; the reference's",
-    "     * truncating division is this floor), the low 32 bits of each 64-bit",
-    "     * product, even and odd lanes apart */",
-    "    mv = _mm512_loadu_si512((const void *)xm);",
-    "    ev = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, mv), rnd), 31);",
-    "    od = _mm512_srli_epi64(",
-    "        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(mv, 32)), rnd), 31);",
-    "    s = _mm512_mask_blend_epi32((__mmask16)0xAAAA, ev, _mm512_slli_epi64(od, 32));",
-    "    /* nnc_rdpot by xr: (s >> e) + (rem > (mask >> 1) + (s < 0)) */",
-    "    e = _mm512_loadu_si512((const void *)xr);",
-    "    mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);",
-    "    q = _mm512_srav_epi32(s, e);",
-    "    q = _mm512_mask_add_epi32(",
-    "        q,",
-    "        _mm512_cmpgt_epi32_mask(_mm512_and_si512(s, mask),",
-    "                                _mm512_sub_epi32(_mm512_srli_epi32(mask, 1), _mm512_srai_epi32(s, 31))),",
-    "        q, one);",
-    "    q = _mm512_add_epi32(q, _mm512_set1_epi32(zp));",
-    "    q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));",
     "    if (ys == 1) {",
-    "        _mm_mask_storeu_epi8(y + r0, (__mmask16)((1u << n) - 1u), _mm512_cvtepi32_epi8(q));",
+    "        _mm_mask_storeu_epi8(y + r0, (__mmask16)((1u << n) - 1u),",
+    "                             nnc_x86_requant(acc, _mm512_loadu_si512((const void *)xm),",
+    "                                             _mm512_loadu_si512((const void *)xr), zp, lo, hi));",
     "        return;",
     "    }",
-    "    _mm_storeu_si128((__m128i *)(void *)out, _mm512_cvtepi32_epi8(q));",
+    "    _mm_storeu_si128((__m128i *)(void *)out, nnc_x86_requant(acc, _mm512_loadu_si512((const void *)xm),",
+    "                                                             _mm512_loadu_si512((const void *)xr), zp, lo, hi));",
     "    for (i = 0; i < n; i++)",
     "        y[(size_t)(r0 + i) * ys] = out[i];",
     "}",
@@ -418,6 +430,99 @@ static const char *const int8_x86_rows[] = {
     "        nnc_x86_out(_mm512_add_epi32(a0, a1), r0, rows, xm, xr, left, m, sh, zp, lo, hi, y, ys);",
     "    }",
     "}",
+    "",
+    "/* The output row segment of a conv2d of horizontal stride and dilation 1,",
+    " * by VNNI with the positions in the lanes: n <= 16 positions from input",
+    " * column ix0 (negative in the padding) of output row with input row iy0,",
+    " * every row (filter) of a group: x the group's c channels [h, w], kh",
+    " * kernel rows dh apart of kw <= 16 taps; wp [rows][c][kh][(kw + 3) / 4]",
+    " * the taps as u32 words of four (zeros past kw); xb, xm, xr, left, m, sh",
+    " * per row as nnc_x86_rows(); zx the input's zero point (the padding);",
+    " * y[r * ys + i] the output of row r at position i.  Each kernel row's",
+    " * input bytes are loaded once (a masked load, never outside the row) and",
+    " * spread into the sixteen positions' windows of four taps by vpermb, the",
+    " * padding's bytes set to zx; eight rows a pass. */",
+    "NNC_I8X86_TARGET static void nnc_x86_conv16(const int8_t *x, int c, int h, int w, int kh, int kw, int dh, int iy0,",
+    "                                            int ix0, int n, const int32_t *wp, int rows, const int32_t *xb,",
+    "                                            const int32_t *xm, const int32_t *xr, int left, const int32_t *m,",
+    "                                            const int8_t *sh, int32_t zx, int32_t zp, int32_t lo, int32_t hi,",
+    "                                            int8_t *y, int ys)",
+    "{",
+    "    static const int8_t spread[64] = {0,  1,  2,  3,  1,  2,  3,  4,  2,  3,  4,  5,  3,  4,  5,  6,",
+    "                                      4,  5,  6,  7,  5,  6,  7,  8,  6,  7,  8,  9,  7,  8,  9,  10,",
+    "                                      8,  9,  10, 11, 9,  10, 11, 12, 10, 11, 12, 13, 11, 12, 13, 14,",
+    "                                      12, 13, 14, 15, 13, 14, 15, 16, 14, 15, 16, 17, 15, 16, 17, 18};",
+    "    const __m512i flip = _mm512_set1_epi8((char)0x80), zv = _mm512_set1_epi8((char)(zx ^ 0x80));",
+    "    int kg = (kw + 3) / 4, first = ix0 < 0 ? 0 : ix0, end = ix0 + n + kg * 4 - 1, f0, i, ci, ky, g;",
+    "    __m512i idx[4];",
+    "    __mmask64 ok[4], lm;",
+    "    if (end > w)",
+    "        end = w;",
+    "    lm = end > first ? (__mmask64)(~0ULL >> (64 - (end - first))) : 0;",
+    "    /* the window bytes of step g: position p's taps 4g..4g+3 are the loaded",
+    "     * bytes p + 4g + (ix0 - first) + 0..3, those outside [0, end - first)",
+    "     * padding */",
+    "    for (g = 0; g < kg; g++) {",
+    "        idx[g] = _mm512_add_epi8(_mm512_loadu_si512((const void *)spread), _mm512_set1_epi8((char)(4 * g + ix0 - first)));",
+    "        ok[g] = _mm512_cmpge_epi8_mask(idx[g], _mm512_setzero_si512()) &",
+    "                _mm512_cmplt_epi8_mask(idx[g], _mm512_set1_epi8((char)(end - first)));",
+    "    }",
+    "    for (f0 = 0; f0 < rows; f0 += 8) {",
+    "        int nf = rows - f0 < 8 ? rows - f0 : 8;",
+    "        const int32_t *wf = wp + (size_t)f0 * c * kh * kg;",
+    "        size_t fs = (size_t)c * kh * kg; /* one row's words */",
+    "        __m512i a[8], xv[4], a0 = _mm512_set1_epi32(xb[f0]), a1, a2, a3, a4, a5, a6, a7;",
+    "        a1 = _mm512_set1_epi32(nf > 1 ? xb[f0 + 1] : 0);",
+    "        a2 = _mm512_set1_epi32(nf > 2 ? xb[f0 + 2] : 0);",
+    "        a3 = _mm512_set1_epi32(nf > 3 ? xb[f0 + 3] : 0);",
+    "        a4 = _mm512_set1_epi32(nf > 4 ? xb[f0 + 4] : 0);",
+    "        a5 = _mm512_set1_epi32(nf > 5 ? xb[f0 + 5] : 0);",
+    "        a6 = _mm512_set1_epi32(nf > 6 ? xb[f0 + 6] : 0);",
+    "        a7 = _mm512_set1_epi32(nf > 7 ? xb[f0 + 7] : 0);",
+    "        for (ci = 0; ci < c; ci++)",
+    "            for (ky = 0; ky < kh; ky++, wf += kg) {",
+    "                int iy = iy0 + ky * dh;",
+    "                if (iy >= 0 && iy < h) {",
+    "                    __m512i v = _mm512_xor_si512(",
+    "                        _mm512_maskz_loadu_epi8(lm, x + ((size_t)ci * h + (size_t)iy) * w + first), flip);",
+    "                    for (g = 0; g < kg; g++)",
+    "                        xv[g] = _mm512_mask_permutexvar_epi8(zv, ok[g], idx[g], v);",
+    "                } else {",
+    "                    for (g = 0; g < kg; g++)",
+    "                        xv[g] = zv;",
+    "                }",
+    "                for (g = 0; g < kg; g++) {",
+    "                    /* rows past nf read row 0's words (valid memory), their",
+    "                     * sums unused */",
+    "                    a0 = _mm512_dpbusd_epi32(a0, xv[g], _mm512_set1_epi32(wf[g]));",
+    "                    a1 = _mm512_dpbusd_epi32(a1, xv[g], _mm512_set1_epi32(wf[(nf > 1) * fs + g]));",
+    "                    a2 = _mm512_dpbusd_epi32(a2, xv[g], _mm512_set1_epi32(wf[(nf > 2) * 2 * fs + g]));",
+    "                    a3 = _mm512_dpbusd_epi32(a3, xv[g], _mm512_set1_epi32(wf[(nf > 3) * 3 * fs + g]));",
+    "                    a4 = _mm512_dpbusd_epi32(a4, xv[g], _mm512_set1_epi32(wf[(nf > 4) * 4 * fs + g]));",
+    "                    a5 = _mm512_dpbusd_epi32(a5, xv[g], _mm512_set1_epi32(wf[(nf > 5) * 5 * fs + g]));",
+    "                    a6 = _mm512_dpbusd_epi32(a6, xv[g], _mm512_set1_epi32(wf[(nf > 6) * 6 * fs + g]));",
+    "                    a7 = _mm512_dpbusd_epi32(a7, xv[g], _mm512_set1_epi32(wf[(nf > 7) * 7 * fs + g]));",
+    "                }",
+    "            }",
+    "        a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3, a[4] = a4, a[5] = a5, a[6] = a6, a[7] = a7;",
+    "        for (i = 0; i < nf; i++) {",
+    "            int r = f0 + i;",
+    "            int8_t *yr = y + (size_t)r * ys;",
+    "            if (left) {",
+    "                int32_t s[16];",
+    "                int p;",
+    "                _mm512_storeu_si512((void *)s, a[i]);",
+    "                for (p = 0; p < n; p++) {",
+    "                    int32_t v = nnc_requant(s[p], m[r], sh[r]) + zp;",
+    "                    yr[p] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "                }",
+    "                continue;",
+    "            }",
+    "            _mm_mask_storeu_epi8(yr, (__mmask16)((1u << n) - 1u),",
+    "                                 nnc_x86_requant(a[i], _mm512_set1_epi32(xm[r]), _mm512_set1_epi32(xr[r]), zp, lo, hi));",
+    "        }",
+    "    }",
+    "}",
     "#endif",
 };
 
@@ -476,15 +581,41 @@ static ll x86_steps(const QuantNode *q, ll kw)
     return kw ? (ll)q->wlen / kw * ((kw + 3) / 4) : ((ll)q->wlen + 3) / 4;
 }
 
+/* nnc_x86_conv16()'s copy of conv2d id's weights, under NNC_I8X86: w_xp
+ * [out][in / groups][kh][(kw + 3) / 4] u32 words of four taps, the first
+ * in the low byte (x86 is little-endian), zeros past kw. */
+static void emit_x86_words(Emitter *e, const QuantNode *q, int id, ll kw)
+{
+    const Ir *ir = e->ir;
+    ll K = (ll)q->wlen, rows = K / kw, kg = (kw + 3) / 4, n = (ll)q->nout * rows * kg;
+    int32_t *v = arena_alloc(ir->arena, (size_t)n * 4);
+    for (ll f = 0; f < q->nout; f++)
+        for (ll r = 0; r < rows; r++)
+            for (ll g = 0; g < kg; g++) {
+                uint32_t u = 0;
+                for (ll t = 0; t < 4 && 4 * g + t < kw; t++)
+                    u |= (uint32_t)(uint8_t)q->w[f * K + r * kw + 4 * g + t] << (8 * t);
+                v[(f * rows + r) * kg + g] = (int32_t)u;
+            }
+    emit_line(e, "#ifdef NNC_I8X86");
+    emit_array(e, "int32_t", arena_printf(ir->arena, "w_xp%d", id), n, v, 4);
+    emit_line(e, "#endif");
+}
+
 /* The x86 VNNI kernels' copy of node id's weights, under NNC_I8X86 so that
  * no other build carries it: per group (G), the rows in blocks of 16, each
  * [x86_steps][16][4] int8 (step j of row r in lane r % 16), zeros past the
  * taps and past the group's rows; w_xb the biases bz - 128 sum(w) (the
  * kernels read x as u8 x + 128), w_xm the multipliers, w_xr the right
  * shifts, 16 per block. */
-static void emit_x86_weights(Emitter *e, const QuantNode *q, int id, ll G, ll kw)
+static void emit_x86_weights(Emitter *e, const QuantNode *q, int id, ll G, ll kw, ll KWp)
 {
     const Ir *ir = e->ir;
+    int positions = kw < 0;
+    if (positions) {
+        emit_x86_words(e, q, id, KWp);
+        kw = 0; /* no w_x: the biases and multipliers only */
+    }
     ll K = (ll)q->wlen, S = x86_steps(q, kw), FG = q->nout / G, FB = (FG + 15) / 16, kg = (kw + 3) / 4;
     int8_t *w = arena_alloc(ir->arena, (size_t)(G * FB * S * 64));
     int32_t *xb = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4), *xm = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4);
@@ -508,19 +639,26 @@ static void emit_x86_weights(Emitter *e, const QuantNode *q, int id, ll G, ll kw
                 xr[at] = f < FG && q->shift[row] < 0 ? -q->shift[row] : 0;
             }
     emit_line(e, "#ifdef NNC_I8X86");
-    emit_array(e, "int8_t", arena_printf(ir->arena, "w_x%d", id), G * FB * S * 64, w, 1);
+    if (!positions)
+        emit_array(e, "int8_t", arena_printf(ir->arena, "w_x%d", id), G * FB * S * 64, w, 1);
     emit_array(e, "int32_t", arena_printf(ir->arena, "w_xb%d", id), G * FB * 16, xb, 4);
     emit_array(e, "int32_t", arena_printf(ir->arena, "w_xm%d", id), G * FB * 16, xm, 4);
     emit_array(e, "int32_t", arena_printf(ir->arena, "w_xr%d", id), G * FB * 16, xr, 4);
     emit_line(e, "#endif");
 }
 
-/* The kernel row length of conv2d geometry c for nnc_x86_window() (its
- * window read in place, kernel row by kernel row), or 0 for
- * nnc_x86_rows() on the im2col row: rows of one tap (1x1) take a step
- * each there, and dilated rows are not contiguous. */
+/* How the x86 VNNI kernels take conv2d geometry c: X86_POSITIONS,
+ * nnc_x86_conv16() (horizontal stride and dilation 1, kernel rows of at
+ * most 16 taps: sixteen positions a pass); else the kernel row length for
+ * nnc_x86_window() (the window of each position read in place, kernel row
+ * by kernel row); else 0, nnc_x86_rows() on the im2col row (rows of one
+ * tap take a step each in the window kernel, dilated rows are not
+ * contiguous). */
+enum { X86_POSITIONS = -1 };
 static ll x86_conv_kw(const Conv *c)
 {
+    if (c->SW == 1 && c->DW == 1 && c->KW <= 16)
+        return X86_POSITIONS;
     return c->DW == 1 && c->KW >= 2 ? c->KW : 0;
 }
 
@@ -564,16 +702,34 @@ static void emit_dense(Emitter *e, const QuantPlan *p, int id)
  * with x86_conv_kw() the window of each output position read in place by
  * nnc_x86_window() (from the im2col row c<id>_col() writes where it
  * reaches into the padding), otherwise nnc_x86_rows() on the im2col row. */
-static void emit_conv_x86(Emitter *e, const QuantNode *q, int id, const Conv *c)
+static void emit_conv_x86(Emitter *e, const QuantNode *q, int id, const Conv *c, int32_t x_zero_point)
 {
     ll K = (ll)q->wlen, FB = (c->FG + 15) / 16, kw = x86_conv_kw(c);
-    ll gw = FB * x86_steps(q, kw) * 64;
+    ll gw = FB * x86_steps(q, kw < 0 ? 0 : kw) * 64;
     const char *tail = arena_printf(e->ir->arena, "%lld, w_xb%d + g * %lld, w_xm%d + g * %lld, w_xr%d + g * %lld, %d, w_m%d + g * %lld, "
                                     "w_sh%d + g * %lld, %d, %d, %d, yo, %lld);",
                                     c->FG, id, FB * 16, id, FB * 16, id, FB * 16, any_left_shift(q), id, c->FG, id, c->FG,
                                     q->zero_point, q->act_min, q->act_max, c->OH * c->OW);
     emit_line(e, "#ifdef NNC_I8X86");
     emit_line(e, "    if (NNC_I8X86_ON) {");
+    if (kw == X86_POSITIONS) {
+        emit_line(e, "        for (g = 0; g < %lld; g++)", c->G);
+        emit_line(e, "            for (oy = 0; oy < %lld; oy++)", c->OH);
+        emit_line(e, "                for (ox = 0; ox < %lld; ox += 16)", c->OW);
+        emit_line(e, "                    nnc_x86_conv16(x + (size_t)g * %lld, %lld, %lld, %lld, %lld, %lld, %lld, oy * %lld - %lld, ox - %lld,",
+                  c->CG * c->H * c->W, c->CG, c->H, c->W, c->KH, c->KW, c->DH, c->SH, c->PT, c->PL);
+        emit_line(e, "                                   %lld - ox < 16 ? %lld - ox : 16, w_xp%d + (size_t)g * %lld, %lld, w_xb%d + g * %lld,",
+                  c->OW, c->OW, id, c->FG * c->CG * c->KH * ((c->KW + 3) / 4), c->FG, id, FB * 16);
+        emit_line(e, "                                   w_xm%d + g * %lld, w_xr%d + g * %lld, %d, w_m%d + g * %lld, w_sh%d + g * %lld, %d, %d, %d, %d,",
+                  id, FB * 16, id, FB * 16, any_left_shift(q), id, c->FG, id, c->FG, x_zero_point, q->zero_point, q->act_min,
+                  q->act_max);
+        emit_line(e, "                                   y + (size_t)g * %lld + (size_t)oy * %lld + ox, %lld);", c->FG * c->OH * c->OW,
+                  c->OW, c->OH * c->OW);
+        emit_line(e, "        return;");
+        emit_line(e, "    }");
+        emit_line(e, "#endif");
+        return;
+    }
     emit_line(e, "        for (g = 0; g < %lld; g++)", c->G);
     emit_line(e, "            for (oy = 0; oy < %lld; oy++)", c->OH);
     emit_line(e, "                for (ox = 0; ox < %lld; ox++) {", c->OW);
@@ -649,7 +805,7 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e)", id);
     emit_line(e, "{");
     emit_line(e, "    int g, oy, ox;");
-    emit_conv_x86(e, q, id, &c);
+    emit_conv_x86(e, q, id, &c, x->zero_point);
     emit_line(e, "    for (g = 0; g < %lld; g++) {", c.G);
     emit_line(e, "        const int8_t *w = w_q%d + (size_t)g * %lld;", id, c.FG * K);
     emit_line(e, "        const int32_t *bz = w_bz%d + g * %lld, *m = w_m%d + g * %lld;", id, c.FG, id, c.FG);
@@ -964,9 +1120,9 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         emit_array(&e, "int8_t", arena_printf(ir->arena, "w_sh%d", i), q->nout, q->shift, 1);
         if (q->kind == QK_CONV2D) {
             Conv c = conv_geometry(&ir->nodes[i], &ir->nodes[ir->nodes[i].in[0]]);
-            emit_x86_weights(&e, q, i, c.G, x86_conv_kw(&c));
+            emit_x86_weights(&e, q, i, c.G, x86_conv_kw(&c), c.KW);
         } else {
-            emit_x86_weights(&e, q, i, 1, 0);
+            emit_x86_weights(&e, q, i, 1, 0, 0);
         }
         emit_line(&e, "%s", "");
     }
