@@ -530,18 +530,32 @@ static const char *const int8_x86_rows[] = {
 static const char *const int8_quantize[] = {
     "/* float to int8 at (scale, zero point), as TFLite's quantize: round(x / s)",
     " * half away from zero, plus the zero point, saturated.  A quotient beyond",
-    " * +-300 saturates either way, so it is clamped there first (NaN to -300);",
-    " * within, its fraction is exact and C's truncating conversion plus the",
-    " * fraction's test is roundf(), without the library call (and vectorised). */",
+    " * +-300 saturates either way, so it is made +-300 first (NaN too, by its",
+    " * sign; on the bits: a float compare-and-select is control flow to GCC's",
+    " * vectoriser); within, its fraction is exact, and C's truncating",
+    " * conversion plus the fraction's test is roundf(), without the library",
+    " * call. */",
     "static int8_t nnc_quantize(float x, float scale, int32_t zp)",
     "{",
     "    float r = x / scale, f;",
-    "    int32_t v;",
-    "    r = r >= -300.0f && r <= 300.0f ? r : r > 0.0f ? 300.0f : -300.0f;",
+    "    int32_t v, b;",
+    "    memcpy(&b, &r, 4);",
+    "    b = (b & INT32_MAX) > 0x43960000 ? (b & INT32_MIN) | 0x43960000 : b; /* 0x43960000: 300.0f */",
+    "    memcpy(&r, &b, 4);",
     "    v = (int32_t)r;",
     "    f = r - (float)v;",
     "    v += (f >= 0.5f ? 1 : 0) - (f <= -0.5f ? 1 : 0) + zp;",
-    "    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);",
+    "    v = v < -128 ? -128 : v;",
+    "    return (int8_t)(v > 127 ? 127 : v);",
+    "}",
+    "",
+    "/* q[i] = nnc_quantize(x[i], scale, zp) for i < n: a loop compilers",
+    " * vectorise (restrict: the int8 stores do not alias the floats). */",
+    "static void nnc_quantize_n(const float *restrict x, int8_t *restrict q, int n, float scale, int32_t zp)",
+    "{",
+    "    int i;",
+    "    for (i = 0; i < n; i++)",
+    "        q[i] = nnc_quantize(x[i], scale, zp);",
     "}",
     "",
 };
@@ -861,20 +875,34 @@ static void emit_pool(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "        for (oy = 0; oy < %lld; oy++)", OH);
     emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", OW);
     emit_line(e, "                int32_t acc = %d;", avg ? 0 : -128);
-    emit_line(e, "                for (ky = 0; ky < %lld; ky++) {", (ll)k[0]);
-    emit_line(e, "                    int iy = oy * %lld - %lld + ky;", (ll)s[0], (ll)pd[0]);
-    emit_line(e, "                    if (iy < 0 || iy >= %lld)", H);
-    emit_line(e, "                        continue;");
-    emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
-    emit_line(e, "                        int ix = ox * %lld - %lld + kx;", (ll)s[1], (ll)pd[1]);
-    emit_line(e, "                        int32_t v = ix >= 0 && ix < %lld ? x[(c * %lld + iy) * %lld + ix] : %s;", W, H, W,
-              avg ? arena_printf(ir->arena, "(%d)", z) : "-128");
-    if (avg)
-        emit_line(e, "                        acc += v - (%d);", z);
-    else
-        emit_line(e, "                        acc = v > acc ? v : acc;");
-    emit_line(e, "                    }");
-    emit_line(e, "                }");
+    if (pd[0] == 0 && pd[1] == 0) {
+        /* no padding: every window inside the input, no checks (the loops
+         * of constant length unroll) */
+        emit_line(e, "                const int8_t *p = x + (c * %lld + oy * %lld) * %lld + ox * %lld;", H, (ll)s[0], W, (ll)s[1]);
+        emit_line(e, "                for (ky = 0; ky < %lld; ky++)", (ll)k[0]);
+        emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
+        emit_line(e, "                        int32_t v = p[ky * %lld + kx];", W);
+        if (avg)
+            emit_line(e, "                        acc += v - (%d);", z);
+        else
+            emit_line(e, "                        acc = v > acc ? v : acc;");
+        emit_line(e, "                    }");
+    } else {
+        emit_line(e, "                for (ky = 0; ky < %lld; ky++) {", (ll)k[0]);
+        emit_line(e, "                    int iy = oy * %lld - %lld + ky;", (ll)s[0], (ll)pd[0]);
+        emit_line(e, "                    if (iy < 0 || iy >= %lld)", H);
+        emit_line(e, "                        continue;");
+        emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
+        emit_line(e, "                        int ix = ox * %lld - %lld + kx;", (ll)s[1], (ll)pd[1]);
+        emit_line(e, "                        int32_t v = ix >= 0 && ix < %lld ? x[(c * %lld + iy) * %lld + ix] : %s;", W, H, W,
+                  avg ? arena_printf(ir->arena, "(%d)", z) : "-128");
+        if (avg)
+            emit_line(e, "                        acc += v - (%d);", z);
+        else
+            emit_line(e, "                        acc = v > acc ? v : acc;");
+        emit_line(e, "                    }");
+        emit_line(e, "                }");
+    }
     if (avg) {
         emit_line(e, "                acc = (acc > 0 ? acc + %lld : acc - %lld) / %lld + (%d);", cnt / 2, cnt / 2, cnt, z);
         emit_line(e, "                acc = acc < -128 ? -128 : acc > 127 ? 127 : acc;");
@@ -1222,9 +1250,8 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
     emit_line(&e, "    int8_t *A = m->a;");
     emit_line(&e, "    int s, i;");
     emit_line(&e, "    for (s = 0; s < n; s++) {");
-    emit_line(&e, "        for (i = 0; i < %lld; i++)", nin);
-    emit_line(&e, "            (%s)[i] = nnc_quantize(x[(size_t)s * %lld + i], %s_INPUT_SCALE, %s_INPUT_ZERO_POINT);", xin,
-              nin, M, M);
+    emit_line(&e, "        nnc_quantize_n(x + (size_t)s * %lld, %s, %lld, %s_INPUT_SCALE, %s_INPUT_ZERO_POINT);", nin, xin, nin, M,
+              M);
     emit_line(&e, "        run_int8(A);");
     emit_line(&e, "        for (i = 0; i < %lld; i++)", nout);
     emit_line(&e, "            out[(size_t)s * %lld + i] = (float)((int32_t)(%s)[i] - %s_OUTPUT_ZERO_POINT) * %s_OUTPUT_SCALE;",
