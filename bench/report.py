@@ -275,10 +275,12 @@ def main():
              f"generated code: {r.get('nnc_cflags', '?')}")
     print(title)
     print()
-    print(text_table(head, rows))
-    print()
-    print(text_table(fhead, frows))
-    print()
+    if rows:  # (BENCH_ONLY=int8: only the int8 table)
+        print(text_table(head, rows))
+        print()
+    if frows:
+        print(text_table(fhead, frows))
+        print()
     if prows:
         print(text_table(phead, prows))
         print()
@@ -294,7 +296,11 @@ def main():
 
     if md_path:
         with open(md_path, "w") as f:
-            f.write(title + "\n\n" + md_table(head, rows) + "\n\n" + md_table(fhead, frows) + "\n\n")
+            f.write(title + "\n\n")
+            if rows:
+                f.write(md_table(head, rows) + "\n\n")
+            if frows:
+                f.write(md_table(fhead, frows) + "\n\n")
             if prows:
                 f.write(md_table(phead, prows) + "\n\n")
             if qrows:

@@ -712,10 +712,11 @@ static void emit_dense(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "%s", "");
 }
 
-/* conv2d's x86 VNNI path (NNC_I8X86_ON), the group's filters as the rows:
- * with x86_conv_kw() the window of each output position read in place by
- * nnc_x86_window() (from the im2col row c<id>_col() writes where it
- * reaches into the padding), otherwise nnc_x86_rows() on the im2col row. */
+/* conv2d's x86 VNNI path (NNC_I8X86_ON), as x86_conv_kw() chooses: each
+ * output row sixteen positions at a time by nnc_x86_conv16(); or, the
+ * group's filters as the rows, the window of each output position read in
+ * place by nnc_x86_window() (from the im2col row c<id>_col() writes where
+ * it reaches into the padding); or nnc_x86_rows() on the im2col row. */
 static void emit_conv_x86(Emitter *e, const QuantNode *q, int id, const Conv *c, int32_t x_zero_point)
 {
     ll K = (ll)q->wlen, FB = (c->FG + 15) / 16, kw = x86_conv_kw(c);
