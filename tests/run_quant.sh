@@ -3,10 +3,11 @@
 #   tests/quant/run.py       the generated integer arithmetic and every int8
 #                            kernel against the NumPy reference (qref.py),
 #                            bit for bit; per-op models
-#                            (again with -DNNC_ISA_MAX=0: the plain loops
-#                            where the x86 VNNI kernels would run; with
-#                            -O2 -march=native: those kernels called
-#                            directly where the CPU has them)
+#                            (with -DNNC_ISA_MAX=0: the plain loops where
+#                            the x86 VNNI kernels would run; with -O2
+#                            -march=native: those kernels called directly
+#                            where the CPU has them; under ASan + UBSan:
+#                            the plain build, dispatching to them)
 #   tests/quant/x86.sh       the x86 VNNI kernels are the code compiled
 #                            (plain -O2: by run-time dispatch) and run
 #   tests/quant/accuracy.sh  fashion_mlp and fashion_lenet: trained briefly,
@@ -26,7 +27,7 @@ if ! "$PY" -c 'import numpy' 2>/dev/null; then
 fi
 rm -rf build/quant
 mkdir -p build/quant
-for flags in "-DNNC_ISA_MAX=0" "-O2 -march=native" ""; do
+for flags in "-DNNC_ISA_MAX=0" "-O2 -march=native" "-fsanitize=address,undefined -fno-sanitize-recover=all"; do
     echo "-- the generated C with flags '$flags'"
     QUANT_CFLAGS="$flags" "$PY" tests/quant/run.py "$NNC" build/quant || exit 1
 done

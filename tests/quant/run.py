@@ -248,14 +248,17 @@ def test_x86(rng):
     wa, ba = rng.normal(0, 0.4, (20, 3, 1, 1)).astype(np.float32), rng.normal(0, 0.1, 20).astype(np.float32)
     wb, bb = rng.normal(0, 0.2, (10, 20, 5, 5)).astype(np.float32), rng.normal(0, 0.1, 10).astype(np.float32)
     wc, bc = rng.normal(0, 0.3, (18, 10, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 18).astype(np.float32)
-    wd, bd = rng.normal(0, 0.3, (6, 18, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 6).astype(np.float32)
-    wy, by = rng.normal(0, 0.2, (40, 108)).astype(np.float32), rng.normal(0, 0.1, 40).astype(np.float32)
+    wd, bd = rng.normal(0, 0.2, (18, 18, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 18).astype(np.float32)
+    we, be = rng.normal(0, 0.2, (6, 18, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 6).astype(np.float32)
+    wy, by = rng.normal(0, 0.2, (40, 264)).astype(np.float32), rng.normal(0, 0.1, 40).astype(np.float32)
     # c's range is narrow: its multipliers exceed 1 (a left shift)
-    R = dict(x=(-1.0, 1.0), a=(0.0, 2.0), b=(-3.0, 3.0), c=(-0.004, 0.004), d=(-2.0, 2.0), y=(-3.0, 3.0))
+    R = dict(x=(-1.0, 1.0), a=(0.0, 2.0), b=(-3.0, 3.0), c=(-0.004, 0.004), d=(-2.0, 2.0), e=(-2.0, 2.0),
+             y=(-3.0, 3.0))
     P = {k: qref.int8_params(*v) for k, v in R.items()}
     q = os.path.join(B, "qx86.safetensors")
     t = [("a.0.weight", wa), ("a.0.bias", ba), ("b.0.weight", wb), ("b.0.bias", bb), ("c.0.weight", wc),
-         ("c.0.bias", bc), ("d.0.weight", wd), ("d.0.bias", bd), ("y.1.weight", wy), ("y.1.bias", by)]
+         ("c.0.bias", bc), ("d.0.weight", wd), ("d.0.bias", bd), ("e.0.weight", we), ("e.0.bias", be),
+         ("y.1.weight", wy), ("y.1.bias", by)]
     for k in R:
         t += [(k + ".scale", np.array([P[k][0]], np.float32)), (k + ".zero_point", np.array([P[k][1]], np.int32))]
     write_st(q, t)
@@ -265,9 +268,10 @@ def test_x86(rng):
     Lb = qref.quant_layer(wb, bb, P["a"][0], P["b"][0])
     Lc = qref.quant_layer(wc, bc, P["b"][0], P["c"][0])
     Ld = qref.quant_layer(wd, bd, P["c"][0], P["d"][0])
-    Ly = qref.quant_layer(wy, by, P["d"][0], P["y"][0])
+    Le = qref.quant_layer(we, be, P["d"][0], P["e"][0])
+    Ly = qref.quant_layer(wy, by, P["e"][0], P["y"][0])
     check(np.all(Lc[3] > 0) and np.all(Lb[3] <= 0), "qx86: c's shifts are left shifts, b's right shifts")
-    for kern in ("nnc_x86_rows(col", "nnc_x86_conv16(", "nnc_x86_rows(x"):
+    for kern in ("nnc_x86_rows(col", "nnc_x86_conv16(", "nnc_x86_window(x", "nnc_x86_window(col", "nnc_x86_rows(x"):
         check(kern in text, "qx86: the x86 code calls %s...)" % kern)
     x = rng.integers(-128, 128, (40, 3, 7, 21)).astype(np.int8)
     got = run(exe, "int8", x, np.int8).reshape(40, 40)
@@ -277,10 +281,11 @@ def test_x86(rng):
         a = qref.conv2d(s_, P["x"][1], *La, P["a"][1], lo=relu_lo)
         b = qref.conv2d(a, P["a"][1], *Lb, P["b"][1], pad=2)
         c = qref.conv2d(b, P["b"][1], *Lc, P["c"][1], pad=1)
-        d = qref.conv2d(c, P["c"][1], *Ld, P["d"][1], stride=2, dil=2)
-        want.append(qref.dense(d.reshape(-1), P["d"][1], *Ly, P["y"][1]))
+        d = qref.conv2d(c, P["c"][1], *Ld, P["d"][1], stride=2, pad=1)
+        e = qref.conv2d(d, P["d"][1], *Le, P["e"][1], pad=2, dil=2)
+        want.append(qref.dense(e.reshape(-1), P["e"][1], *Ly, P["y"][1]))
     want = np.array(want)
-    check(np.array_equal(got, want), "qx86 forward_int8 on 40 samples (1x1, 5x5, left-shifted 3x3, dilated conv2d; "
+    check(np.array_equal(got, want), "qx86 forward_int8 on 40 samples (1x1, 5x5, left-shifted 3x3, strided 3x3, dilated conv2d; "
           "dense of 40), exactly (%d of %d outputs saturated)"
           % (int(np.sum((want == 127) | (want == -128))), want.size))
 
