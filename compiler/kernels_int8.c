@@ -669,7 +669,8 @@ static void emit_x86_weights(Emitter *e, const QuantNode *q, int id, ll G, ll kw
 
 /* How the x86 VNNI kernels take conv2d geometry c: X86_POSITIONS,
  * nnc_x86_conv16() (horizontal stride and dilation 1, kernel rows of at
- * most 16 taps: sixteen positions a pass); else the kernel row length for
+ * most 16 taps, left padding below 64: its byte indices stay in int8;
+ * sixteen positions a pass); else the kernel row length for
  * nnc_x86_window() (the window of each position read in place, kernel row
  * by kernel row); else 0, nnc_x86_rows() on the im2col row (rows of one
  * tap take a step each in the window kernel, dilated rows are not
@@ -677,7 +678,7 @@ static void emit_x86_weights(Emitter *e, const QuantNode *q, int id, ll G, ll kw
 enum { X86_POSITIONS = -1 };
 static ll x86_conv_kw(const Conv *c)
 {
-    if (c->SW == 1 && c->DW == 1 && c->KW <= 16)
+    if (c->SW == 1 && c->DW == 1 && c->KW <= 16 && c->PL < 64)
         return X86_POSITIONS;
     return c->DW == 1 && c->KW >= 2 ? c->KW : 0;
 }
