@@ -8,7 +8,11 @@
  * NAME_forward (float in, float out: quantizes the input, dequantizes the
  * output) and NAME_forward_int8 (int8 in and out, their scales and zero
  * points in the header).  The arithmetic is docs/quantization.md's;
- * tests/quant/qref.py computes the same integers.  Nothing here depends on
+ * tests/quant/qref.py computes the same integers.  On x86 with AVX-512
+ * VNNI and VBMI the dense and conv2d products take intrinsic kernels
+ * instead (nnc_x86_*, under NNC_I8X86: directly with -march, by run-time
+ * dispatch in a plain build), with their own copy of the weights; the
+ * same integers.  Nothing here depends on
  * the float path's kernels: an int8 file needs only libm (for the float
  * ops and for roundf in quantizing the input).
  */
