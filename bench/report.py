@@ -8,7 +8,9 @@ table to stdout (and the same tables as Markdown to OUT.md): each metric
 with nnc, PyTorch, the ratio, the target and whether it is met; then
 GFLOP/s and the fraction of the measured peak; then the generated code
 built with plain flags (PLAIN_CFLAGS, -O2 and no -march) against the
-NNC_CFLAGS build; then the targets missed.
+NNC_CFLAGS build; then int8 against float32 inference at batch 1 (the
+same weights, the same flags, timed side by side: bench/int8_pair.c); then
+the targets missed.
 """
 
 import sys
@@ -20,6 +22,8 @@ THROUGHPUT_TARGET = 1.5
 SCALING_TARGET = {"fashion_lenet": 1.7, "wide_mlp": 1.7}
 COMPILE_TARGET_MS = 50.0
 PLAIN_TARGET = 0.5  # plain -O2 training / the -O3 -march=native build's
+INT8_TARGET = 1.0  # int8 / float32 latency at batch 1, at most (issue 14)
+INT8_MODELS = ["fashion_mlp", "fashion_lenet"]
 DISTURBED = 0.85  # cpu_util below this on a 1-thread run: it was preempted
 NO_THREADS = "n/a"
 
@@ -171,6 +175,27 @@ def main():
                           fmt_x(ratio), cpu, tgt, ok])
     phead = ["generated code", native_fl, plain_fl, "ratio", "CPU-time ratio", "target", "met?"]
 
+    # int8 against float32, batch-1 latency, each flag set (issue 14).
+    qrows = []
+    for m in INT8_MODELS:
+        for kind, fl in (("native", native_fl), ("plain", plain_fl)):
+            f, q = num(r, f"int8.{m}.{kind}.f32_latency_us"), num(r, f"int8.{m}.{kind}.int8_latency_us")
+            ratio = num(r, f"int8.{m}.{kind}.int8_over_f32")
+            if f is None or q is None:
+                continue
+            metric = f"{m} batch-1 latency, {fl}: int8 / float32"
+            tgt = f"<= {INT8_TARGET:g}x"
+            if ratio is not None and ratio <= INT8_TARGET:
+                met_count += 1
+                ok = "yes"
+            else:
+                ok = "MISSED"
+                missed.append(f"{metric}: {fmt_x(ratio)} against {tgt}")
+            agree = num(r, f"int8.{m}.{kind}.agree")
+            qrows.append([f"{m} latency batch 1 (us), {fl}", fmt_us(f), fmt_us(q), fmt_x(ratio),
+                          "-" if agree is None else f"{agree:.3f}", tgt, ok])
+    qhead = ["inference, 1 thread", "float32", "int8", "int8/float32", "same class", "target", "met?"]
+
     # GFLOP/s: training counts 3x the forward FLOPs per sample.
     # peak.T: the FMA loop on T threads, FLOPs over each thread's CPU time
     # (other load on the machine does not lower it).
@@ -218,6 +243,10 @@ def main():
         f"generated code and harness compiled with {r.get('nnc_cflags', '?')}, and in the plain rows with "
         f"{r.get('plain_cflags', '?')} (no -march: SSE2 code whose GEMM, dotsum() and direct-convolution "
         "tiles dispatch at run time to AVX-512 or AVX2 + FMA copies)",
+        "int8/float32: the median over the runs of each run's int8 median call over its float32 median "
+        "call, the two builds alternating call by call in one process (bench/int8_pair.c); float32 is "
+        "the --inference --batch 1 code of the same trained weights; same class: the fraction of calls "
+        "whose two outputs pick the same class",
         "training GFLOP/s = samples/s x 3 x forward FLOPs per sample (from PROG info)",
         f"medians of {r.get('reps', '3')} timed runs after warm-up; load average "
         f"{r.get('load_before', '?')} before, {r.get('load_after', '?')} after",
@@ -246,12 +275,17 @@ def main():
              f"generated code: {r.get('nnc_cflags', '?')}")
     print(title)
     print()
-    print(text_table(head, rows))
-    print()
-    print(text_table(fhead, frows))
-    print()
+    if rows:  # (BENCH_ONLY=int8: only the int8 table)
+        print(text_table(head, rows))
+        print()
+    if frows:
+        print(text_table(fhead, frows))
+        print()
     if prows:
         print(text_table(phead, prows))
+        print()
+    if qrows:
+        print(text_table(qhead, qrows))
         print()
     for n in notes:
         print("  " + n)
@@ -262,9 +296,15 @@ def main():
 
     if md_path:
         with open(md_path, "w") as f:
-            f.write(title + "\n\n" + md_table(head, rows) + "\n\n" + md_table(fhead, frows) + "\n\n")
+            f.write(title + "\n\n")
+            if rows:
+                f.write(md_table(head, rows) + "\n\n")
+            if frows:
+                f.write(md_table(fhead, frows) + "\n\n")
             if prows:
                 f.write(md_table(phead, prows) + "\n\n")
+            if qrows:
+                f.write(md_table(qhead, qrows) + "\n\n")
             for n in notes:
                 f.write("- " + n.replace("*", "\\*") + "\n")
             f.write(f"\n{summary}\n\n")

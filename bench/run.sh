@@ -3,6 +3,7 @@
 #
 #   bench/run.sh            (what `make bench` runs; about 5-10 minutes)
 #   BENCH_QUICK=1 bench/run.sh    one short run of everything (a smoke test)
+#   BENCH_ONLY=int8 bench/run.sh  only the int8 rows (about 1 minute)
 #
 # Builds nnc, generates and compiles three models (examples/fashion_mlp.nn,
 # examples/fashion_lenet.nn, bench/wide_mlp.nn), times them through the
@@ -17,6 +18,13 @@
 # AVX-512 or AVX2 copies of the hot functions), reported as a ratio to the
 # NNC_CFLAGS build (target: at least 0.5).
 #
+# int8 (issue 14, docs/quantization.md): fashion_mlp and fashion_lenet are
+# trained briefly, calibrated and compiled twice with the same weights,
+# `--inference --batch 1` (float32) and `--inference --quantize int8`;
+# bench/int8_pair.c times the two at batch 1 in one process, alternating
+# call by call, built with NNC_CFLAGS and again with NNC_PLAIN_CFLAGS;
+# reported as int8 / float32 latency (target: at most 1).
+#
 # Environment:
 #   NNC_CFLAGS     flags for the generated code and the harness
 #                  (default: -O3 -march=native)
@@ -27,6 +35,7 @@
 #   PYTHON         the Python with torch (default: /usr/bin/python3)
 #   OMP_WAIT_POLICY  of nnc's runs (default: passive, as the generated
 #                  program sets it; PyTorch's runs get the environment's)
+#   BENCH_ONLY     int8: the machine's description and the int8 rows only
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,10 +46,16 @@ NNC_CFLAGS=${NNC_CFLAGS:--O3 -march=native}
 export NNC_CFLAGS
 PLAIN_CFLAGS=${NNC_PLAIN_CFLAGS:--O2}
 OUT=${BENCH_OUT:-build/bench}
+[ "${BENCH_ONLY:-}" = int8 ] && OUT=${BENCH_OUT:-build/bench-int8}
 DATA=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 PY=${PYTHON:-/usr/bin/python3}
 CC=${CC:-cc}
 QUICK=${BENCH_QUICK:-0}
+ONLY=${BENCH_ONLY:-}
+case "$ONLY" in
+"" | int8) ;;
+*) printf 'bench: BENCH_ONLY=%s: only int8 is known\n' "$ONLY" >&2; exit 2 ;;
+esac
 REPS=3
 [ "$QUICK" = 1 ] && REPS=1
 # nnc's OpenMP threads wait as the generated program's do (runtime/driver.c
@@ -111,36 +126,39 @@ put python "$("$PY" --version 2>&1)"
 put reps "$REPS"
 
 # ---- peak: an FMA loop on 1 and 2 threads -----------------------------------
-say "measuring peak FLOP/s"
-# shellcheck disable=SC2086
-$CC -std=c99 -O2 $NNC_CFLAGS -pthread bench/peak.c -o "$OUT/peak"
-for t in 1 2; do
-    "$OUT/peak" "$t" >"$OUT/peak$t.txt"
-    put "peak.$t" "$(get peak_gflops "$OUT/peak$t.txt")"
-    put "peak_isa.$t" "$(get peak_isa "$OUT/peak$t.txt")"
-    put "peak_avx2.$t" "$(get peak_gflops_avx2 "$OUT/peak$t.txt")"
-    put "peak_wall.$t" "$(get peak_gflops_avx512_wall "$OUT/peak$t.txt")"
-done
-
-# ---- compile time: median of 5 runs of nnc per example -----------------------
-say "timing nnc on each example"
-tmp="$OUT/compile"
-mkdir -p "$tmp"
-for nn in examples/*.nn bench/wide_mlp.nn; do
-    [ -f "$nn" ] || continue
-    ts=""
-    i=0
-    while [ $i -lt 6 ]; do # one untimed warm-up run, then 5
-        t0=$(now_ns)
-        build/nnc "$nn" -o "$tmp" >/dev/null
-        t1=$(now_ns)
-        [ $i -gt 0 ] && ts="$ts $(( (t1 - t0) / 1000 ))"
-        i=$((i + 1))
+# (not with BENCH_ONLY=int8: nor the compile times, nor the float models)
+if [ "$ONLY" != int8 ]; then
+    say "measuring peak FLOP/s"
+    # shellcheck disable=SC2086
+    $CC -std=c99 -O2 $NNC_CFLAGS -pthread bench/peak.c -o "$OUT/peak"
+    for t in 1 2; do
+        "$OUT/peak" "$t" >"$OUT/peak$t.txt"
+        put "peak.$t" "$(get peak_gflops "$OUT/peak$t.txt")"
+        put "peak_isa.$t" "$(get peak_isa "$OUT/peak$t.txt")"
+        put "peak_avx2.$t" "$(get peak_gflops_avx2 "$OUT/peak$t.txt")"
+        put "peak_wall.$t" "$(get peak_gflops_avx512_wall "$OUT/peak$t.txt")"
     done
-    # shellcheck disable=SC2086 # $ts is a list of numbers, split on purpose
-    med=$(printf '%s\n' $ts | sort -n | sed -n 3p)
-    put "compile_ms.$(basename "$nn" .nn)" "$(awk "BEGIN { printf \"%.1f\", $med / 1000 }")"
-done
+
+    # ---- compile time: median of 5 runs of nnc per example -----------------------
+    say "timing nnc on each example"
+    tmp="$OUT/compile"
+    mkdir -p "$tmp"
+    for nn in examples/*.nn bench/wide_mlp.nn; do
+        [ -f "$nn" ] || continue
+        ts=""
+        i=0
+        while [ $i -lt 6 ]; do # one untimed warm-up run, then 5
+            t0=$(now_ns)
+            build/nnc "$nn" -o "$tmp" >/dev/null
+            t1=$(now_ns)
+            [ $i -gt 0 ] && ts="$ts $(( (t1 - t0) / 1000 ))"
+            i=$((i + 1))
+        done
+        # shellcheck disable=SC2086 # $ts is a list of numbers, split on purpose
+        med=$(printf '%s\n' $ts | sort -n | sed -n 3p)
+        put "compile_ms.$(basename "$nn" .nn)" "$(awk "BEGIN { printf \"%.1f\", $med / 1000 }")"
+    done
+fi
 
 # ---- the models ---------------------------------------------------------------
 # name  source  train-batch  train-steps  warm-up  latency-calls  b256-batches
@@ -154,6 +172,7 @@ if [ "$QUICK" = 1 ]; then
 fashion_lenet:examples/fashion_lenet.nn:64:5:1:50:2
 wide_mlp:bench/wide_mlp.nn:256:1:1:5:1"
 fi
+[ "$ONLY" = int8 ] && models=""
 
 TRX="$DATA/train-images-idx3-ubyte.gz"
 TRY="$DATA/train-labels-idx1-ubyte.gz"
@@ -181,6 +200,7 @@ record() {
 }
 
 echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
+    [ -n "$name" ] || continue
     say "building $name"
     for t in 1 2; do
         build "$name" "$nn" "$batch" train "$t"
@@ -230,6 +250,51 @@ echo "$models" | while IFS=: read -r name nn batch steps warm calls batches; do
         OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$PY" bench/torch_bench.py throughput --model "$name" --threads "$t" --data "$TEX" \
             --batch 256 --batches "$batches" --warmup 1 --reps "$REPS" >"$o.torch$t.throughput.txt"
         record "torch.$name.throughput.$t" "$o.torch$t.throughput.txt" infer_samples_per_sec
+    done
+done
+
+# ---- int8 against float32 at batch 1 (issue 14's x86 row) --------------------
+# name  source  training-steps  calls per run
+# The weights: trained briefly (tests/quant/accuracy.sh's steps) and
+# calibrated on 1,000 training images, as tests/quant/accuracy.sh does;
+# the float32 code is --inference --batch 1 of the same weights (the
+# fastest float build for one sample: no GEMM, no pack).  Both builds go
+# into one program (bench/int8_pair.c) that alternates them call by call.
+qmodels="fashion_mlp:examples/fashion_mlp.nn:600:500
+fashion_lenet:examples/fashion_lenet.nn:900:300"
+[ "$QUICK" = 1 ] && qmodels="fashion_mlp:examples/fashion_mlp.nn:20:50
+fashion_lenet:examples/fashion_lenet.nn:20:50"
+echo "$qmodels" | while IFS=: read -r name nn steps calls; do
+    q="$OUT/int8.$name"
+    mkdir -p "$q"
+    say "$name: int8 weights ($steps training steps, calibrated on 1,000 images)"
+    build/nnc "$nn" --exe -o "$q/prog"
+    "$q/prog" train --data "$TRX" --labels "$TRY" --steps "$steps" --save "$q/w.safetensors" --quiet >/dev/null
+    "$q/prog" calibrate --weights "$q/w.safetensors" --data "$TRX" --samples 1000 --output "$q/q.safetensors" \
+        --quiet >/dev/null
+    build/nnc "$nn" --inference --batch 1 --weights "$q/w.safetensors" -o "$q/f32"
+    build/nnc "$nn" --inference --weights "$q/q.safetensors" --quantize int8 -o "$q/int8"
+    nout=$(sed -n "s/^#define ${name}_OUTPUT_SIZE \([0-9]*\).*/\1/p" "$q/int8/$name.h")
+    for kind in native plain; do
+        fl=$NNC_CFLAGS
+        [ $kind = plain ] && fl=$PLAIN_CFLAGS
+        for side in f32 int8; do
+            p=$side
+            [ $side = int8 ] && p=i8
+            # shellcheck disable=SC2086
+            $CC -std=c99 $fl -D"${name}_arena_bytes=${p}_arena_bytes" -D"${name}_init=${p}_init" \
+                -D"${name}_forward=${p}_forward" -c "$q/$side/$name.c" -o "$q/$side.$kind.o"
+        done
+        # shellcheck disable=SC2086
+        $CC -std=c99 $fl -DOUTPUT_SIZE="$nout" -Iruntime bench/int8_pair.c "$q/f32.$kind.o" "$q/int8.$kind.o" \
+            build/libnnrt.a -lz -lm -o "$q/pair.$kind"
+        say "$name: int8 and float32 latency at batch 1 ($kind flags), $calls calls each x $REPS"
+        "$q/pair.$kind" --data "$TEX" --calls "$calls" --reps "$REPS" >"$q/pair.$kind.txt"
+        for k in f32_latency_us int8_latency_us int8_over_f32 agree; do
+            v=$(get $k "$q/pair.$kind.txt")
+            [ -n "$v" ] || { say "no $k in $q/pair.$kind.txt"; exit 1; }
+            put "int8.$name.$kind.$k" "$v"
+        done
     done
 done
 

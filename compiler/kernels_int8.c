@@ -8,7 +8,11 @@
  * NAME_forward (float in, float out: quantizes the input, dequantizes the
  * output) and NAME_forward_int8 (int8 in and out, their scales and zero
  * points in the header).  The arithmetic is docs/quantization.md's;
- * tests/quant/qref.py computes the same integers.  Nothing here depends on
+ * tests/quant/qref.py computes the same integers.  On x86 with AVX-512
+ * VNNI and VBMI the dense and conv2d products take intrinsic kernels
+ * instead (nnc_x86_*, under NNC_I8X86: directly with -march, by run-time
+ * dispatch in a plain build), with their own copy of the weights; the
+ * same integers.  Nothing here depends on
  * the float path's kernels: an int8 file needs only libm (for the float
  * ops and for roundf in quantizing the input).
  */
@@ -469,20 +473,338 @@ static const char *const int8_rows2[] = {
     "",
 };
 
+/* The x86 prelude: which VNNI kernel a build has (none, direct, run-time
+ * dispatch) and the vectoriser's cost model for the plain loops. */
+static const char *const int8_x86_prelude[] = {
+    "/* x86: the dense and conv2d products by AVX-512 VNNI (vpdpbusd: four",
+    " * u8 x s8 products and their sum into each int32 lane), sixteen rows (output",
+    " * channels) or sixteen output positions (a conv2d's, windows spread by",
+    " * AVX-512 VBMI's vpermb) a pass, and the requantization on sixteen sums at once;",
+    " * the same integers as nnc_rows (tests/quant checks every level against",
+    " * the NumPy reference).  The input x is read as u8 x + 128 and the bias is",
+    " * bz - 128 sum(w) (w_xb), exact in integers.  With -march on a CPU that",
+    " * has AVX-512 VNNI and VBMI (Ice Lake, Zen 4 and later) it is called directly; in a build for",
+    " * x86-64 without it (plain cc -O2) by GCC 8+ or Clang 8+ NNC_I8X86_ON picks",
+    " * it at run time when the CPU has it (nnc_isa8, set once at start-up: 2",
+    " * AVX-512 VNNI and VBMI, 1 AVX2, 0 neither) and the plain loops otherwise.",
+    " * -DNNC_NO_DISPATCH turns the run-time choice off, -DNNC_ISA_MAX=N caps the",
+    " * level (0 or 1: the plain loops; tests build each), -DNNC_SCALAR turns",
+    " * the x86 kernel off. */",
+    "#if defined(__x86_64__) && !defined(NNC_SCALAR) && \\",
+    "    ((defined(__clang__) && __clang_major__ >= 8) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 8))",
+    "#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__) && \\",
+    "    defined(__AVX512VBMI__)",
+    "#define NNC_I8X86 1",
+    "#define NNC_I8X86_TARGET __attribute__((unused))",
+    "#define NNC_I8X86_ON 1",
+    "#elif !defined(NNC_NO_DISPATCH)",
+    "#define NNC_I8X86 1",
+    "#define NNC_I8X86_DISPATCH 1",
+    "#define NNC_I8X86_TARGET __attribute__((unused, target(\"avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi\")))",
+    "#ifndef NNC_ISA_MAX",
+    "#define NNC_ISA_MAX 2",
+    "#endif",
+    "static int nnc_isa8;",
+    "__attribute__((constructor)) static void nnc_isa8_init(void)",
+    "{",
+    "    __builtin_cpu_init();",
+    "    nnc_isa8 = __builtin_cpu_supports(\"avx512bw\") && __builtin_cpu_supports(\"avx512vl\") &&",
+    "                       __builtin_cpu_supports(\"avx512vnni\") && __builtin_cpu_supports(\"avx512vbmi\")",
+    "                   ? 2",
+    "                   : __builtin_cpu_supports(\"avx2\");",
+    "    if (nnc_isa8 > NNC_ISA_MAX)",
+    "        nnc_isa8 = NNC_ISA_MAX;",
+    "}",
+    "#define NNC_I8X86_ON (nnc_isa8 == 2)",
+    "#endif",
+    "#endif",
+    "#ifdef NNC_I8X86",
+    "#include <immintrin.h>",
+    "#endif",
+    "/* The loops that stay plain in a build without -march (pooling, im2col,",
+    " * the plain products) are left to GCC's vectoriser, which at -O2 (GCC 12+,",
+    " * its \"very cheap\" cost model) takes no loop that needs a run-time alias",
+    " * check or a scalar epilogue, and before GCC 12 none; so GCC gets the cost",
+    " * model of -fvect-cost-model=cheap here, as the float file does.  Integer",
+    " * sums are exact in any order: the same integers. */",
+    "#if defined(NNC_I8X86_DISPATCH) && !defined(__clang__) && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)",
+    "#pragma GCC optimize(\"tree-vectorize\", \"vect-cost-model=cheap\")",
+    "#endif",
+};
+
+/* nnc_x86_rows(): the VNNI product and requantization (int8_x86_prelude). */
+static const char *const int8_x86_rows[] = {
+    "#ifdef NNC_I8X86",
+    "/* nnc_requant of 16 sums acc by multipliers mv and right shifts e (shift",
+    " * <= 0 for each: -shift), plus zp, clamped to [lo, hi]: 16 int8. */",
+    "NNC_I8X86_TARGET static inline __m128i nnc_x86_requant(__m512i acc, __m512i mv, __m512i e, int32_t zp, int32_t lo,",
+    "                                                       int32_t hi)",
+    "{",
+    "    const __m512i rnd = _mm512_set1_epi64((long long)1 << 30), one = _mm512_set1_epi32(1);",
+    "    __m512i s, ev, od, mask, q;",
+    "    /* nnc_srdhm: (a M + 2^30) >> 31 (M >= 0: no saturation; the reference's",
+    "     * truncating division is this floor), the low 32 bits of each 64-bit",
+    "     * product, even and odd lanes apart */",
+    "    ev = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, mv), rnd), 31);",
+    "    od = _mm512_srli_epi64(",
+    "        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(mv, 32)), rnd), 31);",
+    "    s = _mm512_mask_blend_epi32((__mmask16)0xAAAA, ev, _mm512_slli_epi64(od, 32));",
+    "    /* nnc_rdpot by e: (s >> e) + (rem > (mask >> 1) + (s < 0)) */",
+    "    mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);",
+    "    q = _mm512_srav_epi32(s, e);",
+    "    q = _mm512_mask_add_epi32(",
+    "        q,",
+    "        _mm512_cmpgt_epi32_mask(_mm512_and_si512(s, mask),",
+    "                                _mm512_sub_epi32(_mm512_srli_epi32(mask, 1), _mm512_srai_epi32(s, 31))),",
+    "        q, one);",
+    "    q = _mm512_add_epi32(q, _mm512_set1_epi32(zp));",
+    "    q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));",
+    "    return _mm512_cvtepi32_epi8(q);",
+    "}",
+    "",
+    "/* The requantization of 16 rows' sums acc (rows r0.. of a block, fewer at",
+    " * the end) as nnc_requant does, into y[r * ys]: xm, xr the block's",
+    " * multipliers and right shifts; left: some row's shift is positive (then",
+    " * nnc_requant itself, with m and sh, on every row). */",
+    "NNC_I8X86_TARGET static inline void nnc_x86_out(__m512i acc, int r0, int rows, const int32_t *xm, const int32_t *xr,",
+    "                                                int left, const int32_t *m, const int8_t *sh, int32_t zp, int32_t lo,",
+    "                                                int32_t hi, int8_t *y, int ys)",
+    "{",
+    "    int8_t out[16];",
+    "    int i, n = rows - r0 < 16 ? rows - r0 : 16;",
+    "    if (left) {",
+    "        int32_t a[16];",
+    "        _mm512_storeu_si512((void *)a, acc);",
+    "        for (i = 0; i < n; i++) {",
+    "            int32_t v = nnc_requant(a[i], m[r0 + i], sh[r0 + i]) + zp;",
+    "            y[(size_t)(r0 + i) * ys] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "        }",
+    "        return;",
+    "    }",
+    "    if (ys == 1) {",
+    "        _mm_mask_storeu_epi8(y + r0, (__mmask16)((1u << n) - 1u),",
+    "                             nnc_x86_requant(acc, _mm512_loadu_si512((const void *)xm),",
+    "                                             _mm512_loadu_si512((const void *)xr), zp, lo, hi));",
+    "        return;",
+    "    }",
+    "    _mm_storeu_si128((__m128i *)(void *)out, nnc_x86_requant(acc, _mm512_loadu_si512((const void *)xm),",
+    "                                                             _mm512_loadu_si512((const void *)xr), zp, lo, hi));",
+    "    for (i = 0; i < n; i++)",
+    "        y[(size_t)(r0 + i) * ys] = out[i];",
+    "}",
+    "",
+    "/* The rows of nnc_rows by VNNI: x k int8; wx the rows in blocks of 16, each",
+    " * block [(k + 3) / 4][16][4] (row r's taps 4j..4j+3 in lane r % 16 of step",
+    " * j, zeros past k and past rows); xb, xm, xr each block's 16 biases (bz -",
+    " * 128 sum w), multipliers and right shifts (-shift; zeros past rows);",
+    " * left, m, sh, y[r * ys] as nnc_x86_out(). */",
+    "NNC_I8X86_TARGET static void nnc_x86_rows(const int8_t *x, int k, const int8_t *wx, int rows, const int32_t *xb,",
+    "                                          const int32_t *xm, const int32_t *xr, int left, const int32_t *m,",
+    "                                          const int8_t *sh, int32_t zp, int32_t lo, int32_t hi, int8_t *y, int ys)",
+    "{",
+    "    int k4 = (k + 3) / 4, kf = k / 4, k16 = kf & ~3, r0, j;",
+    "    uint32_t tail = 0;",
+    "    const __m512i flip = _mm512_set1_epi32((int)0x80808080u);",
+    "    /* the last step's taps past k read as zeros (their weights are zeros),",
+    "     * never past x's end */",
+    "    if (kf < k4)",
+    "        memcpy(&tail, x + 4 * kf, (size_t)(k - 4 * kf));",
+    "    for (r0 = 0; r0 < rows; r0 += 16, wx += (size_t)k4 * 64, xb += 16, xm += 16, xr += 16) {",
+    "        __m512i a0 = _mm512_loadu_si512((const void *)xb), a1 = _mm512_setzero_si512();",
+    "        __m512i a2 = _mm512_setzero_si512(), a3 = _mm512_setzero_si512();",
+    "        /* four sums, each step's vpdpbusd waiting on the one four steps back */",
+    "        for (j = 0; j < k16; j += 4) {",
+    "            uint32_t u[4];",
+    "            memcpy(u, x + 4 * j, 16);",
+    "            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_set1_epi32((int)u[0]), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64)));",
+    "            a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(_mm512_set1_epi32((int)u[1]), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64 + 64)));",
+    "            a2 = _mm512_dpbusd_epi32(a2, _mm512_xor_si512(_mm512_set1_epi32((int)u[2]), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64 + 128)));",
+    "            a3 = _mm512_dpbusd_epi32(a3, _mm512_xor_si512(_mm512_set1_epi32((int)u[3]), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64 + 192)));",
+    "        }",
+    "        for (; j < kf; j++) {",
+    "            uint32_t u;",
+    "            memcpy(&u, x + 4 * j, 4);",
+    "            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_set1_epi32((int)u), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)j * 64)));",
+    "        }",
+    "        if (kf < k4)",
+    "            a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(_mm512_set1_epi32((int)tail), flip),",
+    "                                     _mm512_loadu_si512((const void *)(wx + (size_t)kf * 64)));",
+    "        nnc_x86_out(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)), r0, rows, xm, xr, left, m,",
+    "                    sh, zp, lo, hi, y, ys);",
+    "    }",
+    "}",
+    "",
+    "/* One output position of a conv2d by VNNI, its window read row by row",
+    " * where it lies: x0 the tap (0, 0, 0), cs and rs the steps between",
+    " * channels and between kernel rows, c channels, kh rows of kw taps; wx the",
+    " * rows in blocks of 16, each [c][kh][(kw + 3) / 4][16][4] (taps past kw",
+    " * zero); the rest as nnc_x86_rows().  The taps past kw of a row's last",
+    " * step are not read (a masked load). */",
+    "NNC_I8X86_TARGET static void nnc_x86_window(const int8_t *x0, int cs, int rs, int c, int kh, int kw,",
+    "                                            const int8_t *wx, int rows, const int32_t *xb, const int32_t *xm,",
+    "                                            const int32_t *xr, int left, const int32_t *m, const int8_t *sh,",
+    "                                            int32_t zp, int32_t lo, int32_t hi, int8_t *y, int ys)",
+    "{",
+    "    const __m512i flip = _mm512_set1_epi32((int)0x80808080u);",
+    "    const __mmask16 last = (__mmask16)((1u << (kw - (kw - 1) / 4 * 4)) - 1u);",
+    "    int kg = (kw + 3) / 4, r0, ci, ky, g;",
+    "    for (r0 = 0; r0 < rows; r0 += 16, xb += 16, xm += 16, xr += 16) {",
+    "        __m512i a0 = _mm512_loadu_si512((const void *)xb), a1 = _mm512_setzero_si512();",
+    "        const int8_t *w = wx + (size_t)(r0 / 16) * c * kh * kg * 64;",
+    "        for (ci = 0; ci < c; ci++)",
+    "            for (ky = 0; ky < kh; ky++) {",
+    "                const int8_t *row = x0 + (size_t)ci * cs + (size_t)ky * rs;",
+    "                for (g = 0; g + 1 < kg; g++, w += 64) {",
+    "                    uint32_t u;",
+    "                    memcpy(&u, row + 4 * g, 4);",
+    "                    a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_set1_epi32((int)u), flip),",
+    "                                             _mm512_loadu_si512((const void *)w));",
+    "                }",
+    "                a1 = _mm512_dpbusd_epi32(",
+    "                    a1, _mm512_xor_si512(_mm512_broadcastd_epi32(_mm_maskz_loadu_epi8(last, row + 4 * g)), flip),",
+    "                    _mm512_loadu_si512((const void *)w));",
+    "                w += 64;",
+    "            }",
+    "        nnc_x86_out(_mm512_add_epi32(a0, a1), r0, rows, xm, xr, left, m, sh, zp, lo, hi, y, ys);",
+    "    }",
+    "}",
+    "",
+    "/* The output row segment of a conv2d of horizontal stride and dilation 1,",
+    " * by VNNI with the positions in the lanes: n <= 16 positions from input",
+    " * column ix0 (negative in the padding) of output row with input row iy0,",
+    " * every row (filter) of a group: x the group's c channels [h, w], kh",
+    " * kernel rows dh apart of kw <= 16 taps; wp [rows][c][kh][(kw + 3) / 4]",
+    " * the taps as u32 words of four (zeros past kw); xb, xm, xr, left, m, sh",
+    " * per row as nnc_x86_rows(); zx the input's zero point (the padding);",
+    " * y[r * ys + i] the output of row r at position i.  Each kernel row's",
+    " * input bytes are loaded once (a masked load, never outside the row) and",
+    " * spread into the sixteen positions' windows of four taps by vpermb, the",
+    " * padding's bytes set to zx; eight rows a pass. */",
+    "NNC_I8X86_TARGET static void nnc_x86_conv16(const int8_t *x, int c, int h, int w, int kh, int kw, int dh, int iy0,",
+    "                                            int ix0, int n, const int32_t *wp, int rows, const int32_t *xb,",
+    "                                            const int32_t *xm, const int32_t *xr, int left, const int32_t *m,",
+    "                                            const int8_t *sh, int32_t zx, int32_t zp, int32_t lo, int32_t hi,",
+    "                                            int8_t *y, int ys)",
+    "{",
+    "    static const int8_t spread[64] = {0,  1,  2,  3,  1,  2,  3,  4,  2,  3,  4,  5,  3,  4,  5,  6,",
+    "                                      4,  5,  6,  7,  5,  6,  7,  8,  6,  7,  8,  9,  7,  8,  9,  10,",
+    "                                      8,  9,  10, 11, 9,  10, 11, 12, 10, 11, 12, 13, 11, 12, 13, 14,",
+    "                                      12, 13, 14, 15, 13, 14, 15, 16, 14, 15, 16, 17, 15, 16, 17, 18};",
+    "    const __m512i flip = _mm512_set1_epi8((char)0x80), zv = _mm512_set1_epi8((char)(zx ^ 0x80));",
+    "    int kg = (kw + 3) / 4, first = ix0 < 0 ? 0 : ix0, end = ix0 + n + kg * 4 - 1, f0, i, ci, ky, g;",
+    "    __m512i idx[4];",
+    "    __mmask64 ok[4], lm;",
+    "    if (end > w)",
+    "        end = w;",
+    "    lm = end > first ? (__mmask64)(~0ULL >> (64 - (end - first))) : 0;",
+    "    /* the window bytes of step g: position p's taps 4g..4g+3 are the loaded",
+    "     * bytes p + 4g + (ix0 - first) + 0..3, those outside [0, end - first)",
+    "     * padding */",
+    "    for (g = 0; g < kg; g++) {",
+    "        idx[g] = _mm512_add_epi8(_mm512_loadu_si512((const void *)spread), _mm512_set1_epi8((char)(4 * g + ix0 - first)));",
+    "        ok[g] = _mm512_cmpge_epi8_mask(idx[g], _mm512_setzero_si512()) &",
+    "                _mm512_cmplt_epi8_mask(idx[g], _mm512_set1_epi8((char)(end - first)));",
+    "    }",
+    "    for (f0 = 0; f0 < rows; f0 += 8) {",
+    "        int nf = rows - f0 < 8 ? rows - f0 : 8;",
+    "        const int32_t *wf = wp + (size_t)f0 * c * kh * kg;",
+    "        size_t fs = (size_t)c * kh * kg; /* one row's words */",
+    "        __m512i a[8], xv[4], a0 = _mm512_set1_epi32(xb[f0]), a1, a2, a3, a4, a5, a6, a7;",
+    "        a1 = _mm512_set1_epi32(nf > 1 ? xb[f0 + 1] : 0);",
+    "        a2 = _mm512_set1_epi32(nf > 2 ? xb[f0 + 2] : 0);",
+    "        a3 = _mm512_set1_epi32(nf > 3 ? xb[f0 + 3] : 0);",
+    "        a4 = _mm512_set1_epi32(nf > 4 ? xb[f0 + 4] : 0);",
+    "        a5 = _mm512_set1_epi32(nf > 5 ? xb[f0 + 5] : 0);",
+    "        a6 = _mm512_set1_epi32(nf > 6 ? xb[f0 + 6] : 0);",
+    "        a7 = _mm512_set1_epi32(nf > 7 ? xb[f0 + 7] : 0);",
+    "        for (ci = 0; ci < c; ci++)",
+    "            for (ky = 0; ky < kh; ky++, wf += kg) {",
+    "                int iy = iy0 + ky * dh;",
+    "                if (iy >= 0 && iy < h) {",
+    "                    __m512i v = _mm512_xor_si512(",
+    "                        _mm512_maskz_loadu_epi8(lm, x + ((size_t)ci * h + (size_t)iy) * w + first), flip);",
+    "                    for (g = 0; g < kg; g++)",
+    "                        xv[g] = _mm512_mask_permutexvar_epi8(zv, ok[g], idx[g], v);",
+    "                } else {",
+    "                    for (g = 0; g < kg; g++)",
+    "                        xv[g] = zv;",
+    "                }",
+    "                for (g = 0; g < kg; g++) {",
+    "                    /* rows past nf: no product (a predictable branch) */",
+    "                    a0 = _mm512_dpbusd_epi32(a0, xv[g], _mm512_set1_epi32(wf[g]));",
+    "                    if (nf > 1)",
+    "                        a1 = _mm512_dpbusd_epi32(a1, xv[g], _mm512_set1_epi32(wf[fs + g]));",
+    "                    if (nf > 2)",
+    "                        a2 = _mm512_dpbusd_epi32(a2, xv[g], _mm512_set1_epi32(wf[2 * fs + g]));",
+    "                    if (nf > 3)",
+    "                        a3 = _mm512_dpbusd_epi32(a3, xv[g], _mm512_set1_epi32(wf[3 * fs + g]));",
+    "                    if (nf > 4)",
+    "                        a4 = _mm512_dpbusd_epi32(a4, xv[g], _mm512_set1_epi32(wf[4 * fs + g]));",
+    "                    if (nf > 5)",
+    "                        a5 = _mm512_dpbusd_epi32(a5, xv[g], _mm512_set1_epi32(wf[5 * fs + g]));",
+    "                    if (nf > 6)",
+    "                        a6 = _mm512_dpbusd_epi32(a6, xv[g], _mm512_set1_epi32(wf[6 * fs + g]));",
+    "                    if (nf > 7)",
+    "                        a7 = _mm512_dpbusd_epi32(a7, xv[g], _mm512_set1_epi32(wf[7 * fs + g]));",
+    "                }",
+    "            }",
+    "        a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3, a[4] = a4, a[5] = a5, a[6] = a6, a[7] = a7;",
+    "        for (i = 0; i < nf; i++) {",
+    "            int r = f0 + i;",
+    "            int8_t *yr = y + (size_t)r * ys;",
+    "            if (left) {",
+    "                int32_t s[16];",
+    "                int p;",
+    "                _mm512_storeu_si512((void *)s, a[i]);",
+    "                for (p = 0; p < n; p++) {",
+    "                    int32_t v = nnc_requant(s[p], m[r], sh[r]) + zp;",
+    "                    yr[p] = (int8_t)(v < lo ? lo : v > hi ? hi : v);",
+    "                }",
+    "                continue;",
+    "            }",
+    "            _mm_mask_storeu_epi8(yr, (__mmask16)((1u << n) - 1u),",
+    "                                 nnc_x86_requant(a[i], _mm512_set1_epi32(xm[r]), _mm512_set1_epi32(xr[r]), zp, lo, hi));",
+    "        }",
+    "    }",
+    "}",
+    "#endif",
+};
+
 /* The input's quantization (NAME_forward). */
 static const char *const int8_quantize[] = {
     "/* float to int8 at (scale, zero point), as TFLite's quantize: round(x / s)",
-    " * half away from zero, plus the zero point, saturated. */",
+    " * half away from zero, plus the zero point, saturated.  A quotient beyond",
+    " * +-300 saturates either way, so it is made +-300 first (NaN too, by its",
+    " * sign; on the bits: a float compare-and-select is control flow to GCC's",
+    " * vectoriser); within, its fraction is exact, and C's truncating",
+    " * conversion plus the fraction's test is roundf(), without the library",
+    " * call. */",
     "static int8_t nnc_quantize(float x, float scale, int32_t zp)",
     "{",
-    "    float q = roundf(x / scale);",
-    "    int32_t v;",
-    "    if (q > 255.0f)",
-    "        return 127;",
-    "    if (q < -256.0f)",
-    "        return -128;",
-    "    v = (int32_t)q + zp;",
-    "    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);",
+    "    float r = x / scale, f;",
+    "    int32_t v, b;",
+    "    memcpy(&b, &r, 4);",
+    "    b = (b & INT32_MAX) > 0x43960000 ? (b & INT32_MIN) | 0x43960000 : b; /* 0x43960000: 300.0f */",
+    "    memcpy(&r, &b, 4);",
+    "    v = (int32_t)r;",
+    "    f = r - (float)v;",
+    "    v += (f >= 0.5f ? 1 : 0) - (f <= -0.5f ? 1 : 0) + zp;",
+    "    v = v < -128 ? -128 : v;",
+    "    return (int8_t)(v > 127 ? 127 : v);",
+    "}",
+    "",
+    "/* q[i] = nnc_quantize(x[i], scale, zp) for i < n: a loop compilers",
+    " * vectorise (restrict: the int8 stores do not alias the floats). */",
+    "static void nnc_quantize_n(const float *restrict x, int8_t *restrict q, int n, float scale, int32_t zp)",
+    "{",
+    "    int i;",
+    "    for (i = 0; i < n; i++)",
+    "        q[i] = nnc_quantize(x[i], scale, zp);",
     "}",
     "",
 };
@@ -514,6 +836,120 @@ static void emit_array(Emitter *e, const char *type, const char *name, ll n, con
     emit_line(e, "};");
 }
 
+/* The steps of 4 taps a row of node q's weights takes in the x86 VNNI
+ * kernels: (K + 3) / 4 for nnc_x86_rows() (kw 0), kernel rows of kw taps
+ * each in (kw + 3) / 4 steps for nnc_x86_window(). */
+static ll x86_steps(const QuantNode *q, ll kw)
+{
+    return kw ? (ll)q->wlen / kw * ((kw + 3) / 4) : ((ll)q->wlen + 3) / 4;
+}
+
+/* nnc_x86_conv16()'s copy of conv2d id's weights, under NNC_I8X86: w_xp
+ * [out][in / groups][kh][(kw + 3) / 4] u32 words of four taps, the first
+ * in the low byte (x86 is little-endian), zeros past kw. */
+static void emit_x86_words(Emitter *e, const QuantNode *q, int id, ll kw)
+{
+    const Ir *ir = e->ir;
+    ll K = (ll)q->wlen, rows = K / kw, kg = (kw + 3) / 4, n = (ll)q->nout * rows * kg;
+    int32_t *v = arena_alloc(ir->arena, (size_t)n * 4);
+    for (ll f = 0; f < q->nout; f++)
+        for (ll r = 0; r < rows; r++)
+            for (ll g = 0; g < kg; g++) {
+                uint32_t u = 0;
+                for (ll t = 0; t < 4 && 4 * g + t < kw; t++)
+                    u |= (uint32_t)(uint8_t)q->w[f * K + r * kw + 4 * g + t] << (8 * t);
+                v[(f * rows + r) * kg + g] = (int32_t)u;
+            }
+    emit_line(e, "#ifdef NNC_I8X86");
+    emit_array(e, "int32_t", arena_printf(ir->arena, "w_xp%d", id), n, v, 4);
+    emit_line(e, "#endif");
+}
+
+/* The x86 VNNI kernels' copy of node id's weights, under NNC_I8X86 so that
+ * no other build carries it: per group (G), the rows in blocks of 16, each
+ * [x86_steps][16][4] int8 (step j of row r in lane r % 16), zeros past the
+ * taps and past the group's rows; w_xb the biases bz - 128 sum(w) (the
+ * kernels read x as u8 x + 128), w_xm the multipliers, w_xr the right
+ * shifts, 16 per block. */
+static void emit_x86_weights(Emitter *e, const QuantNode *q, int id, ll G, ll kw, ll KWp)
+{
+    const Ir *ir = e->ir;
+    int positions = kw < 0;
+    if (positions) {
+        emit_x86_words(e, q, id, KWp);
+        kw = 0; /* no w_x: the biases and multipliers only */
+    }
+    ll K = (ll)q->wlen, S = x86_steps(q, kw), FG = q->nout / G, FB = (FG + 15) / 16, kg = (kw + 3) / 4;
+    int8_t *w = arena_alloc(ir->arena, (size_t)(G * FB * S * 64));
+    int32_t *xb = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4), *xm = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4);
+    int32_t *xr = arena_alloc(ir->arena, (size_t)(G * FB * 16) * 4);
+    for (ll g = 0; g < G; g++)
+        for (ll b = 0; b < FB; b++)
+            for (ll l = 0; l < 16; l++) {
+                ll f = b * 16 + l, row = g * FG + f, at = (g * FB + b) * 16 + l;
+                ll sum = 0;
+                for (ll j = 0; j < S; j++)
+                    for (ll t = 0; t < 4; t++) {
+                        /* the tap of step j, lane byte t, or none */
+                        ll k = kw ? (j % kg * 4 + t < kw ? j / kg * kw + j % kg * 4 + t : -1) : (4 * j + t < K ? 4 * j + t : -1);
+                        int8_t v = f < FG && k >= 0 ? q->w[row * K + k] : 0;
+                        w[(((g * FB + b) * S + j) * 16 + l) * 4 + t] = v;
+                        sum += v;
+                    }
+                /* mod 2^32, as the kernel's int32 sums wrap */
+                xb[at] = f < FG ? (int32_t)(uint32_t)(q->bias_zp[row] - 128 * sum) : 0;
+                xm[at] = f < FG ? q->mult[row] : 0;
+                xr[at] = f < FG && q->shift[row] < 0 ? -q->shift[row] : 0;
+            }
+    emit_line(e, "#ifdef NNC_I8X86");
+    if (!positions)
+        emit_array(e, "int8_t", arena_printf(ir->arena, "w_x%d", id), G * FB * S * 64, w, 1);
+    emit_array(e, "int32_t", arena_printf(ir->arena, "w_xb%d", id), G * FB * 16, xb, 4);
+    emit_array(e, "int32_t", arena_printf(ir->arena, "w_xm%d", id), G * FB * 16, xm, 4);
+    emit_array(e, "int32_t", arena_printf(ir->arena, "w_xr%d", id), G * FB * 16, xr, 4);
+    emit_line(e, "#endif");
+}
+
+/* How the x86 VNNI kernels take conv2d geometry c: X86_POSITIONS,
+ * nnc_x86_conv16() (horizontal stride and dilation 1, kernel rows of at
+ * most 16 taps, left padding below 64: its byte indices stay in int8;
+ * sixteen positions a pass); else the kernel row length for
+ * nnc_x86_window() (the window of each position read in place, kernel row
+ * by kernel row); else 0, nnc_x86_rows() on the im2col row (rows of one
+ * tap take a step each in the window kernel, dilated rows are not
+ * contiguous). */
+enum { X86_POSITIONS = -1 };
+/* The geometry the x86 path of conv2d id sees: its own, or, where the
+ * input is first copied into a plane padded with z_in (quant_pad_plane),
+ * that plane's, whose windows need no padding. */
+static Conv x86_conv(const Ir *ir, const QuantNode *q, int id)
+{
+    Conv c = conv_geometry(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]]);
+    int64_t hp, wp;
+    if (q->pad_plane) {
+        quant_pad_plane(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]], &hp, &wp);
+        c.H = hp, c.W = wp, c.PT = c.PL = 0;
+    }
+    return c;
+}
+
+static ll x86_conv_kw(const Conv *c)
+{
+    if (c->SW == 1 && c->DW == 1 && c->KW <= 16 && c->PL < 64)
+        return X86_POSITIONS;
+    return c->DW == 1 && c->KW >= 2 ? c->KW : 0;
+}
+
+/* Whether some row of a dense or conv2d shifts left (a multiplier above 1):
+ * nnc_x86_rows() then requantizes by nnc_requant. */
+static int any_left_shift(const QuantNode *q)
+{
+    for (int r = 0; r < q->nout; r++)
+        if (q->shift[r] > 0)
+            return 1;
+    return 0;
+}
+
 /* The buffer of node id in the schedule: "A + offset". */
 static const char *qbuf(const Ir *ir, const QuantPlan *p, int id)
 {
@@ -527,6 +963,13 @@ static void emit_dense(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "/* %%%d dense: [%lld] -> [%d], int8 x int8 in int32 */", id, (ll)q->wlen, q->nout);
     emit_line(e, "static void k%d_dense(const int8_t *x, int8_t *y, int16_t *e)", id);
     emit_line(e, "{");
+    emit_line(e, "#ifdef NNC_I8X86");
+    emit_line(e, "    if (NNC_I8X86_ON) {");
+    emit_line(e, "        nnc_x86_rows(x, %lld, w_x%d, %d, w_xb%d, w_xm%d, w_xr%d, %d, w_m%d, w_sh%d, %d, %d, %d, y, 1);",
+              (ll)q->wlen, id, q->nout, id, id, id, any_left_shift(q), id, id, q->zero_point, q->act_min, q->act_max);
+    emit_line(e, "        return;");
+    emit_line(e, "    }");
+    emit_line(e, "#endif");
     emit_line(e, "    nnc_rows(x, %lld, w_q%d, %d, w_bz%d, w_m%d, w_sh%d, %d, %d, %d, y, 1, e);", (ll)q->wlen, id, q->nout, id, id,
               id, q->zero_point, q->act_min, q->act_max);
     emit_line(e, "}");
@@ -642,6 +1085,65 @@ static void emit_conv_wide(Emitter *e, int id, Conv c, ll ph, ll pw)
     emit_line(e, "%s", "");
 }
 
+/* conv2d's x86 VNNI path (NNC_I8X86_ON), as x86_conv_kw() chooses: each
+ * output row sixteen positions at a time by nnc_x86_conv16(); or, the
+ * group's filters as the rows, the window of each output position read in
+ * place by nnc_x86_window() (from the im2col row c<id>_col() writes where
+ * it reaches into the padding); or nnc_x86_rows() on the im2col row. */
+static void emit_conv_x86(Emitter *e, const QuantNode *q, int id, const Conv *c, int32_t x_zero_point)
+{
+    ll K = (ll)q->wlen, FB = (c->FG + 15) / 16, kw = x86_conv_kw(c);
+    ll gw = FB * x86_steps(q, kw < 0 ? 0 : kw) * 64;
+    const char *tail = arena_printf(e->ir->arena, "%lld, w_xb%d + g * %lld, w_xm%d + g * %lld, w_xr%d + g * %lld, %d, w_m%d + g * %lld, "
+                                    "w_sh%d + g * %lld, %d, %d, %d, yo, %lld);",
+                                    c->FG, id, FB * 16, id, FB * 16, id, FB * 16, any_left_shift(q), id, c->FG, id, c->FG,
+                                    q->zero_point, q->act_min, q->act_max, c->OH * c->OW);
+    emit_line(e, "#ifdef NNC_I8X86");
+    emit_line(e, "    if (NNC_I8X86_ON) {");
+    if (kw == X86_POSITIONS) {
+        emit_line(e, "        for (g = 0; g < %lld; g++)", c->G);
+        emit_line(e, "            for (oy = 0; oy < %lld; oy++)", c->OH);
+        emit_line(e, "                for (ox = 0; ox < %lld; ox += 16)", c->OW);
+        emit_line(e, "                    nnc_x86_conv16(x + (size_t)g * %lld, %lld, %lld, %lld, %lld, %lld, %lld, oy * %lld - %lld, ox - %lld,",
+                  c->CG * c->H * c->W, c->CG, c->H, c->W, c->KH, c->KW, c->DH, c->SH, c->PT, c->PL);
+        emit_line(e, "                                   %lld - ox < 16 ? %lld - ox : 16, w_xp%d + (size_t)g * %lld, %lld, w_xb%d + g * %lld,",
+                  c->OW, c->OW, id, c->FG * c->CG * c->KH * ((c->KW + 3) / 4), c->FG, id, FB * 16);
+        emit_line(e, "                                   w_xm%d + g * %lld, w_xr%d + g * %lld, %d, w_m%d + g * %lld, w_sh%d + g * %lld, %d, %d, %d, %d,",
+                  id, FB * 16, id, FB * 16, any_left_shift(q), id, c->FG, id, c->FG, x_zero_point, q->zero_point, q->act_min,
+                  q->act_max);
+        emit_line(e, "                                   y + (size_t)g * %lld + (size_t)oy * %lld + ox, %lld);", c->FG * c->OH * c->OW,
+                  c->OW, c->OH * c->OW);
+        emit_line(e, "        return;");
+        emit_line(e, "    }");
+        emit_line(e, "#endif");
+        return;
+    }
+    emit_line(e, "        for (g = 0; g < %lld; g++)", c->G);
+    emit_line(e, "            for (oy = 0; oy < %lld; oy++)", c->OH);
+    emit_line(e, "                for (ox = 0; ox < %lld; ox++) {", c->OW);
+    emit_line(e, "                    int8_t *yo = y + (size_t)g * %lld + (size_t)oy * %lld + ox;", c->FG * c->OH * c->OW, c->OW);
+    emit_line(e, "                    const int8_t *wg = w_x%d + (size_t)g * %lld;", id, gw);
+    if (kw) {
+        emit_line(e, "                    int y0 = oy * %lld - %lld, x0 = ox * %lld - %lld;", c->SH, c->PT, c->SW, c->PL);
+        emit_line(e, "                    if (y0 >= 0 && y0 + %lld < %lld && x0 >= 0 && x0 + %lld < %lld) {", (c->KH - 1) * c->DH, c->H,
+                  c->KW - 1, c->W);
+        emit_line(e, "                        nnc_x86_window(x + (size_t)g * %lld + (size_t)y0 * %lld + x0, %lld, %lld, %lld, %lld, %lld, wg, %s",
+                  c->CG * c->H * c->W, c->W, c->H * c->W, c->DH * c->W, c->CG, c->KH, c->KW, tail);
+        emit_line(e, "                        continue;");
+        emit_line(e, "                    }");
+        emit_line(e, "                    k%d_col(x, g, oy, ox, col);", id);
+        emit_line(e, "                    nnc_x86_window(col, %lld, %lld, %lld, %lld, %lld, wg, %s", c->KH * c->KW, c->KW, c->CG, c->KH,
+                  c->KW, tail);
+    } else {
+        emit_line(e, "                    k%d_col(x, g, oy, ox, col);", id);
+        emit_line(e, "                    nnc_x86_rows(col, %lld, wg, %s", K, tail);
+    }
+    emit_line(e, "                }");
+    emit_line(e, "        return;");
+    emit_line(e, "    }");
+    emit_line(e, "#endif");
+}
+
 /* conv2d: c<id>_col() copies the taps of one output position into a row
  * (im2col, int8, z_in where the window is outside the input, so that
  * padding adds nothing); the kernel takes two positions at a time through
@@ -656,6 +1158,7 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
     ll K = (ll)q->wlen;
     int64_t hp = 0, wp = 0;
     int wide = conv_wide(ir, p, id, NULL);
+    Conv xc = x86_conv(ir, q, id);
     if (q->pad_plane)
         quant_pad_plane(&ir->nodes[id], &ir->nodes[ir->nodes[id].in[0]], &hp, &wp);
     if (wide) {
@@ -737,10 +1240,12 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
         emit_line(e, "            memcpy(pad + ((size_t)c * %lld + %lld + r) * %lld + %lld, x + ((size_t)c * %lld + r) * %lld, %lld);",
                   (ll)hp, c.PT, (ll)wp, c.PL, c.H, c.W, c.W);
         emit_line(e, "    x = pad;");
+        emit_conv_x86(e, q, id, &xc, x->zero_point);
     } else {
         emit_line(e, "static void k%d_conv2d(const int8_t *x, int8_t *y, int8_t *col, int16_t *e)", id);
         emit_line(e, "{");
         emit_line(e, "    int g, oy, ox;");
+        emit_conv_x86(e, q, id, &xc, x->zero_point);
     }
     emit_line(e, "    for (g = 0; g < %lld; g++) {", c.G);
     emit_line(e, "        const int8_t *w = w_q%d + (size_t)g * %lld;", id, c.FG * K);
@@ -844,20 +1349,34 @@ static void emit_pool(Emitter *e, const QuantPlan *p, int id)
     emit_line(e, "        for (oy = 0; oy < %lld; oy++)", OH);
     emit_line(e, "            for (ox = 0; ox < %lld; ox++) {", OW);
     emit_line(e, "                int32_t acc = %d;", avg ? 0 : -128);
-    emit_line(e, "                for (ky = 0; ky < %lld; ky++) {", (ll)k[0]);
-    emit_line(e, "                    int iy = oy * %lld - %lld + ky;", (ll)s[0], (ll)pd[0]);
-    emit_line(e, "                    if (iy < 0 || iy >= %lld)", H);
-    emit_line(e, "                        continue;");
-    emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
-    emit_line(e, "                        int ix = ox * %lld - %lld + kx;", (ll)s[1], (ll)pd[1]);
-    emit_line(e, "                        int32_t v = ix >= 0 && ix < %lld ? x[(c * %lld + iy) * %lld + ix] : %s;", W, H, W,
-              avg ? arena_printf(ir->arena, "(%d)", z) : "-128");
-    if (avg)
-        emit_line(e, "                        acc += v - (%d);", z);
-    else
-        emit_line(e, "                        acc = v > acc ? v : acc;");
-    emit_line(e, "                    }");
-    emit_line(e, "                }");
+    if (pd[0] == 0 && pd[1] == 0) {
+        /* no padding: every window inside the input, no checks (the loops
+         * of constant length unroll) */
+        emit_line(e, "                const int8_t *p = x + (c * %lld + oy * %lld) * %lld + ox * %lld;", H, (ll)s[0], W, (ll)s[1]);
+        emit_line(e, "                for (ky = 0; ky < %lld; ky++)", (ll)k[0]);
+        emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
+        emit_line(e, "                        int32_t v = p[ky * %lld + kx];", W);
+        if (avg)
+            emit_line(e, "                        acc += v - (%d);", z);
+        else
+            emit_line(e, "                        acc = v > acc ? v : acc;");
+        emit_line(e, "                    }");
+    } else {
+        emit_line(e, "                for (ky = 0; ky < %lld; ky++) {", (ll)k[0]);
+        emit_line(e, "                    int iy = oy * %lld - %lld + ky;", (ll)s[0], (ll)pd[0]);
+        emit_line(e, "                    if (iy < 0 || iy >= %lld)", H);
+        emit_line(e, "                        continue;");
+        emit_line(e, "                    for (kx = 0; kx < %lld; kx++) {", (ll)k[1]);
+        emit_line(e, "                        int ix = ox * %lld - %lld + kx;", (ll)s[1], (ll)pd[1]);
+        emit_line(e, "                        int32_t v = ix >= 0 && ix < %lld ? x[(c * %lld + iy) * %lld + ix] : %s;", W, H, W,
+                  avg ? arena_printf(ir->arena, "(%d)", z) : "-128");
+        if (avg)
+            emit_line(e, "                        acc += v - (%d);", z);
+        else
+            emit_line(e, "                        acc = v > acc ? v : acc;");
+        emit_line(e, "                    }");
+        emit_line(e, "                }");
+    }
     if (avg) {
         emit_line(e, "                acc = (acc > 0 ? acc + %lld : acc - %lld) / %lld + (%d);", cnt / 2, cnt / 2, cnt, z);
         emit_line(e, "                acc = acc < -128 ? -128 : acc > 127 ? 127 : acc;");
@@ -1081,10 +1600,13 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
     int has[QK_FLOAT + 1] = {0};
     for (int i = 0; i < ir->n; i++)
         has[p->q[i].kind] = 1;
+    emit_lines(&e, int8_x86_prelude, sizeof int8_x86_prelude / sizeof int8_x86_prelude[0]);
     if (has[QK_DENSE] || has[QK_CONV2D] || has[QK_ADD] || has[QK_CONCAT])
         emit_lines(&e, int8_requant, sizeof int8_requant / sizeof int8_requant[0]);
-    if (has[QK_DENSE] || has[QK_CONV2D])
+    if (has[QK_DENSE] || has[QK_CONV2D]) {
         emit_lines(&e, int8_rows, sizeof int8_rows / sizeof int8_rows[0]);
+        emit_lines(&e, int8_x86_rows, sizeof int8_x86_rows / sizeof int8_x86_rows[0]);
+    }
     if (has[QK_CONV2D])
         emit_lines(&e, int8_rows2, sizeof int8_rows2 / sizeof int8_rows2[0]);
     emit_lines(&e, int8_quantize, sizeof int8_quantize / sizeof int8_quantize[0]);
@@ -1114,6 +1636,12 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         emit_array(&e, "int32_t", arena_printf(ir->arena, "w_bz%d", i), q->nout, q->bias_zp, 4);
         emit_array(&e, "int32_t", arena_printf(ir->arena, "w_m%d", i), q->nout, q->mult, 4);
         emit_array(&e, "int8_t", arena_printf(ir->arena, "w_sh%d", i), q->nout, q->shift, 1);
+        if (q->kind == QK_CONV2D) {
+            Conv c = x86_conv(ir, q, i);
+            emit_x86_weights(&e, q, i, c.G, x86_conv_kw(&c), c.KW);
+        } else {
+            emit_x86_weights(&e, q, i, 1, 0, 0);
+        }
         emit_line(&e, "%s", "");
     }
     for (int i = 0; i < ir->n; i++) {
@@ -1215,9 +1743,8 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
     emit_line(&e, "    int8_t *A = m->a;");
     emit_line(&e, "    int s, i;");
     emit_line(&e, "    for (s = 0; s < n; s++) {");
-    emit_line(&e, "        for (i = 0; i < %lld; i++)", nin);
-    emit_line(&e, "            (%s)[i] = nnc_quantize(x[(size_t)s * %lld + i], %s_INPUT_SCALE, %s_INPUT_ZERO_POINT);", xin,
-              nin, M, M);
+    emit_line(&e, "        nnc_quantize_n(x + (size_t)s * %lld, %s, %lld, %s_INPUT_SCALE, %s_INPUT_ZERO_POINT);", nin, xin, nin, M,
+              M);
     emit_line(&e, "        run_int8(A);");
     emit_line(&e, "        for (i = 0; i < %lld; i++)", nout);
     emit_line(&e, "            out[(size_t)s * %lld + i] = (float)((int32_t)(%s)[i] - %s_OUTPUT_ZERO_POINT) * %s_OUTPUT_SCALE;",

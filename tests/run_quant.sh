@@ -3,6 +3,13 @@
 #   tests/quant/run.py       the generated integer arithmetic and every int8
 #                            kernel against the NumPy reference (qref.py),
 #                            bit for bit; per-op models
+#                            (with -DNNC_ISA_MAX=0: the plain loops where
+#                            the x86 VNNI kernels would run; with -O2
+#                            -march=native: those kernels called directly
+#                            where the CPU has them; under ASan + UBSan:
+#                            the plain build, dispatching to them)
+#   tests/quant/x86.sh       the x86 VNNI kernels are the code compiled
+#                            (plain -O2: by run-time dispatch) and run
 #   tests/quant/accuracy.sh  fashion_mlp and fashion_lenet: trained briefly,
 #                            calibrated, int8 test accuracy against float32
 #                            (within 0.5 points), int8 weight bytes <= 26%,
@@ -20,5 +27,9 @@ if ! "$PY" -c 'import numpy' 2>/dev/null; then
 fi
 rm -rf build/quant
 mkdir -p build/quant
-"$PY" tests/quant/run.py "$NNC" build/quant || exit 1
+for flags in "-DNNC_ISA_MAX=0" "-O2 -march=native" "-fsanitize=address,undefined -fno-sanitize-recover=all"; do
+    echo "-- the generated C with flags '$flags'"
+    QUANT_CFLAGS="$flags" "$PY" tests/quant/run.py "$NNC" build/quant || exit 1
+done
+sh tests/quant/x86.sh || exit 1
 NNC="$NNC" PYTHON="$PY" sh tests/quant/accuracy.sh || exit 1

@@ -31,6 +31,9 @@ import qref  # noqa: E402
 NNC, B = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 CC = os.environ.get("CC", "cc")
+# more flags for the generated C (tests/run_quant.sh runs every x86 level:
+# -DNNC_ISA_MAX=0, -march=native)
+CFLAGS = os.environ.get("QUANT_CFLAGS", "").split()
 fails = 0
 # the variant of the generated C under test: -D flags for every harness, and
 # what the checks' lines say of it
@@ -64,7 +67,7 @@ def build(model, q, name, out, cflags=()):
     """nnc --quantize int8, then the harness (cflags added); returns the .c text."""
     d = os.path.join(B, name + ".gen")
     subprocess.run([NNC, model, "--inference", "--weights", q, "--quantize", "int8", "-o", d], check=True)
-    subprocess.run([CC, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O1", "-DMODEL=" + name,
+    subprocess.run([CC, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O1"] + CFLAGS + ["-DMODEL=" + name,
                     "-include", os.path.join(d, name + ".c"), "-I", d, "-o", out] + VARIANT + list(cflags) + [
                     os.path.join(HERE, "harness.c"), "-lm"], check=True)
     with open(os.path.join(d, name + ".c")) as f:
@@ -334,6 +337,54 @@ def test_res(rng):
     mcu_check("qres", x, got)
 
 
+def test_x86(rng):
+    """Every path of the x86 VNNI kernels (and the same integers from the
+    plain loops where they run): tests/quant/ops/qx86.nn."""
+    wa, ba = rng.normal(0, 0.4, (20, 3, 1, 1)).astype(np.float32), rng.normal(0, 0.1, 20).astype(np.float32)
+    wb, bb = rng.normal(0, 0.2, (10, 20, 5, 5)).astype(np.float32), rng.normal(0, 0.1, 10).astype(np.float32)
+    wc, bc = rng.normal(0, 0.3, (18, 10, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 18).astype(np.float32)
+    wd, bd = rng.normal(0, 0.2, (18, 18, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 18).astype(np.float32)
+    we, be = rng.normal(0, 0.2, (6, 18, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 6).astype(np.float32)
+    wy, by = rng.normal(0, 0.2, (40, 264)).astype(np.float32), rng.normal(0, 0.1, 40).astype(np.float32)
+    # c's range is narrow: its multipliers exceed 1 (a left shift)
+    R = dict(x=(-1.0, 1.0), a=(0.0, 2.0), b=(-3.0, 3.0), c=(-0.004, 0.004), d=(-2.0, 2.0), e=(-2.0, 2.0),
+             y=(-3.0, 3.0))
+    P = {k: qref.int8_params(*v) for k, v in R.items()}
+    q = os.path.join(B, "qx86.safetensors")
+    t = [("a.0.weight", wa), ("a.0.bias", ba), ("b.0.weight", wb), ("b.0.bias", bb), ("c.0.weight", wc),
+         ("c.0.bias", bc), ("d.0.weight", wd), ("d.0.bias", bd), ("e.0.weight", we), ("e.0.bias", be),
+         ("y.1.weight", wy), ("y.1.bias", by)]
+    for k in R:
+        t += [(k + ".scale", np.array([P[k][0]], np.float32)), (k + ".zero_point", np.array([P[k][1]], np.int32))]
+    write_st(q, t)
+    exe = os.path.join(B, "qx86")
+    text = build(os.path.join(HERE, "ops", "qx86.nn"), q, "qx86", exe)
+    La = qref.quant_layer(wa, ba, P["x"][0], P["a"][0])
+    Lb = qref.quant_layer(wb, bb, P["a"][0], P["b"][0])
+    Lc = qref.quant_layer(wc, bc, P["b"][0], P["c"][0])
+    Ld = qref.quant_layer(wd, bd, P["c"][0], P["d"][0])
+    Le = qref.quant_layer(we, be, P["d"][0], P["e"][0])
+    Ly = qref.quant_layer(wy, by, P["e"][0], P["y"][0])
+    check(np.all(Lc[3] > 0) and np.all(Lb[3] <= 0), "qx86: c's shifts are left shifts, b's right shifts")
+    for kern in ("nnc_x86_rows(col", "nnc_x86_conv16(", "nnc_x86_window(x", "nnc_x86_window(col", "nnc_x86_rows(x"):
+        check(kern in text, "qx86: the x86 code calls %s...)" % kern)
+    x = rng.integers(-128, 128, (40, 3, 7, 21)).astype(np.int8)
+    got = run(exe, "int8", x, np.int8).reshape(40, 40)
+    relu_lo = max(-128, qref.quant_value(0, *P["a"]))
+    want = []
+    for s_ in x:
+        a = qref.conv2d(s_, P["x"][1], *La, P["a"][1], lo=relu_lo)
+        b = qref.conv2d(a, P["a"][1], *Lb, P["b"][1], pad=2)
+        c = qref.conv2d(b, P["b"][1], *Lc, P["c"][1], pad=1)
+        d = qref.conv2d(c, P["c"][1], *Ld, P["d"][1], stride=2, pad=1)
+        e = qref.conv2d(d, P["d"][1], *Le, P["e"][1], pad=2, dil=2)
+        want.append(qref.dense(e.reshape(-1), P["e"][1], *Ly, P["y"][1]))
+    want = np.array(want)
+    check(np.array_equal(got, want), "qx86 forward_int8 on 40 samples (1x1, 5x5, left-shifted 3x3, strided 3x3, dilated conv2d; "
+          "dense of 40), exactly (%d of %d outputs saturated)"
+          % (int(np.sum((want == 127) | (want == -128))), want.size))
+
+
 def test_bn(rng):
     t = [("y.0.weight", rng.normal(0, 0.3, (3, 1, 3, 3)).astype(np.float32)),
          ("y.0.bias", np.zeros(3, np.float32)), ("y.1.weight", np.ones(3, np.float32)),
@@ -405,6 +456,7 @@ test_wide(rng)
 test_res(rng)
 test_bn(rng)
 test_errors(rng)
+test_x86(rng)
 # the Cortex-M0's kernels (two rows a pass, the 32-bit requantization),
 # compiled for the host: the same integers
 VARIANT, VARIANT_NAME = ["-DNNC_THUMB1", "-DNNC_RQ32"], " [-DNNC_THUMB1 -DNNC_RQ32]"
