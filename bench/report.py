@@ -228,10 +228,11 @@ def main():
         kind = ("OpenBLAS" if "openblas" in b else "MKL" if "mkl" in b
                 else "BLIS" if "blis" in b
                 else "the netlib reference BLAS (untuned)" if "/blas/" in b else b)
-    notes = [
+    notes = [] if "peak.1" not in r else [
         f"peak (FMA loop, {r.get('peak_isa.1', '?')}): {r.get('peak.1', '?')} GFLOP/s on 1 thread, "
         f"{r.get('peak.2', '?')} on 2 (256-bit FMA: {r.get('peak_avx2.1', '?')} / "
-        f"{r.get('peak_avx2.2', '?')}); % of peak is against the thread count's figure",
+        f"{r.get('peak_avx2.2', '?')}); % of peak is against the thread count's figure"
+    ] + [
         "ratio: nnc/PyTorch for samples/s, PyTorch/nnc (the speed-up) for latency; higher is better for nnc",
         "CPU-time ratio: the same from samples per CPU second (1 thread), a check on the wall-clock "
         "ratio when other load preempted a run; the targets are judged on the wall-clock ratio",
