@@ -1386,8 +1386,8 @@ static void emit_kernels(Emitter *e, Model *m, Diag *d)
             }
         if (users > 1) {
             char kn[KERN_NAME_MAX];
-            emit_line(e, "/* %s computes the %d nodes above, each on its own buffers%s */", kern_name(ir, i, kn, sizeof kn),
-                      users, kern_count_arg(ir, i) >= 0 ? " and count" : "");
+            emit_line(e, "/* %s: one function for the %d kernels above, each called on its own buffers%s */",
+                      kern_name(ir, i, kn, sizeof kn), users, kern_count_arg(ir, i) >= 0 ? " and count" : "");
         }
         fputs(text[i], e->f);
     }

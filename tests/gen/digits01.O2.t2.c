@@ -1373,7 +1373,7 @@ static void k018_dense_db(int n,
 /* %20 update of out.0.bias update (examples/digits01.nn:10) */
 /* %21 update of out.2.weight update (examples/digits01.nn:11) */
 /* %22 update of out.2.bias update (examples/digits01.nn:11) */
-/* k019_sgd computes the 4 nodes above, each on its own buffers and count */
+/* k019_sgd: one function for the 4 kernels above, each called on its own buffers and count */
 static void k019_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {

@@ -1244,7 +1244,7 @@ static void k004_conv2d(int n,
 
 /* %5 out.1 sigmoid (examples/digits123_cnn.nn:11) */
 /* %11 out sigmoid (examples/digits123_cnn.nn:14) */
-/* k005_sigmoid computes the 2 nodes above, each on its own buffers and count */
+/* k005_sigmoid: one function for the 2 kernels above, each called on its own buffers and count */
 static void k005_sigmoid(int n, size_t len,
     const real *restrict x /* [n, len] */,
     real *restrict y /* [n, len] */)
@@ -1319,7 +1319,7 @@ static void k013_mse_dx(int n,
 
 /* %14 gradient of out sigmoid (examples/digits123_cnn.nn:14) */
 /* %20 gradient of out.1 sigmoid (examples/digits123_cnn.nn:11) */
-/* k014_sigmoid_dx computes the 2 nodes above, each on its own buffers and count */
+/* k014_sigmoid_dx: one function for the 2 kernels above, each called on its own buffers and count */
 static void k014_sigmoid_dx(int n, size_t len,
     const real *restrict dy /* [n, len] */,
     const real *restrict y /* [n, len] */,
@@ -1466,7 +1466,7 @@ static void k022_conv2d_db(int n,
 /* %24 update of out.0.bias update (examples/digits123_cnn.nn:11) */
 /* %25 update of out.4.weight update (examples/digits123_cnn.nn:14) */
 /* %26 update of out.4.bias update (examples/digits123_cnn.nn:14) */
-/* k023_sgd computes the 4 nodes above, each on its own buffers and count */
+/* k023_sgd: one function for the 4 kernels above, each called on its own buffers and count */
 static void k023_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {

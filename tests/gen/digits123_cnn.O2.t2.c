@@ -1954,7 +1954,7 @@ static void k022_conv2d_db(int n,
 /* %24 update of out.0.bias update (examples/digits123_cnn.nn:11) */
 /* %25 update of out.4.weight update (examples/digits123_cnn.nn:14) */
 /* %26 update of out.4.bias update (examples/digits123_cnn.nn:14) */
-/* k023_sgd computes the 4 nodes above, each on its own buffers and count */
+/* k023_sgd: one function for the 4 kernels above, each called on its own buffers and count */
 static void k023_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {

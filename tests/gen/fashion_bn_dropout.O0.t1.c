@@ -1957,7 +1957,7 @@ static void k028_dense_db(int n,
 /* %40 update of logits.1.bias update (examples/fashion_bn_dropout.nn:10) */
 /* %43 update of logits.4.weight update (examples/fashion_bn_dropout.nn:11) */
 /* %46 update of logits.4.bias update (examples/fashion_bn_dropout.nn:11) */
-/* k031_adam computes the 6 nodes above, each on its own buffers and count */
+/* k031_adam: one function for the 6 kernels above, each called on its own buffers and count */
 static void k031_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,

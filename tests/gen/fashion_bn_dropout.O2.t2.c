@@ -2032,7 +2032,7 @@ static void k031_adam(double lr, int64_t t, int len, real *restrict p,
 /* %40 update of logits.1.bias update (examples/fashion_bn_dropout.nn:10) */
 /* %43 update of logits.4.weight update (examples/fashion_bn_dropout.nn:11) */
 /* %46 update of logits.4.bias update (examples/fashion_bn_dropout.nn:11) */
-/* k034_adam computes the 5 nodes above, each on its own buffers and count */
+/* k034_adam: one function for the 5 kernels above, each called on its own buffers and count */
 static void k034_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,

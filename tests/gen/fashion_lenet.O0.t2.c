@@ -1276,7 +1276,7 @@ static void k004_conv2d(int n,
 /* %10 logits.4 relu (examples/fashion_lenet.nn:7) */
 /* %16 logits.8 relu (examples/fashion_lenet.nn:9) */
 /* %20 logits.10 relu (examples/fashion_lenet.nn:10) */
-/* k005_relu computes the 4 nodes above, each on its own buffers and count */
+/* k005_relu: one function for the 4 kernels above, each called on its own buffers and count */
 static void k005_relu(int n, size_t len,
     const real *restrict x /* [n, len] */,
     real *restrict y /* [n, len] */)
@@ -2197,7 +2197,7 @@ static void k028_dense_db(int n,
 /* %33 gradient of logits.8 relu (examples/fashion_lenet.nn:9) */
 /* %39 gradient of logits.4 relu (examples/fashion_lenet.nn:7) */
 /* %44 gradient of logits.1 relu (examples/fashion_lenet.nn:6) */
-/* k029_relu_dx computes the 4 nodes above, each on its own buffers and count */
+/* k029_relu_dx: one function for the 4 kernels above, each called on its own buffers and count */
 static void k029_relu_dx(int n, size_t len,
     const real *restrict dy /* [n, len] */,
     const real *restrict y /* [n, len] */,
@@ -2696,7 +2696,7 @@ static void k046_conv2d_db(int n,
 /* %70 update of logits.9.bias update (examples/fashion_lenet.nn:10) */
 /* %73 update of logits.11.weight update (examples/fashion_lenet.nn:11) */
 /* %76 update of logits.11.bias update (examples/fashion_lenet.nn:11) */
-/* k049_adam computes the 8 nodes above, each on its own buffers and count */
+/* k049_adam: one function for the 8 kernels above, each called on its own buffers and count */
 static void k049_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,

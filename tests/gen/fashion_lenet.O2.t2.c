@@ -4382,7 +4382,7 @@ static void k046_conv2d_db(int n,
 /* %70 update of logits.9.bias update (examples/fashion_lenet.nn:10) */
 /* %73 update of logits.11.weight update (examples/fashion_lenet.nn:11) */
 /* %76 update of logits.11.bias update (examples/fashion_lenet.nn:11) */
-/* k049_adam computes the 8 nodes above, each on its own buffers and count */
+/* k049_adam: one function for the 8 kernels above, each called on its own buffers and count */
 static void k049_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,

@@ -1415,7 +1415,7 @@ static void k004_dense(int n,
 
 /* %5 logits.1 relu (examples/fashion_mlp.nn:6) */
 /* %9 logits.3 relu (examples/fashion_mlp.nn:7) */
-/* k005_relu computes the 2 nodes above, each on its own buffers and count */
+/* k005_relu: one function for the 2 kernels above, each called on its own buffers and count */
 static void k005_relu(int n, size_t len,
     const real *restrict x /* [n, len] */,
     real *restrict y /* [n, len] */)
@@ -2000,7 +2000,7 @@ static void k018_dense_db(int n,
 
 /* %19 gradient of logits.3 relu (examples/fashion_mlp.nn:7) */
 /* %23 gradient of logits.1 relu (examples/fashion_mlp.nn:6) */
-/* k019_relu_dx computes the 2 nodes above, each on its own buffers and count */
+/* k019_relu_dx: one function for the 2 kernels above, each called on its own buffers and count */
 static void k019_relu_dx(int n, size_t len,
     const real *restrict dy /* [n, len] */,
     const real *restrict y /* [n, len] */,
@@ -2097,7 +2097,7 @@ static void k025_dense_db(int n,
 
 /* %27 update of logits.0.weight update (examples/fashion_mlp.nn:6) */
 /* %31 update of logits.2.weight update (examples/fashion_mlp.nn:7) */
-/* k027_sgd computes the 2 nodes above, each on its own buffers and count */
+/* k027_sgd: one function for the 2 kernels above, each called on its own buffers and count */
 static void k027_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict momentum_buffer)
@@ -2120,7 +2120,7 @@ static void k027_sgd(double lr, int64_t t, int len, real *restrict p,
 /* %33 update of logits.2.bias update (examples/fashion_mlp.nn:7) */
 /* %35 update of logits.4.weight update (examples/fashion_mlp.nn:8) */
 /* %37 update of logits.4.bias update (examples/fashion_mlp.nn:8) */
-/* k029_sgd computes the 4 nodes above, each on its own buffers and count */
+/* k029_sgd: one function for the 4 kernels above, each called on its own buffers and count */
 static void k029_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict momentum_buffer)

@@ -802,7 +802,7 @@ static void k025_dense_db(int n,
 /* %33 update of logits.2.bias update (examples/fashion_mlp.nn:7) */
 /* %35 update of logits.4.weight update (examples/fashion_mlp.nn:8) */
 /* %37 update of logits.4.bias update (examples/fashion_mlp.nn:8) */
-/* k027_sgd computes the 6 nodes above, each on its own buffers and count */
+/* k027_sgd: one function for the 6 kernels above, each called on its own buffers and count */
 static void k027_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict momentum_buffer)

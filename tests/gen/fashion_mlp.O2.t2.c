@@ -2080,7 +2080,7 @@ static void k025_dense_db(int n,
 
 /* %27 update of logits.0.weight update (examples/fashion_mlp.nn:6) */
 /* %31 update of logits.2.weight update (examples/fashion_mlp.nn:7) */
-/* k027_sgd computes the 2 nodes above, each on its own buffers and count */
+/* k027_sgd: one function for the 2 kernels above, each called on its own buffers and count */
 static void k027_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict momentum_buffer)
@@ -2103,7 +2103,7 @@ static void k027_sgd(double lr, int64_t t, int len, real *restrict p,
 /* %33 update of logits.2.bias update (examples/fashion_mlp.nn:7) */
 /* %35 update of logits.4.weight update (examples/fashion_mlp.nn:8) */
 /* %37 update of logits.4.bias update (examples/fashion_mlp.nn:8) */
-/* k029_sgd computes the 4 nodes above, each on its own buffers and count */
+/* k029_sgd: one function for the 4 kernels above, each called on its own buffers and count */
 static void k029_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict momentum_buffer)

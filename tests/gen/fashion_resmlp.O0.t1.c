@@ -1416,7 +1416,7 @@ static void k004_dense(int n,
 /* %5 h relu (examples/fashion_resmlp.nn:6) */
 /* %9 r.1 relu (examples/fashion_resmlp.nn:7) */
 /* %14 logits.0 relu (examples/fashion_resmlp.nn:8) */
-/* k005_relu computes the 3 nodes above, each on its own buffers and count */
+/* k005_relu: one function for the 3 kernels above, each called on its own buffers and count */
 static void k005_relu(int n, size_t len,
     const real *restrict x /* [n, len] */,
     real *restrict y /* [n, len] */)
@@ -1428,7 +1428,7 @@ static void k005_relu(int n, size_t len,
 
 /* %8 r.0 dense (examples/fashion_resmlp.nn:7) */
 /* %12 r dense (examples/fashion_resmlp.nn:7) */
-/* k008_dense computes the 2 nodes above, each on its own buffers */
+/* k008_dense: one function for the 2 kernels above, each called on its own buffers */
 static void k008_dense(int n,
     const real *restrict x /* [n, 256] */,
     const real *restrict w /* [256, 256] */,
@@ -1976,7 +1976,7 @@ static void k022_dense_db(int n,
 /* %23 gradient of logits.0 relu (examples/fashion_resmlp.nn:8) */
 /* %27 gradient of r.1 relu (examples/fashion_resmlp.nn:7) */
 /* %32 gradient of h relu (examples/fashion_resmlp.nn:6) */
-/* k023_relu_dx computes the 3 nodes above, each on its own buffers and count */
+/* k023_relu_dx: one function for the 3 kernels above, each called on its own buffers and count */
 static void k023_relu_dx(int n, size_t len,
     const real *restrict dy /* [n, len] */,
     const real *restrict y /* [n, len] */,
@@ -1989,7 +1989,7 @@ static void k023_relu_dx(int n, size_t len,
 
 /* %24 gradient of r dense (examples/fashion_resmlp.nn:7) */
 /* %28 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
-/* k024_dense_dx computes the 2 nodes above, each on its own buffers */
+/* k024_dense_dx: one function for the 2 kernels above, each called on its own buffers */
 static void k024_dense_dx(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict w /* [256, 256] */,
@@ -2001,7 +2001,7 @@ static void k024_dense_dx(int n,
 
 /* %25 gradient of r dense (examples/fashion_resmlp.nn:7) */
 /* %30 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
-/* k025_dense_dw computes the 2 nodes above, each on its own buffers */
+/* k025_dense_dw: one function for the 2 kernels above, each called on its own buffers */
 static void k025_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 256] */,
@@ -2014,7 +2014,7 @@ static void k025_dense_dw(int n,
 /* %26 gradient of r dense (examples/fashion_resmlp.nn:7) */
 /* %31 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
 /* %34 gradient of h.0 dense (examples/fashion_resmlp.nn:6) */
-/* k026_dense_db computes the 3 nodes above, each on its own buffers */
+/* k026_dense_db: one function for the 3 kernels above, each called on its own buffers */
 static void k026_dense_db(int n,
     const real *restrict dy /* [n, 256] */,
     real *restrict db /* [256] */)
@@ -2057,7 +2057,7 @@ static void k033_dense_dw(int n,
 /* %52 update of r.2.bias update (examples/fashion_resmlp.nn:7) */
 /* %55 update of logits.1.weight update (examples/fashion_resmlp.nn:8) */
 /* %58 update of logits.1.bias update (examples/fashion_resmlp.nn:8) */
-/* k037_adamw computes the 8 nodes above, each on its own buffers and count */
+/* k037_adamw: one function for the 8 kernels above, each called on its own buffers and count */
 static void k037_adamw(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,

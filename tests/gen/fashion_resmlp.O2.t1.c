@@ -2202,7 +2202,7 @@ static void k024_dense_relu_dx(int n,
 
 /* %25 gradient of r dense (examples/fashion_resmlp.nn:7) */
 /* %30 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
-/* k025_dense_dw computes the 2 nodes above, each on its own buffers */
+/* k025_dense_dw: one function for the 2 kernels above, each called on its own buffers */
 static void k025_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 256] */,
@@ -2215,7 +2215,7 @@ static void k025_dense_dw(int n,
 /* %26 gradient of r dense (examples/fashion_resmlp.nn:7) */
 /* %31 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
 /* %34 gradient of h.0 dense (examples/fashion_resmlp.nn:6) */
-/* k026_dense_db computes the 3 nodes above, each on its own buffers */
+/* k026_dense_db: one function for the 3 kernels above, each called on its own buffers */
 static void k026_dense_db(int n,
     const real *restrict dy /* [n, 256] */,
     real *restrict db /* [256] */)
@@ -2272,7 +2272,7 @@ static void k033_dense_dw(int n,
 /* %52 update of r.2.bias update (examples/fashion_resmlp.nn:7) */
 /* %55 update of logits.1.weight update (examples/fashion_resmlp.nn:8) */
 /* %58 update of logits.1.bias update (examples/fashion_resmlp.nn:8) */
-/* k037_adamw computes the 8 nodes above, each on its own buffers and count */
+/* k037_adamw: one function for the 8 kernels above, each called on its own buffers and count */
 static void k037_adamw(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,

@@ -1555,7 +1555,7 @@ static void k010_dense_db(int n,
 
 /* %11 update of out.0.weight update (examples/perceptron_xor.nn:10) */
 /* %12 update of out.0.bias update (examples/perceptron_xor.nn:10) */
-/* k011_sgd computes the 2 nodes above, each on its own buffers and count */
+/* k011_sgd: one function for the 2 kernels above, each called on its own buffers and count */
 static void k011_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {

@@ -1439,7 +1439,7 @@ static void k004_dense(int n,
 
 /* %5 out.1 sigmoid (examples/xor.nn:10) */
 /* %9 out sigmoid (examples/xor.nn:11) */
-/* k005_sigmoid computes the 2 nodes above, each on its own buffers and count */
+/* k005_sigmoid: one function for the 2 kernels above, each called on its own buffers and count */
 static void k005_sigmoid(int n, size_t len,
     const real *restrict x /* [n, len] */,
     real *restrict y /* [n, len] */)
@@ -1775,7 +1775,7 @@ static void k011_mse_dx(int n,
 
 /* %12 gradient of out sigmoid (examples/xor.nn:11) */
 /* %16 gradient of out.1 sigmoid (examples/xor.nn:10) */
-/* k012_sigmoid_dx computes the 2 nodes above, each on its own buffers and count */
+/* k012_sigmoid_dx: one function for the 2 kernels above, each called on its own buffers and count */
 static void k012_sigmoid_dx(int n, size_t len,
     const real *restrict dy /* [n, len] */,
     const real *restrict y /* [n, len] */,
@@ -1849,7 +1849,7 @@ static void k018_dense_db(int n,
 /* %20 update of out.0.bias update (examples/xor.nn:10) */
 /* %21 update of out.2.weight update (examples/xor.nn:11) */
 /* %22 update of out.2.bias update (examples/xor.nn:11) */
-/* k019_sgd computes the 4 nodes above, each on its own buffers and count */
+/* k019_sgd: one function for the 4 kernels above, each called on its own buffers and count */
 static void k019_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {
