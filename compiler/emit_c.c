@@ -9,7 +9,9 @@
  *   run_backward the OP_GRAD nodes, in order
  *   run_update   one optimizer kernel per parameter
  *
- * Every buffer is an offset into one arena planned at compile time, so a
+ * Every buffer is an offset into one arena planned at compile time (each
+ * schedule names the ones it passes after their values: logits_0_weight,
+ * grad_logits), so a
  * model needs one allocation (NAME_create) or none (NAME_init on memory the
  * caller owns: NAME_ARENA_BYTES, a constant in the header, aligned to
  * NAME_ARENA_ALIGN; anything less is refused before a byte is written).
@@ -526,8 +528,8 @@ static const char *buffer_comment(const Emitter *e, int ref)
     return arena_printf(e->ir->arena, "%s", text);
 }
 
-/* `real *const NAME = A + OFFSET; / * [shape] * /` for each buffer in u,
- * in columns. */
+/* For each buffer in u, `real *const NAME = A + OFFSET;` and
+ * buffer_comment() in a comment, in columns. */
 static void emit_buffers(Emitter *e, const Model *m, const Uses *u)
 {
     int w = 0, wo = 0;
