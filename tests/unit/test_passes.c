@@ -1074,6 +1074,13 @@ static int count(const char *text, const char *s)
     return k;
 }
 
+/* Does text hold each of the n strings in want? */
+static void has_lines(const char *text, const char *const *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(strstr(text, want[i]) != NULL, "no \"%s\" in:\n%s", want[i], text);
+}
+
 /* No schedule passes a bare arena offset: each declares its buffers once,
  * named after the values they hold, and calls its kernels with the names. */
 START_TEST(test_schedule_names)
@@ -1110,8 +1117,7 @@ START_TEST(test_schedule_names)
         "    k005_relu(n, 4, logits_1_dense, logits_2_relu);\n",
         "    real *const logits          = A + 880; /* [n, 3] */\n",
     };
-    for (size_t i = 0; i < sizeof in_out / sizeof *in_out; i++)
-        ck_assert_msg(strstr(out, in_out[i]) != NULL, "run_output has no \"%s\":\n%s", in_out[i], out);
+    has_lines(out, in_out, sizeof in_out / sizeof *in_out);
     /* gradients after their values, scratch after its kernel */
     static const char *const in_bwd[] = {
         "    k019_cross_entropy_dx(n, logits, target, grad_logits);\n",
@@ -1120,8 +1126,7 @@ START_TEST(test_schedule_names)
         "    k023_relu_dx(n, 6, grad_add_9, h, grad_fc1);\n",
         "    real *const k021_scratch         = A + 624; /* k021's scratch: pack */\n",
     };
-    for (size_t i = 0; i < sizeof in_bwd / sizeof *in_bwd; i++)
-        ck_assert_msg(strstr(bwd, in_bwd[i]) != NULL, "run_backward has no \"%s\":\n%s", in_bwd[i], bwd);
+    has_lines(bwd, in_bwd, sizeof in_bwd / sizeof *in_bwd);
     ck_assert_msg(strstr(upd, "    k034_sgd(lr, m->t, 48, n_weight, grad_n_weight, n_weight_momentum_buffer);\n"),
                   "%s", upd);
     /* kernels that differ only in their count are one function: three
