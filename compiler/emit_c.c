@@ -9,12 +9,12 @@
  *   run_backward the OP_GRAD nodes, in order
  *   run_update   one optimizer kernel per parameter
  *
- * Every buffer is an offset into one arena planned at compile time (each
- * schedule names the ones it passes after their values: logits_0_weight,
- * grad_logits), so a
- * model needs one allocation (NAME_create) or none (NAME_init on memory the
- * caller owns: NAME_ARENA_BYTES, a constant in the header, aligned to
- * NAME_ARENA_ALIGN; anything less is refused before a byte is written).
+ * Every buffer is an offset into one arena planned at compile time (the
+ * schedules name the ones they pass after their values: logits_0_weight,
+ * grad_logits), so a model needs one allocation (NAME_create) or none
+ * (NAME_init on memory the caller owns: NAME_ARENA_BYTES, a constant in
+ * the header, aligned to NAME_ARENA_ALIGN; anything less is refused
+ * before a byte is written).
  * With --inference the parameters are static const arrays and the file
  * needs neither the runtime nor the heap.  Output is
  * deterministic: no dates, stable order, floats printed with %.9g.
