@@ -1145,6 +1145,55 @@ START_TEST(test_schedule_names)
 }
 END_TEST
 
+/* Names that are no C identifiers: inference code folds a batchnorm into
+ * the conv2d before it (fold_batchnorm), whose value is then named
+ * "a.0+a.1"; its buffer's name keeps only identifier characters. */
+START_TEST(test_schedule_names_folded)
+{
+    static const char src[] = "model folded {\n"
+                              "    input  x : f32[1, 6, 6]\n"
+                              "    target y : class[2]\n"
+                              "    a = x -> conv2d(4, 3) -> batchnorm -> flatten -> dense(2)\n"
+                              "    loss      cross_entropy(a, y)\n"
+                              "    optimizer sgd(lr = 0.1)\n"
+                              "}\n";
+    Compilation c;
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(compile_front(&c, "t.nn", src, (uint32_t)strlen(src), NULL, NULL), 0);
+    /* every parameter 0.5: positive variances, finite weights */
+    static float half[4096];
+    for (size_t i = 0; i < sizeof half / sizeof *half; i++)
+        half[i] = 0.5f;
+    c.weights = arena_alloc(&c.arena, (size_t)c.ir->n * sizeof *c.weights);
+    for (int i = 0; i < c.ir->n; i++)
+        c.weights[i] = c.ir->nodes[i].op == OP_PARAM ? half : NULL;
+    BackOptions o = opts();
+    o.inference = 1;
+    o.max_batch = 1;
+    ck_assert_int_eq(compile_back(&c, &o), 0);
+    EmitOptions eo;
+    memset(&eo, 0, sizeof eo);
+    eo.name = c.ir->model;
+    eo.source = "t.nn";
+    eo.max_batch = 1;
+    eo.inference = 1;
+    eo.threads = 1;
+    eo.weights = c.weights;
+    char *h = NULL, *text = NULL;
+    size_t hl = 0, tl = 0;
+    FILE *hf = open_memstream(&h, &hl), *cf = open_memstream(&text, &tl);
+    ck_assert_int_eq(emit_c(c.ir, c.plan, &eo, &c.diag, hf, cf), 0);
+    fclose(hf);
+    fclose(cf);
+    char *out = function_text(text, "run_output");
+    ck_assert_msg(strstr(out, "    real *const a_0_a_1_conv2d = A + ") != NULL, "%s", out);
+    free(out);
+    free(h);
+    free(text);
+    compile_free(&c);
+}
+END_TEST
+
 /* ---- main ------------------------------------------------------------------------- */
 
 static Suite *passes_suite(void)
@@ -1180,6 +1229,7 @@ static Suite *passes_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("emit");
     tcase_add_test(t, test_schedule_names);
+    tcase_add_test(t, test_schedule_names_folded);
     suite_add_tcase(s, t);
     return s;
 }
