@@ -336,15 +336,18 @@ static const char *taken(const char *s)
     return NULL;
 }
 
+const char *cident_taken(const char *name)
+{
+    if (listed(name, keywords, sizeof keywords / sizeof *keywords))
+        return "a keyword of C or C++";
+    if (name[0] == '_')
+        return "reserved in C (names that begin with '_' belong to the compiler and its library)";
+    return taken(name);
+}
+
 const char *cident_model(Arena *a, const char *name, const char **why)
 {
-    const char *reason = NULL;
-    if (listed(name, keywords, sizeof keywords / sizeof *keywords))
-        reason = "a keyword of C or C++";
-    else if (name[0] == '_')
-        reason = "reserved in C (names that begin with '_' belong to the compiler and its library)";
-    else
-        reason = taken(name);
+    const char *reason = cident_taken(name);
     /* DOT gives the header guard DOT_H, which the GEMM defines. */
     for (size_t i = 0; !reason && i < sizeof api_suffixes / sizeof *api_suffixes; i++)
         if (taken(arena_printf(a, "%s_%s", name, api_suffixes[i])))

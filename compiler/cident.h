@@ -24,4 +24,15 @@
  */
 const char *cident_model(Arena *a, const char *name, const char **why);
 
+/*
+ * Why the C identifier name cannot name something of the generated code's
+ * own, in words ("a keyword of C or C++"): a keyword, reserved ('_'
+ * first), a name of the C library or its headers, of the generated code
+ * (its functions, macros, the schedules' locals and parameters: A, n, m,
+ * target, lr), a kernel's (k012_dense), or in one of their families (in_,
+ * w_, NNC_); NULL when name is free.  The buffer names of the schedules
+ * (emit_c.c) are checked with it.
+ */
+const char *cident_taken(const char *name);
+
 #endif

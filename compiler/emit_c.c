@@ -9,10 +9,12 @@
  *   run_backward the OP_GRAD nodes, in order
  *   run_update   one optimizer kernel per parameter
  *
- * Every buffer is an offset into one arena planned at compile time, so a
- * model needs one allocation (NAME_create) or none (NAME_init on memory the
- * caller owns: NAME_ARENA_BYTES, a constant in the header, aligned to
- * NAME_ARENA_ALIGN; anything less is refused before a byte is written).
+ * Every buffer is an offset into one arena planned at compile time (the
+ * schedules name the ones they pass after their values: logits_0_weight,
+ * grad_logits), so a model needs one allocation (NAME_create) or none
+ * (NAME_init on memory the caller owns: NAME_ARENA_BYTES, a constant in
+ * the header, aligned to NAME_ARENA_ALIGN; anything less is refused
+ * before a byte is written).
  * With --inference the parameters are static const arrays and the file
  * needs neither the runtime nor the heap.  Output is
  * deterministic: no dates, stable order, floats printed with %.9g.
@@ -28,10 +30,13 @@
 
 #include "conv_algo.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "autodiff.h"
+#include "cident.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "ops_impl.h"
@@ -252,6 +257,146 @@ static const char *buf(const Emitter *e, int id)
     return arena_printf(ir->arena, "A + %lld", (ll)e->plan->offset[r]);
 }
 
+/* ---- the names of the buffers ------------------------------------------------
+ *
+ * A schedule function (run_output, run_backward, ...) passes its kernels
+ * pointers named after the values they hold, declared once at its top as
+ * `real *const NAME = A + OFFSET;` with the value's shape, rather than bare
+ * arena offsets.  A name is per value (per planned buffer, MemPlan.root),
+ * not per region of the arena: the plan lets values that are never live
+ * together share bytes, and each keeps its own name.  The names, in order:
+ *   parameters, optimizer state  their state_dict names, dots as '_'
+ *                                (logits_0_weight, logits_0_weight_exp_avg),
+ *                                as in the .safetensors
+ *   a value of the source        its name (logits, h, fc1), or a pipeline
+ *                                stage's name and its operator (logits.2,
+ *                                a maxpool: logits_2_maxpool); unnamed:
+ *                                the operator and the node (add_13)
+ *   a buffer holding an activation fused into its layer (fuse_epilogue,
+ *                                fuse_act_grad): the activation's value
+ *   a gradient                   grad_ and its value's name (grad_logits,
+ *                                grad_logits_0_weight); one of several parts
+ *                                the backward pass adds up: grad_h_from_r_0_dense
+ *   a kernel's scratch           k006_scratch (its kernel is k006_...)
+ * A name C or the generated code already uses (cident_taken(), and the
+ * schedules' own locals) or an earlier buffer's becomes v<node>_NAME. */
+
+typedef struct Model Model;
+/* What emit_c()'s steps share: the nodes each schedule runs and the
+ * figures the header comment and the descriptor print. */
+struct Model {
+    unsigned char *out;  /* run_output's nodes (the output and what it needs) */
+    unsigned char *loss; /* run_loss's (none in inference code) */
+    unsigned char *all;  /* every node the file computes: both, and training's backward and update */
+    int training;        /* training code: a loss, not --inference */
+    double flops;        /* forward FLOPs per sample of run_output */
+    int64_t nparams;     /* trainable parameter scalars */
+    int np;              /* parameter nodes, trainable or not */
+    char ip[1024];       /* the inputs as the API's parameters, ", const float *in_x" */
+    const char **name;   /* per node: the C name of its buffer, if it owns one in the arena, else NULL */
+    const char **scratch_name; /* per node: the C name of its kernel's scratch block, or NULL */
+    const char **function; /* per node: the function its kernel shares with an earlier node's, or NULL */
+};
+
+/* Locals of the functions that declare buffer names (emit_clip()'s). */
+static const char *const schedule_locals[] = {"c", "clip", "sumsq"};
+
+/* s as C identifier characters: '_' for any other (the '.' of a stage's
+ * name, logits.2; the '+' fold_batchnorm joins a layer's and its
+ * batchnorm's names with), "v_" in front of a digit. */
+static const char *identifier(Arena *a, const char *s)
+{
+    char *c = arena_printf(a, "%s%s", isdigit((unsigned char)s[0]) ? "v_" : "", s);
+    for (char *p = c; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            *p = '_';
+    return c;
+}
+
+/* The forward value whose gradient node id holds (an OP_GRAD, or an
+ * accumulation of the backward pass, autodiff.c's contribute()); -1 for
+ * any other node. */
+static int grad_of(const Ir *ir, int id)
+{
+    const IrNode *n = &ir->nodes[id];
+    if (n->op == OP_GRAD)
+        return ir->nodes[n->fwd].in[n->which];
+    if (n->op == OP_ADD && n->phase == PH_BACKWARD)
+        return n->fwd;
+    return -1;
+}
+
+/* Is gradient node id one part of the sum an accumulation adds up for
+ * value x? */
+static int grad_part(const Ir *ir, int id, int x)
+{
+    for (int j = id + 1; j < ir->n; j++) {
+        const IrNode *b = &ir->nodes[j];
+        if (b->op == OP_ADD && b->phase == PH_BACKWARD && b->fwd == x && (b->in[0] == id || b->in[1] == id))
+            return 1;
+    }
+    return 0;
+}
+
+/* The name of the value node id computes, before collisions. */
+static const char *value_name(const Ir *ir, int id)
+{
+    const IrNode *n = &ir->nodes[id];
+    Arena *a = ir->arena;
+    if (n->op == OP_PARAM || n->op == OP_STATE)
+        return identifier(a, n->param);
+    int x = grad_of(ir, id);
+    if (x >= 0) {
+        const char *g = arena_printf(a, "grad_%s", value_name(ir, x));
+        if (!grad_part(ir, id, x))
+            return g;
+        if (n->op == OP_GRAD)
+            return arena_printf(a, "%s_from_%s", g, value_name(ir, n->fwd));
+        return arena_printf(a, "%s_sum", g);
+    }
+    if (!n->name)
+        return arena_printf(a, "%s_%d", op_info[n->op].name, id);
+    if (strchr(n->name, '.'))
+        return arena_printf(a, "%s_%s", identifier(a, n->name), op_info[n->op].name);
+    return identifier(a, n->name);
+}
+
+/* The node whose value root r's buffer holds once its kernel ran: r, or
+ * the activation fused into r's kernel (IrNode.fused_into). */
+static int holder(const Ir *ir, int r)
+{
+    int h = r;
+    for (int j = r + 1; j < ir->n; j++)
+        if (ir->nodes[j].fused_into == r)
+            h = j;
+    return h;
+}
+
+/* Is name free for a buffer: no C or generated name, no schedule local,
+ * none of the k names in names[]? */
+static int name_free(const char *name, const char *const *names, int k)
+{
+    if (cident_taken(name))
+        return 0;
+    for (size_t i = 0; i < sizeof schedule_locals / sizeof *schedule_locals; i++)
+        if (strcmp(name, schedule_locals[i]) == 0)
+            return 0;
+    for (int i = 0; i < k; i++)
+        if (names[i] && strcmp(names[i], name) == 0)
+            return 0;
+    return 1;
+}
+
+/* Does node id's value live in the arena (not the caller's input or
+ * target, nor inference code's static weights)? */
+static int in_arena(const Emitter *e, int id)
+{
+    const IrNode *n = &e->ir->nodes[id];
+    if (n->op == OP_INPUT || n->op == OP_TARGET || (n->op == OP_PARAM && e->opt->inference))
+        return 0;
+    return e->plan->offset[id] >= 0;
+}
+
 /* The list of input parameters, "const float *in_x, const float *in_x2";
  * type is "float" in the API and "real" inside. */
 static void input_params(Emitter *e, char *out, size_t len, const char *type)
@@ -284,33 +429,137 @@ static void input_args(Emitter *e, char *out, size_t len, const char *offset)
     }
 }
 
-static void call(Emitter *e, int id)
+/* The buffers call() passes for node id, in order, in *ids (arena
+ * memory): an update's inputs (the parameter, its gradient, its state),
+ * or a kernel's operands (ir_operands) and its own value; returns how
+ * many.  The kernel's scratch block, if any, follows them. */
+static int call_buffers(const Emitter *e, int id, int **ids)
+{
+    const IrNode *n = &e->ir->nodes[id];
+    if (n->op == OP_UPDATE) {
+        *ids = n->in;
+        return n->nin;
+    }
+    int nops = ir_operands(e->ir, id, NULL, 0);
+    *ids = arena_alloc(e->ir->arena, (size_t)(nops + 1) * sizeof **ids);
+    ir_operands(e->ir, id, *ids, nops);
+    (*ids)[nops] = id;
+    return nops + 1;
+}
+
+/* The C expression for node id's buffer in a function that declared the
+ * names of the buffers it passes (emit_buffers()): the name, or buf()'s
+ * expression for a buffer outside the arena (in_x, target, w_fc_weight). */
+static const char *bufn(const Emitter *e, const Model *m, int id)
+{
+    int r = e->plan->root[id];
+    return m->name[r] ? m->name[r] : buf(e, id);
+}
+
+static void call(Emitter *e, const Model *m, int id)
 {
     const IrNode *n = &e->ir->nodes[id];
     char kn[KERN_NAME_MAX];
     char args[2048];
     size_t k = 0;
+    int *ids, nids = call_buffers(e, id, &ids);
+    ll count = kern_count_arg(e->ir, id);
+    const char *len = count >= 0 ? arena_printf(e->ir->arena, ", %lld", count) : "";
     kern_name(e->ir, id, kn, sizeof kn);
     if (n->op == OP_UPDATE) {
-        k += (size_t)snprintf(args, sizeof args, "lr, m->t");
-        for (int j = 0; j < n->nin && k < sizeof args; j++)
-            k += (size_t)snprintf(args + k, sizeof args - k, ", %s", buf(e, n->in[j]));
-        emit_line(e, "%s(%s);", kn, args);
-        return;
+        k += (size_t)snprintf(args, sizeof args, "lr, m->t%s", len);
+    } else {
+        int extra = kern_extra(e, id);
+        k += (size_t)snprintf(args, sizeof args, "n%s%s%s", len, extra & KP_TRAINING ? (e->training ? ", 1" : ", 0") : "",
+                              extra & KP_RNG ? ", &m->rng" : "");
     }
-    int extra = kern_extra(e, id);
-    k += (size_t)snprintf(args, sizeof args, "n%s%s", extra & KP_TRAINING ? (e->training ? ", 1" : ", 0") : "",
-                          extra & KP_RNG ? ", &m->rng" : "");
-    int nops = ir_operands(e->ir, id, NULL, 0);
-    int *ops = arena_alloc(e->ir->arena, (size_t)(nops + 1) * sizeof *ops);
-    ir_operands(e->ir, id, ops, nops);
-    for (int j = 0; j < nops && k < sizeof args; j++)
-        k += (size_t)snprintf(args + k, sizeof args - k, ", %s", buf(e, ops[j]));
-    if (k < sizeof args)
-        k += (size_t)snprintf(args + k, sizeof args - k, ", %s", buf(e, id));
-    if (k < sizeof args && e->plan->scratch[id] >= 0)
-        snprintf(args + k, sizeof args - k, ", A + %lld", (ll)e->plan->scratch[id]);
-    emit_line(e, "%s(%s);", kn, args);
+    for (int j = 0; j < nids && k < sizeof args; j++)
+        k += (size_t)snprintf(args + k, sizeof args - k, ", %s", bufn(e, m, ids[j]));
+    if (k < sizeof args && m->scratch_name[id])
+        snprintf(args + k, sizeof args - k, ", %s", m->scratch_name[id]);
+    emit_line(e, "%s(%s);", m->function[id] ? m->function[id] : kn, args);
+}
+
+/* The buffer names a function's body uses, in the order of first use:
+ * buffers (their root node) and scratch blocks (-1 - the kernel's node). */
+typedef struct Uses {
+    int *list;
+    int k;
+    unsigned char *seen, *seen_scratch;
+} Uses;
+
+static Uses uses_new(const Ir *ir)
+{
+    Uses u = {0};
+    u.list = arena_alloc(ir->arena, (size_t)(2 * ir->n + 1) * sizeof *u.list);
+    u.seen = arena_alloc(ir->arena, (size_t)ir->n);
+    u.seen_scratch = arena_alloc(ir->arena, (size_t)ir->n);
+    return u;
+}
+
+/* Note what call(id) passes. */
+static void uses_call(const Emitter *e, const Model *m, Uses *u, int id)
+{
+    int *ids, nids = call_buffers(e, id, &ids);
+    for (int j = 0; j < nids; j++) {
+        int r = e->plan->root[ids[j]];
+        if (m->name[r] && !u->seen[r]) {
+            u->seen[r] = 1;
+            u->list[u->k++] = r;
+        }
+    }
+    if (m->scratch_name[id] && !u->seen_scratch[id]) {
+        u->seen_scratch[id] = 1;
+        u->list[u->k++] = -1 - id;
+    }
+}
+
+/* What a declaration's comment says of buffer r: the value's shape
+ * ("[n, 6, 14, 14]") and what the kernel keeps after it ("then argmax");
+ * of scratch block -1 - id, the regions in it. */
+static const char *buffer_comment(const Emitter *e, int ref)
+{
+    const MemPlan *p = e->plan;
+    int id = ref >= 0 ? ref : -1 - ref;
+    char text[512];
+    size_t k = 0;
+    if (ref >= 0)
+        kern_shape_comment(&e->ir->nodes[holder(e->ir, id)], text, sizeof text);
+    else
+        snprintf(text, sizeof text, "k%03d's scratch:", id);
+    k = strlen(text);
+    int first = 1;
+    for (int j = 0; j < p->region_count[id] && k < sizeof text; j++) {
+        const MemRegion *r = &p->regions[p->region_first[id] + j];
+        if ((r->decl.kind == KM_SAVED) != (ref >= 0))
+            continue;
+        k += (size_t)snprintf(text + k, sizeof text - k, "%s %s", first ? (ref >= 0 ? ", then" : "") : ",",
+                              r->decl.name);
+        first = 0;
+    }
+    return arena_printf(e->ir->arena, "%s", text);
+}
+
+/* For each buffer in u, `real *const NAME = A + OFFSET;` and
+ * buffer_comment() in a comment, in columns. */
+static void emit_buffers(Emitter *e, const Model *m, const Uses *u)
+{
+    int w = 0, wo = 0;
+    for (int j = 0; j < u->k; j++) {
+        int ref = u->list[j];
+        int len = (int)strlen(ref >= 0 ? m->name[ref] : m->scratch_name[-1 - ref]);
+        ll off = ref >= 0 ? (ll)e->plan->offset[ref] : (ll)e->plan->scratch[-1 - ref];
+        int lo = snprintf(NULL, 0, "A + %lld;", off);
+        w = len > w ? len : w;
+        wo = lo > wo ? lo : wo;
+    }
+    for (int j = 0; j < u->k; j++) {
+        int ref = u->list[j];
+        const char *name = ref >= 0 ? m->name[ref] : m->scratch_name[-1 - ref];
+        ll off = ref >= 0 ? (ll)e->plan->offset[ref] : (ll)e->plan->scratch[-1 - ref];
+        emit_line(e, "real *const %-*s = %-*s /* %s */", w, name, wo, arena_printf(e->ir->arena, "A + %lld;", off),
+                  buffer_comment(e, ref));
+    }
 }
 
 /* Does node id run a kernel (rather than being a view, a value the caller
@@ -694,7 +943,7 @@ static void emit_step_lr(Emitter *e, const char *decl, const char *step)
  * parameters' gradients taken together, sqrt(sum g^2) (summed in double),
  * and every gradient times X / (norm + 1e-6) when that is below 1.
  */
-static void emit_clip(Emitter *e)
+static void emit_clip(Emitter *e, const Model *m)
 {
     const Ir *ir = e->ir;
     double x = op_num(OP_TRAIN, ir->train, "clip_grad_norm");
@@ -707,7 +956,7 @@ static void emit_clip(Emitter *e)
         if (u->op != OP_UPDATE)
             continue;
         emit_line(e, "for (size_t i = 0; i < %lld; i++) /* %s */", numel(u), u->name);
-        emit_line(e, "    sumsq += (double)(%s)[i] * (double)(%s)[i];", buf(e, u->in[1]), buf(e, u->in[1]));
+        emit_line(e, "    sumsq += (double)%s[i] * (double)%s[i];", bufn(e, m, u->in[1]), bufn(e, m, u->in[1]));
     }
     emit_line(e, "double clip = %.17g / (sqrt(sumsq) + 1e-6);", x);
     emit_line(e, "if (clip < 1.0) {");
@@ -718,7 +967,7 @@ static void emit_clip(Emitter *e)
         if (u->op != OP_UPDATE)
             continue;
         emit_line(e, "for (size_t i = 0; i < %lld; i++)", numel(u));
-        emit_line(e, "    (%s)[i] *= c;", buf(e, u->in[1]));
+        emit_line(e, "    %s[i] *= c;", bufn(e, m, u->in[1]));
     }
     e->indent--;
     emit_line(e, "}");
@@ -787,7 +1036,8 @@ static void emit_state(Emitter *e)
     emit_line(e, "%s", "");
 }
 
-static void emit_schedule(Emitter *e, const char *fn, const unsigned char *set, int phase, int training)
+static void emit_schedule(Emitter *e, const Model *m, const char *fn, const unsigned char *set, int phase,
+                          int training)
 {
     char ip[1024];
     input_params(e, ip, sizeof ip, "real");
@@ -795,13 +1045,18 @@ static void emit_schedule(Emitter *e, const char *fn, const unsigned char *set, 
     emit_line(e, "{");
     e->indent++;
     emit_line(e, "real *A = m->a;");
+    Uses u = uses_new(e->ir);
+    for (int i = 0; i < e->ir->n; i++)
+        if (set[i] && e->ir->nodes[i].phase == phase && runs(e, i))
+            uses_call(e, m, &u, i);
+    emit_buffers(e, m, &u);
     emit_line(e, "(void)A;");
     emit_line(e, "(void)n;");
     emit_line(e, "(void)target;");
     e->training = training;
     for (int i = 0; i < e->ir->n; i++)
         if (set[i] && e->ir->nodes[i].phase == phase && runs(e, i))
-            call(e, i);
+            call(e, m, i);
     e->training = 0;
     e->indent--;
     emit_line(e, "}");
@@ -821,18 +1076,31 @@ void emit_kernel_list(const Ir *ir, const MemPlan *plan, FILE *f)
     }
 }
 
-/* What emit_c()'s steps share: the nodes each schedule runs and the
- * figures the header comment and the descriptor print. */
-typedef struct Model {
-    unsigned char *out;  /* run_output's nodes (the output and what it needs) */
-    unsigned char *loss; /* run_loss's (none in inference code) */
-    unsigned char *all;  /* every node the file computes: both, and training's backward and update */
-    int training;        /* training code: a loss, not --inference */
-    double flops;        /* forward FLOPs per sample of run_output */
-    int64_t nparams;     /* trainable parameter scalars */
-    int np;              /* parameter nodes, trainable or not */
-    char ip[1024];       /* the inputs as the API's parameters, ", const float *in_x" */
-} Model;
+
+/* m->name and m->scratch_name: a name for every buffer of the arena and
+ * every scratch block, in node order, unique (the section "the names of
+ * the buffers" above). */
+static void name_buffers(const Emitter *e, Model *m)
+{
+    const Ir *ir = e->ir;
+    const MemPlan *p = e->plan;
+    const char **given = arena_alloc(ir->arena, (size_t)(2 * ir->n + 1) * sizeof *given);
+    int k = 0;
+    m->name = arena_alloc(ir->arena, (size_t)ir->n * sizeof *m->name);
+    m->scratch_name = arena_alloc(ir->arena, (size_t)ir->n * sizeof *m->scratch_name);
+    for (int i = 0; i < ir->n; i++) {
+        if (p->root[i] == i && in_arena(e, i)) {
+            const char *want = value_name(ir, holder(ir, i));
+            const char *c = name_free(want, given, k) ? want : arena_printf(ir->arena, "v%d_%s", i, want);
+            while (!name_free(c, given, k))
+                c = arena_printf(ir->arena, "%s_", c);
+            m->name[i] = given[k++] = c;
+        }
+        /* k<id>_scratch: a kernel's name, which no other buffer takes */
+        if (p->scratch[i] >= 0)
+            m->scratch_name[i] = given[k++] = arena_printf(ir->arena, "k%03d_scratch", i);
+    }
+}
 
 /* Fill m for the model e writes; 1 after reporting to d a node with no
  * kernel yet, else 0. */
@@ -859,6 +1127,7 @@ static int model_sets(Emitter *e, Model *m, Diag *d)
     if (d->nerrors > errors0)
         return 1;
     input_params(e, m->ip, sizeof m->ip, "float");
+    name_buffers(e, m);
     m->flops = 0;
     m->nparams = 0;
     m->np = 0;
@@ -1021,31 +1290,120 @@ static void emit_helpers(Emitter *e, const Model *m)
     }
 }
 
-/* One function per kernel, in schedule order, each under a comment
- * naming the nodes it computes and where the source has them. */
-static void emit_kernels(Emitter *e, const Model *m, Diag *d)
+/* text with the kernel names of node id, k<id>_..., as k#_...: what two
+ * kernels' definitions are compared by. */
+static const char *anonymous(Arena *a, const char *text, int id)
+{
+    char pre[32];
+    int np = snprintf(pre, sizeof pre, "k%03d_", id);
+    char *out = arena_alloc(a, strlen(text) + 1), *o = out;
+    for (const char *p = text; *p;) {
+        if (strncmp(p, pre, (size_t)np) == 0 && (p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+            memcpy(o, "k#_", 3);
+            o += 3;
+            p += np;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Run emit(e, m, id, d) with its text into a string (arena memory). */
+static const char *capture(Emitter *e, Model *m, int id, Diag *d, void (*emit)(Emitter *, Model *, int, Diag *))
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *saved = e->f;
+    e->f = open_memstream(&text, &len);
+    if (!e->f)
+        diag_internal("emit_c", "out of memory");
+    emit(e, m, id, d);
+    fclose(e->f);
+    e->f = saved;
+    const char *copy = arena_printf(e->ir->arena, "%s", text);
+    free(text);
+    return copy;
+}
+
+/* The comment over kernel id: the nodes it computes and where the
+ * source has them. */
+static void kernel_comment(Emitter *e, Model *m, int i, Diag *d)
 {
     const Ir *ir = e->ir;
-    const EmitOptions *o = e->opt;
-    const char *source = emit_c_comment(ir->arena, o->source);
+    const char *source = emit_c_comment(ir->arena, e->opt->source);
+    int nk = ir_kernel_nodes(ir, i, NULL, 0);
+    int *nodes = arena_alloc(ir->arena, (size_t)nk * sizeof *nodes);
+    (void)m;
+    ir_kernel_nodes(ir, i, nodes, nk);
+    if (nk > 1)
+        emit_line(e, "/* fused: the %d nodes below in one loop, no buffer between them */", nk);
+    for (int k = 0; k < nk; k++) {
+        const IrNode *n = &ir->nodes[nodes[k]];
+        const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
+        int line, col;
+        diag_linecol(d, f->span.start, &line, &col);
+        const char *what = n->op == OP_GRAD ? "gradient of" : n->op == OP_UPDATE ? "update of" : "";
+        emit_line(e, "/* %%%d %s%s%s %s (%s:%d) */", nodes[k], what, what[0] ? " " : "", f->name ? f->name : "",
+                  op_info[f->op].name, source, line);
+    }
+}
+
+static void kernel_definition(Emitter *e, Model *m, int i, Diag *d)
+{
+    (void)m;
+    (void)d;
+    kern_define(e, i);
+}
+
+/*
+ * One function per kernel, in schedule order, each under a comment
+ * naming the nodes it computes and where the source has them.  Kernels
+ * whose definitions are the same text but for their names (the same
+ * operation on the same shapes, or an element-wise or update kernel over
+ * another count, kern_count_arg()) are one function, the first one's,
+ * under the comments of all (m->function of the others names it).
+ */
+static void emit_kernels(Emitter *e, Model *m, Diag *d)
+{
+    const Ir *ir = e->ir;
+    const char **text = arena_alloc(ir->arena, (size_t)ir->n * sizeof *text);
+    const char **same = arena_alloc(ir->arena, (size_t)ir->n * sizeof *same);
+    const char **comment = arena_alloc(ir->arena, (size_t)ir->n * sizeof *comment);
+    int *first = arena_alloc(ir->arena, (size_t)ir->n * sizeof *first);
+    m->function = arena_alloc(ir->arena, (size_t)ir->n * sizeof *m->function);
     for (int i = 0; i < ir->n; i++) {
+        first[i] = -1;
         if (!m->all[i] || !runs(e, i))
             continue;
-        int nk = ir_kernel_nodes(ir, i, NULL, 0);
-        int *nodes = arena_alloc(ir->arena, (size_t)nk * sizeof *nodes);
-        ir_kernel_nodes(ir, i, nodes, nk);
-        if (nk > 1)
-            emit_line(e, "/* fused: the %d nodes below in one loop, no buffer between them */", nk);
-        for (int k = 0; k < nk; k++) {
-            const IrNode *n = &ir->nodes[nodes[k]];
-            const IrNode *f = n->op == OP_GRAD ? &ir->nodes[n->fwd] : n;
-            int line, col;
-            diag_linecol(d, f->span.start, &line, &col);
-            const char *what = n->op == OP_GRAD ? "gradient of" : n->op == OP_UPDATE ? "update of" : "";
-            emit_line(e, "/* %%%d %s%s%s %s (%s:%d) */", nodes[k], what, what[0] ? " " : "", f->name ? f->name : "",
-                      op_info[f->op].name, source, line);
+        comment[i] = capture(e, m, i, d, kernel_comment);
+        text[i] = capture(e, m, i, d, kernel_definition);
+        same[i] = anonymous(ir->arena, text[i], i);
+        first[i] = i;
+        for (int j = 0; j < i; j++)
+            if (first[j] == j && strcmp(same[j], same[i]) == 0) {
+                char kn[KERN_NAME_MAX];
+                first[i] = j;
+                m->function[i] = arena_printf(ir->arena, "%s", kern_name(ir, j, kn, sizeof kn));
+                break;
+            }
+    }
+    for (int i = 0; i < ir->n; i++) {
+        if (first[i] != i)
+            continue;
+        int users = 0;
+        for (int j = i; j < ir->n; j++)
+            if (first[j] == i) {
+                fputs(comment[j], e->f);
+                users++;
+            }
+        if (users > 1) {
+            char kn[KERN_NAME_MAX];
+            emit_line(e, "/* %s: one function for the %d kernels above, each called on its own buffers%s */",
+                      kern_name(ir, i, kn, sizeof kn), users, kern_count_arg(ir, i) >= 0 ? " and count" : "");
         }
-        kern_define(e, i);
+        fputs(text[i], e->f);
     }
 }
 
@@ -1056,7 +1414,7 @@ static void emit_schedules(Emitter *e, const Model *m)
     const Ir *ir = e->ir;
     const EmitOptions *o = e->opt;
     const char *M = o->name;
-    emit_schedule(e, "run_output", m->out, PH_FORWARD, 0);
+    emit_schedule(e, m, "run_output", m->out, PH_FORWARD, 0);
     if (m->training) {
         /* Evaluation computes the output and the loss in one pass in
          * schedule order: the plan lets the loss reuse memory of values
@@ -1064,19 +1422,24 @@ static void emit_schedules(Emitter *e, const Model *m)
         unsigned char *eval_set = arena_alloc(ir->arena, (size_t)ir->n);
         for (int i = 0; i < ir->n; i++)
             eval_set[i] = m->out[i] || m->loss[i];
-        emit_schedule(e, "run_eval", eval_set, PH_FORWARD, 0);
-        emit_schedule(e, "run_loss", m->loss, PH_FORWARD, 1);
-        emit_schedule(e, "run_backward", m->all, PH_BACKWARD, 1);
+        emit_schedule(e, m, "run_eval", eval_set, PH_FORWARD, 0);
+        emit_schedule(e, m, "run_loss", m->loss, PH_FORWARD, 1);
+        emit_schedule(e, m, "run_backward", m->all, PH_BACKWARD, 1);
         emit_line(e, "static void run_update(%s *m)", M);
         emit_line(e, "{");
         e->indent++;
         emit_line(e, "real *A = m->a;");
-        emit_line(e, "m->t++;");
-        emit_step_lr(e, "double lr", "m->t");
-        emit_clip(e);
+        Uses u = uses_new(ir);
         for (int i = 0; i < ir->n; i++)
             if (ir->nodes[i].op == OP_UPDATE)
-                call(e, i);
+                uses_call(e, m, &u, i);
+        emit_buffers(e, m, &u);
+        emit_line(e, "m->t++;");
+        emit_step_lr(e, "double lr", "m->t");
+        emit_clip(e, m);
+        for (int i = 0; i < ir->n; i++)
+            if (ir->nodes[i].op == OP_UPDATE)
+                call(e, m, i);
         e->indent--;
         emit_line(e, "}");
         emit_line(e, "%s", "");
@@ -1496,7 +1859,7 @@ static void calib_record(Emitter *e, const Model *m, const int *slot, int r)
 {
     for (int j = 0; j < e->ir->n; j++)
         if (m->out[j] && slot[j] >= 0 && e->plan->root[j] == r)
-            emit_line(e, "nnc_range(%s, (size_t)n * %lld, lo + %d, hi + %d); /* %s */", buf(e, j),
+            emit_line(e, "nnc_range(%s, (size_t)n * %lld, lo + %d, hi + %d); /* %s */", bufn(e, m, j),
                       numel(&e->ir->nodes[j]), slot[j], slot[j], e->ir->nodes[j].name);
 }
 
@@ -1531,6 +1894,11 @@ static int emit_calibrate(Emitter *e, const Model *m, int ninputs)
     e->indent++;
     emit_line(e, "%s *m = mv;", e->opt->name);
     emit_line(e, "real *A = m->a;");
+    Uses u = uses_new(ir);
+    for (int i = 0; i < ir->n; i++)
+        if (m->out[i] && ir->nodes[i].phase == PH_FORWARD && runs(e, i))
+            uses_call(e, m, &u, i);
+    emit_buffers(e, m, &u);
     emit_line(e, "(void)A;");
     int in = 0;
     for (int j = 0; j < ir->n; j++)
@@ -1542,7 +1910,7 @@ static int emit_calibrate(Emitter *e, const Model *m, int ninputs)
             calib_record(e, m, slot, j);
     for (int i = 0; i < ir->n; i++)
         if (m->out[i] && ir->nodes[i].phase == PH_FORWARD && runs(e, i)) {
-            call(e, i);
+            call(e, m, i);
             calib_record(e, m, slot, i);
         }
     e->indent--;

@@ -146,14 +146,17 @@ static const char *elem_type(const IrNode *n)
     return n->dtype == DT_CLASS ? "int32_t" : "real";
 }
 
-/* static void kNNN_what(int n, const float *restrict a, ..., float *restrict out) */
-void kern_signature(Emitter *e, int id, const char *const *names, const char *out)
+/* static void kNNN_what(int n, const float *restrict a, ..., float *restrict out);
+ * counted: the element-wise kernels' form, with the element count len
+ * after n and every operand [n, len] (or [len]) (kern_count_arg()). */
+static void signature(Emitter *e, int id, const char *const *names, const char *out, int counted)
 {
     const IrNode *n = kern_node(e, id);
     char kn[KERN_NAME_MAX], sc[160];
     int extra = kern_extra(e, id);
     int *ops, nops = kern_operands(e, id, &ops);
-    emit_line(e, "static void %s(int n,%s%s", kern_name(e->ir, id, kn, sizeof kn),
+    const char *len = n->batched ? "[n, len]" : "[len]";
+    emit_line(e, "static void %s(int n,%s%s%s", kern_name(e->ir, id, kn, sizeof kn), counted ? " size_t len," : "",
               extra & KP_TRAINING ? " int training," : "", extra & KP_RNG ? " NnrtRng *rng," : "");
     for (int k = 0; k < nops; k++) {
         const IrNode *in = kern_node(e, ops[k]);
@@ -161,9 +164,12 @@ void kern_signature(Emitter *e, int id, const char *const *names, const char *ou
         int written = n->op == OP_BATCHNORM && in->op == OP_PARAM && !in->trainable && (extra & KP_TRAINING);
         kern_shape_comment(in, sc, sizeof sc);
         emit_line(e, "    %s%s *restrict %s /* %s */,", written ? "" : "const ", elem_type(in),
-                  kern_operand_name(e, id, names, ops[k]), in->dtype == DT_CLASS ? "[n] class labels" : sc);
+                  kern_operand_name(e, id, names, ops[k]),
+                  in->dtype == DT_CLASS ? "[n] class labels" : counted ? len : sc);
     }
     kern_shape_comment(n, sc, sizeof sc);
+    if (counted)
+        snprintf(sc, sizeof sc, "%s", len);
     if (e->plan->scratch[id] >= 0) {
         emit_line(e, "    real *restrict %s /* %s */,", out, sc);
         emit_line(e, "    real *restrict scratch /* %lld scalars, while this runs */)", (ll)e->plan->scratch_size[id]);
@@ -179,6 +185,17 @@ void kern_signature(Emitter *e, int id, const char *const *names, const char *ou
         if (ir_inlined_input(e->ir, id, n->in[j]) < 0 && strcmp(first, names[j]) != 0)
             emit_line(e, "const %s *%s = %s;", elem_type(kern_node(e, n->in[j])), names[j], first);
     }
+}
+
+void kern_signature(Emitter *e, int id, const char *const *names, const char *out)
+{
+    signature(e, id, names, out, 0);
+}
+
+ll kern_count_arg(const Ir *ir, int id)
+{
+    const IrNode *n = &ir->nodes[id];
+    return n->op == OP_UPDATE || ir_elementwise(ir, id) ? kern_numel(n) : -1;
 }
 
 int kern_extra(const Emitter *e, int id)
@@ -983,6 +1000,18 @@ const char *kern_elementwise_stmt(const Ir *ir, int id, const char *const *in, c
     return stmt;
 }
 
+/* The loop of an element-wise kernel over its len elements per sample
+ * (kern_count_arg()), opened. */
+static void elementwise_loop(Emitter *e, int id)
+{
+    if (kern_node(e, id)->batched) {
+        /* elements are independent: split over threads when it pays */
+        emit_par_begin(e, arena_printf(e->ir->arena, "(size_t)n * len >= %d", PARALLEL_MIN));
+        emit_line(e, "for (size_t i = 0; i < (size_t)n * len; i++) {");
+    } else
+        emit_line(e, "(void)n;\nfor (size_t i = 0; i < len; i++) {");
+}
+
 /* The names a lone element-wise kernel gives its inputs and its output. */
 static const char *const *elementwise_names(const Ir *ir, int id, const char **out)
 {
@@ -1033,13 +1062,8 @@ static void elementwise_kernel(Emitter *e, int id)
     }
     int *nodes = arena_alloc(ir->arena, (size_t)nk * sizeof *nodes);
     ir_kernel_nodes(ir, id, nodes, nk);
-    const IrNode *n = kern_node(e, id);
-    kern_signature(e, id, NULL, out);
-    if (n->batched) {
-        emit_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", kern_numel(n), PARALLEL_MIN));
-        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", kern_numel(n));
-    } else
-        emit_line(e, "(void)n;\nfor (size_t i = 0; i < %lld; i++) {", kern_numel(n));
+    signature(e, id, NULL, out, 1);
+    elementwise_loop(e, id);
     e->indent++;
     for (int k = 0; k < nk; k++) {
         const IrNode *m = kern_node(e, nodes[k]);
@@ -1068,14 +1092,8 @@ static void elementwise_kernel(Emitter *e, int id)
 
 void kern_elementwise(Emitter *e, int id, const char *const *names, const char *out, const char *expr)
 {
-    const IrNode *n = kern_node(e, id);
-    kern_signature(e, id, names, out);
-    if (n->batched) {
-        /* elements are independent: split over threads when it pays */
-        emit_par_begin(e, arena_printf(e->ir->arena, "n * %lld >= %d", kern_numel(n), PARALLEL_MIN));
-        emit_line(e, "for (size_t i = 0; i < (size_t)n * %lld; i++) {", kern_numel(n));
-    } else
-        emit_line(e, "(void)n;\nfor (size_t i = 0; i < %lld; i++) {", kern_numel(n));
+    signature(e, id, names, out, 1);
+    elementwise_loop(e, id);
     emit_line(e, "    %s", expr);
     emit_line(e, "}");
     kern_end(e);
@@ -1686,9 +1704,7 @@ static void update_kernel(Emitter *e, int id)
     char kn[KERN_NAME_MAX];
     const char *states[8];
     int ns = ad_optimizer_states(opt, states);
-    emit_line(e, "static void %s(double lr, int64_t t, real *restrict p /* %s */,",
-              kern_name(e->ir, id, kn, sizeof kn),
-              u->name);
+    emit_line(e, "static void %s(double lr, int64_t t, int len, real *restrict p,", kern_name(e->ir, id, kn, sizeof kn));
     emit_line(e, "    const real *restrict g%s", ns ? "," : ")");
     for (int s = 0; s < ns; s++)
         emit_line(e, "    real *restrict %s%s", states[s], s + 1 < ns ? "," : ")");
@@ -1698,7 +1714,7 @@ static void update_kernel(Emitter *e, int id)
     /* Large tensors in chunks over the threads: every element's update is
      * independent, and the vector and plain loops give the same bits, so
      * the split changes nothing. */
-    const char *lo = "0", *hi = arena_printf(e->ir->arena, "%lld", N);
+    const char *lo = "0", *hi = "len";
     int chunked = e->ir->threads > 1 && N >= UPDATE_PAR_MIN;
     if (chunked) {
         /* at most UPDATE_CHUNK, and no fewer chunks than threads */
@@ -1706,9 +1722,9 @@ static void update_kernel(Emitter *e, int id)
         lo = "c0";
         hi = "c1";
         emit_line(e, "NNC_PARALLEL_FOR");
-        emit_line(e, "for (int c0 = 0; c0 < %lld; c0 += %lld) {", N, chunk);
+        emit_line(e, "for (int c0 = 0; c0 < len; c0 += %lld) {", chunk);
         e->indent++;
-        emit_line(e, "int c1 = c0 + %lld < %lld ? c0 + %lld : %lld;", chunk, N, chunk, N);
+        emit_line(e, "int c1 = c0 + %lld < len ? c0 + %lld : len;", chunk, chunk);
     }
     KernUpdate up = {op, a, wd, lo, hi};
     if (!kern_ops[op]->update)

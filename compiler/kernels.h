@@ -87,6 +87,21 @@ void kern_define(Emitter *e, int id);
 #define KERN_NAME_MAX 128
 const char *kern_name(const Ir *ir, int id, char *buf, size_t n);
 
+/*
+ * kernels.c: the element count node id's kernel takes as an argument, or
+ * -1 when every size is a constant in its body.  The element-wise kernels
+ * (ir_elementwise) take len, the elements per sample (all of them for a
+ * value without a batch), after n: kNNN_relu(n, len, x, y); the
+ * optimizer's update kernels take len, the parameter's elements, after
+ * lr and t.  Their bodies then differ from another node's only where the
+ * operation does, and emit_c.c writes one function for the kernels whose
+ * text is the same.  Their loops' trip counts depend on n or are long
+ * anyway, so the constant bought no speed; the GEMM, convolution,
+ * pooling and reduction kernels keep their shapes as constants, which the
+ * C compiler unrolls and vectorises by (docs/architecture.md).
+ */
+long long kern_count_arg(const Ir *ir, int id);
+
 /* kernels.c: forward FLOPs per sample of node id (multiply-adds count 2). */
 double kern_flops(const Ir *ir, int id);
 

@@ -1218,17 +1218,19 @@ static void k004_dense(int n,
 }
 
 /* %5 out.1 sigmoid (examples/digits01.nn:10) */
-static void k005_sigmoid(int n,
-    const real *restrict x /* [n, 3] */,
-    real *restrict y /* [n, 3] */)
+/* %9 out sigmoid (examples/digits01.nn:11) */
+/* k005_sigmoid: one function for the 2 kernels above, each called on its own buffers and count */
+static void k005_sigmoid(int n, size_t len,
+    const real *restrict x /* [n, len] */,
+    real *restrict y /* [n, len] */)
 {
-    if (n * 3 >= 32768) {
+    if ((size_t)n * len >= 32768) {
         NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 3; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             y[i] = 1.0f / (1.0f + EXP(-x[i]));
         }
     } else {
-        for (size_t i = 0; i < (size_t)n * 3; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             y[i] = 1.0f / (1.0f + EXP(-x[i]));
         }
     }
@@ -1244,23 +1246,6 @@ static void k008_dense(int n,
 {
     /* y[n, 2] = x[n, 3] W^T + b: W^T is packed a panel at a time; dot()'s order */
     GEMM_PAR(n, 2, 3, x, 3, 1, w, 1, 3, y, 2, GEMM_K8, NULL, b, scratch, NULL);
-}
-
-/* %9 out sigmoid (examples/digits01.nn:11) */
-static void k009_sigmoid(int n,
-    const real *restrict x /* [n, 2] */,
-    real *restrict y /* [n, 2] */)
-{
-    if (n * 2 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 2; i++) {
-            y[i] = 1.0f / (1.0f + EXP(-x[i]));
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 2; i++) {
-            y[i] = 1.0f / (1.0f + EXP(-x[i]));
-        }
-    }
 }
 
 /* %10 loss mse (examples/digits01.nn:13) */
@@ -1291,18 +1276,20 @@ static void k011_mse_dx(int n,
 }
 
 /* %12 gradient of out sigmoid (examples/digits01.nn:11) */
-static void k012_sigmoid_dx(int n,
-    const real *restrict dy /* [n, 2] */,
-    const real *restrict y /* [n, 2] */,
-    real *restrict dx /* [n, 2] */)
+/* %16 gradient of out.1 sigmoid (examples/digits01.nn:10) */
+/* k012_sigmoid_dx: one function for the 2 kernels above, each called on its own buffers and count */
+static void k012_sigmoid_dx(int n, size_t len,
+    const real *restrict dy /* [n, len] */,
+    const real *restrict y /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    if (n * 2 >= 32768) {
+    if ((size_t)n * len >= 32768) {
         NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 2; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
         }
     } else {
-        for (size_t i = 0; i < (size_t)n * 2; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
         }
     }
@@ -1353,24 +1340,6 @@ static void k015_dense_db(int n,
     }
 }
 
-/* %16 gradient of out.1 sigmoid (examples/digits01.nn:10) */
-static void k016_sigmoid_dx(int n,
-    const real *restrict dy /* [n, 3] */,
-    const real *restrict y /* [n, 3] */,
-    real *restrict dx /* [n, 3] */)
-{
-    if (n * 3 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 3; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 3; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
-        }
-    }
-}
-
 /* %17 gradient of out.0 dense (examples/digits01.nn:10) */
 static void k017_dense_dw(int n,
     const real *restrict dy /* [n, 3] */,
@@ -1406,48 +1375,16 @@ static void k018_dense_db(int n,
 }
 
 /* %19 update of out.0.weight update (examples/digits01.nn:10) */
-static void k019_sgd(double lr, int64_t t, real *restrict p /* out.0.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 36; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %20 update of out.0.bias update (examples/digits01.nn:10) */
-static void k020_sgd(double lr, int64_t t, real *restrict p /* out.0.bias */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 3; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %21 update of out.2.weight update (examples/digits01.nn:11) */
-static void k021_sgd(double lr, int64_t t, real *restrict p /* out.2.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 6; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %22 update of out.2.bias update (examples/digits01.nn:11) */
-static void k022_sgd(double lr, int64_t t, real *restrict p /* out.2.bias */,
+/* k019_sgd: one function for the 4 kernels above, each called on its own buffers and count */
+static void k019_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {
     real lrf = (real)lr;
     (void)t;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < len; i++) {
         real d = g[i];
         p[i] -= lrf * d;
     }
@@ -1456,66 +1393,120 @@ static void k022_sgd(double lr, int64_t t, real *restrict p /* out.2.bias */,
 static void run_output(digits01 *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 12] */
+    real *const out_0_bias    = A + 48;    /* [3] */
+    real *const out_0_dense   = A + 8768;  /* [n, 3] */
+    real *const k004_scratch  = A + 192;   /* k004's scratch: pack */
+    real *const out_1_sigmoid = A + 10432; /* [n, 3] */
+    real *const out_2_weight  = A + 64;    /* [2, 3] */
+    real *const out_2_bias    = A + 80;    /* [2] */
+    real *const out_2_dense   = A + 8480;  /* [n, 2] */
+    real *const k008_scratch  = A + 192;   /* k008's scratch: pack */
+    real *const v9_out        = A + 11008; /* [n, 2] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 48, A + 8768, A + 192);
-    k005_sigmoid(n, A + 8768, A + 10432);
-    k008_dense(n, A + 10432, A + 64, A + 80, A + 8480, A + 192);
-    k009_sigmoid(n, A + 8480, A + 11008);
+    k004_dense(n, in_x, out_0_weight, out_0_bias, out_0_dense, k004_scratch);
+    k005_sigmoid(n, 3, out_0_dense, out_1_sigmoid);
+    k008_dense(n, out_1_sigmoid, out_2_weight, out_2_bias, out_2_dense, k008_scratch);
+    k005_sigmoid(n, 2, out_2_dense, v9_out);
 }
 
 static void run_eval(digits01 *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 12] */
+    real *const out_0_bias    = A + 48;    /* [3] */
+    real *const out_0_dense   = A + 8768;  /* [n, 3] */
+    real *const k004_scratch  = A + 192;   /* k004's scratch: pack */
+    real *const out_1_sigmoid = A + 10432; /* [n, 3] */
+    real *const out_2_weight  = A + 64;    /* [2, 3] */
+    real *const out_2_bias    = A + 80;    /* [2] */
+    real *const out_2_dense   = A + 8480;  /* [n, 2] */
+    real *const k008_scratch  = A + 192;   /* k008's scratch: pack */
+    real *const v9_out        = A + 11008; /* [n, 2] */
+    real *const loss          = A + 11136; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 48, A + 8768, A + 192);
-    k005_sigmoid(n, A + 8768, A + 10432);
-    k008_dense(n, A + 10432, A + 64, A + 80, A + 8480, A + 192);
-    k009_sigmoid(n, A + 8480, A + 11008);
-    k010_mse(n, A + 11008, target, A + 11136);
+    k004_dense(n, in_x, out_0_weight, out_0_bias, out_0_dense, k004_scratch);
+    k005_sigmoid(n, 3, out_0_dense, out_1_sigmoid);
+    k008_dense(n, out_1_sigmoid, out_2_weight, out_2_bias, out_2_dense, k008_scratch);
+    k005_sigmoid(n, 2, out_2_dense, v9_out);
+    k010_mse(n, v9_out, target, loss);
 }
 
 static void run_loss(digits01 *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 12] */
+    real *const out_0_bias    = A + 48;    /* [3] */
+    real *const out_0_dense   = A + 8768;  /* [n, 3] */
+    real *const k004_scratch  = A + 192;   /* k004's scratch: pack */
+    real *const out_1_sigmoid = A + 10432; /* [n, 3] */
+    real *const out_2_weight  = A + 64;    /* [2, 3] */
+    real *const out_2_bias    = A + 80;    /* [2] */
+    real *const out_2_dense   = A + 8480;  /* [n, 2] */
+    real *const k008_scratch  = A + 192;   /* k008's scratch: pack */
+    real *const v9_out        = A + 11008; /* [n, 2] */
+    real *const loss          = A + 11136; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 48, A + 8768, A + 192);
-    k005_sigmoid(n, A + 8768, A + 10432);
-    k008_dense(n, A + 10432, A + 64, A + 80, A + 8480, A + 192);
-    k009_sigmoid(n, A + 8480, A + 11008);
-    k010_mse(n, A + 11008, target, A + 11136);
+    k004_dense(n, in_x, out_0_weight, out_0_bias, out_0_dense, k004_scratch);
+    k005_sigmoid(n, 3, out_0_dense, out_1_sigmoid);
+    k008_dense(n, out_1_sigmoid, out_2_weight, out_2_bias, out_2_dense, k008_scratch);
+    k005_sigmoid(n, 2, out_2_dense, v9_out);
+    k010_mse(n, v9_out, target, loss);
 }
 
 static void run_backward(digits01 *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const v9_out             = A + 11008; /* [n, 2] */
+    real *const grad_out           = A + 192;   /* [n, 2] */
+    real *const grad_out_2_dense   = A + 10816; /* [n, 2] */
+    real *const out_2_weight       = A + 64;    /* [2, 3] */
+    real *const grad_out_1_sigmoid = A + 10624; /* [n, 3] */
+    real *const k013_scratch       = A + 192;   /* k013's scratch: pack */
+    real *const out_1_sigmoid      = A + 10432; /* [n, 3] */
+    real *const grad_out_2_weight  = A + 96;    /* [2, 3] */
+    real *const k014_scratch       = A + 192;   /* k014's scratch: pack */
+    real *const grad_out_2_bias    = A + 112;   /* [2] */
+    real *const grad_out_0_dense   = A + 10816; /* [n, 3] */
+    real *const grad_out_0_weight  = A + 128;   /* [3, 12] */
+    real *const k017_scratch       = A + 192;   /* k017's scratch: pack */
+    real *const grad_out_0_bias    = A + 176;   /* [3] */
     (void)A;
     (void)n;
     (void)target;
-    k011_mse_dx(n, A + 11008, target, A + 192);
-    k012_sigmoid_dx(n, A + 192, A + 11008, A + 10816);
-    k013_dense_dx(n, A + 10816, A + 64, A + 10624, A + 192);
-    k014_dense_dw(n, A + 10816, A + 10432, A + 96, A + 192);
-    k015_dense_db(n, A + 10816, A + 112);
-    k016_sigmoid_dx(n, A + 10624, A + 10432, A + 10816);
-    k017_dense_dw(n, A + 10816, in_x, A + 128, A + 192);
-    k018_dense_db(n, A + 10816, A + 176);
+    k011_mse_dx(n, v9_out, target, grad_out);
+    k012_sigmoid_dx(n, 2, grad_out, v9_out, grad_out_2_dense);
+    k013_dense_dx(n, grad_out_2_dense, out_2_weight, grad_out_1_sigmoid, k013_scratch);
+    k014_dense_dw(n, grad_out_2_dense, out_1_sigmoid, grad_out_2_weight, k014_scratch);
+    k015_dense_db(n, grad_out_2_dense, grad_out_2_bias);
+    k012_sigmoid_dx(n, 3, grad_out_1_sigmoid, out_1_sigmoid, grad_out_0_dense);
+    k017_dense_dw(n, grad_out_0_dense, in_x, grad_out_0_weight, k017_scratch);
+    k018_dense_db(n, grad_out_0_dense, grad_out_0_bias);
 }
 
 static void run_update(digits01 *m)
 {
     real *A = m->a;
+    real *const out_0_weight      = A + 0;   /* [3, 12] */
+    real *const grad_out_0_weight = A + 128; /* [3, 12] */
+    real *const out_0_bias        = A + 48;  /* [3] */
+    real *const grad_out_0_bias   = A + 176; /* [3] */
+    real *const out_2_weight      = A + 64;  /* [2, 3] */
+    real *const grad_out_2_weight = A + 96;  /* [2, 3] */
+    real *const out_2_bias        = A + 80;  /* [2] */
+    real *const grad_out_2_bias   = A + 112; /* [2] */
     m->t++;
     double lr = m->lr;
-    k019_sgd(lr, m->t, A + 0, A + 128);
-    k020_sgd(lr, m->t, A + 48, A + 176);
-    k021_sgd(lr, m->t, A + 64, A + 96);
-    k022_sgd(lr, m->t, A + 80, A + 112);
+    k019_sgd(lr, m->t, 36, out_0_weight, grad_out_0_weight);
+    k019_sgd(lr, m->t, 3, out_0_bias, grad_out_0_bias);
+    k019_sgd(lr, m->t, 6, out_2_weight, grad_out_2_weight);
+    k019_sgd(lr, m->t, 2, out_2_bias, grad_out_2_bias);
 }
 
 #ifndef NNC_DOUBLE
@@ -1760,17 +1751,27 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     digits01 *m = mv;
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 12] */
+    real *const out_0_bias    = A + 48;    /* [3] */
+    real *const out_0_dense   = A + 8768;  /* [n, 3] */
+    real *const k004_scratch  = A + 192;   /* k004's scratch: pack */
+    real *const out_1_sigmoid = A + 10432; /* [n, 3] */
+    real *const out_2_weight  = A + 64;    /* [2, 3] */
+    real *const out_2_bias    = A + 80;    /* [2] */
+    real *const out_2_dense   = A + 8480;  /* [n, 2] */
+    real *const k008_scratch  = A + 192;   /* k008's scratch: pack */
+    real *const v9_out        = A + 11008; /* [n, 2] */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 12, lo + 0, hi + 0); /* x */
-    k004_dense(n, in_x, A + 0, A + 48, A + 8768, A + 192);
-    nnc_range(A + 8768, (size_t)n * 3, lo + 1, hi + 1); /* out.0 */
-    k005_sigmoid(n, A + 8768, A + 10432);
-    nnc_range(A + 10432, (size_t)n * 3, lo + 2, hi + 2); /* out.1 */
-    k008_dense(n, A + 10432, A + 64, A + 80, A + 8480, A + 192);
-    nnc_range(A + 8480, (size_t)n * 2, lo + 3, hi + 3); /* out.2 */
-    k009_sigmoid(n, A + 8480, A + 11008);
-    nnc_range(A + 11008, (size_t)n * 2, lo + 4, hi + 4); /* out */
+    k004_dense(n, in_x, out_0_weight, out_0_bias, out_0_dense, k004_scratch);
+    nnc_range(out_0_dense, (size_t)n * 3, lo + 1, hi + 1); /* out.0 */
+    k005_sigmoid(n, 3, out_0_dense, out_1_sigmoid);
+    nnc_range(out_1_sigmoid, (size_t)n * 3, lo + 2, hi + 2); /* out.1 */
+    k008_dense(n, out_1_sigmoid, out_2_weight, out_2_bias, out_2_dense, k008_scratch);
+    nnc_range(out_2_dense, (size_t)n * 2, lo + 3, hi + 3); /* out.2 */
+    k005_sigmoid(n, 2, out_2_dense, v9_out);
+    nnc_range(v9_out, (size_t)n * 2, lo + 4, hi + 4); /* out */
 }
 static void *w_create(uint64_t seed) { return digits01_create(seed); }
 static void w_destroy(void *m) { digits01_destroy(m); }

@@ -1778,11 +1778,13 @@ static void k008_dense_sigmoid(int n,
 static void run_output(digits01 *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_1_sigmoid = A + 0; /* [n, 3] */
+    real *const v8_out        = A + 3; /* [n, 2] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, A + 0);
-    k008_dense_sigmoid(n, A + 0, w_out_2_weight, w_out_2_bias, A + 3);
+    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, out_1_sigmoid);
+    k008_dense_sigmoid(n, out_1_sigmoid, w_out_2_weight, w_out_2_bias, v8_out);
 }
 
 size_t digits01_arena_bytes(void)

@@ -1273,17 +1273,19 @@ static void k004_conv2d(int n,
 }
 
 /* %5 out.1 sigmoid (examples/digits123_cnn.nn:11) */
-static void k005_sigmoid(int n,
-    const real *restrict x /* [n, 3, 4, 4] */,
-    real *restrict y /* [n, 3, 4, 4] */)
+/* %11 out sigmoid (examples/digits123_cnn.nn:14) */
+/* k005_sigmoid: one function for the 2 kernels above, each called on its own buffers and count */
+static void k005_sigmoid(int n, size_t len,
+    const real *restrict x /* [n, len] */,
+    real *restrict y /* [n, len] */)
 {
-    if (n * 48 >= 32768) {
+    if ((size_t)n * len >= 32768) {
         NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 48; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             y[i] = 1.0f / (1.0f + EXP(-x[i]));
         }
     } else {
-        for (size_t i = 0; i < (size_t)n * 48; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             y[i] = 1.0f / (1.0f + EXP(-x[i]));
         }
     }
@@ -1346,23 +1348,6 @@ static void k010_dense(int n,
     GEMM_PAR(n, 3, 12, x, 12, 1, w, 1, 12, y, 3, GEMM_K8, NULL, b, scratch, NULL);
 }
 
-/* %11 out sigmoid (examples/digits123_cnn.nn:14) */
-static void k011_sigmoid(int n,
-    const real *restrict x /* [n, 3] */,
-    real *restrict y /* [n, 3] */)
-{
-    if (n * 3 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 3; i++) {
-            y[i] = 1.0f / (1.0f + EXP(-x[i]));
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 3; i++) {
-            y[i] = 1.0f / (1.0f + EXP(-x[i]));
-        }
-    }
-}
-
 /* %12 loss mse (examples/digits123_cnn.nn:16) */
 static void k012_mse(int n,
     const real *restrict p /* [n, 3] */,
@@ -1391,18 +1376,20 @@ static void k013_mse_dx(int n,
 }
 
 /* %14 gradient of out sigmoid (examples/digits123_cnn.nn:14) */
-static void k014_sigmoid_dx(int n,
-    const real *restrict dy /* [n, 3] */,
-    const real *restrict y /* [n, 3] */,
-    real *restrict dx /* [n, 3] */)
+/* %20 gradient of out.1 sigmoid (examples/digits123_cnn.nn:11) */
+/* k014_sigmoid_dx: one function for the 2 kernels above, each called on its own buffers and count */
+static void k014_sigmoid_dx(int n, size_t len,
+    const real *restrict dy /* [n, len] */,
+    const real *restrict y /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    if (n * 3 >= 32768) {
+    if ((size_t)n * len >= 32768) {
         NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 3; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
         }
     } else {
-        for (size_t i = 0; i < (size_t)n * 3; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
         }
     }
@@ -1506,24 +1493,6 @@ static void k019_maxpool_dx(int n,
     }
 }
 
-/* %20 gradient of out.1 sigmoid (examples/digits123_cnn.nn:11) */
-static void k020_sigmoid_dx(int n,
-    const real *restrict dy /* [n, 3, 4, 4] */,
-    const real *restrict y /* [n, 3, 4, 4] */,
-    real *restrict dx /* [n, 3, 4, 4] */)
-{
-    if (n * 48 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 48; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 48; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
-        }
-    }
-}
-
 /* %21 gradient of out.0 conv2d (examples/digits123_cnn.nn:11) */
 static void k021_conv2d_dw(int n,
     const real *restrict dy /* [n, 3, 4, 4] */,
@@ -1611,48 +1580,16 @@ static void k022_conv2d_db(int n,
 }
 
 /* %23 update of out.0.weight update (examples/digits123_cnn.nn:11) */
-static void k023_sgd(double lr, int64_t t, real *restrict p /* out.0.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 27; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %24 update of out.0.bias update (examples/digits123_cnn.nn:11) */
-static void k024_sgd(double lr, int64_t t, real *restrict p /* out.0.bias */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 3; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %25 update of out.4.weight update (examples/digits123_cnn.nn:14) */
-static void k025_sgd(double lr, int64_t t, real *restrict p /* out.4.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 36; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %26 update of out.4.bias update (examples/digits123_cnn.nn:14) */
-static void k026_sgd(double lr, int64_t t, real *restrict p /* out.4.bias */,
+/* k023_sgd: one function for the 4 kernels above, each called on its own buffers and count */
+static void k023_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {
     real lrf = (real)lr;
     (void)t;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < len; i++) {
         real d = g[i];
         p[i] -= lrf * d;
     }
@@ -1661,70 +1598,130 @@ static void k026_sgd(double lr, int64_t t, real *restrict p /* out.4.bias */,
 static void run_output(digits123_cnn *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 1, 3, 3] */
+    real *const out_0_bias    = A + 32;    /* [3] */
+    real *const out_0_conv2d  = A + 8992;  /* [n, 3, 4, 4] */
+    real *const k004_scratch  = A + 224;   /* k004's scratch: col, pack */
+    real *const out_1_sigmoid = A + 13600; /* [n, 3, 4, 4] */
+    real *const out_2_maxpool = A + 18208; /* [n, 3, 2, 2], then argmax */
+    real *const out_4_weight  = A + 48;    /* [3, 12] */
+    real *const out_4_bias    = A + 96;    /* [3] */
+    real *const out_4_dense   = A + 8800;  /* [n, 3] */
+    real *const k010_scratch  = A + 224;   /* k010's scratch: pack */
+    real *const v11_out       = A + 12640; /* [n, 3] */
     (void)A;
     (void)n;
     (void)target;
-    k004_conv2d(n, in_x, A + 0, A + 32, A + 8992, A + 224);
-    k005_sigmoid(n, A + 8992, A + 13600);
-    k006_maxpool(n, 0, A + 13600, A + 18208);
-    k010_dense(n, A + 18208, A + 48, A + 96, A + 8800, A + 224);
-    k011_sigmoid(n, A + 8800, A + 12640);
+    k004_conv2d(n, in_x, out_0_weight, out_0_bias, out_0_conv2d, k004_scratch);
+    k005_sigmoid(n, 48, out_0_conv2d, out_1_sigmoid);
+    k006_maxpool(n, 0, out_1_sigmoid, out_2_maxpool);
+    k010_dense(n, out_2_maxpool, out_4_weight, out_4_bias, out_4_dense, k010_scratch);
+    k005_sigmoid(n, 3, out_4_dense, v11_out);
 }
 
 static void run_eval(digits123_cnn *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 1, 3, 3] */
+    real *const out_0_bias    = A + 32;    /* [3] */
+    real *const out_0_conv2d  = A + 8992;  /* [n, 3, 4, 4] */
+    real *const k004_scratch  = A + 224;   /* k004's scratch: col, pack */
+    real *const out_1_sigmoid = A + 13600; /* [n, 3, 4, 4] */
+    real *const out_2_maxpool = A + 18208; /* [n, 3, 2, 2], then argmax */
+    real *const out_4_weight  = A + 48;    /* [3, 12] */
+    real *const out_4_bias    = A + 96;    /* [3] */
+    real *const out_4_dense   = A + 8800;  /* [n, 3] */
+    real *const k010_scratch  = A + 224;   /* k010's scratch: pack */
+    real *const v11_out       = A + 12640; /* [n, 3] */
+    real *const loss          = A + 13216; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_conv2d(n, in_x, A + 0, A + 32, A + 8992, A + 224);
-    k005_sigmoid(n, A + 8992, A + 13600);
-    k006_maxpool(n, 0, A + 13600, A + 18208);
-    k010_dense(n, A + 18208, A + 48, A + 96, A + 8800, A + 224);
-    k011_sigmoid(n, A + 8800, A + 12640);
-    k012_mse(n, A + 12640, target, A + 13216);
+    k004_conv2d(n, in_x, out_0_weight, out_0_bias, out_0_conv2d, k004_scratch);
+    k005_sigmoid(n, 48, out_0_conv2d, out_1_sigmoid);
+    k006_maxpool(n, 0, out_1_sigmoid, out_2_maxpool);
+    k010_dense(n, out_2_maxpool, out_4_weight, out_4_bias, out_4_dense, k010_scratch);
+    k005_sigmoid(n, 3, out_4_dense, v11_out);
+    k012_mse(n, v11_out, target, loss);
 }
 
 static void run_loss(digits123_cnn *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 1, 3, 3] */
+    real *const out_0_bias    = A + 32;    /* [3] */
+    real *const out_0_conv2d  = A + 8992;  /* [n, 3, 4, 4] */
+    real *const k004_scratch  = A + 224;   /* k004's scratch: col, pack */
+    real *const out_1_sigmoid = A + 13600; /* [n, 3, 4, 4] */
+    real *const out_2_maxpool = A + 18208; /* [n, 3, 2, 2], then argmax */
+    real *const out_4_weight  = A + 48;    /* [3, 12] */
+    real *const out_4_bias    = A + 96;    /* [3] */
+    real *const out_4_dense   = A + 8800;  /* [n, 3] */
+    real *const k010_scratch  = A + 224;   /* k010's scratch: pack */
+    real *const v11_out       = A + 12640; /* [n, 3] */
+    real *const loss          = A + 13216; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_conv2d(n, in_x, A + 0, A + 32, A + 8992, A + 224);
-    k005_sigmoid(n, A + 8992, A + 13600);
-    k006_maxpool(n, 1, A + 13600, A + 18208);
-    k010_dense(n, A + 18208, A + 48, A + 96, A + 8800, A + 224);
-    k011_sigmoid(n, A + 8800, A + 12640);
-    k012_mse(n, A + 12640, target, A + 13216);
+    k004_conv2d(n, in_x, out_0_weight, out_0_bias, out_0_conv2d, k004_scratch);
+    k005_sigmoid(n, 48, out_0_conv2d, out_1_sigmoid);
+    k006_maxpool(n, 1, out_1_sigmoid, out_2_maxpool);
+    k010_dense(n, out_2_maxpool, out_4_weight, out_4_bias, out_4_dense, k010_scratch);
+    k005_sigmoid(n, 3, out_4_dense, v11_out);
+    k012_mse(n, v11_out, target, loss);
 }
 
 static void run_backward(digits123_cnn *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const v11_out            = A + 12640; /* [n, 3] */
+    real *const grad_out           = A + 224;   /* [n, 3] */
+    real *const grad_out_4_dense   = A + 12928; /* [n, 3] */
+    real *const out_4_weight       = A + 48;    /* [3, 12] */
+    real *const grad_out_3_flatten = A + 11488; /* [n, 12] */
+    real *const k015_scratch       = A + 224;   /* k015's scratch: pack */
+    real *const out_2_maxpool      = A + 18208; /* [n, 3, 2, 2], then argmax */
+    real *const grad_out_4_weight  = A + 112;   /* [3, 12] */
+    real *const k016_scratch       = A + 224;   /* k016's scratch: pack */
+    real *const grad_out_4_bias    = A + 160;   /* [3] */
+    real *const grad_out_1_sigmoid = A + 224;   /* [n, 3, 4, 4] */
+    real *const out_1_sigmoid      = A + 13600; /* [n, 3, 4, 4] */
+    real *const grad_out_0_conv2d  = A + 18208; /* [n, 3, 4, 4] */
+    real *const grad_out_0_weight  = A + 176;   /* [3, 1, 3, 3] */
+    real *const k021_scratch       = A + 224;   /* k021's scratch: col, pack */
+    real *const grad_out_0_bias    = A + 208;   /* [3] */
+    real *const k022_scratch       = A + 224;   /* k022's scratch: part */
     (void)A;
     (void)n;
     (void)target;
-    k013_mse_dx(n, A + 12640, target, A + 224);
-    k014_sigmoid_dx(n, A + 224, A + 12640, A + 12928);
-    k015_dense_dx(n, A + 12928, A + 48, A + 11488, A + 224);
-    k016_dense_dw(n, A + 12928, A + 18208, A + 112, A + 224);
-    k017_dense_db(n, A + 12928, A + 160);
-    k019_maxpool_dx(n, A + 11488, A + 18208, A + 224);
-    k020_sigmoid_dx(n, A + 224, A + 13600, A + 18208);
-    k021_conv2d_dw(n, A + 18208, in_x, A + 176, A + 224);
-    k022_conv2d_db(n, A + 18208, A + 208, A + 224);
+    k013_mse_dx(n, v11_out, target, grad_out);
+    k014_sigmoid_dx(n, 3, grad_out, v11_out, grad_out_4_dense);
+    k015_dense_dx(n, grad_out_4_dense, out_4_weight, grad_out_3_flatten, k015_scratch);
+    k016_dense_dw(n, grad_out_4_dense, out_2_maxpool, grad_out_4_weight, k016_scratch);
+    k017_dense_db(n, grad_out_4_dense, grad_out_4_bias);
+    k019_maxpool_dx(n, grad_out_3_flatten, out_2_maxpool, grad_out_1_sigmoid);
+    k014_sigmoid_dx(n, 48, grad_out_1_sigmoid, out_1_sigmoid, grad_out_0_conv2d);
+    k021_conv2d_dw(n, grad_out_0_conv2d, in_x, grad_out_0_weight, k021_scratch);
+    k022_conv2d_db(n, grad_out_0_conv2d, grad_out_0_bias, k022_scratch);
 }
 
 static void run_update(digits123_cnn *m)
 {
     real *A = m->a;
+    real *const out_0_weight      = A + 0;   /* [3, 1, 3, 3] */
+    real *const grad_out_0_weight = A + 176; /* [3, 1, 3, 3] */
+    real *const out_0_bias        = A + 32;  /* [3] */
+    real *const grad_out_0_bias   = A + 208; /* [3] */
+    real *const out_4_weight      = A + 48;  /* [3, 12] */
+    real *const grad_out_4_weight = A + 112; /* [3, 12] */
+    real *const out_4_bias        = A + 96;  /* [3] */
+    real *const grad_out_4_bias   = A + 160; /* [3] */
     m->t++;
     double lr = m->lr;
-    k023_sgd(lr, m->t, A + 0, A + 176);
-    k024_sgd(lr, m->t, A + 32, A + 208);
-    k025_sgd(lr, m->t, A + 48, A + 112);
-    k026_sgd(lr, m->t, A + 96, A + 160);
+    k023_sgd(lr, m->t, 27, out_0_weight, grad_out_0_weight);
+    k023_sgd(lr, m->t, 3, out_0_bias, grad_out_0_bias);
+    k023_sgd(lr, m->t, 36, out_4_weight, grad_out_4_weight);
+    k023_sgd(lr, m->t, 3, out_4_bias, grad_out_4_bias);
 }
 
 #ifndef NNC_DOUBLE
@@ -1971,20 +1968,31 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     digits123_cnn *m = mv;
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 1, 3, 3] */
+    real *const out_0_bias    = A + 32;    /* [3] */
+    real *const out_0_conv2d  = A + 8992;  /* [n, 3, 4, 4] */
+    real *const k004_scratch  = A + 224;   /* k004's scratch: col, pack */
+    real *const out_1_sigmoid = A + 13600; /* [n, 3, 4, 4] */
+    real *const out_2_maxpool = A + 18208; /* [n, 3, 2, 2], then argmax */
+    real *const out_4_weight  = A + 48;    /* [3, 12] */
+    real *const out_4_bias    = A + 96;    /* [3] */
+    real *const out_4_dense   = A + 8800;  /* [n, 3] */
+    real *const k010_scratch  = A + 224;   /* k010's scratch: pack */
+    real *const v11_out       = A + 12640; /* [n, 3] */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 36, lo + 0, hi + 0); /* x */
-    k004_conv2d(n, in_x, A + 0, A + 32, A + 8992, A + 224);
-    nnc_range(A + 8992, (size_t)n * 48, lo + 1, hi + 1); /* out.0 */
-    k005_sigmoid(n, A + 8992, A + 13600);
-    nnc_range(A + 13600, (size_t)n * 48, lo + 2, hi + 2); /* out.1 */
-    k006_maxpool(n, 0, A + 13600, A + 18208);
-    nnc_range(A + 18208, (size_t)n * 12, lo + 3, hi + 3); /* out.2 */
-    nnc_range(A + 18208, (size_t)n * 12, lo + 4, hi + 4); /* out.3 */
-    k010_dense(n, A + 18208, A + 48, A + 96, A + 8800, A + 224);
-    nnc_range(A + 8800, (size_t)n * 3, lo + 5, hi + 5); /* out.4 */
-    k011_sigmoid(n, A + 8800, A + 12640);
-    nnc_range(A + 12640, (size_t)n * 3, lo + 6, hi + 6); /* out */
+    k004_conv2d(n, in_x, out_0_weight, out_0_bias, out_0_conv2d, k004_scratch);
+    nnc_range(out_0_conv2d, (size_t)n * 48, lo + 1, hi + 1); /* out.0 */
+    k005_sigmoid(n, 48, out_0_conv2d, out_1_sigmoid);
+    nnc_range(out_1_sigmoid, (size_t)n * 48, lo + 2, hi + 2); /* out.1 */
+    k006_maxpool(n, 0, out_1_sigmoid, out_2_maxpool);
+    nnc_range(out_2_maxpool, (size_t)n * 12, lo + 3, hi + 3); /* out.2 */
+    nnc_range(out_2_maxpool, (size_t)n * 12, lo + 4, hi + 4); /* out.3 */
+    k010_dense(n, out_2_maxpool, out_4_weight, out_4_bias, out_4_dense, k010_scratch);
+    nnc_range(out_4_dense, (size_t)n * 3, lo + 5, hi + 5); /* out.4 */
+    k005_sigmoid(n, 3, out_4_dense, v11_out);
+    nnc_range(v11_out, (size_t)n * 3, lo + 6, hi + 6); /* out */
 }
 static void *w_create(uint64_t seed) { return digits123_cnn_create(seed); }
 static void w_destroy(void *m) { digits123_cnn_destroy(m); }

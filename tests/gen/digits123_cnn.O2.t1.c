@@ -1611,12 +1611,12 @@ static void k013_mse_dx(int n,
 }
 
 /* %14 gradient of out sigmoid (examples/digits123_cnn.nn:14) */
-static void k014_sigmoid_dx(int n,
-    const real *restrict dy /* [n, 3] */,
-    const real *restrict y /* [n, 3] */,
-    real *restrict dx /* [n, 3] */)
+static void k014_sigmoid_dx(int n, size_t len,
+    const real *restrict dy /* [n, len] */,
+    const real *restrict y /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 3; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
     }
 }
@@ -1773,48 +1773,16 @@ static void k022_conv2d_db(int n,
 }
 
 /* %23 update of out.0.weight update (examples/digits123_cnn.nn:11) */
-static void k023_sgd(double lr, int64_t t, real *restrict p /* out.0.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 27; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %24 update of out.0.bias update (examples/digits123_cnn.nn:11) */
-static void k024_sgd(double lr, int64_t t, real *restrict p /* out.0.bias */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 3; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %25 update of out.4.weight update (examples/digits123_cnn.nn:14) */
-static void k025_sgd(double lr, int64_t t, real *restrict p /* out.4.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 36; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %26 update of out.4.bias update (examples/digits123_cnn.nn:14) */
-static void k026_sgd(double lr, int64_t t, real *restrict p /* out.4.bias */,
+/* k023_sgd: one function for the 4 kernels above, each called on its own buffers and count */
+static void k023_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {
     real lrf = (real)lr;
     (void)t;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < len; i++) {
         real d = g[i];
         p[i] -= lrf * d;
     }
@@ -1823,60 +1791,109 @@ static void k026_sgd(double lr, int64_t t, real *restrict p /* out.4.bias */,
 static void run_output(digits123_cnn *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 1, 3, 3] */
+    real *const out_0_bias    = A + 32;    /* [3] */
+    real *const out_2_maxpool = A + 9696;  /* [n, 3, 2, 2], then argmax */
+    real *const k006_scratch  = A + 224;   /* k006's scratch: xp, yp */
+    real *const out_4_weight  = A + 48;    /* [3, 12] */
+    real *const out_4_bias    = A + 96;    /* [3] */
+    real *const v10_out       = A + 12000; /* [n, 3] */
+    real *const k010_scratch  = A + 224;   /* k010's scratch: pack */
     (void)A;
     (void)n;
     (void)target;
-    k006_fused_conv2d_sigmoid_maxpool(n, 0, in_x, A + 0, A + 32, A + 9696, A + 224);
-    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 12000, A + 224);
+    k006_fused_conv2d_sigmoid_maxpool(n, 0, in_x, out_0_weight, out_0_bias, out_2_maxpool, k006_scratch);
+    k010_dense_sigmoid(n, out_2_maxpool, out_4_weight, out_4_bias, v10_out, k010_scratch);
 }
 
 static void run_eval(digits123_cnn *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 1, 3, 3] */
+    real *const out_0_bias    = A + 32;    /* [3] */
+    real *const out_2_maxpool = A + 9696;  /* [n, 3, 2, 2], then argmax */
+    real *const k006_scratch  = A + 224;   /* k006's scratch: xp, yp */
+    real *const out_4_weight  = A + 48;    /* [3, 12] */
+    real *const out_4_bias    = A + 96;    /* [3] */
+    real *const v10_out       = A + 12000; /* [n, 3] */
+    real *const k010_scratch  = A + 224;   /* k010's scratch: pack */
+    real *const loss          = A + 12288; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k006_fused_conv2d_sigmoid_maxpool(n, 0, in_x, A + 0, A + 32, A + 9696, A + 224);
-    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 12000, A + 224);
-    k012_mse(n, A + 12000, target, A + 12288);
+    k006_fused_conv2d_sigmoid_maxpool(n, 0, in_x, out_0_weight, out_0_bias, out_2_maxpool, k006_scratch);
+    k010_dense_sigmoid(n, out_2_maxpool, out_4_weight, out_4_bias, v10_out, k010_scratch);
+    k012_mse(n, v10_out, target, loss);
 }
 
 static void run_loss(digits123_cnn *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 1, 3, 3] */
+    real *const out_0_bias    = A + 32;    /* [3] */
+    real *const out_2_maxpool = A + 9696;  /* [n, 3, 2, 2], then argmax */
+    real *const k006_scratch  = A + 224;   /* k006's scratch: xp, yp */
+    real *const out_4_weight  = A + 48;    /* [3, 12] */
+    real *const out_4_bias    = A + 96;    /* [3] */
+    real *const v10_out       = A + 12000; /* [n, 3] */
+    real *const k010_scratch  = A + 224;   /* k010's scratch: pack */
+    real *const loss          = A + 12288; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k006_fused_conv2d_sigmoid_maxpool(n, 1, in_x, A + 0, A + 32, A + 9696, A + 224);
-    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 12000, A + 224);
-    k012_mse(n, A + 12000, target, A + 12288);
+    k006_fused_conv2d_sigmoid_maxpool(n, 1, in_x, out_0_weight, out_0_bias, out_2_maxpool, k006_scratch);
+    k010_dense_sigmoid(n, out_2_maxpool, out_4_weight, out_4_bias, v10_out, k010_scratch);
+    k012_mse(n, v10_out, target, loss);
 }
 
 static void run_backward(digits123_cnn *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const v10_out            = A + 12000; /* [n, 3] */
+    real *const grad_out           = A + 224;   /* [n, 3] */
+    real *const grad_out_4_dense   = A + 4448;  /* [n, 3] */
+    real *const out_4_weight       = A + 48;    /* [3, 12] */
+    real *const grad_out_3_flatten = A + 3296;  /* [n, 12] */
+    real *const k015_scratch       = A + 224;   /* k015's scratch: pack */
+    real *const out_2_maxpool      = A + 9696;  /* [n, 3, 2, 2], then argmax */
+    real *const grad_out_4_weight  = A + 112;   /* [3, 12] */
+    real *const k016_scratch       = A + 224;   /* k016's scratch: pack */
+    real *const grad_out_4_bias    = A + 160;   /* [3] */
+    real *const grad_out_0_conv2d  = A + 5088;  /* [n, 3, 4, 4] */
+    real *const grad_out_0_weight  = A + 176;   /* [3, 1, 3, 3] */
+    real *const k021_scratch       = A + 224;   /* k021's scratch: part, xp, dyp */
+    real *const grad_out_0_bias    = A + 208;   /* [3] */
+    real *const k022_scratch       = A + 224;   /* k022's scratch: part */
     (void)A;
     (void)n;
     (void)target;
-    k013_mse_dx(n, A + 12000, target, A + 224);
-    k014_sigmoid_dx(n, A + 224, A + 12000, A + 4448);
-    k015_dense_dx(n, A + 4448, A + 48, A + 3296, A + 224);
-    k016_dense_dw(n, A + 4448, A + 9696, A + 112, A + 224);
-    k017_dense_db(n, A + 4448, A + 160);
-    k019_maxpool_sigmoid_dx(n, A + 3296, A + 9696, A + 5088);
-    k021_conv2d_dw(n, A + 5088, in_x, A + 176, A + 224);
-    k022_conv2d_db(n, A + 5088, A + 208, A + 224);
+    k013_mse_dx(n, v10_out, target, grad_out);
+    k014_sigmoid_dx(n, 3, grad_out, v10_out, grad_out_4_dense);
+    k015_dense_dx(n, grad_out_4_dense, out_4_weight, grad_out_3_flatten, k015_scratch);
+    k016_dense_dw(n, grad_out_4_dense, out_2_maxpool, grad_out_4_weight, k016_scratch);
+    k017_dense_db(n, grad_out_4_dense, grad_out_4_bias);
+    k019_maxpool_sigmoid_dx(n, grad_out_3_flatten, out_2_maxpool, grad_out_0_conv2d);
+    k021_conv2d_dw(n, grad_out_0_conv2d, in_x, grad_out_0_weight, k021_scratch);
+    k022_conv2d_db(n, grad_out_0_conv2d, grad_out_0_bias, k022_scratch);
 }
 
 static void run_update(digits123_cnn *m)
 {
     real *A = m->a;
+    real *const out_0_weight      = A + 0;   /* [3, 1, 3, 3] */
+    real *const grad_out_0_weight = A + 176; /* [3, 1, 3, 3] */
+    real *const out_0_bias        = A + 32;  /* [3] */
+    real *const grad_out_0_bias   = A + 208; /* [3] */
+    real *const out_4_weight      = A + 48;  /* [3, 12] */
+    real *const grad_out_4_weight = A + 112; /* [3, 12] */
+    real *const out_4_bias        = A + 96;  /* [3] */
+    real *const grad_out_4_bias   = A + 160; /* [3] */
     m->t++;
     double lr = m->lr;
-    k023_sgd(lr, m->t, A + 0, A + 176);
-    k024_sgd(lr, m->t, A + 32, A + 208);
-    k025_sgd(lr, m->t, A + 48, A + 112);
-    k026_sgd(lr, m->t, A + 96, A + 160);
+    k023_sgd(lr, m->t, 27, out_0_weight, grad_out_0_weight);
+    k023_sgd(lr, m->t, 3, out_0_bias, grad_out_0_bias);
+    k023_sgd(lr, m->t, 36, out_4_weight, grad_out_4_weight);
+    k023_sgd(lr, m->t, 3, out_4_bias, grad_out_4_bias);
 }
 
 #ifndef NNC_DOUBLE
@@ -2120,14 +2137,22 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     digits123_cnn *m = mv;
     real *A = m->a;
+    real *const out_0_weight  = A + 0;     /* [3, 1, 3, 3] */
+    real *const out_0_bias    = A + 32;    /* [3] */
+    real *const out_2_maxpool = A + 9696;  /* [n, 3, 2, 2], then argmax */
+    real *const k006_scratch  = A + 224;   /* k006's scratch: xp, yp */
+    real *const out_4_weight  = A + 48;    /* [3, 12] */
+    real *const out_4_bias    = A + 96;    /* [3] */
+    real *const v10_out       = A + 12000; /* [n, 3] */
+    real *const k010_scratch  = A + 224;   /* k010's scratch: pack */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 36, lo + 0, hi + 0); /* x */
-    k006_fused_conv2d_sigmoid_maxpool(n, 0, in_x, A + 0, A + 32, A + 9696, A + 224);
-    nnc_range(A + 9696, (size_t)n * 12, lo + 1, hi + 1); /* out.2 */
-    nnc_range(A + 9696, (size_t)n * 12, lo + 2, hi + 2); /* out.3 */
-    k010_dense_sigmoid(n, A + 9696, A + 48, A + 96, A + 12000, A + 224);
-    nnc_range(A + 12000, (size_t)n * 3, lo + 3, hi + 3); /* out */
+    k006_fused_conv2d_sigmoid_maxpool(n, 0, in_x, out_0_weight, out_0_bias, out_2_maxpool, k006_scratch);
+    nnc_range(out_2_maxpool, (size_t)n * 12, lo + 1, hi + 1); /* out.2 */
+    nnc_range(out_2_maxpool, (size_t)n * 12, lo + 2, hi + 2); /* out.3 */
+    k010_dense_sigmoid(n, out_2_maxpool, out_4_weight, out_4_bias, v10_out, k010_scratch);
+    nnc_range(v10_out, (size_t)n * 3, lo + 3, hi + 3); /* out */
 }
 static void *w_create(uint64_t seed) { return digits123_cnn_create(seed); }
 static void w_destroy(void *m) { digits123_cnn_destroy(m); }

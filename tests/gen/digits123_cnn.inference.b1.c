@@ -1554,11 +1554,14 @@ static void k010_dense_sigmoid(int n,
 static void run_output(digits123_cnn *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_2_maxpool = A + 160; /* [n, 3, 2, 2] */
+    real *const k006_scratch  = A + 0;   /* k006's scratch: xp, yp */
+    real *const v10_out       = A + 0;   /* [n, 3] */
     (void)A;
     (void)n;
     (void)target;
-    k006_fused_conv2d_sigmoid_maxpool(n, in_x, w_out_0_weight, w_out_0_bias, A + 160, A + 0);
-    k010_dense_sigmoid(n, A + 160, w_out_4_weight, w_out_4_bias, A + 0);
+    k006_fused_conv2d_sigmoid_maxpool(n, in_x, w_out_0_weight, w_out_0_bias, out_2_maxpool, k006_scratch);
+    k010_dense_sigmoid(n, out_2_maxpool, w_out_4_weight, w_out_4_bias, v10_out);
 }
 
 size_t digits123_cnn_arena_bytes(void)

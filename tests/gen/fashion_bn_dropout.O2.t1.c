@@ -1468,11 +1468,11 @@ static void k010_batchnorm(int n, int training,
 }
 
 /* %11 logits.2 relu (examples/fashion_bn_dropout.nn:10) */
-static void k011_relu(int n,
-    const real *restrict x /* [n, 256] */,
-    real *restrict y /* [n, 256] */)
+static void k011_relu(int n, size_t len,
+    const real *restrict x /* [n, len] */,
+    real *restrict y /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
     }
 }
@@ -1854,12 +1854,12 @@ static void k022_dropout_dx(int n,
 }
 
 /* %23 gradient of logits.2 relu (examples/fashion_bn_dropout.nn:10) */
-static void k023_relu_dx(int n,
-    const real *restrict dy /* [n, 256] */,
-    const real *restrict y /* [n, 256] */,
-    real *restrict dx /* [n, 256] */)
+static void k023_relu_dx(int n, size_t len,
+    const real *restrict dy /* [n, len] */,
+    const real *restrict y /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
     }
 }
@@ -1952,197 +1952,13 @@ static void k028_dense_db(int n,
 }
 
 /* %31 update of logits.0.weight update (examples/fashion_bn_dropout.nn:10) */
-static void k031_adam(double lr, int64_t t, real *restrict p /* logits.0.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 200704; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 200704; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %34 update of logits.0.bias update (examples/fashion_bn_dropout.nn:10) */
-static void k034_adam(double lr, int64_t t, real *restrict p /* logits.0.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 256; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 256; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %37 update of logits.1.weight update (examples/fashion_bn_dropout.nn:10) */
-static void k037_adam(double lr, int64_t t, real *restrict p /* logits.1.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 256; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 256; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %40 update of logits.1.bias update (examples/fashion_bn_dropout.nn:10) */
-static void k040_adam(double lr, int64_t t, real *restrict p /* logits.1.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 256; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 256; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %43 update of logits.4.weight update (examples/fashion_bn_dropout.nn:11) */
-static void k043_adam(double lr, int64_t t, real *restrict p /* logits.4.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 2560; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 2560; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %46 update of logits.4.bias update (examples/fashion_bn_dropout.nn:11) */
-static void k046_adam(double lr, int64_t t, real *restrict p /* logits.4.bias */,
+/* k031_adam: one function for the 6 kernels above, each called on its own buffers and count */
+static void k031_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,
     real *restrict exp_avg_sq)
@@ -2154,7 +1970,7 @@ static void k046_adam(double lr, int64_t t, real *restrict p /* logits.4.bias */
     real bc2_sqrt = (real)sqrt(bc2);
     int i0 = 0;
     #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 10; i0 += NNC_VSQRT) {
+    for (; i0 + NNC_VSQRT <= len; i0 += NNC_VSQRT) {
         vsq P, G, M, V;
         memcpy(&P, p + i0, sizeof P);
         memcpy(&G, g + i0, sizeof G);
@@ -2170,7 +1986,7 @@ static void k046_adam(double lr, int64_t t, real *restrict p /* logits.4.bias */
         memcpy(exp_avg_sq + i0, &V, sizeof V);
     }
     #endif
-    for (int i = i0; i < 10; i++) {
+    for (int i = i0; i < len; i++) {
         real d = g[i];
         exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
         exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
@@ -2182,76 +1998,171 @@ static void k046_adam(double lr, int64_t t, real *restrict p /* logits.4.bias */
 static void run_output(fashion_bn_dropout *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight              = A + 0;      /* [256, 784] */
+    real *const logits_0_bias                = A + 200704; /* [256] */
+    real *const logits_0_dense               = A + 866384; /* [n, 256] */
+    real *const k004_scratch                 = A + 816720; /* k004's scratch: pack */
+    real *const logits_1_weight              = A + 200960; /* [256] */
+    real *const logits_1_bias                = A + 201216; /* [256] */
+    real *const logits_1_running_mean        = A + 201472; /* [256] */
+    real *const logits_1_running_var         = A + 201728; /* [256] */
+    real *const logits_1_num_batches_tracked = A + 201984; /* [] */
+    real *const logits_1_batchnorm           = A + 849488; /* [n, 256], then mean, invstd */
+    real *const logits_2_relu                = A + 882768; /* [n, 256] */
+    real *const logits_3_dropout             = A + 816720; /* [n, 256], then scale */
+    real *const logits_4_weight              = A + 202000; /* [10, 256] */
+    real *const logits_4_bias                = A + 204560; /* [10] */
+    real *const logits                       = A + 931920; /* [n, 10] */
+    real *const k015_scratch                 = A + 899152; /* k015's scratch: pack */
+    real *const probs                        = A + 932560; /* [n, 10] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 200704, A + 866384, A + 816720);
-    k010_batchnorm(n, 0, A + 866384, A + 200960, A + 201216, A + 201472, A + 201728, A + 201984, A + 849488);
-    k011_relu(n, A + 849488, A + 882768);
-    k012_dropout(n, 0, &m->rng, A + 882768, A + 816720);
-    k015_dense(n, A + 816720, A + 202000, A + 204560, A + 931920, A + 899152);
-    k016_softmax(n, A + 931920, A + 932560);
+    k004_dense(n, in_x, logits_0_weight, logits_0_bias, logits_0_dense, k004_scratch);
+    k010_batchnorm(n, 0, logits_0_dense, logits_1_weight, logits_1_bias, logits_1_running_mean, logits_1_running_var, logits_1_num_batches_tracked, logits_1_batchnorm);
+    k011_relu(n, 256, logits_1_batchnorm, logits_2_relu);
+    k012_dropout(n, 0, &m->rng, logits_2_relu, logits_3_dropout);
+    k015_dense(n, logits_3_dropout, logits_4_weight, logits_4_bias, logits, k015_scratch);
+    k016_softmax(n, logits, probs);
 }
 
 static void run_eval(fashion_bn_dropout *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight              = A + 0;      /* [256, 784] */
+    real *const logits_0_bias                = A + 200704; /* [256] */
+    real *const logits_0_dense               = A + 866384; /* [n, 256] */
+    real *const k004_scratch                 = A + 816720; /* k004's scratch: pack */
+    real *const logits_1_weight              = A + 200960; /* [256] */
+    real *const logits_1_bias                = A + 201216; /* [256] */
+    real *const logits_1_running_mean        = A + 201472; /* [256] */
+    real *const logits_1_running_var         = A + 201728; /* [256] */
+    real *const logits_1_num_batches_tracked = A + 201984; /* [] */
+    real *const logits_1_batchnorm           = A + 849488; /* [n, 256], then mean, invstd */
+    real *const logits_2_relu                = A + 882768; /* [n, 256] */
+    real *const logits_3_dropout             = A + 816720; /* [n, 256], then scale */
+    real *const logits_4_weight              = A + 202000; /* [10, 256] */
+    real *const logits_4_bias                = A + 204560; /* [10] */
+    real *const logits                       = A + 931920; /* [n, 10] */
+    real *const k015_scratch                 = A + 899152; /* k015's scratch: pack */
+    real *const probs                        = A + 932560; /* [n, 10] */
+    real *const loss                         = A + 933200; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 200704, A + 866384, A + 816720);
-    k010_batchnorm(n, 0, A + 866384, A + 200960, A + 201216, A + 201472, A + 201728, A + 201984, A + 849488);
-    k011_relu(n, A + 849488, A + 882768);
-    k012_dropout(n, 0, &m->rng, A + 882768, A + 816720);
-    k015_dense(n, A + 816720, A + 202000, A + 204560, A + 931920, A + 899152);
-    k016_softmax(n, A + 931920, A + 932560);
-    k017_cross_entropy(n, A + 931920, target, A + 933200);
+    k004_dense(n, in_x, logits_0_weight, logits_0_bias, logits_0_dense, k004_scratch);
+    k010_batchnorm(n, 0, logits_0_dense, logits_1_weight, logits_1_bias, logits_1_running_mean, logits_1_running_var, logits_1_num_batches_tracked, logits_1_batchnorm);
+    k011_relu(n, 256, logits_1_batchnorm, logits_2_relu);
+    k012_dropout(n, 0, &m->rng, logits_2_relu, logits_3_dropout);
+    k015_dense(n, logits_3_dropout, logits_4_weight, logits_4_bias, logits, k015_scratch);
+    k016_softmax(n, logits, probs);
+    k017_cross_entropy(n, logits, target, loss);
 }
 
 static void run_loss(fashion_bn_dropout *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight              = A + 0;      /* [256, 784] */
+    real *const logits_0_bias                = A + 200704; /* [256] */
+    real *const logits_0_dense               = A + 866384; /* [n, 256] */
+    real *const k004_scratch                 = A + 816720; /* k004's scratch: pack */
+    real *const logits_1_weight              = A + 200960; /* [256] */
+    real *const logits_1_bias                = A + 201216; /* [256] */
+    real *const logits_1_running_mean        = A + 201472; /* [256] */
+    real *const logits_1_running_var         = A + 201728; /* [256] */
+    real *const logits_1_num_batches_tracked = A + 201984; /* [] */
+    real *const logits_1_batchnorm           = A + 849488; /* [n, 256], then mean, invstd */
+    real *const logits_2_relu                = A + 882768; /* [n, 256] */
+    real *const logits_3_dropout             = A + 816720; /* [n, 256], then scale */
+    real *const logits_4_weight              = A + 202000; /* [10, 256] */
+    real *const logits_4_bias                = A + 204560; /* [10] */
+    real *const logits                       = A + 931920; /* [n, 10] */
+    real *const k015_scratch                 = A + 899152; /* k015's scratch: pack */
+    real *const loss                         = A + 933200; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 200704, A + 866384, A + 816720);
-    k010_batchnorm(n, 1, A + 866384, A + 200960, A + 201216, A + 201472, A + 201728, A + 201984, A + 849488);
-    k011_relu(n, A + 849488, A + 882768);
-    k012_dropout(n, 1, &m->rng, A + 882768, A + 816720);
-    k015_dense(n, A + 816720, A + 202000, A + 204560, A + 931920, A + 899152);
-    k017_cross_entropy(n, A + 931920, target, A + 933200);
+    k004_dense(n, in_x, logits_0_weight, logits_0_bias, logits_0_dense, k004_scratch);
+    k010_batchnorm(n, 1, logits_0_dense, logits_1_weight, logits_1_bias, logits_1_running_mean, logits_1_running_var, logits_1_num_batches_tracked, logits_1_batchnorm);
+    k011_relu(n, 256, logits_1_batchnorm, logits_2_relu);
+    k012_dropout(n, 1, &m->rng, logits_2_relu, logits_3_dropout);
+    k015_dense(n, logits_3_dropout, logits_4_weight, logits_4_bias, logits, k015_scratch);
+    k017_cross_entropy(n, logits, target, loss);
 }
 
 static void run_backward(fashion_bn_dropout *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits                  = A + 931920; /* [n, 10] */
+    real *const grad_logits             = A + 915536; /* [n, 10] */
+    real *const logits_4_weight         = A + 202000; /* [10, 256] */
+    real *const grad_logits_3_dropout   = A + 899152; /* [n, 256] */
+    real *const logits_3_dropout        = A + 816720; /* [n, 256], then scale */
+    real *const grad_logits_4_weight    = A + 612672; /* [10, 256] */
+    real *const grad_logits_4_bias      = A + 615232; /* [10] */
+    real *const grad_logits_2_relu      = A + 915536; /* [n, 256] */
+    real *const logits_2_relu           = A + 882768; /* [n, 256] */
+    real *const grad_logits_1_batchnorm = A + 816720; /* [n, 256] */
+    real *const logits_0_dense          = A + 866384; /* [n, 256] */
+    real *const logits_1_batchnorm      = A + 849488; /* [n, 256], then mean, invstd */
+    real *const logits_1_weight         = A + 200960; /* [256] */
+    real *const grad_logits_0_dense     = A + 833104; /* [n, 256] */
+    real *const grad_logits_1_weight    = A + 615248; /* [256] */
+    real *const grad_logits_1_bias      = A + 615504; /* [256] */
+    real *const grad_logits_0_weight    = A + 615760; /* [256, 784] */
+    real *const k027_scratch            = A + 816720; /* k027's scratch: pack */
+    real *const grad_logits_0_bias      = A + 816464; /* [256] */
     (void)A;
     (void)n;
     (void)target;
-    k018_cross_entropy_dx(n, A + 931920, target, A + 915536);
-    k019_dense_dx(n, A + 915536, A + 202000, A + 899152);
-    k020_dense_dw(n, A + 915536, A + 816720, A + 612672);
-    k021_dense_db(n, A + 915536, A + 615232);
-    k022_dropout_dx(n, A + 899152, A + 816720, A + 915536);
-    k023_relu_dx(n, A + 915536, A + 882768, A + 816720);
-    k024_batchnorm_dx(n, A + 816720, A + 866384, A + 849488, A + 200960, A + 833104);
-    k025_batchnorm_dx(n, A + 816720, A + 866384, A + 849488, A + 615248);
-    k026_batchnorm_dx(n, A + 816720, A + 615504);
-    k027_dense_dw(n, A + 833104, in_x, A + 615760, A + 816720);
-    k028_dense_db(n, A + 833104, A + 816464);
+    k018_cross_entropy_dx(n, logits, target, grad_logits);
+    k019_dense_dx(n, grad_logits, logits_4_weight, grad_logits_3_dropout);
+    k020_dense_dw(n, grad_logits, logits_3_dropout, grad_logits_4_weight);
+    k021_dense_db(n, grad_logits, grad_logits_4_bias);
+    k022_dropout_dx(n, grad_logits_3_dropout, logits_3_dropout, grad_logits_2_relu);
+    k023_relu_dx(n, 256, grad_logits_2_relu, logits_2_relu, grad_logits_1_batchnorm);
+    k024_batchnorm_dx(n, grad_logits_1_batchnorm, logits_0_dense, logits_1_batchnorm, logits_1_weight, grad_logits_0_dense);
+    k025_batchnorm_dx(n, grad_logits_1_batchnorm, logits_0_dense, logits_1_batchnorm, grad_logits_1_weight);
+    k026_batchnorm_dx(n, grad_logits_1_batchnorm, grad_logits_1_bias);
+    k027_dense_dw(n, grad_logits_0_dense, in_x, grad_logits_0_weight, k027_scratch);
+    k028_dense_db(n, grad_logits_0_dense, grad_logits_0_bias);
 }
 
 static void run_update(fashion_bn_dropout *m)
 {
     real *A = m->a;
+    real *const logits_0_weight            = A + 0;      /* [256, 784] */
+    real *const grad_logits_0_weight       = A + 615760; /* [256, 784] */
+    real *const logits_0_weight_exp_avg    = A + 204576; /* [256, 784] */
+    real *const logits_0_weight_exp_avg_sq = A + 405280; /* [256, 784] */
+    real *const logits_0_bias              = A + 200704; /* [256] */
+    real *const grad_logits_0_bias         = A + 816464; /* [256] */
+    real *const logits_0_bias_exp_avg      = A + 605984; /* [256] */
+    real *const logits_0_bias_exp_avg_sq   = A + 606240; /* [256] */
+    real *const logits_1_weight            = A + 200960; /* [256] */
+    real *const grad_logits_1_weight       = A + 615248; /* [256] */
+    real *const logits_1_weight_exp_avg    = A + 606496; /* [256] */
+    real *const logits_1_weight_exp_avg_sq = A + 606752; /* [256] */
+    real *const logits_1_bias              = A + 201216; /* [256] */
+    real *const grad_logits_1_bias         = A + 615504; /* [256] */
+    real *const logits_1_bias_exp_avg      = A + 607008; /* [256] */
+    real *const logits_1_bias_exp_avg_sq   = A + 607264; /* [256] */
+    real *const logits_4_weight            = A + 202000; /* [10, 256] */
+    real *const grad_logits_4_weight       = A + 612672; /* [10, 256] */
+    real *const logits_4_weight_exp_avg    = A + 607520; /* [10, 256] */
+    real *const logits_4_weight_exp_avg_sq = A + 610080; /* [10, 256] */
+    real *const logits_4_bias              = A + 204560; /* [10] */
+    real *const grad_logits_4_bias         = A + 615232; /* [10] */
+    real *const logits_4_bias_exp_avg      = A + 612640; /* [10] */
+    real *const logits_4_bias_exp_avg_sq   = A + 612656; /* [10] */
     m->t++;
     double lr = m->lr;
-    k031_adam(lr, m->t, A + 0, A + 615760, A + 204576, A + 405280);
-    k034_adam(lr, m->t, A + 200704, A + 816464, A + 605984, A + 606240);
-    k037_adam(lr, m->t, A + 200960, A + 615248, A + 606496, A + 606752);
-    k040_adam(lr, m->t, A + 201216, A + 615504, A + 607008, A + 607264);
-    k043_adam(lr, m->t, A + 202000, A + 612672, A + 607520, A + 610080);
-    k046_adam(lr, m->t, A + 204560, A + 615232, A + 612640, A + 612656);
+    k031_adam(lr, m->t, 200704, logits_0_weight, grad_logits_0_weight, logits_0_weight_exp_avg, logits_0_weight_exp_avg_sq);
+    k031_adam(lr, m->t, 256, logits_0_bias, grad_logits_0_bias, logits_0_bias_exp_avg, logits_0_bias_exp_avg_sq);
+    k031_adam(lr, m->t, 256, logits_1_weight, grad_logits_1_weight, logits_1_weight_exp_avg, logits_1_weight_exp_avg_sq);
+    k031_adam(lr, m->t, 256, logits_1_bias, grad_logits_1_bias, logits_1_bias_exp_avg, logits_1_bias_exp_avg_sq);
+    k031_adam(lr, m->t, 2560, logits_4_weight, grad_logits_4_weight, logits_4_weight_exp_avg, logits_4_weight_exp_avg_sq);
+    k031_adam(lr, m->t, 10, logits_4_bias, grad_logits_4_bias, logits_4_bias_exp_avg, logits_4_bias_exp_avg_sq);
 }
 
 #ifndef NNC_DOUBLE
@@ -2539,21 +2450,38 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     fashion_bn_dropout *m = mv;
     real *A = m->a;
+    real *const logits_0_weight              = A + 0;      /* [256, 784] */
+    real *const logits_0_bias                = A + 200704; /* [256] */
+    real *const logits_0_dense               = A + 866384; /* [n, 256] */
+    real *const k004_scratch                 = A + 816720; /* k004's scratch: pack */
+    real *const logits_1_weight              = A + 200960; /* [256] */
+    real *const logits_1_bias                = A + 201216; /* [256] */
+    real *const logits_1_running_mean        = A + 201472; /* [256] */
+    real *const logits_1_running_var         = A + 201728; /* [256] */
+    real *const logits_1_num_batches_tracked = A + 201984; /* [] */
+    real *const logits_1_batchnorm           = A + 849488; /* [n, 256], then mean, invstd */
+    real *const logits_2_relu                = A + 882768; /* [n, 256] */
+    real *const logits_3_dropout             = A + 816720; /* [n, 256], then scale */
+    real *const logits_4_weight              = A + 202000; /* [10, 256] */
+    real *const logits_4_bias                = A + 204560; /* [10] */
+    real *const logits                       = A + 931920; /* [n, 10] */
+    real *const k015_scratch                 = A + 899152; /* k015's scratch: pack */
+    real *const probs                        = A + 932560; /* [n, 10] */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
-    k004_dense(n, in_x, A + 0, A + 200704, A + 866384, A + 816720);
-    nnc_range(A + 866384, (size_t)n * 256, lo + 1, hi + 1); /* logits.0 */
-    k010_batchnorm(n, 0, A + 866384, A + 200960, A + 201216, A + 201472, A + 201728, A + 201984, A + 849488);
-    nnc_range(A + 849488, (size_t)n * 256, lo + 2, hi + 2); /* logits.1 */
-    k011_relu(n, A + 849488, A + 882768);
-    nnc_range(A + 882768, (size_t)n * 256, lo + 3, hi + 3); /* logits.2 */
-    k012_dropout(n, 0, &m->rng, A + 882768, A + 816720);
-    nnc_range(A + 816720, (size_t)n * 256, lo + 4, hi + 4); /* logits.3 */
-    k015_dense(n, A + 816720, A + 202000, A + 204560, A + 931920, A + 899152);
-    nnc_range(A + 931920, (size_t)n * 10, lo + 5, hi + 5); /* logits */
-    k016_softmax(n, A + 931920, A + 932560);
-    nnc_range(A + 932560, (size_t)n * 10, lo + 6, hi + 6); /* probs */
+    k004_dense(n, in_x, logits_0_weight, logits_0_bias, logits_0_dense, k004_scratch);
+    nnc_range(logits_0_dense, (size_t)n * 256, lo + 1, hi + 1); /* logits.0 */
+    k010_batchnorm(n, 0, logits_0_dense, logits_1_weight, logits_1_bias, logits_1_running_mean, logits_1_running_var, logits_1_num_batches_tracked, logits_1_batchnorm);
+    nnc_range(logits_1_batchnorm, (size_t)n * 256, lo + 2, hi + 2); /* logits.1 */
+    k011_relu(n, 256, logits_1_batchnorm, logits_2_relu);
+    nnc_range(logits_2_relu, (size_t)n * 256, lo + 3, hi + 3); /* logits.2 */
+    k012_dropout(n, 0, &m->rng, logits_2_relu, logits_3_dropout);
+    nnc_range(logits_3_dropout, (size_t)n * 256, lo + 4, hi + 4); /* logits.3 */
+    k015_dense(n, logits_3_dropout, logits_4_weight, logits_4_bias, logits, k015_scratch);
+    nnc_range(logits, (size_t)n * 10, lo + 5, hi + 5); /* logits */
+    k016_softmax(n, logits, probs);
+    nnc_range(probs, (size_t)n * 10, lo + 6, hi + 6); /* probs */
 }
 static void *w_create(uint64_t seed) { return fashion_bn_dropout_create(seed); }
 static void w_destroy(void *m) { fashion_bn_dropout_destroy(m); }

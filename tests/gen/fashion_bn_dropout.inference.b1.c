@@ -27132,12 +27132,15 @@ static void k010_softmax(int n,
 static void run_output(fashion_bn_dropout *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_2_relu = A + 0;   /* [n, 256] */
+    real *const logits        = A + 256; /* [n, 10] */
+    real *const probs         = A + 0;   /* [n, 10] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_relu(n, in_x, w_logits_0_weight, w_logits_0_bias, A + 0);
-    k009_dense(n, A + 0, w_logits_4_weight, w_logits_4_bias, A + 256);
-    k010_softmax(n, A + 256, A + 0);
+    k004_dense_relu(n, in_x, w_logits_0_weight, w_logits_0_bias, logits_2_relu);
+    k009_dense(n, logits_2_relu, w_logits_4_weight, w_logits_4_bias, logits);
+    k010_softmax(n, logits, probs);
 }
 
 size_t fashion_bn_dropout_arena_bytes(void)

@@ -1273,17 +1273,21 @@ static void k004_conv2d(int n,
 }
 
 /* %5 logits.1 relu (examples/fashion_lenet.nn:6) */
-static void k005_relu(int n,
-    const real *restrict x /* [n, 6, 28, 28] */,
-    real *restrict y /* [n, 6, 28, 28] */)
+/* %10 logits.4 relu (examples/fashion_lenet.nn:7) */
+/* %16 logits.8 relu (examples/fashion_lenet.nn:9) */
+/* %20 logits.10 relu (examples/fashion_lenet.nn:10) */
+/* k005_relu: one function for the 4 kernels above, each called on its own buffers and count */
+static void k005_relu(int n, size_t len,
+    const real *restrict x /* [n, len] */,
+    real *restrict y /* [n, len] */)
 {
-    if (n * 4704 >= 32768) {
+    if ((size_t)n * len >= 32768) {
         NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 4704; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
         }
     } else {
-        for (size_t i = 0; i < (size_t)n * 4704; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
         }
     }
@@ -1397,23 +1401,6 @@ static void k009_conv2d(int n,
             for (int g = 0; g < 1; g++)
                 GEMM(16, 100, 150, w + (size_t)g * 2400, 150, 1, col + (size_t)g * 15000, 100, 1,
                      ys + (size_t)g * 1600, 100, 0, b + (size_t)g * 16, NULL, scratch + 30000, NULL);
-        }
-    }
-}
-
-/* %10 logits.4 relu (examples/fashion_lenet.nn:7) */
-static void k010_relu(int n,
-    const real *restrict x /* [n, 16, 10, 10] */,
-    real *restrict y /* [n, 16, 10, 10] */)
-{
-    if (n * 1600 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 1600; i++) {
-            y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 1600; i++) {
-            y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
         }
     }
 }
@@ -1638,23 +1625,6 @@ static void k015_dense(int n,
     }
 }
 
-/* %16 logits.8 relu (examples/fashion_lenet.nn:9) */
-static void k016_relu(int n,
-    const real *restrict x /* [n, 120] */,
-    real *restrict y /* [n, 120] */)
-{
-    if (n * 120 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 120; i++) {
-            y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 120; i++) {
-            y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
-        }
-    }
-}
-
 /* %19 logits.9 dense (examples/fashion_lenet.nn:10) */
 static void k019_dense(int n,
     const real *restrict x /* [n, 120] */,
@@ -1827,23 +1797,6 @@ static void k019_dense(int n,
     } else {
         /* y[n, 84] = x[n, 120] W^T + b: W^T is packed a panel at a time; dot()'s order */
         GEMM_PAR(n, 84, 120, x, 120, 1, w, 1, 120, y, 84, GEMM_K8, NULL, b, scratch, NULL);
-    }
-}
-
-/* %20 logits.10 relu (examples/fashion_lenet.nn:10) */
-static void k020_relu(int n,
-    const real *restrict x /* [n, 84] */,
-    real *restrict y /* [n, 84] */)
-{
-    if (n * 84 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 84; i++) {
-            y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 84; i++) {
-            y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
-        }
     }
 }
 
@@ -2241,18 +2194,22 @@ static void k028_dense_db(int n,
 }
 
 /* %29 gradient of logits.10 relu (examples/fashion_lenet.nn:10) */
-static void k029_relu_dx(int n,
-    const real *restrict dy /* [n, 84] */,
-    const real *restrict y /* [n, 84] */,
-    real *restrict dx /* [n, 84] */)
+/* %33 gradient of logits.8 relu (examples/fashion_lenet.nn:9) */
+/* %39 gradient of logits.4 relu (examples/fashion_lenet.nn:7) */
+/* %44 gradient of logits.1 relu (examples/fashion_lenet.nn:6) */
+/* k029_relu_dx: one function for the 4 kernels above, each called on its own buffers and count */
+static void k029_relu_dx(int n, size_t len,
+    const real *restrict dy /* [n, len] */,
+    const real *restrict y /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    if (n * 84 >= 32768) {
+    if ((size_t)n * len >= 32768) {
         NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 84; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
         }
     } else {
-        for (size_t i = 0; i < (size_t)n * 84; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
         }
     }
@@ -2299,24 +2256,6 @@ static void k032_dense_db(int n,
             for (int s = 0; s < n; s++)
                 acc += dy[(size_t)s * 84 + c];
             db[c] = acc;
-        }
-    }
-}
-
-/* %33 gradient of logits.8 relu (examples/fashion_lenet.nn:9) */
-static void k033_relu_dx(int n,
-    const real *restrict dy /* [n, 120] */,
-    const real *restrict y /* [n, 120] */,
-    real *restrict dx /* [n, 120] */)
-{
-    if (n * 120 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 120; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 120; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
         }
     }
 }
@@ -2415,24 +2354,6 @@ static void k038_maxpool_dx(int n,
                         d[ow * 2 + kw] = (real)kw == m ? v : 0.0f;
                 }
             }
-        }
-    }
-}
-
-/* %39 gradient of logits.4 relu (examples/fashion_lenet.nn:7) */
-static void k039_relu_dx(int n,
-    const real *restrict dy /* [n, 16, 10, 10] */,
-    const real *restrict y /* [n, 16, 10, 10] */,
-    real *restrict dx /* [n, 16, 10, 10] */)
-{
-    if (n * 1600 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 1600; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 1600; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
         }
     }
 }
@@ -2667,24 +2588,6 @@ static void k043_maxpool_dx(int n,
     }
 }
 
-/* %44 gradient of logits.1 relu (examples/fashion_lenet.nn:6) */
-static void k044_relu_dx(int n,
-    const real *restrict dy /* [n, 6, 28, 28] */,
-    const real *restrict y /* [n, 6, 28, 28] */,
-    real *restrict dx /* [n, 6, 28, 28] */)
-{
-    if (n * 4704 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 4704; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 4704; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
-        }
-    }
-}
-
 /* %45 gradient of logits.0 conv2d (examples/fashion_lenet.nn:6) */
 static void k045_conv2d_dw(int n,
     const real *restrict dy /* [n, 6, 28, 28] */,
@@ -2786,121 +2689,15 @@ static void k046_conv2d_db(int n,
 }
 
 /* %49 update of logits.0.weight update (examples/fashion_lenet.nn:6) */
-static void k049_adam(double lr, int64_t t, real *restrict p /* logits.0.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 150; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 150; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %52 update of logits.0.bias update (examples/fashion_lenet.nn:6) */
-static void k052_adam(double lr, int64_t t, real *restrict p /* logits.0.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 6; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 6; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %55 update of logits.3.weight update (examples/fashion_lenet.nn:7) */
-static void k055_adam(double lr, int64_t t, real *restrict p /* logits.3.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 2400; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 2400; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %58 update of logits.3.bias update (examples/fashion_lenet.nn:7) */
-static void k058_adam(double lr, int64_t t, real *restrict p /* logits.3.bias */,
+/* %64 update of logits.7.bias update (examples/fashion_lenet.nn:9) */
+/* %70 update of logits.9.bias update (examples/fashion_lenet.nn:10) */
+/* %73 update of logits.11.weight update (examples/fashion_lenet.nn:11) */
+/* %76 update of logits.11.bias update (examples/fashion_lenet.nn:11) */
+/* k049_adam: one function for the 8 kernels above, each called on its own buffers and count */
+static void k049_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,
     real *restrict exp_avg_sq)
@@ -2912,7 +2709,7 @@ static void k058_adam(double lr, int64_t t, real *restrict p /* logits.3.bias */
     real bc2_sqrt = (real)sqrt(bc2);
     int i0 = 0;
     #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 16; i0 += NNC_VSQRT) {
+    for (; i0 + NNC_VSQRT <= len; i0 += NNC_VSQRT) {
         vsq P, G, M, V;
         memcpy(&P, p + i0, sizeof P);
         memcpy(&G, g + i0, sizeof G);
@@ -2928,7 +2725,7 @@ static void k058_adam(double lr, int64_t t, real *restrict p /* logits.3.bias */
         memcpy(exp_avg_sq + i0, &V, sizeof V);
     }
     #endif
-    for (int i = i0; i < 16; i++) {
+    for (int i = i0; i < len; i++) {
         real d = g[i];
         exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
         exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
@@ -2938,14 +2735,14 @@ static void k058_adam(double lr, int64_t t, real *restrict p /* logits.3.bias */
 }
 
 /* %61 update of logits.7.weight update (examples/fashion_lenet.nn:9) */
-static void k061_adam(double lr, int64_t t, real *restrict p /* logits.7.weight */,
+static void k061_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,
     real *restrict exp_avg_sq)
 {
     NNC_PARALLEL_FOR
-    for (int c0 = 0; c0 < 48000; c0 += 8192) {
-        int c1 = c0 + 8192 < 48000 ? c0 + 8192 : 48000;
+    for (int c0 = 0; c0 < len; c0 += 8192) {
+        int c1 = c0 + 8192 < len ? c0 + 8192 : len;
         /* bias corrections in double, as torch.optim computes them in Python */
         double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
         double bc2 = 1.0 - pow(0.999, (double)t);
@@ -2976,56 +2773,18 @@ static void k061_adam(double lr, int64_t t, real *restrict p /* logits.7.weight 
             real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
             p[i] -= step_size * (exp_avg[i] / denom);
         }
-    }
-}
-
-/* %64 update of logits.7.bias update (examples/fashion_lenet.nn:9) */
-static void k064_adam(double lr, int64_t t, real *restrict p /* logits.7.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 120; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 120; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
     }
 }
 
 /* %67 update of logits.9.weight update (examples/fashion_lenet.nn:10) */
-static void k067_adam(double lr, int64_t t, real *restrict p /* logits.9.weight */,
+static void k067_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,
     real *restrict exp_avg_sq)
 {
     NNC_PARALLEL_FOR
-    for (int c0 = 0; c0 < 10080; c0 += 5056) {
-        int c1 = c0 + 5056 < 10080 ? c0 + 5056 : 10080;
+    for (int c0 = 0; c0 < len; c0 += 5056) {
+        int c1 = c0 + 5056 < len ? c0 + 5056 : len;
         /* bias corrections in double, as torch.optim computes them in Python */
         double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
         double bc2 = 1.0 - pow(0.999, (double)t);
@@ -3056,226 +2815,275 @@ static void k067_adam(double lr, int64_t t, real *restrict p /* logits.9.weight 
             real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
             p[i] -= step_size * (exp_avg[i] / denom);
         }
-    }
-}
-
-/* %70 update of logits.9.bias update (examples/fashion_lenet.nn:10) */
-static void k070_adam(double lr, int64_t t, real *restrict p /* logits.9.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 84; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 84; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
-/* %73 update of logits.11.weight update (examples/fashion_lenet.nn:11) */
-static void k073_adam(double lr, int64_t t, real *restrict p /* logits.11.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 840; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 840; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
-/* %76 update of logits.11.bias update (examples/fashion_lenet.nn:11) */
-static void k076_adam(double lr, int64_t t, real *restrict p /* logits.11.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 10; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 10; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
     }
 }
 
 static void run_output(fashion_lenet *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight  = A + 0;      /* [6, 1, 5, 5] */
+    real *const logits_0_bias    = A + 160;    /* [6] */
+    real *const logits_0_conv2d  = A + 247040; /* [n, 6, 28, 28] */
+    real *const k004_scratch     = A + 397568; /* k004's scratch: col, pack */
+    real *const logits_1_relu    = A + 397568; /* [n, 6, 28, 28] */
+    real *const logits_2_maxpool = A + 548096; /* [n, 6, 14, 14], then argmax */
+    real *const logits_3_weight  = A + 176;    /* [16, 6, 5, 5] */
+    real *const logits_3_bias    = A + 2576;   /* [16] */
+    real *const logits_3_conv2d  = A + 247040; /* [n, 16, 10, 10] */
+    real *const k009_scratch     = A + 298240; /* k009's scratch: col, pack */
+    real *const logits_4_relu    = A + 298240; /* [n, 16, 10, 10] */
+    real *const logits_5_maxpool = A + 349440; /* [n, 16, 5, 5], then argmax */
+    real *const logits_7_weight  = A + 2592;   /* [120, 400] */
+    real *const logits_7_bias    = A + 50592;  /* [120] */
+    real *const logits_7_dense   = A + 263424; /* [n, 120] */
+    real *const k015_scratch     = A + 247040; /* k015's scratch: pack */
+    real *const logits_8_relu    = A + 259072; /* [n, 120] */
+    real *const logits_9_weight  = A + 50720;  /* [84, 120] */
+    real *const logits_9_bias    = A + 60800;  /* [84] */
+    real *const logits_9_dense   = A + 262912; /* [n, 84] */
+    real *const k019_scratch     = A + 247040; /* k019's scratch: pack */
+    real *const logits_10_relu   = A + 265600; /* [n, 84] */
+    real *const logits_11_weight = A + 60896;  /* [10, 84] */
+    real *const logits_11_bias   = A + 61744;  /* [10] */
+    real *const logits           = A + 712192; /* [n, 10] */
+    real *const k023_scratch     = A + 247040; /* k023's scratch: pack */
     (void)A;
     (void)n;
     (void)target;
-    k004_conv2d(n, in_x, A + 0, A + 160, A + 247040, A + 397568);
-    k005_relu(n, A + 247040, A + 397568);
-    k006_maxpool(n, 0, A + 397568, A + 548096);
-    k009_conv2d(n, A + 548096, A + 176, A + 2576, A + 247040, A + 298240);
-    k010_relu(n, A + 247040, A + 298240);
-    k011_maxpool(n, 0, A + 298240, A + 349440);
-    k015_dense(n, A + 349440, A + 2592, A + 50592, A + 263424, A + 247040);
-    k016_relu(n, A + 263424, A + 259072);
-    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 262912, A + 247040);
-    k020_relu(n, A + 262912, A + 265600);
-    k023_dense(n, A + 265600, A + 60896, A + 61744, A + 712192, A + 247040);
+    k004_conv2d(n, in_x, logits_0_weight, logits_0_bias, logits_0_conv2d, k004_scratch);
+    k005_relu(n, 4704, logits_0_conv2d, logits_1_relu);
+    k006_maxpool(n, 0, logits_1_relu, logits_2_maxpool);
+    k009_conv2d(n, logits_2_maxpool, logits_3_weight, logits_3_bias, logits_3_conv2d, k009_scratch);
+    k005_relu(n, 1600, logits_3_conv2d, logits_4_relu);
+    k011_maxpool(n, 0, logits_4_relu, logits_5_maxpool);
+    k015_dense(n, logits_5_maxpool, logits_7_weight, logits_7_bias, logits_7_dense, k015_scratch);
+    k005_relu(n, 120, logits_7_dense, logits_8_relu);
+    k019_dense(n, logits_8_relu, logits_9_weight, logits_9_bias, logits_9_dense, k019_scratch);
+    k005_relu(n, 84, logits_9_dense, logits_10_relu);
+    k023_dense(n, logits_10_relu, logits_11_weight, logits_11_bias, logits, k023_scratch);
 }
 
 static void run_eval(fashion_lenet *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight  = A + 0;      /* [6, 1, 5, 5] */
+    real *const logits_0_bias    = A + 160;    /* [6] */
+    real *const logits_0_conv2d  = A + 247040; /* [n, 6, 28, 28] */
+    real *const k004_scratch     = A + 397568; /* k004's scratch: col, pack */
+    real *const logits_1_relu    = A + 397568; /* [n, 6, 28, 28] */
+    real *const logits_2_maxpool = A + 548096; /* [n, 6, 14, 14], then argmax */
+    real *const logits_3_weight  = A + 176;    /* [16, 6, 5, 5] */
+    real *const logits_3_bias    = A + 2576;   /* [16] */
+    real *const logits_3_conv2d  = A + 247040; /* [n, 16, 10, 10] */
+    real *const k009_scratch     = A + 298240; /* k009's scratch: col, pack */
+    real *const logits_4_relu    = A + 298240; /* [n, 16, 10, 10] */
+    real *const logits_5_maxpool = A + 349440; /* [n, 16, 5, 5], then argmax */
+    real *const logits_7_weight  = A + 2592;   /* [120, 400] */
+    real *const logits_7_bias    = A + 50592;  /* [120] */
+    real *const logits_7_dense   = A + 263424; /* [n, 120] */
+    real *const k015_scratch     = A + 247040; /* k015's scratch: pack */
+    real *const logits_8_relu    = A + 259072; /* [n, 120] */
+    real *const logits_9_weight  = A + 50720;  /* [84, 120] */
+    real *const logits_9_bias    = A + 60800;  /* [84] */
+    real *const logits_9_dense   = A + 262912; /* [n, 84] */
+    real *const k019_scratch     = A + 247040; /* k019's scratch: pack */
+    real *const logits_10_relu   = A + 265600; /* [n, 84] */
+    real *const logits_11_weight = A + 60896;  /* [10, 84] */
+    real *const logits_11_bias   = A + 61744;  /* [10] */
+    real *const logits           = A + 712192; /* [n, 10] */
+    real *const k023_scratch     = A + 247040; /* k023's scratch: pack */
+    real *const loss             = A + 712512; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_conv2d(n, in_x, A + 0, A + 160, A + 247040, A + 397568);
-    k005_relu(n, A + 247040, A + 397568);
-    k006_maxpool(n, 0, A + 397568, A + 548096);
-    k009_conv2d(n, A + 548096, A + 176, A + 2576, A + 247040, A + 298240);
-    k010_relu(n, A + 247040, A + 298240);
-    k011_maxpool(n, 0, A + 298240, A + 349440);
-    k015_dense(n, A + 349440, A + 2592, A + 50592, A + 263424, A + 247040);
-    k016_relu(n, A + 263424, A + 259072);
-    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 262912, A + 247040);
-    k020_relu(n, A + 262912, A + 265600);
-    k023_dense(n, A + 265600, A + 60896, A + 61744, A + 712192, A + 247040);
-    k024_cross_entropy(n, A + 712192, target, A + 712512);
+    k004_conv2d(n, in_x, logits_0_weight, logits_0_bias, logits_0_conv2d, k004_scratch);
+    k005_relu(n, 4704, logits_0_conv2d, logits_1_relu);
+    k006_maxpool(n, 0, logits_1_relu, logits_2_maxpool);
+    k009_conv2d(n, logits_2_maxpool, logits_3_weight, logits_3_bias, logits_3_conv2d, k009_scratch);
+    k005_relu(n, 1600, logits_3_conv2d, logits_4_relu);
+    k011_maxpool(n, 0, logits_4_relu, logits_5_maxpool);
+    k015_dense(n, logits_5_maxpool, logits_7_weight, logits_7_bias, logits_7_dense, k015_scratch);
+    k005_relu(n, 120, logits_7_dense, logits_8_relu);
+    k019_dense(n, logits_8_relu, logits_9_weight, logits_9_bias, logits_9_dense, k019_scratch);
+    k005_relu(n, 84, logits_9_dense, logits_10_relu);
+    k023_dense(n, logits_10_relu, logits_11_weight, logits_11_bias, logits, k023_scratch);
+    k024_cross_entropy(n, logits, target, loss);
 }
 
 static void run_loss(fashion_lenet *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight  = A + 0;      /* [6, 1, 5, 5] */
+    real *const logits_0_bias    = A + 160;    /* [6] */
+    real *const logits_0_conv2d  = A + 247040; /* [n, 6, 28, 28] */
+    real *const k004_scratch     = A + 397568; /* k004's scratch: col, pack */
+    real *const logits_1_relu    = A + 397568; /* [n, 6, 28, 28] */
+    real *const logits_2_maxpool = A + 548096; /* [n, 6, 14, 14], then argmax */
+    real *const logits_3_weight  = A + 176;    /* [16, 6, 5, 5] */
+    real *const logits_3_bias    = A + 2576;   /* [16] */
+    real *const logits_3_conv2d  = A + 247040; /* [n, 16, 10, 10] */
+    real *const k009_scratch     = A + 298240; /* k009's scratch: col, pack */
+    real *const logits_4_relu    = A + 298240; /* [n, 16, 10, 10] */
+    real *const logits_5_maxpool = A + 349440; /* [n, 16, 5, 5], then argmax */
+    real *const logits_7_weight  = A + 2592;   /* [120, 400] */
+    real *const logits_7_bias    = A + 50592;  /* [120] */
+    real *const logits_7_dense   = A + 263424; /* [n, 120] */
+    real *const k015_scratch     = A + 247040; /* k015's scratch: pack */
+    real *const logits_8_relu    = A + 259072; /* [n, 120] */
+    real *const logits_9_weight  = A + 50720;  /* [84, 120] */
+    real *const logits_9_bias    = A + 60800;  /* [84] */
+    real *const logits_9_dense   = A + 262912; /* [n, 84] */
+    real *const k019_scratch     = A + 247040; /* k019's scratch: pack */
+    real *const logits_10_relu   = A + 265600; /* [n, 84] */
+    real *const logits_11_weight = A + 60896;  /* [10, 84] */
+    real *const logits_11_bias   = A + 61744;  /* [10] */
+    real *const logits           = A + 712192; /* [n, 10] */
+    real *const k023_scratch     = A + 247040; /* k023's scratch: pack */
+    real *const loss             = A + 712512; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_conv2d(n, in_x, A + 0, A + 160, A + 247040, A + 397568);
-    k005_relu(n, A + 247040, A + 397568);
-    k006_maxpool(n, 1, A + 397568, A + 548096);
-    k009_conv2d(n, A + 548096, A + 176, A + 2576, A + 247040, A + 298240);
-    k010_relu(n, A + 247040, A + 298240);
-    k011_maxpool(n, 1, A + 298240, A + 349440);
-    k015_dense(n, A + 349440, A + 2592, A + 50592, A + 263424, A + 247040);
-    k016_relu(n, A + 263424, A + 259072);
-    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 262912, A + 247040);
-    k020_relu(n, A + 262912, A + 265600);
-    k023_dense(n, A + 265600, A + 60896, A + 61744, A + 712192, A + 247040);
-    k024_cross_entropy(n, A + 712192, target, A + 712512);
+    k004_conv2d(n, in_x, logits_0_weight, logits_0_bias, logits_0_conv2d, k004_scratch);
+    k005_relu(n, 4704, logits_0_conv2d, logits_1_relu);
+    k006_maxpool(n, 1, logits_1_relu, logits_2_maxpool);
+    k009_conv2d(n, logits_2_maxpool, logits_3_weight, logits_3_bias, logits_3_conv2d, k009_scratch);
+    k005_relu(n, 1600, logits_3_conv2d, logits_4_relu);
+    k011_maxpool(n, 1, logits_4_relu, logits_5_maxpool);
+    k015_dense(n, logits_5_maxpool, logits_7_weight, logits_7_bias, logits_7_dense, k015_scratch);
+    k005_relu(n, 120, logits_7_dense, logits_8_relu);
+    k019_dense(n, logits_8_relu, logits_9_weight, logits_9_bias, logits_9_dense, k019_scratch);
+    k005_relu(n, 84, logits_9_dense, logits_10_relu);
+    k023_dense(n, logits_10_relu, logits_11_weight, logits_11_bias, logits, k023_scratch);
+    k024_cross_entropy(n, logits, target, loss);
 }
 
 static void run_backward(fashion_lenet *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits                = A + 712192; /* [n, 10] */
+    real *const grad_logits           = A + 262912; /* [n, 10] */
+    real *const logits_11_weight      = A + 60896;  /* [10, 84] */
+    real *const grad_logits_10_relu   = A + 256256; /* [n, 84] */
+    real *const k026_scratch          = A + 247040; /* k026's scratch: pack */
+    real *const logits_10_relu        = A + 265600; /* [n, 84] */
+    real *const grad_logits_11_weight = A + 185280; /* [10, 84] */
+    real *const k027_scratch          = A + 247040; /* k027's scratch: pack */
+    real *const grad_logits_11_bias   = A + 186128; /* [10] */
+    real *const grad_logits_9_dense   = A + 268288; /* [n, 84] */
+    real *const logits_9_weight       = A + 50720;  /* [84, 120] */
+    real *const grad_logits_8_relu    = A + 262912; /* [n, 120] */
+    real *const k030_scratch          = A + 247040; /* k030's scratch: pack */
+    real *const logits_8_relu         = A + 259072; /* [n, 120] */
+    real *const grad_logits_9_weight  = A + 186144; /* [84, 120] */
+    real *const k031_scratch          = A + 247040; /* k031's scratch: pack */
+    real *const grad_logits_9_bias    = A + 196224; /* [84] */
+    real *const grad_logits_7_dense   = A + 266752; /* [n, 120] */
+    real *const logits_7_weight       = A + 2592;   /* [120, 400] */
+    real *const grad_logits_6_flatten = A + 375040; /* [n, 400] */
+    real *const k034_scratch          = A + 247040; /* k034's scratch: pack */
+    real *const logits_5_maxpool      = A + 349440; /* [n, 16, 5, 5], then argmax */
+    real *const grad_logits_7_weight  = A + 196320; /* [120, 400] */
+    real *const k035_scratch          = A + 247040; /* k035's scratch: pack */
+    real *const grad_logits_7_bias    = A + 244320; /* [120] */
+    real *const grad_logits_4_relu    = A + 247040; /* [n, 16, 10, 10] */
+    real *const logits_4_relu         = A + 298240; /* [n, 16, 10, 10] */
+    real *const grad_logits_3_conv2d  = A + 623360; /* [n, 16, 10, 10] */
+    real *const logits_3_weight       = A + 176;    /* [16, 6, 5, 5] */
+    real *const grad_logits_2_maxpool = A + 674560; /* [n, 6, 14, 14] */
+    real *const k040_scratch          = A + 247040; /* k040's scratch: dcol, pack */
+    real *const logits_2_maxpool      = A + 548096; /* [n, 6, 14, 14], then argmax */
+    real *const grad_logits_3_weight  = A + 244448; /* [16, 6, 5, 5] */
+    real *const k041_scratch          = A + 247040; /* k041's scratch: col, pack */
+    real *const grad_logits_3_bias    = A + 246848; /* [16] */
+    real *const k042_scratch          = A + 247040; /* k042's scratch: part */
+    real *const grad_logits_1_relu    = A + 247040; /* [n, 6, 28, 28] */
+    real *const logits_1_relu         = A + 397568; /* [n, 6, 28, 28] */
+    real *const grad_logits_0_conv2d  = A + 548096; /* [n, 6, 28, 28] */
+    real *const grad_logits_0_weight  = A + 246864; /* [6, 1, 5, 5] */
+    real *const k045_scratch          = A + 247040; /* k045's scratch: col, pack */
+    real *const grad_logits_0_bias    = A + 247024; /* [6] */
+    real *const k046_scratch          = A + 247040; /* k046's scratch: part */
     (void)A;
     (void)n;
     (void)target;
-    k025_cross_entropy_dx(n, A + 712192, target, A + 262912);
-    k026_dense_dx(n, A + 262912, A + 60896, A + 256256, A + 247040);
-    k027_dense_dw(n, A + 262912, A + 265600, A + 185280, A + 247040);
-    k028_dense_db(n, A + 262912, A + 186128);
-    k029_relu_dx(n, A + 256256, A + 265600, A + 268288);
-    k030_dense_dx(n, A + 268288, A + 50720, A + 262912, A + 247040);
-    k031_dense_dw(n, A + 268288, A + 259072, A + 186144, A + 247040);
-    k032_dense_db(n, A + 268288, A + 196224);
-    k033_relu_dx(n, A + 262912, A + 259072, A + 266752);
-    k034_dense_dx(n, A + 266752, A + 2592, A + 375040, A + 247040);
-    k035_dense_dw(n, A + 266752, A + 349440, A + 196320, A + 247040);
-    k036_dense_db(n, A + 266752, A + 244320);
-    k038_maxpool_dx(n, A + 375040, A + 349440, A + 247040);
-    k039_relu_dx(n, A + 247040, A + 298240, A + 623360);
-    k040_conv2d_dx(n, A + 623360, A + 176, A + 674560, A + 247040);
-    k041_conv2d_dw(n, A + 623360, A + 548096, A + 244448, A + 247040);
-    k042_conv2d_db(n, A + 623360, A + 246848, A + 247040);
-    k043_maxpool_dx(n, A + 674560, A + 548096, A + 247040);
-    k044_relu_dx(n, A + 247040, A + 397568, A + 548096);
-    k045_conv2d_dw(n, A + 548096, in_x, A + 246864, A + 247040);
-    k046_conv2d_db(n, A + 548096, A + 247024, A + 247040);
+    k025_cross_entropy_dx(n, logits, target, grad_logits);
+    k026_dense_dx(n, grad_logits, logits_11_weight, grad_logits_10_relu, k026_scratch);
+    k027_dense_dw(n, grad_logits, logits_10_relu, grad_logits_11_weight, k027_scratch);
+    k028_dense_db(n, grad_logits, grad_logits_11_bias);
+    k029_relu_dx(n, 84, grad_logits_10_relu, logits_10_relu, grad_logits_9_dense);
+    k030_dense_dx(n, grad_logits_9_dense, logits_9_weight, grad_logits_8_relu, k030_scratch);
+    k031_dense_dw(n, grad_logits_9_dense, logits_8_relu, grad_logits_9_weight, k031_scratch);
+    k032_dense_db(n, grad_logits_9_dense, grad_logits_9_bias);
+    k029_relu_dx(n, 120, grad_logits_8_relu, logits_8_relu, grad_logits_7_dense);
+    k034_dense_dx(n, grad_logits_7_dense, logits_7_weight, grad_logits_6_flatten, k034_scratch);
+    k035_dense_dw(n, grad_logits_7_dense, logits_5_maxpool, grad_logits_7_weight, k035_scratch);
+    k036_dense_db(n, grad_logits_7_dense, grad_logits_7_bias);
+    k038_maxpool_dx(n, grad_logits_6_flatten, logits_5_maxpool, grad_logits_4_relu);
+    k029_relu_dx(n, 1600, grad_logits_4_relu, logits_4_relu, grad_logits_3_conv2d);
+    k040_conv2d_dx(n, grad_logits_3_conv2d, logits_3_weight, grad_logits_2_maxpool, k040_scratch);
+    k041_conv2d_dw(n, grad_logits_3_conv2d, logits_2_maxpool, grad_logits_3_weight, k041_scratch);
+    k042_conv2d_db(n, grad_logits_3_conv2d, grad_logits_3_bias, k042_scratch);
+    k043_maxpool_dx(n, grad_logits_2_maxpool, logits_2_maxpool, grad_logits_1_relu);
+    k029_relu_dx(n, 4704, grad_logits_1_relu, logits_1_relu, grad_logits_0_conv2d);
+    k045_conv2d_dw(n, grad_logits_0_conv2d, in_x, grad_logits_0_weight, k045_scratch);
+    k046_conv2d_db(n, grad_logits_0_conv2d, grad_logits_0_bias, k046_scratch);
 }
 
 static void run_update(fashion_lenet *m)
 {
     real *A = m->a;
+    real *const logits_0_weight             = A + 0;      /* [6, 1, 5, 5] */
+    real *const grad_logits_0_weight        = A + 246864; /* [6, 1, 5, 5] */
+    real *const logits_0_weight_exp_avg     = A + 61760;  /* [6, 1, 5, 5] */
+    real *const logits_0_weight_exp_avg_sq  = A + 61920;  /* [6, 1, 5, 5] */
+    real *const logits_0_bias               = A + 160;    /* [6] */
+    real *const grad_logits_0_bias          = A + 247024; /* [6] */
+    real *const logits_0_bias_exp_avg       = A + 62080;  /* [6] */
+    real *const logits_0_bias_exp_avg_sq    = A + 62096;  /* [6] */
+    real *const logits_3_weight             = A + 176;    /* [16, 6, 5, 5] */
+    real *const grad_logits_3_weight        = A + 244448; /* [16, 6, 5, 5] */
+    real *const logits_3_weight_exp_avg     = A + 62112;  /* [16, 6, 5, 5] */
+    real *const logits_3_weight_exp_avg_sq  = A + 64512;  /* [16, 6, 5, 5] */
+    real *const logits_3_bias               = A + 2576;   /* [16] */
+    real *const grad_logits_3_bias          = A + 246848; /* [16] */
+    real *const logits_3_bias_exp_avg       = A + 66912;  /* [16] */
+    real *const logits_3_bias_exp_avg_sq    = A + 66928;  /* [16] */
+    real *const logits_7_weight             = A + 2592;   /* [120, 400] */
+    real *const grad_logits_7_weight        = A + 196320; /* [120, 400] */
+    real *const logits_7_weight_exp_avg     = A + 66944;  /* [120, 400] */
+    real *const logits_7_weight_exp_avg_sq  = A + 114944; /* [120, 400] */
+    real *const logits_7_bias               = A + 50592;  /* [120] */
+    real *const grad_logits_7_bias          = A + 244320; /* [120] */
+    real *const logits_7_bias_exp_avg       = A + 162944; /* [120] */
+    real *const logits_7_bias_exp_avg_sq    = A + 163072; /* [120] */
+    real *const logits_9_weight             = A + 50720;  /* [84, 120] */
+    real *const grad_logits_9_weight        = A + 186144; /* [84, 120] */
+    real *const logits_9_weight_exp_avg     = A + 163200; /* [84, 120] */
+    real *const logits_9_weight_exp_avg_sq  = A + 173280; /* [84, 120] */
+    real *const logits_9_bias               = A + 60800;  /* [84] */
+    real *const grad_logits_9_bias          = A + 196224; /* [84] */
+    real *const logits_9_bias_exp_avg       = A + 183360; /* [84] */
+    real *const logits_9_bias_exp_avg_sq    = A + 183456; /* [84] */
+    real *const logits_11_weight            = A + 60896;  /* [10, 84] */
+    real *const grad_logits_11_weight       = A + 185280; /* [10, 84] */
+    real *const logits_11_weight_exp_avg    = A + 183552; /* [10, 84] */
+    real *const logits_11_weight_exp_avg_sq = A + 184400; /* [10, 84] */
+    real *const logits_11_bias              = A + 61744;  /* [10] */
+    real *const grad_logits_11_bias         = A + 186128; /* [10] */
+    real *const logits_11_bias_exp_avg      = A + 185248; /* [10] */
+    real *const logits_11_bias_exp_avg_sq   = A + 185264; /* [10] */
     m->t++;
     double lr = m->lr;
-    k049_adam(lr, m->t, A + 0, A + 246864, A + 61760, A + 61920);
-    k052_adam(lr, m->t, A + 160, A + 247024, A + 62080, A + 62096);
-    k055_adam(lr, m->t, A + 176, A + 244448, A + 62112, A + 64512);
-    k058_adam(lr, m->t, A + 2576, A + 246848, A + 66912, A + 66928);
-    k061_adam(lr, m->t, A + 2592, A + 196320, A + 66944, A + 114944);
-    k064_adam(lr, m->t, A + 50592, A + 244320, A + 162944, A + 163072);
-    k067_adam(lr, m->t, A + 50720, A + 186144, A + 163200, A + 173280);
-    k070_adam(lr, m->t, A + 60800, A + 196224, A + 183360, A + 183456);
-    k073_adam(lr, m->t, A + 60896, A + 185280, A + 183552, A + 184400);
-    k076_adam(lr, m->t, A + 61744, A + 186128, A + 185248, A + 185264);
+    k049_adam(lr, m->t, 150, logits_0_weight, grad_logits_0_weight, logits_0_weight_exp_avg, logits_0_weight_exp_avg_sq);
+    k049_adam(lr, m->t, 6, logits_0_bias, grad_logits_0_bias, logits_0_bias_exp_avg, logits_0_bias_exp_avg_sq);
+    k049_adam(lr, m->t, 2400, logits_3_weight, grad_logits_3_weight, logits_3_weight_exp_avg, logits_3_weight_exp_avg_sq);
+    k049_adam(lr, m->t, 16, logits_3_bias, grad_logits_3_bias, logits_3_bias_exp_avg, logits_3_bias_exp_avg_sq);
+    k061_adam(lr, m->t, 48000, logits_7_weight, grad_logits_7_weight, logits_7_weight_exp_avg, logits_7_weight_exp_avg_sq);
+    k049_adam(lr, m->t, 120, logits_7_bias, grad_logits_7_bias, logits_7_bias_exp_avg, logits_7_bias_exp_avg_sq);
+    k067_adam(lr, m->t, 10080, logits_9_weight, grad_logits_9_weight, logits_9_weight_exp_avg, logits_9_weight_exp_avg_sq);
+    k049_adam(lr, m->t, 84, logits_9_bias, grad_logits_9_bias, logits_9_bias_exp_avg, logits_9_bias_exp_avg_sq);
+    k049_adam(lr, m->t, 840, logits_11_weight, grad_logits_11_weight, logits_11_weight_exp_avg, logits_11_weight_exp_avg_sq);
+    k049_adam(lr, m->t, 10, logits_11_bias, grad_logits_11_bias, logits_11_bias_exp_avg, logits_11_bias_exp_avg_sq);
 }
 
 #ifndef NNC_DOUBLE
@@ -3595,32 +3403,58 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     fashion_lenet *m = mv;
     real *A = m->a;
+    real *const logits_0_weight  = A + 0;      /* [6, 1, 5, 5] */
+    real *const logits_0_bias    = A + 160;    /* [6] */
+    real *const logits_0_conv2d  = A + 247040; /* [n, 6, 28, 28] */
+    real *const k004_scratch     = A + 397568; /* k004's scratch: col, pack */
+    real *const logits_1_relu    = A + 397568; /* [n, 6, 28, 28] */
+    real *const logits_2_maxpool = A + 548096; /* [n, 6, 14, 14], then argmax */
+    real *const logits_3_weight  = A + 176;    /* [16, 6, 5, 5] */
+    real *const logits_3_bias    = A + 2576;   /* [16] */
+    real *const logits_3_conv2d  = A + 247040; /* [n, 16, 10, 10] */
+    real *const k009_scratch     = A + 298240; /* k009's scratch: col, pack */
+    real *const logits_4_relu    = A + 298240; /* [n, 16, 10, 10] */
+    real *const logits_5_maxpool = A + 349440; /* [n, 16, 5, 5], then argmax */
+    real *const logits_7_weight  = A + 2592;   /* [120, 400] */
+    real *const logits_7_bias    = A + 50592;  /* [120] */
+    real *const logits_7_dense   = A + 263424; /* [n, 120] */
+    real *const k015_scratch     = A + 247040; /* k015's scratch: pack */
+    real *const logits_8_relu    = A + 259072; /* [n, 120] */
+    real *const logits_9_weight  = A + 50720;  /* [84, 120] */
+    real *const logits_9_bias    = A + 60800;  /* [84] */
+    real *const logits_9_dense   = A + 262912; /* [n, 84] */
+    real *const k019_scratch     = A + 247040; /* k019's scratch: pack */
+    real *const logits_10_relu   = A + 265600; /* [n, 84] */
+    real *const logits_11_weight = A + 60896;  /* [10, 84] */
+    real *const logits_11_bias   = A + 61744;  /* [10] */
+    real *const logits           = A + 712192; /* [n, 10] */
+    real *const k023_scratch     = A + 247040; /* k023's scratch: pack */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
-    k004_conv2d(n, in_x, A + 0, A + 160, A + 247040, A + 397568);
-    nnc_range(A + 247040, (size_t)n * 4704, lo + 1, hi + 1); /* logits.0 */
-    k005_relu(n, A + 247040, A + 397568);
-    nnc_range(A + 397568, (size_t)n * 4704, lo + 2, hi + 2); /* logits.1 */
-    k006_maxpool(n, 0, A + 397568, A + 548096);
-    nnc_range(A + 548096, (size_t)n * 1176, lo + 3, hi + 3); /* logits.2 */
-    k009_conv2d(n, A + 548096, A + 176, A + 2576, A + 247040, A + 298240);
-    nnc_range(A + 247040, (size_t)n * 1600, lo + 4, hi + 4); /* logits.3 */
-    k010_relu(n, A + 247040, A + 298240);
-    nnc_range(A + 298240, (size_t)n * 1600, lo + 5, hi + 5); /* logits.4 */
-    k011_maxpool(n, 0, A + 298240, A + 349440);
-    nnc_range(A + 349440, (size_t)n * 400, lo + 6, hi + 6); /* logits.5 */
-    nnc_range(A + 349440, (size_t)n * 400, lo + 7, hi + 7); /* logits.6 */
-    k015_dense(n, A + 349440, A + 2592, A + 50592, A + 263424, A + 247040);
-    nnc_range(A + 263424, (size_t)n * 120, lo + 8, hi + 8); /* logits.7 */
-    k016_relu(n, A + 263424, A + 259072);
-    nnc_range(A + 259072, (size_t)n * 120, lo + 9, hi + 9); /* logits.8 */
-    k019_dense(n, A + 259072, A + 50720, A + 60800, A + 262912, A + 247040);
-    nnc_range(A + 262912, (size_t)n * 84, lo + 10, hi + 10); /* logits.9 */
-    k020_relu(n, A + 262912, A + 265600);
-    nnc_range(A + 265600, (size_t)n * 84, lo + 11, hi + 11); /* logits.10 */
-    k023_dense(n, A + 265600, A + 60896, A + 61744, A + 712192, A + 247040);
-    nnc_range(A + 712192, (size_t)n * 10, lo + 12, hi + 12); /* logits */
+    k004_conv2d(n, in_x, logits_0_weight, logits_0_bias, logits_0_conv2d, k004_scratch);
+    nnc_range(logits_0_conv2d, (size_t)n * 4704, lo + 1, hi + 1); /* logits.0 */
+    k005_relu(n, 4704, logits_0_conv2d, logits_1_relu);
+    nnc_range(logits_1_relu, (size_t)n * 4704, lo + 2, hi + 2); /* logits.1 */
+    k006_maxpool(n, 0, logits_1_relu, logits_2_maxpool);
+    nnc_range(logits_2_maxpool, (size_t)n * 1176, lo + 3, hi + 3); /* logits.2 */
+    k009_conv2d(n, logits_2_maxpool, logits_3_weight, logits_3_bias, logits_3_conv2d, k009_scratch);
+    nnc_range(logits_3_conv2d, (size_t)n * 1600, lo + 4, hi + 4); /* logits.3 */
+    k005_relu(n, 1600, logits_3_conv2d, logits_4_relu);
+    nnc_range(logits_4_relu, (size_t)n * 1600, lo + 5, hi + 5); /* logits.4 */
+    k011_maxpool(n, 0, logits_4_relu, logits_5_maxpool);
+    nnc_range(logits_5_maxpool, (size_t)n * 400, lo + 6, hi + 6); /* logits.5 */
+    nnc_range(logits_5_maxpool, (size_t)n * 400, lo + 7, hi + 7); /* logits.6 */
+    k015_dense(n, logits_5_maxpool, logits_7_weight, logits_7_bias, logits_7_dense, k015_scratch);
+    nnc_range(logits_7_dense, (size_t)n * 120, lo + 8, hi + 8); /* logits.7 */
+    k005_relu(n, 120, logits_7_dense, logits_8_relu);
+    nnc_range(logits_8_relu, (size_t)n * 120, lo + 9, hi + 9); /* logits.8 */
+    k019_dense(n, logits_8_relu, logits_9_weight, logits_9_bias, logits_9_dense, k019_scratch);
+    nnc_range(logits_9_dense, (size_t)n * 84, lo + 10, hi + 10); /* logits.9 */
+    k005_relu(n, 84, logits_9_dense, logits_10_relu);
+    nnc_range(logits_10_relu, (size_t)n * 84, lo + 11, hi + 11); /* logits.10 */
+    k023_dense(n, logits_10_relu, logits_11_weight, logits_11_bias, logits, k023_scratch);
+    nnc_range(logits, (size_t)n * 10, lo + 12, hi + 12); /* logits */
 }
 static void *w_create(uint64_t seed) { return fashion_lenet_create(seed); }
 static void w_destroy(void *m) { fashion_lenet_destroy(m); }

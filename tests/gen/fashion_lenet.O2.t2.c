@@ -4375,121 +4375,15 @@ static void k046_conv2d_db(int n,
 }
 
 /* %49 update of logits.0.weight update (examples/fashion_lenet.nn:6) */
-static void k049_adam(double lr, int64_t t, real *restrict p /* logits.0.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 150; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 150; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %52 update of logits.0.bias update (examples/fashion_lenet.nn:6) */
-static void k052_adam(double lr, int64_t t, real *restrict p /* logits.0.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 6; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 6; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %55 update of logits.3.weight update (examples/fashion_lenet.nn:7) */
-static void k055_adam(double lr, int64_t t, real *restrict p /* logits.3.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 2400; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 2400; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %58 update of logits.3.bias update (examples/fashion_lenet.nn:7) */
-static void k058_adam(double lr, int64_t t, real *restrict p /* logits.3.bias */,
+/* %64 update of logits.7.bias update (examples/fashion_lenet.nn:9) */
+/* %70 update of logits.9.bias update (examples/fashion_lenet.nn:10) */
+/* %73 update of logits.11.weight update (examples/fashion_lenet.nn:11) */
+/* %76 update of logits.11.bias update (examples/fashion_lenet.nn:11) */
+/* k049_adam: one function for the 8 kernels above, each called on its own buffers and count */
+static void k049_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,
     real *restrict exp_avg_sq)
@@ -4501,7 +4395,7 @@ static void k058_adam(double lr, int64_t t, real *restrict p /* logits.3.bias */
     real bc2_sqrt = (real)sqrt(bc2);
     int i0 = 0;
     #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 16; i0 += NNC_VSQRT) {
+    for (; i0 + NNC_VSQRT <= len; i0 += NNC_VSQRT) {
         vsq P, G, M, V;
         memcpy(&P, p + i0, sizeof P);
         memcpy(&G, g + i0, sizeof G);
@@ -4517,7 +4411,7 @@ static void k058_adam(double lr, int64_t t, real *restrict p /* logits.3.bias */
         memcpy(exp_avg_sq + i0, &V, sizeof V);
     }
     #endif
-    for (int i = i0; i < 16; i++) {
+    for (int i = i0; i < len; i++) {
         real d = g[i];
         exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
         exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
@@ -4527,14 +4421,14 @@ static void k058_adam(double lr, int64_t t, real *restrict p /* logits.3.bias */
 }
 
 /* %61 update of logits.7.weight update (examples/fashion_lenet.nn:9) */
-static void k061_adam(double lr, int64_t t, real *restrict p /* logits.7.weight */,
+static void k061_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,
     real *restrict exp_avg_sq)
 {
     NNC_PARALLEL_FOR
-    for (int c0 = 0; c0 < 48000; c0 += 8192) {
-        int c1 = c0 + 8192 < 48000 ? c0 + 8192 : 48000;
+    for (int c0 = 0; c0 < len; c0 += 8192) {
+        int c1 = c0 + 8192 < len ? c0 + 8192 : len;
         /* bias corrections in double, as torch.optim computes them in Python */
         double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
         double bc2 = 1.0 - pow(0.999, (double)t);
@@ -4565,56 +4459,18 @@ static void k061_adam(double lr, int64_t t, real *restrict p /* logits.7.weight 
             real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
             p[i] -= step_size * (exp_avg[i] / denom);
         }
-    }
-}
-
-/* %64 update of logits.7.bias update (examples/fashion_lenet.nn:9) */
-static void k064_adam(double lr, int64_t t, real *restrict p /* logits.7.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 120; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 120; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
     }
 }
 
 /* %67 update of logits.9.weight update (examples/fashion_lenet.nn:10) */
-static void k067_adam(double lr, int64_t t, real *restrict p /* logits.9.weight */,
+static void k067_adam(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,
     real *restrict exp_avg_sq)
 {
     NNC_PARALLEL_FOR
-    for (int c0 = 0; c0 < 10080; c0 += 5056) {
-        int c1 = c0 + 5056 < 10080 ? c0 + 5056 : 10080;
+    for (int c0 = 0; c0 < len; c0 += 5056) {
+        int c1 = c0 + 5056 < len ? c0 + 5056 : len;
         /* bias corrections in double, as torch.optim computes them in Python */
         double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
         double bc2 = 1.0 - pow(0.999, (double)t);
@@ -4645,204 +4501,229 @@ static void k067_adam(double lr, int64_t t, real *restrict p /* logits.9.weight 
             real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
             p[i] -= step_size * (exp_avg[i] / denom);
         }
-    }
-}
-
-/* %70 update of logits.9.bias update (examples/fashion_lenet.nn:10) */
-static void k070_adam(double lr, int64_t t, real *restrict p /* logits.9.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 84; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 84; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
-/* %73 update of logits.11.weight update (examples/fashion_lenet.nn:11) */
-static void k073_adam(double lr, int64_t t, real *restrict p /* logits.11.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 840; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 840; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
-/* %76 update of logits.11.bias update (examples/fashion_lenet.nn:11) */
-static void k076_adam(double lr, int64_t t, real *restrict p /* logits.11.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 10; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 10; i++) {
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
     }
 }
 
 static void run_output(fashion_lenet *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight  = A + 0;      /* [6, 1, 5, 5] */
+    real *const logits_0_bias    = A + 160;    /* [6] */
+    real *const logits_2_maxpool = A + 610560; /* [n, 6, 14, 14], then argmax */
+    real *const k006_scratch     = A + 247040; /* k006's scratch: xp, yp */
+    real *const logits_3_weight  = A + 176;    /* [16, 6, 5, 5] */
+    real *const logits_3_bias    = A + 2576;   /* [16] */
+    real *const logits_5_maxpool = A + 247040; /* [n, 16, 5, 5], then argmax */
+    real *const k011_scratch     = A + 272640; /* k011's scratch: wt, bt, yp */
+    real *const logits_7_weight  = A + 2592;   /* [120, 400] */
+    real *const logits_7_bias    = A + 50592;  /* [120] */
+    real *const logits_8_relu    = A + 289024; /* [n, 120] */
+    real *const k015_scratch     = A + 272640; /* k015's scratch: pack */
+    real *const logits_9_weight  = A + 50720;  /* [84, 120] */
+    real *const logits_9_bias    = A + 60800;  /* [84] */
+    real *const logits_10_relu   = A + 284672; /* [n, 84] */
+    real *const k019_scratch     = A + 272640; /* k019's scratch: pack */
+    real *const logits_11_weight = A + 60896;  /* [10, 84] */
+    real *const logits_11_bias   = A + 61744;  /* [10] */
+    real *const logits           = A + 774656; /* [n, 10] */
+    real *const k023_scratch     = A + 272640; /* k023's scratch: pack */
     (void)A;
     (void)n;
     (void)target;
-    k006_fused_conv2d_relu_maxpool(n, 0, in_x, A + 0, A + 160, A + 610560, A + 247040);
-    k011_fused_conv2d_relu_maxpool(n, 0, A + 610560, A + 176, A + 2576, A + 247040, A + 272640);
-    k015_dense_relu(n, A + 247040, A + 2592, A + 50592, A + 289024, A + 272640);
-    k019_dense_relu(n, A + 289024, A + 50720, A + 60800, A + 284672, A + 272640);
-    k023_dense(n, A + 284672, A + 60896, A + 61744, A + 774656, A + 272640);
+    k006_fused_conv2d_relu_maxpool(n, 0, in_x, logits_0_weight, logits_0_bias, logits_2_maxpool, k006_scratch);
+    k011_fused_conv2d_relu_maxpool(n, 0, logits_2_maxpool, logits_3_weight, logits_3_bias, logits_5_maxpool, k011_scratch);
+    k015_dense_relu(n, logits_5_maxpool, logits_7_weight, logits_7_bias, logits_8_relu, k015_scratch);
+    k019_dense_relu(n, logits_8_relu, logits_9_weight, logits_9_bias, logits_10_relu, k019_scratch);
+    k023_dense(n, logits_10_relu, logits_11_weight, logits_11_bias, logits, k023_scratch);
 }
 
 static void run_eval(fashion_lenet *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight  = A + 0;      /* [6, 1, 5, 5] */
+    real *const logits_0_bias    = A + 160;    /* [6] */
+    real *const logits_2_maxpool = A + 610560; /* [n, 6, 14, 14], then argmax */
+    real *const k006_scratch     = A + 247040; /* k006's scratch: xp, yp */
+    real *const logits_3_weight  = A + 176;    /* [16, 6, 5, 5] */
+    real *const logits_3_bias    = A + 2576;   /* [16] */
+    real *const logits_5_maxpool = A + 247040; /* [n, 16, 5, 5], then argmax */
+    real *const k011_scratch     = A + 272640; /* k011's scratch: wt, bt, yp */
+    real *const logits_7_weight  = A + 2592;   /* [120, 400] */
+    real *const logits_7_bias    = A + 50592;  /* [120] */
+    real *const logits_8_relu    = A + 289024; /* [n, 120] */
+    real *const k015_scratch     = A + 272640; /* k015's scratch: pack */
+    real *const logits_9_weight  = A + 50720;  /* [84, 120] */
+    real *const logits_9_bias    = A + 60800;  /* [84] */
+    real *const logits_10_relu   = A + 284672; /* [n, 84] */
+    real *const k019_scratch     = A + 272640; /* k019's scratch: pack */
+    real *const logits_11_weight = A + 60896;  /* [10, 84] */
+    real *const logits_11_bias   = A + 61744;  /* [10] */
+    real *const logits           = A + 774656; /* [n, 10] */
+    real *const k023_scratch     = A + 272640; /* k023's scratch: pack */
+    real *const loss             = A + 774976; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k006_fused_conv2d_relu_maxpool(n, 0, in_x, A + 0, A + 160, A + 610560, A + 247040);
-    k011_fused_conv2d_relu_maxpool(n, 0, A + 610560, A + 176, A + 2576, A + 247040, A + 272640);
-    k015_dense_relu(n, A + 247040, A + 2592, A + 50592, A + 289024, A + 272640);
-    k019_dense_relu(n, A + 289024, A + 50720, A + 60800, A + 284672, A + 272640);
-    k023_dense(n, A + 284672, A + 60896, A + 61744, A + 774656, A + 272640);
-    k024_cross_entropy(n, A + 774656, target, A + 774976);
+    k006_fused_conv2d_relu_maxpool(n, 0, in_x, logits_0_weight, logits_0_bias, logits_2_maxpool, k006_scratch);
+    k011_fused_conv2d_relu_maxpool(n, 0, logits_2_maxpool, logits_3_weight, logits_3_bias, logits_5_maxpool, k011_scratch);
+    k015_dense_relu(n, logits_5_maxpool, logits_7_weight, logits_7_bias, logits_8_relu, k015_scratch);
+    k019_dense_relu(n, logits_8_relu, logits_9_weight, logits_9_bias, logits_10_relu, k019_scratch);
+    k023_dense(n, logits_10_relu, logits_11_weight, logits_11_bias, logits, k023_scratch);
+    k024_cross_entropy(n, logits, target, loss);
 }
 
 static void run_loss(fashion_lenet *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight  = A + 0;      /* [6, 1, 5, 5] */
+    real *const logits_0_bias    = A + 160;    /* [6] */
+    real *const logits_2_maxpool = A + 610560; /* [n, 6, 14, 14], then argmax */
+    real *const k006_scratch     = A + 247040; /* k006's scratch: xp, yp */
+    real *const logits_3_weight  = A + 176;    /* [16, 6, 5, 5] */
+    real *const logits_3_bias    = A + 2576;   /* [16] */
+    real *const logits_5_maxpool = A + 247040; /* [n, 16, 5, 5], then argmax */
+    real *const k011_scratch     = A + 272640; /* k011's scratch: wt, bt, yp */
+    real *const logits_7_weight  = A + 2592;   /* [120, 400] */
+    real *const logits_7_bias    = A + 50592;  /* [120] */
+    real *const logits_8_relu    = A + 289024; /* [n, 120] */
+    real *const k015_scratch     = A + 272640; /* k015's scratch: pack */
+    real *const logits_9_weight  = A + 50720;  /* [84, 120] */
+    real *const logits_9_bias    = A + 60800;  /* [84] */
+    real *const logits_10_relu   = A + 284672; /* [n, 84] */
+    real *const k019_scratch     = A + 272640; /* k019's scratch: pack */
+    real *const logits_11_weight = A + 60896;  /* [10, 84] */
+    real *const logits_11_bias   = A + 61744;  /* [10] */
+    real *const logits           = A + 774656; /* [n, 10] */
+    real *const k023_scratch     = A + 272640; /* k023's scratch: pack */
+    real *const loss             = A + 774976; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k006_fused_conv2d_relu_maxpool(n, 1, in_x, A + 0, A + 160, A + 610560, A + 247040);
-    k011_fused_conv2d_relu_maxpool(n, 1, A + 610560, A + 176, A + 2576, A + 247040, A + 272640);
-    k015_dense_relu(n, A + 247040, A + 2592, A + 50592, A + 289024, A + 272640);
-    k019_dense_relu(n, A + 289024, A + 50720, A + 60800, A + 284672, A + 272640);
-    k023_dense(n, A + 284672, A + 60896, A + 61744, A + 774656, A + 272640);
-    k024_cross_entropy(n, A + 774656, target, A + 774976);
+    k006_fused_conv2d_relu_maxpool(n, 1, in_x, logits_0_weight, logits_0_bias, logits_2_maxpool, k006_scratch);
+    k011_fused_conv2d_relu_maxpool(n, 1, logits_2_maxpool, logits_3_weight, logits_3_bias, logits_5_maxpool, k011_scratch);
+    k015_dense_relu(n, logits_5_maxpool, logits_7_weight, logits_7_bias, logits_8_relu, k015_scratch);
+    k019_dense_relu(n, logits_8_relu, logits_9_weight, logits_9_bias, logits_10_relu, k019_scratch);
+    k023_dense(n, logits_10_relu, logits_11_weight, logits_11_bias, logits, k023_scratch);
+    k024_cross_entropy(n, logits, target, loss);
 }
 
 static void run_backward(fashion_lenet *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits                = A + 774656; /* [n, 10] */
+    real *const grad_logits           = A + 281856; /* [n, 10] */
+    real *const logits_11_weight      = A + 60896;  /* [10, 84] */
+    real *const logits_10_relu        = A + 284672; /* [n, 84] */
+    real *const grad_logits_9_dense   = A + 292864; /* [n, 84] */
+    real *const k026_scratch          = A + 272640; /* k026's scratch: pack */
+    real *const grad_logits_11_weight = A + 185280; /* [10, 84] */
+    real *const k027_scratch          = A + 272640; /* k027's scratch: pack */
+    real *const grad_logits_11_bias   = A + 186128; /* [10] */
+    real *const logits_9_weight       = A + 50720;  /* [84, 120] */
+    real *const logits_8_relu         = A + 289024; /* [n, 120] */
+    real *const grad_logits_7_dense   = A + 297472; /* [n, 120] */
+    real *const k030_scratch          = A + 272640; /* k030's scratch: pack */
+    real *const grad_logits_9_weight  = A + 186144; /* [84, 120] */
+    real *const k031_scratch          = A + 272640; /* k031's scratch: pack */
+    real *const grad_logits_9_bias    = A + 196224; /* [84] */
+    real *const logits_7_weight       = A + 2592;   /* [120, 400] */
+    real *const grad_logits_6_flatten = A + 272640; /* [n, 400] */
+    real *const k034_scratch          = A + 285440; /* k034's scratch: pack */
+    real *const logits_5_maxpool      = A + 247040; /* [n, 16, 5, 5], then argmax */
+    real *const grad_logits_7_weight  = A + 196320; /* [120, 400] */
+    real *const k035_scratch          = A + 285440; /* k035's scratch: pack */
+    real *const grad_logits_7_bias    = A + 244320; /* [120] */
+    real *const grad_logits_3_conv2d  = A + 685824; /* [n, 16, 10, 10] */
+    real *const logits_3_weight       = A + 176;    /* [16, 6, 5, 5] */
+    real *const grad_logits_2_maxpool = A + 737024; /* [n, 6, 14, 14] */
+    real *const k040_scratch          = A + 247040; /* k040's scratch: wt, dyp, dxp */
+    real *const logits_2_maxpool      = A + 610560; /* [n, 6, 14, 14], then argmax */
+    real *const grad_logits_3_weight  = A + 244448; /* [16, 6, 5, 5] */
+    real *const k041_scratch          = A + 247040; /* k041's scratch: part, xp, dyp */
+    real *const grad_logits_3_bias    = A + 246848; /* [16] */
+    real *const k042_scratch          = A + 247040; /* k042's scratch: part */
+    real *const grad_logits_0_conv2d  = A + 247040; /* [n, 6, 28, 28] */
+    real *const grad_logits_0_weight  = A + 246864; /* [6, 1, 5, 5] */
+    real *const k045_scratch          = A + 397568; /* k045's scratch: part, xp, dyp */
+    real *const grad_logits_0_bias    = A + 247024; /* [6] */
+    real *const k046_scratch          = A + 397568; /* k046's scratch: part */
     (void)A;
     (void)n;
     (void)target;
-    k025_cross_entropy_dx(n, A + 774656, target, A + 281856);
-    k026_dense_relu_dx(n, A + 281856, A + 60896, A + 284672, A + 292864, A + 272640);
-    k027_dense_dw(n, A + 281856, A + 284672, A + 185280, A + 272640);
-    k028_dense_db(n, A + 281856, A + 186128);
-    k030_dense_relu_dx(n, A + 292864, A + 50720, A + 289024, A + 297472, A + 272640);
-    k031_dense_dw(n, A + 292864, A + 289024, A + 186144, A + 272640);
-    k032_dense_db(n, A + 292864, A + 196224);
-    k034_dense_dx(n, A + 297472, A + 2592, A + 272640, A + 285440);
-    k035_dense_dw(n, A + 297472, A + 247040, A + 196320, A + 285440);
-    k036_dense_db(n, A + 297472, A + 244320);
-    k038_maxpool_relu_dx(n, A + 272640, A + 247040, A + 685824);
-    k040_conv2d_dx(n, A + 685824, A + 176, A + 737024, A + 247040);
-    k041_conv2d_dw(n, A + 685824, A + 610560, A + 244448, A + 247040);
-    k042_conv2d_db(n, A + 685824, A + 246848, A + 247040);
-    k043_maxpool_relu_dx(n, A + 737024, A + 610560, A + 247040);
-    k045_conv2d_dw(n, A + 247040, in_x, A + 246864, A + 397568);
-    k046_conv2d_db(n, A + 247040, A + 247024, A + 397568);
+    k025_cross_entropy_dx(n, logits, target, grad_logits);
+    k026_dense_relu_dx(n, grad_logits, logits_11_weight, logits_10_relu, grad_logits_9_dense, k026_scratch);
+    k027_dense_dw(n, grad_logits, logits_10_relu, grad_logits_11_weight, k027_scratch);
+    k028_dense_db(n, grad_logits, grad_logits_11_bias);
+    k030_dense_relu_dx(n, grad_logits_9_dense, logits_9_weight, logits_8_relu, grad_logits_7_dense, k030_scratch);
+    k031_dense_dw(n, grad_logits_9_dense, logits_8_relu, grad_logits_9_weight, k031_scratch);
+    k032_dense_db(n, grad_logits_9_dense, grad_logits_9_bias);
+    k034_dense_dx(n, grad_logits_7_dense, logits_7_weight, grad_logits_6_flatten, k034_scratch);
+    k035_dense_dw(n, grad_logits_7_dense, logits_5_maxpool, grad_logits_7_weight, k035_scratch);
+    k036_dense_db(n, grad_logits_7_dense, grad_logits_7_bias);
+    k038_maxpool_relu_dx(n, grad_logits_6_flatten, logits_5_maxpool, grad_logits_3_conv2d);
+    k040_conv2d_dx(n, grad_logits_3_conv2d, logits_3_weight, grad_logits_2_maxpool, k040_scratch);
+    k041_conv2d_dw(n, grad_logits_3_conv2d, logits_2_maxpool, grad_logits_3_weight, k041_scratch);
+    k042_conv2d_db(n, grad_logits_3_conv2d, grad_logits_3_bias, k042_scratch);
+    k043_maxpool_relu_dx(n, grad_logits_2_maxpool, logits_2_maxpool, grad_logits_0_conv2d);
+    k045_conv2d_dw(n, grad_logits_0_conv2d, in_x, grad_logits_0_weight, k045_scratch);
+    k046_conv2d_db(n, grad_logits_0_conv2d, grad_logits_0_bias, k046_scratch);
 }
 
 static void run_update(fashion_lenet *m)
 {
     real *A = m->a;
+    real *const logits_0_weight             = A + 0;      /* [6, 1, 5, 5] */
+    real *const grad_logits_0_weight        = A + 246864; /* [6, 1, 5, 5] */
+    real *const logits_0_weight_exp_avg     = A + 61760;  /* [6, 1, 5, 5] */
+    real *const logits_0_weight_exp_avg_sq  = A + 61920;  /* [6, 1, 5, 5] */
+    real *const logits_0_bias               = A + 160;    /* [6] */
+    real *const grad_logits_0_bias          = A + 247024; /* [6] */
+    real *const logits_0_bias_exp_avg       = A + 62080;  /* [6] */
+    real *const logits_0_bias_exp_avg_sq    = A + 62096;  /* [6] */
+    real *const logits_3_weight             = A + 176;    /* [16, 6, 5, 5] */
+    real *const grad_logits_3_weight        = A + 244448; /* [16, 6, 5, 5] */
+    real *const logits_3_weight_exp_avg     = A + 62112;  /* [16, 6, 5, 5] */
+    real *const logits_3_weight_exp_avg_sq  = A + 64512;  /* [16, 6, 5, 5] */
+    real *const logits_3_bias               = A + 2576;   /* [16] */
+    real *const grad_logits_3_bias          = A + 246848; /* [16] */
+    real *const logits_3_bias_exp_avg       = A + 66912;  /* [16] */
+    real *const logits_3_bias_exp_avg_sq    = A + 66928;  /* [16] */
+    real *const logits_7_weight             = A + 2592;   /* [120, 400] */
+    real *const grad_logits_7_weight        = A + 196320; /* [120, 400] */
+    real *const logits_7_weight_exp_avg     = A + 66944;  /* [120, 400] */
+    real *const logits_7_weight_exp_avg_sq  = A + 114944; /* [120, 400] */
+    real *const logits_7_bias               = A + 50592;  /* [120] */
+    real *const grad_logits_7_bias          = A + 244320; /* [120] */
+    real *const logits_7_bias_exp_avg       = A + 162944; /* [120] */
+    real *const logits_7_bias_exp_avg_sq    = A + 163072; /* [120] */
+    real *const logits_9_weight             = A + 50720;  /* [84, 120] */
+    real *const grad_logits_9_weight        = A + 186144; /* [84, 120] */
+    real *const logits_9_weight_exp_avg     = A + 163200; /* [84, 120] */
+    real *const logits_9_weight_exp_avg_sq  = A + 173280; /* [84, 120] */
+    real *const logits_9_bias               = A + 60800;  /* [84] */
+    real *const grad_logits_9_bias          = A + 196224; /* [84] */
+    real *const logits_9_bias_exp_avg       = A + 183360; /* [84] */
+    real *const logits_9_bias_exp_avg_sq    = A + 183456; /* [84] */
+    real *const logits_11_weight            = A + 60896;  /* [10, 84] */
+    real *const grad_logits_11_weight       = A + 185280; /* [10, 84] */
+    real *const logits_11_weight_exp_avg    = A + 183552; /* [10, 84] */
+    real *const logits_11_weight_exp_avg_sq = A + 184400; /* [10, 84] */
+    real *const logits_11_bias              = A + 61744;  /* [10] */
+    real *const grad_logits_11_bias         = A + 186128; /* [10] */
+    real *const logits_11_bias_exp_avg      = A + 185248; /* [10] */
+    real *const logits_11_bias_exp_avg_sq   = A + 185264; /* [10] */
     m->t++;
     double lr = m->lr;
-    k049_adam(lr, m->t, A + 0, A + 246864, A + 61760, A + 61920);
-    k052_adam(lr, m->t, A + 160, A + 247024, A + 62080, A + 62096);
-    k055_adam(lr, m->t, A + 176, A + 244448, A + 62112, A + 64512);
-    k058_adam(lr, m->t, A + 2576, A + 246848, A + 66912, A + 66928);
-    k061_adam(lr, m->t, A + 2592, A + 196320, A + 66944, A + 114944);
-    k064_adam(lr, m->t, A + 50592, A + 244320, A + 162944, A + 163072);
-    k067_adam(lr, m->t, A + 50720, A + 186144, A + 163200, A + 173280);
-    k070_adam(lr, m->t, A + 60800, A + 196224, A + 183360, A + 183456);
-    k073_adam(lr, m->t, A + 60896, A + 185280, A + 183552, A + 184400);
-    k076_adam(lr, m->t, A + 61744, A + 186128, A + 185248, A + 185264);
+    k049_adam(lr, m->t, 150, logits_0_weight, grad_logits_0_weight, logits_0_weight_exp_avg, logits_0_weight_exp_avg_sq);
+    k049_adam(lr, m->t, 6, logits_0_bias, grad_logits_0_bias, logits_0_bias_exp_avg, logits_0_bias_exp_avg_sq);
+    k049_adam(lr, m->t, 2400, logits_3_weight, grad_logits_3_weight, logits_3_weight_exp_avg, logits_3_weight_exp_avg_sq);
+    k049_adam(lr, m->t, 16, logits_3_bias, grad_logits_3_bias, logits_3_bias_exp_avg, logits_3_bias_exp_avg_sq);
+    k061_adam(lr, m->t, 48000, logits_7_weight, grad_logits_7_weight, logits_7_weight_exp_avg, logits_7_weight_exp_avg_sq);
+    k049_adam(lr, m->t, 120, logits_7_bias, grad_logits_7_bias, logits_7_bias_exp_avg, logits_7_bias_exp_avg_sq);
+    k067_adam(lr, m->t, 10080, logits_9_weight, grad_logits_9_weight, logits_9_weight_exp_avg, logits_9_weight_exp_avg_sq);
+    k049_adam(lr, m->t, 84, logits_9_bias, grad_logits_9_bias, logits_9_bias_exp_avg, logits_9_bias_exp_avg_sq);
+    k049_adam(lr, m->t, 840, logits_11_weight, grad_logits_11_weight, logits_11_weight_exp_avg, logits_11_weight_exp_avg_sq);
+    k049_adam(lr, m->t, 10, logits_11_bias, grad_logits_11_bias, logits_11_bias_exp_avg, logits_11_bias_exp_avg_sq);
 }
 
 #ifndef NNC_DOUBLE
@@ -5156,20 +5037,40 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     fashion_lenet *m = mv;
     real *A = m->a;
+    real *const logits_0_weight  = A + 0;      /* [6, 1, 5, 5] */
+    real *const logits_0_bias    = A + 160;    /* [6] */
+    real *const logits_2_maxpool = A + 610560; /* [n, 6, 14, 14], then argmax */
+    real *const k006_scratch     = A + 247040; /* k006's scratch: xp, yp */
+    real *const logits_3_weight  = A + 176;    /* [16, 6, 5, 5] */
+    real *const logits_3_bias    = A + 2576;   /* [16] */
+    real *const logits_5_maxpool = A + 247040; /* [n, 16, 5, 5], then argmax */
+    real *const k011_scratch     = A + 272640; /* k011's scratch: wt, bt, yp */
+    real *const logits_7_weight  = A + 2592;   /* [120, 400] */
+    real *const logits_7_bias    = A + 50592;  /* [120] */
+    real *const logits_8_relu    = A + 289024; /* [n, 120] */
+    real *const k015_scratch     = A + 272640; /* k015's scratch: pack */
+    real *const logits_9_weight  = A + 50720;  /* [84, 120] */
+    real *const logits_9_bias    = A + 60800;  /* [84] */
+    real *const logits_10_relu   = A + 284672; /* [n, 84] */
+    real *const k019_scratch     = A + 272640; /* k019's scratch: pack */
+    real *const logits_11_weight = A + 60896;  /* [10, 84] */
+    real *const logits_11_bias   = A + 61744;  /* [10] */
+    real *const logits           = A + 774656; /* [n, 10] */
+    real *const k023_scratch     = A + 272640; /* k023's scratch: pack */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
-    k006_fused_conv2d_relu_maxpool(n, 0, in_x, A + 0, A + 160, A + 610560, A + 247040);
-    nnc_range(A + 610560, (size_t)n * 1176, lo + 1, hi + 1); /* logits.2 */
-    k011_fused_conv2d_relu_maxpool(n, 0, A + 610560, A + 176, A + 2576, A + 247040, A + 272640);
-    nnc_range(A + 247040, (size_t)n * 400, lo + 2, hi + 2); /* logits.5 */
-    nnc_range(A + 247040, (size_t)n * 400, lo + 3, hi + 3); /* logits.6 */
-    k015_dense_relu(n, A + 247040, A + 2592, A + 50592, A + 289024, A + 272640);
-    nnc_range(A + 289024, (size_t)n * 120, lo + 4, hi + 4); /* logits.8 */
-    k019_dense_relu(n, A + 289024, A + 50720, A + 60800, A + 284672, A + 272640);
-    nnc_range(A + 284672, (size_t)n * 84, lo + 5, hi + 5); /* logits.10 */
-    k023_dense(n, A + 284672, A + 60896, A + 61744, A + 774656, A + 272640);
-    nnc_range(A + 774656, (size_t)n * 10, lo + 6, hi + 6); /* logits */
+    k006_fused_conv2d_relu_maxpool(n, 0, in_x, logits_0_weight, logits_0_bias, logits_2_maxpool, k006_scratch);
+    nnc_range(logits_2_maxpool, (size_t)n * 1176, lo + 1, hi + 1); /* logits.2 */
+    k011_fused_conv2d_relu_maxpool(n, 0, logits_2_maxpool, logits_3_weight, logits_3_bias, logits_5_maxpool, k011_scratch);
+    nnc_range(logits_5_maxpool, (size_t)n * 400, lo + 2, hi + 2); /* logits.5 */
+    nnc_range(logits_5_maxpool, (size_t)n * 400, lo + 3, hi + 3); /* logits.6 */
+    k015_dense_relu(n, logits_5_maxpool, logits_7_weight, logits_7_bias, logits_8_relu, k015_scratch);
+    nnc_range(logits_8_relu, (size_t)n * 120, lo + 4, hi + 4); /* logits.8 */
+    k019_dense_relu(n, logits_8_relu, logits_9_weight, logits_9_bias, logits_10_relu, k019_scratch);
+    nnc_range(logits_10_relu, (size_t)n * 84, lo + 5, hi + 5); /* logits.10 */
+    k023_dense(n, logits_10_relu, logits_11_weight, logits_11_bias, logits, k023_scratch);
+    nnc_range(logits, (size_t)n * 10, lo + 6, hi + 6); /* logits */
 }
 static void *w_create(uint64_t seed) { return fashion_lenet_create(seed); }
 static void w_destroy(void *m) { fashion_lenet_destroy(m); }

@@ -8582,14 +8582,21 @@ static void k023_dense(int n,
 static void run_output(fashion_lenet *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_2_maxpool = A + 6432; /* [n, 6, 14, 14] */
+    real *const k006_scratch     = A + 0;    /* k006's scratch: xp, yp */
+    real *const logits_5_maxpool = A + 4016; /* [n, 16, 5, 5] */
+    real *const k011_scratch     = A + 0;    /* k011's scratch: wt, bt, yp */
+    real *const logits_8_relu    = A + 0;    /* [n, 120] */
+    real *const logits_10_relu   = A + 128;  /* [n, 84] */
+    real *const logits           = A + 0;    /* [n, 10] */
     (void)A;
     (void)n;
     (void)target;
-    k006_fused_conv2d_relu_maxpool(n, in_x, w_logits_0_weight, w_logits_0_bias, A + 6432, A + 0);
-    k011_fused_conv2d_relu_maxpool(n, A + 6432, w_logits_3_weight, w_logits_3_bias, A + 4016, A + 0);
-    k015_dense_relu(n, A + 4016, w_logits_7_weight, w_logits_7_bias, A + 0);
-    k019_dense_relu(n, A + 0, w_logits_9_weight, w_logits_9_bias, A + 128);
-    k023_dense(n, A + 128, w_logits_11_weight, w_logits_11_bias, A + 0);
+    k006_fused_conv2d_relu_maxpool(n, in_x, w_logits_0_weight, w_logits_0_bias, logits_2_maxpool, k006_scratch);
+    k011_fused_conv2d_relu_maxpool(n, logits_2_maxpool, w_logits_3_weight, w_logits_3_bias, logits_5_maxpool, k011_scratch);
+    k015_dense_relu(n, logits_5_maxpool, w_logits_7_weight, w_logits_7_bias, logits_8_relu);
+    k019_dense_relu(n, logits_8_relu, w_logits_9_weight, w_logits_9_bias, logits_10_relu);
+    k023_dense(n, logits_10_relu, w_logits_11_weight, w_logits_11_bias, logits);
 }
 
 size_t fashion_lenet_arena_bytes(void)

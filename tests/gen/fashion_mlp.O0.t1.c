@@ -1414,11 +1414,13 @@ static void k004_dense(int n,
 }
 
 /* %5 logits.1 relu (examples/fashion_mlp.nn:6) */
-static void k005_relu(int n,
-    const real *restrict x /* [n, 256] */,
-    real *restrict y /* [n, 256] */)
+/* %9 logits.3 relu (examples/fashion_mlp.nn:7) */
+/* k005_relu: one function for the 2 kernels above, each called on its own buffers and count */
+static void k005_relu(int n, size_t len,
+    const real *restrict x /* [n, len] */,
+    real *restrict y /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
     }
 }
@@ -1627,16 +1629,6 @@ static void k008_dense(int n,
     } else {
         /* y[n, 128] = x[n, 256] W^T + b: W^T is packed a panel at a time; dot()'s order */
         GEMM_PAR(n, 128, 256, x, 256, 1, w, 1, 256, y, 128, GEMM_K8, NULL, b, scratch, NULL);
-    }
-}
-
-/* %9 logits.3 relu (examples/fashion_mlp.nn:7) */
-static void k009_relu(int n,
-    const real *restrict x /* [n, 128] */,
-    real *restrict y /* [n, 128] */)
-{
-    for (size_t i = 0; i < (size_t)n * 128; i++) {
-        y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
     }
 }
 
@@ -1990,12 +1982,14 @@ static void k018_dense_db(int n,
 }
 
 /* %19 gradient of logits.3 relu (examples/fashion_mlp.nn:7) */
-static void k019_relu_dx(int n,
-    const real *restrict dy /* [n, 128] */,
-    const real *restrict y /* [n, 128] */,
-    real *restrict dx /* [n, 128] */)
+/* %23 gradient of logits.1 relu (examples/fashion_mlp.nn:6) */
+/* k019_relu_dx: one function for the 2 kernels above, each called on its own buffers and count */
+static void k019_relu_dx(int n, size_t len,
+    const real *restrict dy /* [n, len] */,
+    const real *restrict y /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 128; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
     }
 }
@@ -2033,17 +2027,6 @@ static void k022_dense_db(int n,
     }
 }
 
-/* %23 gradient of logits.1 relu (examples/fashion_mlp.nn:6) */
-static void k023_relu_dx(int n,
-    const real *restrict dy /* [n, 256] */,
-    const real *restrict y /* [n, 256] */,
-    real *restrict dx /* [n, 256] */)
-{
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
-        real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
-    }
-}
-
 /* %24 gradient of logits.0 dense (examples/fashion_mlp.nn:6) */
 static void k024_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
@@ -2069,88 +2052,19 @@ static void k025_dense_db(int n,
 }
 
 /* %27 update of logits.0.weight update (examples/fashion_mlp.nn:6) */
-static void k027_sgd(double lr, int64_t t, real *restrict p /* logits.0.weight */,
-    const real *restrict g,
-    real *restrict momentum_buffer)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 200704; i++) {
-        real d = g[i];
-        momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
-        d = momentum_buffer[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %29 update of logits.0.bias update (examples/fashion_mlp.nn:6) */
-static void k029_sgd(double lr, int64_t t, real *restrict p /* logits.0.bias */,
-    const real *restrict g,
-    real *restrict momentum_buffer)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 256; i++) {
-        real d = g[i];
-        momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
-        d = momentum_buffer[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %31 update of logits.2.weight update (examples/fashion_mlp.nn:7) */
-static void k031_sgd(double lr, int64_t t, real *restrict p /* logits.2.weight */,
-    const real *restrict g,
-    real *restrict momentum_buffer)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 32768; i++) {
-        real d = g[i];
-        momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
-        d = momentum_buffer[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %33 update of logits.2.bias update (examples/fashion_mlp.nn:7) */
-static void k033_sgd(double lr, int64_t t, real *restrict p /* logits.2.bias */,
-    const real *restrict g,
-    real *restrict momentum_buffer)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 128; i++) {
-        real d = g[i];
-        momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
-        d = momentum_buffer[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %35 update of logits.4.weight update (examples/fashion_mlp.nn:8) */
-static void k035_sgd(double lr, int64_t t, real *restrict p /* logits.4.weight */,
-    const real *restrict g,
-    real *restrict momentum_buffer)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 1280; i++) {
-        real d = g[i];
-        momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
-        d = momentum_buffer[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %37 update of logits.4.bias update (examples/fashion_mlp.nn:8) */
-static void k037_sgd(double lr, int64_t t, real *restrict p /* logits.4.bias */,
+/* k027_sgd: one function for the 6 kernels above, each called on its own buffers and count */
+static void k027_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict momentum_buffer)
 {
     real lrf = (real)lr;
     (void)t;
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < len; i++) {
         real d = g[i];
         momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
         d = momentum_buffer[i];
@@ -2161,76 +2075,157 @@ static void k037_sgd(double lr, int64_t t, real *restrict p /* logits.4.bias */,
 static void run_output(fashion_mlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight = A + 0;      /* [256, 784] */
+    real *const logits_0_bias   = A + 200704; /* [256] */
+    real *const logits_0_dense  = A + 705456; /* [n, 256] */
+    real *const k004_scratch    = A + 721840; /* k004's scratch: pack */
+    real *const logits_1_relu   = A + 721840; /* [n, 256] */
+    real *const logits_2_weight = A + 200960; /* [128, 256] */
+    real *const logits_2_bias   = A + 233728; /* [128] */
+    real *const logits_2_dense  = A + 705456; /* [n, 128] */
+    real *const k008_scratch    = A + 713648; /* k008's scratch: pack */
+    real *const logits_3_relu   = A + 713648; /* [n, 128] */
+    real *const logits_4_weight = A + 233856; /* [10, 128] */
+    real *const logits_4_bias   = A + 235136; /* [10] */
+    real *const logits          = A + 754608; /* [n, 10] */
+    real *const k012_scratch    = A + 705456; /* k012's scratch: pack */
+    real *const probs           = A + 755248; /* [n, 10] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 200704, A + 705456, A + 721840);
-    k005_relu(n, A + 705456, A + 721840);
-    k008_dense(n, A + 721840, A + 200960, A + 233728, A + 705456, A + 713648);
-    k009_relu(n, A + 705456, A + 713648);
-    k012_dense(n, A + 713648, A + 233856, A + 235136, A + 754608, A + 705456);
-    k013_softmax(n, A + 754608, A + 755248);
+    k004_dense(n, in_x, logits_0_weight, logits_0_bias, logits_0_dense, k004_scratch);
+    k005_relu(n, 256, logits_0_dense, logits_1_relu);
+    k008_dense(n, logits_1_relu, logits_2_weight, logits_2_bias, logits_2_dense, k008_scratch);
+    k005_relu(n, 128, logits_2_dense, logits_3_relu);
+    k012_dense(n, logits_3_relu, logits_4_weight, logits_4_bias, logits, k012_scratch);
+    k013_softmax(n, logits, probs);
 }
 
 static void run_eval(fashion_mlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight = A + 0;      /* [256, 784] */
+    real *const logits_0_bias   = A + 200704; /* [256] */
+    real *const logits_0_dense  = A + 705456; /* [n, 256] */
+    real *const k004_scratch    = A + 721840; /* k004's scratch: pack */
+    real *const logits_1_relu   = A + 721840; /* [n, 256] */
+    real *const logits_2_weight = A + 200960; /* [128, 256] */
+    real *const logits_2_bias   = A + 233728; /* [128] */
+    real *const logits_2_dense  = A + 705456; /* [n, 128] */
+    real *const k008_scratch    = A + 713648; /* k008's scratch: pack */
+    real *const logits_3_relu   = A + 713648; /* [n, 128] */
+    real *const logits_4_weight = A + 233856; /* [10, 128] */
+    real *const logits_4_bias   = A + 235136; /* [10] */
+    real *const logits          = A + 754608; /* [n, 10] */
+    real *const k012_scratch    = A + 705456; /* k012's scratch: pack */
+    real *const probs           = A + 755248; /* [n, 10] */
+    real *const loss            = A + 755888; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 200704, A + 705456, A + 721840);
-    k005_relu(n, A + 705456, A + 721840);
-    k008_dense(n, A + 721840, A + 200960, A + 233728, A + 705456, A + 713648);
-    k009_relu(n, A + 705456, A + 713648);
-    k012_dense(n, A + 713648, A + 233856, A + 235136, A + 754608, A + 705456);
-    k013_softmax(n, A + 754608, A + 755248);
-    k014_cross_entropy(n, A + 754608, target, A + 755888);
+    k004_dense(n, in_x, logits_0_weight, logits_0_bias, logits_0_dense, k004_scratch);
+    k005_relu(n, 256, logits_0_dense, logits_1_relu);
+    k008_dense(n, logits_1_relu, logits_2_weight, logits_2_bias, logits_2_dense, k008_scratch);
+    k005_relu(n, 128, logits_2_dense, logits_3_relu);
+    k012_dense(n, logits_3_relu, logits_4_weight, logits_4_bias, logits, k012_scratch);
+    k013_softmax(n, logits, probs);
+    k014_cross_entropy(n, logits, target, loss);
 }
 
 static void run_loss(fashion_mlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight = A + 0;      /* [256, 784] */
+    real *const logits_0_bias   = A + 200704; /* [256] */
+    real *const logits_0_dense  = A + 705456; /* [n, 256] */
+    real *const k004_scratch    = A + 721840; /* k004's scratch: pack */
+    real *const logits_1_relu   = A + 721840; /* [n, 256] */
+    real *const logits_2_weight = A + 200960; /* [128, 256] */
+    real *const logits_2_bias   = A + 233728; /* [128] */
+    real *const logits_2_dense  = A + 705456; /* [n, 128] */
+    real *const k008_scratch    = A + 713648; /* k008's scratch: pack */
+    real *const logits_3_relu   = A + 713648; /* [n, 128] */
+    real *const logits_4_weight = A + 233856; /* [10, 128] */
+    real *const logits_4_bias   = A + 235136; /* [10] */
+    real *const logits          = A + 754608; /* [n, 10] */
+    real *const k012_scratch    = A + 705456; /* k012's scratch: pack */
+    real *const loss            = A + 755888; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 200704, A + 705456, A + 721840);
-    k005_relu(n, A + 705456, A + 721840);
-    k008_dense(n, A + 721840, A + 200960, A + 233728, A + 705456, A + 713648);
-    k009_relu(n, A + 705456, A + 713648);
-    k012_dense(n, A + 713648, A + 233856, A + 235136, A + 754608, A + 705456);
-    k014_cross_entropy(n, A + 754608, target, A + 755888);
+    k004_dense(n, in_x, logits_0_weight, logits_0_bias, logits_0_dense, k004_scratch);
+    k005_relu(n, 256, logits_0_dense, logits_1_relu);
+    k008_dense(n, logits_1_relu, logits_2_weight, logits_2_bias, logits_2_dense, k008_scratch);
+    k005_relu(n, 128, logits_2_dense, logits_3_relu);
+    k012_dense(n, logits_3_relu, logits_4_weight, logits_4_bias, logits, k012_scratch);
+    k014_cross_entropy(n, logits, target, loss);
 }
 
 static void run_backward(fashion_mlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits               = A + 754608; /* [n, 10] */
+    real *const grad_logits          = A + 738224; /* [n, 10] */
+    real *const logits_4_weight      = A + 233856; /* [10, 128] */
+    real *const grad_logits_3_relu   = A + 705456; /* [n, 128] */
+    real *const logits_3_relu        = A + 713648; /* [n, 128] */
+    real *const grad_logits_4_weight = A + 470304; /* [10, 128] */
+    real *const grad_logits_4_bias   = A + 471584; /* [10] */
+    real *const grad_logits_2_dense  = A + 738224; /* [n, 128] */
+    real *const logits_2_weight      = A + 200960; /* [128, 256] */
+    real *const grad_logits_1_relu   = A + 705456; /* [n, 256] */
+    real *const logits_1_relu        = A + 721840; /* [n, 256] */
+    real *const grad_logits_2_weight = A + 471600; /* [128, 256] */
+    real *const grad_logits_2_bias   = A + 504368; /* [128] */
+    real *const grad_logits_0_dense  = A + 738224; /* [n, 256] */
+    real *const grad_logits_0_weight = A + 504496; /* [256, 784] */
+    real *const k024_scratch         = A + 705456; /* k024's scratch: pack */
+    real *const grad_logits_0_bias   = A + 705200; /* [256] */
     (void)A;
     (void)n;
     (void)target;
-    k015_cross_entropy_dx(n, A + 754608, target, A + 738224);
-    k016_dense_dx(n, A + 738224, A + 233856, A + 705456);
-    k017_dense_dw(n, A + 738224, A + 713648, A + 470304);
-    k018_dense_db(n, A + 738224, A + 471584);
-    k019_relu_dx(n, A + 705456, A + 713648, A + 738224);
-    k020_dense_dx(n, A + 738224, A + 200960, A + 705456);
-    k021_dense_dw(n, A + 738224, A + 721840, A + 471600);
-    k022_dense_db(n, A + 738224, A + 504368);
-    k023_relu_dx(n, A + 705456, A + 721840, A + 738224);
-    k024_dense_dw(n, A + 738224, in_x, A + 504496, A + 705456);
-    k025_dense_db(n, A + 738224, A + 705200);
+    k015_cross_entropy_dx(n, logits, target, grad_logits);
+    k016_dense_dx(n, grad_logits, logits_4_weight, grad_logits_3_relu);
+    k017_dense_dw(n, grad_logits, logits_3_relu, grad_logits_4_weight);
+    k018_dense_db(n, grad_logits, grad_logits_4_bias);
+    k019_relu_dx(n, 128, grad_logits_3_relu, logits_3_relu, grad_logits_2_dense);
+    k020_dense_dx(n, grad_logits_2_dense, logits_2_weight, grad_logits_1_relu);
+    k021_dense_dw(n, grad_logits_2_dense, logits_1_relu, grad_logits_2_weight);
+    k022_dense_db(n, grad_logits_2_dense, grad_logits_2_bias);
+    k019_relu_dx(n, 256, grad_logits_1_relu, logits_1_relu, grad_logits_0_dense);
+    k024_dense_dw(n, grad_logits_0_dense, in_x, grad_logits_0_weight, k024_scratch);
+    k025_dense_db(n, grad_logits_0_dense, grad_logits_0_bias);
 }
 
 static void run_update(fashion_mlp *m)
 {
     real *A = m->a;
+    real *const logits_0_weight                 = A + 0;      /* [256, 784] */
+    real *const grad_logits_0_weight            = A + 504496; /* [256, 784] */
+    real *const logits_0_weight_momentum_buffer = A + 235152; /* [256, 784] */
+    real *const logits_0_bias                   = A + 200704; /* [256] */
+    real *const grad_logits_0_bias              = A + 705200; /* [256] */
+    real *const logits_0_bias_momentum_buffer   = A + 435856; /* [256] */
+    real *const logits_2_weight                 = A + 200960; /* [128, 256] */
+    real *const grad_logits_2_weight            = A + 471600; /* [128, 256] */
+    real *const logits_2_weight_momentum_buffer = A + 436112; /* [128, 256] */
+    real *const logits_2_bias                   = A + 233728; /* [128] */
+    real *const grad_logits_2_bias              = A + 504368; /* [128] */
+    real *const logits_2_bias_momentum_buffer   = A + 468880; /* [128] */
+    real *const logits_4_weight                 = A + 233856; /* [10, 128] */
+    real *const grad_logits_4_weight            = A + 470304; /* [10, 128] */
+    real *const logits_4_weight_momentum_buffer = A + 469008; /* [10, 128] */
+    real *const logits_4_bias                   = A + 235136; /* [10] */
+    real *const grad_logits_4_bias              = A + 471584; /* [10] */
+    real *const logits_4_bias_momentum_buffer   = A + 470288; /* [10] */
     m->t++;
     double lr = m->lr;
-    k027_sgd(lr, m->t, A + 0, A + 504496, A + 235152);
-    k029_sgd(lr, m->t, A + 200704, A + 705200, A + 435856);
-    k031_sgd(lr, m->t, A + 200960, A + 471600, A + 436112);
-    k033_sgd(lr, m->t, A + 233728, A + 504368, A + 468880);
-    k035_sgd(lr, m->t, A + 233856, A + 470304, A + 469008);
-    k037_sgd(lr, m->t, A + 235136, A + 471584, A + 470288);
+    k027_sgd(lr, m->t, 200704, logits_0_weight, grad_logits_0_weight, logits_0_weight_momentum_buffer);
+    k027_sgd(lr, m->t, 256, logits_0_bias, grad_logits_0_bias, logits_0_bias_momentum_buffer);
+    k027_sgd(lr, m->t, 32768, logits_2_weight, grad_logits_2_weight, logits_2_weight_momentum_buffer);
+    k027_sgd(lr, m->t, 128, logits_2_bias, grad_logits_2_bias, logits_2_bias_momentum_buffer);
+    k027_sgd(lr, m->t, 1280, logits_4_weight, grad_logits_4_weight, logits_4_weight_momentum_buffer);
+    k027_sgd(lr, m->t, 10, logits_4_bias, grad_logits_4_bias, logits_4_bias_momentum_buffer);
 }
 
 #ifndef NNC_DOUBLE
@@ -2500,21 +2495,36 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     fashion_mlp *m = mv;
     real *A = m->a;
+    real *const logits_0_weight = A + 0;      /* [256, 784] */
+    real *const logits_0_bias   = A + 200704; /* [256] */
+    real *const logits_0_dense  = A + 705456; /* [n, 256] */
+    real *const k004_scratch    = A + 721840; /* k004's scratch: pack */
+    real *const logits_1_relu   = A + 721840; /* [n, 256] */
+    real *const logits_2_weight = A + 200960; /* [128, 256] */
+    real *const logits_2_bias   = A + 233728; /* [128] */
+    real *const logits_2_dense  = A + 705456; /* [n, 128] */
+    real *const k008_scratch    = A + 713648; /* k008's scratch: pack */
+    real *const logits_3_relu   = A + 713648; /* [n, 128] */
+    real *const logits_4_weight = A + 233856; /* [10, 128] */
+    real *const logits_4_bias   = A + 235136; /* [10] */
+    real *const logits          = A + 754608; /* [n, 10] */
+    real *const k012_scratch    = A + 705456; /* k012's scratch: pack */
+    real *const probs           = A + 755248; /* [n, 10] */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
-    k004_dense(n, in_x, A + 0, A + 200704, A + 705456, A + 721840);
-    nnc_range(A + 705456, (size_t)n * 256, lo + 1, hi + 1); /* logits.0 */
-    k005_relu(n, A + 705456, A + 721840);
-    nnc_range(A + 721840, (size_t)n * 256, lo + 2, hi + 2); /* logits.1 */
-    k008_dense(n, A + 721840, A + 200960, A + 233728, A + 705456, A + 713648);
-    nnc_range(A + 705456, (size_t)n * 128, lo + 3, hi + 3); /* logits.2 */
-    k009_relu(n, A + 705456, A + 713648);
-    nnc_range(A + 713648, (size_t)n * 128, lo + 4, hi + 4); /* logits.3 */
-    k012_dense(n, A + 713648, A + 233856, A + 235136, A + 754608, A + 705456);
-    nnc_range(A + 754608, (size_t)n * 10, lo + 5, hi + 5); /* logits */
-    k013_softmax(n, A + 754608, A + 755248);
-    nnc_range(A + 755248, (size_t)n * 10, lo + 6, hi + 6); /* probs */
+    k004_dense(n, in_x, logits_0_weight, logits_0_bias, logits_0_dense, k004_scratch);
+    nnc_range(logits_0_dense, (size_t)n * 256, lo + 1, hi + 1); /* logits.0 */
+    k005_relu(n, 256, logits_0_dense, logits_1_relu);
+    nnc_range(logits_1_relu, (size_t)n * 256, lo + 2, hi + 2); /* logits.1 */
+    k008_dense(n, logits_1_relu, logits_2_weight, logits_2_bias, logits_2_dense, k008_scratch);
+    nnc_range(logits_2_dense, (size_t)n * 128, lo + 3, hi + 3); /* logits.2 */
+    k005_relu(n, 128, logits_2_dense, logits_3_relu);
+    nnc_range(logits_3_relu, (size_t)n * 128, lo + 4, hi + 4); /* logits.3 */
+    k012_dense(n, logits_3_relu, logits_4_weight, logits_4_bias, logits, k012_scratch);
+    nnc_range(logits, (size_t)n * 10, lo + 5, hi + 5); /* logits */
+    k013_softmax(n, logits, probs);
+    nnc_range(probs, (size_t)n * 10, lo + 6, hi + 6); /* probs */
 }
 static void *w_create(uint64_t seed) { return fashion_mlp_create(seed); }
 static void w_destroy(void *m) { fashion_mlp_destroy(m); }

@@ -2079,13 +2079,15 @@ static void k025_dense_db(int n,
 }
 
 /* %27 update of logits.0.weight update (examples/fashion_mlp.nn:6) */
-static void k027_sgd(double lr, int64_t t, real *restrict p /* logits.0.weight */,
+/* %31 update of logits.2.weight update (examples/fashion_mlp.nn:7) */
+/* k027_sgd: one function for the 2 kernels above, each called on its own buffers and count */
+static void k027_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict momentum_buffer)
 {
     NNC_PARALLEL_FOR
-    for (int c0 = 0; c0 < 200704; c0 += 8192) {
-        int c1 = c0 + 8192 < 200704 ? c0 + 8192 : 200704;
+    for (int c0 = 0; c0 < len; c0 += 8192) {
+        int c1 = c0 + 8192 < len ? c0 + 8192 : len;
         real lrf = (real)lr;
         (void)t;
         for (int i = c0; i < c1; i++) {
@@ -2098,77 +2100,17 @@ static void k027_sgd(double lr, int64_t t, real *restrict p /* logits.0.weight *
 }
 
 /* %29 update of logits.0.bias update (examples/fashion_mlp.nn:6) */
-static void k029_sgd(double lr, int64_t t, real *restrict p /* logits.0.bias */,
-    const real *restrict g,
-    real *restrict momentum_buffer)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 256; i++) {
-        real d = g[i];
-        momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
-        d = momentum_buffer[i];
-        p[i] -= lrf * d;
-    }
-}
-
-/* %31 update of logits.2.weight update (examples/fashion_mlp.nn:7) */
-static void k031_sgd(double lr, int64_t t, real *restrict p /* logits.2.weight */,
-    const real *restrict g,
-    real *restrict momentum_buffer)
-{
-    NNC_PARALLEL_FOR
-    for (int c0 = 0; c0 < 32768; c0 += 8192) {
-        int c1 = c0 + 8192 < 32768 ? c0 + 8192 : 32768;
-        real lrf = (real)lr;
-        (void)t;
-        for (int i = c0; i < c1; i++) {
-            real d = g[i];
-            momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
-            d = momentum_buffer[i];
-            p[i] -= lrf * d;
-        }
-    }
-}
-
 /* %33 update of logits.2.bias update (examples/fashion_mlp.nn:7) */
-static void k033_sgd(double lr, int64_t t, real *restrict p /* logits.2.bias */,
-    const real *restrict g,
-    real *restrict momentum_buffer)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 128; i++) {
-        real d = g[i];
-        momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
-        d = momentum_buffer[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %35 update of logits.4.weight update (examples/fashion_mlp.nn:8) */
-static void k035_sgd(double lr, int64_t t, real *restrict p /* logits.4.weight */,
-    const real *restrict g,
-    real *restrict momentum_buffer)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 1280; i++) {
-        real d = g[i];
-        momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
-        d = momentum_buffer[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %37 update of logits.4.bias update (examples/fashion_mlp.nn:8) */
-static void k037_sgd(double lr, int64_t t, real *restrict p /* logits.4.bias */,
+/* k029_sgd: one function for the 4 kernels above, each called on its own buffers and count */
+static void k029_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict momentum_buffer)
 {
     real lrf = (real)lr;
     (void)t;
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < len; i++) {
         real d = g[i];
         momentum_buffer[i] = t == 1 ? d : 0.9f * momentum_buffer[i] + 1.0f * d;
         d = momentum_buffer[i];
@@ -2179,68 +2121,141 @@ static void k037_sgd(double lr, int64_t t, real *restrict p /* logits.4.bias */,
 static void run_output(fashion_mlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight = A + 0;      /* [256, 784] */
+    real *const logits_0_bias   = A + 200704; /* [256] */
+    real *const logits_1_relu   = A + 705456; /* [n, 256] */
+    real *const k004_scratch    = A + 721840; /* k004's scratch: pack */
+    real *const logits_2_weight = A + 200960; /* [128, 256] */
+    real *const logits_2_bias   = A + 233728; /* [128] */
+    real *const logits_3_relu   = A + 738224; /* [n, 128] */
+    real *const k008_scratch    = A + 721840; /* k008's scratch: pack */
+    real *const logits_4_weight = A + 233856; /* [10, 128] */
+    real *const logits_4_bias   = A + 235136; /* [10] */
+    real *const logits          = A + 754608; /* [n, 10] */
+    real *const k012_scratch    = A + 721840; /* k012's scratch: pack */
+    real *const probs           = A + 755248; /* [n, 10] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_relu(n, in_x, A + 0, A + 200704, A + 705456, A + 721840);
-    k008_dense_relu(n, A + 705456, A + 200960, A + 233728, A + 738224, A + 721840);
-    k012_dense(n, A + 738224, A + 233856, A + 235136, A + 754608, A + 721840);
-    k013_softmax(n, A + 754608, A + 755248);
+    k004_dense_relu(n, in_x, logits_0_weight, logits_0_bias, logits_1_relu, k004_scratch);
+    k008_dense_relu(n, logits_1_relu, logits_2_weight, logits_2_bias, logits_3_relu, k008_scratch);
+    k012_dense(n, logits_3_relu, logits_4_weight, logits_4_bias, logits, k012_scratch);
+    k013_softmax(n, logits, probs);
 }
 
 static void run_eval(fashion_mlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight = A + 0;      /* [256, 784] */
+    real *const logits_0_bias   = A + 200704; /* [256] */
+    real *const logits_1_relu   = A + 705456; /* [n, 256] */
+    real *const k004_scratch    = A + 721840; /* k004's scratch: pack */
+    real *const logits_2_weight = A + 200960; /* [128, 256] */
+    real *const logits_2_bias   = A + 233728; /* [128] */
+    real *const logits_3_relu   = A + 738224; /* [n, 128] */
+    real *const k008_scratch    = A + 721840; /* k008's scratch: pack */
+    real *const logits_4_weight = A + 233856; /* [10, 128] */
+    real *const logits_4_bias   = A + 235136; /* [10] */
+    real *const logits          = A + 754608; /* [n, 10] */
+    real *const k012_scratch    = A + 721840; /* k012's scratch: pack */
+    real *const probs           = A + 755248; /* [n, 10] */
+    real *const loss            = A + 755888; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_relu(n, in_x, A + 0, A + 200704, A + 705456, A + 721840);
-    k008_dense_relu(n, A + 705456, A + 200960, A + 233728, A + 738224, A + 721840);
-    k012_dense(n, A + 738224, A + 233856, A + 235136, A + 754608, A + 721840);
-    k013_softmax(n, A + 754608, A + 755248);
-    k014_cross_entropy(n, A + 754608, target, A + 755888);
+    k004_dense_relu(n, in_x, logits_0_weight, logits_0_bias, logits_1_relu, k004_scratch);
+    k008_dense_relu(n, logits_1_relu, logits_2_weight, logits_2_bias, logits_3_relu, k008_scratch);
+    k012_dense(n, logits_3_relu, logits_4_weight, logits_4_bias, logits, k012_scratch);
+    k013_softmax(n, logits, probs);
+    k014_cross_entropy(n, logits, target, loss);
 }
 
 static void run_loss(fashion_mlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_0_weight = A + 0;      /* [256, 784] */
+    real *const logits_0_bias   = A + 200704; /* [256] */
+    real *const logits_1_relu   = A + 705456; /* [n, 256] */
+    real *const k004_scratch    = A + 721840; /* k004's scratch: pack */
+    real *const logits_2_weight = A + 200960; /* [128, 256] */
+    real *const logits_2_bias   = A + 233728; /* [128] */
+    real *const logits_3_relu   = A + 738224; /* [n, 128] */
+    real *const k008_scratch    = A + 721840; /* k008's scratch: pack */
+    real *const logits_4_weight = A + 233856; /* [10, 128] */
+    real *const logits_4_bias   = A + 235136; /* [10] */
+    real *const logits          = A + 754608; /* [n, 10] */
+    real *const k012_scratch    = A + 721840; /* k012's scratch: pack */
+    real *const loss            = A + 755888; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_relu(n, in_x, A + 0, A + 200704, A + 705456, A + 721840);
-    k008_dense_relu(n, A + 705456, A + 200960, A + 233728, A + 738224, A + 721840);
-    k012_dense(n, A + 738224, A + 233856, A + 235136, A + 754608, A + 721840);
-    k014_cross_entropy(n, A + 754608, target, A + 755888);
+    k004_dense_relu(n, in_x, logits_0_weight, logits_0_bias, logits_1_relu, k004_scratch);
+    k008_dense_relu(n, logits_1_relu, logits_2_weight, logits_2_bias, logits_3_relu, k008_scratch);
+    k012_dense(n, logits_3_relu, logits_4_weight, logits_4_bias, logits, k012_scratch);
+    k014_cross_entropy(n, logits, target, loss);
 }
 
 static void run_backward(fashion_mlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits               = A + 754608; /* [n, 10] */
+    real *const grad_logits          = A + 721840; /* [n, 10] */
+    real *const logits_4_weight      = A + 233856; /* [10, 128] */
+    real *const logits_3_relu        = A + 738224; /* [n, 128] */
+    real *const grad_logits_2_dense  = A + 746416; /* [n, 128] */
+    real *const grad_logits_4_weight = A + 470304; /* [10, 128] */
+    real *const grad_logits_4_bias   = A + 471584; /* [10] */
+    real *const logits_2_weight      = A + 200960; /* [128, 256] */
+    real *const logits_1_relu        = A + 705456; /* [n, 256] */
+    real *const grad_logits_0_dense  = A + 721840; /* [n, 256] */
+    real *const grad_logits_2_weight = A + 471600; /* [128, 256] */
+    real *const grad_logits_2_bias   = A + 504368; /* [128] */
+    real *const grad_logits_0_weight = A + 504496; /* [256, 784] */
+    real *const k024_scratch         = A + 705456; /* k024's scratch: pack */
+    real *const grad_logits_0_bias   = A + 705200; /* [256] */
     (void)A;
     (void)n;
     (void)target;
-    k015_cross_entropy_dx(n, A + 754608, target, A + 721840);
-    k016_dense_relu_dx(n, A + 721840, A + 233856, A + 738224, A + 746416);
-    k017_dense_dw(n, A + 721840, A + 738224, A + 470304);
-    k018_dense_db(n, A + 721840, A + 471584);
-    k020_dense_relu_dx(n, A + 746416, A + 200960, A + 705456, A + 721840);
-    k021_dense_dw(n, A + 746416, A + 705456, A + 471600);
-    k022_dense_db(n, A + 746416, A + 504368);
-    k024_dense_dw(n, A + 721840, in_x, A + 504496, A + 705456);
-    k025_dense_db(n, A + 721840, A + 705200);
+    k015_cross_entropy_dx(n, logits, target, grad_logits);
+    k016_dense_relu_dx(n, grad_logits, logits_4_weight, logits_3_relu, grad_logits_2_dense);
+    k017_dense_dw(n, grad_logits, logits_3_relu, grad_logits_4_weight);
+    k018_dense_db(n, grad_logits, grad_logits_4_bias);
+    k020_dense_relu_dx(n, grad_logits_2_dense, logits_2_weight, logits_1_relu, grad_logits_0_dense);
+    k021_dense_dw(n, grad_logits_2_dense, logits_1_relu, grad_logits_2_weight);
+    k022_dense_db(n, grad_logits_2_dense, grad_logits_2_bias);
+    k024_dense_dw(n, grad_logits_0_dense, in_x, grad_logits_0_weight, k024_scratch);
+    k025_dense_db(n, grad_logits_0_dense, grad_logits_0_bias);
 }
 
 static void run_update(fashion_mlp *m)
 {
     real *A = m->a;
+    real *const logits_0_weight                 = A + 0;      /* [256, 784] */
+    real *const grad_logits_0_weight            = A + 504496; /* [256, 784] */
+    real *const logits_0_weight_momentum_buffer = A + 235152; /* [256, 784] */
+    real *const logits_0_bias                   = A + 200704; /* [256] */
+    real *const grad_logits_0_bias              = A + 705200; /* [256] */
+    real *const logits_0_bias_momentum_buffer   = A + 435856; /* [256] */
+    real *const logits_2_weight                 = A + 200960; /* [128, 256] */
+    real *const grad_logits_2_weight            = A + 471600; /* [128, 256] */
+    real *const logits_2_weight_momentum_buffer = A + 436112; /* [128, 256] */
+    real *const logits_2_bias                   = A + 233728; /* [128] */
+    real *const grad_logits_2_bias              = A + 504368; /* [128] */
+    real *const logits_2_bias_momentum_buffer   = A + 468880; /* [128] */
+    real *const logits_4_weight                 = A + 233856; /* [10, 128] */
+    real *const grad_logits_4_weight            = A + 470304; /* [10, 128] */
+    real *const logits_4_weight_momentum_buffer = A + 469008; /* [10, 128] */
+    real *const logits_4_bias                   = A + 235136; /* [10] */
+    real *const grad_logits_4_bias              = A + 471584; /* [10] */
+    real *const logits_4_bias_momentum_buffer   = A + 470288; /* [10] */
     m->t++;
     double lr = m->lr;
-    k027_sgd(lr, m->t, A + 0, A + 504496, A + 235152);
-    k029_sgd(lr, m->t, A + 200704, A + 705200, A + 435856);
-    k031_sgd(lr, m->t, A + 200960, A + 471600, A + 436112);
-    k033_sgd(lr, m->t, A + 233728, A + 504368, A + 468880);
-    k035_sgd(lr, m->t, A + 233856, A + 470304, A + 469008);
-    k037_sgd(lr, m->t, A + 235136, A + 471584, A + 470288);
+    k027_sgd(lr, m->t, 200704, logits_0_weight, grad_logits_0_weight, logits_0_weight_momentum_buffer);
+    k029_sgd(lr, m->t, 256, logits_0_bias, grad_logits_0_bias, logits_0_bias_momentum_buffer);
+    k027_sgd(lr, m->t, 32768, logits_2_weight, grad_logits_2_weight, logits_2_weight_momentum_buffer);
+    k029_sgd(lr, m->t, 128, logits_2_bias, grad_logits_2_bias, logits_2_bias_momentum_buffer);
+    k029_sgd(lr, m->t, 1280, logits_4_weight, grad_logits_4_weight, logits_4_weight_momentum_buffer);
+    k029_sgd(lr, m->t, 10, logits_4_bias, grad_logits_4_bias, logits_4_bias_momentum_buffer);
 }
 
 #ifndef NNC_DOUBLE
@@ -2508,17 +2523,30 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     fashion_mlp *m = mv;
     real *A = m->a;
+    real *const logits_0_weight = A + 0;      /* [256, 784] */
+    real *const logits_0_bias   = A + 200704; /* [256] */
+    real *const logits_1_relu   = A + 705456; /* [n, 256] */
+    real *const k004_scratch    = A + 721840; /* k004's scratch: pack */
+    real *const logits_2_weight = A + 200960; /* [128, 256] */
+    real *const logits_2_bias   = A + 233728; /* [128] */
+    real *const logits_3_relu   = A + 738224; /* [n, 128] */
+    real *const k008_scratch    = A + 721840; /* k008's scratch: pack */
+    real *const logits_4_weight = A + 233856; /* [10, 128] */
+    real *const logits_4_bias   = A + 235136; /* [10] */
+    real *const logits          = A + 754608; /* [n, 10] */
+    real *const k012_scratch    = A + 721840; /* k012's scratch: pack */
+    real *const probs           = A + 755248; /* [n, 10] */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
-    k004_dense_relu(n, in_x, A + 0, A + 200704, A + 705456, A + 721840);
-    nnc_range(A + 705456, (size_t)n * 256, lo + 1, hi + 1); /* logits.1 */
-    k008_dense_relu(n, A + 705456, A + 200960, A + 233728, A + 738224, A + 721840);
-    nnc_range(A + 738224, (size_t)n * 128, lo + 2, hi + 2); /* logits.3 */
-    k012_dense(n, A + 738224, A + 233856, A + 235136, A + 754608, A + 721840);
-    nnc_range(A + 754608, (size_t)n * 10, lo + 3, hi + 3); /* logits */
-    k013_softmax(n, A + 754608, A + 755248);
-    nnc_range(A + 755248, (size_t)n * 10, lo + 4, hi + 4); /* probs */
+    k004_dense_relu(n, in_x, logits_0_weight, logits_0_bias, logits_1_relu, k004_scratch);
+    nnc_range(logits_1_relu, (size_t)n * 256, lo + 1, hi + 1); /* logits.1 */
+    k008_dense_relu(n, logits_1_relu, logits_2_weight, logits_2_bias, logits_3_relu, k008_scratch);
+    nnc_range(logits_3_relu, (size_t)n * 128, lo + 2, hi + 2); /* logits.3 */
+    k012_dense(n, logits_3_relu, logits_4_weight, logits_4_bias, logits, k012_scratch);
+    nnc_range(logits, (size_t)n * 10, lo + 3, hi + 3); /* logits */
+    k013_softmax(n, logits, probs);
+    nnc_range(probs, (size_t)n * 10, lo + 4, hi + 4); /* probs */
 }
 static void *w_create(uint64_t seed) { return fashion_mlp_create(seed); }
 static void w_destroy(void *m) { fashion_mlp_destroy(m); }

@@ -30046,13 +30046,17 @@ static void k013_softmax(int n,
 static void run_output(fashion_mlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits_1_relu = A + 0;   /* [n, 256] */
+    real *const logits_3_relu = A + 256; /* [n, 128] */
+    real *const logits        = A + 0;   /* [n, 10] */
+    real *const probs         = A + 10;  /* [n, 10] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_relu(n, in_x, w_logits_0_weight, w_logits_0_bias, A + 0);
-    k008_dense_relu(n, A + 0, w_logits_2_weight, w_logits_2_bias, A + 256);
-    k012_dense(n, A + 256, w_logits_4_weight, w_logits_4_bias, A + 0);
-    k013_softmax(n, A + 0, A + 10);
+    k004_dense_relu(n, in_x, w_logits_0_weight, w_logits_0_bias, logits_1_relu);
+    k008_dense_relu(n, logits_1_relu, w_logits_2_weight, w_logits_2_bias, logits_3_relu);
+    k012_dense(n, logits_3_relu, w_logits_4_weight, w_logits_4_bias, logits);
+    k013_softmax(n, logits, probs);
 }
 
 size_t fashion_mlp_arena_bytes(void)

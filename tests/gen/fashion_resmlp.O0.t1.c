@@ -1414,16 +1414,21 @@ static void k004_dense(int n,
 }
 
 /* %5 h relu (examples/fashion_resmlp.nn:6) */
-static void k005_relu(int n,
-    const real *restrict x /* [n, 256] */,
-    real *restrict y /* [n, 256] */)
+/* %9 r.1 relu (examples/fashion_resmlp.nn:7) */
+/* %14 logits.0 relu (examples/fashion_resmlp.nn:8) */
+/* k005_relu: one function for the 3 kernels above, each called on its own buffers and count */
+static void k005_relu(int n, size_t len,
+    const real *restrict x /* [n, len] */,
+    real *restrict y /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
     }
 }
 
 /* %8 r.0 dense (examples/fashion_resmlp.nn:7) */
+/* %12 r dense (examples/fashion_resmlp.nn:7) */
+/* k008_dense: one function for the 2 kernels above, each called on its own buffers */
 static void k008_dense(int n,
     const real *restrict x /* [n, 256] */,
     const real *restrict w /* [256, 256] */,
@@ -1630,241 +1635,14 @@ static void k008_dense(int n,
     }
 }
 
-/* %9 r.1 relu (examples/fashion_resmlp.nn:7) */
-static void k009_relu(int n,
-    const real *restrict x /* [n, 256] */,
-    real *restrict y /* [n, 256] */)
-{
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
-        y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
-    }
-}
-
-/* %12 r dense (examples/fashion_resmlp.nn:7) */
-static void k012_dense(int n,
-    const real *restrict x /* [n, 256] */,
-    const real *restrict w /* [256, 256] */,
-    const real *restrict b /* [256] */,
-    real *restrict y /* [n, 256] */,
-    real *restrict scratch /* 8192 scalars, while this runs */)
-{
-    if (n < 8) {
-        #ifdef NNC_VECTOR8
-        for (int o = 0; o < 256; o += 4) {
-            const real *wr0 = w + (size_t)o * 256, *wr1 = wr0 + 256, *wr2 = wr1 + 256, *wr3 = wr2 + 256;
-            for (int s = 0; s < n; s++) {
-                const real *x0 = x + (size_t)(s + 0) * 256;
-                real t00 = b[o + 0];
-                real t01 = b[o + 1];
-                real t02 = b[o + 2];
-                real t03 = b[o + 3];
-                for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
-                    vreal a00 = {0};
-                    vreal a01 = {0};
-                    vreal a02 = {0};
-                    vreal a03 = {0};
-                    for (int i = k0; i < (k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256); i += 8) {
-                        vreal w0;
-                        VLOAD(w0, wr0 + i);
-                        vreal w1;
-                        VLOAD(w1, wr1 + i);
-                        vreal w2;
-                        VLOAD(w2, wr2 + i);
-                        vreal w3;
-                        VLOAD(w3, wr3 + i);
-                        {
-                            vreal v;
-                            VLOAD(v, x0 + i);
-                            VFMADD(a00, v, w0);
-                            VFMADD(a01, v, w1);
-                            VFMADD(a02, v, w2);
-                            VFMADD(a03, v, w3);
-                        }
-                    }
-                    {
-                        real h[4];
-                        VSUM4(h, a00, a01, a02, a03);
-                        t00 = t00 + h[0];
-                        t01 = t01 + h[1];
-                        t02 = t02 + h[2];
-                        t03 = t03 + h[3];
-                    }
-                }
-                y[(size_t)(s + 0) * 256 + o + 0] = t00;
-                y[(size_t)(s + 0) * 256 + o + 1] = t01;
-                y[(size_t)(s + 0) * 256 + o + 2] = t02;
-                y[(size_t)(s + 0) * 256 + o + 3] = t03;
-            }
-        }
-        #elif defined(NNC_DISPATCH) && defined(NNC_VECTOR)
-        for (int o = 0; o < 256; o++)
-            for (int s = 0; s < n; s++)
-                y[(size_t)s * 256 + o] = NNC_ISA_CALL(gemm_dot8, (x + (size_t)s * 256, w + (size_t)o * 256, 256, b[o]));
-        #elif defined(NNC_VECTOR) && NNC_LANES == 4
-        for (int o = 0; o < 256; o += 4) {
-            const real *wr0 = w + (size_t)o * 256;
-            const real *wr1 = wr0 + 256;
-            const real *wr2 = wr1 + 256;
-            const real *wr3 = wr2 + 256;
-            for (int s = 0; s < n; s++) {
-                const real *x0 = x + (size_t)s * 256;
-                real t0 = b[o + 0];
-                real t1 = b[o + 1];
-                real t2 = b[o + 2];
-                real t3 = b[o + 3];
-                for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
-                    vgemm l0 = {0}, h0 = {0};
-                    vgemm l1 = {0}, h1 = {0};
-                    vgemm l2 = {0}, h2 = {0};
-                    vgemm l3 = {0}, h3 = {0};
-                    for (int i = k0; i < (k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256); i += 8) {
-                        vgemm xl, xh, wv;
-                        GLOAD(xl, x0 + i);
-                        GLOAD(xh, x0 + i + 4);
-                        GLOAD(wv, wr0 + i);
-                        GVFMA(l0, xl, wv);
-                        GLOAD(wv, wr0 + i + 4);
-                        GVFMA(h0, xh, wv);
-                        GLOAD(wv, wr1 + i);
-                        GVFMA(l1, xl, wv);
-                        GLOAD(wv, wr1 + i + 4);
-                        GVFMA(h1, xh, wv);
-                        GLOAD(wv, wr2 + i);
-                        GVFMA(l2, xl, wv);
-                        GLOAD(wv, wr2 + i + 4);
-                        GVFMA(h2, xh, wv);
-                        GLOAD(wv, wr3 + i);
-                        GVFMA(l3, xl, wv);
-                        GLOAD(wv, wr3 + i + 4);
-                        GVFMA(h3, xh, wv);
-                    }
-                    t0 = t0 + (((l0[0] + l0[1]) + (l0[2] + l0[3])) + ((h0[0] + h0[1]) + (h0[2] + h0[3])));
-                    t1 = t1 + (((l1[0] + l1[1]) + (l1[2] + l1[3])) + ((h1[0] + h1[1]) + (h1[2] + h1[3])));
-                    t2 = t2 + (((l2[0] + l2[1]) + (l2[2] + l2[3])) + ((h2[0] + h2[1]) + (h2[2] + h2[3])));
-                    t3 = t3 + (((l3[0] + l3[1]) + (l3[2] + l3[3])) + ((h3[0] + h3[1]) + (h3[2] + h3[3])));
-                }
-                y[(size_t)s * 256 + o + 0] = t0;
-                y[(size_t)s * 256 + o + 1] = t1;
-                y[(size_t)s * 256 + o + 2] = t2;
-                y[(size_t)s * 256 + o + 3] = t3;
-            }
-        }
-        #else
-        for (int o = 0; o < 255; o += 3) {
-            const real *wr0 = w + (size_t)o * 256;
-            const real *wr1 = wr0 + 256;
-            const real *wr2 = wr1 + 256;
-            for (int s = 0; s < n; s++) {
-                const real *xs = x + (size_t)s * 256;
-                real t0 = b[o + 0];
-                real t1 = b[o + 1];
-                real t2 = b[o + 2];
-                for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
-                    int ke = k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256, i = k0;
-                    real p00 = 0.0f, p01 = 0.0f, p02 = 0.0f, p03 = 0.0f, p04 = 0.0f, p05 = 0.0f, p06 = 0.0f, p07 = 0.0f;
-                    real p10 = 0.0f, p11 = 0.0f, p12 = 0.0f, p13 = 0.0f, p14 = 0.0f, p15 = 0.0f, p16 = 0.0f, p17 = 0.0f;
-                    real p20 = 0.0f, p21 = 0.0f, p22 = 0.0f, p23 = 0.0f, p24 = 0.0f, p25 = 0.0f, p26 = 0.0f, p27 = 0.0f;
-                    for (; i + 8 <= ke; i += 8) {
-                        real v;
-                        v = xs[i + 0];
-                        p00 = FMADD(v, wr0[i + 0], p00);
-                        p10 = FMADD(v, wr1[i + 0], p10);
-                        p20 = FMADD(v, wr2[i + 0], p20);
-                        v = xs[i + 1];
-                        p01 = FMADD(v, wr0[i + 1], p01);
-                        p11 = FMADD(v, wr1[i + 1], p11);
-                        p21 = FMADD(v, wr2[i + 1], p21);
-                        v = xs[i + 2];
-                        p02 = FMADD(v, wr0[i + 2], p02);
-                        p12 = FMADD(v, wr1[i + 2], p12);
-                        p22 = FMADD(v, wr2[i + 2], p22);
-                        v = xs[i + 3];
-                        p03 = FMADD(v, wr0[i + 3], p03);
-                        p13 = FMADD(v, wr1[i + 3], p13);
-                        p23 = FMADD(v, wr2[i + 3], p23);
-                        v = xs[i + 4];
-                        p04 = FMADD(v, wr0[i + 4], p04);
-                        p14 = FMADD(v, wr1[i + 4], p14);
-                        p24 = FMADD(v, wr2[i + 4], p24);
-                        v = xs[i + 5];
-                        p05 = FMADD(v, wr0[i + 5], p05);
-                        p15 = FMADD(v, wr1[i + 5], p15);
-                        p25 = FMADD(v, wr2[i + 5], p25);
-                        v = xs[i + 6];
-                        p06 = FMADD(v, wr0[i + 6], p06);
-                        p16 = FMADD(v, wr1[i + 6], p16);
-                        p26 = FMADD(v, wr2[i + 6], p26);
-                        v = xs[i + 7];
-                        p07 = FMADD(v, wr0[i + 7], p07);
-                        p17 = FMADD(v, wr1[i + 7], p17);
-                        p27 = FMADD(v, wr2[i + 7], p27);
-                    }
-                    t0 = t0 + (((p00 + p01) + (p02 + p03)) + ((p04 + p05) + (p06 + p07)));
-                    t1 = t1 + (((p10 + p11) + (p12 + p13)) + ((p14 + p15) + (p16 + p17)));
-                    t2 = t2 + (((p20 + p21) + (p22 + p23)) + ((p24 + p25) + (p26 + p27)));
-                }
-                y[(size_t)s * 256 + o + 0] = t0;
-                y[(size_t)s * 256 + o + 1] = t1;
-                y[(size_t)s * 256 + o + 2] = t2;
-            }
-        }
-        for (int o = 255; o < 256; o++) {
-            const real *wr0 = w + (size_t)o * 256;
-            for (int s = 0; s < n; s++) {
-                const real *xs = x + (size_t)s * 256;
-                real t0 = b[o + 0];
-                for (int k0 = 0; k0 < 256; k0 += GEMM_KC) {
-                    int ke = k0 + GEMM_KC < 256 ? k0 + GEMM_KC : 256, i = k0;
-                    real p00 = 0.0f, p01 = 0.0f, p02 = 0.0f, p03 = 0.0f, p04 = 0.0f, p05 = 0.0f, p06 = 0.0f, p07 = 0.0f;
-                    for (; i + 8 <= ke; i += 8) {
-                        real v;
-                        v = xs[i + 0];
-                        p00 = FMADD(v, wr0[i + 0], p00);
-                        v = xs[i + 1];
-                        p01 = FMADD(v, wr0[i + 1], p01);
-                        v = xs[i + 2];
-                        p02 = FMADD(v, wr0[i + 2], p02);
-                        v = xs[i + 3];
-                        p03 = FMADD(v, wr0[i + 3], p03);
-                        v = xs[i + 4];
-                        p04 = FMADD(v, wr0[i + 4], p04);
-                        v = xs[i + 5];
-                        p05 = FMADD(v, wr0[i + 5], p05);
-                        v = xs[i + 6];
-                        p06 = FMADD(v, wr0[i + 6], p06);
-                        v = xs[i + 7];
-                        p07 = FMADD(v, wr0[i + 7], p07);
-                    }
-                    t0 = t0 + (((p00 + p01) + (p02 + p03)) + ((p04 + p05) + (p06 + p07)));
-                }
-                y[(size_t)s * 256 + o + 0] = t0;
-            }
-        }
-        #endif
-    } else {
-        /* y[n, 256] = x[n, 256] W^T + b: W^T is packed a panel at a time; dot()'s order */
-        GEMM_PAR(n, 256, 256, x, 256, 1, w, 1, 256, y, 256, GEMM_K8, NULL, b, scratch, NULL);
-    }
-}
-
 /* %13  add (examples/fashion_resmlp.nn:8) */
-static void k013_add(int n,
-    const real *restrict a /* [n, 256] */,
-    const real *restrict b /* [n, 256] */,
-    real *restrict y /* [n, 256] */)
+static void k013_add(int n, size_t len,
+    const real *restrict a /* [n, len] */,
+    const real *restrict b /* [n, len] */,
+    real *restrict y /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         y[i] = a[i] + b[i];
-    }
-}
-
-/* %14 logits.0 relu (examples/fashion_resmlp.nn:8) */
-static void k014_relu(int n,
-    const real *restrict x /* [n, 256] */,
-    real *restrict y /* [n, 256] */)
-{
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
-        y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
     }
 }
 
@@ -2196,17 +1974,22 @@ static void k022_dense_db(int n,
 }
 
 /* %23 gradient of logits.0 relu (examples/fashion_resmlp.nn:8) */
-static void k023_relu_dx(int n,
-    const real *restrict dy /* [n, 256] */,
-    const real *restrict y /* [n, 256] */,
-    real *restrict dx /* [n, 256] */)
+/* %27 gradient of r.1 relu (examples/fashion_resmlp.nn:7) */
+/* %32 gradient of h relu (examples/fashion_resmlp.nn:6) */
+/* k023_relu_dx: one function for the 3 kernels above, each called on its own buffers and count */
+static void k023_relu_dx(int n, size_t len,
+    const real *restrict dy /* [n, len] */,
+    const real *restrict y /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
     }
 }
 
 /* %24 gradient of r dense (examples/fashion_resmlp.nn:7) */
+/* %28 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
+/* k024_dense_dx: one function for the 2 kernels above, each called on its own buffers */
 static void k024_dense_dx(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict w /* [256, 256] */,
@@ -2217,6 +2000,8 @@ static void k024_dense_dx(int n,
 }
 
 /* %25 gradient of r dense (examples/fashion_resmlp.nn:7) */
+/* %30 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
+/* k025_dense_dw: one function for the 2 kernels above, each called on its own buffers */
 static void k025_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 256] */,
@@ -2227,6 +2012,9 @@ static void k025_dense_dw(int n,
 }
 
 /* %26 gradient of r dense (examples/fashion_resmlp.nn:7) */
+/* %31 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
+/* %34 gradient of h.0 dense (examples/fashion_resmlp.nn:6) */
+/* k026_dense_db: one function for the 3 kernels above, each called on its own buffers */
 static void k026_dense_db(int n,
     const real *restrict dy /* [n, 256] */,
     real *restrict db /* [256] */)
@@ -2239,69 +2027,14 @@ static void k026_dense_db(int n,
     }
 }
 
-/* %27 gradient of r.1 relu (examples/fashion_resmlp.nn:7) */
-static void k027_relu_dx(int n,
-    const real *restrict dy /* [n, 256] */,
-    const real *restrict y /* [n, 256] */,
-    real *restrict dx /* [n, 256] */)
-{
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
-        real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
-    }
-}
-
-/* %28 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
-static void k028_dense_dx(int n,
-    const real *restrict dy /* [n, 256] */,
-    const real *restrict w /* [256, 256] */,
-    real *restrict dx /* [n, 256] */)
-{
-    /* dx[n, 256] = dy[n, 256] W */
-    GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
-}
-
 /* %29  add (examples/fashion_resmlp.nn:6) */
-static void k029_accumulate(int n,
-    const real *restrict a /* [n, 256] */,
-    const real *restrict b /* [n, 256] */,
-    real *restrict y /* [n, 256] */)
+static void k029_accumulate(int n, size_t len,
+    const real *restrict a /* [n, len] */,
+    const real *restrict b /* [n, len] */,
+    real *restrict y /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         y[i] = a[i] + b[i];
-    }
-}
-
-/* %30 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
-static void k030_dense_dw(int n,
-    const real *restrict dy /* [n, 256] */,
-    const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [256, 256] */)
-{
-    /* dW[256, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
-}
-
-/* %31 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
-static void k031_dense_db(int n,
-    const real *restrict dy /* [n, 256] */,
-    real *restrict db /* [256] */)
-{
-    for (int c = 0; c < 256; c++) {
-        real acc = 0.0f;
-        for (int s = 0; s < n; s++)
-            acc += dy[(size_t)s * 256 + c];
-        db[c] = acc;
-    }
-}
-
-/* %32 gradient of h relu (examples/fashion_resmlp.nn:6) */
-static void k032_relu_dx(int n,
-    const real *restrict dy /* [n, 256] */,
-    const real *restrict y /* [n, 256] */,
-    real *restrict dx /* [n, 256] */)
-{
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
-        real gv = dy[i], yv = y[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
     }
 }
 
@@ -2316,308 +2049,16 @@ static void k033_dense_dw(int n,
     GEMM_PAR(256, 784, n, dy, 1, 256, x, 784, 1, dw, 784, 0, NULL, NULL, scratch, NULL);
 }
 
-/* %34 gradient of h.0 dense (examples/fashion_resmlp.nn:6) */
-static void k034_dense_db(int n,
-    const real *restrict dy /* [n, 256] */,
-    real *restrict db /* [256] */)
-{
-    for (int c = 0; c < 256; c++) {
-        real acc = 0.0f;
-        for (int s = 0; s < n; s++)
-            acc += dy[(size_t)s * 256 + c];
-        db[c] = acc;
-    }
-}
-
 /* %37 update of h.0.weight update (examples/fashion_resmlp.nn:6) */
-static void k037_adamw(double lr, int64_t t, real *restrict p /* h.0.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 200704; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 200704; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %40 update of h.0.bias update (examples/fashion_resmlp.nn:6) */
-static void k040_adamw(double lr, int64_t t, real *restrict p /* h.0.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 256; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 256; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %43 update of r.0.weight update (examples/fashion_resmlp.nn:7) */
-static void k043_adamw(double lr, int64_t t, real *restrict p /* r.0.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 65536; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 65536; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %46 update of r.0.bias update (examples/fashion_resmlp.nn:7) */
-static void k046_adamw(double lr, int64_t t, real *restrict p /* r.0.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 256; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 256; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %49 update of r.2.weight update (examples/fashion_resmlp.nn:7) */
-static void k049_adamw(double lr, int64_t t, real *restrict p /* r.2.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 65536; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 65536; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %52 update of r.2.bias update (examples/fashion_resmlp.nn:7) */
-static void k052_adamw(double lr, int64_t t, real *restrict p /* r.2.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 256; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 256; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %55 update of logits.1.weight update (examples/fashion_resmlp.nn:8) */
-static void k055_adamw(double lr, int64_t t, real *restrict p /* logits.1.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 2560; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 2560; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %58 update of logits.1.bias update (examples/fashion_resmlp.nn:8) */
-static void k058_adamw(double lr, int64_t t, real *restrict p /* logits.1.bias */,
+/* k037_adamw: one function for the 8 kernels above, each called on its own buffers and count */
+static void k037_adamw(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,
     real *restrict exp_avg_sq)
@@ -2630,7 +2071,7 @@ static void k058_adamw(double lr, int64_t t, real *restrict p /* logits.1.bias *
     real decay = (real)(1.0 - lr * 0.01);
     int i0 = 0;
     #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 10; i0 += NNC_VSQRT) {
+    for (; i0 + NNC_VSQRT <= len; i0 += NNC_VSQRT) {
         vsq P, G, M, V;
         memcpy(&P, p + i0, sizeof P);
         memcpy(&G, g + i0, sizeof G);
@@ -2647,7 +2088,7 @@ static void k058_adamw(double lr, int64_t t, real *restrict p /* logits.1.bias *
         memcpy(exp_avg_sq + i0, &V, sizeof V);
     }
     #endif
-    for (int i = i0; i < 10; i++) {
+    for (int i = i0; i < len; i++) {
         p[i] *= decay;
         real d = g[i];
         exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
@@ -2660,90 +2101,208 @@ static void k058_adamw(double lr, int64_t t, real *restrict p /* logits.1.bias *
 static void run_output(resmlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const h_0_weight      = A + 0;       /* [256, 784] */
+    real *const h_0_bias        = A + 200704;  /* [256] */
+    real *const h_0_dense       = A + 1340480; /* [n, 256] */
+    real *const k004_scratch    = A + 1348672; /* k004's scratch: pack */
+    real *const h               = A + 1348672; /* [n, 256] */
+    real *const r_0_weight      = A + 200960;  /* [256, 256] */
+    real *const r_0_bias        = A + 266496;  /* [256] */
+    real *const r_0_dense       = A + 1340480; /* [n, 256] */
+    real *const k008_scratch    = A + 1356864; /* k008's scratch: pack */
+    real *const r_1_relu        = A + 1356864; /* [n, 256] */
+    real *const r_2_weight      = A + 266752;  /* [256, 256] */
+    real *const r_2_bias        = A + 332288;  /* [256] */
+    real *const r               = A + 1340480; /* [n, 256] */
+    real *const k012_scratch    = A + 1365056; /* k012's scratch: pack */
+    real *const add_13          = A + 1365056; /* [n, 256] */
+    real *const logits_0_relu   = A + 1340480; /* [n, 256] */
+    real *const logits_1_weight = A + 332544;  /* [10, 256] */
+    real *const logits_1_bias   = A + 335104;  /* [10] */
+    real *const logits          = A + 1381440; /* [n, 10] */
+    real *const k017_scratch    = A + 1365056; /* k017's scratch: pack */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 200704, A + 1340480, A + 1348672);
-    k005_relu(n, A + 1340480, A + 1348672);
-    k008_dense(n, A + 1348672, A + 200960, A + 266496, A + 1340480, A + 1356864);
-    k009_relu(n, A + 1340480, A + 1356864);
-    k012_dense(n, A + 1356864, A + 266752, A + 332288, A + 1340480, A + 1365056);
-    k013_add(n, A + 1348672, A + 1340480, A + 1365056);
-    k014_relu(n, A + 1365056, A + 1340480);
-    k017_dense(n, A + 1340480, A + 332544, A + 335104, A + 1381440, A + 1365056);
+    k004_dense(n, in_x, h_0_weight, h_0_bias, h_0_dense, k004_scratch);
+    k005_relu(n, 256, h_0_dense, h);
+    k008_dense(n, h, r_0_weight, r_0_bias, r_0_dense, k008_scratch);
+    k005_relu(n, 256, r_0_dense, r_1_relu);
+    k008_dense(n, r_1_relu, r_2_weight, r_2_bias, r, k012_scratch);
+    k013_add(n, 256, h, r, add_13);
+    k005_relu(n, 256, add_13, logits_0_relu);
+    k017_dense(n, logits_0_relu, logits_1_weight, logits_1_bias, logits, k017_scratch);
 }
 
 static void run_eval(resmlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const h_0_weight      = A + 0;       /* [256, 784] */
+    real *const h_0_bias        = A + 200704;  /* [256] */
+    real *const h_0_dense       = A + 1340480; /* [n, 256] */
+    real *const k004_scratch    = A + 1348672; /* k004's scratch: pack */
+    real *const h               = A + 1348672; /* [n, 256] */
+    real *const r_0_weight      = A + 200960;  /* [256, 256] */
+    real *const r_0_bias        = A + 266496;  /* [256] */
+    real *const r_0_dense       = A + 1340480; /* [n, 256] */
+    real *const k008_scratch    = A + 1356864; /* k008's scratch: pack */
+    real *const r_1_relu        = A + 1356864; /* [n, 256] */
+    real *const r_2_weight      = A + 266752;  /* [256, 256] */
+    real *const r_2_bias        = A + 332288;  /* [256] */
+    real *const r               = A + 1340480; /* [n, 256] */
+    real *const k012_scratch    = A + 1365056; /* k012's scratch: pack */
+    real *const add_13          = A + 1365056; /* [n, 256] */
+    real *const logits_0_relu   = A + 1340480; /* [n, 256] */
+    real *const logits_1_weight = A + 332544;  /* [10, 256] */
+    real *const logits_1_bias   = A + 335104;  /* [10] */
+    real *const logits          = A + 1381440; /* [n, 10] */
+    real *const k017_scratch    = A + 1365056; /* k017's scratch: pack */
+    real *const loss            = A + 1381760; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 200704, A + 1340480, A + 1348672);
-    k005_relu(n, A + 1340480, A + 1348672);
-    k008_dense(n, A + 1348672, A + 200960, A + 266496, A + 1340480, A + 1356864);
-    k009_relu(n, A + 1340480, A + 1356864);
-    k012_dense(n, A + 1356864, A + 266752, A + 332288, A + 1340480, A + 1365056);
-    k013_add(n, A + 1348672, A + 1340480, A + 1365056);
-    k014_relu(n, A + 1365056, A + 1340480);
-    k017_dense(n, A + 1340480, A + 332544, A + 335104, A + 1381440, A + 1365056);
-    k018_cross_entropy(n, A + 1381440, target, A + 1381760);
+    k004_dense(n, in_x, h_0_weight, h_0_bias, h_0_dense, k004_scratch);
+    k005_relu(n, 256, h_0_dense, h);
+    k008_dense(n, h, r_0_weight, r_0_bias, r_0_dense, k008_scratch);
+    k005_relu(n, 256, r_0_dense, r_1_relu);
+    k008_dense(n, r_1_relu, r_2_weight, r_2_bias, r, k012_scratch);
+    k013_add(n, 256, h, r, add_13);
+    k005_relu(n, 256, add_13, logits_0_relu);
+    k017_dense(n, logits_0_relu, logits_1_weight, logits_1_bias, logits, k017_scratch);
+    k018_cross_entropy(n, logits, target, loss);
 }
 
 static void run_loss(resmlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const h_0_weight      = A + 0;       /* [256, 784] */
+    real *const h_0_bias        = A + 200704;  /* [256] */
+    real *const h_0_dense       = A + 1340480; /* [n, 256] */
+    real *const k004_scratch    = A + 1348672; /* k004's scratch: pack */
+    real *const h               = A + 1348672; /* [n, 256] */
+    real *const r_0_weight      = A + 200960;  /* [256, 256] */
+    real *const r_0_bias        = A + 266496;  /* [256] */
+    real *const r_0_dense       = A + 1340480; /* [n, 256] */
+    real *const k008_scratch    = A + 1356864; /* k008's scratch: pack */
+    real *const r_1_relu        = A + 1356864; /* [n, 256] */
+    real *const r_2_weight      = A + 266752;  /* [256, 256] */
+    real *const r_2_bias        = A + 332288;  /* [256] */
+    real *const r               = A + 1340480; /* [n, 256] */
+    real *const k012_scratch    = A + 1365056; /* k012's scratch: pack */
+    real *const add_13          = A + 1365056; /* [n, 256] */
+    real *const logits_0_relu   = A + 1340480; /* [n, 256] */
+    real *const logits_1_weight = A + 332544;  /* [10, 256] */
+    real *const logits_1_bias   = A + 335104;  /* [10] */
+    real *const logits          = A + 1381440; /* [n, 10] */
+    real *const k017_scratch    = A + 1365056; /* k017's scratch: pack */
+    real *const loss            = A + 1381760; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 200704, A + 1340480, A + 1348672);
-    k005_relu(n, A + 1340480, A + 1348672);
-    k008_dense(n, A + 1348672, A + 200960, A + 266496, A + 1340480, A + 1356864);
-    k009_relu(n, A + 1340480, A + 1356864);
-    k012_dense(n, A + 1356864, A + 266752, A + 332288, A + 1340480, A + 1365056);
-    k013_add(n, A + 1348672, A + 1340480, A + 1365056);
-    k014_relu(n, A + 1365056, A + 1340480);
-    k017_dense(n, A + 1340480, A + 332544, A + 335104, A + 1381440, A + 1365056);
-    k018_cross_entropy(n, A + 1381440, target, A + 1381760);
+    k004_dense(n, in_x, h_0_weight, h_0_bias, h_0_dense, k004_scratch);
+    k005_relu(n, 256, h_0_dense, h);
+    k008_dense(n, h, r_0_weight, r_0_bias, r_0_dense, k008_scratch);
+    k005_relu(n, 256, r_0_dense, r_1_relu);
+    k008_dense(n, r_1_relu, r_2_weight, r_2_bias, r, k012_scratch);
+    k013_add(n, 256, h, r, add_13);
+    k005_relu(n, 256, add_13, logits_0_relu);
+    k017_dense(n, logits_0_relu, logits_1_weight, logits_1_bias, logits, k017_scratch);
+    k018_cross_entropy(n, logits, target, loss);
 }
 
 static void run_backward(resmlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits                = A + 1381440; /* [n, 10] */
+    real *const grad_logits           = A + 1373248; /* [n, 10] */
+    real *const logits_1_weight       = A + 332544;  /* [10, 256] */
+    real *const grad_logits_0_relu    = A + 1365056; /* [n, 256] */
+    real *const logits_0_relu         = A + 1340480; /* [n, 256] */
+    real *const grad_logits_1_weight  = A + 1005360; /* [10, 256] */
+    real *const grad_logits_1_bias    = A + 1007920; /* [10] */
+    real *const grad_add_13           = A + 1373248; /* [n, 256] */
+    real *const r_2_weight            = A + 266752;  /* [256, 256] */
+    real *const grad_r_1_relu         = A + 1340480; /* [n, 256] */
+    real *const r_1_relu              = A + 1356864; /* [n, 256] */
+    real *const grad_r_2_weight       = A + 1007936; /* [256, 256] */
+    real *const grad_r_2_bias         = A + 1073472; /* [256] */
+    real *const grad_r_0_dense        = A + 1365056; /* [n, 256] */
+    real *const r_0_weight            = A + 200960;  /* [256, 256] */
+    real *const grad_h_from_r_0_dense = A + 1340480; /* [n, 256] */
+    real *const grad_h                = A + 1356864; /* [n, 256] */
+    real *const h                     = A + 1348672; /* [n, 256] */
+    real *const grad_r_0_weight       = A + 1073728; /* [256, 256] */
+    real *const grad_r_0_bias         = A + 1139264; /* [256] */
+    real *const grad_h_0_dense        = A + 1340480; /* [n, 256] */
+    real *const grad_h_0_weight       = A + 1139520; /* [256, 784] */
+    real *const k033_scratch          = A + 1348672; /* k033's scratch: pack */
+    real *const grad_h_0_bias         = A + 1340224; /* [256] */
     (void)A;
     (void)n;
     (void)target;
-    k019_cross_entropy_dx(n, A + 1381440, target, A + 1373248);
-    k020_dense_dx(n, A + 1373248, A + 332544, A + 1365056);
-    k021_dense_dw(n, A + 1373248, A + 1340480, A + 1005360);
-    k022_dense_db(n, A + 1373248, A + 1007920);
-    k023_relu_dx(n, A + 1365056, A + 1340480, A + 1373248);
-    k024_dense_dx(n, A + 1373248, A + 266752, A + 1340480);
-    k025_dense_dw(n, A + 1373248, A + 1356864, A + 1007936);
-    k026_dense_db(n, A + 1373248, A + 1073472);
-    k027_relu_dx(n, A + 1340480, A + 1356864, A + 1365056);
-    k028_dense_dx(n, A + 1365056, A + 200960, A + 1340480);
-    k029_accumulate(n, A + 1373248, A + 1340480, A + 1356864);
-    k030_dense_dw(n, A + 1365056, A + 1348672, A + 1073728);
-    k031_dense_db(n, A + 1365056, A + 1139264);
-    k032_relu_dx(n, A + 1356864, A + 1348672, A + 1340480);
-    k033_dense_dw(n, A + 1340480, in_x, A + 1139520, A + 1348672);
-    k034_dense_db(n, A + 1340480, A + 1340224);
+    k019_cross_entropy_dx(n, logits, target, grad_logits);
+    k020_dense_dx(n, grad_logits, logits_1_weight, grad_logits_0_relu);
+    k021_dense_dw(n, grad_logits, logits_0_relu, grad_logits_1_weight);
+    k022_dense_db(n, grad_logits, grad_logits_1_bias);
+    k023_relu_dx(n, 256, grad_logits_0_relu, logits_0_relu, grad_add_13);
+    k024_dense_dx(n, grad_add_13, r_2_weight, grad_r_1_relu);
+    k025_dense_dw(n, grad_add_13, r_1_relu, grad_r_2_weight);
+    k026_dense_db(n, grad_add_13, grad_r_2_bias);
+    k023_relu_dx(n, 256, grad_r_1_relu, r_1_relu, grad_r_0_dense);
+    k024_dense_dx(n, grad_r_0_dense, r_0_weight, grad_h_from_r_0_dense);
+    k029_accumulate(n, 256, grad_add_13, grad_h_from_r_0_dense, grad_h);
+    k025_dense_dw(n, grad_r_0_dense, h, grad_r_0_weight);
+    k026_dense_db(n, grad_r_0_dense, grad_r_0_bias);
+    k023_relu_dx(n, 256, grad_h, h, grad_h_0_dense);
+    k033_dense_dw(n, grad_h_0_dense, in_x, grad_h_0_weight, k033_scratch);
+    k026_dense_db(n, grad_h_0_dense, grad_h_0_bias);
 }
 
 static void run_update(resmlp *m)
 {
     real *A = m->a;
+    real *const h_0_weight                 = A + 0;       /* [256, 784] */
+    real *const grad_h_0_weight            = A + 1139520; /* [256, 784] */
+    real *const h_0_weight_exp_avg         = A + 335120;  /* [256, 784] */
+    real *const h_0_weight_exp_avg_sq      = A + 535824;  /* [256, 784] */
+    real *const h_0_bias                   = A + 200704;  /* [256] */
+    real *const grad_h_0_bias              = A + 1340224; /* [256] */
+    real *const h_0_bias_exp_avg           = A + 736528;  /* [256] */
+    real *const h_0_bias_exp_avg_sq        = A + 736784;  /* [256] */
+    real *const r_0_weight                 = A + 200960;  /* [256, 256] */
+    real *const grad_r_0_weight            = A + 1073728; /* [256, 256] */
+    real *const r_0_weight_exp_avg         = A + 737040;  /* [256, 256] */
+    real *const r_0_weight_exp_avg_sq      = A + 802576;  /* [256, 256] */
+    real *const r_0_bias                   = A + 266496;  /* [256] */
+    real *const grad_r_0_bias              = A + 1139264; /* [256] */
+    real *const r_0_bias_exp_avg           = A + 868112;  /* [256] */
+    real *const r_0_bias_exp_avg_sq        = A + 868368;  /* [256] */
+    real *const r_2_weight                 = A + 266752;  /* [256, 256] */
+    real *const grad_r_2_weight            = A + 1007936; /* [256, 256] */
+    real *const r_2_weight_exp_avg         = A + 868624;  /* [256, 256] */
+    real *const r_2_weight_exp_avg_sq      = A + 934160;  /* [256, 256] */
+    real *const r_2_bias                   = A + 332288;  /* [256] */
+    real *const grad_r_2_bias              = A + 1073472; /* [256] */
+    real *const r_2_bias_exp_avg           = A + 999696;  /* [256] */
+    real *const r_2_bias_exp_avg_sq        = A + 999952;  /* [256] */
+    real *const logits_1_weight            = A + 332544;  /* [10, 256] */
+    real *const grad_logits_1_weight       = A + 1005360; /* [10, 256] */
+    real *const logits_1_weight_exp_avg    = A + 1000208; /* [10, 256] */
+    real *const logits_1_weight_exp_avg_sq = A + 1002768; /* [10, 256] */
+    real *const logits_1_bias              = A + 335104;  /* [10] */
+    real *const grad_logits_1_bias         = A + 1007920; /* [10] */
+    real *const logits_1_bias_exp_avg      = A + 1005328; /* [10] */
+    real *const logits_1_bias_exp_avg_sq   = A + 1005344; /* [10] */
     m->t++;
     double lr = m->lr;
-    k037_adamw(lr, m->t, A + 0, A + 1139520, A + 335120, A + 535824);
-    k040_adamw(lr, m->t, A + 200704, A + 1340224, A + 736528, A + 736784);
-    k043_adamw(lr, m->t, A + 200960, A + 1073728, A + 737040, A + 802576);
-    k046_adamw(lr, m->t, A + 266496, A + 1139264, A + 868112, A + 868368);
-    k049_adamw(lr, m->t, A + 266752, A + 1007936, A + 868624, A + 934160);
-    k052_adamw(lr, m->t, A + 332288, A + 1073472, A + 999696, A + 999952);
-    k055_adamw(lr, m->t, A + 332544, A + 1005360, A + 1000208, A + 1002768);
-    k058_adamw(lr, m->t, A + 335104, A + 1007920, A + 1005328, A + 1005344);
+    k037_adamw(lr, m->t, 200704, h_0_weight, grad_h_0_weight, h_0_weight_exp_avg, h_0_weight_exp_avg_sq);
+    k037_adamw(lr, m->t, 256, h_0_bias, grad_h_0_bias, h_0_bias_exp_avg, h_0_bias_exp_avg_sq);
+    k037_adamw(lr, m->t, 65536, r_0_weight, grad_r_0_weight, r_0_weight_exp_avg, r_0_weight_exp_avg_sq);
+    k037_adamw(lr, m->t, 256, r_0_bias, grad_r_0_bias, r_0_bias_exp_avg, r_0_bias_exp_avg_sq);
+    k037_adamw(lr, m->t, 65536, r_2_weight, grad_r_2_weight, r_2_weight_exp_avg, r_2_weight_exp_avg_sq);
+    k037_adamw(lr, m->t, 256, r_2_bias, grad_r_2_bias, r_2_bias_exp_avg, r_2_bias_exp_avg_sq);
+    k037_adamw(lr, m->t, 2560, logits_1_weight, grad_logits_1_weight, logits_1_weight_exp_avg, logits_1_weight_exp_avg_sq);
+    k037_adamw(lr, m->t, 10, logits_1_bias, grad_logits_1_bias, logits_1_bias_exp_avg, logits_1_bias_exp_avg_sq);
 }
 
 #ifndef NNC_DOUBLE
@@ -3042,24 +2601,44 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     resmlp *m = mv;
     real *A = m->a;
+    real *const h_0_weight      = A + 0;       /* [256, 784] */
+    real *const h_0_bias        = A + 200704;  /* [256] */
+    real *const h_0_dense       = A + 1340480; /* [n, 256] */
+    real *const k004_scratch    = A + 1348672; /* k004's scratch: pack */
+    real *const h               = A + 1348672; /* [n, 256] */
+    real *const r_0_weight      = A + 200960;  /* [256, 256] */
+    real *const r_0_bias        = A + 266496;  /* [256] */
+    real *const r_0_dense       = A + 1340480; /* [n, 256] */
+    real *const k008_scratch    = A + 1356864; /* k008's scratch: pack */
+    real *const r_1_relu        = A + 1356864; /* [n, 256] */
+    real *const r_2_weight      = A + 266752;  /* [256, 256] */
+    real *const r_2_bias        = A + 332288;  /* [256] */
+    real *const r               = A + 1340480; /* [n, 256] */
+    real *const k012_scratch    = A + 1365056; /* k012's scratch: pack */
+    real *const add_13          = A + 1365056; /* [n, 256] */
+    real *const logits_0_relu   = A + 1340480; /* [n, 256] */
+    real *const logits_1_weight = A + 332544;  /* [10, 256] */
+    real *const logits_1_bias   = A + 335104;  /* [10] */
+    real *const logits          = A + 1381440; /* [n, 10] */
+    real *const k017_scratch    = A + 1365056; /* k017's scratch: pack */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
-    k004_dense(n, in_x, A + 0, A + 200704, A + 1340480, A + 1348672);
-    nnc_range(A + 1340480, (size_t)n * 256, lo + 1, hi + 1); /* h.0 */
-    k005_relu(n, A + 1340480, A + 1348672);
-    nnc_range(A + 1348672, (size_t)n * 256, lo + 2, hi + 2); /* h */
-    k008_dense(n, A + 1348672, A + 200960, A + 266496, A + 1340480, A + 1356864);
-    nnc_range(A + 1340480, (size_t)n * 256, lo + 3, hi + 3); /* r.0 */
-    k009_relu(n, A + 1340480, A + 1356864);
-    nnc_range(A + 1356864, (size_t)n * 256, lo + 4, hi + 4); /* r.1 */
-    k012_dense(n, A + 1356864, A + 266752, A + 332288, A + 1340480, A + 1365056);
-    nnc_range(A + 1340480, (size_t)n * 256, lo + 5, hi + 5); /* r */
-    k013_add(n, A + 1348672, A + 1340480, A + 1365056);
-    k014_relu(n, A + 1365056, A + 1340480);
-    nnc_range(A + 1340480, (size_t)n * 256, lo + 6, hi + 6); /* logits.0 */
-    k017_dense(n, A + 1340480, A + 332544, A + 335104, A + 1381440, A + 1365056);
-    nnc_range(A + 1381440, (size_t)n * 10, lo + 7, hi + 7); /* logits */
+    k004_dense(n, in_x, h_0_weight, h_0_bias, h_0_dense, k004_scratch);
+    nnc_range(h_0_dense, (size_t)n * 256, lo + 1, hi + 1); /* h.0 */
+    k005_relu(n, 256, h_0_dense, h);
+    nnc_range(h, (size_t)n * 256, lo + 2, hi + 2); /* h */
+    k008_dense(n, h, r_0_weight, r_0_bias, r_0_dense, k008_scratch);
+    nnc_range(r_0_dense, (size_t)n * 256, lo + 3, hi + 3); /* r.0 */
+    k005_relu(n, 256, r_0_dense, r_1_relu);
+    nnc_range(r_1_relu, (size_t)n * 256, lo + 4, hi + 4); /* r.1 */
+    k008_dense(n, r_1_relu, r_2_weight, r_2_bias, r, k012_scratch);
+    nnc_range(r, (size_t)n * 256, lo + 5, hi + 5); /* r */
+    k013_add(n, 256, h, r, add_13);
+    k005_relu(n, 256, add_13, logits_0_relu);
+    nnc_range(logits_0_relu, (size_t)n * 256, lo + 6, hi + 6); /* logits.0 */
+    k017_dense(n, logits_0_relu, logits_1_weight, logits_1_bias, logits, k017_scratch);
+    nnc_range(logits, (size_t)n * 10, lo + 7, hi + 7); /* logits */
 }
 static void *w_create(uint64_t seed) { return resmlp_create(seed); }
 static void w_destroy(void *m) { resmlp_destroy(m); }

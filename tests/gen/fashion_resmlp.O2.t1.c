@@ -1840,12 +1840,12 @@ static void k012_dense(int n,
 /* fused: the 2 nodes below in one loop, no buffer between them */
 /* %13  add (examples/fashion_resmlp.nn:8) */
 /* %14 logits.0 relu (examples/fashion_resmlp.nn:8) */
-static void k014_fused_add_relu(int n,
-    const real *restrict x5 /* [n, 256] */,
-    const real *restrict x12 /* [n, 256] */,
-    real *restrict y /* [n, 256] */)
+static void k014_fused_add_relu(int n, size_t len,
+    const real *restrict x5 /* [n, len] */,
+    const real *restrict x12 /* [n, len] */,
+    real *restrict y /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         real t13 = x5[i] + x12[i];
         y[i] = t13 > 0.0f ? t13 : (t13 != t13 ? t13 : 0.0f);
     }
@@ -2201,6 +2201,8 @@ static void k024_dense_relu_dx(int n,
 }
 
 /* %25 gradient of r dense (examples/fashion_resmlp.nn:7) */
+/* %30 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
+/* k025_dense_dw: one function for the 2 kernels above, each called on its own buffers */
 static void k025_dense_dw(int n,
     const real *restrict dy /* [n, 256] */,
     const real *restrict x /* [n, 256] */,
@@ -2211,6 +2213,9 @@ static void k025_dense_dw(int n,
 }
 
 /* %26 gradient of r dense (examples/fashion_resmlp.nn:7) */
+/* %31 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
+/* %34 gradient of h.0 dense (examples/fashion_resmlp.nn:6) */
+/* k026_dense_db: one function for the 3 kernels above, each called on its own buffers */
 static void k026_dense_db(int n,
     const real *restrict dy /* [n, 256] */,
     real *restrict db /* [256] */)
@@ -2233,39 +2238,16 @@ static void k028_dense_dx(int n,
     GEMM_PAR(n, 256, 256, dy, 256, 1, w, 256, 1, dx, 256, 0, NULL, NULL, NULL, NULL);
 }
 
-/* %30 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
-static void k030_dense_dw(int n,
-    const real *restrict dy /* [n, 256] */,
-    const real *restrict x /* [n, 256] */,
-    real *restrict dw /* [256, 256] */)
-{
-    /* dW[256, 256] = dy^T x, summed over the batch in order */
-    GEMM_PAR(256, 256, n, dy, 1, 256, x, 256, 1, dw, 256, 0, NULL, NULL, NULL, NULL);
-}
-
-/* %31 gradient of r.0 dense (examples/fashion_resmlp.nn:7) */
-static void k031_dense_db(int n,
-    const real *restrict dy /* [n, 256] */,
-    real *restrict db /* [256] */)
-{
-    for (int c = 0; c < 256; c++) {
-        real acc = 0.0f;
-        for (int s = 0; s < n; s++)
-            acc += dy[(size_t)s * 256 + c];
-        db[c] = acc;
-    }
-}
-
 /* fused: the 2 nodes below in one loop, no buffer between them */
 /* %29  add (examples/fashion_resmlp.nn:6) */
 /* %32 gradient of h relu (examples/fashion_resmlp.nn:6) */
-static void k032_fused_accumulate_relu_dx(int n,
-    const real *restrict x23 /* [n, 256] */,
-    const real *restrict x28 /* [n, 256] */,
-    const real *restrict x5 /* [n, 256] */,
-    real *restrict dx /* [n, 256] */)
+static void k032_fused_accumulate_relu_dx(int n, size_t len,
+    const real *restrict x23 /* [n, len] */,
+    const real *restrict x28 /* [n, len] */,
+    const real *restrict x5 /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 256; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         real t29 = x23[i] + x28[i];
         real gv = t29, yv = x5[i]; dx[i] = yv > 0.0f ? gv : 0.0f;
     }
@@ -2282,308 +2264,16 @@ static void k033_dense_dw(int n,
     GEMM_PAR(256, 784, n, dy, 1, 256, x, 784, 1, dw, 784, 0, NULL, NULL, scratch, NULL);
 }
 
-/* %34 gradient of h.0 dense (examples/fashion_resmlp.nn:6) */
-static void k034_dense_db(int n,
-    const real *restrict dy /* [n, 256] */,
-    real *restrict db /* [256] */)
-{
-    for (int c = 0; c < 256; c++) {
-        real acc = 0.0f;
-        for (int s = 0; s < n; s++)
-            acc += dy[(size_t)s * 256 + c];
-        db[c] = acc;
-    }
-}
-
 /* %37 update of h.0.weight update (examples/fashion_resmlp.nn:6) */
-static void k037_adamw(double lr, int64_t t, real *restrict p /* h.0.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 200704; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 200704; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %40 update of h.0.bias update (examples/fashion_resmlp.nn:6) */
-static void k040_adamw(double lr, int64_t t, real *restrict p /* h.0.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 256; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 256; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %43 update of r.0.weight update (examples/fashion_resmlp.nn:7) */
-static void k043_adamw(double lr, int64_t t, real *restrict p /* r.0.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 65536; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 65536; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %46 update of r.0.bias update (examples/fashion_resmlp.nn:7) */
-static void k046_adamw(double lr, int64_t t, real *restrict p /* r.0.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 256; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 256; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %49 update of r.2.weight update (examples/fashion_resmlp.nn:7) */
-static void k049_adamw(double lr, int64_t t, real *restrict p /* r.2.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 65536; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 65536; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %52 update of r.2.bias update (examples/fashion_resmlp.nn:7) */
-static void k052_adamw(double lr, int64_t t, real *restrict p /* r.2.bias */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 256; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 256; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %55 update of logits.1.weight update (examples/fashion_resmlp.nn:8) */
-static void k055_adamw(double lr, int64_t t, real *restrict p /* logits.1.weight */,
-    const real *restrict g,
-    real *restrict exp_avg,
-    real *restrict exp_avg_sq)
-{
-    /* bias corrections in double, as torch.optim computes them in Python */
-    double bc1 = 1.0 - pow(0.90000000000000002, (double)t);
-    double bc2 = 1.0 - pow(0.999, (double)t);
-    real step_size = (real)(lr / bc1);
-    real bc2_sqrt = (real)sqrt(bc2);
-    real decay = (real)(1.0 - lr * 0.01);
-    int i0 = 0;
-    #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 2560; i0 += NNC_VSQRT) {
-        vsq P, G, M, V;
-        memcpy(&P, p + i0, sizeof P);
-        memcpy(&G, g + i0, sizeof G);
-        memcpy(&M, exp_avg + i0, sizeof M);
-        memcpy(&V, exp_avg_sq + i0, sizeof V);
-        P *= decay;
-        vsq d = G;
-        M = M * 0.9f + d * 0.1f;
-        V = V * 0.999f + d * d * 0.001f;
-        vsq denom = VSQRT(V) / bc2_sqrt + 1e-08f;
-        P -= step_size * (M / denom);
-        memcpy(p + i0, &P, sizeof P);
-        memcpy(exp_avg + i0, &M, sizeof M);
-        memcpy(exp_avg_sq + i0, &V, sizeof V);
-    }
-    #endif
-    for (int i = i0; i < 2560; i++) {
-        p[i] *= decay;
-        real d = g[i];
-        exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
-        exp_avg_sq[i] = exp_avg_sq[i] * 0.999f + d * d * 0.001f;
-        real denom = SQRT(exp_avg_sq[i]) / bc2_sqrt + 1e-08f;
-        p[i] -= step_size * (exp_avg[i] / denom);
-    }
-}
-
 /* %58 update of logits.1.bias update (examples/fashion_resmlp.nn:8) */
-static void k058_adamw(double lr, int64_t t, real *restrict p /* logits.1.bias */,
+/* k037_adamw: one function for the 8 kernels above, each called on its own buffers and count */
+static void k037_adamw(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g,
     real *restrict exp_avg,
     real *restrict exp_avg_sq)
@@ -2596,7 +2286,7 @@ static void k058_adamw(double lr, int64_t t, real *restrict p /* logits.1.bias *
     real decay = (real)(1.0 - lr * 0.01);
     int i0 = 0;
     #ifdef NNC_VSQRT
-    for (; i0 + NNC_VSQRT <= 10; i0 += NNC_VSQRT) {
+    for (; i0 + NNC_VSQRT <= len; i0 += NNC_VSQRT) {
         vsq P, G, M, V;
         memcpy(&P, p + i0, sizeof P);
         memcpy(&G, g + i0, sizeof G);
@@ -2613,7 +2303,7 @@ static void k058_adamw(double lr, int64_t t, real *restrict p /* logits.1.bias *
         memcpy(exp_avg_sq + i0, &V, sizeof V);
     }
     #endif
-    for (int i = i0; i < 10; i++) {
+    for (int i = i0; i < len; i++) {
         p[i] *= decay;
         real d = g[i];
         exp_avg[i] = exp_avg[i] * 0.9f + d * 0.1f;
@@ -2626,78 +2316,184 @@ static void k058_adamw(double lr, int64_t t, real *restrict p /* logits.1.bias *
 static void run_output(resmlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const h_0_weight      = A + 0;       /* [256, 784] */
+    real *const h_0_bias        = A + 200704;  /* [256] */
+    real *const h               = A + 1340480; /* [n, 256] */
+    real *const k004_scratch    = A + 1348672; /* k004's scratch: pack */
+    real *const r_0_weight      = A + 200960;  /* [256, 256] */
+    real *const r_0_bias        = A + 266496;  /* [256] */
+    real *const r_1_relu        = A + 1348672; /* [n, 256] */
+    real *const k008_scratch    = A + 1356864; /* k008's scratch: pack */
+    real *const r_2_weight      = A + 266752;  /* [256, 256] */
+    real *const r_2_bias        = A + 332288;  /* [256] */
+    real *const r               = A + 1356864; /* [n, 256] */
+    real *const k012_scratch    = A + 1365056; /* k012's scratch: pack */
+    real *const logits_0_relu   = A + 1365056; /* [n, 256] */
+    real *const logits_1_weight = A + 332544;  /* [10, 256] */
+    real *const logits_1_bias   = A + 335104;  /* [10] */
+    real *const logits          = A + 1373248; /* [n, 10] */
+    real *const k017_scratch    = A + 1356864; /* k017's scratch: pack */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_relu(n, in_x, A + 0, A + 200704, A + 1340480, A + 1348672);
-    k008_dense_relu(n, A + 1340480, A + 200960, A + 266496, A + 1348672, A + 1356864);
-    k012_dense(n, A + 1348672, A + 266752, A + 332288, A + 1356864, A + 1365056);
-    k014_fused_add_relu(n, A + 1340480, A + 1356864, A + 1365056);
-    k017_dense(n, A + 1365056, A + 332544, A + 335104, A + 1373248, A + 1356864);
+    k004_dense_relu(n, in_x, h_0_weight, h_0_bias, h, k004_scratch);
+    k008_dense_relu(n, h, r_0_weight, r_0_bias, r_1_relu, k008_scratch);
+    k012_dense(n, r_1_relu, r_2_weight, r_2_bias, r, k012_scratch);
+    k014_fused_add_relu(n, 256, h, r, logits_0_relu);
+    k017_dense(n, logits_0_relu, logits_1_weight, logits_1_bias, logits, k017_scratch);
 }
 
 static void run_eval(resmlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const h_0_weight      = A + 0;       /* [256, 784] */
+    real *const h_0_bias        = A + 200704;  /* [256] */
+    real *const h               = A + 1340480; /* [n, 256] */
+    real *const k004_scratch    = A + 1348672; /* k004's scratch: pack */
+    real *const r_0_weight      = A + 200960;  /* [256, 256] */
+    real *const r_0_bias        = A + 266496;  /* [256] */
+    real *const r_1_relu        = A + 1348672; /* [n, 256] */
+    real *const k008_scratch    = A + 1356864; /* k008's scratch: pack */
+    real *const r_2_weight      = A + 266752;  /* [256, 256] */
+    real *const r_2_bias        = A + 332288;  /* [256] */
+    real *const r               = A + 1356864; /* [n, 256] */
+    real *const k012_scratch    = A + 1365056; /* k012's scratch: pack */
+    real *const logits_0_relu   = A + 1365056; /* [n, 256] */
+    real *const logits_1_weight = A + 332544;  /* [10, 256] */
+    real *const logits_1_bias   = A + 335104;  /* [10] */
+    real *const logits          = A + 1373248; /* [n, 10] */
+    real *const k017_scratch    = A + 1356864; /* k017's scratch: pack */
+    real *const loss            = A + 1373888; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_relu(n, in_x, A + 0, A + 200704, A + 1340480, A + 1348672);
-    k008_dense_relu(n, A + 1340480, A + 200960, A + 266496, A + 1348672, A + 1356864);
-    k012_dense(n, A + 1348672, A + 266752, A + 332288, A + 1356864, A + 1365056);
-    k014_fused_add_relu(n, A + 1340480, A + 1356864, A + 1365056);
-    k017_dense(n, A + 1365056, A + 332544, A + 335104, A + 1373248, A + 1356864);
-    k018_cross_entropy(n, A + 1373248, target, A + 1373888);
+    k004_dense_relu(n, in_x, h_0_weight, h_0_bias, h, k004_scratch);
+    k008_dense_relu(n, h, r_0_weight, r_0_bias, r_1_relu, k008_scratch);
+    k012_dense(n, r_1_relu, r_2_weight, r_2_bias, r, k012_scratch);
+    k014_fused_add_relu(n, 256, h, r, logits_0_relu);
+    k017_dense(n, logits_0_relu, logits_1_weight, logits_1_bias, logits, k017_scratch);
+    k018_cross_entropy(n, logits, target, loss);
 }
 
 static void run_loss(resmlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const h_0_weight      = A + 0;       /* [256, 784] */
+    real *const h_0_bias        = A + 200704;  /* [256] */
+    real *const h               = A + 1340480; /* [n, 256] */
+    real *const k004_scratch    = A + 1348672; /* k004's scratch: pack */
+    real *const r_0_weight      = A + 200960;  /* [256, 256] */
+    real *const r_0_bias        = A + 266496;  /* [256] */
+    real *const r_1_relu        = A + 1348672; /* [n, 256] */
+    real *const k008_scratch    = A + 1356864; /* k008's scratch: pack */
+    real *const r_2_weight      = A + 266752;  /* [256, 256] */
+    real *const r_2_bias        = A + 332288;  /* [256] */
+    real *const r               = A + 1356864; /* [n, 256] */
+    real *const k012_scratch    = A + 1365056; /* k012's scratch: pack */
+    real *const logits_0_relu   = A + 1365056; /* [n, 256] */
+    real *const logits_1_weight = A + 332544;  /* [10, 256] */
+    real *const logits_1_bias   = A + 335104;  /* [10] */
+    real *const logits          = A + 1373248; /* [n, 10] */
+    real *const k017_scratch    = A + 1356864; /* k017's scratch: pack */
+    real *const loss            = A + 1373888; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_relu(n, in_x, A + 0, A + 200704, A + 1340480, A + 1348672);
-    k008_dense_relu(n, A + 1340480, A + 200960, A + 266496, A + 1348672, A + 1356864);
-    k012_dense(n, A + 1348672, A + 266752, A + 332288, A + 1356864, A + 1365056);
-    k014_fused_add_relu(n, A + 1340480, A + 1356864, A + 1365056);
-    k017_dense(n, A + 1365056, A + 332544, A + 335104, A + 1373248, A + 1356864);
-    k018_cross_entropy(n, A + 1373248, target, A + 1373888);
+    k004_dense_relu(n, in_x, h_0_weight, h_0_bias, h, k004_scratch);
+    k008_dense_relu(n, h, r_0_weight, r_0_bias, r_1_relu, k008_scratch);
+    k012_dense(n, r_1_relu, r_2_weight, r_2_bias, r, k012_scratch);
+    k014_fused_add_relu(n, 256, h, r, logits_0_relu);
+    k017_dense(n, logits_0_relu, logits_1_weight, logits_1_bias, logits, k017_scratch);
+    k018_cross_entropy(n, logits, target, loss);
 }
 
 static void run_backward(resmlp *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const logits                = A + 1373248; /* [n, 10] */
+    real *const grad_logits           = A + 1373568; /* [n, 10] */
+    real *const logits_1_weight       = A + 332544;  /* [10, 256] */
+    real *const logits_0_relu         = A + 1365056; /* [n, 256] */
+    real *const grad_add_13           = A + 1356864; /* [n, 256] */
+    real *const grad_logits_1_weight  = A + 1005360; /* [10, 256] */
+    real *const grad_logits_1_bias    = A + 1007920; /* [10] */
+    real *const r_2_weight            = A + 266752;  /* [256, 256] */
+    real *const r_1_relu              = A + 1348672; /* [n, 256] */
+    real *const grad_r_0_dense        = A + 1365056; /* [n, 256] */
+    real *const grad_r_2_weight       = A + 1007936; /* [256, 256] */
+    real *const grad_r_2_bias         = A + 1073472; /* [256] */
+    real *const r_0_weight            = A + 200960;  /* [256, 256] */
+    real *const grad_h_from_r_0_dense = A + 1348672; /* [n, 256] */
+    real *const h                     = A + 1340480; /* [n, 256] */
+    real *const grad_r_0_weight       = A + 1073728; /* [256, 256] */
+    real *const grad_r_0_bias         = A + 1139264; /* [256] */
+    real *const grad_h_0_dense        = A + 1365056; /* [n, 256] */
+    real *const grad_h_0_weight       = A + 1139520; /* [256, 784] */
+    real *const k033_scratch          = A + 1340480; /* k033's scratch: pack */
+    real *const grad_h_0_bias         = A + 1340224; /* [256] */
     (void)A;
     (void)n;
     (void)target;
-    k019_cross_entropy_dx(n, A + 1373248, target, A + 1373568);
-    k020_dense_relu_dx(n, A + 1373568, A + 332544, A + 1365056, A + 1356864);
-    k021_dense_dw(n, A + 1373568, A + 1365056, A + 1005360);
-    k022_dense_db(n, A + 1373568, A + 1007920);
-    k024_dense_relu_dx(n, A + 1356864, A + 266752, A + 1348672, A + 1365056);
-    k025_dense_dw(n, A + 1356864, A + 1348672, A + 1007936);
-    k026_dense_db(n, A + 1356864, A + 1073472);
-    k028_dense_dx(n, A + 1365056, A + 200960, A + 1348672);
-    k030_dense_dw(n, A + 1365056, A + 1340480, A + 1073728);
-    k031_dense_db(n, A + 1365056, A + 1139264);
-    k032_fused_accumulate_relu_dx(n, A + 1356864, A + 1348672, A + 1340480, A + 1365056);
-    k033_dense_dw(n, A + 1365056, in_x, A + 1139520, A + 1340480);
-    k034_dense_db(n, A + 1365056, A + 1340224);
+    k019_cross_entropy_dx(n, logits, target, grad_logits);
+    k020_dense_relu_dx(n, grad_logits, logits_1_weight, logits_0_relu, grad_add_13);
+    k021_dense_dw(n, grad_logits, logits_0_relu, grad_logits_1_weight);
+    k022_dense_db(n, grad_logits, grad_logits_1_bias);
+    k024_dense_relu_dx(n, grad_add_13, r_2_weight, r_1_relu, grad_r_0_dense);
+    k025_dense_dw(n, grad_add_13, r_1_relu, grad_r_2_weight);
+    k026_dense_db(n, grad_add_13, grad_r_2_bias);
+    k028_dense_dx(n, grad_r_0_dense, r_0_weight, grad_h_from_r_0_dense);
+    k025_dense_dw(n, grad_r_0_dense, h, grad_r_0_weight);
+    k026_dense_db(n, grad_r_0_dense, grad_r_0_bias);
+    k032_fused_accumulate_relu_dx(n, 256, grad_add_13, grad_h_from_r_0_dense, h, grad_h_0_dense);
+    k033_dense_dw(n, grad_h_0_dense, in_x, grad_h_0_weight, k033_scratch);
+    k026_dense_db(n, grad_h_0_dense, grad_h_0_bias);
 }
 
 static void run_update(resmlp *m)
 {
     real *A = m->a;
+    real *const h_0_weight                 = A + 0;       /* [256, 784] */
+    real *const grad_h_0_weight            = A + 1139520; /* [256, 784] */
+    real *const h_0_weight_exp_avg         = A + 335120;  /* [256, 784] */
+    real *const h_0_weight_exp_avg_sq      = A + 535824;  /* [256, 784] */
+    real *const h_0_bias                   = A + 200704;  /* [256] */
+    real *const grad_h_0_bias              = A + 1340224; /* [256] */
+    real *const h_0_bias_exp_avg           = A + 736528;  /* [256] */
+    real *const h_0_bias_exp_avg_sq        = A + 736784;  /* [256] */
+    real *const r_0_weight                 = A + 200960;  /* [256, 256] */
+    real *const grad_r_0_weight            = A + 1073728; /* [256, 256] */
+    real *const r_0_weight_exp_avg         = A + 737040;  /* [256, 256] */
+    real *const r_0_weight_exp_avg_sq      = A + 802576;  /* [256, 256] */
+    real *const r_0_bias                   = A + 266496;  /* [256] */
+    real *const grad_r_0_bias              = A + 1139264; /* [256] */
+    real *const r_0_bias_exp_avg           = A + 868112;  /* [256] */
+    real *const r_0_bias_exp_avg_sq        = A + 868368;  /* [256] */
+    real *const r_2_weight                 = A + 266752;  /* [256, 256] */
+    real *const grad_r_2_weight            = A + 1007936; /* [256, 256] */
+    real *const r_2_weight_exp_avg         = A + 868624;  /* [256, 256] */
+    real *const r_2_weight_exp_avg_sq      = A + 934160;  /* [256, 256] */
+    real *const r_2_bias                   = A + 332288;  /* [256] */
+    real *const grad_r_2_bias              = A + 1073472; /* [256] */
+    real *const r_2_bias_exp_avg           = A + 999696;  /* [256] */
+    real *const r_2_bias_exp_avg_sq        = A + 999952;  /* [256] */
+    real *const logits_1_weight            = A + 332544;  /* [10, 256] */
+    real *const grad_logits_1_weight       = A + 1005360; /* [10, 256] */
+    real *const logits_1_weight_exp_avg    = A + 1000208; /* [10, 256] */
+    real *const logits_1_weight_exp_avg_sq = A + 1002768; /* [10, 256] */
+    real *const logits_1_bias              = A + 335104;  /* [10] */
+    real *const grad_logits_1_bias         = A + 1007920; /* [10] */
+    real *const logits_1_bias_exp_avg      = A + 1005328; /* [10] */
+    real *const logits_1_bias_exp_avg_sq   = A + 1005344; /* [10] */
     m->t++;
     double lr = m->lr;
-    k037_adamw(lr, m->t, A + 0, A + 1139520, A + 335120, A + 535824);
-    k040_adamw(lr, m->t, A + 200704, A + 1340224, A + 736528, A + 736784);
-    k043_adamw(lr, m->t, A + 200960, A + 1073728, A + 737040, A + 802576);
-    k046_adamw(lr, m->t, A + 266496, A + 1139264, A + 868112, A + 868368);
-    k049_adamw(lr, m->t, A + 266752, A + 1007936, A + 868624, A + 934160);
-    k052_adamw(lr, m->t, A + 332288, A + 1073472, A + 999696, A + 999952);
-    k055_adamw(lr, m->t, A + 332544, A + 1005360, A + 1000208, A + 1002768);
-    k058_adamw(lr, m->t, A + 335104, A + 1007920, A + 1005328, A + 1005344);
+    k037_adamw(lr, m->t, 200704, h_0_weight, grad_h_0_weight, h_0_weight_exp_avg, h_0_weight_exp_avg_sq);
+    k037_adamw(lr, m->t, 256, h_0_bias, grad_h_0_bias, h_0_bias_exp_avg, h_0_bias_exp_avg_sq);
+    k037_adamw(lr, m->t, 65536, r_0_weight, grad_r_0_weight, r_0_weight_exp_avg, r_0_weight_exp_avg_sq);
+    k037_adamw(lr, m->t, 256, r_0_bias, grad_r_0_bias, r_0_bias_exp_avg, r_0_bias_exp_avg_sq);
+    k037_adamw(lr, m->t, 65536, r_2_weight, grad_r_2_weight, r_2_weight_exp_avg, r_2_weight_exp_avg_sq);
+    k037_adamw(lr, m->t, 256, r_2_bias, grad_r_2_bias, r_2_bias_exp_avg, r_2_bias_exp_avg_sq);
+    k037_adamw(lr, m->t, 2560, logits_1_weight, grad_logits_1_weight, logits_1_weight_exp_avg, logits_1_weight_exp_avg_sq);
+    k037_adamw(lr, m->t, 10, logits_1_bias, grad_logits_1_bias, logits_1_bias_exp_avg, logits_1_bias_exp_avg_sq);
 }
 
 #ifndef NNC_DOUBLE
@@ -2994,19 +2790,36 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     resmlp *m = mv;
     real *A = m->a;
+    real *const h_0_weight      = A + 0;       /* [256, 784] */
+    real *const h_0_bias        = A + 200704;  /* [256] */
+    real *const h               = A + 1340480; /* [n, 256] */
+    real *const k004_scratch    = A + 1348672; /* k004's scratch: pack */
+    real *const r_0_weight      = A + 200960;  /* [256, 256] */
+    real *const r_0_bias        = A + 266496;  /* [256] */
+    real *const r_1_relu        = A + 1348672; /* [n, 256] */
+    real *const k008_scratch    = A + 1356864; /* k008's scratch: pack */
+    real *const r_2_weight      = A + 266752;  /* [256, 256] */
+    real *const r_2_bias        = A + 332288;  /* [256] */
+    real *const r               = A + 1356864; /* [n, 256] */
+    real *const k012_scratch    = A + 1365056; /* k012's scratch: pack */
+    real *const logits_0_relu   = A + 1365056; /* [n, 256] */
+    real *const logits_1_weight = A + 332544;  /* [10, 256] */
+    real *const logits_1_bias   = A + 335104;  /* [10] */
+    real *const logits          = A + 1373248; /* [n, 10] */
+    real *const k017_scratch    = A + 1356864; /* k017's scratch: pack */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 784, lo + 0, hi + 0); /* x */
-    k004_dense_relu(n, in_x, A + 0, A + 200704, A + 1340480, A + 1348672);
-    nnc_range(A + 1340480, (size_t)n * 256, lo + 1, hi + 1); /* h */
-    k008_dense_relu(n, A + 1340480, A + 200960, A + 266496, A + 1348672, A + 1356864);
-    nnc_range(A + 1348672, (size_t)n * 256, lo + 2, hi + 2); /* r.1 */
-    k012_dense(n, A + 1348672, A + 266752, A + 332288, A + 1356864, A + 1365056);
-    nnc_range(A + 1356864, (size_t)n * 256, lo + 3, hi + 3); /* r */
-    k014_fused_add_relu(n, A + 1340480, A + 1356864, A + 1365056);
-    nnc_range(A + 1365056, (size_t)n * 256, lo + 4, hi + 4); /* logits.0 */
-    k017_dense(n, A + 1365056, A + 332544, A + 335104, A + 1373248, A + 1356864);
-    nnc_range(A + 1373248, (size_t)n * 10, lo + 5, hi + 5); /* logits */
+    k004_dense_relu(n, in_x, h_0_weight, h_0_bias, h, k004_scratch);
+    nnc_range(h, (size_t)n * 256, lo + 1, hi + 1); /* h */
+    k008_dense_relu(n, h, r_0_weight, r_0_bias, r_1_relu, k008_scratch);
+    nnc_range(r_1_relu, (size_t)n * 256, lo + 2, hi + 2); /* r.1 */
+    k012_dense(n, r_1_relu, r_2_weight, r_2_bias, r, k012_scratch);
+    nnc_range(r, (size_t)n * 256, lo + 3, hi + 3); /* r */
+    k014_fused_add_relu(n, 256, h, r, logits_0_relu);
+    nnc_range(logits_0_relu, (size_t)n * 256, lo + 4, hi + 4); /* logits.0 */
+    k017_dense(n, logits_0_relu, logits_1_weight, logits_1_bias, logits, k017_scratch);
+    nnc_range(logits, (size_t)n * 10, lo + 5, hi + 5); /* logits */
 }
 static void *w_create(uint64_t seed) { return resmlp_create(seed); }
 static void w_destroy(void *m) { resmlp_destroy(m); }

@@ -1519,12 +1519,12 @@ static void k007_mse_dx(int n,
 }
 
 /* %8 gradient of out sigmoid (examples/perceptron_xor.nn:10) */
-static void k008_sigmoid_dx(int n,
-    const real *restrict dy /* [n, 1] */,
-    const real *restrict y /* [n, 1] */,
-    real *restrict dx /* [n, 1] */)
+static void k008_sigmoid_dx(int n, size_t len,
+    const real *restrict dy /* [n, len] */,
+    const real *restrict y /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 1; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
     }
 }
@@ -1554,24 +1554,14 @@ static void k010_dense_db(int n,
 }
 
 /* %11 update of out.0.weight update (examples/perceptron_xor.nn:10) */
-static void k011_sgd(double lr, int64_t t, real *restrict p /* out.0.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 2; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %12 update of out.0.bias update (examples/perceptron_xor.nn:10) */
-static void k012_sgd(double lr, int64_t t, real *restrict p /* out.0.bias */,
+/* k011_sgd: one function for the 2 kernels above, each called on its own buffers and count */
+static void k011_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {
     real lrf = (real)lr;
     (void)t;
-    for (int i = 0; i < 1; i++) {
+    for (int i = 0; i < len; i++) {
         real d = g[i];
         p[i] -= lrf * d;
     }
@@ -1580,51 +1570,72 @@ static void k012_sgd(double lr, int64_t t, real *restrict p /* out.0.bias */,
 static void run_output(perceptron_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight = A + 0;   /* [1, 2] */
+    real *const out_0_bias   = A + 16;  /* [1] */
+    real *const v4_out       = A + 192; /* [n, 1] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 192);
+    k004_dense_sigmoid(n, in_x, out_0_weight, out_0_bias, v4_out);
 }
 
 static void run_eval(perceptron_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight = A + 0;   /* [1, 2] */
+    real *const out_0_bias   = A + 16;  /* [1] */
+    real *const v4_out       = A + 192; /* [n, 1] */
+    real *const loss         = A + 208; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 192);
-    k006_mse(n, A + 192, target, A + 208);
+    k004_dense_sigmoid(n, in_x, out_0_weight, out_0_bias, v4_out);
+    k006_mse(n, v4_out, target, loss);
 }
 
 static void run_loss(perceptron_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight = A + 0;   /* [1, 2] */
+    real *const out_0_bias   = A + 16;  /* [1] */
+    real *const v4_out       = A + 192; /* [n, 1] */
+    real *const loss         = A + 208; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 192);
-    k006_mse(n, A + 192, target, A + 208);
+    k004_dense_sigmoid(n, in_x, out_0_weight, out_0_bias, v4_out);
+    k006_mse(n, v4_out, target, loss);
 }
 
 static void run_backward(perceptron_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const v4_out            = A + 192; /* [n, 1] */
+    real *const grad_out          = A + 64;  /* [n, 1] */
+    real *const grad_out_0_dense  = A + 224; /* [n, 1] */
+    real *const grad_out_0_weight = A + 32;  /* [1, 2] */
+    real *const k009_scratch      = A + 64;  /* k009's scratch: pack */
+    real *const grad_out_0_bias   = A + 48;  /* [1] */
     (void)A;
     (void)n;
     (void)target;
-    k007_mse_dx(n, A + 192, target, A + 64);
-    k008_sigmoid_dx(n, A + 64, A + 192, A + 224);
-    k009_dense_dw(n, A + 224, in_x, A + 32, A + 64);
-    k010_dense_db(n, A + 224, A + 48);
+    k007_mse_dx(n, v4_out, target, grad_out);
+    k008_sigmoid_dx(n, 1, grad_out, v4_out, grad_out_0_dense);
+    k009_dense_dw(n, grad_out_0_dense, in_x, grad_out_0_weight, k009_scratch);
+    k010_dense_db(n, grad_out_0_dense, grad_out_0_bias);
 }
 
 static void run_update(perceptron_xor *m)
 {
     real *A = m->a;
+    real *const out_0_weight      = A + 0;  /* [1, 2] */
+    real *const grad_out_0_weight = A + 32; /* [1, 2] */
+    real *const out_0_bias        = A + 16; /* [1] */
+    real *const grad_out_0_bias   = A + 48; /* [1] */
     m->t++;
     double lr = m->lr;
-    k011_sgd(lr, m->t, A + 0, A + 32);
-    k012_sgd(lr, m->t, A + 16, A + 48);
+    k011_sgd(lr, m->t, 2, out_0_weight, grad_out_0_weight);
+    k011_sgd(lr, m->t, 1, out_0_bias, grad_out_0_bias);
 }
 
 #ifndef NNC_DOUBLE
@@ -1858,11 +1869,14 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     perceptron_xor *m = mv;
     real *A = m->a;
+    real *const out_0_weight = A + 0;   /* [1, 2] */
+    real *const out_0_bias   = A + 16;  /* [1] */
+    real *const v4_out       = A + 192; /* [n, 1] */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 2, lo + 0, hi + 0); /* x */
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 192);
-    nnc_range(A + 192, (size_t)n * 1, lo + 1, hi + 1); /* out */
+    k004_dense_sigmoid(n, in_x, out_0_weight, out_0_bias, v4_out);
+    nnc_range(v4_out, (size_t)n * 1, lo + 1, hi + 1); /* out */
 }
 static void *w_create(uint64_t seed) { return perceptron_xor_create(seed); }
 static void w_destroy(void *m) { perceptron_xor_destroy(m); }

@@ -1502,10 +1502,11 @@ static void k004_dense_sigmoid(int n,
 static void run_output(perceptron_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const v4_out = A + 0; /* [n, 1] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, A + 0);
+    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, v4_out);
 }
 
 size_t perceptron_xor_arena_bytes(void)

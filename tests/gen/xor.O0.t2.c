@@ -1438,17 +1438,19 @@ static void k004_dense(int n,
 }
 
 /* %5 out.1 sigmoid (examples/xor.nn:10) */
-static void k005_sigmoid(int n,
-    const real *restrict x /* [n, 4] */,
-    real *restrict y /* [n, 4] */)
+/* %9 out sigmoid (examples/xor.nn:11) */
+/* k005_sigmoid: one function for the 2 kernels above, each called on its own buffers and count */
+static void k005_sigmoid(int n, size_t len,
+    const real *restrict x /* [n, len] */,
+    real *restrict y /* [n, len] */)
 {
-    if (n * 4 >= 32768) {
+    if ((size_t)n * len >= 32768) {
         NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 4; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             y[i] = 1.0f / (1.0f + EXP(-x[i]));
         }
     } else {
-        for (size_t i = 0; i < (size_t)n * 4; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             y[i] = 1.0f / (1.0f + EXP(-x[i]));
         }
     }
@@ -1751,23 +1753,6 @@ static void k008_dense(int n,
     #endif
 }
 
-/* %9 out sigmoid (examples/xor.nn:11) */
-static void k009_sigmoid(int n,
-    const real *restrict x /* [n, 1] */,
-    real *restrict y /* [n, 1] */)
-{
-    if (n * 1 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 1; i++) {
-            y[i] = 1.0f / (1.0f + EXP(-x[i]));
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 1; i++) {
-            y[i] = 1.0f / (1.0f + EXP(-x[i]));
-        }
-    }
-}
-
 /* %10 loss mse (examples/xor.nn:13) */
 static void k010_mse(int n,
     const real *restrict p /* [n, 1] */,
@@ -1796,18 +1781,20 @@ static void k011_mse_dx(int n,
 }
 
 /* %12 gradient of out sigmoid (examples/xor.nn:11) */
-static void k012_sigmoid_dx(int n,
-    const real *restrict dy /* [n, 1] */,
-    const real *restrict y /* [n, 1] */,
-    real *restrict dx /* [n, 1] */)
+/* %16 gradient of out.1 sigmoid (examples/xor.nn:10) */
+/* k012_sigmoid_dx: one function for the 2 kernels above, each called on its own buffers and count */
+static void k012_sigmoid_dx(int n, size_t len,
+    const real *restrict dy /* [n, len] */,
+    const real *restrict y /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    if (n * 1 >= 32768) {
+    if ((size_t)n * len >= 32768) {
         NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 1; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
         }
     } else {
-        for (size_t i = 0; i < (size_t)n * 1; i++) {
+        for (size_t i = 0; i < (size_t)n * len; i++) {
             real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
         }
     }
@@ -1848,24 +1835,6 @@ static void k015_dense_db(int n,
     }
 }
 
-/* %16 gradient of out.1 sigmoid (examples/xor.nn:10) */
-static void k016_sigmoid_dx(int n,
-    const real *restrict dy /* [n, 4] */,
-    const real *restrict y /* [n, 4] */,
-    real *restrict dx /* [n, 4] */)
-{
-    if (n * 4 >= 32768) {
-        NNC_PARALLEL_FOR
-        for (size_t i = 0; i < (size_t)n * 4; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)n * 4; i++) {
-            real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
-        }
-    }
-}
-
 /* %17 gradient of out.0 dense (examples/xor.nn:10) */
 static void k017_dense_dw(int n,
     const real *restrict dy /* [n, 4] */,
@@ -1901,48 +1870,16 @@ static void k018_dense_db(int n,
 }
 
 /* %19 update of out.0.weight update (examples/xor.nn:10) */
-static void k019_sgd(double lr, int64_t t, real *restrict p /* out.0.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 8; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %20 update of out.0.bias update (examples/xor.nn:10) */
-static void k020_sgd(double lr, int64_t t, real *restrict p /* out.0.bias */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 4; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %21 update of out.2.weight update (examples/xor.nn:11) */
-static void k021_sgd(double lr, int64_t t, real *restrict p /* out.2.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 4; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %22 update of out.2.bias update (examples/xor.nn:11) */
-static void k022_sgd(double lr, int64_t t, real *restrict p /* out.2.bias */,
+/* k019_sgd: one function for the 4 kernels above, each called on its own buffers and count */
+static void k019_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {
     real lrf = (real)lr;
     (void)t;
-    for (int i = 0; i < 1; i++) {
+    for (int i = 0; i < len; i++) {
         real d = g[i];
         p[i] -= lrf * d;
     }
@@ -1951,66 +1888,114 @@ static void k022_sgd(double lr, int64_t t, real *restrict p /* out.2.bias */,
 static void run_output(nnc_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;    /* [4, 2] */
+    real *const out_0_bias    = A + 16;   /* [4] */
+    real *const out_0_dense   = A + 128;  /* [n, 4] */
+    real *const out_1_sigmoid = A + 8448; /* [n, 4] */
+    real *const out_2_weight  = A + 32;   /* [1, 4] */
+    real *const out_2_bias    = A + 48;   /* [1] */
+    real *const out_2_dense   = A + 128;  /* [n, 1] */
+    real *const v9_out        = A + 8464; /* [n, 1] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 128);
-    k005_sigmoid(n, A + 128, A + 8448);
-    k008_dense(n, A + 8448, A + 32, A + 48, A + 128);
-    k009_sigmoid(n, A + 128, A + 8464);
+    k004_dense(n, in_x, out_0_weight, out_0_bias, out_0_dense);
+    k005_sigmoid(n, 4, out_0_dense, out_1_sigmoid);
+    k008_dense(n, out_1_sigmoid, out_2_weight, out_2_bias, out_2_dense);
+    k005_sigmoid(n, 1, out_2_dense, v9_out);
 }
 
 static void run_eval(nnc_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;    /* [4, 2] */
+    real *const out_0_bias    = A + 16;   /* [4] */
+    real *const out_0_dense   = A + 128;  /* [n, 4] */
+    real *const out_1_sigmoid = A + 8448; /* [n, 4] */
+    real *const out_2_weight  = A + 32;   /* [1, 4] */
+    real *const out_2_bias    = A + 48;   /* [1] */
+    real *const out_2_dense   = A + 128;  /* [n, 1] */
+    real *const v9_out        = A + 8464; /* [n, 1] */
+    real *const loss          = A + 8480; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 128);
-    k005_sigmoid(n, A + 128, A + 8448);
-    k008_dense(n, A + 8448, A + 32, A + 48, A + 128);
-    k009_sigmoid(n, A + 128, A + 8464);
-    k010_mse(n, A + 8464, target, A + 8480);
+    k004_dense(n, in_x, out_0_weight, out_0_bias, out_0_dense);
+    k005_sigmoid(n, 4, out_0_dense, out_1_sigmoid);
+    k008_dense(n, out_1_sigmoid, out_2_weight, out_2_bias, out_2_dense);
+    k005_sigmoid(n, 1, out_2_dense, v9_out);
+    k010_mse(n, v9_out, target, loss);
 }
 
 static void run_loss(nnc_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;    /* [4, 2] */
+    real *const out_0_bias    = A + 16;   /* [4] */
+    real *const out_0_dense   = A + 128;  /* [n, 4] */
+    real *const out_1_sigmoid = A + 8448; /* [n, 4] */
+    real *const out_2_weight  = A + 32;   /* [1, 4] */
+    real *const out_2_bias    = A + 48;   /* [1] */
+    real *const out_2_dense   = A + 128;  /* [n, 1] */
+    real *const v9_out        = A + 8464; /* [n, 1] */
+    real *const loss          = A + 8480; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense(n, in_x, A + 0, A + 16, A + 128);
-    k005_sigmoid(n, A + 128, A + 8448);
-    k008_dense(n, A + 8448, A + 32, A + 48, A + 128);
-    k009_sigmoid(n, A + 128, A + 8464);
-    k010_mse(n, A + 8464, target, A + 8480);
+    k004_dense(n, in_x, out_0_weight, out_0_bias, out_0_dense);
+    k005_sigmoid(n, 4, out_0_dense, out_1_sigmoid);
+    k008_dense(n, out_1_sigmoid, out_2_weight, out_2_bias, out_2_dense);
+    k005_sigmoid(n, 1, out_2_dense, v9_out);
+    k010_mse(n, v9_out, target, loss);
 }
 
 static void run_backward(nnc_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const v9_out             = A + 8464; /* [n, 1] */
+    real *const grad_out           = A + 128;  /* [n, 1] */
+    real *const grad_out_2_dense   = A + 8496; /* [n, 1] */
+    real *const out_2_weight       = A + 32;   /* [1, 4] */
+    real *const grad_out_1_sigmoid = A + 8512; /* [n, 4] */
+    real *const k013_scratch       = A + 128;  /* k013's scratch: pack */
+    real *const out_1_sigmoid      = A + 8448; /* [n, 4] */
+    real *const grad_out_2_weight  = A + 64;   /* [1, 4] */
+    real *const k014_scratch       = A + 128;  /* k014's scratch: pack */
+    real *const grad_out_2_bias    = A + 80;   /* [1] */
+    real *const grad_out_0_dense   = A + 8496; /* [n, 4] */
+    real *const grad_out_0_weight  = A + 96;   /* [4, 2] */
+    real *const k017_scratch       = A + 128;  /* k017's scratch: pack */
+    real *const grad_out_0_bias    = A + 112;  /* [4] */
     (void)A;
     (void)n;
     (void)target;
-    k011_mse_dx(n, A + 8464, target, A + 128);
-    k012_sigmoid_dx(n, A + 128, A + 8464, A + 8496);
-    k013_dense_dx(n, A + 8496, A + 32, A + 8512, A + 128);
-    k014_dense_dw(n, A + 8496, A + 8448, A + 64, A + 128);
-    k015_dense_db(n, A + 8496, A + 80);
-    k016_sigmoid_dx(n, A + 8512, A + 8448, A + 8496);
-    k017_dense_dw(n, A + 8496, in_x, A + 96, A + 128);
-    k018_dense_db(n, A + 8496, A + 112);
+    k011_mse_dx(n, v9_out, target, grad_out);
+    k012_sigmoid_dx(n, 1, grad_out, v9_out, grad_out_2_dense);
+    k013_dense_dx(n, grad_out_2_dense, out_2_weight, grad_out_1_sigmoid, k013_scratch);
+    k014_dense_dw(n, grad_out_2_dense, out_1_sigmoid, grad_out_2_weight, k014_scratch);
+    k015_dense_db(n, grad_out_2_dense, grad_out_2_bias);
+    k012_sigmoid_dx(n, 4, grad_out_1_sigmoid, out_1_sigmoid, grad_out_0_dense);
+    k017_dense_dw(n, grad_out_0_dense, in_x, grad_out_0_weight, k017_scratch);
+    k018_dense_db(n, grad_out_0_dense, grad_out_0_bias);
 }
 
 static void run_update(nnc_xor *m)
 {
     real *A = m->a;
+    real *const out_0_weight      = A + 0;   /* [4, 2] */
+    real *const grad_out_0_weight = A + 96;  /* [4, 2] */
+    real *const out_0_bias        = A + 16;  /* [4] */
+    real *const grad_out_0_bias   = A + 112; /* [4] */
+    real *const out_2_weight      = A + 32;  /* [1, 4] */
+    real *const grad_out_2_weight = A + 64;  /* [1, 4] */
+    real *const out_2_bias        = A + 48;  /* [1] */
+    real *const grad_out_2_bias   = A + 80;  /* [1] */
     m->t++;
     double lr = m->lr;
-    k019_sgd(lr, m->t, A + 0, A + 96);
-    k020_sgd(lr, m->t, A + 16, A + 112);
-    k021_sgd(lr, m->t, A + 32, A + 64);
-    k022_sgd(lr, m->t, A + 48, A + 80);
+    k019_sgd(lr, m->t, 8, out_0_weight, grad_out_0_weight);
+    k019_sgd(lr, m->t, 4, out_0_bias, grad_out_0_bias);
+    k019_sgd(lr, m->t, 4, out_2_weight, grad_out_2_weight);
+    k019_sgd(lr, m->t, 1, out_2_bias, grad_out_2_bias);
 }
 
 #ifndef NNC_DOUBLE
@@ -2255,17 +2240,25 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     nnc_xor *m = mv;
     real *A = m->a;
+    real *const out_0_weight  = A + 0;    /* [4, 2] */
+    real *const out_0_bias    = A + 16;   /* [4] */
+    real *const out_0_dense   = A + 128;  /* [n, 4] */
+    real *const out_1_sigmoid = A + 8448; /* [n, 4] */
+    real *const out_2_weight  = A + 32;   /* [1, 4] */
+    real *const out_2_bias    = A + 48;   /* [1] */
+    real *const out_2_dense   = A + 128;  /* [n, 1] */
+    real *const v9_out        = A + 8464; /* [n, 1] */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 2, lo + 0, hi + 0); /* x */
-    k004_dense(n, in_x, A + 0, A + 16, A + 128);
-    nnc_range(A + 128, (size_t)n * 4, lo + 1, hi + 1); /* out.0 */
-    k005_sigmoid(n, A + 128, A + 8448);
-    nnc_range(A + 8448, (size_t)n * 4, lo + 2, hi + 2); /* out.1 */
-    k008_dense(n, A + 8448, A + 32, A + 48, A + 128);
-    nnc_range(A + 128, (size_t)n * 1, lo + 3, hi + 3); /* out.2 */
-    k009_sigmoid(n, A + 128, A + 8464);
-    nnc_range(A + 8464, (size_t)n * 1, lo + 4, hi + 4); /* out */
+    k004_dense(n, in_x, out_0_weight, out_0_bias, out_0_dense);
+    nnc_range(out_0_dense, (size_t)n * 4, lo + 1, hi + 1); /* out.0 */
+    k005_sigmoid(n, 4, out_0_dense, out_1_sigmoid);
+    nnc_range(out_1_sigmoid, (size_t)n * 4, lo + 2, hi + 2); /* out.1 */
+    k008_dense(n, out_1_sigmoid, out_2_weight, out_2_bias, out_2_dense);
+    nnc_range(out_2_dense, (size_t)n * 1, lo + 3, hi + 3); /* out.2 */
+    k005_sigmoid(n, 1, out_2_dense, v9_out);
+    nnc_range(v9_out, (size_t)n * 1, lo + 4, hi + 4); /* out */
 }
 static void *w_create(uint64_t seed) { return nnc_xor_create(seed); }
 static void w_destroy(void *m) { nnc_xor_destroy(m); }

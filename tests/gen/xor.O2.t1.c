@@ -1772,12 +1772,12 @@ static void k011_mse_dx(int n,
 }
 
 /* %12 gradient of out sigmoid (examples/xor.nn:11) */
-static void k012_sigmoid_dx(int n,
-    const real *restrict dy /* [n, 1] */,
-    const real *restrict y /* [n, 1] */,
-    real *restrict dx /* [n, 1] */)
+static void k012_sigmoid_dx(int n, size_t len,
+    const real *restrict dy /* [n, len] */,
+    const real *restrict y /* [n, len] */,
+    real *restrict dx /* [n, len] */)
 {
-    for (size_t i = 0; i < (size_t)n * 1; i++) {
+    for (size_t i = 0; i < (size_t)n * len; i++) {
         real gv = dy[i], yv = y[i]; dx[i] = gv * (1.0f - yv) * yv;
     }
 }
@@ -1848,48 +1848,16 @@ static void k018_dense_db(int n,
 }
 
 /* %19 update of out.0.weight update (examples/xor.nn:10) */
-static void k019_sgd(double lr, int64_t t, real *restrict p /* out.0.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 8; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %20 update of out.0.bias update (examples/xor.nn:10) */
-static void k020_sgd(double lr, int64_t t, real *restrict p /* out.0.bias */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 4; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %21 update of out.2.weight update (examples/xor.nn:11) */
-static void k021_sgd(double lr, int64_t t, real *restrict p /* out.2.weight */,
-    const real *restrict g)
-{
-    real lrf = (real)lr;
-    (void)t;
-    for (int i = 0; i < 4; i++) {
-        real d = g[i];
-        p[i] -= lrf * d;
-    }
-}
-
 /* %22 update of out.2.bias update (examples/xor.nn:11) */
-static void k022_sgd(double lr, int64_t t, real *restrict p /* out.2.bias */,
+/* k019_sgd: one function for the 4 kernels above, each called on its own buffers and count */
+static void k019_sgd(double lr, int64_t t, int len, real *restrict p,
     const real *restrict g)
 {
     real lrf = (real)lr;
     (void)t;
-    for (int i = 0; i < 1; i++) {
+    for (int i = 0; i < len; i++) {
         real d = g[i];
         p[i] -= lrf * d;
     }
@@ -1898,59 +1866,100 @@ static void k022_sgd(double lr, int64_t t, real *restrict p /* out.2.bias */,
 static void run_output(nnc_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;   /* [4, 2] */
+    real *const out_0_bias    = A + 16;  /* [4] */
+    real *const out_1_sigmoid = A + 256; /* [n, 4] */
+    real *const out_2_weight  = A + 32;  /* [1, 4] */
+    real *const out_2_bias    = A + 48;  /* [1] */
+    real *const v8_out        = A + 272; /* [n, 1] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 256);
-    k008_dense_sigmoid(n, A + 256, A + 32, A + 48, A + 272);
+    k004_dense_sigmoid(n, in_x, out_0_weight, out_0_bias, out_1_sigmoid);
+    k008_dense_sigmoid(n, out_1_sigmoid, out_2_weight, out_2_bias, v8_out);
 }
 
 static void run_eval(nnc_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;   /* [4, 2] */
+    real *const out_0_bias    = A + 16;  /* [4] */
+    real *const out_1_sigmoid = A + 256; /* [n, 4] */
+    real *const out_2_weight  = A + 32;  /* [1, 4] */
+    real *const out_2_bias    = A + 48;  /* [1] */
+    real *const v8_out        = A + 272; /* [n, 1] */
+    real *const loss          = A + 288; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 256);
-    k008_dense_sigmoid(n, A + 256, A + 32, A + 48, A + 272);
-    k010_mse(n, A + 272, target, A + 288);
+    k004_dense_sigmoid(n, in_x, out_0_weight, out_0_bias, out_1_sigmoid);
+    k008_dense_sigmoid(n, out_1_sigmoid, out_2_weight, out_2_bias, v8_out);
+    k010_mse(n, v8_out, target, loss);
 }
 
 static void run_loss(nnc_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_0_weight  = A + 0;   /* [4, 2] */
+    real *const out_0_bias    = A + 16;  /* [4] */
+    real *const out_1_sigmoid = A + 256; /* [n, 4] */
+    real *const out_2_weight  = A + 32;  /* [1, 4] */
+    real *const out_2_bias    = A + 48;  /* [1] */
+    real *const v8_out        = A + 272; /* [n, 1] */
+    real *const loss          = A + 288; /* [] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 256);
-    k008_dense_sigmoid(n, A + 256, A + 32, A + 48, A + 272);
-    k010_mse(n, A + 272, target, A + 288);
+    k004_dense_sigmoid(n, in_x, out_0_weight, out_0_bias, out_1_sigmoid);
+    k008_dense_sigmoid(n, out_1_sigmoid, out_2_weight, out_2_bias, v8_out);
+    k010_mse(n, v8_out, target, loss);
 }
 
 static void run_backward(nnc_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const v8_out            = A + 272; /* [n, 1] */
+    real *const grad_out          = A + 128; /* [n, 1] */
+    real *const grad_out_2_dense  = A + 304; /* [n, 1] */
+    real *const out_2_weight      = A + 32;  /* [1, 4] */
+    real *const out_1_sigmoid     = A + 256; /* [n, 4] */
+    real *const grad_out_0_dense  = A + 320; /* [n, 4] */
+    real *const k013_scratch      = A + 128; /* k013's scratch: pack */
+    real *const grad_out_2_weight = A + 64;  /* [1, 4] */
+    real *const k014_scratch      = A + 128; /* k014's scratch: pack */
+    real *const grad_out_2_bias   = A + 80;  /* [1] */
+    real *const grad_out_0_weight = A + 96;  /* [4, 2] */
+    real *const k017_scratch      = A + 128; /* k017's scratch: pack */
+    real *const grad_out_0_bias   = A + 112; /* [4] */
     (void)A;
     (void)n;
     (void)target;
-    k011_mse_dx(n, A + 272, target, A + 128);
-    k012_sigmoid_dx(n, A + 128, A + 272, A + 304);
-    k013_dense_sigmoid_dx(n, A + 304, A + 32, A + 256, A + 320, A + 128);
-    k014_dense_dw(n, A + 304, A + 256, A + 64, A + 128);
-    k015_dense_db(n, A + 304, A + 80);
-    k017_dense_dw(n, A + 320, in_x, A + 96, A + 128);
-    k018_dense_db(n, A + 320, A + 112);
+    k011_mse_dx(n, v8_out, target, grad_out);
+    k012_sigmoid_dx(n, 1, grad_out, v8_out, grad_out_2_dense);
+    k013_dense_sigmoid_dx(n, grad_out_2_dense, out_2_weight, out_1_sigmoid, grad_out_0_dense, k013_scratch);
+    k014_dense_dw(n, grad_out_2_dense, out_1_sigmoid, grad_out_2_weight, k014_scratch);
+    k015_dense_db(n, grad_out_2_dense, grad_out_2_bias);
+    k017_dense_dw(n, grad_out_0_dense, in_x, grad_out_0_weight, k017_scratch);
+    k018_dense_db(n, grad_out_0_dense, grad_out_0_bias);
 }
 
 static void run_update(nnc_xor *m)
 {
     real *A = m->a;
+    real *const out_0_weight      = A + 0;   /* [4, 2] */
+    real *const grad_out_0_weight = A + 96;  /* [4, 2] */
+    real *const out_0_bias        = A + 16;  /* [4] */
+    real *const grad_out_0_bias   = A + 112; /* [4] */
+    real *const out_2_weight      = A + 32;  /* [1, 4] */
+    real *const grad_out_2_weight = A + 64;  /* [1, 4] */
+    real *const out_2_bias        = A + 48;  /* [1] */
+    real *const grad_out_2_bias   = A + 80;  /* [1] */
     m->t++;
     double lr = m->lr;
-    k019_sgd(lr, m->t, A + 0, A + 96);
-    k020_sgd(lr, m->t, A + 16, A + 112);
-    k021_sgd(lr, m->t, A + 32, A + 64);
-    k022_sgd(lr, m->t, A + 48, A + 80);
+    k019_sgd(lr, m->t, 8, out_0_weight, grad_out_0_weight);
+    k019_sgd(lr, m->t, 4, out_0_bias, grad_out_0_bias);
+    k019_sgd(lr, m->t, 4, out_2_weight, grad_out_2_weight);
+    k019_sgd(lr, m->t, 1, out_2_bias, grad_out_2_bias);
 }
 
 #ifndef NNC_DOUBLE
@@ -2193,13 +2202,19 @@ static void w_calibrate_n(void *mv, int n, const float *const *xs, float *lo, fl
 {
     nnc_xor *m = mv;
     real *A = m->a;
+    real *const out_0_weight  = A + 0;   /* [4, 2] */
+    real *const out_0_bias    = A + 16;  /* [4] */
+    real *const out_1_sigmoid = A + 256; /* [n, 4] */
+    real *const out_2_weight  = A + 32;  /* [1, 4] */
+    real *const out_2_bias    = A + 48;  /* [1] */
+    real *const v8_out        = A + 272; /* [n, 1] */
     (void)A;
     const real *in_x = xs[0];
     nnc_range(in_x, (size_t)n * 2, lo + 0, hi + 0); /* x */
-    k004_dense_sigmoid(n, in_x, A + 0, A + 16, A + 256);
-    nnc_range(A + 256, (size_t)n * 4, lo + 1, hi + 1); /* out.1 */
-    k008_dense_sigmoid(n, A + 256, A + 32, A + 48, A + 272);
-    nnc_range(A + 272, (size_t)n * 1, lo + 2, hi + 2); /* out */
+    k004_dense_sigmoid(n, in_x, out_0_weight, out_0_bias, out_1_sigmoid);
+    nnc_range(out_1_sigmoid, (size_t)n * 4, lo + 1, hi + 1); /* out.1 */
+    k008_dense_sigmoid(n, out_1_sigmoid, out_2_weight, out_2_bias, v8_out);
+    nnc_range(v8_out, (size_t)n * 1, lo + 2, hi + 2); /* out */
 }
 static void *w_create(uint64_t seed) { return nnc_xor_create(seed); }
 static void w_destroy(void *m) { nnc_xor_destroy(m); }

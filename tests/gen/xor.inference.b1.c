@@ -1761,11 +1761,13 @@ static void k008_dense_sigmoid(int n,
 static void run_output(nnc_xor *m, int n, const real *in_x, const void *target)
 {
     real *A = m->a;
+    real *const out_1_sigmoid = A + 0; /* [n, 4] */
+    real *const v8_out        = A + 4; /* [n, 1] */
     (void)A;
     (void)n;
     (void)target;
-    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, A + 0);
-    k008_dense_sigmoid(n, A + 0, w_out_2_weight, w_out_2_bias, A + 4);
+    k004_dense_sigmoid(n, in_x, w_out_0_weight, w_out_0_bias, out_1_sigmoid);
+    k008_dense_sigmoid(n, out_1_sigmoid, w_out_2_weight, w_out_2_bias, v8_out);
 }
 
 size_t nnc_xor_arena_bytes(void)

@@ -483,6 +483,14 @@ START_TEST(test_cident_model)
     cident_model(&a, "seed", &why);
     ck_assert_str_eq(why, "a name the generated code uses itself");
     ck_assert_str_eq(cident_model(&a, "exp", NULL), "nnc_exp");
+    /* the schedules' buffer names (emit_c.c) are checked the same way */
+    static const char *const free_names[] = {"logits", "logits_0_weight", "grad_h", "k_out", "h_1_relu"};
+    for (size_t i = 0; i < sizeof free_names / sizeof *free_names; i++)
+        ck_assert_ptr_null(cident_taken(free_names[i]));
+    static const char *const taken_names[] = {"n", "A", "m", "target", "lr", "in_x", "k012_scratch", "exp", "int",
+                                              "_x", "real", "NAN", "w_fc_weight"};
+    for (size_t i = 0; i < sizeof taken_names / sizeof *taken_names; i++)
+        ck_assert_msg(cident_taken(taken_names[i]) != NULL, "%s", taken_names[i]);
     arena_free(&a);
 }
 END_TEST

@@ -1291,6 +1291,191 @@ START_TEST(test_memplan_checker_fails)
 }
 END_TEST
 
+/* ---- the generated schedules (emit_c.c) ------------------------------------------- */
+
+/* A value named after a schedule's parameter (n), an unnamed sum, a
+ * labelled layer, pipeline stages, and relu kernels over 6 and 4 elements
+ * per sample. */
+static const char names_src[] = "model names {\n"
+                                "    input  x : f32[8]\n"
+                                "    target y : class[3]\n"
+                                "    h      = x -> fc1: dense(6) -> relu\n"
+                                "    n      = dense(x, 6)\n"
+                                "    logits = (h + n) -> relu -> dense(4) -> relu -> dense(3)\n"
+                                "    loss      cross_entropy(logits, y)\n"
+                                "    optimizer sgd(lr = 0.1, momentum = 0.9)\n"
+                                "}\n";
+
+/* NAME.c as nnc src -o DIR writes it under o (malloc'ed). */
+static char *generated_c(const char *src, BackOptions o)
+{
+    Built b;
+    build(&b, src, o);
+    EmitOptions eo;
+    memset(&eo, 0, sizeof eo);
+    eo.name = b.c.ir->model;
+    eo.source = "t.nn";
+    eo.max_batch = b.c.plan->max_batch;
+    eo.threads = o.threads;
+    char *h = NULL, *c = NULL;
+    size_t hl = 0, cl = 0;
+    FILE *hf = open_memstream(&h, &hl), *cf = open_memstream(&c, &cl);
+    ck_assert_ptr_nonnull(hf);
+    ck_assert_ptr_nonnull(cf);
+    ck_assert_int_eq(emit_c(b.c.ir, b.c.plan, &eo, &b.c.diag, hf, cf), 0);
+    fclose(hf);
+    fclose(cf);
+    free(h);
+    unbuild(&b);
+    return c;
+}
+
+/* The body of function fn in c, from its "static void fn(" line to its
+ * closing brace (malloc'ed). */
+static char *function_text(const char *c, const char *fn)
+{
+    char head[128];
+    snprintf(head, sizeof head, "static void %s(", fn);
+    const char *p = strstr(c, head);
+    ck_assert_msg(p != NULL, "no function %s", fn);
+    const char *end = strstr(p, "\n}\n");
+    ck_assert_ptr_nonnull(end);
+    size_t n = (size_t)(end - p) + 3;
+    char *out = malloc(n + 1);
+    ck_assert_ptr_nonnull(out);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+}
+
+static int count(const char *text, const char *s)
+{
+    int k = 0;
+    for (const char *p = strstr(text, s); p; p = strstr(p + 1, s))
+        k++;
+    return k;
+}
+
+/* Does text hold each of the n strings in want? */
+static void has_lines(const char *text, const char *const *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(strstr(text, want[i]) != NULL, "no \"%s\" in:\n%s", want[i], text);
+}
+
+/* No schedule passes a bare arena offset: each declares its buffers once,
+ * named after the values they hold, and calls its kernels with the names. */
+START_TEST(test_schedule_names)
+{
+    static const char *const fns[] = {"run_output", "run_eval", "run_loss", "run_backward", "run_update",
+                                      "w_calibrate_n"};
+    for (int level = 0; level <= 2; level += 2) {
+        BackOptions o = opts();
+        o.opt_level = level;
+        char *c = generated_c(names_src, o);
+        for (size_t f = 0; f < sizeof fns / sizeof *fns; f++) {
+            char *body = function_text(c, fns[f]);
+            /* every "A + " is in a declaration: "real *const NAME = A + OFFSET;" */
+            ck_assert_msg(count(body, "A + ") == count(body, "real *const "), "%s at -O%d passes an offset:\n%s",
+                          fns[f], level, body);
+            free(body);
+        }
+        free(c);
+    }
+    char *c = generated_c(names_src, (BackOptions){.opt_level = 0, .max_batch = 4, .threads = 1});
+    char *out = function_text(c, "run_output"), *bwd = function_text(c, "run_backward");
+    char *upd = function_text(c, "run_update");
+    /* parameters by their state_dict names, values by theirs or by their
+     * stage and operator; `n` is the schedules' batch, so the value n
+     * takes its node's number */
+    static const char *const in_out[] = {
+        "    real *const fc1_weight      = A + ",
+        "    k004_dense(n, in_x, fc1_weight, fc1_bias, fc1);\n",
+        "    k005_relu(n, 6, fc1, h);\n",
+        "    k004_dense(n, in_x, n_weight, n_bias, v8_n);\n",
+        "    k009_add(n, 6, h, v8_n, add_9);\n",
+        "    k005_relu(n, 6, add_9, logits_0_relu);\n",
+        "    k013_dense(n, logits_0_relu, logits_1_weight, logits_1_bias, logits_1_dense);\n",
+        "    k005_relu(n, 4, logits_1_dense, logits_2_relu);\n",
+        "    real *const logits          = A + 880; /* [n, 3] */\n",
+    };
+    has_lines(out, in_out, sizeof in_out / sizeof *in_out);
+    /* gradients after their values, scratch after its kernel */
+    static const char *const in_bwd[] = {
+        "    k019_cross_entropy_dx(n, logits, target, grad_logits);\n",
+        "    k021_dense_dw(n, grad_logits, logits_2_relu, grad_logits_3_weight, k021_scratch);\n",
+        "    k023_relu_dx(n, 4, grad_logits_2_relu, logits_2_relu, grad_logits_1_dense);\n",
+        "    k023_relu_dx(n, 6, grad_add_9, h, grad_fc1);\n",
+        "    real *const k021_scratch         = A + 624; /* k021's scratch: pack */\n",
+    };
+    has_lines(bwd, in_bwd, sizeof in_bwd / sizeof *in_bwd);
+    ck_assert_msg(strstr(upd, "    k034_sgd(lr, m->t, 48, n_weight, grad_n_weight, n_weight_momentum_buffer);\n"),
+                  "%s", upd);
+    /* kernels that differ only in their count are one function: three
+     * relu, three relu_dx and eight sgd kernels, one definition each */
+    ck_assert_int_eq(count(c, "static void k005_relu(int n, size_t len,"), 1);
+    ck_assert_int_eq(count(c, "static void k023_relu_dx(int n, size_t len,"), 1);
+    ck_assert_int_eq(count(c, "static void k034_sgd(double lr, int64_t t, int len,"), 1);
+    ck_assert_int_eq(count(c, "_relu(int n"), 1);
+    ck_assert_int_eq(count(out, "k005_relu(n, "), 3);
+    ck_assert_int_eq(count(c, "_sgd(double lr"), 1);
+    ck_assert_int_eq(count(c, "k034_sgd(lr, m->t, "), 8);
+    free(out);
+    free(bwd);
+    free(upd);
+    free(c);
+}
+END_TEST
+
+/* Names that are no C identifiers: inference code folds a batchnorm into
+ * the conv2d before it (fold_batchnorm), whose value is then named
+ * "a.0+a.1"; its buffer's name keeps only identifier characters. */
+START_TEST(test_schedule_names_folded)
+{
+    static const char src[] = "model folded {\n"
+                              "    input  x : f32[1, 6, 6]\n"
+                              "    target y : class[2]\n"
+                              "    a = x -> conv2d(4, 3) -> batchnorm -> flatten -> dense(2)\n"
+                              "    loss      cross_entropy(a, y)\n"
+                              "    optimizer sgd(lr = 0.1)\n"
+                              "}\n";
+    Compilation c;
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(compile_front(&c, "t.nn", src, (uint32_t)strlen(src), NULL, NULL), 0);
+    /* every parameter 0.5: positive variances, finite weights */
+    static float half[4096];
+    for (size_t i = 0; i < sizeof half / sizeof *half; i++)
+        half[i] = 0.5f;
+    c.weights = arena_alloc(&c.arena, (size_t)c.ir->n * sizeof *c.weights);
+    for (int i = 0; i < c.ir->n; i++)
+        c.weights[i] = c.ir->nodes[i].op == OP_PARAM ? half : NULL;
+    BackOptions o = opts();
+    o.inference = 1;
+    o.max_batch = 1;
+    ck_assert_int_eq(compile_back(&c, &o), 0);
+    EmitOptions eo;
+    memset(&eo, 0, sizeof eo);
+    eo.name = c.ir->model;
+    eo.source = "t.nn";
+    eo.max_batch = 1;
+    eo.inference = 1;
+    eo.threads = 1;
+    eo.weights = c.weights;
+    char *h = NULL, *text = NULL;
+    size_t hl = 0, tl = 0;
+    FILE *hf = open_memstream(&h, &hl), *cf = open_memstream(&text, &tl);
+    ck_assert_int_eq(emit_c(c.ir, c.plan, &eo, &c.diag, hf, cf), 0);
+    fclose(hf);
+    fclose(cf);
+    char *out = function_text(text, "run_output");
+    ck_assert_msg(strstr(out, "    real *const a_0_a_1_conv2d = A + ") != NULL, "%s", out);
+    free(out);
+    free(h);
+    free(text);
+    compile_free(&c);
+}
+END_TEST
+
 /* ---- main ------------------------------------------------------------------------- */
 
 static Suite *passes_suite(void)
@@ -1327,6 +1512,10 @@ static Suite *passes_suite(void)
     tcase_add_test(t, test_memplan_regions);
     tcase_add_test(t, test_memplan_examples);
     tcase_add_test(t, test_memplan_checker_fails);
+    suite_add_tcase(s, t);
+    t = tcase_create("emit");
+    tcase_add_test(t, test_schedule_names);
+    tcase_add_test(t, test_schedule_names_folded);
     suite_add_tcase(s, t);
     return s;
 }
