@@ -23,31 +23,34 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c99 -Wall -Wextra -pedantic -Wshadow -Wstrict-prototypes
-CPPFLAGS_ALL := -D_POSIX_C_SOURCE=200809L -Icompiler -Iruntime -Ibuild
+# compiler/ has a folder per layer (tests/check_layers.sh, docs/architecture.md);
+# its files include each other by name.
+COMPILER_DIRS := base ops front ir target passes plan emit driver
+CPPFLAGS_ALL := -D_POSIX_C_SOURCE=200809L $(COMPILER_DIRS:%=-Icompiler/%) -Iruntime -Ibuild
 B       := build
 SAN     :=
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-COMPILER_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+COMPILER_SRC := $(filter-out compiler/driver/main.c,$(wildcard $(COMPILER_DIRS:%=compiler/%/*.c)))
 RUNTIME_SRC  := $(wildcard runtime/*.c)
-COMPILER_OBJ := $(COMPILER_SRC:compiler/%.c=$(B)/obj/%.o) $(B)/obj/parser.o $(B)/obj/lexer.o
+COMPILER_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(notdir $(COMPILER_SRC))) $(B)/obj/parser.o $(B)/obj/lexer.o
 RUNTIME_OBJ  := $(RUNTIME_SRC:runtime/%.c=$(B)/rt/%.o)
-# The helper C the generated code carries (compiler/helpers/NAME.c, real C)
+# The helper C the generated code carries (compiler/emit/helpers/NAME.c, real C)
 # as the string tables and constants the compiler includes (build/helpers/).
-HELPERS      := $(wildcard compiler/helpers/*.c)
-HELPER_GEN   := $(HELPERS:compiler/helpers/%.c=$(B)/helpers/%.inc) $(HELPERS:compiler/helpers/%.c=$(B)/helpers/%_const.h)
-HEADERS      := $(wildcard compiler/*.h) compiler/ops.def $(B)/parser.h $(B)/lexer.h runtime/nnrt.h $(HELPER_GEN)
+HELPERS      := $(wildcard compiler/emit/helpers/*.c)
+HELPER_GEN   := $(HELPERS:compiler/emit/helpers/%.c=$(B)/helpers/%.inc) $(HELPERS:compiler/emit/helpers/%.c=$(B)/helpers/%_const.h)
+HEADERS      := $(wildcard $(COMPILER_DIRS:%=compiler/%/*.h)) compiler/ops/ops.def $(B)/parser.h $(B)/lexer.h runtime/nnrt.h $(HELPER_GEN)
 
 # nnc --exe compiles generated code against these, wherever nnc is run from.
 PATHS := -DNNC_RUNTIME_DIR='"$(abspath runtime)"' -DNNC_RUNTIME_LIB='"$(abspath $(B)/libnnrt.a)"'
 
 all: $(B)/nnc $(B)/libnnrt.a
 
-$(B)/parser.c $(B)/parser.h: grammar/parser.y
+$(B)/parser.c $(B)/parser.h &: grammar/parser.y
 	@mkdir -p $(B)
 	bison -Wall -Werror --header=$(B)/parser.h -o $(B)/parser.c $<
 
-$(B)/lexer.c $(B)/lexer.h: grammar/lexer.l
+$(B)/lexer.c $(B)/lexer.h &: grammar/lexer.l
 	@mkdir -p $(B)
 	flex --header-file=$(B)/lexer.h -o $(B)/lexer.c $<
 
@@ -56,11 +59,13 @@ $(B)/lexer.c $(B)/lexer.h: grammar/lexer.l
 $(B)/embed_c: scripts/embed_c.c
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $<
-$(B)/helpers/%.inc $(B)/helpers/%_const.h: compiler/helpers/%.c $(B)/embed_c
+$(B)/helpers/%.inc $(B)/helpers/%_const.h: compiler/emit/helpers/%.c $(B)/embed_c
 	@mkdir -p $(B)/helpers
 	$(B)/embed_c $< $(B)/helpers/$*.inc $(B)/helpers/$*_const.h
 
-$(B)/obj/%.o: compiler/%.c $(HEADERS)
+# build/obj/NAME.o from compiler/LAYER/NAME.c, whichever folder holds it
+vpath %.c $(COMPILER_DIRS:%=compiler/%)
+$(B)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(B)/obj
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(SAN) $(CFLAGS) $(PATHS) -c -o $@ $<
 
@@ -114,7 +119,7 @@ $(B)/test_target: tests/unit/test_target.c $(B)/libnnc.a $(B)/libnnrt.a
 	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
 	    -o $@ $< $(B)/libnnc.a $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
 
-# The helper C (compiler/helpers/) alone, in each configuration of the
+# The helper C (compiler/emit/helpers/) alone, in each configuration of the
 # generated code (tests/unit/helpers_cfg.c once per configuration, its
 # flags below; the x86 ones where $(CC) makes x86-64 code, whose test
 # skips what the CPU lacks), against naive loops (tests/unit/test_helpers.c).
@@ -125,9 +130,9 @@ $(B)/helpers/cfg_plain_fma.o: HELPER_FLAGS := -DNNC_SCALAR -mfma
 $(B)/helpers/cfg_v8.o: HELPER_FLAGS := -mavx
 $(B)/helpers/cfg_v8_fma.o: HELPER_FLAGS := -mavx2 -mfma
 $(B)/helpers/cfg_v16_fma.o: HELPER_FLAGS := -mavx512f -mfma
-$(B)/helpers/cfg_%.o: tests/unit/helpers_cfg.c tests/unit/helpers_cfg.h $(HELPERS) compiler/helpers/prelude.h
+$(B)/helpers/cfg_%.o: tests/unit/helpers_cfg.c tests/unit/helpers_cfg.h $(HELPERS) compiler/emit/helpers/prelude.h
 	@mkdir -p $(B)/helpers
-	$(CC) -std=c99 -Wall -Wextra -Werror -Icompiler/helpers $(SAN) $(CFLAGS) $(HELPER_FLAGS) -DCFG=cfg_$* -c -o $@ $<
+	$(CC) -std=c99 -Wall -Wextra -Werror -Icompiler/emit/helpers $(SAN) $(CFLAGS) $(HELPER_FLAGS) -DCFG=cfg_$* -c -o $@ $<
 $(B)/test_helpers: tests/unit/test_helpers.c $(HELPER_OBJ) $(B)/libnnc.a $(B)/libnnrt.a $(B)/embed_c
 	$(CC) $(CPPFLAGS_ALL) -std=c99 -Wall -Wextra $(SAN) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
 	    -o $@ $< $(HELPER_OBJ) $(B)/libnnc.a $(B)/libnnrt.a $(CHECK_LIBS) -lz -lm
@@ -251,12 +256,12 @@ layers: $(B)/obj/main.o $(B)/libnnc.a $(B)/libnnrt.a
 	sh tests/check_layers.sh --objects $(B)
 	CC="$(CC)" sh tests/check_layers.sh --selftest $(B)
 
-# compiler/helpers: cppcheck cannot follow the arrays the GEMM's K8 tree
+# compiler/emit/helpers: cppcheck cannot follow the arrays the GEMM's K8 tree
 # and dotsum_block() fill in loops and switches (uninitvar, false).
 lint:
 	cppcheck --quiet --error-exitcode=1 --std=c99 --enable=warning,portability \
-	    --suppress=missingIncludeSystem --suppress='uninitvar:compiler/helpers/*' \
-	    -Icompiler -Iruntime -I$(B) compiler runtime
+	    --suppress=missingIncludeSystem --suppress='uninitvar:compiler/emit/helpers/*' \
+	    $(COMPILER_DIRS:%=-Icompiler/%) -Iruntime -I$(B) compiler runtime
 
 clean:
 	rm -rf $(B)

@@ -1,5 +1,5 @@
 /*
- * embed_c.c: turns a helper's C source (compiler/helpers/NAME.c) into what
+ * embed_c.c: turns a helper's C source (compiler/emit/helpers/NAME.c) into what
  * the compiler embeds in the code it generates (docs/architecture.md,
  * "The helper C").  Run by the Makefile at build time:
  *

@@ -67,14 +67,15 @@ RUNTIME_USERS='main.c:nnrt.h'
 
 check() { # dir: 0 when its layers hold, else 1 after a line per fault
     dir=$1
-    for f in "$dir"/compiler/*.c "$dir"/compiler/*.h "$dir"/compiler/*.def "$dir"/runtime/*.c "$dir"/runtime/*.h; do
+    for f in "$dir"/compiler/*.c "$dir"/compiler/*.h "$dir"/compiler/*/*.c "$dir"/compiler/*/*.h "$dir"/compiler/*/*.def \
+        "$dir"/runtime/*.c "$dir"/runtime/*.h; do
         [ -f "$f" ] && printf '%s\n' "$f"
     done >"$tmp.files"
     # every table entry names a module that exists (or is generated)
     echo "$LAYERS" | awk -v gen=" $GENERATED " 'NF { for (i = 2; i <= NF; i++) if (index(gen, " " $i " ") == 0) print $i }' |
         while read -r m; do
-            ls "$dir"/compiler/"$m".* >/dev/null 2>&1 ||
-                echo "tests/check_layers.sh: module $m has a layer but no file compiler/$m.c or .h"
+            ls "$dir"/compiler/*/"$m".* >/dev/null 2>&1 ||
+                echo "tests/check_layers.sh: module $m has a layer but no file compiler/*/$m.c or .h"
         done >"$tmp.out"
     # shellcheck disable=SC2046
     awk -v layers="$LAYERS" -v users=" $RUNTIME_USERS " -v dir="$dir/" '
@@ -88,6 +89,8 @@ check() { # dir: 0 when its layers hold, else 1 after a line per fault
             }
         }
         function stem(path,    b) { b = path; sub(/.*\//, "", b); sub(/\..*/, "", b); return b }
+        # the folder of a layer: its name, but the four layers of C emission share emit/
+        function folder(l) { return l ~ /^(emitter|gemm|kernels)$/ ? "emit" : l }
         function base(path,    b) { b = path; sub(/.*\//, "", b); return b }
         FNR == 1 {
             name = FILENAME; if (index(name, dir) == 1) name = substr(name, length(dir) + 1)
@@ -95,6 +98,8 @@ check() { # dir: 0 when its layers hold, else 1 after a line per fault
             me = rt ? "runtime" : layer[stem(name)]
             if (me == "")
                 printf "%s: has no layer: add its module %s to the table in tests/check_layers.sh\n", name, stem(name)
+            else if (!rt && name !~ "^compiler/" folder(me) "/[^/]*$")
+                printf "%s: module %s of layer %s belongs in compiler/%s/\n", name, stem(name), me, folder(me)
         }
         /^[ \t]*#[ \t]*include[ \t]*"/ {
             h = $0; sub(/^[^"]*"/, "", h); sub(/".*/, "", h)
@@ -196,25 +201,28 @@ if [ "$1" = --selftest ]; then
     fails=0
     check . >/dev/null || { echo "check_layers selftest: the repository itself fails"; exit 1; }
     # an upward include (the old circle: the planner reaching into the emitter)
-    expect_fault 'printf "#include \"emit_c.h\"\n" >>compiler/memplan.c' \
-        '^compiler/memplan.c:[0-9]*: includes "emit_c.h" of layer emit from layer plan'
+    expect_fault 'printf "#include \"emit_c.h\"\n" >>compiler/plan/memplan.c' \
+        '^compiler/plan/memplan.c:[0-9]*: includes "emit_c.h" of layer emit from layer plan'
     # a header including one above it
-    expect_fault 'printf "#include \"kernels.h\"\n" >>compiler/emitter.h' \
-        '^compiler/emitter.h:[0-9]*: includes "kernels.h" of layer kernels from layer emitter'
+    expect_fault 'printf "#include \"kernels.h\"\n" >>compiler/emit/emitter.h' \
+        '^compiler/emit/emitter.h:[0-9]*: includes "kernels.h" of layer kernels from layer emitter'
     # a new module nobody placed, and an include of it
     expect_fault 'echo "int x;" >compiler/newpass.c' \
         '^compiler/newpass.c: has no layer'
-    expect_fault 'printf "#include \"newpass.h\"\n" >>compiler/compile.c' \
-        '^compiler/compile.c:[0-9]*: includes "newpass.h", which has no layer'
+    expect_fault 'printf "#include \"newpass.h\"\n" >>compiler/driver/compile.c' \
+        '^compiler/driver/compile.c:[0-9]*: includes "newpass.h", which has no layer'
     # the runtime reaching into the compiler, and the compiler into the runtime
     expect_fault 'printf "#include \"ir.h\"\n" >>runtime/rng.c' \
         '^runtime/rng.c:[0-9]*: includes "ir.h" (compiler) from layer runtime'
-    expect_fault 'printf "#include \"nnrt.h\"\n" >>compiler/kernels.c' \
-        '^compiler/kernels.c:[0-9]*: includes "nnrt.h" (runtime) from layer kernels'
+    expect_fault 'printf "#include \"nnrt.h\"\n" >>compiler/emit/kernels.c' \
+        '^compiler/emit/kernels.c:[0-9]*: includes "nnrt.h" (runtime) from layer kernels'
     # a table entry whose files are gone
-    expect_fault 'rm compiler/target.c compiler/target.h; sed -i.bak "/target.h/d" compiler/*.c compiler/*.h' \
+    expect_fault 'rm compiler/target/target.c compiler/target/target.h; sed -i.bak "/target.h/d" compiler/*/*.c compiler/*/*.h' \
         'module target has a layer but no file'
-    n=7
+    # a module in another layer's folder
+    expect_fault 'mv compiler/plan/kmem.c compiler/emit/kmem.c' \
+        '^compiler/emit/kmem.c: module kmem of layer plan belongs in compiler/plan/'
+    n=8
     # Objects (with --selftest BDIR): a call that reaches up without an
     # include (a prototype written by hand) is caught by the symbols.
     if [ -n "$2" ]; then
@@ -239,7 +247,7 @@ if [ "$1" = --selftest ]; then
             echo "check_layers selftest FAILED: no line names the call"; cat "$tmp.got"
             fails=$((fails + 1))
         fi
-        n=9
+        n=$((n + 2))
     fi
     [ "$fails" -eq 0 ] && echo "check_layers selftest: $n faults found, $n expected"
     [ "$fails" -eq 0 ]

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Batchnorm folding in inference code (compiler/fold_batchnorm.c) against
+# Batchnorm folding in inference code (compiler/passes/fold_batchnorm.c) against
 # PyTorch's eval mode, on the cases of tests/fold/ (made by
 # tests/fold/gen.py: conv2d -> batchnorm -> relu, dense -> batchnorm as the
 # output, a grouped conv2d without a bias -> batchnorm; non-trivial running

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """gen.py: regenerates the PyTorch reference files of tests/fold/.
 
-Batchnorm folding (compiler/fold_batchnorm.c) is checked against PyTorch's
+Batchnorm folding (compiler/passes/fold_batchnorm.c) is checked against PyTorch's
 eval mode: for each case this writes tests/fold/CASE/
 
   model.nn           the nnc model (an `output`, no training)

@@ -91,7 +91,9 @@ fi
 
 # ---- build ---------------------------------------------------------------
 srcs=
-for s in compiler/*.c; do [ "$s" = compiler/main.c ] || srcs="$srcs $s"; done
+for s in compiler/*/*.c; do [ "$s" = compiler/driver/main.c ] || srcs="$srcs $s"; done
+incs=
+for d in compiler/*/; do [ "$d" = compiler/emit/helpers/ ] || incs="$incs -I${d%/}"; done
 stale=1
 if [ "${FUZZ_REBUILD:-0}" != 1 ] && [ -x "$bin" ] &&
    [ -z "$(find compiler grammar scripts/embed_c.c tests/fuzz/fuzz_front.c tests/fuzz/run.sh -newer "$bin" -print -quit)" ]; then
@@ -106,19 +108,19 @@ if [ $stale = 1 ]; then
     # the helper C's tables and constants (the Makefile's build/helpers/)
     mkdir -p "$out/helpers"
     "$cc" -o "$out/embed_c" scripts/embed_c.c || die "scripts/embed_c.c does not compile"
-    for h in compiler/helpers/*.c; do
+    for h in compiler/emit/helpers/*.c; do
         n=$(basename "$h" .c)
         "$out/embed_c" "$h" "$out/helpers/$n.inc" "$out/helpers/${n}_const.h" || die "embed_c $h failed"
     done
     mkdir -p "$out/obj"
     rm -f "$out"/obj/*.o "$out/libnnc.a"
-    # Every compiler/*.c but main.c goes into an archive, so the link takes
+    # Every compiler/*/*.c but main.c goes into an archive, so the link takes
     # only what compile_front() and the dumps reach: a file another engineer
     # is still writing does not break the fuzzer unless the front end uses it.
     pids=
     for s in $srcs "$out/parser.c" "$out/lexer.c" tests/fuzz/fuzz_front.c; do
         o=$out/obj/$(basename "$s" .c).o
-        ( "$cc" -D_POSIX_C_SOURCE=200809L -Icompiler -I"$out" $cflags \
+        ( "$cc" -D_POSIX_C_SOURCE=200809L $incs -I"$out" $cflags \
               -Wall -Wextra -Wno-unused-function -Wno-sign-compare -c -o "$o" "$s" ||
           { echo "run.sh: warning: $s does not compile; left out" >&2; rm -f "$o"; } ) &
         pids="$pids $!"
@@ -135,9 +137,9 @@ fi
 
 # ---- dictionary: warn when ops.def has a name nn.dict lacks -------------
 # (rows of kind IR are made by the compiler and cannot be written)
-for name in $(sed -n 's/^OP([A-Z0-9_]*, "\([a-z0-9_]*\)", *\([A-Z]*\).*/\2 \1/p' compiler/ops.def |
+for name in $(sed -n 's/^OP([A-Z0-9_]*, "\([a-z0-9_]*\)", *\([A-Z]*\).*/\2 \1/p' compiler/ops/ops.def |
               grep -v '^IR ' | cut -d' ' -f2); do
-    grep -q "=\"$name\"\$" "$dict" || echo "run.sh: warning: $dict lacks \"$name\" from compiler/ops.def" >&2
+    grep -q "=\"$name\"\$" "$dict" || echo "run.sh: warning: $dict lacks \"$name\" from compiler/ops/ops.def" >&2
 done
 
 # ---- corpus --------------------------------------------------------------

@@ -545,7 +545,7 @@ model conv_adam {
                   NoBiasCorrectionAdam(p, lr=0.01)}})
 
 
-# 5b. the two convolution algorithms (compiler/conv_algo.c) ------------------
+# 5b. the two convolution algorithms (compiler/passes/conv_algo.c) ------------------
 def conv_direct_net(third):
     return Chain(
         nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(),
@@ -806,7 +806,7 @@ model conv_rect_pools {
 
 # 6b. the 1-D operators (conv1d, maxpool1d, avgpool1d, global_avgpool) -------
 # nnc computes them as the 2-D ones on a [C, 1, L] view (lower_1d in
-# compiler/lower.c); these cases hold them to nn.Conv1d, nn.MaxPool1d and
+# compiler/ir/lower.c); these cases hold them to nn.Conv1d, nn.MaxPool1d and
 # nn.AvgPool1d, with PyTorch's weight layout [out, in/groups, k].
 def conv1d_args_net(same=None, maxpool=None, avgpool=None):
     return Chain(

@@ -5,8 +5,8 @@ TensorFlow Lite's int8 scheme, written from its specification
 reference functions of tensorflow/lite/kernels/internal (QuantizeMultiplier,
 MultiplyByQuantizedMultiplier) and gemmlowp's fixedpoint.h
 (SaturatingRoundingDoublingHighMul, RoundingDivideByPOT).  Every function
-here computes the integers nnc's compiler (compiler/quantize.c) and its
-generated C (compiler/kernels_int8.c) compute; tests/quant/run.py checks
+here computes the integers nnc's compiler (compiler/passes/quantize.c) and its
+generated C (compiler/emit/kernels_int8.c) compute; tests/quant/run.py checks
 that they are the same bits.
 """
 import math

@@ -1,5 +1,5 @@
 /*
- * helpers_cfg.c: the helper C of compiler/helpers/ (the GEMM, dotsum())
+ * helpers_cfg.c: the helper C of compiler/emit/helpers/ (the GEMM, dotsum())
  * built in one configuration of the generated code, for test_helpers.c.
  * The Makefile compiles this file once per configuration with its
  * compiler flags (-DNNC_SCALAR, -mavx2 -mfma, ...; see prelude.h) and
@@ -14,7 +14,7 @@
 static int helper_thread;
 #define NNC_THREAD helper_thread
 
-#include "dotsum.c" /* compiler/helpers/: and gemm.c before it, as a generated file has them */
+#include "dotsum.c" /* compiler/emit/helpers/: and gemm.c before it, as a generated file has them */
 
 #include "helpers_cfg.h"
 

@@ -1,6 +1,6 @@
 /*
  * helpers_cfg.h: the functions of one build of helpers_cfg.c (the helper
- * C of compiler/helpers/ in one configuration of the generated code), for
+ * C of compiler/emit/helpers/ in one configuration of the generated code), for
  * test_helpers.c.  float only: the helpers' real (NNC_DOUBLE is not one
  * of the configurations built).
  */
@@ -28,7 +28,7 @@ typedef struct HelperInfo {
 
 #define HELPER_DECLARE(name, feature)                                                                         \
     void cfg_##name##_info(HelperInfo *h);                                                                    \
-    /* GEMM(M, N, K, ...) as the generated code calls it (compiler/helpers/gemm.c), its parts run as the     \
+    /* GEMM(M, N, K, ...) as the generated code calls it (compiler/emit/helpers/gemm.c), its parts run as the     \
      * threads of GEMM_PAR would; pack holds np floats, thread t's slice from t slice; returns how many     \
      * pack floats a part wrote outside its thread's slice (slice 0: not counted) */                          \
     long cfg_##name##_gemm(int threads, int M, int N, int K, const float *A, long sam, long sak,              \
@@ -37,7 +37,7 @@ typedef struct HelperInfo {
                            long slice);                                                                       \
     /* gemm_dot8(a, b, n, s), or s where it is not built */                                                   \
     float cfg_##name##_dot8(const float *a, const float *b, int n, float s);                                  \
-    /* dotsum(...) (compiler/helpers/dotsum.c) */                                                             \
+    /* dotsum(...) (compiler/emit/helpers/dotsum.c) */                                                             \
     void cfg_##name##_dotsum(int M, int N, int K, int ns, const float *A, long sa, long lda, const float *B,  \
                              long sb, const int *boff, float *part, int first);
 HELPER_CONFIGS(HELPER_DECLARE)

@@ -1,6 +1,6 @@
 /*
  * test_helpers.c: unit tests of the helper C the generated code carries
- * (compiler/helpers/gemm.c, dotsum.c), compiled on their own in each
+ * (compiler/emit/helpers/gemm.c, dotsum.c), compiled on their own in each
  * configuration of the generated code (helpers_cfg.c, built once per
  * configuration by the Makefile: the plain loops with and without FMA, 4
  * lanes, 8 lanes with and without FMA, 16 lanes; a configuration the CPU
@@ -18,7 +18,7 @@
  *   - dotsum() against a naive double loop, first and accumulating;
  *   - the order of every sum is the configuration's own business only
  *     through FMA: builds that fuse give the same bits, and so do builds
- *     that do not (the claim of compiler/gemm.c and kernels_conv.c);
+ *     that do not (the claim of compiler/emit/gemm.c and kernels_conv.c);
  *   - the helper's GEMM_KC is the compiler's GEMM_PACK_KC, and the text
  *     the compiler embeds (build/helpers/gemm.inc) says so;
  *   - scripts/embed_c.c: a section's bytes as a C string, the constants

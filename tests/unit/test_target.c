@@ -1,5 +1,5 @@
 /*
- * test_target.c: unit tests of the target description (compiler/target.c,
+ * test_target.c: unit tests of the target description (compiler/target/target.c,
  * nnc --target):
  *
  *   - selection: every name of the table is found, the host is the

@@ -32,7 +32,7 @@
  * without AVX, gemm_panel() also has AVX-512 and AVX2 + FMA copies that
  * gemm_part() picks at run time (gemm_isa_begin(); docs/performance.md).
  *
- * The text itself is real C in compiler/helpers/gemm.c, compiled and
+ * The text itself is real C in compiler/emit/helpers/gemm.c, compiled and
  * tested alone (tests/unit/test_helpers.c) and turned by the build into
  * the tables gemm_source (the macros), gemm_panel_source (gemm_panel(),
  * once per instruction set), gemm_dot_source (gemm_dot8(), once per
@@ -45,7 +45,7 @@
 
 #include <string.h>
 
-#include "helpers/gemm.inc" /* build/: scripts/embed_c.c from compiler/helpers/gemm.c */
+#include "helpers/gemm.inc" /* build/: scripts/embed_c.c from compiler/emit/helpers/gemm.c */
 
 /* The copies of run-time dispatch: the function-name suffix NNC_ISA_CALL
  * adds, the instruction sets, the lanes and the fused multiply-add. */

@@ -1,6 +1,6 @@
 /*
- * compiler/helpers/dotsum.c: dotsum(), the batched dot products of the
- * direct conv2d weight gradient (what and why: compiler/kernels_conv.c's
+ * compiler/emit/helpers/dotsum.c: dotsum(), the batched dot products of the
+ * direct conv2d weight gradient (what and why: compiler/emit/kernels_conv.c's
  * comment), carried by the generated code after the GEMM, whose vector
  * macros (GEMM_LANES, vgemm, GLOAD, GVFMA) it uses.
  *

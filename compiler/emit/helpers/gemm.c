@@ -1,12 +1,12 @@
 /*
- * compiler/helpers/gemm.c: the matrix multiply the generated code carries
- * (what it computes, in which order and why: compiler/gemm.c's comment).
+ * compiler/emit/helpers/gemm.c: the matrix multiply the generated code carries
+ * (what it computes, in which order and why: compiler/emit/gemm.c's comment).
  *
  * Real C, compiled alone by tests/unit/test_helpers.c on the macros of
  * prelude.h (the generated file's own prelude defines them there), and
  * embedded by the build: scripts/embed_c.c turns each section between
  * "@ NAME" and "@ end" markers into the string table NAME of
- * build/helpers/gemm.inc, which compiler/gemm.c prints (gemm_emit()),
+ * build/helpers/gemm.inc, which compiler/emit/gemm.c prints (gemm_emit()),
  * and every "#define NAME INTEGER" of a section into NNC_HELPER_NAME of
  * build/helpers/gemm_const.h (GEMM_KC is the compiler's GEMM_PACK_KC).
  * The lines outside the sections are for the standalone build only.

@@ -18,11 +18,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "helpers/gemm_const.h" /* build/: the constants of compiler/helpers/gemm.c */
+#include "helpers/gemm_const.h" /* build/: the constants of compiler/emit/helpers/gemm.c */
 
 /* K block of the emitted GEMM; its pack scratch is GEMM_PACK_KC x 32 per
  * thread.  The generated code's GEMM_KC itself, written once, in
- * compiler/helpers/gemm.c (scripts/embed_c.c exports it). */
+ * compiler/emit/helpers/gemm.c (scripts/embed_c.c exports it). */
 #define GEMM_PACK_KC NNC_HELPER_GEMM_KC
 
 /* Target.lanes of the host target: the width is chosen when the generated

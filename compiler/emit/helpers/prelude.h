@@ -1,5 +1,5 @@
 /*
- * compiler/helpers/prelude.h: what a generated file defines before its
+ * compiler/emit/helpers/prelude.h: what a generated file defines before its
  * helpers, for compiling the helpers of this folder on their own
  * (tests/unit/test_helpers.c).  Never embedded: these are the lines of
  * the prelude emit_c.c writes (real, the lanes, fused multiply-add,

@@ -32,7 +32,7 @@
 
 #include "conv_algo.h"
 #include "gemm.h"
-#include "helpers/dotsum.inc" /* build/: scripts/embed_c.c from compiler/helpers/dotsum.c */
+#include "helpers/dotsum.inc" /* build/: scripts/embed_c.c from compiler/emit/helpers/dotsum.c */
 
 #include <stdio.h>
 #include <string.h>
@@ -838,7 +838,7 @@ void kern_conv_db(Emitter *e, int id)
 }
 
 /* dotsum(): see this file's comment.  Its text is real C in
- * compiler/helpers/dotsum.c (compiled and tested alone, embedded by the
+ * compiler/emit/helpers/dotsum.c (compiled and tested alone, embedded by the
  * build): dotsum_source, the macros and sum16(), then dotsum_fn_source,
  * dotsum_block() and dotsum(), once per instruction set
  * (gemm_isa_begin()). */
