@@ -25,6 +25,7 @@
 #include "kernels.h"
 #include "kernels_int8.h"
 #include "lower.h"
+#include "memplan.h"
 #include "nnrt.h"
 #include "target.h"
 #include "quantize.h"
@@ -1033,6 +1034,8 @@ int main(int argc, char **argv)
             if (!qp) {
                 fprintf(stderr, "nnc: error: %s\n", qwhy);
                 rc = 1;
+            } else {
+                mem_plan_int8(c.ir, qp);
             }
         }
         if (rc == 0 && !o.emit && !o.dump_after)

@@ -5,7 +5,8 @@
  * fusion (main.c runs no other optional pass with --quantize), with the
  * weights as constants.  Guarantees every node the output needs has a
  * QuantKind, every int8 value a scale and zero point from the weights
- * file, and every buffer a byte offset in one arena for one sample.
+ * file, and the sizes of its kernels' scratch; memplan.c places the buffers
+ * (mem_plan_int8(), called by the driver after quant_plan()).
  *
  * The arithmetic is TensorFlow Lite's int8 scheme, written out in
  * docs/quantization.md; tests/quant/qref.py is its NumPy reference, and
@@ -207,62 +208,6 @@ static void quant_clamp(const Ir *ir, int a, QuantNode *q)
         q->act_max = qhi;
 }
 
-/* First-fit placement of the int8 buffers by lifetime, in bytes, each
- * aligned to 16; the float scratch after them.  Returns the arena's
- * bytes. */
-static int64_t quant_place(const Ir *ir, QuantPlan *p, const unsigned char *need)
-{
-    int n = ir->n;
-    int *last = malloc((size_t)n * sizeof *last);
-    int64_t *size = calloc((size_t)n, sizeof *size);
-    for (int i = 0; i < n; i++) {
-        last[i] = i;
-        p->q[i].offset = -1;
-    }
-    for (int i = 0; i < n; i++) {
-        if (!need[i] || p->q[i].kind == QK_NONE)
-            continue;
-        for (int j = 0; j < ir->nodes[i].nin; j++) {
-            int r = p->q[ir->nodes[i].in[j]].root;
-            if (r >= 0 && i > last[r])
-                last[r] = i;
-        }
-    }
-    if (p->output >= 0)
-        last[p->q[p->output].root] = n; /* read by the API after the run */
-    int64_t top = 0;
-    for (int i = 0; i < n; i++) {
-        QuantNode *q = &p->q[i];
-        if (!need[i] || q->root != i || q->kind == QK_NONE)
-            continue;
-        size[i] = (shape_numel(&ir->nodes[i].shape) + 15) / 16 * 16;
-        /* the lowest offset overlapping no buffer alive at i */
-        int64_t at = 0;
-        for (int moved = 1; moved;) {
-            moved = 0;
-            for (int j = 0; j < i; j++)
-                if (p->q[j].offset >= 0 && last[j] >= i && at < p->q[j].offset + size[j] &&
-                    p->q[j].offset < at + size[i]) {
-                    at = p->q[j].offset + size[j];
-                    moved = 1;
-                }
-        }
-        q->offset = at;
-        if (at + size[i] > top)
-            top = at + size[i];
-    }
-    free(last);
-    free(size);
-    p->float_scratch = top;
-    p->col = top + 2 * p->scratch_floats * 4;
-    p->col_bytes = (p->col_bytes + 15) / 16 * 16;
-    p->wide = p->col + p->col_bytes;
-    p->wide_bytes = (2 * p->wide_bytes + 15) / 16 * 16;
-    p->pad = p->wide + p->wide_bytes;
-    p->pad_bytes = (p->pad_bytes + 15) / 16 * 16;
-    return p->pad + p->pad_bytes;
-}
-
 int64_t quant_pad_plane(const IrNode *conv, const IrNode *x, int64_t *hp, int64_t *wp)
 {
     Conv c = conv_geometry(conv, x);
@@ -409,8 +354,6 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
     }
     if (!why[0] && p->input < 0)
         snprintf(why, whysize, "model `%s` has no input for --quantize int8", ir->model);
-    if (!why[0])
-        p->arena_bytes = quant_place(ir, p, need);
     free(need);
     free(rd.count);
     free(rd.one);

@@ -79,4 +79,20 @@ int64_t mem_node_floats(const Ir *ir, int id, int max_batch);
 /* --emit memory: every buffer, the arena size and what reuse saved. */
 void mem_dump(const Ir *ir, const MemPlan *plan, FILE *f);
 
+/*
+ * The arena of nnc --quantize int8 for one sample (quantize.h's plan p,
+ * from quant_plan()): every int8 buffer (a root; views share their
+ * operand's) placed in bytes, 16-aligned, over the schedule's liveness by
+ * the placement of mem_plan()'s buffers, greedy by size, or first fit in
+ * schedule order where that gives a smaller arena (the output stays live
+ * after the run, for the API), then the kernels' scratch
+ * after them: the float ops' two buffers of scratch_floats, conv2d's
+ * im2col row (col_bytes), the DSP kernels' int16 copy (two of wide_bytes)
+ * and the padded input plane (pad_bytes).  Sets every root's offset,
+ * float_scratch, col, wide, pad (their sizes rounded up to 16) and
+ * arena_bytes.  No errors: out of memory is an internal error.
+ */
+struct QuantPlan;
+void mem_plan_int8(const Ir *ir, struct QuantPlan *p);
+
 #endif
