@@ -10,6 +10,7 @@
  */
 #include "cident.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -356,4 +357,13 @@ const char *cident_model(Arena *a, const char *name, const char **why)
     if (why)
         *why = reason;
     return reason ? arena_printf(a, "nnc_%s", name) : name;
+}
+
+const char *cident_identifier(Arena *a, const char *s)
+{
+    char *c = arena_printf(a, "%s%s", isdigit((unsigned char)s[0]) ? "v_" : "", s);
+    for (char *p = c; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            *p = '_';
+    return c;
 }

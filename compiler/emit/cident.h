@@ -35,4 +35,9 @@ const char *cident_model(Arena *a, const char *name, const char **why);
  */
 const char *cident_taken(const char *name);
 
+/* s, a name from the model (a value's, a stage's "logits.2", a folded
+ * layer's "a1.3+a1"), as C identifier characters: '_' for any other, "v_"
+ * in front of a digit; in a.  The schedules' buffer names start from it. */
+const char *cident_identifier(Arena *a, const char *s);
+
 #endif

@@ -301,18 +301,6 @@ struct Model {
 /* Locals of the functions that declare buffer names (emit_clip()'s). */
 static const char *const schedule_locals[] = {"c", "clip", "sumsq"};
 
-/* s as C identifier characters: '_' for any other (the '.' of a stage's
- * name, logits.2; the '+' fold_batchnorm joins a layer's and its
- * batchnorm's names with), "v_" in front of a digit. */
-static const char *identifier(Arena *a, const char *s)
-{
-    char *c = arena_printf(a, "%s%s", isdigit((unsigned char)s[0]) ? "v_" : "", s);
-    for (char *p = c; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '_')
-            *p = '_';
-    return c;
-}
-
 /* The forward value whose gradient node id holds (an OP_GRAD, or an
  * accumulation of the backward pass, autodiff.c's contribute()); -1 for
  * any other node. */
@@ -344,7 +332,7 @@ static const char *value_name(const Ir *ir, int id)
     const IrNode *n = &ir->nodes[id];
     Arena *a = ir->arena;
     if (n->op == OP_PARAM || n->op == OP_STATE)
-        return identifier(a, n->param);
+        return cident_identifier(a, n->param);
     int x = grad_of(ir, id);
     if (x >= 0) {
         const char *g = arena_printf(a, "grad_%s", value_name(ir, x));
@@ -357,8 +345,8 @@ static const char *value_name(const Ir *ir, int id)
     if (!n->name)
         return arena_printf(a, "%s_%d", op_info[n->op].name, id);
     if (strchr(n->name, '.'))
-        return arena_printf(a, "%s_%s", identifier(a, n->name), op_info[n->op].name);
-    return identifier(a, n->name);
+        return arena_printf(a, "%s_%s", cident_identifier(a, n->name), op_info[n->op].name);
+    return cident_identifier(a, n->name);
 }
 
 /* The node whose value root r's buffer holds once its kernel ran: r, or

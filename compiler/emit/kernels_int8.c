@@ -18,8 +18,10 @@
  */
 #include "kernels_int8.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "cident.h"
 #include "conv_algo.h"
 #include "version.h"
 
@@ -956,6 +958,32 @@ static const char *qbuf(const Ir *ir, const QuantPlan *p, int id)
     return arena_printf(ir->arena, "A + %lld", (ll)p->q[p->q[id].root].offset);
 }
 
+/* run_int8()'s locals besides the buffers, which no buffer name may take. */
+static const char *const int8_locals[] = {"A", "F", "xs", "col", "wide", "pad"};
+
+/* The name run_int8() gives root buffer r, as the float schedules name
+ * theirs (emit_c.c): the value it holds once its kernel ran (a clamping
+ * activation folded into it: the activation's), by the model's name for
+ * it (a stage of a chain, "logits.2": "logits_2_maxpool"; the input's
+ * quantized copy "x_int8"), else its operator and node id; "v<id>_" in front where that is taken by C, by
+ * the generated code (cident_taken(), the int8 kernels' nnc_ family) or
+ * by an earlier buffer of names[]. */
+static const char *qname(const Ir *ir, const QuantPlan *p, int r, const char *const *names)
+{
+    Arena *a = ir->arena;
+    const IrNode *n = &ir->nodes[p->q[r].value];
+    const char *c = n->op == OP_INPUT ? arena_printf(a, "%s_int8", cident_identifier(a, n->name))
+                    : !n->name ? arena_printf(a, "%s_%d", op_info[n->op].name, p->q[r].value)
+                    : strchr(n->name, '.') ? arena_printf(a, "%s_%s", cident_identifier(a, n->name), op_info[n->op].name)
+                                           : cident_identifier(a, n->name);
+    int taken = cident_taken(c) != NULL || strncmp(c, "nnc_", 4) == 0;
+    for (size_t i = 0; i < sizeof int8_locals / sizeof *int8_locals; i++)
+        taken |= strcmp(c, int8_locals[i]) == 0;
+    for (int j = 0; j < r; j++)
+        taken |= names[j] && strcmp(names[j], c) == 0;
+    return taken ? arena_printf(a, "v%d_%s", r, c) : c;
+}
+
 /* dense: every output a row of nnc_rows (bz = bias - z_in sum w). */
 static void emit_dense(Emitter *e, const QuantPlan *p, int id)
 {
@@ -1673,36 +1701,58 @@ int kern_int8_emit(const Ir *ir, const QuantPlan *p, const EmitOptions *o, FILE 
         }
     }
     /* the schedule: one sample, input already in its buffer */
+    /* the schedule: one sample, input already in its buffer; a pointer
+     * per buffer, named after its value (qname()), and per scratch */
+    const char **name = calloc((size_t)ir->n, sizeof *name);
+    int any_conv = 0, any_pad = 0, any_wide = 0;
     emit_line(&e, "static void run_int8(int8_t *A)");
     emit_line(&e, "{");
-    if (p->scratch_floats)
-        emit_line(&e, "    float *F = (float *)(void *)((unsigned char *)A + %lld);", (ll)p->float_scratch);
     for (int i = 0; i < ir->n; i++) {
         const QuantNode *q = &p->q[i];
-        const char *x = ir->nodes[i].nin ? qbuf(ir, p, ir->nodes[i].in[0]) : "";
+        any_conv |= q->kind == QK_CONV2D;
+        any_pad |= q->kind == QK_CONV2D && q->pad_plane;
+        any_wide |= q->kind == QK_CONV2D || q->kind == QK_DENSE;
+        if (q->kind == QK_NONE || q->root != i || q->offset < 0)
+            continue;
+        name[i] = qname(ir, p, i, name);
+        char sh[96];
+        emit_line(&e, "    int8_t *const %s = A + %lld; /* %s */", name[i], (ll)q->offset, shape_str(&ir->nodes[i].shape, sh, sizeof sh));
+    }
+    if (any_conv)
+        emit_line(&e, "    int8_t *const col = A + %lld; /* conv2d's im2col rows */", (ll)p->col);
+    if (any_wide)
+        emit_line(&e, "    int16_t *const wide = (int16_t *)(void *)(A + %lld); /* a row or two widened to int16 */", (ll)p->wide);
+    if (any_pad)
+        emit_line(&e, "    int8_t *const pad = A + %lld; /* conv2d's input padded with its zero point */", (ll)p->pad);
+    if (p->scratch_floats)
+        emit_line(&e, "    float *F = (float *)(void *)((unsigned char *)A + %lld); /* the float ops' */", (ll)p->float_scratch);
+#define QB(id) name[p->q[id].root]
+    for (int i = 0; i < ir->n; i++) {
+        const QuantNode *q = &p->q[i];
+        const char *x = ir->nodes[i].nin && q->kind != QK_NONE ? QB(ir->nodes[i].in[0]) : "";
         if (q->kind == QK_DENSE)
-            emit_line(&e, "    k%d_dense(%s, %s, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->wide);
+            emit_line(&e, "    k%d_dense(%s, %s, wide);", i, x, QB(i));
         else if (q->kind == QK_CONV2D && q->pad_plane)
-            emit_line(&e, "    k%d_conv2d(%s, %s, A + %lld, (int16_t *)(void *)(A + %lld), A + %lld);", i, x, qbuf(ir, p, i),
-                      (ll)p->col, (ll)p->wide, (ll)p->pad);
+            emit_line(&e, "    k%d_conv2d(%s, %s, col, wide, pad);", i, x, QB(i));
         else if (q->kind == QK_CONV2D)
-            emit_line(&e, "    k%d_conv2d(%s, %s, A + %lld, (int16_t *)(void *)(A + %lld));", i, x, qbuf(ir, p, i), (ll)p->col,
-                      (ll)p->wide);
+            emit_line(&e, "    k%d_conv2d(%s, %s, col, wide);", i, x, QB(i));
         else if (q->kind == QK_MAXPOOL || q->kind == QK_AVGPOOL || q->kind == QK_GAP)
-            emit_line(&e, "    k%d_%s(%s, %s);", i, op_info[ir->nodes[i].op].name, x, qbuf(ir, p, i));
+            emit_line(&e, "    k%d_%s(%s, %s);", i, op_info[ir->nodes[i].op].name, x, QB(i));
         else if (q->kind == QK_ADD)
-            emit_line(&e, "    k%d_add(%s, %s, %s);", i, x, qbuf(ir, p, ir->nodes[i].in[1]), qbuf(ir, p, i));
+            emit_line(&e, "    k%d_add(%s, %s, %s);", i, x, QB(ir->nodes[i].in[1]), QB(i));
         else if (q->kind == QK_CONCAT) {
             emit_line(&e, "    {");
             emit_line(&e, "        const int8_t *xs[%d];", ir->nodes[i].nin);
             for (int k = 0; k < ir->nodes[i].nin; k++)
-                emit_line(&e, "        xs[%d] = %s;", k, qbuf(ir, p, ir->nodes[i].in[k]));
-            emit_line(&e, "        k%d_concat(xs, %s);", i, qbuf(ir, p, i));
+                emit_line(&e, "        xs[%d] = %s;", k, QB(ir->nodes[i].in[k]));
+            emit_line(&e, "        k%d_concat(xs, %s);", i, QB(i));
             emit_line(&e, "    }");
         } else if (q->kind == QK_FLOAT)
-            emit_line(&e, "    k%d_%s(%s, %s, F, F + %lld);", i, op_info[ir->nodes[i].op].name, x, qbuf(ir, p, i),
+            emit_line(&e, "    k%d_%s(%s, %s, F, F + %lld);", i, op_info[ir->nodes[i].op].name, x, QB(i),
                       (ll)p->scratch_floats);
     }
+#undef QB
+    free(name);
     emit_line(&e, "}");
     emit_line(&e, "%s", "");
     ll nin = numel(&ir->nodes[p->input]), nout = numel(&ir->nodes[p->output]);
