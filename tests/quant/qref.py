@@ -125,15 +125,18 @@ def pair(v):
 def conv_acc(xc, w, b, stride=1, pad=0, dil=1, groups=1):
     """The sums of a conv2d: xc [C, H, W] already centered (q - zp_in, or
     floats), w [F, C/groups, KH, KW], b [F]; stride and pad ints or (h, w)
-    pairs; padding contributes nothing.  The dtype is xc's and w's."""
-    (sh, sw), (ph, pw) = pair(stride), pair(pad)
+    pairs (pad also (top, bottom, left, right)); padding contributes nothing.  The dtype is xc's and w's."""
+    sh, sw = pair(stride)
+    # pad: (top, bottom, left, right) where they differ (padding = same of
+    # an even kernel: PyTorch puts the odd one at the bottom/right)
+    pt, pb, pl, pr = pad if len(pair(pad)) == 4 else (pair(pad)[0],) * 2 + (pair(pad)[1],) * 2
     C, H, W = xc.shape
     F, CG, KH, KW = w.shape
     dt = np.result_type(xc.dtype, w.dtype)
-    xs = np.zeros((C, H + 2 * ph, W + 2 * pw), dt)
-    xs[:, ph:ph + H, pw:pw + W] = xc
-    OH = (H + 2 * ph - dil * (KH - 1) - 1) // sh + 1
-    OW = (W + 2 * pw - dil * (KW - 1) - 1) // sw + 1
+    xs = np.zeros((C, H + pt + pb, W + pl + pr), dt)
+    xs[:, pt:pt + H, pl:pl + W] = xc
+    OH = (H + pt + pb - dil * (KH - 1) - 1) // sh + 1
+    OW = (W + pl + pr - dil * (KW - 1) - 1) // sw + 1
     FG = F // groups
     acc = np.zeros((F, OH, OW), dt)
     for f in range(F):

@@ -72,6 +72,13 @@ class Model:
             s = (1, rint(rng, 1, 3)) if self.one_d else (rint(rng, 1, 3), rint(rng, 1, 3))
             p = (0, rint(rng, 0, 3)) if self.one_d else (rint(rng, 0, 3), rint(rng, 0, 3))
             d = rint(rng, 1, 3) if rng.random() < 0.3 else 1
+            same = rng.random() < 0.15
+            if same:
+                # padding = same (stride 1): PyTorch's total d (k - 1),
+                # the odd one at the bottom/right
+                s = (1, 1)
+                th, tw = (0 if self.one_d else d * (kh - 1)), d * (kw - 1)
+                p = (th // 2, th - th // 2, tw // 2, tw - tw // 2)
             g = 1
             r = rng.random()
             if r < 0.25:
@@ -81,16 +88,19 @@ class Model:
                 if gs:
                     g = int(rng.choice(gs))
                     F = g * max(1, F // g)
-            OH = (H + 2 * p[0] - d * (kh - 1) - 1) // s[0] + 1
-            OW = (W + 2 * p[1] - d * (kw - 1) - 1) // s[1] + 1
+            p4 = p if same else (p[0], p[0], p[1], p[1])
+            OH = (H + p4[0] + p4[1] - d * (kh - 1) - 1) // s[0] + 1
+            OW = (W + p4[2] + p4[3] - d * (kw - 1) - 1) // s[1] + 1
             if OH >= 1 and OW >= 1:
                 break
         else:
             return False
         if self.one_d:
-            args = "%d, kernel = %d, stride = %d, padding = %d" % (F, kw, s[1], p[1])
+            args = "%d, kernel = %d, stride = %d, padding = %d" % (F, kw, s[1], p4[2])
         else:
-            args = "%d, kernel = %s, stride = %s, padding = %s" % (F, fmt((kh, kw)), fmt(s), fmt(p))
+            args = "%d, kernel = %s, stride = %s, padding = %s" % (F, fmt((kh, kw)), fmt(s), fmt(p4[::2]))
+        if same:
+            args = args.split(", stride")[0] + ", padding = same"
         if d > 1:
             args += ", dilation = %d" % d
         if g > 1:
@@ -103,7 +113,7 @@ class Model:
         wt = w[:, :, 0, :] if self.one_d else w
         self.tensors += [(name + ".0.weight", wt), (name + ".0.bias", b)]
         self.shape[name] = (F, OH, OW)
-        self.steps.append(("conv", name, src, dict(w=w, b=b, stride=s, pad=p, dil=d, groups=g)))
+        self.steps.append(("conv", name, src, dict(w=w, b=b, stride=s, pad=p4, dil=d, groups=g)))
         return True
 
     def act(self, name, src):
