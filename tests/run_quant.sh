@@ -8,6 +8,13 @@
 #                            -march=native: those kernels called directly
 #                            where the CPU has them; under ASan + UBSan:
 #                            the plain build, dispatching to them)
+#   tests/quant/sweep.py     random model geometries (one or two conv2d/
+#                            conv1d layers, pools, add, concat, dense) on
+#                            every variant, bit for bit against qref.py:
+#                            a bounded run here (seed 1, 30 cases, one
+#                            variant a case in turn, cases 0 and 15 also on
+#                            the Cortex-M cores under QEMU); the larger
+#                            sweep by hand (docs/quantization.md)
 #   tests/quant/x86.sh       the x86 VNNI kernels are the code compiled
 #                            (plain -O2: by run-time dispatch) and run
 #   tests/quant/accuracy.sh  fashion_mlp and fashion_lenet: trained briefly,
@@ -31,5 +38,7 @@ for flags in "-DNNC_ISA_MAX=0" "-O2 -march=native" "-fsanitize=address,undefined
     echo "-- the generated C with flags '$flags'"
     QUANT_CFLAGS="$flags" "$PY" tests/quant/run.py "$NNC" build/quant || exit 1
 done
+echo "-- random geometries (tests/quant/sweep.py, seed 1)"
+"$PY" tests/quant/sweep.py "$NNC" build/quant/sweep 30 1 15 1 || exit 1
 sh tests/quant/x86.sh || exit 1
 NNC="$NNC" PYTHON="$PY" sh tests/quant/accuracy.sh || exit 1

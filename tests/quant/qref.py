@@ -117,24 +117,42 @@ def dense(x, zp_in, qw, qb, mult, shift, zp, lo=-128, hi=127):
     return finish(acc, mult, shift, zp, lo, hi)
 
 
-def conv2d(x, zp_in, qw, qb, mult, shift, zp, stride=1, pad=0, dil=1, groups=1, lo=-128, hi=127):
-    """x [C, H, W] int8; padding contributes nothing (x - zp_in = 0)."""
-    C, H, W = x.shape
-    F, CG, KH, KW = qw.shape
-    xs = np.zeros((C, H + 2 * pad, W + 2 * pad), np.int64)
-    xs[:, pad:pad + H, pad:pad + W] = x.astype(np.int64) - zp_in
-    OH = (H + 2 * pad - dil * (KH - 1) - 1) // stride + 1
-    OW = (W + 2 * pad - dil * (KW - 1) - 1) // stride + 1
+def pair(v):
+    """An int or an (h, w) pair, as the language's kernel/stride/padding."""
+    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+
+
+def conv_acc(xc, w, b, stride=1, pad=0, dil=1, groups=1):
+    """The sums of a conv2d: xc [C, H, W] already centered (q - zp_in, or
+    floats), w [F, C/groups, KH, KW], b [F]; stride and pad ints or (h, w)
+    pairs (pad also (top, bottom, left, right)); padding contributes nothing.  The dtype is xc's and w's."""
+    sh, sw = pair(stride)
+    # pad: (top, bottom, left, right) where they differ (padding = same of
+    # an even kernel: PyTorch puts the odd one at the bottom/right)
+    pt, pb, pl, pr = pad if len(pair(pad)) == 4 else (pair(pad)[0],) * 2 + (pair(pad)[1],) * 2
+    C, H, W = xc.shape
+    F, CG, KH, KW = w.shape
+    dt = np.result_type(xc.dtype, w.dtype)
+    xs = np.zeros((C, H + pt + pb, W + pl + pr), dt)
+    xs[:, pt:pt + H, pl:pl + W] = xc
+    OH = (H + pt + pb - dil * (KH - 1) - 1) // sh + 1
+    OW = (W + pl + pr - dil * (KW - 1) - 1) // sw + 1
     FG = F // groups
-    acc = np.zeros((F, OH, OW), np.int64)
+    acc = np.zeros((F, OH, OW), dt)
     for f in range(F):
         g = f // FG
         for ky in range(KH):
             for kx in range(KW):
-                patch = xs[g * CG:(g + 1) * CG, ky * dil:ky * dil + stride * (OH - 1) + 1:stride,
-                           kx * dil:kx * dil + stride * (OW - 1) + 1:stride]
-                acc[f] += np.tensordot(qw[f, :, ky, kx].astype(np.int64), patch, axes=(0, 0))
-        acc[f] += qb[f]
+                patch = xs[g * CG:(g + 1) * CG, ky * dil:ky * dil + sh * (OH - 1) + 1:sh,
+                           kx * dil:kx * dil + sw * (OW - 1) + 1:sw]
+                acc[f] += np.tensordot(w[f, :, ky, kx].astype(dt), patch, axes=(0, 0))
+        acc[f] += b[f]
+    return acc
+
+
+def conv2d(x, zp_in, qw, qb, mult, shift, zp, stride=1, pad=0, dil=1, groups=1, lo=-128, hi=127):
+    """x [C, H, W] int8; padding contributes nothing (x - zp_in = 0)."""
+    acc = conv_acc(x.astype(np.int64) - zp_in, qw.astype(np.int64), qb, stride, pad, dil, groups)
     return finish(acc, mult[:, None, None], shift[:, None, None], zp, lo, hi)
 
 

@@ -443,26 +443,32 @@ def test_errors(rng):
           "a zero point outside [-128, 127]: an error naming the file")
 
 
-rng = np.random.default_rng(14)
-os.makedirs(B, exist_ok=True)
-test_dense(rng)
-test_arith(rng, os.path.join(B, "qdense"))
-# the 32-bit requantization of cores without a 64-bit multiply (Cortex-M0)
-build(os.path.join(HERE, "ops", "qdense.nn"), os.path.join(B, "qdense.safetensors"), "qdense",
-      os.path.join(B, "qdense_rq32"), ["-DNNC_RQ32"])
-test_arith(rng, os.path.join(B, "qdense_rq32"), " (-DNNC_RQ32, the Cortex-M0's 32-bit pieces)")
-test_conv(rng)
-test_wide(rng)
-test_res(rng)
-test_bn(rng)
-test_errors(rng)
-test_x86(rng)
-# the Cortex-M0's kernels (two rows a pass, the 32-bit requantization),
-# compiled for the host: the same integers
-VARIANT, VARIANT_NAME = ["-DNNC_THUMB1", "-DNNC_RQ32"], " [-DNNC_THUMB1 -DNNC_RQ32]"
-test_dense(rng)
-test_conv(rng)
-test_wide(rng)
-test_res(rng)
-print("tests/quant: %s" % ("all passed" if not fails else "%d FAILED" % fails))
-sys.exit(1 if fails else 0)
+def main():
+    global VARIANT, VARIANT_NAME
+    rng = np.random.default_rng(14)
+    os.makedirs(B, exist_ok=True)
+    test_dense(rng)
+    test_arith(rng, os.path.join(B, "qdense"))
+    # the 32-bit requantization of cores without a 64-bit multiply (Cortex-M0)
+    build(os.path.join(HERE, "ops", "qdense.nn"), os.path.join(B, "qdense.safetensors"), "qdense",
+          os.path.join(B, "qdense_rq32"), ["-DNNC_RQ32"])
+    test_arith(rng, os.path.join(B, "qdense_rq32"), " (-DNNC_RQ32, the Cortex-M0's 32-bit pieces)")
+    test_conv(rng)
+    test_wide(rng)
+    test_res(rng)
+    test_bn(rng)
+    test_errors(rng)
+    test_x86(rng)
+    # the Cortex-M0's kernels (two rows a pass, the 32-bit requantization),
+    # compiled for the host: the same integers
+    VARIANT, VARIANT_NAME = ["-DNNC_THUMB1", "-DNNC_RQ32"], " [-DNNC_THUMB1 -DNNC_RQ32]"
+    test_dense(rng)
+    test_conv(rng)
+    test_wide(rng)
+    test_res(rng)
+    print("tests/quant: %s" % ("all passed" if not fails else "%d FAILED" % fails))
+    sys.exit(1 if fails else 0)
+
+
+if __name__ == "__main__":
+    main()
