@@ -243,6 +243,14 @@ def test_conv(rng):
     layer_check(text, 3, L0, "qconv y.0 (conv2d)", P["x"][1])
     layer_check(text, 7, L2, "qconv y.2 (depthwise conv2d)", P["y1"][1])
     layer_check(text, 12, L5, "qconv y.5 (dense)", P["y3"][1])
+    # the schedule names its buffers after their values (issue 12): no call
+    # passes an arena offset
+    body = text[text.index("static void run_int8("):]
+    body = body[:body.index("\n}\n")]
+    calls = [l for l in body.split("\n") if re.match(r"\s+k\d+_", l)]
+    check(calls and not any("A +" in l for l in calls) and "int8_t *const x_int8 = A + " in body
+          and re.search(r"int8_t \*const y_1_relu6 = A \+ \d+;", body) is not None,
+          "qconv: run_int8 passes named buffers (x_int8, y_1_relu6, ...), no arena offsets")
     x = rng.integers(-128, 128, (100, 3, 9, 9)).astype(np.int8)
     got = run(exe, "int8", x, np.int8).reshape(100, 6)
     lo1, hi1 = max(-128, qref.quant_value(0, *P["y1"])), qref.quant_value(6, *P["y1"])
