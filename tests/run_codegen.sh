@@ -546,12 +546,16 @@ for model in examples/*.nn; do
 done
 # One training model for each target: fashion_lenet's training code
 # compiles warning-free and trains (3 steps) to the host's predictions.
+# cortex-m0's file is generic's and cortex-m7's cortex-m4's, but for the
+# command line in its header (the same row of plain loops, with and without
+# fused multiply-add): those two are left out (CI's 30 minutes).
+TRAIN_TARGETS="x86-64 x86-64-v3 x86-64-v4 aarch64 cortex-m4 generic"
 d="$tmp/fashion_lenet"
 if CC=gcc NNC_CFLAGS=-O2 "$NNC" examples/fashion_lenet.nn --exe --batch 8 -o "$d/th" 2>"$d/err" &&
     "$d/th" train --data "$d/x.csv" --labels "$d/y.csv" --batch 8 --steps 3 --no-shuffle --seed 1 \
         --save "$d/th.st" --quiet >/dev/null 2>&1 &&
     "$d/th" predict --weights "$d/th.st" --data "$d/x.csv" --output "$d/th.npy" >/dev/null 2>&1; then
-    for t in $TARGETS; do
+    for t in $TRAIN_TARGETS; do
         mkdir -p "$d/train-$t"
         if "$NNC" examples/fashion_lenet.nn --batch 8 --target $t -o "$d/train-$t" 2>"$d/err"; then
             for cc in gcc clang; do
