@@ -44,6 +44,7 @@
 #include <time.h>
 
 #include "nnrt.h"
+#include "stats.h"
 
 #ifndef MODEL
 #error "compile with -DMODEL=name (the model's name in the .nn file)"
@@ -60,13 +61,6 @@
 
 typedef struct MODEL Model;
 extern const NnrtModel FN(_model);
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double cpu_now(void)
 {
@@ -88,26 +82,6 @@ static void timing_stop(void)
 static void print_util(void)
 {
     printf("cpu_util=%.2f\n", wall_total > 0 ? cpu_total / wall_total : 0.0);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static void print_runs(const char *key, const double *v, int n)
-{
-    printf("%s_runs=", key);
-    for (int i = 0; i < n; i++)
-        printf("%s%.6g", i ? "," : "", v[i]);
-    printf("\n");
 }
 
 static void die(const char *what, const char *msg)

@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "nnrt.h"
+#include "stats.h"
 
 /* values per sample out of the model (-DOUTPUT_SIZE=NAME_OUTPUT_SIZE) */
 #ifndef OUTPUT_SIZE
@@ -52,33 +53,6 @@ void f32_forward(void *m, int n, const float *x, float *out);
 size_t i8_arena_bytes(void);
 void *i8_init(void *arena, size_t arena_bytes);
 void i8_forward(void *m, int n, const float *x, float *out);
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static void print_runs(const char *key, const double *v, int n)
-{
-    printf("%s_runs=", key);
-    for (int i = 0; i < n; i++)
-        printf("%s%.6g", i ? "," : "", v[i]);
-    printf("\n");
-}
 
 static void die(const char *what, const char *msg)
 {
