@@ -1213,43 +1213,43 @@ static void emit_conv(Emitter *e, const QuantPlan *p, int id)
         emit_line(e, "}");
         emit_line(e, "%s", "");
     } else {
-    emit_line(e, "/* %%%d conv2d: the taps of output (oy, ox) of group g, %lld of them, into t */", id, K);
-    emit_line(e, "static void k%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
-    emit_line(e, "{");
-    emit_line(e, "    int ci, ky, kx;");
-    emit_line(e, "    int y0 = oy * %lld - %lld, x0 = ox * %lld - %lld;", c.SH, c.PT, c.SW, c.PL);
-    emit_line(e, "    if (y0 >= 0 && y0 + %lld < %lld && x0 >= 0 && x0 + %lld < %lld) {", (c.KH - 1) * c.DH, c.H,
-              (c.KW - 1) * c.DW, c.W);
-    emit_line(e, "        /* the window inside the input: rows copied, no checks */");
-    emit_line(e, "        for (ci = 0; ci < %lld; ci++)", c.CG);
-    emit_line(e, "            for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
-    emit_line(e, "                const int8_t *row = x + (size_t)(g * %lld + ci) * %lld + (y0 + ky * %lld) * %lld + x0;", c.CG,
-              c.H * c.W, c.DH, c.W);
-    copy_row(e, c.KW, c.DW, "                ");
-    emit_line(e, "            }");
-    emit_line(e, "        return;");
-    emit_line(e, "    }");
-    /* the border: every tap z_in, then the part of each row of the window
-     * inside the input, its columns kx in [ka, kb) the same for every row */
-    emit_line(e, "    memset(t, %d, %lld);", x->zero_point, K);
-    emit_line(e, "    {");
-    emit_line(e, "        int ka = x0 >= 0 ? 0 : (-x0 + %lld) / %lld, kb = x0 >= %lld ? 0 : (%lld - x0 + %lld) / %lld;", c.DW - 1,
-              c.DW, c.W, c.W, c.DW - 1, c.DW);
-    emit_line(e, "        if (kb > %lld)", c.KW);
-    emit_line(e, "            kb = %lld;", c.KW);
-    emit_line(e, "        for (ci = 0; ci < %lld; ci++) {", c.CG);
-    emit_line(e, "            const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
-    emit_line(e, "            for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
-    emit_line(e, "                int iy = y0 + ky * %lld;", c.DH);
-    emit_line(e, "                if (iy < 0 || iy >= %lld)", c.H);
-    emit_line(e, "                    continue;");
-    emit_line(e, "                for (kx = ka; kx < kb; kx++)");
-    emit_line(e, "                    t[kx] = xc[iy * %lld + x0 + kx * %lld];", c.W, c.DW);
-    emit_line(e, "            }");
-    emit_line(e, "        }");
-    emit_line(e, "    }");
-    emit_line(e, "}");
-    emit_line(e, "%s", "");
+        emit_line(e, "/* %%%d conv2d: the taps of output (oy, ox) of group g, %lld of them, into t */", id, K);
+        emit_line(e, "static void k%d_col(const int8_t *x, int g, int oy, int ox, int8_t *t)", id);
+        emit_line(e, "{");
+        emit_line(e, "    int ci, ky, kx;");
+        emit_line(e, "    int y0 = oy * %lld - %lld, x0 = ox * %lld - %lld;", c.SH, c.PT, c.SW, c.PL);
+        emit_line(e, "    if (y0 >= 0 && y0 + %lld < %lld && x0 >= 0 && x0 + %lld < %lld) {", (c.KH - 1) * c.DH, c.H,
+                  (c.KW - 1) * c.DW, c.W);
+        emit_line(e, "        /* the window inside the input: rows copied, no checks */");
+        emit_line(e, "        for (ci = 0; ci < %lld; ci++)", c.CG);
+        emit_line(e, "            for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
+        emit_line(e, "                const int8_t *row = x + (size_t)(g * %lld + ci) * %lld + (y0 + ky * %lld) * %lld + x0;", c.CG,
+                  c.H * c.W, c.DH, c.W);
+        copy_row(e, c.KW, c.DW, "                ");
+        emit_line(e, "            }");
+        emit_line(e, "        return;");
+        emit_line(e, "    }");
+        /* the border: every tap z_in, then the part of each row of the window
+         * inside the input, its columns kx in [ka, kb) the same for every row */
+        emit_line(e, "    memset(t, %d, %lld);", x->zero_point, K);
+        emit_line(e, "    {");
+        emit_line(e, "        int ka = x0 >= 0 ? 0 : (-x0 + %lld) / %lld, kb = x0 >= %lld ? 0 : (%lld - x0 + %lld) / %lld;", c.DW - 1,
+                  c.DW, c.W, c.W, c.DW - 1, c.DW);
+        emit_line(e, "        if (kb > %lld)", c.KW);
+        emit_line(e, "            kb = %lld;", c.KW);
+        emit_line(e, "        for (ci = 0; ci < %lld; ci++) {", c.CG);
+        emit_line(e, "            const int8_t *xc = x + (size_t)(g * %lld + ci) * %lld;", c.CG, c.H * c.W);
+        emit_line(e, "            for (ky = 0; ky < %lld; ky++, t += %lld) {", c.KH, c.KW);
+        emit_line(e, "                int iy = y0 + ky * %lld;", c.DH);
+        emit_line(e, "                if (iy < 0 || iy >= %lld)", c.H);
+        emit_line(e, "                    continue;");
+        emit_line(e, "                for (kx = ka; kx < kb; kx++)");
+        emit_line(e, "                    t[kx] = xc[iy * %lld + x0 + kx * %lld];", c.W, c.DW);
+        emit_line(e, "            }");
+        emit_line(e, "        }");
+        emit_line(e, "    }");
+        emit_line(e, "}");
+        emit_line(e, "%s", "");
     }
     if (wide)
         emit_line(e, "#endif");
