@@ -367,3 +367,12 @@ const char *cident_identifier(Arena *a, const char *s)
             *p = '_';
     return c;
 }
+
+const char *cident_value(Arena *a, const char *name, const char *op, int id)
+{
+    if (!name)
+        return arena_printf(a, "%s_%d", op, id);
+    if (strchr(name, '.'))
+        return arena_printf(a, "%s_%s", cident_identifier(a, name), op);
+    return cident_identifier(a, name);
+}

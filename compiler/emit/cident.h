@@ -40,4 +40,11 @@ const char *cident_taken(const char *name);
  * in front of a digit; in a.  The schedules' buffer names start from it. */
 const char *cident_identifier(Arena *a, const char *s);
 
+/* The C name of a value of the model, before collisions: its name from
+ * the source (cident_identifier()), a stage of a chain ("logits.2") with
+ * its operator op after it ("logits_2_maxpool"), an unnamed value its
+ * operator and node id ("add_13"); in a.  Both schedules (the float
+ * file's, the int8 file's) name their buffers by it. */
+const char *cident_value(Arena *a, const char *name, const char *op, int id);
+
 #endif

@@ -342,11 +342,7 @@ static const char *value_name(const Ir *ir, int id)
             return arena_printf(a, "%s_from_%s", g, value_name(ir, n->fwd));
         return arena_printf(a, "%s_sum", g);
     }
-    if (!n->name)
-        return arena_printf(a, "%s_%d", op_info[n->op].name, id);
-    if (strchr(n->name, '.'))
-        return arena_printf(a, "%s_%s", cident_identifier(a, n->name), op_info[n->op].name);
-    return cident_identifier(a, n->name);
+    return cident_value(a, n->name, op_info[n->op].name, id);
 }
 
 /* The node whose value root r's buffer holds once its kernel ran: r, or

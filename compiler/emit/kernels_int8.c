@@ -973,9 +973,7 @@ static const char *qname(const Ir *ir, const QuantPlan *p, int r, const char *co
     Arena *a = ir->arena;
     const IrNode *n = &ir->nodes[p->q[r].value];
     const char *c = n->op == OP_INPUT ? arena_printf(a, "%s_int8", cident_identifier(a, n->name))
-                    : !n->name ? arena_printf(a, "%s_%d", op_info[n->op].name, p->q[r].value)
-                    : strchr(n->name, '.') ? arena_printf(a, "%s_%s", cident_identifier(a, n->name), op_info[n->op].name)
-                                           : cident_identifier(a, n->name);
+                                      : cident_value(a, n->name, op_info[n->op].name, p->q[r].value);
     int taken = cident_taken(c) != NULL || strncmp(c, "nnc_", 4) == 0;
     for (size_t i = 0; i < sizeof int8_locals / sizeof *int8_locals; i++)
         taken |= strcmp(c, int8_locals[i]) == 0;
