@@ -934,8 +934,8 @@ static int print_product_memory(Compilation *c, const Options *o, FILE *f)
             name = nb;
         }
         fprintf(f, "layer %-28s %-16s weights %9lld  output %9lld  scratch %9lld\n", name, op_info[nd->op].name,
-                (long long)w, (long long)(p->root[i] == i && p->offset[i] >= 0 ? p->size[i] * 4 : 0),
-                (long long)(p->scratch[i] >= 0 ? p->scratch_size[i] * 4 : 0));
+                (long long)w, (long long)(p->root[i] == i && p->offset[i] >= 0 ? p->size[i] : 0),
+                (long long)(p->scratch[i] >= 0 ? p->scratch_size[i] : 0));
     }
     if (o->inference)
         fprintf(f, "flash %lld bytes: weights %lld (const arrays, .rodata or NNC_WEIGHTS_SECTION); "
@@ -944,7 +944,7 @@ static int print_product_memory(Compilation *c, const Options *o, FILE *f)
         fprintf(f, "flash 0 bytes of weights: training code keeps its %lld bytes of parameters in the arena; "
                    "code not counted\n", (long long)weights);
     fprintf(f, "ram %lld bytes: %s_ARENA_BYTES (the model struct %lld, buffers %lld)\n", (long long)ram, cname,
-            (long long)(ram - p->total * 4), (long long)p->total * 4);
+            (long long)(ram - p->total), (long long)p->total);
     fputs("code: not estimated; measure it with size(1) on the compiled .c (docs/embedded.md, section 8)\n", f);
     fputs("stack: not estimated; the kernels keep only small blocks of sums there (docs/embedded.md, "
           "section 8, measures every example on Cortex-M)\n", f);

@@ -254,7 +254,7 @@ static const char *buf(const Emitter *e, int id)
         return "target";
     if (n->op == OP_PARAM && e->opt->inference)
         return weight_name(ir, r);
-    return arena_printf(ir->arena, "A + %lld", (ll)e->plan->offset[r]);
+    return arena_printf(ir->arena, "A + %lld", (ll)mem_slots(e->plan->offset[r]));
 }
 
 /* ---- the names of the buffers ------------------------------------------------
@@ -532,7 +532,7 @@ static void emit_buffers(Emitter *e, const Model *m, const Uses *u)
     for (int j = 0; j < u->k; j++) {
         int ref = u->list[j];
         int len = (int)strlen(ref >= 0 ? m->name[ref] : m->scratch_name[-1 - ref]);
-        ll off = ref >= 0 ? (ll)e->plan->offset[ref] : (ll)e->plan->scratch[-1 - ref];
+        ll off = mem_slots(ref >= 0 ? e->plan->offset[ref] : e->plan->scratch[-1 - ref]);
         int lo = snprintf(NULL, 0, "A + %lld;", off);
         w = len > w ? len : w;
         wo = lo > wo ? lo : wo;
@@ -540,7 +540,7 @@ static void emit_buffers(Emitter *e, const Model *m, const Uses *u)
     for (int j = 0; j < u->k; j++) {
         int ref = u->list[j];
         const char *name = ref >= 0 ? m->name[ref] : m->scratch_name[-1 - ref];
-        ll off = ref >= 0 ? (ll)e->plan->offset[ref] : (ll)e->plan->scratch[-1 - ref];
+        ll off = mem_slots(ref >= 0 ? e->plan->offset[ref] : e->plan->scratch[-1 - ref]);
         emit_line(e, "real *const %-*s = %-*s /* %s */", w, name, wo, arena_printf(e->ir->arena, "A + %lld;", off),
                   buffer_comment(e, ref));
     }
@@ -573,8 +573,8 @@ static void header_comment(Emitter *e, const char *what)
 static int train_plateau(const Ir *ir);
 
 /* The arena's alignment, bytes: every buffer starts on a 64-byte line
- * (memplan.h's MEM_ALIGN floats), which the arena's start must keep. */
-#define ARENA_ALIGN (MEM_ALIGN * 4)
+ * (memplan.h's MEM_ALIGN), which the arena's start must keep. */
+#define ARENA_ALIGN MEM_ALIGN
 
 /* Bytes the model struct takes at the start of the arena: its fields
  * counted at 8 bytes each (no pointer, double or int64_t is wider on any
@@ -597,7 +597,7 @@ static ll model_bytes(const Emitter *e)
  * float scalars), in bytes. */
 static ll arena_bytes(const Emitter *e)
 {
-    return model_bytes(e) + (ll)e->plan->total * 4;
+    return model_bytes(e) + (ll)e->plan->total;
 }
 
 int64_t emit_c_arena_bytes(const Ir *ir, const MemPlan *plan, int inference)
@@ -975,7 +975,7 @@ static void emit_state(Emitter *e)
     int ns = 0;
     for (int i = 0; i < ir->n; i++)
         if (ir->nodes[i].op == OP_STATE)
-            st[ns++] = (St){ir->nodes[i].param, "NNRT_F32", arena_printf(ir->arena, "m->a + %lld", (ll)e->plan->offset[i]),
+            st[ns++] = (St){ir->nodes[i].param, "NNRT_F32", arena_printf(ir->arena, "m->a + %lld", (ll)mem_slots(e->plan->offset[i])),
                             &ir->nodes[i]};
     st[ns++] = (St){"__step__", "NNRT_I64", "&m->t", NULL};
     st[ns++] = (St){"__epoch__", "NNRT_I64", "&m->epoch", NULL};
@@ -1136,7 +1136,7 @@ static void emit_prelude(Emitter *e, const Model *m)
     const char *M = o->name;
     header_comment(e, o->inference ? "Inference code" : "Training and inference code");
     emit_line(e, "/* %lld trainable parameters; batch up to %d; %s_ARENA_BYTES %lld (buffers %lld, the model %lld);",
-              (ll)m->nparams, o->max_batch, M, arena_bytes(e), (ll)plan->total * 4, model_bytes(e));
+              (ll)m->nparams, o->max_batch, M, arena_bytes(e), (ll)plan->total, model_bytes(e));
     emit_line(e, " * %.0f FLOPs per sample forward. */", m->flops);
     emit_line(e, "#include \"%s.h\"", M);
     emit_line(e, "%s", "");
@@ -1204,7 +1204,8 @@ static void emit_prelude(Emitter *e, const Model *m)
     emit_line(e, "#endif");
     emit_line(e, "%s", "");
     emit_line(e, "#define MAX_BATCH %d", o->max_batch);
-    emit_line(e, "#define ARENA_FLOATS %lldu /* every buffer; offsets below are in floats */", (ll)plan->total);
+    emit_line(e, "#define ARENA_FLOATS %lldu /* every buffer; offsets below are in floats */",
+              (ll)mem_slots(plan->total));
     emit_line(e, "%s", "");
 }
 
@@ -1462,7 +1463,7 @@ static void emit_parameters(Emitter *e, const Model *m)
         int k = 0;
         for (int i = 0; i < ir->n; i++)
             if (ir->nodes[i].op == OP_PARAM)
-                emit_line(e, "    p[%d] = m->a + %lld;", k++, (ll)plan->offset[i]);
+                emit_line(e, "    p[%d] = m->a + %lld;", k++, (ll)mem_slots(plan->offset[i]));
         emit_line(e, "}");
         emit_line(e, "#endif");
         emit_line(e, "%s", "");
@@ -1674,10 +1675,10 @@ static void emit_train_step(Emitter *e, const Model *m)
         emit_line(e, "    run_update(m);");
         if (train_plateau(ir)) {
             /* epoch_end() without a loss steps the plateau on this */
-            emit_line(e, "    m->epoch_loss_sum += (double)m->a[%lld] * n;", (ll)plan->offset[ir->loss]);
+            emit_line(e, "    m->epoch_loss_sum += (double)m->a[%lld] * n;", (ll)mem_slots(plan->offset[ir->loss]));
             emit_line(e, "    m->epoch_samples += n;");
         }
-        emit_line(e, "    return m->a[%lld];", (ll)plan->offset[ir->loss]);
+        emit_line(e, "    return m->a[%lld];", (ll)mem_slots(plan->offset[ir->loss]));
         emit_line(e, "}");
         emit_line(e, "%s", "");
         emit_line(e, "float %s_eval_loss(%s *m, int n%s, const void *target, float *out)", M, M, m->ip);
@@ -1694,7 +1695,7 @@ static void emit_train_step(Emitter *e, const Model *m)
         } else {
             emit_line(e, "    run_loss(m, n%s, target);", ia);
         }
-        emit_line(e, "    return m->a[%lld];", (ll)plan->offset[ir->loss]);
+        emit_line(e, "    return m->a[%lld];", (ll)mem_slots(plan->offset[ir->loss]));
         emit_line(e, "}");
         emit_line(e, "%s", "");
         emit_line(e, "void %s_set_lr(%s *m, double lr)", M, M);
@@ -1795,7 +1796,7 @@ static void emit_gradcheck(Emitter *e, const Model *m)
         emit_line(e, "#define GC_INPUT_NUMEL %lld", numel(&ir->nodes[in0]));
         emit_line(e, "#define GC_TARGET_CLASSES %lld /* 0: a float target */", t->dtype == DT_CLASS ? (ll)t->shape.d[0] : 0);
         emit_line(e, "#define GC_TARGET_NUMEL %lld", t->dtype == DT_CLASS ? 1 : numel(t));
-        emit_line(e, "#define GC_LOSS_AT %lld", (ll)plan->offset[ir->loss]);
+        emit_line(e, "#define GC_LOSS_AT %lld", (ll)mem_slots(plan->offset[ir->loss]));
         emit_line(e, "typedef %s gc_model;", M);
         emit_line(e, "#define GC_CREATE %s_create", M);
         emit_line(e, "#define GC_DESTROY %s_destroy", M);
@@ -1804,8 +1805,8 @@ static void emit_gradcheck(Emitter *e, const Model *m)
             const IrNode *u = &ir->nodes[i];
             if (u->op != OP_UPDATE)
                 continue;
-            emit_line(e, "    {\"%s\", %lld, %lld, %lld},", ir->nodes[u->in[0]].param, (ll)plan->offset[u->in[0]],
-                      (ll)plan->offset[plan->root[u->in[1]]], numel(u));
+            emit_line(e, "    {\"%s\", %lld, %lld, %lld},", ir->nodes[u->in[0]].param,
+                      (ll)mem_slots(plan->offset[u->in[0]]), (ll)mem_slots(plan->offset[plan->root[u->in[1]]]), numel(u));
             nupd++;
         }
         emit_line(e, "};");
@@ -1959,7 +1960,7 @@ static void emit_descriptor(Emitter *e, const Model *m)
             emit_line(e, "static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }");
             if (pred)
                 emit_line(e, "static const float *w_pred(const void *m) { return ((const %s *)m)->a + %lld; }",
-                          M, (ll)plan->offset[plan->root[ir->nodes[ir->loss].in[0]]]);
+                          M, (ll)mem_slots(plan->offset[plan->root[ir->nodes[ir->loss].in[0]]]));
         }
         emit_line(e, "%s", "");
         emit_line(e, "static const NnrtInputDesc inputs[%d] = {", ninputs);

@@ -172,7 +172,8 @@ static void signature(Emitter *e, int id, const char *const *names, const char *
         snprintf(sc, sizeof sc, "%s", len);
     if (e->plan->scratch[id] >= 0) {
         emit_line(e, "    real *restrict %s /* %s */,", out, sc);
-        emit_line(e, "    real *restrict scratch /* %lld scalars, while this runs */)", (ll)e->plan->scratch_size[id]);
+        emit_line(e, "    real *restrict scratch /* %lld scalars, while this runs */)",
+                  (ll)mem_slots(e->plan->scratch_size[id]));
     } else {
         emit_line(e, "    real *restrict %s /* %s */)", out, sc);
     }
@@ -823,7 +824,7 @@ const MemRegion *kern_region(const Emitter *e, int id, const char *name)
 ll kern_region_at(const Emitter *e, int id, const char *name)
 {
     const MemRegion *r = kern_region(e, id, name);
-    return (ll)(r->offset - (r->decl.kind == KM_SAVED ? e->plan->offset[id] : e->plan->scratch[id]));
+    return (ll)mem_slots(r->offset - (r->decl.kind == KM_SAVED ? e->plan->offset[id] : e->plan->scratch[id]));
 }
 
 const char *kern_region_ptr(const Emitter *e, int id, const char *name)
@@ -835,7 +836,7 @@ const char *kern_region_ptr(const Emitter *e, int id, const char *name)
         diag_internal("kernels", "region '%s' of %%%d is in its buffer, not its scratch", name, id);
     if (r->decl.kind != KM_THREAD)
         return base;
-    return arena_printf(e->ir->arena, "%s + (size_t)NNC_THREAD * %lld", base, (ll)r->stride);
+    return arena_printf(e->ir->arena, "%s + (size_t)NNC_THREAD * %lld", base, (ll)mem_slots(r->stride));
 }
 
 const char *kern_region_ctype(const Emitter *e, int id, const char *name)
@@ -850,9 +851,9 @@ const char *kern_gemm_pack(const Emitter *e, int id, ll N, ll K, int sbn_is_1, i
     if (need == 0)
         return "NULL";
     const MemRegion *r = kern_region(e, id, "pack");
-    if (r->floats < need)
-        diag_internal("kernels", "a GEMM of %%%d's kernel packs %lld floats, its region 'pack' has %lld", id,
-                      (ll)need, (ll)r->floats);
+    if (r->decl.bytes < need * MEM_SLOT)
+        diag_internal("kernels", "a GEMM of %%%d's kernel packs %lld floats, its region 'pack' has %lld bytes", id,
+                      (ll)need, (ll)r->decl.bytes);
     return kern_region_ptr(e, id, "pack");
 }
 

@@ -120,7 +120,7 @@ ll kern_numel(const IrNode *n);
  * from the kernel, is a compiler bug here (diag_internal, exit status 70)
  * instead of a silent write past its end.
  *   kern_region      the placed region (never NULL)
- *   kern_region_at   its offset in floats from the kernel's base: the
+ *   kern_region_at   its offset in scalars (memplan.h's slots) from the kernel's base: the
  *                    node's buffer (KM_SAVED: y + at) or the scratch block
  *                    (scratch + at)
  *   kern_region_ptr  "scratch", "scratch + 40" or, for KM_THREAD, this

@@ -22,10 +22,16 @@ static int64_t numel_of(const IrNode *n)
     return n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
 }
 
-/* A region of floats (or int32) scalars. */
-static KmRegion region(const char *name, KmKind kind, MemType type, int64_t scalars)
+int mem_type_bytes(MemType t)
 {
-    return (KmRegion){name, kind, type, scalars * 4};
+    static const int bytes[] = {[MEM_F32] = 4, [MEM_I32] = 4, [MEM_I64] = 8, [MEM_I8] = 1};
+    return bytes[t];
+}
+
+/* A region of n elements of type. */
+static KmRegion region(const char *name, KmKind kind, MemType type, int64_t n)
+{
+    return (KmRegion){name, kind, type, n * mem_type_bytes(type)};
 }
 
 static int threads_of(const Ir *ir)

@@ -25,11 +25,15 @@
 
 #include <stdint.h>
 
-/* The element type of a region: each element takes one 4-byte slot of
- * the arena, and the kernels that write and read the region access it
- * through a pointer of this type only (int32_t for MEM_I32), so no slot
- * is read as another type than it was written (C99 6.5p7). */
-typedef enum { MEM_F32, MEM_I32 } MemType;
+/* The element type of a buffer or region.  The kernels that write and
+ * read one access it through a pointer of this type only (int32_t for
+ * MEM_I32), so no byte is read as another type than it was written (C99
+ * 6.5p7).  The float arena (memplan.h) holds MEM_F32, MEM_I32 and MEM_I64
+ * (batchnorm's num_batches_tracked); the int8 arena MEM_I8. */
+typedef enum { MEM_F32, MEM_I32, MEM_I64, MEM_I8 } MemType;
+
+/* Bytes of one element of type t: 4, 4, 8, 1. */
+int mem_type_bytes(MemType t);
 
 /* Where a region lives and for how long:
  *   KM_SAVED    after the node's value, in its buffer, as long as the
@@ -44,7 +48,7 @@ typedef enum { MEM_F32, MEM_I32 } MemType;
 typedef enum { KM_SAVED, KM_SCRATCH, KM_THREAD, KM_PACK } KmKind;
 
 /* One region a kernel declares.  bytes: the whole region (KM_THREAD: one
- * thread's), a multiple of 4. */
+ * thread's), a whole number of its elements. */
 typedef struct {
     const char *name; /* "argmax", "col", "pack": what the kernel asks for */
     KmKind kind;

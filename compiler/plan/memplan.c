@@ -24,37 +24,53 @@ static int64_t align_up(int64_t x)
     return round_up(x, MEM_ALIGN);
 }
 
-/* The alignment, in floats, of a buffer of size floats: a 64-byte line,
- * or in inference code a float's for one smaller than a line (memplan.h). */
-static int64_t align_of(const Ir *ir, int64_t size)
+int64_t mem_slots(int64_t bytes)
 {
-    return ir->inference && size < MEM_ALIGN ? MEM_ALIGN_SMALL : MEM_ALIGN;
+    if (bytes % MEM_SLOT != 0)
+        diag_internal("memplan", "%lld bytes: not a whole number of %d-byte slots", (long long)bytes, MEM_SLOT);
+    return bytes / MEM_SLOT;
 }
 
-static int64_t value_floats(const IrNode *n, int max_batch)
+/* The alignment, in bytes, of a buffer of size bytes whose elements are
+ * of type t: a 64-byte line, or in inference code its element's for one
+ * smaller than a line (memplan.h); never less than a slot. */
+static int64_t align_of(const Ir *ir, int64_t size, MemType t)
 {
+    int64_t elem = mem_type_bytes(t) > MEM_SLOT ? mem_type_bytes(t) : MEM_SLOT;
+    return ir->inference && size < MEM_ALIGN ? elem : MEM_ALIGN;
+}
+
+MemType mem_value_type(const Ir *ir, int id)
+{
+    DType t = ir->nodes[id].dtype;
+    return t == DT_I64 ? MEM_I64 : t == DT_CLASS ? MEM_I32 : MEM_F32;
+}
+
+static int64_t value_bytes(const Ir *ir, int id, int max_batch)
+{
+    const IrNode *n = &ir->nodes[id];
     int64_t e = n->shape.rank == 0 ? 1 : shape_numel(&n->shape);
-    if (n->dtype == DT_I64)
-        e *= 2;
-    return e * (n->batched ? max_batch : 1);
+    return e * mem_type_bytes(mem_value_type(ir, id)) * (n->batched ? max_batch : 1);
 }
 
-static int64_t region_floats(const KmRegion *r)
+/* A region's bytes, checked to be whole slots: the float arena's
+ * kernels address it as real or int32_t scalars (memplan.h). */
+static int64_t region_bytes(const KmRegion *r)
 {
-    if (r->bytes < 0 || r->bytes % 4 != 0)
-        diag_internal("memplan", "region %s of %lld bytes: not a whole number of 4-byte slots", r->name,
-                      (long long)r->bytes);
-    return r->bytes / 4;
+    if (r->bytes < 0 || r->bytes % MEM_SLOT != 0 || mem_type_bytes(r->type) < MEM_SLOT)
+        diag_internal("memplan", "region %s of %lld bytes: not a whole number of %d-byte slots", r->name,
+                      (long long)r->bytes, MEM_SLOT);
+    return r->bytes;
 }
 
-int64_t mem_node_floats(const Ir *ir, int id, int max_batch)
+int64_t mem_node_bytes(const Ir *ir, int id, int max_batch)
 {
     KmRegion r[KM_MAX];
-    int64_t f = value_floats(&ir->nodes[id], max_batch);
+    int64_t f = value_bytes(ir, id, max_batch);
     int nr = kmem_regions(ir, id, max_batch, r);
     for (int k = 0; k < nr; k++)
         if (r[k].kind == KM_SAVED)
-            f += region_floats(&r[k]);
+            f += region_bytes(&r[k]);
     return f;
 }
 
@@ -68,13 +84,13 @@ const MemRegion *mem_region(const MemPlan *p, int id, const char *name)
     return NULL;
 }
 
-/* A buffer to place: size floats live over schedule steps [start, end];
- * *off receives its offset. */
+/* A buffer to place: size bytes live over schedule steps [start, end];
+ * *off receives its offset in bytes. */
 typedef struct {
     int64_t size;
     int start, end;
     int64_t *off;
-    int64_t align; /* floats its offset is a multiple of */
+    int64_t align; /* bytes its offset is a multiple of */
 } Block;
 
 /* Larger first; ties by start, so the order (and the plan) is fixed. */
@@ -172,6 +188,7 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
     int n = ir->n;
     p->offset = arena_alloc(a, (size_t)n * sizeof *p->offset);
     p->size = arena_alloc(a, (size_t)n * sizeof *p->size);
+    p->type = arena_alloc(a, (size_t)n * sizeof *p->type);
     p->root = arena_alloc(a, (size_t)n * sizeof *p->root);
     p->scratch = arena_alloc(a, (size_t)n * sizeof *p->scratch);
     p->scratch_size = arena_alloc(a, (size_t)n * sizeof *p->scratch_size);
@@ -184,6 +201,7 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         int v = ir_view_of(ir, i);
         p->offset[i] = -1;
         p->scratch[i] = -1;
+        p->type[i] = mem_value_type(ir, i);
         p->root[i] = v >= 0 ? p->root[v] : i;
         end[i] = i;
     }
@@ -220,7 +238,7 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (!include[i] || (nd->op != OP_PARAM && nd->op != OP_STATE))
             continue;
         p->offset[i] = top;
-        p->size[i] = mem_node_floats(ir, i, 1);
+        p->size[i] = mem_node_bytes(ir, i, 1);
         top += align_up(p->size[i]);
     }
     p->persistent = top;
@@ -235,7 +253,7 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         if (!include[i] || p->root[i] != i || nd->op != OP_GRAD || nd->batched || nd->poison)
             continue;
         p->offset[i] = top;
-        p->size[i] = align_up(mem_node_floats(ir, i, max_batch));
+        p->size[i] = align_up(mem_node_bytes(ir, i, max_batch));
         p->naive += p->size[i];
         top += p->size[i];
     }
@@ -247,7 +265,7 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
     int threads = ir->threads > 1 ? ir->threads : 1;
     p->regions = arena_alloc(a, ((size_t)n * KM_MAX + 1) * sizeof *p->regions);
     p->nregions = 0;
-    int64_t *block = arena_alloc(a, (size_t)n * sizeof *block); /* scratch floats per node */
+    int64_t *block = arena_alloc(a, (size_t)n * sizeof *block); /* scratch bytes per node */
     for (int i = 0; i < n; i++) {
         const IrNode *nd = &ir->nodes[i];
         p->region_first[i] = p->nregions;
@@ -257,29 +275,28 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
             continue;
         KmRegion r[KM_MAX];
         int nr = kmem_regions(ir, i, max_batch, r);
-        int64_t saved = value_floats(nd, max_batch), at = 0;
+        int64_t saved = value_bytes(ir, i, max_batch), at = 0;
         for (int k = 0; k < nr; k++) {
             MemRegion *m = &p->regions[p->nregions + k];
-            *m = (MemRegion){r[k], i, 0, 0, region_floats(&r[k])};
+            *m = (MemRegion){r[k], i, 0, 0};
             if (r[k].kind == KM_SAVED) { /* offset from the buffer's start until placed */
                 m->offset = saved;
-                saved += m->floats;
+                saved += region_bytes(&r[k]);
             } else if (r[k].kind == KM_THREAD) {
                 int64_t slab = 0;
                 int j = k;
                 for (; j < nr && r[j].kind == KM_THREAD; j++)
-                    slab += region_floats(&r[j]);
+                    slab += region_bytes(&r[j]);
                 at = align_up(at);
                 for (int q = k; q < j; q++) {
-                    MemRegion *t = &p->regions[p->nregions + q];
-                    *t = (MemRegion){r[q], i, at, slab, region_floats(&r[q])};
-                    at += t->floats;
+                    p->regions[p->nregions + q] = (MemRegion){r[q], i, at, slab};
+                    at += region_bytes(&r[q]);
                 }
                 at += slab * (threads - 1);
                 k = j - 1;
             } else {
                 m->offset = at;
-                at += m->floats;
+                at += region_bytes(&r[k]);
             }
         }
         block[i] = at;
@@ -300,13 +317,13 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
             nd->inlined_into >= 0)
             continue;
         if (p->offset[i] < 0) { /* parameter gradients are placed already */
-            int64_t f = mem_node_floats(ir, i, max_batch), al = align_of(ir, f);
+            int64_t f = mem_node_bytes(ir, i, max_batch), al = align_of(ir, f, p->type[i]);
             p->size[i] = round_up(f, al);
             p->naive += p->size[i];
             blocks[nb++] = (Block){p->size[i], i, end[i], &p->offset[i], al};
         }
         if (block[i] > 0) {
-            int64_t al = align_of(ir, block[i]);
+            int64_t al = align_of(ir, block[i], MEM_F32);
             p->scratch_size[i] = round_up(block[i], al);
             p->naive += p->scratch_size[i];
             blocks[nb++] = (Block){p->scratch_size[i], i, i, &p->scratch[i], al};
@@ -323,13 +340,13 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
         MemRegion *m = &p->regions[k];
         m->offset += m->decl.kind == KM_SAVED ? p->offset[m->node] : p->scratch[m->node];
         if (m->decl.kind == KM_PACK)
-            m->stride = (int64_t)GEMM_PACK_KC * 32; /* the GEMM's, gemm_part() */
+            m->stride = (int64_t)GEMM_PACK_KC * 32 * MEM_SLOT; /* the GEMM's, gemm_part() */
     }
     p->total = high;
     p->last_use = end;
 
     /* The lower bound no plan can beat: everything persistent, every
-     * parameter gradient, and the most other floats live at one time. */
+     * parameter gradient, and the most other bytes live at one time. */
     int64_t grads = 0, peak = 0;
     for (int i = 0; i < n; i++) {
         const IrNode *nd = &ir->nodes[i];
@@ -360,10 +377,16 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
     return p;
 }
 
+static const char *type_name(MemType t)
+{
+    static const char *const name[] = {[MEM_F32] = "f32", [MEM_I32] = "i32", [MEM_I64] = "i64", [MEM_I8] = "i8"};
+    return name[t];
+}
+
 void mem_dump(const Ir *ir, const MemPlan *p, FILE *f)
 {
-    fprintf(f, "; memory plan for model %s, batch up to %d; offsets and sizes in bytes\n", ir->model,
-            p->max_batch);
+    fprintf(f, "; memory plan for model %s, batch up to %d; offsets and sizes in bytes, element type\n",
+            ir->model, p->max_batch);
     for (int i = 0; i < ir->n; i++) {
         const IrNode *n = &ir->nodes[i];
         if (n->inlined_into >= 0 && p->offset[ir_kernel_of(ir, i)] >= 0) {
@@ -380,26 +403,26 @@ void mem_dump(const Ir *ir, const MemPlan *p, FILE *f)
         else if (p->root[i] != i)
             fprintf(f, "view of %%%d\n", p->root[i]);
         else
-            fprintf(f, "@%-10lld %lld\n", (long long)p->offset[i] * 4, (long long)p->size[i] * 4);
+            fprintf(f, "@%-10lld %-10lld %s\n", (long long)p->offset[i], (long long)p->size[i], type_name(p->type[i]));
         if (p->scratch[i] >= 0)
-            fprintf(f, "%%%-4d %-14s %-32s @%-10lld %lld\n", i, "scratch", "(while it runs)",
-                    (long long)p->scratch[i] * 4, (long long)p->scratch_size[i] * 4);
+            fprintf(f, "%%%-4d %-14s %-32s @%-10lld %lld\n", i, "scratch", "(while it runs)", (long long)p->scratch[i],
+                    (long long)p->scratch_size[i]);
         /* what its kernel declared (kmem.h), each where the kernel finds it */
         static const char *const kind[] = {"saved", "scratch", "per thread", "gemm pack"};
         for (int k = 0; k < p->region_count[i]; k++) {
             const MemRegion *r = &p->regions[p->region_first[i] + k];
-            fprintf(f, "      %-14s %-32s @%-10lld %lld%s\n", kind[r->decl.kind], r->decl.name,
-                    (long long)r->offset * 4, (long long)r->decl.bytes,
+            fprintf(f, "      %-14s %-32s @%-10lld %-10lld %s%s\n", kind[r->decl.kind], r->decl.name,
+                    (long long)r->offset, (long long)r->decl.bytes, type_name(r->decl.type),
                     r->decl.kind == KM_THREAD ? " (each thread's)" : "");
         }
     }
     fprintf(f, "arena: %lld bytes (%lld persistent: parameters and optimizer state)\n",
-            (long long)p->total * 4, (long long)p->persistent * 4);
+            (long long)p->total, (long long)p->persistent);
     fprintf(f, "lower bound: %lld bytes (persistent + parameter gradients + peak live activations); "
                "arena / bound = %.3f\n",
-            (long long)p->bound * 4, p->bound > 0 ? (double)p->total / (double)p->bound : 1.0);
-    fprintf(f, "without reuse: %lld bytes; reuse saved %lld bytes (%.1f%%)\n", (long long)p->naive * 4,
-            (long long)(p->naive - p->total) * 4,
+            (long long)p->bound, p->bound > 0 ? (double)p->total / (double)p->bound : 1.0);
+    fprintf(f, "without reuse: %lld bytes; reuse saved %lld bytes (%.1f%%)\n", (long long)p->naive,
+            (long long)(p->naive - p->total),
             p->naive > 0 ? 100.0 * (double)(p->naive - p->total) / (double)p->naive : 0.0);
 }
 
@@ -434,7 +457,10 @@ void mem_plan_int8(const Ir *ir, QuantPlan *p)
         QuantNode *q = &p->q[i];
         if (!need[i] || q->root != i || q->kind == QK_NONE)
             continue;
-        b[nb++] = (Block){round_up(shape_numel(&ir->nodes[i].shape), 16), i, last[i], &q->offset, 16};
+        /* every int8 value: MEM_I8 elements, on 16 bytes (the int8 code's
+         * NAME_ARENA_ALIGN) */
+        b[nb++] = (Block){round_up(shape_numel(&ir->nodes[i].shape) * mem_type_bytes(MEM_I8), 16), i, last[i],
+                          &q->offset, 16};
     }
     /* both orders, the smaller arena kept: by size wins on most models,
      * schedule order on a long chain of similar sizes (mobilenet_v1_025's
@@ -446,7 +472,7 @@ void mem_plan_int8(const Ir *ir, QuantPlan *p)
     free(last);
     free(need);
     p->float_scratch = top;
-    p->col = top + 2 * p->scratch_floats * 4;
+    p->col = top + 2 * p->scratch_floats * mem_type_bytes(MEM_F32);
     p->col_bytes = round_up(p->col_bytes, 16);
     p->wide = p->col + p->col_bytes;
     p->wide_bytes = round_up(2 * p->wide_bytes, 16);

@@ -9,37 +9,53 @@
 #include "ir.h"
 #include "kmem.h"
 
-/* Offsets are in floats (4 bytes); every buffer starts on a 64-byte line
- * (MEM_ALIGN floats), except in inference code one smaller than a line,
- * which takes MEM_ALIGN_SMALL: a tiny model's arena is then what it writes
- * rather than a line per value (the generated code loads and stores
- * vectors with memcpy, so no buffer needs more than a float's alignment). */
-#define MEM_ALIGN 16
-#define MEM_ALIGN_SMALL 1
+/*
+ * The plan is in bytes, as the float32 build lays the arena out, with an
+ * element type per buffer (MemPlan.type, MemRegion.decl.type): that type's
+ * size gives the buffer's bytes and, for a buffer smaller than a line in
+ * inference code, its alignment; every other buffer starts on a 64-byte
+ * line (MEM_ALIGN).  A tiny model's arena is then what it writes rather
+ * than a line per value (the generated code loads and stores vectors with
+ * memcpy, so no buffer needs more than its element's alignment).
+ *
+ * The generated code addresses the float arena as an array of `real`
+ * (float; double in the NNC_DOUBLE build of the gradient check, where the
+ * same plan then takes twice the bytes): each MEM_SLOT bytes of the plan
+ * is one scalar, an int32 takes one, an int64 two.  No element type of the
+ * float arena is smaller than a slot, so every offset and size is a whole
+ * number of slots; mem_slots() converts.
+ */
+#define MEM_SLOT 4
+#define MEM_ALIGN 64
+
+/* bytes (an offset or size of the float plan) in slots, the index the
+ * generated code uses; a bytes that is not a whole number of slots is a
+ * compiler bug (diag_internal). */
+int64_t mem_slots(int64_t bytes);
 
 /* A region a kernel declared (kmem.h), placed: what the kernel addresses. */
 typedef struct {
-    KmRegion decl;
+    KmRegion decl;  /* decl.bytes: its size (KM_THREAD: one thread's) */
     int node;       /* the node whose kernel declared it */
-    int64_t offset; /* floats from the arena's start (KM_THREAD: thread 0's copy) */
-    int64_t stride; /* KM_THREAD: floats from one thread's copy to the next; else 0 */
-    int64_t floats; /* its size in 4-byte slots (KM_THREAD: one thread's) */
+    int64_t offset; /* bytes from the arena's start (KM_THREAD: thread 0's copy) */
+    int64_t stride; /* KM_THREAD, KM_PACK: bytes from one thread's copy to the next; else 0 */
 } MemRegion;
 
 typedef struct MemPlan {
-    int64_t *offset;    /* per node: float offset of its buffer; -1 when it has none */
-    int64_t *size;      /* per node: floats it owns, its value and its KM_SAVED regions
-                         * (0 for views and externals) */
+    int64_t *offset;    /* per node: byte offset of its buffer; -1 when it has none */
+    int64_t *size;      /* per node: bytes it owns, its value and its KM_SAVED regions,
+                         * rounded up to its alignment (0 for views and externals) */
+    MemType *type;      /* per node: its value's element type */
     int *root;          /* per node: the node whose buffer it uses (views: flatten, reshape) */
-    int64_t *scratch;   /* per node: float offset of its kernel's scratch block (its
+    int64_t *scratch;   /* per node: byte offset of its kernel's scratch block (its
                          * KM_SCRATCH, KM_THREAD and KM_PACK regions), live only while
                          * the kernel runs; -1 when it needs none */
     int64_t *scratch_size;
-    int64_t total;      /* floats in the arena */
-    int64_t persistent; /* floats of parameters and optimizer state, at the start */
-    int64_t naive;      /* floats if every buffer had its own place */
+    int64_t total;      /* bytes of the arena */
+    int64_t persistent; /* bytes of parameters and optimizer state, at the start */
+    int64_t naive;      /* bytes if every buffer had its own place */
     int64_t bound;      /* the lower bound: persistent + parameter gradients +
-                         * the most activation floats live at one time */
+                         * the most activation bytes live at one time */
     int *last_use;      /* per node: position of the last reader of its buffer */
     MemRegion *regions; /* every region a planned node's kernel declared, by node */
     int nregions;
@@ -72,9 +88,13 @@ MemPlan *mem_plan(const Ir *ir, const unsigned char *include, int max_batch, int
  * placed; NULL when it declared none of that name. */
 const MemRegion *mem_region(const MemPlan *p, int id, const char *name);
 
-/* Floats node id's buffer takes for batches of max_batch: its value (int64
- * elements count 2) and what its kernel keeps after it (KM_SAVED). */
-int64_t mem_node_floats(const Ir *ir, int id, int max_batch);
+/* Bytes node id's buffer takes for batches of max_batch: its value and
+ * what its kernel keeps after it (KM_SAVED), unrounded. */
+int64_t mem_node_bytes(const Ir *ir, int id, int max_batch);
+
+/* The element type of node id's value: MEM_F32, MEM_I32 for class
+ * labels, MEM_I64 for batchnorm's num_batches_tracked. */
+MemType mem_value_type(const Ir *ir, int id);
 
 /* --emit memory: every buffer, the arena size and what reuse saved. */
 void mem_dump(const Ir *ir, const MemPlan *plan, FILE *f);

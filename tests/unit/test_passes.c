@@ -986,22 +986,23 @@ END_TEST
 
 /* ---- memplan ------------------------------------------------------------------- */
 
-/* What node n keeps after its value for its backward, in floats, written
+/* What node n keeps after its value for its backward, in bytes, written
  * here independently of memplan.c (the issue 12 experiment: memplan
- * forgetting maxpool's argmax ran clean and ruined training). */
+ * forgetting maxpool's argmax ran clean and ruined training); every
+ * element float32 or int32. */
 static int64_t kept(const Ir *ir, const IrNode *n, int batch)
 {
     int64_t numel = n->shape.rank ? shape_numel(&n->shape) : 1;
     switch (n->op) {
     case OP_BATCHNORM: /* batch mean and 1/std per channel (inference: running ones) */
-        return ir->inference ? 0 : 2 * n->shape.d[0];
+        return ir->inference ? 0 : 4 * 2 * n->shape.d[0];
     case OP_LAYERNORM: /* mean and 1/std per row of the last axis */
-        return 2 * batch * (numel / n->shape.d[n->shape.rank - 1]);
+        return 4 * 2 * batch * (numel / n->shape.d[n->shape.rank - 1]);
     case OP_DROPOUT: /* the mask */
     case OP_RRELU:   /* the slopes */
-        return ir->inference ? 0 : batch * numel;
+        return ir->inference ? 0 : 4 * batch * numel;
     case OP_MAXPOOL: /* where each maximum came from, for the backward */
-        return ir->inference ? 0 : batch * numel;
+        return ir->inference ? 0 : 4 * batch * numel;
     default:
         return 0;
     }
@@ -1034,7 +1035,7 @@ static const char *regions_fault(const Ir *ir, const MemPlan *p, int i, char *bu
     if (nd != p->region_count[i])
         return fault(buf, size, "%%%d declares %d regions, the plan placed %d", i, nd, p->region_count[i]);
     const IrNode *n = &ir->nodes[i];
-    int64_t value = (n->shape.rank ? shape_numel(&n->shape) : 1) * (n->dtype == DT_I64 ? 2 : 1) *
+    int64_t value = (n->shape.rank ? shape_numel(&n->shape) : 1) * (n->dtype == DT_I64 ? 8 : 4) *
                     (n->batched ? p->max_batch : 1);
     int64_t lo[KM_MAX * 4], hi[KM_MAX * 4];
     int nspan = 0;
@@ -1042,8 +1043,7 @@ static const char *regions_fault(const Ir *ir, const MemPlan *p, int i, char *bu
         const MemRegion *r = mem_region(p, i, d[k].name);
         if (!r)
             return fault(buf, size, "%%%d's region %s is not placed", i, d[k].name);
-        if (r->decl.bytes != d[k].bytes || r->decl.kind != d[k].kind || r->decl.type != d[k].type ||
-            r->floats * 4 != d[k].bytes)
+        if (r->decl.bytes != d[k].bytes || r->decl.kind != d[k].kind || r->decl.type != d[k].type)
             return fault(buf, size, "%%%d's region %s placed as another (%lld bytes, declared %lld)", i, d[k].name,
                          (long long)r->decl.bytes, (long long)d[k].bytes);
         int copies = d[k].kind == KM_THREAD ? threads : 1;
@@ -1052,14 +1052,14 @@ static const char *regions_fault(const Ir *ir, const MemPlan *p, int i, char *bu
             (r->offset - p->scratch[i]) % MEM_ALIGN != 0)
             return fault(buf, size, "%%%d's region %s at %lld: its threads' slab not on a line", i, d[k].name,
                          (long long)r->offset);
-        if (d[k].kind == KM_THREAD && copies > 1 && r->stride < r->floats)
-            return fault(buf, size, "%%%d's region %s: threads %lld floats apart, each takes %lld", i, d[k].name,
-                         (long long)r->stride, (long long)r->floats);
+        if (d[k].kind == KM_THREAD && copies > 1 && r->stride < r->decl.bytes)
+            return fault(buf, size, "%%%d's region %s: threads %lld bytes apart, each takes %lld", i, d[k].name,
+                         (long long)r->stride, (long long)r->decl.bytes);
         for (int t = 0; t < copies; t++) {
-            int64_t a = r->offset + t * r->stride, z = a + r->floats;
+            int64_t a = r->offset + t * r->stride, z = a + r->decl.bytes;
             int64_t from = d[k].kind == KM_SAVED ? p->offset[i] + value : p->scratch[i];
             int64_t to = d[k].kind == KM_SAVED ? p->offset[i] + p->size[i] : p->scratch[i] + p->scratch_size[i];
-            if (r->floats > 0 && (from < 0 || a < from || z > to))
+            if (r->decl.bytes > 0 && (from < 0 || a < from || z > to))
                 return fault(buf, size, "%%%d's region %s [%lld, %lld) outside its %s [%lld, %lld)", i, d[k].name,
                              (long long)a, (long long)z, d[k].kind == KM_SAVED ? "buffer" : "scratch block",
                              (long long)from, (long long)to);
@@ -1095,7 +1095,12 @@ static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned cha
             continue;
         int64_t numel = n->shape.rank ? shape_numel(&n->shape) : 1;
         int64_t need =
-            numel * (n->dtype == DT_I64 ? 2 : 1) * (n->batched ? p->max_batch : 1) + kept(ir, n, p->max_batch);
+            numel * (n->dtype == DT_I64 ? 8 : 4) * (n->batched ? p->max_batch : 1) + kept(ir, n, p->max_batch);
+        MemType want = n->dtype == DT_I64 ? MEM_I64 : n->dtype == DT_CLASS ? MEM_I32 : MEM_F32;
+        if (p->type[i] != want) {
+            bad = fault(buf, size, "%%%d's buffer typed %d, its value is %d", i, (int)p->type[i], (int)want);
+            continue;
+        }
         if (n->op == OP_PARAM || n->op == OP_STATE) {
             if (p->offset[i] % MEM_ALIGN != 0)
                 bad = fault(buf, size, "parameter %%%d at %lld, not on a 64-byte line", i, (long long)p->offset[i]);
@@ -1113,24 +1118,24 @@ static const char *plan_fault(const Ir *ir, const MemPlan *p, const unsigned cha
             continue;
         }
         if (p->offset[i] < p->persistent || p->offset[i] + p->size[i] > p->total || p->size[i] < need)
-            bad = fault(buf, size, "%%%d: %lld floats at %lld, needs %lld, arena %lld..%lld", i,
+            bad = fault(buf, size, "%%%d: %lld bytes at %lld, needs %lld, arena %lld..%lld", i,
                            (long long)p->size[i], (long long)p->offset[i], (long long)need,
                            (long long)p->persistent, (long long)p->total);
-        /* a 64-byte line (MEM_ALIGN floats), or in inference code a
-         * float for one smaller than a line (memplan.h) */
-        int64_t al = ir->inference && p->size[i] < MEM_ALIGN ? 1 : MEM_ALIGN;
+        /* a 64-byte line (MEM_ALIGN), or in inference code its
+         * element's size for one smaller than a line (memplan.h) */
+        int64_t al = ir->inference && p->size[i] < MEM_ALIGN ? (n->dtype == DT_I64 ? 8 : 4) : MEM_ALIGN;
         if (!bad && p->offset[i] % al != 0)
-            bad = fault(buf, size, "%%%d at %lld: not a multiple of %lld floats", i, (long long)p->offset[i],
+            bad = fault(buf, size, "%%%d at %lld: not a multiple of %lld bytes", i, (long long)p->offset[i],
                         (long long)al);
         int up = n->op == OP_GRAD && !n->batched; /* lives to the update */
         r[nr++] = (struct Region){p->offset[i], p->size[i], i, up ? ir->n : p->last_use[i]};
         if (p->scratch[i] >= 0) {
             if (p->scratch[i] < p->persistent || p->scratch[i] + p->scratch_size[i] > p->total)
-                bad = fault(buf, size, "%%%d's scratch: %lld floats at %lld, outside the arena", i,
+                bad = fault(buf, size, "%%%d's scratch: %lld bytes at %lld, outside the arena", i,
                             (long long)p->scratch_size[i], (long long)p->scratch[i]);
-            int64_t sal = ir->inference && p->scratch_size[i] < MEM_ALIGN ? 1 : MEM_ALIGN;
+            int64_t sal = ir->inference && p->scratch_size[i] < MEM_ALIGN ? 4 : MEM_ALIGN;
             if (!bad && p->scratch[i] % sal != 0)
-                bad = fault(buf, size, "%%%d's scratch at %lld: not a multiple of %lld floats", i,
+                bad = fault(buf, size, "%%%d's scratch at %lld: not a multiple of %lld bytes", i,
                             (long long)p->scratch[i], (long long)sal);
             r[nr++] = (struct Region){p->scratch[i], p->scratch_size[i], i, i};
         }
@@ -1268,6 +1273,11 @@ START_TEST(test_memplan_checker_fails)
     ck_assert_ptr_nonnull(plan_fault(ir, p, inc, buf, sizeof buf));
     ck_assert_msg(strstr(buf, "scratch") != NULL, "%s", buf);
     p->scratch_size[conv] = had;
+    /* a buffer whose element type is not its value's */
+    p->type[loss] = MEM_I64;
+    ck_assert_ptr_nonnull(plan_fault(ir, p, inc, buf, sizeof buf));
+    ck_assert_msg(strstr(buf, "typed") != NULL, "%s", buf);
+    p->type[loss] = MEM_F32;
     /* every declared region placed: one the plan forgot, or made smaller
      * (the issue 12 experiment: maxpool's argmax) */
     ck_assert_ptr_null(plan_fault(ir, p, inc, buf, sizeof buf));
