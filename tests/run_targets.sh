@@ -48,7 +48,9 @@ cd "$(dirname "$0")/.." || exit 2
 NNC=${NNC:-build/nnc}
 N=${TARGETS_N:-100}
 N_M0=${TARGETS_N_M0:-20}
-TINY="ds_cnn resnet8 fc_autoencoder mobilenet_v1_025"
+# the MLPerf Tiny models: every .nn of examples/tiny (as examples/embedded's
+# Makefile finds them)
+TINY=$(for f in examples/tiny/*.nn; do basename "$f" .nn; done | tr '\n' ' ')
 N_TINY=${TARGETS_N_TINY:-4}
 MODELS=${TARGETS_MODELS-fashion_mlp fashion_lenet fashion_bn_dropout fashion_resmlp digits01 digits123_cnn xor perceptron_xor $TINY}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
