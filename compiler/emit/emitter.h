@@ -84,4 +84,19 @@ const char *emit_c_string(Arena *a, const char *s);
  * text \ooo; in arena a. */
 const char *emit_c_comment(Arena *a, const char *s);
 
+/*
+ * The opening of a generated file (NAME.h, NAME.c): a comment saying it is
+ * `what` for model `model`, written by this nnc from e->opt->source by
+ * e->opt->cmdline, not to be edited, and why its C names (e->opt->name)
+ * differ from the model's name when they do.  Strings through
+ * emit_c_comment(), in arena a.
+ */
+void emit_file_comment(Emitter *e, Arena *a, const char *what, const char *model);
+
+/* NAME.h's include guard, its includes (<stddef.h>, <stdint.h>) and the
+ * extern "C" that lets C++ (Arduino, mbed, Zephyr) link it under its C
+ * names; emit_header_end() closes both. */
+void emit_header_begin(Emitter *e);
+void emit_header_end(Emitter *e);
+
 #endif
