@@ -53,40 +53,22 @@ static int run_shape(Compilation *c, const BackOptions *o)
     return c->diag.nerrors > 0 || (c->diag.werror && c->diag.nwarnings > 0);
 }
 
-/* The weights of --inference are per node id (compile.h), and lower_1d
- * renumbers the nodes: each parameter's values follow it by its name,
- * which is unique in a model (spec section 4).  old: the nodes before. */
-static const float **weights_renumbered(Compilation *c, const IrNode *old, int nold)
-{
-    const Ir *ir = c->ir;
-    const float **w = arena_alloc(&c->arena, (size_t)ir->n * sizeof *w);
-    for (int i = 0; i < ir->n; i++) {
-        w[i] = NULL;
-        if (ir->nodes[i].op != OP_PARAM)
-            continue;
-        for (int j = 0; j < nold; j++)
-            if (old[j].op == OP_PARAM && strcmp(old[j].param, ir->nodes[i].param) == 0)
-                w[i] = c->weights[j];
-    }
-    return w;
-}
-
+/* Renumbers the nodes; --inference's weights travel with their
+ * parameters (IrNode.value). */
 static int run_lower_1d(Compilation *c, const BackOptions *o)
 {
     (void)o;
-    const IrNode *old = c->ir->nodes;
-    int nold = c->ir->n;
-    if (lower_1d(c->ir) && c->weights)
-        c->weights = weights_renumbered(c, old, nold);
+    lower_1d(c->ir);
     return 0;
 }
 
-/* Only inference code has constant weights to fold into; training
- * code keeps batchnorm (it learns from batch statistics). */
+/* Only inference code has constant weights to fold into (a parameter
+ * without IrNode.value keeps its batchnorm); training code keeps
+ * batchnorm (it learns from batch statistics). */
 static int run_fold_batchnorm(Compilation *c, const BackOptions *o)
 {
-    if (o->inference && c->weights)
-        fold_batchnorm(c->ir, &c->weights);
+    if (o->inference)
+        fold_batchnorm(c->ir);
     return 0;
 }
 

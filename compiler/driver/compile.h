@@ -22,10 +22,8 @@ typedef struct Compilation {
     Diag diag;
     Module *module;     /* after parsing */
     Ir *ir;             /* after lowering */
-    MemPlan *plan;      /* after compile_back */
-    const float **weights; /* nnc --inference --weights: per node id, a parameter's values
-                            * (NULL for other nodes), set before compile_back; a pass
-                            * that renumbers the IR (fold_batchnorm) replaces it */
+    MemPlan *plan;      /* after compile_back; nnc --inference --weights sets every
+                         * parameter's IrNode.value before it */
     const char *last_pass; /* the last pass that ran, for dumps */
 } Compilation;
 

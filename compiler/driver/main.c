@@ -524,8 +524,13 @@ static int load_ranges(Compilation *c, const char *path, QuantRange **out)
     return n;
 }
 
-/* The parameters' values from a safetensors file, per node id. */
-static int load_weights(Compilation *c, const char *path, const float ***out, int quantize)
+/* The parameters' values from the safetensors file at path, read by
+ * name (unique in a model, spec section 4) into c's arena; each
+ * OP_PARAM's IrNode.value points at its own once all have loaded, and
+ * travels with the node through the passes.  With quantize, tensors
+ * that are no parameter may be in the file (the calibrated ranges).
+ * Returns 0, or 1 (2 for an I/O error) after an error naming the file. */
+static int load_weights(Compilation *c, const char *path, int quantize)
 {
     Ir *ir = c->ir;
     int np = 0;
@@ -533,7 +538,6 @@ static int load_weights(Compilation *c, const char *path, const float ***out, in
         np += ir->nodes[i].op == OP_PARAM;
     NnrtParamDesc *descs = arena_alloc(&c->arena, (size_t)(np + 1) * sizeof *descs);
     void **dst = arena_alloc(&c->arena, (size_t)(np + 1) * sizeof *dst);
-    const float **w = arena_alloc(&c->arena, (size_t)ir->n * sizeof *w);
     int k = 0;
     for (int i = 0; i < ir->n; i++) {
         const IrNode *p = &ir->nodes[i];
@@ -547,7 +551,6 @@ static int load_weights(Compilation *c, const char *path, const float ***out, in
         descs[k].trainable = p->trainable;
         int64_t numel = p->shape.rank ? shape_numel(&p->shape) : 1;
         dst[k] = arena_alloc(&c->arena, (size_t)numel * 8);
-        w[i] = dst[k];
         k++;
     }
     NnrtErr err;
@@ -578,7 +581,10 @@ static int load_weights(Compilation *c, const char *path, const float ***out, in
         fprintf(stderr, "nnc: error: %s\n", err.msg);
         return rc == NN_EIO ? 2 : 1;
     }
-    *out = w;
+    k = 0;
+    for (int i = 0; i < ir->n; i++)
+        if (ir->nodes[i].op == OP_PARAM)
+            ir->nodes[i].value = dst[k++];
     return 0;
 }
 
@@ -802,8 +808,6 @@ static int generate(Compilation *c, const Options *o, const QuantPlan *qp)
     eo.max_batch = c->plan->max_batch;
     eo.inference = o->inference;
     eo.threads = o->threads;
-    if (o->inference)
-        eo.weights = c->weights; /* loaded before compile_back, in its numbering */
 
     char dir[4096], tmpdir[4096] = "", h_path[4352], c_path[4352], h_tmp[4400], c_tmp[4400];
     if (o->exe) {
@@ -1016,7 +1020,7 @@ int main(int argc, char **argv)
         /* The weights are constants from here on, so passes can fold
          * them (fold_batchnorm). */
         if (o.inference)
-            rc = load_weights(&c, o.weights, &c.weights, o.quantize != NULL);
+            rc = load_weights(&c, o.weights, o.quantize != NULL);
         if (rc == 0 && o.quantize) {
             /* The int8 graph does its own folding: of the optional
              * passes only fold_batchnorm runs. */
@@ -1030,7 +1034,7 @@ int main(int argc, char **argv)
             rc = compile_back(&c, &bo);
         if (rc == 0 && o.quantize) {
             char qwhy[512];
-            qp = quant_plan(c.ir, c.weights, ranges, nranges, o.weights, qwhy, sizeof qwhy);
+            qp = quant_plan(c.ir, ranges, nranges, o.weights, qwhy, sizeof qwhy);
             if (!qp) {
                 fprintf(stderr, "nnc: error: %s\n", qwhy);
                 rc = 1;

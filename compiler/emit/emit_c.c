@@ -832,6 +832,8 @@ static void emit_init(Emitter *e, int id)
     emit_line(e, "%s(&rng, %s, %lld, %s); /* %s: %s */", fill, b, N, emit_float(v, fb), p->param, what);
 }
 
+/* Inference code's parameters as const arrays of their IrNode.value
+ * (none for a parameter without one). */
 static void emit_weights(Emitter *e)
 {
     const Ir *ir = e->ir;
@@ -849,10 +851,10 @@ static void emit_weights(Emitter *e)
     emit_line(e, "#endif");
     for (int i = 0; i < ir->n; i++) {
         const IrNode *p = &ir->nodes[i];
-        if (p->op != OP_PARAM || !e->plan->size || !e->opt->weights[i])
+        if (p->op != OP_PARAM || !e->plan->size || !p->value)
             continue;
         ll N = numel(p);
-        const float *w = e->opt->weights[i];
+        const float *w = p->value;
         if (p->dtype == DT_I64) {
             /* num_batches_tracked: unused by inference */
             emit_line(e, "static const real %s[2] NNC_WEIGHTS = {0.0f, 0.0f};", weight_name(ir, i));

@@ -22,7 +22,6 @@ typedef struct EmitOptions {
     int max_batch;
     int inference;          /* --inference: no training code, no runtime, no heap */
     int threads;            /* --threads: OpenMP threads of the parallel loops (1: none) */
-    const float *const *weights; /* --inference: per node id, a PARAM's values */
 } EmitOptions;
 
 /* The indenting printer every emitter writes through.  ir and plan are

@@ -5,7 +5,8 @@
  * ids of earlier nodes.  Shapes are per sample (the batch dimension is
  * implicit and never stored).  Parameters are nodes of their own (OP_PARAM)
  * placed just before the layer that uses them, so autodiff treats weights
- * and activations alike.
+ * and activations alike; in inference code each carries its constant
+ * values (IrNode.value), so no pass keeps a table of them by node id.
  */
 #ifndef NNC_IR_H
 #define NNC_IR_H
@@ -69,6 +70,15 @@ typedef struct IrNode {
 
     /* OP_PARAM (and OP_STATE) only: */
     const char *param;  /* state_dict name, "fc1.weight"; states "fc1.weight.exp_avg" */
+    const float *value; /* OP_PARAM of inference code (nnc --inference --weights): its
+                         * constant values, shape_numel(&shape) of them in PyTorch's
+                         * layout ([out, in, kh, kw]); a DT_I64 one's (num_batches_tracked)
+                         * hold int64 bytes nothing reads.  NULL in training code and
+                         * for any other node.  Set once by name when the weights are
+                         * loaded; travels with the node, so a pass that copies or
+                         * renumbers nodes carries it (ir_add starts it NULL), and a
+                         * pass that changes a parameter's values (fold_batchnorm)
+                         * points it at the new ones. */
     ParamRole role;
     int trainable;      /* 0 for running statistics */
     int layer;          /* the node that owns it */

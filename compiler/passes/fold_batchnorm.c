@@ -27,8 +27,10 @@
  * Assumes shapes are known and the IR is the forward graph (inference
  * skips autodiff).  Guarantees: B and its parameters are gone, B's
  * readers and the output read L instead, the nodes stay in topological
- * order (renumbered), and the outputs equal the unfolded code's up to
- * rounding (a product of two floats is rounded once more, or less).
+ * order (renumbered), every parameter keeps its IrNode.value but L's
+ * weight and bias, which hold the folded values, and the outputs equal
+ * the unfolded code's up to rounding (a product of two floats is rounded
+ * once more, or less).
  */
 #include "fold_batchnorm.h"
 
@@ -59,16 +61,17 @@ typedef struct {
     int64_t C, per;
 } Fold;
 
-static Fold fold_of(const Ir *ir, const float *const *w, int l, int b)
+static Fold fold_of(const Ir *ir, int l, int b)
 {
     Fold f;
+    const IrNode *nd = ir->nodes;
     int lw = param_of(ir, l, PR_WEIGHT), lb = param_of(ir, l, PR_BIAS);
-    f.w = w[lw];
-    f.b = lb >= 0 ? w[lb] : NULL;
-    f.gamma = w[param_of(ir, b, PR_WEIGHT)];
-    f.beta = w[param_of(ir, b, PR_BIAS)];
-    f.mean = w[param_of(ir, b, PR_RUNNING_MEAN)];
-    f.var = w[param_of(ir, b, PR_RUNNING_VAR)];
+    f.w = nd[lw].value;
+    f.b = lb >= 0 ? nd[lb].value : NULL;
+    f.gamma = nd[param_of(ir, b, PR_WEIGHT)].value;
+    f.beta = nd[param_of(ir, b, PR_BIAS)].value;
+    f.mean = nd[param_of(ir, b, PR_RUNNING_MEAN)].value;
+    f.var = nd[param_of(ir, b, PR_RUNNING_VAR)].value;
     f.eps = op_num(OP_BATCHNORM, ir->nodes[b].args, "eps");
     f.C = ir->nodes[l].shape.d[0];
     /* [C, ...]: dense [C, in], conv2d [C, in / groups, kh, kw] */
@@ -95,7 +98,7 @@ static int fold_fits(const Fold *f)
 }
 
 /* Can batchnorm node b fold into its input?  Returns that layer, or -1. */
-static int foldable(const Ir *ir, const int *readers, const float *const *w, int b)
+static int foldable(const Ir *ir, const int *readers, int b)
 {
     const IrNode *bn = &ir->nodes[b];
     if (bn->op != OP_BATCHNORM || bn->poison || bn->nin < 1)
@@ -111,13 +114,13 @@ static int foldable(const Ir *ir, const int *readers, const float *const *w, int
     static const ParamRole bn_roles[] = {PR_WEIGHT, PR_BIAS, PR_RUNNING_MEAN, PR_RUNNING_VAR};
     for (int r = 0; r < 4; r++) {
         int p = param_of(ir, b, bn_roles[r]);
-        if (p < 0 || !w[p])
+        if (p < 0 || !ir->nodes[p].value)
             return -1;
     }
     int lw = param_of(ir, l, PR_WEIGHT), lb = param_of(ir, l, PR_BIAS);
-    if (lw < 0 || !w[lw] || (lb >= 0 && !w[lb]))
+    if (lw < 0 || !ir->nodes[lw].value || (lb >= 0 && !ir->nodes[lb].value))
         return -1;
-    Fold f = fold_of(ir, w, l, b);
+    Fold f = fold_of(ir, l, b);
     return fold_fits(&f) ? l : -1;
 }
 
@@ -135,9 +138,9 @@ static const Value *with_bias(Arena *a, const IrNode *L)
 
 /* The folded weight and bias of layer l (old ids) from batchnorm b:
  * *nw, *nb receive new arrays of the weight's and the bias's length. */
-static void fold_values(const Ir *ir, const float *const *w, int l, int b, float **nw, float **nb)
+static void fold_values(const Ir *ir, int l, int b, float **nw, float **nb)
 {
-    Fold f = fold_of(ir, w, l, b);
+    Fold f = fold_of(ir, l, b);
     *nw = arena_alloc(ir->arena, (size_t)(f.C * f.per) * sizeof **nw);
     *nb = arena_alloc(ir->arena, (size_t)f.C * sizeof **nb);
     for (int64_t c = 0; c < f.C; c++) {
@@ -148,9 +151,8 @@ static void fold_values(const Ir *ir, const float *const *w, int l, int b, float
     }
 }
 
-int fold_batchnorm(Ir *ir, const float ***weights)
+int fold_batchnorm(Ir *ir)
 {
-    const float *const *w = *weights;
     int n = ir->n, nfold = 0;
     int *readers = ir_readers(ir);
     int *into = malloc((size_t)n * sizeof *into);  /* per old node: the layer a batchnorm folds into, or -1 */
@@ -161,7 +163,7 @@ int fold_batchnorm(Ir *ir, const float ***weights)
     for (int i = 0; i < n; i++)
         into[i] = folded[i] = -1;
     for (int i = 0; i < n; i++) {
-        int l = foldable(ir, readers, w, i);
+        int l = foldable(ir, readers, i);
         if (l >= 0) {
             into[i] = l;
             folded[l] = i;
@@ -178,7 +180,8 @@ int fold_batchnorm(Ir *ir, const float ***weights)
 
     /* New ids, in the old order: a folded batchnorm is its layer, its
      * parameters are gone, a layer that had no bias gets one just before
-     * it (parameters precede their layer). */
+     * it (parameters precede their layer).  A node copied keeps its
+     * value; the folded layer's parameters get new ones below. */
     int *bias_at = malloc((size_t)n * sizeof *bias_at); /* per old layer: its new bias's new id, or -1 */
     if (!bias_at)
         diag_internal("fold_batchnorm", "out of memory");
@@ -198,14 +201,12 @@ int fold_batchnorm(Ir *ir, const float ***weights)
     }
 
     IrNode *nodes = arena_alloc(ir->arena, (size_t)k * sizeof *nodes);
-    const float **nw = arena_alloc(ir->arena, (size_t)k * sizeof *nw);
     for (int i = 0; i < n; i++) {
         const IrNode *nd = &ir->nodes[i];
         if (map[i] < 0 || into[i] >= 0)
             continue;
         IrNode *c = &nodes[map[i]];
         *c = *nd;
-        nw[map[i]] = w[i];
         int extra = bias_at[i] >= 0;
         if (nd->nin + extra > 0) {
             c->in = arena_alloc(ir->arena, (size_t)(nd->nin + extra) * sizeof *c->in);
@@ -221,13 +222,13 @@ int fold_batchnorm(Ir *ir, const float ***weights)
          * and kernel comments show what it computes ("h.0+h.1"). */
         int b = folded[i], lw = param_of(ir, i, PR_WEIGHT), lb = param_of(ir, i, PR_BIAS);
         float *fw, *fb;
-        fold_values(ir, w, i, b, &fw, &fb);
-        nw[map[lw]] = fw;
+        fold_values(ir, i, b, &fw, &fb);
+        nodes[map[lw]].value = fw; /* copied already: parameters precede their layer */
         const char *bname = ir->nodes[b].name;
         if (bname)
             c->name = nd->name ? arena_printf(ir->arena, "%s+%s", nd->name, bname) : bname;
         if (lb >= 0) {
-            nw[map[lb]] = fb;
+            nodes[map[lb]].value = fb;
             continue;
         }
         const IrNode *pw = &ir->nodes[lw];
@@ -241,7 +242,7 @@ int fold_batchnorm(Ir *ir, const float ***weights)
         size_t stem = len >= 7 && strcmp(pw->param + len - 7, ".weight") == 0 ? len - 7 : len;
         pb->param = arena_printf(ir->arena, "%.*s.bias", (int)stem, pw->param);
         pb->name = pb->param;
-        nw[bias_at[i]] = fb;
+        pb->value = fb;
         c->in[c->nin++] = bias_at[i];
         c->args = with_bias(ir->arena, nd);
     }
@@ -254,7 +255,6 @@ int fold_batchnorm(Ir *ir, const float ***weights)
     ir->n = k;
     ir->cap = k;
     ir->nforward = k;
-    *weights = nw;
     free(into);
     free(folded);
     free(map);

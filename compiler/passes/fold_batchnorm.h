@@ -12,14 +12,14 @@
  * alone into L (fold_batchnorm.c states the rule and the formula): L's
  * weight and bias are rescaled per output channel, L gets a bias when it
  * had none, B and its five parameters leave the IR, and B's readers (and
- * the output, when B was it) read L.  The IR is rebuilt with the nodes
- * renumbered, so *weights (per node id, the parameters' float values as
- * nnc --inference --weights loaded them; NULL for a node that is no
- * parameter) is replaced by an array for the new numbering, allocated in
- * ir->arena; the arrays it held are not written.  Runs on the forward
- * graph only (before autodiff, which inference skips).  Returns the
- * number of batchnorms folded.
+ * the output, when B was it) read L.  The values are the parameters'
+ * IrNode.value (nnc --inference --weights); a batchnorm any of whose
+ * parameters, or its layer's, has none stays.  The IR is rebuilt with
+ * the nodes renumbered, each carrying its value; L's weight and bias
+ * then point at new arrays in ir->arena (the loaded ones are not
+ * written).  Runs on the forward graph only (before autodiff, which
+ * inference skips).  Returns the number of batchnorms folded.
  */
-int fold_batchnorm(Ir *ir, const float ***weights);
+int fold_batchnorm(Ir *ir);
 
 #endif

@@ -3,7 +3,7 @@
  *
  * Assumes the inference IR after lower_1d and fold_batchnorm, before any
  * fusion (main.c runs no other optional pass with --quantize), with the
- * weights as constants.  Guarantees every node the output needs has a
+ * weights as constants (every parameter's IrNode.value).  Guarantees every node the output needs has a
  * QuantKind, every int8 value a scale and zero point from the weights
  * file, and the sizes of its kernels' scratch; memplan.c places the buffers
  * (mem_plan_int8(), called by the driver after quant_plan()).
@@ -116,12 +116,15 @@ static const QuantRange *range_of(const Ir *ir, const Readers *rd, int v, const 
 }
 
 /* Quantize a dense or conv2d's weights, bias and multipliers into q. */
-static void quant_layer(const Ir *ir, const float *const *weights, int id, QuantNode *q, float s_in, int32_t z_in)
+static void quant_layer(const Ir *ir, int id, QuantNode *q, float s_in, int32_t z_in)
 {
     const IrNode *n = &ir->nodes[id];
     const IrNode *w = &ir->nodes[n->in[1]];
-    const float *wv = weights[n->in[1]];
-    const float *bv = n->nin > 2 ? weights[n->in[2]] : NULL;
+    const float *wv = w->value;
+    const float *bv = n->nin > 2 ? ir->nodes[n->in[2]].value : NULL;
+    /* the driver loads every parameter before compile_back */
+    if (!wv || (n->nin > 2 && !bv))
+        diag_internal("quantize", "the parameters of node %%%d (%s) have no values", id, op_info[n->op].name);
     q->nout = (int)w->shape.d[0];
     q->wlen = shape_numel(&w->shape) / q->nout;
     q->w = malloc((size_t)(q->nout * q->wlen));
@@ -219,7 +222,7 @@ int64_t quant_pad_plane(const IrNode *conv, const IrNode *x, int64_t *hp, int64_
     return c.C * *hp * *wp <= QUANT_PAD_MAX ? c.C * *hp * *wp : 0;
 }
 
-QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRange *ranges, int nranges,
+QuantPlan *quant_plan(const Ir *ir, const QuantRange *ranges, int nranges,
                       const char *wpath, char *why, size_t whysize)
 {
     int n = ir->n;
@@ -326,7 +329,7 @@ QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRang
         }
         if (q->kind == QK_DENSE || q->kind == QK_CONV2D) {
             const QuantNode *x = &p->q[p->q[nd->in[0]].root];
-            quant_layer(ir, weights, i, q, x->scale, x->zero_point);
+            quant_layer(ir, i, q, x->scale, x->zero_point);
             if (q->kind == QK_CONV2D && 2 * q->wlen > p->col_bytes)
                 p->col_bytes = 2 * q->wlen; /* two output positions' taps */
             /* taps (bytes in quant_place): a row, conv2d two (nnc_rows2's DSP

@@ -3,15 +3,15 @@
  * section 12; docs/quantization.md has the arithmetic and its sources).
  *
  * quant_plan() takes the inference IR (after fold_batchnorm, before any
- * fusion), its float weights and the calibrated ranges of a weights file
- * written by PROG calibrate, and decides what runs in int8: dense and
- * conv2d (relu, relu6 and hardtanh after them folded into the output
- * clamp), maxpool, and flatten/reshape/dropout as views; every other
- * operator runs in float between a dequantize and a quantize.  It
- * quantizes the weights (int8 symmetric per output channel), the biases
- * (int32 at s_in * s_w[c]) and the requantization multipliers (Q31 and a
- * shift), and plans the int8 arena in bytes.  kernels_int8.c writes the
- * code.
+ * fusion) with its float weights (IrNode.value) and the calibrated
+ * ranges of a weights file written by PROG calibrate, and decides what
+ * runs in int8: dense and conv2d (relu, relu6 and hardtanh after them
+ * folded into the output clamp), maxpool, and flatten/reshape/dropout as
+ * views; every other operator runs in float between a dequantize and a
+ * quantize.  It quantizes the weights (int8 symmetric per output
+ * channel), the biases (int32 at s_in * s_w[c]) and the requantization
+ * multipliers (Q31 and a shift), and plans the int8 arena in bytes.
+ * kernels_int8.c writes the code.
  */
 #ifndef NNC_QUANTIZE_H
 #define NNC_QUANTIZE_H
@@ -108,14 +108,14 @@ int64_t quant_pad_plane(const IrNode *conv, const IrNode *x, int64_t *hp, int64_
 void quant_free(QuantPlan *p);
 
 /*
- * Plan the int8 graph of ir (see above).  weights: per node id, a
- * parameter's float values; ranges[0..nranges-1] from the weights file
+ * Plan the int8 graph of ir (see above), whose parameters carry their
+ * float values (IrNode.value); ranges[0..nranges-1] from the weights file
  * wpath.  Returns the plan, or NULL with the reason in why ("W: no
  * calibrated range for value 'logits.1' (...)", "model has 2 inputs", an
  * operator neither int8 nor float here).
  */
-QuantPlan *quant_plan(const Ir *ir, const float *const *weights, const QuantRange *ranges, int nranges,
-                      const char *wpath, char *why, size_t whysize);
+QuantPlan *quant_plan(const Ir *ir, const QuantRange *ranges, int nranges, const char *wpath, char *why,
+                      size_t whysize);
 
 /* The int8 graph as text (nnc --emit ir --quantize int8): each node, what
  * it runs as and its scale and zero point. */
