@@ -4,7 +4,11 @@
 # -O0 (no fusion) with one and two OpenMP threads (-O0-t2), at -O2, and at
 # -O2 with two threads and the generated C built with -O3 -march=native
 # (-O2-t2-native: the benchmark's build, whose vectoriser once miscompiled
-# a backward kernel); the program must reproduce
+# a backward kernel).  The C of -O2 is built with cc -O2, the portable
+# build (run-time dispatch to this CPU's AVX2 or AVX-512 copies); that of
+# the -O0 levels with cc -O2 -DNNC_NO_DISPATCH, the baseline vectors
+# (SSE2 on x86-64), so every vector width meets PyTorch and those builds
+# take a third of the time.  The program must reproduce
 #   predict: out.npy from init.safetensors on x.npy        (rtol 1e-5)
 #   train:   after.safetensors after meta.json's steps of
 #            batch B, in file order, from init.safetensors  (rtol 1e-4);
@@ -159,10 +163,15 @@ for c in $cases; do
         d=$out/$c$opt
         flags=$opt
         # -O2 without -march: the portable build (nnc --exe's own default
-        # is -O3 -march=native, which the last variant tests)
+        # is -O3 -march=native, which the last variant tests); at -O0 its
+        # baseline vectors alone (the script's header)
         cflags=${NNC_CFLAGS:--O2}
         case $opt in
-        -O0-t2) flags="-O0 --threads 2" ;;
+        -O0) [ -z "${NNC_CFLAGS:-}" ] && cflags="-O2 -DNNC_NO_DISPATCH" ;;
+        -O0-t2)
+            flags="-O0 --threads 2"
+            [ -z "${NNC_CFLAGS:-}" ] && cflags="-O2 -DNNC_NO_DISPATCH"
+            ;;
         -O2-t2) flags="-O2 --threads 2" ;;
         -O2-t2-native)
             flags="-O2 --threads 2"
