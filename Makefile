@@ -228,9 +228,12 @@ asan:
 # the host build's, instructions per inference against tests/targets/counts.txt
 # (NNC=build/nnc sh tests/run_targets.sh --update records them); then the
 # training program cross-built for AArch64 (runtime in build/aarch64/)
-# against the PyTorch golden files under qemu-aarch64.
-test-targets: all
+# against the PyTorch golden files under qemu-aarch64.  Two parts, each
+# mostly one process at a time, which make -j2 runs side by side.
+test-targets: test-targets-qemu test-targets-golden
+test-targets-qemu: all
 	NNC=$(B)/nnc sh tests/run_targets.sh
+test-targets-golden: all
 	NNC=$(B)/nnc sh tests/run_golden.sh --target aarch64
 
 # nnc's generated code and the same models in PyTorch, side by side, as
@@ -266,4 +269,4 @@ lint:
 clean:
 	rm -rf $(B)
 
-.PHONY: all test $(TEST_PARTS) test-targets demo bench bench-ab asan fuzz lint layers clean golden-update deps-test
+.PHONY: all test $(TEST_PARTS) test-targets test-targets-qemu test-targets-golden demo bench bench-ab asan fuzz lint layers clean golden-update deps-test

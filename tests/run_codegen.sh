@@ -16,7 +16,8 @@
 #   - two threads, -march=native, -DNNC_SCALAR and --disable
 #     fuse_elementwise give the same results (bits or rounding, as below);
 #     so do plain -O2 (run-time dispatch) and -march=native, every dispatch
-#     level (-DNNC_ISA_MAX) and its plain loops, and, under qemu-aarch64,
+#     level (the baseline by -DNNC_NO_DISPATCH, AVX2 by -DNNC_ISA_MAX=1) and
+#     its plain loops, and, under qemu-aarch64,
 #     the AArch64 NEON and plain builds of the --inference code;
 #   - for every --target but the host, every example's --inference code
 #     holds only what the target uses (no run-time dispatch; no vector
@@ -110,12 +111,13 @@ for model in examples/*.nn tests/cases/*.nn; do
     c=$(ls "$d/a"/*.c)
     for cc in gcc clang; do
         check "$model: $cc -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -I"$RT" -c "$c" -o "$d/$cc.o"
-        check "$model: $cc -march=native -Werror" $cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -march=native \
-            -I"$RT" -c "$c" -o "$d/$cc.native.o"
     done
-    # Vectors as wide as the target's registers: none lowered piece by piece.
-    check "$model: gcc -O2: no vector wider than SSE2's" gcc $VWARN -O2 -I"$RT" -c "$c" -o "$d/vw.o"
-    check "$model: gcc -O2 -march=native: no vector wider than the machine's" gcc $VWARN -O2 -march=native \
+    check "$model: clang -march=native -Werror" clang -std=c99 -Wall -Wextra -pedantic -Werror -O2 -march=native \
+        -I"$RT" -c "$c" -o "$d/clang.native.o"
+    # gcc -O2 with and without -march=native, -Werror, and vectors as wide
+    # as the target's registers: none lowered piece by piece.
+    check "$model: gcc -O2 -Werror: no vector wider than SSE2's" gcc $VWARN -O2 -I"$RT" -c "$c" -o "$d/vw.o"
+    check "$model: gcc -O2 -march=native -Werror: no vector wider than the machine's" gcc $VWARN -O2 -march=native \
         -I"$RT" -c "$c" -o "$d/vwn.o"
     if [ -n "$A64" ]; then
         check "$model: aarch64-linux-gnu-gcc -O2 -Werror" "$A64" $VWARN -O2 -I"$RT" -c "$c" -o "$d/a64.o"
@@ -195,10 +197,14 @@ for model in examples/*.nn tests/cases/*.nn; do
             cmp "$d/out_o2.npy" "$d/out_native.npy"
     fi
     # Each dispatch level (0 SSE2, 1 AVX2 + FMA) and the plain loops built
-    # for it agree bit for bit (level 2 is the default build above).
+    # for it agree bit for bit (level 2 is the default build above).  Level
+    # 0 is the baseline copy, which -DNNC_NO_DISPATCH builds alone (a third
+    # of the compile time).
     for lvl in 0 1; do
-        if CC=gcc NNC_CFLAGS="-O2 -DNNC_ISA_MAX=$lvl" "$NNC" "$model" --exe --batch 8 -o "$d/isa$lvl" 2>"$d/err" &&
-            CC=gcc NNC_CFLAGS="-O2 -DNNC_ISA_MAX=$lvl -DNNC_SCALAR" "$NNC" "$model" --exe --batch 8 \
+        isa="-DNNC_ISA_MAX=$lvl"
+        [ $lvl = 0 ] && isa=-DNNC_NO_DISPATCH
+        if CC=gcc NNC_CFLAGS="-O2 $isa" "$NNC" "$model" --exe --batch 8 -o "$d/isa$lvl" 2>"$d/err" &&
+            CC=gcc NNC_CFLAGS="-O2 $isa -DNNC_SCALAR" "$NNC" "$model" --exe --batch 8 \
                 -o "$d/isa${lvl}s" 2>>"$d/err"; then
             "$d/isa$lvl" predict --weights "$d/w.safetensors" --data "$d/x.csv" --output "$d/out_isa$lvl.npy" \
                 >/dev/null 2>&1
