@@ -176,37 +176,37 @@ test: deps-test all $(UNIT_BINS)
 	@echo "make test: all parts passed"
 
 test-layers: all
-	@echo "== layers"; $(MAKE) --no-print-directory layers
+	@sh tests/part.sh layers $(MAKE) --no-print-directory layers
 test-unit: all $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=no $$t; done
 test-errors: all
-	@echo "== diagnostics (tests/errors)"; NNC=$(B)/nnc sh tests/run_errors.sh
+	@sh tests/part.sh "diagnostics (tests/errors)" env NNC=$(B)/nnc sh tests/run_errors.sh
 test-examples: all
-	@echo "== examples"; NNC=$(B)/nnc sh tests/run_examples.sh
+	@sh tests/part.sh "examples" env NNC=$(B)/nnc sh tests/run_examples.sh
 test-program: all
-	@echo "== the generated program"; NNC=$(B)/nnc sh tests/run_program.sh
+	@sh tests/part.sh "the generated program" env NNC=$(B)/nnc sh tests/run_program.sh
 test-codegen: all
-	@echo "== generated code"; NNC=$(B)/nnc sh tests/run_codegen.sh
+	@sh tests/part.sh "generated code" env NNC=$(B)/nnc sh tests/run_codegen.sh
 test-embed: all
-	@echo "== the embedding API (C, C++, sanitizers, Cortex-M)"; NNC=$(B)/nnc sh tests/run_embed.sh
+	@sh tests/part.sh "the embedding API (C, C++, sanitizers, Cortex-M)" env NNC=$(B)/nnc sh tests/run_embed.sh
 test-quant: all
-	@echo "== int8 quantization (tests/quant)"; NNC=$(B)/nnc sh tests/run_quant.sh
+	@sh tests/part.sh "int8 quantization (tests/quant)" env NNC=$(B)/nnc sh tests/run_quant.sh
 test-golden: all
-	@echo "== golden outputs against PyTorch"; NNC=$(B)/nnc sh tests/run_golden.sh
+	@sh tests/part.sh "golden outputs against PyTorch" env NNC=$(B)/nnc sh tests/run_golden.sh
 test-gradcheck: all
-	@echo "== finite-difference gradient check"; NNC=$(B)/nnc sh tests/run_gradcheck.sh
+	@sh tests/part.sh "finite-difference gradient check" env NNC=$(B)/nnc sh tests/run_gradcheck.sh
 test-init-stats: all
-	@echo "== initialiser statistics"; NNC=$(B)/nnc sh tests/run_init_stats.sh
+	@sh tests/part.sh "initialiser statistics" env NNC=$(B)/nnc sh tests/run_init_stats.sh
 test-ops-doc: all
-	@echo "== docs/ops.md is current"; NNC=$(B)/nnc sh tests/check_ops_doc.sh
+	@sh tests/part.sh "docs/ops.md is current" env NNC=$(B)/nnc sh tests/check_ops_doc.sh
 test-reliability: all
-	@echo "== reliability"; NNC=$(B)/nnc sh tests/run_reliability.sh
+	@sh tests/part.sh "reliability" env NNC=$(B)/nnc sh tests/run_reliability.sh
 test-fold: all
-	@echo "== batchnorm folding against PyTorch's eval mode"; NNC=$(B)/nnc sh tests/run_fold.sh
+	@sh tests/part.sh "batchnorm folding against PyTorch's eval mode" env NNC=$(B)/nnc sh tests/run_fold.sh
 test-gen-c: all
-	@echo "== generated C of every example (tests/gen)"; NNC=$(B)/nnc sh tests/run_gen_c.sh
+	@sh tests/part.sh "generated C of every example (tests/gen)" env NNC=$(B)/nnc sh tests/run_gen_c.sh
 test-arena: all
-	@echo "== the batch-1 inference arena is what the code writes"; NNC=$(B)/nnc sh tests/run_arena.sh
+	@sh tests/part.sh "the batch-1 inference arena is what the code writes" env NNC=$(B)/nnc sh tests/run_arena.sh
 
 golden-update: all
 	NNC=$(B)/nnc sh tests/run_errors.sh --update
@@ -214,13 +214,20 @@ golden-update: all
 	NNC=$(B)/nnc sh tests/check_ops_doc.sh --update
 	NNC=$(B)/nnc sh tests/run_gen_c.sh --update
 
-asan:
+# The compiler, the runtime and the unit tests built with the sanitizers
+# (build/asan), then three parts that make -j runs side by side.
+ASAN_UNIT_BINS := $(subst $(B)/,build/asan/,$(UNIT_BINS))
+asan: asan-unit asan-errors asan-examples
+asan-build:
 	$(MAKE) B=build/asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
-	    CFLAGS="-O1 -g" all $(subst $(B)/,build/asan/,$(UNIT_BINS))
-	@set -e; for t in $(subst $(B)/,build/asan/,$(UNIT_BINS)); do echo "== $$t (asan)"; \
+	    CFLAGS="-O1 -g" all $(ASAN_UNIT_BINS)
+asan-unit: asan-build
+	@set -e; for t in $(ASAN_UNIT_BINS); do echo "== $$t (asan)"; \
 	    ASAN_OPTIONS=detect_leaks=1 CK_FORK=no $$t; done
-	@echo "== diagnostics (asan)"; NNC=build/asan/nnc sh tests/run_errors.sh
-	@echo "== examples (asan)"; NNC=build/asan/nnc sh tests/run_examples.sh
+asan-errors: asan-build
+	@sh tests/part.sh "diagnostics (asan)" env NNC=build/asan/nnc sh tests/run_errors.sh
+asan-examples: asan-build
+	@sh tests/part.sh "examples (asan)" env NNC=build/asan/nnc sh tests/run_examples.sh
 
 # The --inference --batch 1 code of the Fashion-MNIST examples, built by
 # examples/embedded for Cortex-M0, M4F and M7 (bare metal on QEMU's mps2
@@ -232,9 +239,10 @@ asan:
 # mostly one process at a time, which make -j2 runs side by side.
 test-targets: test-targets-qemu test-targets-golden
 test-targets-qemu: all
-	NNC=$(B)/nnc sh tests/run_targets.sh
+	@sh tests/part.sh "the inference code on Cortex-M and AArch64 (QEMU)" env NNC=$(B)/nnc sh tests/run_targets.sh
 test-targets-golden: all
-	NNC=$(B)/nnc sh tests/run_golden.sh --target aarch64
+	@sh tests/part.sh "the AArch64 training program against the golden files (qemu-aarch64)" \
+	    env NNC=$(B)/nnc sh tests/run_golden.sh --target aarch64
 
 # nnc's generated code and the same models in PyTorch, side by side, as
 # ratios (bench/run.sh; results in build/bench/ and docs/performance.md).
@@ -269,4 +277,4 @@ lint:
 clean:
 	rm -rf $(B)
 
-.PHONY: all test $(TEST_PARTS) test-targets test-targets-qemu test-targets-golden demo bench bench-ab asan fuzz lint layers clean golden-update deps-test
+.PHONY: all test $(TEST_PARTS) test-targets test-targets-qemu test-targets-golden demo bench bench-ab asan asan-build asan-unit asan-errors asan-examples fuzz lint layers clean golden-update deps-test
