@@ -114,9 +114,11 @@ rc=$?
 if [ $rc -eq 1 ] && grep -q "nan.st: tensor '.*' holds NaN at index" "$tmp/err"; then ok; else bad "NaN weights named (exit $rc)"; fi
 
 # kill -9 during saves (every epoch saves): at most one temporary file
-# (.k.st.tmp) and, if a checkpoint exists, it loads.
+# (.k.st.tmp) and, if a checkpoint exists, it loads.  (TMPDIR: a killed
+# run also leaves the scratch file of its last weights snapshot, which
+# belongs in this test's directory, not /tmp.)
 for i in 1 2 3 4 5 6; do
-    "$P" train --data "$tmp/x.csv" --labels "$tmp/y.csv" --epochs 100000 --quiet \
+    TMPDIR=$tmp "$P" train --data "$tmp/x.csv" --labels "$tmp/y.csv" --epochs 100000 --quiet \
         --save "$tmp/k.st" >/dev/null 2>&1 &
     pid=$!
     sleep 0.$((i + 1))
