@@ -169,8 +169,8 @@ demo:
 # make test runs its parts in parallel, one per core (TEST_JOBS), each
 # part's output shown whole when it ends (-O); the longest start first.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-TEST_PARTS = test-golden test-codegen test-examples test-gradcheck test-embed test-unit test-program \
-	test-init-stats test-reliability test-gen-c test-arena test-errors test-ops-doc test-layers test-fold test-quant
+TEST_PARTS = test-codegen test-golden test-gradcheck test-examples test-arena test-quant test-embed test-fold \
+	test-layers test-unit test-program test-init-stats test-gen-c test-reliability test-errors test-ops-doc
 test: deps-test all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -O $(TEST_PARTS)
 	@echo "make test: all parts passed"
@@ -217,7 +217,7 @@ golden-update: all
 # The compiler, the runtime and the unit tests built with the sanitizers
 # (build/asan), then three parts that make -j runs side by side.
 ASAN_UNIT_BINS := $(subst $(B)/,build/asan/,$(UNIT_BINS))
-asan: asan-unit asan-errors asan-examples
+asan: asan-examples asan-unit asan-errors
 asan-build:
 	$(MAKE) B=build/asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	    CFLAGS="-O1 -g" all $(ASAN_UNIT_BINS)
