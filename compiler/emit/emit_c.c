@@ -241,6 +241,13 @@ static const char *weight_name(const Ir *ir, int id)
     return arena_printf(ir->arena, "w_%s", c);
 }
 
+/* Node id's buffer as the index into the arena's `real` scalars the
+ * generated code uses (memplan.h's 4-byte slots). */
+static ll slot_of(const Emitter *e, int id)
+{
+    return (ll)mem_slots(e->plan->offset[id]);
+}
+
 /* The C expression for node id's buffer inside a schedule function. */
 static const char *buf(const Emitter *e, int id)
 {
@@ -253,7 +260,7 @@ static const char *buf(const Emitter *e, int id)
         return "target";
     if (n->op == OP_PARAM && e->opt->inference)
         return weight_name(ir, r);
-    return arena_printf(ir->arena, "A + %lld", (ll)mem_slots(e->plan->offset[r]));
+    return arena_printf(ir->arena, "A + %lld", slot_of(e, r));
 }
 
 /* ---- the names of the buffers ------------------------------------------------
@@ -555,11 +562,6 @@ static int runs(const Emitter *e, int id)
     return e->plan->root[id] == id;
 }
 
-static void header_comment(Emitter *e, const char *what)
-{
-    emit_file_comment(e, e->ir->arena, what, e->ir->model);
-}
-
 static int train_plateau(const Ir *ir);
 
 /* The arena's alignment, bytes: every buffer starts on a 64-byte line
@@ -686,7 +688,8 @@ static void emit_header(Emitter *e)
     input_params(e, ip, sizeof ip, "float");
     for (int i = 0; i < ir->n; i++)
         ninputs += ir->nodes[i].op == OP_INPUT;
-    header_comment(e, e->opt->inference ? "Inference code" : "Training and inference code");
+    emit_file_comment(e, e->ir->arena, e->opt->inference ? "Inference code" : "Training and inference code",
+                      e->ir->model);
     emit_header_begin(e);
     if (e->opt->inference)
         emit_line(e, "#define %s_MAX_BATCH %d /* samples per pass; forward takes any n, in chunks */", M,
@@ -953,7 +956,7 @@ static void emit_state(Emitter *e)
     int ns = 0;
     for (int i = 0; i < ir->n; i++)
         if (ir->nodes[i].op == OP_STATE)
-            st[ns++] = (St){ir->nodes[i].param, "NNRT_F32", arena_printf(ir->arena, "m->a + %lld", (ll)mem_slots(e->plan->offset[i])),
+            st[ns++] = (St){ir->nodes[i].param, "NNRT_F32", arena_printf(ir->arena, "m->a + %lld", slot_of(e, i)),
                             &ir->nodes[i]};
     st[ns++] = (St){"__step__", "NNRT_I64", "&m->t", NULL};
     st[ns++] = (St){"__epoch__", "NNRT_I64", "&m->epoch", NULL};
@@ -1112,7 +1115,7 @@ static void emit_prelude(Emitter *e, const Model *m)
     const MemPlan *plan = e->plan;
     const EmitOptions *o = e->opt;
     const char *M = o->name;
-    header_comment(e, o->inference ? "Inference code" : "Training and inference code");
+    emit_file_comment(e, e->ir->arena, o->inference ? "Inference code" : "Training and inference code", e->ir->model);
     emit_line(e, "/* %lld trainable parameters; batch up to %d; %s_ARENA_BYTES %lld (buffers %lld, the model %lld);",
               (ll)m->nparams, o->max_batch, M, arena_bytes(e), (ll)plan->total, model_bytes(e));
     emit_line(e, " * %.0f FLOPs per sample forward. */", m->flops);
@@ -1414,7 +1417,6 @@ static void emit_schedules(Emitter *e, const Model *m)
 static void emit_parameters(Emitter *e, const Model *m)
 {
     const Ir *ir = e->ir;
-    const MemPlan *plan = e->plan;
     const EmitOptions *o = e->opt;
     const char *M = o->name;
     if (!o->inference) {
@@ -1441,7 +1443,7 @@ static void emit_parameters(Emitter *e, const Model *m)
         int k = 0;
         for (int i = 0; i < ir->n; i++)
             if (ir->nodes[i].op == OP_PARAM)
-                emit_line(e, "    p[%d] = m->a + %lld;", k++, (ll)mem_slots(plan->offset[i]));
+                emit_line(e, "    p[%d] = m->a + %lld;", k++, slot_of(e, i));
         emit_line(e, "}");
         emit_line(e, "#endif");
         emit_line(e, "%s", "");
@@ -1616,7 +1618,6 @@ static void emit_forward(Emitter *e, const Model *m)
 static void emit_train_step(Emitter *e, const Model *m)
 {
     const Ir *ir = e->ir;
-    const MemPlan *plan = e->plan;
     const EmitOptions *o = e->opt;
     const char *M = o->name;
     char ia[1024];
@@ -1653,10 +1654,10 @@ static void emit_train_step(Emitter *e, const Model *m)
         emit_line(e, "    run_update(m);");
         if (train_plateau(ir)) {
             /* epoch_end() without a loss steps the plateau on this */
-            emit_line(e, "    m->epoch_loss_sum += (double)m->a[%lld] * n;", (ll)mem_slots(plan->offset[ir->loss]));
+            emit_line(e, "    m->epoch_loss_sum += (double)m->a[%lld] * n;", slot_of(e, ir->loss));
             emit_line(e, "    m->epoch_samples += n;");
         }
-        emit_line(e, "    return m->a[%lld];", (ll)mem_slots(plan->offset[ir->loss]));
+        emit_line(e, "    return m->a[%lld];", slot_of(e, ir->loss));
         emit_line(e, "}");
         emit_line(e, "%s", "");
         emit_line(e, "float %s_eval_loss(%s *m, int n%s, const void *target, float *out)", M, M, m->ip);
@@ -1673,7 +1674,7 @@ static void emit_train_step(Emitter *e, const Model *m)
         } else {
             emit_line(e, "    run_loss(m, n%s, target);", ia);
         }
-        emit_line(e, "    return m->a[%lld];", (ll)mem_slots(plan->offset[ir->loss]));
+        emit_line(e, "    return m->a[%lld];", slot_of(e, ir->loss));
         emit_line(e, "}");
         emit_line(e, "%s", "");
         emit_line(e, "void %s_set_lr(%s *m, double lr)", M, M);
@@ -1774,7 +1775,7 @@ static void emit_gradcheck(Emitter *e, const Model *m)
         emit_line(e, "#define GC_INPUT_NUMEL %lld", numel(&ir->nodes[in0]));
         emit_line(e, "#define GC_TARGET_CLASSES %lld /* 0: a float target */", t->dtype == DT_CLASS ? (ll)t->shape.d[0] : 0);
         emit_line(e, "#define GC_TARGET_NUMEL %lld", t->dtype == DT_CLASS ? 1 : numel(t));
-        emit_line(e, "#define GC_LOSS_AT %lld", (ll)mem_slots(plan->offset[ir->loss]));
+        emit_line(e, "#define GC_LOSS_AT %lld", slot_of(e, ir->loss));
         emit_line(e, "typedef %s gc_model;", M);
         emit_line(e, "#define GC_CREATE %s_create", M);
         emit_line(e, "#define GC_DESTROY %s_destroy", M);
@@ -1784,7 +1785,7 @@ static void emit_gradcheck(Emitter *e, const Model *m)
             if (u->op != OP_UPDATE)
                 continue;
             emit_line(e, "    {\"%s\", %lld, %lld, %lld},", ir->nodes[u->in[0]].param,
-                      (ll)mem_slots(plan->offset[u->in[0]]), (ll)mem_slots(plan->offset[plan->root[u->in[1]]]), numel(u));
+                      slot_of(e, u->in[0]), slot_of(e, plan->root[u->in[1]]), numel(u));
             nupd++;
         }
         emit_line(e, "};");
@@ -1938,7 +1939,7 @@ static void emit_descriptor(Emitter *e, const Model *m)
             emit_line(e, "static void *w_state_ptr(void *m, int i) { return state_ptr(m, i); }");
             if (pred)
                 emit_line(e, "static const float *w_pred(const void *m) { return ((const %s *)m)->a + %lld; }",
-                          M, (ll)mem_slots(plan->offset[plan->root[ir->nodes[ir->loss].in[0]]]));
+                          M, slot_of(e, plan->root[ir->nodes[ir->loss].in[0]]));
         }
         emit_line(e, "%s", "");
         emit_line(e, "static const NnrtInputDesc inputs[%d] = {", ninputs);
